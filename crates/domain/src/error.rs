@@ -1,0 +1,116 @@
+//! Why a sale, return or closure is refused. Every variant has a stable machine code (for the
+//! UI and scripts) and a message that tells the cashier what to do next.
+
+use crate::codes::CodeError;
+use crate::money::Money;
+use crate::tender::TenderKind;
+
+/// A ticket the rules refuse. Nothing is recorded when one of these is returned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SaleError {
+    #[error("the ticket has no line: add at least one item")]
+    Empty,
+    #[error("line {line}: quantity must be more than zero")]
+    ZeroQuantity { line: u32 },
+    #[error("line {line}: `{product}` is sold {expected}: give the quantity {expected}")]
+    WrongUnit {
+        line: u32,
+        product: String,
+        expected: &'static str,
+    },
+    #[error(
+        "line {line}: `{product}` needs one IMEI per unit ({expected} expected, {given} given): \
+         scan the IMEI on each box"
+    )]
+    SerialCount {
+        line: u32,
+        product: String,
+        expected: u32,
+        given: u32,
+    },
+    #[error("line {line}: `{product}` takes no serial number: remove it")]
+    UnexpectedSerial { line: u32, product: String },
+    #[error("IMEI {serial} appears twice on the ticket: each handset has its own IMEI")]
+    DuplicateSerial { serial: String },
+    #[error("line {line}: {source}")]
+    BadSerial { line: u32, source: CodeError },
+    #[error("line {line}: a discount of {discount} exceeds the line amount {amount}")]
+    DiscountTooLarge {
+        line: u32,
+        discount: Money,
+        amount: Money,
+    },
+    #[error("a discount must be positive, and a percentage at most 100 (got {given})")]
+    BadDiscount { given: String },
+    #[error("line {line}: the unit price must not be negative")]
+    NegativePrice { line: u32 },
+    #[error("a {kind:?} tender of {amount} is not a payment: tender amounts must be positive")]
+    TenderNotPositive { kind: TenderKind, amount: Money },
+    #[error("a refund in {kind:?} of {amount} must be negative")]
+    RefundTenderNotNegative { kind: TenderKind, amount: Money },
+    #[error("tenders of {tendered} fall short of the total {total}: take {missing} more")]
+    TendersShort {
+        total: Money,
+        tendered: Money,
+        missing: Money,
+    },
+    #[error(
+        "change of {change} cannot be given: change is given only in cash and only {cash} \
+         was tendered in cash; lower the card, gift card or voucher amount"
+    )]
+    ChangeWithoutCash { change: Money, cash: Money },
+    #[error("refund tenders add up to {tendered} but the refund is {total}: make them equal")]
+    RefundMismatch { total: Money, tendered: Money },
+    #[error("ticket {ticket} is a {kind}, not a sale: only sales can be returned or cancelled")]
+    NotASale { ticket: u64, kind: &'static str },
+    #[error("ticket {ticket} has no line {line}: check the line numbers on the receipt")]
+    UnknownOriginalLine { ticket: u64, line: u32 },
+    #[error(
+        "line {line} of ticket {ticket}: {asked} asked back but only {remaining} left to return \
+         ({sold} sold, {returned} already returned)"
+    )]
+    ReturnExceeds {
+        ticket: u64,
+        line: u32,
+        sold: u32,
+        returned: u32,
+        asked: u32,
+        remaining: u32,
+    },
+    #[error("IMEI {serial} was not sold on ticket {ticket}, line {line}, or was already returned")]
+    SerialNotReturnable {
+        ticket: u64,
+        line: u32,
+        serial: String,
+    },
+    #[error("ticket {ticket} has nothing left to cancel: every line was already returned")]
+    NothingLeft { ticket: u64 },
+}
+
+impl SaleError {
+    /// A stable code the UI and scripts can match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SaleError::Empty => "ticket_empty",
+            SaleError::ZeroQuantity { .. } => "quantity_not_positive",
+            SaleError::WrongUnit { .. } => "quantity_wrong_unit",
+            SaleError::SerialCount { .. } => "serial_missing",
+            SaleError::UnexpectedSerial { .. } => "serial_unexpected",
+            SaleError::DuplicateSerial { .. } => "serial_duplicate",
+            SaleError::BadSerial { .. } => "serial_invalid",
+            SaleError::DiscountTooLarge { .. } => "discount_too_large",
+            SaleError::BadDiscount { .. } => "discount_invalid",
+            SaleError::NegativePrice { .. } => "price_negative",
+            SaleError::TenderNotPositive { .. } => "tender_not_positive",
+            SaleError::RefundTenderNotNegative { .. } => "refund_tender_not_negative",
+            SaleError::TendersShort { .. } => "tenders_short",
+            SaleError::ChangeWithoutCash { .. } => "change_without_cash",
+            SaleError::RefundMismatch { .. } => "refund_mismatch",
+            SaleError::NotASale { .. } => "original_not_a_sale",
+            SaleError::UnknownOriginalLine { .. } => "original_line_unknown",
+            SaleError::ReturnExceeds { .. } => "return_exceeds_sale",
+            SaleError::SerialNotReturnable { .. } => "serial_not_returnable",
+            SaleError::NothingLeft { .. } => "nothing_left_to_return",
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! Payloads of the other chains: duplicates, cash movements, technical events and archives.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::money::Money;
+
+/// A reprint of a ticket. The receipt says "DUPLICATA n".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Duplicate {
+    /// The chain of the ticket reprinted (ticket or training).
+    pub chain: String,
+    pub ticket: u64,
+    /// 1 for the first reprint of that ticket, then 2...
+    pub reprint: u32,
+}
+
+/// What a cash movement is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CashMovementKind {
+    OpeningFloat,
+    PayIn,
+    PayOut,
+    BankDeposit,
+    /// Cash counted in the drawer, compared with what the ledger expects.
+    Count,
+}
+
+/// A cash movement or count. For a count, `amount` is what was counted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CashMovement {
+    pub kind: CashMovementKind,
+    pub amount: Money,
+    /// For a count: the cash the drawer should hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Money>,
+    /// For a count: counted minus expected (negative when cash is short).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub difference: Option<Money>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The kinds of technical events in the event journal (JET).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// The ledger was created.
+    Initialized,
+    StartUp,
+    Login,
+    Logout,
+    OfflineStart,
+    OfflineEnd,
+    ClosureStarted,
+    ArchiveMade,
+    ExportMade,
+    IntegrityDefect,
+    SettingsChanged,
+    SoftwareVersionChanged,
+    CatalogImported,
+}
+
+/// A technical event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub kind: EventKind,
+    /// Kind-specific detail (a JSON object; integers and strings only).
+    #[serde(default)]
+    pub detail: Value,
+}
+
+/// An archive made of a period: the payload of an archive-chain record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveMade {
+    /// First and last local day covered.
+    pub from: String,
+    pub to: String,
+    /// Hex SHA-256 of the archive file.
+    pub file_sha256: String,
+    pub records: u64,
+}

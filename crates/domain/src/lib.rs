@@ -1,0 +1,30 @@
+//! The pure domain of the point of sale, shared by the till and the head-office server so both
+//! compute the same totals and verify the same signatures.
+//!
+//! Nothing here does I/O: no files, network, database or clock reads. Time comes from a
+//! [`clock::Clock`], key material from the caller. Change a serialized type only deliberately:
+//! its JSON is the canonical record format (see [`record`]) and the sync wire format, locked by
+//! the test vectors in `tests/vectors/`.
+//!
+//! - [`money`]: euros as exact decimals, rounding half away from zero;
+//! - [`vat`]: VAT categories, territories, rates and the per-ticket rounding method;
+//! - [`codes`]: GTIN/EAN barcodes and IMEIs, check digits validated;
+//! - [`product`], [`ticket`], [`tender`]: what is sold, and how sales and returns are computed;
+//! - [`closure`]: X reports and Z/month/year closures;
+//! - [`journal`]: duplicates, cash movements, technical events, archives;
+//! - [`record`]: canonical bytes, chains, ES256 signatures and chain verification.
+
+pub mod clock;
+pub mod closure;
+pub mod codes;
+pub mod error;
+pub mod journal;
+pub mod money;
+pub mod product;
+pub mod record;
+pub mod tender;
+pub mod ticket;
+pub mod vat;
+
+pub use error::SaleError;
+pub use money::Money;

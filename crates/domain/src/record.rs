@@ -1,0 +1,545 @@
+//! The signed fiscal record: its canonical bytes, its chains, its signature and how a chain is
+//! verified. Till and server both use this module, so they hash and verify identical bytes.
+//!
+//! # Canonical bytes
+//!
+//! A record is a JSON object serialized with no whitespace, object keys sorted by their UTF-8
+//! bytes, strings with serde_json's minimal escaping (`"`, `\` and control characters only;
+//! everything else as raw UTF-8), integers only (no floats: amounts and rates are decimal
+//! strings). The *signed bytes* are the canonical bytes of the record without its `signature`
+//! key; the *stored bytes* are the canonical bytes with it. Each record's `prev` is the hex
+//! SHA-256 of the previous record's stored bytes (empty, with `first: true`, for sequence 1), so
+//! a change anywhere breaks a link, and the signature (ES256: ECDSA P-256 over SHA-256, 64 bytes
+//! `r‖s` in hex) authenticates each record.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use p256::ecdsa::signature::{Signer as _, Verifier as _};
+use p256::ecdsa::{Signature as EcdsaSignature, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// The per-till chains of records, each numbered from 1 without gaps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Chain {
+    /// Sales, returns and cancellations; the sequence is the ticket number.
+    Ticket,
+    /// Training-mode ("mode école") tickets: never in the grand totals.
+    Training,
+    /// Day (Z), month and fiscal-year closures.
+    Closure,
+    /// Each reprint of a ticket.
+    Duplicate,
+    /// Cash movements: opening float, pay-in, pay-out, bank deposit, count.
+    Cash,
+    /// The technical event journal (JET).
+    Event,
+    /// Each archive made.
+    Archive,
+}
+
+impl Chain {
+    pub const ALL: [Chain; 7] = [
+        Chain::Ticket,
+        Chain::Training,
+        Chain::Closure,
+        Chain::Duplicate,
+        Chain::Cash,
+        Chain::Event,
+        Chain::Archive,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Chain::Ticket => "ticket",
+            Chain::Training => "training",
+            Chain::Closure => "closure",
+            Chain::Duplicate => "duplicate",
+            Chain::Cash => "cash",
+            Chain::Event => "event",
+            Chain::Archive => "archive",
+        }
+    }
+}
+
+impl fmt::Display for Chain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Chain {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Chain::ALL
+            .into_iter()
+            .find(|c| c.name() == text)
+            .ok_or_else(|| format!("unknown chain `{text}`"))
+    }
+}
+
+/// Serializes timestamps as RFC 3339 UTC with microseconds, one fixed textual form.
+pub mod timestamp {
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    pub fn format(at: &DateTime<Utc>) -> String {
+        at.to_rfc3339_opts(SecondsFormat::Micros, true)
+    }
+
+    pub fn serialize<S: Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(at))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(d)?;
+        let at = DateTime::parse_from_rfc3339(&text).map_err(serde::de::Error::custom)?;
+        let at = at.with_timezone(&Utc);
+        if format(&at) != text {
+            return Err(serde::de::Error::custom(format!(
+                "timestamp `{text}` is not canonical"
+            )));
+        }
+        Ok(at)
+    }
+}
+
+/// A record before signing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    /// The till's id.
+    pub till: String,
+    pub chain: Chain,
+    /// Gap-free, from 1, per till and chain.
+    pub seq: u64,
+    #[serde(with = "timestamp")]
+    pub at: DateTime<Utc>,
+    /// The shop's IANA time zone, for local dates on receipts and closures.
+    pub tz: String,
+    /// The staff member who did it (or `system`).
+    pub operator: String,
+    /// Software name and version that wrote the record.
+    pub software: String,
+    /// True for sequence 1, whose `prev` is empty.
+    pub first: bool,
+    /// Hex SHA-256 of the previous record's stored bytes; empty for the first record.
+    pub prev: String,
+    /// What happened: a ticket, closure, duplicate, cash movement, event or archive.
+    pub payload: Value,
+}
+
+/// Why bytes are not a canonical record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CanonicalError {
+    #[error("not valid JSON: {0}")]
+    Json(String),
+    #[error("floating-point number `{0}`: amounts and rates must be decimal strings")]
+    Float(String),
+    #[error("bytes are not in canonical form (key order, whitespace or escaping differ)")]
+    NotCanonical,
+    #[error("not a record: {0}")]
+    Shape(String),
+}
+
+fn reject_floats(value: &Value) -> Result<(), CanonicalError> {
+    match value {
+        Value::Number(n) if !(n.is_i64() || n.is_u64()) => {
+            Err(CanonicalError::Float(n.to_string()))
+        }
+        Value::Array(items) => items.iter().try_for_each(reject_floats),
+        Value::Object(map) => map.values().try_for_each(reject_floats),
+        _ => Ok(()),
+    }
+}
+
+/// The canonical bytes of any JSON value (see the module docs).
+pub fn canonical_bytes(value: &Value) -> Result<Vec<u8>, CanonicalError> {
+    reject_floats(value)?;
+    // serde_json's Map is a BTreeMap here (no `preserve_order`), so keys come out sorted.
+    serde_json::to_vec(value).map_err(|e| CanonicalError::Json(e.to_string()))
+}
+
+/// Parses bytes that must already be canonical.
+pub fn parse_canonical(bytes: &[u8]) -> Result<Value, CanonicalError> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| CanonicalError::Json(e.to_string()))?;
+    if canonical_bytes(&value)? != bytes {
+        return Err(CanonicalError::NotCanonical);
+    }
+    Ok(value)
+}
+
+/// Hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl Record {
+    /// The bytes that are signed: the canonical record without signature.
+    pub fn signed_bytes(&self) -> Result<Vec<u8>, CanonicalError> {
+        let value = serde_json::to_value(self).map_err(|e| CanonicalError::Json(e.to_string()))?;
+        canonical_bytes(&value)
+    }
+
+    /// Signs the record.
+    pub fn sign(self, signer: &dyn Signer) -> Result<SignedRecord, SignError> {
+        let bytes = self.signed_bytes().map_err(SignError::Canonical)?;
+        let signature = signer.sign(&bytes)?;
+        SignedRecord::assemble(self, signature)
+    }
+}
+
+/// A record with its signature, and its stored bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedRecord {
+    pub record: Record,
+    pub signature: Signature,
+    /// Canonical bytes including the signature: what the ledger stores and the next record hashes.
+    pub stored: Vec<u8>,
+}
+
+impl SignedRecord {
+    fn assemble(record: Record, signature: Signature) -> Result<SignedRecord, SignError> {
+        let mut value = serde_json::to_value(&record)
+            .map_err(|e| SignError::Canonical(CanonicalError::Json(e.to_string())))?;
+        if let Value::Object(map) = &mut value {
+            map.insert("signature".into(), Value::String(signature.to_string()));
+        }
+        let stored = canonical_bytes(&value).map_err(SignError::Canonical)?;
+        Ok(SignedRecord {
+            record,
+            signature,
+            stored,
+        })
+    }
+
+    /// Hex SHA-256 of the stored bytes: the next record's `prev`.
+    pub fn hash(&self) -> String {
+        sha256_hex(&self.stored)
+    }
+
+    /// Reads stored bytes back, checking they are canonical. The signature is not verified here.
+    pub fn from_stored(bytes: &[u8]) -> Result<SignedRecord, CanonicalError> {
+        let mut value = parse_canonical(bytes)?;
+        let signature = match &mut value {
+            Value::Object(map) => match map.remove("signature") {
+                Some(Value::String(text)) => {
+                    text.parse::<Signature>().map_err(CanonicalError::Shape)?
+                }
+                _ => return Err(CanonicalError::Shape("no `signature` string".into())),
+            },
+            _ => return Err(CanonicalError::Shape("not a JSON object".into())),
+        };
+        let record: Record =
+            serde_json::from_value(value).map_err(|e| CanonicalError::Shape(e.to_string()))?;
+        Ok(SignedRecord {
+            record,
+            signature,
+            stored: bytes.to_vec(),
+        })
+    }
+}
+
+/// An ES256 signature: 64 bytes `r‖s`, shown in hex.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Signature([u8; 64]);
+
+impl fmt::Display for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl FromStr for Signature {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bytes = hex::decode(text).map_err(|_| "signature is not hex".to_string())?;
+        let array: [u8; 64] = bytes
+            .try_into()
+            .map_err(|_| "signature is not 64 bytes".to_string())?;
+        if hex::encode(array) != text {
+            return Err("signature hex is not lowercase".into());
+        }
+        Ok(Signature(array))
+    }
+}
+
+/// Why a record could not be signed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignError {
+    #[error("the signing key is unavailable: {0}")]
+    KeyUnavailable(String),
+    #[error("the record cannot be serialized: {0}")]
+    Canonical(CanonicalError),
+}
+
+/// Signs record bytes. Behind a trait so the key can later live in a TPM or HSM.
+pub trait Signer: Send + Sync {
+    fn sign(&self, message: &[u8]) -> Result<Signature, SignError>;
+    fn public_key(&self) -> PublicKey;
+}
+
+/// A P-256 key held in memory.
+#[derive(Clone)]
+pub struct SoftwareKey(SigningKey);
+
+impl fmt::Debug for SoftwareKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SoftwareKey({})", self.public_key())
+    }
+}
+
+impl SoftwareKey {
+    /// A key from 32 secret bytes (for example 32 random bytes from the operating system,
+    /// supplied by the caller so the domain stays free of I/O). `None` if the bytes are not a
+    /// valid P-256 scalar (zero or above the group order), which for random bytes is negligible.
+    pub fn from_secret_bytes(bytes: &[u8; 32]) -> Option<SoftwareKey> {
+        SigningKey::from_slice(bytes).ok().map(SoftwareKey)
+    }
+
+    pub fn secret_hex(&self) -> String {
+        hex::encode(self.0.to_bytes())
+    }
+
+    pub fn from_secret_hex(text: &str) -> Option<SoftwareKey> {
+        let bytes: [u8; 32] = hex::decode(text).ok()?.try_into().ok()?;
+        SoftwareKey::from_secret_bytes(&bytes)
+    }
+}
+
+impl Signer for SoftwareKey {
+    fn sign(&self, message: &[u8]) -> Result<Signature, SignError> {
+        // RFC 6979 deterministic nonces: the same record always gets the same signature.
+        let signature: EcdsaSignature = self.0.sign(message);
+        let bytes: [u8; 64] = signature
+            .to_bytes()
+            .as_slice()
+            .try_into()
+            .map_err(|_| SignError::KeyUnavailable("signature length".into()))?;
+        Ok(Signature(bytes))
+    }
+
+    fn public_key(&self) -> PublicKey {
+        PublicKey(*self.0.verifying_key())
+    }
+}
+
+/// A till's public key: SEC1 uncompressed point, shown in hex.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PublicKey(VerifyingKey);
+
+impl PublicKey {
+    pub fn verify(&self, message: &[u8], signature: &Signature) -> bool {
+        EcdsaSignature::from_slice(&signature.0)
+            .is_ok_and(|sig| self.0.verify(message, &sig).is_ok())
+    }
+}
+
+impl fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0.to_sec1_bytes()))
+    }
+}
+
+impl FromStr for PublicKey {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bytes = hex::decode(text.trim()).map_err(|_| "public key is not hex".to_string())?;
+        VerifyingKey::from_sec1_bytes(&bytes)
+            .map(PublicKey)
+            .map_err(|_| "not a P-256 public key".to_string())
+    }
+}
+
+/// What is wrong with a record, as found by [`ChainVerifier`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DefectKind {
+    #[error("stored bytes are not a canonical record: {0}")]
+    Malformed(CanonicalError),
+    #[error("stored under chain `{stored}` but the record says `{inside}`")]
+    ChainMismatch { stored: String, inside: String },
+    #[error("stored under sequence {stored} but the record says {inside}")]
+    SeqMismatch { stored: u64, inside: u64 },
+    #[error("sequence {found} where {expected} was expected (a record is missing or out of place)")]
+    Gap { expected: u64, found: u64 },
+    #[error("belongs to till `{found}`, not `{expected}`")]
+    WrongTill { expected: String, found: String },
+    #[error("link to the previous record is broken (`prev` does not match its hash)")]
+    BrokenLink,
+    #[error("signature does not match the record: it was altered after signing or forged")]
+    BadSignature,
+    #[error("stored column `{column}` does not match the signed record")]
+    ColumnMismatch { column: &'static str },
+    #[error("the chain ends at {found} but its head says {expected}: records were removed")]
+    Truncated { expected: u64, found: u64 },
+}
+
+/// The first broken record of a chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Defect {
+    pub chain: String,
+    pub seq: u64,
+    pub reason: String,
+}
+
+/// How strictly to check: every signature, or every link plus the newest signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Depth {
+    /// Every link and every signature: an audit.
+    Full,
+    /// Every link, and only the last record's signature (links make the rest tamper-evident).
+    Links,
+}
+
+/// Verifies one chain record by record, streaming, and keeps the first defect.
+pub struct ChainVerifier {
+    key: PublicKey,
+    till: String,
+    chain: Chain,
+    depth: Depth,
+    expected_seq: u64,
+    prev_hash: String,
+    last: Option<SignedRecord>,
+    defect: Option<(u64, DefectKind)>,
+}
+
+impl ChainVerifier {
+    pub fn new(key: PublicKey, till: &str, chain: Chain, depth: Depth) -> ChainVerifier {
+        ChainVerifier {
+            key,
+            till: till.to_string(),
+            chain,
+            depth,
+            expected_seq: 1,
+            prev_hash: String::new(),
+            last: None,
+            defect: None,
+        }
+    }
+
+    /// Continues a chain whose records up to `seq` (with stored-bytes hash `hash`) are trusted.
+    pub fn resume(mut self, seq: u64, hash: String) -> ChainVerifier {
+        self.expected_seq = seq + 1;
+        self.prev_hash = hash;
+        self
+    }
+
+    /// Checks the next stored record. `stored_seq` is the sequence it is stored under.
+    pub fn push(
+        &mut self,
+        stored_seq: u64,
+        stored: &[u8],
+    ) -> Result<SignedRecord, (u64, DefectKind)> {
+        if let Some(defect) = &self.defect {
+            return Err(defect.clone());
+        }
+        match self.check(stored_seq, stored) {
+            Ok(record) => {
+                self.expected_seq += 1;
+                self.prev_hash = record.hash();
+                self.last = Some(record.clone());
+                Ok(record)
+            }
+            Err(kind) => {
+                let seq = stored_seq.min(self.expected_seq);
+                self.defect = Some((seq, kind.clone()));
+                Err((seq, kind))
+            }
+        }
+    }
+
+    fn check(&self, stored_seq: u64, stored: &[u8]) -> Result<SignedRecord, DefectKind> {
+        if stored_seq != self.expected_seq {
+            return Err(DefectKind::Gap {
+                expected: self.expected_seq,
+                found: stored_seq,
+            });
+        }
+        let signed = SignedRecord::from_stored(stored).map_err(DefectKind::Malformed)?;
+        let record = &signed.record;
+        if record.chain != self.chain {
+            return Err(DefectKind::ChainMismatch {
+                stored: self.chain.to_string(),
+                inside: record.chain.to_string(),
+            });
+        }
+        if record.seq != stored_seq {
+            return Err(DefectKind::SeqMismatch {
+                stored: stored_seq,
+                inside: record.seq,
+            });
+        }
+        if record.till != self.till {
+            return Err(DefectKind::WrongTill {
+                expected: self.till.clone(),
+                found: record.till.clone(),
+            });
+        }
+        let first = self.expected_seq == 1;
+        if record.prev != self.prev_hash || record.first != first {
+            return Err(DefectKind::BrokenLink);
+        }
+        if self.depth == Depth::Full {
+            self.check_signature(&signed)?;
+        }
+        Ok(signed)
+    }
+
+    fn check_signature(&self, signed: &SignedRecord) -> Result<(), DefectKind> {
+        let bytes = signed
+            .record
+            .signed_bytes()
+            .map_err(DefectKind::Malformed)?;
+        if self.key.verify(&bytes, &signed.signature) {
+            Ok(())
+        } else {
+            Err(DefectKind::BadSignature)
+        }
+    }
+
+    /// Ends the chain. `head` is the sequence the ledger says it last wrote, if known.
+    pub fn finish(mut self, head: Option<u64>) -> ChainReport {
+        if self.defect.is_none()
+            && self.depth == Depth::Links
+            && let Some(last) = &self.last
+            && let Err(kind) = self.check_signature(last)
+        {
+            self.defect = Some((last.record.seq, kind));
+        }
+        let count = self.expected_seq - 1;
+        if self.defect.is_none()
+            && let Some(head) = head.filter(|h| *h != count)
+        {
+            let kind = DefectKind::Truncated {
+                expected: head,
+                found: count,
+            };
+            self.defect = Some((count + 1, kind));
+        }
+        ChainReport {
+            chain: self.chain,
+            records: count,
+            last_hash: self.prev_hash,
+            defect: self.defect.map(|(seq, kind)| Defect {
+                chain: self.chain.to_string(),
+                seq,
+                reason: kind.to_string(),
+            }),
+        }
+    }
+}
+
+/// The outcome of verifying one chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainReport {
+    pub chain: Chain,
+    /// Records verified before the first defect (all of them if intact).
+    pub records: u64,
+    pub last_hash: String,
+    pub defect: Option<Defect>,
+}

@@ -1,0 +1,614 @@
+//! Tickets: lines, discounts, VAT breakdown, totals and tenders, and how sales, returns and
+//! cancellations are computed from what the cashier entered.
+//!
+//! A [`Ticket`] is the payload of a record in the ticket chain. It is computed here, purely;
+//! the ledger only adds the perpetual grand totals (which depend on the previous ticket) before
+//! signing it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::codes::Imei;
+use crate::error::SaleError;
+use crate::money::Money;
+use crate::product::{Product, SerialCapture, SoldBy};
+use crate::tender::{Tender, settle};
+use crate::vat::{VatCode, VatLine, VatRate, breakdown};
+
+/// How much of a product is on a line: units, or grams for weighed goods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quantity {
+    Units(u32),
+    Grams(u32),
+}
+
+impl Quantity {
+    pub fn count(self) -> u32 {
+        match self {
+            Quantity::Units(n) | Quantity::Grams(n) => n,
+        }
+    }
+
+    /// The quantity in the unit the price is given for: units, or kilograms.
+    pub fn in_price_unit(self) -> Decimal {
+        match self {
+            Quantity::Units(n) => Decimal::from(n),
+            Quantity::Grams(g) => Decimal::from(g) / Decimal::ONE_THOUSAND,
+        }
+    }
+
+    fn with_count(self, n: u32) -> Quantity {
+        match self {
+            Quantity::Units(_) => Quantity::Units(n),
+            Quantity::Grams(_) => Quantity::Grams(n),
+        }
+    }
+
+    fn fits(self, sold_by: SoldBy) -> bool {
+        matches!(
+            (self, sold_by),
+            (Quantity::Units(_), SoldBy::Unit) | (Quantity::Grams(_), SoldBy::Weight)
+        )
+    }
+}
+
+/// A discount as entered: an amount off, or a percentage off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Discount {
+    Amount(Money),
+    Percent(Decimal),
+}
+
+impl Discount {
+    /// The amount taken off `base`, rounded to the cent.
+    fn amount_off(self, base: Money) -> Result<Money, SaleError> {
+        match self {
+            Discount::Amount(amount) if !amount.is_negative() => Ok(amount),
+            Discount::Percent(p) if p >= Decimal::ZERO && p <= Decimal::ONE_HUNDRED => {
+                Ok(base.times(p / Decimal::ONE_HUNDRED))
+            }
+            other => Err(SaleError::BadDiscount {
+                given: format!("{other:?}"),
+            }),
+        }
+    }
+}
+
+/// What kind of ticket this is. Training tickets are sales in their own chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketKind {
+    Sale,
+    /// Some lines of an earlier sale brought back.
+    Return,
+    /// Everything still returnable on an earlier sale reversed at once.
+    Cancellation,
+}
+
+impl TicketKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            TicketKind::Sale => "sale",
+            TicketKind::Return => "return",
+            TicketKind::Cancellation => "cancellation",
+        }
+    }
+}
+
+/// One line of a recorded ticket. Amounts are negative on return lines.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketLine {
+    /// 1-based line number, printed on the receipt and used to reference the line in a return.
+    pub line: u32,
+    pub product_id: String,
+    pub label: String,
+    pub category: String,
+    pub quantity: Quantity,
+    /// Unit price (or price per kilogram) including VAT.
+    pub unit_price: Money,
+    /// `unit_price × quantity`, rounded to the cent.
+    pub gross: Money,
+    /// The line discount as entered, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount: Option<Discount>,
+    /// Amount taken off by the line discount.
+    pub line_discount: Money,
+    /// This line's share of the ticket discount.
+    pub ticket_discount_share: Money,
+    /// What the customer pays for the line, VAT included: `gross − line_discount − share`.
+    pub total: Money,
+    /// The line total excluding VAT, for the receipt (the authoritative VAT is per rate).
+    pub total_excluding_vat: Money,
+    pub vat_code: VatCode,
+    pub vat_rate: VatRate,
+    /// Staff member credited with the sale (commission).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seller: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub serials: Vec<Imei>,
+    /// On a return: the line of the original ticket this line gives back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_line: Option<u32>,
+}
+
+/// A ticket: the payload of a ticket-chain record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub kind: TicketKind,
+    /// The original ticket number, for returns and cancellations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<u64>,
+    pub lines: Vec<TicketLine>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_discount: Option<Discount>,
+    pub ticket_discount_amount: Money,
+    /// Per-rate VAT breakdown (see [`crate::vat`] for the method).
+    pub vat: Vec<VatLine>,
+    /// Total including VAT; negative for returns and cancellations.
+    pub total: Money,
+    pub tenders: Vec<Tender>,
+    /// Cash given back.
+    pub change: Money,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
+    /// Perpetual grand total after this ticket (sum of every ticket's total).
+    pub grand_total: Money,
+    /// Perpetual absolute grand total after this ticket (refunds add their absolute value).
+    pub perpetual_absolute_total: Money,
+}
+
+impl Ticket {
+    /// Sets the perpetual totals from those of the previous ticket in the chain.
+    pub fn chain_totals(&mut self, previous_grand_total: Money, previous_absolute: Money) {
+        self.grand_total = previous_grand_total + self.total;
+        self.perpetual_absolute_total = previous_absolute + self.total.abs();
+    }
+}
+
+/// A line as the cashier entered it, with its product already looked up in the catalog.
+#[derive(Clone, Debug)]
+pub struct LineDraft {
+    pub product: Product,
+    /// The rate resolved for the shop's territory.
+    pub vat_rate: VatRate,
+    pub quantity: Quantity,
+    /// The price charged; the product's shelf price unless overridden.
+    pub unit_price: Money,
+    pub discount: Option<Discount>,
+    pub seller: Option<String>,
+    pub serials: Vec<String>,
+}
+
+/// A sale as entered, before it is checked and computed.
+#[derive(Clone, Debug, Default)]
+pub struct SaleDraft {
+    pub lines: Vec<LineDraft>,
+    pub ticket_discount: Option<Discount>,
+    pub tenders: Vec<Tender>,
+    pub customer: Option<String>,
+}
+
+/// Checks and computes a sale. Perpetual totals are left at zero for the ledger to chain.
+pub fn compute_sale(draft: SaleDraft) -> Result<Ticket, SaleError> {
+    if draft.lines.is_empty() {
+        return Err(SaleError::Empty);
+    }
+    let mut seen_serials = BTreeSet::new();
+    let mut lines = Vec::with_capacity(draft.lines.len());
+    for (index, entered) in draft.lines.into_iter().enumerate() {
+        let line_no = index as u32 + 1;
+        lines.push(price_line(line_no, entered, &mut seen_serials)?);
+    }
+    let ticket_discount_amount = apply_ticket_discount(&mut lines, draft.ticket_discount)?;
+    finish(
+        TicketKind::Sale,
+        None,
+        lines,
+        draft.ticket_discount,
+        ticket_discount_amount,
+        draft.tenders,
+        draft.customer,
+    )
+}
+
+fn price_line(
+    line: u32,
+    entered: LineDraft,
+    seen: &mut BTreeSet<String>,
+) -> Result<TicketLine, SaleError> {
+    let product = entered.product;
+    if entered.quantity.count() == 0 {
+        return Err(SaleError::ZeroQuantity { line });
+    }
+    if !entered.quantity.fits(product.sold_by) {
+        let expected = match product.sold_by {
+            SoldBy::Unit => "in units",
+            SoldBy::Weight => "in grams",
+        };
+        return Err(SaleError::WrongUnit {
+            line,
+            product: product.label,
+            expected,
+        });
+    }
+    if entered.unit_price.is_negative() {
+        return Err(SaleError::NegativePrice { line });
+    }
+    let serials = check_serials(line, &product, entered.quantity, &entered.serials, seen)?;
+    let gross = entered.unit_price.times(entered.quantity.in_price_unit());
+    let line_discount = match entered.discount {
+        Some(discount) => discount.amount_off(gross)?,
+        None => Money::ZERO,
+    };
+    if line_discount > gross {
+        return Err(SaleError::DiscountTooLarge {
+            line,
+            discount: line_discount,
+            amount: gross,
+        });
+    }
+    let total = gross - line_discount;
+    Ok(TicketLine {
+        line,
+        product_id: product.id,
+        label: product.label,
+        category: product.category,
+        quantity: entered.quantity,
+        unit_price: entered.unit_price,
+        gross,
+        discount: entered.discount,
+        line_discount,
+        ticket_discount_share: Money::ZERO,
+        total,
+        total_excluding_vat: total - entered.vat_rate.vat_in(total),
+        vat_code: product.vat_code,
+        vat_rate: entered.vat_rate,
+        seller: entered.seller,
+        serials,
+        original_line: None,
+    })
+}
+
+fn check_serials(
+    line: u32,
+    product: &Product,
+    quantity: Quantity,
+    given: &[String],
+    seen: &mut BTreeSet<String>,
+) -> Result<Vec<Imei>, SaleError> {
+    match product.serial {
+        SerialCapture::None if given.is_empty() => Ok(Vec::new()),
+        SerialCapture::None => Err(SaleError::UnexpectedSerial {
+            line,
+            product: product.label.clone(),
+        }),
+        SerialCapture::Imei => {
+            if given.len() != quantity.count() as usize {
+                return Err(SaleError::SerialCount {
+                    line,
+                    product: product.label.clone(),
+                    expected: quantity.count(),
+                    given: given.len() as u32,
+                });
+            }
+            given
+                .iter()
+                .map(|text| {
+                    let imei: Imei = text
+                        .parse()
+                        .map_err(|source| SaleError::BadSerial { line, source })?;
+                    if !seen.insert(imei.to_string()) {
+                        return Err(SaleError::DuplicateSerial {
+                            serial: imei.to_string(),
+                        });
+                    }
+                    Ok(imei)
+                })
+                .collect()
+        }
+    }
+}
+
+/// Spreads the ticket discount over the lines in proportion to their totals, to the cent, so
+/// each VAT rate bears its share. Remainder cents go to the largest fractional parts first (ties
+/// to the earlier line), which is deterministic and sums exactly.
+fn apply_ticket_discount(
+    lines: &mut [TicketLine],
+    discount: Option<Discount>,
+) -> Result<Money, SaleError> {
+    let Some(discount) = discount else {
+        return Ok(Money::ZERO);
+    };
+    let base: Money = lines.iter().map(|l| l.total).sum();
+    let amount = discount.amount_off(base)?;
+    if amount > base {
+        return Err(SaleError::DiscountTooLarge {
+            line: 0,
+            discount: amount,
+            amount: base,
+        });
+    }
+    let shares = allocate(amount, &lines.iter().map(|l| l.total).collect::<Vec<_>>());
+    for (line, share) in lines.iter_mut().zip(shares) {
+        line.ticket_discount_share = share;
+        line.total -= share;
+        line.total_excluding_vat = line.total - line.vat_rate.vat_in(line.total);
+    }
+    Ok(amount)
+}
+
+/// Splits `amount` over `weights` proportionally, in whole cents, summing exactly to `amount`.
+pub fn allocate(amount: Money, weights: &[Money]) -> Vec<Money> {
+    let total_weight: i64 = weights.iter().map(|w| w.cents()).sum();
+    if total_weight == 0 || weights.is_empty() {
+        let mut shares = vec![Money::ZERO; weights.len()];
+        if let Some(first) = shares.first_mut() {
+            *first = amount;
+        }
+        return shares;
+    }
+    let cents = amount.cents() as i128;
+    let mut floors: Vec<i64> = Vec::with_capacity(weights.len());
+    let mut remainders: Vec<(i128, usize)> = Vec::with_capacity(weights.len());
+    for (i, weight) in weights.iter().enumerate() {
+        let product = cents * weight.cents() as i128;
+        let floor = product.div_euclid(total_weight as i128);
+        floors.push(floor as i64);
+        remainders.push((product.rem_euclid(total_weight as i128), i));
+    }
+    let mut left = cents as i64 - floors.iter().sum::<i64>();
+    remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, i) in remainders {
+        if left == 0 {
+            break;
+        }
+        floors[i] += 1;
+        left -= 1;
+    }
+    floors.into_iter().map(Money::from_cents).collect()
+}
+
+fn finish(
+    kind: TicketKind,
+    original: Option<u64>,
+    lines: Vec<TicketLine>,
+    ticket_discount: Option<Discount>,
+    ticket_discount_amount: Money,
+    tenders: Vec<Tender>,
+    customer: Option<String>,
+) -> Result<Ticket, SaleError> {
+    let vat = breakdown(lines.iter().map(|l| (l.vat_rate, l.total)));
+    let total: Money = lines.iter().map(|l| l.total).sum();
+    let change = settle(total, &tenders)?;
+    Ok(Ticket {
+        kind,
+        original,
+        lines,
+        ticket_discount,
+        ticket_discount_amount,
+        vat,
+        total,
+        tenders,
+        change,
+        customer,
+        grand_total: Money::ZERO,
+        perpetual_absolute_total: Money::ZERO,
+    })
+}
+
+/// One line of an original ticket brought back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnLine {
+    /// The line number on the original ticket.
+    pub line: u32,
+    /// Units (or grams) brought back; the unit follows the original line.
+    pub quantity: u32,
+    /// For handsets: which IMEIs come back. Left empty, the ones not yet returned are taken.
+    #[serde(default)]
+    pub serials: Vec<String>,
+}
+
+/// Computes a return of some lines of `original`, given the returns already recorded against it.
+///
+/// Amounts are refunded in proportion to what the customer actually paid for the line (line and
+/// ticket discounts included), cumulatively: returning `k` more units refunds
+/// `round(paid × (done + k) / sold) − round(paid × done / sold)`, so returning every unit,
+/// in any number of steps, refunds exactly what was paid, rate by rate.
+pub fn compute_return(
+    original_number: u64,
+    original: &Ticket,
+    earlier_returns: &[Ticket],
+    lines: &[ReturnLine],
+    tenders: Vec<Tender>,
+) -> Result<Ticket, SaleError> {
+    if original.kind != TicketKind::Sale {
+        return Err(SaleError::NotASale {
+            ticket: original_number,
+            kind: original.kind.name(),
+        });
+    }
+    if lines.is_empty() {
+        return Err(SaleError::Empty);
+    }
+    let returned = returned_so_far(earlier_returns);
+    let mut out = Vec::with_capacity(lines.len());
+    for (index, asked) in lines.iter().enumerate() {
+        let sold = original.lines.iter().find(|l| l.line == asked.line).ok_or(
+            SaleError::UnknownOriginalLine {
+                ticket: original_number,
+                line: asked.line,
+            },
+        )?;
+        let (done, done_serials) = returned.get(&asked.line).cloned().unwrap_or_default();
+        out.push(return_line(
+            original_number,
+            index as u32 + 1,
+            sold,
+            done,
+            &done_serials,
+            asked,
+        )?);
+    }
+    finish(
+        TicketKind::Return,
+        Some(original_number),
+        out,
+        None,
+        Money::ZERO,
+        tenders,
+        original.customer.clone(),
+    )
+}
+
+/// Computes the cancellation of everything still returnable on `original`.
+pub fn compute_cancellation(
+    original_number: u64,
+    original: &Ticket,
+    earlier_returns: &[Ticket],
+    tenders: Vec<Tender>,
+) -> Result<Ticket, SaleError> {
+    let returned = returned_so_far(earlier_returns);
+    let remaining: Vec<ReturnLine> = original
+        .lines
+        .iter()
+        .filter_map(|l| {
+            let done = returned.get(&l.line).map(|r| r.0).unwrap_or(0);
+            let left = l.quantity.count().saturating_sub(done);
+            (left > 0).then(|| ReturnLine {
+                line: l.line,
+                quantity: left,
+                serials: Vec::new(),
+            })
+        })
+        .collect();
+    if remaining.is_empty() {
+        return Err(SaleError::NothingLeft {
+            ticket: original_number,
+        });
+    }
+    let mut ticket = compute_return(
+        original_number,
+        original,
+        earlier_returns,
+        &remaining,
+        tenders,
+    )?;
+    ticket.kind = TicketKind::Cancellation;
+    Ok(ticket)
+}
+
+/// Per original line: quantity already returned and the IMEIs already returned.
+fn returned_so_far(earlier: &[Ticket]) -> BTreeMap<u32, (u32, BTreeSet<String>)> {
+    let mut returned: BTreeMap<u32, (u32, BTreeSet<String>)> = BTreeMap::new();
+    for line in earlier.iter().flat_map(|t| &t.lines) {
+        if let Some(original_line) = line.original_line {
+            let entry = returned.entry(original_line).or_default();
+            entry.0 += line.quantity.count();
+            entry.1.extend(line.serials.iter().map(|s| s.to_string()));
+        }
+    }
+    returned
+}
+
+fn return_line(
+    ticket: u64,
+    line: u32,
+    sold: &TicketLine,
+    done: u32,
+    done_serials: &BTreeSet<String>,
+    asked: &ReturnLine,
+) -> Result<TicketLine, SaleError> {
+    let count = sold.quantity.count();
+    let remaining = count - done.min(count);
+    if asked.quantity == 0 {
+        return Err(SaleError::ZeroQuantity { line });
+    }
+    if asked.quantity > remaining {
+        return Err(SaleError::ReturnExceeds {
+            ticket,
+            line: sold.line,
+            sold: count,
+            returned: done,
+            asked: asked.quantity,
+            remaining,
+        });
+    }
+    let serials = returned_serials(ticket, sold, done_serials, asked)?;
+    // The share of an amount that `done..done + asked` units carry, computed cumulatively.
+    let portion = |amount: Money| {
+        let upto = |n: u32| amount.times(Decimal::from(n) / Decimal::from(count));
+        upto(done + asked.quantity) - upto(done)
+    };
+    let gross = portion(sold.gross);
+    let line_discount = portion(sold.line_discount);
+    let total = portion(sold.total);
+    Ok(TicketLine {
+        line,
+        product_id: sold.product_id.clone(),
+        label: sold.label.clone(),
+        category: sold.category.clone(),
+        quantity: sold.quantity.with_count(asked.quantity),
+        unit_price: sold.unit_price,
+        gross: -gross,
+        discount: sold.discount,
+        line_discount: -line_discount,
+        ticket_discount_share: -(gross - line_discount - total),
+        total: -total,
+        total_excluding_vat: -total - sold.vat_rate.vat_in(-total),
+        vat_code: sold.vat_code,
+        vat_rate: sold.vat_rate,
+        seller: sold.seller.clone(),
+        serials,
+        original_line: Some(sold.line),
+    })
+}
+
+fn returned_serials(
+    ticket: u64,
+    sold: &TicketLine,
+    done: &BTreeSet<String>,
+    asked: &ReturnLine,
+) -> Result<Vec<Imei>, SaleError> {
+    if sold.serials.is_empty() {
+        return Ok(Vec::new());
+    }
+    let available: Vec<&Imei> = sold
+        .serials
+        .iter()
+        .filter(|s| !done.contains(s.as_str()))
+        .collect();
+    if asked.serials.is_empty() {
+        return Ok(available
+            .into_iter()
+            .take(asked.quantity as usize)
+            .cloned()
+            .collect());
+    }
+    if asked.serials.len() != asked.quantity as usize {
+        return Err(SaleError::SerialCount {
+            line: sold.line,
+            product: sold.label.clone(),
+            expected: asked.quantity,
+            given: asked.serials.len() as u32,
+        });
+    }
+    asked
+        .serials
+        .iter()
+        .map(|serial| {
+            available
+                .iter()
+                .find(|s| s.as_str() == serial.trim())
+                .map(|s| (*s).clone())
+                .ok_or_else(|| SaleError::SerialNotReturnable {
+                    ticket,
+                    line: sold.line,
+                    serial: serial.clone(),
+                })
+        })
+        .collect()
+}
