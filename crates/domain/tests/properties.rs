@@ -1,0 +1,144 @@
+//! Property tests: totals equal the sum of lines, a full refund mirrors its sale per VAT rate to
+//! the cent, canonical bytes are stable and round-trip.
+
+mod support;
+
+use pos_domain::Money;
+use pos_domain::record::{Chain, Record, SignedRecord, SoftwareKey, canonical_bytes};
+use pos_domain::tender::{Tender, TenderKind};
+use pos_domain::ticket::{
+    Discount, ReturnLine, SaleDraft, compute_cancellation, compute_return, compute_sale,
+};
+use pos_domain::vat::VatCode;
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+use support::{line, product};
+
+const CODES: [VatCode; 5] = [
+    VatCode::Standard,
+    VatCode::Intermediate,
+    VatCode::Reduced,
+    VatCode::SuperReduced,
+    VatCode::Exempt,
+];
+
+fn arb_sale() -> impl Strategy<Value = SaleDraft> {
+    let arb_line = (
+        1i64..200_000,
+        0usize..5,
+        1u32..6,
+        prop::option::of(0u32..=100),
+    )
+        .prop_map(|(cents, code, units, percent)| {
+            let mut l = line(product(&format!("p{cents}"), cents, CODES[code]), units);
+            l.discount = percent.map(|p| Discount::Percent(Decimal::from(p)));
+            l
+        });
+    (
+        prop::collection::vec(arb_line, 1..8),
+        prop::option::of(0u32..=50),
+    )
+        .prop_map(|(lines, ticket_pct)| {
+            let mut draft = SaleDraft {
+                lines,
+                ..Default::default()
+            };
+            draft.ticket_discount = ticket_pct.map(|p| Discount::Percent(Decimal::from(p)));
+            draft
+        })
+}
+
+fn paid(mut draft: SaleDraft) -> pos_domain::ticket::Ticket {
+    draft.tenders = vec![Tender {
+        kind: TenderKind::Cash,
+        amount: Money::from_cents(100_000_000),
+        reference: None,
+    }];
+    compute_sale(draft).expect("a sale paid in full in cash is valid")
+}
+
+proptest! {
+    #[test]
+    fn totals_equal_the_sum_of_lines(draft in arb_sale()) {
+        let ticket = paid(draft);
+        let lines: Money = ticket.lines.iter().map(|l| l.total).sum();
+        prop_assert_eq!(ticket.total, lines, "ticket total is the sum of line totals");
+        let per_rate: Money = ticket.vat.iter().map(|v| v.including_vat).sum();
+        prop_assert_eq!(ticket.total, per_rate, "per-rate totals add up to the ticket total");
+        for v in &ticket.vat {
+            prop_assert_eq!(v.vat + v.excluding_vat, v.including_vat, "VAT + HT = TTC per rate");
+        }
+        for l in &ticket.lines {
+            prop_assert_eq!(l.gross - l.line_discount - l.ticket_discount_share, l.total);
+        }
+    }
+
+    #[test]
+    fn full_refund_mirrors_the_sale_per_rate(draft in arb_sale(), split in 0u32..4) {
+        let sale = paid(draft);
+        // Return part of every line first (when `split` allows), then cancel the rest.
+        let partial: Vec<ReturnLine> = sale.lines.iter()
+            .filter(|l| l.quantity.count() > split && split > 0)
+            .map(|l| ReturnLine { line: l.line, quantity: split, serials: vec![] })
+            .collect();
+        let mut returns = Vec::new();
+        if !partial.is_empty() {
+            let refund = refund_tenders(&sale, &partial);
+            returns.push(compute_return(1, &sale, &[], &partial, refund).unwrap());
+        }
+        let remaining_total = -(sale.total + returns.iter().map(|r| r.total).sum::<Money>());
+        let tenders = if remaining_total.is_zero() { vec![] } else {
+            vec![Tender { kind: TenderKind::Cash, amount: remaining_total, reference: None }]
+        };
+        returns.push(compute_cancellation(1, &sale, &returns, tenders).unwrap());
+        for sold in &sale.vat {
+            let back: Money = returns.iter().flat_map(|r| &r.vat).filter(|v| v.rate == sold.rate).map(|v| v.including_vat).sum();
+            prop_assert_eq!(back, -sold.including_vat, "refunds of rate {} mirror the sale", sold.rate);
+        }
+        if split == 0 {
+            let only = &returns[0];
+            for (sold, back) in sale.vat.iter().zip(&only.vat) {
+                prop_assert_eq!(back.vat, -sold.vat, "one full refund mirrors VAT to the cent");
+                prop_assert_eq!(back.excluding_vat, -sold.excluding_vat);
+            }
+        }
+    }
+
+    #[test]
+    fn canonical_bytes_are_stable_and_round_trip(draft in arb_sale(), seq in 1u64..1_000_000, secs in 0i64..4_000_000_000) {
+        let ticket = paid(draft);
+        let key = SoftwareKey::from_secret_bytes(&[7u8; 32]).unwrap();
+        let record = Record {
+            till: "T1".into(), chain: Chain::Ticket, seq,
+            at: chrono::DateTime::from_timestamp(secs, 123_000).unwrap(),
+            tz: "Europe/Paris".into(), operator: "alice".into(), software: "pos 0.1.0".into(),
+            first: seq == 1, prev: if seq == 1 { String::new() } else { "ab".repeat(32) },
+            payload: serde_json::to_value(&ticket).unwrap(),
+        };
+        let signed = record.clone().sign(&key).unwrap();
+        let again = record.clone().sign(&key).unwrap();
+        prop_assert_eq!(&signed.stored, &again.stored, "signing is deterministic");
+        let back = SignedRecord::from_stored(&signed.stored).unwrap();
+        prop_assert_eq!(&back.record, &record, "stored bytes round-trip to the same record");
+        let reparsed: pos_domain::ticket::Ticket = serde_json::from_value(back.record.payload.clone()).unwrap();
+        prop_assert_eq!(&reparsed, &ticket, "the ticket payload round-trips");
+        prop_assert_eq!(canonical_bytes(&serde_json::to_value(&record).unwrap()).unwrap(), record.signed_bytes().unwrap());
+    }
+}
+
+fn refund_tenders(sale: &pos_domain::ticket::Ticket, lines: &[ReturnLine]) -> Vec<Tender> {
+    let probe = compute_return(1, sale, &[], lines, vec![]).err();
+    let total = match probe {
+        Some(pos_domain::SaleError::RefundMismatch { total, .. }) => total,
+        _ => Money::ZERO,
+    };
+    if total.is_zero() {
+        vec![]
+    } else {
+        vec![Tender {
+            kind: TenderKind::Cash,
+            amount: total,
+            reference: None,
+        }]
+    }
+}

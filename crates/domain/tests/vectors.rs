@@ -1,0 +1,232 @@
+//! Test vectors for the signed record format: record -> canonical bytes -> hash -> signature.
+//!
+//! `tests/vectors/records.json` is committed; the server and any other implementation must
+//! produce the same bytes and accept the same signatures. Regenerate it deliberately with
+//! `POS_UPDATE_VECTORS=1 cargo test -p pos-domain --test vectors` and review the diff: a change
+//! means every till in the field would disagree with the new code.
+
+mod support;
+
+use std::path::PathBuf;
+
+use pos_domain::Money;
+use pos_domain::closure::{Closure, ClosureLevel, TotalsBuilder};
+use pos_domain::journal::{Event, EventKind};
+use pos_domain::record::{
+    Chain, ChainVerifier, Depth, PublicKey, Record, Signature, SignedRecord, Signer, SoftwareKey,
+    sha256_hex,
+};
+use pos_domain::tender::{Tender, TenderKind};
+use pos_domain::ticket::{Discount, SaleDraft, compute_sale};
+use pos_domain::vat::VatCode;
+use rust_decimal_macros::dec;
+use serde::{Deserialize, Serialize};
+use support::{line, product};
+
+/// The test key's secret: never used outside tests.
+const TEST_SECRET: &str = "c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721";
+
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+struct Vector {
+    name: String,
+    /// The record before signing, as JSON.
+    record: serde_json::Value,
+    /// Canonical bytes that are signed, as UTF-8.
+    signed: String,
+    /// Canonical bytes stored (with the signature), as UTF-8.
+    stored: String,
+    /// Hex SHA-256 of `stored`: the next record's `prev`.
+    sha256: String,
+    signature: String,
+}
+
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+struct VectorFile {
+    algorithm: String,
+    public_key: String,
+    vectors: Vec<Vector>,
+}
+
+fn build() -> VectorFile {
+    let key = SoftwareKey::from_secret_hex(TEST_SECRET).unwrap();
+    let mut case = line(product("case-iphone", 2999, VatCode::Standard), 3);
+    case.discount = Some(Discount::Percent(dec!(10)));
+    case.seller = Some("S042".into());
+    let draft = SaleDraft {
+        lines: vec![
+            case,
+            line(product("guide-5g", 990, VatCode::Reduced), 1),
+            line(product("press", 250, VatCode::SuperReduced), 2),
+        ],
+        ticket_discount: Some(Discount::Amount(Money::from_cents(100))),
+        tenders: vec![
+            Tender {
+                kind: TenderKind::Card,
+                amount: Money::from_cents(5000),
+                reference: Some("A12345".into()),
+            },
+            Tender {
+                kind: TenderKind::Cash,
+                amount: Money::from_cents(5000),
+                reference: None,
+            },
+        ],
+        customer: Some("C-0001 Zoé Lefèvre \"VIP\"".into()),
+    };
+    let mut ticket = compute_sale(draft).unwrap();
+    ticket.chain_totals(Money::ZERO, Money::ZERO);
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    let base = |chain, seq, when: &str, prev: String, payload| Record {
+        till: "FR-PARIS-01-T1".into(),
+        chain,
+        seq,
+        at: at(when),
+        tz: "Europe/Paris".into(),
+        operator: "alice".into(),
+        software: "pos 0.1.0".into(),
+        first: seq == 1,
+        prev,
+        payload,
+    };
+    let sale = base(
+        Chain::Ticket,
+        1,
+        "2026-11-22T09:15:00.000001Z",
+        String::new(),
+        serde_json::to_value(&ticket).unwrap(),
+    )
+    .sign(&key)
+    .unwrap();
+    let mut totals = TotalsBuilder::new(Money::ZERO, Money::ZERO);
+    totals.add_ticket(1, &ticket);
+    let closure = Closure {
+        level: ClosureLevel::Day,
+        period: "2026-11-22".into(),
+        closures: None,
+        totals: totals.finish(),
+        last_ticket_signature: Some(sale.signature.to_string()),
+    };
+    let z = base(
+        Chain::Closure,
+        1,
+        "2026-11-22T19:00:00Z",
+        String::new(),
+        serde_json::to_value(&closure).unwrap(),
+    )
+    .sign(&key)
+    .unwrap();
+    let event = |seq, prev, kind| {
+        let payload = serde_json::to_value(Event {
+            kind,
+            detail: serde_json::json!({"note": "\u{e9}t\u{e9} \\ \"quoted\"\n", "count": 3}),
+        })
+        .unwrap();
+        base(Chain::Event, seq, "2026-11-22T08:00:00.5Z", prev, payload)
+            .sign(&key)
+            .unwrap()
+    };
+    let e1 = event(1, String::new(), EventKind::StartUp);
+    let e2 = event(2, e1.hash(), EventKind::Login);
+    let vector = |name: &str, signed: &SignedRecord| Vector {
+        name: name.into(),
+        record: serde_json::to_value(&signed.record).unwrap(),
+        signed: String::from_utf8(signed.record.signed_bytes().unwrap()).unwrap(),
+        stored: String::from_utf8(signed.stored.clone()).unwrap(),
+        sha256: signed.hash(),
+        signature: signed.signature.to_string(),
+    };
+    VectorFile {
+        algorithm:
+            "ES256 (ECDSA P-256, SHA-256, RFC 6979), signature r||s hex; prev = sha256(stored)"
+                .into(),
+        public_key: key.public_key().to_string(),
+        vectors: vec![
+            vector("sale with discounts, three VAT rates, split tender", &sale),
+            vector("day closure", &z),
+            vector("first event", &e1),
+            vector("second event linked to the first", &e2),
+        ],
+    }
+}
+
+fn path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/records.json")
+}
+
+#[test]
+fn committed_vectors_match_this_implementation() {
+    let built = build();
+    if std::env::var_os("POS_UPDATE_VECTORS").is_some() {
+        std::fs::write(path(), serde_json::to_string_pretty(&built).unwrap() + "\n").unwrap();
+    }
+    let committed: VectorFile =
+        serde_json::from_str(&std::fs::read_to_string(path()).unwrap()).unwrap();
+    assert_eq!(
+        committed, built,
+        "canonical bytes or signatures changed: the record format is a protocol"
+    );
+}
+
+#[test]
+fn committed_vectors_verify_with_the_public_key_alone() {
+    let file: VectorFile = serde_json::from_str(&std::fs::read_to_string(path()).unwrap()).unwrap();
+    let key: PublicKey = file.public_key.parse().unwrap();
+    for v in &file.vectors {
+        let signature: Signature = v.signature.parse().unwrap();
+        assert!(
+            key.verify(v.signed.as_bytes(), &signature),
+            "{}: signature must verify",
+            v.name
+        );
+        assert_eq!(
+            sha256_hex(v.stored.as_bytes()),
+            v.sha256,
+            "{}: hash of stored bytes",
+            v.name
+        );
+        let parsed = SignedRecord::from_stored(v.stored.as_bytes()).unwrap();
+        let record: Record = serde_json::from_value(v.record.clone()).unwrap();
+        assert_eq!(
+            parsed.record, record,
+            "{}: stored bytes hold the record",
+            v.name
+        );
+        assert_eq!(
+            parsed.record.signed_bytes().unwrap(),
+            v.signed.as_bytes(),
+            "{}: signed bytes",
+            v.name
+        );
+    }
+    let events: Vec<&Vector> = file
+        .vectors
+        .iter()
+        .filter(|v| v.name.contains("event"))
+        .collect();
+    let mut verifier = ChainVerifier::new(key, "FR-PARIS-01-T1", Chain::Event, Depth::Full);
+    for (i, v) in events.iter().enumerate() {
+        verifier
+            .push(i as u64 + 1, v.stored.as_bytes())
+            .expect("the event vectors form an intact chain");
+    }
+    assert!(verifier.finish(Some(2)).defect.is_none());
+}
+
+#[test]
+fn every_single_byte_change_is_detected() {
+    let file = build();
+    let key: PublicKey = file.public_key.parse().unwrap();
+    let stored = file.vectors[0].stored.as_bytes();
+    for i in 0..stored.len() {
+        for flip in [0x01u8, 0x20, 0x80] {
+            let mut bytes = stored.to_vec();
+            bytes[i] ^= flip;
+            let mut verifier =
+                ChainVerifier::new(key, "FR-PARIS-01-T1", Chain::Ticket, Depth::Full);
+            assert!(
+                verifier.push(1, &bytes).is_err(),
+                "flipping {flip:#x} at byte {i} must be detected"
+            );
+        }
+    }
+}
