@@ -167,7 +167,9 @@ pub struct Closure {
     /// The closed period in the shop's local calendar: `2026-11-22`, `2026-11` or the fiscal
     /// year's first and last day `2026-01-01/2026-12-31`.
     pub period: String,
-    /// For month and year closures: the closure-chain sequences summed.
+    /// The ticket chain's head when the closure was made: the next day closure starts after it.
+    pub through_ticket: u64,
+    /// For month and year closures: the first and last closure-chain sequences summed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closures: Option<(u64, u64)>,
     pub totals: PeriodTotals,

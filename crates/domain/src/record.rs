@@ -502,6 +502,14 @@ impl ChainVerifier {
         }
     }
 
+    /// Marks `seq` as the first broken record for a reason found outside the record itself
+    /// (for example a ledger column that disagrees with it), unless an earlier one was found.
+    pub fn reject(&mut self, seq: u64, kind: DefectKind) {
+        if self.defect.is_none() {
+            self.defect = Some((seq, kind));
+        }
+    }
+
     /// Ends the chain. `head` is the sequence the ledger says it last wrote, if known.
     pub fn finish(mut self, head: Option<u64>) -> ChainReport {
         if self.defect.is_none()

@@ -14,7 +14,7 @@ use crate::codes::Imei;
 use crate::error::SaleError;
 use crate::money::Money;
 use crate::product::{Product, SerialCapture, SoldBy};
-use crate::tender::{Tender, settle};
+use crate::tender::{Tender, TenderKind, settle};
 use crate::vat::{VatCode, VatLine, VatRate, breakdown};
 
 /// How much of a product is on a line: units, or grams for weighed goods.
@@ -210,7 +210,7 @@ pub fn compute_sale(draft: SaleDraft) -> Result<Ticket, SaleError> {
         lines,
         draft.ticket_discount,
         ticket_discount_amount,
-        draft.tenders,
+        Refund::Given(draft.tenders),
         draft.customer,
     )
 }
@@ -378,11 +378,15 @@ fn finish(
     lines: Vec<TicketLine>,
     ticket_discount: Option<Discount>,
     ticket_discount_amount: Money,
-    tenders: Vec<Tender>,
+    tenders: Refund<'_>,
     customer: Option<String>,
 ) -> Result<Ticket, SaleError> {
     let vat = breakdown(lines.iter().map(|l| (l.vat_rate, l.total)));
     let total: Money = lines.iter().map(|l| l.total).sum();
+    let tenders = match tenders {
+        Refund::Given(tenders) => tenders,
+        Refund::AsPaid(original) => default_refund(original, total),
+    };
     let change = settle(total, &tenders)?;
     Ok(Ticket {
         kind,
@@ -423,7 +427,7 @@ pub fn compute_return(
     original: &Ticket,
     earlier_returns: &[Ticket],
     lines: &[ReturnLine],
-    tenders: Vec<Tender>,
+    tenders: Option<Vec<Tender>>,
 ) -> Result<Ticket, SaleError> {
     if original.kind != TicketKind::Sale {
         return Err(SaleError::NotASale {
@@ -459,9 +463,38 @@ pub fn compute_return(
         out,
         None,
         Money::ZERO,
-        tenders,
+        match tenders {
+            Some(tenders) => Refund::Given(tenders),
+            None => Refund::AsPaid(original),
+        },
         original.customer.clone(),
     )
+}
+
+/// Where a ticket's money goes: tenders as given, or (for a refund) back as it was paid.
+enum Refund<'a> {
+    Given(Vec<Tender>),
+    AsPaid(&'a Ticket),
+}
+
+/// The default refund of `total` (negative) for a ticket paid as `original` was: in cash if the
+/// customer paid partly in cash, otherwise back to the first means of payment used.
+pub fn default_refund(original: &Ticket, total: Money) -> Vec<Tender> {
+    if total.is_zero() {
+        return Vec::new();
+    }
+    let kind = original
+        .tenders
+        .iter()
+        .find(|t| t.kind == TenderKind::Cash)
+        .or(original.tenders.first())
+        .map(|t| t.kind)
+        .unwrap_or(TenderKind::Cash);
+    vec![Tender {
+        kind,
+        amount: total,
+        reference: None,
+    }]
 }
 
 /// Computes the cancellation of everything still returnable on `original`.
@@ -469,7 +502,7 @@ pub fn compute_cancellation(
     original_number: u64,
     original: &Ticket,
     earlier_returns: &[Ticket],
-    tenders: Vec<Tender>,
+    tenders: Option<Vec<Tender>>,
 ) -> Result<Ticket, SaleError> {
     let returned = returned_so_far(earlier_returns);
     let remaining: Vec<ReturnLine> = original

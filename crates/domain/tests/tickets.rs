@@ -125,7 +125,7 @@ fn returns_never_exceed_what_was_sold_net_of_earlier_returns() {
         quantity: 2,
         serials: vec![],
     }];
-    let first = compute_return(7, &sale, &[], &two, vec![cash(-1998)]).unwrap();
+    let first = compute_return(7, &sale, &[], &two, Some(vec![cash(-1998)])).unwrap();
     assert_eq!(first.kind, TicketKind::Return);
     assert_eq!(first.original, Some(7));
     assert_eq!(first.total, Money::from_cents(-1998));
@@ -135,7 +135,7 @@ fn returns_never_exceed_what_was_sold_net_of_earlier_returns() {
         &sale,
         std::slice::from_ref(&first),
         &two,
-        vec![cash(-1998)],
+        Some(vec![cash(-1998)]),
     )
     .unwrap_err();
     assert!(
@@ -150,7 +150,13 @@ fn returns_never_exceed_what_was_sold_net_of_earlier_returns() {
         "{err}"
     );
 
-    let rest = compute_cancellation(7, &sale, &[first.clone()], vec![cash(-999)]).unwrap();
+    let rest = compute_cancellation(
+        7,
+        &sale,
+        std::slice::from_ref(&first),
+        Some(vec![cash(-999)]),
+    )
+    .unwrap();
     assert_eq!(rest.kind, TicketKind::Cancellation);
     assert_eq!(
         first.total + rest.total,
@@ -158,9 +164,28 @@ fn returns_never_exceed_what_was_sold_net_of_earlier_returns() {
         "all returns together mirror the sale"
     );
     assert!(matches!(
-        compute_cancellation(7, &sale, &[first, rest], vec![]),
+        compute_cancellation(7, &sale, &[first, rest], Some(vec![])),
         Err(SaleError::NothingLeft { .. })
     ));
+}
+
+#[test]
+fn default_refund_goes_back_in_cash_when_cash_was_used() {
+    let sale = compute_sale(SaleDraft {
+        lines: vec![line(product("cable", 999, VatCode::Standard), 1)],
+        tenders: vec![
+            Tender {
+                kind: TenderKind::Card,
+                amount: Money::from_cents(500),
+                reference: None,
+            },
+            cash(499),
+        ],
+        ..Default::default()
+    })
+    .unwrap();
+    let back = compute_cancellation(1, &sale, &[], None).unwrap();
+    assert_eq!(back.tenders, vec![cash(-999)]);
 }
 
 #[test]
@@ -171,7 +196,7 @@ fn a_return_cannot_be_returned() {
         ..Default::default()
     })
     .unwrap();
-    let back = compute_cancellation(1, &sale, &[], vec![cash(-999)]).unwrap();
-    let err = compute_cancellation(2, &back, &[], vec![cash(999)]).unwrap_err();
+    let back = compute_cancellation(1, &sale, &[], Some(vec![cash(-999)])).unwrap();
+    let err = compute_cancellation(2, &back, &[], Some(vec![cash(999)])).unwrap_err();
     assert!(matches!(err, SaleError::NotASale { .. }));
 }

@@ -102,6 +102,7 @@ fn build() -> VectorFile {
     let closure = Closure {
         level: ClosureLevel::Day,
         period: "2026-11-22".into(),
+        through_ticket: 1,
         closures: None,
         totals: totals.finish(),
         last_ticket_signature: Some(sale.signature.to_string()),

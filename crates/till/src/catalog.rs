@@ -1,0 +1,230 @@
+//! The till's copy of the catalog: import from CSV or JSON, lookup by barcode or id, and
+//! accent- and case-insensitive prefix search (SQLite FTS5, `unicode61 remove_diacritics 2`).
+//!
+//! # CSV columns
+//!
+//! `id,barcodes,label,category,vat_code,price,sold_by,serial` with a header line. `barcodes`
+//! holds zero or more GTINs separated by spaces or `|`; `vat_code` is one of `standard`,
+//! `intermediate`, `reduced`, `super_reduced`, `exempt`; `price` includes VAT, with a dot
+//! (`12.50`), per unit or per kilogram; `sold_by` is `unit` (default) or `weight`; `serial` is
+//! `none` (default) or `imei`. The JSON format is an array of objects with the same fields
+//! (`barcodes` an array).
+
+use std::io::Read;
+use std::str::FromStr;
+
+use pos_domain::Money;
+use pos_domain::codes::Gtin;
+use pos_domain::product::{Product, SerialCapture, SoldBy};
+use pos_domain::vat::VatCode;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, TillError};
+
+/// The file formats a catalog can be imported from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CatalogFormat {
+    Csv,
+    Json,
+}
+
+#[derive(Deserialize)]
+struct CsvRow {
+    id: String,
+    #[serde(default)]
+    barcodes: String,
+    label: String,
+    category: String,
+    vat_code: String,
+    price: String,
+    #[serde(default)]
+    sold_by: String,
+    #[serde(default)]
+    serial: String,
+}
+
+fn bad_row(row: usize, message: impl std::fmt::Display) -> TillError {
+    TillError::invalid("catalog_invalid", format!("catalog row {row}: {message}"))
+}
+
+fn parse_csv_row(index: usize, row: CsvRow) -> Result<Product> {
+    let line = index + 2;
+    let barcodes = row
+        .barcodes
+        .split(|c: char| c == '|' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(|code| Gtin::from_str(code).map_err(|e| bad_row(line, e)))
+        .collect::<Result<Vec<_>>>()?;
+    let sold_by = match row.sold_by.trim() {
+        "" | "unit" => SoldBy::Unit,
+        "weight" => SoldBy::Weight,
+        other => return Err(bad_row(line, format!("sold_by `{other}` must be unit or weight"))),
+    };
+    let serial = match row.serial.trim() {
+        "" | "none" => SerialCapture::None,
+        "imei" => SerialCapture::Imei,
+        other => return Err(bad_row(line, format!("serial `{other}` must be none or imei"))),
+    };
+    Ok(Product {
+        id: row.id,
+        barcodes,
+        label: row.label,
+        category: row.category,
+        vat_code: VatCode::from_str(&row.vat_code).map_err(|e| bad_row(line, e))?,
+        price: Money::from_str(&row.price).map_err(|e| bad_row(line, e))?,
+        sold_by,
+        serial,
+    })
+}
+
+/// Reads a catalog file into products, refusing the whole file on the first bad row.
+pub fn read(format: CatalogFormat, input: impl Read) -> Result<Vec<Product>> {
+    let products = match format {
+        CatalogFormat::Json => serde_json::from_reader::<_, Vec<Product>>(input)
+            .map_err(|e| TillError::invalid("catalog_invalid", format!("catalog JSON: {e}")))?,
+        CatalogFormat::Csv => {
+            let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(input);
+            let mut products = Vec::new();
+            for (index, row) in reader.deserialize::<CsvRow>().enumerate() {
+                let row = row.map_err(|e| bad_row(index + 2, e))?;
+                products.push(parse_csv_row(index, row)?);
+            }
+            products
+        }
+    };
+    for (index, product) in products.iter().enumerate() {
+        if product.id.trim().is_empty() || product.label.trim().is_empty() {
+            return Err(bad_row(index + 2, "id and label must not be empty"));
+        }
+        if product.price.is_negative() {
+            return Err(bad_row(index + 2, "price must not be negative"));
+        }
+    }
+    Ok(products)
+}
+
+/// Writes products as CSV in the import format.
+pub fn write_csv(products: impl Iterator<Item = Product>, out: impl std::io::Write) -> std::io::Result<()> {
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(["id", "barcodes", "label", "category", "vat_code", "price", "sold_by", "serial"])?;
+    for p in products {
+        let barcodes: Vec<&str> = p.barcodes.iter().map(Gtin::as_str).collect();
+        writer.write_record([
+            p.id.as_str(),
+            &barcodes.join("|"),
+            &p.label,
+            &p.category,
+            &enum_text(&p.vat_code),
+            &p.price.to_string(),
+            &enum_text(&p.sold_by),
+            &enum_text(&p.serial),
+        ])?;
+    }
+    writer.flush()
+}
+
+fn enum_text<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// Inserts or replaces products (and their barcodes) in the open transaction.
+pub fn upsert(conn: &Connection, products: &[Product]) -> Result<()> {
+    let mut product_stmt = conn.prepare_cached(
+        "INSERT INTO products (id, label, category, vat_code, price, sold_by, serial)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET label = excluded.label, category = excluded.category,
+           vat_code = excluded.vat_code, price = excluded.price, sold_by = excluded.sold_by,
+           serial = excluded.serial",
+    )?;
+    let mut clear_stmt = conn.prepare_cached("DELETE FROM barcodes WHERE product_id = ?1")?;
+    let mut barcode_stmt = conn.prepare_cached(
+        "INSERT INTO barcodes (code, product_id) VALUES (?1, ?2)
+         ON CONFLICT (code) DO UPDATE SET product_id = excluded.product_id",
+    )?;
+    for p in products {
+        product_stmt.execute(params![
+            p.id,
+            p.label,
+            p.category,
+            enum_text(&p.vat_code),
+            p.price.to_string(),
+            enum_text(&p.sold_by),
+            enum_text(&p.serial),
+        ])?;
+        clear_stmt.execute([&p.id])?;
+        for code in &p.barcodes {
+            barcode_stmt.execute(params![code.as_str(), p.id])?;
+        }
+    }
+    Ok(())
+}
+
+fn product_from_row(conn: &Connection, row: &Row<'_>) -> rusqlite::Result<Product> {
+    let id: String = row.get(0)?;
+    let text = |i: usize| -> rusqlite::Result<String> { row.get(i) };
+    let parse_enum = |i: usize| -> rusqlite::Result<serde_json::Value> { Ok(serde_json::Value::String(text(i)?)) };
+    let corrupt = |i: usize, e: String| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into());
+    let mut stmt = conn.prepare_cached("SELECT code FROM barcodes WHERE product_id = ?1 ORDER BY code")?;
+    let barcodes = stmt
+        .query_map([&id], |r| r.get::<_, String>(0))?
+        .filter_map(|code| code.ok().and_then(|c| c.parse().ok()))
+        .collect();
+    Ok(Product {
+        id,
+        barcodes,
+        label: text(1)?,
+        category: text(2)?,
+        vat_code: serde_json::from_value(parse_enum(3)?).map_err(|e| corrupt(3, e.to_string()))?,
+        price: text(4)?.parse().map_err(|e: pos_domain::money::MoneyError| corrupt(4, e.to_string()))?,
+        sold_by: serde_json::from_value(parse_enum(5)?).map_err(|e| corrupt(5, e.to_string()))?,
+        serial: serde_json::from_value(parse_enum(6)?).map_err(|e| corrupt(6, e.to_string()))?,
+    })
+}
+
+const PRODUCT_COLUMNS: &str = "p.id, p.label, p.category, p.vat_code, p.price, p.sold_by, p.serial";
+
+/// The product carrying a barcode.
+pub fn by_barcode(conn: &Connection, code: &str) -> Result<Option<Product>> {
+    let sql = format!("SELECT {PRODUCT_COLUMNS} FROM barcodes b JOIN products p ON p.id = b.product_id WHERE b.code = ?1");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    Ok(stmt.query_row([code.trim()], |row| product_from_row(conn, row)).optional()?)
+}
+
+/// The product with an id.
+pub fn by_id(conn: &Connection, id: &str) -> Result<Option<Product>> {
+    let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id = ?1");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    Ok(stmt.query_row([id], |row| product_from_row(conn, row)).optional()?)
+}
+
+/// Products whose label or category words start with each word typed, ignoring case and
+/// accents ("telep sams" finds "Téléphone Samsung"), in catalog order. Ranking by relevance
+/// would score every match, which a two-letter prefix in a million products makes too slow
+/// to run as the cashier types.
+pub fn search(conn: &Connection, text: &str, limit: usize) -> Result<Vec<Product>> {
+    let query: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{w}\"*"))
+        .collect();
+    if query.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {PRODUCT_COLUMNS} FROM product_search s JOIN products p ON p.rowid = s.rowid
+         WHERE product_search MATCH ?1 LIMIT ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![query.join(" "), limit as i64], |row| product_from_row(conn, row))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Number of products in the catalog.
+pub fn count(conn: &Connection) -> Result<u64> {
+    Ok(conn.query_row("SELECT count(*) FROM products", [], |row| row.get::<_, i64>(0))? as u64)
+}

@@ -1,0 +1,134 @@
+//! Opening the ledger database: durability pragmas and versioned migrations.
+//!
+//! WAL with `synchronous=FULL` makes each committed transaction durable before `COMMIT`
+//! returns, so a sale is on disk before its receipt prints. Migrations are numbered; each runs
+//! once in its own transaction and bumps `PRAGMA user_version`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::error::{Result, TillError};
+
+/// Schema migrations, in order. Never edit a shipped one: append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: identity, ledger records with append-only triggers, chain heads, catalog with search.
+    r#"
+    CREATE TABLE identity (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        till_id TEXT NOT NULL,
+        shop_name TEXT NOT NULL,
+        till_name TEXT NOT NULL,
+        territory TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        shop_address TEXT NOT NULL DEFAULT '',
+        siret TEXT NOT NULL DEFAULT '',
+        vat_number TEXT NOT NULL DEFAULT '',
+        fiscal_year_start_month INTEGER NOT NULL DEFAULT 1,
+        secret_key TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+
+    -- Every signed record of every chain. `body` is the record's canonical stored bytes; the
+    -- other columns repeat fields of it for lookups, and verification checks they agree.
+    CREATE TABLE records (
+        chain TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        ref INTEGER,
+        body BLOB NOT NULL,
+        PRIMARY KEY (chain, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX records_by_time ON records (chain, at);
+    CREATE INDEX records_by_ref ON records (chain, ref) WHERE ref IS NOT NULL;
+
+    CREATE TRIGGER records_no_update BEFORE UPDATE ON records
+    BEGIN SELECT RAISE(ABORT, 'ledger records are append-only: record a correction instead'); END;
+    CREATE TRIGGER records_no_delete BEFORE DELETE ON records
+    BEGIN SELECT RAISE(ABORT, 'ledger records are append-only: they can never be deleted'); END;
+
+    -- The newest record of each chain, so removing the last records is detected.
+    CREATE TABLE chain_heads (
+        chain TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TRIGGER chain_heads_no_delete BEFORE DELETE ON chain_heads
+    BEGIN SELECT RAISE(ABORT, 'chain heads can never be deleted'); END;
+    CREATE TRIGGER chain_heads_forward_only BEFORE UPDATE ON chain_heads
+    WHEN NEW.seq <> OLD.seq + 1
+    BEGIN SELECT RAISE(ABORT, 'a chain head only moves forward by one record'); END;
+
+    CREATE TABLE products (
+        id TEXT PRIMARY KEY,
+        label TEXT NOT NULL,
+        category TEXT NOT NULL,
+        vat_code TEXT NOT NULL,
+        price TEXT NOT NULL,
+        sold_by TEXT NOT NULL,
+        serial TEXT NOT NULL
+    );
+    CREATE TABLE barcodes (
+        code TEXT PRIMARY KEY,
+        product_id TEXT NOT NULL REFERENCES products (id) ON DELETE CASCADE
+    ) WITHOUT ROWID;
+    CREATE INDEX barcodes_by_product ON barcodes (product_id);
+
+    -- Accent- and case-insensitive search on label and category, kept in step by triggers.
+    CREATE VIRTUAL TABLE product_search USING fts5 (
+        label, category,
+        content = 'products', content_rowid = 'rowid',
+        tokenize = "unicode61 remove_diacritics 2", prefix = '2 3'
+    );
+    CREATE TRIGGER products_search_insert AFTER INSERT ON products BEGIN
+        INSERT INTO product_search (rowid, label, category) VALUES (NEW.rowid, NEW.label, NEW.category);
+    END;
+    CREATE TRIGGER products_search_delete AFTER DELETE ON products BEGIN
+        INSERT INTO product_search (product_search, rowid, label, category)
+        VALUES ('delete', OLD.rowid, OLD.label, OLD.category);
+    END;
+    CREATE TRIGGER products_search_update AFTER UPDATE ON products BEGIN
+        INSERT INTO product_search (product_search, rowid, label, category)
+        VALUES ('delete', OLD.rowid, OLD.label, OLD.category);
+        INSERT INTO product_search (rowid, label, category) VALUES (NEW.rowid, NEW.label, NEW.category);
+    END;
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Opens (creating if needed) a ledger database with the durability settings and migrations.
+pub fn open(path: &Path) -> Result<Connection> {
+    let mut conn = Connection::open(path)?;
+    configure(&conn)?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Applies the pragmas every connection to a ledger must have.
+pub fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(Duration::from_secs(10))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(TillError::Corrupt(format!("journal mode is {mode}, WAL is required")));
+    }
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(TillError::SchemaTooNew { found: current, known: SCHEMA_VERSION });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
