@@ -194,6 +194,16 @@ pub struct SaleDraft {
 
 /// Checks and computes a sale. Perpetual totals are left at zero for the ledger to chain.
 pub fn compute_sale(draft: SaleDraft) -> Result<Ticket, SaleError> {
+    let tenders = draft.tenders.clone();
+    let mut ticket = quote_sale(draft)?;
+    ticket.change = settle(ticket.total, &tenders)?;
+    ticket.tenders = tenders;
+    Ok(ticket)
+}
+
+/// Checks and prices a sale's lines and discounts without its tenders: what the customer has to
+/// pay, for the cart display. The returned ticket has no tenders and no change.
+pub fn quote_sale(draft: SaleDraft) -> Result<Ticket, SaleError> {
     if draft.lines.is_empty() {
         return Err(SaleError::Empty);
     }
@@ -210,7 +220,7 @@ pub fn compute_sale(draft: SaleDraft) -> Result<Ticket, SaleError> {
         lines,
         draft.ticket_discount,
         ticket_discount_amount,
-        Refund::Given(draft.tenders),
+        Refund::Given(Vec::new()),
         draft.customer,
     )
 }

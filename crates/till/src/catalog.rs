@@ -60,12 +60,22 @@ fn parse_csv_row(index: usize, row: CsvRow) -> Result<Product> {
     let sold_by = match row.sold_by.trim() {
         "" | "unit" => SoldBy::Unit,
         "weight" => SoldBy::Weight,
-        other => return Err(bad_row(line, format!("sold_by `{other}` must be unit or weight"))),
+        other => {
+            return Err(bad_row(
+                line,
+                format!("sold_by `{other}` must be unit or weight"),
+            ));
+        }
     };
     let serial = match row.serial.trim() {
         "" | "none" => SerialCapture::None,
         "imei" => SerialCapture::Imei,
-        other => return Err(bad_row(line, format!("serial `{other}` must be none or imei"))),
+        other => {
+            return Err(bad_row(
+                line,
+                format!("serial `{other}` must be none or imei"),
+            ));
+        }
     };
     Ok(Product {
         id: row.id,
@@ -85,7 +95,9 @@ pub fn read(format: CatalogFormat, input: impl Read) -> Result<Vec<Product>> {
         CatalogFormat::Json => serde_json::from_reader::<_, Vec<Product>>(input)
             .map_err(|e| TillError::invalid("catalog_invalid", format!("catalog JSON: {e}")))?,
         CatalogFormat::Csv => {
-            let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(input);
+            let mut reader = csv::ReaderBuilder::new()
+                .trim(csv::Trim::All)
+                .from_reader(input);
             let mut products = Vec::new();
             for (index, row) in reader.deserialize::<CsvRow>().enumerate() {
                 let row = row.map_err(|e| bad_row(index + 2, e))?;
@@ -106,9 +118,14 @@ pub fn read(format: CatalogFormat, input: impl Read) -> Result<Vec<Product>> {
 }
 
 /// Writes products as CSV in the import format.
-pub fn write_csv(products: impl Iterator<Item = Product>, out: impl std::io::Write) -> std::io::Result<()> {
+pub fn write_csv(
+    products: impl Iterator<Item = Product>,
+    out: impl std::io::Write,
+) -> std::io::Result<()> {
     let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(["id", "barcodes", "label", "category", "vat_code", "price", "sold_by", "serial"])?;
+    writer.write_record([
+        "id", "barcodes", "label", "category", "vat_code", "price", "sold_by", "serial",
+    ])?;
     for p in products {
         let barcodes: Vec<&str> = p.barcodes.iter().map(Gtin::as_str).collect();
         writer.write_record([
@@ -167,9 +184,14 @@ pub fn upsert(conn: &Connection, products: &[Product]) -> Result<()> {
 fn product_from_row(conn: &Connection, row: &Row<'_>) -> rusqlite::Result<Product> {
     let id: String = row.get(0)?;
     let text = |i: usize| -> rusqlite::Result<String> { row.get(i) };
-    let parse_enum = |i: usize| -> rusqlite::Result<serde_json::Value> { Ok(serde_json::Value::String(text(i)?)) };
-    let corrupt = |i: usize, e: String| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into());
-    let mut stmt = conn.prepare_cached("SELECT code FROM barcodes WHERE product_id = ?1 ORDER BY code")?;
+    let parse_enum = |i: usize| -> rusqlite::Result<serde_json::Value> {
+        Ok(serde_json::Value::String(text(i)?))
+    };
+    let corrupt = |i: usize, e: String| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+    };
+    let mut stmt =
+        conn.prepare_cached("SELECT code FROM barcodes WHERE product_id = ?1 ORDER BY code")?;
     let barcodes = stmt
         .query_map([&id], |r| r.get::<_, String>(0))?
         .filter_map(|code| code.ok().and_then(|c| c.parse().ok()))
@@ -180,7 +202,9 @@ fn product_from_row(conn: &Connection, row: &Row<'_>) -> rusqlite::Result<Produc
         label: text(1)?,
         category: text(2)?,
         vat_code: serde_json::from_value(parse_enum(3)?).map_err(|e| corrupt(3, e.to_string()))?,
-        price: text(4)?.parse().map_err(|e: pos_domain::money::MoneyError| corrupt(4, e.to_string()))?,
+        price: text(4)?
+            .parse()
+            .map_err(|e: pos_domain::money::MoneyError| corrupt(4, e.to_string()))?,
         sold_by: serde_json::from_value(parse_enum(5)?).map_err(|e| corrupt(5, e.to_string()))?,
         serial: serde_json::from_value(parse_enum(6)?).map_err(|e| corrupt(6, e.to_string()))?,
     })
@@ -190,16 +214,22 @@ const PRODUCT_COLUMNS: &str = "p.id, p.label, p.category, p.vat_code, p.price, p
 
 /// The product carrying a barcode.
 pub fn by_barcode(conn: &Connection, code: &str) -> Result<Option<Product>> {
-    let sql = format!("SELECT {PRODUCT_COLUMNS} FROM barcodes b JOIN products p ON p.id = b.product_id WHERE b.code = ?1");
+    let sql = format!(
+        "SELECT {PRODUCT_COLUMNS} FROM barcodes b JOIN products p ON p.id = b.product_id WHERE b.code = ?1"
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
-    Ok(stmt.query_row([code.trim()], |row| product_from_row(conn, row)).optional()?)
+    Ok(stmt
+        .query_row([code.trim()], |row| product_from_row(conn, row))
+        .optional()?)
 }
 
 /// The product with an id.
 pub fn by_id(conn: &Connection, id: &str) -> Result<Option<Product>> {
     let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id = ?1");
     let mut stmt = conn.prepare_cached(&sql)?;
-    Ok(stmt.query_row([id], |row| product_from_row(conn, row)).optional()?)
+    Ok(stmt
+        .query_row([id], |row| product_from_row(conn, row))
+        .optional()?)
 }
 
 /// Products whose label or category words start with each word typed, ignoring case and
@@ -220,11 +250,15 @@ pub fn search(conn: &Connection, text: &str, limit: usize) -> Result<Vec<Product
          WHERE product_search MATCH ?1 LIMIT ?2"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![query.join(" "), limit as i64], |row| product_from_row(conn, row))?;
+    let rows = stmt.query_map(params![query.join(" "), limit as i64], |row| {
+        product_from_row(conn, row)
+    })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
 /// Number of products in the catalog.
 pub fn count(conn: &Connection) -> Result<u64> {
-    Ok(conn.query_row("SELECT count(*) FROM products", [], |row| row.get::<_, i64>(0))? as u64)
+    Ok(conn.query_row("SELECT count(*) FROM products", [], |row| {
+        row.get::<_, i64>(0)
+    })? as u64)
 }

@@ -23,21 +23,29 @@ pub enum TillError {
     NotInitialized(String),
     #[error("{0} is already a till ledger: use another file to start a new till")]
     AlreadyInitialized(String),
-    #[error("the ledger was written by a newer version (schema {found}, this one knows {known}): upgrade the software")]
+    #[error(
+        "the ledger was written by a newer version (schema {found}, this one knows {known}): upgrade the software"
+    )]
     SchemaTooNew { found: i64, known: i64 },
     #[error("cannot sign: {0}")]
     Sign(#[from] SignError),
     #[error("ledger storage failed: {0}")]
     Storage(#[from] rusqlite::Error),
     #[error("file error on {path}: {source}")]
-    File { path: String, source: std::io::Error },
+    File {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("stored data is unreadable ({0}): run `till verify` and keep this file for an audit")]
     Corrupt(String),
 }
 
 impl TillError {
     pub fn invalid(code: &'static str, message: impl Into<String>) -> TillError {
-        TillError::Invalid { code, message: message.into() }
+        TillError::Invalid {
+            code,
+            message: message.into(),
+        }
     }
 
     /// A stable code the UI and scripts can match on.
@@ -61,7 +69,13 @@ impl TillError {
 
     /// True when the caller's input was refused (as opposed to the machine failing).
     pub fn is_input_error(&self) -> bool {
-        !matches!(self, TillError::Storage(_) | TillError::File { .. } | TillError::Corrupt(_) | TillError::Sign(_))
+        !matches!(
+            self,
+            TillError::Storage(_)
+                | TillError::File { .. }
+                | TillError::Corrupt(_)
+                | TillError::Sign(_)
+        )
     }
 }
 

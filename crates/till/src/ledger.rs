@@ -29,9 +29,11 @@ pub struct Author<'a> {
 /// The sequence and stored-bytes hash of a chain's newest record.
 pub fn head(conn: &Connection, chain: Chain) -> Result<Option<(u64, String)>> {
     Ok(conn
-        .query_row("SELECT seq, hash FROM chain_heads WHERE chain = ?1", [chain.name()], |row| {
-            Ok((row.get::<_, i64>(0)? as u64, row.get(1)?))
-        })
+        .query_row(
+            "SELECT seq, hash FROM chain_heads WHERE chain = ?1",
+            [chain.name()],
+            |row| Ok((row.get::<_, i64>(0)? as u64, row.get(1)?)),
+        )
         .optional()?)
 }
 
@@ -63,7 +65,13 @@ pub fn append(
     let signed = record.sign(author.signer)?;
     conn.execute(
         "INSERT INTO records (chain, seq, at, ref, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![chain.name(), seq as i64, timestamp::format(&author.at), reference.map(|r| r as i64), signed.stored],
+        params![
+            chain.name(),
+            seq as i64,
+            timestamp::format(&author.at),
+            reference.map(|r| r as i64),
+            signed.stored
+        ],
     )?;
     conn.execute(
         "INSERT INTO chain_heads (chain, seq, hash) VALUES (?1, ?2, ?3)
@@ -76,17 +84,22 @@ pub fn append(
 /// Reads one record back.
 pub fn get(conn: &Connection, chain: Chain, seq: u64) -> Result<Option<SignedRecord>> {
     let body: Option<Vec<u8>> = conn
-        .query_row("SELECT body FROM records WHERE chain = ?1 AND seq = ?2", params![chain.name(), seq as i64], |row| {
-            row.get(0)
-        })
+        .query_row(
+            "SELECT body FROM records WHERE chain = ?1 AND seq = ?2",
+            params![chain.name(), seq as i64],
+            |row| row.get(0),
+        )
         .optional()?;
     body.map(|b| parse(&b)).transpose()
 }
 
 /// Reads the records of a chain that refer to ticket `reference`, in order.
 pub fn referring_to(conn: &Connection, chain: Chain, reference: u64) -> Result<Vec<SignedRecord>> {
-    let mut stmt = conn.prepare_cached("SELECT body FROM records WHERE chain = ?1 AND ref = ?2 ORDER BY seq")?;
-    let rows = stmt.query_map(params![chain.name(), reference as i64], |row| row.get::<_, Vec<u8>>(0))?;
+    let mut stmt =
+        conn.prepare_cached("SELECT body FROM records WHERE chain = ?1 AND ref = ?2 ORDER BY seq")?;
+    let rows = stmt.query_map(params![chain.name(), reference as i64], |row| {
+        row.get::<_, Vec<u8>>(0)
+    })?;
     rows.map(|body| parse(&body?)).collect()
 }
 
@@ -98,8 +111,9 @@ pub fn for_each_in(
     to: u64,
     mut each: impl FnMut(SignedRecord) -> Result<()>,
 ) -> Result<()> {
-    let mut stmt =
-        conn.prepare_cached("SELECT body FROM records WHERE chain = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT body FROM records WHERE chain = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq",
+    )?;
     let mut rows = stmt.query(params![chain.name(), from as i64, to as i64])?;
     while let Some(row) = rows.next()? {
         each(parse(&row.get::<_, Vec<u8>>(0)?)?)?;
@@ -108,10 +122,19 @@ pub fn for_each_in(
 }
 
 /// Sequences of the records of `chain` whose timestamp lies in `[from, to)`.
-pub fn seq_range_between(conn: &Connection, chain: Chain, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Option<(u64, u64)>> {
+pub fn seq_range_between(
+    conn: &Connection,
+    chain: Chain,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Option<(u64, u64)>> {
     let range: (Option<i64>, Option<i64>) = conn.query_row(
         "SELECT min(seq), max(seq) FROM records WHERE chain = ?1 AND at >= ?2 AND at < ?3",
-        params![chain.name(), timestamp::format(&from), timestamp::format(&to)],
+        params![
+            chain.name(),
+            timestamp::format(&from),
+            timestamp::format(&to)
+        ],
         |row| Ok((row.get(0)?, row.get(1)?)),
     )?;
     Ok(match range {
@@ -145,32 +168,51 @@ impl VerifyReport {
 /// Verifies every chain: canonical bytes, sequence, links, signatures (all of them, or only
 /// the newest with [`Depth::Links`]), agreement of the stored columns with the signed record,
 /// and the chain heads.
-pub fn verify(conn: &Connection, key: PublicKey, till_id: &str, depth: Depth) -> Result<VerifyReport> {
+pub fn verify(
+    conn: &Connection,
+    key: PublicKey,
+    till_id: &str,
+    depth: Depth,
+) -> Result<VerifyReport> {
     let mut chains = Vec::new();
     for chain in Chain::ALL {
         chains.push(verify_chain(conn, key, till_id, chain, depth)?);
     }
-    let names: Vec<String> = Chain::ALL.iter().map(|c| format!("'{}'", c.name())).collect();
+    let names: Vec<String> = Chain::ALL
+        .iter()
+        .map(|c| format!("'{}'", c.name()))
+        .collect();
     let stray_sql = format!(
         "SELECT chain || ' ' || seq FROM records WHERE chain NOT IN ({0})
          UNION ALL SELECT 'head ' || chain FROM chain_heads WHERE chain NOT IN ({0})",
         names.join(",")
     );
     let mut stmt = conn.prepare(&stray_sql)?;
-    let stray_rows = stmt.query_map([], |row| row.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+    let stray_rows = stmt
+        .query_map([], |row| row.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(VerifyReport { chains, stray_rows })
 }
 
-fn verify_chain(conn: &Connection, key: PublicKey, till_id: &str, chain: Chain, depth: Depth) -> Result<ChainReport> {
+fn verify_chain(
+    conn: &Connection,
+    key: PublicKey,
+    till_id: &str,
+    chain: Chain,
+    depth: Depth,
+) -> Result<ChainReport> {
     let mut verifier = ChainVerifier::new(key, till_id, chain, depth);
-    let mut stmt = conn.prepare("SELECT seq, at, ref, body FROM records WHERE chain = ?1 ORDER BY seq")?;
+    let mut stmt =
+        conn.prepare("SELECT seq, at, ref, body FROM records WHERE chain = ?1 ORDER BY seq")?;
     let mut rows = stmt.query([chain.name()])?;
     while let Some(row) = rows.next()? {
         let seq = row.get::<_, i64>(0)? as u64;
         let at: String = row.get(1)?;
         let reference: Option<i64> = row.get(2)?;
         let body: Vec<u8> = row.get(3)?;
-        let Ok(record) = verifier.push(seq, &body) else { break };
+        let Ok(record) = verifier.push(seq, &body) else {
+            break;
+        };
         if at != timestamp::format(&record.record.at) {
             verifier.reject(seq, DefectKind::ColumnMismatch { column: "at" });
             break;
@@ -190,7 +232,10 @@ fn verify_chain(conn: &Connection, key: PublicKey, till_id: &str, chain: Chain, 
         report.defect = Some(pos_domain::record::Defect {
             chain: chain.to_string(),
             seq,
-            reason: DefectKind::ColumnMismatch { column: "chain_heads.hash" }.to_string(),
+            reason: DefectKind::ColumnMismatch {
+                column: "chain_heads.hash",
+            }
+            .to_string(),
         });
     }
     Ok(report)

@@ -1,1 +1,30 @@
-//! placeholder
+//! The till engine: the signed, append-only SQLite ledger of one till and the use cases that
+//! write it (sell, return, close, reprint, cash movements, archive), behind one API, [`Till`],
+//! that the headless `till` CLI, the cashier app and the tests all call.
+//!
+//! - [`db`]: opening the database (WAL, `synchronous=FULL`) and migrations;
+//! - [`ledger`]: appending signed records to their chain, reading and verifying them;
+//! - [`engine`]: the [`Till`] API; [`closing`]: X reports and closures; [`receipt`]: receipt
+//!   text; [`archive`]: signed period archives; [`catalog`]: products and search;
+//! - [`demo`]: realistic demo data and large catalogs, generated through the same API.
+//!
+//! Invariants: no record is ever updated or deleted (SQLite triggers refuse it); every write is
+//! one transaction; nothing reads the system clock except through [`pos_domain::clock::Clock`];
+//! this crate has no UI, HTTP or Tauri dependency.
+
+pub mod archive;
+pub mod catalog;
+pub mod closing;
+pub mod db;
+pub mod demo;
+pub mod engine;
+pub mod error;
+pub mod identity;
+pub mod ledger;
+pub mod receipt;
+pub mod requests;
+pub mod system;
+
+pub use engine::Till;
+pub use error::{Result, TillError};
+pub use identity::{Identity, InitOptions};

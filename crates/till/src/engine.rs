@@ -1,0 +1,483 @@
+//! The till engine's API: one struct, [`Till`], that the CLI, the app and the tests all call.
+//!
+//! Every write is one `BEGIN IMMEDIATE` transaction: input is checked and computed first (so a
+//! refused sale writes nothing), then the record is chained, signed and committed. With WAL and
+//! `synchronous=FULL`, a method that returned `Ok` has its record on disk.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use pos_domain::Money;
+use pos_domain::clock::Clock;
+use pos_domain::journal::{CashMovement, CashMovementKind, Duplicate, Event, EventKind};
+use pos_domain::product::{Product, SoldBy};
+use pos_domain::record::{Chain, Depth, PublicKey, SignedRecord, Signer, SoftwareKey, timestamp};
+use pos_domain::ticket::{
+    LineDraft, Quantity, SaleDraft, Ticket, compute_cancellation, compute_return, compute_sale,
+    quote_sale,
+};
+use pos_domain::vat::rate_for;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::catalog;
+use crate::db;
+use crate::error::{Result, TillError};
+use crate::identity::{self, Identity, InitOptions};
+use crate::ledger::{self, Author, VerifyReport};
+use crate::requests::{RecordedTicket, ReturnRequest, SaleLineRequest, SaleRequest};
+
+/// The software name and version written into every record.
+pub const SOFTWARE: &str = concat!("pos-till ", env!("CARGO_PKG_VERSION"));
+
+/// Operator recorded when none is given.
+pub const SYSTEM_OPERATOR: &str = "system";
+
+/// A till: its ledger, identity, signing key and clock.
+pub struct Till {
+    pub(crate) conn: Connection,
+    pub(crate) identity: Identity,
+    key: SoftwareKey,
+    pub(crate) clock: Arc<dyn Clock>,
+    path: PathBuf,
+}
+
+/// What a catalog import did.
+#[derive(Clone, Debug, Serialize)]
+pub struct ImportSummary {
+    pub imported: u64,
+    pub catalog_size: u64,
+}
+
+impl Till {
+    /// Creates a new ledger at `path` with a key made from `secret` (32 random bytes supplied by
+    /// the caller, so randomness is injected), and records the `initialized` event.
+    pub fn init(
+        path: &Path,
+        options: InitOptions,
+        clock: Arc<dyn Clock>,
+        secret: [u8; 32],
+    ) -> Result<Till> {
+        identity::parse_timezone(&options.timezone)?;
+        let key = SoftwareKey::from_secret_bytes(&secret).ok_or_else(|| {
+            TillError::invalid(
+                "key_invalid",
+                "the random bytes do not make a key: try again",
+            )
+        })?;
+        let mut conn = db::open(path)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let exists: i64 = tx.query_row("SELECT count(*) FROM identity", [], |r| r.get(0))?;
+        if exists > 0 {
+            return Err(TillError::AlreadyInitialized(path.display().to_string()));
+        }
+        identity::store(&tx, &options, &key, &timestamp::format(&clock.now()))?;
+        tx.commit()?;
+        let mut till = Till::open(path, clock)?;
+        let detail = json!({"shop": options.shop_name, "till": options.till_name, "public_key": till.identity.public_key});
+        till.log_event(SYSTEM_OPERATOR, EventKind::Initialized, detail)?;
+        Ok(till)
+    }
+
+    /// Opens an existing ledger.
+    pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<Till> {
+        if !path.exists() {
+            return Err(TillError::NotInitialized(path.display().to_string()));
+        }
+        let conn = db::open(path)?;
+        let (identity, key) = identity::load(&conn, &path.display().to_string())?;
+        Ok(Till {
+            conn,
+            identity,
+            key,
+            clock,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    pub fn public_key(&self) -> PublicKey {
+        self.key.public_key()
+    }
+
+    pub(crate) fn signer(&self) -> &dyn Signer {
+        &self.key
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Runs `write` in one immediate transaction with an [`Author`] stamped now.
+    pub(crate) fn write<T>(
+        &mut self,
+        operator: &str,
+        write: impl FnOnce(&Transaction<'_>, &Author<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let at = self.clock.now();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let author = Author {
+            till_id: &self.identity.till_id,
+            timezone: self.identity.timezone.name(),
+            software: SOFTWARE,
+            operator,
+            at,
+            signer: &self.key,
+        };
+        let out = write(&tx, &author)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Records a technical event in the event journal.
+    pub fn log_event(
+        &mut self,
+        operator: &str,
+        kind: EventKind,
+        detail: Value,
+    ) -> Result<SignedRecord> {
+        self.write(operator, |tx, author| {
+            append_event(tx, author, kind, detail)
+        })
+    }
+
+    /// What the till does when the app starts: records the start-up (and a software change if
+    /// the version differs from the last start-up), then checks every chain's links and newest
+    /// signature. A defect is logged as an event and returned in the report.
+    pub fn start_up(&mut self) -> Result<VerifyReport> {
+        let previous = self.last_software_started()?;
+        self.log_event(
+            SYSTEM_OPERATOR,
+            EventKind::StartUp,
+            json!({"software": SOFTWARE}),
+        )?;
+        if let Some(previous) = previous.filter(|p| p != SOFTWARE) {
+            self.log_event(
+                SYSTEM_OPERATOR,
+                EventKind::SoftwareVersionChanged,
+                json!({"from": previous, "to": SOFTWARE}),
+            )?;
+        }
+        self.verify(Depth::Links)
+    }
+
+    fn last_software_started(&self) -> Result<Option<String>> {
+        let Some((head, _)) = ledger::head(&self.conn, Chain::Event)? else {
+            return Ok(None);
+        };
+        for seq in (1..=head).rev() {
+            if let Some(record) = ledger::get(&self.conn, Chain::Event, seq)?
+                && record.record.payload.get("kind").and_then(Value::as_str) == Some("start_up")
+            {
+                return Ok(Some(record.record.software));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Verifies every chain; a defect is logged as an integrity-defect event.
+    pub fn verify(&mut self, depth: Depth) -> Result<VerifyReport> {
+        let report = ledger::verify(&self.conn, self.public_key(), &self.identity.till_id, depth)?;
+        if !report.intact() {
+            let defects: Vec<Value> = report
+                .chains
+                .iter()
+                .filter_map(|c| c.defect.as_ref())
+                .map(|d| json!({"chain": d.chain, "seq": d.seq, "reason": d.reason}))
+                .collect();
+            let detail = json!({"defects": defects, "stray_rows": report.stray_rows});
+            // The report matters more than the event: if the journal itself cannot be
+            // extended (its head was tampered with), still return what was found.
+            if let Err(error) = self.log_event(SYSTEM_OPERATOR, EventKind::IntegrityDefect, detail)
+            {
+                tracing::warn!(%error, "could not log the integrity defect");
+            }
+        }
+        Ok(report)
+    }
+
+    /// Imports products (insert or replace) and records the import as an event.
+    pub fn import_catalog(&mut self, products: &[Product], source: &str) -> Result<ImportSummary> {
+        self.write(SYSTEM_OPERATOR, |tx, author| {
+            catalog::upsert(tx, products)?;
+            let size = catalog::count(tx)?;
+            append_event(
+                tx,
+                author,
+                EventKind::CatalogImported,
+                json!({"source": source, "products": products.len(), "catalog_size": size}),
+            )?;
+            Ok(ImportSummary {
+                imported: products.len() as u64,
+                catalog_size: size,
+            })
+        })
+    }
+
+    pub fn product_by_barcode(&self, code: &str) -> Result<Option<Product>> {
+        catalog::by_barcode(&self.conn, code)
+    }
+
+    pub fn product_by_id(&self, id: &str) -> Result<Option<Product>> {
+        catalog::by_id(&self.conn, id)
+    }
+
+    pub fn search_products(&self, text: &str, limit: usize) -> Result<Vec<Product>> {
+        catalog::search(&self.conn, text, limit)
+    }
+
+    fn resolve_line(&self, index: usize, line: &SaleLineRequest) -> Result<LineDraft> {
+        let product = match (&line.barcode, &line.product_id) {
+            (Some(code), _) => self
+                .product_by_barcode(code)?
+                .ok_or_else(|| TillError::UnknownBarcode(code.clone()))?,
+            (None, Some(id)) => self
+                .product_by_id(id)?
+                .ok_or_else(|| TillError::UnknownProduct(id.clone()))?,
+            (None, None) => {
+                return Err(TillError::invalid(
+                    "line_without_product",
+                    format!("line {}: give a barcode or a product_id", index + 1),
+                ));
+            }
+        };
+        let line_no = index as u32 + 1;
+        let count = |n: i64| -> Result<u32> {
+            if n <= 0 {
+                return Err(pos_domain::SaleError::ZeroQuantity { line: line_no }.into());
+            }
+            u32::try_from(n).map_err(|_| {
+                TillError::invalid(
+                    "quantity_too_large",
+                    format!("line {line_no}: quantity {n} is too large"),
+                )
+            })
+        };
+        let quantity = match (line.quantity, line.grams, product.sold_by) {
+            (Some(_), Some(_), _) => {
+                return Err(TillError::invalid(
+                    "quantity_ambiguous",
+                    format!("line {line_no}: give quantity or grams, not both"),
+                ));
+            }
+            (_, Some(g), _) => Quantity::Grams(count(g)?),
+            (Some(n), None, _) => Quantity::Units(count(n)?),
+            (None, None, SoldBy::Unit) => Quantity::Units(1),
+            (None, None, SoldBy::Weight) => {
+                return Err(TillError::invalid(
+                    "quantity_missing",
+                    format!("line {line_no}: `{}` is weighed: give grams", product.label),
+                ));
+            }
+        };
+        Ok(LineDraft {
+            vat_rate: rate_for(product.vat_code, self.identity.territory),
+            unit_price: line.unit_price.unwrap_or(product.price),
+            quantity,
+            discount: line.discount,
+            seller: line.seller.clone(),
+            serials: line.serials.clone(),
+            product,
+        })
+    }
+
+    fn draft(&self, request: &SaleRequest) -> Result<SaleDraft> {
+        let lines = request
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| self.resolve_line(i, l))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SaleDraft {
+            lines,
+            ticket_discount: request.discount,
+            tenders: request.tenders.clone(),
+            customer: request.customer.clone(),
+        })
+    }
+
+    /// Prices a sale without recording it or checking its tenders: what the cart shows.
+    pub fn quote(&self, request: &SaleRequest) -> Result<Ticket> {
+        Ok(quote_sale(self.draft(request)?)?)
+    }
+
+    /// Records a sale (or a training sale). Nothing is written if the sale is refused.
+    pub fn sell(&mut self, request: &SaleRequest) -> Result<RecordedTicket> {
+        let ticket = compute_sale(self.draft(request)?)?;
+        let chain = if request.training {
+            Chain::Training
+        } else {
+            Chain::Ticket
+        };
+        self.record_ticket(chain, operator(&request.operator), ticket)
+    }
+
+    /// Records a return of lines of an earlier sale, or its cancellation.
+    pub fn return_items(&mut self, request: &ReturnRequest) -> Result<RecordedTicket> {
+        let original_record = ledger::get(&self.conn, Chain::Ticket, request.original)?
+            .ok_or(TillError::UnknownTicket(request.original))?;
+        let original = ticket_of(&original_record)?;
+        let earlier = ledger::referring_to(&self.conn, Chain::Ticket, request.original)?
+            .iter()
+            .map(ticket_of)
+            .collect::<Result<Vec<_>>>()?;
+        let ticket = if request.cancel {
+            if !request.lines.is_empty() {
+                return Err(TillError::invalid(
+                    "cancel_with_lines",
+                    "a cancellation takes back every line: give no lines with cancel",
+                ));
+            }
+            compute_cancellation(
+                request.original,
+                &original,
+                &earlier,
+                request.tenders.clone(),
+            )?
+        } else {
+            compute_return(
+                request.original,
+                &original,
+                &earlier,
+                &request.lines,
+                request.tenders.clone(),
+            )?
+        };
+        self.record_ticket(Chain::Ticket, operator(&request.operator), ticket)
+    }
+
+    fn record_ticket(
+        &mut self,
+        chain: Chain,
+        operator: &str,
+        mut ticket: Ticket,
+    ) -> Result<RecordedTicket> {
+        let signed = self.write(operator, |tx, author| {
+            let (grand_total, absolute) = match ledger::head(tx, chain)? {
+                Some((seq, _)) => {
+                    let previous = ledger::get(tx, chain, seq)?
+                        .ok_or_else(|| TillError::Corrupt(format!("{chain} {seq} missing")))?;
+                    let previous = ticket_of(&previous)?;
+                    (previous.grand_total, previous.perpetual_absolute_total)
+                }
+                None => (Money::ZERO, Money::ZERO),
+            };
+            ticket.chain_totals(grand_total, absolute);
+            let payload =
+                serde_json::to_value(&ticket).map_err(|e| TillError::Corrupt(e.to_string()))?;
+            ledger::append(tx, author, chain, payload, ticket.original)
+        })?;
+        RecordedTicket::from_record(&signed).map_err(|e| TillError::Corrupt(e.to_string()))
+    }
+
+    /// A recorded ticket (chain `ticket` or `training`).
+    pub fn ticket(&self, chain: Chain, number: u64) -> Result<RecordedTicket> {
+        let record =
+            ledger::get(&self.conn, chain, number)?.ok_or(TillError::UnknownTicket(number))?;
+        RecordedTicket::from_record(&record).map_err(|e| TillError::Corrupt(e.to_string()))
+    }
+
+    /// Records the reprint of ticket `number` and returns its reprint number (1, 2...).
+    pub fn record_duplicate(&mut self, operator: &str, number: u64) -> Result<u32> {
+        ledger::get(&self.conn, Chain::Ticket, number)?.ok_or(TillError::UnknownTicket(number))?;
+        self.write(operator, |tx, author| {
+            let reprint = ledger::referring_to(tx, Chain::Duplicate, number)?.len() as u32 + 1;
+            let payload = serde_json::to_value(Duplicate {
+                chain: Chain::Ticket.to_string(),
+                ticket: number,
+                reprint,
+            })
+            .map_err(|e| TillError::Corrupt(e.to_string()))?;
+            ledger::append(tx, author, Chain::Duplicate, payload, Some(number))?;
+            Ok(reprint)
+        })
+    }
+
+    /// Records a cash movement. For a count, `amount` is the cash counted; the expected amount
+    /// and the difference are computed and recorded with it.
+    pub fn cash_movement(
+        &mut self,
+        operator: &str,
+        kind: CashMovementKind,
+        amount: Money,
+        reason: Option<String>,
+    ) -> Result<CashMovement> {
+        if amount.is_negative() {
+            return Err(TillError::invalid(
+                "amount_negative",
+                "give a positive amount: the kind says which way the cash goes",
+            ));
+        }
+        let (expected, difference) = if kind == CashMovementKind::Count {
+            let expected = self.report_x()?.expected_cash;
+            (Some(expected), Some(amount - expected))
+        } else {
+            (None, None)
+        };
+        let movement = CashMovement {
+            kind,
+            amount,
+            expected,
+            difference,
+            reason,
+        };
+        let payload =
+            serde_json::to_value(&movement).map_err(|e| TillError::Corrupt(e.to_string()))?;
+        self.write(operator, |tx, author| {
+            ledger::append(tx, author, Chain::Cash, payload, None)
+        })?;
+        Ok(movement)
+    }
+
+    /// Every record of a chain with sequence in `from..=to`, in order.
+    pub fn records(
+        &self,
+        chain: Chain,
+        from: u64,
+        to: u64,
+        each: impl FnMut(SignedRecord) -> Result<()>,
+    ) -> Result<()> {
+        ledger::for_each_in(&self.conn, chain, from, to, each)
+    }
+
+    /// The newest sequence of a chain (0 when empty).
+    pub fn chain_length(&self, chain: Chain) -> Result<u64> {
+        Ok(ledger::head(&self.conn, chain)?
+            .map(|(seq, _)| seq)
+            .unwrap_or(0))
+    }
+}
+
+fn operator(given: &Option<String>) -> &str {
+    given
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(SYSTEM_OPERATOR)
+}
+
+pub(crate) fn ticket_of(record: &SignedRecord) -> Result<Ticket> {
+    serde_json::from_value(record.record.payload.clone())
+        .map_err(|e| TillError::Corrupt(format!("ticket {}: {e}", record.record.seq)))
+}
+
+pub(crate) fn append_event(
+    tx: &Connection,
+    author: &Author<'_>,
+    kind: EventKind,
+    detail: Value,
+) -> Result<SignedRecord> {
+    let payload = serde_json::to_value(Event { kind, detail })
+        .map_err(|e| TillError::Corrupt(e.to_string()))?;
+    ledger::append(tx, author, Chain::Event, payload, None)
+}

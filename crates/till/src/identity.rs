@@ -1,0 +1,170 @@
+//! Who this till is: its id, shop, territory, time zone, legal mentions and signing key.
+
+use std::str::FromStr;
+
+use chrono_tz::Tz;
+use pos_domain::record::{PublicKey, SoftwareKey};
+use pos_domain::vat::Territory;
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::error::{Result, TillError};
+
+/// The till's identity as stored in its ledger.
+#[derive(Clone, Debug, Serialize)]
+pub struct Identity {
+    pub till_id: String,
+    pub shop_name: String,
+    pub till_name: String,
+    pub territory: Territory,
+    #[serde(serialize_with = "serialize_tz")]
+    pub timezone: Tz,
+    pub shop_address: String,
+    pub siret: String,
+    pub vat_number: String,
+    pub fiscal_year_start_month: u32,
+    pub public_key: String,
+}
+
+fn serialize_tz<S: serde::Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(tz.name())
+}
+
+/// What `till init` is told.
+#[derive(Clone, Debug)]
+pub struct InitOptions {
+    pub shop_name: String,
+    pub till_name: String,
+    /// Defaults to a slug of shop and till names.
+    pub till_id: Option<String>,
+    pub territory: Territory,
+    pub timezone: String,
+    pub shop_address: String,
+    pub siret: String,
+    pub vat_number: String,
+}
+
+impl InitOptions {
+    pub fn new(shop_name: &str, till_name: &str) -> InitOptions {
+        InitOptions {
+            shop_name: shop_name.into(),
+            till_name: till_name.into(),
+            till_id: None,
+            territory: Territory::Metropole,
+            timezone: "Europe/Paris".into(),
+            shop_address: String::new(),
+            siret: String::new(),
+            vat_number: String::new(),
+        }
+    }
+}
+
+/// A stable id made of letters, digits and dashes.
+pub fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_uppercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}
+
+pub(crate) fn parse_timezone(text: &str) -> Result<Tz> {
+    Tz::from_str(text).map_err(|_| {
+        TillError::invalid(
+            "timezone_invalid",
+            format!("`{text}` is not an IANA time zone such as Europe/Paris"),
+        )
+    })
+}
+
+pub(crate) fn load(conn: &Connection, path: &str) -> Result<(Identity, SoftwareKey)> {
+    let row = conn
+        .query_row(
+            "SELECT till_id, shop_name, till_name, territory, timezone, shop_address, siret, vat_number,
+                    fiscal_year_start_month, secret_key, public_key FROM identity WHERE id = 1",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, String>(7)?,
+                    r.get::<_, i64>(8)?,
+                    r.get::<_, String>(9)?,
+                    r.get::<_, String>(10)?,
+                ))
+            },
+        )
+        .optional()?
+        .ok_or_else(|| TillError::NotInitialized(path.to_string()))?;
+    let key = SoftwareKey::from_secret_hex(&row.9)
+        .ok_or_else(|| TillError::Corrupt("signing key unreadable".into()))?;
+    let public: PublicKey = row.10.parse().map_err(|e: String| TillError::Corrupt(e))?;
+    if public != pos_domain::record::Signer::public_key(&key) {
+        return Err(TillError::Corrupt(
+            "the stored public key does not match the signing key".into(),
+        ));
+    }
+    let identity = Identity {
+        till_id: row.0,
+        shop_name: row.1,
+        till_name: row.2,
+        territory: Territory::from_str(&row.3).map_err(TillError::Corrupt)?,
+        timezone: parse_timezone(&row.4)?,
+        shop_address: row.5,
+        siret: row.6,
+        vat_number: row.7,
+        fiscal_year_start_month: row.8.clamp(1, 12) as u32,
+        public_key: row.10,
+    };
+    Ok((identity, key))
+}
+
+pub(crate) fn store(
+    conn: &Connection,
+    options: &InitOptions,
+    key: &SoftwareKey,
+    created_at: &str,
+) -> Result<String> {
+    let till_id = options
+        .till_id
+        .clone()
+        .unwrap_or_else(|| slug(&format!("{} {}", options.shop_name, options.till_name)));
+    if till_id.is_empty() {
+        return Err(TillError::invalid(
+            "till_id_invalid",
+            "give the shop and the till a name made of letters or digits",
+        ));
+    }
+    let territory = serde_json::to_value(options.territory)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    conn.execute(
+        "INSERT INTO identity (id, till_id, shop_name, till_name, territory, timezone, shop_address, siret,
+                               vat_number, secret_key, public_key, created_at)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        rusqlite::params![
+            till_id,
+            options.shop_name,
+            options.till_name,
+            territory,
+            options.timezone,
+            options.shop_address,
+            options.siret,
+            options.vat_number,
+            key.secret_hex(),
+            pos_domain::record::Signer::public_key(key).to_string(),
+            created_at,
+        ],
+    )?;
+    Ok(till_id)
+}

@@ -1,0 +1,191 @@
+//! Receipt text with the mentions French law requires on a till receipt: shop identity, date
+//! and time, ticket and till numbers, each line (label, quantity, unit price, total, VAT rate),
+//! totals per VAT rate excluding VAT and VAT, total including VAT, means of payment, software
+//! and a fragment of the record's signature. A reprint is headed "DUPLICATA n".
+
+use chrono::DateTime;
+use pos_domain::Money;
+use pos_domain::ticket::{Quantity, TicketKind};
+use serde::Serialize;
+
+use crate::engine::{SYSTEM_OPERATOR, Till};
+use crate::error::Result;
+use crate::identity::Identity;
+use crate::requests::RecordedTicket;
+
+/// Characters per receipt line (80 mm paper, font A).
+pub const WIDTH: usize = 42;
+
+/// A rendered receipt.
+#[derive(Clone, Debug, Serialize)]
+pub struct Receipt {
+    pub ticket: u64,
+    /// The reprint number when this is a duplicate.
+    pub duplicate: Option<u32>,
+    /// What the QR code printed on the receipt holds: the reference to scan for a return.
+    pub qr: String,
+    pub text: String,
+}
+
+fn columns(left: &str, right: &str) -> String {
+    let room = WIDTH.saturating_sub(right.chars().count() + 1);
+    let left: String = left.chars().take(room).collect();
+    let pad = WIDTH - left.chars().count() - right.chars().count();
+    format!("{left}{}{right}", " ".repeat(pad))
+}
+
+fn centered(text: &str) -> String {
+    let text: String = text.chars().take(WIDTH).collect();
+    let pad = (WIDTH - text.chars().count()) / 2;
+    format!("{}{text}", " ".repeat(pad))
+}
+
+fn quantity(q: Quantity) -> String {
+    match q {
+        Quantity::Units(n) => n.to_string(),
+        Quantity::Grams(g) => format!("{}.{:03} kg", g / 1000, g % 1000),
+    }
+}
+
+/// The reference a receipt's QR code carries, scanned to find the ticket for a return.
+pub fn qr_reference(identity: &Identity, ticket: &RecordedTicket) -> String {
+    format!(
+        "POS1:{}:{}:{}",
+        identity.till_id,
+        ticket.number,
+        &ticket.hash[..16]
+    )
+}
+
+/// Renders a recorded ticket as receipt text.
+pub fn render(identity: &Identity, ticket: &RecordedTicket, duplicate: Option<u32>) -> Receipt {
+    let mut out: Vec<String> = Vec::new();
+    let rule = "-".repeat(WIDTH);
+    out.push(centered(&identity.shop_name));
+    for line in identity
+        .shop_address
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
+        out.push(centered(line.trim()));
+    }
+    if !identity.siret.is_empty() {
+        out.push(centered(&format!("SIRET {}", identity.siret)));
+    }
+    if !identity.vat_number.is_empty() {
+        out.push(centered(&format!("TVA intracom. {}", identity.vat_number)));
+    }
+    if let Some(n) = duplicate {
+        out.push(String::new());
+        out.push(centered(&format!("*** DUPLICATA {n} ***")));
+    }
+    if ticket.chain == pos_domain::record::Chain::Training {
+        out.push(centered("*** MODE ECOLE - SANS VALEUR ***"));
+    }
+    out.push(rule.clone());
+    let title = match ticket.ticket.kind {
+        TicketKind::Sale => "Ticket",
+        TicketKind::Return => "Retour",
+        TicketKind::Cancellation => "Annulation",
+    };
+    let local = DateTime::parse_from_rfc3339(&ticket.at)
+        .map(|at| {
+            at.with_timezone(&identity.timezone)
+                .format("%d/%m/%Y %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|_| ticket.at.clone());
+    out.push(columns(&format!("{title} n° {}", ticket.number), &local));
+    out.push(columns(
+        &format!("Caisse {}", identity.till_id),
+        &format!("Op. {}", ticket.operator),
+    ));
+    if let Some(original) = ticket.ticket.original {
+        out.push(format!("Sur ticket n° {original}"));
+    }
+    out.push(rule.clone());
+    for line in &ticket.ticket.lines {
+        out.push(line.label.chars().take(WIDTH).collect());
+        let detail = format!(
+            "  {} x {} ({} % TVA)",
+            quantity(line.quantity),
+            line.unit_price,
+            line.vat_rate
+        );
+        out.push(columns(&detail, &line.gross.to_string()));
+        if !line.line_discount.is_zero() {
+            out.push(columns("  Remise", &(-line.line_discount).to_string()));
+        }
+        for serial in &line.serials {
+            out.push(format!("  IMEI {serial}"));
+        }
+        if let Some(seller) = &line.seller {
+            out.push(format!("  Vendeur {seller}"));
+        }
+    }
+    if !ticket.ticket.ticket_discount_amount.is_zero() {
+        out.push(columns(
+            "Remise sur ticket",
+            &(-ticket.ticket.ticket_discount_amount).to_string(),
+        ));
+    }
+    out.push(rule.clone());
+    out.push(columns("TOTAL TTC EUR", &ticket.ticket.total.to_string()));
+    out.push(columns("Taux", "HT        TVA        TTC"));
+    for v in &ticket.ticket.vat {
+        let right = format!(
+            "{:>9} {:>10} {:>10}",
+            v.excluding_vat.to_string(),
+            v.vat.to_string(),
+            v.including_vat.to_string()
+        );
+        out.push(columns(&format!("{} %", v.rate), &right));
+    }
+    out.push(rule.clone());
+    for tender in &ticket.ticket.tenders {
+        let mut label = tender.kind.label_fr().to_string();
+        if let Some(reference) = &tender.reference {
+            label.push_str(&format!(" {reference}"));
+        }
+        out.push(columns(&label, &tender.amount.to_string()));
+    }
+    if ticket.ticket.change != Money::ZERO {
+        out.push(columns("Rendu", &ticket.ticket.change.to_string()));
+    }
+    if let Some(customer) = &ticket.ticket.customer {
+        out.push(format!("Client {customer}"));
+    }
+    out.push(rule);
+    let qr = qr_reference(identity, ticket);
+    out.push(format!("Ref. {qr}"));
+    out.push(format!("Signature {}...", &ticket.signature[..16]));
+    out.push(format!("Logiciel {}", crate::engine::SOFTWARE));
+    out.push(centered("Merci de votre visite"));
+    let mut text = out.join("\n");
+    text.push('\n');
+    Receipt {
+        ticket: ticket.number,
+        duplicate,
+        qr,
+        text,
+    }
+}
+
+impl Till {
+    /// The receipt of ticket `number`. With `duplicate`, the reprint is first recorded in the
+    /// duplicate chain and the receipt is headed "DUPLICATA n".
+    pub fn receipt(
+        &mut self,
+        operator: Option<&str>,
+        number: u64,
+        duplicate: bool,
+    ) -> Result<Receipt> {
+        let ticket = self.ticket(pos_domain::record::Chain::Ticket, number)?;
+        let reprint = if duplicate {
+            Some(self.record_duplicate(operator.unwrap_or(SYSTEM_OPERATOR), number)?)
+        } else {
+            None
+        };
+        Ok(render(&self.identity, &ticket, reprint))
+    }
+}
