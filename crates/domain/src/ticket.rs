@@ -220,7 +220,7 @@ pub fn quote_sale(draft: SaleDraft) -> Result<Ticket, SaleError> {
         lines,
         draft.ticket_discount,
         ticket_discount_amount,
-        Refund::Given(Vec::new()),
+        Refund::Unsettled,
         draft.customer,
     )
 }
@@ -393,11 +393,13 @@ fn finish(
 ) -> Result<Ticket, SaleError> {
     let vat = breakdown(lines.iter().map(|l| (l.vat_rate, l.total)));
     let total: Money = lines.iter().map(|l| l.total).sum();
+    let settled = !matches!(tenders, Refund::Unsettled);
     let tenders = match tenders {
         Refund::Given(tenders) => tenders,
         Refund::AsPaid(original) => default_refund(original, total),
+        Refund::Unsettled => Vec::new(),
     };
-    let change = settle(total, &tenders)?;
+    let change = if settled { settle(total, &tenders)? } else { Money::ZERO };
     Ok(Ticket {
         kind,
         original,
@@ -481,10 +483,12 @@ pub fn compute_return(
     )
 }
 
-/// Where a ticket's money goes: tenders as given, or (for a refund) back as it was paid.
+/// Where a ticket's money goes: tenders as given, (for a refund) back as it was paid, or not
+/// decided yet (a quote).
 enum Refund<'a> {
     Given(Vec<Tender>),
     AsPaid(&'a Ticket),
+    Unsettled,
 }
 
 /// The default refund of `total` (negative) for a ticket paid as `original` was: in cash if the
