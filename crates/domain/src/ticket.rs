@@ -399,7 +399,11 @@ fn finish(
         Refund::AsPaid(original) => default_refund(original, total),
         Refund::Unsettled => Vec::new(),
     };
-    let change = if settled { settle(total, &tenders)? } else { Money::ZERO };
+    let change = if settled {
+        settle(total, &tenders)?
+    } else {
+        Money::ZERO
+    };
     Ok(Ticket {
         kind,
         original,

@@ -59,10 +59,14 @@ impl InitOptions {
     }
 }
 
-/// A stable id made of letters, digits and dashes.
+/// A stable id made of capital letters, digits and dashes ("Boutique Opéra" -> "BOUTIQUE-OPERA").
 pub fn slug(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
     let mut out = String::new();
-    for c in text.chars() {
+    for c in text
+        .nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+    {
         if c.is_ascii_alphanumeric() {
             out.push(c.to_ascii_uppercase());
         } else if !out.ends_with('-') && !out.is_empty() {

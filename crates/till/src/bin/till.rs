@@ -1,1 +1,630 @@
-fn main() {}
+//! `till`: the headless till. Every command calls the engine API ([`pos_till::Till`]); this
+//! file only parses arguments, reads input and prints results.
+//!
+//! Exit codes: 0 success; 1 the ledger failed verification; 2 the input was refused (nothing
+//! was recorded); 3 the machine failed (storage, file, corrupt data).
+
+use std::io::{BufRead, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand, ValueEnum};
+use pos_domain::Money;
+use pos_domain::clock::{Clock, ManualClock};
+use pos_domain::closure::ClosureLevel;
+use pos_domain::journal::{CashMovementKind, EventKind};
+use pos_domain::record::{Chain, Depth};
+use pos_domain::vat::Territory;
+use pos_till::catalog::{self, CatalogFormat};
+use pos_till::demo::{self, DemoOptions};
+use pos_till::requests::{ReturnRequest, SaleRequest};
+use pos_till::system::{SystemClock, random_secret};
+use pos_till::{InitOptions, Till, TillError, archive};
+use serde::Serialize;
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(
+    name = "till",
+    version,
+    about = "The headless till: sell, return, close, verify and archive on a signed ledger"
+)]
+struct Cli {
+    /// The till's ledger file (SQLite).
+    #[arg(long, global = true, env = "TILL_DB")]
+    db: Option<PathBuf>,
+    /// Print machine-readable JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    /// The staff member running the command (recorded in the ledger).
+    #[arg(long, global = true, default_value = "manager")]
+    operator: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the ledger and the till's signing key.
+    Init {
+        #[arg(long)]
+        shop: String,
+        #[arg(long)]
+        till: String,
+        /// Defaults to SHOP-TILL in capitals.
+        #[arg(long)]
+        till_id: Option<String>,
+        #[arg(long, default_value = "metropole")]
+        territory: Territory,
+        #[arg(long, default_value = "Europe/Paris")]
+        timezone: String,
+        /// Shop address printed on receipts (use \n between lines).
+        #[arg(long, default_value = "")]
+        address: String,
+        #[arg(long, default_value = "")]
+        siret: String,
+        #[arg(long, default_value = "")]
+        vat_number: String,
+    },
+    /// Show the till's identity and chain lengths.
+    Info,
+    /// Catalog commands.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Price a sale read as JSON on stdin without recording it.
+    Quote,
+    /// Record a sale read as JSON on stdin; prints the recorded ticket.
+    Sell {
+        /// Read one sale per line and print one ticket per line as each is committed.
+        #[arg(long)]
+        each_line: bool,
+    },
+    /// Record a return (or with "cancel": true a cancellation) read as JSON on stdin.
+    Return,
+    /// Close the day (Z), the month or the fiscal year.
+    Close { level: Level },
+    /// Show the X report of the open day, or a recorded Z closure.
+    Report {
+        kind: ReportKind,
+        /// The closure number (default: the newest day closure).
+        #[arg(long)]
+        number: Option<u64>,
+    },
+    /// Print a ticket's receipt; --duplicate records and prints a reprint.
+    Receipt {
+        number: u64,
+        #[arg(long)]
+        duplicate: bool,
+    },
+    /// Record a cash movement or a cash count.
+    Cash {
+        kind: CashKind,
+        #[arg(long)]
+        amount: Money,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Record a staff login or logout in the event journal.
+    Session {
+        action: SessionAction,
+        staff: String,
+    },
+    /// Record the till's start-up and check every chain (links and newest signatures).
+    StartUp,
+    /// Verify every chain: exit 0 when intact, 1 naming the first broken record of each chain.
+    Verify {
+        /// Check links and only the newest signature of each chain.
+        #[arg(long)]
+        fast: bool,
+    },
+    /// Signed archives of a period.
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
+    /// Record realistic sales, returns and closures through the engine, for demos and benchmarks.
+    Demo {
+        #[arg(long)]
+        tickets: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 1)]
+        days: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Import products from CSV or JSON (format from the extension unless given).
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        format: Option<Format>,
+    },
+    /// Write a synthetic catalog of COUNT products as CSV (for benchmarks).
+    Generate {
+        #[arg(long)]
+        count: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write the demo catalog of a telecom boutique as CSV.
+    Demo {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Find the product with a barcode.
+    Lookup { barcode: String },
+    /// Search products by label or category, ignoring case and accents.
+    Search {
+        text: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum ArchiveCommand {
+    /// Export the records of the local days FROM..=TO to a signed JSON file.
+    Export {
+        #[arg(long)]
+        from: NaiveDate,
+        #[arg(long)]
+        to: NaiveDate,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check an archive file offline (no ledger needed).
+    Verify { file: PathBuf },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Csv,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Level {
+    Day,
+    Month,
+    Year,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportKind {
+    X,
+    Z,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CashKind {
+    Float,
+    PayIn,
+    PayOut,
+    Deposit,
+    Count,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SessionAction {
+    Login,
+    Logout,
+}
+
+/// Why the command failed, mapped to the exit code.
+enum Failure {
+    Broken(serde_json::Value),
+    Engine(TillError),
+    Other(anyhow::Error),
+}
+
+impl From<TillError> for Failure {
+    fn from(error: TillError) -> Failure {
+        Failure::Engine(error)
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Failure {
+        Failure::Other(error)
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("TILL_LOG"))
+        .init();
+    let cli = Cli::parse();
+    let json = cli.json;
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Broken(report)) => {
+            print_value(json, &report, &render_verify(&report));
+            ExitCode::from(1)
+        }
+        Err(Failure::Engine(error)) => {
+            let code = error.code();
+            if json {
+                println!(
+                    "{}",
+                    json!({"error": {"code": code, "message": error.to_string()}})
+                );
+            }
+            eprintln!("error: {error} [{code}]");
+            ExitCode::from(if error.is_input_error() { 2 } else { 3 })
+        }
+        Err(Failure::Other(error)) => {
+            if json {
+                println!(
+                    "{}",
+                    json!({"error": {"code": "failed", "message": format!("{error:#}")}})
+                );
+            }
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn db(cli: &Cli) -> anyhow::Result<&Path> {
+    cli.db
+        .as_deref()
+        .context("give the ledger file with --db FILE (or TILL_DB)")
+}
+
+fn open(cli: &Cli) -> Result<Till, Failure> {
+    Ok(Till::open(db(cli)?, Arc::new(SystemClock))?)
+}
+
+fn read_stdin<T: serde::de::DeserializeOwned>(what: &str) -> Result<T, Failure> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("reading standard input")?;
+    parse_json(what, &text)
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, Failure> {
+    serde_json::from_str(text).map_err(|e| {
+        Failure::Engine(TillError::invalid(
+            "json_invalid",
+            format!("the {what} on standard input is not valid: {e} (see README for the format)"),
+        ))
+    })
+}
+
+fn print<T: Serialize>(json: bool, value: &T, human: impl FnOnce() -> String) {
+    if json {
+        println!("{}", serde_json::to_string(value).unwrap_or_default());
+    } else {
+        print!("{}", human());
+    }
+}
+
+fn print_value(json: bool, value: &serde_json::Value, human: &str) {
+    if json {
+        println!("{value}");
+    } else {
+        print!("{human}");
+    }
+}
+
+fn pretty<T: Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let json = cli.json;
+    match &cli.command {
+        Command::Init {
+            shop,
+            till,
+            till_id,
+            territory,
+            timezone,
+            address,
+            siret,
+            vat_number,
+        } => {
+            let options = InitOptions {
+                till_id: till_id.clone(),
+                territory: *territory,
+                timezone: timezone.clone(),
+                shop_address: address.replace("\\n", "\n"),
+                siret: siret.clone(),
+                vat_number: vat_number.clone(),
+                ..InitOptions::new(shop, till)
+            };
+            let created = Till::init(db(&cli)?, options, Arc::new(SystemClock), random_secret()?)?;
+            print(json, created.identity(), || {
+                let id = created.identity();
+                format!(
+                    "created till {} ({} / {}), public key {}\n",
+                    id.till_id, id.shop_name, id.till_name, id.public_key
+                )
+            });
+        }
+        Command::Info => {
+            let till = open(&cli)?;
+            let mut chains = serde_json::Map::new();
+            for chain in Chain::ALL {
+                chains.insert(chain.to_string(), till.chain_length(chain)?.into());
+            }
+            let value = json!({"identity": till.identity(), "chains": chains});
+            print_value(json, &value, &pretty(&value));
+        }
+        Command::Catalog(command) => catalog_command(&cli, command)?,
+        Command::Quote => {
+            let request: SaleRequest = read_stdin("sale")?;
+            let quote = open(&cli)?.quote(&request)?;
+            print(json, &quote, || pretty(&quote));
+        }
+        Command::Sell { each_line: false } => {
+            let request: SaleRequest = read_stdin("sale")?;
+            let ticket = open(&cli)?.sell(&request)?;
+            print(json, &ticket, || pretty(&ticket));
+        }
+        Command::Sell { each_line: true } => {
+            let mut till = open(&cli)?;
+            let stdout = std::io::stdout();
+            for line in std::io::stdin().lock().lines() {
+                let line = line.context("reading standard input")?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let request: SaleRequest = parse_json("sale", &line)?;
+                let ticket = till.sell(&request)?;
+                let mut out = stdout.lock();
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string(&ticket).unwrap_or_default()
+                )
+                .context("writing output")?;
+                out.flush().context("writing output")?;
+            }
+        }
+        Command::Return => {
+            let request: ReturnRequest = read_stdin("return")?;
+            let ticket = open(&cli)?.return_items(&request)?;
+            print(json, &ticket, || pretty(&ticket));
+        }
+        Command::Close { level } => {
+            let level = match level {
+                Level::Day => ClosureLevel::Day,
+                Level::Month => ClosureLevel::Month,
+                Level::Year => ClosureLevel::Year,
+            };
+            let closure = open(&cli)?.close(&cli.operator, level)?;
+            print(json, &closure, || pretty(&closure));
+        }
+        Command::Report {
+            kind: ReportKind::X,
+            ..
+        } => {
+            let report = open(&cli)?.report_x()?;
+            print(json, &report, || pretty(&report));
+        }
+        Command::Report {
+            kind: ReportKind::Z,
+            number,
+        } => {
+            let closure = open(&cli)?.closure(*number)?;
+            print(json, &closure, || pretty(&closure));
+        }
+        Command::Receipt { number, duplicate } => {
+            let receipt = open(&cli)?.receipt(Some(&cli.operator), *number, *duplicate)?;
+            print(json, &receipt, || receipt.text.clone());
+        }
+        Command::Cash {
+            kind,
+            amount,
+            reason,
+        } => {
+            let kind = match kind {
+                CashKind::Float => CashMovementKind::OpeningFloat,
+                CashKind::PayIn => CashMovementKind::PayIn,
+                CashKind::PayOut => CashMovementKind::PayOut,
+                CashKind::Deposit => CashMovementKind::BankDeposit,
+                CashKind::Count => CashMovementKind::Count,
+            };
+            let movement =
+                open(&cli)?.cash_movement(&cli.operator, kind, *amount, reason.clone())?;
+            print(json, &movement, || pretty(&movement));
+        }
+        Command::Session { action, staff } => {
+            let kind = match action {
+                SessionAction::Login => EventKind::Login,
+                SessionAction::Logout => EventKind::Logout,
+            };
+            let record = open(&cli)?.log_event(staff, kind, json!({}))?;
+            let value = json!({"event": record.record.seq});
+            print_value(
+                json,
+                &value,
+                &format!("event {} recorded\n", record.record.seq),
+            );
+        }
+        Command::StartUp => {
+            let report = open(&cli)?.start_up()?;
+            let value = serde_json::to_value(&report).context("report")?;
+            if !report.intact() {
+                return Err(Failure::Broken(value));
+            }
+            print_value(json, &value, &render_verify(&value));
+        }
+        Command::Verify { fast } => {
+            let depth = if *fast { Depth::Links } else { Depth::Full };
+            let report = open(&cli)?.verify(depth)?;
+            let value = serde_json::to_value(&report).context("report")?;
+            if !report.intact() {
+                return Err(Failure::Broken(value));
+            }
+            print_value(json, &value, &render_verify(&value));
+        }
+        Command::Archive(ArchiveCommand::Export { from, to, out }) => {
+            let summary = open(&cli)?.archive_export(&cli.operator, *from, *to, out)?;
+            print(json, &summary, || {
+                format!(
+                    "archived {} records to {} (sha256 {})\n",
+                    summary.records, summary.path, summary.sha256
+                )
+            });
+        }
+        Command::Archive(ArchiveCommand::Verify { file }) => {
+            let check = archive::verify_archive(file)?;
+            let value = serde_json::to_value(&check).context("report")?;
+            if !check.intact {
+                print_value(json, &value, &render_archive(&check));
+                return Err(Failure::Engine(TillError::invalid(
+                    "archive_broken",
+                    "the archive fails verification",
+                )));
+            }
+            print_value(json, &value, &render_archive(&check));
+        }
+        Command::Demo {
+            tickets,
+            seed,
+            days,
+        } => {
+            let clock = Arc::new(ManualClock::new(SystemClock.now()));
+            let mut till = Till::open(db(&cli)?, clock.clone())?;
+            let summary = demo::run(
+                &mut till,
+                &clock,
+                &DemoOptions {
+                    tickets: *tickets,
+                    seed: *seed,
+                    days: *days,
+                },
+            )?;
+            print(json, &summary, || pretty(&summary));
+        }
+    }
+    Ok(())
+}
+
+fn catalog_command(cli: &Cli, command: &CatalogCommand) -> Result<(), Failure> {
+    let json = cli.json;
+    match command {
+        CatalogCommand::Import { file, format } => {
+            let format = match format {
+                Some(Format::Json) => CatalogFormat::Json,
+                Some(Format::Csv) => CatalogFormat::Csv,
+                None if file
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("json")) =>
+                {
+                    CatalogFormat::Json
+                }
+                None => CatalogFormat::Csv,
+            };
+            let input =
+                std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+            let products = catalog::read(format, std::io::BufReader::new(input))?;
+            let summary = open(cli)?.import_catalog(&products, &file.display().to_string())?;
+            print(json, &summary, || {
+                format!(
+                    "imported {} products ({} in the catalog)\n",
+                    summary.imported, summary.catalog_size
+                )
+            });
+        }
+        CatalogCommand::Generate { count, seed, out } => {
+            let file = std::fs::File::create(out)
+                .with_context(|| format!("creating {}", out.display()))?;
+            catalog::write_csv(
+                demo::large_catalog(*count, *seed),
+                std::io::BufWriter::new(file),
+            )
+            .context("writing the catalog")?;
+            print(json, &json!({"products": count, "out": out}), || {
+                format!("wrote {count} products to {}\n", out.display())
+            });
+        }
+        CatalogCommand::Demo { out } => {
+            std::fs::write(out, demo::DEMO_CATALOG_CSV)
+                .with_context(|| format!("writing {}", out.display()))?;
+            print(json, &json!({"out": out}), || {
+                format!("wrote the demo catalog to {}\n", out.display())
+            });
+        }
+        CatalogCommand::Lookup { barcode } => {
+            let product = open(cli)?
+                .product_by_barcode(barcode)?
+                .ok_or_else(|| TillError::UnknownBarcode(barcode.clone()))?;
+            print(json, &product, || pretty(&product));
+        }
+        CatalogCommand::Search { text, limit } => {
+            let products = open(cli)?.search_products(text, *limit)?;
+            print(json, &products, || {
+                products
+                    .iter()
+                    .map(|p| format!("{:<14} {:>9}  {}\n", p.id, p.price.to_string(), p.label))
+                    .collect()
+            });
+        }
+    }
+    Ok(())
+}
+
+fn render_verify(report: &serde_json::Value) -> String {
+    let mut out = String::new();
+    for chain in report["chains"].as_array().into_iter().flatten() {
+        let name = chain["chain"].as_str().unwrap_or("?");
+        let records = chain["records"].as_u64().unwrap_or(0);
+        match chain["defect"].as_object() {
+            None => out.push_str(&format!("{name:<10} intact  {records} records\n")),
+            Some(defect) => out.push_str(&format!(
+                "{name:<10} BROKEN  at {name} {}: {} ({records} records verified before it)\n",
+                defect["seq"],
+                defect["reason"].as_str().unwrap_or("")
+            )),
+        }
+    }
+    for stray in report["stray_rows"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "stray row {}: not part of any chain\n",
+            stray.as_str().unwrap_or("?")
+        ));
+    }
+    out
+}
+
+fn render_archive(check: &archive::ArchiveCheck) -> String {
+    let mut out = format!(
+        "archive of till {} from {} to {}: {}\nsignature of the archive: {}\n",
+        check.till_id,
+        check.from,
+        check.to,
+        if check.intact { "intact" } else { "BROKEN" },
+        if check.signature_valid {
+            "valid"
+        } else {
+            "INVALID"
+        }
+    );
+    for chain in &check.chains {
+        match &chain.defect {
+            None => out.push_str(&format!(
+                "{:<10} intact  {} records\n",
+                chain.chain.to_string(),
+                chain.records
+            )),
+            Some(d) => out.push_str(&format!(
+                "{:<10} BROKEN  at {} {}: {}\n",
+                chain.chain.to_string(),
+                d.chain,
+                d.seq,
+                d.reason
+            )),
+        }
+    }
+    out
+}
