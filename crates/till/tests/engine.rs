@@ -1,0 +1,389 @@
+//! Scenario tests of the engine API: sales, returns, closures, duplicates, cash, start-up,
+//! append-only triggers, archives.
+
+mod support;
+
+use chrono::Duration;
+use pos_domain::Money;
+use pos_domain::closure::ClosureLevel;
+use pos_domain::journal::CashMovementKind;
+use pos_domain::record::{Chain, Depth};
+use pos_domain::tender::{Tender, TenderKind};
+use pos_domain::ticket::{ReturnLine, TicketKind};
+use pos_till::requests::{ReturnRequest, SaleLineRequest, SaleRequest};
+use support::new_till;
+
+fn cash(cents: i64) -> Tender {
+    Tender {
+        kind: TenderKind::Cash,
+        amount: Money::from_cents(cents),
+        reference: None,
+    }
+}
+
+fn sale(product: &str, quantity: i64, tenders: Vec<Tender>) -> SaleRequest {
+    SaleRequest {
+        operator: Some("alice".into()),
+        lines: vec![SaleLineRequest {
+            product_id: Some(product.into()),
+            quantity: Some(quantity),
+            ..Default::default()
+        }],
+        tenders,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn tickets_chain_with_gap_free_numbers_and_perpetual_totals() {
+    let mut t = new_till();
+    let first = t
+        .till
+        .sell(&sale("ACC-COQ-IP16", 1, vec![cash(2999)]))
+        .unwrap();
+    let second = t
+        .till
+        .sell(&sale("ACC-CBL-CC1", 2, vec![cash(5000)]))
+        .unwrap();
+    assert_eq!(
+        (first.number, second.number),
+        (1, 2),
+        "ticket numbers start at 1 without gaps"
+    );
+    assert_eq!(second.ticket.change, Money::from_cents(5000 - 2980));
+    assert_eq!(
+        second.ticket.grand_total,
+        Money::from_cents(2999 + 2980),
+        "grand total is perpetual"
+    );
+    let back = t
+        .till
+        .return_items(&ReturnRequest {
+            original: 2,
+            lines: vec![ReturnLine {
+                line: 1,
+                quantity: 1,
+                serials: vec![],
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(back.ticket.kind, TicketKind::Return);
+    assert_eq!(back.ticket.total, Money::from_cents(-1490));
+    assert_eq!(
+        back.ticket.tenders,
+        vec![cash(-1490)],
+        "refunded in cash as paid"
+    );
+    assert_eq!(
+        back.ticket.grand_total,
+        Money::from_cents(2999 + 2980 - 1490)
+    );
+    assert_eq!(
+        back.ticket.perpetual_absolute_total,
+        Money::from_cents(2999 + 2980 + 1490),
+        "refunds add their absolute value"
+    );
+    let too_many = ReturnRequest {
+        original: 2,
+        lines: vec![ReturnLine {
+            line: 1,
+            quantity: 2,
+            serials: vec![],
+        }],
+        ..Default::default()
+    };
+    let err = t.till.return_items(&too_many).unwrap_err();
+    assert_eq!(err.code(), "return_exceeds_sale", "{err}");
+    assert!(t.till.verify(Depth::Full).unwrap().intact());
+}
+
+#[test]
+fn training_sales_stay_out_of_the_grand_total() {
+    let mut t = new_till();
+    let mut training = sale("ACC-COQ-IP16", 1, vec![cash(2999)]);
+    training.training = true;
+    let recorded = t.till.sell(&training).unwrap();
+    assert_eq!(recorded.chain, Chain::Training);
+    let real = t
+        .till
+        .sell(&sale("ACC-COQ-IP16", 1, vec![cash(2999)]))
+        .unwrap();
+    assert_eq!(
+        real.number, 1,
+        "a training ticket does not consume a real ticket number"
+    );
+    assert_eq!(real.ticket.grand_total, Money::from_cents(2999));
+    let z = t.till.close("manager", ClosureLevel::Day).unwrap();
+    assert_eq!(
+        z.closure.totals.total,
+        Money::from_cents(2999),
+        "the Z ignores training tickets"
+    );
+}
+
+#[test]
+fn day_month_and_year_closures_sum_exactly() {
+    let mut t = new_till();
+    let mut expected_total = Money::ZERO;
+    for day in 0..3 {
+        for i in 0..5 {
+            t.clock.advance(Duration::minutes(30));
+            let recorded = t
+                .till
+                .sell(&sale("ACC-CBL-CC1", 1 + i % 2, vec![cash(10_000)]))
+                .unwrap();
+            expected_total += recorded.ticket.total;
+        }
+        let z = t.till.close("manager", ClosureLevel::Day).unwrap();
+        assert_eq!(
+            z.closure.totals.tickets, 5,
+            "day {day}: the Z covers the day's tickets"
+        );
+        let x = t.till.report_x().unwrap();
+        assert_eq!(x.totals.tickets, 0, "after a Z the X report starts empty");
+        t.clock.advance(Duration::hours(20));
+    }
+    // Tickets of a fourth day are still open: the month closure closes that day first.
+    t.till
+        .sell(&sale("ACC-SD-128", 1, vec![cash(1790)]))
+        .unwrap();
+    expected_total += Money::from_cents(1790);
+    let month = t.till.close("manager", ClosureLevel::Month).unwrap();
+    assert_eq!(month.closure.totals.tickets, 16);
+    assert_eq!(
+        month.closure.totals.total, expected_total,
+        "the month equals the sum of its tickets"
+    );
+    assert_eq!(
+        month.closure.closures,
+        Some((1, 4)),
+        "the month sums Z 1 to 4"
+    );
+    assert_eq!(month.closure.period, "2026-03");
+    let vat_sum: Money = month
+        .closure
+        .totals
+        .vat
+        .iter()
+        .map(|v| v.including_vat)
+        .sum();
+    assert_eq!(vat_sum, expected_total, "per-rate totals add up");
+    let year = t.till.close("manager", ClosureLevel::Year).unwrap();
+    assert_eq!(year.closure.totals.total, expected_total);
+    assert_eq!(year.closure.period, "2026-01-01/2026-12-31");
+    assert_eq!(
+        year.closure.totals.grand_total, expected_total,
+        "perpetual total carried"
+    );
+    let latest_z = t.till.closure(None).unwrap();
+    assert_eq!(latest_z.number, 4, "report z shows the newest day closure");
+}
+
+#[test]
+fn empty_day_closure_carries_the_perpetual_totals() {
+    let mut t = new_till();
+    t.till
+        .sell(&sale("ACC-CBL-CC1", 1, vec![cash(1490)]))
+        .unwrap();
+    t.till.close("manager", ClosureLevel::Day).unwrap();
+    let empty = t.till.close("manager", ClosureLevel::Day).unwrap();
+    assert_eq!(empty.closure.totals.tickets, 0);
+    assert_eq!(empty.closure.totals.grand_total, Money::from_cents(1490));
+}
+
+#[test]
+fn duplicates_are_counted_and_recorded() {
+    let mut t = new_till();
+    t.till
+        .sell(&sale("ACC-CBL-CC1", 1, vec![cash(1490)]))
+        .unwrap();
+    let original = t.till.receipt(None, 1, false).unwrap();
+    assert!(!original.text.contains("DUPLICATA"));
+    assert!(
+        original.text.contains("TOTAL TTC EUR") && original.text.contains("SIRET 12345678900011")
+    );
+    let first = t.till.receipt(Some("bruno"), 1, true).unwrap();
+    let second = t.till.receipt(Some("bruno"), 1, true).unwrap();
+    assert!(
+        first.text.contains("DUPLICATA 1") && second.text.contains("DUPLICATA 2"),
+        "{}",
+        second.text
+    );
+    assert_eq!(
+        t.till.chain_length(Chain::Duplicate).unwrap(),
+        2,
+        "each reprint is a record"
+    );
+    assert_eq!(
+        t.till.receipt(None, 9, true).unwrap_err().code(),
+        "unknown_ticket"
+    );
+    assert_eq!(
+        t.till.chain_length(Chain::Duplicate).unwrap(),
+        2,
+        "a refused reprint records nothing"
+    );
+}
+
+#[test]
+fn cash_count_records_the_difference() {
+    let mut t = new_till();
+    t.till
+        .cash_movement(
+            "manager",
+            CashMovementKind::OpeningFloat,
+            Money::from_cents(15_000),
+            None,
+        )
+        .unwrap();
+    t.till
+        .sell(&sale("ACC-CBL-CC1", 1, vec![cash(2000)]))
+        .unwrap();
+    t.till
+        .cash_movement(
+            "manager",
+            CashMovementKind::PayOut,
+            Money::from_cents(500),
+            Some("window cleaner".into()),
+        )
+        .unwrap();
+    let count = t
+        .till
+        .cash_movement(
+            "manager",
+            CashMovementKind::Count,
+            Money::from_cents(15_980),
+            None,
+        )
+        .unwrap();
+    assert_eq!(count.expected, Some(Money::from_cents(15_000 + 1490 - 500)));
+    assert_eq!(
+        count.difference,
+        Some(Money::from_cents(-10)),
+        "10 cents short"
+    );
+}
+
+#[test]
+fn start_up_is_logged_and_verifies() {
+    let mut t = new_till();
+    let report = t.till.start_up().unwrap();
+    assert!(report.intact());
+    assert!(
+        t.till.chain_length(Chain::Event).unwrap() >= 3,
+        "initialized, catalog import and start-up events"
+    );
+}
+
+#[test]
+fn the_database_refuses_updates_and_deletes_of_records() {
+    let mut t = new_till();
+    t.till
+        .sell(&sale("ACC-CBL-CC1", 1, vec![cash(1490)]))
+        .unwrap();
+    let conn = rusqlite::Connection::open(&t.path).unwrap();
+    let update = conn.execute("UPDATE records SET body = x'00' WHERE chain = 'ticket'", []);
+    assert!(update.unwrap_err().to_string().contains("append-only"));
+    let delete = conn.execute("DELETE FROM records WHERE chain = 'ticket'", []);
+    assert!(delete.unwrap_err().to_string().contains("never be deleted"));
+    let rewind = conn.execute("UPDATE chain_heads SET seq = 0 WHERE chain = 'ticket'", []);
+    assert!(rewind.is_err(), "a chain head never moves back");
+}
+
+#[test]
+fn a_refused_sale_writes_nothing() {
+    let mut t = new_till();
+    let before = t.till.chain_length(Chain::Ticket).unwrap();
+    let err = t
+        .till
+        .sell(&sale("ACC-CBL-CC1", 1, vec![cash(100)]))
+        .unwrap_err();
+    assert_eq!(err.code(), "tenders_short");
+    assert!(err.to_string().contains("take 13.90 more"), "{err}");
+    assert_eq!(t.till.chain_length(Chain::Ticket).unwrap(), before);
+}
+
+#[test]
+fn archive_round_trip_schema_and_tamper() {
+    let mut t = new_till();
+    for _ in 0..3 {
+        t.till
+            .sell(&sale("ACC-CBL-CC1", 1, vec![cash(1490)]))
+            .unwrap();
+        t.clock.advance(Duration::hours(1));
+    }
+    t.till.close("manager", ClosureLevel::Day).unwrap();
+    let out = t.dir.path().join("archive.json");
+    let day = t.clock.now_local_date();
+    let summary = t.till.archive_export("manager", day, day, &out).unwrap();
+    assert!(summary.records >= 5);
+    let check = pos_till::archive::verify_archive(&out).unwrap();
+    assert!(check.intact && check.signature_valid, "{check:?}");
+
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schema/archive.schema.json")).unwrap();
+    let document: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&document)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the archive follows its JSON Schema: {errors:?}"
+    );
+
+    let text = std::fs::read_to_string(&out)
+        .unwrap()
+        .replacen("\"14.90\"", "\"14.80\"", 1);
+    std::fs::write(&out, text).unwrap();
+    let check = pos_till::archive::verify_archive(&out).unwrap();
+    assert!(
+        !check.intact,
+        "an archive altered after export fails verification"
+    );
+    assert_eq!(
+        t.till.chain_length(Chain::Archive).unwrap(),
+        1,
+        "the archive is traced in its chain"
+    );
+}
+
+trait LocalDate {
+    fn now_local_date(&self) -> chrono::NaiveDate;
+}
+
+impl LocalDate for std::sync::Arc<pos_domain::clock::ManualClock> {
+    fn now_local_date(&self) -> chrono::NaiveDate {
+        use pos_domain::clock::Clock;
+        self.now()
+            .with_timezone(&chrono_tz::Europe::Paris)
+            .date_naive()
+    }
+}
+
+#[test]
+fn demo_is_deterministic_for_a_seed() {
+    let run = |seed| {
+        let mut t = new_till();
+        let options = pos_till::demo::DemoOptions {
+            tickets: 60,
+            seed,
+            days: 3,
+        };
+        let summary = pos_till::demo::run(&mut t.till, &t.clock, &options).unwrap();
+        assert!(t.till.verify(Depth::Full).unwrap().intact());
+        (
+            summary.sales,
+            summary.returns,
+            summary.turnover,
+            summary.day_closures,
+        )
+    };
+    let a = run(7);
+    assert_eq!(a, run(7), "same seed, same ledger content");
+    assert_eq!(a.3, 3, "one Z per day");
+    assert_eq!(a.0 + a.1, 60);
+}
