@@ -10,6 +10,7 @@ use pos_domain::record::{
     Chain, ChainReport, ChainVerifier, DefectKind, Depth, PublicKey, Record, SignedRecord, Signer,
     timestamp,
 };
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::Value;
@@ -87,7 +88,7 @@ pub fn get(conn: &Connection, chain: Chain, seq: u64) -> Result<Option<SignedRec
         .query_row(
             "SELECT body FROM records WHERE chain = ?1 AND seq = ?2",
             params![chain.name(), seq as i64],
-            |row| row.get(0),
+            |row| Ok(row.get_ref(0)?.as_bytes().unwrap_or_default().to_vec()),
         )
         .optional()?;
     body.map(|b| parse(&b)).transpose()
@@ -98,7 +99,7 @@ pub fn referring_to(conn: &Connection, chain: Chain, reference: u64) -> Result<V
     let mut stmt =
         conn.prepare_cached("SELECT body FROM records WHERE chain = ?1 AND ref = ?2 ORDER BY seq")?;
     let rows = stmt.query_map(params![chain.name(), reference as i64], |row| {
-        row.get::<_, Vec<u8>>(0)
+        Ok(row.get_ref(0)?.as_bytes().unwrap_or_default().to_vec())
     })?;
     rows.map(|body| parse(&body?)).collect()
 }
@@ -116,7 +117,7 @@ pub fn for_each_in(
     )?;
     let mut rows = stmt.query(params![chain.name(), from as i64, to as i64])?;
     while let Some(row) = rows.next()? {
-        each(parse(&row.get::<_, Vec<u8>>(0)?)?)?;
+        each(parse(row.get_ref(0)?.as_bytes().unwrap_or_default())?)?;
     }
     Ok(())
 }
@@ -206,10 +207,20 @@ fn verify_chain(
         conn.prepare("SELECT seq, at, ref, body FROM records WHERE chain = ?1 ORDER BY seq")?;
     let mut rows = stmt.query([chain.name()])?;
     while let Some(row) = rows.next()? {
-        let seq = row.get::<_, i64>(0)? as u64;
-        let at: String = row.get(1)?;
-        let reference: Option<i64> = row.get(2)?;
-        let body: Vec<u8> = row.get(3)?;
+        // Read every column leniently: whatever someone stored there with plain SQL (another
+        // type included) must end up as a reported defect, never as an error that hides it.
+        let seq = match row.get_ref(0)? {
+            ValueRef::Integer(n) if n > 0 => n as u64,
+            _ => 0,
+        };
+        let at =
+            String::from_utf8_lossy(row.get_ref(1)?.as_bytes().unwrap_or_default()).into_owned();
+        let reference = match row.get_ref(2)? {
+            ValueRef::Null => None,
+            ValueRef::Integer(n) => Some(n),
+            _ => Some(-1),
+        };
+        let body = row.get_ref(3)?.as_bytes().unwrap_or_default().to_vec();
         let Ok(record) = verifier.push(seq, &body) else {
             break;
         };
