@@ -102,7 +102,7 @@ enum Command {
     /// Record a cash movement or a cash count.
     Cash {
         kind: CashKind,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         amount: Money,
         #[arg(long)]
         reason: Option<String>,
