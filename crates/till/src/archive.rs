@@ -237,25 +237,23 @@ pub fn verify_archive(path: &Path) -> Result<ArchiveCheck> {
     let mut chains = Vec::new();
     let mut records = 0;
     for archived in &archive.chains {
-        let mut verifier = ChainVerifier::new(key, &archive.till_id, archived.chain, Depth::Full);
-        let mut seq = archived.first_seq;
-        for (index, record) in archived.records.iter().enumerate() {
+        // The period starts mid-chain: trust the first record's link to its predecessor, and
+        // check every record and link from there.
+        let prev = archived
+            .records
+            .first()
+            .and_then(|r| r.get("prev"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let mut verifier = ChainVerifier::new(key, &archive.till_id, archived.chain, Depth::Full)
+            .resume(archived.first_seq.saturating_sub(1), prev);
+        for (seq, record) in (archived.first_seq..).zip(&archived.records) {
             let stored = canonical_bytes(record)
                 .map_err(|e| TillError::invalid("archive_invalid", e.to_string()))?;
-            if index == 0 {
-                // The period starts mid-chain: trust the first record's link, check the rest.
-                let prev = record
-                    .get("prev")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
-                verifier = ChainVerifier::new(key, &archive.till_id, archived.chain, Depth::Full)
-                    .resume(seq - 1, prev);
-            }
             if verifier.push(seq, &stored).is_err() {
                 break;
             }
-            seq += 1;
             records += 1;
         }
         chains.push(verifier.finish(Some(archived.last_seq)));
