@@ -47,6 +47,17 @@ fn quantity(q: Quantity) -> String {
     }
 }
 
+/// A UTC RFC 3339 timestamp shown in the shop's time zone, French style.
+fn local_time(identity: &Identity, at: &str) -> String {
+    DateTime::parse_from_rfc3339(at)
+        .map(|at| {
+            at.with_timezone(&identity.timezone)
+                .format("%d/%m/%Y %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|_| at.to_string())
+}
+
 /// The reference a receipt's QR code carries, scanned to find the ticket for a return.
 pub fn qr_reference(identity: &Identity, ticket: &RecordedTicket) -> String {
     format!(
@@ -188,4 +199,94 @@ impl Till {
         };
         Ok(render(&self.identity, &ticket, reprint))
     }
+}
+
+fn totals_lines(out: &mut Vec<String>, totals: &pos_domain::closure::PeriodTotals) {
+    let rule = "-".repeat(WIDTH);
+    let range = match (totals.first_ticket, totals.last_ticket) {
+        (Some(first), Some(last)) => format!("{first} a {last}"),
+        _ => "aucun".into(),
+    };
+    out.push(columns("Tickets", &range));
+    out.push(columns(
+        "Ventes / retours",
+        &format!("{} / {}", totals.sales, totals.returns),
+    ));
+    out.push(rule.clone());
+    out.push(columns("Taux", "HT        TVA        TTC"));
+    for v in &totals.vat {
+        let right = format!(
+            "{:>9} {:>10} {:>10}",
+            v.excluding_vat.to_string(),
+            v.vat.to_string(),
+            v.including_vat.to_string()
+        );
+        out.push(columns(&format!("{} %", v.rate), &right));
+    }
+    out.push(rule.clone());
+    for tender in &totals.tenders {
+        out.push(columns(
+            &format!("{} ({})", tender.kind.label_fr(), tender.count),
+            &tender.amount.to_string(),
+        ));
+    }
+    out.push(rule);
+    out.push(columns("Total periode TTC", &totals.total.to_string()));
+    out.push(columns(
+        "Total periode absolu",
+        &totals.absolute_total.to_string(),
+    ));
+    out.push(columns(
+        "Grand total perpetuel",
+        &totals.grand_total.to_string(),
+    ));
+    out.push(columns(
+        "Grand total perpetuel absolu",
+        &totals.perpetual_absolute_total.to_string(),
+    ));
+}
+
+/// The printed form of a recorded day, month or year closure.
+pub fn render_closure(identity: &Identity, closure: &crate::requests::RecordedClosure) -> String {
+    use pos_domain::closure::ClosureLevel;
+    let title = match closure.closure.level {
+        ClosureLevel::Day => "CLOTURE JOURNALIERE (Z)",
+        ClosureLevel::Month => "CLOTURE MENSUELLE",
+        ClosureLevel::Year => "CLOTURE ANNUELLE",
+    };
+    let mut out = vec![
+        centered(&identity.shop_name),
+        centered(title),
+        "-".repeat(WIDTH),
+    ];
+    out.push(columns(
+        &format!("Cloture n° {}", closure.number),
+        &closure.closure.period,
+    ));
+    out.push(columns(
+        &format!("Caisse {}", identity.till_name),
+        &local_time(identity, &closure.at),
+    ));
+    totals_lines(&mut out, &closure.closure.totals);
+    out.push(format!("Signature {}...", &closure.signature[..16]));
+    out.join("\n") + "\n"
+}
+
+/// The printed form of an X report (not recorded).
+pub fn render_x(identity: &Identity, report: &crate::requests::XReport) -> String {
+    let mut out = vec![
+        centered(&identity.shop_name),
+        centered("RAPPORT X (lecture)"),
+        "-".repeat(WIDTH),
+    ];
+    out.push(columns(
+        &format!("Caisse {}", identity.till_name),
+        &local_time(identity, &report.at),
+    ));
+    totals_lines(&mut out, &report.totals);
+    out.push(columns(
+        "Especes attendues en caisse",
+        &report.expected_cash.to_string(),
+    ));
+    out.join("\n") + "\n"
 }

@@ -22,7 +22,7 @@ use pos_till::catalog::{self, CatalogFormat};
 use pos_till::demo::{self, DemoOptions};
 use pos_till::requests::{ReturnRequest, SaleRequest};
 use pos_till::system::{SystemClock, random_secret};
-use pos_till::{InitOptions, Till, TillError, archive};
+use pos_till::{InitOptions, Till, TillError, archive, receipt};
 use serde::Serialize;
 use serde_json::json;
 
@@ -400,22 +400,31 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 Level::Month => ClosureLevel::Month,
                 Level::Year => ClosureLevel::Year,
             };
-            let closure = open(&cli)?.close(&cli.operator, level)?;
-            print(json, &closure, || pretty(&closure));
+            let mut till = open(&cli)?;
+            let closure = till.close(&cli.operator, level)?;
+            print(json, &closure, || {
+                receipt::render_closure(till.identity(), &closure)
+            });
         }
         Command::Report {
             kind: ReportKind::X,
             ..
         } => {
-            let report = open(&cli)?.report_x()?;
-            print(json, &report, || pretty(&report));
+            let till = open(&cli)?;
+            let report = till.report_x()?;
+            print(json, &report, || {
+                receipt::render_x(till.identity(), &report)
+            });
         }
         Command::Report {
             kind: ReportKind::Z,
             number,
         } => {
-            let closure = open(&cli)?.closure(*number)?;
-            print(json, &closure, || pretty(&closure));
+            let till = open(&cli)?;
+            let closure = till.closure(*number)?;
+            print(json, &closure, || {
+                receipt::render_closure(till.identity(), &closure)
+            });
         }
         Command::Receipt { number, duplicate } => {
             let receipt = open(&cli)?.receipt(Some(&cli.operator), *number, *duplicate)?;
