@@ -176,7 +176,13 @@ pub(crate) fn exchange<T: Transport>(
                     )));
                 }
             }
-            Err(e) => return Err(Box::new(not_sent(e.to_string(), sessions))),
+            Err(e) => {
+                let attempts = match e {
+                    SendError::NoAckToEnq { attempts } => attempts,
+                    _ => sessions,
+                };
+                return Err(Box::new(not_sent(e.to_string(), attempts)));
+            }
         }
     }
     // Acknowledged: from here the card may be charged, and nothing is ever resent.
