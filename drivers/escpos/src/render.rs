@@ -27,6 +27,9 @@ const GLYPH_H: usize = 20;
 const LINE_GAP: usize = 6;
 /// Blank margin above and below the receipt.
 const MARGIN: usize = 16;
+/// Tallest image rendered (about 12 m of paper); anything below is cut off, so hostile input
+/// cannot make the renderer allocate without bound.
+pub const MAX_HEIGHT: usize = 100_000;
 
 /// A white canvas that grows downwards; one byte per dot, 1 = black.
 #[derive(Debug, Clone)]
@@ -59,20 +62,21 @@ impl Canvas {
     }
 
     fn grow(&mut self, height: usize) {
+        let height = height.min(MAX_HEIGHT);
         if self.height() < height {
             self.dots.resize(height * self.width, 0);
         }
     }
 
     fn set(&mut self, x: usize, y: usize) {
-        if x < self.width {
+        if x < self.width && y < MAX_HEIGHT {
             self.grow(y + 1);
             self.dots[y * self.width + x] = 1;
         }
     }
 
     fn fill(&mut self, x: usize, y: usize, w: usize, h: usize) {
-        for yy in y..y + h {
+        for yy in y..(y + h).min(MAX_HEIGHT) {
             for xx in x..(x + w).min(self.width) {
                 self.set(xx, yy);
             }

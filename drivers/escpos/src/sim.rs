@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use pos_transport::{TcpLink, Transport};
 
-use crate::decode::{ModelConfig, Output, Parser, PrintedReceipt, PrinterModel};
+use crate::decode::{Command, ModelConfig, Output, Parser, PrintedReceipt, PrinterModel};
 use crate::render::{RenderOptions, render_png};
 use crate::status::{self, DrawerPolarity, Paper, PrinterStatus};
 
@@ -409,7 +409,10 @@ impl Connection<'_> {
     fn feed(&mut self, bytes: &[u8], link: &mut impl Write) -> io::Result<()> {
         self.parser.push(bytes);
         while let Some((cmd, raw)) = self.parser.next_command_raw() {
-            self.raw.extend_from_slice(&raw);
+            // Real-time status queries talk to the printer, they are not part of the job.
+            if !matches!(cmd, Command::StatusQuery(_) | Command::TransmitStatus(_)) {
+                self.raw.extend_from_slice(&raw);
+            }
             let mut outs = Vec::new();
             self.model.apply(cmd, &mut outs);
             for o in outs {

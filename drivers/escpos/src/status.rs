@@ -157,11 +157,7 @@ pub fn answer_byte(status: &PrinterStatus, request: u8, polarity: DrawerPolarity
                 b |= 0x40;
             }
         }
-        3 => {
-            if status.error {
-                b |= 0x40;
-            }
-        }
+        3 if status.error => b |= 0x40,
         4 => match status.paper {
             Paper::Ok => {}
             Paper::NearEnd => b |= 0x0C,

@@ -166,8 +166,12 @@ impl PrinterModel {
             Command::LineFeed => self.flush_line(),
             Command::CarriageReturn => {}
             Command::Tab => {
-                let next = (self.cells() / 8 + 1) * 8;
-                while self.cells() < next.min(self.config.columns) {
+                // Default tab stops every 8 columns; count the spaces once (a wrap inside the
+                // padding must not restart it).
+                let cells = self.cells();
+                let target = ((cells / 8 + 1) * 8).min(self.config.columns);
+                let w = usize::from(self.s.style.width.max(1));
+                for _ in 0..target.saturating_sub(cells) / w {
                     self.put_char(' ');
                 }
             }
