@@ -41,7 +41,7 @@ pub struct PayArgs {
     #[arg(long)]
     pub terminal: String,
     /// Amount in the currency's units, e.g. 12.50 (at most 2 decimals; "," accepted).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub amount: String,
     /// Refund (credit) instead of debit.
     #[arg(long, conflicts_with = "cancel")]
@@ -92,7 +92,7 @@ pub struct IntentsArgs {
 }
 
 #[derive(Debug, clap::Args)]
-#[group(id = "where", required = true, multiple = false)]
+#[command(group(clap::ArgGroup::new("where").required(true).multiple(false)))]
 pub struct SimTerminalArgs {
     /// Serve on a new pseudo-terminal; its path is printed on the first line.
     #[arg(long, group = "where")]
