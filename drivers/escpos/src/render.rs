@@ -187,7 +187,19 @@ fn x_for(align: Align, paper: usize, w: usize) -> usize {
 
 impl Renderer {
     fn char_at(&mut self, c: char, x: usize, y: usize, sw: usize, sh: usize, bold: bool) {
-        let g = *self.font.glyph(c);
+        if c == '…' {
+            // Three dots on the baseline: the font has no ellipsis glyph.
+            for i in 0..3 {
+                self.canvas.fill(
+                    x + (1 + i * 4) * sw,
+                    y + 18 * sh,
+                    2 * sw + usize::from(bold),
+                    2 * sh,
+                );
+            }
+            return;
+        }
+        let g = *self.font.glyph(font_char(c));
         for gy in 0..GLYPH_H {
             for gx in 0..GLYPH_W {
                 if g[gy * GLYPH_W + gx] {
@@ -312,6 +324,23 @@ impl Renderer {
         }
         self.y += bitmap.height() * sy;
         self.canvas.grow(self.y);
+    }
+}
+
+/// A look-alike for characters WPC1252 has and the ISO-8859-15 font lacks.
+fn font_char(c: char) -> char {
+    match c {
+        '’' | '‘' | '‚' | '‹' | '›' => '\'',
+        '“' | '”' | '„' => '"',
+        '–' | '—' => '-',
+        '•' => '·',
+        '‰' => '%',
+        '†' | '‡' => '+',
+        'ˆ' => '^',
+        '˜' => '~',
+        'ƒ' => 'f',
+        '™' => 'T',
+        _ => c,
     }
 }
 

@@ -30,7 +30,9 @@ fn pty_printer_prints_answers_status_and_switches_paper_out() {
     let dir = tempfile::tempdir().unwrap();
     // A receipt from an earlier run: numbering must continue after it.
     std::fs::write(dir.path().join("receipt-000041.txt"), "old").unwrap();
-    let sim = PrinterSim::new(SimConfig::new(dir.path())).unwrap();
+    let mut config = SimConfig::new(dir.path());
+    config.idle_flush = Some(Duration::from_millis(100));
+    let sim = PrinterSim::new(config).unwrap();
     let handle = sim.handle();
     let (master, path) = pos_transport::pty_pair().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
@@ -106,6 +108,12 @@ fn pty_printer_prints_answers_status_and_switches_paper_out() {
         thread::sleep(Duration::from_millis(20));
     }
     assert!(opened, "the drawer sensor reports open after a kick");
+    thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        handle.receipts().len(),
+        1,
+        "a drawer pulse and status queries alone print no receipt, even after the idle flush"
+    );
 
     stop.store(true, Ordering::Relaxed);
     server.join().unwrap().unwrap();

@@ -172,8 +172,10 @@ impl PrintedReceipt {
         out
     }
 
-    /// Whether nothing was printed.
+    /// Whether nothing was printed (a drawer pulse alone prints nothing).
     pub fn is_empty(&self) -> bool {
-        self.elements.is_empty()
+        self.elements
+            .iter()
+            .all(|e| matches!(e, Element::DrawerKick { .. }))
     }
 }
