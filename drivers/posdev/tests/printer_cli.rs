@@ -107,7 +107,7 @@ fn print_test_status_and_drawer_over_tcp() {
         "é è ê à",
         "ç",
         "œ",
-        "12",
+        "17,40 €",
         "€",
         "[EAN-13 4006381333931]",
         "[QR https://",
