@@ -302,10 +302,11 @@ pub fn intents(args: &IntentsArgs, json: bool) -> anyhow::Result<ExitCode> {
     } else {
         for i in journal.open_intents() {
             println!(
-                "UNKNOWN reference {} {:?} {} cents on {} (at {} ms)",
+                "UNKNOWN reference {} {:?} {} ({}) on {} (at {} ms)",
                 i.reference,
                 i.kind,
                 cents_text(i.amount_cents),
+                i.currency,
                 i.terminal,
                 i.at_ms
             );
