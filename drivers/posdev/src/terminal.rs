@@ -37,7 +37,7 @@ pub enum Protocol {
 
 #[derive(Debug, clap::Args)]
 pub struct PayArgs {
-    /// Terminal URI: serial:///dev/ttyACM0, serial:///dev/serial/by-id/..., tcp://10.0.0.5[:8888].
+    /// Terminal URI: serial:///dev/ttyACM0, serial:///dev/serial/by-id/..., tcp://10.0.0.5 (port 8888 by default).
     #[arg(long)]
     pub terminal: String,
     /// Amount in the currency's units, e.g. 12.50 (at most 2 decimals; "," accepted).
@@ -379,22 +379,24 @@ pub fn sim_terminal(args: &SimTerminalArgs, json: bool) -> anyhow::Result<ExitCo
     let DeviceUri::Serial(settings) = device.parse::<DeviceUri>()? else {
         bail!("--concert-device needs a serial device")
     };
+    // The device must exist at start (a typo is an error); after a drop or a USB
+    // re-enumeration the simulator waits for the same path to come back.
+    let mut link = SerialLink::open(&settings, Duration::from_secs(1))?;
     print_line(
         json!({"device": settings.path, "protocol": flavour_name(flavour)}),
         settings.path.display().to_string(),
         json,
     );
     loop {
-        let link = SerialLink::open_waiting(
+        // Whether the line was dropped on purpose or the device went away, open it again.
+        let _ = serve(link, flavour, &behaviour, &timeouts, &tx, &stop);
+        std::thread::sleep(Duration::from_millis(500));
+        link = SerialLink::open_waiting(
             &settings,
             Duration::from_secs(1),
-            Duration::from_secs(3600),
+            Duration::from_secs(24 * 3600),
             Duration::from_millis(500),
         )?;
-        match serve(link, flavour, &behaviour, &timeouts, &tx, &stop) {
-            // Dropped on purpose, or the device went away (USB re-enumeration): open it again.
-            Ok(_) | Err(_) => std::thread::sleep(Duration::from_millis(500)),
-        }
     }
 }
 

@@ -250,3 +250,54 @@ fn bad_amounts_and_uris_are_errors_not_payments() {
         assert!(text.contains(expected), "{terminal} {amount}: {text}");
     }
 }
+
+#[test]
+fn sim_on_a_device_path_serves_a_client_on_the_other_end() {
+    // The simulator opens a pty slave as its "device"; the client talks through the master,
+    // like a till and a terminal joined by a null-modem cable.
+    let (master, path) = pos_transport::pty_pair().unwrap();
+    let sim = Sim::start(&["--concert-device", &path, "--behaviour", "approve"]);
+    assert_eq!(sim.first["device"], path.as_str());
+    let mut client = pos_payment_terminal::ConcertV2Client::new(master, Default::default());
+    let outcome = pos_payment_terminal::PaymentTerminal::pay(
+        &mut client,
+        &pos_payment_terminal::PaymentRequest::debit(4200, "DEVICE0001"),
+        &mut pos_payment_terminal::MemoryJournal::default(),
+    )
+    .unwrap();
+    assert!(
+        matches!(outcome, pos_payment_terminal::Outcome::Approved(_)),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        sim.wait_for_event("answered")["verdict"]["verdict"],
+        "approved"
+    );
+}
+
+#[test]
+fn sim_on_a_missing_device_fails_at_start() {
+    let out = Command::new(POSDEV)
+        .args([
+            "--json",
+            "sim",
+            "terminal",
+            "--concert-device",
+            "/dev/does-not-exist-ttyX",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("does-not-exist-ttyX"));
+}
+
+#[test]
+fn ports_prints_a_json_array() {
+    let out = Command::new(POSDEV)
+        .args(["--json", "ports"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).expect("ports --json prints JSON");
+    assert!(v.is_array(), "{v}");
+}

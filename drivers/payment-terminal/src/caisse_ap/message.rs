@@ -74,7 +74,7 @@ impl Request {
         f
     }
 
-    /// Reads a request (the simulator's side). `None` if a mandatory field is missing or bad.
+    /// Reads a request (the simulator's side); the error names the missing or bad field.
     pub fn from_message(m: &Message) -> Result<Request, String> {
         let text = |tag: &str| m.text(tag).ok_or_else(|| format!("missing {tag}"));
         let number = |tag: &str| -> Result<u64, String> {
