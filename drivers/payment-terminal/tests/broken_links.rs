@@ -71,6 +71,12 @@ fn answer(amount_cents: u64, status: u8) -> Vec<u8> {
 }
 
 fn run(script: impl FnOnce(&mut MemoryLink) + Send + 'static) -> Outcome {
+    run_keeping(script).0
+}
+
+type Client = ConcertV2Client<MemoryLink>;
+
+fn run_keeping(script: impl FnOnce(&mut MemoryLink) + Send + 'static) -> (Outcome, Client) {
     let (ours, mut theirs) = memory_duplex();
     theirs.set_read_timeout(Duration::from_secs(5)).unwrap();
     // The terminal's end is dropped (a hang-up) when its script ends.
@@ -82,11 +88,10 @@ fn run(script: impl FnOnce(&mut MemoryLink) + Send + 'static) -> Outcome {
             &mut MemoryJournal::default(),
         )
         .unwrap();
-    drop(client);
     terminal
         .join()
         .expect("the scripted terminal's assertions hold");
-    outcome
+    (outcome, client)
 }
 
 #[test]
@@ -185,7 +190,7 @@ fn echo_of_another_amount_is_unknown() {
 
 #[test]
 fn terminal_wins_an_enq_collision_and_the_request_goes_after() {
-    let outcome = run(|t| {
+    let (outcome, mut client) = run_keeping(|t| {
         // Both sides start at once: we answer the client's ENQ with our own ENQ.
         assert_eq!(byte(t), ENQ);
         t.write_all(&[ENQ]).unwrap();
@@ -207,4 +212,11 @@ fn terminal_wins_an_enq_collision_and_the_request_goes_after() {
         t.write_all(&[EOT]).unwrap();
     });
     assert!(matches!(outcome, Outcome::Declined(_)), "{outcome:?}");
+    let late = client.take_unsolicited();
+    assert_eq!(
+        late.len(),
+        1,
+        "the terminal's own message is kept for the caller"
+    );
+    assert_eq!(late[0].as_ref().map(|r| r.amount_cents).ok(), Some(500));
 }

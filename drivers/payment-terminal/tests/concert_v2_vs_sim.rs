@@ -216,3 +216,28 @@ fn no_terminal_means_not_sent_after_the_configured_attempts() {
     };
     assert_eq!(n.attempts, 3, "three ENQ attempts by default");
 }
+
+#[test]
+fn plain_protocol_e_without_card_data() {
+    let sim = SerialSim::start(Flavour::ConcertV2, "amount-rule");
+    let link = open(&format!("serial://{}", sim.path).parse().unwrap()).unwrap();
+    let config = ConcertV2Config {
+        timeouts: fast(),
+        extended: false,
+        return_card_data: false,
+        ..ConcertV2Config::default()
+    };
+    let outcome = ConcertV2Client::new(link, config)
+        .pay(
+            &PaymentRequest::debit(1250, "E-ONLY"),
+            &mut MemoryJournal::default(),
+        )
+        .unwrap();
+    let Outcome::Approved(a) = outcome else {
+        panic!("protocol E (26 chars) is understood: {outcome:?}")
+    };
+    assert_eq!(
+        a.masked_pan, None,
+        "IND 0: the 28-byte answer carries no card data"
+    );
+}

@@ -259,19 +259,22 @@ impl PaymentTerminal for CaisseApClient {
         journaled(name, request, journal, || {
             let answer = match channel {
                 Channel::Tcp { host, port } => Self::exchange_tcp(host, *port, config, &payload),
-                Channel::Serial(link) => {
-                    exchange(link, &payload, &config.timeouts, config.result_timeout).and_then(
-                        |bytes| {
-                            tlv::decode(&bytes)
-                                .map(|fields| Message { fields })
-                                .map_err(|e| {
-                                    Box::new(unknown(UnknownCause::Garbled {
-                                        error: e.to_string(),
-                                    }))
-                                })
-                        },
-                    )
-                }
+                Channel::Serial(link) => exchange(
+                    link,
+                    &payload,
+                    &config.timeouts,
+                    config.result_timeout,
+                    &mut Vec::new(),
+                )
+                .and_then(|bytes| {
+                    tlv::decode(&bytes)
+                        .map(|fields| Message { fields })
+                        .map_err(|e| {
+                            Box::new(unknown(UnknownCause::Garbled {
+                                error: e.to_string(),
+                            }))
+                        })
+                }),
             };
             match answer {
                 Ok(m) => interpret(config, request, &m),

@@ -46,6 +46,7 @@ impl Default for ConcertV2Config {
 pub struct ConcertV2Client<T: Transport> {
     link: Link<T>,
     config: ConcertV2Config,
+    unsolicited: Vec<Vec<u8>>,
 }
 
 impl<T: Transport> ConcertV2Client<T> {
@@ -53,7 +54,18 @@ impl<T: Transport> ConcertV2Client<T> {
         ConcertV2Client {
             link: Link::new(transport),
             config,
+            unsolicited: Vec::new(),
         }
+    }
+
+    /// Messages the terminal sent on its own initiative (it won an ENQ collision), oldest
+    /// first, as decoded V2 answers when they are. A late answer to a transaction whose outcome
+    /// was unknown shows up here: match it to the open intent by amount and private field.
+    pub fn take_unsolicited(&mut self) -> Vec<Result<V2Response, Vec<u8>>> {
+        std::mem::take(&mut self.unsolicited)
+            .into_iter()
+            .map(|m| V2Response::decode(&m).map_err(|_| m))
+            .collect()
     }
 
     pub fn into_transport(self) -> T {
@@ -160,6 +172,7 @@ pub(crate) fn exchange<T: Transport>(
     payload: &[u8],
     t: &LinkTimeouts,
     result_timeout: Duration,
+    unsolicited: &mut Vec<Vec<u8>>,
 ) -> Result<Vec<u8>, Box<Outcome>> {
     let mut sessions = 0;
     loop {
@@ -168,12 +181,17 @@ pub(crate) fn exchange<T: Transport>(
             Ok(_) => break,
             Err(SendError::Collision) if sessions < t.enq_attempts.max(1) => {
                 // The terminal wins: take its message (not an answer to this request, which it
-                // never received), then start our session again.
-                if let Err(RecvError::Io(e)) = receive_after_enq(link, t, 0) {
-                    return Err(Box::new(not_sent(
-                        format!("link error while the terminal was sending: {e}"),
-                        sessions,
-                    )));
+                // never received; possibly a late answer to an earlier one), then start our
+                // session again.
+                match receive_after_enq(link, t, 0) {
+                    Ok(message) => unsolicited.push(message),
+                    Err(RecvError::Io(e)) => {
+                        return Err(Box::new(not_sent(
+                            format!("link error while the terminal was sending: {e}"),
+                            sessions,
+                        )));
+                    }
+                    Err(_) => {}
                 }
             }
             Err(e) => {
@@ -224,7 +242,7 @@ impl<T: Transport> PaymentTerminal for ConcertV2Client<T> {
         let name = self.describe();
         let (t, wait) = (self.config.timeouts, self.config.result_timeout);
         journaled(name, request, journal, || {
-            match exchange(&mut self.link, &payload, &t, wait) {
+            match exchange(&mut self.link, &payload, &t, wait, &mut self.unsolicited) {
                 Ok(answer) => Self::interpret(&self.config, request, &answer),
                 Err(outcome) => *outcome,
             }
