@@ -6,7 +6,7 @@
 //! JSON-lines file, fsync'd on every record, used by `posdev`.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -100,7 +100,7 @@ pub const JOURNAL_FILE: &str = "intents.jsonl";
 
 impl FileJournal {
     /// Opens (creating if needed) the journal in `dir` and replays it. A torn last line (the
-    /// process died mid-write) is ignored: its record never became durable.
+    /// process died mid-write, no newline) is removed: its record never became durable.
     pub fn open(dir: &Path) -> Result<Self, JournalError> {
         let path = dir.join(JOURNAL_FILE);
         let io = |source| JournalError::Io {
@@ -116,13 +116,21 @@ impl FileJournal {
             .map_err(io)?;
         // Make the file's directory entry durable too, once.
         File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        // A record is durable once its line, newline included, is on disk. Bytes after the last
+        // newline are a record torn by a crash mid-write: cut them off, so the next record
+        // starts on a line of its own.
+        let bytes = std::fs::read(&path).map_err(io)?;
+        let durable = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        if durable < bytes.len() {
+            file.set_len(durable as u64)
+                .and_then(|()| file.sync_data())
+                .map_err(io)?;
+        }
         let mut open: Vec<Intent> = Vec::new();
-        let lines: Vec<String> = BufReader::new(File::open(&path).map_err(io)?)
+        for (i, line) in String::from_utf8_lossy(&bytes[..durable])
             .lines()
-            .collect::<Result<_, _>>()
-            .map_err(io)?;
-        let last = lines.len();
-        for (i, line) in lines.iter().enumerate() {
+            .enumerate()
+        {
             if line.trim().is_empty() {
                 continue;
             }
@@ -131,7 +139,6 @@ impl FileJournal {
                 Ok(Record::Outcome { reference, .. }) | Ok(Record::Resolved { reference, .. }) => {
                     open.retain(|i| i.reference != reference)
                 }
-                Err(_) if i + 1 == last => {}
                 Err(e) => {
                     return Err(JournalError::Corrupt {
                         path: path.display().to_string(),
