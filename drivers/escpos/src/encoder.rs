@@ -509,6 +509,20 @@ impl Encoder {
     }
 }
 
+impl Encoder {
+    /// Real-time drawer pulse (`DLE DC4 1 m t`): executed at once, even while the printer is
+    /// offline or out of paper; `time` is rounded to 100 ms units, 1..=8.
+    pub fn kick_realtime(&mut self, pin: DrawerPin, time: Duration) -> &mut Self {
+        let m = match pin {
+            DrawerPin::Pin2 => 0,
+            DrawerPin::Pin5 => 1,
+        };
+        let t = u8::try_from((time.as_millis() / 100).clamp(1, 8)).unwrap_or(8);
+        self.buf.extend_from_slice(&[DLE, 0x14, 1, m, t]);
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

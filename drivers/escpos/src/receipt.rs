@@ -3,6 +3,21 @@
 //! It knows the paper width in columns (32 on 58 mm printers, 42 or 48 on 80 mm ones) and
 //! measures text after encoding, so a transliterated `œ` (two columns as `oe`) still lines up.
 //! It starts with init (which re-selects the code table) and returns the bytes to send.
+//!
+//! ```
+//! use pos_escpos::decode::{ModelConfig, decode_receipts};
+//! use pos_escpos::{Receipt, ReceiptConfig};
+//!
+//! let mut r = Receipt::new(ReceiptConfig { columns: 32, ..ReceiptConfig::default() });
+//! r.columns("Café crème", "2,50 €");
+//! r.qr("https://example.invalid/r/1").unwrap();
+//! r.cut();
+//! let bytes = r.finish();
+//!
+//! // What a printer prints from those bytes:
+//! let printed = decode_receipts(&bytes, ModelConfig { columns: 32, ..ModelConfig::default() });
+//! assert_eq!(printed[0].lines()[0], "Café crème                2,50 €");
+//! ```
 
 use crate::bitmap::Bitmap;
 use crate::codepage::CodeTable;
@@ -116,6 +131,14 @@ impl Receipt {
         self
     }
 
+    /// Text word-wrapped to the paper width (a word longer than a line is split).
+    pub fn paragraph(&mut self, text: &str) -> &mut Self {
+        for line in wrap(self.table(), self.columns, text) {
+            self.enc.line(&line);
+        }
+        self
+    }
+
     /// A full-width rule of `c`.
     pub fn rule(&mut self, c: char) -> &mut Self {
         let s: String = std::iter::repeat_n(c, self.columns).collect();
@@ -185,6 +208,47 @@ impl Receipt {
     }
 }
 
+/// Splits `text` into lines of at most `columns` encoded columns, at spaces where possible.
+pub fn wrap(table: CodeTable, columns: usize, text: &str) -> Vec<String> {
+    let columns = columns.max(1);
+    let width = |s: &str| table.encode(s).len();
+    let mut lines = Vec::new();
+    for para in text.split('\n') {
+        let mut line = String::new();
+        for word in para.split_whitespace() {
+            let mut word = word.to_string();
+            // A word wider than the paper is cut into pieces.
+            while width(&word) > columns {
+                if !line.is_empty() {
+                    lines.push(std::mem::take(&mut line));
+                }
+                let mut piece = String::new();
+                let mut rest = word.chars();
+                for c in rest.by_ref() {
+                    let mut next = piece.clone();
+                    next.push(c);
+                    if width(&next) > columns {
+                        lines.push(piece);
+                        piece = c.to_string();
+                        break;
+                    }
+                    piece = next;
+                }
+                word = piece + rest.as_str();
+            }
+            let sep = usize::from(!line.is_empty());
+            if width(&line) + sep + width(&word) > columns {
+                lines.push(std::mem::take(&mut line));
+            } else if sep == 1 {
+                line.push(' ');
+            }
+            line.push_str(&word);
+        }
+        lines.push(line);
+    }
+    lines
+}
+
 /// Encodes `left` and `right` on one line of `columns` columns.
 pub fn columns_line(table: CodeTable, columns: usize, left: &str, right: &str) -> Vec<u8> {
     let strip = |s: &str| -> Vec<u8> {
@@ -221,6 +285,30 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    #[test]
+    fn paragraphs_wrap_at_spaces() {
+        let cases: [(&str, usize, &[&str]); 4] = [
+            (
+                "Garantie deux ans pièces et main d’œuvre",
+                16,
+                &["Garantie deux", "ans pièces et", "main d’œuvre"],
+            ),
+            ("abcdefghij", 4, &["abcd", "efgh", "ij"]),
+            ("un\ndeux", 32, &["un", "deux"]),
+            ("", 32, &[""]),
+        ];
+        for (text, width, want) in cases {
+            let got = wrap(CodeTable::Wpc1252, width, text);
+            assert_eq!(got, want, "{text:?} at {width} columns");
+            assert!(
+                got.iter()
+                    .all(|l| CodeTable::Wpc1252.encode(l).len() <= width)
+            );
+        }
+        // In PC858 œ takes two columns (oe), so "d’œuvre" is 8 wide and does not fit in 7.
+        assert_eq!(wrap(CodeTable::Pc858, 7, "d’œuvre"), vec!["d’œuvr", "e"]);
     }
 
     #[test]

@@ -12,8 +12,8 @@ use pos_escpos::client::{PrintOutcome, Printer, PrinterConfig};
 use pos_escpos::decode::ModelConfig;
 use pos_escpos::sim::{PrinterSim, SimConfig, SimEvent};
 use pos_escpos::{
-    CodeTable, DrawerPin, DrawerPolarity, DrawerPulse, EncoderConfig, Paper, PrinterStatus,
-    Receipt, ReceiptConfig, TableNumbers,
+    CodeTable, DrawerPin, DrawerPolarity, DrawerPulse, Encoder, EncoderConfig, Paper,
+    PrinterStatus, Receipt, ReceiptConfig, TableNumbers,
 };
 use pos_transport::{DeviceUri, Transport};
 use serde_json::{Value, json};
@@ -86,6 +86,10 @@ pub struct DrawerArgs {
     /// Pause after the pulse in milliseconds (2..=510).
     #[arg(long, default_value_t = 500)]
     pub off_ms: u64,
+    /// Use the real-time pulse (`DLE DC4 1 m t`, on time in 100 ms units), which printers
+    /// execute even while offline or out of paper.
+    #[arg(long)]
+    pub realtime: bool,
 }
 
 /// `posdev printer-status`.
@@ -243,11 +247,17 @@ pub fn drawer(args: &DrawerArgs, json: bool) -> anyhow::Result<()> {
         p => bail!("drawer pin must be 2 or 5, not {p}"),
     };
     let mut printer = Printer::new(open(&args.printer)?, PrinterConfig::default());
-    printer.open_drawer(DrawerPulse {
-        pin,
-        on: Duration::from_millis(args.on_ms),
-        off: Duration::from_millis(args.off_ms),
-    })?;
+    if args.realtime {
+        let mut e = Encoder::new(EncoderConfig::default());
+        e.kick_realtime(pin, Duration::from_millis(args.on_ms));
+        printer.print(e.bytes())?;
+    } else {
+        printer.open_drawer(DrawerPulse {
+            pin,
+            on: Duration::from_millis(args.on_ms),
+            off: Duration::from_millis(args.off_ms),
+        })?;
+    }
     out(
         json!({"kicked": true, "printer": printer.describe(), "pin": args.pin, "on_ms": args.on_ms, "off_ms": args.off_ms}),
         format!(

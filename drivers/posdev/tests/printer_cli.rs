@@ -127,6 +127,9 @@ fn print_test_status_and_drawer_over_tcp() {
     let out = posdev(&["drawer", "--printer", &uri]);
     assert!(out.status.success(), "{out:?}");
     sim.wait_for(|v| v["event"] == "drawer" && v["pin"] == 2);
+    let out = posdev(&["drawer", "--printer", &uri, "--pin", "5", "--realtime"]);
+    assert!(out.status.success(), "{out:?}");
+    sim.wait_for(|v| v["event"] == "drawer" && v["pin"] == 5);
 
     std::fs::write(dir.path().join("paper-out"), "").unwrap();
     let status = json_of(&posdev(&["printer-status", "--printer", &uri]));
