@@ -12,7 +12,7 @@ use pos_escpos::client::{PrintOutcome, Printer, PrinterConfig};
 use pos_escpos::decode::ModelConfig;
 use pos_escpos::sim::{PrinterSim, SimConfig, SimEvent};
 use pos_escpos::{
-    CodeTable, DrawerPin, DrawerPolarity, DrawerPulse, Encoder, EncoderConfig, Paper,
+    Bitmap, CodeTable, DrawerPin, DrawerPolarity, DrawerPulse, Encoder, EncoderConfig, Paper,
     PrinterStatus, Receipt, ReceiptConfig, TableNumbers,
 };
 use pos_transport::{DeviceUri, Transport};
@@ -63,6 +63,10 @@ pub struct PrintTestArgs {
     /// Characters per line: 32 (58 mm), 42 or 48 (80 mm).
     #[arg(long, default_value_t = 48)]
     pub columns: usize,
+    /// A PNG logo printed at the top (thresholded to black and white; at most the paper width,
+    /// 12 dots per column).
+    #[arg(long)]
+    pub logo: Option<PathBuf>,
     /// Print without asking the status first (printers without a back channel).
     #[arg(long)]
     pub no_status: bool,
@@ -177,8 +181,11 @@ fn status_text(s: &PrinterStatus) -> String {
 }
 
 /// The test receipt: accents, €, typography the table may lack, columns, EAN-13, QR, cut.
-pub fn test_receipt(config: ReceiptConfig) -> anyhow::Result<Vec<u8>> {
+pub fn test_receipt(config: ReceiptConfig, logo: Option<&Bitmap>) -> anyhow::Result<Vec<u8>> {
     let mut r = Receipt::new(config);
+    if let Some(logo) = logo {
+        r.logo(logo)?;
+    }
     r.title("TEST POSDEV");
     r.centered("Imprimante de caisse");
     r.rule('=');
@@ -210,11 +217,32 @@ pub fn print_test(args: &PrintTestArgs, json: bool) -> anyhow::Result<()> {
             _ => numbers.pc858 = n,
         }
     }
-    let bytes = test_receipt(ReceiptConfig {
-        encoder: EncoderConfig { table, numbers },
-        columns: args.columns,
-        ..ReceiptConfig::default()
-    })?;
+    let logo = match &args.logo {
+        Some(path) => {
+            let data =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let bitmap = Bitmap::from_png(&data, 128)
+                .with_context(|| format!("cannot use {} as a logo", path.display()))?;
+            let paper = args.columns * 12;
+            if bitmap.width() > paper {
+                bail!(
+                    "logo is {} dots wide, the paper {paper} ({} columns)",
+                    bitmap.width(),
+                    args.columns
+                );
+            }
+            Some(bitmap)
+        }
+        None => None,
+    };
+    let bytes = test_receipt(
+        ReceiptConfig {
+            encoder: EncoderConfig { table, numbers },
+            columns: args.columns,
+            ..ReceiptConfig::default()
+        },
+        logo.as_ref(),
+    )?;
     let mut printer = Printer::new(
         open(&args.printer)?,
         PrinterConfig {

@@ -119,6 +119,32 @@ fn print_test_status_and_drawer_over_tcp() {
     }
     assert!(std::path::Path::new(receipt["png"].as_str().unwrap()).exists());
 
+    // The first receipt's PNG (576 dots wide, the paper's width) as the logo of a second one.
+    let png = receipt["png"].as_str().unwrap().to_string();
+    let out = posdev(&["print-test", "--printer", &uri, "--logo", &png]);
+    assert!(out.status.success(), "print-test --logo succeeds: {out:?}");
+    let with_logo = sim.wait_for(|v| v["event"] == "receipt");
+    assert!(
+        with_logo["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("[image 576x"),
+        "the logo is printed first as a raster image: {with_logo}"
+    );
+    let out = posdev(&[
+        "print-test",
+        "--printer",
+        &uri,
+        "--logo",
+        &png,
+        "--columns",
+        "32",
+    ]);
+    assert!(
+        !out.status.success(),
+        "a logo wider than 32 columns (384 dots) is refused"
+    );
+
     let out = posdev(&["printer-status", "--printer", &uri]);
     let status = json_of(&out);
     assert_eq!(status["ready"], true, "{status}");
