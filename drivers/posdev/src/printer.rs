@@ -189,10 +189,10 @@ pub fn test_receipt(config: ReceiptConfig, logo: Option<&Bitmap>) -> anyhow::Res
     r.title("TEST POSDEV");
     r.centered("Imprimante de caisse");
     r.rule('=');
-    r.line("Accents : é è ê à â ç ù û ô î ï ë");
-    r.line("Majuscules : É È À Ç Ù Ô");
-    r.line("Ligatures : œ Œ æ");
-    r.line("Typographie : l’été – « guillemets »…");
+    r.paragraph("Accents : é è ê à â ç ù û ô î ï ë");
+    r.paragraph("Majuscules : É È À Ç Ù Ô");
+    r.paragraph("Ligatures : œ Œ æ");
+    r.paragraph("Typographie : l’été – « guillemets »…");
     r.columns("Café crème", "2,50 €");
     r.columns("Bœuf bourguignon", "14,90 €");
     r.bold_columns("TOTAL", "17,40 €");
