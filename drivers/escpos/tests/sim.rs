@@ -201,3 +201,38 @@ fn tcp_printer_serves_several_connections_and_auto_status() {
     drop(p);
     server.join().unwrap().unwrap();
 }
+
+#[test]
+fn usb_printer_class_path_prints_and_answers() {
+    // The usblp:// link opens the device node as a plain file and polls for answers; a pty
+    // slave stands in for /dev/usb/lp0 (raw mode is set by the pty pair).
+    let dir = tempfile::tempdir().unwrap();
+    let sim = PrinterSim::new(SimConfig::new(dir.path())).unwrap();
+    let handle = sim.handle();
+    let (master, path) = pos_transport::pty_pair().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let server = {
+        let (sim, stop) = (sim.clone(), stop.clone());
+        thread::spawn(move || sim.serve_link(master, &stop))
+    };
+    let mut printer = Printer::new(open(&format!("usblp://{path}")), PrinterConfig::default());
+    assert!(
+        printer.status().unwrap().ready(),
+        "status answers come back through the node"
+    );
+    printer.print(&receipt("USB")).unwrap();
+    let written = handle.wait_receipts(1, Duration::from_secs(10));
+    assert_eq!(written.len(), 1);
+    assert!(
+        written[0].text.starts_with("USB\nCrème brûlée"),
+        "{:?}",
+        written[0].text
+    );
+    assert_eq!(
+        std::fs::read(&written[0].bin).unwrap(),
+        receipt("USB"),
+        "bytes arrive unchanged"
+    );
+    stop.store(true, Ordering::Relaxed);
+    server.join().unwrap().unwrap();
+}
