@@ -27,6 +27,10 @@ pub enum CodeTable {
     Pc858,
     /// Windows-1252: has €, œ, ’, – and …; preferred when the printer offers it.
     Wpc1252,
+    /// ISO-8859-15 (Latin-9): €, œ, Œ, but no typographic quotes or dashes.
+    Iso8859_15,
+    /// ISO-8859-7 (Greek): read by the decoder because some encoders select it to print €.
+    Iso8859_7,
 }
 
 impl CodeTable {
@@ -36,6 +40,8 @@ impl CodeTable {
             CodeTable::Pc850 => &tables::PC850,
             CodeTable::Pc858 => &tables::PC858,
             CodeTable::Wpc1252 => &tables::WPC1252,
+            CodeTable::Iso8859_15 => &tables::ISO8859_15,
+            CodeTable::Iso8859_7 => &tables::ISO8859_7,
         }
     }
 
@@ -129,6 +135,8 @@ impl CodeTable {
             CodeTable::Pc850 => "cp850",
             CodeTable::Pc858 => "cp858",
             CodeTable::Wpc1252 => "cp1252",
+            CodeTable::Iso8859_15 => "iso8859_15",
+            CodeTable::Iso8859_7 => "iso8859_7",
         }
     }
 }
@@ -173,8 +181,9 @@ pub fn transliteration(c: char) -> Option<&'static str> {
 
 /// Which `ESC t n` number selects each table on a given printer model.
 ///
-/// Defaults are Epson's (WPC1252 = 16, PC858 = 19); many clones use other numbers (for example
-/// PC858 = 19 but WPC1252 = 45 or 47), hence the configuration.
+/// Defaults are Epson's (PC437 = 0, PC850 = 2, ISO-8859-7 = 15, WPC1252 = 16, PC858 = 19,
+/// ISO-8859-15 = 40); many clones use other numbers (for example WPC1252 = 45 or 47), hence the
+/// configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableNumbers {
     /// Number of PC437 (also the table selected by `ESC @`).
@@ -185,6 +194,10 @@ pub struct TableNumbers {
     pub pc858: u8,
     /// Number of WPC1252.
     pub wpc1252: u8,
+    /// Number of ISO-8859-15.
+    pub iso8859_15: u8,
+    /// Number of ISO-8859-7.
+    pub iso8859_7: u8,
 }
 
 impl Default for TableNumbers {
@@ -194,6 +207,8 @@ impl Default for TableNumbers {
             pc850: 2,
             pc858: 19,
             wpc1252: 16,
+            iso8859_15: 40,
+            iso8859_7: 15,
         }
     }
 }
@@ -206,6 +221,8 @@ impl TableNumbers {
             CodeTable::Pc850 => self.pc850,
             CodeTable::Pc858 => self.pc858,
             CodeTable::Wpc1252 => self.wpc1252,
+            CodeTable::Iso8859_15 => self.iso8859_15,
+            CodeTable::Iso8859_7 => self.iso8859_7,
         }
     }
 
@@ -216,6 +233,8 @@ impl TableNumbers {
             CodeTable::Pc858,
             CodeTable::Pc850,
             CodeTable::Pc437,
+            CodeTable::Iso8859_15,
+            CodeTable::Iso8859_7,
         ]
         .into_iter()
         .find(|&t| self.number(t) == n)
@@ -239,6 +258,9 @@ mod tests {
             (CodeTable::Pc858, 'à', 0x85),
             (CodeTable::Pc858, 'ç', 0x87),
             (CodeTable::Pc437, 'é', 0x82),
+            (CodeTable::Iso8859_15, '€', 0xA4),
+            (CodeTable::Iso8859_15, 'œ', 0xBD),
+            (CodeTable::Iso8859_7, '€', 0xA4),
         ];
         for &(t, c, b) in cases {
             assert_eq!(t.byte_for(c), Some(b), "{t:?} must map {c} to {b:#04x}");
