@@ -70,3 +70,42 @@ fn python_escpos_image_qr_code_reads_back_from_our_rendering() {
         "both the native QR code and the raster-image one are drawn readably"
     );
 }
+
+#[test]
+fn python_escpos_column_and_graphics_images_read_back() {
+    let bytes = include_bytes!("fixtures/python-escpos-images.bin");
+    let receipts = decode_receipts(bytes, ModelConfig::default());
+    assert_eq!(receipts.len(), 1);
+    let r = &receipts[0];
+    // Bytes: LF, ESC 3 16, five ESC * bands each followed by LF, ESC 2, LF, LF, "between"...
+    // The band LFs print the bands; only the three other LFs are blank lines.
+    assert_eq!(
+        r.lines()[..4],
+        ["", "", "", "between"],
+        "the LF after each ESC * band prints the band, not a blank line"
+    );
+    let canvas = render(r, RenderOptions::default());
+    let (w, h) = (canvas.width(), canvas.height());
+    let mut img =
+        rqrr::PreparedImage::prepare_from_greyscale(
+            w,
+            h,
+            |x, y| {
+                if canvas.black(x, y) { 0 } else { 255 }
+            },
+        );
+    let mut contents: Vec<String> = img
+        .detect_grids()
+        .iter()
+        .filter_map(|g| g.decode().ok().map(|(_, c)| c))
+        .collect();
+    contents.sort();
+    assert_eq!(
+        contents,
+        vec![
+            "https://example.invalid/column",
+            "https://example.invalid/graphics"
+        ],
+        "ESC * bands are stacked and GS ( L graphics drawn, both readable"
+    );
+}

@@ -62,6 +62,8 @@ struct Settings {
     qr_module: u8,
     qr_level: QrEcLevel,
     qr_data: Option<Vec<u8>>,
+    /// A graphic stored by `GS ( L` fn 112, printed by fn 50.
+    graphic: Option<(Bitmap, u8, u8)>,
 }
 
 impl Default for Settings {
@@ -76,6 +78,7 @@ impl Default for Settings {
             qr_module: 3,
             qr_level: QrEcLevel::L,
             qr_data: None,
+            graphic: None,
         }
     }
 }
@@ -88,6 +91,8 @@ pub struct PrinterModel {
     line: Vec<(char, Style)>,
     line_align: Align,
     receipt: PrintedReceipt,
+    /// The last element is an `ESC *` band: the LF that prints it adds no blank line.
+    band_pending: bool,
 }
 
 impl PrinterModel {
@@ -99,6 +104,7 @@ impl PrinterModel {
             line: Vec::new(),
             line_align: Align::Left,
             receipt: PrintedReceipt::default(),
+            band_pending: false,
         }
     }
 
@@ -152,6 +158,12 @@ impl PrinterModel {
 
     /// Applies one command, appending what it produces to `out`.
     pub fn apply(&mut self, cmd: Command, out: &mut Vec<Output>) {
+        // Column bit images are printed band by band, each band followed by the LF that
+        // prints it; with the line spacing software sets for them the bands touch.
+        let band = std::mem::take(&mut self.band_pending);
+        if band && matches!(cmd, Command::LineFeed) && self.line.is_empty() {
+            return;
+        }
         match cmd {
             Command::Text(bytes) => {
                 for b in bytes {
@@ -272,6 +284,54 @@ impl PrinterModel {
                         bitmap: Bitmap::from_raster(width_bytes, height, &data),
                         scale_x: if mode & 1 == 1 { 2 } else { 1 },
                         scale_y: if mode & 2 == 2 { 2 } else { 1 },
+                        align: self.s.align,
+                    });
+                }
+            }
+            Command::BitImage {
+                mode,
+                columns,
+                data,
+            } => {
+                self.flush_if_pending();
+                let tall = mode & 0x20 != 0;
+                let (rows, per_column) = if tall { (24, 3) } else { (8, 1) };
+                let bitmap = Bitmap::from_fn(columns, rows, |x, y| {
+                    data.get(x * per_column + y / 8)
+                        .is_some_and(|b| b & (0x80 >> (y % 8)) != 0)
+                });
+                if columns > 0 {
+                    self.receipt.elements.push(Element::Image {
+                        bitmap,
+                        // Single density doubles each dot horizontally; 8-dot modes are
+                        // printed at a third of the vertical density.
+                        scale_x: if mode & 1 == 0 { 2 } else { 1 },
+                        scale_y: if tall { 1 } else { 3 },
+                        align: self.s.align,
+                    });
+                    self.band_pending = true;
+                }
+            }
+            Command::GraphicsStore {
+                width,
+                height,
+                scale_x,
+                scale_y,
+                data,
+            } => {
+                let bitmap = Bitmap::from_raster(width.div_ceil(8), height, &data);
+                self.s.graphic = Some((bitmap, scale_x, scale_y));
+            }
+            Command::GraphicsPrint => {
+                if let Some((bitmap, scale_x, scale_y)) = self.s.graphic.take()
+                    && bitmap.width() > 0
+                    && bitmap.height() > 0
+                {
+                    self.flush_if_pending();
+                    self.receipt.elements.push(Element::Image {
+                        bitmap,
+                        scale_x,
+                        scale_y,
                         align: self.s.align,
                     });
                 }

@@ -105,6 +105,30 @@ pub enum Command {
         /// Packed rows.
         data: Vec<u8>,
     },
+    /// `ESC * m nL nH d...`: one band of a column-format bit image.
+    BitImage {
+        /// 0/1: 8-dot single/double density; 32/33: 24-dot single/double density.
+        mode: u8,
+        /// Columns.
+        columns: usize,
+        /// Column bytes (1 or 3 per column, MSB at the top).
+        data: Vec<u8>,
+    },
+    /// `GS ( L` / `GS 8 L` function 112: store a graphic in the print buffer.
+    GraphicsStore {
+        /// Width in dots.
+        width: usize,
+        /// Height in dots.
+        height: usize,
+        /// Horizontal scale (bx, 1 or 2).
+        scale_x: u8,
+        /// Vertical scale (by, 1 or 2).
+        scale_y: u8,
+        /// Packed rows (MSB first), first colour plane.
+        data: Vec<u8>,
+    },
+    /// `GS ( L` / `GS 8 L` function 50: print the stored graphic.
+    GraphicsPrint,
     /// `DLE EOT n`: real-time status request.
     StatusQuery(u8),
     /// `GS a n`: automatic status back enable mask.
@@ -266,9 +290,13 @@ fn parse_esc(b: &[u8]) -> Step {
             if b.len() < 5 {
                 return Step::More;
             }
-            let per_column = if b[2] & 0x20 != 0 { 3 } else { 1 };
-            block(b, 5, u16le(b[3], b[4]) * per_column, |s| {
-                Command::Other(s.to_vec())
+            let mode = b[2];
+            let per_column = if mode & 0x20 != 0 { 3 } else { 1 };
+            let columns = u16le(b[3], b[4]);
+            block(b, 5, columns * per_column, |s| Command::BitImage {
+                mode,
+                columns,
+                data: s[5..].to_vec(),
             })
         }
         b'&' => parse_user_chars(b),
@@ -347,6 +375,8 @@ fn parse_gs(b: &[u8]) -> Step {
             let len = u16le(b[3], b[4]);
             if b[2] == b'k' {
                 block(b, 5, len, |s| qr_function(&s[5..]))
+            } else if b[2] == b'L' {
+                block(b, 5, len, |s| graphics_function(&s[5..], s))
             } else {
                 block(b, 5, len, |s| Command::Other(s.to_vec()))
             }
@@ -360,7 +390,11 @@ fn parse_gs(b: &[u8]) -> Step {
                 | usize::from(b[4]) << 8
                 | usize::from(b[5]) << 16
                 | usize::from(b[6]) << 24;
-            block(b, 7, len, |s| Command::Other(s.to_vec()))
+            if b[2] == b'L' {
+                block(b, 7, len, |s| graphics_function(&s[7..], s))
+            } else {
+                block(b, 7, len, |s| Command::Other(s.to_vec()))
+            }
         }
         b'v' => match b.get(2) {
             None => Step::More,
@@ -398,6 +432,31 @@ fn qr_function(body: &[u8]) -> Command {
             v.extend_from_slice(body);
             Command::Other(v)
         }
+    }
+}
+
+/// Graphics functions of `GS ( L` / `GS 8 L`; `body` starts at `m` (0x30), `whole` is the
+/// command for the ones we do not interpret.
+fn graphics_function(body: &[u8], whole: &[u8]) -> Command {
+    match body {
+        // fn 112: m fn a bx by c xL xH yL yH d1..dk (a = 48: monochrome).
+        [0x30, 0x70, 0x30, bx, by, _c, xl, xh, yl, yh, data @ ..] => {
+            let width = u16le(*xl, *xh);
+            let height = u16le(*yl, *yh);
+            if data.len() < width.div_ceil(8) * height {
+                // Fewer data bytes than the size announces: not a graphic a printer accepts.
+                return Command::Other(whole.to_vec());
+            }
+            Command::GraphicsStore {
+                width,
+                height,
+                scale_x: (*bx).clamp(1, 2),
+                scale_y: (*by).clamp(1, 2),
+                data: data[..data.len().min(width.div_ceil(8) * height)].to_vec(),
+            }
+        }
+        [0x30, 0x02 | 0x32, ..] => Command::GraphicsPrint,
+        _ => Command::Other(whole.to_vec()),
     }
 }
 
