@@ -44,6 +44,8 @@ pub enum PrinterError {
 pub struct PrinterConfig {
     /// How long to wait for each status answer.
     pub answer_timeout: Duration,
+    /// After a query timed out, how long to collect its late answer before the next query.
+    pub drain_time: Duration,
     /// Meaning of the drawer sensor bit.
     pub polarity: DrawerPolarity,
     /// Encoder settings (code table) for helpers that build bytes.
@@ -54,6 +56,7 @@ impl Default for PrinterConfig {
     fn default() -> Self {
         PrinterConfig {
             answer_timeout: Duration::from_secs(1),
+            drain_time: Duration::from_millis(20),
             polarity: DrawerPolarity::default(),
             encoder: EncoderConfig::default(),
         }
@@ -189,7 +192,7 @@ impl<T: Transport> Printer<T> {
 
     /// Discards late answers left by a query that timed out.
     fn drain(&mut self) -> Result<(), PrinterError> {
-        let deadline = Instant::now() + Duration::from_millis(20);
+        let deadline = Instant::now() + self.config.drain_time;
         while let Some(b) = self.read_byte(deadline)? {
             if let Some(Incoming::Asb(m)) = self.reader.push(b) {
                 self.last_asb = Some(status::parse_asb(m, self.config.polarity));
