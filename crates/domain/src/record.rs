@@ -188,9 +188,19 @@ impl Record {
 
     /// Signs the record.
     pub fn sign(self, signer: &dyn Signer) -> Result<SignedRecord, SignError> {
-        let bytes = self.signed_bytes().map_err(SignError::Canonical)?;
-        let signature = signer.sign(&bytes)?;
-        SignedRecord::assemble(self, signature)
+        let json_error =
+            |e: serde_json::Error| SignError::Canonical(CanonicalError::Json(e.to_string()));
+        let mut value = serde_json::to_value(&self).map_err(json_error)?;
+        let signature = signer.sign(&canonical_bytes(&value).map_err(SignError::Canonical)?)?;
+        if let Value::Object(map) = &mut value {
+            map.insert("signature".into(), Value::String(signature.to_string()));
+        }
+        let stored = canonical_bytes(&value).map_err(SignError::Canonical)?;
+        Ok(SignedRecord {
+            record: self,
+            signature,
+            stored,
+        })
     }
 }
 
@@ -204,20 +214,6 @@ pub struct SignedRecord {
 }
 
 impl SignedRecord {
-    fn assemble(record: Record, signature: Signature) -> Result<SignedRecord, SignError> {
-        let mut value = serde_json::to_value(&record)
-            .map_err(|e| SignError::Canonical(CanonicalError::Json(e.to_string())))?;
-        if let Value::Object(map) = &mut value {
-            map.insert("signature".into(), Value::String(signature.to_string()));
-        }
-        let stored = canonical_bytes(&value).map_err(SignError::Canonical)?;
-        Ok(SignedRecord {
-            record,
-            signature,
-            stored,
-        })
-    }
-
     /// Hex SHA-256 of the stored bytes: the next record's `prev`.
     pub fn hash(&self) -> String {
         sha256_hex(&self.stored)

@@ -4,6 +4,7 @@
 //! refused sale writes nothing), then the record is chained, signed and committed. With WAL and
 //! `synchronous=FULL`, a method that returned `Ok` has its record on disk.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -42,6 +43,17 @@ pub struct Till {
     key: SoftwareKey,
     pub(crate) clock: Arc<dyn Clock>,
     path: PathBuf,
+    /// Perpetual totals at the head of the ticket and training chains, as last written here,
+    /// so recording a ticket need not re-read and re-parse the previous one.
+    ticket_heads: HashMap<Chain, TicketHead>,
+}
+
+#[derive(Clone, Debug)]
+struct TicketHead {
+    seq: u64,
+    hash: String,
+    grand_total: Money,
+    absolute: Money,
 }
 
 /// What a catalog import did.
@@ -94,6 +106,7 @@ impl Till {
             key,
             clock,
             path: path.to_path_buf(),
+            ticket_heads: HashMap::new(),
         })
     }
 
@@ -363,14 +376,21 @@ impl Till {
         operator: &str,
         mut ticket: Ticket,
     ) -> Result<RecordedTicket> {
+        let cached = self.ticket_heads.get(&chain).cloned();
         let signed = self.write(operator, |tx, author| {
             let (grand_total, absolute) = match ledger::head(tx, chain)? {
-                Some((seq, _)) => {
-                    let previous = ledger::get(tx, chain, seq)?
-                        .ok_or_else(|| TillError::Corrupt(format!("{chain} {seq} missing")))?;
-                    let previous = ticket_of(&previous)?;
-                    (previous.grand_total, previous.perpetual_absolute_total)
-                }
+                // Another process may have appended since: trust the cache only for this head.
+                Some((seq, hash)) => match cached {
+                    Some(head) if head.seq == seq && head.hash == hash => {
+                        (head.grand_total, head.absolute)
+                    }
+                    _ => {
+                        let previous = ledger::get(tx, chain, seq)?
+                            .ok_or_else(|| TillError::Corrupt(format!("{chain} {seq} missing")))?;
+                        let previous = ticket_of(&previous)?;
+                        (previous.grand_total, previous.perpetual_absolute_total)
+                    }
+                },
                 None => (Money::ZERO, Money::ZERO),
             };
             ticket.chain_totals(grand_total, absolute);
@@ -378,7 +398,22 @@ impl Till {
                 serde_json::to_value(&ticket).map_err(|e| TillError::Corrupt(e.to_string()))?;
             ledger::append(tx, author, chain, payload, ticket.original)
         })?;
-        RecordedTicket::from_record(&signed).map_err(|e| TillError::Corrupt(e.to_string()))
+        let head = TicketHead {
+            seq: signed.record.seq,
+            hash: signed.hash(),
+            grand_total: ticket.grand_total,
+            absolute: ticket.perpetual_absolute_total,
+        };
+        self.ticket_heads.insert(chain, head.clone());
+        Ok(RecordedTicket {
+            chain,
+            number: head.seq,
+            at: pos_domain::record::timestamp::format(&signed.record.at),
+            operator: signed.record.operator,
+            ticket,
+            signature: signed.signature.to_string(),
+            hash: head.hash,
+        })
     }
 
     /// A recorded ticket (chain `ticket` or `training`).
