@@ -51,7 +51,7 @@ impl From<PolarityArg> for DrawerPolarity {
 /// `posdev print-test`.
 #[derive(Debug, clap::Args)]
 pub struct PrintTestArgs {
-    /// Printer URI: serial:///dev/ttyUSB0?baud=19200, usblp:///dev/usb/lp0, tcp://10.0.0.9[:9100].
+    /// Printer URI: serial:///dev/ttyUSB0?baud=19200, usblp:///dev/usb/lp0, `tcp://10.0.0.9[:9100]`.
     #[arg(long)]
     pub printer: String,
     /// Code table for text.

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test suite (the workspace's cargo tests, then each conformance script) and ends
+# with one summary line counting the tests of all of them.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+
+cargo test --workspace 2>&1 | tee -a "$log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+for script in scripts/test-*-conformance.sh; do
+  [ -x "$script" ] || continue
+  echo "== $script"
+  "$script" 2>&1 | tee -a "$log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+done
+
+passed=$(grep -hoE '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | grep -oE '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -hoE '; [0-9]+ failed' "$log" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
+py_passed=$(grep -hoE '^[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')
+py_failed=$(grep -hE '^(=+ )?[0-9]+ (passed|failed)' "$log" | grep -oE '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+total_passed=$((passed + py_passed))
+total_failed=$((failed + py_failed))
+if [ "$status" -ne 0 ] && [ "$total_failed" -eq 0 ]; then
+  total_failed=1 # a suite failed to build or run: never report that as green
+fi
+echo
+echo "summary: ${total_passed} passed, ${total_failed} failed"
+exit "$status"
