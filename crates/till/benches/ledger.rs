@@ -1,5 +1,5 @@
 //! Ledger benchmarks: `cargo bench -p pos-till --bench ledger` (add `-- --quick` for a smoke
-//! run with smaller sizes). Prints a Markdown table; BENCHMARKS.md records the numbers.
+//! run with smaller sizes, `-- --only tickets|closure|verify|catalog` for one section). Prints a Markdown table; BENCHMARKS.md records the numbers.
 //!
 //! Files go under `target/bench-ledger` (a real disk, so fsync costs what it costs in a shop;
 //! /tmp may be a RAM disk where fsync is free). Override with `BENCH_DIR`.
@@ -320,12 +320,23 @@ fn main() {
             verify_records: 100_000,
         }
     };
+    // `--only tickets|closure|verify|catalog` runs one section.
+    let only = std::env::args().skip_while(|a| a != "--only").nth(1);
+    let wanted = |name: &str| only.as_deref().is_none_or(|o| o == name);
     let dir = bench_dir();
     let mut rows = Vec::new();
-    rows.extend(record_ticket(&dir, &sizes));
-    rows.extend(closure(&dir, &sizes));
-    rows.extend(verification(&dir, &sizes));
-    rows.extend(catalog(&dir, &sizes));
+    if wanted("tickets") {
+        rows.extend(record_ticket(&dir, &sizes));
+    }
+    if wanted("closure") {
+        rows.extend(closure(&dir, &sizes));
+    }
+    if wanted("verify") {
+        rows.extend(verification(&dir, &sizes));
+    }
+    if wanted("catalog") {
+        rows.extend(catalog(&dir, &sizes));
+    }
     println!("| measure | result |\n|---|---|");
     for (name, value) in rows {
         println!("| {name} | {value} |");

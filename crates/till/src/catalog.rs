@@ -233,13 +233,21 @@ pub fn by_id(conn: &Connection, id: &str) -> Result<Option<Product>> {
 }
 
 /// Products whose label or category words start with each word typed, ignoring case and
-/// accents ("telep sams" finds "Téléphone Samsung"), in catalog order. Ranking by relevance
+/// accents ("telep sams" finds "Téléphone Samsung"), in catalog order. Words of one letter
+/// are ignored (see below). Ranking by relevance
 /// would score every match, which a two-letter prefix in a million products makes too slow
 /// to run as the cashier types.
 pub fn search(conn: &Connection, text: &str, limit: usize) -> Result<Vec<Product>> {
-    let query: Vec<String> = text
+    let words: Vec<&str> = text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
+        .collect();
+    // A one-letter prefix says little and, having no prefix index, would make FTS5 merge the
+    // posting lists of every word starting with that letter: it is left out while other words
+    // narrow the search, and alone it finds nothing until a second letter is typed.
+    let query: Vec<String> = words
+        .iter()
+        .filter(|w| w.chars().count() > 1)
         .map(|w| format!("\"{w}\"*"))
         .collect();
     if query.is_empty() {

@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use crate::catalog;
 use crate::db;
 use crate::error::{Result, TillError};
-use crate::identity::{self, Identity, InitOptions};
+use crate::identity::{self, Identity, InitOptions, SettingsChange};
 use crate::ledger::{self, Author, VerifyReport};
 use crate::requests::{RecordedTicket, ReturnRequest, SaleLineRequest, SaleRequest};
 
@@ -218,6 +218,21 @@ impl Till {
             }
         }
         Ok(report)
+    }
+
+    /// Changes shop settings and records a settings-changed event with old and new values, in
+    /// one transaction. Returns what changed (nothing is recorded when nothing changes).
+    pub fn change_settings(&mut self, operator: &str, change: &SettingsChange) -> Result<Value> {
+        let mut identity = self.identity.clone();
+        let changed = self.write(operator, |tx, author| {
+            let changed = identity::apply(tx, &mut identity, change)?;
+            if changed.as_object().is_some_and(|m| !m.is_empty()) {
+                append_event(tx, author, EventKind::SettingsChanged, changed.clone())?;
+            }
+            Ok(changed)
+        })?;
+        self.identity = identity;
+        Ok(changed)
     }
 
     /// Imports products (insert or replace) and records the import as an event.

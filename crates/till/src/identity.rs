@@ -172,3 +172,90 @@ pub(crate) fn store(
     )?;
     Ok(till_id)
 }
+
+/// Shop settings a manager may change after `init`. Each change is recorded as a
+/// settings-changed event with the old and new values.
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
+pub struct SettingsChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shop_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub siret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vat_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fiscal_year_start_month: Option<u32>,
+}
+
+impl SettingsChange {
+    pub fn is_empty(&self) -> bool {
+        self.shop_address.is_none()
+            && self.siret.is_none()
+            && self.vat_number.is_none()
+            && self.fiscal_year_start_month.is_none()
+    }
+}
+
+/// Applies `change` to the stored identity (in the caller's transaction) and returns the old
+/// and new values of what changed, for the event journal.
+pub(crate) fn apply(
+    conn: &Connection,
+    identity: &mut Identity,
+    change: &SettingsChange,
+) -> Result<serde_json::Value> {
+    if let Some(month) = change.fiscal_year_start_month
+        && !(1..=12).contains(&month)
+    {
+        return Err(TillError::invalid(
+            "month_invalid",
+            format!("the fiscal year starts in a month from 1 to 12, not {month}"),
+        ));
+    }
+    if let Some(siret) = &change.siret
+        && !(siret.len() == 14 && siret.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(TillError::invalid(
+            "siret_invalid",
+            format!("a SIRET is 14 digits, `{siret}` is not"),
+        ));
+    }
+    let mut changed = serde_json::Map::new();
+    let mut record = |name: &str, old: serde_json::Value, new: serde_json::Value| {
+        if old != new {
+            changed.insert(name.into(), serde_json::json!({"from": old, "to": new}));
+        }
+    };
+    if let Some(address) = &change.shop_address {
+        record(
+            "shop_address",
+            identity.shop_address.clone().into(),
+            address.clone().into(),
+        );
+        identity.shop_address = address.clone();
+    }
+    if let Some(siret) = &change.siret {
+        record("siret", identity.siret.clone().into(), siret.clone().into());
+        identity.siret = siret.clone();
+    }
+    if let Some(vat) = &change.vat_number {
+        record(
+            "vat_number",
+            identity.vat_number.clone().into(),
+            vat.clone().into(),
+        );
+        identity.vat_number = vat.clone();
+    }
+    if let Some(month) = change.fiscal_year_start_month {
+        record(
+            "fiscal_year_start_month",
+            identity.fiscal_year_start_month.into(),
+            month.into(),
+        );
+        identity.fiscal_year_start_month = month;
+    }
+    conn.execute(
+        "UPDATE identity SET shop_address = ?1, siret = ?2, vat_number = ?3, fiscal_year_start_month = ?4 WHERE id = 1",
+        rusqlite::params![identity.shop_address, identity.siret, identity.vat_number, identity.fiscal_year_start_month],
+    )?;
+    Ok(serde_json::Value::Object(changed))
+}

@@ -387,3 +387,35 @@ fn demo_is_deterministic_for_a_seed() {
     assert_eq!(a.3, 3, "one Z per day");
     assert_eq!(a.0 + a.1, 60);
 }
+
+#[test]
+fn settings_changes_are_journaled_with_old_and_new_values() {
+    let mut t = new_till();
+    let events = t.till.chain_length(Chain::Event).unwrap();
+    let change = pos_till::identity::SettingsChange {
+        siret: Some("98765432100019".into()),
+        ..Default::default()
+    };
+    let changed = t.till.change_settings("manager", &change).unwrap();
+    assert_eq!(changed["siret"]["from"], "12345678900011");
+    assert_eq!(changed["siret"]["to"], "98765432100019");
+    assert_eq!(
+        t.till.chain_length(Chain::Event).unwrap(),
+        events + 1,
+        "one settings-changed event"
+    );
+    assert_eq!(t.till.identity().siret, "98765432100019");
+    let bad = pos_till::identity::SettingsChange {
+        siret: Some("123".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        t.till.change_settings("manager", &bad).unwrap_err().code(),
+        "siret_invalid"
+    );
+    assert_eq!(
+        t.till.chain_length(Chain::Event).unwrap(),
+        events + 1,
+        "a refused change records nothing"
+    );
+}

@@ -20,6 +20,7 @@ use pos_domain::record::{Chain, Depth};
 use pos_domain::vat::Territory;
 use pos_till::catalog::{self, CatalogFormat};
 use pos_till::demo::{self, DemoOptions};
+use pos_till::identity::SettingsChange;
 use pos_till::requests::{ReturnRequest, SaleRequest};
 use pos_till::system::{SystemClock, random_secret};
 use pos_till::{InitOptions, Till, TillError, archive, receipt};
@@ -106,6 +107,19 @@ enum Command {
         amount: Money,
         #[arg(long)]
         reason: Option<String>,
+    },
+    /// Change shop settings (recorded in the event journal with old and new values).
+    Settings {
+        /// Shop address printed on receipts (use \n between lines).
+        #[arg(long)]
+        address: Option<String>,
+        #[arg(long)]
+        siret: Option<String>,
+        #[arg(long)]
+        vat_number: Option<String>,
+        /// Month (1-12) the fiscal year starts in.
+        #[arg(long)]
+        fiscal_year_start_month: Option<u32>,
     },
     /// Record a staff login or logout in the event journal.
     Session {
@@ -445,6 +459,28 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let movement =
                 open(&cli)?.cash_movement(&cli.operator, kind, *amount, reason.clone())?;
             print(json, &movement, || pretty(&movement));
+        }
+        Command::Settings {
+            address,
+            siret,
+            vat_number,
+            fiscal_year_start_month,
+        } => {
+            let change = SettingsChange {
+                shop_address: address.as_ref().map(|a| a.replace("\\n", "\n")),
+                siret: siret.clone(),
+                vat_number: vat_number.clone(),
+                fiscal_year_start_month: *fiscal_year_start_month,
+            };
+            if change.is_empty() {
+                return Err(TillError::invalid(
+                    "settings_empty",
+                    "give at least one setting to change, see `till settings --help`",
+                )
+                .into());
+            }
+            let changed = open(&cli)?.change_settings(&cli.operator, &change)?;
+            print_value(json, &changed, &pretty(&changed));
         }
         Command::Session { action, staff } => {
             let kind = match action {
