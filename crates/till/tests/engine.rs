@@ -419,3 +419,30 @@ fn settings_changes_are_journaled_with_old_and_new_values() {
         "a refused change records nothing"
     );
 }
+
+#[test]
+fn search_ignores_accents_case_and_one_letter_words() {
+    let t = new_till();
+    let found = |q: &str| {
+        t.till
+            .search_products(q, 10)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        found("CABLE usb").contains(&"ACC-CBL-CC1".to_string()),
+        "accents and case are ignored"
+    );
+    assert!(
+        found("protection d").contains(&"ACC-VER-UNIV".to_string()),
+        "a one-letter word does not hide results"
+    );
+    assert!(
+        found("écou bluet").contains(&"ACC-EAR-BT".to_string()),
+        "every word is a prefix"
+    );
+    assert!(found("c").is_empty(), "one letter alone waits for the next");
+    assert!(found("zzzz").is_empty());
+}
