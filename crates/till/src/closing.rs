@@ -233,6 +233,8 @@ impl Till {
             )?;
             close_level(tx, author, &identity, level)
         })?;
+        // A quiet moment: fold the write-ahead log into the database (see `db::configure`).
+        self.checkpoint()?;
         recorded(&record)
     }
 
