@@ -181,7 +181,7 @@ pub fn upsert(conn: &Connection, products: &[Product]) -> Result<()> {
     Ok(())
 }
 
-fn product_from_row(conn: &Connection, row: &Row<'_>) -> rusqlite::Result<Product> {
+fn product_from_row(row: &Row<'_>) -> rusqlite::Result<Product> {
     let id: String = row.get(0)?;
     let text = |i: usize| -> rusqlite::Result<String> { row.get(i) };
     let parse_enum = |i: usize| -> rusqlite::Result<serde_json::Value> {
@@ -190,11 +190,11 @@ fn product_from_row(conn: &Connection, row: &Row<'_>) -> rusqlite::Result<Produc
     let corrupt = |i: usize, e: String| {
         rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
     };
-    let mut stmt =
-        conn.prepare_cached("SELECT code FROM barcodes WHERE product_id = ?1 ORDER BY code")?;
-    let barcodes = stmt
-        .query_map([&id], |r| r.get::<_, String>(0))?
-        .filter_map(|code| code.ok().and_then(|c| c.parse().ok()))
+    let codes: Option<String> = row.get(7)?;
+    let barcodes = codes
+        .unwrap_or_default()
+        .split(' ')
+        .filter_map(|code| code.parse().ok())
         .collect();
     Ok(Product {
         id,
@@ -210,7 +210,9 @@ fn product_from_row(conn: &Connection, row: &Row<'_>) -> rusqlite::Result<Produc
     })
 }
 
-const PRODUCT_COLUMNS: &str = "p.id, p.label, p.category, p.vat_code, p.price, p.sold_by, p.serial";
+/// The product columns, then its barcodes (space-separated) from the same statement.
+const PRODUCT_COLUMNS: &str = "p.id, p.label, p.category, p.vat_code, p.price, p.sold_by, p.serial,
+    (SELECT group_concat(code, ' ') FROM barcodes WHERE product_id = p.id)";
 
 /// The product carrying a barcode.
 pub fn by_barcode(conn: &Connection, code: &str) -> Result<Option<Product>> {
@@ -219,7 +221,7 @@ pub fn by_barcode(conn: &Connection, code: &str) -> Result<Option<Product>> {
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     Ok(stmt
-        .query_row([code.trim()], |row| product_from_row(conn, row))
+        .query_row([code.trim()], |row| product_from_row(row))
         .optional()?)
 }
 
@@ -228,7 +230,7 @@ pub fn by_id(conn: &Connection, id: &str) -> Result<Option<Product>> {
     let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id = ?1");
     let mut stmt = conn.prepare_cached(&sql)?;
     Ok(stmt
-        .query_row([id], |row| product_from_row(conn, row))
+        .query_row([id], |row| product_from_row(row))
         .optional()?)
 }
 
@@ -259,7 +261,7 @@ pub fn search(conn: &Connection, text: &str, limit: usize) -> Result<Vec<Product
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params![query.join(" "), limit as i64], |row| {
-        product_from_row(conn, row)
+        product_from_row(row)
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
