@@ -220,18 +220,14 @@ pub fn by_barcode(conn: &Connection, code: &str) -> Result<Option<Product>> {
         "SELECT {PRODUCT_COLUMNS} FROM barcodes b JOIN products p ON p.id = b.product_id WHERE b.code = ?1"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    Ok(stmt
-        .query_row([code.trim()], |row| product_from_row(row))
-        .optional()?)
+    Ok(stmt.query_row([code.trim()], product_from_row).optional()?)
 }
 
 /// The product with an id.
 pub fn by_id(conn: &Connection, id: &str) -> Result<Option<Product>> {
     let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id = ?1");
     let mut stmt = conn.prepare_cached(&sql)?;
-    Ok(stmt
-        .query_row([id], |row| product_from_row(row))
-        .optional()?)
+    Ok(stmt.query_row([id], product_from_row).optional()?)
 }
 
 /// Products whose label or category words start with each word typed, ignoring case and
