@@ -47,6 +47,20 @@ fn quantity(q: Quantity) -> String {
     }
 }
 
+/// The per-rate table: excluding VAT, VAT and including VAT for each rate.
+fn vat_table(out: &mut Vec<String>, vat: &[pos_domain::vat::VatLine]) {
+    out.push(columns("Taux", "HT        TVA        TTC"));
+    for v in vat {
+        let right = format!(
+            "{:>9} {:>10} {:>10}",
+            v.excluding_vat.to_string(),
+            v.vat.to_string(),
+            v.including_vat.to_string()
+        );
+        out.push(columns(&format!("{} %", v.rate), &right));
+    }
+}
+
 /// A UTC RFC 3339 timestamp shown in the shop's time zone, French style.
 fn local_time(identity: &Identity, at: &str) -> String {
     DateTime::parse_from_rfc3339(at)
@@ -142,16 +156,7 @@ pub fn render(identity: &Identity, ticket: &RecordedTicket, duplicate: Option<u3
     }
     out.push(rule.clone());
     out.push(columns("TOTAL TTC EUR", &ticket.ticket.total.to_string()));
-    out.push(columns("Taux", "HT        TVA        TTC"));
-    for v in &ticket.ticket.vat {
-        let right = format!(
-            "{:>9} {:>10} {:>10}",
-            v.excluding_vat.to_string(),
-            v.vat.to_string(),
-            v.including_vat.to_string()
-        );
-        out.push(columns(&format!("{} %", v.rate), &right));
-    }
+    vat_table(&mut out, &ticket.ticket.vat);
     out.push(rule.clone());
     for tender in &ticket.ticket.tenders {
         let mut label = tender.kind.label_fr().to_string();
@@ -213,16 +218,7 @@ fn totals_lines(out: &mut Vec<String>, totals: &pos_domain::closure::PeriodTotal
         &format!("{} / {}", totals.sales, totals.returns),
     ));
     out.push(rule.clone());
-    out.push(columns("Taux", "HT        TVA        TTC"));
-    for v in &totals.vat {
-        let right = format!(
-            "{:>9} {:>10} {:>10}",
-            v.excluding_vat.to_string(),
-            v.vat.to_string(),
-            v.including_vat.to_string()
-        );
-        out.push(columns(&format!("{} %", v.rate), &right));
-    }
+    vat_table(&mut out, &totals.vat);
     out.push(rule.clone());
     for tender in &totals.tenders {
         out.push(columns(
