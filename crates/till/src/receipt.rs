@@ -218,7 +218,7 @@ fn totals_lines(out: &mut Vec<String>, totals: &pos_domain::closure::PeriodTotal
         &format!("{} / {}", totals.sales, totals.returns),
     ));
     out.push(rule.clone());
-    vat_table(&mut out, &totals.vat);
+    vat_table(out, &totals.vat);
     out.push(rule.clone());
     for tender in &totals.tenders {
         out.push(columns(
