@@ -248,7 +248,8 @@ pub fn run(
     let mut rng = StdRng::seed_from_u64(options.seed);
     let tz = till.identity.timezone;
     let today = clock.now().with_timezone(&tz).date_naive();
-    let mut day = today - Duration::days(i64::from(options.days) - 1);
+    // The D days end yesterday, so everything generated lies in the past of the real clock.
+    let mut day = today - Duration::days(i64::from(options.days));
     let newest = newest_record_time(till)?;
     let mut summary = DemoSummary::default();
     let per_day = options.tickets / u64::from(options.days);
