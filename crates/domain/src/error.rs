@@ -85,6 +85,12 @@ pub enum SaleError {
     },
     #[error("ticket {ticket} has nothing left to cancel: every line was already returned")]
     NothingLeft { ticket: u64 },
+    #[error(
+        "line {line} of the original is listed twice: give each line once with the total quantity"
+    )]
+    RepeatedReturnLine { line: u32 },
+    #[error("line {line}: {quantity} is more than a till can sell on one line (at most {max})")]
+    QuantityTooLarge { line: u32, quantity: i64, max: u32 },
 }
 
 impl SaleError {
@@ -111,6 +117,8 @@ impl SaleError {
             SaleError::ReturnExceeds { .. } => "return_exceeds_sale",
             SaleError::SerialNotReturnable { .. } => "serial_not_returnable",
             SaleError::NothingLeft { .. } => "nothing_left_to_return",
+            SaleError::RepeatedReturnLine { .. } => "return_line_repeated",
+            SaleError::QuantityTooLarge { .. } => "quantity_too_large",
         }
     }
 }

@@ -22,6 +22,8 @@ pub enum MoneyError {
     Malformed(String),
     #[error("`{0}` has more than two decimals: amounts are in euros and cents")]
     TooPrecise(String),
+    #[error("`{0}` is beyond the largest amount handled (one thousand billion euros)")]
+    TooLarge(String),
 }
 
 /// Rounds to the cent, half away from zero: the single rounding rule of the whole system.
@@ -33,6 +35,11 @@ pub fn round_cents(value: Decimal) -> Decimal {
 
 impl Money {
     pub const ZERO: Money = Money(Decimal::ZERO);
+
+    /// The largest amount read from text, in euros (10^15). Far beyond any till's perpetual
+    /// total, and small enough that prices times quantities times VAT arithmetic can never
+    /// overflow a decimal.
+    pub const MAX_EUROS: i64 = 1_000_000_000_000_000;
 
     /// Rounds any decimal to the cent (half away from zero).
     pub fn from_decimal(value: Decimal) -> Money {
@@ -98,6 +105,9 @@ impl FromStr for Money {
             Decimal::from_str(trimmed).map_err(|_| MoneyError::Malformed(text.to_string()))?;
         if value.scale() > 2 && value != round_cents(value) {
             return Err(MoneyError::TooPrecise(text.to_string()));
+        }
+        if value.abs() > Decimal::from(Money::MAX_EUROS) {
+            return Err(MoneyError::TooLarge(text.to_string()));
         }
         Ok(Money(round_cents(value)))
     }
@@ -196,7 +206,17 @@ mod tests {
 
     #[test]
     fn rejects_malformed_and_sub_cent_amounts() {
-        for bad in ["", "abc", "1,50", "1.2.3", "1e3", " - ", "12.505"] {
+        for bad in [
+            "",
+            "abc",
+            "1,50",
+            "1.2.3",
+            "1e3",
+            " - ",
+            "12.505",
+            "1000000000000000.01",
+            "-99999999999999999999",
+        ] {
             assert!(
                 bad.parse::<Money>().is_err(),
                 "`{bad}` must not parse as money"

@@ -311,7 +311,9 @@ impl SoftwareKey {
 impl Signer for SoftwareKey {
     fn sign(&self, message: &[u8]) -> Result<Signature, SignError> {
         // RFC 6979 deterministic nonces: the same record always gets the same signature.
+        // Low-S form: each signature has exactly one accepted encoding (see `PublicKey::verify`).
         let signature: EcdsaSignature = self.0.sign(message);
+        let signature = signature.normalize_s();
         let bytes: [u8; 64] = signature
             .to_bytes()
             .as_slice()
@@ -344,13 +346,18 @@ impl PublicKey {
         PublicKey { key, sec1 }
     }
 
+    /// Checks an ES256 signature. Only the low-S form is accepted, so a record has exactly one
+    /// valid signature and nobody can swap in its equivalent twin.
     pub fn verify(&self, message: &[u8], signature: &Signature) -> bool {
-        ring::signature::UnparsedPublicKey::new(
-            &ring::signature::ECDSA_P256_SHA256_FIXED,
-            &self.sec1[..],
-        )
-        .verify(message, &signature.0)
-        .is_ok()
+        let low_s =
+            EcdsaSignature::from_slice(&signature.0).is_ok_and(|sig| sig.normalize_s() == sig);
+        low_s
+            && ring::signature::UnparsedPublicKey::new(
+                &ring::signature::ECDSA_P256_SHA256_FIXED,
+                &self.sec1[..],
+            )
+            .verify(message, &signature.0)
+            .is_ok()
     }
 }
 

@@ -454,6 +454,12 @@ pub fn compute_return(
     if lines.is_empty() {
         return Err(SaleError::Empty);
     }
+    let mut seen = BTreeSet::new();
+    if let Some(repeated) = lines.iter().find(|l| !seen.insert(l.line)) {
+        return Err(SaleError::RepeatedReturnLine {
+            line: repeated.line,
+        });
+    }
     let returned = returned_so_far(earlier_returns);
     let mut out = Vec::with_capacity(lines.len());
     for (index, asked) in lines.iter().enumerate() {
@@ -473,7 +479,7 @@ pub fn compute_return(
             asked,
         )?);
     }
-    finish(
+    let mut ticket = finish(
         TicketKind::Return,
         Some(original_number),
         out,
@@ -484,7 +490,34 @@ pub fn compute_return(
             None => Refund::AsPaid(original),
         },
         original.customer.clone(),
-    )
+    )?;
+    ticket.vat = return_vat(earlier_returns, &ticket.lines);
+    Ok(ticket)
+}
+
+/// The VAT of a return, computed cumulatively per rate like its amounts: with `before` the
+/// amount (including VAT) already returned at a rate and `now` this return's, the VAT refunded
+/// is `VAT(before + now) − VAT(before)`. However a sale is returned, in one go or unit by unit,
+/// the VAT refunded per rate adds up to exactly the VAT of the sale.
+fn return_vat(earlier_returns: &[Ticket], lines: &[TicketLine]) -> Vec<VatLine> {
+    let mut before: BTreeMap<VatRate, Money> = BTreeMap::new();
+    for line in earlier_returns.iter().flat_map(|t| &t.vat) {
+        *before.entry(line.rate).or_default() -= line.including_vat;
+    }
+    breakdown(lines.iter().map(|l| (l.vat_rate, l.total)))
+        .into_iter()
+        .map(|now| {
+            let done = before.get(&now.rate).copied().unwrap_or_default();
+            let returned = -now.including_vat;
+            let vat = now.rate.vat_in(done + returned) - now.rate.vat_in(done);
+            VatLine {
+                rate: now.rate,
+                including_vat: now.including_vat,
+                vat: -vat,
+                excluding_vat: now.including_vat + vat,
+            }
+        })
+        .collect()
 }
 
 /// Where a ticket's money goes: tenders as given, (for a refund) back as it was paid, or not
@@ -638,6 +671,12 @@ fn returned_serials(
             .take(asked.quantity as usize)
             .cloned()
             .collect());
+    }
+    let mut seen = BTreeSet::new();
+    if let Some(repeated) = asked.serials.iter().find(|s| !seen.insert(s.trim())) {
+        return Err(SaleError::DuplicateSerial {
+            serial: repeated.clone(),
+        });
     }
     if asked.serials.len() != asked.quantity as usize {
         return Err(SaleError::SerialCount {

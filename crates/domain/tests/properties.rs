@@ -91,8 +91,11 @@ proptest! {
         };
         returns.push(compute_cancellation(1, &sale, &returns, Some(tenders)).unwrap());
         for sold in &sale.vat {
-            let back: Money = returns.iter().flat_map(|r| &r.vat).filter(|v| v.rate == sold.rate).map(|v| v.including_vat).sum();
+            let at_rate = || returns.iter().flat_map(|r| &r.vat).filter(|v| v.rate == sold.rate);
+            let back: Money = at_rate().map(|v| v.including_vat).sum();
             prop_assert_eq!(back, -sold.including_vat, "refunds of rate {} mirror the sale", sold.rate);
+            let vat_back: Money = at_rate().map(|v| v.vat).sum();
+            prop_assert_eq!(vat_back, -sold.vat, "VAT refunded at rate {} in any number of returns mirrors the sale's VAT", sold.rate);
         }
         if split == 0 {
             let only = &returns[0];

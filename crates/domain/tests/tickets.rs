@@ -200,3 +200,57 @@ fn a_return_cannot_be_returned() {
     let err = compute_cancellation(2, &back, &[], Some(vec![cash(999)])).unwrap_err();
     assert!(matches!(err, SaleError::NotASale { .. }));
 }
+
+#[test]
+fn a_line_listed_twice_in_one_return_is_refused() {
+    let sale = compute_sale(SaleDraft {
+        lines: vec![line(product("cable", 1000, VatCode::Standard), 1)],
+        tenders: vec![cash(1000)],
+        ..Default::default()
+    })
+    .unwrap();
+    let twice = [
+        ReturnLine {
+            line: 1,
+            quantity: 1,
+            serials: vec![],
+        },
+        ReturnLine {
+            line: 1,
+            quantity: 1,
+            serials: vec![],
+        },
+    ];
+    let err = compute_return(1, &sale, &[], &twice, None).unwrap_err();
+    assert!(
+        matches!(err, SaleError::RepeatedReturnLine { line: 1 }),
+        "{err}"
+    );
+}
+
+#[test]
+fn three_single_returns_refund_exactly_the_vat_of_the_sale() {
+    // 3 x 0.99 at 20 %: VAT 0.49 on the sale, but 0.16 per unit if each return rounded alone.
+    let sale = compute_sale(SaleDraft {
+        lines: vec![line(product("pen", 99, VatCode::Standard), 3)],
+        tenders: vec![cash(297)],
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(sale.vat[0].vat, Money::from_cents(49));
+    let mut returns: Vec<pos_domain::ticket::Ticket> = Vec::new();
+    for _ in 0..3 {
+        let one = [ReturnLine {
+            line: 1,
+            quantity: 1,
+            serials: vec![],
+        }];
+        returns.push(compute_return(1, &sale, &returns, &one, None).unwrap());
+    }
+    let vat: Money = returns.iter().map(|r| r.vat[0].vat).sum();
+    assert_eq!(
+        vat,
+        Money::from_cents(-49),
+        "cumulative VAT: nothing left over once all is returned"
+    );
+}

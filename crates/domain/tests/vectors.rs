@@ -244,3 +244,35 @@ fn every_single_byte_change_is_detected() {
         }
     }
 }
+
+#[test]
+fn the_high_s_twin_of_a_valid_signature_is_refused() {
+    // n, the order of the P-256 group: (r, n - s) verifies as well as (r, s) in plain ECDSA.
+    const N: [u8; 32] = [
+        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63,
+        0x25, 0x51,
+    ];
+    let file = build();
+    let key: PublicKey = file.public_key.parse().unwrap();
+    let v = &file.vectors[0];
+    let sig = hex::decode(&v.signature).unwrap();
+    assert!(
+        key.verify(v.signed.as_bytes(), &v.signature.parse().unwrap()),
+        "the low-S original verifies"
+    );
+    let mut twin = sig[..32].to_vec();
+    let mut borrow = 0i16;
+    let mut high = [0u8; 32];
+    for i in (0..32).rev() {
+        let d = N[i] as i16 - sig[32 + i] as i16 - borrow;
+        borrow = i16::from(d < 0);
+        high[i] = (d + if d < 0 { 256 } else { 0 }) as u8;
+    }
+    twin.extend(high);
+    let twin: Signature = hex::encode(twin).parse().unwrap();
+    assert!(
+        !key.verify(v.signed.as_bytes(), &twin),
+        "the high-S twin is not a second valid signature"
+    );
+}
