@@ -169,6 +169,9 @@ pub struct Closure {
     pub period: String,
     /// The ticket chain's head when the closure was made: the next day closure starts after it.
     pub through_ticket: u64,
+    /// The cash chain's head when the closure was made: the next day's drawer starts after it.
+    #[serde(default)]
+    pub through_cash: u64,
     /// For month and year closures: the first and last closure-chain sequences summed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closures: Option<(u64, u64)>,

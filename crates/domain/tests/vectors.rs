@@ -103,6 +103,7 @@ fn build() -> VectorFile {
         level: ClosureLevel::Day,
         period: "2026-11-22".into(),
         through_ticket: 1,
+        through_cash: 0,
         closures: None,
         totals: totals.finish(),
         last_ticket_signature: Some(sale.signature.to_string()),

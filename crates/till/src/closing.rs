@@ -64,6 +64,7 @@ fn perpetual_after(conn: &Connection, through: u64) -> Result<(Money, Money)> {
 
 struct OpenDay {
     after_ticket: u64,
+    after_cash: u64,
     head: u64,
     totals: PeriodTotals,
     first_at: Option<DateTime<Utc>>,
@@ -72,9 +73,10 @@ struct OpenDay {
 
 /// Totals of the tickets recorded since the last day closure.
 fn open_day(conn: &Connection) -> Result<OpenDay> {
-    let after_ticket = last_closure(conn, ClosureLevel::Day)?
-        .map(|(_, c)| c.through_ticket)
-        .unwrap_or(0);
+    let (after_ticket, after_cash) = last_closure(conn, ClosureLevel::Day)?
+        .map(|(_, c)| (c.through_ticket, c.through_cash))
+        .unwrap_or((0, 0));
+
     let head = ledger::head(conn, Chain::Ticket)?
         .map(|(seq, _)| seq)
         .unwrap_or(0);
@@ -90,11 +92,45 @@ fn open_day(conn: &Connection) -> Result<OpenDay> {
     })?;
     Ok(OpenDay {
         after_ticket,
+        after_cash,
         head,
         totals: builder.finish(),
         first_at,
         last_signature,
     })
+}
+
+/// Cash the drawer should hold now (see [`expected_cash_of`]).
+pub(crate) fn expected_cash(conn: &Connection) -> Result<Money> {
+    expected_cash_of(conn, &open_day(conn)?)
+}
+
+/// Cash the drawer should hold: the float and pay-ins, less pay-outs and deposits, recorded
+/// after the last day closure (cut by cash-chain sequence, never by clock), plus the net cash
+/// of the open day's tickets. Counts do not change it: cash found missing at noon is still
+/// missing in the evening, and the evening count reports the day's whole difference.
+fn expected_cash_of(conn: &Connection, day: &OpenDay) -> Result<Money> {
+    let head = ledger::head(conn, Chain::Cash)?
+        .map(|(seq, _)| seq)
+        .unwrap_or(0);
+    let mut net: Money = day
+        .totals
+        .tenders
+        .iter()
+        .filter(|t| t.kind == TenderKind::Cash)
+        .map(|t| t.amount)
+        .sum();
+    ledger::for_each_in(conn, Chain::Cash, day.after_cash + 1, head, |record| {
+        let movement: CashMovement = serde_json::from_value(record.record.payload)
+            .map_err(|e| TillError::Corrupt(format!("cash {}: {e}", record.record.seq)))?;
+        match movement.kind {
+            CashMovementKind::OpeningFloat | CashMovementKind::PayIn => net += movement.amount,
+            CashMovementKind::PayOut | CashMovementKind::BankDeposit => net -= movement.amount,
+            CashMovementKind::Count => {}
+        }
+        Ok(())
+    })?;
+    Ok(net)
 }
 
 fn local_date(identity: &Identity, at: DateTime<Utc>) -> NaiveDate {
@@ -125,6 +161,9 @@ fn close_day(tx: &Connection, author: &Author<'_>, identity: &Identity) -> Resul
         level: ClosureLevel::Day,
         period: local_date(identity, day.first_at.unwrap_or(author.at)).to_string(),
         through_ticket: day.head,
+        through_cash: ledger::head(tx, Chain::Cash)?
+            .map(|(seq, _)| seq)
+            .unwrap_or(0),
         closures: None,
         totals: day.totals,
         last_ticket_signature: day.last_signature,
@@ -139,24 +178,55 @@ fn last_closure_seq(conn: &Connection, level: ClosureLevel) -> Result<u64> {
         .unwrap_or(0))
 }
 
+/// The closure-chain sequence up to which closures of the level below `level` are covered by a
+/// closure of `level` (0 if none yet).
+fn covered_until(conn: &Connection, level: ClosureLevel) -> Result<u64> {
+    Ok(last_closure(conn, level)?
+        .map(|(record, closure)| {
+            closure
+                .closures
+                .map(|(_, last)| last)
+                .unwrap_or(record.record.seq)
+        })
+        .unwrap_or(0))
+}
+
 /// Whether something happened that a closure of `level` made now would cover for the first
-/// time: tickets after the last day closure, or lower-level closures after the last one of
+/// time: tickets after the last day closure, or lower-level closures not yet covered by one of
 /// this level.
 fn has_pending(conn: &Connection, level: ClosureLevel) -> Result<bool> {
-    if open_day(conn)?.totals.tickets > 0 {
+    let closed_through =
+        last_closure(conn, ClosureLevel::Day)?.map_or(0, |(_, c)| c.through_ticket);
+    if closed_through < ledger::head(conn, Chain::Ticket)?.map_or(0, |(seq, _)| seq) {
         return Ok(true);
     }
     match level.sums() {
         None => Ok(false),
-        Some(lower) => Ok(
-            last_closure_seq(conn, lower)? > last_closure_seq(conn, level)?
-                || has_pending(conn, lower)?,
-        ),
+        Some(lower) => Ok(last_closure_seq(conn, lower)? > covered_until(conn, level)?),
     }
 }
 
-/// Closes `level`, first closing the pending lower level (a month closure closes the open day,
-/// a year closure the open month), and returns the closure of `level`.
+/// The period a closure of `level` gives to a closure of the level below: the month of a day,
+/// the fiscal year of a month.
+fn period_of(identity: &Identity, level: ClosureLevel, lower: &Closure) -> Option<String> {
+    let month = lower.period.get(..7)?;
+    match level {
+        ClosureLevel::Day => None,
+        ClosureLevel::Month => Some(month.to_string()),
+        ClosureLevel::Year => {
+            let first_day = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok()?;
+            Some(fiscal_year(identity, first_day))
+        }
+    }
+}
+
+/// Closes `level`, first closing what is pending below it (a month closure closes the open
+/// day, a year closure the open months), and returns the closure of `level`.
+///
+/// A closure covers one calendar period only: a month closure the day closures of the earliest
+/// month not yet closed, a year closure the month closures of the earliest fiscal year. Days of
+/// a later month wait for the next month closure, so a month closed late (on the 3rd of the
+/// next month) still holds only its own days.
 fn close_level(
     tx: &Connection,
     author: &Author<'_>,
@@ -166,56 +236,60 @@ fn close_level(
     let Some(lower) = level.sums() else {
         return close_day(tx, author, identity);
     };
-    if has_pending(tx, lower)? {
+    while has_pending(tx, lower)? {
         close_level(tx, author, identity, lower)?;
     }
-    let since = last_closure_seq(tx, level)?;
+    let previous = last_closure(tx, level)?;
+    let from = covered_until(tx, level)? + 1;
     let head = ledger::head(tx, Chain::Closure)?
         .map(|(seq, _)| seq)
         .unwrap_or(0);
-    let through = ledger::head(tx, Chain::Ticket)?
-        .map(|(seq, _)| seq)
-        .unwrap_or(0);
-    let base_through = last_closure(tx, level)?
-        .map(|(_, c)| c.through_ticket)
-        .unwrap_or(0);
-    let (grand, absolute) = perpetual_after(tx, base_through)?;
-    let mut builder = TotalsBuilder::new(grand, absolute);
-    let mut first_period: Option<String> = None;
-    let mut covered: Option<(u64, u64)> = None;
-    let mut last_signature = None;
-    ledger::for_each_in(tx, Chain::Closure, since + 1, head, |record| {
+    let mut pending: Vec<(u64, Closure)> = Vec::new();
+    ledger::for_each_in(tx, Chain::Closure, from, head, |record| {
         let closure = closure_of(&record)?;
         if closure.level == lower {
-            builder.add_closure(&closure);
-            first_period.get_or_insert(closure.period.clone());
-            covered = Some((
-                covered.map(|c| c.0).unwrap_or(record.record.seq),
-                record.record.seq,
-            ));
-            if closure.last_ticket_signature.is_some() {
-                last_signature = closure.last_ticket_signature.clone();
-            }
+            pending.push((record.record.seq, closure));
         }
         Ok(())
     })?;
-    let first_day = first_period
-        .as_deref()
-        .and_then(|p| {
-            NaiveDate::parse_from_str(&format!("{}-01", &p[..7.min(p.len())]), "%Y-%m-%d").ok()
-        })
-        .unwrap_or_else(|| local_date(identity, author.at));
-    let period = match level {
-        ClosureLevel::Month => first_day.format("%Y-%m").to_string(),
-        _ => fiscal_year(identity, first_day),
+    let now = local_date(identity, author.at);
+    let period = match pending
+        .first()
+        .and_then(|(_, c)| period_of(identity, level, c))
+    {
+        Some(period) => period,
+        None if level == ClosureLevel::Month => now.format("%Y-%m").to_string(),
+        None => fiscal_year(identity, now),
     };
+    let covered: Vec<&(u64, Closure)> = pending
+        .iter()
+        .take_while(|(_, c)| period_of(identity, level, c).as_deref() == Some(period.as_str()))
+        .collect();
+    let (grand, absolute, through_ticket, through_cash) = match &previous {
+        Some((_, c)) => (
+            c.totals.grand_total,
+            c.totals.perpetual_absolute_total,
+            c.through_ticket,
+            c.through_cash,
+        ),
+        None => (Money::ZERO, Money::ZERO, 0, 0),
+    };
+    let mut builder = TotalsBuilder::new(grand, absolute);
+    for (_, closure) in &covered {
+        builder.add_closure(closure);
+    }
+    let last = covered.last().map(|(_, c)| c);
     let closure = Closure {
         level,
         period,
-        through_ticket: through,
-        closures: covered,
+        through_ticket: last.map_or(through_ticket, |c| c.through_ticket),
+        through_cash: last.map_or(through_cash, |c| c.through_cash),
+        closures: covered.first().zip(covered.last()).map(|(a, b)| (a.0, b.0)),
         totals: builder.finish(),
-        last_ticket_signature: last_signature,
+        last_ticket_signature: covered
+            .iter()
+            .rev()
+            .find_map(|(_, c)| c.last_ticket_signature.clone()),
     };
     append_closure(tx, author, &closure)
 }
@@ -241,42 +315,12 @@ impl Till {
     /// The X report: totals since the last day closure and the cash the drawer should hold.
     pub fn report_x(&self) -> Result<XReport> {
         let day = open_day(&self.conn)?;
-        let since =
-            last_closure(&self.conn, ClosureLevel::Day)?.map(|(record, _)| record.record.at);
-        let cash_taken = day
-            .totals
-            .tenders
-            .iter()
-            .filter(|t| t.kind == TenderKind::Cash)
-            .map(|t| t.amount)
-            .sum::<Money>();
         Ok(XReport {
             at: timestamp::format(&self.clock.now()),
             since_closure: (day.after_ticket > 0).then_some(day.after_ticket),
-            expected_cash: self.cash_movements_since(since)? + cash_taken,
+            expected_cash: expected_cash_of(&self.conn, &day)?,
             totals: day.totals,
         })
-    }
-
-    /// Net cash moved into the drawer since `since`: the float and pay-ins, less pay-outs and
-    /// deposits. A count resets the reference to what was counted.
-    fn cash_movements_since(&self, since: Option<DateTime<Utc>>) -> Result<Money> {
-        let head = self.chain_length(Chain::Cash)?;
-        let mut net = Money::ZERO;
-        self.records(Chain::Cash, 1, head, |record| {
-            if since.is_some_and(|s| record.record.at < s) {
-                return Ok(());
-            }
-            let movement: CashMovement = serde_json::from_value(record.record.payload)
-                .map_err(|e| TillError::Corrupt(format!("cash {}: {e}", record.record.seq)))?;
-            match movement.kind {
-                CashMovementKind::OpeningFloat | CashMovementKind::PayIn => net += movement.amount,
-                CashMovementKind::PayOut | CashMovementKind::BankDeposit => net -= movement.amount,
-                CashMovementKind::Count => {}
-            }
-            Ok(())
-        })?;
-        Ok(net)
     }
 
     /// A recorded closure; the newest day closure (Z) when `number` is `None`.

@@ -356,51 +356,54 @@ impl Till {
         } else {
             Chain::Ticket
         };
-        self.record_ticket(chain, operator(&request.operator), ticket)
+        self.record_ticket(chain, operator(&request.operator), |_| Ok(ticket))
     }
 
     /// Records a return of lines of an earlier sale, or its cancellation.
     pub fn return_items(&mut self, request: &ReturnRequest) -> Result<RecordedTicket> {
-        let original_record = ledger::get(&self.conn, Chain::Ticket, request.original)?
-            .ok_or(TillError::UnknownTicket(request.original))?;
-        let original = ticket_of(&original_record)?;
-        let earlier = ledger::referring_to(&self.conn, Chain::Ticket, request.original)?
-            .iter()
-            .map(ticket_of)
-            .collect::<Result<Vec<_>>>()?;
-        let ticket = if request.cancel {
-            if !request.lines.is_empty() {
-                return Err(TillError::invalid(
-                    "cancel_with_lines",
-                    "a cancellation takes back every line: give no lines with cancel",
-                ));
-            }
-            compute_cancellation(
-                request.original,
-                &original,
-                &earlier,
-                request.tenders.clone(),
-            )?
-        } else {
-            compute_return(
-                request.original,
-                &original,
-                &earlier,
-                &request.lines,
-                request.tenders.clone(),
-            )?
-        };
-        self.record_ticket(Chain::Ticket, operator(&request.operator), ticket)
+        if request.cancel && !request.lines.is_empty() {
+            return Err(TillError::invalid(
+                "cancel_with_lines",
+                "a cancellation takes back every line: give no lines with cancel",
+            ));
+        }
+        // The original and its earlier returns are read inside the write transaction, so two
+        // tills processes can never both return the last unit of a line.
+        self.record_ticket(Chain::Ticket, operator(&request.operator), |tx| {
+            let original = ledger::get(tx, Chain::Ticket, request.original)?
+                .ok_or(TillError::UnknownTicket(request.original))?;
+            let original = ticket_of(&original)?;
+            let earlier = ledger::referring_to(tx, Chain::Ticket, request.original)?
+                .iter()
+                .map(ticket_of)
+                .collect::<Result<Vec<_>>>()?;
+            let tenders = request.tenders.clone();
+            Ok(if request.cancel {
+                compute_cancellation(request.original, &original, &earlier, tenders)?
+            } else {
+                compute_return(
+                    request.original,
+                    &original,
+                    &earlier,
+                    &request.lines,
+                    tenders,
+                )?
+            })
+        })
     }
 
+    /// Records the ticket that `compute` makes from the ledger as it stands inside the write
+    /// transaction, chained to the previous ticket of `chain`.
     fn record_ticket(
         &mut self,
         chain: Chain,
         operator: &str,
-        mut ticket: Ticket,
+        compute: impl FnOnce(&Connection) -> Result<Ticket>,
     ) -> Result<RecordedTicket> {
         let cached = self.ticket_heads.get(&chain).cloned();
+        let mut recorded = None;
         let signed = self.write(operator, |tx, author| {
+            let mut ticket = compute(tx)?;
             let (grand_total, absolute) = match ledger::head(tx, chain)? {
                 // Another process may have appended since: trust the cache only for this head.
                 Some((seq, hash)) => match cached {
@@ -419,8 +422,11 @@ impl Till {
             ticket.chain_totals(grand_total, absolute);
             let payload =
                 serde_json::to_value(&ticket).map_err(|e| TillError::Corrupt(e.to_string()))?;
-            ledger::append(tx, author, chain, payload, ticket.original)
+            let signed = ledger::append(tx, author, chain, payload, ticket.original)?;
+            recorded = Some(ticket);
+            Ok(signed)
         })?;
+        let ticket = recorded.ok_or_else(|| TillError::Corrupt("ticket not computed".into()))?;
         let head = TicketHead {
             seq: signed.record.seq,
             hash: signed.hash(),
@@ -477,25 +483,26 @@ impl Till {
                 "give a positive amount: the kind says which way the cash goes",
             ));
         }
-        let (expected, difference) = if kind == CashMovementKind::Count {
-            let expected = self.report_x()?.expected_cash;
-            (Some(expected), Some(amount - expected))
-        } else {
-            (None, None)
-        };
-        let movement = CashMovement {
-            kind,
-            amount,
-            expected,
-            difference,
-            reason,
-        };
-        let payload =
-            serde_json::to_value(&movement).map_err(|e| TillError::Corrupt(e.to_string()))?;
         self.write(operator, |tx, author| {
-            ledger::append(tx, author, Chain::Cash, payload, None)
-        })?;
-        Ok(movement)
+            // The expected cash is computed in the transaction that records the count.
+            let (expected, difference) = if kind == CashMovementKind::Count {
+                let expected = crate::closing::expected_cash(tx)?;
+                (Some(expected), Some(amount - expected))
+            } else {
+                (None, None)
+            };
+            let movement = CashMovement {
+                kind,
+                amount,
+                expected,
+                difference,
+                reason,
+            };
+            let payload =
+                serde_json::to_value(&movement).map_err(|e| TillError::Corrupt(e.to_string()))?;
+            ledger::append(tx, author, Chain::Cash, payload, None)?;
+            Ok(movement)
+        })
     }
 
     /// Every record of a chain with sequence in `from..=to`, in order.

@@ -125,6 +125,8 @@ fn training_sales_stay_out_of_the_grand_total() {
 #[test]
 fn day_month_and_year_closures_sum_exactly() {
     let mut t = new_till();
+    // Four trading days well inside one month.
+    t.clock.set("2026-03-02T08:00:00Z".parse().unwrap());
     let mut expected_total = Money::ZERO;
     for day in 0..3 {
         for i in 0..5 {
@@ -445,4 +447,79 @@ fn search_ignores_accents_case_and_one_letter_words() {
     );
     assert!(found("c").is_empty(), "one letter alone waits for the next");
     assert!(found("zzzz").is_empty());
+}
+
+#[test]
+fn a_month_closed_late_holds_only_its_own_days() {
+    let mut t = new_till(); // 2026-03-30 08:00 UTC
+    let mut day_totals = Vec::new();
+    for _ in 0..3 {
+        let sold = t
+            .till
+            .sell(&sale("ACC-CBL-CC1", 1, vec![cash(1490)]))
+            .unwrap();
+        t.till.close("manager", ClosureLevel::Day).unwrap();
+        day_totals.push(sold.ticket.total);
+        t.clock.advance(Duration::days(1)); // March 30, March 31, April 1
+    }
+    // April 2: a ticket still open, and March was never closed.
+    t.till
+        .sell(&sale("ACC-CBL-CC1", 2, vec![cash(2980)]))
+        .unwrap();
+    let march = t.till.close("manager", ClosureLevel::Month).unwrap();
+    assert_eq!(
+        march.closure.period, "2026-03",
+        "the earliest unclosed month is closed first"
+    );
+    assert_eq!(
+        march.closure.totals.tickets, 2,
+        "March holds only the March days"
+    );
+    assert_eq!(march.closure.totals.total, day_totals[0] + day_totals[1]);
+    let april = t.till.close("manager", ClosureLevel::Month).unwrap();
+    assert_eq!(april.closure.period, "2026-04");
+    assert_eq!(
+        april.closure.totals.tickets, 2,
+        "April 1 and the April 2 day closed by the cascade"
+    );
+    assert_eq!(
+        april.closure.totals.grand_total,
+        Money::from_cents(1490 * 3 + 2980)
+    );
+    let year = t.till.close("manager", ClosureLevel::Year).unwrap();
+    assert_eq!(year.closure.totals.tickets, 4, "the year sums both months");
+    assert_eq!(
+        year.closure.totals.total,
+        Money::from_cents(1490 * 3 + 2980)
+    );
+    assert_eq!(
+        year.closure.closures,
+        Some((march.number, april.number)),
+        "the year covers both month closures"
+    );
+}
+
+#[test]
+fn two_returns_racing_cannot_both_take_the_last_unit() {
+    let mut t = new_till();
+    t.till
+        .sell(&sale("ACC-CBL-CC1", 1, vec![cash(1490)]))
+        .unwrap();
+    let mut other = pos_till::Till::open(&t.path, t.clock.clone()).unwrap();
+    let request = ReturnRequest {
+        original: 1,
+        lines: vec![ReturnLine {
+            line: 1,
+            quantity: 1,
+            serials: vec![],
+        }],
+        ..Default::default()
+    };
+    t.till.return_items(&request).unwrap();
+    let err = other.return_items(&request).unwrap_err();
+    assert_eq!(
+        err.code(),
+        "return_exceeds_sale",
+        "the second till sees the first return inside its transaction"
+    );
 }
