@@ -461,7 +461,7 @@ impl ChainVerifier {
         }
         match self.check(stored_seq, stored) {
             Ok(record) => {
-                self.expected_seq += 1;
+                self.expected_seq = self.expected_seq.saturating_add(1);
                 self.prev_hash = record.hash();
                 self.last = Some(record.clone());
                 Ok(record)

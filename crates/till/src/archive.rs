@@ -237,6 +237,20 @@ pub fn verify_archive(path: &Path) -> Result<ArchiveCheck> {
     let mut chains = Vec::new();
     let mut records = 0;
     for archived in &archive.chains {
+        if archived.first_seq == 0
+            || archived
+                .first_seq
+                .checked_add(archived.records.len() as u64)
+                .is_none()
+        {
+            return Err(TillError::invalid(
+                "archive_invalid",
+                format!(
+                    "chain {} starts at an impossible sequence {}",
+                    archived.chain, archived.first_seq
+                ),
+            ));
+        }
         // The period starts mid-chain: trust the first record's link to its predecessor, and
         // check every record and link from there.
         let prev = archived

@@ -235,8 +235,17 @@ pub fn run(
     clock: &Arc<ManualClock>,
     options: &DemoOptions,
 ) -> Result<DemoSummary> {
-    if options.days == 0 {
-        return Err(TillError::invalid("days_invalid", "give at least one day"));
+    if options.days == 0 || options.days > 3660 {
+        return Err(TillError::invalid(
+            "days_invalid",
+            "give between 1 and 3660 days",
+        ));
+    }
+    if options.tickets > 10_000_000 {
+        return Err(TillError::invalid(
+            "tickets_invalid",
+            "give at most 10,000,000 tickets",
+        ));
     }
     if catalog::count(&till.conn)? == 0 {
         till.import_catalog(&demo_catalog()?, "demo catalog")?;

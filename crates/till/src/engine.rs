@@ -33,6 +33,10 @@ use crate::requests::{RecordedTicket, ReturnRequest, SaleLineRequest, SaleReques
 /// The software name and version written into every record.
 pub const SOFTWARE: &str = concat!("pos-till ", env!("CARGO_PKG_VERSION"));
 
+/// The most units (or grams) one line may hold: far above any real sale, and low enough that
+/// no price times quantity can overflow.
+pub const MAX_QUANTITY: u32 = 1_000_000;
+
 /// Operator recorded when none is given.
 pub const SYSTEM_OPERATOR: &str = "system";
 
@@ -231,8 +235,11 @@ impl Till {
     /// Changes shop settings and records a settings-changed event with old and new values, in
     /// one transaction. Returns what changed (nothing is recorded when nothing changes).
     pub fn change_settings(&mut self, operator: &str, change: &SettingsChange) -> Result<Value> {
+        let path = self.path.display().to_string();
         let mut identity = self.identity.clone();
         let changed = self.write(operator, |tx, author| {
+            // Start from the settings as stored now: another process may have changed them.
+            identity = identity::load(tx, &path)?.0;
             let changed = identity::apply(tx, &mut identity, change)?;
             if changed.as_object().is_some_and(|m| !m.is_empty()) {
                 append_event(tx, author, EventKind::SettingsChanged, changed.clone())?;
@@ -292,6 +299,14 @@ impl Till {
         let count = |n: i64| -> Result<u32> {
             if n <= 0 {
                 return Err(pos_domain::SaleError::ZeroQuantity { line: line_no }.into());
+            }
+            if n > MAX_QUANTITY as i64 {
+                let error = pos_domain::SaleError::QuantityTooLarge {
+                    line: line_no,
+                    quantity: n,
+                    max: MAX_QUANTITY,
+                };
+                return Err(error.into());
             }
             u32::try_from(n).map_err(|_| {
                 TillError::invalid(

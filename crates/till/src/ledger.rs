@@ -175,6 +175,10 @@ pub fn verify(
     till_id: &str,
     depth: Depth,
 ) -> Result<VerifyReport> {
+    // One read transaction: records and chain heads come from the same snapshot, even while
+    // another process keeps selling.
+    let snapshot = conn.unchecked_transaction()?;
+    let conn: &Connection = &snapshot;
     let mut chains = Vec::new();
     for chain in Chain::ALL {
         chains.push(verify_chain(conn, key, till_id, chain, depth)?);

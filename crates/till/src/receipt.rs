@@ -28,9 +28,10 @@ pub struct Receipt {
 }
 
 fn columns(left: &str, right: &str) -> String {
+    let right: String = right.chars().take(WIDTH).collect();
     let room = WIDTH.saturating_sub(right.chars().count() + 1);
     let left: String = left.chars().take(room).collect();
-    let pad = WIDTH - left.chars().count() - right.chars().count();
+    let pad = WIDTH.saturating_sub(left.chars().count() + right.chars().count());
     format!("{left}{}{right}", " ".repeat(pad))
 }
 
@@ -45,6 +46,22 @@ fn quantity(q: Quantity) -> String {
         Quantity::Units(n) => n.to_string(),
         Quantity::Grams(g) => format!("{}.{:03} kg", g / 1000, g % 1000),
     }
+}
+
+/// The lines as printed: a line longer than the paper continues on the next one.
+fn paper(lines: &[String]) -> String {
+    let mut text = String::new();
+    for line in lines {
+        let chars: Vec<char> = line.chars().collect();
+        for chunk in chars.chunks(WIDTH) {
+            text.extend(chunk);
+            text.push('\n');
+        }
+        if chars.is_empty() {
+            text.push('\n');
+        }
+    }
+    text
 }
 
 /// The per-rate table: excluding VAT, VAT and including VAT for each rate.
@@ -177,8 +194,7 @@ pub fn render(identity: &Identity, ticket: &RecordedTicket, duplicate: Option<u3
     out.push(format!("Signature {}...", &ticket.signature[..16]));
     out.push(format!("Logiciel {}", crate::engine::SOFTWARE));
     out.push(centered("Merci de votre visite"));
-    let mut text = out.join("\n");
-    text.push('\n');
+    let text = paper(&out);
     Receipt {
         ticket: ticket.number,
         duplicate,
@@ -265,7 +281,7 @@ pub fn render_closure(identity: &Identity, closure: &crate::requests::RecordedCl
     ));
     totals_lines(&mut out, &closure.closure.totals);
     out.push(format!("Signature {}...", &closure.signature[..16]));
-    out.join("\n") + "\n"
+    paper(&out)
 }
 
 /// The printed form of an X report (not recorded).
@@ -284,5 +300,5 @@ pub fn render_x(identity: &Identity, report: &crate::requests::XReport) -> Strin
         "Especes attendues en caisse",
         &report.expected_cash.to_string(),
     ));
-    out.join("\n") + "\n"
+    paper(&out)
 }

@@ -80,6 +80,24 @@ fn refused_input_changes_nothing() {
             "only in cash",
         ),
         (
+            "huge quantity",
+            &["sell"],
+            r#"{"lines":[{"product_id":"ACC-CBL-CC1","quantity":99999999999}],"tenders":[{"kind":"cash","amount":"10.00"}]}"#,
+            "at most 1000000",
+        ),
+        (
+            "huge price",
+            &["sell"],
+            r#"{"lines":[{"product_id":"ACC-CBL-CC1","unit_price":"99999999999999999999"}],"tenders":[{"kind":"cash","amount":"10.00"}]}"#,
+            "largest amount",
+        ),
+        (
+            "a line returned twice in one return",
+            &["return"],
+            r#"{"original":1,"lines":[{"line":2,"quantity":1},{"line":2,"quantity":1}]}"#,
+            "listed twice",
+        ),
+        (
             "float amount",
             &["sell"],
             r#"{"lines":[{"product_id":"ACC-CBL-CC1"}],"tenders":[{"kind":"cash","amount":14.9}]}"#,

@@ -523,3 +523,21 @@ fn two_returns_racing_cannot_both_take_the_last_unit() {
         "the second till sees the first return inside its transaction"
     );
 }
+
+#[test]
+fn a_receipt_prints_whatever_the_operator_name() {
+    let mut t = new_till();
+    let mut request = sale("ACC-CBL-CC1", 1, vec![cash(1490)]);
+    request.operator =
+        Some("Marie-Thérèse de La Rochefoucauld-Liancourt, responsable adjointe".into());
+    t.till.sell(&request).unwrap();
+    let receipt = t.till.receipt(None, 1, false).unwrap();
+    assert!(
+        receipt
+            .text
+            .lines()
+            .all(|l| l.chars().count() <= pos_till::receipt::WIDTH),
+        "{}",
+        receipt.text
+    );
+}

@@ -232,6 +232,8 @@ enum SessionAction {
 /// Why the command failed, mapped to the exit code.
 enum Failure {
     Broken(serde_json::Value),
+    /// The outcome was already printed; exit with this code.
+    Reported(u8),
     Engine(TillError),
     Other(anyhow::Error),
 }
@@ -272,6 +274,7 @@ fn main() -> ExitCode {
             eprintln!("error: {error} [{code}]");
             ExitCode::from(if error.is_input_error() { 2 } else { 3 })
         }
+        Err(Failure::Reported(code)) => ExitCode::from(code),
         Err(Failure::Other(error)) => {
             if json {
                 println!(
@@ -280,15 +283,19 @@ fn main() -> ExitCode {
                 );
             }
             eprintln!("error: {error:#}");
-            ExitCode::from(2)
+            ExitCode::from(3)
         }
     }
 }
 
-fn db(cli: &Cli) -> anyhow::Result<&Path> {
-    cli.db
-        .as_deref()
-        .context("give the ledger file with --db FILE (or TILL_DB)")
+fn db(cli: &Cli) -> Result<&Path, Failure> {
+    cli.db.as_deref().ok_or_else(|| {
+        TillError::invalid(
+            "db_missing",
+            "give the ledger file with --db FILE (or TILL_DB)",
+        )
+        .into()
+    })
 }
 
 fn open(cli: &Cli) -> Result<Till, Failure> {
@@ -524,14 +531,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Archive(ArchiveCommand::Verify { file }) => {
             let check = archive::verify_archive(file)?;
             let value = serde_json::to_value(&check).context("report")?;
-            if !check.intact {
-                print_value(json, &value, &render_archive(&check));
-                return Err(Failure::Engine(TillError::invalid(
-                    "archive_broken",
-                    "the archive fails verification",
-                )));
-            }
             print_value(json, &value, &render_archive(&check));
+            if !check.intact {
+                return Err(Failure::Reported(1));
+            }
         }
         Command::Demo {
             tickets,
