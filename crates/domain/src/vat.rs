@@ -21,7 +21,7 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::money::{Money, round_cents};
+use crate::money::Money;
 
 /// Where a shop is, for VAT purposes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -101,9 +101,7 @@ impl VatRate {
     /// The part of an amount including VAT that excludes VAT, rounded half away from zero.
     pub fn excluding_vat(self, including_vat: Money) -> Money {
         let hundred = Decimal::ONE_HUNDRED;
-        Money::from_decimal(round_cents(
-            including_vat.as_decimal() * hundred / (hundred + self.0),
-        ))
+        Money::from_decimal(including_vat.as_decimal() * hundred / (hundred + self.0))
     }
 }
 

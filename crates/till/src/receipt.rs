@@ -213,6 +213,23 @@ impl Till {
         duplicate: bool,
     ) -> Result<Receipt> {
         let ticket = self.ticket(pos_domain::record::Chain::Ticket, number)?;
+        self.print(operator, ticket, duplicate)
+    }
+
+    /// The receipt of training ticket `number`, headed "MODE ECOLE". Training receipts have no
+    /// fiscal value, so their reprints are not recorded.
+    pub fn training_receipt(&self, number: u64) -> Result<Receipt> {
+        let ticket = self.ticket(pos_domain::record::Chain::Training, number)?;
+        Ok(render(&self.identity, &ticket, None))
+    }
+
+    fn print(
+        &mut self,
+        operator: Option<&str>,
+        ticket: RecordedTicket,
+        duplicate: bool,
+    ) -> Result<Receipt> {
+        let number = ticket.number;
         let reprint = if duplicate {
             Some(self.record_duplicate(operator.unwrap_or(SYSTEM_OPERATOR), number)?)
         } else {

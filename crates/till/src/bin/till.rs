@@ -97,8 +97,11 @@ enum Command {
     /// Print a ticket's receipt; --duplicate records and prints a reprint.
     Receipt {
         number: u64,
-        #[arg(long)]
+        #[arg(long, conflicts_with = "training")]
         duplicate: bool,
+        /// The receipt of a training ("mode école") ticket.
+        #[arg(long)]
+        training: bool,
     },
     /// Record a cash movement or a cash count.
     Cash {
@@ -447,8 +450,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 receipt::render_closure(till.identity(), &closure)
             });
         }
-        Command::Receipt { number, duplicate } => {
-            let receipt = open(&cli)?.receipt(Some(&cli.operator), *number, *duplicate)?;
+        Command::Receipt {
+            number,
+            duplicate,
+            training,
+        } => {
+            let mut till = open(&cli)?;
+            let receipt = if *training {
+                till.training_receipt(*number)?
+            } else {
+                till.receipt(Some(&cli.operator), *number, *duplicate)?
+            };
             print(json, &receipt, || receipt.text.clone());
         }
         Command::Cash {
