@@ -10,11 +10,13 @@
 //! - [`vat`]: VAT categories, territories, rates and the per-ticket rounding method;
 //! - [`codes`]: GTIN/EAN barcodes and IMEIs, check digits validated;
 //! - [`product`], [`ticket`], [`tender`]: what is sold, and how sales and returns are computed;
+//! - [`accounting`]: daily journal entries from Z closures, FEC and hledger formats;
 //! - [`closure`]: X reports and Z/month/year closures;
 //! - [`journal`]: duplicates, cash movements, technical events, archives;
 //! - [`record`]: canonical bytes, chains, ES256 signatures and chain verification.
 
 pub mod clock;
+pub mod accounting;
 pub mod closure;
 pub mod codes;
 pub mod error;
