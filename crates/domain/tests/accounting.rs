@@ -983,3 +983,88 @@ proptest! {
         prop_assert!(render_hledger(&[entry]).is_ok());
     }
 }
+
+/// Many generated days on several tills and shops, checked by hledger in one go: the journal
+/// passes `hledger check`, every account holds the sum of the Z totals, and the FEC read back
+/// through the CSV rules has every entry balanced and the same balances.
+#[test]
+fn hledger_checks_many_generated_days() {
+    let Some(hledger) = hledger() else { return };
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let days = (
+        prop::collection::vec(arb_gen_sale(), 1..8),
+        prop::option::of(-5_000i64..5_000),
+    );
+    let plan = AccountPlan::french_default()
+        .with_shop_cash("LYON", Account::new("5321", "Caisse magasin Lyon"));
+    let mut closures = Vec::new();
+    let mut entries = Vec::new();
+    for n in 0..60u64 {
+        let (sales, difference) = days.new_tree(&mut runner).unwrap().current();
+        let tickets = tickets_of(&sales);
+        let date = day("2026-01-01") + chrono::Days::new(n / 3);
+        let closure = day_closure(
+            &date.format("%Y-%m-%d").to_string(),
+            &tickets.iter().collect::<Vec<_>>(),
+        );
+        let (till, shop) = [("T1", "PARIS"), ("T2", "PARIS"), ("T7", "LYON")][n as usize % 3];
+        let difference = difference.map(Money::from_cents);
+        entries.push(daily_entry(till, shop, n / 3 + 1, &closure, difference, &plan).unwrap());
+        closures.push((closure, difference, shop));
+    }
+    let mut expected: BTreeMap<String, Money> = BTreeMap::new();
+    for (closure, difference, shop) in &closures {
+        for (account, amount) in expected_from_z(&[(closure, *difference)], &plan, shop) {
+            *expected.entry(account).or_default() += amount;
+        }
+    }
+    expected.retain(|_, m| !m.is_zero());
+    assert!(expected.contains_key("5321") && expected.contains_key("530"));
+
+    let scratch = Scratch::new("generated");
+    let journal = scratch.write("days.journal", render_hledger(&entries).unwrap().as_bytes());
+    let journal = journal.to_str().unwrap();
+    run(&hledger, &["-f", journal, "check"]);
+    let got = by_number(balances(&run(
+        &hledger,
+        &["-f", journal, "bal", "-N", "-O", "csv"],
+    )));
+    assert_eq!(got, expected, "hledger balances equal the summed Z totals");
+
+    let fec = render_fec(&entries).unwrap();
+    let csv = scratch.write("fec.csv", decode_latin9(&fec).as_bytes());
+    let rules = scratch.write("fec.rules", FEC_RULES.as_bytes());
+    let source = format!("csv:{}", csv.to_str().unwrap());
+    let base = ["-f", &source, "--rules-file", rules.to_str().unwrap()];
+    let per_entry = balances(&run(
+        &hledger,
+        &[&base[..], &["bal", "-N", "-E", "-O", "csv", "^ecriture:"]].concat(),
+    ));
+    let non_empty = entries.iter().filter(|e| !e.is_empty()).count();
+    assert_eq!(per_entry.len(), non_empty, "one EcritureNum per entry");
+    assert!(per_entry.values().all(|m| m.is_zero()), "{per_entry:?}");
+    let got = by_number(balances(&run(
+        &hledger,
+        &[&base[..], &["bal", "-N", "-O", "csv", "not:^ecriture:"]].concat(),
+    )));
+    assert_eq!(
+        got, expected,
+        "the FEC's balances equal the summed Z totals"
+    );
+}
+
+#[test]
+fn the_account_plan_round_trips_through_json() {
+    let plan = AccountPlan::french_default()
+        .with_shop_cash("LYON", Account::new("5321", "Caisse magasin Lyon"));
+    let json = serde_json::to_string(&plan).unwrap();
+    assert!(
+        json.contains("\"gift_card\":{\"number\":\"4191\""),
+        "{json}"
+    );
+    assert!(json.contains("\"5.5\":{\"number\":\"7073\""), "{json}");
+    let back: AccountPlan = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, plan);
+}
