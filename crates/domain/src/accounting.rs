@@ -426,7 +426,9 @@ fn rate_fr(rate: VatRate) -> String {
 /// `PieceRef`. `cash_difference` is the evening count's difference (counted minus expected,
 /// negative when cash is short; see [`crate::journal::CashMovement`]): an excess is a debit of
 /// cash and a credit of `cash_over`, a shortage a debit of `cash_short` and a credit of cash.
-/// See the module docs for the accounts and the signs.
+/// See the module docs for the accounts and the signs. A day whose every amount nets to zero
+/// (no tickets, or a sale refunded the same day to the same tender, and no count difference)
+/// gives an entry without lines, which the renderings leave out.
 pub fn daily_entry(
     till_id: &str,
     shop: &str,
@@ -684,9 +686,12 @@ pub fn render_fec(entries: &[JournalEntry]) -> Result<Vec<u8>, AccountingError> 
     Ok(out)
 }
 
-/// An hledger account name: `NUMBER Label`, single spaces, no `:` (sub-account separator).
+/// An hledger account name: `NUMBER Label`, single spaces, no `:` (the sub-account
+/// separator) and no `;` (a comment start).
 pub fn hledger_account(account: &Account) -> String {
-    sanitize_text(&format!("{} {}", account.number, account.label)).replace(':', ".")
+    sanitize_text(&format!("{} {}", account.number, account.label))
+        .replace(':', ".")
+        .replace(';', ",")
 }
 
 /// Text safe in an hledger description or comment: no `;` (comment start), no `|`.

@@ -319,6 +319,30 @@ fn refuses_what_it_cannot_post_correctly() {
 }
 
 #[test]
+fn a_day_that_nets_to_zero_has_no_lines() {
+    let plan = AccountPlan::french_default();
+    let empty = day_closure("2026-11-25", &[]);
+    let entry = daily_entry("T1", "P", 14, &empty, None, &plan).unwrap();
+    assert!(entry.is_empty() && entry.is_balanced());
+    let only_count =
+        daily_entry("T1", "P", 14, &empty, Some(Money::from_cents(-30)), &plan).unwrap();
+    assert_eq!(
+        lines_of(&only_count),
+        expect(&[
+            ("658", "0.30", "0.00", "Manquant de caisse - Z14 caisse T1"),
+            ("530", "0.00", "0.30", "Manquant de caisse - Z14 caisse T1"),
+        ])
+    );
+    let unchanged = render_fec(&[]).unwrap();
+    assert_eq!(
+        render_fec(&[entry.clone()]).unwrap(),
+        unchanged,
+        "header only"
+    );
+    assert_eq!(render_hledger(&[entry]).unwrap(), "");
+}
+
+#[test]
 fn every_rate_of_the_spec_has_a_sales_account_and_a_vat_account() {
     let plan = AccountPlan::french_default();
     for rate in ["20", "10", "5.5", "2.1", "13", "0.9", "8.5", "1.75", "1.05"] {
