@@ -40,6 +40,11 @@ pub enum JournalError {
         line: usize,
         error: String,
     },
+    #[error(
+        "payment reference {0} is still open (its outcome is unknown): resolve it first \
+         (posdev intents --resolve {0}), or use a new reference"
+    )]
+    ReferenceOpen(String),
     #[error("intent journal: {0}")]
     Other(String),
 }
@@ -182,16 +187,35 @@ impl FileJournal {
             serde_json::to_vec(record).map_err(|e| JournalError::Other(e.to_string()))?;
         line.push(b'\n');
         let path = self.path.display().to_string();
+        let io = |source| JournalError::Io {
+            path: path.clone(),
+            source,
+        };
+        let before = self.file.metadata().map_err(io)?.len();
         // One write per record, then fsync: the record is durable before we return.
-        self.file
+        let written = self
+            .file
             .write_all(&line)
-            .and_then(|()| self.file.sync_data())
-            .map_err(|source| JournalError::Io { path, source })
+            .and_then(|()| self.file.sync_data());
+        if let Err(error) = written {
+            // A partial line would glue itself to the next record and make the journal
+            // unreadable: cut the file back to where it was before failing.
+            let _ = self
+                .file
+                .set_len(before)
+                .and_then(|()| self.file.sync_data());
+            return Err(io(error));
+        }
+        Ok(())
     }
 }
 
 impl IntentJournal for FileJournal {
     fn record_intent(&mut self, intent: &Intent) -> Result<(), JournalError> {
+        // Outcomes and resolutions are matched by reference: an open one must stay unique.
+        if self.open.iter().any(|i| i.reference == intent.reference) {
+            return Err(JournalError::ReferenceOpen(intent.reference.clone()));
+        }
         self.append(&Record::Intent {
             intent: intent.clone(),
         })?;
@@ -230,6 +254,23 @@ mod tests {
             terminal: "concert-v2 serial:///dev/null".into(),
             at_ms: 1,
         }
+    }
+
+    #[test]
+    fn a_reference_still_open_cannot_start_a_second_payment() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = FileJournal::open(dir.path()).unwrap();
+        j.record_intent(&intent("T42")).unwrap();
+        let err = j.record_intent(&intent("T42")).unwrap_err();
+        assert!(matches!(err, JournalError::ReferenceOpen(_)), "{err}");
+        assert_eq!(
+            j.open_intents().len(),
+            1,
+            "the first, unresolved intent stays open"
+        );
+        j.record_outcome("T42", &Outcome::Approved(Approved::default()))
+            .unwrap();
+        j.record_intent(&intent("T42")).unwrap();
     }
 
     #[test]

@@ -131,6 +131,9 @@ pub struct Unknown {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cause", rename_all = "snake_case")]
 pub enum UnknownCause {
+    /// The whole request was sent but its acknowledgement never came: the terminal may have
+    /// received it (the ACK was lost) and be charging the card.
+    Unacknowledged { error: String },
     /// No result within the configured wait.
     NoResult { waited_ms: u64 },
     /// The link failed after the request was acknowledged.

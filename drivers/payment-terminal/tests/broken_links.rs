@@ -220,3 +220,22 @@ fn terminal_wins_an_enq_collision_and_the_request_goes_after() {
     );
     assert_eq!(late[0].as_ref().map(|r| r.amount_cents).ok(), Some(500));
 }
+
+#[test]
+fn a_frame_received_but_never_acknowledged_is_unknown_not_a_safe_retry() {
+    // The terminal takes the whole request; its ACK is lost on the line. It may be charging the
+    // card, so the client must not report "not sent" (which would invite a second payment).
+    let outcome = run(|t| {
+        assert_eq!(byte(t), ENQ);
+        t.write_all(&[ACK]).unwrap();
+        read_frame(t);
+        assert_eq!(byte(t), EOT, "the client ends the session");
+    });
+    let Outcome::Unknown(u) = outcome else {
+        panic!("an unacknowledged frame may have been received: {outcome:?}")
+    };
+    assert!(
+        matches!(u.cause, UnknownCause::Unacknowledged { .. }),
+        "{u:?}"
+    );
+}

@@ -228,3 +228,29 @@ fn serial_caisse_ap_no_answer_and_drop() {
     );
     assert!(matches!(outcome, Outcome::Unknown(_)), "{outcome:?}");
 }
+
+#[test]
+fn tcp_answer_without_its_echoes_is_unknown_not_approved() {
+    // A peer answering "done" without saying which terminal, amount, kind, currency or
+    // reference it answers: this proves nothing about our payment.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut socket, _) = listener.accept().unwrap();
+        let mut request = [0u8; 256];
+        let _ = socket.read(&mut request).unwrap();
+        socket.write_all(b"AE00210").unwrap();
+    });
+    let outcome = CaisseApClient::tcp("127.0.0.1", port, config(Duration::from_secs(2)))
+        .pay(
+            &PaymentRequest::debit(1250, "R1"),
+            &mut MemoryJournal::default(),
+        )
+        .unwrap();
+    peer.join().unwrap();
+    assert!(
+        matches!(outcome, Outcome::Unknown(_)),
+        "an answer without echoes is incomplete, never an approval: {outcome:?}"
+    );
+}

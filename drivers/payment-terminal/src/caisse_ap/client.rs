@@ -119,8 +119,9 @@ impl CaisseApClient {
         let mut buf = Vec::new();
         loop {
             let complete = parser.at_boundary() && message.has_all(RESPONSE_TAGS);
+            // Never past the overall deadline, however slowly a peer keeps sending.
             let until = if complete {
-                Instant::now() + config.message_gap
+                (Instant::now() + config.message_gap).min(deadline)
             } else {
                 deadline
             };
@@ -159,19 +160,31 @@ fn interpret(config: &CaisseApConfig, request: &PaymentRequest, m: &Message) -> 
             got,
         })
     };
-    let expected_ca = format!("{:02}", config.terminal_number);
-    if let Some(ca) = m.text("CA").filter(|ca| *ca != expected_ca) {
-        return mismatch("CA terminal number", expected_ca, ca);
-    }
-    if let Some(ce) = m.text("CE").filter(|ce| *ce != request.currency) {
-        return mismatch("CE currency", request.currency.clone(), ce);
-    }
+    // Every echo must be present and equal: an answer that does not say which request it
+    // answers could be a late answer to another payment.
     let kind = (request.kind.code() as char).to_string();
-    if let Some(cd) = m.text("CD").filter(|cd| *cd != kind) {
-        return mismatch("CD kind", kind, cd);
+    let echoes = [
+        (
+            "CA terminal number",
+            "CA",
+            format!("{:02}", config.terminal_number),
+        ),
+        ("CE currency", "CE", request.currency.clone()),
+        ("CD kind", "CD", kind),
+        ("CF reference", "CF", request.reference.clone()),
+    ];
+    for (field, tag, expected) in echoes {
+        match m.text(tag) {
+            Some(got) if got == expected => {}
+            got => return mismatch(field, expected, got.unwrap_or_else(|| "(missing)".into())),
+        }
     }
-    if let Some(cf) = m.text("CF").filter(|cf| *cf != request.reference) {
-        return mismatch("CF reference", request.reference.clone(), cf);
+    if m.text("CB").is_none() {
+        return mismatch(
+            "CB amount",
+            request.amount_cents.to_string(),
+            "(missing)".into(),
+        );
     }
     let status = m.text("AE").unwrap_or_default();
     match status.as_str() {

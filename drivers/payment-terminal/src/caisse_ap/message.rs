@@ -31,8 +31,9 @@ impl Message {
 
 /// Tags a request must carry before the terminal can act on it.
 pub const REQUEST_TAGS: &[&str] = &["CZ", "CJ", "CA", "CB", "CE", "CD"];
-/// A response is complete once it says what happened.
-pub const RESPONSE_TAGS: &[&str] = &["AE"];
+/// A response is complete once it says what happened and echoes what it happened to: terminal
+/// number, amount, kind, currency and our reference. An answer without them proves nothing.
+pub const RESPONSE_TAGS: &[&str] = &["AE", "CA", "CB", "CD", "CE", "CF"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {

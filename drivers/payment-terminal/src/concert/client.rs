@@ -135,6 +135,16 @@ impl<T: Transport> ConcertV2Client<T> {
                 r.amount_cents.to_string(),
             );
         }
+        // Our reference travels in the private field: an answer carrying another one is a late
+        // answer to another payment, not the answer to this one.
+        let sent = private_field(&request.reference);
+        if r.private != sent {
+            return mismatch(
+                "private field (our reference)",
+                String::from_utf8_lossy(&sent).into(),
+                String::from_utf8_lossy(&r.private).into(),
+            );
+        }
         match r.status {
             b'0' => {
                 let card = r
@@ -193,6 +203,11 @@ pub(crate) fn exchange<T: Transport>(
                     }
                     Err(_) => {}
                 }
+            }
+            Err(e) if e.request_may_have_arrived() => {
+                return Err(Box::new(unknown(UnknownCause::Unacknowledged {
+                    error: e.to_string(),
+                })));
             }
             Err(e) => {
                 let attempts = match e {

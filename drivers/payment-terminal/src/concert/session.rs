@@ -45,10 +45,23 @@ pub enum SendError {
     Collision,
     #[error("frame refused with NAK {naks} time(s)")]
     FrameRefused { naks: u32 },
+    /// The whole frame went out but neither ACK nor NAK came back: the terminal may well have
+    /// received it (a lost ACK), so this is not a safe retry.
     #[error("no ACK or NAK after the frame")]
     NoAckToFrame,
-    #[error("link error before the frame was acknowledged: {0}")]
+    /// The link failed while the frame was being sent or acknowledged: it may have arrived.
+    #[error("link error after the frame started: {0}")]
+    FrameIo(io::Error),
+    #[error("link error before the frame was sent: {0}")]
     Io(#[from] io::Error),
+}
+
+impl SendError {
+    /// Whether the terminal may have received the request: from the first byte of the frame on,
+    /// any failure short of an explicit refusal (NAK) leaves the payment's fate unknown.
+    pub fn request_may_have_arrived(&self) -> bool {
+        matches!(self, SendError::NoAckToFrame | SendError::FrameIo(_))
+    }
 }
 
 /// Why no message was received.
@@ -104,8 +117,8 @@ pub fn send_message<T: Transport>(
     }
     let mut naks = 0;
     loop {
-        link.send(&frame)?;
-        match wait_for(link, &[ACK, NAK], Instant::now() + t.ack)? {
+        link.send(&frame).map_err(SendError::FrameIo)?;
+        match wait_for(link, &[ACK, NAK], Instant::now() + t.ack).map_err(SendError::FrameIo)? {
             Some(ACK) => {
                 // The frame is accepted from here on. A failure to send EOT must not turn this
                 // into "not sent": the next read will surface a broken link.
@@ -115,7 +128,8 @@ pub fn send_message<T: Transport>(
             Some(_) => {
                 naks += 1;
                 if naks > t.nak_resends {
-                    link.send(&[EOT])?;
+                    // Refused every time: the terminal did not take the request.
+                    let _ = link.send(&[EOT]);
                     return Err(SendError::FrameRefused { naks });
                 }
             }
