@@ -335,7 +335,7 @@ fn a_day_that_nets_to_zero_has_no_lines() {
     );
     let unchanged = render_fec(&[]).unwrap();
     assert_eq!(
-        render_fec(&[entry.clone()]).unwrap(),
+        render_fec(std::slice::from_ref(&entry)).unwrap(),
         unchanged,
         "header only"
     );
