@@ -75,6 +75,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::closure::{Closure, ClosureLevel};
+use crate::journal::{CashMovement, CashMovementKind};
 use crate::money::Money;
 use crate::tender::TenderKind;
 use crate::vat::VatRate;
@@ -420,11 +421,26 @@ fn rate_fr(rate: VatRate) -> String {
     rate.to_string().replace('.', ",")
 }
 
+/// The count difference to post for a day, from the day's cash movements in chain order (the
+/// cash-chain records after the previous day closure's `through_cash`, up to this closure's):
+/// the difference of the *last* count, or `None` without a count.
+///
+/// Counts do not change the expected cash (see the till's closing), so cash found missing at
+/// noon is still missing in the evening and the last count reports the day's whole
+/// difference: adding up the differences of several counts would post it twice.
+pub fn day_cash_difference(movements: &[CashMovement]) -> Option<Money> {
+    movements
+        .iter()
+        .rev()
+        .find(|m| m.kind == CashMovementKind::Count)
+        .map(|m| m.difference.unwrap_or_default())
+}
+
 /// The balanced daily entry of one till's day closure.
 ///
 /// `closure_number` is the Z closure's number (its closure-chain sequence), written as the
-/// `PieceRef`. `cash_difference` is the evening count's difference (counted minus expected,
-/// negative when cash is short; see [`crate::journal::CashMovement`]): an excess is a debit of
+/// `PieceRef`. `cash_difference` is the day's count difference (counted minus expected,
+/// negative when cash is short; see [`day_cash_difference`]): an excess is a debit of
 /// cash and a credit of `cash_over`, a shortage a debit of `cash_short` and a credit of cash.
 /// See the module docs for the accounts and the signs. A day whose every amount nets to zero
 /// (no tickets, or a sale refunded the same day to the same tender, and no count difference)

@@ -343,6 +343,36 @@ fn a_day_that_nets_to_zero_has_no_lines() {
 }
 
 #[test]
+fn the_day_difference_is_the_last_counts() {
+    use pos_domain::accounting::day_cash_difference;
+    use pos_domain::journal::{CashMovement, CashMovementKind};
+    let movement = |kind, cents, difference: Option<i64>| CashMovement {
+        kind,
+        amount: Money::from_cents(cents),
+        expected: difference.map(|d| Money::from_cents(cents - d)),
+        difference: difference.map(Money::from_cents),
+        reason: None,
+    };
+    assert_eq!(day_cash_difference(&[]), None);
+    assert_eq!(
+        day_cash_difference(&[movement(CashMovementKind::OpeningFloat, 15000, None)]),
+        None
+    );
+    let day = [
+        movement(CashMovementKind::OpeningFloat, 15000, None),
+        movement(CashMovementKind::Count, 20000, Some(-150)),
+        movement(CashMovementKind::PayOut, 1000, None),
+        movement(CashMovementKind::Count, 25000, Some(-170)),
+        movement(CashMovementKind::BankDeposit, 20000, None),
+    ];
+    assert_eq!(
+        day_cash_difference(&day),
+        Some(Money::from_cents(-170)),
+        "the evening count holds the whole day's difference, never the sum"
+    );
+}
+
+#[test]
 fn every_rate_of_the_spec_has_a_sales_account_and_a_vat_account() {
     let plan = AccountPlan::french_default();
     for rate in ["20", "10", "5.5", "2.1", "13", "0.9", "8.5", "1.75", "1.05"] {
