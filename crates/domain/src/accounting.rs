@@ -21,6 +21,11 @@
 //! its account, and net returns at a rate are a debit of the sales and VAT accounts of that
 //! rate. Lines whose amount is zero are left out.
 //!
+//! **Cash over and short.** The count difference comes from the day's cash movements
+//! ([`day_cash_difference`]: the last count's, as counts do not move the expected cash). It is
+//! posted on its own pair of lines, so the cash account moves by the closure's net cash plus
+//! the difference, and 658/758 hold the differences alone.
+//!
 //! **Goods and services.** A closure carries per-rate totals but not the split between goods
 //! and services, so every sale goes to the 707x account of its rate; 706 (services) needs a
 //! per-category split in the closure first.
@@ -48,7 +53,9 @@
 //! - `PieceRef` is the Z closure number and `PieceDate` the closed day;
 //! - the optional pairs (`CompAuxNum`/`CompAuxLib`, `EcritureLet`/`DateLet`,
 //!   `Montantdevise`/`Idevise`) are left empty together;
-//! - the bytes are ISO-8859-15 (Latin-9, where `€` is `0xA4`, `é` is `0xE9`, `Œ` is `0xBC`).
+//! - `ValidDate` is [`JournalEntry::validated`];
+//! - the bytes are ISO-8859-15 (Latin-9, where `€` is `0xA4`, `é` is `0xE9`, `Œ` is `0xBC`),
+//!   written by `encoding_rs`'s ISO-8859-15 encoder with replacement turned off.
 //!
 //! **Text fields** go through [`sanitize_text`]: the separator `|` becomes `/`, tabs, line
 //! breaks and other control characters become spaces, runs of spaces collapse to one and the
