@@ -15,8 +15,8 @@
 //! - [`journal`]: duplicates, cash movements, technical events, archives;
 //! - [`record`]: canonical bytes, chains, ES256 signatures and chain verification.
 
-pub mod clock;
 pub mod accounting;
+pub mod clock;
 pub mod closure;
 pub mod codes;
 pub mod error;

@@ -209,6 +209,13 @@ impl Receipt {
 }
 
 /// Splits `text` into lines of at most `columns` encoded columns, at spaces where possible.
+///
+/// ```
+/// use pos_escpos::codepage::CodeTable;
+/// // "…" is written "..." in WPC1252-less tables; on 2 columns it still ends.
+/// let lines = pos_escpos::receipt::wrap(CodeTable::Pc858, 2, "a… b");
+/// assert!(!lines.is_empty());
+/// ```
 pub fn wrap(table: CodeTable, columns: usize, text: &str) -> Vec<String> {
     let columns = columns.max(1);
     let width = |s: &str| table.encode(s).len();
@@ -218,7 +225,8 @@ pub fn wrap(table: CodeTable, columns: usize, text: &str) -> Vec<String> {
         for word in para.split_whitespace() {
             let mut word = word.to_string();
             // A word wider than the paper is cut into pieces.
-            while width(&word) > columns {
+            // (A single character wider than the paper is left whole: the printer wraps it.)
+            while width(&word) > columns && word.chars().count() > 1 {
                 if !line.is_empty() {
                     lines.push(std::mem::take(&mut line));
                 }
@@ -227,7 +235,7 @@ pub fn wrap(table: CodeTable, columns: usize, text: &str) -> Vec<String> {
                 for c in rest.by_ref() {
                     let mut next = piece.clone();
                     next.push(c);
-                    if width(&next) > columns {
+                    if width(&next) > columns && !piece.is_empty() {
                         lines.push(piece);
                         piece = c.to_string();
                         break;

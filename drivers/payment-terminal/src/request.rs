@@ -84,6 +84,8 @@ pub enum RequestError {
     BadReference { got: String, max: usize },
     #[error("partial payment is only possible with Caisse-AP (Concert V3)")]
     PartialNotSupported,
+    #[error("the request does not fit the protocol: {0}")]
+    Unencodable(String),
 }
 
 impl PaymentRequest {

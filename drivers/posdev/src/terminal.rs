@@ -193,11 +193,12 @@ pub fn pay(args: &PayArgs, json: bool) -> anyhow::Result<ExitCode> {
         allow_partial: args.partial,
     };
     let timeouts = LinkTimeouts {
-        ack: Duration::from_millis(args.ack_timeout_ms),
+        // Bounded so deadlines computed from it can never overflow.
+        ack: Duration::from_millis(args.ack_timeout_ms.min(3_600_000)),
         enq_attempts: args.enq_attempts,
         ..LinkTimeouts::default()
     };
-    let result_timeout = Duration::from_secs(args.result_timeout);
+    let result_timeout = Duration::from_secs(args.result_timeout.min(86_400));
     let protocol = args.protocol.unwrap_or(match uri {
         DeviceUri::Tcp { .. } => Protocol::CaisseAp,
         _ => Protocol::ConcertV2,

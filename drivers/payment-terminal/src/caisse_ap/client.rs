@@ -95,7 +95,8 @@ impl CaisseApClient {
             reference: Some(request.reference.clone()),
             want_receipt: self.config.want_receipt,
         };
-        Ok(tlv::encode(&r.to_fields()).expect("request fields are short"))
+        tlv::encode(&r.to_fields())
+            .map_err(|e| crate::request::RequestError::Unencodable(e.to_string()).into())
     }
 
     fn exchange_tcp(

@@ -154,6 +154,10 @@ pub fn receive_message<T: Transport>(
     }
 }
 
+/// The longest frame we expect (a Concert V2 answer is 83 bytes, a Caisse-AP message a few
+/// hundred): sizes the overall receive deadline.
+const MAX_FRAME_BYTES: u32 = 1024;
+
 /// Receives a message once the peer's ENQ has been read: ACK, frame, ACK (or NAK and wait for
 /// the resend), then the peer's EOT. `force_naks` NAKs that many good frames first (the
 /// simulator's "NAK first" behaviour).
@@ -165,9 +169,15 @@ pub fn receive_after_enq<T: Transport>(
     link.send(&[ACK])?;
     let mut decoder = FrameDecoder::new();
     let mut naks = 0;
+    // However the peer behaves (repeating ENQ, line noise), the whole exchange is bounded: an
+    // ACK wait per allowed resend, plus a full-length frame at the inter-character pace.
+    let overall = Instant::now()
+        + t.ack
+            .saturating_mul(t.nak_resends.saturating_add(force_naks).saturating_add(2))
+        + t.inter_char.saturating_mul(MAX_FRAME_BYTES);
     let mut deadline = Instant::now() + t.ack;
     loop {
-        let Some(byte) = link.read_byte_until(deadline)? else {
+        let Some(byte) = link.read_byte_until(deadline.min(overall))? else {
             return Err(if decoder.in_frame() {
                 RecvError::Garbled { naks }
             } else {
