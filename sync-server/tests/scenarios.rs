@@ -37,6 +37,10 @@ on_every_backend!(
     tokens_are_checked_401_and_403,
     bad_bodies_are_refused_and_store_nothing,
     rollups_equal_the_tills_totals,
+    admin_commands_create_and_list,
+    concurrent_uploads_of_one_till_store_each_record_once,
+    data_survives_a_restart,
+    the_feed_pages_with_a_cursor,
 );
 
 const TILL_A: &str = "PARIS-OPERA-1";
@@ -662,4 +666,270 @@ fn stored_hash_is_sha256_of_stored_bytes() {
     let till = TestTill::new(TILL_A, 11, 1, 1, 1);
     let record = &till.records(Chain::Ticket)[0];
     assert_eq!(record.hash(), sha256_hex(&record.stored));
+}
+
+/// Runs `sync-server --db DB --json ARGS...` and returns its JSON output.
+fn admin(db: &str, args: &[&str]) -> Value {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"))
+        .arg("--db")
+        .arg(db)
+        .arg("--json")
+        .args(args)
+        .output()
+        .expect("the sync-server binary runs");
+    assert!(
+        output.status.success(),
+        "sync-server {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("--json prints JSON")
+}
+
+async fn admin_commands_create_and_list(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(db) = fresh_database(backend, dir.path()).await else {
+        return;
+    };
+    let db2 = db.clone();
+    let (entity, shop, till, user, tills) = tokio::task::spawn_blocking(move || {
+        let db = db2.as_str();
+        let entity = admin(
+            db,
+            &[
+                "admin",
+                "entity",
+                "create",
+                "--name",
+                "Acme Télécom",
+                "--siren",
+                "123456789",
+                "--fiscal-year-start",
+                "4",
+            ],
+        );
+        let shop = admin(
+            db,
+            &[
+                "admin",
+                "shop",
+                "create",
+                "--entity",
+                "ACME-TELECOM",
+                "--name",
+                "Paris Opéra",
+                "--territory",
+                "corsica",
+                "--timezone",
+                "Europe/Paris",
+                "--address",
+                "1 place de l'Opéra",
+            ],
+        );
+        let till = admin(
+            db,
+            &[
+                "admin",
+                "till",
+                "create",
+                "--shop",
+                "PARIS-OPERA",
+                "--name",
+                "Caisse 1",
+            ],
+        );
+        let user = admin(
+            db,
+            &[
+                "admin",
+                "user",
+                "create",
+                "--name",
+                "Max",
+                "--role",
+                "shop_manager",
+                "--shop",
+                "PARIS-OPERA",
+            ],
+        );
+        let tills = admin(db, &["admin", "till", "list"]);
+        (entity, shop, till, user, tills)
+    })
+    .await
+    .unwrap();
+    assert_eq!(entity["id"], "ACME-TELECOM");
+    assert_eq!(entity["fiscal_year_start_month"], 4);
+    assert_eq!(shop["id"], "PARIS-OPERA");
+    assert_eq!(shop["territory"], "corsica");
+    assert_eq!(till["till_id"], "PARIS-OPERA-CAISSE-1");
+    let code = till["enrollment_code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 14, "a short code to type at the till");
+    assert!(till["expires_at"].is_string(), "the code expires");
+    assert_eq!(user["role"], "shop_manager");
+    assert_eq!(user["token"].as_str().unwrap().len(), 64);
+    assert_eq!(tills[0]["enrolled"], false);
+
+    // Bad input is refused with a message, and nothing is created.
+    let db2 = db.clone();
+    let refused = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"))
+            .args([
+                "--db", &db2, "--json", "admin", "entity", "create", "--name", "X", "--siren", "12",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(!refused.status.success(), "a 2-digit SIREN is refused");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let error: Value = serde_json::from_str(stderr.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("the last stderr line is a JSON error ({e}): {stderr}"));
+    assert!(error["message"].as_str().unwrap().contains("9 digits"));
+
+    // The code printed by the command enrolls a till over HTTP.
+    let store = sync_server::open_store(&db).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let state = sync_server::AppState {
+        store,
+        config: ServerConfig::default(),
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(sync_server::serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    let till = TestTill::new("PARIS-OPERA-CAISSE-1", 3, 0, 1, 1);
+    let response = reqwest::Client::new()
+        .post(format!("{url}/api/v1/enroll"))
+        .json(&json!({"protocol": "1.0", "code": code, "public_key": till.till.public_key().to_string(), "software": "t"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let _ = tx.send(());
+    task.await.unwrap().unwrap();
+}
+
+async fn concurrent_uploads_of_one_till_store_each_record_once(backend: Backend) {
+    let Some((server, till, token)) = with_till(backend, 60).await else {
+        return;
+    };
+    let server = std::sync::Arc::new(server);
+    let uploads = till.batches(20);
+    // Four "windows" of the same till upload the whole ledger at once.
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (server, token, uploads) = (server.clone(), token.clone(), uploads.clone());
+        tasks.push(tokio::spawn(async move {
+            for chains in uploads {
+                let answer = server.upload(&token, TILL_A, chains).await;
+                for ack in answer.chains {
+                    assert_eq!(
+                        ack.outcome,
+                        ChainOutcome::Ok,
+                        "racing uploads never fork: {ack:?}"
+                    );
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(
+        server.store.record_count(TILL_A).await.unwrap(),
+        till.record_count(),
+        "every record stored exactly once"
+    );
+    assert_eq!(server.feed_all().await.len() as u64, till.record_count());
+    let (_, sales) = server
+        .get("/api/v1/hq/sales?by=shop", Some(&server.admin_token))
+        .await;
+    let total: pos_domain::Money = serde_json::from_value(sales["total"].clone()).unwrap();
+    assert_eq!(
+        total.cents(),
+        till.ticket_total_cents(),
+        "rollups counted each ticket once"
+    );
+}
+
+async fn data_survives_a_restart(backend: Backend) {
+    let Some((server, till, token)) = with_till(backend, 20).await else {
+        return;
+    };
+    let tickets = till.records(Chain::Ticket);
+    server
+        .upload(&token, TILL_A, vec![batch(Chain::Ticket, &tickets[..10])])
+        .await;
+    let db_url = server.db_url.clone();
+    // Stop the server; its directory (the SQLite file) is kept.
+    let server_dir = server.stop().await;
+    // Reopen the same database (migrations run again: a no-op) and continue.
+    let store = sync_server::open_store(&db_url).await.unwrap();
+    assert_eq!(
+        store.record_count(TILL_A).await.unwrap(),
+        10,
+        "records survive a restart"
+    );
+    let auth = store
+        .till_by_token(
+            &sync_server::secrets::token_hash(&token),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap()
+        .expect("the till's token survives a restart");
+    let answer = store
+        .ingest(
+            &auth,
+            vec![batch(Chain::Ticket, &tickets[8..])],
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.chains[0].outcome, ChainOutcome::Ok);
+    assert_eq!(
+        (answer.chains[0].duplicates, answer.chains[0].stored),
+        (2, 10)
+    );
+    drop(server_dir);
+}
+
+async fn the_feed_pages_with_a_cursor(backend: Backend) {
+    let Some((server, till, token)) = with_till(backend, 10).await else {
+        return;
+    };
+    upload_everything(&server, &till, &token, 100).await;
+    let mut after = 0;
+    let mut seen = Vec::new();
+    loop {
+        let (status, page) = server
+            .get(
+                &format!("/api/v1/feed?after={after}&limit=7"),
+                Some(&server.admin_token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let events = page["events"].as_array().unwrap();
+        assert!(events.len() <= 7);
+        if events.is_empty() {
+            assert_eq!(page["next"], after, "an empty page keeps the cursor");
+            break;
+        }
+        after = page["next"].as_i64().unwrap();
+        seen.extend(events.iter().map(|e| e["id"].as_str().unwrap().to_string()));
+    }
+    assert_eq!(
+        seen.len() as u64,
+        till.record_count(),
+        "paging sees every event once"
+    );
+    let all: Vec<String> = server
+        .feed_all()
+        .await
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(seen, all, "the feed order is stable");
+    server.stop().await;
 }

@@ -312,13 +312,16 @@ impl Server {
         }
     }
 
-    pub async fn stop(mut self) {
+    /// Stops the server after the requests in flight and returns its directory (where the
+    /// SQLite file is) so a test can reopen the database.
+    pub async fn stop(mut self) -> tempfile::TempDir {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         if let Some(task) = self.task.take() {
             task.await.unwrap().unwrap();
         }
+        self.dir
     }
 }
 
