@@ -60,6 +60,9 @@ pub enum AlarmKind {
     AlteredRecord,
     /// A new record fails verification (signature, link, shape, till or chain).
     InvalidRecord,
+    /// A genuine record was stored, but its payload is not a ticket this server can read, so
+    /// the sales rollups miss it (a till newer than the server?).
+    PayloadUnreadable,
 }
 
 impl AlarmKind {
@@ -68,6 +71,7 @@ impl AlarmKind {
             AlarmKind::Fork => "fork",
             AlarmKind::AlteredRecord => "altered_record",
             AlarmKind::InvalidRecord => "invalid_record",
+            AlarmKind::PayloadUnreadable => "payload_unreadable",
         }
     }
 }

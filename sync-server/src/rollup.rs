@@ -62,27 +62,25 @@ pub struct RollupError {
     pub reason: String,
 }
 
-/// Adds the rollup rows of `records` to `into`, pre-aggregated so each row is written once.
-/// Records of chains other than `ticket` are ignored.
-pub fn add_records(
+/// Adds the rollup rows of one record to `into` (pre-aggregated, so each row is written once
+/// per upload). Records of chains other than `ticket` add nothing.
+pub fn add_record(
     shop_id: &str,
-    records: &[&SignedRecord],
+    signed: &SignedRecord,
     into: &mut BTreeMap<RollupKey, RollupDelta>,
 ) -> Result<(), RollupError> {
-    for signed in records {
-        let record = &signed.record;
-        if record.chain != Chain::Ticket {
-            continue;
-        }
-        let ticket: Ticket =
-            serde_json::from_value(record.payload.clone()).map_err(|e| RollupError {
-                seq: record.seq,
-                reason: e.to_string(),
-            })?;
-        let tz: Tz = record.tz.parse().unwrap_or(Tz::UTC);
-        let day = record.at.with_timezone(&tz).date_naive().to_string();
-        add_ticket(shop_id, &day, &ticket, into);
+    let record = &signed.record;
+    if record.chain != Chain::Ticket {
+        return Ok(());
     }
+    let ticket: Ticket =
+        serde_json::from_value(record.payload.clone()).map_err(|e| RollupError {
+            seq: record.seq,
+            reason: e.to_string(),
+        })?;
+    let tz: Tz = record.tz.parse().unwrap_or(Tz::UTC);
+    let day = record.at.with_timezone(&tz).date_naive().to_string();
+    add_ticket(shop_id, &day, &ticket, into);
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 
 mod support;
 
-use pos_domain::record::{Chain, SignedRecord, canonical_bytes, sha256_hex};
+use pos_domain::record::{Chain, SignedRecord, Signer, canonical_bytes, sha256_hex};
 use pos_domain::wire::{ChainBatch, ChainOutcome, WireRecord};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -41,6 +41,7 @@ on_every_backend!(
     concurrent_uploads_of_one_till_store_each_record_once,
     data_survives_a_restart,
     the_feed_pages_with_a_cursor,
+    an_unreadable_ticket_is_stored_and_alarmed,
 );
 
 const TILL_A: &str = "PARIS-OPERA-1";
@@ -931,5 +932,58 @@ async fn the_feed_pages_with_a_cursor(backend: Backend) {
         .map(|e| e["id"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(seen, all, "the feed order is stable");
+    server.stop().await;
+}
+
+async fn an_unreadable_ticket_is_stored_and_alarmed(backend: Backend) {
+    let Some((server, till, token)) = with_till(backend, 0).await else {
+        return;
+    };
+    // A genuine record of the ticket chain (signed with the till's key) whose payload this
+    // server cannot read as a ticket, as a newer till version might write.
+    let key = pos_domain::record::SoftwareKey::from_secret_bytes(&[11; 32]).unwrap();
+    assert_eq!(key.public_key(), till.till.public_key());
+    let record = pos_domain::record::Record {
+        till: TILL_A.into(),
+        chain: Chain::Ticket,
+        seq: 1,
+        at: start_time(),
+        tz: "Europe/Paris".into(),
+        operator: "alice".into(),
+        software: "pos-till 9.0".into(),
+        first: true,
+        prev: String::new(),
+        payload: json!({"kind": "hologram", "total": "1.00"}),
+    }
+    .sign(&key)
+    .unwrap();
+    for _ in 0..2 {
+        let answer = server
+            .upload(
+                &token,
+                TILL_A,
+                vec![batch(Chain::Ticket, std::slice::from_ref(&record))],
+            )
+            .await;
+        assert_eq!(
+            answer.chains[0].outcome,
+            ChainOutcome::Ok,
+            "a genuine record is held"
+        );
+        assert_eq!(answer.chains[0].held, 1);
+    }
+    assert_eq!(server.store.record_count(TILL_A).await.unwrap(), 1);
+    let (_, alarms) = server
+        .get("/api/v1/hq/alarms", Some(&server.admin_token))
+        .await;
+    assert_eq!(
+        alarms.as_array().unwrap().len(),
+        1,
+        "one alarm, not one per resend"
+    );
+    assert_eq!(
+        alarms[0]["kind"], "payload_unreadable",
+        "head office learns the rollups miss it"
+    );
     server.stop().await;
 }

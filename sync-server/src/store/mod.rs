@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::events::{self, OutboxEvent};
-use crate::ingest::ChainPlan;
+use crate::ingest::{AlarmKind, ChainPlan, NewAlarm};
 use crate::rollup::{self, RollupDelta, RollupKey};
 
 /// Storage errors. `Conflict` and `NotFound` are the caller's to fix; the rest are server faults.
@@ -320,42 +320,47 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>> {
     }
 }
 
-/// Everything an ingest writes besides the records: computed from the plans, outside any
-/// backend, so both write the same rows.
+/// Everything an ingest writes besides the records and chain heads: computed from the plans,
+/// outside any backend, so both write the same rows.
 pub struct IngestWrites {
     pub rollups: BTreeMap<RollupKey, RollupDelta>,
+    /// Events of the accepted records.
     pub events: Vec<OutboxEvent>,
+    /// Alarms to raise; a backend writes an alarm's event only if the alarm is new (the same
+    /// offending record sent again raises nothing more).
+    pub alarms: Vec<NewAlarm>,
 }
 
-/// Computes rollups and outbox events for the plans of one upload.
-pub fn ingest_writes(
-    till: &TillAuth,
-    plans: &[ChainPlan],
-    now: DateTime<Utc>,
-) -> Result<IngestWrites> {
+/// Computes rollups, events and alarms for the plans of one upload.
+pub fn ingest_writes(till: &TillAuth, plans: &[ChainPlan]) -> IngestWrites {
     let mut rollups = BTreeMap::new();
     let mut events = Vec::new();
+    let mut alarms = Vec::new();
     for plan in plans {
-        let records: Vec<_> = plan.accepted.iter().map(|a| &a.record).collect();
-        rollup::add_records(&till.shop_id, &records, &mut rollups)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         for accepted in &plan.accepted {
+            if let Err(e) = rollup::add_record(&till.shop_id, &accepted.record, &mut rollups) {
+                alarms.push(NewAlarm {
+                    chain: plan.chain,
+                    seq: accepted.seq,
+                    kind: AlarmKind::PayloadUnreadable,
+                    reason: format!("stored, but left out of the sales rollups: {e}"),
+                    received: accepted.record.stored.clone(),
+                    received_hash: accepted.hash.clone(),
+                });
+            }
             events.push(events::record_accepted(
                 &till.shop_id,
                 &accepted.record,
                 &accepted.hash,
             ));
         }
-        if let Some(alarm) = &plan.alarm {
-            events.push(events::alarm_raised(
-                &till.shop_id,
-                &till.till_id,
-                alarm,
-                now,
-            ));
-        }
+        alarms.extend(plan.alarm.clone());
     }
-    Ok(IngestWrites { rollups, events })
+    IngestWrites {
+        rollups,
+        events,
+        alarms,
+    }
 }
 
 /// Checks an upload's shape before touching storage: each chain at most once.

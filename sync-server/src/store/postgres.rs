@@ -442,15 +442,13 @@ impl Store for PgStore {
                     )
                 })
                 .collect();
-            let writes = ingest_writes(&plan_till, &plans, now);
+            let writes = ingest_writes(&plan_till, &plans);
             (plans, writes, batches)
         })
         .await
         .map_err(|e| StoreError::Database(e.to_string()))?;
         drop(batches);
-        let writes = writes?;
         let received_at = timestamp::format(&now);
-        let mut new_alarm_ids = std::collections::BTreeSet::new();
         for plan in &plans {
             let chain = plan.chain.name();
             if !plan.accepted.is_empty() {
@@ -482,29 +480,33 @@ impl Store for PgStore {
                 )
                 .await?;
             }
-            if let Some(al) = &plan.alarm {
-                let inserted = tx
-                    .execute(
-                        "INSERT INTO alarms (till_id, chain, seq, kind, reason, received_hash, received, raised_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                         ON CONFLICT DO NOTHING",
-                        &[
-                            &till.till_id,
-                            &chain,
-                            &(al.seq as i64),
-                            &al.kind.name(),
-                            &al.reason,
-                            &al.received_hash,
-                            &al.received,
-                            &received_at,
-                        ],
-                    )
-                    .await?;
-                if inserted == 1 {
-                    new_alarm_ids.insert(
-                        crate::events::alarm_raised(&till.shop_id, &till.till_id, al, now).id,
-                    );
-                }
+        }
+        let mut alarm_events = Vec::new();
+        for al in &writes.alarms {
+            let inserted = tx
+                .execute(
+                    "INSERT INTO alarms (till_id, chain, seq, kind, reason, received_hash, received, raised_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT DO NOTHING",
+                    &[
+                        &till.till_id,
+                        &al.chain.name(),
+                        &(al.seq as i64),
+                        &al.kind.name(),
+                        &al.reason,
+                        &al.received_hash,
+                        &al.received,
+                        &received_at,
+                    ],
+                )
+                .await?;
+            if inserted == 1 {
+                alarm_events.push(crate::events::alarm_raised(
+                    &till.shop_id,
+                    &till.till_id,
+                    al,
+                    now,
+                ));
             }
         }
         if !writes.rollups.is_empty() {
@@ -541,11 +543,7 @@ impl Store for PgStore {
             &[&till.till_id, &received_at],
         )
         .await?;
-        let events: Vec<_> = writes
-            .events
-            .iter()
-            .filter(|e| e.event_type != crate::events::ALARM_TYPE || new_alarm_ids.contains(&e.id))
-            .collect();
+        let events: Vec<_> = writes.events.iter().chain(&alarm_events).collect();
         if !events.is_empty() {
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
                 .await?;

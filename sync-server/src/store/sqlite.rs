@@ -15,6 +15,7 @@ use pos_domain::wire::{ChainBatch, UploadResponse};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::*;
+use crate::events;
 use crate::ingest::{self, Held};
 
 /// Migrations, applied in order; `user_version` is the number applied.
@@ -208,7 +209,7 @@ fn ingest_tx(
             &batch.records,
         ));
     }
-    let writes = ingest_writes(till, &plans, now)?;
+    let writes = ingest_writes(till, &plans);
     let received_at = timestamp::format(&now);
     {
         let mut insert = tx.prepare_cached(
@@ -224,7 +225,6 @@ fn ingest_tx(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT DO NOTHING",
         )?;
-        let mut new_alarms = std::collections::BTreeSet::new();
         for plan in &plans {
             let chain = plan.chain.name();
             for a in &plan.accepted {
@@ -241,22 +241,21 @@ fn ingest_tx(
             if let Some((seq, hash)) = plan.new_head() {
                 head.execute(params![till.till_id, chain, seq as i64, hash])?;
             }
-            if let Some(al) = &plan.alarm {
-                let inserted = alarm.execute(params![
-                    till.till_id,
-                    chain,
-                    al.seq as i64,
-                    al.kind.name(),
-                    al.reason,
-                    al.received_hash,
-                    al.received,
-                    received_at,
-                ])?;
-                if inserted == 1 {
-                    new_alarms.insert(
-                        crate::events::alarm_raised(&till.shop_id, &till.till_id, al, now).id,
-                    );
-                }
+        }
+        let mut alarm_events = Vec::new();
+        for al in &writes.alarms {
+            let inserted = alarm.execute(params![
+                till.till_id,
+                al.chain.name(),
+                al.seq as i64,
+                al.kind.name(),
+                al.reason,
+                al.received_hash,
+                al.received,
+                received_at,
+            ])?;
+            if inserted == 1 {
+                alarm_events.push(events::alarm_raised(&till.shop_id, &till.till_id, al, now));
             }
         }
         let mut rollup = tx.prepare_cached(
@@ -283,10 +282,7 @@ fn ingest_tx(
         let mut outbox = tx.prepare_cached(
             "INSERT INTO outbox (event_id, type, subject, envelope) VALUES (?1, ?2, ?3, ?4)",
         )?;
-        for event in &writes.events {
-            if event.event_type == crate::events::ALARM_TYPE && !new_alarms.contains(&event.id) {
-                continue;
-            }
+        for event in writes.events.iter().chain(&alarm_events) {
             outbox.execute(params![
                 event.id,
                 event.event_type,
