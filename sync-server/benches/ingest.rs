@@ -328,6 +328,59 @@ async fn bare_insert(db: &str, ledger: &Ledger) -> Duration {
     started.elapsed()
 }
 
+/// Where ingest CPU goes: the whole chain verification (parse, canonical check, links,
+/// signatures) against the signature checks alone, on one core.
+fn verification_cost(ledger: &Ledger) {
+    use pos_domain::record::{ChainVerifier, Depth, PublicKey};
+    let key: PublicKey = ledger.public_key.parse().unwrap();
+    let records = ledger.records() as f64;
+    let started = Instant::now();
+    for (chain, list) in &ledger.chains {
+        let mut verifier = ChainVerifier::new(key, &ledger.till_id, *chain, Depth::Full);
+        for r in list {
+            verifier.push(r.record.seq, &r.stored).unwrap();
+        }
+    }
+    let full = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    for (chain, list) in &ledger.chains {
+        let mut verifier = ChainVerifier::new(key, &ledger.till_id, *chain, Depth::Links);
+        for r in list {
+            verifier.push(r.record.seq, &r.stored).unwrap();
+        }
+    }
+    let links = started.elapsed().as_secs_f64();
+    let signed: Vec<(Vec<u8>, pos_domain::record::Signature)> = ledger
+        .chains
+        .iter()
+        .flat_map(|(_, list)| list.iter())
+        .map(|r| (r.record.signed_bytes().unwrap(), r.signature))
+        .collect();
+    let started = Instant::now();
+    for (bytes, signature) in &signed {
+        assert!(key.verify(bytes, signature));
+    }
+    let signatures = started.elapsed().as_secs_f64();
+    let fast = sync_server::signatures::FastKey::new(&key);
+    let raw: Vec<(Vec<u8>, Vec<u8>)> = signed
+        .iter()
+        .map(|(b, s)| (b.clone(), hex::decode(s.to_string()).unwrap()))
+        .collect();
+    let started = Instant::now();
+    for (bytes, signature) in &raw {
+        assert!(fast.verify(bytes, signature));
+    }
+    let ring = started.elapsed().as_secs_f64();
+    println!(
+        "verification, one core: domain full chain check {:.0} records/s ({:.0} us each); links and parsing only {:.0} us each; ES256 verify alone: p256 {:.0} us, ring {:.0} us each",
+        records / full,
+        full / records * 1e6,
+        links / records * 1e6,
+        signatures / records * 1e6,
+        ring / records * 1e6,
+    );
+}
+
 fn p(h: &Histogram<u64>, q: f64) -> f64 {
     h.value_at_quantile(q) as f64 / 1000.0
 }
@@ -364,6 +417,10 @@ async fn main() {
         big.records(),
         started.elapsed().as_secs_f64()
     );
+    verification_cost(&big);
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "verify") {
+        return;
+    }
     let http = reqwest::Client::new();
     for backend in ["sqlite", "postgres"] {
         let Some((server, db)) = start(backend).await else {

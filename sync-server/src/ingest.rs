@@ -18,6 +18,8 @@ use pos_domain::record::{
 };
 use pos_domain::wire::{ChainAck, ChainOutcome, WireRecord};
 
+use crate::signatures;
+
 /// What the server holds of one chain before the batch.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Held {
@@ -115,7 +117,9 @@ pub fn plan_chain(
     batch: &[WireRecord],
 ) -> ChainPlan {
     let head_seq = held.head_seq();
-    let mut verifier = ChainVerifier::new(key, till_id, chain, Depth::Full);
+    // Links, shape, till, chain and sequence are checked record by record here; signatures
+    // after the loop, all at once, on every core (see `crate::signatures`).
+    let mut verifier = ChainVerifier::new(key, till_id, chain, Depth::Links);
     if let Some((seq, hash)) = &held.head {
         verifier = verifier.resume(*seq, hash.clone());
     }
@@ -184,6 +188,28 @@ pub fn plan_chain(
                 break;
             }
         }
+    }
+    let candidates: Vec<&SignedRecord> = accepted.iter().map(|a| &a.record).collect();
+    let fast = signatures::FastKey::new(&key);
+    if let Some(bad) = signatures::first_invalid(&fast, &candidates, signatures::default_threads())
+    {
+        // Everything from the first bad signature on is refused (later records link to it).
+        let rejected = accepted[bad].clone();
+        accepted.truncate(bad);
+        expected = rejected.seq;
+        let reason = DefectKind::BadSignature.to_string();
+        alarm = Some(NewAlarm {
+            chain,
+            seq: rejected.seq,
+            kind: AlarmKind::InvalidRecord,
+            reason: reason.clone(),
+            received: rejected.record.stored.clone(),
+            received_hash: rejected.hash.clone(),
+        });
+        outcome = ChainOutcome::Rejected {
+            seq: rejected.seq,
+            reason,
+        };
     }
     let stored = accepted.len() as u64;
     ChainPlan {

@@ -22,6 +22,7 @@ pub mod events;
 pub mod ingest;
 pub mod rollup;
 pub mod secrets;
+pub mod signatures;
 pub mod store;
 
 pub use api::{AppState, ServerConfig, serve};
