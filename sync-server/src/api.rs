@@ -357,10 +357,20 @@ async fn upload(
             ),
         ));
     }
-    let answer = state
-        .store
-        .ingest(&till, request.chains, Utc::now())
-        .await?;
+    // Ingest on its own task: if the till hangs up (a timeout, a dropped link), the upload
+    // still commits or rolls back as a whole instead of being cancelled at an await point;
+    // the till's retry is then a no-op.
+    let store = state.store.clone();
+    let answer = tokio::spawn(async move { store.ingest(&till, request.chains, Utc::now()).await })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "ingest task failed");
+            Failure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                codes::INTERNAL,
+                "the server could not complete the upload; nothing was half-stored: retry",
+            )
+        })??;
     Ok(Json(answer).into_response())
 }
 

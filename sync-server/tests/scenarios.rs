@@ -42,6 +42,7 @@ on_every_backend!(
     data_survives_a_restart,
     the_feed_pages_with_a_cursor,
     an_unreadable_ticket_is_stored_and_alarmed,
+    a_lost_answer_then_a_retry_stores_each_record_once,
 );
 
 const TILL_A: &str = "PARIS-OPERA-1";
@@ -984,6 +985,53 @@ async fn an_unreadable_ticket_is_stored_and_alarmed(backend: Backend) {
     assert_eq!(
         alarms[0]["kind"], "payload_unreadable",
         "head office learns the rollups miss it"
+    );
+    server.stop().await;
+}
+
+async fn a_lost_answer_then_a_retry_stores_each_record_once(backend: Backend) {
+    use tokio::io::AsyncWriteExt;
+    let Some((server, till, token)) = with_till(backend, 40).await else {
+        return;
+    };
+    let uploads = till.batches(1000);
+    let body = serde_json::to_vec(&json!({"protocol": "1.0", "chains": uploads[0]})).unwrap();
+    let address = server.url.trim_start_matches("http://").to_string();
+    // The till sends its upload and the link drops before any answer arrives.
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /api/v1/tills/{TILL_A}/records HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body).await.unwrap();
+    stream.flush().await.unwrap();
+    drop(stream);
+    // It retries until it gets an answer; the server ends up holding each record once.
+    let answer = server.upload(&token, TILL_A, uploads[0].clone()).await;
+    for ack in &answer.chains {
+        assert_eq!(ack.outcome, ChainOutcome::Ok);
+        assert_eq!(
+            ack.stored + ack.duplicates,
+            till.till.chain_length(ack.chain).unwrap()
+        );
+    }
+    // Wait for the first request's transaction, whichever way it went, then check.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let answer = server.upload(&token, TILL_A, uploads[0].clone()).await;
+    assert!(
+        answer.chains.iter().all(|c| c.stored == 0),
+        "everything is held by now"
+    );
+    assert_eq!(
+        server.store.record_count(TILL_A).await.unwrap(),
+        till.record_count(),
+        "a lost answer and a retry store each record exactly once"
+    );
+    assert_eq!(
+        server.feed_all().await.len() as u64,
+        till.record_count(),
+        "and one event each"
     );
     server.stop().await;
 }
