@@ -230,6 +230,7 @@ async fn upload_all(
             .json(&UploadRequest {
                 protocol: ProtocolVersion::CURRENT,
                 chains,
+                sent_at: None,
             })
             .send()
             .await

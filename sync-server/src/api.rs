@@ -357,20 +357,38 @@ async fn upload(
             ),
         ));
     }
+    let till_clock = match &request.sent_at {
+        None => None,
+        Some(text) => Some(
+            chrono::DateTime::parse_from_rfc3339(text)
+                .map(|at| at.with_timezone(&Utc))
+                .map_err(|e| {
+                    Failure::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        codes::JSON_INVALID,
+                        format!("`sent_at` `{text}` is not an RFC 3339 time: {e}"),
+                    )
+                })?,
+        ),
+    };
     // Ingest on its own task: if the till hangs up (a timeout, a dropped link), the upload
     // still commits or rolls back as a whole instead of being cancelled at an await point;
     // the till's retry is then a no-op.
     let store = state.store.clone();
-    let answer = tokio::spawn(async move { store.ingest(&till, request.chains, Utc::now()).await })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "ingest task failed");
-            Failure::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                codes::INTERNAL,
-                "the server could not complete the upload; nothing was half-stored: retry",
-            )
-        })??;
+    let answer = tokio::spawn(async move {
+        store
+            .ingest(&till, request.chains, Utc::now(), till_clock)
+            .await
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "ingest task failed");
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::INTERNAL,
+            "the server could not complete the upload; nothing was half-stored: retry",
+        )
+    })??;
     Ok(Json(answer).into_response())
 }
 

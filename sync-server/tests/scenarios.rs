@@ -139,10 +139,35 @@ async fn enroll_upload_and_resend_are_exactly_once(backend: Backend) {
         );
     }
 
+    // The till says its clock is two minutes ahead.
+    let ahead = chrono::Utc::now() + chrono::Duration::minutes(2);
+    let (status, _) = server
+        .post_json(
+            &format!("/api/v1/tills/{TILL_A}/records"),
+            Some(&token),
+            &json!({"protocol": "1.0", "chains": [], "sent_at": pos_domain::record::timestamp::format(&ahead)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
     let (status, fleet) = server
         .get("/api/v1/hq/fleet", Some(&server.admin_token))
         .await;
     assert_eq!(status, StatusCode::OK);
+    let skew = fleet[0]["clock_skew_ms"]
+        .as_i64()
+        .expect("fleet shows the clock skew");
+    assert!(
+        (110_000..=125_000).contains(&skew),
+        "skew {skew} ms is about two minutes"
+    );
+    assert!(
+        fleet[0]["software"]
+            .as_str()
+            .unwrap()
+            .starts_with("pos-till "),
+        "fleet shows the software of the newest record: {}",
+        fleet[0]["software"]
+    );
     let a = fleet
         .as_array()
         .unwrap()
@@ -886,6 +911,7 @@ async fn data_survives_a_restart(backend: Backend) {
             &auth,
             vec![batch(Chain::Ticket, &tickets[8..])],
             chrono::Utc::now(),
+            None,
         )
         .await
         .unwrap();

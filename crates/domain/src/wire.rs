@@ -179,6 +179,9 @@ pub struct ChainBatch {
 pub struct UploadRequest {
     pub protocol: ProtocolVersion,
     pub chains: Vec<ChainBatch>,
+    /// The till's clock when it sent the upload (RFC 3339), so head office sees clock skew.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<String>,
 }
 
 /// What became of one chain's batch.
@@ -293,8 +296,17 @@ mod tests {
                         stored: r#"{"chain":"ticket"}"#.into(),
                     }],
                 }],
+                sent_at: None,
             },
             r#"{"protocol":"1.0","chains":[{"chain":"ticket","records":[{"seq":1,"stored":"{\"chain\":\"ticket\"}"}]}]}"#,
+        );
+        locks(
+            UploadRequest {
+                protocol: ProtocolVersion::CURRENT,
+                chains: vec![],
+                sent_at: Some("2026-03-30T08:00:00.000000Z".into()),
+            },
+            r#"{"protocol":"1.0","chains":[],"sent_at":"2026-03-30T08:00:00.000000Z"}"#,
         );
         let ack = |outcome| ChainAck {
             chain: Chain::Cash,

@@ -243,6 +243,9 @@ pub struct TillStatus {
     pub records_held: u64,
     pub alarms: u64,
     pub last_alarm_at: Option<String>,
+    /// The till's clock minus the server's at its last upload, in milliseconds (positive: the
+    /// till is ahead), if the till sent its clock.
+    pub clock_skew_ms: Option<i64>,
 }
 
 /// An alarm as head office sees it.
@@ -290,11 +293,13 @@ pub trait Store: Send + Sync + 'static {
     async fn user_by_token(&self, token_hash: &str) -> Result<Option<User>>;
 
     /// Verifies and stores an upload in one transaction (see [`crate::ingest`]).
+    /// `till_clock` is the till's clock when it sent the upload, if it said.
     async fn ingest(
         &self,
         till: &TillAuth,
         batches: Vec<ChainBatch>,
         now: DateTime<Utc>,
+        till_clock: Option<DateTime<Utc>>,
     ) -> Result<UploadResponse>;
 
     async fn sales(&self, query: &SalesQuery) -> Result<Vec<SalesRow>>;
@@ -329,6 +334,8 @@ pub struct IngestWrites {
     /// Alarms to raise; a backend writes an alarm's event only if the alarm is new (the same
     /// offending record sent again raises nothing more).
     pub alarms: Vec<NewAlarm>,
+    /// The software of the newest record accepted, if any: the till's current version.
+    pub software: Option<String>,
 }
 
 /// Computes rollups, events and alarms for the plans of one upload.
@@ -356,11 +363,22 @@ pub fn ingest_writes(till: &TillAuth, plans: &[ChainPlan]) -> IngestWrites {
         }
         alarms.extend(plan.alarm.clone());
     }
+    let software = plans
+        .iter()
+        .flat_map(|p| &p.accepted)
+        .max_by_key(|a| a.record.record.at)
+        .map(|a| a.record.record.software.clone());
     IngestWrites {
         rollups,
         events,
         alarms,
+        software,
     }
+}
+
+/// The till's clock minus the server's, in milliseconds.
+pub fn clock_skew_ms(now: DateTime<Utc>, till_clock: Option<DateTime<Utc>>) -> Option<i64> {
+    till_clock.map(|at| (at - now).num_milliseconds())
 }
 
 /// Checks an upload's shape before touching storage: each chain at most once.

@@ -25,7 +25,8 @@ const MIGRATION_LOCK: i64 = 0x0070_6f73_5f6d_6967;
 /// Advisory lock key serializing outbox writes.
 const OUTBOX_LOCK: i64 = 0x0070_6f73_5f6f_7574;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE legal_entities (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -115,7 +116,11 @@ CREATE TRIGGER records_append_only BEFORE UPDATE OR DELETE ON records
     FOR EACH ROW EXECUTE FUNCTION append_only();
 CREATE TRIGGER alarms_append_only BEFORE UPDATE OR DELETE ON alarms
     FOR EACH ROW EXECUTE FUNCTION append_only();
-"#];
+"#,
+    r#"
+ALTER TABLE tills ADD COLUMN clock_skew_ms BIGINT;
+"#,
+];
 
 /// The PostgreSQL store.
 pub struct PgStore {
@@ -388,6 +393,7 @@ impl Store for PgStore {
         till: &TillAuth,
         batches: Vec<ChainBatch>,
         now: DateTime<Utc>,
+        till_clock: Option<DateTime<Utc>>,
     ) -> Result<UploadResponse> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
@@ -539,8 +545,14 @@ impl Store for PgStore {
             .await?;
         }
         tx.execute(
-            "UPDATE tills SET last_contact_at = $2 WHERE id = $1",
-            &[&till.till_id, &received_at],
+            "UPDATE tills SET last_contact_at = $2, clock_skew_ms = coalesce($3, clock_skew_ms),
+             software = coalesce($4, software) WHERE id = $1",
+            &[
+                &till.till_id,
+                &received_at,
+                &clock_skew_ms(now, till_clock),
+                &writes.software,
+            ],
         )
         .await?;
         let events: Vec<_> = writes.events.iter().chain(&alarm_events).collect();
@@ -598,7 +610,8 @@ impl Store for PgStore {
             .query(
                 "SELECT t.id, t.shop_id, t.name, t.public_key IS NOT NULL, t.software, t.last_contact_at,
                         (SELECT count(*) FROM alarms a WHERE a.till_id = t.id),
-                        (SELECT max(raised_at) FROM alarms a WHERE a.till_id = t.id)
+                        (SELECT max(raised_at) FROM alarms a WHERE a.till_id = t.id),
+                        t.clock_skew_ms
                  FROM tills t WHERE ($1::TEXT IS NULL OR t.shop_id = $1) ORDER BY t.id",
                 &[&shop],
             )
@@ -631,6 +644,7 @@ impl Store for PgStore {
                 records_held,
                 alarms: r.get::<_, i64>(6) as u64,
                 last_alarm_at: r.get(7),
+                clock_skew_ms: r.get(8),
             });
         }
         Ok(tills)

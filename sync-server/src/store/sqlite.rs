@@ -19,7 +19,8 @@ use crate::events;
 use crate::ingest::{self, Held};
 
 /// Migrations, applied in order; `user_version` is the number applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE legal_entities (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -109,7 +110,11 @@ CREATE TRIGGER alarms_no_update BEFORE UPDATE ON alarms
 BEGIN SELECT RAISE(ABORT, 'alarms are append-only'); END;
 CREATE TRIGGER alarms_no_delete BEFORE DELETE ON alarms
 BEGIN SELECT RAISE(ABORT, 'alarms are append-only'); END;
-"#];
+"#,
+    r#"
+ALTER TABLE tills ADD COLUMN clock_skew_ms INTEGER;
+"#,
+];
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -173,6 +178,7 @@ fn ingest_tx(
     till: &TillAuth,
     batches: &[ChainBatch],
     now: DateTime<Utc>,
+    till_clock: Option<DateTime<Utc>>,
 ) -> Result<UploadResponse> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut plans = Vec::new();
@@ -292,8 +298,14 @@ fn ingest_tx(
         }
     }
     tx.execute(
-        "UPDATE tills SET last_contact_at = ?2 WHERE id = ?1",
-        params![till.till_id, received_at],
+        "UPDATE tills SET last_contact_at = ?2, clock_skew_ms = coalesce(?3, clock_skew_ms),
+         software = coalesce(?4, software) WHERE id = ?1",
+        params![
+            till.till_id,
+            received_at,
+            clock_skew_ms(now, till_clock),
+            writes.software
+        ],
     )?;
     tx.commit()?;
     Ok(UploadResponse {
@@ -528,9 +540,11 @@ impl Store for SqliteStore {
         till: &TillAuth,
         batches: Vec<ChainBatch>,
         now: DateTime<Utc>,
+        till_clock: Option<DateTime<Utc>>,
     ) -> Result<UploadResponse> {
         let till = till.clone();
-        self.with(move |c| ingest_tx(c, &till, &batches, now)).await
+        self.with(move |c| ingest_tx(c, &till, &batches, now, till_clock))
+            .await
     }
 
     async fn sales(&self, q: &SalesQuery) -> Result<Vec<SalesRow>> {
@@ -566,7 +580,8 @@ impl Store for SqliteStore {
             let mut stmt = c.prepare(
                 "SELECT t.id, t.shop_id, t.name, t.public_key IS NOT NULL, t.software, t.last_contact_at,
                         (SELECT count(*) FROM alarms a WHERE a.till_id = t.id),
-                        (SELECT max(raised_at) FROM alarms a WHERE a.till_id = t.id)
+                        (SELECT max(raised_at) FROM alarms a WHERE a.till_id = t.id),
+                        t.clock_skew_ms
                  FROM tills t WHERE (?1 IS NULL OR t.shop_id = ?1) ORDER BY t.id",
             )?;
             let mut tills: Vec<TillStatus> = stmt
@@ -582,6 +597,7 @@ impl Store for SqliteStore {
                         records_held: 0,
                         alarms: opt_u64(r.get(6)?),
                         last_alarm_at: r.get(7)?,
+                        clock_skew_ms: r.get(8)?,
                     })
                 })?
                 .collect::<rusqlite::Result<_>>()?;

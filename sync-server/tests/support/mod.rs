@@ -275,6 +275,7 @@ impl Server {
         let request = UploadRequest {
             protocol: ProtocolVersion::CURRENT,
             chains,
+            sent_at: None,
         };
         let (status, body) = self
             .post_json(
