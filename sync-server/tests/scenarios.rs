@@ -835,6 +835,7 @@ async fn admin_commands_create_and_list(backend: Backend) {
     assert_eq!(response.status(), StatusCode::OK);
     let _ = tx.send(());
     task.await.unwrap().unwrap();
+    drop_database(&db).await;
 }
 
 async fn concurrent_uploads_of_one_till_store_each_record_once(backend: Backend) {
@@ -878,6 +879,10 @@ async fn concurrent_uploads_of_one_till_store_each_record_once(backend: Backend)
         till.ticket_total_cents(),
         "rollups counted each ticket once"
     );
+    let Ok(server) = std::sync::Arc::try_unwrap(server) else {
+        panic!("every upload task has ended");
+    };
+    server.stop().await;
 }
 
 async fn data_survives_a_restart(backend: Backend) {
@@ -890,7 +895,7 @@ async fn data_survives_a_restart(backend: Backend) {
         .await;
     let db_url = server.db_url.clone();
     // Stop the server; its directory (the SQLite file) is kept.
-    let server_dir = server.stop().await;
+    let server_dir = server.stop_keeping_data().await;
     // Reopen the same database (migrations run again: a no-op) and continue.
     let store = sync_server::open_store(&db_url).await.unwrap();
     assert_eq!(
@@ -920,6 +925,8 @@ async fn data_survives_a_restart(backend: Backend) {
         (answer.chains[0].duplicates, answer.chains[0].stored),
         (2, 10)
     );
+    drop(store);
+    drop_database(&db_url).await;
     drop(server_dir);
 }
 

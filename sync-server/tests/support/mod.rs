@@ -313,9 +313,18 @@ impl Server {
         }
     }
 
+    /// Stops the server after the requests in flight and removes its database.
+    pub async fn stop(self) {
+        let db_url = self.db_url.clone();
+        let dir = self.stop_keeping_data().await;
+        drop_database(&db_url).await;
+        drop(dir);
+    }
+
     /// Stops the server after the requests in flight and returns its directory (where the
-    /// SQLite file is) so a test can reopen the database.
-    pub async fn stop(mut self) -> tempfile::TempDir {
+    /// SQLite file is) so a test can reopen the database; the test then calls
+    /// [`drop_database`].
+    pub async fn stop_keeping_data(mut self) -> tempfile::TempDir {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -324,6 +333,27 @@ impl Server {
         }
         self.dir
     }
+}
+
+/// Removes a PostgreSQL test database (SQLite files go with their temporary directory).
+pub async fn drop_database(db_url: &str) {
+    if db_url.starts_with("sqlite:") {
+        return;
+    }
+    let admin_url = std::env::var("DATABASE_URL").expect("a PostgreSQL test has DATABASE_URL");
+    let name = db_url.rsplit('/').next().unwrap_or_default();
+    assert!(
+        name.starts_with("pos_sync_test_"),
+        "only test databases are dropped"
+    );
+    let (client, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .unwrap_or_else(|e| panic!("dropping the test database {name}: {e}"));
 }
 
 /// A real till with a signed demo ledger.
