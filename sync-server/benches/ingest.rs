@@ -382,6 +382,21 @@ fn verification_cost(ledger: &Ledger) {
     );
 }
 
+async fn drop_bench_database(db: &str) {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        return;
+    };
+    let name = db.rsplit('/').next().unwrap_or_default();
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .unwrap();
+}
+
 fn p(h: &Histogram<u64>, q: f64) -> f64 {
     h.value_at_quantile(q) as f64 / 1000.0
 }
@@ -487,5 +502,9 @@ async fn main() {
             h.len(),
         );
         let _ = server.stop.send(());
+        drop(server.store);
+        if backend == "postgres" {
+            drop_bench_database(&db).await;
+        }
     }
 }

@@ -9,7 +9,9 @@
 //! | `GET /api/v1/shops/{shop_id}/tills` | a till of that shop, or a user | the shop's tills |
 //! | `GET /api/v1/hq/sales?by=&from=&to=&shop=` | a user | consolidated sales from the rollups |
 //! | `GET /api/v1/hq/fleet`, `GET /api/v1/hq/alarms` | a user | till status, alarms |
-//! | `GET /api/v1/feed?after=&limit=` | admin, accountant | the outbox as a pull feed |
+//! | `GET /api/v1/feed?after=&consumer=&limit=` | admin, accountant | the outbox as a pull feed |
+//! | `PUT /api/v1/feed/consumers/{name}` | admin, accountant | a consumer acknowledges its cursor |
+//! | `GET /api/v1/feed/consumers` | a user | consumers and their lag |
 //!
 //! Tills and head-office users authenticate with `Authorization: Bearer TOKEN`; a missing or
 //! unknown token is 401, a valid one on data it has no right to is 403. A shop manager sees only
@@ -512,8 +514,10 @@ async fn hq_alarms(
 
 #[derive(Deserialize)]
 struct FeedQuery {
-    #[serde(default)]
-    after: i64,
+    /// Events after this cursor; defaults to the consumer's acknowledged cursor, or 0.
+    after: Option<i64>,
+    /// A named consumer whose acknowledged cursor is the default `after`.
+    consumer: Option<String>,
     limit: Option<u32>,
 }
 
@@ -521,8 +525,43 @@ struct FeedQuery {
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct FeedAnswer {
     pub events: Vec<serde_json::Value>,
-    /// Pass as `after` on the next call (unchanged when there is nothing new).
+    /// Pass as `after` on the next call, or acknowledge it for a named consumer (unchanged
+    /// when there is nothing new).
     pub next: i64,
+}
+
+/// The body of `PUT /api/v1/feed/consumers/{name}`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Acknowledge {
+    /// The cursor of the last event the consumer has durably processed.
+    pub cursor: i64,
+}
+
+fn feed_reader(caller: Caller) -> Result<User, Failure> {
+    let user = caller.user()?;
+    if !matches!(user.role, Role::Admin | Role::Accountant) {
+        return Err(Failure::forbidden(
+            "the feed carries every shop's data: only admins and accountants read it",
+        ));
+    }
+    Ok(user)
+}
+
+fn consumer_name(name: &str) -> Result<(), Failure> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            codes::QUERY_INVALID,
+            format!("consumer name `{name}`: use 1 to 64 letters, digits, `-`, `_` or `.`"),
+        ))
+    }
 }
 
 async fn feed(
@@ -530,19 +569,49 @@ async fn feed(
     caller: Caller,
     QueryParams(query): QueryParams<FeedQuery>,
 ) -> Result<Json<FeedAnswer>, Failure> {
-    let user = caller.user()?;
-    if !matches!(user.role, Role::Admin | Role::Accountant) {
-        return Err(Failure::forbidden(
-            "the feed carries every shop's data: only admins and accountants read it",
-        ));
-    }
+    feed_reader(caller)?;
+    let after = match (query.after, &query.consumer) {
+        (Some(after), _) => after,
+        (None, Some(name)) => {
+            consumer_name(name)?;
+            state.store.consumer_cursor(name).await?.unwrap_or(0)
+        }
+        (None, None) => 0,
+    };
     let limit = query.limit.unwrap_or(500).clamp(1, 5000);
-    let events = state.store.feed(query.after, limit).await?;
-    let next = events.last().map(|e| e.cursor).unwrap_or(query.after);
+    let events = state.store.feed(after, limit).await?;
+    let next = events.last().map(|e| e.cursor).unwrap_or(after);
     Ok(Json(FeedAnswer {
         events: events.into_iter().map(|e| e.event).collect(),
         next,
     }))
+}
+
+async fn acknowledge(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    caller: Caller,
+    JsonBody(ack): JsonBody<Acknowledge>,
+) -> Result<StatusCode, Failure> {
+    feed_reader(caller)?;
+    consumer_name(&name)?;
+    if ack.cursor < 0 {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            codes::JSON_INVALID,
+            "a cursor is 0 or more",
+        ));
+    }
+    state
+        .store
+        .set_consumer_cursor(&name, ack.cursor, Utc::now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn consumers(State(state): State<AppState>, caller: Caller) -> Result<Response, Failure> {
+    caller.user()?;
+    Ok(Json(state.store.consumers().await?).into_response())
 }
 
 async fn not_found() -> Failure {
@@ -565,6 +634,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/hq/fleet", get(hq_fleet))
         .route("/api/v1/hq/alarms", get(hq_alarms))
         .route("/api/v1/feed", get(feed))
+        .route("/api/v1/feed/consumers", get(consumers))
+        .route(
+            "/api/v1/feed/consumers/{name}",
+            axum::routing::put(acknowledge),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)

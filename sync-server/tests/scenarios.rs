@@ -43,6 +43,7 @@ on_every_backend!(
     the_feed_pages_with_a_cursor,
     an_unreadable_ticket_is_stored_and_alarmed,
     a_lost_answer_then_a_retry_stores_each_record_once,
+    feed_consumers_resume_from_their_acknowledged_cursor,
 );
 
 const TILL_A: &str = "PARIS-OPERA-1";
@@ -1067,4 +1068,104 @@ async fn a_lost_answer_then_a_retry_stores_each_record_once(backend: Backend) {
         "and one event each"
     );
     server.stop().await;
+}
+
+async fn feed_consumers_resume_from_their_acknowledged_cursor(backend: Backend) {
+    let Some((server, till, token)) = with_till(backend, 10).await else {
+        return;
+    };
+    upload_everything(&server, &till, &token, 100).await;
+    let admin = Some(server.admin_token.as_str());
+    let total = till.record_count() as usize;
+
+    // Accounting reads a page, acknowledges it, and a later read resumes after it.
+    let (status, page) = server
+        .get("/api/v1/feed?consumer=accounting&limit=5", admin)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["events"].as_array().unwrap().len(), 5);
+    let next = page["next"].as_i64().unwrap();
+    let (status, _) = put_json(
+        &server,
+        "/api/v1/feed/consumers/accounting",
+        admin,
+        json!({"cursor": next}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, rest) = server
+        .get("/api/v1/feed?consumer=accounting&limit=5000", admin)
+        .await;
+    assert_eq!(
+        rest["events"].as_array().unwrap().len(),
+        total - 5,
+        "resumes after the acknowledged cursor"
+    );
+    assert_eq!(
+        rest["events"][0],
+        server.feed_all().await[5],
+        "and in order"
+    );
+
+    // A consumer that never acknowledged starts at the beginning; each has its own cursor.
+    let (_, crm) = server
+        .get("/api/v1/feed?consumer=crm&limit=5000", admin)
+        .await;
+    assert_eq!(crm["events"].as_array().unwrap().len(), total);
+    let (_, list) = server.get("/api/v1/feed/consumers", admin).await;
+    assert_eq!(list[0]["name"], "accounting");
+    assert_eq!(
+        list[0]["lag"].as_u64().unwrap() as usize,
+        total - 5,
+        "head office sees the lag"
+    );
+
+    // Rewinding replays.
+    put_json(
+        &server,
+        "/api/v1/feed/consumers/accounting",
+        admin,
+        json!({"cursor": 0}),
+    )
+    .await;
+    let (_, replay) = server
+        .get("/api/v1/feed?consumer=accounting&limit=5000", admin)
+        .await;
+    assert_eq!(replay["events"].as_array().unwrap().len(), total);
+
+    let (status, _) = put_json(
+        &server,
+        "/api/v1/feed/consumers/bad%20name",
+        admin,
+        json!({"cursor": 1}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = put_json(
+        &server,
+        "/api/v1/feed/consumers/crm",
+        Some(&server.manager_token),
+        json!({"cursor": 1}),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a shop manager is no feed consumer"
+    );
+    server.stop().await;
+}
+
+async fn put_json(
+    server: &Server,
+    path: &str,
+    token: Option<&str>,
+    body: Value,
+) -> (StatusCode, String) {
+    let mut request = server.http.put(format!("{}{path}", server.url)).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    (response.status(), response.text().await.unwrap())
 }

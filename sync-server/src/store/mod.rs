@@ -269,6 +269,16 @@ pub struct FeedEvent {
     pub event: Value,
 }
 
+/// A pull-feed consumer (accounting, CRM, web shop...) and its acknowledged cursor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consumer {
+    pub name: String,
+    pub cursor: i64,
+    /// Events after its cursor.
+    pub lag: i64,
+    pub updated_at: String,
+}
+
 /// Server storage. Every method is one transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -307,6 +317,12 @@ pub trait Store: Send + Sync + 'static {
     async fn alarms(&self, shop: Option<&str>) -> Result<Vec<Alarm>>;
     /// Outbox events with cursor greater than `after`, oldest first.
     async fn feed(&self, after: i64, limit: u32) -> Result<Vec<FeedEvent>>;
+    /// The cursor a feed consumer acknowledged (`None`: an unknown consumer).
+    async fn consumer_cursor(&self, name: &str) -> Result<Option<i64>>;
+    /// Records a consumer's cursor (creating the consumer). Moving it back replays events.
+    async fn set_consumer_cursor(&self, name: &str, cursor: i64, now: DateTime<Utc>) -> Result<()>;
+    /// Every feed consumer with its lag behind the newest event.
+    async fn consumers(&self) -> Result<Vec<Consumer>>;
     /// The number of stored records of a till (for tests and fleet checks).
     async fn record_count(&self, till_id: &str) -> Result<u64>;
 }

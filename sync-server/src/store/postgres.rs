@@ -120,6 +120,13 @@ CREATE TRIGGER alarms_append_only BEFORE UPDATE OR DELETE ON alarms
     r#"
 ALTER TABLE tills ADD COLUMN clock_skew_ms BIGINT;
 "#,
+    r#"
+CREATE TABLE feed_consumers (
+    name TEXT PRIMARY KEY,
+    cursor BIGINT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"#,
 ];
 
 /// The PostgreSQL store.
@@ -693,6 +700,49 @@ impl Store for PgStore {
                 Ok(FeedEvent { cursor, event })
             })
             .collect()
+    }
+
+    async fn consumer_cursor(&self, name: &str) -> Result<Option<i64>> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .query_opt(
+                "SELECT cursor FROM feed_consumers WHERE name = $1",
+                &[&name],
+            )
+            .await?
+            .map(|r| r.get(0)))
+    }
+
+    async fn set_consumer_cursor(&self, name: &str, cursor: i64, now: DateTime<Utc>) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO feed_consumers (name, cursor, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+                &[&name, &cursor, &timestamp::format(&now)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn consumers(&self) -> Result<Vec<Consumer>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT name, cursor, (SELECT count(*) FROM outbox o WHERE o.cursor > f.cursor), updated_at
+                 FROM feed_consumers f ORDER BY name",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Consumer {
+                name: r.get(0),
+                cursor: r.get(1),
+                lag: r.get(2),
+                updated_at: r.get(3),
+            })
+            .collect())
     }
 
     async fn record_count(&self, till_id: &str) -> Result<u64> {

@@ -114,6 +114,13 @@ BEGIN SELECT RAISE(ABORT, 'alarms are append-only'); END;
     r#"
 ALTER TABLE tills ADD COLUMN clock_skew_ms INTEGER;
 "#,
+    r#"
+CREATE TABLE feed_consumers (
+    name TEXT PRIMARY KEY,
+    cursor INTEGER NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"#,
 ];
 
 /// The SQLite store.
@@ -660,6 +667,51 @@ impl Store for SqliteStore {
                 out.push(FeedEvent { cursor, event });
             }
             Ok(out)
+        })
+        .await
+    }
+
+    async fn consumer_cursor(&self, name: &str) -> Result<Option<i64>> {
+        let name = name.to_string();
+        self.with(move |c| {
+            Ok(c.query_row(
+                "SELECT cursor FROM feed_consumers WHERE name = ?1",
+                [&name],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn set_consumer_cursor(&self, name: &str, cursor: i64, now: DateTime<Utc>) -> Result<()> {
+        let name = name.to_string();
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO feed_consumers (name, cursor, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+                params![name, cursor, timestamp::format(&now)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn consumers(&self) -> Result<Vec<Consumer>> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT name, cursor, (SELECT count(*) FROM outbox o WHERE o.cursor > f.cursor), updated_at
+                 FROM feed_consumers f ORDER BY name",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(Consumer {
+                    name: r.get(0)?,
+                    cursor: r.get(1)?,
+                    lag: r.get(2)?,
+                    updated_at: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
         .await
     }

@@ -95,6 +95,8 @@ impl Server {
     }
 
     pub async fn start_with(backend: Backend, config: ServerConfig) -> Option<Server> {
+        // Server errors (logged, never sent to clients) show in a failing test's output.
+        let _ = tracing_subscriber::fmt().with_test_writer().try_init();
         let dir = tempfile::tempdir().unwrap();
         let db_url = fresh_database(backend, dir.path()).await?;
         let store = open_store(&db_url)
