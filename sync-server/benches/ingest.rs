@@ -397,12 +397,146 @@ async fn drop_bench_database(db: &str) {
         .unwrap();
 }
 
+/// Consolidated sales queries over rollups sized for `BENCH_SHOPS` shops (default 600) x 365
+/// days x `BENCH_PRODUCTS` products sold per shop and day (default 40): with the default
+/// sizes, 8.76 million product rows, what about 10 million ticket lines roll up to. Rows are
+/// generated in the database (not through ingest); queries go through the HTTP API.
+async fn sales_queries(backend: &str) {
+    let shops = env_u64("BENCH_SHOPS", 600);
+    let products = env_u64("BENCH_PRODUCTS", 40);
+    let Some((server, db)) = start(backend).await else {
+        println!("{backend}: skipped (no DATABASE_URL)");
+        return;
+    };
+    let token = secrets::new_token().unwrap();
+    server
+        .store
+        .create_user(
+            &sync_server::store::User {
+                id: "bench".into(),
+                name: "bench".into(),
+                role: sync_server::store::Role::Admin,
+                shop_id: None,
+            },
+            &secrets::token_hash(&token),
+        )
+        .await
+        .unwrap();
+    // (dimension, keys per shop and day)
+    let dims = [
+        ("total", 1),
+        ("product", products),
+        ("category", 8),
+        ("seller", 4),
+        ("tender", 3),
+    ];
+    let started = Instant::now();
+    let mut rows = 0;
+    for (dimension, keys) in dims {
+        rows += shops * 365 * keys;
+        let key = if dimension == "total" {
+            "''"
+        } else {
+            "'K' || k"
+        };
+        if let Some(path) = db.strip_prefix("sqlite:") {
+            let sql = format!(
+                "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < {shops}),
+                 d(y) AS (SELECT 0 UNION ALL SELECT y + 1 FROM d WHERE y < 364),
+                 p(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM p WHERE k < {keys})
+                 INSERT INTO sales_rollup SELECT 'SHOP-' || x, date('2025-01-01', '+' || y || ' days'), '{dimension}', {key},
+                   1 + (x * 7 + y * 3 + k) % 5, 1 + (x + y + k) % 3, 100 * (1 + (x * 13 + y * 7 + k * 3) % 997), 80 * (1 + (x * 13 + y * 7 + k * 3) % 997)
+                 FROM s, d, p"
+            );
+            let path = path.to_string();
+            tokio::task::spawn_blocking(move || {
+                let conn = rusqlite::Connection::open(path).unwrap();
+                conn.execute_batch(&sql).unwrap();
+            })
+            .await
+            .unwrap();
+        } else {
+            let (client, conn) = tokio_postgres::connect(&db, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            let sql = format!(
+                "INSERT INTO sales_rollup SELECT 'SHOP-' || x, to_char(date '2025-01-01' + y, 'YYYY-MM-DD'), '{dimension}', {key},
+                   1 + (x * 7 + y * 3 + k) % 5, 1 + (x + y + k) % 3, 100 * (1 + (x * 13 + y * 7 + k * 3) % 997), 80 * (1 + (x * 13 + y * 7 + k * 3) % 997)
+                 FROM generate_series(1, {shops}) x, generate_series(0, 364) y, generate_series(1, {keys}) k"
+            );
+            client.batch_execute(&sql).await.unwrap();
+            client.batch_execute("ANALYZE sales_rollup").await.unwrap();
+        }
+    }
+    println!(
+        "{backend}: generated {rows} rollup rows ({shops} shops x 365 days; {products} product rows per shop and day) in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let http = reqwest::Client::new();
+    let queries = [
+        (
+            "by shop, one month",
+            "by=shop&from=2025-03-01&to=2025-03-31",
+        ),
+        ("by day, whole year", "by=day&from=2025-01-01&to=2025-12-31"),
+        (
+            "by tender, whole year",
+            "by=tender&from=2025-01-01&to=2025-12-31",
+        ),
+        (
+            "by product, one day, all shops",
+            "by=product&from=2025-03-14&to=2025-03-14",
+        ),
+        (
+            "by product, one month, one shop",
+            "by=product&from=2025-03-01&to=2025-03-31&shop=SHOP-42",
+        ),
+        (
+            "by product, one month, all shops",
+            "by=product&from=2025-03-01&to=2025-03-31",
+        ),
+    ];
+    let runs = env_u64("BENCH_RUNS", 20);
+    for (name, query) in queries {
+        let mut h = Histogram::<u64>::new(3).unwrap();
+        for _ in 0..runs {
+            let started = Instant::now();
+            let response = http
+                .get(format!("{}/api/v1/hq/sales?{query}", server.url))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert!(response.status().is_success());
+            let _ = response.bytes().await.unwrap();
+            h.record(started.elapsed().as_micros() as u64).unwrap();
+        }
+        println!(
+            "{backend}: sales query {name}: p50 {:.1} ms, p99 {:.1} ms ({runs} runs)",
+            p(&h, 0.5),
+            p(&h, 0.99)
+        );
+    }
+    let _ = server.stop.send(());
+    drop(server.store);
+    if backend == "postgres" {
+        drop_bench_database(&db).await;
+    }
+}
+
 fn p(h: &Histogram<u64>, q: f64) -> f64 {
     h.value_at_quantile(q) as f64 / 1000.0
 }
 
 #[tokio::main]
 async fn main() {
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "sales") {
+        for backend in ["sqlite", "postgres"] {
+            sales_queries(backend).await;
+        }
+        return;
+    }
     let tickets = env_u64("BENCH_TICKETS", 10_000);
     let tills = env_u64("BENCH_TILLS", 100);
     let per_till = env_u64("BENCH_TICKETS_PER_TILL", 100);
