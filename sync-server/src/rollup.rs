@@ -10,6 +10,8 @@
 //!   per-rate figure by a cent per ticket;
 //! - `tender`: what each means of payment took, net of the change given back in cash.
 //!
+//! Each row exists per shop and chain-wide (`shop_id` [`ALL_SHOPS`]).
+//!
 //! The day is the local date in the record's time zone. Returns and cancellations carry negative
 //! amounts and count negative quantities; every ticket counts once per key it touches. Training
 //! tickets are never rolled up (they are in their own chain).
@@ -21,6 +23,11 @@ use pos_domain::Money;
 use pos_domain::record::{Chain, SignedRecord};
 use pos_domain::tender::TenderKind;
 use pos_domain::ticket::{Quantity, Ticket, TicketKind};
+
+/// The `shop_id` of chain-wide rows: every ticket is added to its shop's row and to the
+/// chain-wide row, so chain-wide reports read one row per day and key, not one per shop.
+/// Shop ids never take this value (see the admin command's id rules).
+pub const ALL_SHOPS: &str = "*";
 
 /// The dimensions a rollup row can belong to.
 pub const DIMENSIONS: [&str; 5] = ["total", "product", "category", "seller", "tender"];
@@ -145,13 +152,15 @@ fn add_ticket(
     }
     for ((dimension, key), mut delta) in rows {
         delta.tickets = 1;
-        *into
-            .entry(RollupKey {
-                shop_id: shop_id.to_string(),
-                day: day.to_string(),
-                dimension,
-                key,
-            })
-            .or_default() += delta;
+        for shop in [shop_id, ALL_SHOPS] {
+            *into
+                .entry(RollupKey {
+                    shop_id: shop.to_string(),
+                    day: day.to_string(),
+                    dimension,
+                    key: key.clone(),
+                })
+                .or_default() += delta;
+        }
     }
 }

@@ -654,6 +654,16 @@ async fn rollups_equal_the_tills_totals(backend: Backend) {
         till.till.chain_length(Chain::Ticket).unwrap(),
         "every ticket is counted once"
     );
+    // One shop's figures by any dimension add up to its till's tickets.
+    for by in ["product", "tender", "day"] {
+        let (_, answer) = server
+            .get(
+                &format!("/api/v1/hq/sales?by={by}&shop={SHOP_B}"),
+                Some(&server.admin_token),
+            )
+            .await;
+        assert_eq!(cents(&answer["total"]), expected_b, "shop B by {by}");
+    }
     // A shop manager sees only their shop, whatever they ask.
     let (status, mine) = server
         .get("/api/v1/hq/sales?by=shop", Some(&server.manager_token))

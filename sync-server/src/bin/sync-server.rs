@@ -156,6 +156,21 @@ enum UserAction {
     List,
 }
 
+/// Ids are 1 to 64 ASCII letters, digits, `-`, `_` or `.` (so they fit URLs and never take
+/// the chain-wide rollup's `*`).
+fn checked_id(kind: &str, id: String) -> Result<String> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(id)
+    } else {
+        bail!("{kind} id `{id}`: use 1 to 64 letters, digits, `-`, `_` or `.` (give --id)")
+    }
+}
+
 /// An id from a name: ASCII capitals, digits and dashes.
 fn slug(text: &str) -> String {
     let mut out = String::new();
@@ -205,7 +220,7 @@ async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<
                     bail!("the fiscal year start is a month number, 1 to 12");
                 }
                 let entity = LegalEntity {
-                    id: id.unwrap_or_else(|| slug(&name)),
+                    id: checked_id("entity", id.unwrap_or_else(|| slug(&name)))?,
                     name,
                     siren,
                     fiscal_year_start_month: fiscal_year_start,
@@ -241,7 +256,7 @@ async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<
                     .parse::<chrono_tz::Tz>()
                     .map_err(|_| anyhow::anyhow!("`{timezone}` is not an IANA time zone"))?;
                 let shop = Shop {
-                    id: id.unwrap_or_else(|| slug(&name)),
+                    id: checked_id("shop", id.unwrap_or_else(|| slug(&name)))?,
                     entity_id: entity,
                     name,
                     territory,
@@ -275,7 +290,10 @@ async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<
                 let code = secrets::new_enrollment_code()?;
                 let expires = Utc::now() + Duration::hours(expires_hours.max(1));
                 let till = NewTill {
-                    id: id.unwrap_or_else(|| format!("{shop}-{}", slug(&name))),
+                    id: checked_id(
+                        "till",
+                        id.unwrap_or_else(|| format!("{shop}-{}", slug(&name))),
+                    )?,
                     shop_id: shop,
                     name,
                     code_hash: secrets::code_hash(&code),
@@ -338,7 +356,7 @@ async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<
                 }
                 let token = secrets::new_token()?;
                 let user = User {
-                    id: id.unwrap_or_else(|| slug(&name).to_lowercase()),
+                    id: checked_id("user", id.unwrap_or_else(|| slug(&name).to_lowercase()))?,
                     name,
                     role,
                     shop_id: shop,

@@ -210,6 +210,19 @@ impl SalesQuery {
         })
     }
 
+    /// The SQL condition on `shop_id`, with `shop` the placeholder of [`SalesQuery::shop`].
+    /// By shop: the per-shop rows (of one shop if asked). Otherwise: one shop's rows, or the
+    /// chain-wide rows ([`crate::rollup::ALL_SHOPS`]) that ingest keeps so that chain-wide
+    /// reports read one row per day and key instead of one per shop.
+    pub fn shop_condition(&self, shop: &str) -> String {
+        let all = crate::rollup::ALL_SHOPS;
+        if self.by == "shop" {
+            format!("shop_id <> '{all}' AND ({shop} IS NULL OR shop_id = {shop})")
+        } else {
+            format!("shop_id = coalesce({shop}, '{all}')")
+        }
+    }
+
     pub fn from_day(&self) -> &str {
         self.from.as_deref().unwrap_or("0000-01-01")
     }

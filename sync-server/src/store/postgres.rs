@@ -127,6 +127,12 @@ CREATE TABLE feed_consumers (
     updated_at TEXT NOT NULL
 );
 "#,
+    r#"
+INSERT INTO sales_rollup
+SELECT '*', day, dimension, key, sum(tickets), sum(quantity), sum(amount_cents), sum(excluding_vat_cents)
+FROM sales_rollup WHERE shop_id <> '*' GROUP BY day, dimension, key;
+CREATE INDEX sales_rollup_by_shop ON sales_rollup (dimension, shop_id, day);
+"#,
 ];
 
 /// The PostgreSQL store.
@@ -593,8 +599,9 @@ impl Store for PgStore {
         let sql = format!(
             "SELECT {column}, sum(tickets)::BIGINT, sum(quantity)::BIGINT, sum(amount_cents)::BIGINT, sum(excluding_vat_cents)::BIGINT
              FROM sales_rollup
-             WHERE dimension = $1 AND day BETWEEN $2 AND $3 AND ($4::TEXT IS NULL OR shop_id = $4)
-             GROUP BY {column} ORDER BY {column}"
+             WHERE dimension = $1 AND day BETWEEN $2 AND $3 AND {}
+             GROUP BY {column} ORDER BY {column}",
+            q.shop_condition("$4::TEXT")
         );
         let rows = client
             .query(&sql, &[&dimension, &q.from_day(), &q.to_day(), &q.shop])

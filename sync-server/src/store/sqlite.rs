@@ -121,6 +121,12 @@ CREATE TABLE feed_consumers (
     updated_at TEXT NOT NULL
 );
 "#,
+    r#"
+INSERT INTO sales_rollup
+SELECT '*', day, dimension, key, sum(tickets), sum(quantity), sum(amount_cents), sum(excluding_vat_cents)
+FROM sales_rollup WHERE shop_id <> '*' GROUP BY day, dimension, key;
+CREATE INDEX sales_rollup_by_shop ON sales_rollup (dimension, shop_id, day);
+"#,
 ];
 
 /// The SQLite store.
@@ -563,8 +569,9 @@ impl Store for SqliteStore {
             let sql = format!(
                 "SELECT {column}, sum(tickets), sum(quantity), sum(amount_cents), sum(excluding_vat_cents)
                  FROM sales_rollup
-                 WHERE dimension = ?1 AND day BETWEEN ?2 AND ?3 AND (?4 IS NULL OR shop_id = ?4)
-                 GROUP BY {column} ORDER BY {column}"
+                 WHERE dimension = ?1 AND day BETWEEN ?2 AND ?3 AND {}
+                 GROUP BY {column} ORDER BY {column}",
+                q.shop_condition("?4")
             );
             let mut stmt = c.prepare(&sql)?;
             let rows = stmt.query_map(params![dimension, q.from_day(), q.to_day(), q.shop], |r| {
