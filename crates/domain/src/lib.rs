@@ -27,6 +27,7 @@ pub mod record;
 pub mod tender;
 pub mod ticket;
 pub mod vat;
+pub mod wire;
 
 pub use error::SaleError;
 pub use money::Money;

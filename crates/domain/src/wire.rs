@@ -1,0 +1,354 @@
+//! The sync wire protocol between tills and the head-office server: the JSON bodies of
+//! enrollment and upload, their answers, and the `{code, message}` error body.
+//!
+//! These types *are* the protocol. Tills in the field run old versions, so a change here must be
+//! deliberate: the snapshot tests at the bottom of this file lock the JSON of every type, and a
+//! change that is not backwards compatible needs a new [`PROTOCOL_MAJOR`].
+//!
+//! # Versioning
+//!
+//! Every till request carries its protocol version (`"1.0"`). The server accepts every minor
+//! version of a major it supports (old tills keep working across server upgrades) and refuses an
+//! unknown major with the error code [`codes::PROTOCOL_UNSUPPORTED`]. Within a major version,
+//! fields are only ever added, with defaults, and readers ignore fields they do not know.
+//!
+//! # Upload
+//!
+//! The till sends, per chain, a batch of records in sequence order, each as its *stored bytes*
+//! (the canonical JSON text including the signature, see [`crate::record`]) carried verbatim in a
+//! JSON string; canonical bytes are UTF-8, so the string is lossless. The server answers per
+//! chain the highest contiguous sequence it holds ([`ChainAck::held`]) and the outcome; the till
+//! marks records as synced only up to `held`, and resends from `held + 1`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::record::Chain;
+
+/// The major version of the protocol this crate speaks.
+pub const PROTOCOL_MAJOR: u32 = 1;
+/// The minor version of the protocol this crate speaks.
+pub const PROTOCOL_MINOR: u32 = 0;
+
+/// A protocol version `major.minor`, written as a string (`"1.0"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProtocolVersion {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl ProtocolVersion {
+    /// The version this crate speaks.
+    pub const CURRENT: ProtocolVersion = ProtocolVersion {
+        major: PROTOCOL_MAJOR,
+        minor: PROTOCOL_MINOR,
+    };
+}
+
+impl fmt::Display for ProtocolVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+impl FromStr for ProtocolVersion {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("protocol version `{text}` is not MAJOR.MINOR (for example `1.0`)");
+        let (major, minor) = text.split_once('.').ok_or_else(bad)?;
+        Ok(ProtocolVersion {
+            major: major.parse().map_err(|_| bad())?,
+            minor: minor.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+impl Serialize for ProtocolVersion {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ProtocolVersion {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Stable machine codes of the errors the server answers with, so clients never match on
+/// messages.
+pub mod codes {
+    /// The body is not JSON.
+    pub const JSON_MALFORMED: &str = "json_malformed";
+    /// The body is JSON but not of the expected shape (missing field, wrong type).
+    pub const JSON_INVALID: &str = "json_invalid";
+    /// The body has no `Content-Type: application/json`.
+    pub const CONTENT_TYPE: &str = "content_type";
+    /// The body exceeds the server's size limit.
+    pub const BODY_TOO_LARGE: &str = "body_too_large";
+    /// Too many records in one upload.
+    pub const BATCH_TOO_LARGE: &str = "batch_too_large";
+    /// The same chain appears twice in one upload, or records are not in sequence order.
+    pub const BATCH_INVALID: &str = "batch_invalid";
+    /// The protocol major version is not supported by this server.
+    pub const PROTOCOL_UNSUPPORTED: &str = "protocol_unsupported";
+    /// No bearer token, or an unknown one.
+    pub const UNAUTHENTICATED: &str = "unauthenticated";
+    /// A valid token used on data it has no right to.
+    pub const FORBIDDEN: &str = "forbidden";
+    /// The enrollment code is unknown, already used or expired.
+    pub const ENROLLMENT_CODE_INVALID: &str = "enrollment_code_invalid";
+    /// The public key is not a P-256 SEC1 key in hex.
+    pub const PUBLIC_KEY_INVALID: &str = "public_key_invalid";
+    /// No such resource.
+    pub const NOT_FOUND: &str = "not_found";
+    /// A query parameter is invalid.
+    pub const QUERY_INVALID: &str = "query_invalid";
+    /// The server failed; the request can be retried.
+    pub const INTERNAL: &str = "internal";
+}
+
+/// The body of every error answer: a stable machine code and a message saying what to do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+}
+
+/// What the server supports, answered at enrollment and by `GET /api/v1/capabilities`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// The newest version the server speaks.
+    pub protocol: ProtocolVersion,
+    /// Every major version the server accepts.
+    pub supported_majors: Vec<u32>,
+    /// Largest number of records accepted in one upload.
+    pub max_records_per_upload: u32,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: u64,
+    /// Optional features, by name (for example `upload`).
+    pub features: Vec<String>,
+}
+
+/// `POST /api/v1/enroll`: a till registers its signing key with a one-time code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollRequest {
+    pub protocol: ProtocolVersion,
+    /// The one-time enrollment code printed by head office (case and dashes are ignored).
+    pub code: String,
+    /// The till's public key, hex SEC1, as [`crate::record::PublicKey`] displays it.
+    pub public_key: String,
+    /// Software name and version of the till.
+    pub software: String,
+}
+
+/// The answer to an enrollment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollResponse {
+    /// The till id, which every record of this till must carry in its `till` field.
+    pub till_id: String,
+    pub shop_id: String,
+    /// The bearer token for every later request; the server keeps only its hash.
+    pub token: String,
+    pub capabilities: Capabilities,
+}
+
+/// One stored record on the wire.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireRecord {
+    /// The sequence the till stores the record under.
+    pub seq: u64,
+    /// The record's stored bytes (canonical JSON including the signature), verbatim.
+    pub stored: String,
+}
+
+/// A batch of consecutive records of one chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainBatch {
+    pub chain: Chain,
+    /// In increasing sequence order, normally starting right after what the server holds.
+    pub records: Vec<WireRecord>,
+}
+
+/// `POST /api/v1/tills/{till_id}/records`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadRequest {
+    pub protocol: ProtocolVersion,
+    pub chains: Vec<ChainBatch>,
+    /// The till's clock when it sent the upload (RFC 3339), so head office sees clock skew.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<String>,
+}
+
+/// What became of one chain's batch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ChainOutcome {
+    /// Every record was stored or already held.
+    Ok,
+    /// A record's sequence lies beyond the next one expected: resend from `expected`.
+    Gap { expected: u64 },
+    /// A record differs from the one held under the same sequence. Nothing was overwritten;
+    /// an alarm was raised at head office. Records after it were not looked at.
+    Fork { seq: u64, reason: String },
+    /// A record failed verification (signature, link, shape, till). An alarm was raised.
+    Rejected { seq: u64, reason: String },
+}
+
+/// The server's answer for one chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainAck {
+    pub chain: Chain,
+    /// The highest sequence such that the server holds every record from 1 to it (0: none).
+    /// The till may mark records up to here as synced.
+    pub held: u64,
+    /// Records of this batch newly stored.
+    pub stored: u64,
+    /// Records of this batch already held, byte for byte (resends: no-ops).
+    pub duplicates: u64,
+    #[serde(flatten)]
+    pub outcome: ChainOutcome,
+}
+
+/// The answer to an upload: one acknowledgement per chain sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadResponse {
+    pub chains: Vec<ChainAck>,
+}
+
+#[cfg(test)]
+mod tests {
+    //! Snapshot tests: the JSON of every wire type is locked here. If one fails, the protocol
+    //! changed: make sure old tills and servers still understand each other (or bump
+    //! [`PROTOCOL_MAJOR`]) before updating the expected text.
+
+    use super::*;
+    use serde::de::DeserializeOwned;
+
+    fn locks<T: Serialize + DeserializeOwned + PartialEq + fmt::Debug>(value: T, expected: &str) {
+        let text = serde_json::to_string(&value).unwrap();
+        assert_eq!(
+            text,
+            expected,
+            "the wire JSON of {} changed: the sync protocol must only change deliberately",
+            std::any::type_name::<T>()
+        );
+        let back: T = serde_json::from_str(expected).unwrap();
+        assert_eq!(
+            back, value,
+            "the locked wire JSON must read back to the same value"
+        );
+    }
+
+    fn capabilities() -> Capabilities {
+        Capabilities {
+            protocol: ProtocolVersion::CURRENT,
+            supported_majors: vec![1],
+            max_records_per_upload: 5000,
+            max_body_bytes: 16_777_216,
+            features: vec!["upload".into()],
+        }
+    }
+
+    #[test]
+    fn protocol_version_is_a_major_minor_string() {
+        locks(ProtocolVersion { major: 1, minor: 3 }, r#""1.3""#);
+        assert!("1".parse::<ProtocolVersion>().is_err());
+        assert!("a.b".parse::<ProtocolVersion>().is_err());
+        assert_eq!(ProtocolVersion::CURRENT.to_string(), "1.0");
+    }
+
+    #[test]
+    fn enrollment_is_locked() {
+        locks(
+            EnrollRequest {
+                protocol: ProtocolVersion::CURRENT,
+                code: "K7QM-2XPD-9R".into(),
+                public_key: "04ab".into(),
+                software: "pos-till 0.1.0".into(),
+            },
+            r#"{"protocol":"1.0","code":"K7QM-2XPD-9R","public_key":"04ab","software":"pos-till 0.1.0"}"#,
+        );
+        locks(
+            EnrollResponse {
+                till_id: "PARIS-OPERA-1".into(),
+                shop_id: "PARIS-OPERA".into(),
+                token: "t0k3n".into(),
+                capabilities: capabilities(),
+            },
+            r#"{"till_id":"PARIS-OPERA-1","shop_id":"PARIS-OPERA","token":"t0k3n","capabilities":{"protocol":"1.0","supported_majors":[1],"max_records_per_upload":5000,"max_body_bytes":16777216,"features":["upload"]}}"#,
+        );
+    }
+
+    #[test]
+    fn upload_is_locked() {
+        locks(
+            UploadRequest {
+                protocol: ProtocolVersion::CURRENT,
+                chains: vec![ChainBatch {
+                    chain: Chain::Ticket,
+                    records: vec![WireRecord {
+                        seq: 1,
+                        stored: r#"{"chain":"ticket"}"#.into(),
+                    }],
+                }],
+                sent_at: None,
+            },
+            r#"{"protocol":"1.0","chains":[{"chain":"ticket","records":[{"seq":1,"stored":"{\"chain\":\"ticket\"}"}]}]}"#,
+        );
+        locks(
+            UploadRequest {
+                protocol: ProtocolVersion::CURRENT,
+                chains: vec![],
+                sent_at: Some("2026-03-30T08:00:00.000000Z".into()),
+            },
+            r#"{"protocol":"1.0","chains":[],"sent_at":"2026-03-30T08:00:00.000000Z"}"#,
+        );
+        let ack = |outcome| ChainAck {
+            chain: Chain::Cash,
+            held: 4,
+            stored: 2,
+            duplicates: 1,
+            outcome,
+        };
+        locks(
+            UploadResponse {
+                chains: vec![
+                    ack(ChainOutcome::Ok),
+                    ack(ChainOutcome::Gap { expected: 5 }),
+                    ack(ChainOutcome::Fork {
+                        seq: 3,
+                        reason: "r".into(),
+                    }),
+                    ack(ChainOutcome::Rejected {
+                        seq: 5,
+                        reason: "r".into(),
+                    }),
+                ],
+            },
+            concat!(
+                r#"{"chains":["#,
+                r#"{"chain":"cash","held":4,"stored":2,"duplicates":1,"status":"ok"},"#,
+                r#"{"chain":"cash","held":4,"stored":2,"duplicates":1,"status":"gap","expected":5},"#,
+                r#"{"chain":"cash","held":4,"stored":2,"duplicates":1,"status":"fork","seq":3,"reason":"r"},"#,
+                r#"{"chain":"cash","held":4,"stored":2,"duplicates":1,"status":"rejected","seq":5,"reason":"r"}"#,
+                r#"]}"#
+            ),
+        );
+    }
+
+    #[test]
+    fn errors_are_locked() {
+        locks(
+            ApiError {
+                code: codes::UNAUTHENTICATED.into(),
+                message: "m".into(),
+            },
+            r#"{"code":"unauthenticated","message":"m"}"#,
+        );
+    }
+}

@@ -1,0 +1,656 @@
+//! The HTTP API. Every error answer is `{code, message}` ([`pos_domain::wire::ApiError`]) with
+//! a stable code from [`pos_domain::wire::codes`].
+//!
+//! | route | who | what |
+//! |---|---|---|
+//! | `GET /api/v1/capabilities` | anyone | protocol versions and limits |
+//! | `POST /api/v1/enroll` | a till with a one-time code | registers its key, returns its token |
+//! | `POST /api/v1/tills/{till_id}/records` | that till | uploads record batches per chain |
+//! | `GET /api/v1/shops/{shop_id}/tills` | a till of that shop, or a user | the shop's tills |
+//! | `GET /api/v1/hq/sales?by=&from=&to=&shop=` | a user | consolidated sales from the rollups |
+//! | `GET /api/v1/hq/fleet`, `GET /api/v1/hq/alarms` | a user | till status, alarms |
+//! | `GET /api/v1/feed?after=&consumer=&limit=` | admin, accountant | the outbox as a pull feed |
+//! | `PUT /api/v1/feed/consumers/{name}` | admin, accountant | a consumer acknowledges its cursor |
+//! | `GET /api/v1/feed/consumers` | a user | consumers and their lag |
+//!
+//! Tills and head-office users authenticate with `Authorization: Bearer TOKEN`; a missing or
+//! unknown token is 401, a valid one on data it has no right to is 403. A shop manager sees only
+//! their shop.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use pos_domain::Money;
+use pos_domain::record::PublicKey;
+use pos_domain::wire::{
+    ApiError, Capabilities, EnrollRequest, EnrollResponse, ProtocolVersion, UploadRequest, codes,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+
+use crate::secrets;
+use crate::store::{
+    Enrollment, Role, SalesQuery, SalesRow, Store, StoreError, TillAuth, User, check_batches,
+};
+
+/// Protocol majors this server accepts.
+pub const SUPPORTED_MAJORS: [u32; 1] = [1];
+
+/// Limits and settings of the API.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub max_body_bytes: usize,
+    pub max_records_per_upload: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_body_bytes: 16 * 1024 * 1024,
+            max_records_per_upload: 5000,
+        }
+    }
+}
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: ServerConfig,
+}
+
+/// An error answer: HTTP status, stable code, message saying what to do.
+#[derive(Debug)]
+pub struct Failure {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Failure {
+        Failure {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn unauthenticated(message: &str) -> Failure {
+        Failure::new(StatusCode::UNAUTHORIZED, codes::UNAUTHENTICATED, message)
+    }
+
+    fn forbidden(message: impl Into<String>) -> Failure {
+        Failure::new(StatusCode::FORBIDDEN, codes::FORBIDDEN, message)
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let body = ApiError {
+            code: self.code.to_string(),
+            message: self.message,
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        match e {
+            StoreError::EnrollmentCodeInvalid => Failure::new(
+                StatusCode::UNAUTHORIZED,
+                codes::ENROLLMENT_CODE_INVALID,
+                e.to_string(),
+            ),
+            StoreError::NotFound(m) => Failure::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, m),
+            StoreError::Conflict(_) | StoreError::Database(_) | StoreError::Corrupt(_) => {
+                tracing::error!(error = %e, "storage failed");
+                Failure::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    codes::INTERNAL,
+                    "the server could not complete the request; nothing was half-stored: retry later",
+                )
+            }
+        }
+    }
+}
+
+/// A JSON body whose rejections are `{code, message}` answers.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = Failure;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(JsonBody(value)),
+            Err(rejection) => Err(json_failure(rejection)),
+        }
+    }
+}
+
+fn json_failure(rejection: JsonRejection) -> Failure {
+    let status = rejection.status();
+    let detail = rejection.body_text();
+    match rejection {
+        JsonRejection::JsonDataError(_) => Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            codes::JSON_INVALID,
+            format!("the JSON does not have the expected fields and types: {detail}"),
+        ),
+        JsonRejection::JsonSyntaxError(_) => Failure::new(
+            StatusCode::BAD_REQUEST,
+            codes::JSON_MALFORMED,
+            format!("the body is not valid JSON: {detail}"),
+        ),
+        JsonRejection::MissingJsonContentType(_) => Failure::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            codes::CONTENT_TYPE,
+            "send the body with `Content-Type: application/json`",
+        ),
+        _ if status == StatusCode::PAYLOAD_TOO_LARGE => Failure::new(
+            status,
+            codes::BODY_TOO_LARGE,
+            "the body is larger than the server accepts: send fewer records per upload (see GET /api/v1/capabilities)",
+        ),
+        _ => Failure::new(status, codes::JSON_MALFORMED, detail),
+    }
+}
+
+/// Query parameters whose rejections are `{code, message}` answers.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(q)| QueryParams(q))
+            .map_err(|e: QueryRejection| {
+                Failure::new(StatusCode::BAD_REQUEST, codes::QUERY_INVALID, e.body_text())
+            })
+    }
+}
+
+fn bearer(parts: &Parts) -> Result<String, Failure> {
+    let header = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or_else(|| {
+            Failure::unauthenticated("send `Authorization: Bearer TOKEN` with the token received at enrollment or from head office")
+        })?;
+    let text = header
+        .to_str()
+        .map_err(|_| Failure::unauthenticated("the Authorization header is not text"))?;
+    let token = text
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            Failure::unauthenticated("the Authorization header must be `Bearer TOKEN`")
+        })?;
+    Ok(token.to_string())
+}
+
+/// Who is calling: an enrolled till, or a head-office user.
+pub enum Caller {
+    Till(TillAuth),
+    User(User),
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Failure;
+
+    fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
+        let token = bearer(parts);
+        let store = state.store.clone();
+        async move {
+            let hash = secrets::token_hash(&token?);
+            if let Some(till) = store.till_by_token(&hash, Utc::now()).await? {
+                return Ok(Caller::Till(till));
+            }
+            if let Some(user) = store.user_by_token(&hash).await? {
+                return Ok(Caller::User(user));
+            }
+            Err(Failure::unauthenticated(
+                "the token is unknown or revoked: enroll the till again or ask head office for a new token",
+            ))
+        }
+    }
+}
+
+impl Caller {
+    fn till(self) -> Result<TillAuth, Failure> {
+        match self {
+            Caller::Till(till) => Ok(till),
+            Caller::User(_) => Err(Failure::forbidden("only a till can do this")),
+        }
+    }
+
+    fn user(self) -> Result<User, Failure> {
+        match self {
+            Caller::User(user) => Ok(user),
+            Caller::Till(_) => Err(Failure::forbidden(
+                "tills have no access to head-office data",
+            )),
+        }
+    }
+}
+
+/// The shop a user may see: their own for a shop manager (any other is refused), else the one
+/// asked for (or all).
+fn shop_scope(user: &User, asked: Option<String>) -> Result<Option<String>, Failure> {
+    match (user.role, &user.shop_id) {
+        (Role::ShopManager, Some(own)) => match asked {
+            Some(shop) if &shop != own => Err(Failure::forbidden(format!(
+                "a shop manager sees only their shop `{own}`"
+            ))),
+            _ => Ok(Some(own.clone())),
+        },
+        (Role::ShopManager, None) => Err(Failure::forbidden(
+            "this shop manager is bound to no shop: ask an admin",
+        )),
+        _ => Ok(asked),
+    }
+}
+
+fn check_protocol(version: ProtocolVersion) -> Result<(), Failure> {
+    if SUPPORTED_MAJORS.contains(&version.major) {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            codes::PROTOCOL_UNSUPPORTED,
+            format!(
+                "protocol {version} is not supported: this server speaks major versions {SUPPORTED_MAJORS:?} (newest {}); update the till software",
+                ProtocolVersion::CURRENT
+            ),
+        ))
+    }
+}
+
+fn capabilities(config: &ServerConfig) -> Capabilities {
+    Capabilities {
+        protocol: ProtocolVersion::CURRENT,
+        supported_majors: SUPPORTED_MAJORS.to_vec(),
+        max_records_per_upload: config.max_records_per_upload as u32,
+        max_body_bytes: config.max_body_bytes as u64,
+        features: vec!["upload".into()],
+    }
+}
+
+async fn get_capabilities(State(state): State<AppState>) -> Json<Capabilities> {
+    Json(capabilities(&state.config))
+}
+
+async fn enroll(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<EnrollRequest>,
+) -> Result<Json<EnrollResponse>, Failure> {
+    check_protocol(request.protocol)?;
+    let public_key: PublicKey = request.public_key.parse().map_err(|e: String| {
+        Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            codes::PUBLIC_KEY_INVALID,
+            format!("{e}: send the till's P-256 public key as hex SEC1"),
+        )
+    })?;
+    let token = secrets::new_token().map_err(|e| {
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::INTERNAL,
+            format!("no randomness available: {e}"),
+        )
+    })?;
+    let enrollment = Enrollment {
+        code_hash: secrets::code_hash(&request.code),
+        public_key,
+        software: request.software,
+        protocol: request.protocol.to_string(),
+        token_hash: secrets::token_hash(&token),
+    };
+    let enrolled = state.store.enroll(&enrollment, Utc::now()).await?;
+    Ok(Json(EnrollResponse {
+        till_id: enrolled.till_id,
+        shop_id: enrolled.shop_id,
+        token,
+        capabilities: capabilities(&state.config),
+    }))
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    Path(till_id): Path<String>,
+    caller: Caller,
+    JsonBody(request): JsonBody<UploadRequest>,
+) -> Result<Response, Failure> {
+    let till = caller.till()?;
+    if till.till_id != till_id {
+        return Err(Failure::forbidden(format!(
+            "this token belongs to till `{}`: it cannot upload for `{till_id}`",
+            till.till_id
+        )));
+    }
+    check_protocol(request.protocol)?;
+    check_batches(&request.chains)
+        .map_err(|m| Failure::new(StatusCode::UNPROCESSABLE_ENTITY, codes::BATCH_INVALID, m))?;
+    let count: usize = request.chains.iter().map(|c| c.records.len()).sum();
+    if count > state.config.max_records_per_upload {
+        return Err(Failure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            codes::BATCH_TOO_LARGE,
+            format!(
+                "{count} records in one upload; send at most {} (see GET /api/v1/capabilities)",
+                state.config.max_records_per_upload
+            ),
+        ));
+    }
+    let till_clock = match &request.sent_at {
+        None => None,
+        Some(text) => Some(
+            chrono::DateTime::parse_from_rfc3339(text)
+                .map(|at| at.with_timezone(&Utc))
+                .map_err(|e| {
+                    Failure::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        codes::JSON_INVALID,
+                        format!("`sent_at` `{text}` is not an RFC 3339 time: {e}"),
+                    )
+                })?,
+        ),
+    };
+    // Ingest on its own task: if the till hangs up (a timeout, a dropped link), the upload
+    // still commits or rolls back as a whole instead of being cancelled at an await point;
+    // the till's retry is then a no-op.
+    let store = state.store.clone();
+    let answer = tokio::spawn(async move {
+        store
+            .ingest(&till, request.chains, Utc::now(), till_clock)
+            .await
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "ingest task failed");
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::INTERNAL,
+            "the server could not complete the upload; nothing was half-stored: retry",
+        )
+    })??;
+    Ok(Json(answer).into_response())
+}
+
+async fn shop_tills(
+    State(state): State<AppState>,
+    Path(shop_id): Path<String>,
+    caller: Caller,
+) -> Result<Response, Failure> {
+    match &caller {
+        Caller::Till(till) if till.shop_id != shop_id => {
+            return Err(Failure::forbidden(format!(
+                "this till belongs to shop `{}`: it cannot read shop `{shop_id}`",
+                till.shop_id
+            )));
+        }
+        Caller::User(user) => {
+            shop_scope(user, Some(shop_id.clone()))?;
+        }
+        Caller::Till(_) => {}
+    }
+    let tills: Vec<_> = state
+        .store
+        .tills()
+        .await?
+        .into_iter()
+        .filter(|t| t.shop_id == shop_id)
+        .map(|t| serde_json::json!({"id": t.id, "name": t.name, "enrolled": t.enrolled}))
+        .collect();
+    Ok(Json(tills).into_response())
+}
+
+/// A consolidated sales row as the API shows it: amounts as decimal strings.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct SalesLine {
+    pub key: String,
+    pub tickets: i64,
+    pub quantity: i64,
+    pub amount: Money,
+    pub excluding_vat: Money,
+}
+
+/// The answer of `GET /api/v1/hq/sales`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct SalesAnswer {
+    pub by: String,
+    pub rows: Vec<SalesLine>,
+    pub total: Money,
+    pub excluding_vat: Money,
+}
+
+async fn hq_sales(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(mut query): QueryParams<SalesQuery>,
+) -> Result<Json<SalesAnswer>, Failure> {
+    let user = caller.user()?;
+    query.shop = shop_scope(&user, query.shop.take())?;
+    if query.grouping().is_none() {
+        return Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            codes::QUERY_INVALID,
+            format!(
+                "`by={}` is not a sales dimension: use shop, day, product, category, seller or tender",
+                query.by
+            ),
+        ));
+    }
+    for day in [&query.from, &query.to].into_iter().flatten() {
+        if chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err() {
+            return Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                codes::QUERY_INVALID,
+                format!("`{day}` is not a day: write it YYYY-MM-DD"),
+            ));
+        }
+    }
+    let rows: Vec<SalesRow> = state.store.sales(&query).await?;
+    let total = rows.iter().map(|r| r.amount_cents).sum();
+    let excluding_vat = rows.iter().map(|r| r.excluding_vat_cents).sum();
+    Ok(Json(SalesAnswer {
+        by: query.by.clone(),
+        rows: rows
+            .into_iter()
+            .map(|r| SalesLine {
+                key: r.key,
+                tickets: r.tickets,
+                quantity: r.quantity,
+                amount: Money::from_cents(r.amount_cents),
+                excluding_vat: Money::from_cents(r.excluding_vat_cents),
+            })
+            .collect(),
+        total: Money::from_cents(total),
+        excluding_vat: Money::from_cents(excluding_vat),
+    }))
+}
+
+#[derive(Deserialize)]
+struct ShopFilter {
+    shop: Option<String>,
+}
+
+async fn hq_fleet(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(filter): QueryParams<ShopFilter>,
+) -> Result<Response, Failure> {
+    let user = caller.user()?;
+    let shop = shop_scope(&user, filter.shop)?;
+    Ok(Json(state.store.fleet(shop.as_deref()).await?).into_response())
+}
+
+async fn hq_alarms(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(filter): QueryParams<ShopFilter>,
+) -> Result<Response, Failure> {
+    let user = caller.user()?;
+    let shop = shop_scope(&user, filter.shop)?;
+    Ok(Json(state.store.alarms(shop.as_deref()).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct FeedQuery {
+    /// Events after this cursor; defaults to the consumer's acknowledged cursor, or 0.
+    after: Option<i64>,
+    /// A named consumer whose acknowledged cursor is the default `after`.
+    consumer: Option<String>,
+    limit: Option<u32>,
+}
+
+/// The answer of `GET /api/v1/feed`: events after the cursor, and the cursor to ask next.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct FeedAnswer {
+    pub events: Vec<serde_json::Value>,
+    /// Pass as `after` on the next call, or acknowledge it for a named consumer (unchanged
+    /// when there is nothing new).
+    pub next: i64,
+}
+
+/// The body of `PUT /api/v1/feed/consumers/{name}`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Acknowledge {
+    /// The cursor of the last event the consumer has durably processed.
+    pub cursor: i64,
+}
+
+fn feed_reader(caller: Caller) -> Result<User, Failure> {
+    let user = caller.user()?;
+    if !matches!(user.role, Role::Admin | Role::Accountant) {
+        return Err(Failure::forbidden(
+            "the feed carries every shop's data: only admins and accountants read it",
+        ));
+    }
+    Ok(user)
+}
+
+fn consumer_name(name: &str) -> Result<(), Failure> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            codes::QUERY_INVALID,
+            format!("consumer name `{name}`: use 1 to 64 letters, digits, `-`, `_` or `.`"),
+        ))
+    }
+}
+
+async fn feed(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(query): QueryParams<FeedQuery>,
+) -> Result<Json<FeedAnswer>, Failure> {
+    feed_reader(caller)?;
+    let after = match (query.after, &query.consumer) {
+        (Some(after), _) => after,
+        (None, Some(name)) => {
+            consumer_name(name)?;
+            state.store.consumer_cursor(name).await?.unwrap_or(0)
+        }
+        (None, None) => 0,
+    };
+    let limit = query.limit.unwrap_or(500).clamp(1, 5000);
+    let events = state.store.feed(after, limit).await?;
+    let next = events.last().map(|e| e.cursor).unwrap_or(after);
+    Ok(Json(FeedAnswer {
+        events: events.into_iter().map(|e| e.event).collect(),
+        next,
+    }))
+}
+
+async fn acknowledge(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    caller: Caller,
+    JsonBody(ack): JsonBody<Acknowledge>,
+) -> Result<StatusCode, Failure> {
+    feed_reader(caller)?;
+    consumer_name(&name)?;
+    if ack.cursor < 0 {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            codes::JSON_INVALID,
+            "a cursor is 0 or more",
+        ));
+    }
+    state
+        .store
+        .set_consumer_cursor(&name, ack.cursor, Utc::now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn consumers(State(state): State<AppState>, caller: Caller) -> Result<Response, Failure> {
+    caller.user()?;
+    Ok(Json(state.store.consumers().await?).into_response())
+}
+
+async fn not_found() -> Failure {
+    Failure::new(
+        StatusCode::NOT_FOUND,
+        codes::NOT_FOUND,
+        "no such endpoint: see the route list in the server documentation",
+    )
+}
+
+/// The router with every route.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    Router::new()
+        .route("/api/v1/capabilities", get(get_capabilities))
+        .route("/api/v1/enroll", post(enroll))
+        .route("/api/v1/tills/{till_id}/records", post(upload))
+        .route("/api/v1/shops/{shop_id}/tills", get(shop_tills))
+        .route("/api/v1/hq/sales", get(hq_sales))
+        .route("/api/v1/hq/fleet", get(hq_fleet))
+        .route("/api/v1/hq/alarms", get(hq_alarms))
+        .route("/api/v1/feed", get(feed))
+        .route("/api/v1/feed/consumers", get(consumers))
+        .route(
+            "/api/v1/feed/consumers/{name}",
+            axum::routing::put(acknowledge),
+        )
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then finishes requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

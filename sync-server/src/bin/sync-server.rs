@@ -1,0 +1,443 @@
+//! `sync-server`: serve the sync API, or administer the server's database.
+//!
+//! ```text
+//! sync-server --db sqlite:server.sqlite serve --listen 127.0.0.1:8080
+//! sync-server --db postgres://pos@localhost/pos admin entity create --id ACME --name "Acme SA" --siren 123456789
+//! sync-server --db sqlite:server.sqlite --json admin till create --shop PARIS-OPERA --name "Caisse 1"
+//! ```
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use chrono::{Duration, Utc};
+use clap::{Parser, Subcommand};
+use pos_domain::vat::Territory;
+use serde_json::{Value, json};
+use sync_server::store::{LegalEntity, NewTill, Role, Shop, User};
+use sync_server::{AppState, ServerConfig, Store, open_store, secrets};
+
+#[derive(Parser)]
+#[command(
+    name = "sync-server",
+    version,
+    about = "Head-office sync server of the point of sale"
+)]
+struct Cli {
+    /// Database: `sqlite:FILE` (embedded default) or `postgres://USER@HOST/DB`.
+    #[arg(
+        long,
+        env = "SYNC_DB",
+        default_value = "sqlite:sync-server.sqlite",
+        global = true
+    )]
+    db: String,
+    /// Print results as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API until Ctrl-C.
+    Serve {
+        #[arg(long, env = "SYNC_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Largest request body, in bytes.
+        #[arg(long, env = "SYNC_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
+        max_body_bytes: usize,
+        /// Most records accepted in one upload.
+        #[arg(long, env = "SYNC_MAX_RECORDS", default_value_t = 5000)]
+        max_records: usize,
+    },
+    /// Create and list legal entities, shops, tills and head-office users.
+    Admin {
+        #[command(subcommand)]
+        what: Admin,
+    },
+}
+
+#[derive(Subcommand)]
+enum Admin {
+    /// Legal entities (the companies owning shops).
+    Entity {
+        #[command(subcommand)]
+        action: EntityAction,
+    },
+    /// Shops.
+    Shop {
+        #[command(subcommand)]
+        action: ShopAction,
+    },
+    /// Tills: creating one prints its one-time enrollment code.
+    Till {
+        #[command(subcommand)]
+        action: TillAction,
+    },
+    /// Head-office users: creating one prints their API token.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum EntityAction {
+    Create {
+        /// Defaults to a slug of the name.
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long)]
+        name: String,
+        /// 9 digits.
+        #[arg(long)]
+        siren: String,
+        /// Month (1-12) the fiscal year starts.
+        #[arg(long, default_value_t = 1)]
+        fiscal_year_start: u32,
+    },
+    List,
+}
+
+#[derive(Subcommand)]
+enum ShopAction {
+    Create {
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long)]
+        entity: String,
+        #[arg(long)]
+        name: String,
+        /// VAT territory: metropole, corsica, guadeloupe, martinique, reunion, guyane, mayotte.
+        #[arg(long, default_value = "metropole")]
+        territory: String,
+        /// IANA time zone.
+        #[arg(long, default_value = "Europe/Paris")]
+        timezone: String,
+        #[arg(long, default_value = "")]
+        address: String,
+    },
+    List,
+}
+
+#[derive(Subcommand)]
+enum TillAction {
+    Create {
+        /// Defaults to SHOP-<slug of the name>. Initialize the till's ledger with this id.
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long)]
+        shop: String,
+        #[arg(long)]
+        name: String,
+        /// Hours the enrollment code stays valid.
+        #[arg(long, default_value_t = 72)]
+        expires_hours: i64,
+    },
+    List,
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    Create {
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long)]
+        name: String,
+        /// admin, regional_manager, shop_manager or accountant.
+        #[arg(long)]
+        role: String,
+        /// The shop of a shop manager.
+        #[arg(long)]
+        shop: Option<String>,
+    },
+    List,
+}
+
+/// Ids are 1 to 64 ASCII letters, digits, `-`, `_` or `.` (so they fit URLs and never take
+/// the chain-wide rollup's `*`).
+fn checked_id(kind: &str, id: String) -> Result<String> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(id)
+    } else {
+        bail!("{kind} id `{id}`: use 1 to 64 letters, digits, `-`, `_` or `.` (give --id)")
+    }
+}
+
+/// An id from a name: ASCII capitals, digits and dashes.
+fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        let c = match c {
+            'à' | 'â' | 'ä' | 'À' | 'Â' => 'A',
+            'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' => 'E',
+            'î' | 'ï' => 'I',
+            'ô' | 'ö' => 'O',
+            'ù' | 'û' | 'ü' => 'U',
+            'ç' | 'Ç' => 'C',
+            other => other,
+        };
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_uppercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}
+
+fn print(json_output: bool, value: Value, text: String) {
+    if json_output {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
+    } else {
+        println!("{text}");
+    }
+}
+
+async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<()> {
+    match what {
+        Admin::Entity { action } => match action {
+            EntityAction::Create {
+                id,
+                name,
+                siren,
+                fiscal_year_start,
+            } => {
+                if siren.len() != 9 || !siren.bytes().all(|b| b.is_ascii_digit()) {
+                    bail!("SIREN `{siren}` must be 9 digits");
+                }
+                if !(1..=12).contains(&fiscal_year_start) {
+                    bail!("the fiscal year start is a month number, 1 to 12");
+                }
+                let entity = LegalEntity {
+                    id: checked_id("entity", id.unwrap_or_else(|| slug(&name)))?,
+                    name,
+                    siren,
+                    fiscal_year_start_month: fiscal_year_start,
+                };
+                store.create_entity(&entity).await?;
+                let text = format!("legal entity {} created", entity.id);
+                print(json_output, serde_json::to_value(&entity)?, text);
+            }
+            EntityAction::List => {
+                let list = store.entities().await?;
+                let text = list
+                    .iter()
+                    .map(|e| format!("{}\t{}\tSIREN {}", e.id, e.name, e.siren))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                print(json_output, serde_json::to_value(&list)?, text);
+            }
+        },
+        Admin::Shop { action } => match action {
+            ShopAction::Create {
+                id,
+                entity,
+                name,
+                territory,
+                timezone,
+                address,
+            } => {
+                territory
+                    .parse::<Territory>()
+                    .map_err(anyhow::Error::msg)
+                    .context("--territory")?;
+                timezone
+                    .parse::<chrono_tz::Tz>()
+                    .map_err(|_| anyhow::anyhow!("`{timezone}` is not an IANA time zone"))?;
+                let shop = Shop {
+                    id: checked_id("shop", id.unwrap_or_else(|| slug(&name)))?,
+                    entity_id: entity,
+                    name,
+                    territory,
+                    timezone,
+                    address,
+                };
+                store
+                    .create_shop(&shop)
+                    .await
+                    .context("is the legal entity created, and the shop id new?")?;
+                let text = format!("shop {} created", shop.id);
+                print(json_output, serde_json::to_value(&shop)?, text);
+            }
+            ShopAction::List => {
+                let list = store.shops().await?;
+                let text = list
+                    .iter()
+                    .map(|s| format!("{}\t{}\t{}\t{}", s.id, s.name, s.territory, s.timezone))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                print(json_output, serde_json::to_value(&list)?, text);
+            }
+        },
+        Admin::Till { action } => match action {
+            TillAction::Create {
+                id,
+                shop,
+                name,
+                expires_hours,
+            } => {
+                let code = secrets::new_enrollment_code()?;
+                let expires = Utc::now() + Duration::hours(expires_hours.max(1));
+                let till = NewTill {
+                    id: checked_id(
+                        "till",
+                        id.unwrap_or_else(|| format!("{shop}-{}", slug(&name))),
+                    )?,
+                    shop_id: shop,
+                    name,
+                    code_hash: secrets::code_hash(&code),
+                    code_expires_at: expires,
+                };
+                store
+                    .create_till(&till)
+                    .await
+                    .context("is the shop created, and the till id new?")?;
+                let expires_at = pos_domain::record::timestamp::format(&expires);
+                let text = format!(
+                    "till {} created in shop {}\nenrollment code: {code} (one use, expires {expires_at})",
+                    till.id, till.shop_id
+                );
+                let value = json!({
+                    "till_id": till.id,
+                    "shop_id": till.shop_id,
+                    "name": till.name,
+                    "enrollment_code": code,
+                    "expires_at": expires_at,
+                });
+                print(json_output, value, text);
+            }
+            TillAction::List => {
+                let list = store.tills().await?;
+                let text = list
+                    .iter()
+                    .map(|t| {
+                        format!(
+                            "{}\t{}\t{}\t{}",
+                            t.id,
+                            t.shop_id,
+                            t.name,
+                            if t.enrolled {
+                                "enrolled"
+                            } else {
+                                "awaiting enrollment"
+                            }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                print(json_output, serde_json::to_value(&list)?, text);
+            }
+        },
+        Admin::User { action } => match action {
+            UserAction::Create {
+                id,
+                name,
+                role,
+                shop,
+            } => {
+                let role = Role::parse(&role).with_context(|| {
+                    format!(
+                        "`{role}` is not a role: admin, regional_manager, shop_manager or accountant"
+                    )
+                })?;
+                if (role == Role::ShopManager) != shop.is_some() {
+                    bail!("give --shop for a shop manager, and only for one");
+                }
+                let token = secrets::new_token()?;
+                let user = User {
+                    id: checked_id("user", id.unwrap_or_else(|| slug(&name).to_lowercase()))?,
+                    name,
+                    role,
+                    shop_id: shop,
+                };
+                store
+                    .create_user(&user, &secrets::token_hash(&token))
+                    .await?;
+                let text = format!(
+                    "user {} ({}) created\nAPI token (shown once): {token}",
+                    user.id,
+                    role.name()
+                );
+                let mut value = serde_json::to_value(&user)?;
+                value["token"] = json!(token);
+                print(json_output, value, text);
+            }
+            UserAction::List => {
+                let list = store.users().await?;
+                let text = list
+                    .iter()
+                    .map(|u| format!("{}\t{}\t{}", u.id, u.name, u.role.name()))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                print(json_output, serde_json::to_value(&list)?, text);
+            }
+        },
+    }
+    Ok(())
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let store = open_store(&cli.db)
+        .await
+        .with_context(|| format!("opening the database {}", cli.db))?;
+    match cli.command {
+        Command::Serve {
+            listen,
+            max_body_bytes,
+            max_records,
+        } => {
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("listening on {listen}"))?;
+            tracing::info!(address = %listener.local_addr()?, backend = store.backend(), "serving");
+            let state = AppState {
+                store,
+                config: ServerConfig {
+                    max_body_bytes,
+                    max_records_per_upload: max_records,
+                },
+            };
+            let shutdown = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            sync_server::serve(listener, state, shutdown).await?;
+        }
+        Command::Admin { what } => admin(store, what, cli.json).await?,
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let json_output = cli.json;
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if json_output {
+                let body = json!({"code": "failed", "message": format!("{e:#}")});
+                eprintln!("{body}");
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,485 @@
+//! The upload planner: a pure function from what the server holds of one chain and the batch a
+//! till sent to what to store, which alarm to raise and what to answer. Backends read the held
+//! state and write the plan inside one transaction; all decisions are made here, once, for both.
+//!
+//! For each record of the batch, in order (the first problem ends the chain's batch):
+//!
+//! | record's sequence | held bytes | decision |
+//! |---|---|---|
+//! | already held | identical | duplicate: a no-op (idempotent resend) |
+//! | already held | different | fork: refused, alarm, never overwritten |
+//! | the next expected | — | verified (shape, till, chain, link, signature): stored, or refused with an alarm |
+//! | beyond the next expected | — | gap: refused, answered with the expected sequence |
+
+use std::collections::BTreeMap;
+
+use pos_domain::record::{
+    Chain, ChainVerifier, DefectKind, Depth, PublicKey, SignedRecord, sha256_hex,
+};
+use pos_domain::wire::{ChainAck, ChainOutcome, WireRecord};
+
+use crate::signatures;
+
+/// What the server holds of one chain before the batch.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Held {
+    /// The newest held sequence and its stored-bytes hash (`None`: nothing held).
+    pub head: Option<(u64, String)>,
+    /// Stored-bytes hashes of the held records whose sequence appears in the batch.
+    pub hashes: BTreeMap<u64, String>,
+}
+
+impl Held {
+    pub fn head_seq(&self) -> u64 {
+        self.head.as_ref().map(|(seq, _)| *seq).unwrap_or(0)
+    }
+}
+
+/// The sequences of a batch that are already held, whose hashes the backend must read.
+pub fn held_sequences(batch: &[WireRecord], head_seq: u64) -> Vec<u64> {
+    batch
+        .iter()
+        .map(|r| r.seq)
+        .filter(|seq| *seq >= 1 && *seq <= head_seq)
+        .collect()
+}
+
+/// A record verified and to be stored.
+#[derive(Clone, Debug)]
+pub struct Accepted {
+    pub seq: u64,
+    /// Hex SHA-256 of the stored bytes.
+    pub hash: String,
+    pub record: SignedRecord,
+}
+
+/// Why an alarm is raised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlarmKind {
+    /// A validly signed record differs from the one held under the same sequence.
+    Fork,
+    /// A record differs from the one held, and does not verify: altered or forged.
+    AlteredRecord,
+    /// A new record fails verification (signature, link, shape, till or chain).
+    InvalidRecord,
+    /// A genuine record was stored, but its payload is not a ticket this server can read, so
+    /// the sales rollups miss it (a till newer than the server?).
+    PayloadUnreadable,
+}
+
+impl AlarmKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            AlarmKind::Fork => "fork",
+            AlarmKind::AlteredRecord => "altered_record",
+            AlarmKind::InvalidRecord => "invalid_record",
+            AlarmKind::PayloadUnreadable => "payload_unreadable",
+        }
+    }
+}
+
+/// An alarm to record, visible at head office.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAlarm {
+    pub chain: Chain,
+    pub seq: u64,
+    pub kind: AlarmKind,
+    pub reason: String,
+    /// The offending bytes as received (kept as evidence; never stored as a record).
+    pub received: Vec<u8>,
+    /// Hex SHA-256 of the offending bytes: with till, chain, seq and kind, the alarm's identity,
+    /// so the same offending record sent again raises no second alarm.
+    pub received_hash: String,
+}
+
+/// What to do with one chain's batch.
+#[derive(Clone, Debug)]
+pub struct ChainPlan {
+    pub chain: Chain,
+    pub accepted: Vec<Accepted>,
+    pub alarm: Option<NewAlarm>,
+    pub ack: ChainAck,
+}
+
+impl ChainPlan {
+    /// The chain head after the plan is applied, if it moved.
+    pub fn new_head(&self) -> Option<(u64, &str)> {
+        self.accepted.last().map(|a| (a.seq, a.hash.as_str()))
+    }
+}
+
+/// Plans one chain's batch (see the module docs). `key` is the till's enrolled key.
+pub fn plan_chain(
+    key: PublicKey,
+    till_id: &str,
+    chain: Chain,
+    held: &Held,
+    batch: &[WireRecord],
+) -> ChainPlan {
+    let head_seq = held.head_seq();
+    // Links, shape, till, chain and sequence are checked record by record here; signatures
+    // after the loop, all at once, on every core (see `crate::signatures`).
+    let mut verifier = ChainVerifier::new(key, till_id, chain, Depth::Links);
+    if let Some((seq, hash)) = &held.head {
+        verifier = verifier.resume(*seq, hash.clone());
+    }
+    let mut expected = head_seq + 1;
+    let mut accepted: Vec<Accepted> = Vec::new();
+    let mut duplicates = 0;
+    let mut alarm = None;
+    let mut outcome = ChainOutcome::Ok;
+    for wire in batch {
+        let bytes = wire.stored.as_bytes();
+        if wire.seq < expected {
+            // Held before this batch, or accepted earlier in it.
+            let hash = sha256_hex(bytes);
+            let held_hash = held.hashes.get(&wire.seq).cloned().or_else(|| {
+                accepted
+                    .iter()
+                    .find(|a| a.seq == wire.seq)
+                    .map(|a| a.hash.clone())
+            });
+            if held_hash.as_deref() == Some(hash.as_str()) {
+                duplicates += 1;
+                continue;
+            }
+            let (kind, reason) = classify_difference(key, till_id, chain, wire);
+            alarm = Some(NewAlarm {
+                chain,
+                seq: wire.seq,
+                kind,
+                reason: reason.clone(),
+                received: bytes.to_vec(),
+                received_hash: hash,
+            });
+            outcome = ChainOutcome::Fork {
+                seq: wire.seq,
+                reason,
+            };
+            break;
+        }
+        if wire.seq > expected {
+            outcome = ChainOutcome::Gap { expected };
+            break;
+        }
+        match verifier.push(wire.seq, bytes) {
+            Ok(record) => {
+                accepted.push(Accepted {
+                    seq: wire.seq,
+                    hash: record.hash(),
+                    record,
+                });
+                expected += 1;
+            }
+            Err((_, kind)) => {
+                let reason = kind.to_string();
+                alarm = Some(NewAlarm {
+                    chain,
+                    seq: wire.seq,
+                    kind: AlarmKind::InvalidRecord,
+                    reason: reason.clone(),
+                    received: bytes.to_vec(),
+                    received_hash: sha256_hex(bytes),
+                });
+                outcome = ChainOutcome::Rejected {
+                    seq: wire.seq,
+                    reason,
+                };
+                break;
+            }
+        }
+    }
+    let candidates: Vec<&SignedRecord> = accepted.iter().map(|a| &a.record).collect();
+    let fast = signatures::FastKey::new(&key);
+    if let Some(bad) = signatures::first_invalid(&fast, &candidates, signatures::default_threads())
+    {
+        // Everything from the first bad signature on is refused (later records link to it).
+        let rejected = accepted[bad].clone();
+        accepted.truncate(bad);
+        expected = rejected.seq;
+        let reason = DefectKind::BadSignature.to_string();
+        alarm = Some(NewAlarm {
+            chain,
+            seq: rejected.seq,
+            kind: AlarmKind::InvalidRecord,
+            reason: reason.clone(),
+            received: rejected.record.stored.clone(),
+            received_hash: rejected.hash.clone(),
+        });
+        outcome = ChainOutcome::Rejected {
+            seq: rejected.seq,
+            reason,
+        };
+    }
+    let stored = accepted.len() as u64;
+    ChainPlan {
+        chain,
+        alarm,
+        ack: ChainAck {
+            chain,
+            held: expected - 1,
+            stored,
+            duplicates,
+            outcome,
+        },
+        accepted,
+    }
+}
+
+/// A record differing from the held one under the same sequence: a real fork if the till's key
+/// signed it, an altered or forged record otherwise.
+fn classify_difference(
+    key: PublicKey,
+    till_id: &str,
+    chain: Chain,
+    wire: &WireRecord,
+) -> (AlarmKind, String) {
+    let signed = match SignedRecord::from_stored(wire.stored.as_bytes()) {
+        Ok(signed) => signed,
+        Err(e) => {
+            return (
+                AlarmKind::AlteredRecord,
+                format!(
+                    "sequence {} is held with other bytes, and these are not a record: {e}",
+                    wire.seq
+                ),
+            );
+        }
+    };
+    let genuine = signed.record.till == till_id
+        && signed.record.chain == chain
+        && signed.record.seq == wire.seq
+        && signed
+            .record
+            .signed_bytes()
+            .is_ok_and(|bytes| key.verify(&bytes, &signed.signature));
+    if genuine {
+        (
+            AlarmKind::Fork,
+            format!(
+                "sequence {} is held with a different record signed by this till: the ledger forked (restored from a copy?); the held record is kept",
+                wire.seq
+            ),
+        )
+    } else {
+        (
+            AlarmKind::AlteredRecord,
+            format!(
+                "sequence {} is held with other bytes, and these do not verify: {}",
+                wire.seq,
+                DefectKind::BadSignature
+            ),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+    use pos_domain::record::{Record, Signer, SoftwareKey};
+    use serde_json::json;
+
+    fn key() -> SoftwareKey {
+        SoftwareKey::from_secret_bytes(&[7u8; 32]).unwrap()
+    }
+
+    /// A chain of `n` signed records, with `payload(seq)` as payload.
+    fn chain_of(key: &SoftwareKey, n: u64, salt: &str) -> Vec<SignedRecord> {
+        let mut out: Vec<SignedRecord> = Vec::new();
+        for seq in 1..=n {
+            let record = Record {
+                till: "T1".into(),
+                chain: Chain::Cash,
+                seq,
+                at: Utc.with_ymd_and_hms(2026, 3, 30, 8, 0, seq as u32).unwrap(),
+                tz: "Europe/Paris".into(),
+                operator: "alice".into(),
+                software: "test".into(),
+                first: seq == 1,
+                prev: out.last().map(|r| r.hash()).unwrap_or_default(),
+                payload: json!({"n": seq, "salt": salt}),
+            };
+            out.push(record.sign(key).unwrap());
+        }
+        out
+    }
+
+    fn wire(records: &[SignedRecord]) -> Vec<WireRecord> {
+        records
+            .iter()
+            .map(|r| WireRecord {
+                seq: r.record.seq,
+                stored: String::from_utf8(r.stored.clone()).unwrap(),
+            })
+            .collect()
+    }
+
+    fn held(records: &[SignedRecord], upto: u64, batch: &[WireRecord]) -> Held {
+        let head = (upto > 0).then(|| (upto, records[upto as usize - 1].hash()));
+        let hashes = held_sequences(batch, upto)
+            .into_iter()
+            .map(|seq| (seq, records[seq as usize - 1].hash()))
+            .collect();
+        Held { head, hashes }
+    }
+
+    fn plan(held: &Held, batch: &[WireRecord]) -> ChainPlan {
+        plan_chain(key().public_key(), "T1", Chain::Cash, held, batch)
+    }
+
+    #[test]
+    fn case_table() {
+        let k = key();
+        let records = chain_of(&k, 6, "a");
+        let forked = chain_of(&k, 6, "b");
+        let all = wire(&records);
+        let mut altered = all[3].clone();
+        altered.stored = altered.stored.replacen("alice", "alicf", 1);
+        let other_key = SoftwareKey::from_secret_bytes(&[9u8; 32]).unwrap();
+        let foreign = wire(&chain_of(&other_key, 6, "a"));
+
+        struct Case {
+            name: &'static str,
+            held_upto: u64,
+            batch: Vec<WireRecord>,
+            stored: u64,
+            duplicates: u64,
+            held_after: u64,
+            outcome: &'static str,
+            alarm: Option<AlarmKind>,
+        }
+        let cases = vec![
+            Case {
+                name: "first upload stores everything",
+                held_upto: 0,
+                batch: all.clone(),
+                stored: 6,
+                duplicates: 0,
+                held_after: 6,
+                outcome: "ok",
+                alarm: None,
+            },
+            Case {
+                name: "a resend of held records is a no-op",
+                held_upto: 6,
+                batch: all.clone(),
+                stored: 0,
+                duplicates: 6,
+                held_after: 6,
+                outcome: "ok",
+                alarm: None,
+            },
+            Case {
+                name: "overlapping resend stores only the new tail",
+                held_upto: 3,
+                batch: all.clone(),
+                stored: 3,
+                duplicates: 3,
+                held_after: 6,
+                outcome: "ok",
+                alarm: None,
+            },
+            Case {
+                name: "a gap is answered with the expected sequence",
+                held_upto: 2,
+                batch: all[4..].to_vec(),
+                stored: 0,
+                duplicates: 0,
+                held_after: 2,
+                outcome: "gap",
+                alarm: None,
+            },
+            Case {
+                name: "a different validly signed record under a held sequence is a fork",
+                held_upto: 6,
+                batch: wire(&forked)[2..3].to_vec(),
+                stored: 0,
+                duplicates: 0,
+                held_after: 6,
+                outcome: "fork",
+                alarm: Some(AlarmKind::Fork),
+            },
+            Case {
+                name: "an altered held record is refused as altered",
+                held_upto: 6,
+                batch: vec![altered.clone()],
+                stored: 0,
+                duplicates: 0,
+                held_after: 6,
+                outcome: "fork",
+                alarm: Some(AlarmKind::AlteredRecord),
+            },
+            Case {
+                name: "an altered new record is rejected, the valid prefix stored",
+                held_upto: 0,
+                batch: [&all[..3], std::slice::from_ref(&altered), &all[4..]].concat(),
+                stored: 3,
+                duplicates: 0,
+                held_after: 3,
+                outcome: "rejected",
+                alarm: Some(AlarmKind::InvalidRecord),
+            },
+            Case {
+                name: "a record linked to another history is rejected",
+                held_upto: 2,
+                batch: wire(&forked)[2..].to_vec(),
+                stored: 0,
+                duplicates: 0,
+                held_after: 2,
+                outcome: "rejected",
+                alarm: Some(AlarmKind::InvalidRecord),
+            },
+            Case {
+                name: "records signed by another key are rejected",
+                held_upto: 0,
+                batch: foreign,
+                stored: 0,
+                duplicates: 0,
+                held_after: 0,
+                outcome: "rejected",
+                alarm: Some(AlarmKind::InvalidRecord),
+            },
+            Case {
+                name: "the same record twice in a batch is stored once",
+                held_upto: 0,
+                batch: vec![all[0].clone(), all[0].clone(), all[1].clone()],
+                stored: 2,
+                duplicates: 1,
+                held_after: 2,
+                outcome: "ok",
+                alarm: None,
+            },
+        ];
+        for case in cases {
+            let h = held(&records, case.held_upto, &case.batch);
+            let p = plan(&h, &case.batch);
+            let outcome = serde_json::to_value(&p.ack).unwrap()["status"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert_eq!(outcome, case.outcome, "{}: outcome", case.name);
+            assert_eq!(p.ack.stored, case.stored, "{}: stored", case.name);
+            assert_eq!(p.accepted.len() as u64, case.stored, "{}", case.name);
+            assert_eq!(
+                p.ack.duplicates, case.duplicates,
+                "{}: duplicates",
+                case.name
+            );
+            assert_eq!(p.ack.held, case.held_after, "{}: held", case.name);
+            assert_eq!(p.alarm.map(|a| a.kind), case.alarm, "{}: alarm", case.name);
+        }
+    }
+
+    #[test]
+    fn gap_names_the_next_expected_sequence() {
+        let records = chain_of(&key(), 5, "a");
+        let batch = wire(&records)[3..].to_vec();
+        let p = plan(&held(&records, 1, &batch), &batch);
+        assert_eq!(
+            p.ack.outcome,
+            ChainOutcome::Gap { expected: 2 },
+            "the till must be told to resend from the first missing sequence"
+        );
+    }
+}

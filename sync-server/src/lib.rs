@@ -1,0 +1,29 @@
+//! The head-office sync server: it enrolls tills, ingests their signed ledgers exactly once,
+//! keeps sales rollups and fleet status up to date on ingest, and writes every accepted record
+//! and alarm to an outbox that back-office consumers read at their own pace.
+//!
+//! - [`ingest`]: the pure upload planner (held state + batch -> records to store, alarm,
+//!   acknowledgement), where signatures and links are verified; every backend calls it;
+//! - [`rollup`]: sales rollups derived from ticket payloads; [`events`]: CloudEvents for the
+//!   outbox;
+//! - [`store`]: the storage trait and its two backends, [`store::sqlite`] and
+//!   [`store::postgres`], each owning its migrations;
+//! - [`api`]: the HTTP API (axum) and [`api::serve`], which takes a listener and a shutdown
+//!   signal so tests bind port 0;
+//! - [`secrets`]: enrollment codes and bearer tokens (only their SHA-256 is stored).
+//!
+//! Invariants: a record is stored once and never updated or deleted (both backends refuse it
+//! with triggers); a batch, its rollups, its alarms and its outbox events commit in one
+//! transaction; a record is stored only after its signature and its link to the previous held
+//! record are verified; the wire types are those of [`pos_domain::wire`].
+
+pub mod api;
+pub mod events;
+pub mod ingest;
+pub mod rollup;
+pub mod secrets;
+pub mod signatures;
+pub mod store;
+
+pub use api::{AppState, ServerConfig, serve};
+pub use store::{Store, StoreError, open_store};

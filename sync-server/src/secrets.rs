@@ -1,0 +1,87 @@
+//! Enrollment codes and bearer tokens. The server stores only their SHA-256, so a copy of the
+//! database does not let anyone act as a till or a head-office user.
+
+use pos_domain::record::sha256_hex;
+
+/// Characters of enrollment codes: Crockford base32 (no I, L, O, U), easy to read and type.
+const CODE_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// The operating system gave no random bytes.
+#[derive(Debug, thiserror::Error)]
+#[error("the operating system gave no random bytes: {0}")]
+pub struct RandomError(String);
+
+/// Random bytes from the operating system.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], RandomError> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| RandomError(e.to_string()))?;
+    Ok(bytes)
+}
+
+/// A new one-time enrollment code, 12 characters in groups of four (`K7QM-2XPD-9RTA`): 60 bits.
+pub fn new_enrollment_code() -> Result<String, RandomError> {
+    let bytes: [u8; 12] = random_bytes()?;
+    let chars: Vec<char> = bytes
+        .iter()
+        .map(|b| char::from(CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()]))
+        .collect();
+    Ok(chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-"))
+}
+
+/// The code as typed, normalized: upper case, no dashes or spaces, and the letters people
+/// confuse with digits (O, I, L) read as those digits.
+pub fn normalize_code(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            other => other,
+        })
+        .collect()
+}
+
+/// What the server stores for an enrollment code.
+pub fn code_hash(typed: &str) -> String {
+    sha256_hex(normalize_code(typed).as_bytes())
+}
+
+/// A new bearer token: 32 random bytes in hex.
+pub fn new_token() -> Result<String, RandomError> {
+    Ok(hex::encode(random_bytes::<32>()?))
+}
+
+/// What the server stores for a token.
+pub fn token_hash(token: &str) -> String {
+    sha256_hex(token.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_survive_typing_variations() {
+        let code = new_enrollment_code().unwrap();
+        assert_eq!(code.len(), 14, "three groups of four with two dashes");
+        let typed = code.to_lowercase().replace('-', " ");
+        assert_eq!(
+            code_hash(&typed),
+            code_hash(&code),
+            "a code typed in lower case with spaces is the same code"
+        );
+        assert_eq!(normalize_code("o1-IL"), "0111");
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let (a, b) = (new_token().unwrap(), new_token().unwrap());
+        assert_ne!(a, b, "two tokens never collide");
+        assert_ne!(token_hash(&a), a, "only a hash is stored");
+    }
+}

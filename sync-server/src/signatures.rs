@@ -1,0 +1,169 @@
+//! ES256 signature checks for ingest, the costliest step of an upload.
+//!
+//! The domain's [`PublicKey::verify`] (pure-Rust `p256`) is the reference. The server checks
+//! signatures with `ring` (assembly-optimized P-256), several times faster on the same machine
+//! (numbers in `benches/ingest.rs` and the crate README), and spreads a batch's checks over the
+//! available cores. Tests hold both implementations to the same verdicts.
+
+use pos_domain::record::{PublicKey, SignedRecord};
+use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
+
+/// A till's public key prepared for fast verification.
+#[derive(Clone, Debug)]
+pub struct FastKey {
+    sec1: Vec<u8>,
+}
+
+impl FastKey {
+    pub fn new(key: &PublicKey) -> FastKey {
+        FastKey {
+            sec1: hex::decode(key.to_string()).unwrap_or_default(),
+        }
+    }
+
+    /// True if `signature` (64 bytes `r‖s`) signs `message` under this key.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &self.sec1)
+            .verify(message, signature)
+            .is_ok()
+    }
+
+    /// True if the record's signature is valid.
+    pub fn verify_record(&self, record: &SignedRecord) -> bool {
+        let Ok(message) = record.record.signed_bytes() else {
+            return false;
+        };
+        let Ok(signature) = hex::decode(record.signature.to_string()) else {
+            return false;
+        };
+        self.verify(&message, &signature)
+    }
+}
+
+/// The index of the first record whose signature is invalid, checking on up to `threads`
+/// threads (`None`: all valid).
+pub fn first_invalid(key: &FastKey, records: &[&SignedRecord], threads: usize) -> Option<usize> {
+    let threads = threads.clamp(1, 16);
+    if threads == 1 || records.len() < 32 {
+        return records.iter().position(|r| !key.verify_record(r));
+    }
+    let chunk = records.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = records
+            .chunks(chunk)
+            .enumerate()
+            .map(|(i, part)| {
+                scope.spawn(move || {
+                    part.iter()
+                        .position(|r| !key.verify_record(r))
+                        .map(|p| i * chunk + p)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().unwrap_or(Some(0)))
+            .min()
+    })
+}
+
+/// Threads for signature checks: the machine's cores.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+    use pos_domain::record::{Chain, Record, Signer, SoftwareKey};
+    use serde_json::json;
+
+    fn records(key: &SoftwareKey, n: u64) -> Vec<SignedRecord> {
+        (1..=n)
+            .map(|seq| {
+                Record {
+                    till: "T".into(),
+                    chain: Chain::Event,
+                    seq,
+                    at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+                    tz: "Europe/Paris".into(),
+                    operator: "o".into(),
+                    software: "s".into(),
+                    first: seq == 1,
+                    prev: String::new(),
+                    payload: json!({"n": seq, "label": "Écouteurs sans fil"}),
+                }
+                .sign(key)
+                .unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ring_and_the_domain_agree() {
+        let key = SoftwareKey::from_secret_bytes(&[5; 32]).unwrap();
+        let other = SoftwareKey::from_secret_bytes(&[6; 32]).unwrap();
+        let fast = FastKey::new(&key.public_key());
+        let fast_other = FastKey::new(&other.public_key());
+        for record in records(&key, 20) {
+            let message = record.record.signed_bytes().unwrap();
+            let signature = hex::decode(record.signature.to_string()).unwrap();
+            let reference = key.public_key().verify(&message, &record.signature);
+            assert!(reference, "the domain accepts a genuine record");
+            assert_eq!(
+                fast.verify(&message, &signature),
+                reference,
+                "ring agrees on a genuine record"
+            );
+            assert!(
+                !fast_other.verify(&message, &signature),
+                "another key's check fails"
+            );
+            for i in 0..signature.len() {
+                let mut bad = signature.clone();
+                bad[i] ^= 0x01;
+                let parsed = hex::encode(&bad).parse().unwrap();
+                assert_eq!(
+                    fast.verify(&message, &bad),
+                    key.public_key().verify(&message, &parsed),
+                    "ring and the domain agree on a signature with byte {i} changed"
+                );
+            }
+            for i in 0..message.len() {
+                let mut altered = message.clone();
+                altered[i] ^= 0x20;
+                assert!(
+                    !fast.verify(&altered, &signature),
+                    "any changed byte of the record fails"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_first_invalid_record_is_found_on_any_number_of_threads() {
+        let key = SoftwareKey::from_secret_bytes(&[5; 32]).unwrap();
+        let other = SoftwareKey::from_secret_bytes(&[6; 32]).unwrap();
+        let mut list = records(&key, 100);
+        let forged = records(&other, 100);
+        list[70] = forged[70].clone();
+        list[90] = forged[90].clone();
+        let refs: Vec<&SignedRecord> = list.iter().collect();
+        let fast = FastKey::new(&key.public_key());
+        for threads in [1, 2, 3, 8] {
+            assert_eq!(
+                first_invalid(&fast, &refs, threads),
+                Some(70),
+                "threads {threads}"
+            );
+            assert_eq!(
+                first_invalid(&fast, &refs[..70], threads),
+                None,
+                "threads {threads}"
+            );
+        }
+    }
+}

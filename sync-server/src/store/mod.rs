@@ -1,0 +1,430 @@
+//! Server storage: one trait, [`Store`], and one implementation per backend, each owning its
+//! migrations ([`sqlite`], [`postgres`]). The same scenario tests run against both.
+//!
+//! Decisions shared by both backends: timestamps are stored as canonical RFC 3339 UTC text
+//! (microseconds, `Z`), which sorts chronologically; days as `YYYY-MM-DD`; amounts as integer
+//! cents; records as their stored bytes plus the SHA-256 of those bytes; `records` and `alarms`
+//! refuse UPDATE and DELETE by trigger.
+
+pub mod postgres;
+pub mod sqlite;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use pos_domain::record::{Chain, PublicKey};
+use pos_domain::wire::{ChainBatch, UploadResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::events::{self, OutboxEvent};
+use crate::ingest::{AlarmKind, ChainPlan, NewAlarm};
+use crate::rollup::{self, RollupDelta, RollupKey};
+
+/// Storage errors. `Conflict` and `NotFound` are the caller's to fix; the rest are server faults.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error(
+        "the enrollment code is unknown, already used or expired: ask head office for a new one"
+    )]
+    EnrollmentCodeInvalid,
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("a stored value is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(code, _) = &e
+            && code.code == rusqlite::ErrorCode::ConstraintViolation
+        {
+            return StoreError::Conflict(e.to_string());
+        }
+        StoreError::Database(e.to_string())
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        if let Some(db) = e.as_db_error()
+            && db.code().code().starts_with("23")
+        {
+            return StoreError::Conflict(db.message().to_string());
+        }
+        StoreError::Database(format!("{e:?}"))
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A legal entity (the company owning shops; FEC files are per entity and fiscal year).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegalEntity {
+    pub id: String,
+    pub name: String,
+    /// 9 digits.
+    pub siren: String,
+    /// Month (1-12) the fiscal year starts.
+    pub fiscal_year_start_month: u32,
+}
+
+/// A shop.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shop {
+    pub id: String,
+    pub entity_id: String,
+    pub name: String,
+    /// VAT territory (`metropole`, `corsica`, ...).
+    pub territory: String,
+    /// IANA time zone.
+    pub timezone: String,
+    pub address: String,
+}
+
+/// A till as head office sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TillInfo {
+    pub id: String,
+    pub shop_id: String,
+    pub name: String,
+    pub enrolled: bool,
+    pub enrollment_expires_at: Option<String>,
+    pub public_key: Option<String>,
+    pub software: Option<String>,
+    pub protocol: Option<String>,
+    pub last_contact_at: Option<String>,
+}
+
+/// A till to create, with the hash of its one-time enrollment code.
+#[derive(Clone, Debug)]
+pub struct NewTill {
+    pub id: String,
+    pub shop_id: String,
+    pub name: String,
+    pub code_hash: String,
+    pub code_expires_at: DateTime<Utc>,
+}
+
+/// Head-office roles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    RegionalManager,
+    ShopManager,
+    Accountant,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::RegionalManager => "regional_manager",
+            Role::ShopManager => "shop_manager",
+            Role::Accountant => "accountant",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        [
+            Role::Admin,
+            Role::RegionalManager,
+            Role::ShopManager,
+            Role::Accountant,
+        ]
+        .into_iter()
+        .find(|r| r.name() == text)
+    }
+}
+
+/// A head-office user. Shop managers are bound to one shop.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub shop_id: Option<String>,
+}
+
+/// An authenticated till.
+#[derive(Clone, Debug)]
+pub struct TillAuth {
+    pub till_id: String,
+    pub shop_id: String,
+    pub public_key: PublicKey,
+}
+
+/// What an enrollment returns.
+#[derive(Clone, Debug)]
+pub struct Enrolled {
+    pub till_id: String,
+    pub shop_id: String,
+}
+
+/// An enrollment to apply.
+#[derive(Clone, Debug)]
+pub struct Enrollment {
+    pub code_hash: String,
+    pub public_key: PublicKey,
+    pub software: String,
+    pub protocol: String,
+    pub token_hash: String,
+}
+
+/// A consolidated sales query.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SalesQuery {
+    /// `shop`, `day`, `product`, `category`, `seller` or `tender`.
+    pub by: String,
+    /// First local day, inclusive (`YYYY-MM-DD`).
+    pub from: Option<String>,
+    /// Last local day, inclusive.
+    pub to: Option<String>,
+    pub shop: Option<String>,
+}
+
+impl SalesQuery {
+    /// The rollup dimension and the column grouped on, from a fixed list (safe to put in SQL).
+    pub fn grouping(&self) -> Option<(&'static str, &'static str)> {
+        Some(match self.by.as_str() {
+            "shop" => ("total", "shop_id"),
+            "day" => ("total", "day"),
+            "product" => ("product", "key"),
+            "category" => ("category", "key"),
+            "seller" => ("seller", "key"),
+            "tender" => ("tender", "key"),
+            _ => return None,
+        })
+    }
+
+    /// The SQL condition on `shop_id`, with `shop` the placeholder of [`SalesQuery::shop`].
+    /// By shop: the per-shop rows (of one shop if asked). Otherwise: one shop's rows, or the
+    /// chain-wide rows ([`crate::rollup::ALL_SHOPS`]) that ingest keeps so that chain-wide
+    /// reports read one row per day and key instead of one per shop.
+    pub fn shop_condition(&self, shop: &str) -> String {
+        let all = crate::rollup::ALL_SHOPS;
+        if self.by == "shop" {
+            format!("shop_id <> '{all}' AND ({shop} IS NULL OR shop_id = {shop})")
+        } else {
+            format!("shop_id = coalesce({shop}, '{all}')")
+        }
+    }
+
+    pub fn from_day(&self) -> &str {
+        self.from.as_deref().unwrap_or("0000-01-01")
+    }
+
+    pub fn to_day(&self) -> &str {
+        self.to.as_deref().unwrap_or("9999-12-31")
+    }
+}
+
+/// One row of a consolidated sales answer. Amounts in cents.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesRow {
+    pub key: String,
+    pub tickets: i64,
+    pub quantity: i64,
+    pub amount_cents: i64,
+    pub excluding_vat_cents: i64,
+}
+
+/// Fleet status of one till.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TillStatus {
+    pub till_id: String,
+    pub shop_id: String,
+    pub name: String,
+    pub enrolled: bool,
+    pub software: Option<String>,
+    pub last_contact_at: Option<String>,
+    /// Highest contiguous sequence held per chain.
+    pub held: BTreeMap<String, u64>,
+    pub records_held: u64,
+    pub alarms: u64,
+    pub last_alarm_at: Option<String>,
+    /// The till's clock minus the server's at its last upload, in milliseconds (positive: the
+    /// till is ahead), if the till sent its clock.
+    pub clock_skew_ms: Option<i64>,
+}
+
+/// An alarm as head office sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alarm {
+    pub id: i64,
+    pub till_id: String,
+    pub shop_id: String,
+    pub chain: String,
+    pub seq: u64,
+    pub kind: String,
+    pub reason: String,
+    pub received_hash: String,
+    pub raised_at: String,
+}
+
+/// One outbox event with its feed cursor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FeedEvent {
+    pub cursor: i64,
+    pub event: Value,
+}
+
+/// A pull-feed consumer (accounting, CRM, web shop...) and its acknowledged cursor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consumer {
+    pub name: String,
+    pub cursor: i64,
+    /// Events after its cursor.
+    pub lag: i64,
+    pub updated_at: String,
+}
+
+/// Server storage. Every method is one transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    async fn create_entity(&self, entity: &LegalEntity) -> Result<()>;
+    async fn create_shop(&self, shop: &Shop) -> Result<()>;
+    async fn create_till(&self, till: &NewTill) -> Result<()>;
+    /// Creates a user authenticated by the token whose hash is given.
+    async fn create_user(&self, user: &User, token_hash: &str) -> Result<()>;
+    async fn entities(&self) -> Result<Vec<LegalEntity>>;
+    async fn shops(&self) -> Result<Vec<Shop>>;
+    async fn tills(&self) -> Result<Vec<TillInfo>>;
+    async fn users(&self) -> Result<Vec<User>>;
+
+    /// Consumes a valid, unexpired enrollment code: stores the till's key and token hash.
+    async fn enroll(&self, enrollment: &Enrollment, now: DateTime<Utc>) -> Result<Enrolled>;
+    /// The till holding this token, its last contact set to `now`.
+    async fn till_by_token(&self, token_hash: &str, now: DateTime<Utc>)
+    -> Result<Option<TillAuth>>;
+    async fn user_by_token(&self, token_hash: &str) -> Result<Option<User>>;
+
+    /// Verifies and stores an upload in one transaction (see [`crate::ingest`]).
+    /// `till_clock` is the till's clock when it sent the upload, if it said.
+    async fn ingest(
+        &self,
+        till: &TillAuth,
+        batches: Vec<ChainBatch>,
+        now: DateTime<Utc>,
+        till_clock: Option<DateTime<Utc>>,
+    ) -> Result<UploadResponse>;
+
+    async fn sales(&self, query: &SalesQuery) -> Result<Vec<SalesRow>>;
+    async fn fleet(&self, shop: Option<&str>) -> Result<Vec<TillStatus>>;
+    async fn alarms(&self, shop: Option<&str>) -> Result<Vec<Alarm>>;
+    /// Outbox events with cursor greater than `after`, oldest first.
+    async fn feed(&self, after: i64, limit: u32) -> Result<Vec<FeedEvent>>;
+    /// The cursor a feed consumer acknowledged (`None`: an unknown consumer).
+    async fn consumer_cursor(&self, name: &str) -> Result<Option<i64>>;
+    /// Records a consumer's cursor (creating the consumer). Moving it back replays events.
+    async fn set_consumer_cursor(&self, name: &str, cursor: i64, now: DateTime<Utc>) -> Result<()>;
+    /// Every feed consumer with its lag behind the newest event.
+    async fn consumers(&self) -> Result<Vec<Consumer>>;
+    /// The number of stored records of a till (for tests and fleet checks).
+    async fn record_count(&self, till_id: &str) -> Result<u64>;
+}
+
+/// Opens a store from `sqlite:PATH` or `postgres://...`, running its migrations.
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>> {
+    if let Some(path) = url.strip_prefix("sqlite:") {
+        let path = path.strip_prefix("//").unwrap_or(path);
+        Ok(Arc::new(sqlite::SqliteStore::open(path.as_ref()).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::connect(url).await?))
+    } else {
+        Err(StoreError::Database(format!(
+            "`{url}` is not a database URL: give sqlite:FILE or postgres://USER@HOST/DB"
+        )))
+    }
+}
+
+/// Everything an ingest writes besides the records and chain heads: computed from the plans,
+/// outside any backend, so both write the same rows.
+pub struct IngestWrites {
+    pub rollups: BTreeMap<RollupKey, RollupDelta>,
+    /// Events of the accepted records.
+    pub events: Vec<OutboxEvent>,
+    /// Alarms to raise; a backend writes an alarm's event only if the alarm is new (the same
+    /// offending record sent again raises nothing more).
+    pub alarms: Vec<NewAlarm>,
+    /// The software of the newest record accepted, if any: the till's current version.
+    pub software: Option<String>,
+}
+
+/// Computes rollups, events and alarms for the plans of one upload.
+pub fn ingest_writes(till: &TillAuth, plans: &[ChainPlan]) -> IngestWrites {
+    let mut rollups = BTreeMap::new();
+    let mut events = Vec::new();
+    let mut alarms = Vec::new();
+    for plan in plans {
+        for accepted in &plan.accepted {
+            if let Err(e) = rollup::add_record(&till.shop_id, &accepted.record, &mut rollups) {
+                alarms.push(NewAlarm {
+                    chain: plan.chain,
+                    seq: accepted.seq,
+                    kind: AlarmKind::PayloadUnreadable,
+                    reason: format!("stored, but left out of the sales rollups: {e}"),
+                    received: accepted.record.stored.clone(),
+                    received_hash: accepted.hash.clone(),
+                });
+            }
+            events.push(events::record_accepted(
+                &till.shop_id,
+                &accepted.record,
+                &accepted.hash,
+            ));
+        }
+        alarms.extend(plan.alarm.clone());
+    }
+    let software = plans
+        .iter()
+        .flat_map(|p| &p.accepted)
+        .max_by_key(|a| a.record.record.at)
+        .map(|a| a.record.record.software.clone());
+    IngestWrites {
+        rollups,
+        events,
+        alarms,
+        software,
+    }
+}
+
+/// The till's clock minus the server's, in milliseconds.
+pub fn clock_skew_ms(now: DateTime<Utc>, till_clock: Option<DateTime<Utc>>) -> Option<i64> {
+    till_clock.map(|at| (at - now).num_milliseconds())
+}
+
+/// Checks an upload's shape before touching storage: each chain at most once.
+pub fn check_batches(batches: &[ChainBatch]) -> Result<(), String> {
+    let mut seen = std::collections::BTreeSet::new();
+    for batch in batches {
+        if !seen.insert(batch.chain) {
+            return Err(format!(
+                "chain `{}` appears twice: send each chain once per upload",
+                batch.chain
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Chain names in a fixed order, for fleet maps.
+pub fn chain_names() -> impl Iterator<Item = &'static str> {
+    Chain::ALL.into_iter().map(Chain::name)
+}

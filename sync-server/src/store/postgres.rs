@@ -1,0 +1,766 @@
+//! The PostgreSQL backend, for production and scale-out: `tokio-postgres` with a
+//! `deadpool-postgres` pool.
+//!
+//! An upload locks its till's row (`SELECT ... FOR UPDATE`), so two uploads of one till are
+//! serialized while different tills ingest in parallel. Signature checks run on the blocking
+//! pool. Outbox rows are written last, under a transaction-level advisory lock, so outbox
+//! cursors become visible in increasing order and a pull-feed consumer never skips an event
+//! committed late with a smaller cursor. Migrations are numbered in `schema_migrations`,
+//! applied under an advisory lock so several servers can start at once.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use pos_domain::record::timestamp;
+use pos_domain::wire::{ChainBatch, UploadResponse};
+use tokio_postgres::NoTls;
+
+use super::*;
+use crate::ingest::{self, Held};
+
+/// Advisory lock key for migrations.
+const MIGRATION_LOCK: i64 = 0x0070_6f73_5f6d_6967;
+/// Advisory lock key serializing outbox writes.
+const OUTBOX_LOCK: i64 = 0x0070_6f73_5f6f_7574;
+
+const MIGRATIONS: &[&str] = &[
+    r#"
+CREATE TABLE legal_entities (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    siren TEXT NOT NULL,
+    fiscal_year_start_month INTEGER NOT NULL
+);
+CREATE TABLE shops (
+    id TEXT PRIMARY KEY,
+    entity_id TEXT NOT NULL REFERENCES legal_entities(id),
+    name TEXT NOT NULL,
+    territory TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    address TEXT NOT NULL
+);
+CREATE TABLE tills (
+    id TEXT PRIMARY KEY,
+    shop_id TEXT NOT NULL REFERENCES shops(id),
+    name TEXT NOT NULL,
+    code_hash TEXT UNIQUE,
+    code_expires_at TEXT,
+    public_key TEXT,
+    token_hash TEXT UNIQUE,
+    software TEXT,
+    protocol TEXT,
+    enrolled_at TEXT,
+    last_contact_at TEXT
+);
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    shop_id TEXT REFERENCES shops(id),
+    token_hash TEXT NOT NULL UNIQUE
+);
+CREATE TABLE records (
+    till_id TEXT NOT NULL REFERENCES tills(id),
+    chain TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    at TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    body BYTEA NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (till_id, chain, seq)
+);
+CREATE TABLE chain_heads (
+    till_id TEXT NOT NULL REFERENCES tills(id),
+    chain TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (till_id, chain)
+);
+CREATE TABLE alarms (
+    id BIGSERIAL PRIMARY KEY,
+    till_id TEXT NOT NULL REFERENCES tills(id),
+    chain TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    received_hash TEXT NOT NULL,
+    received BYTEA NOT NULL,
+    raised_at TEXT NOT NULL,
+    UNIQUE (till_id, chain, seq, kind, received_hash)
+);
+CREATE TABLE outbox (
+    cursor BIGSERIAL PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    envelope TEXT NOT NULL
+);
+CREATE TABLE sales_rollup (
+    shop_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    dimension TEXT NOT NULL,
+    key TEXT NOT NULL,
+    tickets BIGINT NOT NULL,
+    quantity BIGINT NOT NULL,
+    amount_cents BIGINT NOT NULL,
+    excluding_vat_cents BIGINT NOT NULL,
+    PRIMARY KEY (dimension, day, shop_id, key)
+);
+CREATE FUNCTION append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
+END $$;
+CREATE TRIGGER records_append_only BEFORE UPDATE OR DELETE ON records
+    FOR EACH ROW EXECUTE FUNCTION append_only();
+CREATE TRIGGER alarms_append_only BEFORE UPDATE OR DELETE ON alarms
+    FOR EACH ROW EXECUTE FUNCTION append_only();
+"#,
+    r#"
+ALTER TABLE tills ADD COLUMN clock_skew_ms BIGINT;
+"#,
+    r#"
+CREATE TABLE feed_consumers (
+    name TEXT PRIMARY KEY,
+    cursor BIGINT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"#,
+    r#"
+INSERT INTO sales_rollup
+SELECT '*', day, dimension, key, sum(tickets), sum(quantity), sum(amount_cents), sum(excluding_vat_cents)
+FROM sales_rollup WHERE shop_id <> '*' GROUP BY day, dimension, key;
+CREATE INDEX sales_rollup_by_shop ON sales_rollup (dimension, shop_id, day);
+"#,
+];
+
+/// The PostgreSQL store.
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl PgStore {
+    /// Connects to `url` and migrates the database.
+    pub async fn connect(url: &str) -> Result<PgStore> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Database(format!("`{url}`: {e}")))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .build()
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        let store = PgStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+        )
+        .await?;
+        let applied: i32 = tx
+            .query_one(
+                "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                &[],
+            )
+            .await?
+            .get(0);
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+            tx.batch_execute(sql).await?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                &[&((index + 1) as i32), &timestamp::format(&Utc::now())],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn till_info(row: &tokio_postgres::Row) -> TillInfo {
+    let public_key: Option<String> = row.get(4);
+    TillInfo {
+        id: row.get(0),
+        shop_id: row.get(1),
+        name: row.get(2),
+        enrollment_expires_at: if public_key.is_none() {
+            row.get(3)
+        } else {
+            None
+        },
+        enrolled: public_key.is_some(),
+        public_key,
+        software: row.get(5),
+        protocol: row.get(6),
+        last_contact_at: row.get(7),
+    }
+}
+
+fn user_of(row: &tokio_postgres::Row) -> User {
+    let role: String = row.get(2);
+    User {
+        id: row.get(0),
+        name: row.get(1),
+        role: Role::parse(&role).unwrap_or(Role::ShopManager),
+        shop_id: row.get(3),
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn create_entity(&self, e: &LegalEntity) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO legal_entities (id, name, siren, fiscal_year_start_month) VALUES ($1, $2, $3, $4)",
+                &[&e.id, &e.name, &e.siren, &(e.fiscal_year_start_month as i32)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn create_shop(&self, s: &Shop) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO shops (id, entity_id, name, territory, timezone, address) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&s.id, &s.entity_id, &s.name, &s.territory, &s.timezone, &s.address],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn create_till(&self, t: &NewTill) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO tills (id, shop_id, name, code_hash, code_expires_at) VALUES ($1, $2, $3, $4, $5)",
+                &[&t.id, &t.shop_id, &t.name, &t.code_hash, &timestamp::format(&t.code_expires_at)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn create_user(&self, u: &User, token_hash: &str) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO users (id, name, role, shop_id, token_hash) VALUES ($1, $2, $3, $4, $5)",
+                &[&u.id, &u.name, &u.role.name(), &u.shop_id, &token_hash],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn entities(&self) -> Result<Vec<LegalEntity>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT id, name, siren, fiscal_year_start_month FROM legal_entities ORDER BY id",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| LegalEntity {
+                id: r.get(0),
+                name: r.get(1),
+                siren: r.get(2),
+                fiscal_year_start_month: r.get::<_, i32>(3) as u32,
+            })
+            .collect())
+    }
+
+    async fn shops(&self) -> Result<Vec<Shop>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT id, entity_id, name, territory, timezone, address FROM shops ORDER BY id",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Shop {
+                id: r.get(0),
+                entity_id: r.get(1),
+                name: r.get(2),
+                territory: r.get(3),
+                timezone: r.get(4),
+                address: r.get(5),
+            })
+            .collect())
+    }
+
+    async fn tills(&self) -> Result<Vec<TillInfo>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT id, shop_id, name, code_expires_at, public_key, software, protocol, last_contact_at
+                 FROM tills ORDER BY id",
+                &[],
+            )
+            .await?;
+        Ok(rows.iter().map(till_info).collect())
+    }
+
+    async fn users(&self) -> Result<Vec<User>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query("SELECT id, name, role, shop_id FROM users ORDER BY id", &[])
+            .await?;
+        Ok(rows.iter().map(user_of).collect())
+    }
+
+    async fn enroll(&self, e: &Enrollment, now: DateTime<Utc>) -> Result<Enrolled> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let now = timestamp::format(&now);
+        let found = tx
+            .query_opt(
+                "SELECT id, shop_id FROM tills
+                 WHERE code_hash = $1 AND public_key IS NULL AND code_expires_at > $2
+                 FOR UPDATE",
+                &[&e.code_hash, &now],
+            )
+            .await?;
+        let Some(row) = found else {
+            return Err(StoreError::EnrollmentCodeInvalid);
+        };
+        let (till_id, shop_id): (String, String) = (row.get(0), row.get(1));
+        tx.execute(
+            "UPDATE tills SET code_hash = NULL, public_key = $2, token_hash = $3, software = $4,
+             protocol = $5, enrolled_at = $6, last_contact_at = $6 WHERE id = $1",
+            &[
+                &till_id,
+                &e.public_key.to_string(),
+                &e.token_hash,
+                &e.software,
+                &e.protocol,
+                &now,
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Enrolled { till_id, shop_id })
+    }
+
+    async fn till_by_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TillAuth>> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                "UPDATE tills SET last_contact_at = $2 WHERE token_hash = $1
+                 RETURNING id, shop_id, public_key",
+                &[&token_hash, &timestamp::format(&now)],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let till_id: String = row.get(0);
+        let key: String = row.get(2);
+        let public_key = key
+            .parse()
+            .map_err(|e: String| StoreError::Corrupt(format!("till {till_id}: {e}")))?;
+        Ok(Some(TillAuth {
+            till_id,
+            shop_id: row.get(1),
+            public_key,
+        }))
+    }
+
+    async fn user_by_token(&self, token_hash: &str) -> Result<Option<User>> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .query_opt(
+                "SELECT id, name, role, shop_id FROM users WHERE token_hash = $1",
+                &[&token_hash],
+            )
+            .await?
+            .as_ref()
+            .map(user_of))
+    }
+
+    async fn ingest(
+        &self,
+        till: &TillAuth,
+        batches: Vec<ChainBatch>,
+        now: DateTime<Utc>,
+        till_clock: Option<DateTime<Utc>>,
+    ) -> Result<UploadResponse> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // One upload at a time per till.
+        tx.execute(
+            "SELECT 1 FROM tills WHERE id = $1 FOR UPDATE",
+            &[&till.till_id],
+        )
+        .await?;
+        let mut helds = Vec::new();
+        for batch in &batches {
+            let chain = batch.chain.name();
+            let head = tx
+                .query_opt(
+                    "SELECT seq, hash FROM chain_heads WHERE till_id = $1 AND chain = $2",
+                    &[&till.till_id, &chain],
+                )
+                .await?
+                .map(|r| (r.get::<_, i64>(0) as u64, r.get::<_, String>(1)));
+            let head_seq = head.as_ref().map(|h| h.0).unwrap_or(0);
+            let seqs: Vec<i64> = ingest::held_sequences(&batch.records, head_seq)
+                .into_iter()
+                .map(|s| s as i64)
+                .collect();
+            let mut hashes = BTreeMap::new();
+            if !seqs.is_empty() {
+                for row in tx
+                    .query(
+                        "SELECT seq, hash FROM records WHERE till_id = $1 AND chain = $2 AND seq = ANY($3)",
+                        &[&till.till_id, &chain, &seqs],
+                    )
+                    .await?
+                {
+                    hashes.insert(row.get::<_, i64>(0) as u64, row.get::<_, String>(1));
+                }
+            }
+            helds.push(Held { head, hashes });
+        }
+        // Signature checks are CPU work: keep them off the async workers.
+        let plan_till = till.clone();
+        let (plans, writes, batches) = tokio::task::spawn_blocking(move || {
+            let plans: Vec<_> = batches
+                .iter()
+                .zip(&helds)
+                .map(|(batch, held)| {
+                    ingest::plan_chain(
+                        plan_till.public_key,
+                        &plan_till.till_id,
+                        batch.chain,
+                        held,
+                        &batch.records,
+                    )
+                })
+                .collect();
+            let writes = ingest_writes(&plan_till, &plans);
+            (plans, writes, batches)
+        })
+        .await
+        .map_err(|e| StoreError::Database(e.to_string()))?;
+        drop(batches);
+        let received_at = timestamp::format(&now);
+        for plan in &plans {
+            let chain = plan.chain.name();
+            if !plan.accepted.is_empty() {
+                let seqs: Vec<i64> = plan.accepted.iter().map(|a| a.seq as i64).collect();
+                let ats: Vec<String> = plan
+                    .accepted
+                    .iter()
+                    .map(|a| timestamp::format(&a.record.record.at))
+                    .collect();
+                let hashes: Vec<&str> = plan.accepted.iter().map(|a| a.hash.as_str()).collect();
+                let bodies: Vec<&[u8]> = plan
+                    .accepted
+                    .iter()
+                    .map(|a| a.record.stored.as_slice())
+                    .collect();
+                tx.execute(
+                    "INSERT INTO records (till_id, chain, seq, at, hash, body, received_at)
+                     SELECT $1, $2, s, a, h, b, $7
+                     FROM UNNEST($3::BIGINT[], $4::TEXT[], $5::TEXT[], $6::BYTEA[]) AS u(s, a, h, b)",
+                    &[&till.till_id, &chain, &seqs, &ats, &hashes, &bodies, &received_at],
+                )
+                .await?;
+            }
+            if let Some((seq, hash)) = plan.new_head() {
+                tx.execute(
+                    "INSERT INTO chain_heads (till_id, chain, seq, hash) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (till_id, chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                    &[&till.till_id, &chain, &(seq as i64), &hash],
+                )
+                .await?;
+            }
+        }
+        let mut alarm_events = Vec::new();
+        for al in &writes.alarms {
+            let inserted = tx
+                .execute(
+                    "INSERT INTO alarms (till_id, chain, seq, kind, reason, received_hash, received, raised_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT DO NOTHING",
+                    &[
+                        &till.till_id,
+                        &al.chain.name(),
+                        &(al.seq as i64),
+                        &al.kind.name(),
+                        &al.reason,
+                        &al.received_hash,
+                        &al.received,
+                        &received_at,
+                    ],
+                )
+                .await?;
+            if inserted == 1 {
+                alarm_events.push(crate::events::alarm_raised(
+                    &till.shop_id,
+                    &till.till_id,
+                    al,
+                    now,
+                ));
+            }
+        }
+        if !writes.rollups.is_empty() {
+            let mut shops = Vec::new();
+            let mut days = Vec::new();
+            let mut dims = Vec::new();
+            let mut keys = Vec::new();
+            let (mut tickets, mut qty, mut amount, mut excl) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for (k, d) in &writes.rollups {
+                shops.push(k.shop_id.as_str());
+                days.push(k.day.as_str());
+                dims.push(k.dimension);
+                keys.push(k.key.as_str());
+                tickets.push(d.tickets);
+                qty.push(d.quantity);
+                amount.push(d.amount_cents);
+                excl.push(d.excluding_vat_cents);
+            }
+            tx.execute(
+                "INSERT INTO sales_rollup AS r (shop_id, day, dimension, key, tickets, quantity, amount_cents, excluding_vat_cents)
+                 SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::BIGINT[], $7::BIGINT[], $8::BIGINT[])
+                 ON CONFLICT (dimension, day, shop_id, key) DO UPDATE SET
+                   tickets = r.tickets + excluded.tickets,
+                   quantity = r.quantity + excluded.quantity,
+                   amount_cents = r.amount_cents + excluded.amount_cents,
+                   excluding_vat_cents = r.excluding_vat_cents + excluded.excluding_vat_cents",
+                &[&shops, &days, &dims, &keys, &tickets, &qty, &amount, &excl],
+            )
+            .await?;
+        }
+        tx.execute(
+            "UPDATE tills SET last_contact_at = $2, clock_skew_ms = coalesce($3, clock_skew_ms),
+             software = coalesce($4, software) WHERE id = $1",
+            &[
+                &till.till_id,
+                &received_at,
+                &clock_skew_ms(now, till_clock),
+                &writes.software,
+            ],
+        )
+        .await?;
+        let events: Vec<_> = writes.events.iter().chain(&alarm_events).collect();
+        if !events.is_empty() {
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
+                .await?;
+            let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+            let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+            let subjects: Vec<&str> = events.iter().map(|e| e.subject.as_str()).collect();
+            let envelopes: Vec<String> = events.iter().map(|e| e.envelope.to_string()).collect();
+            tx.execute(
+                "INSERT INTO outbox (event_id, type, subject, envelope)
+                 SELECT i, t, s, e
+                 FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[]) WITH ORDINALITY AS u(i, t, s, e, n)
+                 ORDER BY n",
+                &[&ids, &types, &subjects, &envelopes],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(UploadResponse {
+            chains: plans.into_iter().map(|p| p.ack).collect(),
+        })
+    }
+
+    async fn sales(&self, q: &SalesQuery) -> Result<Vec<SalesRow>> {
+        let (dimension, column) = q
+            .grouping()
+            .ok_or_else(|| StoreError::NotFound(format!("no sales dimension `{}`", q.by)))?;
+        let client = self.pool.get().await?;
+        let sql = format!(
+            "SELECT {column}, sum(tickets)::BIGINT, sum(quantity)::BIGINT, sum(amount_cents)::BIGINT, sum(excluding_vat_cents)::BIGINT
+             FROM sales_rollup
+             WHERE dimension = $1 AND day BETWEEN $2 AND $3 AND {}
+             GROUP BY {column} ORDER BY {column}",
+            q.shop_condition("$4::TEXT")
+        );
+        let rows = client
+            .query(&sql, &[&dimension, &q.from_day(), &q.to_day(), &q.shop])
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| SalesRow {
+                key: r.get(0),
+                tickets: r.get(1),
+                quantity: r.get(2),
+                amount_cents: r.get(3),
+                excluding_vat_cents: r.get(4),
+            })
+            .collect())
+    }
+
+    async fn fleet(&self, shop: Option<&str>) -> Result<Vec<TillStatus>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT t.id, t.shop_id, t.name, t.public_key IS NOT NULL, t.software, t.last_contact_at,
+                        (SELECT count(*) FROM alarms a WHERE a.till_id = t.id),
+                        (SELECT max(raised_at) FROM alarms a WHERE a.till_id = t.id),
+                        t.clock_skew_ms
+                 FROM tills t WHERE ($1::TEXT IS NULL OR t.shop_id = $1) ORDER BY t.id",
+                &[&shop],
+            )
+            .await?;
+        let mut tills = Vec::new();
+        for r in &rows {
+            let till_id: String = r.get(0);
+            let mut held: BTreeMap<String, u64> =
+                chain_names().map(|c| (c.to_string(), 0)).collect();
+            let mut records_held = 0;
+            for h in client
+                .query(
+                    "SELECT chain, seq FROM chain_heads WHERE till_id = $1",
+                    &[&till_id],
+                )
+                .await?
+            {
+                let seq = h.get::<_, i64>(1) as u64;
+                records_held += seq;
+                held.insert(h.get(0), seq);
+            }
+            tills.push(TillStatus {
+                till_id,
+                shop_id: r.get(1),
+                name: r.get(2),
+                enrolled: r.get(3),
+                software: r.get(4),
+                last_contact_at: r.get(5),
+                held,
+                records_held,
+                alarms: r.get::<_, i64>(6) as u64,
+                last_alarm_at: r.get(7),
+                clock_skew_ms: r.get(8),
+            });
+        }
+        Ok(tills)
+    }
+
+    async fn alarms(&self, shop: Option<&str>) -> Result<Vec<Alarm>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT a.id, a.till_id, t.shop_id, a.chain, a.seq, a.kind, a.reason, a.received_hash, a.raised_at
+                 FROM alarms a JOIN tills t ON t.id = a.till_id
+                 WHERE ($1::TEXT IS NULL OR t.shop_id = $1) ORDER BY a.id",
+                &[&shop],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Alarm {
+                id: r.get(0),
+                till_id: r.get(1),
+                shop_id: r.get(2),
+                chain: r.get(3),
+                seq: r.get::<_, i64>(4) as u64,
+                kind: r.get(5),
+                reason: r.get(6),
+                received_hash: r.get(7),
+                raised_at: r.get(8),
+            })
+            .collect())
+    }
+
+    async fn feed(&self, after: i64, limit: u32) -> Result<Vec<FeedEvent>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT cursor, envelope FROM outbox WHERE cursor > $1 ORDER BY cursor LIMIT $2",
+                &[&after, &i64::from(limit)],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let cursor: i64 = r.get(0);
+                let text: String = r.get(1);
+                let event = serde_json::from_str(&text)
+                    .map_err(|e| StoreError::Corrupt(format!("outbox {cursor}: {e}")))?;
+                Ok(FeedEvent { cursor, event })
+            })
+            .collect()
+    }
+
+    async fn consumer_cursor(&self, name: &str) -> Result<Option<i64>> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .query_opt(
+                "SELECT cursor FROM feed_consumers WHERE name = $1",
+                &[&name],
+            )
+            .await?
+            .map(|r| r.get(0)))
+    }
+
+    async fn set_consumer_cursor(&self, name: &str, cursor: i64, now: DateTime<Utc>) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO feed_consumers (name, cursor, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+                &[&name, &cursor, &timestamp::format(&now)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn consumers(&self) -> Result<Vec<Consumer>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT name, cursor, (SELECT count(*) FROM outbox o WHERE o.cursor > f.cursor), updated_at
+                 FROM feed_consumers f ORDER BY name",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Consumer {
+                name: r.get(0),
+                cursor: r.get(1),
+                lag: r.get(2),
+                updated_at: r.get(3),
+            })
+            .collect())
+    }
+
+    async fn record_count(&self, till_id: &str) -> Result<u64> {
+        let client = self.pool.get().await?;
+        let n: i64 = client
+            .query_one(
+                "SELECT count(*) FROM records WHERE till_id = $1",
+                &[&till_id],
+            )
+            .await?
+            .get(0);
+        Ok(n as u64)
+    }
+}

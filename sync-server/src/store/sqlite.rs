@@ -1,0 +1,738 @@
+//! The SQLite backend: the embedded default, one file, zero setup.
+//!
+//! One connection in WAL mode with `synchronous=FULL`, behind a mutex, used from tokio's
+//! blocking thread pool; every write is one `BEGIN IMMEDIATE` transaction, so uploads are
+//! serialized (SQLite has a single writer anyway). Migrations are numbered by `user_version`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use pos_domain::record::timestamp;
+use pos_domain::wire::{ChainBatch, UploadResponse};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::*;
+use crate::events;
+use crate::ingest::{self, Held};
+
+/// Migrations, applied in order; `user_version` is the number applied.
+const MIGRATIONS: &[&str] = &[
+    r#"
+CREATE TABLE legal_entities (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    siren TEXT NOT NULL,
+    fiscal_year_start_month INTEGER NOT NULL
+);
+CREATE TABLE shops (
+    id TEXT PRIMARY KEY,
+    entity_id TEXT NOT NULL REFERENCES legal_entities(id),
+    name TEXT NOT NULL,
+    territory TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    address TEXT NOT NULL
+);
+CREATE TABLE tills (
+    id TEXT PRIMARY KEY,
+    shop_id TEXT NOT NULL REFERENCES shops(id),
+    name TEXT NOT NULL,
+    code_hash TEXT UNIQUE,
+    code_expires_at TEXT,
+    public_key TEXT,
+    token_hash TEXT UNIQUE,
+    software TEXT,
+    protocol TEXT,
+    enrolled_at TEXT,
+    last_contact_at TEXT
+);
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    shop_id TEXT REFERENCES shops(id),
+    token_hash TEXT NOT NULL UNIQUE
+);
+CREATE TABLE records (
+    till_id TEXT NOT NULL REFERENCES tills(id),
+    chain TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    body BLOB NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (till_id, chain, seq)
+) WITHOUT ROWID;
+CREATE TABLE chain_heads (
+    till_id TEXT NOT NULL REFERENCES tills(id),
+    chain TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (till_id, chain)
+) WITHOUT ROWID;
+CREATE TABLE alarms (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    till_id TEXT NOT NULL REFERENCES tills(id),
+    chain TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    received_hash TEXT NOT NULL,
+    received BLOB NOT NULL,
+    raised_at TEXT NOT NULL,
+    UNIQUE (till_id, chain, seq, kind, received_hash)
+);
+CREATE TABLE outbox (
+    cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    envelope TEXT NOT NULL
+);
+CREATE TABLE sales_rollup (
+    shop_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    dimension TEXT NOT NULL,
+    key TEXT NOT NULL,
+    tickets INTEGER NOT NULL,
+    quantity INTEGER NOT NULL,
+    amount_cents INTEGER NOT NULL,
+    excluding_vat_cents INTEGER NOT NULL,
+    PRIMARY KEY (dimension, day, shop_id, key)
+) WITHOUT ROWID;
+CREATE TRIGGER records_no_update BEFORE UPDATE ON records
+BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
+CREATE TRIGGER records_no_delete BEFORE DELETE ON records
+BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
+CREATE TRIGGER alarms_no_update BEFORE UPDATE ON alarms
+BEGIN SELECT RAISE(ABORT, 'alarms are append-only'); END;
+CREATE TRIGGER alarms_no_delete BEFORE DELETE ON alarms
+BEGIN SELECT RAISE(ABORT, 'alarms are append-only'); END;
+"#,
+    r#"
+ALTER TABLE tills ADD COLUMN clock_skew_ms INTEGER;
+"#,
+    r#"
+CREATE TABLE feed_consumers (
+    name TEXT PRIMARY KEY,
+    cursor INTEGER NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"#,
+    r#"
+INSERT INTO sales_rollup
+SELECT '*', day, dimension, key, sum(tickets), sum(quantity), sum(amount_cents), sum(excluding_vat_cents)
+FROM sales_rollup WHERE shop_id <> '*' GROUP BY day, dimension, key;
+CREATE INDEX sales_rollup_by_shop ON sales_rollup (dimension, shop_id, day);
+"#,
+];
+
+/// The SQLite store.
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and migrates it.
+    pub async fn open(path: &Path) -> Result<SqliteStore> {
+        let path = path.to_path_buf();
+        let conn = tokio::task::spawn_blocking(move || -> Result<Connection> {
+            let mut conn = Connection::open(&path)?;
+            conn.busy_timeout(std::time::Duration::from_secs(30))?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            migrate(&mut conn)?;
+            Ok(conn)
+        })
+        .await
+        .map_err(|e| StoreError::Database(e.to_string()))??;
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `work` with the connection on the blocking pool.
+    async fn with<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StoreError::Database("connection lock poisoned".into()))?;
+            work(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Database(e.to_string()))?
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let applied: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn opt_u64(value: Option<i64>) -> u64 {
+    value.map(|v| v as u64).unwrap_or(0)
+}
+
+fn ingest_tx(
+    conn: &mut Connection,
+    till: &TillAuth,
+    batches: &[ChainBatch],
+    now: DateTime<Utc>,
+    till_clock: Option<DateTime<Utc>>,
+) -> Result<UploadResponse> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut plans = Vec::new();
+    for batch in batches {
+        let chain = batch.chain.name();
+        let head: Option<(u64, String)> = tx
+            .query_row(
+                "SELECT seq, hash FROM chain_heads WHERE till_id = ?1 AND chain = ?2",
+                params![till.till_id, chain],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+            )
+            .optional()?;
+        let head_seq = head.as_ref().map(|h| h.0).unwrap_or(0);
+        let mut hashes = BTreeMap::new();
+        {
+            let mut stmt = tx.prepare_cached(
+                "SELECT hash FROM records WHERE till_id = ?1 AND chain = ?2 AND seq = ?3",
+            )?;
+            for seq in ingest::held_sequences(&batch.records, head_seq) {
+                let hash: Option<String> = stmt
+                    .query_row(params![till.till_id, chain, seq as i64], |r| r.get(0))
+                    .optional()?;
+                if let Some(hash) = hash {
+                    hashes.insert(seq, hash);
+                }
+            }
+        }
+        let held = Held { head, hashes };
+        plans.push(ingest::plan_chain(
+            till.public_key,
+            &till.till_id,
+            batch.chain,
+            &held,
+            &batch.records,
+        ));
+    }
+    let writes = ingest_writes(till, &plans);
+    let received_at = timestamp::format(&now);
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO records (till_id, chain, seq, at, hash, body, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        let mut head = tx.prepare_cached(
+            "INSERT INTO chain_heads (till_id, chain, seq, hash) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (till_id, chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        )?;
+        let mut alarm = tx.prepare_cached(
+            "INSERT INTO alarms (till_id, chain, seq, kind, reason, received_hash, received, raised_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT DO NOTHING",
+        )?;
+        for plan in &plans {
+            let chain = plan.chain.name();
+            for a in &plan.accepted {
+                insert.execute(params![
+                    till.till_id,
+                    chain,
+                    a.seq as i64,
+                    timestamp::format(&a.record.record.at),
+                    a.hash,
+                    a.record.stored,
+                    received_at,
+                ])?;
+            }
+            if let Some((seq, hash)) = plan.new_head() {
+                head.execute(params![till.till_id, chain, seq as i64, hash])?;
+            }
+        }
+        let mut alarm_events = Vec::new();
+        for al in &writes.alarms {
+            let inserted = alarm.execute(params![
+                till.till_id,
+                al.chain.name(),
+                al.seq as i64,
+                al.kind.name(),
+                al.reason,
+                al.received_hash,
+                al.received,
+                received_at,
+            ])?;
+            if inserted == 1 {
+                alarm_events.push(events::alarm_raised(&till.shop_id, &till.till_id, al, now));
+            }
+        }
+        let mut rollup = tx.prepare_cached(
+            "INSERT INTO sales_rollup (shop_id, day, dimension, key, tickets, quantity, amount_cents, excluding_vat_cents)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (dimension, day, shop_id, key) DO UPDATE SET
+               tickets = tickets + excluded.tickets,
+               quantity = quantity + excluded.quantity,
+               amount_cents = amount_cents + excluded.amount_cents,
+               excluding_vat_cents = excluding_vat_cents + excluded.excluding_vat_cents",
+        )?;
+        for (k, d) in &writes.rollups {
+            rollup.execute(params![
+                k.shop_id,
+                k.day,
+                k.dimension,
+                k.key,
+                d.tickets,
+                d.quantity,
+                d.amount_cents,
+                d.excluding_vat_cents
+            ])?;
+        }
+        let mut outbox = tx.prepare_cached(
+            "INSERT INTO outbox (event_id, type, subject, envelope) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for event in writes.events.iter().chain(&alarm_events) {
+            outbox.execute(params![
+                event.id,
+                event.event_type,
+                event.subject,
+                event.envelope.to_string()
+            ])?;
+        }
+    }
+    tx.execute(
+        "UPDATE tills SET last_contact_at = ?2, clock_skew_ms = coalesce(?3, clock_skew_ms),
+         software = coalesce(?4, software) WHERE id = ?1",
+        params![
+            till.till_id,
+            received_at,
+            clock_skew_ms(now, till_clock),
+            writes.software
+        ],
+    )?;
+    tx.commit()?;
+    Ok(UploadResponse {
+        chains: plans.into_iter().map(|p| p.ack).collect(),
+    })
+}
+
+fn till_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<TillInfo> {
+    let public_key: Option<String> = row.get(4)?;
+    Ok(TillInfo {
+        id: row.get(0)?,
+        shop_id: row.get(1)?,
+        name: row.get(2)?,
+        enrollment_expires_at: if public_key.is_none() {
+            row.get(3)?
+        } else {
+            None
+        },
+        enrolled: public_key.is_some(),
+        public_key,
+        software: row.get(5)?,
+        protocol: row.get(6)?,
+        last_contact_at: row.get(7)?,
+    })
+}
+
+fn user_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    let role: String = row.get(2)?;
+    Ok(User {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        role: Role::parse(&role).unwrap_or(Role::ShopManager),
+        shop_id: row.get(3)?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn create_entity(&self, e: &LegalEntity) -> Result<()> {
+        let e = e.clone();
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO legal_entities (id, name, siren, fiscal_year_start_month) VALUES (?1, ?2, ?3, ?4)",
+                params![e.id, e.name, e.siren, e.fiscal_year_start_month],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_shop(&self, s: &Shop) -> Result<()> {
+        let s = s.clone();
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO shops (id, entity_id, name, territory, timezone, address) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![s.id, s.entity_id, s.name, s.territory, s.timezone, s.address],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_till(&self, t: &NewTill) -> Result<()> {
+        let t = t.clone();
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO tills (id, shop_id, name, code_hash, code_expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![t.id, t.shop_id, t.name, t.code_hash, timestamp::format(&t.code_expires_at)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_user(&self, u: &User, token_hash: &str) -> Result<()> {
+        let (u, token_hash) = (u.clone(), token_hash.to_string());
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO users (id, name, role, shop_id, token_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![u.id, u.name, u.role.name(), u.shop_id, token_hash],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn entities(&self) -> Result<Vec<LegalEntity>> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, name, siren, fiscal_year_start_month FROM legal_entities ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(LegalEntity {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    siren: r.get(2)?,
+                    fiscal_year_start_month: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn shops(&self) -> Result<Vec<Shop>> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, entity_id, name, territory, timezone, address FROM shops ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(Shop {
+                    id: r.get(0)?,
+                    entity_id: r.get(1)?,
+                    name: r.get(2)?,
+                    territory: r.get(3)?,
+                    timezone: r.get(4)?,
+                    address: r.get(5)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn tills(&self) -> Result<Vec<TillInfo>> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, shop_id, name, code_expires_at, public_key, software, protocol, last_contact_at
+                 FROM tills ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], till_info)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn users(&self) -> Result<Vec<User>> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT id, name, role, shop_id FROM users ORDER BY id")?;
+            let rows = stmt.query_map([], user_of)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn enroll(&self, e: &Enrollment, now: DateTime<Utc>) -> Result<Enrolled> {
+        let e = e.clone();
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let now = timestamp::format(&now);
+            let found: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT id, shop_id FROM tills
+                     WHERE code_hash = ?1 AND public_key IS NULL AND code_expires_at > ?2",
+                    params![e.code_hash, now],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((till_id, shop_id)) = found else {
+                return Err(StoreError::EnrollmentCodeInvalid);
+            };
+            tx.execute(
+                "UPDATE tills SET code_hash = NULL, public_key = ?2, token_hash = ?3, software = ?4,
+                 protocol = ?5, enrolled_at = ?6, last_contact_at = ?6 WHERE id = ?1",
+                params![
+                    till_id,
+                    e.public_key.to_string(),
+                    e.token_hash,
+                    e.software,
+                    e.protocol,
+                    now
+                ],
+            )?;
+            tx.commit()?;
+            Ok(Enrolled { till_id, shop_id })
+        })
+        .await
+    }
+
+    async fn till_by_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TillAuth>> {
+        let token_hash = token_hash.to_string();
+        self.with(move |c| {
+            let found: Option<(String, String, String)> = c
+                .query_row(
+                    "SELECT id, shop_id, public_key FROM tills WHERE token_hash = ?1",
+                    [&token_hash],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let Some((till_id, shop_id, key)) = found else {
+                return Ok(None);
+            };
+            c.execute(
+                "UPDATE tills SET last_contact_at = ?2 WHERE id = ?1",
+                params![till_id, timestamp::format(&now)],
+            )?;
+            let public_key = key
+                .parse()
+                .map_err(|e: String| StoreError::Corrupt(format!("till {till_id}: {e}")))?;
+            Ok(Some(TillAuth {
+                till_id,
+                shop_id,
+                public_key,
+            }))
+        })
+        .await
+    }
+
+    async fn user_by_token(&self, token_hash: &str) -> Result<Option<User>> {
+        let token_hash = token_hash.to_string();
+        self.with(move |c| {
+            Ok(c.query_row(
+                "SELECT id, name, role, shop_id FROM users WHERE token_hash = ?1",
+                [&token_hash],
+                user_of,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn ingest(
+        &self,
+        till: &TillAuth,
+        batches: Vec<ChainBatch>,
+        now: DateTime<Utc>,
+        till_clock: Option<DateTime<Utc>>,
+    ) -> Result<UploadResponse> {
+        let till = till.clone();
+        self.with(move |c| ingest_tx(c, &till, &batches, now, till_clock))
+            .await
+    }
+
+    async fn sales(&self, q: &SalesQuery) -> Result<Vec<SalesRow>> {
+        let q = q.clone();
+        let (dimension, column) = q
+            .grouping()
+            .ok_or_else(|| StoreError::NotFound(format!("no sales dimension `{}`", q.by)))?;
+        self.with(move |c| {
+            let sql = format!(
+                "SELECT {column}, sum(tickets), sum(quantity), sum(amount_cents), sum(excluding_vat_cents)
+                 FROM sales_rollup
+                 WHERE dimension = ?1 AND day BETWEEN ?2 AND ?3 AND {}
+                 GROUP BY {column} ORDER BY {column}",
+                q.shop_condition("?4")
+            );
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map(params![dimension, q.from_day(), q.to_day(), q.shop], |r| {
+                Ok(SalesRow {
+                    key: r.get(0)?,
+                    tickets: r.get(1)?,
+                    quantity: r.get(2)?,
+                    amount_cents: r.get(3)?,
+                    excluding_vat_cents: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn fleet(&self, shop: Option<&str>) -> Result<Vec<TillStatus>> {
+        let shop = shop.map(str::to_string);
+        self.with(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT t.id, t.shop_id, t.name, t.public_key IS NOT NULL, t.software, t.last_contact_at,
+                        (SELECT count(*) FROM alarms a WHERE a.till_id = t.id),
+                        (SELECT max(raised_at) FROM alarms a WHERE a.till_id = t.id),
+                        t.clock_skew_ms
+                 FROM tills t WHERE (?1 IS NULL OR t.shop_id = ?1) ORDER BY t.id",
+            )?;
+            let mut tills: Vec<TillStatus> = stmt
+                .query_map([&shop], |r| {
+                    Ok(TillStatus {
+                        till_id: r.get(0)?,
+                        shop_id: r.get(1)?,
+                        name: r.get(2)?,
+                        enrolled: r.get(3)?,
+                        software: r.get(4)?,
+                        last_contact_at: r.get(5)?,
+                        held: BTreeMap::new(),
+                        records_held: 0,
+                        alarms: opt_u64(r.get(6)?),
+                        last_alarm_at: r.get(7)?,
+                        clock_skew_ms: r.get(8)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut heads = c.prepare_cached("SELECT chain, seq FROM chain_heads WHERE till_id = ?1")?;
+            for till in &mut tills {
+                for name in chain_names() {
+                    till.held.insert(name.to_string(), 0);
+                }
+                let rows = heads.query_map([&till.till_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+                for row in rows {
+                    let (chain, seq) = row?;
+                    till.records_held += seq as u64;
+                    till.held.insert(chain, seq as u64);
+                }
+            }
+            Ok(tills)
+        })
+        .await
+    }
+
+    async fn alarms(&self, shop: Option<&str>) -> Result<Vec<Alarm>> {
+        let shop = shop.map(str::to_string);
+        self.with(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT a.id, a.till_id, t.shop_id, a.chain, a.seq, a.kind, a.reason, a.received_hash, a.raised_at
+                 FROM alarms a JOIN tills t ON t.id = a.till_id
+                 WHERE (?1 IS NULL OR t.shop_id = ?1) ORDER BY a.id",
+            )?;
+            let rows = stmt.query_map([&shop], |r| {
+                Ok(Alarm {
+                    id: r.get(0)?,
+                    till_id: r.get(1)?,
+                    shop_id: r.get(2)?,
+                    chain: r.get(3)?,
+                    seq: r.get::<_, i64>(4)? as u64,
+                    kind: r.get(5)?,
+                    reason: r.get(6)?,
+                    received_hash: r.get(7)?,
+                    raised_at: r.get(8)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn feed(&self, after: i64, limit: u32) -> Result<Vec<FeedEvent>> {
+        self.with(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT cursor, envelope FROM outbox WHERE cursor > ?1 ORDER BY cursor LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![after, limit], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (cursor, text) = row?;
+                let event = serde_json::from_str(&text)
+                    .map_err(|e| StoreError::Corrupt(format!("outbox {cursor}: {e}")))?;
+                out.push(FeedEvent { cursor, event });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn consumer_cursor(&self, name: &str) -> Result<Option<i64>> {
+        let name = name.to_string();
+        self.with(move |c| {
+            Ok(c.query_row(
+                "SELECT cursor FROM feed_consumers WHERE name = ?1",
+                [&name],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn set_consumer_cursor(&self, name: &str, cursor: i64, now: DateTime<Utc>) -> Result<()> {
+        let name = name.to_string();
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO feed_consumers (name, cursor, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+                params![name, cursor, timestamp::format(&now)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn consumers(&self) -> Result<Vec<Consumer>> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT name, cursor, (SELECT count(*) FROM outbox o WHERE o.cursor > f.cursor), updated_at
+                 FROM feed_consumers f ORDER BY name",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(Consumer {
+                    name: r.get(0)?,
+                    cursor: r.get(1)?,
+                    lag: r.get(2)?,
+                    updated_at: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn record_count(&self, till_id: &str) -> Result<u64> {
+        let till_id = till_id.to_string();
+        self.with(move |c| {
+            let n: i64 = c.query_row(
+                "SELECT count(*) FROM records WHERE till_id = ?1",
+                [&till_id],
+                |r| r.get(0),
+            )?;
+            Ok(n as u64)
+        })
+        .await
+    }
+}
