@@ -4,6 +4,13 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# The sync server's scenario tests run on PostgreSQL too: start a throw-away cluster unless
+# one is given. Under CI=true a test that cannot reach it fails.
+if [ -z "${DATABASE_URL:-}" ]; then
+  DATABASE_URL=$(sync-server/scripts/start-postgres.sh) || { echo "run-tests: PostgreSQL did not start" >&2; exit 1; }
+  export DATABASE_URL
+fi
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
