@@ -129,37 +129,58 @@ CREATE INDEX sales_rollup_by_shop ON sales_rollup (dimension, shop_id, day);
 "#,
 ];
 
-/// The SQLite store.
+/// The SQLite store: one connection for writes, one (query-only) for reads, so head-office
+/// reports and the feed never wait for an upload in progress (WAL lets them read the last
+/// committed state meanwhile).
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    reader: Arc<Mutex<Connection>>,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and migrates it.
     pub async fn open(path: &Path) -> Result<SqliteStore> {
         let path = path.to_path_buf();
-        let conn = tokio::task::spawn_blocking(move || -> Result<Connection> {
+        let (conn, reader) = tokio::task::spawn_blocking(move || -> Result<_> {
             let mut conn = Connection::open(&path)?;
             conn.busy_timeout(std::time::Duration::from_secs(30))?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
             migrate(&mut conn)?;
-            Ok(conn)
+            let reader = Connection::open(&path)?;
+            reader.busy_timeout(std::time::Duration::from_secs(30))?;
+            reader.pragma_update(None, "query_only", "ON")?;
+            Ok((conn, reader))
         })
         .await
         .map_err(|e| StoreError::Database(e.to_string()))??;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
+            reader: Arc::new(Mutex::new(reader)),
         })
     }
 
-    /// Runs `work` with the connection on the blocking pool.
+    /// Runs `work` with the writing connection on the blocking pool.
     async fn with<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let conn = self.conn.clone();
+        SqliteStore::on(self.conn.clone(), work).await
+    }
+
+    /// Runs `work` with the query-only connection on the blocking pool.
+    async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        SqliteStore::on(self.reader.clone(), work).await
+    }
+
+    async fn on<T: Send + 'static>(
+        conn: Arc<Mutex<Connection>>,
+        work: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         tokio::task::spawn_blocking(move || {
             let mut guard = conn
                 .lock()
@@ -410,7 +431,7 @@ impl Store for SqliteStore {
     }
 
     async fn entities(&self) -> Result<Vec<LegalEntity>> {
-        self.with(|c| {
+        self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT id, name, siren, fiscal_year_start_month FROM legal_entities ORDER BY id",
             )?;
@@ -428,7 +449,7 @@ impl Store for SqliteStore {
     }
 
     async fn shops(&self) -> Result<Vec<Shop>> {
-        self.with(|c| {
+        self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT id, entity_id, name, territory, timezone, address FROM shops ORDER BY id",
             )?;
@@ -448,7 +469,7 @@ impl Store for SqliteStore {
     }
 
     async fn tills(&self) -> Result<Vec<TillInfo>> {
-        self.with(|c| {
+        self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT id, shop_id, name, code_expires_at, public_key, software, protocol, last_contact_at
                  FROM tills ORDER BY id",
@@ -460,7 +481,7 @@ impl Store for SqliteStore {
     }
 
     async fn users(&self) -> Result<Vec<User>> {
-        self.with(|c| {
+        self.read(|c| {
             let mut stmt = c.prepare("SELECT id, name, role, shop_id FROM users ORDER BY id")?;
             let rows = stmt.query_map([], user_of)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -537,7 +558,7 @@ impl Store for SqliteStore {
 
     async fn user_by_token(&self, token_hash: &str) -> Result<Option<User>> {
         let token_hash = token_hash.to_string();
-        self.with(move |c| {
+        self.read(move |c| {
             Ok(c.query_row(
                 "SELECT id, name, role, shop_id FROM users WHERE token_hash = ?1",
                 [&token_hash],
@@ -565,7 +586,7 @@ impl Store for SqliteStore {
         let (dimension, column) = q
             .grouping()
             .ok_or_else(|| StoreError::NotFound(format!("no sales dimension `{}`", q.by)))?;
-        self.with(move |c| {
+        self.read(move |c| {
             let sql = format!(
                 "SELECT {column}, sum(tickets), sum(quantity), sum(amount_cents), sum(excluding_vat_cents)
                  FROM sales_rollup
@@ -590,7 +611,7 @@ impl Store for SqliteStore {
 
     async fn fleet(&self, shop: Option<&str>) -> Result<Vec<TillStatus>> {
         let shop = shop.map(str::to_string);
-        self.with(move |c| {
+        self.read(move |c| {
             let mut stmt = c.prepare(
                 "SELECT t.id, t.shop_id, t.name, t.public_key IS NOT NULL, t.software, t.last_contact_at,
                         (SELECT count(*) FROM alarms a WHERE a.till_id = t.id),
@@ -634,7 +655,7 @@ impl Store for SqliteStore {
 
     async fn alarms(&self, shop: Option<&str>) -> Result<Vec<Alarm>> {
         let shop = shop.map(str::to_string);
-        self.with(move |c| {
+        self.read(move |c| {
             let mut stmt = c.prepare(
                 "SELECT a.id, a.till_id, t.shop_id, a.chain, a.seq, a.kind, a.reason, a.received_hash, a.raised_at
                  FROM alarms a JOIN tills t ON t.id = a.till_id
@@ -659,7 +680,7 @@ impl Store for SqliteStore {
     }
 
     async fn feed(&self, after: i64, limit: u32) -> Result<Vec<FeedEvent>> {
-        self.with(move |c| {
+        self.read(move |c| {
             let mut stmt = c.prepare_cached(
                 "SELECT cursor, envelope FROM outbox WHERE cursor > ?1 ORDER BY cursor LIMIT ?2",
             )?;
@@ -680,7 +701,7 @@ impl Store for SqliteStore {
 
     async fn consumer_cursor(&self, name: &str) -> Result<Option<i64>> {
         let name = name.to_string();
-        self.with(move |c| {
+        self.read(move |c| {
             Ok(c.query_row(
                 "SELECT cursor FROM feed_consumers WHERE name = ?1",
                 [&name],
@@ -705,7 +726,7 @@ impl Store for SqliteStore {
     }
 
     async fn consumers(&self) -> Result<Vec<Consumer>> {
-        self.with(|c| {
+        self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT name, cursor, (SELECT count(*) FROM outbox o WHERE o.cursor > f.cursor), updated_at
                  FROM feed_consumers f ORDER BY name",
@@ -725,7 +746,7 @@ impl Store for SqliteStore {
 
     async fn record_count(&self, till_id: &str) -> Result<u64> {
         let till_id = till_id.to_string();
-        self.with(move |c| {
+        self.read(move |c| {
             let n: i64 = c.query_row(
                 "SELECT count(*) FROM records WHERE till_id = ?1",
                 [&till_id],
