@@ -44,6 +44,7 @@ on_every_backend!(
     an_unreadable_ticket_is_stored_and_alarmed,
     a_lost_answer_then_a_retry_stores_each_record_once,
     feed_consumers_resume_from_their_acknowledged_cursor,
+    held_records_and_alarms_cannot_be_changed_even_with_sql,
 );
 
 const TILL_A: &str = "PARIS-OPERA-1";
@@ -1178,4 +1179,53 @@ async fn put_json(
     }
     let response = request.send().await.unwrap();
     (response.status(), response.text().await.unwrap())
+}
+
+async fn held_records_and_alarms_cannot_be_changed_even_with_sql(backend: Backend) {
+    let Some((server, till, token)) = with_till(backend, 5).await else {
+        return;
+    };
+    let tickets = till.records(Chain::Ticket);
+    server
+        .upload(&token, TILL_A, vec![batch(Chain::Ticket, &tickets)])
+        .await;
+    server
+        .upload(
+            &token,
+            TILL_A,
+            vec![ChainBatch {
+                chain: Chain::Ticket,
+                records: vec![altered(&tickets[0])],
+            }],
+        )
+        .await;
+    let statements = [
+        "UPDATE records SET body = body WHERE seq = 1",
+        "DELETE FROM records WHERE seq = 1",
+        "UPDATE alarms SET reason = 'nothing happened'",
+        "DELETE FROM alarms",
+    ];
+    for sql in statements {
+        let refused = if let Some(path) = server.db_url.strip_prefix("sqlite:") {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            conn.execute(sql, []).is_err()
+        } else {
+            let (client, connection) =
+                tokio_postgres::connect(&server.db_url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+            tokio::spawn(connection);
+            client.batch_execute(sql).await.is_err()
+        };
+        assert!(
+            refused,
+            "the database itself refuses `{sql}`: records and alarms are append-only"
+        );
+    }
+    assert_eq!(
+        server.store.record_count(TILL_A).await.unwrap(),
+        tickets.len() as u64
+    );
+    assert_eq!(server.store.alarms(None).await.unwrap().len(), 1);
+    server.stop().await;
 }
