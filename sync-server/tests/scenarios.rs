@@ -1229,3 +1229,51 @@ async fn held_records_and_alarms_cannot_be_changed_even_with_sql(backend: Backen
     assert_eq!(server.store.alarms(None).await.unwrap().len(), 1);
     server.stop().await;
 }
+
+#[test]
+fn the_serve_command_answers_and_stops_on_interrupt() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("served.sqlite").display());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"))
+        .args(["--db", &db, "serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let address = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.split("address=").nth(1).map(|rest| {
+                rest.split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+        })
+        .expect("the server logs the address it listens on");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let capabilities: Value = runtime.block_on(async {
+        reqwest::get(format!("http://{address}/api/v1/capabilities"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(capabilities["protocol"], "1.0");
+    // Ctrl-C: the server stops gracefully.
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(
+        exit.success(),
+        "the server exits cleanly on interrupt: {exit:?}"
+    );
+}
