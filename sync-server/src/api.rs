@@ -112,6 +112,11 @@ impl From<StoreError> for Failure {
                 codes::ENROLLMENT_CODE_INVALID,
                 e.to_string(),
             ),
+            StoreError::PublicKeyMismatch => Failure::new(
+                StatusCode::CONFLICT,
+                codes::PUBLIC_KEY_MISMATCH,
+                e.to_string(),
+            ),
             StoreError::NotFound(m) => Failure::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, m),
             StoreError::Conflict(_) | StoreError::Database(_) | StoreError::Corrupt(_) => {
                 tracing::error!(error = %e, "storage failed");

@@ -45,6 +45,7 @@ on_every_backend!(
     a_lost_answer_then_a_retry_stores_each_record_once,
     feed_consumers_resume_from_their_acknowledged_cursor,
     held_records_and_alarms_cannot_be_changed_even_with_sql,
+    a_till_enrolls_again_with_its_key_only,
 );
 
 const TILL_A: &str = "PARIS-OPERA-1";
@@ -800,8 +801,20 @@ async fn admin_commands_create_and_list(backend: Backend) {
     assert_eq!(shop["id"], "PARIS-OPERA");
     assert_eq!(shop["territory"], "corsica");
     assert_eq!(till["till_id"], "PARIS-OPERA-CAISSE-1");
-    let code = till["enrollment_code"].as_str().unwrap().to_string();
-    assert_eq!(code.len(), 14, "a short code to type at the till");
+    let first_code = till["enrollment_code"].as_str().unwrap().to_string();
+    assert_eq!(first_code.len(), 14, "a short code to type at the till");
+    // A new code replaces the first one.
+    let db2 = db.clone();
+    let reissued = tokio::task::spawn_blocking(move || {
+        admin(
+            &db2,
+            &["admin", "till", "code", "--id", "PARIS-OPERA-CAISSE-1"],
+        )
+    })
+    .await
+    .unwrap();
+    let code = reissued["enrollment_code"].as_str().unwrap().to_string();
+    assert_ne!(code, first_code);
     assert!(till["expires_at"].is_string(), "the code expires");
     assert_eq!(user["role"], "shop_manager");
     assert_eq!(user["token"].as_str().unwrap().len(), 64);
@@ -1276,4 +1289,52 @@ fn the_serve_command_answers_and_stops_on_interrupt() {
         exit.success(),
         "the server exits cleanly on interrupt: {exit:?}"
     );
+}
+
+async fn a_till_enrolls_again_with_its_key_only(backend: Backend) {
+    let Some((server, till, old_token)) = with_till(backend, 5).await else {
+        return;
+    };
+    let reissue = |server: &Server| {
+        let store = server.store.clone();
+        async move {
+            let code = sync_server::secrets::new_enrollment_code().unwrap();
+            store
+                .reissue_code(
+                    TILL_A,
+                    &sync_server::secrets::code_hash(&code),
+                    chrono::Utc::now() + chrono::Duration::hours(1),
+                )
+                .await
+                .unwrap();
+            code
+        }
+    };
+    // A new ledger (another key) under the same till id is refused.
+    let code = reissue(&server).await;
+    let stranger = TestTill::new(TILL_A, 99, 0, 1, 1);
+    let (status, body) = server
+        .post_json(
+            "/api/v1/enroll",
+            None,
+            &json!({"protocol": "1.0", "code": code, "public_key": stranger.till.public_key().to_string(), "software": "t"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "public_key_mismatch");
+    // The same till (same key) gets a new token; the old one stops working.
+    let new_token = server.enroll(&code, &till).await.token;
+    let tickets = till.records(Chain::Ticket);
+    let body = json!({"protocol": "1.0", "chains": [batch(Chain::Ticket, &tickets)]});
+    let path = format!("/api/v1/tills/{TILL_A}/records");
+    let (status, _) = server.post_json(&path, Some(&old_token), &body).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old token is revoked");
+    let (status, _) = server.post_json(&path, Some(&new_token), &body).await;
+    assert_eq!(status, StatusCode::OK);
+    let missing = server
+        .store
+        .reissue_code("NOPE", "x", chrono::Utc::now())
+        .await;
+    assert!(missing.is_err(), "no code for an unknown till");
+    server.stop().await;
 }

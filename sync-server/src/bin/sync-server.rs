@@ -136,6 +136,14 @@ enum TillAction {
         #[arg(long, default_value_t = 72)]
         expires_hours: i64,
     },
+    /// A new one-time code for an existing till (it lost its token); it must enroll with the
+    /// same key, and its old token stops working.
+    Code {
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value_t = 72)]
+        expires_hours: i64,
+    },
     List,
 }
 
@@ -315,6 +323,20 @@ async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<
                     "enrollment_code": code,
                     "expires_at": expires_at,
                 });
+                print(json_output, value, text);
+            }
+            TillAction::Code { id, expires_hours } => {
+                let code = secrets::new_enrollment_code()?;
+                let expires = Utc::now() + Duration::hours(expires_hours.max(1));
+                store
+                    .reissue_code(&id, &secrets::code_hash(&code), expires)
+                    .await?;
+                let expires_at = pos_domain::record::timestamp::format(&expires);
+                let text = format!(
+                    "till {id}: new enrollment code {code} (one use, expires {expires_at})"
+                );
+                let value =
+                    json!({"till_id": id, "enrollment_code": code, "expires_at": expires_at});
                 print(json_output, value, text);
             }
             TillAction::List => {

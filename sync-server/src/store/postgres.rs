@@ -330,14 +330,33 @@ impl Store for PgStore {
         Ok(rows.iter().map(user_of).collect())
     }
 
+    async fn reissue_code(
+        &self,
+        till_id: &str,
+        code_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let client = self.pool.get().await?;
+        let changed = client
+            .execute(
+                "UPDATE tills SET code_hash = $2, code_expires_at = $3 WHERE id = $1",
+                &[&till_id, &code_hash, &timestamp::format(&expires_at)],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("no till `{till_id}`")));
+        }
+        Ok(())
+    }
+
     async fn enroll(&self, e: &Enrollment, now: DateTime<Utc>) -> Result<Enrolled> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let now = timestamp::format(&now);
         let found = tx
             .query_opt(
-                "SELECT id, shop_id FROM tills
-                 WHERE code_hash = $1 AND public_key IS NULL AND code_expires_at > $2
+                "SELECT id, shop_id, public_key FROM tills
+                 WHERE code_hash = $1 AND code_expires_at > $2
                  FOR UPDATE",
                 &[&e.code_hash, &now],
             )
@@ -346,6 +365,8 @@ impl Store for PgStore {
             return Err(StoreError::EnrollmentCodeInvalid);
         };
         let (till_id, shop_id): (String, String) = (row.get(0), row.get(1));
+        let enrolled: Option<String> = row.get(2);
+        check_enrolled_key(enrolled.as_deref(), &e.public_key)?;
         tx.execute(
             "UPDATE tills SET code_hash = NULL, public_key = $2, token_hash = $3, software = $4,
              protocol = $5, enrolled_at = $6, last_contact_at = $6 WHERE id = $1",

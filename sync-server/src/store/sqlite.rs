@@ -489,22 +489,43 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn reissue_code(
+        &self,
+        till_id: &str,
+        code_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let (till_id, code_hash) = (till_id.to_string(), code_hash.to_string());
+        self.with(move |c| {
+            let changed = c.execute(
+                "UPDATE tills SET code_hash = ?2, code_expires_at = ?3 WHERE id = ?1",
+                params![till_id, code_hash, timestamp::format(&expires_at)],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("no till `{till_id}`")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn enroll(&self, e: &Enrollment, now: DateTime<Utc>) -> Result<Enrolled> {
         let e = e.clone();
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let now = timestamp::format(&now);
-            let found: Option<(String, String)> = tx
+            let found: Option<(String, String, Option<String>)> = tx
                 .query_row(
-                    "SELECT id, shop_id FROM tills
-                     WHERE code_hash = ?1 AND public_key IS NULL AND code_expires_at > ?2",
+                    "SELECT id, shop_id, public_key FROM tills
+                     WHERE code_hash = ?1 AND code_expires_at > ?2",
                     params![e.code_hash, now],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;
-            let Some((till_id, shop_id)) = found else {
+            let Some((till_id, shop_id, enrolled)) = found else {
                 return Err(StoreError::EnrollmentCodeInvalid);
             };
+            check_enrolled_key(enrolled.as_deref(), &e.public_key)?;
             tx.execute(
                 "UPDATE tills SET code_hash = NULL, public_key = ?2, token_hash = ?3, software = ?4,
                  protocol = ?5, enrolled_at = ?6, last_contact_at = ?6 WHERE id = ?1",
