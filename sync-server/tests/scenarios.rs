@@ -46,6 +46,7 @@ on_every_backend!(
     feed_consumers_resume_from_their_acknowledged_cursor,
     held_records_and_alarms_cannot_be_changed_even_with_sql,
     a_till_enrolls_again_with_its_key_only,
+    head_office_users_log_in_with_a_password,
 );
 
 const TILL_A: &str = "PARIS-OPERA-1";
@@ -850,6 +851,40 @@ async fn admin_commands_create_and_list(backend: Backend) {
     let task = tokio::spawn(sync_server::serve(listener, state, async {
         let _ = rx.await;
     }));
+    // A password set from standard input opens a session.
+    let db2 = db.clone();
+    let set = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"))
+            .args([
+                "--db", &db2, "--json", "admin", "user", "password", "--id", "max",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"a long enough password\n")
+            .unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(set.status.success(), "admin user password succeeds");
+    let response = reqwest::Client::new()
+        .post(format!("{url}/api/v1/login"))
+        .json(&json!({"user": "max", "password": "a long enough password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "the password set by the command logs in"
+    );
     let till = TestTill::new("PARIS-OPERA-CAISSE-1", 3, 0, 1, 1);
     let response = reqwest::Client::new()
         .post(format!("{url}/api/v1/enroll"))
@@ -1336,5 +1371,71 @@ async fn a_till_enrolls_again_with_its_key_only(backend: Backend) {
         .reissue_code("NOPE", "x", chrono::Utc::now())
         .await;
     assert!(missing.is_err(), "no code for an unknown till");
+    server.stop().await;
+}
+
+async fn head_office_users_log_in_with_a_password(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let hash = sync_server::secrets::hash_password("a long enough password").unwrap();
+    server.store.set_password("max", &hash).await.unwrap();
+    let login = |user: &str, password: &str| json!({"user": user, "password": password});
+
+    for (user, password) in [
+        ("max", "wrong password!!"),
+        ("nobody", "a long enough password"),
+        ("ada", ""),
+    ] {
+        let (status, body) = server
+            .post_json("/api/v1/login", None, &login(user, password))
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{user}: {body}");
+        assert_eq!(
+            body["code"], "login_failed",
+            "the same answer whatever was wrong"
+        );
+    }
+    let (status, body) = server
+        .post_json(
+            "/api/v1/login",
+            None,
+            &login("max", "a long enough password"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["user"]["role"], "shop_manager");
+    let session = body["token"].as_str().unwrap().to_string();
+    let (status, sales) = server.get("/api/v1/hq/sales?by=shop", Some(&session)).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the session token opens the head-office API: {sales}"
+    );
+    let (status, _) = server
+        .get(&format!("/api/v1/hq/fleet?shop={SHOP_B}"), Some(&session))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "with the user's role and scope"
+    );
+    // An expired session no longer works.
+    let expired = sync_server::secrets::new_token().unwrap();
+    server
+        .store
+        .create_session(
+            &sync_server::secrets::token_hash(&expired),
+            "max",
+            chrono::Utc::now() - chrono::Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+    let (status, _) = server.get("/api/v1/hq/sales?by=shop", Some(&expired)).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "an expired session is refused"
+    );
     server.stop().await;
 }

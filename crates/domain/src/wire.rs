@@ -106,6 +106,8 @@ pub mod codes {
     pub const PUBLIC_KEY_INVALID: &str = "public_key_invalid";
     /// A till enrolling again presented another key than the one it enrolled with.
     pub const PUBLIC_KEY_MISMATCH: &str = "public_key_mismatch";
+    /// Unknown head-office user or wrong password.
+    pub const LOGIN_FAILED: &str = "login_failed";
     /// No such resource.
     pub const NOT_FOUND: &str = "not_found";
     /// A query parameter is invalid.

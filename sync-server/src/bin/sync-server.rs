@@ -161,6 +161,11 @@ enum UserAction {
         #[arg(long)]
         shop: Option<String>,
     },
+    /// Sets a user's login password, read from the first line of standard input.
+    Password {
+        #[arg(long)]
+        id: String,
+    },
     List,
 }
 
@@ -394,6 +399,23 @@ async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<
                 let mut value = serde_json::to_value(&user)?;
                 value["token"] = json!(token);
                 print(json_output, value, text);
+            }
+            UserAction::Password { id } => {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("reading the password from standard input")?;
+                let password = line.trim_end_matches(['\r', '\n']);
+                if password.chars().count() < 12 {
+                    bail!("a password has at least 12 characters");
+                }
+                let hash = secrets::hash_password(password)?;
+                store.set_password(&id, &hash).await?;
+                print(
+                    json_output,
+                    json!({"user": id, "password_set": true}),
+                    format!("password of {id} set"),
+                );
             }
             UserAction::List => {
                 let list = store.users().await?;

@@ -326,7 +326,19 @@ pub trait Store: Send + Sync + 'static {
     /// The till holding this token, its last contact set to `now`.
     async fn till_by_token(&self, token_hash: &str, now: DateTime<Utc>)
     -> Result<Option<TillAuth>>;
-    async fn user_by_token(&self, token_hash: &str) -> Result<Option<User>>;
+    /// The user holding this API token, or this unexpired session token.
+    async fn user_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>>;
+    /// Sets a user's password hash (PHC string).
+    async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<()>;
+    /// A user and their password hash, if they have one.
+    async fn password_of(&self, user_id: &str) -> Result<Option<(User, Option<String>)>>;
+    /// Opens a login session: the token whose hash is given works until `expires_at`.
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
 
     /// Verifies and stores an upload in one transaction (see [`crate::ingest`]).
     /// `till_clock` is the till's clock when it sent the upload, if it said.

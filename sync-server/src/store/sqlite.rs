@@ -127,6 +127,14 @@ SELECT '*', day, dimension, key, sum(tickets), sum(quantity), sum(amount_cents),
 FROM sales_rollup WHERE shop_id <> '*' GROUP BY day, dimension, key;
 CREATE INDEX sales_rollup_by_shop ON sales_rollup (dimension, shop_id, day);
 "#,
+    r#"
+ALTER TABLE users ADD COLUMN password_hash TEXT;
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    expires_at TEXT NOT NULL
+);
+"#,
 ];
 
 /// The SQLite store: one connection for writes, one (query-only) for reads, so head-office
@@ -577,15 +585,64 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn user_by_token(&self, token_hash: &str) -> Result<Option<User>> {
+    async fn user_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
         let token_hash = token_hash.to_string();
         self.read(move |c| {
             Ok(c.query_row(
-                "SELECT id, name, role, shop_id FROM users WHERE token_hash = ?1",
-                [&token_hash],
+                "SELECT id, name, role, shop_id FROM users WHERE token_hash = ?1
+                 UNION ALL
+                 SELECT u.id, u.name, u.role, u.shop_id FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2
+                 LIMIT 1",
+                params![token_hash, timestamp::format(&now)],
                 user_of,
             )
             .optional()?)
+        })
+        .await
+    }
+
+    async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<()> {
+        let (user_id, hash) = (user_id.to_string(), password_hash.to_string());
+        self.with(move |c| {
+            let changed = c.execute(
+                "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+                params![user_id, hash],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("no user `{user_id}`")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn password_of(&self, user_id: &str) -> Result<Option<(User, Option<String>)>> {
+        let user_id = user_id.to_string();
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT id, name, role, shop_id, password_hash FROM users WHERE id = ?1",
+                [&user_id],
+                |r| Ok((user_of(r)?, r.get(4)?)),
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let (token_hash, user_id) = (token_hash.to_string(), user_id.to_string());
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+                params![token_hash, user_id, timestamp::format(&expires_at)],
+            )?;
+            Ok(())
         })
         .await
     }
