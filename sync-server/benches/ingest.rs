@@ -517,6 +517,14 @@ async fn sales_queries(backend: &str) {
             "by product, one month, all shops",
             "by=product&from=2025-03-01&to=2025-03-31",
         ),
+        (
+            "by product, whole year, all shops",
+            "by=product&from=2025-01-01&to=2025-12-31",
+        ),
+        (
+            "by shop, whole year",
+            "by=shop&from=2025-01-01&to=2025-12-31",
+        ),
     ];
     let runs = env_u64("BENCH_RUNS", 20);
     for (name, query) in queries {

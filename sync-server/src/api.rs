@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `GET /api/v1/capabilities` | anyone | protocol versions and limits |
 //! | `POST /api/v1/enroll` | a till with a one-time code | registers its key, returns its token |
+//! | `POST /api/v1/login` | a head-office user | name and password -> a session token (12 h) |
 //! | `POST /api/v1/tills/{till_id}/records` | that till | uploads record batches per chain |
 //! | `GET /api/v1/shops/{shop_id}/tills` | a till of that shop, or a user | the shop's tills |
 //! | `GET /api/v1/hq/sales?by=&from=&to=&shop=` | a user | consolidated sales from the rollups |
@@ -110,6 +111,11 @@ impl From<StoreError> for Failure {
             StoreError::EnrollmentCodeInvalid => Failure::new(
                 StatusCode::UNAUTHORIZED,
                 codes::ENROLLMENT_CODE_INVALID,
+                e.to_string(),
+            ),
+            StoreError::PublicKeyMismatch => Failure::new(
+                StatusCode::CONFLICT,
+                codes::PUBLIC_KEY_MISMATCH,
                 e.to_string(),
             ),
             StoreError::NotFound(m) => Failure::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, m),
@@ -223,7 +229,7 @@ impl FromRequestParts<AppState> for Caller {
             if let Some(till) = store.till_by_token(&hash, Utc::now()).await? {
                 return Ok(Caller::Till(till));
             }
-            if let Some(user) = store.user_by_token(&hash).await? {
+            if let Some(user) = store.user_by_token(&hash, Utc::now()).await? {
                 return Ok(Caller::User(user));
             }
             Err(Failure::unauthenticated(
@@ -614,6 +620,74 @@ async fn consumers(State(state): State<AppState>, caller: Caller) -> Result<Resp
     Ok(Json(state.store.consumers().await?).into_response())
 }
 
+/// `POST /api/v1/login`: a head-office user's name and password.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct LoginRequest {
+    pub user: String,
+    pub password: String,
+}
+
+/// The answer to a login: a session token for `Authorization: Bearer`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct LoginResponse {
+    pub token: String,
+    pub expires_at: String,
+    pub user: User,
+}
+
+/// How long a login session lasts.
+pub const SESSION_HOURS: i64 = 12;
+
+async fn login(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<LoginRequest>,
+) -> Result<Json<LoginResponse>, Failure> {
+    let refused = || {
+        Failure::new(
+            StatusCode::UNAUTHORIZED,
+            codes::LOGIN_FAILED,
+            "unknown user or wrong password: check both, or ask an admin to set your password",
+        )
+    };
+    let found = state.store.password_of(&request.user).await?;
+    // Verify even for an unknown user, so timing does not tell which users exist.
+    let (user, stored) = match found {
+        Some((user, Some(hash))) => (Some(user), hash),
+        _ => (None, DUMMY_HASH.clone()),
+    };
+    let password = request.password;
+    let matches = tokio::task::spawn_blocking(move || secrets::verify_password(&password, &stored))
+        .await
+        .unwrap_or(false);
+    let Some(user) = user.filter(|_| matches) else {
+        return Err(refused());
+    };
+    let token = secrets::new_token().map_err(|e| {
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::INTERNAL,
+            e.to_string(),
+        )
+    })?;
+    let expires = Utc::now() + chrono::Duration::hours(SESSION_HOURS);
+    state
+        .store
+        .create_session(&secrets::token_hash(&token), &user.id, expires)
+        .await?;
+    Ok(Json(LoginResponse {
+        token,
+        expires_at: pos_domain::record::timestamp::format(&expires),
+        user,
+    }))
+}
+
+/// An Argon2id hash of a random password, verified against when the user is unknown or has
+/// no password, so that answer takes as long as a wrong password.
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let random = secrets::new_token().unwrap_or_default();
+    secrets::hash_password(&random).unwrap_or_default()
+});
+
 async fn not_found() -> Failure {
     Failure::new(
         StatusCode::NOT_FOUND,
@@ -628,6 +702,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/capabilities", get(get_capabilities))
         .route("/api/v1/enroll", post(enroll))
+        .route("/api/v1/login", post(login))
         .route("/api/v1/tills/{till_id}/records", post(upload))
         .route("/api/v1/shops/{shop_id}/tills", get(shop_tills))
         .route("/api/v1/hq/sales", get(hq_sales))

@@ -61,6 +61,27 @@ pub fn token_hash(token: &str) -> String {
     sha256_hex(token.as_bytes())
 }
 
+/// Hashes a head-office user's password (Argon2id, random salt), in PHC string form.
+pub fn hash_password(password: &str) -> Result<String, RandomError> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let salt_bytes: [u8; 16] = random_bytes()?;
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| RandomError(e.to_string()))?;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| RandomError(e.to_string()))
+}
+
+/// True if `password` matches the stored PHC hash.
+pub fn verify_password(password: &str, stored: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(stored).is_ok_and(|hash| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +97,22 @@ mod tests {
             "a code typed in lower case with spaces is the same code"
         );
         assert_eq!(normalize_code("o1-IL"), "0111");
+    }
+
+    #[test]
+    fn passwords_are_salted_and_checked() {
+        let a = hash_password("correct horse").unwrap();
+        let b = hash_password("correct horse").unwrap();
+        assert_ne!(a, b, "each hash has its own salt");
+        assert!(verify_password("correct horse", &a));
+        assert!(
+            !verify_password("correct hors", &a),
+            "a wrong password fails"
+        );
+        assert!(
+            !verify_password("correct horse", "garbage"),
+            "a bad hash fails"
+        );
     }
 
     #[test]

@@ -44,6 +44,9 @@ on_every_backend!(
     an_unreadable_ticket_is_stored_and_alarmed,
     a_lost_answer_then_a_retry_stores_each_record_once,
     feed_consumers_resume_from_their_acknowledged_cursor,
+    held_records_and_alarms_cannot_be_changed_even_with_sql,
+    a_till_enrolls_again_with_its_key_only,
+    head_office_users_log_in_with_a_password,
 );
 
 const TILL_A: &str = "PARIS-OPERA-1";
@@ -799,8 +802,20 @@ async fn admin_commands_create_and_list(backend: Backend) {
     assert_eq!(shop["id"], "PARIS-OPERA");
     assert_eq!(shop["territory"], "corsica");
     assert_eq!(till["till_id"], "PARIS-OPERA-CAISSE-1");
-    let code = till["enrollment_code"].as_str().unwrap().to_string();
-    assert_eq!(code.len(), 14, "a short code to type at the till");
+    let first_code = till["enrollment_code"].as_str().unwrap().to_string();
+    assert_eq!(first_code.len(), 14, "a short code to type at the till");
+    // A new code replaces the first one.
+    let db2 = db.clone();
+    let reissued = tokio::task::spawn_blocking(move || {
+        admin(
+            &db2,
+            &["admin", "till", "code", "--id", "PARIS-OPERA-CAISSE-1"],
+        )
+    })
+    .await
+    .unwrap();
+    let code = reissued["enrollment_code"].as_str().unwrap().to_string();
+    assert_ne!(code, first_code);
     assert!(till["expires_at"].is_string(), "the code expires");
     assert_eq!(user["role"], "shop_manager");
     assert_eq!(user["token"].as_str().unwrap().len(), 64);
@@ -836,6 +851,40 @@ async fn admin_commands_create_and_list(backend: Backend) {
     let task = tokio::spawn(sync_server::serve(listener, state, async {
         let _ = rx.await;
     }));
+    // A password set from standard input opens a session.
+    let db2 = db.clone();
+    let set = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"))
+            .args([
+                "--db", &db2, "--json", "admin", "user", "password", "--id", "max",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"a long enough password\n")
+            .unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(set.status.success(), "admin user password succeeds");
+    let response = reqwest::Client::new()
+        .post(format!("{url}/api/v1/login"))
+        .json(&json!({"user": "max", "password": "a long enough password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "the password set by the command logs in"
+    );
     let till = TestTill::new("PARIS-OPERA-CAISSE-1", 3, 0, 1, 1);
     let response = reqwest::Client::new()
         .post(format!("{url}/api/v1/enroll"))
@@ -1178,4 +1227,215 @@ async fn put_json(
     }
     let response = request.send().await.unwrap();
     (response.status(), response.text().await.unwrap())
+}
+
+async fn held_records_and_alarms_cannot_be_changed_even_with_sql(backend: Backend) {
+    let Some((server, till, token)) = with_till(backend, 5).await else {
+        return;
+    };
+    let tickets = till.records(Chain::Ticket);
+    server
+        .upload(&token, TILL_A, vec![batch(Chain::Ticket, &tickets)])
+        .await;
+    server
+        .upload(
+            &token,
+            TILL_A,
+            vec![ChainBatch {
+                chain: Chain::Ticket,
+                records: vec![altered(&tickets[0])],
+            }],
+        )
+        .await;
+    let statements = [
+        "UPDATE records SET body = body WHERE seq = 1",
+        "DELETE FROM records WHERE seq = 1",
+        "UPDATE alarms SET reason = 'nothing happened'",
+        "DELETE FROM alarms",
+    ];
+    for sql in statements {
+        let refused = if let Some(path) = server.db_url.strip_prefix("sqlite:") {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            conn.execute(sql, []).is_err()
+        } else {
+            let (client, connection) =
+                tokio_postgres::connect(&server.db_url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+            tokio::spawn(connection);
+            client.batch_execute(sql).await.is_err()
+        };
+        assert!(
+            refused,
+            "the database itself refuses `{sql}`: records and alarms are append-only"
+        );
+    }
+    assert_eq!(
+        server.store.record_count(TILL_A).await.unwrap(),
+        tickets.len() as u64
+    );
+    assert_eq!(server.store.alarms(None).await.unwrap().len(), 1);
+    server.stop().await;
+}
+
+#[test]
+fn the_serve_command_answers_and_stops_on_interrupt() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("served.sqlite").display());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"))
+        .args(["--db", &db, "serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let address = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.split("address=").nth(1).map(|rest| {
+                rest.split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+        })
+        .expect("the server logs the address it listens on");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let capabilities: Value = runtime.block_on(async {
+        reqwest::get(format!("http://{address}/api/v1/capabilities"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(capabilities["protocol"], "1.0");
+    // Ctrl-C: the server stops gracefully.
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(
+        exit.success(),
+        "the server exits cleanly on interrupt: {exit:?}"
+    );
+}
+
+async fn a_till_enrolls_again_with_its_key_only(backend: Backend) {
+    let Some((server, till, old_token)) = with_till(backend, 5).await else {
+        return;
+    };
+    let reissue = |server: &Server| {
+        let store = server.store.clone();
+        async move {
+            let code = sync_server::secrets::new_enrollment_code().unwrap();
+            store
+                .reissue_code(
+                    TILL_A,
+                    &sync_server::secrets::code_hash(&code),
+                    chrono::Utc::now() + chrono::Duration::hours(1),
+                )
+                .await
+                .unwrap();
+            code
+        }
+    };
+    // A new ledger (another key) under the same till id is refused.
+    let code = reissue(&server).await;
+    let stranger = TestTill::new(TILL_A, 99, 0, 1, 1);
+    let (status, body) = server
+        .post_json(
+            "/api/v1/enroll",
+            None,
+            &json!({"protocol": "1.0", "code": code, "public_key": stranger.till.public_key().to_string(), "software": "t"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "public_key_mismatch");
+    // The same till (same key) gets a new token; the old one stops working.
+    let new_token = server.enroll(&code, &till).await.token;
+    let tickets = till.records(Chain::Ticket);
+    let body = json!({"protocol": "1.0", "chains": [batch(Chain::Ticket, &tickets)]});
+    let path = format!("/api/v1/tills/{TILL_A}/records");
+    let (status, _) = server.post_json(&path, Some(&old_token), &body).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old token is revoked");
+    let (status, _) = server.post_json(&path, Some(&new_token), &body).await;
+    assert_eq!(status, StatusCode::OK);
+    let missing = server
+        .store
+        .reissue_code("NOPE", "x", chrono::Utc::now())
+        .await;
+    assert!(missing.is_err(), "no code for an unknown till");
+    server.stop().await;
+}
+
+async fn head_office_users_log_in_with_a_password(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let hash = sync_server::secrets::hash_password("a long enough password").unwrap();
+    server.store.set_password("max", &hash).await.unwrap();
+    let login = |user: &str, password: &str| json!({"user": user, "password": password});
+
+    for (user, password) in [
+        ("max", "wrong password!!"),
+        ("nobody", "a long enough password"),
+        ("ada", ""),
+    ] {
+        let (status, body) = server
+            .post_json("/api/v1/login", None, &login(user, password))
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{user}: {body}");
+        assert_eq!(
+            body["code"], "login_failed",
+            "the same answer whatever was wrong"
+        );
+    }
+    let (status, body) = server
+        .post_json(
+            "/api/v1/login",
+            None,
+            &login("max", "a long enough password"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["user"]["role"], "shop_manager");
+    let session = body["token"].as_str().unwrap().to_string();
+    let (status, sales) = server.get("/api/v1/hq/sales?by=shop", Some(&session)).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the session token opens the head-office API: {sales}"
+    );
+    let (status, _) = server
+        .get(&format!("/api/v1/hq/fleet?shop={SHOP_B}"), Some(&session))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "with the user's role and scope"
+    );
+    // An expired session no longer works.
+    let expired = sync_server::secrets::new_token().unwrap();
+    server
+        .store
+        .create_session(
+            &sync_server::secrets::token_hash(&expired),
+            "max",
+            chrono::Utc::now() - chrono::Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+    let (status, _) = server.get("/api/v1/hq/sales?by=shop", Some(&expired)).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "an expired session is refused"
+    );
+    server.stop().await;
 }

@@ -104,6 +104,10 @@ pub mod codes {
     pub const ENROLLMENT_CODE_INVALID: &str = "enrollment_code_invalid";
     /// The public key is not a P-256 SEC1 key in hex.
     pub const PUBLIC_KEY_INVALID: &str = "public_key_invalid";
+    /// A till enrolling again presented another key than the one it enrolled with.
+    pub const PUBLIC_KEY_MISMATCH: &str = "public_key_mismatch";
+    /// Unknown head-office user or wrong password.
+    pub const LOGIN_FAILED: &str = "login_failed";
     /// No such resource.
     pub const NOT_FOUND: &str = "not_found";
     /// A query parameter is invalid.

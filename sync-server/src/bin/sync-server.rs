@@ -136,6 +136,14 @@ enum TillAction {
         #[arg(long, default_value_t = 72)]
         expires_hours: i64,
     },
+    /// A new one-time code for an existing till (it lost its token); it must enroll with the
+    /// same key, and its old token stops working.
+    Code {
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value_t = 72)]
+        expires_hours: i64,
+    },
     List,
 }
 
@@ -152,6 +160,11 @@ enum UserAction {
         /// The shop of a shop manager.
         #[arg(long)]
         shop: Option<String>,
+    },
+    /// Sets a user's login password, read from the first line of standard input.
+    Password {
+        #[arg(long)]
+        id: String,
     },
     List,
 }
@@ -317,6 +330,20 @@ async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<
                 });
                 print(json_output, value, text);
             }
+            TillAction::Code { id, expires_hours } => {
+                let code = secrets::new_enrollment_code()?;
+                let expires = Utc::now() + Duration::hours(expires_hours.max(1));
+                store
+                    .reissue_code(&id, &secrets::code_hash(&code), expires)
+                    .await?;
+                let expires_at = pos_domain::record::timestamp::format(&expires);
+                let text = format!(
+                    "till {id}: new enrollment code {code} (one use, expires {expires_at})"
+                );
+                let value =
+                    json!({"till_id": id, "enrollment_code": code, "expires_at": expires_at});
+                print(json_output, value, text);
+            }
             TillAction::List => {
                 let list = store.tills().await?;
                 let text = list
@@ -372,6 +399,23 @@ async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<
                 let mut value = serde_json::to_value(&user)?;
                 value["token"] = json!(token);
                 print(json_output, value, text);
+            }
+            UserAction::Password { id } => {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("reading the password from standard input")?;
+                let password = line.trim_end_matches(['\r', '\n']);
+                if password.chars().count() < 12 {
+                    bail!("a password has at least 12 characters");
+                }
+                let hash = secrets::hash_password(password)?;
+                store.set_password(&id, &hash).await?;
+                print(
+                    json_output,
+                    json!({"user": id, "password_set": true}),
+                    format!("password of {id} set"),
+                );
             }
             UserAction::List => {
                 let list = store.users().await?;

@@ -34,6 +34,10 @@ pub enum StoreError {
         "the enrollment code is unknown, already used or expired: ask head office for a new one"
     )]
     EnrollmentCodeInvalid,
+    #[error(
+        "this till is enrolled with another public key: a till with a new ledger (new key) needs a new till id from head office"
+    )]
+    PublicKeyMismatch,
     #[error("database error: {0}")]
     Database(String),
     #[error("a stored value is corrupt: {0}")]
@@ -308,12 +312,33 @@ pub trait Store: Send + Sync + 'static {
     async fn tills(&self) -> Result<Vec<TillInfo>>;
     async fn users(&self) -> Result<Vec<User>>;
 
-    /// Consumes a valid, unexpired enrollment code: stores the till's key and token hash.
+    /// Gives an existing till a new one-time enrollment code (a till that lost its token
+    /// enrolls again, with the same key).
+    async fn reissue_code(
+        &self,
+        till_id: &str,
+        code_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Consumes a valid, unexpired enrollment code: stores the till's key and token hash. A
+    /// till enrolling again must present the key it enrolled with; its old token stops working.
     async fn enroll(&self, enrollment: &Enrollment, now: DateTime<Utc>) -> Result<Enrolled>;
     /// The till holding this token, its last contact set to `now`.
     async fn till_by_token(&self, token_hash: &str, now: DateTime<Utc>)
     -> Result<Option<TillAuth>>;
-    async fn user_by_token(&self, token_hash: &str) -> Result<Option<User>>;
+    /// The user holding this API token, or this unexpired session token.
+    async fn user_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>>;
+    /// Sets a user's password hash (PHC string).
+    async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<()>;
+    /// A user and their password hash, if they have one.
+    async fn password_of(&self, user_id: &str) -> Result<Option<(User, Option<String>)>>;
+    /// Opens a login session: the token whose hash is given works until `expires_at`.
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
 
     /// Verifies and stores an upload in one transaction (see [`crate::ingest`]).
     /// `till_clock` is the till's clock when it sent the upload, if it said.
@@ -422,6 +447,14 @@ pub fn check_batches(batches: &[ChainBatch]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Whether an enrollment may proceed given the key already enrolled, if any.
+pub fn check_enrolled_key(enrolled: Option<&str>, presented: &PublicKey) -> Result<()> {
+    match enrolled {
+        Some(key) if key != presented.to_string() => Err(StoreError::PublicKeyMismatch),
+        _ => Ok(()),
+    }
 }
 
 /// Chain names in a fixed order, for fleet maps.

@@ -133,6 +133,14 @@ SELECT '*', day, dimension, key, sum(tickets), sum(quantity), sum(amount_cents),
 FROM sales_rollup WHERE shop_id <> '*' GROUP BY day, dimension, key;
 CREATE INDEX sales_rollup_by_shop ON sales_rollup (dimension, shop_id, day);
 "#,
+    r#"
+ALTER TABLE users ADD COLUMN password_hash TEXT;
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    expires_at TEXT NOT NULL
+);
+"#,
 ];
 
 /// The PostgreSQL store.
@@ -330,14 +338,33 @@ impl Store for PgStore {
         Ok(rows.iter().map(user_of).collect())
     }
 
+    async fn reissue_code(
+        &self,
+        till_id: &str,
+        code_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let client = self.pool.get().await?;
+        let changed = client
+            .execute(
+                "UPDATE tills SET code_hash = $2, code_expires_at = $3 WHERE id = $1",
+                &[&till_id, &code_hash, &timestamp::format(&expires_at)],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("no till `{till_id}`")));
+        }
+        Ok(())
+    }
+
     async fn enroll(&self, e: &Enrollment, now: DateTime<Utc>) -> Result<Enrolled> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let now = timestamp::format(&now);
         let found = tx
             .query_opt(
-                "SELECT id, shop_id FROM tills
-                 WHERE code_hash = $1 AND public_key IS NULL AND code_expires_at > $2
+                "SELECT id, shop_id, public_key FROM tills
+                 WHERE code_hash = $1 AND code_expires_at > $2
                  FOR UPDATE",
                 &[&e.code_hash, &now],
             )
@@ -346,6 +373,8 @@ impl Store for PgStore {
             return Err(StoreError::EnrollmentCodeInvalid);
         };
         let (till_id, shop_id): (String, String) = (row.get(0), row.get(1));
+        let enrolled: Option<String> = row.get(2);
+        check_enrolled_key(enrolled.as_deref(), &e.public_key)?;
         tx.execute(
             "UPDATE tills SET code_hash = NULL, public_key = $2, token_hash = $3, software = $4,
              protocol = $5, enrolled_at = $6, last_contact_at = $6 WHERE id = $1",
@@ -389,16 +418,61 @@ impl Store for PgStore {
         }))
     }
 
-    async fn user_by_token(&self, token_hash: &str) -> Result<Option<User>> {
+    async fn user_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
         let client = self.pool.get().await?;
         Ok(client
             .query_opt(
-                "SELECT id, name, role, shop_id FROM users WHERE token_hash = $1",
-                &[&token_hash],
+                "SELECT id, name, role, shop_id FROM users WHERE token_hash = $1
+                 UNION ALL
+                 SELECT u.id, u.name, u.role, u.shop_id FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.token_hash = $1 AND s.expires_at > $2
+                 LIMIT 1",
+                &[&token_hash, &timestamp::format(&now)],
             )
             .await?
             .as_ref()
             .map(user_of))
+    }
+
+    async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<()> {
+        let client = self.pool.get().await?;
+        let changed = client
+            .execute(
+                "UPDATE users SET password_hash = $2 WHERE id = $1",
+                &[&user_id, &password_hash],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("no user `{user_id}`")));
+        }
+        Ok(())
+    }
+
+    async fn password_of(&self, user_id: &str) -> Result<Option<(User, Option<String>)>> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .query_opt(
+                "SELECT id, name, role, shop_id, password_hash FROM users WHERE id = $1",
+                &[&user_id],
+            )
+            .await?
+            .map(|r| (user_of(&r), r.get(4))))
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+                &[&token_hash, &user_id, &timestamp::format(&expires_at)],
+            )
+            .await?;
+        Ok(())
     }
 
     async fn ingest(

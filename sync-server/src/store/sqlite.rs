@@ -127,39 +127,68 @@ SELECT '*', day, dimension, key, sum(tickets), sum(quantity), sum(amount_cents),
 FROM sales_rollup WHERE shop_id <> '*' GROUP BY day, dimension, key;
 CREATE INDEX sales_rollup_by_shop ON sales_rollup (dimension, shop_id, day);
 "#,
+    r#"
+ALTER TABLE users ADD COLUMN password_hash TEXT;
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    expires_at TEXT NOT NULL
+);
+"#,
 ];
 
-/// The SQLite store.
+/// The SQLite store: one connection for writes, one (query-only) for reads, so head-office
+/// reports and the feed never wait for an upload in progress (WAL lets them read the last
+/// committed state meanwhile).
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    reader: Arc<Mutex<Connection>>,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and migrates it.
     pub async fn open(path: &Path) -> Result<SqliteStore> {
         let path = path.to_path_buf();
-        let conn = tokio::task::spawn_blocking(move || -> Result<Connection> {
+        let (conn, reader) = tokio::task::spawn_blocking(move || -> Result<_> {
             let mut conn = Connection::open(&path)?;
             conn.busy_timeout(std::time::Duration::from_secs(30))?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
             migrate(&mut conn)?;
-            Ok(conn)
+            let reader = Connection::open(&path)?;
+            reader.busy_timeout(std::time::Duration::from_secs(30))?;
+            reader.pragma_update(None, "query_only", "ON")?;
+            Ok((conn, reader))
         })
         .await
         .map_err(|e| StoreError::Database(e.to_string()))??;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
+            reader: Arc::new(Mutex::new(reader)),
         })
     }
 
-    /// Runs `work` with the connection on the blocking pool.
+    /// Runs `work` with the writing connection on the blocking pool.
     async fn with<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let conn = self.conn.clone();
+        SqliteStore::on(self.conn.clone(), work).await
+    }
+
+    /// Runs `work` with the query-only connection on the blocking pool.
+    async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        SqliteStore::on(self.reader.clone(), work).await
+    }
+
+    async fn on<T: Send + 'static>(
+        conn: Arc<Mutex<Connection>>,
+        work: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         tokio::task::spawn_blocking(move || {
             let mut guard = conn
                 .lock()
@@ -410,7 +439,7 @@ impl Store for SqliteStore {
     }
 
     async fn entities(&self) -> Result<Vec<LegalEntity>> {
-        self.with(|c| {
+        self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT id, name, siren, fiscal_year_start_month FROM legal_entities ORDER BY id",
             )?;
@@ -428,7 +457,7 @@ impl Store for SqliteStore {
     }
 
     async fn shops(&self) -> Result<Vec<Shop>> {
-        self.with(|c| {
+        self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT id, entity_id, name, territory, timezone, address FROM shops ORDER BY id",
             )?;
@@ -448,7 +477,7 @@ impl Store for SqliteStore {
     }
 
     async fn tills(&self) -> Result<Vec<TillInfo>> {
-        self.with(|c| {
+        self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT id, shop_id, name, code_expires_at, public_key, software, protocol, last_contact_at
                  FROM tills ORDER BY id",
@@ -460,10 +489,30 @@ impl Store for SqliteStore {
     }
 
     async fn users(&self) -> Result<Vec<User>> {
-        self.with(|c| {
+        self.read(|c| {
             let mut stmt = c.prepare("SELECT id, name, role, shop_id FROM users ORDER BY id")?;
             let rows = stmt.query_map([], user_of)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn reissue_code(
+        &self,
+        till_id: &str,
+        code_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let (till_id, code_hash) = (till_id.to_string(), code_hash.to_string());
+        self.with(move |c| {
+            let changed = c.execute(
+                "UPDATE tills SET code_hash = ?2, code_expires_at = ?3 WHERE id = ?1",
+                params![till_id, code_hash, timestamp::format(&expires_at)],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("no till `{till_id}`")));
+            }
+            Ok(())
         })
         .await
     }
@@ -473,17 +522,18 @@ impl Store for SqliteStore {
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let now = timestamp::format(&now);
-            let found: Option<(String, String)> = tx
+            let found: Option<(String, String, Option<String>)> = tx
                 .query_row(
-                    "SELECT id, shop_id FROM tills
-                     WHERE code_hash = ?1 AND public_key IS NULL AND code_expires_at > ?2",
+                    "SELECT id, shop_id, public_key FROM tills
+                     WHERE code_hash = ?1 AND code_expires_at > ?2",
                     params![e.code_hash, now],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;
-            let Some((till_id, shop_id)) = found else {
+            let Some((till_id, shop_id, enrolled)) = found else {
                 return Err(StoreError::EnrollmentCodeInvalid);
             };
+            check_enrolled_key(enrolled.as_deref(), &e.public_key)?;
             tx.execute(
                 "UPDATE tills SET code_hash = NULL, public_key = ?2, token_hash = ?3, software = ?4,
                  protocol = ?5, enrolled_at = ?6, last_contact_at = ?6 WHERE id = ?1",
@@ -535,15 +585,64 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn user_by_token(&self, token_hash: &str) -> Result<Option<User>> {
+    async fn user_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
         let token_hash = token_hash.to_string();
-        self.with(move |c| {
+        self.read(move |c| {
             Ok(c.query_row(
-                "SELECT id, name, role, shop_id FROM users WHERE token_hash = ?1",
-                [&token_hash],
+                "SELECT id, name, role, shop_id FROM users WHERE token_hash = ?1
+                 UNION ALL
+                 SELECT u.id, u.name, u.role, u.shop_id FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2
+                 LIMIT 1",
+                params![token_hash, timestamp::format(&now)],
                 user_of,
             )
             .optional()?)
+        })
+        .await
+    }
+
+    async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<()> {
+        let (user_id, hash) = (user_id.to_string(), password_hash.to_string());
+        self.with(move |c| {
+            let changed = c.execute(
+                "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+                params![user_id, hash],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("no user `{user_id}`")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn password_of(&self, user_id: &str) -> Result<Option<(User, Option<String>)>> {
+        let user_id = user_id.to_string();
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT id, name, role, shop_id, password_hash FROM users WHERE id = ?1",
+                [&user_id],
+                |r| Ok((user_of(r)?, r.get(4)?)),
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let (token_hash, user_id) = (token_hash.to_string(), user_id.to_string());
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+                params![token_hash, user_id, timestamp::format(&expires_at)],
+            )?;
+            Ok(())
         })
         .await
     }
@@ -565,7 +664,7 @@ impl Store for SqliteStore {
         let (dimension, column) = q
             .grouping()
             .ok_or_else(|| StoreError::NotFound(format!("no sales dimension `{}`", q.by)))?;
-        self.with(move |c| {
+        self.read(move |c| {
             let sql = format!(
                 "SELECT {column}, sum(tickets), sum(quantity), sum(amount_cents), sum(excluding_vat_cents)
                  FROM sales_rollup
@@ -590,7 +689,7 @@ impl Store for SqliteStore {
 
     async fn fleet(&self, shop: Option<&str>) -> Result<Vec<TillStatus>> {
         let shop = shop.map(str::to_string);
-        self.with(move |c| {
+        self.read(move |c| {
             let mut stmt = c.prepare(
                 "SELECT t.id, t.shop_id, t.name, t.public_key IS NOT NULL, t.software, t.last_contact_at,
                         (SELECT count(*) FROM alarms a WHERE a.till_id = t.id),
@@ -634,7 +733,7 @@ impl Store for SqliteStore {
 
     async fn alarms(&self, shop: Option<&str>) -> Result<Vec<Alarm>> {
         let shop = shop.map(str::to_string);
-        self.with(move |c| {
+        self.read(move |c| {
             let mut stmt = c.prepare(
                 "SELECT a.id, a.till_id, t.shop_id, a.chain, a.seq, a.kind, a.reason, a.received_hash, a.raised_at
                  FROM alarms a JOIN tills t ON t.id = a.till_id
@@ -659,7 +758,7 @@ impl Store for SqliteStore {
     }
 
     async fn feed(&self, after: i64, limit: u32) -> Result<Vec<FeedEvent>> {
-        self.with(move |c| {
+        self.read(move |c| {
             let mut stmt = c.prepare_cached(
                 "SELECT cursor, envelope FROM outbox WHERE cursor > ?1 ORDER BY cursor LIMIT ?2",
             )?;
@@ -680,7 +779,7 @@ impl Store for SqliteStore {
 
     async fn consumer_cursor(&self, name: &str) -> Result<Option<i64>> {
         let name = name.to_string();
-        self.with(move |c| {
+        self.read(move |c| {
             Ok(c.query_row(
                 "SELECT cursor FROM feed_consumers WHERE name = ?1",
                 [&name],
@@ -705,7 +804,7 @@ impl Store for SqliteStore {
     }
 
     async fn consumers(&self) -> Result<Vec<Consumer>> {
-        self.with(|c| {
+        self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT name, cursor, (SELECT count(*) FROM outbox o WHERE o.cursor > f.cursor), updated_at
                  FROM feed_consumers f ORDER BY name",
@@ -725,7 +824,7 @@ impl Store for SqliteStore {
 
     async fn record_count(&self, till_id: &str) -> Result<u64> {
         let till_id = till_id.to_string();
-        self.with(move |c| {
+        self.read(move |c| {
             let n: i64 = c.query_row(
                 "SELECT count(*) FROM records WHERE till_id = ?1",
                 [&till_id],
