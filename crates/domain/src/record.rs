@@ -245,6 +245,17 @@ impl SignedRecord {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Signature([u8; 64]);
 
+impl Signature {
+    /// A signature from its 64 raw bytes `r‖s`.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Signature> {
+        bytes.try_into().ok().map(Signature)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 64] {
+        &self.0
+    }
+}
+
 impl fmt::Display for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&hex::encode(self.0))
