@@ -97,6 +97,28 @@ const MIGRATIONS: &[&str] = &[
         INSERT INTO product_search (rowid, label, category) VALUES (NEW.rowid, NEW.label, NEW.category);
     END;
     "#,
+    // 2: head office: where to sync, what it holds of each chain, and the one-sync-at-a-time lock.
+    r#"
+    CREATE TABLE sync_server (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        url TEXT NOT NULL,
+        token TEXT NOT NULL,
+        shop_id TEXT NOT NULL,
+        max_records INTEGER NOT NULL,
+        enrolled_at TEXT NOT NULL
+    );
+    -- Per chain, the highest sequence head office acknowledged holding with everything below.
+    CREATE TABLE sync_held (
+        chain TEXT PRIMARY KEY,
+        held INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    -- A lease: the process syncing and until when; an expired lease (a crashed sync) is free.
+    CREATE TABLE sync_lock (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        holder TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

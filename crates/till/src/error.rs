@@ -38,6 +38,10 @@ pub enum TillError {
     },
     #[error("stored data is unreadable ({0}): run `till verify` and keep this file for an audit")]
     Corrupt(String),
+    #[error("head office cannot be reached ({0}): the till keeps selling; sync again later")]
+    Unreachable(String),
+    #[error("head office refused: {message} [{code}]")]
+    Server { code: String, message: String },
 }
 
 impl TillError {
@@ -64,6 +68,8 @@ impl TillError {
             TillError::Storage(_) => "storage_failed",
             TillError::File { .. } => "file_error",
             TillError::Corrupt(_) => "ledger_corrupt",
+            TillError::Unreachable(_) => "server_unreachable",
+            TillError::Server { .. } => "server_refused",
         }
     }
 
@@ -75,6 +81,7 @@ impl TillError {
                 | TillError::File { .. }
                 | TillError::Corrupt(_)
                 | TillError::Sign(_)
+                | TillError::Unreachable(_)
         )
     }
 }

@@ -6,6 +6,7 @@
 //! - [`ledger`]: appending signed records to their chain, reading and verifying them;
 //! - [`engine`]: the [`Till`] API; [`closing`]: X reports and closures; [`receipt`]: receipt
 //!   text; [`archive`]: signed period archives; [`catalog`]: products and search;
+//! - [`sync`]: enrollment with head office and the upload of every chain, exactly once;
 //! - [`demo`]: realistic demo data and large catalogs, generated through the same API.
 //!
 //! Invariants: no record is ever updated or deleted (SQLite triggers refuse it); every write is
@@ -23,6 +24,7 @@ pub mod identity;
 pub mod ledger;
 pub mod receipt;
 pub mod requests;
+pub mod sync;
 pub mod system;
 
 pub use engine::Till;

@@ -140,6 +140,16 @@ enum Command {
     /// Signed archives of a period.
     #[command(subcommand)]
     Archive(ArchiveCommand),
+    /// Register this till with head office using the one-time code it printed.
+    Enroll {
+        /// Head office's address, e.g. http://hq.example:8080
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        code: String,
+    },
+    /// Upload to head office every record it does not hold yet (one pass).
+    Sync,
     /// Record realistic sales, returns and closures through the engine, for demos and benchmarks.
     Demo {
         #[arg(long)]
@@ -545,6 +555,45 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let value = serde_json::to_value(&check).context("report")?;
             print_value(json, &value, &render_archive(&check));
             if !check.intact {
+                return Err(Failure::Reported(1));
+            }
+        }
+        Command::Enroll { server, code } => {
+            let enrollment = open(&cli)?.enroll(server, code)?;
+            print(json, &enrollment, || {
+                format!(
+                    "enrolled as {} (shop {}) with {}\n",
+                    enrollment.till_id, enrollment.shop_id, enrollment.server
+                )
+            });
+        }
+        Command::Sync => {
+            let mut till = open(&cli)?;
+            let summary = till.sync(|chain, held, local| {
+                if !json {
+                    eprintln!("{chain:<10} {held}/{local}");
+                }
+            })?;
+            let broken = summary.chains.iter().any(|c| c.status != "ok");
+            print(json, &summary, || {
+                let mut out = String::new();
+                for c in &summary.chains {
+                    out.push_str(&format!(
+                        "{:<10} held {:>6} of {:>6}  sent {:>6}  {}\n",
+                        c.chain.to_string(),
+                        c.held,
+                        c.local,
+                        c.sent,
+                        c.status
+                    ));
+                }
+                out.push_str(&format!(
+                    "{} records waiting, {} uploads\n",
+                    summary.waiting, summary.uploads
+                ));
+                out
+            });
+            if broken {
                 return Err(Failure::Reported(1));
             }
         }

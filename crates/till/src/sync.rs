@@ -1,0 +1,367 @@
+//! The till's side of sync (specs/sync.md): enrollment with head office, and the upload of
+//! every chain of the ledger, exactly once by construction.
+//!
+//! The till sends each chain's records in sequence order, in batches; the server answers, per
+//! chain, the highest contiguous sequence it holds, and only that answer moves the till's
+//! `sync_held` mark. A crash or a lost answer anywhere leaves at worst records that are sent
+//! again, which the server treats as no-ops. One sync runs at a time per till: a lease in the
+//! ledger database (`sync_lock`), which a crashed sync leaves to expire.
+//!
+//! The HTTP client is blocking: call these methods from a thread that may block (the app runs
+//! them on a background thread); the till never waits for them to sell.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use pos_domain::record::{Chain, timestamp};
+use pos_domain::wire::{
+    ApiError, ChainAck, ChainBatch, ChainOutcome, EnrollRequest, EnrollResponse, ProtocolVersion,
+    UploadRequest, UploadResponse, WireRecord,
+};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+
+use crate::engine::{SOFTWARE, SYSTEM_OPERATOR, Till};
+use crate::error::{Result, TillError};
+use crate::ledger;
+
+/// How long a sync may hold its lease before another sync may take over; renewed per batch.
+const LEASE: Duration = Duration::from_secs(120);
+/// Most records sent in one upload, whatever the server allows.
+const MAX_BATCH: u64 = 500;
+
+/// What enrollment gave this till.
+#[derive(Clone, Debug, Serialize)]
+pub struct Enrollment {
+    pub server: String,
+    pub till_id: String,
+    pub shop_id: String,
+}
+
+/// One chain's part of a sync pass.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChainSync {
+    pub chain: Chain,
+    /// Records in the local chain.
+    pub local: u64,
+    /// What head office held before and after this pass.
+    pub held_before: u64,
+    pub held: u64,
+    /// Records sent in this pass (resends included).
+    pub sent: u64,
+    /// `ok`, or why head office stopped this chain (fork, rejected record).
+    pub status: String,
+}
+
+/// The result of one sync pass.
+#[derive(Clone, Debug, Serialize)]
+pub struct SyncSummary {
+    pub uploads: u64,
+    pub chains: Vec<ChainSync>,
+    /// Records still not held by head office.
+    pub waiting: u64,
+}
+
+struct Server {
+    url: String,
+    token: String,
+    max_records: u64,
+}
+
+fn client() -> Result<reqwest::blocking::Client> {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| TillError::Unreachable(e.to_string()))
+}
+
+/// Reads an answer: the expected JSON on success, the server's `{code, message}` otherwise.
+fn answer<T: serde::de::DeserializeOwned>(response: reqwest::blocking::Response) -> Result<T> {
+    let status = response.status();
+    let body = response
+        .bytes()
+        .map_err(|e| TillError::Unreachable(e.to_string()))?;
+    if status.is_success() {
+        return serde_json::from_slice(&body).map_err(|e| {
+            TillError::Unreachable(format!("unexpected answer from head office: {e}"))
+        });
+    }
+    let error: ApiError = serde_json::from_slice(&body).unwrap_or(ApiError {
+        code: format!("http_{}", status.as_u16()),
+        message: String::from_utf8_lossy(&body).chars().take(300).collect(),
+    });
+    Err(TillError::Server {
+        code: error.code,
+        message: error.message,
+    })
+}
+
+fn unreachable(error: reqwest::Error) -> TillError {
+    TillError::Unreachable(error.to_string())
+}
+
+impl Till {
+    /// Registers this till's public key with head office using a one-time enrollment code, and
+    /// stores the access token. The ledger must have been initialized with the till id head
+    /// office created (`till init --till-id`), since every record carries it.
+    pub fn enroll(&mut self, server: &str, code: &str) -> Result<Enrollment> {
+        let url = server.trim_end_matches('/').to_string();
+        let request = EnrollRequest {
+            protocol: ProtocolVersion::CURRENT,
+            code: code.trim().to_string(),
+            public_key: self.public_key().to_string(),
+            software: SOFTWARE.to_string(),
+        };
+        let response = client()?
+            .post(format!("{url}/api/v1/enroll"))
+            .json(&request)
+            .send()
+            .map_err(unreachable)?;
+        let enrolled: EnrollResponse = answer(response)?;
+        if enrolled.till_id != self.identity.till_id {
+            return Err(TillError::invalid(
+                "till_id_mismatch",
+                format!(
+                    "head office enrolled this till as {} but its ledger was created as {}: create the ledger with `till init --till-id {}`",
+                    enrolled.till_id, self.identity.till_id, enrolled.till_id
+                ),
+            ));
+        }
+        let max_records =
+            u64::from(enrolled.capabilities.max_records_per_upload).clamp(1, MAX_BATCH);
+        let now = timestamp::format(&self.clock.now());
+        let detail = serde_json::json!({"server": url, "shop": enrolled.shop_id});
+        self.write(SYSTEM_OPERATOR, |tx, author| {
+            tx.execute(
+                "INSERT INTO sync_server (id, url, token, shop_id, max_records, enrolled_at) VALUES (1, ?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (id) DO UPDATE SET url = excluded.url, token = excluded.token,
+                   shop_id = excluded.shop_id, max_records = excluded.max_records, enrolled_at = excluded.enrolled_at",
+                params![url, enrolled.token, enrolled.shop_id, max_records as i64, now],
+            )?;
+            crate::engine::append_event(tx, author, pos_domain::journal::EventKind::SettingsChanged, serde_json::json!({"enrolled": detail}))?;
+            Ok(())
+        })?;
+        Ok(Enrollment {
+            server: url,
+            till_id: enrolled.till_id,
+            shop_id: enrolled.shop_id,
+        })
+    }
+
+    fn server(&self) -> Result<Server> {
+        self.conn
+            .query_row(
+                "SELECT url, token, max_records FROM sync_server WHERE id = 1",
+                [],
+                |r| {
+                    Ok(Server {
+                        url: r.get(0)?,
+                        token: r.get(1)?,
+                        max_records: r.get::<_, i64>(2)?.max(1) as u64,
+                    })
+                },
+            )
+            .optional()?
+            .ok_or_else(|| {
+                TillError::invalid(
+                    "not_enrolled",
+                    "this till is not enrolled: run `till enroll --server URL --code CODE`",
+                )
+            })
+    }
+
+    /// What head office acknowledged holding of `chain`.
+    pub fn synced(&self, chain: Chain) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT held FROM sync_held WHERE chain = ?1",
+                [chain.name()],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .unwrap_or(0) as u64)
+    }
+
+    /// Records not yet held by head office, over all chains.
+    pub fn waiting(&self) -> Result<u64> {
+        let mut waiting = 0;
+        for chain in Chain::ALL {
+            waiting += self
+                .chain_length(chain)?
+                .saturating_sub(self.synced(chain)?);
+        }
+        Ok(waiting)
+    }
+
+    fn take_lease(&self, holder: &str, now: DateTime<Utc>) -> Result<()> {
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let current: Option<(String, String)> = tx
+            .query_row(
+                "SELECT holder, expires_at FROM sync_lock WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((other, until)) = current
+            && other != holder
+            && until > timestamp::format(&now)
+        {
+            return Err(TillError::invalid(
+                "sync_running",
+                format!(
+                    "another sync of this till is running (until {until} at the latest): wait for it"
+                ),
+            ));
+        }
+        let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+        tx.execute(
+            "INSERT INTO sync_lock (id, holder, expires_at) VALUES (1, ?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at",
+            params![holder, timestamp::format(&until)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn release_lease(&self, holder: &str) {
+        if let Err(error) = self
+            .conn
+            .execute("DELETE FROM sync_lock WHERE holder = ?1", [holder])
+        {
+            tracing::warn!(%error, "could not release the sync lease; it will expire");
+        }
+    }
+
+    fn set_synced(&self, chain: Chain, held: u64) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO sync_held (chain, held) VALUES (?1, ?2) ON CONFLICT (chain) DO UPDATE SET held = excluded.held",
+            params![chain.name(), held as i64],
+        )?;
+        Ok(())
+    }
+
+    /// One sync pass: uploads every chain's records that head office does not hold yet, in
+    /// batches, and reports per chain. `progress` is called after each batch with the chain,
+    /// the sequence now held and the chain's length.
+    pub fn sync(&mut self, mut progress: impl FnMut(Chain, u64, u64)) -> Result<SyncSummary> {
+        let server = self.server()?;
+        let mut secret = [0u8; 8];
+        getrandom::fill(&mut secret)
+            .map_err(|e| TillError::invalid("randomness_unavailable", e.to_string()))?;
+        let holder = format!("{}-{}", std::process::id(), hex_encode(&secret));
+        self.take_lease(&holder, self.clock.now())?;
+        let result = self.upload_all(&server, &holder, &mut progress);
+        self.release_lease(&holder);
+        result
+    }
+
+    fn upload_all(
+        &mut self,
+        server: &Server,
+        holder: &str,
+        progress: &mut impl FnMut(Chain, u64, u64),
+    ) -> Result<SyncSummary> {
+        let http = client()?;
+        let url = format!(
+            "{}/api/v1/tills/{}/records",
+            server.url, self.identity.till_id
+        );
+        let mut summary = SyncSummary {
+            uploads: 0,
+            chains: Vec::new(),
+            waiting: 0,
+        };
+        for chain in Chain::ALL {
+            let local = self.chain_length(chain)?;
+            let held_before = self.synced(chain)?;
+            let mut line = ChainSync {
+                chain,
+                local,
+                held_before,
+                held: held_before,
+                sent: 0,
+                status: "ok".into(),
+            };
+            // The first batch may be empty: it asks head office what it holds, which may be
+            // more (an answer lost after it committed) or less (a restored server) than we
+            // know. After that, every answer sets where to send from.
+            let mut first = true;
+            let mut last_gap = None;
+            while first || line.held < local {
+                first = false;
+                let next = line.held + 1;
+                let to = local.min(line.held + server.max_records);
+                let mut records = Vec::new();
+                if next <= to {
+                    ledger::for_each_in(&self.conn, chain, next, to, |record| {
+                        let stored = String::from_utf8(record.stored.clone())
+                            .map_err(|e| TillError::Corrupt(e.to_string()))?;
+                        records.push(WireRecord {
+                            seq: record.record.seq,
+                            stored,
+                        });
+                        Ok(())
+                    })?;
+                }
+                let sent = records.len() as u64;
+                line.sent += sent;
+                let request = UploadRequest {
+                    protocol: ProtocolVersion::CURRENT,
+                    chains: vec![ChainBatch { chain, records }],
+                    sent_at: Some(timestamp::format(&self.clock.now())),
+                };
+                let response = http
+                    .post(&url)
+                    .bearer_auth(&server.token)
+                    .json(&request)
+                    .send()
+                    .map_err(unreachable)?;
+                let answer: UploadResponse = answer(response)?;
+                summary.uploads += 1;
+                let ack: &ChainAck =
+                    answer
+                        .chains
+                        .iter()
+                        .find(|a| a.chain == chain)
+                        .ok_or_else(|| {
+                            TillError::Unreachable(format!(
+                                "head office did not answer for chain {chain}"
+                            ))
+                        })?;
+                line.held = ack.held.min(local);
+                self.set_synced(chain, line.held)?;
+                self.take_lease(holder, self.clock.now())?;
+                progress(chain, line.held, local);
+                match &ack.outcome {
+                    ChainOutcome::Ok if sent > 0 && line.held < next => {
+                        line.status = format!("head office took none of {chain} {next}..{to}");
+                        break;
+                    }
+                    ChainOutcome::Ok => {}
+                    ChainOutcome::Gap { expected } if last_gap == Some(*expected) => {
+                        line.status = format!("head office keeps asking for {chain} {expected}");
+                        break;
+                    }
+                    ChainOutcome::Gap { expected } => last_gap = Some(*expected),
+                    ChainOutcome::Fork { seq, reason } => {
+                        line.status = format!("fork at {chain} {seq}: {reason}");
+                        break;
+                    }
+                    ChainOutcome::Rejected { seq, reason } => {
+                        line.status = format!("rejected at {chain} {seq}: {reason}");
+                        break;
+                    }
+                }
+            }
+            summary.chains.push(line);
+        }
+        summary.waiting = self.waiting()?;
+        Ok(summary)
+    }
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

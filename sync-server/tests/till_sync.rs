@@ -1,0 +1,233 @@
+//! The till's own sync client (`pos_till::Till::enroll` and `sync`, what `till enroll` and
+//! `till sync` run) against the real server over HTTP, on every backend: enrollment, catch-up
+//! in batches, no-op resends, new sales only, two syncs of one till at once, a server that
+//! holds more than the till knows, and totals at head office equal to the till's.
+
+mod support;
+
+use pos_domain::record::Chain;
+use pos_till::requests::{SaleLineRequest, SaleRequest};
+use reqwest::StatusCode;
+use serde_json::Value;
+use support::*;
+
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(super::Backend::Sqlite).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(super::Backend::Postgres).await
+            })*
+        }
+    };
+}
+
+on_every_backend!(
+    the_till_client_enrolls_and_catches_up_exactly_once,
+    two_syncs_of_one_till_never_upload_twice,
+);
+
+const TILL: &str = "PARIS-OPERA-9";
+
+/// Runs blocking till code (the till's HTTP client is blocking) off the async runtime.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(work)
+        .await
+        .expect("the blocking work completes")
+}
+
+async fn head_office_total_cents(server: &Server) -> i64 {
+    let (status, answer) = server
+        .get("/api/v1/hq/sales?by=shop", Some(&server.admin_token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let total: pos_domain::Money = serde_json::from_value(answer["total"].clone()).unwrap();
+    total.cents()
+}
+
+async fn held_by_server(server: &Server) -> Value {
+    let (status, fleet) = server
+        .get("/api/v1/hq/fleet", Some(&server.admin_token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{fleet}");
+    fleet
+}
+
+async fn the_till_client_enrolls_and_catches_up_exactly_once(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let code = server.create_till(SHOP_A, TILL).await;
+    // A week of trading offline: several hundred records over every chain.
+    let t = TestTill::new(TILL, 21, 700, 7, 3);
+    let total_cents = t.ticket_total_cents();
+    let TestTill {
+        dir: _dir,
+        path,
+        till,
+        ..
+    } = t;
+    let url = server.url.clone();
+    let (till, first) = blocking(move || {
+        let mut till = till;
+        till.enroll(&url, &code)
+            .expect("enrollment with the one-time code");
+        let summary = till.sync(|_, _, _| {}).expect("the first sync");
+        (till, summary)
+    })
+    .await;
+    assert_eq!(
+        first.waiting, 0,
+        "after one pass head office holds everything: {first:?}"
+    );
+    for chain in &first.chains {
+        assert_eq!(chain.status, "ok", "{chain:?}");
+        assert_eq!(chain.held, chain.local, "{chain:?}");
+    }
+    let tickets = first.chains.iter().find(|c| c.chain == Chain::Ticket).unwrap();
+    assert!(tickets.local > 500, "the ticket chain needs two batches");
+    assert!(
+        first.uploads >= 8,
+        "one upload per chain and two for the tickets, in batches of at most 500 ({} uploads)",
+        first.uploads
+    );
+    assert_eq!(
+        head_office_total_cents(&server).await,
+        total_cents,
+        "head office totals equal the till's"
+    );
+
+    let (till, again) = blocking(move || {
+        let mut till = till;
+        let summary = till.sync(|_, _, _| {}).expect("a second sync");
+        (till, summary)
+    })
+    .await;
+    let sent: u64 = again.chains.iter().map(|c| c.sent).sum();
+    assert_eq!(sent, 0, "nothing is sent twice: {again:?}");
+
+    // The till crashed after head office committed but before it marked the records synced:
+    // it sends them again, head office takes them as no-ops, and nothing is counted twice.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute("UPDATE sync_held SET held = 0", [])
+        .unwrap();
+    let (mut till, resent) = blocking(move || {
+        let mut till = till;
+        let summary = till.sync(|_, _, _| {}).expect("a sync after a lost mark");
+        (till, summary)
+    })
+    .await;
+    assert!(
+        resent.chains.iter().map(|c| c.sent).sum::<u64>() > 0,
+        "records were sent again"
+    );
+    assert_eq!(resent.waiting, 0);
+    assert_eq!(
+        head_office_total_cents(&server).await,
+        total_cents,
+        "resends are no-ops"
+    );
+
+    // A new sale goes up, and only once.
+    let sale = SaleRequest {
+        lines: vec![SaleLineRequest {
+            product_id: Some("ACC-CBL-CC1".into()),
+            ..Default::default()
+        }],
+        tenders: vec![pos_domain::tender::Tender {
+            kind: pos_domain::tender::TenderKind::Cash,
+            amount: pos_domain::Money::from_cents(1490),
+            reference: None,
+        }],
+        ..Default::default()
+    };
+    till.sell(&sale).unwrap();
+    let third = blocking(move || till.sync(|_, _, _| {}).expect("a third sync")).await;
+    assert_eq!(third.waiting, 0);
+    let tickets = third
+        .chains
+        .iter()
+        .find(|c| c.chain == Chain::Ticket)
+        .unwrap();
+    assert_eq!(tickets.sent, 1, "only the new ticket goes up: {tickets:?}");
+    assert_eq!(
+        head_office_total_cents(&server).await,
+        total_cents + 1490,
+        "the new sale is counted once"
+    );
+    let fleet = held_by_server(&server).await;
+    assert!(
+        fleet.to_string().contains(TILL),
+        "head office sees the till: {fleet}"
+    );
+    server.stop().await;
+}
+
+async fn two_syncs_of_one_till_never_upload_twice(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let code = server.create_till(SHOP_A, TILL).await;
+    let t = TestTill::new(TILL, 22, 200, 3, 4);
+    let total_cents = t.ticket_total_cents();
+    let path = t.path.clone();
+    let clock = t.clock.clone();
+    let mut till = t.till;
+    let url = server.url.clone();
+    let till = blocking(move || {
+        till.enroll(&url, &code).expect("enrollment");
+        till
+    })
+    .await;
+    drop(till);
+    // Two processes of the same till (two windows, a stuck sync and a new one) start at once.
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let path = path.clone();
+            let clock = clock.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut till = pos_till::Till::open(&path, clock).unwrap();
+                till.sync(|_, _, _| {})
+            })
+        })
+        .collect();
+    let mut finished = 0;
+    for run in runs {
+        match run.await.unwrap() {
+            Ok(summary) => {
+                finished += 1;
+                assert!(
+                    summary.chains.iter().all(|c| c.status == "ok"),
+                    "{summary:?}"
+                );
+            }
+            Err(error) => assert_eq!(
+                error.code(),
+                "sync_running",
+                "the other sync waits: {error}"
+            ),
+        }
+    }
+    assert!(finished >= 1, "at least one sync ran");
+    let last = blocking(move || {
+        pos_till::Till::open(&path, clock)
+            .unwrap()
+            .sync(|_, _, _| {})
+            .unwrap()
+    })
+    .await;
+    assert_eq!(last.waiting, 0);
+    assert_eq!(
+        head_office_total_cents(&server).await,
+        total_cents,
+        "no ticket counted twice"
+    );
+    server.stop().await;
+}
