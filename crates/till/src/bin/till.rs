@@ -142,7 +142,7 @@ enum Command {
     Archive(ArchiveCommand),
     /// Register this till with head office using the one-time code it printed.
     Enroll {
-        /// Head office's address, e.g. http://hq.example:8080
+        /// Head office's address, for example `http://hq.example:8080`
         #[arg(long)]
         server: String,
         #[arg(long)]
