@@ -90,7 +90,11 @@ async fn the_till_client_enrolls_and_catches_up_exactly_once(backend: Backend) {
         assert_eq!(chain.status, "ok", "{chain:?}");
         assert_eq!(chain.held, chain.local, "{chain:?}");
     }
-    let tickets = first.chains.iter().find(|c| c.chain == Chain::Ticket).unwrap();
+    let tickets = first
+        .chains
+        .iter()
+        .find(|c| c.chain == Chain::Ticket)
+        .unwrap();
     assert!(tickets.local > 500, "the ticket chain needs two batches");
     assert!(
         first.uploads >= 8,

@@ -9,15 +9,20 @@ use std::time::Instant;
 
 use pos_domain::record::{Chain, ChainVerifier, Depth, Record, Signer, SoftwareKey, sha256_hex};
 
-fn per_op(label: &str, n: usize, run: impl FnMut(usize)) -> f64 {
+fn per_op(label: &str, n: usize, run: impl FnMut(usize)) {
     let mut run = run;
     let start = Instant::now();
     for i in 0..n {
         run(i);
     }
-    let us = start.elapsed().as_secs_f64() * 1e6 / n as f64;
-    println!("| {label} | {us:.1} µs | {:.0}/s |", 1e6 / us);
-    us
+    // Integer nanoseconds: no floating point in this crate, even for timings.
+    let ns = (start.elapsed().as_nanos() / n as u128).max(1);
+    println!(
+        "| {label} | {}.{} µs | {}/s |",
+        ns / 1000,
+        ns % 1000 / 100,
+        1_000_000_000 / ns
+    );
 }
 
 fn main() {
