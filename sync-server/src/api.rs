@@ -13,6 +13,7 @@
 //! | `GET /api/v1/feed?after=&consumer=&limit=` | admin, accountant | the outbox as a pull feed |
 //! | `PUT /api/v1/feed/consumers/{name}` | admin, accountant | a consumer acknowledges its cursor |
 //! | `GET /api/v1/feed/consumers` | a user | consumers and their lag |
+//! | `GET /api/v1/hq/exports/fec?entity=&year=` | admin, accountant | the entity's FEC for the fiscal year starting in `year` |
 //!
 //! Tills and head-office users authenticate with `Authorization: Bearer TOKEN`; a missing or
 //! unknown token is 401, a valid one on data it has no right to is 403. A shop manager sees only
@@ -593,6 +594,59 @@ async fn feed(
     }))
 }
 
+/// `GET /api/v1/hq/exports/fec` parameters.
+#[derive(Deserialize, Debug)]
+pub struct FecQuery {
+    pub entity: String,
+    /// The year the fiscal year starts in.
+    pub year: i32,
+}
+
+/// The FEC of a legal entity's fiscal year, as an attachment (admins and accountants).
+async fn export_fec(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(query): QueryParams<FecQuery>,
+) -> Result<Response, Failure> {
+    let user = caller.user()?;
+    if !matches!(user.role, Role::Admin | Role::Accountant) {
+        return Err(Failure::forbidden(
+            "accounting exports cover every shop of an entity: only admins and accountants read them",
+        ));
+    }
+    let (name, bytes) =
+        crate::accounting::fec_export(state.store.as_ref(), &query.entity, query.year)
+            .await
+            .map_err(|e| match e {
+                crate::accounting::ExportError::UnknownEntity(_) => {
+                    Failure::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, e.to_string())
+                }
+                crate::accounting::ExportError::BadRequest(m) => {
+                    Failure::new(StatusCode::BAD_REQUEST, codes::QUERY_INVALID, m)
+                }
+                crate::accounting::ExportError::Store(e) => Failure::from(e),
+                crate::accounting::ExportError::Render(e) => Failure::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    codes::JSON_INVALID,
+                    e.to_string(),
+                ),
+            })?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=iso-8859-15".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 async fn acknowledge(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -708,6 +762,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/hq/sales", get(hq_sales))
         .route("/api/v1/hq/fleet", get(hq_fleet))
         .route("/api/v1/hq/alarms", get(hq_alarms))
+        .route("/api/v1/hq/exports/fec", get(export_fec))
         .route("/api/v1/feed", get(feed))
         .route("/api/v1/feed/consumers", get(consumers))
         .route(

@@ -11,12 +11,15 @@
 //! - [`api`]: the HTTP API (axum) and [`api::serve`], which takes a listener and a shutdown
 //!   signal so tests bind port 0;
 //! - [`secrets`]: enrollment codes and bearer tokens (only their SHA-256 is stored).
+//! - [`accounting`]: daily journal entries posted from day (Z) closures on ingest, and the
+//!   FEC and hledger exports of a legal entity.
 //!
 //! Invariants: a record is stored once and never updated or deleted (both backends refuse it
 //! with triggers); a batch, its rollups, its alarms and its outbox events commit in one
 //! transaction; a record is stored only after its signature and its link to the previous held
 //! record are verified; the wire types are those of [`pos_domain::wire`].
 
+pub mod accounting;
 pub mod api;
 pub mod events;
 pub mod ingest;

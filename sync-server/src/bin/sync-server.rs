@@ -10,12 +10,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use chrono::{Duration, Utc};
+use chrono::{Duration, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use pos_domain::vat::Territory;
 use serde_json::{Value, json};
 use sync_server::store::{LegalEntity, NewTill, Role, Shop, User};
-use sync_server::{AppState, ServerConfig, Store, open_store, secrets};
+use sync_server::{AppState, ServerConfig, Store, accounting, open_store, secrets};
 
 #[derive(Parser)]
 #[command(
@@ -80,6 +80,37 @@ enum Admin {
     User {
         #[command(subcommand)]
         action: UserAction,
+    },
+    /// Accounting exports of the daily entries posted from the tills' day closures.
+    Export {
+        #[command(subcommand)]
+        format: ExportFormat,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportFormat {
+    /// Writes `<SIREN>FEC<closing date>.txt` for the fiscal year starting in YEAR.
+    Fec {
+        #[arg(long)]
+        entity: String,
+        /// The year the fiscal year starts in.
+        #[arg(long)]
+        year: i32,
+        /// Directory to write the file in.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Writes the entries of the days FROM to TO (inclusive) as an hledger journal.
+    Hledger {
+        #[arg(long)]
+        entity: String,
+        #[arg(long)]
+        from: NaiveDate,
+        #[arg(long)]
+        to: NaiveDate,
+        #[arg(long)]
+        out: std::path::PathBuf,
     },
 }
 
@@ -425,6 +456,29 @@ async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<
                     .collect::<Vec<_>>()
                     .join("\n");
                 print(json_output, serde_json::to_value(&list)?, text);
+            }
+        },
+        Admin::Export { format } => match format {
+            ExportFormat::Fec { entity, year, out } => {
+                let (name, bytes) = accounting::fec_export(store.as_ref(), &entity, year).await?;
+                let path = out.join(&name);
+                std::fs::write(&path, &bytes)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                let text = format!("{} written ({} bytes)", path.display(), bytes.len());
+                let value = json!({"file": path, "name": name, "bytes": bytes.len()});
+                print(json_output, value, text);
+            }
+            ExportFormat::Hledger {
+                entity,
+                from,
+                to,
+                out,
+            } => {
+                let journal = accounting::hledger_export(store.as_ref(), &entity, from, to).await?;
+                std::fs::write(&out, &journal)
+                    .with_context(|| format!("writing {}", out.display()))?;
+                let text = format!("{} written", out.display());
+                print(json_output, json!({"file": out}), text);
             }
         },
     }

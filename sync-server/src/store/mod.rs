@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use pos_domain::accounting::JournalEntry;
 use pos_domain::record::{Chain, PublicKey};
 use pos_domain::wire::{ChainBatch, UploadResponse};
 use serde::{Deserialize, Serialize};
@@ -361,6 +362,14 @@ pub trait Store: Send + Sync + 'static {
     async fn set_consumer_cursor(&self, name: &str, cursor: i64, now: DateTime<Utc>) -> Result<()>;
     /// Every feed consumer with its lag behind the newest event.
     async fn consumers(&self) -> Result<Vec<Consumer>>;
+    /// The posted daily entries of the entity's shops whose day is in `from..=to`
+    /// (`YYYY-MM-DD`), by day, till and closure (see [`crate::accounting`]).
+    async fn journal_entries(
+        &self,
+        entity_id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<JournalEntry>>;
     /// The number of stored records of a till (for tests and fleet checks).
     async fn record_count(&self, till_id: &str) -> Result<u64>;
 }

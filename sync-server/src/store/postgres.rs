@@ -18,6 +18,7 @@ use pos_domain::wire::{ChainBatch, UploadResponse};
 use tokio_postgres::NoTls;
 
 use super::*;
+use crate::accounting;
 use crate::ingest::{self, Held};
 
 /// Advisory lock key for migrations.
@@ -141,6 +142,30 @@ CREATE TABLE sessions (
     expires_at TEXT NOT NULL
 );
 "#,
+    r#"
+CREATE TABLE daily_entries (
+    till_id TEXT NOT NULL REFERENCES tills(id),
+    closure_seq BIGINT NOT NULL,
+    shop_id TEXT NOT NULL REFERENCES shops(id),
+    day TEXT NOT NULL,
+    through_cash BIGINT NOT NULL,
+    entry TEXT NOT NULL,
+    posted_at TEXT NOT NULL,
+    PRIMARY KEY (till_id, closure_seq)
+);
+CREATE INDEX daily_entries_by_day ON daily_entries (day, shop_id);
+CREATE TABLE pending_closures (
+    till_id TEXT NOT NULL REFERENCES tills(id),
+    closure_seq BIGINT NOT NULL,
+    through_cash BIGINT NOT NULL,
+    PRIMARY KEY (till_id, closure_seq)
+);
+CREATE FUNCTION daily_entries_append_only() RETURNS trigger AS $$
+BEGIN RAISE EXCEPTION 'journal entries are append-only'; END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER daily_entries_no_change BEFORE UPDATE OR DELETE ON daily_entries
+FOR EACH ROW EXECUTE FUNCTION daily_entries_append_only();
+"#,
 ];
 
 /// The PostgreSQL store.
@@ -226,6 +251,116 @@ fn user_of(row: &tokio_postgres::Row) -> User {
         role: Role::parse(&role).unwrap_or(Role::ShopManager),
         shop_id: row.get(3),
     }
+}
+
+/// Records the day closures of this upload as pending and posts every pending closure of the
+/// till whose cash records are now held (see [`crate::accounting`]); returns their events.
+async fn post_entries(
+    tx: &tokio_postgres::Transaction<'_>,
+    till: &TillAuth,
+    plans: &[ChainPlan],
+    posted_at: &str,
+) -> Result<Vec<crate::events::OutboxEvent>> {
+    for closure in plans
+        .iter()
+        .flat_map(|p| &p.accepted)
+        .filter_map(|a| accounting::day_closure(&a.record))
+    {
+        tx.execute(
+            "INSERT INTO pending_closures (till_id, closure_seq, through_cash) VALUES ($1, $2, $3)",
+            &[
+                &till.till_id,
+                &(closure.seq as i64),
+                &(closure.through_cash as i64),
+            ],
+        )
+        .await?;
+    }
+    let cash_head: i64 = tx
+        .query_opt(
+            "SELECT seq FROM chain_heads WHERE till_id = $1 AND chain = 'cash'",
+            &[&till.till_id],
+        )
+        .await?
+        .map(|r| r.get(0))
+        .unwrap_or(0);
+    let ready: Vec<(i64, i64)> = tx
+        .query(
+            "SELECT closure_seq, through_cash FROM pending_closures WHERE till_id = $1
+             ORDER BY closure_seq",
+            &[&till.till_id],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let mut out = Vec::new();
+    for (seq, through_cash) in ready {
+        if through_cash > cash_head {
+            break;
+        }
+        let previous: i64 = tx
+            .query_opt(
+                "SELECT through_cash FROM daily_entries WHERE till_id = $1 AND closure_seq < $2
+                 ORDER BY closure_seq DESC LIMIT 1",
+                &[&till.till_id, &seq],
+            )
+            .await?
+            .map(|r| r.get(0))
+            .unwrap_or(0);
+        let closure: Vec<u8> = tx
+            .query_one(
+                "SELECT body FROM records WHERE till_id = $1 AND chain = 'closure' AND seq = $2",
+                &[&till.till_id, &seq],
+            )
+            .await?
+            .get(0);
+        let cash: Vec<Vec<u8>> = tx
+            .query(
+                "SELECT body FROM records WHERE till_id = $1 AND chain = 'cash'
+                 AND seq > $2 AND seq <= $3 ORDER BY seq",
+                &[&till.till_id, &previous, &through_cash],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let (_, _, entry) = match accounting::post(&till.till_id, &till.shop_id, &closure, &cash) {
+            Ok(posted) => posted,
+            Err(e) => {
+                tracing::warn!(till = %till.till_id, seq, "day closure left pending: {e}");
+                break;
+            }
+        };
+        let json = serde_json::to_string(&entry)
+            .map_err(|e| StoreError::Corrupt(format!("entry: {e}")))?;
+        tx.execute(
+            "INSERT INTO daily_entries (till_id, closure_seq, shop_id, day, through_cash, entry, posted_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &till.till_id,
+                &seq,
+                &till.shop_id,
+                &entry.date.to_string(),
+                &through_cash,
+                &json,
+                &posted_at,
+            ],
+        )
+        .await?;
+        tx.execute(
+            "DELETE FROM pending_closures WHERE till_id = $1 AND closure_seq = $2",
+            &[&till.till_id, &seq],
+        )
+        .await?;
+        out.push(accounting::entry_posted(
+            &till.shop_id,
+            &till.till_id,
+            seq as u64,
+            &entry,
+        ));
+    }
+    Ok(out)
 }
 
 #[async_trait]
@@ -642,7 +777,13 @@ impl Store for PgStore {
             ],
         )
         .await?;
-        let events: Vec<_> = writes.events.iter().chain(&alarm_events).collect();
+        let entry_events = post_entries(&tx, till, &plans, &received_at).await?;
+        let events: Vec<_> = writes
+            .events
+            .iter()
+            .chain(&alarm_events)
+            .chain(&entry_events)
+            .collect();
         if !events.is_empty() {
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
                 .await?;
@@ -824,6 +965,29 @@ impl Store for PgStore {
                 updated_at: r.get(3),
             })
             .collect())
+    }
+
+    async fn journal_entries(
+        &self,
+        entity_id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<JournalEntry>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT e.entry FROM daily_entries e JOIN shops s ON s.id = e.shop_id
+                 WHERE s.entity_id = $1 AND e.day >= $2 AND e.day <= $3
+                 ORDER BY e.day, e.till_id, e.closure_seq",
+                &[&entity_id, &from, &to],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                serde_json::from_str(r.get::<_, &str>(0))
+                    .map_err(|e| StoreError::Corrupt(format!("journal entry: {e}")))
+            })
+            .collect()
     }
 
     async fn record_count(&self, till_id: &str) -> Result<u64> {

@@ -15,6 +15,7 @@ use pos_domain::wire::{ChainBatch, UploadResponse};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::*;
+use crate::accounting;
 use crate::events;
 use crate::ingest::{self, Held};
 
@@ -134,6 +135,29 @@ CREATE TABLE sessions (
     user_id TEXT NOT NULL REFERENCES users(id),
     expires_at TEXT NOT NULL
 );
+"#,
+    r#"
+CREATE TABLE daily_entries (
+    till_id TEXT NOT NULL REFERENCES tills(id),
+    closure_seq INTEGER NOT NULL,
+    shop_id TEXT NOT NULL REFERENCES shops(id),
+    day TEXT NOT NULL,
+    through_cash INTEGER NOT NULL,
+    entry TEXT NOT NULL,
+    posted_at TEXT NOT NULL,
+    PRIMARY KEY (till_id, closure_seq)
+);
+CREATE INDEX daily_entries_by_day ON daily_entries (day, shop_id);
+CREATE TABLE pending_closures (
+    till_id TEXT NOT NULL REFERENCES tills(id),
+    closure_seq INTEGER NOT NULL,
+    through_cash INTEGER NOT NULL,
+    PRIMARY KEY (till_id, closure_seq)
+);
+CREATE TRIGGER daily_entries_no_update BEFORE UPDATE ON daily_entries
+BEGIN SELECT RAISE(ABORT, 'journal entries are append-only'); END;
+CREATE TRIGGER daily_entries_no_delete BEFORE DELETE ON daily_entries
+BEGIN SELECT RAISE(ABORT, 'journal entries are append-only'); END;
 "#,
 ];
 
@@ -327,10 +351,16 @@ fn ingest_tx(
                 d.excluding_vat_cents
             ])?;
         }
+        let entry_events = post_entries(&tx, till, &plans, &received_at)?;
         let mut outbox = tx.prepare_cached(
             "INSERT INTO outbox (event_id, type, subject, envelope) VALUES (?1, ?2, ?3, ?4)",
         )?;
-        for event in writes.events.iter().chain(&alarm_events) {
+        for event in writes
+            .events
+            .iter()
+            .chain(&alarm_events)
+            .chain(&entry_events)
+        {
             outbox.execute(params![
                 event.id,
                 event.event_type,
@@ -353,6 +383,109 @@ fn ingest_tx(
     Ok(UploadResponse {
         chains: plans.into_iter().map(|p| p.ack).collect(),
     })
+}
+
+/// Records the day closures of this upload as pending and posts every pending closure of the
+/// till whose cash records are now held (see [`crate::accounting`]); returns their events.
+fn post_entries(
+    tx: &rusqlite::Transaction<'_>,
+    till: &TillAuth,
+    plans: &[ChainPlan],
+    posted_at: &str,
+) -> Result<Vec<events::OutboxEvent>> {
+    {
+        let mut pending = tx.prepare_cached(
+            "INSERT INTO pending_closures (till_id, closure_seq, through_cash) VALUES (?1, ?2, ?3)",
+        )?;
+        for closure in plans
+            .iter()
+            .flat_map(|p| &p.accepted)
+            .filter_map(|a| accounting::day_closure(&a.record))
+        {
+            pending.execute(params![
+                till.till_id,
+                closure.seq as i64,
+                closure.through_cash as i64
+            ])?;
+        }
+    }
+    let cash_head: i64 = tx
+        .query_row(
+            "SELECT seq FROM chain_heads WHERE till_id = ?1 AND chain = 'cash'",
+            params![till.till_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    let ready: Vec<(i64, i64)> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT closure_seq, through_cash FROM pending_closures WHERE till_id = ?1
+             ORDER BY closure_seq",
+        )?;
+        stmt.query_map(params![till.till_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let mut out = Vec::new();
+    for (seq, through_cash) in ready {
+        if through_cash > cash_head {
+            break;
+        }
+        let previous: i64 = tx
+            .query_row(
+                "SELECT through_cash FROM daily_entries WHERE till_id = ?1 AND closure_seq < ?2
+                 ORDER BY closure_seq DESC LIMIT 1",
+                params![till.till_id, seq],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        let closure: Vec<u8> = tx.query_row(
+            "SELECT body FROM records WHERE till_id = ?1 AND chain = 'closure' AND seq = ?2",
+            params![till.till_id, seq],
+            |r| r.get(0),
+        )?;
+        let cash: Vec<Vec<u8>> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT body FROM records WHERE till_id = ?1 AND chain = 'cash'
+                 AND seq > ?2 AND seq <= ?3 ORDER BY seq",
+            )?;
+            stmt.query_map(params![till.till_id, previous, through_cash], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        let (_, _, entry) = match accounting::post(&till.till_id, &till.shop_id, &closure, &cash) {
+            Ok(posted) => posted,
+            Err(e) => {
+                tracing::warn!(till = %till.till_id, seq, "day closure left pending: {e}");
+                break;
+            }
+        };
+        let json = serde_json::to_string(&entry)
+            .map_err(|e| StoreError::Corrupt(format!("entry: {e}")))?;
+        tx.execute(
+            "INSERT INTO daily_entries (till_id, closure_seq, shop_id, day, through_cash, entry, posted_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                till.till_id,
+                seq,
+                till.shop_id,
+                entry.date.to_string(),
+                through_cash,
+                json,
+                posted_at
+            ],
+        )?;
+        tx.execute(
+            "DELETE FROM pending_closures WHERE till_id = ?1 AND closure_seq = ?2",
+            params![till.till_id, seq],
+        )?;
+        out.push(accounting::entry_posted(
+            &till.shop_id,
+            &till.till_id,
+            seq as u64,
+            &entry,
+        ));
+    }
+    Ok(out)
 }
 
 fn till_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<TillInfo> {
@@ -818,6 +951,32 @@ impl Store for SqliteStore {
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn journal_entries(
+        &self,
+        entity_id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<JournalEntry>> {
+        let (entity_id, from, to) = (entity_id.to_string(), from.to_string(), to.to_string());
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT e.entry FROM daily_entries e JOIN shops s ON s.id = e.shop_id
+                 WHERE s.entity_id = ?1 AND e.day >= ?2 AND e.day <= ?3
+                 ORDER BY e.day, e.till_id, e.closure_seq",
+            )?;
+            let rows: Vec<String> = stmt
+                .query_map(params![entity_id, from, to], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            rows.iter()
+                .map(|json| {
+                    serde_json::from_str(json)
+                        .map_err(|e| StoreError::Corrupt(format!("journal entry: {e}")))
+                })
+                .collect()
         })
         .await
     }

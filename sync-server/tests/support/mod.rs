@@ -440,6 +440,19 @@ impl TestTill {
             .sum()
     }
 
+    /// The number of day (Z) closures in the ledger: each posts one accounting entry.
+    pub fn day_closure_count(&self) -> u64 {
+        self.records(Chain::Closure)
+            .iter()
+            .filter(|r| r.record.payload["level"] == "day")
+            .count() as u64
+    }
+
+    /// The outbox events the whole ledger produces: one per record, one per posted entry.
+    pub fn event_count(&self) -> u64 {
+        self.record_count() + self.day_closure_count()
+    }
+
     pub fn record_count(&self) -> u64 {
         Chain::ALL
             .iter()
