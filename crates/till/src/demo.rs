@@ -257,9 +257,15 @@ pub fn run(
     let mut rng = StdRng::seed_from_u64(options.seed);
     let tz = till.identity.timezone;
     let today = clock.now().with_timezone(&tz).date_naive();
-    // The D days end yesterday, so everything generated lies in the past of the real clock.
+    // The D days end yesterday, so everything generated lies in the past of the real clock. On
+    // a ledger that already holds sales, cash movements or closures, the days start after the
+    // newest of them instead, so those chains stay in time order. (The events of `till init`
+    // may be later than the generated history: they say when the file was made.)
+    let newest = newest_fiscal_record_time(till)?;
     let mut day = today - Duration::days(i64::from(options.days));
-    let newest = newest_record_time(till)?;
+    if let Some(newest) = newest {
+        day = day.max(newest.with_timezone(&tz).date_naive() + Duration::days(1));
+    }
     let mut summary = DemoSummary::default();
     let per_day = options.tickets / u64::from(options.days);
     let extra = options.tickets % u64::from(options.days);
@@ -285,9 +291,17 @@ pub fn run(
     Ok(summary)
 }
 
-fn newest_record_time(till: &Till) -> Result<Option<chrono::DateTime<Utc>>> {
+/// The time of the newest sale, cash movement, closure or reprint, if any.
+fn newest_fiscal_record_time(till: &Till) -> Result<Option<chrono::DateTime<Utc>>> {
     let mut newest = None;
-    for chain in Chain::ALL {
+    for chain in [
+        Chain::Ticket,
+        Chain::Training,
+        Chain::Closure,
+        Chain::Duplicate,
+        Chain::Cash,
+        Chain::Archive,
+    ] {
         let head = till.chain_length(chain)?;
         if head > 0 {
             till.records(chain, head, head, |r| {
@@ -354,12 +368,9 @@ fn trade_one_day(
     let expected = till.report_x()?.expected_cash;
     let difference =
         Money::from_cents(rng.random_range(-200..=100) * i64::from(rng.random_bool(0.2)));
-    till.cash_movement(
-        "manager",
-        CashMovementKind::Count,
-        expected + difference,
-        None,
-    )?;
+    // What is counted can never be negative, whatever refunds took out of the drawer.
+    let counted = (expected + difference).max(Money::ZERO);
+    till.cash_movement("manager", CashMovementKind::Count, counted, None)?;
     till.close("manager", ClosureLevel::Day)?;
     summary.day_closures += 1;
     Ok(())

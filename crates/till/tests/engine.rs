@@ -367,6 +367,30 @@ impl LocalDate for std::sync::Arc<pos_domain::clock::ManualClock> {
 }
 
 #[test]
+fn demo_days_fall_on_distinct_dates_and_never_count_negative_cash() {
+    for seed in 1..=8 {
+        let mut t = new_till();
+        let options = pos_till::demo::DemoOptions {
+            tickets: 60,
+            seed,
+            days: 3,
+        };
+        pos_till::demo::run(&mut t.till, &t.clock, &options)
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let periods: Vec<String> = (1..=t.till.chain_length(Chain::Closure).unwrap())
+            .map(|n| t.till.closure(Some(n)).unwrap().closure)
+            .filter(|c| c.level == ClosureLevel::Day)
+            .map(|c| c.period)
+            .collect();
+        assert_eq!(
+            periods,
+            ["2026-03-27", "2026-03-28", "2026-03-29"],
+            "seed {seed}: one Z per day, the days before today"
+        );
+    }
+}
+
+#[test]
 fn demo_is_deterministic_for_a_seed() {
     let run = |seed| {
         let mut t = new_till();
