@@ -22,23 +22,6 @@ use support::*;
 use sync_server::secrets;
 use sync_server::store::{Role, User};
 
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(super::Backend::Sqlite).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(super::Backend::Postgres).await
-            })*
-        }
-    };
-}
-
 on_every_backend!(
     exports_match_the_uploaded_z_closures,
     a_day_closure_waits_for_its_cash_records,

@@ -11,23 +11,6 @@ use serde_json::{Value, json};
 use support::*;
 use sync_server::ServerConfig;
 
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(super::Backend::Sqlite).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(super::Backend::Postgres).await
-            })*
-        }
-    };
-}
-
 on_every_backend!(
     enroll_upload_and_resend_are_exactly_once,
     enrollment_codes_are_one_time_and_checked,

@@ -11,23 +11,6 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use support::*;
 
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(super::Backend::Sqlite).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(super::Backend::Postgres).await
-            })*
-        }
-    };
-}
-
 on_every_backend!(
     the_till_client_enrolls_and_catches_up_exactly_once,
     two_syncs_of_one_till_never_upload_twice,

@@ -474,3 +474,23 @@ pub fn batch(chain: Chain, records: &[SignedRecord]) -> ChainBatch {
         records: records.iter().map(wire).collect(),
     }
 }
+
+/// Declares each scenario once per storage backend: `sqlite::name` and `postgres::name`, each
+/// calling `name(Backend)` of the including test file.
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(super::Backend::Sqlite).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(super::Backend::Postgres).await
+            })*
+        }
+    };
+}
+pub(crate) use on_every_backend;
