@@ -15,15 +15,14 @@ use pos_domain::tender::TenderKind;
 use rusqlite::Connection;
 use serde_json::json;
 
-use crate::engine::{Till, append_event, ticket_of};
+use crate::engine::{Till, append_event, payload_of, ticket_of};
 use crate::error::{Result, TillError};
 use crate::identity::Identity;
 use crate::ledger::{self, Author};
 use crate::requests::{RecordedClosure, XReport};
 
 fn closure_of(record: &SignedRecord) -> Result<Closure> {
-    serde_json::from_value(record.record.payload.clone())
-        .map_err(|e| TillError::Corrupt(format!("closure {}: {e}", record.record.seq)))
+    payload_of(record)
 }
 
 fn recorded(record: &SignedRecord) -> Result<RecordedClosure> {
@@ -121,8 +120,7 @@ fn expected_cash_of(conn: &Connection, day: &OpenDay) -> Result<Money> {
         .map(|t| t.amount)
         .sum();
     ledger::for_each_in(conn, Chain::Cash, day.after_cash + 1, head, |record| {
-        let movement: CashMovement = serde_json::from_value(record.record.payload)
-            .map_err(|e| TillError::Corrupt(format!("cash {}: {e}", record.record.seq)))?;
+        let movement: CashMovement = payload_of(&record)?;
         match movement.kind {
             CashMovementKind::OpeningFloat | CashMovementKind::PayIn => net += movement.amount,
             CashMovementKind::PayOut | CashMovementKind::BankDeposit => net -= movement.amount,

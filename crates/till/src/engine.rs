@@ -546,9 +546,18 @@ fn operator(given: &Option<String>) -> &str {
         .unwrap_or(SYSTEM_OPERATOR)
 }
 
+/// A record's payload read as the type of its chain (a ticket, a closure, a cash movement...).
+pub(crate) fn payload_of<T: serde::de::DeserializeOwned>(record: &SignedRecord) -> Result<T> {
+    serde_json::from_value(record.record.payload.clone()).map_err(|e| {
+        TillError::Corrupt(format!(
+            "{} {}: {e}",
+            record.record.chain, record.record.seq
+        ))
+    })
+}
+
 pub(crate) fn ticket_of(record: &SignedRecord) -> Result<Ticket> {
-    serde_json::from_value(record.record.payload.clone())
-        .map_err(|e| TillError::Corrupt(format!("ticket {}: {e}", record.record.seq)))
+    payload_of(record)
 }
 
 pub(crate) fn append_event(
