@@ -119,7 +119,8 @@ pub fn apply_answer(
             status.error |= byte & 0x40 != 0;
         }
         StatusRequest::Error => {
-            status.error = byte & 0x68 != 0;
+            // Accumulate: the offline answer's error bit must not be cleared by this one.
+            status.error |= byte & 0x68 != 0;
         }
         StatusRequest::Paper => {
             status.paper = if byte & 0x60 != 0 {
