@@ -151,6 +151,24 @@ fn corrupt_answer_is_nakd_and_the_resend_is_accepted() {
 }
 
 #[test]
+fn answer_cut_short_is_nakd_and_the_resend_is_accepted() {
+    let outcome = run(|t| {
+        take_request(t);
+        t.write_all(&[ENQ]).unwrap();
+        assert_eq!(byte(t), ACK);
+        let whole = encode_frame(&answer(1250, b'0'));
+        // The ETX and LRC are lost on the line: the client waits out the inter-character
+        // timeout, then asks for the frame again rather than giving up.
+        t.write_all(&whole[..whole.len() - 2]).unwrap();
+        assert_eq!(byte(t), NAK, "a frame cut short is answered with NAK");
+        t.write_all(&whole).unwrap();
+        assert_eq!(byte(t), ACK, "the whole resend is acknowledged");
+        t.write_all(&[EOT]).unwrap();
+    });
+    assert!(matches!(outcome, Outcome::Approved(_)), "{outcome:?}");
+}
+
+#[test]
 fn answer_that_stays_corrupt_is_unknown() {
     let outcome = run(|t| {
         take_request(t);

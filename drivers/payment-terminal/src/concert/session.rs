@@ -178,6 +178,14 @@ pub fn receive_after_enq<T: Transport>(
     let mut deadline = Instant::now() + t.ack;
     loop {
         let Some(byte) = link.read_byte_until(deadline.min(overall))? else {
+            // A frame cut short (a lost ETX or LRC) is asked for again, like a bad LRC.
+            if decoder.in_frame() && naks < t.nak_resends && Instant::now() < overall {
+                naks += 1;
+                decoder = FrameDecoder::new();
+                link.send(&[NAK])?;
+                deadline = Instant::now() + t.ack;
+                continue;
+            }
             return Err(if decoder.in_frame() {
                 RecvError::Garbled { naks }
             } else {
