@@ -130,13 +130,7 @@ pub fn render(identity: &Identity, ticket: &RecordedTicket, duplicate: Option<u3
         TicketKind::Return => "Retour",
         TicketKind::Cancellation => "Annulation",
     };
-    let local = DateTime::parse_from_rfc3339(&ticket.at)
-        .map(|at| {
-            at.with_timezone(&identity.timezone)
-                .format("%d/%m/%Y %H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_else(|_| ticket.at.clone());
+    let local = local_time(identity, &ticket.at);
     out.push(columns(&format!("{title} n° {}", ticket.number), &local));
     out.push(columns(
         &format!("Caisse {}", identity.till_id),
