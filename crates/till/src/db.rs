@@ -119,6 +119,19 @@ const MIGRATIONS: &[&str] = &[
         expires_at TEXT NOT NULL
     );
     "#,
+    // 3: the staff who may log in at this till. Head office distributes them through the changes
+    // feed; a till without a server has them added locally. The PIN is kept only as an Argon2
+    // PHC string, so the ledger file never holds a usable PIN.
+    r#"
+    CREATE TABLE staff (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('cashier', 'manager')),
+        pin_hash TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        updated_at TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.
