@@ -1,13 +1,16 @@
 //! Signature costs, to choose the ES256 implementation on numbers (fiscal.md asks for it):
 //! `cargo bench -p pos-domain --bench signatures`.
 //!
-//! Measures, on the same records: p256 signing (what the till uses), p256 verification, ring
+//! Measures, on the same records: ring signing with a random nonce (what the till uses), p256
+//! signing with RFC 6979 nonces (what the test vectors use), p256 verification, ring
 //! verification of the same signatures (what `PublicKey::verify` uses), and the rest of a
 //! record check (canonical parse and re-serialization, SHA-256 of the stored bytes).
 
 use std::time::Instant;
 
-use pos_domain::record::{Chain, ChainVerifier, Depth, Record, Signer, SoftwareKey, sha256_hex};
+use pos_domain::record::{
+    Chain, ChainVerifier, Depth, Deterministic, Record, Signer, SoftwareKey, sha256_hex,
+};
 
 fn per_op(label: &str, n: usize, run: impl FnMut(usize)) {
     let mut run = run;
@@ -52,9 +55,12 @@ fn main() {
         .map(|r| r.signed_bytes().expect("bytes"))
         .collect();
     println!("| operation | per record | rate |\n|---|---|---|");
+    per_op("ring sign (random nonce, SoftwareKey)", n, |i| {
+        std::hint::black_box(key.sign(&messages[i]).expect("sign"));
+    });
     let mut signatures = Vec::with_capacity(n);
-    per_op("p256 sign (RFC 6979)", n, |i| {
-        signatures.push(key.sign(&messages[i]).expect("sign"))
+    per_op("p256 sign (RFC 6979, Deterministic)", n, |i| {
+        signatures.push(Deterministic(&key).sign(&messages[i]).expect("sign"))
     });
     let public = key.public_key();
     let sec1 = hex_decode(&public.to_string());

@@ -14,13 +14,16 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use p256::ecdsa::signature::Signer as _;
+use p256::ecdsa::signature::hazmat::PrehashSigner as _;
 use p256::ecdsa::{Signature as EcdsaSignature, SigningKey, VerifyingKey};
+use ring::digest::{SHA256, digest};
+use ring::rand::SystemRandom;
+use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 /// The per-till chains of records, each numbered from 1 without gaps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -176,7 +179,9 @@ pub fn parse_canonical(bytes: &[u8]) -> Result<Value, CanonicalError> {
 
 /// Hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    // ring's SHA-256 uses the CPU's SHA extensions where present: hashing every stored record is
+    // on the path of each sale and of each verification.
+    hex::encode(digest(&SHA256, bytes))
 }
 
 impl Record {
@@ -188,19 +193,59 @@ impl Record {
 
     /// Signs the record.
     pub fn sign(self, signer: &dyn Signer) -> Result<SignedRecord, SignError> {
-        let json_error =
-            |e: serde_json::Error| SignError::Canonical(CanonicalError::Json(e.to_string()));
-        let mut value = serde_json::to_value(&self).map_err(json_error)?;
-        let signature = signer.sign(&canonical_bytes(&value).map_err(SignError::Canonical)?)?;
-        if let Value::Object(map) = &mut value {
-            map.insert("signature".into(), Value::String(signature.to_string()));
-        }
-        let stored = canonical_bytes(&value).map_err(SignError::Canonical)?;
+        reject_floats(&self.payload).map_err(SignError::Canonical)?;
+        let signed_bytes = self.canonical_view(None).to_bytes()?;
+        let signature = signer.sign(&signed_bytes)?;
+        let stored = self.canonical_view(Some(&signature)).to_bytes()?;
         Ok(SignedRecord {
             record: self,
             signature,
             stored,
         })
+    }
+
+    fn canonical_view<'a>(&'a self, signature: Option<&'a Signature>) -> CanonicalView<'a> {
+        CanonicalView {
+            at: timestamp::format(&self.at),
+            chain: self.chain,
+            first: self.first,
+            operator: &self.operator,
+            payload: &self.payload,
+            prev: &self.prev,
+            seq: self.seq,
+            signature: signature.map(Signature::to_string),
+            software: &self.software,
+            till: &self.till,
+            tz: &self.tz,
+        }
+    }
+}
+
+/// A record's fields in canonical key order (sorted by their bytes, `signature` between `seq`
+/// and `software`), borrowed from the record: signing writes the signed and stored bytes
+/// straight from it instead of first copying the record into a JSON tree. The payload's own
+/// objects are `serde_json` maps, sorted already. `tests/vectors.rs` checks these bytes equal
+/// [`canonical_bytes`] of the record as a JSON value.
+#[derive(Serialize)]
+struct CanonicalView<'a> {
+    at: String,
+    chain: Chain,
+    first: bool,
+    operator: &'a str,
+    payload: &'a Value,
+    prev: &'a str,
+    seq: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<String>,
+    software: &'a str,
+    till: &'a str,
+    tz: &'a str,
+}
+
+impl CanonicalView<'_> {
+    fn to_bytes(&self) -> Result<Vec<u8>, SignError> {
+        serde_json::to_vec(self)
+            .map_err(|e| SignError::Canonical(CanonicalError::Json(e.to_string())))
     }
 }
 
@@ -292,8 +337,20 @@ pub trait Signer: Send + Sync {
 }
 
 /// A P-256 key held in memory.
+///
+/// It signs with `ring` (its assembly scalar multiplication signs about three times faster
+/// than the pure-Rust `p256` crate, and a signature is on the path of every sale), with a nonce
+/// from the operating system's CSPRNG. That nonce is deliberately not injectable: a nonce that
+/// ever repeats for two different records gives the private key away, so no test hook or
+/// seeded generator may choose it. Where signatures must be reproducible (the committed test
+/// vectors), [`Deterministic`] signs with RFC 6979 nonces instead; both make ES256 signatures
+/// that the same [`PublicKey`] verifies.
 #[derive(Clone)]
-pub struct SoftwareKey(SigningKey);
+pub struct SoftwareKey {
+    key: SigningKey,
+    pair: Arc<EcdsaKeyPair>,
+    random: SystemRandom,
+}
 
 impl fmt::Debug for SoftwareKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -306,11 +363,25 @@ impl SoftwareKey {
     /// supplied by the caller so the domain stays free of I/O). `None` if the bytes are not a
     /// valid P-256 scalar (zero or above the group order), which for random bytes is negligible.
     pub fn from_secret_bytes(bytes: &[u8; 32]) -> Option<SoftwareKey> {
-        SigningKey::from_slice(bytes).ok().map(SoftwareKey)
+        let key = SigningKey::from_slice(bytes).ok()?;
+        let public = PublicKey::from_verifying_key(*key.verifying_key());
+        let random = SystemRandom::new();
+        let pair = EcdsaKeyPair::from_private_key_and_public_key(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            bytes,
+            &public.sec1,
+            &random,
+        )
+        .ok()?;
+        Some(SoftwareKey {
+            key,
+            pair: Arc::new(pair),
+            random,
+        })
     }
 
     pub fn secret_hex(&self) -> String {
-        hex::encode(self.0.to_bytes())
+        hex::encode(self.key.to_bytes())
     }
 
     pub fn from_secret_hex(text: &str) -> Option<SoftwareKey> {
@@ -321,28 +392,59 @@ impl SoftwareKey {
 
 impl Signer for SoftwareKey {
     fn sign(&self, message: &[u8]) -> Result<Signature, SignError> {
-        // RFC 6979 deterministic nonces: the same record always gets the same signature.
-        // Low-S form: each signature has exactly one accepted encoding (see `PublicKey::verify`).
-        let signature: EcdsaSignature = self.0.sign(message);
-        let signature = signature.normalize_s();
-        let bytes: [u8; 64] = signature
-            .to_bytes()
-            .as_slice()
-            .try_into()
-            .map_err(|_| SignError::KeyUnavailable("signature length".into()))?;
-        Ok(Signature(bytes))
+        let signature = self
+            .pair
+            .sign(&self.random, message)
+            .map_err(|_| SignError::KeyUnavailable("ring could not sign".into()))?;
+        low_s(signature.as_ref())
     }
 
     fn public_key(&self) -> PublicKey {
-        PublicKey::from_verifying_key(*self.0.verifying_key())
+        PublicKey::from_verifying_key(*self.key.verifying_key())
     }
+}
+
+/// Signs with a [`SoftwareKey`] using RFC 6979 deterministic nonces: the same record always
+/// gets the same signature, which is what committed test vectors need.
+#[derive(Clone, Copy, Debug)]
+pub struct Deterministic<'a>(pub &'a SoftwareKey);
+
+impl Signer for Deterministic<'_> {
+    fn sign(&self, message: &[u8]) -> Result<Signature, SignError> {
+        // Hashed with ring (see `sha256_hex`); signing the prehash is exactly ES256 over the
+        // message.
+        let prehash = digest(&SHA256, message);
+        let signature: EcdsaSignature = self
+            .0
+            .key
+            .sign_prehash(prehash.as_ref())
+            .map_err(|e| SignError::KeyUnavailable(e.to_string()))?;
+        low_s(&signature.to_bytes())
+    }
+
+    fn public_key(&self) -> PublicKey {
+        self.0.public_key()
+    }
+}
+
+/// The low-S form of an `r‖s` signature: each signature has exactly one accepted encoding
+/// (see `PublicKey::verify`).
+fn low_s(bytes: &[u8]) -> Result<Signature, SignError> {
+    let signature = EcdsaSignature::from_slice(bytes)
+        .map_err(|e| SignError::KeyUnavailable(format!("malformed signature: {e}")))?
+        .normalize_s();
+    let bytes: [u8; 64] = signature
+        .to_bytes()
+        .as_slice()
+        .try_into()
+        .map_err(|_| SignError::KeyUnavailable("signature length".into()))?;
+    Ok(Signature(bytes))
 }
 
 /// A till's public key: SEC1 uncompressed point, shown in hex.
 ///
-/// Signatures are made with the pure-Rust `p256` crate (deterministic RFC 6979 nonces, so
-/// test vectors are stable) and verified with `ring`, which verifies the same signatures about
-/// three times faster (`cargo bench -p pos-domain --bench signatures`, BENCHMARKS.md):
+/// Signatures are verified with `ring`, which verifies the same signatures about three times
+/// faster than the pure-Rust `p256` crate (`cargo bench -p pos-domain --bench signatures`, BENCHMARKS.md):
 /// verification is the costliest step of checking a ledger and of server ingest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PublicKey {
@@ -582,4 +684,62 @@ pub struct ChainReport {
     pub records: u64,
     pub last_hash: String,
     pub defect: Option<Defect>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The bytes written straight from the record must be the canonical bytes of the record as
+    /// a JSON value, whatever the payload holds (nested keys that sort before and after the
+    /// record's own, escapes, non-ASCII text).
+    #[test]
+    fn signing_writes_the_canonical_bytes_of_the_record() {
+        let key = SoftwareKey::from_secret_bytes(&[7; 32]).expect("key");
+        let record = Record {
+            till: "till \"1\"\\".into(),
+            chain: Chain::Ticket,
+            seq: 42,
+            at: DateTime::parse_from_rfc3339("2026-03-01T10:00:00.123456Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            tz: "Europe/Paris".into(),
+            operator: "Zoé\n".into(),
+            software: "pos 1.0".into(),
+            first: false,
+            prev: "ab".repeat(32),
+            payload: json!({"z": [1, {"software": "x", "a": "é\u{1}"}], "signature": "no", "A": -3}),
+        };
+        let signed = record.clone().sign(&Deterministic(&key)).expect("sign");
+        let mut value = serde_json::to_value(&record).unwrap();
+        let signed_bytes = canonical_bytes(&value).unwrap();
+        assert!(key.public_key().verify(&signed_bytes, &signed.signature));
+        value["signature"] = Value::String(signed.signature.to_string());
+        assert_eq!(
+            String::from_utf8(signed.stored.clone()).unwrap(),
+            String::from_utf8(canonical_bytes(&value).unwrap()).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_float_in_the_payload_is_refused() {
+        let key = SoftwareKey::from_secret_bytes(&[7; 32]).expect("key");
+        let record = Record {
+            till: "t".into(),
+            chain: Chain::Event,
+            seq: 1,
+            at: DateTime::UNIX_EPOCH,
+            tz: "UTC".into(),
+            operator: "o".into(),
+            software: "s".into(),
+            first: true,
+            prev: String::new(),
+            payload: json!({"amount": 1.5}),
+        };
+        assert!(matches!(
+            record.sign(&key),
+            Err(SignError::Canonical(CanonicalError::Float(_)))
+        ));
+    }
 }

@@ -4,7 +4,9 @@
 mod support;
 
 use pos_domain::Money;
-use pos_domain::record::{Chain, Record, SignedRecord, SoftwareKey, canonical_bytes};
+use pos_domain::record::{
+    Chain, Deterministic, Record, SignedRecord, Signer, SoftwareKey, canonical_bytes,
+};
 use pos_domain::tender::{Tender, TenderKind};
 use pos_domain::ticket::{
     Discount, ReturnLine, SaleDraft, compute_cancellation, compute_return, compute_sale,
@@ -117,9 +119,11 @@ proptest! {
             first: seq == 1, prev: if seq == 1 { String::new() } else { "ab".repeat(32) },
             payload: serde_json::to_value(&ticket).unwrap(),
         };
-        let signed = record.clone().sign(&key).unwrap();
-        let again = record.clone().sign(&key).unwrap();
-        prop_assert_eq!(&signed.stored, &again.stored, "signing is deterministic");
+        let signed = record.clone().sign(&Deterministic(&key)).unwrap();
+        let again = record.clone().sign(&Deterministic(&key)).unwrap();
+        prop_assert_eq!(&signed.stored, &again.stored, "RFC 6979 signing is deterministic");
+        let fresh = record.clone().sign(&key).unwrap();
+        prop_assert!(key.public_key().verify(&record.signed_bytes().unwrap(), &fresh.signature), "a random-nonce signature verifies");
         let back = SignedRecord::from_stored(&signed.stored).unwrap();
         prop_assert_eq!(&back.record, &record, "stored bytes round-trip to the same record");
         let reparsed: pos_domain::ticket::Ticket = serde_json::from_value(back.record.payload.clone()).unwrap();

@@ -13,8 +13,8 @@ use pos_domain::Money;
 use pos_domain::closure::{Closure, ClosureLevel, TotalsBuilder};
 use pos_domain::journal::{Event, EventKind};
 use pos_domain::record::{
-    Chain, ChainVerifier, Depth, PublicKey, Record, Signature, SignedRecord, Signer, SoftwareKey,
-    sha256_hex,
+    Chain, ChainVerifier, Depth, Deterministic, PublicKey, Record, Signature, SignedRecord, Signer,
+    SoftwareKey, sha256_hex,
 };
 use pos_domain::tender::{Tender, TenderKind};
 use pos_domain::ticket::{Discount, SaleDraft, compute_sale};
@@ -48,7 +48,8 @@ struct VectorFile {
 }
 
 fn build() -> VectorFile {
-    let key = SoftwareKey::from_secret_hex(TEST_SECRET).unwrap();
+    let secret = SoftwareKey::from_secret_hex(TEST_SECRET).unwrap();
+    let key = Deterministic(&secret);
     let mut case = line(product("case-iphone", 2999, VatCode::Standard), 3);
     case.discount = Some(Discount::Percent(dec!(10)));
     case.seller = Some("S042".into());

@@ -417,9 +417,10 @@ impl Till {
     ) -> Result<RecordedTicket> {
         let cached = self.ticket_heads.get(&chain).cloned();
         let mut recorded = None;
-        let signed = self.write(operator, |tx, author| {
+        let (signed, hash) = self.write(operator, |tx, author| {
             let mut ticket = compute(tx)?;
-            let (grand_total, absolute) = match ledger::head(tx, chain)? {
+            let head = ledger::head(tx, chain)?;
+            let (grand_total, absolute) = match head.clone() {
                 // Another process may have appended since: trust the cache only for this head.
                 Some((seq, hash)) => match cached {
                     Some(head) if head.seq == seq && head.hash == hash => {
@@ -437,14 +438,14 @@ impl Till {
             ticket.chain_totals(grand_total, absolute);
             let payload =
                 serde_json::to_value(&ticket).map_err(|e| TillError::Corrupt(e.to_string()))?;
-            let signed = ledger::append(tx, author, chain, payload, ticket.original)?;
+            let appended = ledger::append_after(tx, author, chain, head, payload, ticket.original)?;
             recorded = Some(ticket);
-            Ok(signed)
+            Ok(appended)
         })?;
         let ticket = recorded.ok_or_else(|| TillError::Corrupt("ticket not computed".into()))?;
         let head = TicketHead {
             seq: signed.record.seq,
-            hash: signed.hash(),
+            hash,
             grand_total: ticket.grand_total,
             absolute: ticket.perpetual_absolute_total,
         };

@@ -29,12 +29,11 @@ pub struct Author<'a> {
 
 /// The sequence and stored-bytes hash of a chain's newest record.
 pub fn head(conn: &Connection, chain: Chain) -> Result<Option<(u64, String)>> {
-    Ok(conn
-        .query_row(
-            "SELECT seq, hash FROM chain_heads WHERE chain = ?1",
-            [chain.name()],
-            |row| Ok((row.get::<_, i64>(0)? as u64, row.get(1)?)),
-        )
+    let mut stmt = conn.prepare_cached("SELECT seq, hash FROM chain_heads WHERE chain = ?1")?;
+    Ok(stmt
+        .query_row([chain.name()], |row| {
+            Ok((row.get::<_, i64>(0)? as u64, row.get(1)?))
+        })
         .optional()?)
 }
 
@@ -47,7 +46,21 @@ pub fn append(
     payload: Value,
     reference: Option<u64>,
 ) -> Result<SignedRecord> {
-    let (seq, prev) = match head(conn, chain)? {
+    let head = head(conn, chain)?;
+    Ok(append_after(conn, author, chain, head, payload, reference)?.0)
+}
+
+/// [`append`] for a caller that already read the chain's `head` in this transaction; also
+/// returns the new record's hash, the chain's new head.
+pub fn append_after(
+    conn: &Connection,
+    author: &Author<'_>,
+    chain: Chain,
+    head: Option<(u64, String)>,
+    payload: Value,
+    reference: Option<u64>,
+) -> Result<(SignedRecord, String)> {
+    let (seq, prev) = match head {
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, String::new()),
     };
@@ -64,32 +77,32 @@ pub fn append(
         payload,
     };
     let signed = record.sign(author.signer)?;
-    conn.execute(
+    let hash = signed.hash();
+    conn.prepare_cached(
         "INSERT INTO records (chain, seq, at, ref, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            chain.name(),
-            seq as i64,
-            timestamp::format(&author.at),
-            reference.map(|r| r as i64),
-            signed.stored
-        ],
-    )?;
-    conn.execute(
+    )?
+    .execute(params![
+        chain.name(),
+        seq as i64,
+        timestamp::format(&author.at),
+        reference.map(|r| r as i64),
+        signed.stored
+    ])?;
+    conn.prepare_cached(
         "INSERT INTO chain_heads (chain, seq, hash) VALUES (?1, ?2, ?3)
          ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        params![chain.name(), seq as i64, signed.hash()],
-    )?;
-    Ok(signed)
+    )?
+    .execute(params![chain.name(), seq as i64, hash])?;
+    Ok((signed, hash))
 }
 
 /// Reads one record back.
 pub fn get(conn: &Connection, chain: Chain, seq: u64) -> Result<Option<SignedRecord>> {
     let body: Option<Vec<u8>> = conn
-        .query_row(
-            "SELECT body FROM records WHERE chain = ?1 AND seq = ?2",
-            params![chain.name(), seq as i64],
-            |row| Ok(row.get_ref(0)?.as_bytes().unwrap_or_default().to_vec()),
-        )
+        .prepare_cached("SELECT body FROM records WHERE chain = ?1 AND seq = ?2")?
+        .query_row(params![chain.name(), seq as i64], |row| {
+            Ok(row.get_ref(0)?.as_bytes().unwrap_or_default().to_vec())
+        })
         .optional()?;
     body.map(|b| parse(&b)).transpose()
 }
