@@ -1,0 +1,446 @@
+//! Reliability of the whole sync path, on every backend, with the real `sync-server` and `till`
+//! binaries where a process must die or run twice: the server killed in the middle of a batch
+//! and restarted; answers cut by a proxy after the server committed; two `till sync` processes
+//! of one till at once. Each test ends with head office holding exactly the till's records, and
+//! its sales totals equal to the till's.
+
+mod support;
+
+use std::net::TcpListener as StdListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use pos_domain::record::Chain;
+use pos_till::Till;
+use serde_json::Value;
+use support::*;
+use sync_server::open_store;
+use sync_server::store::SalesQuery;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+on_every_backend!(
+    the_server_killed_mid_batch_restarts_and_the_sync_resumes,
+    answers_cut_after_the_server_committed_are_retried_exactly_once,
+    two_till_sync_processes_of_one_till_upload_each_record_once,
+);
+
+/// Runs blocking till code (the till's HTTP client is blocking) off the async runtime.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(work)
+        .await
+        .expect("the blocking work completes")
+}
+
+/// `sync-server --db DB --json ARGS...`, which must succeed; its JSON answer.
+fn admin(db: &str, args: &[&str]) -> Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_sync-server"))
+        .args(["--db", db, "--json"])
+        .args(args)
+        .output()
+        .expect("the sync-server binary runs");
+    assert!(
+        output.status.success(),
+        "sync-server {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("--json prints JSON")
+}
+
+/// Creates the legal entity, the shop and the till with the admin commands; the till's id and
+/// its one-time enrollment code.
+fn set_up_shop(db: &str) -> (String, String) {
+    admin(
+        db,
+        &[
+            "admin",
+            "entity",
+            "create",
+            "--name",
+            "Acme",
+            "--siren",
+            "123456789",
+        ],
+    );
+    admin(
+        db,
+        &[
+            "admin",
+            "shop",
+            "create",
+            "--entity",
+            "ACME",
+            "--name",
+            "Paris Opera",
+            "--territory",
+            "metropole",
+            "--timezone",
+            "Europe/Paris",
+        ],
+    );
+    let till = admin(
+        db,
+        &[
+            "admin",
+            "till",
+            "create",
+            "--shop",
+            "PARIS-OPERA",
+            "--name",
+            "Caisse 1",
+        ],
+    );
+    (
+        till["till_id"].as_str().unwrap().to_string(),
+        till["enrollment_code"].as_str().unwrap().to_string(),
+    )
+}
+
+/// A free port on 127.0.0.1, so a restarted server listens where the till enrolled.
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The real server as a process, which a test may kill without warning.
+struct ServerProcess {
+    child: Child,
+}
+
+impl ServerProcess {
+    fn start(db: &str, port: u16) -> ServerProcess {
+        let child = Command::new(env!("CARGO_BIN_EXE_sync-server"))
+            .args([
+                "--db",
+                db,
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the sync-server binary starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the server listens within 30 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        ServerProcess { child }
+    }
+
+    fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL the server");
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What head office holds of `till_id`: its record count and its sales total in cents.
+async fn held_at_head_office(db: &str, till_id: &str) -> (u64, i64) {
+    let store = open_store(db).await.expect("the store opens");
+    let records = store.record_count(till_id).await.unwrap();
+    let rows = store
+        .sales(&SalesQuery {
+            by: "shop".into(),
+            from: None,
+            to: None,
+            shop: None,
+        })
+        .await
+        .unwrap();
+    (records, rows.iter().map(|r| r.amount_cents).sum())
+}
+
+/// Every record of every chain of `till`, enrollment and sync events included.
+fn record_count(till: &Till) -> u64 {
+    Chain::ALL
+        .iter()
+        .map(|c| till.chain_length(*c).unwrap())
+        .sum()
+}
+
+/// Syncs until a pass succeeds (what the app's background loop does), at most `attempts`
+/// times; the failures seen on the way.
+fn sync_until_done(till: &mut Till, attempts: usize) -> Vec<String> {
+    let mut failures = Vec::new();
+    for _ in 0..attempts {
+        match till.sync(|_, _, _| {}) {
+            Ok(summary) if summary.waiting == 0 => return failures,
+            Ok(summary) => failures.push(format!("records still waiting: {summary:?}")),
+            Err(error) => failures.push(error.to_string()),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the sync never completed: {failures:?}");
+}
+
+async fn the_server_killed_mid_batch_restarts_and_the_sync_resumes(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(db) = fresh_database(backend, dir.path()).await else {
+        return;
+    };
+    let (till_id, code) = set_up_shop(&db);
+    // Four days offline: enough tickets for several batches of the ticket chain.
+    let t = TestTill::new(&till_id, 31, 1800, 4, 5);
+    let total = t.ticket_total_cents();
+    let port = free_port();
+    let server = ServerProcess::start(&db, port);
+    let url = format!("http://127.0.0.1:{port}");
+    let mut till = t.till;
+    let db2 = db.clone();
+    let (mut till, failures) = blocking(move || {
+        till.enroll(&url, &code).expect("enrollment");
+        // The server dies without warning while it ingests the second batch.
+        let server = Arc::new(std::sync::Mutex::new(server));
+        let killed = Arc::new(AtomicBool::new(false));
+        let first = till.sync(|_, _, _| {
+            if !killed.swap(true, Ordering::SeqCst) {
+                let server = server.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(5));
+                    server.lock().unwrap().kill();
+                });
+            }
+        });
+        // Whichever way the cut pass ended (usually an error), nothing it did may count twice.
+        let mut failures: Vec<String> = first.err().into_iter().map(|e| e.to_string()).collect();
+        std::thread::sleep(Duration::from_millis(100));
+        let restarted = ServerProcess::start(&db2, port);
+        failures.extend(sync_until_done(&mut till, 20));
+        drop(restarted);
+        (till, failures)
+    })
+    .await;
+    let again = blocking(move || {
+        let restarted = ServerProcess::start(&db, port);
+        let summary = till
+            .sync(|_, _, _| {})
+            .expect("a sync after everything is held");
+        drop(restarted);
+        (summary, db, record_count(&till))
+    })
+    .await;
+    let (summary, db, records) = again;
+    assert!(!failures.is_empty(), "the kill cut a sync pass short");
+    assert_eq!(
+        summary.chains.iter().map(|c| c.sent).sum::<u64>(),
+        0,
+        "nothing is sent twice: {summary:?} (failures on the way: {failures:?})"
+    );
+    assert_eq!(
+        held_at_head_office(&db, &till_id).await,
+        (records, total),
+        "head office holds each record once and the till's totals"
+    );
+}
+
+/// A TCP proxy to `target` that, `cuts` times, lets an upload reach the server and then cuts
+/// the connection as the server's answer arrives: the server committed, the till never hears.
+async fn cutting_proxy(target: String, cuts: usize) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let left = Arc::new(AtomicUsize::new(cuts));
+    let left2 = left.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((client, _)) = listener.accept().await else {
+                return;
+            };
+            let Ok(server) = TcpStream::connect(&target).await else {
+                continue;
+            };
+            tokio::spawn(relay(client, server, left2.clone()));
+        }
+    });
+    (address, left)
+}
+
+async fn relay(client: TcpStream, server: TcpStream, cuts_left: Arc<AtomicUsize>) {
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let uploading = Arc::new(AtomicBool::new(false));
+    let uploading2 = uploading.clone();
+    let upstream = tokio::spawn(async move {
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let n = match client_read.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            if buffer[..n].starts_with(b"POST /api/v1/tills/") {
+                uploading2.store(true, Ordering::SeqCst);
+            }
+            if server_write.write_all(&buffer[..n]).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let n = match server_read.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let cut = uploading.swap(false, Ordering::SeqCst)
+            && cuts_left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| c.checked_sub(1))
+                .is_ok();
+        if cut || client_write.write_all(&buffer[..n]).await.is_err() {
+            break;
+        }
+    }
+    upstream.abort();
+}
+
+async fn answers_cut_after_the_server_committed_are_retried_exactly_once(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let till_id = "PARIS-OPERA-7";
+    let code = server.create_till(SHOP_A, till_id).await;
+    let t = TestTill::new(till_id, 32, 900, 3, 6);
+    let (total, day_closures) = (t.ticket_total_cents(), t.day_closure_count());
+    let target = server.url.trim_start_matches("http://").to_string();
+    let (proxy, cuts_left) = cutting_proxy(target, 4).await;
+    let mut till = t.till;
+    let url = format!("http://{proxy}");
+    let (records, failures) = blocking(move || {
+        till.enroll(&url, &code).expect("enrollment");
+        let failures = sync_until_done(&mut till, 30);
+        (record_count(&till), failures)
+    })
+    .await;
+    assert_eq!(
+        cuts_left.load(Ordering::SeqCst),
+        0,
+        "every planned cut happened"
+    );
+    assert!(
+        failures.len() >= 4,
+        "the till saw the cut answers and retried: {failures:?}"
+    );
+    assert_eq!(server.store.record_count(till_id).await.unwrap(), records);
+    assert_eq!(
+        server.feed_all().await.len() as u64,
+        records + day_closures,
+        "one outbox event per record and per posted entry, none twice"
+    );
+    let (status, sales) = server
+        .get("/api/v1/hq/sales?by=shop", Some(&server.admin_token))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{sales}");
+    let head_office: pos_domain::Money = serde_json::from_value(sales["total"].clone()).unwrap();
+    assert_eq!(
+        head_office.cents(),
+        total,
+        "head office totals equal the till's"
+    );
+    server.stop().await;
+}
+
+/// The `till` binary built with this workspace (next to this test's own executable).
+fn till_binary() -> PathBuf {
+    let deps = std::env::current_exe().unwrap();
+    let debug = deps.parent().and_then(Path::parent).unwrap();
+    let binary = debug.join("till");
+    if !binary.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "pos-till", "--bin", "till"])
+            .status()
+            .expect("cargo builds the till binary");
+        assert!(status.success(), "cargo build -p pos-till --bin till");
+    }
+    binary
+}
+
+async fn two_till_sync_processes_of_one_till_upload_each_record_once(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let till_id = "PARIS-OPERA-8";
+    let code = server.create_till(SHOP_A, till_id).await;
+    let t = TestTill::new(till_id, 33, 900, 3, 7);
+    let total = t.ticket_total_cents();
+    let (path, clock) = (t.path.clone(), t.clock.clone());
+    let mut till = t.till;
+    let url = server.url.clone();
+    let till = blocking(move || {
+        till.enroll(&url, &code).expect("enrollment");
+        till
+    })
+    .await;
+    drop(till);
+    let binary = till_binary();
+    let ledger = path.clone();
+    let outputs = blocking(move || {
+        let path = ledger;
+        let children: Vec<Child> = (0..2)
+            .map(|_| {
+                Command::new(&binary)
+                    .arg("--db")
+                    .arg(&path)
+                    .args(["--json", "sync"])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("the till binary starts")
+            })
+            .collect();
+        let outputs: Vec<_> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        let last = Command::new(&binary)
+            .arg("--db")
+            .arg(&path)
+            .args(["--json", "sync"])
+            .output()
+            .unwrap();
+        (outputs, last)
+    })
+    .await;
+    let (outputs, last) = outputs;
+    let mut finished = 0;
+    for output in &outputs {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if output.status.success() {
+            finished += 1;
+        } else {
+            assert!(
+                stderr.contains("sync"),
+                "the other process is told a sync is running: {stderr}"
+            );
+        }
+    }
+    assert!(finished >= 1, "at least one process synced");
+    assert!(
+        last.status.success(),
+        "{}",
+        String::from_utf8_lossy(&last.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&last.stdout).unwrap();
+    assert_eq!(summary["waiting"], 0, "{summary}");
+    let records = record_count(&Till::open(&path, clock).unwrap());
+    assert_eq!(server.store.record_count(till_id).await.unwrap(), records);
+    let (status, sales) = server
+        .get("/api/v1/hq/sales?by=shop", Some(&server.admin_token))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{sales}");
+    let head_office: pos_domain::Money = serde_json::from_value(sales["total"].clone()).unwrap();
+    assert_eq!(head_office.cents(), total, "no ticket counted twice");
+    server.stop().await;
+}
