@@ -15,6 +15,8 @@
 //! | `GET /api/v1/feed/consumers` | a user | consumers and their lag |
 //! | `GET /api/v1/hq/exports/fec?entity=&year=` | admin, accountant | the entity's FEC for the fiscal year starting in `year` |
 //!
+//! The changes feed and web orders are in [`crate::orders_api`].
+//!
 //! Tills and head-office users authenticate with `Authorization: Bearer TOKEN`; a missing or
 //! unknown token is 401, a valid one on data it has no right to is 403. A shop manager sees only
 //! their shop.
@@ -120,6 +122,12 @@ impl From<StoreError> for Failure {
                 e.to_string(),
             ),
             StoreError::NotFound(m) => Failure::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, m),
+            StoreError::IdempotencyConflict => Failure::new(
+                StatusCode::CONFLICT,
+                codes::IDEMPOTENCY_CONFLICT,
+                e.to_string(),
+            ),
+            StoreError::OrderState(m) => Failure::new(StatusCode::CONFLICT, codes::ORDER_STATE, m),
             StoreError::Conflict(_) | StoreError::Database(_) | StoreError::Corrupt(_) => {
                 tracing::error!(error = %e, "storage failed");
                 Failure::new(
@@ -260,7 +268,7 @@ impl Caller {
 
 /// The shop a user may see: their own for a shop manager (any other is refused), else the one
 /// asked for (or all).
-fn shop_scope(user: &User, asked: Option<String>) -> Result<Option<String>, Failure> {
+pub(crate) fn shop_scope(user: &User, asked: Option<String>) -> Result<Option<String>, Failure> {
     match (user.role, &user.shop_id) {
         (Role::ShopManager, Some(own)) => match asked {
             Some(shop) if &shop != own => Err(Failure::forbidden(format!(
@@ -296,7 +304,7 @@ fn capabilities(config: &ServerConfig) -> Capabilities {
         supported_majors: SUPPORTED_MAJORS.to_vec(),
         max_records_per_upload: config.max_records_per_upload as u32,
         max_body_bytes: config.max_body_bytes as u64,
-        features: vec!["upload".into()],
+        features: vec!["upload".into(), "changes".into(), "web_orders".into()],
     }
 }
 
@@ -769,6 +777,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/feed/consumers/{name}",
             axum::routing::put(acknowledge),
         )
+        .merge(crate::orders_api::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)

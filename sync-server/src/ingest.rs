@@ -65,6 +65,11 @@ pub enum AlarmKind {
     /// A genuine record was stored, but its payload is not a ticket this server can read, so
     /// the sales rollups miss it (a till newer than the server?).
     PayloadUnreadable,
+    /// A till's web-order record conflicts with what head office knows: a handover of an
+    /// order cancelled online, or a second handover of one order.
+    WebOrderConflict,
+    /// A till's web-order record names an order head office does not know for its shop.
+    WebOrderUnknown,
 }
 
 impl AlarmKind {
@@ -74,6 +79,8 @@ impl AlarmKind {
             AlarmKind::AlteredRecord => "altered_record",
             AlarmKind::InvalidRecord => "invalid_record",
             AlarmKind::PayloadUnreadable => "payload_unreadable",
+            AlarmKind::WebOrderConflict => "web_order_conflict",
+            AlarmKind::WebOrderUnknown => "web_order_unknown",
         }
     }
 }

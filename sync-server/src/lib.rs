@@ -11,6 +11,8 @@
 //! - [`api`]: the HTTP API (axum) and [`api::serve`], which takes a listener and a shutdown
 //!   signal so tests bind port 0;
 //! - [`secrets`]: enrollment codes and bearer tokens (only their SHA-256 is stored).
+//! - [`distribution`]: the changes feed tills download (catalog, per-shop prices, staff, web
+//!   orders); [`web_orders`]: click & collect orders, their state machine and events;
 //! - [`accounting`]: daily journal entries posted from day (Z) closures on ingest, and the
 //!   FEC and hledger exports of a legal entity.
 //!
@@ -20,13 +22,17 @@
 //! record are verified; the wire types are those of [`pos_domain::wire`].
 
 pub mod accounting;
+pub mod admin_feed;
 pub mod api;
+pub mod distribution;
 pub mod events;
 pub mod ingest;
+pub mod orders_api;
 pub mod rollup;
 pub mod secrets;
 pub mod signatures;
 pub mod store;
+pub mod web_orders;
 
 pub use api::{AppState, ServerConfig, serve};
 pub use store::{Store, StoreError, open_store};

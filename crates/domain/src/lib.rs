@@ -13,7 +13,9 @@
 //! - [`accounting`]: daily journal entries from Z closures, FEC and hledger formats;
 //! - [`closure`]: X reports and Z/month/year closures;
 //! - [`journal`]: duplicates, cash movements, technical events, archives;
-//! - [`record`]: canonical bytes, chains, ES256 signatures and chain verification.
+//! - [`record`]: canonical bytes, chains, ES256 signatures and chain verification;
+//! - [`web_order`]: click & collect orders, their states and legal transitions;
+//! - [`wire`]: the sync protocol's JSON bodies (upload, changes feed).
 
 pub mod accounting;
 pub mod clock;
@@ -27,6 +29,7 @@ pub mod record;
 pub mod tender;
 pub mod ticket;
 pub mod vat;
+pub mod web_order;
 pub mod wire;
 
 pub use error::SaleError;

@@ -43,10 +43,13 @@ pub enum Chain {
     Event,
     /// Each archive made.
     Archive,
+    /// What the till did with web orders: prepared, ready, handed over, refused
+    /// ([`crate::web_order::TillAction`]).
+    WebOrder,
 }
 
 impl Chain {
-    pub const ALL: [Chain; 7] = [
+    pub const ALL: [Chain; 8] = [
         Chain::Ticket,
         Chain::Training,
         Chain::Closure,
@@ -54,6 +57,7 @@ impl Chain {
         Chain::Cash,
         Chain::Event,
         Chain::Archive,
+        Chain::WebOrder,
     ];
 
     pub fn name(self) -> &'static str {
@@ -65,6 +69,7 @@ impl Chain {
             Chain::Cash => "cash",
             Chain::Event => "event",
             Chain::Archive => "archive",
+            Chain::WebOrder => "web_order",
         }
     }
 }

@@ -155,6 +155,9 @@ pub struct Ticket {
     pub change: Money,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<String>,
+    /// The web order this ticket takes payment for (click & collect paid in the shop).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_order: Option<String>,
     /// Perpetual grand total after this ticket (sum of every ticket's total).
     pub grand_total: Money,
     /// Perpetual absolute grand total after this ticket (refunds add their absolute value).
@@ -415,6 +418,7 @@ fn finish(
         tenders,
         change,
         customer,
+        web_order: None,
         grand_total: Money::ZERO,
         perpetual_absolute_total: Money::ZERO,
     })

@@ -19,6 +19,17 @@
 //! JSON string; canonical bytes are UTF-8, so the string is lossless. The server answers per
 //! chain the highest contiguous sequence it holds ([`ChainAck::held`]) and the outcome; the till
 //! marks records as synced only up to `held`, and resends from `held + 1`.
+//!
+//! # Download: the changes feed
+//!
+//! Everything head office distributes to tills (products with their barcodes, per-shop prices,
+//! staff, the shop's web orders) is a keyed entry with a version from one global, monotonic
+//! sequence; a change gives the entry a new version. `GET /api/v1/tills/{till}/changes?since=V`
+//! answers the entries of the till's shop (and of every shop) with a version above `V`, oldest
+//! first ([`ChangesPage`]); the till applies a page in one local transaction together with
+//! `next`, and asks again from there. Asked from 0, the feed is a snapshot: each entry once, at
+//! its newest version. A till ignores kinds it does not know, so new kinds can be added within a
+//! major version.
 
 use std::fmt;
 use std::str::FromStr;
@@ -114,6 +125,89 @@ pub mod codes {
     pub const QUERY_INVALID: &str = "query_invalid";
     /// The server failed; the request can be retried.
     pub const INTERNAL: &str = "internal";
+    /// An idempotency key was reused with another request body.
+    pub const IDEMPOTENCY_CONFLICT: &str = "idempotency_conflict";
+    /// A request is missing its `Idempotency-Key` header.
+    pub const IDEMPOTENCY_KEY_MISSING: &str = "idempotency_key_missing";
+    /// A web order cannot make this move from its current state.
+    pub const ORDER_STATE: &str = "order_state";
+    /// The request is well-formed but its content is refused (the message says why).
+    pub const INVALID: &str = "invalid";
+}
+
+/// Kinds of entries in the changes feed ([`Change::kind`]).
+pub mod kinds {
+    /// A product with its barcodes and base price ([`crate::product::Product`]); key: its id.
+    pub const PRODUCT: &str = "product";
+    /// The price of a product in one shop ([`super::ShopPrice`]), over the base price; key: the
+    /// product id.
+    pub const PRICE: &str = "price";
+    /// A staff member who may log in at the shop's tills ([`super::StaffMember`]); key: the id.
+    pub const STAFF: &str = "staff";
+    /// A web order for pickup in the shop ([`crate::web_order::WebOrder`]); key: its id.
+    pub const WEB_ORDER: &str = "web_order";
+}
+
+/// One entry of the changes feed at its newest version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// The global version of this change; versions only grow.
+    pub version: u64,
+    /// What the entry is ([`kinds`]); a till skips kinds it does not know.
+    pub kind: String,
+    /// Which entry of its kind (a product id, a staff id, an order id).
+    pub key: String,
+    /// The entry as it now is; `null` when it was removed.
+    #[serde(default)]
+    pub data: Option<serde_json::Value>,
+}
+
+/// The answer of `GET /api/v1/tills/{till_id}/changes?since=V&limit=N`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangesPage {
+    /// Changes with a version above `since`, oldest first, at most `limit`.
+    pub changes: Vec<Change>,
+    /// The version to ask from next (and to store with this page once applied).
+    pub next: u64,
+    /// The newest version of the till's feed when this page was read: the till is up to date
+    /// once `next` reaches it (for progress).
+    pub latest: u64,
+}
+
+/// A product's price in one shop, including VAT; `null` data in the feed removes it (the
+/// base price applies again).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShopPrice {
+    pub product_id: String,
+    pub price: crate::Money,
+}
+
+/// Staff roles at the till.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffRole {
+    Cashier,
+    Manager,
+}
+
+impl StaffRole {
+    pub fn name(self) -> &'static str {
+        match self {
+            StaffRole::Cashier => "cashier",
+            StaffRole::Manager => "manager",
+        }
+    }
+}
+
+/// A staff member as head office distributes them: the PIN only as an Argon2 PHC hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffMember {
+    pub id: String,
+    pub name: String,
+    pub role: StaffRole,
+    /// Argon2 PHC string of the PIN.
+    pub pin_hash: String,
+    pub active: bool,
 }
 
 /// The body of every error answer: a stable machine code and a message saying what to do.
@@ -342,6 +436,88 @@ mod tests {
                 r#"{"chain":"cash","held":4,"stored":2,"duplicates":1,"status":"rejected","seq":5,"reason":"r"}"#,
                 r#"]}"#
             ),
+        );
+    }
+
+    #[test]
+    fn changes_feed_is_locked() {
+        locks(
+            ChangesPage {
+                changes: vec![
+                    Change {
+                        version: 41,
+                        kind: kinds::PRICE.into(),
+                        key: "P1".into(),
+                        data: Some(
+                            serde_json::to_value(ShopPrice {
+                                product_id: "P1".into(),
+                                price: crate::Money::from_cents(1990),
+                            })
+                            .unwrap(),
+                        ),
+                    },
+                    Change {
+                        version: 42,
+                        kind: kinds::PRODUCT.into(),
+                        key: "P2".into(),
+                        data: None,
+                    },
+                ],
+                next: 42,
+                latest: 50,
+            },
+            concat!(
+                r#"{"changes":["#,
+                r#"{"version":41,"kind":"price","key":"P1","data":{"price":"19.90","product_id":"P1"}},"#,
+                r#"{"version":42,"kind":"product","key":"P2","data":null}"#,
+                r#"],"next":42,"latest":50}"#
+            ),
+        );
+        locks(
+            StaffMember {
+                id: "alice".into(),
+                name: "Alice".into(),
+                role: StaffRole::Cashier,
+                pin_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+                active: true,
+            },
+            r#"{"id":"alice","name":"Alice","role":"cashier","pin_hash":"$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA","active":true}"#,
+        );
+    }
+
+    #[test]
+    fn web_orders_are_locked() {
+        use crate::web_order::{NewOrderLine, NewWebOrder, OrderState, PaymentState, WebOrder};
+        locks(
+            NewWebOrder {
+                shop: "PARIS-OPERA".into(),
+                lines: vec![NewOrderLine {
+                    product_id: "ACC-1".into(),
+                    label: "Coque".into(),
+                    quantity: 2,
+                    unit_price: crate::Money::from_cents(1500),
+                }],
+                payment: PaymentState::PayInShop,
+                customer: None,
+                reference: Some("WEB-1".into()),
+            },
+            r#"{"shop":"PARIS-OPERA","lines":[{"product_id":"ACC-1","label":"Coque","quantity":2,"unit_price":"15.00"}],"payment":"pay_in_shop","reference":"WEB-1"}"#,
+        );
+        let order = WebOrder {
+            id: "W-1".into(),
+            shop: "PARIS-OPERA".into(),
+            lines: vec![],
+            payment: PaymentState::PaidOnline,
+            total: crate::Money::from_cents(0),
+            pickup_code: "K7QM2XPD".into(),
+            customer: Some("C1".into()),
+            reference: None,
+            state: OrderState::Ready,
+            placed_at: "2026-03-30T08:00:00.000000Z".into(),
+        };
+        locks(
+            order,
+            r#"{"id":"W-1","shop":"PARIS-OPERA","lines":[],"payment":"paid_online","total":"0.00","pickup_code":"K7QM2XPD","customer":"C1","state":"ready","placed_at":"2026-03-30T08:00:00.000000Z"}"#,
         );
     }
 

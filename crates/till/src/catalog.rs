@@ -211,7 +211,9 @@ fn product_from_row(row: &Row<'_>) -> rusqlite::Result<Product> {
 }
 
 /// The product columns, then its barcodes (space-separated) from the same statement.
-const PRODUCT_COLUMNS: &str = "p.id, p.label, p.category, p.vat_code, p.price, p.sold_by, p.serial,
+/// The price is the shop's own price from head office, if it set one, else the catalog's.
+const PRODUCT_COLUMNS: &str = "p.id, p.label, p.category, p.vat_code,
+    coalesce((SELECT price FROM shop_prices WHERE product_id = p.id), p.price), p.sold_by, p.serial,
     (SELECT group_concat(code, ' ') FROM barcodes WHERE product_id = p.id)";
 
 /// The product carrying a barcode.

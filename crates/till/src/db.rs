@@ -132,6 +132,29 @@ const MIGRATIONS: &[&str] = &[
         updated_at TEXT NOT NULL
     );
     "#,
+    // 4: what head office distributes through its changes feed: per-shop prices over the
+    // catalog's base prices, the shop's web orders, and the feed version applied (which moves
+    // in the transaction of the page it applies, so a killed till resumes after that page).
+    r#"
+    CREATE TABLE shop_prices (
+        product_id TEXT PRIMARY KEY,
+        price TEXT NOT NULL
+    ) WITHOUT ROWID;
+    -- `body` is the order as head office last sent it, `server_state` its state there;
+    -- `local_state` is what this till recorded in its web_order chain.
+    CREATE TABLE web_orders (
+        id TEXT PRIMARY KEY,
+        body TEXT NOT NULL,
+        server_state TEXT NOT NULL,
+        local_state TEXT,
+        placed_at TEXT NOT NULL
+    );
+    CREATE TABLE sync_changes (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL,
+        applied_at TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -343,7 +343,7 @@ impl Till {
         })
     }
 
-    fn draft(&self, request: &SaleRequest) -> Result<SaleDraft> {
+    pub(crate) fn draft(&self, request: &SaleRequest) -> Result<SaleDraft> {
         let lines = request
             .lines
             .iter()
@@ -415,6 +415,18 @@ impl Till {
         operator: &str,
         compute: impl FnOnce(&Connection) -> Result<Ticket>,
     ) -> Result<RecordedTicket> {
+        self.record_ticket_with(chain, operator, compute, |_, _, _| Ok(()))
+    }
+
+    /// [`Till::record_ticket`], with `also` run in the same transaction after the ticket is
+    /// appended (given its number): what the ticket pays for commits with it.
+    pub(crate) fn record_ticket_with(
+        &mut self,
+        chain: Chain,
+        operator: &str,
+        compute: impl FnOnce(&Connection) -> Result<Ticket>,
+        also: impl FnOnce(&Transaction<'_>, &Author<'_>, u64) -> Result<()>,
+    ) -> Result<RecordedTicket> {
         let cached = self.ticket_heads.get(&chain).cloned();
         let mut recorded = None;
         let (signed, hash) = self.write(operator, |tx, author| {
@@ -439,6 +451,7 @@ impl Till {
             let payload =
                 serde_json::to_value(&ticket).map_err(|e| TillError::Corrupt(e.to_string()))?;
             let appended = ledger::append_after(tx, author, chain, head, payload, ticket.original)?;
+            also(tx, author, appended.0.record.seq)?;
             recorded = Some(ticket);
             Ok(appended)
         })?;

@@ -7,6 +7,8 @@
 //! - [`engine`]: the [`Till`] API; [`closing`]: X reports and closures; [`receipt`]: receipt
 //!   text; [`archive`]: signed period archives; [`catalog`]: products and search;
 //! - [`sync`]: enrollment with head office and the upload of every chain, exactly once;
+//!   [`download`]: head office's changes feed (catalog, per-shop prices, staff, web orders),
+//!   one local transaction per page; [`web_orders`]: click & collect at the till;
 //! - [`demo`]: realistic demo data and large catalogs, generated through the same API.
 //!
 //! Invariants: no record is ever updated or deleted (SQLite triggers refuse it); every write is
@@ -18,6 +20,7 @@ pub mod catalog;
 pub mod closing;
 pub mod db;
 pub mod demo;
+pub mod download;
 pub mod engine;
 pub mod error;
 pub mod identity;
@@ -26,6 +29,7 @@ pub mod receipt;
 pub mod requests;
 pub mod sync;
 pub mod system;
+pub mod web_orders;
 
 pub use engine::Till;
 pub use error::{Result, TillError};

@@ -1,5 +1,6 @@
-//! The till's side of sync (specs/sync.md): enrollment with head office, and the upload of
-//! every chain of the ledger, exactly once by construction.
+//! The till's side of sync (specs/sync.md): enrollment with head office, the upload of every
+//! chain of the ledger, exactly once by construction, then the download of head office's
+//! changes feed ([`crate::download`]).
 //!
 //! The till sends each chain's records in sequence order, in batches; the server answers, per
 //! chain, the highest contiguous sequence it holds, and only that answer moves the till's
@@ -21,6 +22,7 @@ use pos_domain::wire::{
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
+use crate::download::{DownloadProgress, DownloadSummary};
 use crate::engine::{SOFTWARE, SYSTEM_OPERATOR, Till};
 use crate::error::{Result, TillError};
 use crate::ledger;
@@ -60,15 +62,17 @@ pub struct SyncSummary {
     pub chains: Vec<ChainSync>,
     /// Records still not held by head office.
     pub waiting: u64,
+    /// What the download of head office's changes applied.
+    pub download: DownloadSummary,
 }
 
-struct Server {
-    url: String,
-    token: String,
+pub(crate) struct Server {
+    pub(crate) url: String,
+    pub(crate) token: String,
     max_records: u64,
 }
 
-fn client() -> Result<reqwest::blocking::Client> {
+pub(crate) fn client() -> Result<reqwest::blocking::Client> {
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(60))
         .connect_timeout(Duration::from_secs(10))
@@ -77,7 +81,9 @@ fn client() -> Result<reqwest::blocking::Client> {
 }
 
 /// Reads an answer: the expected JSON on success, the server's `{code, message}` otherwise.
-fn answer<T: serde::de::DeserializeOwned>(response: reqwest::blocking::Response) -> Result<T> {
+pub(crate) fn answer<T: serde::de::DeserializeOwned>(
+    response: reqwest::blocking::Response,
+) -> Result<T> {
     let status = response.status();
     let body = response
         .bytes()
@@ -243,16 +249,31 @@ impl Till {
     }
 
     /// One sync pass: uploads every chain's records that head office does not hold yet, in
-    /// batches, and reports per chain. `progress` is called after each batch with the chain,
-    /// the sequence now held and the chain's length.
-    pub fn sync(&mut self, mut progress: impl FnMut(Chain, u64, u64)) -> Result<SyncSummary> {
+    /// batches, then downloads head office's changes. `progress` is called after each upload
+    /// batch with the chain, the sequence now held and the chain's length.
+    pub fn sync(&mut self, progress: impl FnMut(Chain, u64, u64)) -> Result<SyncSummary> {
+        self.sync_reporting(progress, |_| {})
+    }
+
+    /// [`Till::sync`], also reporting the download after each page applied.
+    pub fn sync_reporting(
+        &mut self,
+        mut progress: impl FnMut(Chain, u64, u64),
+        mut downloaded: impl FnMut(&DownloadProgress),
+    ) -> Result<SyncSummary> {
         let server = self.server()?;
         let mut secret = [0u8; 8];
         getrandom::fill(&mut secret)
             .map_err(|e| TillError::invalid("randomness_unavailable", e.to_string()))?;
         let holder = format!("{}-{}", std::process::id(), hex_encode(&secret));
         self.take_lease(&holder, self.clock.now())?;
-        let result = self.upload_all(&server, &holder, &mut progress);
+        let result = self
+            .upload_all(&server, &holder, &mut progress)
+            .and_then(|mut summary| {
+                let mut renew = |till: &Till| till.take_lease(&holder, till.clock.now());
+                summary.download = self.download_from(&server, &mut downloaded, &mut renew)?;
+                Ok(summary)
+            });
         self.release_lease(&holder);
         result
     }
@@ -272,6 +293,7 @@ impl Till {
             uploads: 0,
             chains: Vec::new(),
             waiting: 0,
+            download: DownloadSummary::default(),
         };
         for chain in Chain::ALL {
             let local = self.chain_length(chain)?;

@@ -16,7 +16,8 @@ use pos_till::demo::{DemoOptions, run};
 use rusqlite::{Connection, params};
 use support::{new_till, run_till, text};
 
-/// A small ledger with every chain populated: a demo day, a duplicate and an archive.
+/// A small ledger with every chain populated: a demo day, a duplicate, an archive and a web
+/// order marked ready.
 fn build_ledger() -> support::TestTill {
     let mut t = new_till();
     run(
@@ -41,6 +42,19 @@ fn build_ledger() -> support::TestTill {
     t.till
         .archive_export("manager", day, day.succ_opt().unwrap(), &out)
         .unwrap();
+    // A web order as head office's feed would have delivered it, marked ready.
+    let order = serde_json::json!({
+        "id": "WO-1", "shop": "S", "lines": [], "payment": "paid_online", "total": "0.00",
+        "pickup_code": "ABCD2345", "state": "placed", "placed_at": "2026-03-30T08:00:00.000000Z"
+    });
+    Connection::open(&t.path)
+        .unwrap()
+        .execute(
+            "INSERT INTO web_orders (id, body, server_state, placed_at) VALUES ('WO-1', ?1, 'placed', '')",
+            [order.to_string()],
+        )
+        .unwrap();
+    t.till.mark_ready("alice", "WO-1").unwrap();
     for chain in Chain::ALL {
         assert!(
             t.till.chain_length(chain).unwrap() > 0,

@@ -86,6 +86,8 @@ enum Admin {
         #[command(subcommand)]
         format: ExportFormat,
     },
+    #[command(flatten)]
+    Feed(sync_server::admin_feed::FeedAdmin),
 }
 
 #[derive(Subcommand)]
@@ -250,6 +252,10 @@ fn print(json_output: bool, value: Value, text: String) {
 
 async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<()> {
     match what {
+        Admin::Feed(command) => {
+            let (value, text) = sync_server::admin_feed::run(store, command).await?;
+            print(json_output, value, text);
+        }
         Admin::Entity { action } => match action {
             EntityAction::Create {
                 id,

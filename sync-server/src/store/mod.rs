@@ -7,7 +7,9 @@
 //! refuse UPDATE and DELETE by trigger.
 
 pub mod postgres;
+mod postgres_feed;
 pub mod sqlite;
+mod sqlite_feed;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,7 +18,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pos_domain::accounting::JournalEntry;
 use pos_domain::record::{Chain, PublicKey};
-use pos_domain::wire::{ChainBatch, UploadResponse};
+use pos_domain::web_order::WebOrder;
+use pos_domain::wire::{ChainBatch, ChangesPage, UploadResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -43,6 +46,12 @@ pub enum StoreError {
     Database(String),
     #[error("a stored value is corrupt: {0}")]
     Corrupt(String),
+    #[error(
+        "this Idempotency-Key was already used with another request body: send a new key for a new order, or resend the same body"
+    )]
+    IdempotencyConflict,
+    #[error("{0}")]
+    OrderState(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -372,6 +381,58 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<JournalEntry>>;
     /// The number of stored records of a till (for tests and fleet checks).
     async fn record_count(&self, till_id: &str) -> Result<u64>;
+
+    // Distribution to tills (the changes feed) and web orders: see `crate::distribution` and
+    // `crate::web_orders`.
+
+    /// Writes entries of the changes feed in one transaction, each with a new version (an
+    /// entry whose data did not change keeps its version). Returns how many changed.
+    async fn put_changes(&self, changes: Vec<NewChange>) -> Result<u64>;
+    /// The feed of a shop after `since`: its own entries and those of every shop.
+    async fn changes(&self, shop_id: &str, since: u64, limit: u32) -> Result<ChangesPage>;
+    /// Registers a web shop, authenticated by the API key whose hash is given.
+    async fn create_webshop(&self, id: &str, name: &str, key_hash: &str) -> Result<()>;
+    /// The web shop holding this API key.
+    async fn webshop_by_key(&self, key_hash: &str) -> Result<Option<String>>;
+    /// Places a web order once per (web shop, idempotency key): a resend with the same
+    /// request hash returns the stored order, another body is an `IdempotencyConflict`.
+    async fn place_web_order(&self, placement: &Placement) -> Result<Placed>;
+    async fn web_order(&self, id: &str) -> Result<Option<WebOrder>>;
+    /// Web orders, of one shop if given, newest first.
+    async fn web_orders(&self, shop: Option<&str>) -> Result<Vec<WebOrder>>;
+    /// Cancels a web order online (refused once a handover or refusal is known).
+    async fn cancel_web_order(&self, id: &str, now: DateTime<Utc>) -> Result<WebOrder>;
+}
+
+/// An entry of the changes feed to write.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewChange {
+    /// See [`pos_domain::wire::kinds`].
+    pub kind: &'static str,
+    /// The shop it is for, or [`crate::distribution::EVERY_SHOP`].
+    pub shop_id: String,
+    pub key: String,
+    /// `None` removes the entry.
+    pub data: Option<Value>,
+}
+
+/// A web order to place.
+#[derive(Clone, Debug)]
+pub struct Placement {
+    pub webshop: String,
+    pub idempotency_key: String,
+    /// SHA-256 of the request's canonical JSON.
+    pub request_hash: String,
+    pub order: WebOrder,
+    pub now: DateTime<Utc>,
+}
+
+/// What placing an order did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Placed {
+    Created(WebOrder),
+    /// The same request was placed before: the order as it is now.
+    Existing(WebOrder),
 }
 
 /// Opens a store from `sqlite:PATH` or `postgres://...`, running its migrations.

@@ -20,11 +20,12 @@ use tokio_postgres::NoTls;
 use super::*;
 use crate::accounting;
 use crate::ingest::{self, Held};
+use crate::store::postgres_feed;
 
 /// Advisory lock key for migrations.
 const MIGRATION_LOCK: i64 = 0x0070_6f73_5f6d_6967;
 /// Advisory lock key serializing outbox writes.
-const OUTBOX_LOCK: i64 = 0x0070_6f73_5f6f_7574;
+pub(super) const OUTBOX_LOCK: i64 = 0x0070_6f73_5f6f_7574;
 
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -166,6 +167,7 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER daily_entries_no_change BEFORE UPDATE OR DELETE ON daily_entries
 FOR EACH ROW EXECUTE FUNCTION daily_entries_append_only();
 "#,
+    postgres_feed::MIGRATION,
 ];
 
 /// The PostgreSQL store.
@@ -709,8 +711,10 @@ impl Store for PgStore {
                 .await?;
             }
         }
+        // After the records: the orders' feed entries take versions in this transaction.
+        let orders = postgres_feed::apply_till_actions(&tx, till, &plans, now).await?;
         let mut alarm_events = Vec::new();
-        for al in &writes.alarms {
+        for al in writes.alarms.iter().chain(&orders.alarms) {
             let inserted = tx
                 .execute(
                     "INSERT INTO alarms (till_id, chain, seq, kind, reason, received_hash, received, raised_at)
@@ -783,6 +787,7 @@ impl Store for PgStore {
             .iter()
             .chain(&alarm_events)
             .chain(&entry_events)
+            .chain(&orders.events)
             .collect();
         if !events.is_empty() {
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
@@ -988,6 +993,73 @@ impl Store for PgStore {
                     .map_err(|e| StoreError::Corrupt(format!("journal entry: {e}")))
             })
             .collect()
+    }
+
+    async fn put_changes(&self, changes: Vec<NewChange>) -> Result<u64> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let changed = postgres_feed::put_changes(&tx, &changes).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    async fn changes(&self, shop_id: &str, since: u64, limit: u32) -> Result<ChangesPage> {
+        let mut client = self.pool.get().await?;
+        // One snapshot for the page and `latest`.
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let page = postgres_feed::changes(&tx, shop_id, since, limit).await?;
+        tx.commit().await?;
+        Ok(page)
+    }
+
+    async fn create_webshop(&self, id: &str, name: &str, key_hash: &str) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO webshops (id, name, key_hash) VALUES ($1, $2, $3)",
+                &[&id, &name, &key_hash],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn webshop_by_key(&self, key_hash: &str) -> Result<Option<String>> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .query_opt("SELECT id FROM webshops WHERE key_hash = $1", &[&key_hash])
+            .await?
+            .map(|r| r.get(0)))
+    }
+
+    async fn place_web_order(&self, placement: &Placement) -> Result<Placed> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let placed = postgres_feed::place(&tx, placement).await?;
+        tx.commit().await?;
+        Ok(placed)
+    }
+
+    async fn web_order(&self, id: &str) -> Result<Option<WebOrder>> {
+        let client = self.pool.get().await?;
+        postgres_feed::web_order(&client, id, false).await
+    }
+
+    async fn web_orders(&self, shop: Option<&str>) -> Result<Vec<WebOrder>> {
+        let client = self.pool.get().await?;
+        postgres_feed::web_orders(&client, shop).await
+    }
+
+    async fn cancel_web_order(&self, id: &str, now: DateTime<Utc>) -> Result<WebOrder> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let order = postgres_feed::cancel(&tx, id, now).await?;
+        tx.commit().await?;
+        Ok(order)
     }
 
     async fn record_count(&self, till_id: &str) -> Result<u64> {

@@ -18,6 +18,7 @@ use super::*;
 use crate::accounting;
 use crate::events;
 use crate::ingest::{self, Held};
+use crate::store::sqlite_feed;
 
 /// Migrations, applied in order; `user_version` is the number applied.
 const MIGRATIONS: &[&str] = &[
@@ -159,6 +160,7 @@ BEGIN SELECT RAISE(ABORT, 'journal entries are append-only'); END;
 CREATE TRIGGER daily_entries_no_delete BEFORE DELETE ON daily_entries
 BEGIN SELECT RAISE(ABORT, 'journal entries are append-only'); END;
 "#,
+    sqlite_feed::MIGRATION,
 ];
 
 /// The SQLite store: one connection for writes, one (query-only) for reads, so head-office
@@ -314,8 +316,10 @@ fn ingest_tx(
                 head.execute(params![till.till_id, chain, seq as i64, hash])?;
             }
         }
+        // After the records: the orders' feed entries take versions in this transaction.
+        let orders = sqlite_feed::apply_till_actions(&tx, till, &plans, now)?;
         let mut alarm_events = Vec::new();
-        for al in &writes.alarms {
+        for al in writes.alarms.iter().chain(&orders.alarms) {
             let inserted = alarm.execute(params![
                 till.till_id,
                 al.chain.name(),
@@ -368,6 +372,7 @@ fn ingest_tx(
                 event.envelope.to_string()
             ])?;
         }
+        sqlite_feed::write_events(&tx, &orders.events)?;
     }
     tx.execute(
         "UPDATE tills SET last_contact_at = ?2, clock_skew_ms = coalesce(?3, clock_skew_ms),
@@ -977,6 +982,86 @@ impl Store for SqliteStore {
                         .map_err(|e| StoreError::Corrupt(format!("journal entry: {e}")))
                 })
                 .collect()
+        })
+        .await
+    }
+
+    async fn put_changes(&self, changes: Vec<NewChange>) -> Result<u64> {
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let changed = sqlite_feed::put_changes(&tx, &changes)?;
+            tx.commit()?;
+            Ok(changed)
+        })
+        .await
+    }
+
+    async fn changes(&self, shop_id: &str, since: u64, limit: u32) -> Result<ChangesPage> {
+        let shop_id = shop_id.to_string();
+        self.read(move |c| {
+            // One read transaction: the page and `latest` from the same snapshot.
+            let tx = c.transaction()?;
+            let page = sqlite_feed::changes(&tx, &shop_id, since, limit)?;
+            tx.commit()?;
+            Ok(page)
+        })
+        .await
+    }
+
+    async fn create_webshop(&self, id: &str, name: &str, key_hash: &str) -> Result<()> {
+        let (id, name, key_hash) = (id.to_string(), name.to_string(), key_hash.to_string());
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO webshops (id, name, key_hash) VALUES (?1, ?2, ?3)",
+                params![id, name, key_hash],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn webshop_by_key(&self, key_hash: &str) -> Result<Option<String>> {
+        let key_hash = key_hash.to_string();
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT id FROM webshops WHERE key_hash = ?1",
+                [&key_hash],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn place_web_order(&self, placement: &Placement) -> Result<Placed> {
+        let placement = placement.clone();
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let placed = sqlite_feed::place(&tx, &placement)?;
+            tx.commit()?;
+            Ok(placed)
+        })
+        .await
+    }
+
+    async fn web_order(&self, id: &str) -> Result<Option<WebOrder>> {
+        let id = id.to_string();
+        self.read(move |c| sqlite_feed::web_order(c, &id)).await
+    }
+
+    async fn web_orders(&self, shop: Option<&str>) -> Result<Vec<WebOrder>> {
+        let shop = shop.map(str::to_string);
+        self.read(move |c| sqlite_feed::web_orders(c, shop.as_deref()))
+            .await
+    }
+
+    async fn cancel_web_order(&self, id: &str, now: DateTime<Utc>) -> Result<WebOrder> {
+        let id = id.to_string();
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let order = sqlite_feed::cancel(&tx, &id, now)?;
+            tx.commit()?;
+            Ok(order)
         })
         .await
     }

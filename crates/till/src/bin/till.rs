@@ -148,8 +148,12 @@ enum Command {
         #[arg(long)]
         code: String,
     },
-    /// Upload to head office every record it does not hold yet (one pass).
+    /// Upload to head office every record it does not hold yet, then apply head office's
+    /// changes (catalog, prices, staff, web orders) (one pass).
     Sync,
+    /// Click & collect: the shop's web orders.
+    #[command(subcommand)]
+    WebOrders(WebOrdersCommand),
     /// Record realistic sales, returns and closures through the engine, for demos and benchmarks.
     Demo {
         #[arg(long)]
@@ -158,6 +162,40 @@ enum Command {
         seed: u64,
         #[arg(long, default_value_t = 1)]
         days: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebOrdersCommand {
+    /// Lists the web orders (of one state: placed, prepared, ready, collected,
+    /// partially_collected, refused, cancelled).
+    List {
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Records that an order was picked in the shop.
+    Prepared { order: String },
+    /// Records that an order waits for the customer.
+    Ready { order: String },
+    /// Hands an order over after checking its pickup code; payment due in the shop is taken
+    /// with --tender as a sale ticket referencing the order.
+    Handover {
+        order: String,
+        /// The code the customer shows.
+        #[arg(long)]
+        code: String,
+        /// `LINE:QUANTITY` taken, once per line (default: everything; fewer is a partial pickup).
+        #[arg(long = "line")]
+        lines: Vec<String>,
+        /// `KIND:AMOUNT` (for example `card:29.90`), once per tender.
+        #[arg(long = "tender")]
+        tenders: Vec<String>,
+    },
+    /// Records that the customer refused the whole order.
+    Refuse {
+        order: String,
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -569,11 +607,21 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Sync => {
             let mut till = open(&cli)?;
-            let summary = till.sync(|chain, held, local| {
-                if !json {
-                    eprintln!("{chain:<10} {held}/{local}");
-                }
-            })?;
+            let summary = till.sync_reporting(
+                |chain, held, local| {
+                    if !json {
+                        eprintln!("{chain:<10} {held}/{local}");
+                    }
+                },
+                |p| {
+                    if !json {
+                        eprintln!(
+                            "download   version {}/{} ({} entries)",
+                            p.applied, p.latest, p.entries
+                        );
+                    }
+                },
+            )?;
             let broken = summary.chains.iter().any(|c| c.status != "ok");
             print(json, &summary, || {
                 let mut out = String::new();
@@ -591,12 +639,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     "{} records waiting, {} uploads\n",
                     summary.waiting, summary.uploads
                 ));
+                let d = &summary.download;
+                out.push_str(&format!(
+                    "head office changes applied up to version {} ({} pages): {} products, {} removed, {} prices, {} staff, {} web orders\n",
+                    d.version, d.pages, d.products, d.products_removed, d.prices, d.staff, d.web_orders
+                ));
                 out
             });
             if broken {
                 return Err(Failure::Reported(1));
             }
         }
+        Command::WebOrders(command) => web_orders(&cli, command)?,
         Command::Demo {
             tickets,
             seed,
@@ -736,4 +790,84 @@ fn render_archive(check: &archive::ArchiveCheck) -> String {
         }
     }
     out
+}
+
+fn web_orders(cli: &Cli, command: &WebOrdersCommand) -> Result<(), Failure> {
+    use pos_till::web_orders::{HandoverRequest, parse_picked, parse_state};
+    let json = cli.json;
+    let mut till = open(cli)?;
+    let order_line = |o: &pos_domain::web_order::WebOrder| {
+        format!(
+            "{}  {:<20} {:>10}  {:?}  {} line(s)\n",
+            o.id,
+            o.state.to_string(),
+            o.total.to_string(),
+            o.payment,
+            o.lines.len()
+        )
+    };
+    match command {
+        WebOrdersCommand::List { state } => {
+            let state = state.as_deref().map(parse_state).transpose()?;
+            let orders = till.web_orders(state)?;
+            print(json, &orders, || orders.iter().map(order_line).collect());
+        }
+        WebOrdersCommand::Prepared { order } => {
+            let order = till.mark_prepared(&cli.operator, order)?;
+            print(json, &order, || order_line(&order));
+        }
+        WebOrdersCommand::Ready { order } => {
+            let order = till.mark_ready(&cli.operator, order)?;
+            print(json, &order, || order_line(&order));
+        }
+        WebOrdersCommand::Handover {
+            order,
+            code,
+            lines,
+            tenders,
+        } => {
+            let lines = if lines.is_empty() {
+                None
+            } else {
+                Some(
+                    lines
+                        .iter()
+                        .map(|l| parse_picked(l))
+                        .collect::<pos_till::Result<Vec<_>>>()?,
+                )
+            };
+            let tenders = tenders
+                .iter()
+                .map(|t| {
+                    let (kind, amount) = t.split_once(':').unwrap_or((t, ""));
+                    parse_json::<pos_domain::tender::Tender>(
+                        "tender",
+                        &json!({"kind": kind, "amount": amount}).to_string(),
+                    )
+                })
+                .collect::<Result<Vec<_>, Failure>>()?;
+            let handover = till.hand_over(&HandoverRequest {
+                operator: Some(cli.operator.clone()),
+                order: order.clone(),
+                pickup_code: code.clone(),
+                lines,
+                tenders,
+            })?;
+            print(json, &handover, || {
+                let mut out = order_line(&handover.order);
+                if let Some(ticket) = &handover.ticket {
+                    out.push_str(&format!(
+                        "paid with ticket {} ({})\n",
+                        ticket.number, ticket.ticket.total
+                    ));
+                }
+                out
+            });
+        }
+        WebOrdersCommand::Refuse { order, reason } => {
+            let order = till.refuse(&cli.operator, order, reason)?;
+            print(json, &order, || order_line(&order));
+        }
+    }
+    Ok(())
 }

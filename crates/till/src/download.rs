@@ -1,0 +1,239 @@
+//! The download half of sync: head office's changes feed (products and barcodes, per-shop
+//! prices, staff, the shop's web orders) applied to the till's tables.
+//!
+//! The till asks for the changes after the version it last applied
+//! (`GET /api/v1/tills/{till}/changes?since=V`) and applies each page in ONE local
+//! transaction together with the page's `next` version, so a till killed at any instant has
+//! applied whole pages only and resumes after the last one. The first download (from 0) is a
+//! snapshot of everything. Kinds this till does not know are skipped (newer servers may send
+//! more). The page that brings the till up to date also records a `catalog_imported` event
+//! with what this pass applied.
+
+use std::time::Duration;
+
+use pos_domain::journal::EventKind;
+use pos_domain::product::Product;
+use pos_domain::record::timestamp;
+use pos_domain::web_order::WebOrder;
+use pos_domain::wire::{Change, ChangesPage, ShopPrice, StaffMember, kinds};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::catalog;
+use crate::engine::{SYSTEM_OPERATOR, Till, append_event};
+use crate::error::{Result, TillError};
+use crate::sync::{self, Server};
+
+/// Entries asked for per request: about a megabyte of products (see BENCHMARKS.md).
+pub const PAGE: u32 = 5000;
+
+/// Where a download stands, after each page applied.
+#[derive(Clone, Debug, Serialize)]
+pub struct DownloadProgress {
+    /// The version now applied.
+    pub applied: u64,
+    /// The newest version head office had for this till when the page was read.
+    pub latest: u64,
+    /// Entries applied so far in this pass.
+    pub entries: u64,
+}
+
+/// What a download applied.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DownloadSummary {
+    pub pages: u64,
+    pub version_before: u64,
+    pub version: u64,
+    pub products: u64,
+    pub products_removed: u64,
+    pub prices: u64,
+    pub staff: u64,
+    pub web_orders: u64,
+    /// Entries of kinds this till does not know.
+    pub skipped: u64,
+}
+
+impl DownloadSummary {
+    fn entries(&self) -> u64 {
+        self.products
+            + self.products_removed
+            + self.prices
+            + self.staff
+            + self.web_orders
+            + self.skipped
+    }
+}
+
+fn corrupt_change(change: &Change, e: impl std::fmt::Display) -> TillError {
+    TillError::Unreachable(format!(
+        "head office sent a {} entry `{}` this till cannot read: {e}",
+        change.kind, change.key
+    ))
+}
+
+fn data_of<T: serde::de::DeserializeOwned>(change: &Change) -> Result<Option<T>> {
+    change
+        .data
+        .clone()
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| corrupt_change(change, e))
+}
+
+/// Applies one entry inside the page's transaction.
+fn apply(tx: &Connection, change: &Change, now: &str, summary: &mut DownloadSummary) -> Result<()> {
+    match change.kind.as_str() {
+        kinds::PRODUCT => match data_of::<Product>(change)? {
+            Some(product) => {
+                catalog::upsert(tx, std::slice::from_ref(&product))?;
+                summary.products += 1;
+            }
+            None => {
+                tx.execute("DELETE FROM products WHERE id = ?1", [&change.key])?;
+                summary.products_removed += 1;
+            }
+        },
+        kinds::PRICE => {
+            match data_of::<ShopPrice>(change)? {
+                Some(price) => tx.execute(
+                    "INSERT INTO shop_prices (product_id, price) VALUES (?1, ?2)
+                     ON CONFLICT (product_id) DO UPDATE SET price = excluded.price",
+                    params![price.product_id, price.price.to_string()],
+                )?,
+                None => tx.execute(
+                    "DELETE FROM shop_prices WHERE product_id = ?1",
+                    [&change.key],
+                )?,
+            };
+            summary.prices += 1;
+        }
+        kinds::STAFF => {
+            match data_of::<StaffMember>(change)? {
+                Some(m) => tx.execute(
+                    "INSERT INTO staff (id, name, role, pin_hash, active, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
+                       pin_hash = excluded.pin_hash, active = excluded.active, updated_at = excluded.updated_at",
+                    params![m.id, m.name, m.role.name(), m.pin_hash, m.active, now],
+                )?,
+                None => tx.execute(
+                    "UPDATE staff SET active = 0, updated_at = ?2 WHERE id = ?1",
+                    params![change.key, now],
+                )?,
+            };
+            summary.staff += 1;
+        }
+        kinds::WEB_ORDER => {
+            if let Some(order) = data_of::<WebOrder>(change)? {
+                let body =
+                    serde_json::to_string(&order).map_err(|e| TillError::Corrupt(e.to_string()))?;
+                tx.execute(
+                    "INSERT INTO web_orders (id, body, server_state, placed_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (id) DO UPDATE SET body = excluded.body, server_state = excluded.server_state",
+                    params![order.id, body, order.state.name(), order.placed_at],
+                )?;
+            }
+            summary.web_orders += 1;
+        }
+        _ => summary.skipped += 1,
+    }
+    Ok(())
+}
+
+impl Till {
+    /// The changes-feed version this till has applied (0: nothing yet).
+    pub fn applied_version(&self) -> Result<u64> {
+        applied_version(&self.conn)
+    }
+
+    /// Downloads and applies head office's changes since the version applied, page by page
+    /// (see the module docs). `progress` is called after each page.
+    pub(crate) fn download_from(
+        &mut self,
+        server: &Server,
+        progress: &mut dyn FnMut(&DownloadProgress),
+        renew: &mut dyn FnMut(&Till) -> Result<()>,
+    ) -> Result<DownloadSummary> {
+        let http = sync::client()?;
+        let url = format!(
+            "{}/api/v1/tills/{}/changes",
+            server.url, self.identity.till_id
+        );
+        let version_before = self.applied_version()?;
+        let mut summary = DownloadSummary {
+            version_before,
+            version: version_before,
+            ..DownloadSummary::default()
+        };
+        loop {
+            let response = http
+                .get(format!("{url}?since={}&limit={PAGE}", summary.version))
+                .bearer_auth(&server.token)
+                .timeout(Duration::from_secs(120))
+                .send()
+                .map_err(|e| TillError::Unreachable(e.to_string()))?;
+            let page: ChangesPage = sync::answer(response)?;
+            if page.changes.is_empty() {
+                break;
+            }
+            if page.next <= summary.version {
+                return Err(TillError::Unreachable(format!(
+                    "head office answered version {} after {}: versions must grow",
+                    page.next, summary.version
+                )));
+            }
+            let last_page = page.next >= page.latest;
+            let mut counts = summary.clone();
+            self.write(SYSTEM_OPERATOR, |tx, author| {
+                let now = timestamp::format(&author.at);
+                for change in &page.changes {
+                    apply(tx, change, &now, &mut counts)?;
+                }
+                tx.execute(
+                    "INSERT INTO sync_changes (id, version, applied_at) VALUES (1, ?1, ?2)
+                     ON CONFLICT (id) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at",
+                    params![page.next as i64, now],
+                )?;
+                if last_page {
+                    append_event(
+                        tx,
+                        author,
+                        EventKind::CatalogImported,
+                        json!({
+                            "source": "head office",
+                            "version": page.next,
+                            "products": counts.products,
+                            "products_removed": counts.products_removed,
+                            "prices": counts.prices,
+                            "staff": counts.staff,
+                            "web_orders": counts.web_orders,
+                        }),
+                    )?;
+                }
+                Ok(())
+            })?;
+            summary = counts;
+            summary.version = page.next;
+            summary.pages += 1;
+            progress(&DownloadProgress {
+                applied: page.next,
+                latest: page.latest,
+                entries: summary.entries(),
+            });
+            renew(self)?;
+            if last_page {
+                break;
+            }
+        }
+        Ok(summary)
+    }
+}
+
+fn applied_version(conn: &Connection) -> Result<u64> {
+    Ok(conn
+        .query_row("SELECT version FROM sync_changes WHERE id = 1", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .optional()?
+        .unwrap_or(0) as u64)
+}

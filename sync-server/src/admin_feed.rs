@@ -1,0 +1,328 @@
+//! `sync-server admin` commands for what tills download and for web orders: catalog import,
+//! per-shop prices, staff, web shops and demo web orders. Each write commits its changes-feed
+//! entries (and, for orders, outbox events) in one transaction.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use chrono::Utc;
+use clap::Subcommand;
+use pos_domain::Money;
+use pos_domain::web_order::{NewOrderLine, NewWebOrder, PaymentState, WebOrder};
+use pos_domain::wire::{StaffMember, StaffRole};
+use serde_json::{Value, json};
+
+use crate::distribution::{self, FileFormat};
+use crate::store::{Placed, Placement, Store};
+use crate::{secrets, web_orders};
+
+/// The admin commands of this module (flattened into `sync-server admin`).
+#[derive(Subcommand, Debug)]
+pub enum FeedAdmin {
+    /// The catalog every till receives (products with barcodes and base prices).
+    Catalog {
+        #[command(subcommand)]
+        action: CatalogAction,
+    },
+    /// Per-shop prices, over the base price.
+    Price {
+        #[command(subcommand)]
+        action: PriceAction,
+    },
+    /// Staff who may log in at a shop's tills (PINs kept as Argon2 hashes).
+    Staff {
+        #[command(subcommand)]
+        action: StaffAction,
+    },
+    /// Web shops: adding one prints its API key for `POST /api/v1/web-orders`.
+    Webshop {
+        #[command(subcommand)]
+        action: WebshopAction,
+    },
+    /// Web orders (click & collect).
+    WebOrder {
+        #[command(subcommand)]
+        action: WebOrderAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CatalogAction {
+    /// Imports products (insert or replace; unchanged products keep their version), from the
+    /// till's CSV format or a JSON array; a bad row refuses the whole file.
+    Import {
+        file: std::path::PathBuf,
+        /// csv or json (default: from the extension).
+        #[arg(long)]
+        format: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PriceAction {
+    /// Sets a product's price in a shop.
+    Set {
+        #[arg(long)]
+        shop: String,
+        #[arg(long)]
+        product: String,
+        /// Including VAT, with a dot: `19.90`.
+        #[arg(long)]
+        price: Money,
+    },
+    /// Removes a shop's price: the base price applies again.
+    Remove {
+        #[arg(long)]
+        shop: String,
+        #[arg(long)]
+        product: String,
+    },
+    /// Imports a shop's prices from CSV `product_id,price` (an empty price removes it).
+    Import {
+        #[arg(long)]
+        shop: String,
+        file: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StaffAction {
+    /// Adds (or replaces) a staff member of a shop.
+    Add {
+        #[arg(long)]
+        shop: String,
+        #[arg(long)]
+        name: String,
+        /// cashier or manager.
+        #[arg(long)]
+        role: String,
+        /// 4 to 8 digits; only its Argon2 hash is stored and sent to tills.
+        #[arg(long)]
+        pin: String,
+        /// Defaults to a slug of the name.
+        #[arg(long)]
+        id: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WebshopAction {
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        id: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WebOrderAction {
+    /// Places a web order (for demos), as the web shop would.
+    Create {
+        /// The pickup shop.
+        #[arg(long)]
+        shop: String,
+        /// `PRODUCT_ID|LABEL|QUANTITY|UNIT_PRICE`, once per line.
+        #[arg(long = "line", required = true)]
+        lines: Vec<String>,
+        /// `paid-online` or `pay-in-shop`.
+        #[arg(long, default_value = "paid-online")]
+        payment: String,
+        #[arg(long)]
+        customer: Option<String>,
+        #[arg(long)]
+        reference: Option<String>,
+    },
+    /// Cancels a web order online.
+    Cancel {
+        #[arg(long)]
+        id: String,
+    },
+    /// Lists web orders, newest first.
+    List {
+        #[arg(long)]
+        shop: Option<String>,
+    },
+}
+
+fn parse_line(text: &str) -> Result<NewOrderLine> {
+    let parts: Vec<&str> = text.split('|').collect();
+    let [product_id, label, quantity, price] = parts[..] else {
+        bail!("--line `{text}`: write PRODUCT_ID|LABEL|QUANTITY|UNIT_PRICE");
+    };
+    Ok(NewOrderLine {
+        product_id: product_id.trim().into(),
+        label: label.trim().into(),
+        quantity: quantity
+            .trim()
+            .parse()
+            .with_context(|| format!("--line `{text}`: the quantity is a whole number"))?,
+        unit_price: price
+            .trim()
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--line `{text}`: {e}"))?,
+    })
+}
+
+fn order_text(o: &WebOrder) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\t{:?}\tpickup code {}",
+        o.id, o.shop, o.state, o.total, o.payment, o.pickup_code
+    )
+}
+
+/// Runs a command; returns its JSON answer and its text.
+pub async fn run(store: Arc<dyn Store>, command: FeedAdmin) -> Result<(Value, String)> {
+    Ok(match command {
+        FeedAdmin::Catalog {
+            action: CatalogAction::Import { file, format },
+        } => {
+            let name = file.display().to_string();
+            let format = FileFormat::of(format.as_deref(), &name).map_err(anyhow::Error::msg)?;
+            let reader = std::fs::File::open(&file).with_context(|| format!("opening {name}"))?;
+            let products = distribution::read_catalog(format, std::io::BufReader::new(reader))
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("{name}: nothing was imported"))?;
+            let changes = products.iter().map(distribution::product_change).collect();
+            let changed = store.put_changes(changes).await?;
+            (
+                json!({"file": name, "products": products.len(), "changed": changed}),
+                format!("{} products read, {changed} new or changed", products.len()),
+            )
+        }
+        FeedAdmin::Price { action } => {
+            let (shop, prices) = match action {
+                PriceAction::Set {
+                    shop,
+                    product,
+                    price,
+                } => {
+                    if price.is_negative() {
+                        bail!("a price is not negative");
+                    }
+                    (shop, vec![(product, Some(price))])
+                }
+                PriceAction::Remove { shop, product } => (shop, vec![(product, None)]),
+                PriceAction::Import { shop, file } => {
+                    let name = file.display().to_string();
+                    let reader =
+                        std::fs::File::open(&file).with_context(|| format!("opening {name}"))?;
+                    let prices = distribution::read_prices(reader)
+                        .map_err(anyhow::Error::msg)
+                        .with_context(|| format!("{name}: nothing was imported"))?;
+                    (shop, prices)
+                }
+            };
+            if !store.shops().await?.iter().any(|s| s.id == shop) {
+                bail!("no shop `{shop}`: see `sync-server admin shop list`");
+            }
+            let changes = prices
+                .iter()
+                .map(|(product, price)| distribution::price_change(&shop, product, *price))
+                .collect();
+            let changed = store.put_changes(changes).await?;
+            (
+                json!({"shop": shop, "prices": prices.len(), "changed": changed}),
+                format!("{} prices of shop {shop}, {changed} changed", prices.len()),
+            )
+        }
+        FeedAdmin::Staff {
+            action:
+                StaffAction::Add {
+                    shop,
+                    name,
+                    role,
+                    pin,
+                    id,
+                },
+        } => {
+            let role = match role.as_str() {
+                "cashier" => StaffRole::Cashier,
+                "manager" => StaffRole::Manager,
+                other => bail!("role `{other}`: use cashier or manager"),
+            };
+            if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+                bail!("a PIN is 4 to 8 digits");
+            }
+            if !store.shops().await?.iter().any(|s| s.id == shop) {
+                bail!("no shop `{shop}`: see `sync-server admin shop list`");
+            }
+            let id = id.unwrap_or_else(|| distribution::staff_id(&name));
+            if id.is_empty() {
+                bail!("give --id: the name makes no id");
+            }
+            let member = StaffMember {
+                id,
+                name,
+                role,
+                pin_hash: secrets::hash_password(&pin)?,
+                active: true,
+            };
+            store
+                .put_changes(vec![distribution::staff_change(&shop, &member)])
+                .await?;
+            (
+                json!({"shop": shop, "id": member.id, "name": member.name, "role": role.name()}),
+                format!("staff {} ({}) of shop {shop} saved", member.id, role.name()),
+            )
+        }
+        FeedAdmin::Webshop {
+            action: WebshopAction::Add { name, id },
+        } => {
+            let id = id.unwrap_or_else(|| distribution::staff_id(&name));
+            let key = secrets::new_token()?;
+            store
+                .create_webshop(&id, &name, &secrets::token_hash(&key))
+                .await
+                .context("is the web shop id new?")?;
+            (
+                json!({"id": id, "name": name, "api_key": key}),
+                format!("web shop {id} created\nAPI key (shown once): {key}"),
+            )
+        }
+        FeedAdmin::WebOrder { action } => match action {
+            WebOrderAction::Create {
+                shop,
+                lines,
+                payment,
+                customer,
+                reference,
+            } => {
+                let payment = match payment.as_str() {
+                    "paid-online" | "paid_online" => PaymentState::PaidOnline,
+                    "pay-in-shop" | "pay_in_shop" => PaymentState::PayInShop,
+                    other => bail!("payment `{other}`: use paid-online or pay-in-shop"),
+                };
+                let request = NewWebOrder {
+                    shop,
+                    lines: lines.iter().map(|l| parse_line(l)).collect::<Result<_>>()?,
+                    payment,
+                    customer,
+                    reference,
+                };
+                let now = Utc::now();
+                let order = web_orders::new_order(&request, now)?;
+                let placement = Placement {
+                    webshop: "admin".into(),
+                    idempotency_key: order.id.clone(),
+                    request_hash: web_orders::request_hash(&request),
+                    order,
+                    now,
+                };
+                let order = match store.place_web_order(&placement).await? {
+                    Placed::Created(o) | Placed::Existing(o) => o,
+                };
+                (serde_json::to_value(&order)?, order_text(&order))
+            }
+            WebOrderAction::Cancel { id } => {
+                let order = store.cancel_web_order(&id, Utc::now()).await?;
+                (serde_json::to_value(&order)?, order_text(&order))
+            }
+            WebOrderAction::List { shop } => {
+                let orders = store.web_orders(shop.as_deref()).await?;
+                let text = orders.iter().map(order_text).collect::<Vec<_>>().join("\n");
+                (serde_json::to_value(&orders)?, text)
+            }
+        },
+    })
+}

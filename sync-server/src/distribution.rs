@@ -1,0 +1,251 @@
+//! What head office distributes to tills through the changes feed
+//! ([`pos_domain::wire::ChangesPage`]): products with barcodes, per-shop prices, staff and the
+//! shop's web orders.
+//!
+//! Storage keeps one row per entry (kind, shop, key) with the version of its newest change,
+//! taken from one global counter in the writing transaction (which also serializes writers on
+//! PostgreSQL, so versions become visible in increasing order and a till never skips a change
+//! committed late with a smaller version). Asked from version 0, the feed is therefore a
+//! snapshot: each entry once, at its newest version. An entry whose data is unchanged keeps its
+//! version, so re-importing a catalog sends tills only what changed.
+//!
+//! This module turns admin input (catalog and price files, staff) into [`NewChange`]s; the
+//! backends write them.
+
+use std::io::Read;
+use std::str::FromStr;
+
+use pos_domain::Money;
+use pos_domain::product::Product;
+use pos_domain::wire::{ShopPrice, StaffMember, kinds};
+use serde::Deserialize;
+
+use crate::store::NewChange;
+
+/// The shop id of entries meant for every shop (products).
+pub const EVERY_SHOP: &str = "*";
+
+/// Default and largest page of the changes feed. 5,000 entries (about 1 MB of JSON for
+/// products) let a million-product catalog come down in 200 requests: see BENCHMARKS.md.
+pub const DEFAULT_PAGE: u32 = 5000;
+pub const MAX_PAGE: u32 = 20_000;
+
+/// A catalog file's format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileFormat {
+    Csv,
+    Json,
+}
+
+impl FileFormat {
+    /// From `--format`, or else from the file name's extension (CSV unless `.json`).
+    pub fn of(given: Option<&str>, path: &str) -> Result<FileFormat, String> {
+        match given {
+            Some("csv") => Ok(FileFormat::Csv),
+            Some("json") => Ok(FileFormat::Json),
+            Some(other) => Err(format!("format `{other}`: use csv or json")),
+            None if path.ends_with(".json") => Ok(FileFormat::Json),
+            None => Ok(FileFormat::Csv),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsvProduct {
+    id: String,
+    #[serde(default)]
+    barcodes: String,
+    label: String,
+    category: String,
+    vat_code: String,
+    price: String,
+    #[serde(default)]
+    sold_by: String,
+    #[serde(default)]
+    serial: String,
+}
+
+fn enum_value(text: &str, default: &str) -> serde_json::Value {
+    let text = text.trim();
+    serde_json::Value::String(if text.is_empty() { default } else { text }.to_string())
+}
+
+impl CsvProduct {
+    fn product(self) -> Result<Product, String> {
+        let barcodes: Vec<&str> = self
+            .barcodes
+            .split(|c: char| c == '|' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let value = serde_json::json!({
+            "id": self.id,
+            "barcodes": barcodes,
+            "label": self.label,
+            "category": self.category,
+            "vat_code": enum_value(&self.vat_code, ""),
+            "price": self.price.trim(),
+            "sold_by": enum_value(&self.sold_by, "unit"),
+            "serial": enum_value(&self.serial, "none"),
+        });
+        serde_json::from_value(value).map_err(|e| e.to_string())
+    }
+}
+
+/// Reads a catalog file (the till's import format: CSV with the header
+/// `id,barcodes,label,category,vat_code,price,sold_by,serial`, or a JSON array of products),
+/// refusing the whole file on the first bad row.
+pub fn read_catalog(format: FileFormat, input: impl Read) -> Result<Vec<Product>, String> {
+    let products: Vec<Product> = match format {
+        FileFormat::Json => {
+            serde_json::from_reader(input).map_err(|e| format!("catalog JSON: {e}"))?
+        }
+        FileFormat::Csv => {
+            let mut reader = csv::ReaderBuilder::new()
+                .trim(csv::Trim::All)
+                .from_reader(input);
+            let mut products = Vec::new();
+            for (index, row) in reader.deserialize::<CsvProduct>().enumerate() {
+                let line = index + 2;
+                let row = row.map_err(|e| format!("catalog line {line}: {e}"))?;
+                products.push(
+                    row.product()
+                        .map_err(|e| format!("catalog line {line}: {e}"))?,
+                );
+            }
+            products
+        }
+    };
+    for (index, p) in products.iter().enumerate() {
+        if p.id.trim().is_empty() || p.label.trim().is_empty() {
+            return Err(format!(
+                "product {}: id and label must not be empty",
+                index + 1
+            ));
+        }
+        if p.price.is_negative() {
+            return Err(format!(
+                "product `{}`: the price must not be negative",
+                p.id
+            ));
+        }
+    }
+    Ok(products)
+}
+
+/// Reads a shop's price file: CSV `product_id,price` with a header; an empty price removes
+/// the shop's price (the base price applies again).
+pub fn read_prices(input: impl Read) -> Result<Vec<(String, Option<Money>)>, String> {
+    #[derive(Deserialize)]
+    struct Row {
+        product_id: String,
+        #[serde(default)]
+        price: String,
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(input);
+    let mut out = Vec::new();
+    for (index, row) in reader.deserialize::<Row>().enumerate() {
+        let line = index + 2;
+        let row = row.map_err(|e| format!("price file line {line}: {e}"))?;
+        let price = if row.price.is_empty() {
+            None
+        } else {
+            let price =
+                Money::from_str(&row.price).map_err(|e| format!("price file line {line}: {e}"))?;
+            if price.is_negative() {
+                return Err(format!("price file line {line}: a price is not negative"));
+            }
+            Some(price)
+        };
+        out.push((row.product_id, price));
+    }
+    Ok(out)
+}
+
+/// The feed entry of a product, for every shop.
+pub fn product_change(product: &Product) -> NewChange {
+    NewChange {
+        kind: kinds::PRODUCT,
+        shop_id: EVERY_SHOP.into(),
+        key: product.id.clone(),
+        data: serde_json::to_value(product).ok(),
+    }
+}
+
+/// The feed entry of a product's price in one shop (`None`: back to the base price).
+pub fn price_change(shop_id: &str, product_id: &str, price: Option<Money>) -> NewChange {
+    NewChange {
+        kind: kinds::PRICE,
+        shop_id: shop_id.into(),
+        key: product_id.into(),
+        data: price.and_then(|price| {
+            serde_json::to_value(ShopPrice {
+                product_id: product_id.into(),
+                price,
+            })
+            .ok()
+        }),
+    }
+}
+
+/// The feed entry of a staff member of a shop.
+pub fn staff_change(shop_id: &str, member: &StaffMember) -> NewChange {
+    NewChange {
+        kind: kinds::STAFF,
+        shop_id: shop_id.into(),
+        key: member.id.clone(),
+        data: serde_json::to_value(member).ok(),
+    }
+}
+
+/// A staff id from a name: lower case ASCII letters and digits joined by `-`.
+pub fn staff_id(name: &str) -> String {
+    let mut id = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            id.push(c);
+        } else if !id.ends_with('-') && !id.is_empty() {
+            id.push('-');
+        }
+    }
+    id.trim_end_matches('-').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_catalogs_read_like_the_tills_import() {
+        let csv = "id,barcodes,label,category,vat_code,price,sold_by,serial\n\
+                   P1,3760000010009,Coque,Accessoires,standard,15.00,,\n\
+                   P2,,Café,Épicerie,reduced,32.00,weight,none\n";
+        let products = read_catalog(FileFormat::Csv, csv.as_bytes()).unwrap();
+        assert_eq!(products.len(), 2);
+        assert_eq!(products[0].barcodes.len(), 1);
+        assert_eq!(products[1].price, Money::from_cents(3200));
+        let bad = "id,barcodes,label,category,vat_code,price,sold_by,serial\nP1,123,X,Y,standard,1.00,,\n";
+        let error = read_catalog(FileFormat::Csv, bad.as_bytes()).unwrap_err();
+        assert!(error.contains("line 2"), "{error}");
+    }
+
+    #[test]
+    fn price_files_set_and_remove_prices() {
+        let prices = read_prices("product_id,price\nP1,9.90\nP2,\n".as_bytes()).unwrap();
+        assert_eq!(
+            prices,
+            vec![
+                ("P1".to_string(), Some(Money::from_cents(990))),
+                ("P2".to_string(), None)
+            ]
+        );
+        assert!(read_prices("product_id,price\nP1,abc\n".as_bytes()).is_err());
+    }
+
+    #[test]
+    fn staff_ids_come_from_names() {
+        assert_eq!(staff_id("Alice Martin"), "alice-martin");
+        assert_eq!(staff_id("  Zoé  O'Neil "), "zo-o-neil");
+    }
+}

@@ -1,0 +1,301 @@
+//! The PostgreSQL side of distribution and web orders (see [`crate::distribution`] and
+//! [`crate::web_orders`]): functions that run inside the caller's transaction.
+//!
+//! Versions come from the one-row `change_counter`, whose row lock is held to the end of the
+//! writing transaction: writers of feed entries are serialized, so versions become visible in
+//! increasing order and a till reading `version > since` never skips one committed late.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use pos_domain::record::timestamp;
+use pos_domain::web_order::{self, WebOrder};
+use pos_domain::wire::{Change, ChangesPage};
+
+use super::{NewChange, Placed, Placement, Result, StoreError, TillAuth};
+use crate::distribution::EVERY_SHOP;
+use crate::events::OutboxEvent;
+use crate::ingest::ChainPlan;
+use crate::web_orders::{self, TillActionWrites};
+
+use super::postgres::OUTBOX_LOCK;
+
+/// The schema of distribution and web orders, appended to the backend's migrations.
+pub const MIGRATION: &str = r#"
+CREATE TABLE change_counter (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version BIGINT NOT NULL
+);
+INSERT INTO change_counter (id, version) VALUES (1, 0);
+CREATE TABLE distribution (
+    kind TEXT NOT NULL,
+    shop_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    version BIGINT NOT NULL UNIQUE,
+    data TEXT,
+    PRIMARY KEY (kind, shop_id, key)
+);
+CREATE INDEX distribution_by_shop ON distribution (shop_id, version);
+CREATE TABLE webshops (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE
+);
+CREATE TABLE web_orders (
+    id TEXT PRIMARY KEY,
+    shop_id TEXT NOT NULL REFERENCES shops(id),
+    webshop_id TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    state TEXT NOT NULL,
+    body TEXT NOT NULL,
+    placed_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (webshop_id, idempotency_key)
+);
+CREATE INDEX web_orders_by_shop ON web_orders (shop_id, placed_at);
+"#;
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+/// Rows per statement when writing many entries (a catalog import).
+const CHUNK: usize = 10_000;
+
+/// Writes feed entries with new versions; returns how many changed.
+pub async fn put_changes(tx: &impl GenericClient, changes: &[NewChange]) -> Result<u64> {
+    if changes.is_empty() {
+        return Ok(0);
+    }
+    let last: i64 = tx
+        .query_one(
+            "UPDATE change_counter SET version = version + $1 WHERE id = 1 RETURNING version",
+            &[&(changes.len() as i64)],
+        )
+        .await?
+        .get(0);
+    let first = last - changes.len() as i64 + 1;
+    let mut changed = 0;
+    for (chunk_index, chunk) in changes.chunks(CHUNK).enumerate() {
+        let base = first + (chunk_index * CHUNK) as i64;
+        let kinds: Vec<&str> = chunk.iter().map(|c| c.kind).collect();
+        let shops: Vec<&str> = chunk.iter().map(|c| c.shop_id.as_str()).collect();
+        let keys: Vec<&str> = chunk.iter().map(|c| c.key.as_str()).collect();
+        let versions: Vec<i64> = (0..chunk.len() as i64).map(|i| base + i).collect();
+        let data: Vec<Option<String>> = chunk
+            .iter()
+            .map(|c| c.data.as_ref().map(|d| d.to_string()))
+            .collect();
+        // Several entries of one key in a chunk: keep the last (ON CONFLICT cannot touch a
+        // row twice in one statement).
+        changed += tx
+            .execute(
+                "INSERT INTO distribution AS d (kind, shop_id, key, version, data)
+                 SELECT DISTINCT ON (k, s, y) k, s, y, v, x
+                 FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[]) AS u(k, s, y, v, x)
+                 ORDER BY k, s, y, v DESC
+                 ON CONFLICT (kind, shop_id, key) DO UPDATE SET version = excluded.version, data = excluded.data
+                 WHERE d.data IS DISTINCT FROM excluded.data",
+                &[&kinds, &shops, &keys, &versions, &data],
+            )
+            .await?;
+    }
+    Ok(changed)
+}
+
+/// A page of a shop's feed.
+pub async fn changes(
+    tx: &impl GenericClient,
+    shop: &str,
+    since: u64,
+    limit: u32,
+) -> Result<ChangesPage> {
+    let rows = tx
+        .query(
+            "SELECT version, kind, key, data FROM distribution
+             WHERE version > $1 AND shop_id IN ($2, $3) ORDER BY version LIMIT $4",
+            &[&(since as i64), &EVERY_SHOP, &shop, &i64::from(limit)],
+        )
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let data: Option<String> = row.get(3);
+        let data = data
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|e| corrupt("distribution data", e))?;
+        out.push(Change {
+            version: row.get::<_, i64>(0) as u64,
+            kind: row.get(1),
+            key: row.get(2),
+            data,
+        });
+    }
+    let latest: i64 = tx
+        .query_one(
+            "SELECT greatest(
+                coalesce((SELECT max(version) FROM distribution WHERE shop_id = $1), 0),
+                coalesce((SELECT max(version) FROM distribution WHERE shop_id = $2), 0))",
+            &[&EVERY_SHOP, &shop],
+        )
+        .await?
+        .get(0);
+    let next = out.last().map(|c| c.version).unwrap_or(since);
+    Ok(ChangesPage {
+        changes: out,
+        next,
+        latest: (latest as u64).max(next),
+    })
+}
+
+/// Writes outbox events under the outbox lock; an event id already written is skipped.
+pub async fn write_events(tx: &impl GenericClient, events: &[OutboxEvent]) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
+        .await?;
+    for e in events {
+        tx.execute(
+            "INSERT INTO outbox (event_id, type, subject, envelope) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (event_id) DO NOTHING",
+            &[&e.id, &e.event_type, &e.subject, &e.envelope.to_string()],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn order_of(body: &str) -> Result<WebOrder> {
+    serde_json::from_str(body).map_err(|e| corrupt("web order", e))
+}
+
+/// A web order by id (`lock`: hold its row until the transaction ends).
+pub async fn web_order(tx: &impl GenericClient, id: &str, lock: bool) -> Result<Option<WebOrder>> {
+    let sql = if lock {
+        "SELECT body FROM web_orders WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT body FROM web_orders WHERE id = $1"
+    };
+    let row = tx.query_opt(sql, &[&id]).await?;
+    row.map(|r| order_of(r.get(0))).transpose()
+}
+
+/// Web orders, of one shop if given, newest first.
+pub async fn web_orders(tx: &impl GenericClient, shop: Option<&str>) -> Result<Vec<WebOrder>> {
+    let rows = tx
+        .query(
+            "SELECT body FROM web_orders WHERE ($1::TEXT IS NULL OR shop_id = $1) ORDER BY placed_at DESC, id",
+            &[&shop],
+        )
+        .await?;
+    rows.iter().map(|r| order_of(r.get(0))).collect()
+}
+
+async fn save_order(tx: &impl GenericClient, order: &WebOrder, now: DateTime<Utc>) -> Result<()> {
+    let body = serde_json::to_string(order).map_err(|e| corrupt("web order", e))?;
+    tx.execute(
+        "UPDATE web_orders SET state = $2, body = $3, updated_at = $4 WHERE id = $1",
+        &[
+            &order.id,
+            &order.state.name(),
+            &body,
+            &timestamp::format(&now),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Places an order once per (web shop, idempotency key). Two resends at once: the unique key
+/// lets one insert; the other finds it and compares.
+pub async fn place(tx: &impl GenericClient, p: &Placement) -> Result<Placed> {
+    let shop = tx
+        .query_opt("SELECT id FROM shops WHERE id = $1", &[&p.order.shop])
+        .await?;
+    let body = serde_json::to_string(&p.order).map_err(|e| corrupt("web order", e))?;
+    let now = timestamp::format(&p.now);
+    if shop.is_some() {
+        let inserted = tx
+            .execute(
+                "INSERT INTO web_orders (id, shop_id, webshop_id, idempotency_key, request_hash, state, body, placed_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+                 ON CONFLICT (webshop_id, idempotency_key) DO NOTHING",
+                &[
+                    &p.order.id,
+                    &p.order.shop,
+                    &p.webshop,
+                    &p.idempotency_key,
+                    &p.request_hash,
+                    &p.order.state.name(),
+                    &body,
+                    &now,
+                ],
+            )
+            .await?;
+        if inserted == 1 {
+            put_changes(tx, &[web_orders::order_change(&p.order)]).await?;
+            write_events(tx, &[web_orders::state_event(&p.order, p.now)]).await?;
+            return Ok(Placed::Created(p.order.clone()));
+        }
+    }
+    let existing = tx
+        .query_opt(
+            "SELECT request_hash, body FROM web_orders WHERE webshop_id = $1 AND idempotency_key = $2",
+            &[&p.webshop, &p.idempotency_key],
+        )
+        .await?;
+    match existing {
+        Some(row) if row.get::<_, &str>(0) == p.request_hash => {
+            Ok(Placed::Existing(order_of(row.get(1))?))
+        }
+        Some(_) => Err(StoreError::IdempotencyConflict),
+        None => Err(StoreError::NotFound(format!(
+            "no shop `{}`: give the id of the pickup shop",
+            p.order.shop
+        ))),
+    }
+}
+
+/// Cancels an order online.
+pub async fn cancel(tx: &impl GenericClient, id: &str, now: DateTime<Utc>) -> Result<WebOrder> {
+    let mut order = web_order(tx, id, true)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("no web order `{id}`")))?;
+    let step = web_order::cancel(order.state).map_err(StoreError::OrderState)?;
+    if step.changed {
+        order.state = step.state;
+        save_order(tx, &order, now).await?;
+        put_changes(tx, &[web_orders::order_change(&order)]).await?;
+        write_events(tx, &[web_orders::state_event(&order, now)]).await?;
+    }
+    Ok(order)
+}
+
+/// Applies the web-order records of an upload: locks and loads the orders they name, plans,
+/// and saves the orders and feed entries. The caller writes the returned events and alarms.
+pub async fn apply_till_actions(
+    tx: &impl GenericClient,
+    till: &TillAuth,
+    plans: &[ChainPlan],
+    now: DateTime<Utc>,
+) -> Result<TillActionWrites> {
+    let ids = web_orders::orders_named(plans);
+    if ids.is_empty() {
+        return Ok(TillActionWrites::default());
+    }
+    let mut known = BTreeMap::new();
+    for id in ids {
+        if let Some(order) = web_order(tx, &id, true).await? {
+            known.insert(id, order);
+        }
+    }
+    let writes = web_orders::plan_till_actions(till, plans, known, now);
+    for order in &writes.orders {
+        save_order(tx, order, now).await?;
+    }
+    put_changes(tx, &writes.changes).await?;
+    Ok(writes)
+}

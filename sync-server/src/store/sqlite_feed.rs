@@ -1,0 +1,261 @@
+//! The SQLite side of distribution and web orders (see [`crate::distribution`] and
+//! [`crate::web_orders`]): functions that run inside the caller's transaction.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use pos_domain::record::timestamp;
+use pos_domain::web_order::{self, WebOrder};
+use pos_domain::wire::{Change, ChangesPage};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{NewChange, Placed, Placement, Result, StoreError, TillAuth};
+use crate::distribution::EVERY_SHOP;
+use crate::events::OutboxEvent;
+use crate::ingest::ChainPlan;
+use crate::web_orders::{self, TillActionWrites};
+
+/// The schema of distribution and web orders, appended to the backend's migrations.
+pub const MIGRATION: &str = r#"
+CREATE TABLE change_counter (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+);
+INSERT INTO change_counter (id, version) VALUES (1, 0);
+CREATE TABLE distribution (
+    kind TEXT NOT NULL,
+    shop_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    version INTEGER NOT NULL UNIQUE,
+    data TEXT,
+    PRIMARY KEY (kind, shop_id, key)
+) WITHOUT ROWID;
+CREATE INDEX distribution_by_shop ON distribution (shop_id, version);
+CREATE TABLE webshops (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE
+);
+CREATE TABLE web_orders (
+    id TEXT PRIMARY KEY,
+    shop_id TEXT NOT NULL REFERENCES shops(id),
+    webshop_id TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    state TEXT NOT NULL,
+    body TEXT NOT NULL,
+    placed_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (webshop_id, idempotency_key)
+);
+CREATE INDEX web_orders_by_shop ON web_orders (shop_id, placed_at);
+"#;
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+/// Writes feed entries with new versions; returns how many changed.
+pub fn put_changes(tx: &Connection, changes: &[NewChange]) -> Result<u64> {
+    if changes.is_empty() {
+        return Ok(0);
+    }
+    let last: i64 = tx.query_row(
+        "UPDATE change_counter SET version = version + ?1 WHERE id = 1 RETURNING version",
+        [changes.len() as i64],
+        |r| r.get(0),
+    )?;
+    let first = last - changes.len() as i64 + 1;
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO distribution (kind, shop_id, key, version, data) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (kind, shop_id, key) DO UPDATE SET version = excluded.version, data = excluded.data
+         WHERE distribution.data IS NOT excluded.data",
+    )?;
+    let mut changed = 0;
+    for (i, c) in changes.iter().enumerate() {
+        let data = c.data.as_ref().map(|d| d.to_string());
+        changed += upsert.execute(params![c.kind, c.shop_id, c.key, first + i as i64, data])?;
+    }
+    Ok(changed as u64)
+}
+
+/// A page of a shop's feed.
+pub fn changes(conn: &Connection, shop: &str, since: u64, limit: u32) -> Result<ChangesPage> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT version, kind, key, data FROM distribution
+         WHERE version > ?1 AND shop_id IN (?2, ?3) ORDER BY version LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(params![since as i64, EVERY_SHOP, shop, limit as i64], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (version, kind, key, data) = row?;
+        let data = data
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|e| corrupt("distribution data", e))?;
+        out.push(Change {
+            version: version as u64,
+            kind,
+            key,
+            data,
+        });
+    }
+    let latest: i64 = conn.query_row(
+        "SELECT max(coalesce((SELECT max(version) FROM distribution WHERE shop_id = ?1), 0),
+                    coalesce((SELECT max(version) FROM distribution WHERE shop_id = ?2), 0))",
+        params![EVERY_SHOP, shop],
+        |r| r.get(0),
+    )?;
+    let next = out.last().map(|c| c.version).unwrap_or(since);
+    Ok(ChangesPage {
+        changes: out,
+        next,
+        latest: (latest as u64).max(next),
+    })
+}
+
+/// Writes outbox events; an event id already written is skipped.
+pub fn write_events(tx: &Connection, events: &[OutboxEvent]) -> Result<()> {
+    let mut outbox = tx.prepare_cached(
+        "INSERT INTO outbox (event_id, type, subject, envelope) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (event_id) DO NOTHING",
+    )?;
+    for e in events {
+        outbox.execute(params![
+            e.id,
+            e.event_type,
+            e.subject,
+            e.envelope.to_string()
+        ])?;
+    }
+    Ok(())
+}
+
+fn order_of(body: &str) -> Result<WebOrder> {
+    serde_json::from_str(body).map_err(|e| corrupt("web order", e))
+}
+
+/// A web order by id.
+pub fn web_order(conn: &Connection, id: &str) -> Result<Option<WebOrder>> {
+    let body: Option<String> = conn
+        .query_row("SELECT body FROM web_orders WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    body.as_deref().map(order_of).transpose()
+}
+
+/// Web orders, of one shop if given, newest first.
+pub fn web_orders(conn: &Connection, shop: Option<&str>) -> Result<Vec<WebOrder>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT body FROM web_orders WHERE (?1 IS NULL OR shop_id = ?1) ORDER BY placed_at DESC, id",
+    )?;
+    let bodies: Vec<String> = stmt
+        .query_map([shop], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    bodies.iter().map(|b| order_of(b)).collect()
+}
+
+/// Stores an order's new state with its feed entry and event.
+fn save_order(tx: &Connection, order: &WebOrder, now: DateTime<Utc>) -> Result<()> {
+    let body = serde_json::to_string(order).map_err(|e| corrupt("web order", e))?;
+    tx.execute(
+        "UPDATE web_orders SET state = ?2, body = ?3, updated_at = ?4 WHERE id = ?1",
+        params![order.id, order.state.name(), body, timestamp::format(&now)],
+    )?;
+    Ok(())
+}
+
+/// Places an order once per (web shop, idempotency key).
+pub fn place(tx: &Connection, p: &Placement) -> Result<Placed> {
+    let existing: Option<(String, String)> = tx
+        .query_row(
+            "SELECT request_hash, body FROM web_orders WHERE webshop_id = ?1 AND idempotency_key = ?2",
+            params![p.webshop, p.idempotency_key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if let Some((hash, body)) = existing {
+        if hash != p.request_hash {
+            return Err(StoreError::IdempotencyConflict);
+        }
+        return Ok(Placed::Existing(order_of(&body)?));
+    }
+    let shop: Option<String> = tx
+        .query_row("SELECT id FROM shops WHERE id = ?1", [&p.order.shop], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if shop.is_none() {
+        return Err(StoreError::NotFound(format!(
+            "no shop `{}`: give the id of the pickup shop",
+            p.order.shop
+        )));
+    }
+    let body = serde_json::to_string(&p.order).map_err(|e| corrupt("web order", e))?;
+    let now = timestamp::format(&p.now);
+    tx.execute(
+        "INSERT INTO web_orders (id, shop_id, webshop_id, idempotency_key, request_hash, state, body, placed_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        params![
+            p.order.id,
+            p.order.shop,
+            p.webshop,
+            p.idempotency_key,
+            p.request_hash,
+            p.order.state.name(),
+            body,
+            now
+        ],
+    )?;
+    put_changes(tx, &[web_orders::order_change(&p.order)])?;
+    write_events(tx, &[web_orders::state_event(&p.order, p.now)])?;
+    Ok(Placed::Created(p.order.clone()))
+}
+
+/// Cancels an order online.
+pub fn cancel(tx: &Connection, id: &str, now: DateTime<Utc>) -> Result<WebOrder> {
+    let mut order =
+        web_order(tx, id)?.ok_or_else(|| StoreError::NotFound(format!("no web order `{id}`")))?;
+    let step = web_order::cancel(order.state).map_err(StoreError::OrderState)?;
+    if step.changed {
+        order.state = step.state;
+        save_order(tx, &order, now)?;
+        put_changes(tx, &[web_orders::order_change(&order)])?;
+        write_events(tx, &[web_orders::state_event(&order, now)])?;
+    }
+    Ok(order)
+}
+
+/// Applies the web-order records of an upload: loads the orders they name, plans, and saves
+/// the orders and feed entries. The caller writes the returned events and alarms.
+pub fn apply_till_actions(
+    tx: &Connection,
+    till: &TillAuth,
+    plans: &[ChainPlan],
+    now: DateTime<Utc>,
+) -> Result<TillActionWrites> {
+    let ids = web_orders::orders_named(plans);
+    if ids.is_empty() {
+        return Ok(TillActionWrites::default());
+    }
+    let mut known = BTreeMap::new();
+    for id in ids {
+        if let Some(order) = web_order(tx, &id)? {
+            known.insert(id, order);
+        }
+    }
+    let writes = web_orders::plan_till_actions(till, plans, known, now);
+    for order in &writes.orders {
+        save_order(tx, order, now)?;
+    }
+    put_changes(tx, &writes.changes)?;
+    Ok(writes)
+}

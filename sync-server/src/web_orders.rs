@@ -1,0 +1,201 @@
+//! Web orders (click & collect) on the server: placing them (idempotent per web shop and
+//! `Idempotency-Key`), the state machine of [`pos_domain::web_order`] applied to what tills
+//! record in their `web_order` chain, and the outbox events that tell the web shop.
+//!
+//! Every state change, whether from the web shop (placed, cancelled) or from a till's uploaded
+//! record (prepared, ready, collected, partially collected, refused), commits with an outbox
+//! event `pos.web_order.<state>` (id `web_order/<order>/<state>`) and a new version of the
+//! order's entry in the changes feed, so the shop's tills see it at their next sync.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use pos_domain::record::{Chain, canonical_bytes, sha256_hex, timestamp};
+use pos_domain::web_order::{
+    self, NewWebOrder, OrderState, TillAction, WebOrder, apply_till_action,
+};
+use pos_domain::wire::kinds;
+use serde_json::json;
+
+use crate::events::OutboxEvent;
+use crate::ingest::{AlarmKind, ChainPlan, NewAlarm};
+use crate::secrets::{self, RandomError};
+use crate::store::{NewChange, TillAuth};
+
+/// A new web order from the web shop's request: a fresh id and pickup code, state `placed`.
+pub fn new_order(request: &NewWebOrder, now: DateTime<Utc>) -> Result<WebOrder, NewOrderError> {
+    let lines = request.lines().map_err(NewOrderError::Invalid)?;
+    Ok(WebOrder {
+        id: format!("WO-{}", random_code(10)?),
+        shop: request.shop.clone(),
+        total: web_order::total_of(&lines),
+        lines,
+        payment: request.payment,
+        pickup_code: random_code(8)?,
+        customer: request.customer.clone(),
+        reference: request.reference.clone(),
+        state: OrderState::Placed,
+        placed_at: timestamp::format(&now),
+    })
+}
+
+/// Why an order cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum NewOrderError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Random(#[from] RandomError),
+}
+
+/// `n` (at most 32) characters of Crockford base32 (no I, L, O, U), easy to read out and type.
+fn random_code(n: usize) -> Result<String, RandomError> {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let bytes: [u8; 32] = secrets::random_bytes()?;
+    Ok(bytes
+        .iter()
+        .take(n)
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect())
+}
+
+/// The hash an idempotent resend must match: SHA-256 of the request's canonical JSON (so key
+/// order and spacing of the body do not matter).
+pub fn request_hash(request: &NewWebOrder) -> String {
+    let value = serde_json::to_value(request).unwrap_or_default();
+    sha256_hex(&canonical_bytes(&value).unwrap_or_default())
+}
+
+/// The outbox event of an order reaching its current state.
+pub fn state_event(order: &WebOrder, now: DateTime<Utc>) -> OutboxEvent {
+    let state = order.state.name();
+    let event_type = format!("pos.web_order.{state}");
+    let id = format!("web_order/{}/{state}", order.id);
+    let subject = format!("web-orders/{}", order.id);
+    let envelope = json!({
+        "specversion": "1.0",
+        "id": id,
+        "source": format!("/shops/{}", order.shop),
+        "type": event_type,
+        "subject": subject,
+        "time": timestamp::format(&now),
+        "datacontenttype": "application/json",
+        "data": order,
+    });
+    OutboxEvent {
+        id,
+        event_type,
+        subject,
+        envelope,
+    }
+}
+
+/// The changes-feed entry of an order, for its pickup shop.
+pub fn order_change(order: &WebOrder) -> NewChange {
+    NewChange {
+        kind: kinds::WEB_ORDER,
+        shop_id: order.shop.clone(),
+        key: order.id.clone(),
+        data: serde_json::to_value(order).ok(),
+    }
+}
+
+/// The orders named by the accepted `web_order` records of an upload, which the backend loads
+/// before calling [`plan_till_actions`].
+pub fn orders_named(plans: &[ChainPlan]) -> Vec<String> {
+    let mut ids: Vec<String> = actions(plans)
+        .filter_map(|(_, action)| action.ok().map(|a| a.order().to_string()))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+fn actions(
+    plans: &[ChainPlan],
+) -> impl Iterator<Item = (&crate::ingest::Accepted, Result<TillAction, String>)> {
+    plans
+        .iter()
+        .filter(|p| p.chain == Chain::WebOrder)
+        .flat_map(|p| &p.accepted)
+        .map(|a| {
+            let action = serde_json::from_value::<TillAction>(a.record.record.payload.clone())
+                .map_err(|e| e.to_string());
+            (a, action)
+        })
+}
+
+/// What an upload's web-order records do: orders changed, their events and feed entries, and
+/// alarms.
+#[derive(Debug, Default)]
+pub struct TillActionWrites {
+    /// Orders whose state changed, as they now are.
+    pub orders: Vec<WebOrder>,
+    pub events: Vec<OutboxEvent>,
+    pub changes: Vec<NewChange>,
+    pub alarms: Vec<NewAlarm>,
+}
+
+/// Applies the accepted `web_order` records of an upload, in order, to the orders they name
+/// (`known`: those head office holds, by id). The records are stored whatever happens here:
+/// they are what the till did.
+pub fn plan_till_actions(
+    till: &TillAuth,
+    plans: &[ChainPlan],
+    mut known: BTreeMap<String, WebOrder>,
+    now: DateTime<Utc>,
+) -> TillActionWrites {
+    let mut writes = TillActionWrites::default();
+    let mut changed = BTreeMap::new();
+    for (accepted, action) in actions(plans) {
+        let alarm = |kind, reason: String| NewAlarm {
+            chain: Chain::WebOrder,
+            seq: accepted.seq,
+            kind,
+            reason,
+            received: accepted.record.stored.clone(),
+            received_hash: accepted.hash.clone(),
+        };
+        let action = match action {
+            Ok(action) => action,
+            Err(e) => {
+                writes.alarms.push(alarm(
+                    AlarmKind::PayloadUnreadable,
+                    format!("stored, but not a web-order action this server reads: {e}"),
+                ));
+                continue;
+            }
+        };
+        let Some(order) = known
+            .get_mut(action.order())
+            .filter(|o| o.shop == till.shop_id)
+        else {
+            writes.alarms.push(alarm(
+                AlarmKind::WebOrderUnknown,
+                format!(
+                    "no web order `{}` for shop `{}`",
+                    action.order(),
+                    till.shop_id
+                ),
+            ));
+            continue;
+        };
+        let step = apply_till_action(order.state, action.target(&order.lines));
+        if let Some(reason) = step.alarm {
+            writes.alarms.push(alarm(
+                AlarmKind::WebOrderConflict,
+                format!("{}: {reason}", order.id),
+            ));
+        }
+        if step.changed {
+            order.state = step.state;
+            writes.events.push(state_event(order, now));
+            changed.insert(order.id.clone(), order.clone());
+        }
+    }
+    for order in changed.into_values() {
+        writes.changes.push(order_change(&order));
+        writes.orders.push(order);
+    }
+    writes
+}
