@@ -14,6 +14,9 @@
 //! | `PUT /api/v1/feed/consumers/{name}` | admin, accountant | a consumer acknowledges its cursor |
 //! | `GET /api/v1/feed/consumers` | a user | consumers and their lag |
 //! | `GET /api/v1/hq/exports/fec?entity=&year=` | admin, accountant | the entity's FEC for the fiscal year starting in `year` |
+//! | `GET /api/v1/hq/webhooks` | admin | registered webhooks and their queues |
+//! | `GET /api/v1/hq/webhooks/dead-letters` | admin | events parked after their last delivery attempt |
+//! | `POST /api/v1/hq/webhooks/dead-letters/retry` | admin | queues dead letters again |
 //!
 //! Tills and head-office users authenticate with `Authorization: Bearer TOKEN`; a missing or
 //! unknown token is 401, a valid one on data it has no right to is 403. A shop manager sees only
@@ -742,6 +745,60 @@ static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     secrets::hash_password(&random).unwrap_or_default()
 });
 
+fn admin_only(caller: Caller) -> Result<User, Failure> {
+    let user = caller.user()?;
+    if user.role != Role::Admin {
+        return Err(Failure::forbidden(
+            "webhooks carry every shop's data and their secrets: only admins manage them",
+        ));
+    }
+    Ok(user)
+}
+
+async fn hq_webhooks(State(state): State<AppState>, caller: Caller) -> Result<Response, Failure> {
+    admin_only(caller)?;
+    Ok(Json(state.store.webhooks().await?).into_response())
+}
+
+async fn hq_dead_letters(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, Failure> {
+    admin_only(caller)?;
+    Ok(Json(state.store.dead_letters().await?).into_response())
+}
+
+/// The body of `POST /api/v1/hq/webhooks/dead-letters/retry`: which dead letters to queue
+/// again (all if both are left out).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+pub struct RetryDeadLetters {
+    /// Only this webhook's.
+    #[serde(default)]
+    pub webhook: Option<String>,
+    /// Only this event (its outbox cursor, as listed).
+    #[serde(default)]
+    pub cursor: Option<i64>,
+}
+
+/// The answer to a retry: how many dead letters were queued again.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Retried {
+    pub retried: u64,
+}
+
+async fn hq_retry_dead_letters(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<RetryDeadLetters>,
+) -> Result<Json<Retried>, Failure> {
+    admin_only(caller)?;
+    let retried = state
+        .store
+        .retry_dead_letters(request.webhook.as_deref(), request.cursor, Utc::now())
+        .await?;
+    Ok(Json(Retried { retried }))
+}
+
 async fn not_found() -> Failure {
     Failure::new(
         StatusCode::NOT_FOUND,
@@ -763,6 +820,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/hq/fleet", get(hq_fleet))
         .route("/api/v1/hq/alarms", get(hq_alarms))
         .route("/api/v1/hq/exports/fec", get(export_fec))
+        .route("/api/v1/hq/webhooks", get(hq_webhooks))
+        .route("/api/v1/hq/webhooks/dead-letters", get(hq_dead_letters))
+        .route(
+            "/api/v1/hq/webhooks/dead-letters/retry",
+            post(hq_retry_dead_letters),
+        )
         .route("/api/v1/feed", get(feed))
         .route("/api/v1/feed/consumers", get(consumers))
         .route(

@@ -23,6 +23,7 @@ use serde_json::Value;
 use crate::events::{self, OutboxEvent};
 use crate::ingest::{AlarmKind, ChainPlan, NewAlarm};
 use crate::rollup::{self, RollupDelta, RollupKey};
+use crate::{crm, stock};
 
 /// Storage errors. `Conflict` and `NotFound` are the caller's to fix; the rest are server faults.
 #[derive(Debug, thiserror::Error)]
@@ -297,6 +298,79 @@ pub struct Consumer {
     pub updated_at: String,
 }
 
+/// A webhook to register: events whose type starts with one of `types` (all if empty) are
+/// POSTed to `url`, signed with `secret`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewWebhook {
+    pub id: String,
+    pub url: String,
+    pub secret: String,
+    pub types: Vec<String>,
+    /// Deliver the events already in the outbox too (otherwise only those written from now on).
+    pub from_start: bool,
+}
+
+/// A registered webhook as the delivery worker needs it (with its secret).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: String,
+    pub url: String,
+    pub secret: String,
+    pub types: Vec<String>,
+}
+
+impl Webhook {
+    /// Whether this webhook wants events of `event_type`.
+    pub fn wants(&self, event_type: &str) -> bool {
+        self.types.is_empty()
+            || self
+                .types
+                .iter()
+                .any(|t| event_type.starts_with(t.as_str()))
+    }
+}
+
+/// A webhook as head office sees it (never its secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WebhookStatus {
+    pub id: String,
+    pub url: String,
+    /// Event type prefixes it receives; empty: every event.
+    pub types: Vec<String>,
+    pub created_at: String,
+    /// The outbox cursor up to which events are queued for it.
+    pub cursor: i64,
+    /// Events queued and not delivered yet (dead letters excluded).
+    pub pending: i64,
+    /// Events parked in the dead-letter list.
+    pub dead: i64,
+}
+
+/// An event due for delivery to a webhook.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueDelivery {
+    pub cursor: i64,
+    pub event_id: String,
+    /// The CloudEvent, exactly as stored: the bytes POSTed and signed.
+    pub body: String,
+    /// Failed attempts so far.
+    pub attempts: u32,
+}
+
+/// An event parked after its last allowed attempt failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DeadLetter {
+    pub webhook_id: String,
+    /// The event's outbox cursor (give it to the retry command).
+    pub cursor: i64,
+    pub event_id: String,
+    pub event_type: String,
+    pub subject: String,
+    pub attempts: u32,
+    pub last_error: String,
+    pub dead_at: String,
+}
+
 /// Server storage. Every method is one transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -372,6 +446,51 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<JournalEntry>>;
     /// The number of stored records of a till (for tests and fleet checks).
     async fn record_count(&self, till_id: &str) -> Result<u64>;
+
+    /// Registers a webhook ([`StoreError::Conflict`] if the id is taken).
+    async fn create_webhook(&self, hook: &NewWebhook, now: DateTime<Utc>) -> Result<()>;
+    /// Every webhook with its queue counts.
+    async fn webhooks(&self) -> Result<Vec<WebhookStatus>>;
+    /// Every webhook with its secret, for the delivery worker.
+    async fn webhook_targets(&self) -> Result<Vec<Webhook>>;
+    /// Queues, for `hook`, the outbox events after its cursor that it wants (at most `limit`
+    /// events are looked at), and moves its cursor past them. Returns the events looked at.
+    async fn queue_webhook_events(
+        &self,
+        hook: &Webhook,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> Result<u32>;
+    /// The queued events of `webhook_id` whose next attempt is due at `now` and that no earlier
+    /// undelivered event of the same subject (queued or dead) holds back, oldest first.
+    async fn due_webhook_deliveries(
+        &self,
+        webhook_id: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>>;
+    /// Removes a delivered event from the webhook's queue.
+    async fn webhook_delivered(&self, webhook_id: &str, cursor: i64) -> Result<()>;
+    /// Records a failed attempt: the event is tried again at `retry_at`, or, if `None`, parked
+    /// as a dead letter at `now`.
+    async fn webhook_failed(
+        &self,
+        webhook_id: &str,
+        cursor: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The dead letters, oldest first.
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>>;
+    /// Queues dead letters again with their attempts reset, due at `now`: all of them, those of
+    /// one webhook, or one event of one webhook. Returns how many.
+    async fn retry_dead_letters(
+        &self,
+        webhook_id: Option<&str>,
+        cursor: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<u64>;
 }
 
 /// Opens a store from `sqlite:PATH` or `postgres://...`, running its migrations.
@@ -399,6 +518,10 @@ pub struct IngestWrites {
     pub alarms: Vec<NewAlarm>,
     /// The software of the newest record accepted, if any: the till's current version.
     pub software: Option<String>,
+    /// The upload's tickets naming a customer, in order (see [`crate::crm`]).
+    pub customers: Vec<crm::CustomerTicket>,
+    /// The upload's stock movements, in ticket order (see [`crate::stock`]).
+    pub stock: Vec<(stock::StockKey, i64)>,
 }
 
 /// Computes rollups, events and alarms for the plans of one upload.
@@ -406,23 +529,33 @@ pub fn ingest_writes(till: &TillAuth, plans: &[ChainPlan]) -> IngestWrites {
     let mut rollups = BTreeMap::new();
     let mut events = Vec::new();
     let mut alarms = Vec::new();
+    let mut customers = Vec::new();
+    let mut stock = Vec::new();
     for plan in plans {
         for accepted in &plan.accepted {
-            if let Err(e) = rollup::add_record(&till.shop_id, &accepted.record, &mut rollups) {
-                alarms.push(NewAlarm {
+            let signed = &accepted.record;
+            events.push(events::record_accepted(
+                &till.shop_id,
+                signed,
+                &accepted.hash,
+            ));
+            match rollup::parse_ticket(signed) {
+                Ok(None) => {}
+                Ok(Some(ticket)) => {
+                    rollup::add_ticket_record(&till.shop_id, signed, &ticket, &mut rollups);
+                    events.extend(crm::purchase(&till.shop_id, signed, &ticket));
+                    customers.extend(crm::customer_ticket(&till.shop_id, signed, &ticket));
+                    stock.extend(stock::movements(&till.shop_id, &ticket));
+                }
+                Err(e) => alarms.push(NewAlarm {
                     chain: plan.chain,
                     seq: accepted.seq,
                     kind: AlarmKind::PayloadUnreadable,
                     reason: format!("stored, but left out of the sales rollups: {e}"),
-                    received: accepted.record.stored.clone(),
+                    received: signed.stored.clone(),
                     received_hash: accepted.hash.clone(),
-                });
+                }),
             }
-            events.push(events::record_accepted(
-                &till.shop_id,
-                &accepted.record,
-                &accepted.hash,
-            ));
         }
         alarms.extend(plan.alarm.clone());
     }
@@ -436,6 +569,8 @@ pub fn ingest_writes(till: &TillAuth, plans: &[ChainPlan]) -> IngestWrites {
         events,
         alarms,
         software,
+        customers,
+        stock,
     }
 }
 
@@ -464,6 +599,14 @@ pub fn check_enrolled_key(enrolled: Option<&str>, presented: &PublicKey) -> Resu
         Some(key) if key != presented.to_string() => Err(StoreError::PublicKeyMismatch),
         _ => Ok(()),
     }
+}
+
+/// Webhook type prefixes are stored comma-separated.
+fn split_types(text: &str) -> Vec<String> {
+    text.split(',')
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Chain names in a fixed order, for fleet maps.
