@@ -182,3 +182,47 @@ pub fn customer_changed(state: &CustomerState) -> OutboxEvent {
         envelope,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ticket(customer: &str, at: &str, total_cents: i64) -> CustomerTicket {
+        CustomerTicket {
+            customer: customer.into(),
+            shop_id: "SHOP".into(),
+            at: at.parse().unwrap(),
+            total_cents,
+        }
+    }
+
+    #[test]
+    fn a_customer_is_created_once_then_updated_per_ticket_from_the_stored_state() {
+        let mut states = BTreeMap::new();
+        let first = [
+            ticket("C1", "2026-03-30T10:00:00Z", 1000),
+            ticket("C2", "2026-03-30T11:00:00Z", 500),
+            ticket("C1", "2026-03-30T12:00:00Z", -300),
+        ];
+        let events = apply(&mut states, &first);
+        let types: Vec<_> = events.iter().map(|e| e.event_type.as_str()).collect();
+        assert_eq!(
+            types,
+            [
+                CUSTOMER_CREATED_TYPE,
+                CUSTOMER_CREATED_TYPE,
+                CUSTOMER_UPDATED_TYPE
+            ]
+        );
+        assert_eq!(events[2].id, "customer/C1/2");
+        assert_eq!(events[2].envelope["data"]["total"], "7.00");
+        // A later upload starts from the stored state; an older ticket keeps the latest time.
+        let later = [ticket("C1", "2026-03-29T09:00:00Z", 200)];
+        let events = apply(&mut states, &later);
+        assert_eq!(events[0].event_type, CUSTOMER_UPDATED_TYPE);
+        let c1 = &states["C1"];
+        assert_eq!((c1.tickets, c1.total_cents, c1.version), (3, 900, 3));
+        assert_eq!(c1.last_purchase_at, "2026-03-30T12:00:00.000000Z");
+        assert_eq!(c1.first_seen_at, "2026-03-30T10:00:00.000000Z");
+    }
+}
