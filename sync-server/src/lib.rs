@@ -10,6 +10,7 @@
 //!   [`store::postgres`], each owning its migrations;
 //! - [`api`]: the HTTP API (axum) and [`api::serve`], which takes a listener and a shutdown
 //!   signal so tests bind port 0;
+//! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`);
 //! - [`config`]: the settings file of `serve` and the order of file, variables and flags;
 //! - [`secrets`]: enrollment codes and bearer tokens (only their SHA-256 is stored).
 //! - [`accounting`]: daily journal entries posted from day (Z) closures on ingest, and the
@@ -31,6 +32,7 @@ pub mod crm;
 pub mod events;
 pub mod feeds;
 pub mod ingest;
+pub mod openapi;
 pub mod rollup;
 pub mod secrets;
 pub mod signatures;

@@ -53,6 +53,8 @@ enum Command {
         #[command(subcommand)]
         what: Admin,
     },
+    /// Print the OpenAPI document of the HTTP API (as served at /openapi.json).
+    Openapi,
 }
 
 #[derive(clap::Args)]
@@ -657,6 +659,10 @@ async fn webhook(store: &dyn Store, action: WebhookAction, json_output: bool) ->
 }
 
 async fn run(cli: Cli) -> Result<()> {
+    if let Command::Openapi = cli.command {
+        print!("{}", sync_server::openapi::pretty_json());
+        return Ok(());
+    }
     let file = match &cli.config {
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
@@ -668,6 +674,7 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(store, args, file).await?,
         Command::Admin { what } => admin(store, what, cli.json).await?,
+        Command::Openapi => {}
     }
     Ok(())
 }

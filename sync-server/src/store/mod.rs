@@ -125,7 +125,7 @@ pub struct NewTill {
 }
 
 /// Head-office roles.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
@@ -157,7 +157,7 @@ impl Role {
 }
 
 /// A head-office user. Shop managers are bound to one shop.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct User {
     pub id: String,
     pub name: String,
@@ -191,7 +191,8 @@ pub struct Enrollment {
 }
 
 /// A consolidated sales query.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SalesQuery {
     /// `shop`, `day`, `product`, `category`, `seller` or `tender`.
     pub by: String,
@@ -249,7 +250,7 @@ pub struct SalesRow {
 }
 
 /// Fleet status of one till.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TillStatus {
     pub till_id: String,
     pub shop_id: String,
@@ -268,7 +269,7 @@ pub struct TillStatus {
 }
 
 /// An alarm as head office sees it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Alarm {
     pub id: i64,
     pub till_id: String,
@@ -289,7 +290,7 @@ pub struct FeedEvent {
 }
 
 /// A pull-feed consumer (accounting, CRM, web shop...) and its acknowledged cursor.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Consumer {
     pub name: String,
     pub cursor: i64,
