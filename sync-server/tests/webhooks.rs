@@ -200,6 +200,23 @@ async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Waits until every webhook's queue is empty: the worker recorded its last deliveries (a
+/// receiver can have an event before the worker notes it delivered).
+async fn drained(store: &dyn Store) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let hooks = store.webhooks().await.unwrap();
+        if hooks.iter().all(|h| h.pending == 0 && h.dead == 0) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "queues left: {hooks:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 /// Checks, over the receiver's requests in arrival order, that no event of a subject was sent
 /// before every earlier event (in outbox order) of that subject had been accepted.
 fn assert_in_order_per_subject(events: &[Value], attempts: &[Attempt]) {
@@ -254,6 +271,7 @@ async fn a_failing_receiver_gets_every_event_signed_and_in_order_per_subject(bac
         .map(|e| e["id"].as_str().unwrap().to_string())
         .collect();
     eventually("every event delivered", || receiver.accepted_ids() == all).await;
+    drained(server.store.as_ref()).await;
     let _ = stop.send(true);
     worker.await.unwrap();
 
@@ -404,6 +422,7 @@ async fn events_are_dead_lettered_after_the_limit_then_retried(backend: Backend)
         receiver.accepted_ids() == all
     })
     .await;
+    drained(server.store.as_ref()).await;
     let _ = stop.send(true);
     worker.await.unwrap();
     assert_in_order_per_subject(&stock, &receiver.attempts());
@@ -446,6 +465,11 @@ async fn deliveries_resume_after_a_restart(backend: Backend) {
         receiver.attempts().len() >= 10
     })
     .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while server.store.webhooks().await.unwrap()[0].pending as usize != wanted.len() {
+        assert!(tokio::time::Instant::now() < deadline, "every event queued");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
 
     // The server stops with everything still queued, and starts again on the same database.
     let _ = stop.send(true);
@@ -465,6 +489,7 @@ async fn deliveries_resume_after_a_restart(backend: Backend) {
         receiver.accepted_ids() == wanted
     })
     .await;
+    drained(store.as_ref()).await;
     let _ = stop.send(true);
     worker.await.unwrap();
     assert_eq!(store.webhooks().await.unwrap()[0].pending, 0);

@@ -142,36 +142,48 @@ impl WebhookWorker {
 
     /// One pass: queues the new outbox events for every webhook, then attempts every delivery
     /// that is due, repeating while deliveries succeed (a delivery can free the next event of
-    /// its subject).
+    /// its subject). Webhooks are served concurrently, so a slow receiver delays only itself.
     pub async fn pass(&self) -> Result<PassReport, StoreError> {
+        let hooks = self.store.webhook_targets().await?;
+        let reports =
+            futures_util::future::join_all(hooks.iter().map(|hook| self.pass_one(hook))).await;
+        let mut total = PassReport::default();
+        for report in reports {
+            let report = report?;
+            total.delivered += report.delivered;
+            total.failed += report.failed;
+            total.dead_lettered += report.dead_lettered;
+        }
+        Ok(total)
+    }
+
+    async fn pass_one(&self, hook: &Webhook) -> Result<PassReport, StoreError> {
         let mut report = PassReport::default();
-        for hook in self.store.webhook_targets().await? {
-            while self
+        while self
+            .store
+            .queue_webhook_events(hook, self.timing.batch, self.clock.now())
+            .await?
+            == self.timing.batch
+        {}
+        loop {
+            let due = self
                 .store
-                .queue_webhook_events(&hook, self.timing.batch, self.clock.now())
-                .await?
-                == self.timing.batch
-            {}
-            loop {
-                let due = self
-                    .store
-                    .due_webhook_deliveries(&hook.id, self.clock.now(), self.timing.batch)
-                    .await?;
-                if due.is_empty() {
-                    break;
-                }
-                let outcomes: Vec<_> = futures_util::stream::iter(due)
-                    .map(|d| async { (self.attempt(&hook, &d).await, d) })
-                    .buffer_unordered(self.timing.parallel.max(1))
-                    .collect()
-                    .await;
-                let before = report.delivered;
-                for (outcome, delivery) in outcomes {
-                    self.record(&hook, &delivery, outcome, &mut report).await?;
-                }
-                if report.delivered == before {
-                    break;
-                }
+                .due_webhook_deliveries(&hook.id, self.clock.now(), self.timing.batch)
+                .await?;
+            if due.is_empty() {
+                break;
+            }
+            let outcomes: Vec<_> = futures_util::stream::iter(due)
+                .map(|d| async { (self.attempt(hook, &d).await, d) })
+                .buffer_unordered(self.timing.parallel.max(1))
+                .collect()
+                .await;
+            let before = report.delivered;
+            for (outcome, delivery) in outcomes {
+                self.record(hook, &delivery, outcome, &mut report).await?;
+            }
+            if report.delivered == before {
+                break;
             }
         }
         Ok(report)
