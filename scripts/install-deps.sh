@@ -8,6 +8,7 @@ command -v cc >/dev/null || need_apt+=(build-essential)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 command -v python3 >/dev/null || need_apt+=(python3 python3-venv)
 command -v hledger >/dev/null || need_apt+=(hledger)   # checks the accounting exports
+command -v nats-server >/dev/null || need_apt+=(nats-server)   # the sync server's JetStream publisher tests
 if command -v python3 >/dev/null && ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
   need_apt+=(python3-venv)
 fi

@@ -11,6 +11,12 @@ if [ -z "${DATABASE_URL:-}" ]; then
   export DATABASE_URL
 fi
 
+# The NATS JetStream publisher is tested against a real nats-server: start one unless given.
+if [ -z "${NATS_URL:-}" ]; then
+  NATS_URL=$(sync-server/scripts/start-nats.sh) || { echo "run-tests: NATS did not start" >&2; exit 1; }
+  export NATS_URL
+fi
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

@@ -3,6 +3,7 @@
 //!
 //! | route | who | what |
 //! |---|---|---|
+//! | `GET /openapi.json` | anyone | the OpenAPI document of this API (see [`crate::openapi`]) |
 //! | `GET /api/v1/capabilities` | anyone | protocol versions and limits |
 //! | `POST /api/v1/enroll` | a till with a one-time code | registers its key, returns its token |
 //! | `POST /api/v1/login` | a head-office user | name and password -> a session token (12 h) |
@@ -14,6 +15,9 @@
 //! | `PUT /api/v1/feed/consumers/{name}` | admin, accountant | a consumer acknowledges its cursor |
 //! | `GET /api/v1/feed/consumers` | a user | consumers and their lag |
 //! | `GET /api/v1/hq/exports/fec?entity=&year=` | admin, accountant | the entity's FEC for the fiscal year starting in `year` |
+//! | `GET /api/v1/hq/webhooks` | admin | registered webhooks and their queues |
+//! | `GET /api/v1/hq/webhooks/dead-letters` | admin | events parked after their last delivery attempt |
+//! | `POST /api/v1/hq/webhooks/dead-letters/retry` | admin | queues dead letters again |
 //!
 //! The changes feed and web orders are in [`crate::orders_api`].
 //!
@@ -308,11 +312,20 @@ fn capabilities(config: &ServerConfig) -> Capabilities {
     }
 }
 
-async fn get_capabilities(State(state): State<AppState>) -> Json<Capabilities> {
+#[utoipa::path(get, path = "/api/v1/capabilities", tag = "tills",
+    responses((status = 200, description = "Protocol versions and limits", body = crate::openapi::CapabilitiesDoc)))]
+pub(crate) async fn get_capabilities(State(state): State<AppState>) -> Json<Capabilities> {
     Json(capabilities(&state.config))
 }
 
-async fn enroll(
+#[utoipa::path(post, path = "/api/v1/enroll", tag = "tills",
+    request_body = crate::openapi::EnrollRequestDoc,
+    responses(
+        (status = 200, description = "Enrolled: the till's id, shop and token", body = crate::openapi::EnrollResponseDoc),
+        (status = 401, description = "Unknown, used or expired code", body = crate::openapi::ApiErrorDoc),
+        (status = 409, description = "Enrolled before with another key", body = crate::openapi::ApiErrorDoc),
+        (status = 422, description = "Invalid public key", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn enroll(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<EnrollRequest>,
 ) -> Result<Json<EnrollResponse>, Failure> {
@@ -347,7 +360,17 @@ async fn enroll(
     }))
 }
 
-async fn upload(
+#[utoipa::path(post, path = "/api/v1/tills/{till_id}/records", tag = "tills",
+    params(("till_id" = String, Path, description = "The uploading till (its token's)")),
+    request_body = crate::openapi::UploadRequestDoc,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One acknowledgement per chain", body = crate::openapi::UploadResponseDoc),
+        (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
+        (status = 403, description = "Another till's records", body = crate::openapi::ApiErrorDoc),
+        (status = 413, description = "Too many records or too large a body", body = crate::openapi::ApiErrorDoc),
+        (status = 422, description = "Malformed upload", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn upload(
     State(state): State<AppState>,
     Path(till_id): Path<String>,
     caller: Caller,
@@ -409,7 +432,13 @@ async fn upload(
     Ok(Json(answer).into_response())
 }
 
-async fn shop_tills(
+#[utoipa::path(get, path = "/api/v1/shops/{shop_id}/tills", tag = "tills",
+    params(("shop_id" = String, Path, description = "The shop")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The shop's tills", body = Vec<crate::openapi::ShopTillDoc>),
+        (status = 403, description = "Another shop", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn shop_tills(
     State(state): State<AppState>,
     Path(shop_id): Path<String>,
     caller: Caller,
@@ -438,25 +467,37 @@ async fn shop_tills(
 }
 
 /// A consolidated sales row as the API shows it: amounts as decimal strings.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
 pub struct SalesLine {
     pub key: String,
     pub tickets: i64,
     pub quantity: i64,
+    #[schema(value_type = String, example = "12.50")]
     pub amount: Money,
+    #[schema(value_type = String, example = "10.42")]
     pub excluding_vat: Money,
 }
 
 /// The answer of `GET /api/v1/hq/sales`.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
 pub struct SalesAnswer {
     pub by: String,
     pub rows: Vec<SalesLine>,
+    /// The sum of the rows.
+    #[schema(value_type = String, example = "1234.50")]
     pub total: Money,
+    #[schema(value_type = String, example = "1028.75")]
     pub excluding_vat: Money,
 }
 
-async fn hq_sales(
+#[utoipa::path(get, path = "/api/v1/hq/sales", tag = "head office",
+    params(SalesQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Consolidated sales from the rollups", body = SalesAnswer),
+        (status = 400, description = "Unknown dimension or bad day", body = crate::openapi::ApiErrorDoc),
+        (status = 403, description = "A shop outside the user's scope", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn hq_sales(
     State(state): State<AppState>,
     caller: Caller,
     QueryParams(mut query): QueryParams<SalesQuery>,
@@ -502,12 +543,18 @@ async fn hq_sales(
     }))
 }
 
-#[derive(Deserialize)]
-struct ShopFilter {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ShopFilter {
+    /// Only this shop (a shop manager always sees only theirs).
     shop: Option<String>,
 }
 
-async fn hq_fleet(
+#[utoipa::path(get, path = "/api/v1/hq/fleet", tag = "head office",
+    params(ShopFilter),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Status of each till", body = Vec<crate::store::TillStatus>)))]
+pub(crate) async fn hq_fleet(
     State(state): State<AppState>,
     caller: Caller,
     QueryParams(filter): QueryParams<ShopFilter>,
@@ -517,7 +564,11 @@ async fn hq_fleet(
     Ok(Json(state.store.fleet(shop.as_deref()).await?).into_response())
 }
 
-async fn hq_alarms(
+#[utoipa::path(get, path = "/api/v1/hq/alarms", tag = "head office",
+    params(ShopFilter),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Alarms, newest last", body = Vec<crate::store::Alarm>)))]
+pub(crate) async fn hq_alarms(
     State(state): State<AppState>,
     caller: Caller,
     QueryParams(filter): QueryParams<ShopFilter>,
@@ -527,8 +578,9 @@ async fn hq_alarms(
     Ok(Json(state.store.alarms(shop.as_deref()).await?).into_response())
 }
 
-#[derive(Deserialize)]
-struct FeedQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct FeedQuery {
     /// Events after this cursor; defaults to the consumer's acknowledged cursor, or 0.
     after: Option<i64>,
     /// A named consumer whose acknowledged cursor is the default `after`.
@@ -537,8 +589,10 @@ struct FeedQuery {
 }
 
 /// The answer of `GET /api/v1/feed`: events after the cursor, and the cursor to ask next.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, utoipa::ToSchema)]
 pub struct FeedAnswer {
+    /// CloudEvents 1.0 (structured JSON), oldest first.
+    #[schema(value_type = Vec<Object>)]
     pub events: Vec<serde_json::Value>,
     /// Pass as `after` on the next call, or acknowledge it for a named consumer (unchanged
     /// when there is nothing new).
@@ -546,7 +600,7 @@ pub struct FeedAnswer {
 }
 
 /// The body of `PUT /api/v1/feed/consumers/{name}`.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Acknowledge {
     /// The cursor of the last event the consumer has durably processed.
     pub cursor: i64,
@@ -579,7 +633,13 @@ fn consumer_name(name: &str) -> Result<(), Failure> {
     }
 }
 
-async fn feed(
+#[utoipa::path(get, path = "/api/v1/feed", tag = "feeds",
+    params(FeedQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Outbox events (CloudEvents 1.0) after the cursor", body = FeedAnswer),
+        (status = 403, description = "Neither admin nor accountant", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn feed(
     State(state): State<AppState>,
     caller: Caller,
     QueryParams(query): QueryParams<FeedQuery>,
@@ -603,15 +663,23 @@ async fn feed(
 }
 
 /// `GET /api/v1/hq/exports/fec` parameters.
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FecQuery {
+    /// The legal entity's id.
     pub entity: String,
     /// The year the fiscal year starts in.
     pub year: i32,
 }
 
 /// The FEC of a legal entity's fiscal year, as an attachment (admins and accountants).
-async fn export_fec(
+#[utoipa::path(get, path = "/api/v1/hq/exports/fec", tag = "head office",
+    params(FecQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The FEC file (ISO-8859-15 text) as an attachment", body = String, content_type = "text/plain; charset=iso-8859-15"),
+        (status = 404, description = "Unknown entity", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn export_fec(
     State(state): State<AppState>,
     caller: Caller,
     QueryParams(query): QueryParams<FecQuery>,
@@ -655,7 +723,12 @@ async fn export_fec(
         .into_response())
 }
 
-async fn acknowledge(
+#[utoipa::path(put, path = "/api/v1/feed/consumers/{name}", tag = "feeds",
+    params(("name" = String, Path, description = "The consumer: 1 to 64 letters, digits, `-`, `_` or `.`")),
+    request_body = Acknowledge,
+    security(("bearer" = [])),
+    responses((status = 204, description = "Cursor recorded")))]
+pub(crate) async fn acknowledge(
     State(state): State<AppState>,
     Path(name): Path<String>,
     caller: Caller,
@@ -677,20 +750,26 @@ async fn acknowledge(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn consumers(State(state): State<AppState>, caller: Caller) -> Result<Response, Failure> {
+#[utoipa::path(get, path = "/api/v1/feed/consumers", tag = "feeds",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Feed consumers and their lag", body = Vec<crate::store::Consumer>)))]
+pub(crate) async fn consumers(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, Failure> {
     caller.user()?;
     Ok(Json(state.store.consumers().await?).into_response())
 }
 
 /// `POST /api/v1/login`: a head-office user's name and password.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
 pub struct LoginRequest {
     pub user: String,
     pub password: String,
 }
 
 /// The answer to a login: a session token for `Authorization: Bearer`.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
 pub struct LoginResponse {
     pub token: String,
     pub expires_at: String,
@@ -700,7 +779,12 @@ pub struct LoginResponse {
 /// How long a login session lasts.
 pub const SESSION_HOURS: i64 = 12;
 
-async fn login(
+#[utoipa::path(post, path = "/api/v1/login", tag = "head office",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "A session token", body = LoginResponse),
+        (status = 401, description = "Unknown user or wrong password", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn login(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Json<LoginResponse>, Failure> {
@@ -750,6 +834,86 @@ static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     secrets::hash_password(&random).unwrap_or_default()
 });
 
+fn admin_only(caller: Caller) -> Result<User, Failure> {
+    let user = caller.user()?;
+    if user.role != Role::Admin {
+        return Err(Failure::forbidden(
+            "webhooks carry every shop's data and their secrets: only admins manage them",
+        ));
+    }
+    Ok(user)
+}
+
+#[utoipa::path(get, path = "/api/v1/hq/webhooks", tag = "feeds",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Registered webhooks and their queues", body = Vec<crate::store::WebhookStatus>),
+        (status = 403, description = "Not an admin", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn hq_webhooks(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, Failure> {
+    admin_only(caller)?;
+    Ok(Json(state.store.webhooks().await?).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/hq/webhooks/dead-letters", tag = "feeds",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Events parked after their last delivery attempt", body = Vec<crate::store::DeadLetter>),
+        (status = 403, description = "Not an admin", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn hq_dead_letters(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, Failure> {
+    admin_only(caller)?;
+    Ok(Json(state.store.dead_letters().await?).into_response())
+}
+
+/// The body of `POST /api/v1/hq/webhooks/dead-letters/retry`: which dead letters to queue
+/// again (all if both are left out).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default, utoipa::ToSchema)]
+pub struct RetryDeadLetters {
+    /// Only this webhook's.
+    #[serde(default)]
+    pub webhook: Option<String>,
+    /// Only this event (its outbox cursor, as listed).
+    #[serde(default)]
+    pub cursor: Option<i64>,
+}
+
+/// The answer to a retry: how many dead letters were queued again.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
+pub struct Retried {
+    pub retried: u64,
+}
+
+#[utoipa::path(post, path = "/api/v1/hq/webhooks/dead-letters/retry", tag = "feeds",
+    request_body = RetryDeadLetters,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "How many dead letters were queued again", body = Retried),
+        (status = 403, description = "Not an admin", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn hq_retry_dead_letters(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<RetryDeadLetters>,
+) -> Result<Json<Retried>, Failure> {
+    admin_only(caller)?;
+    let retried = state
+        .store
+        .retry_dead_letters(request.webhook.as_deref(), request.cursor, Utc::now())
+        .await?;
+    Ok(Json(Retried { retried }))
+}
+
+/// The OpenAPI document of this API.
+#[utoipa::path(get, path = "/openapi.json", tag = "meta",
+    responses((status = 200, description = "This document", body = Object)))]
+pub(crate) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(crate::openapi::document())
+}
+
 async fn not_found() -> Failure {
     Failure::new(
         StatusCode::NOT_FOUND,
@@ -762,6 +926,7 @@ async fn not_found() -> Failure {
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     Router::new()
+        .route("/openapi.json", get(openapi_json))
         .route("/api/v1/capabilities", get(get_capabilities))
         .route("/api/v1/enroll", post(enroll))
         .route("/api/v1/login", post(login))
@@ -771,6 +936,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/hq/fleet", get(hq_fleet))
         .route("/api/v1/hq/alarms", get(hq_alarms))
         .route("/api/v1/hq/exports/fec", get(export_fec))
+        .route("/api/v1/hq/webhooks", get(hq_webhooks))
+        .route("/api/v1/hq/webhooks/dead-letters", get(hq_dead_letters))
+        .route(
+            "/api/v1/hq/webhooks/dead-letters/retry",
+            post(hq_retry_dead_letters),
+        )
         .route("/api/v1/feed", get(feed))
         .route("/api/v1/feed/consumers", get(consumers))
         .route(

@@ -10,11 +10,17 @@
 //!   [`store::postgres`], each owning its migrations;
 //! - [`api`]: the HTTP API (axum) and [`api::serve`], which takes a listener and a shutdown
 //!   signal so tests bind port 0;
+//! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`);
+//! - [`config`]: the settings file of `serve` and the order of file, variables and flags;
 //! - [`secrets`]: enrollment codes and bearer tokens (only their SHA-256 is stored).
 //! - [`distribution`]: the changes feed tills download (catalog, per-shop prices, staff, web
 //!   orders); [`web_orders`]: click & collect orders, their state machine and events;
 //! - [`accounting`]: daily journal entries posted from day (Z) closures on ingest, and the
 //!   FEC and hledger exports of a legal entity.
+//! - [`crm`] and [`stock`]: customer, purchase and per-shop stock events derived from the
+//!   tickets on ingest, for the CRM and the web shop;
+//! - [`feeds`]: push delivery of the outbox: signed webhooks with retries and dead letters,
+//!   and a NATS JetStream publisher.
 //!
 //! Invariants: a record is stored once and never updated or deleted (both backends refuse it
 //! with triggers); a batch, its rollups, its alarms and its outbox events commit in one
@@ -24,13 +30,18 @@
 pub mod accounting;
 pub mod admin_feed;
 pub mod api;
+pub mod config;
+pub mod crm;
 pub mod distribution;
 pub mod events;
+pub mod feeds;
 pub mod ingest;
+pub mod openapi;
 pub mod orders_api;
 pub mod rollup;
 pub mod secrets;
 pub mod signatures;
+pub mod stock;
 pub mod store;
 pub mod web_orders;
 

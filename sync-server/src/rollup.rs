@@ -76,19 +76,37 @@ pub fn add_record(
     signed: &SignedRecord,
     into: &mut BTreeMap<RollupKey, RollupDelta>,
 ) -> Result<(), RollupError> {
+    if let Some(ticket) = parse_ticket(signed)? {
+        add_ticket_record(shop_id, signed, &ticket, into);
+    }
+    Ok(())
+}
+
+/// The ticket of a record of the `ticket` chain (`None` for other chains).
+pub fn parse_ticket(signed: &SignedRecord) -> Result<Option<Ticket>, RollupError> {
     let record = &signed.record;
     if record.chain != Chain::Ticket {
-        return Ok(());
+        return Ok(None);
     }
-    let ticket: Ticket =
-        serde_json::from_value(record.payload.clone()).map_err(|e| RollupError {
+    serde_json::from_value(record.payload.clone())
+        .map(Some)
+        .map_err(|e| RollupError {
             seq: record.seq,
             reason: e.to_string(),
-        })?;
+        })
+}
+
+/// Adds the rollup rows of a ticket already read from its record.
+pub fn add_ticket_record(
+    shop_id: &str,
+    signed: &SignedRecord,
+    ticket: &Ticket,
+    into: &mut BTreeMap<RollupKey, RollupDelta>,
+) {
+    let record = &signed.record;
     let tz: Tz = record.tz.parse().unwrap_or(Tz::UTC);
     let day = record.at.with_timezone(&tz).date_naive().to_string();
-    add_ticket(shop_id, &day, &ticket, into);
-    Ok(())
+    add_ticket(shop_id, &day, ticket, into);
 }
 
 fn add_ticket(

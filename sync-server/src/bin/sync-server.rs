@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! sync-server --db sqlite:server.sqlite serve --listen 127.0.0.1:8080
+//! sync-server --config /etc/pos/sync-server.toml serve --nats nats://127.0.0.1:4222
+//! sync-server --db sqlite:server.sqlite admin webhook add --url https://crm.example/hook --secret "$(openssl rand -hex 32)" --types pos.crm
 //! sync-server --db postgres://pos@localhost/pos admin entity create --id ACME --name "Acme SA" --siren 123456789
 //! sync-server --db sqlite:server.sqlite --json admin till create --shop PARIS-OPERA --name "Caisse 1"
 //! ```
@@ -14,7 +16,11 @@ use chrono::{Duration, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use pos_domain::vat::Territory;
 use serde_json::{Value, json};
-use sync_server::store::{LegalEntity, NewTill, Role, Shop, User};
+use sync_server::config::{DEFAULT_DB, DEFAULT_LISTEN, FileConfig, pick};
+use sync_server::feeds::SystemClock;
+use sync_server::feeds::nats::{NatsConfig, NatsPublisher};
+use sync_server::feeds::webhooks::{DeliveryTiming, WebhookWorker};
+use sync_server::store::{LegalEntity, NewTill, NewWebhook, Role, Shop, User};
 use sync_server::{AppState, ServerConfig, Store, accounting, open_store, secrets};
 
 #[derive(Parser)]
@@ -24,14 +30,13 @@ use sync_server::{AppState, ServerConfig, Store, accounting, open_store, secrets
     about = "Head-office sync server of the point of sale"
 )]
 struct Cli {
-    /// Database: `sqlite:FILE` (embedded default) or `postgres://USER@HOST/DB`.
-    #[arg(
-        long,
-        env = "SYNC_DB",
-        default_value = "sqlite:sync-server.sqlite",
-        global = true
-    )]
-    db: String,
+    /// Settings file (TOML, see the README); flags and `SYNC_*` variables override it.
+    #[arg(long, env = "SYNC_CONFIG", global = true)]
+    config: Option<std::path::PathBuf>,
+    /// Database: `sqlite:FILE` (embedded default `sqlite:sync-server.sqlite`) or
+    /// `postgres://USER@HOST/DB`.
+    #[arg(long, env = "SYNC_DB", global = true)]
+    db: Option<String>,
     /// Print results as JSON.
     #[arg(long, global = true)]
     json: bool,
@@ -41,22 +46,43 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the HTTP API until Ctrl-C.
-    Serve {
-        #[arg(long, env = "SYNC_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: String,
-        /// Largest request body, in bytes.
-        #[arg(long, env = "SYNC_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
-        max_body_bytes: usize,
-        /// Most records accepted in one upload.
-        #[arg(long, env = "SYNC_MAX_RECORDS", default_value_t = 5000)]
-        max_records: usize,
-    },
+    /// Serve the HTTP API and deliver the outbox (webhooks, NATS) until Ctrl-C.
+    Serve(ServeArgs),
     /// Create and list legal entities, shops, tills and head-office users.
     Admin {
         #[command(subcommand)]
         what: Admin,
     },
+    /// Print the OpenAPI document of the HTTP API (as served at /openapi.json).
+    Openapi,
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "SYNC_LISTEN")]
+    listen: Option<String>,
+    /// Publish every event to NATS JetStream at this URL (`nats://HOST:PORT`).
+    #[arg(long, env = "SYNC_NATS")]
+    nats: Option<String>,
+    /// Largest request body, in bytes [default: 16 MiB].
+    #[arg(long, env = "SYNC_MAX_BODY_BYTES")]
+    max_body_bytes: Option<usize>,
+    /// Most records accepted in one upload [default: 5000].
+    #[arg(long, env = "SYNC_MAX_RECORDS")]
+    max_records: Option<usize>,
+    /// Failed attempts after which a webhook delivery is dead-lettered [default: 12].
+    #[arg(long, env = "SYNC_WEBHOOK_MAX_ATTEMPTS")]
+    webhook_max_attempts: Option<u32>,
+    /// Seconds before the first webhook retry; doubles with each failure [default: 5].
+    #[arg(long, env = "SYNC_WEBHOOK_FIRST_RETRY")]
+    webhook_first_retry: Option<u64>,
+    /// Longest wait between webhook attempts, in seconds [default: 3600].
+    #[arg(long, env = "SYNC_WEBHOOK_MAX_RETRY")]
+    webhook_max_retry: Option<u64>,
+    /// Seconds a webhook receiver has to answer [default: 10].
+    #[arg(long, env = "SYNC_WEBHOOK_TIMEOUT")]
+    webhook_timeout: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -80,6 +106,11 @@ enum Admin {
     User {
         #[command(subcommand)]
         action: UserAction,
+    },
+    /// Webhooks: register, list, and see or retry dead letters.
+    Webhook {
+        #[command(subcommand)]
+        action: WebhookAction,
     },
     /// Accounting exports of the daily entries posted from the tills' day closures.
     Export {
@@ -113,6 +144,41 @@ enum ExportFormat {
         to: NaiveDate,
         #[arg(long)]
         out: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebhookAction {
+    /// Registers a URL to which `serve` POSTs every event (or those of the given types),
+    /// signed with the secret (see the README for verifying the signature).
+    Add {
+        /// Defaults to a slug of the URL's host.
+        #[arg(long)]
+        id: Option<String>,
+        /// http:// or https:// URL receiving the events.
+        #[arg(long)]
+        url: String,
+        /// Shared secret for the HMAC-SHA256 signature (at least 16 characters).
+        #[arg(long)]
+        secret: String,
+        /// Comma-separated event type prefixes, e.g. `pos.record.ticket,pos.crm`; all if absent.
+        #[arg(long, value_delimiter = ',')]
+        types: Vec<String>,
+        /// Also deliver the events already in the outbox (default: only new ones).
+        #[arg(long)]
+        from_start: bool,
+    },
+    /// Webhooks with their queued and dead-lettered counts.
+    List,
+    /// Events parked after their last allowed attempt.
+    DeadLetters,
+    /// Queues dead letters again (all, one webhook's, or one event of one webhook).
+    Retry {
+        #[arg(long)]
+        webhook: Option<String>,
+        /// The event's cursor, as `dead-letters` lists it (needs --webhook).
+        #[arg(long, requires = "webhook")]
+        cursor: Option<i64>,
     },
 }
 
@@ -464,6 +530,7 @@ async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<
                 print(json_output, serde_json::to_value(&list)?, text);
             }
         },
+        Admin::Webhook { action } => webhook(store.as_ref(), action, json_output).await?,
         Admin::Export { format } => match format {
             ExportFormat::Fec { entity, year, out } => {
                 let (name, bytes) = accounting::fec_export(store.as_ref(), &entity, year).await?;
@@ -491,33 +558,202 @@ async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<
     Ok(())
 }
 
-async fn run(cli: Cli) -> Result<()> {
-    let store = open_store(&cli.db)
-        .await
-        .with_context(|| format!("opening the database {}", cli.db))?;
-    match cli.command {
-        Command::Serve {
-            listen,
-            max_body_bytes,
-            max_records,
+async fn webhook(store: &dyn Store, action: WebhookAction, json_output: bool) -> Result<()> {
+    match action {
+        WebhookAction::Add {
+            id,
+            url,
+            secret,
+            types,
+            from_start,
         } => {
-            let listener = tokio::net::TcpListener::bind(&listen)
+            let parsed = reqwest::Url::parse(&url)
+                .with_context(|| format!("`{url}` is not a URL: give http://HOST/PATH"))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                bail!("`{url}`: a webhook URL starts with http:// or https://");
+            }
+            if secret.chars().count() < 16 {
+                bail!(
+                    "a webhook secret has at least 16 characters: generate one, e.g. `openssl rand -hex 32`"
+                );
+            }
+            let types: Vec<String> = types
+                .into_iter()
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect();
+            let id =
+                id.unwrap_or_else(|| slug(parsed.host_str().unwrap_or("webhook")).to_lowercase());
+            let hook = NewWebhook {
+                id: checked_id("webhook", id)?,
+                url,
+                secret,
+                types,
+                from_start,
+            };
+            store
+                .create_webhook(&hook, Utc::now())
                 .await
-                .with_context(|| format!("listening on {listen}"))?;
-            tracing::info!(address = %listener.local_addr()?, backend = store.backend(), "serving");
-            let state = AppState {
-                store,
-                config: ServerConfig {
-                    max_body_bytes,
-                    max_records_per_upload: max_records,
-                },
-            };
-            let shutdown = async {
-                let _ = tokio::signal::ctrl_c().await;
-            };
-            sync_server::serve(listener, state, shutdown).await?;
+                .context("is the webhook id new? give another with --id")?;
+            let text = format!(
+                "webhook {} registered: {} ({})",
+                hook.id,
+                hook.url,
+                if hook.types.is_empty() {
+                    "every event".to_string()
+                } else {
+                    hook.types.join(", ")
+                }
+            );
+            let value = json!({"id": hook.id, "url": hook.url, "types": hook.types, "from_start": from_start});
+            print(json_output, value, text);
         }
+        WebhookAction::List => {
+            let list = store.webhooks().await?;
+            let text = list
+                .iter()
+                .map(|w| {
+                    format!(
+                        "{}\t{}\t{}\tqueued {}\tdead {}",
+                        w.id,
+                        w.url,
+                        if w.types.is_empty() {
+                            "*".to_string()
+                        } else {
+                            w.types.join(",")
+                        },
+                        w.pending,
+                        w.dead
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            print(json_output, serde_json::to_value(&list)?, text);
+        }
+        WebhookAction::DeadLetters => {
+            let list = store.dead_letters().await?;
+            let text = list
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{}\tcursor {}\t{}\t{}\t{} attempts\t{}\t{}",
+                        d.webhook_id,
+                        d.cursor,
+                        d.event_type,
+                        d.event_id,
+                        d.attempts,
+                        d.dead_at,
+                        d.last_error
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            print(json_output, serde_json::to_value(&list)?, text);
+        }
+        WebhookAction::Retry { webhook, cursor } => {
+            let n = store
+                .retry_dead_letters(webhook.as_deref(), cursor, Utc::now())
+                .await?;
+            print(
+                json_output,
+                json!({"retried": n}),
+                format!("{n} dead letter(s) queued again"),
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    if let Command::Openapi = cli.command {
+        print!("{}", sync_server::openapi::pretty_json());
+        return Ok(());
+    }
+    let file = match &cli.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let db = pick(cli.db, file.db.clone(), DEFAULT_DB.to_string());
+    let store = open_store(&db)
+        .await
+        .with_context(|| format!("opening the database {db}"))?;
+    match cli.command {
+        Command::Serve(args) => serve(store, args, file).await?,
         Command::Admin { what } => admin(store, what, cli.json).await?,
+        Command::Openapi => {}
+    }
+    Ok(())
+}
+
+async fn serve(store: Arc<dyn Store>, args: ServeArgs, file: FileConfig) -> Result<()> {
+    let listen = pick(args.listen, file.listen, DEFAULT_LISTEN.to_string());
+    let defaults = ServerConfig::default();
+    let config = ServerConfig {
+        max_body_bytes: pick(
+            args.max_body_bytes,
+            file.max_body_bytes,
+            defaults.max_body_bytes,
+        ),
+        max_records_per_upload: pick(
+            args.max_records,
+            file.max_records,
+            defaults.max_records_per_upload,
+        ),
+    };
+    let hooks = file.webhooks;
+    let timing = DeliveryTiming::default();
+    let seconds = std::time::Duration::from_secs;
+    let timing = DeliveryTiming {
+        max_attempts: pick(
+            args.webhook_max_attempts,
+            hooks.max_attempts,
+            timing.max_attempts,
+        )
+        .max(1),
+        first_retry: args
+            .webhook_first_retry
+            .or(hooks.first_retry_seconds)
+            .map_or(timing.first_retry, seconds),
+        max_retry: args
+            .webhook_max_retry
+            .or(hooks.max_retry_seconds)
+            .map_or(timing.max_retry, seconds),
+        request_timeout: args
+            .webhook_timeout
+            .or(hooks.timeout_seconds)
+            .map_or(timing.request_timeout, seconds),
+        ..timing
+    };
+    let nats = args.nats.or(file.nats);
+
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        backend = store.backend(),
+        max_records = config.max_records_per_upload,
+        nats = nats.as_deref().unwrap_or("-"),
+        "serving"
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut workers = vec![tokio::spawn(
+        WebhookWorker::new(store.clone(), Arc::new(SystemClock), timing).run(stopped.clone()),
+    )];
+    if let Some(url) = nats {
+        let publisher = NatsPublisher::connect(store.clone(), NatsConfig::new(&url))
+            .await
+            .map_err(|e| anyhow::anyhow!("connecting to NATS at {url}: {e}"))?;
+        workers.push(tokio::spawn(publisher.run(stopped.clone())));
+    }
+    let state = AppState { store, config };
+    let shutdown = async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = stop.send(true);
+    };
+    sync_server::serve(listener, state, shutdown).await?;
+    for worker in workers {
+        worker.await.context("a delivery worker failed")?;
     }
     Ok(())
 }

@@ -26,6 +26,7 @@ use serde_json::Value;
 use crate::events::{self, OutboxEvent};
 use crate::ingest::{AlarmKind, ChainPlan, NewAlarm};
 use crate::rollup::{self, RollupDelta, RollupKey};
+use crate::{crm, stock};
 
 /// Storage errors. `Conflict` and `NotFound` are the caller's to fix; the rest are server faults.
 #[derive(Debug, thiserror::Error)]
@@ -133,7 +134,7 @@ pub struct NewTill {
 }
 
 /// Head-office roles.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
@@ -165,7 +166,7 @@ impl Role {
 }
 
 /// A head-office user. Shop managers are bound to one shop.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct User {
     pub id: String,
     pub name: String,
@@ -199,7 +200,8 @@ pub struct Enrollment {
 }
 
 /// A consolidated sales query.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SalesQuery {
     /// `shop`, `day`, `product`, `category`, `seller` or `tender`.
     pub by: String,
@@ -257,7 +259,7 @@ pub struct SalesRow {
 }
 
 /// Fleet status of one till.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TillStatus {
     pub till_id: String,
     pub shop_id: String,
@@ -276,7 +278,7 @@ pub struct TillStatus {
 }
 
 /// An alarm as head office sees it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Alarm {
     pub id: i64,
     pub till_id: String,
@@ -297,13 +299,86 @@ pub struct FeedEvent {
 }
 
 /// A pull-feed consumer (accounting, CRM, web shop...) and its acknowledged cursor.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Consumer {
     pub name: String,
     pub cursor: i64,
     /// Events after its cursor.
     pub lag: i64,
     pub updated_at: String,
+}
+
+/// A webhook to register: events whose type starts with one of `types` (all if empty) are
+/// POSTed to `url`, signed with `secret`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewWebhook {
+    pub id: String,
+    pub url: String,
+    pub secret: String,
+    pub types: Vec<String>,
+    /// Deliver the events already in the outbox too (otherwise only those written from now on).
+    pub from_start: bool,
+}
+
+/// A registered webhook as the delivery worker needs it (with its secret).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: String,
+    pub url: String,
+    pub secret: String,
+    pub types: Vec<String>,
+}
+
+impl Webhook {
+    /// Whether this webhook wants events of `event_type`.
+    pub fn wants(&self, event_type: &str) -> bool {
+        self.types.is_empty()
+            || self
+                .types
+                .iter()
+                .any(|t| event_type.starts_with(t.as_str()))
+    }
+}
+
+/// A webhook as head office sees it (never its secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WebhookStatus {
+    pub id: String,
+    pub url: String,
+    /// Event type prefixes it receives; empty: every event.
+    pub types: Vec<String>,
+    pub created_at: String,
+    /// The outbox cursor up to which events are queued for it.
+    pub cursor: i64,
+    /// Events queued and not delivered yet (dead letters excluded).
+    pub pending: i64,
+    /// Events parked in the dead-letter list.
+    pub dead: i64,
+}
+
+/// An event due for delivery to a webhook.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueDelivery {
+    pub cursor: i64,
+    pub event_id: String,
+    /// The CloudEvent, exactly as stored: the bytes POSTed and signed.
+    pub body: String,
+    /// Failed attempts so far.
+    pub attempts: u32,
+}
+
+/// An event parked after its last allowed attempt failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DeadLetter {
+    pub webhook_id: String,
+    /// The event's outbox cursor (give it to the retry command).
+    pub cursor: i64,
+    pub event_id: String,
+    pub event_type: String,
+    pub subject: String,
+    pub attempts: u32,
+    pub last_error: String,
+    pub dead_at: String,
 }
 
 /// Server storage. Every method is one transaction.
@@ -402,6 +477,50 @@ pub trait Store: Send + Sync + 'static {
     async fn web_orders(&self, shop: Option<&str>) -> Result<Vec<WebOrder>>;
     /// Cancels a web order online (refused once a handover or refusal is known).
     async fn cancel_web_order(&self, id: &str, now: DateTime<Utc>) -> Result<WebOrder>;
+    /// Registers a webhook ([`StoreError::Conflict`] if the id is taken).
+    async fn create_webhook(&self, hook: &NewWebhook, now: DateTime<Utc>) -> Result<()>;
+    /// Every webhook with its queue counts.
+    async fn webhooks(&self) -> Result<Vec<WebhookStatus>>;
+    /// Every webhook with its secret, for the delivery worker.
+    async fn webhook_targets(&self) -> Result<Vec<Webhook>>;
+    /// Queues, for `hook`, the outbox events after its cursor that it wants (at most `limit`
+    /// events are looked at), and moves its cursor past them. Returns the events looked at.
+    async fn queue_webhook_events(
+        &self,
+        hook: &Webhook,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> Result<u32>;
+    /// The queued events of `webhook_id` whose next attempt is due at `now` and that no earlier
+    /// undelivered event of the same subject (queued or dead) holds back, oldest first.
+    async fn due_webhook_deliveries(
+        &self,
+        webhook_id: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>>;
+    /// Removes a delivered event from the webhook's queue.
+    async fn webhook_delivered(&self, webhook_id: &str, cursor: i64) -> Result<()>;
+    /// Records a failed attempt: the event is tried again at `retry_at`, or, if `None`, parked
+    /// as a dead letter at `now`.
+    async fn webhook_failed(
+        &self,
+        webhook_id: &str,
+        cursor: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The dead letters, oldest first.
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>>;
+    /// Queues dead letters again with their attempts reset, due at `now`: all of them, those of
+    /// one webhook, or one event of one webhook. Returns how many.
+    async fn retry_dead_letters(
+        &self,
+        webhook_id: Option<&str>,
+        cursor: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<u64>;
 }
 
 /// An entry of the changes feed to write.
@@ -460,6 +579,10 @@ pub struct IngestWrites {
     pub alarms: Vec<NewAlarm>,
     /// The software of the newest record accepted, if any: the till's current version.
     pub software: Option<String>,
+    /// The upload's tickets naming a customer, in order (see [`crate::crm`]).
+    pub customers: Vec<crm::CustomerTicket>,
+    /// The upload's stock movements, in ticket order (see [`crate::stock`]).
+    pub stock: Vec<(stock::StockKey, i64)>,
 }
 
 /// Computes rollups, events and alarms for the plans of one upload.
@@ -467,23 +590,33 @@ pub fn ingest_writes(till: &TillAuth, plans: &[ChainPlan]) -> IngestWrites {
     let mut rollups = BTreeMap::new();
     let mut events = Vec::new();
     let mut alarms = Vec::new();
+    let mut customers = Vec::new();
+    let mut stock = Vec::new();
     for plan in plans {
         for accepted in &plan.accepted {
-            if let Err(e) = rollup::add_record(&till.shop_id, &accepted.record, &mut rollups) {
-                alarms.push(NewAlarm {
+            let signed = &accepted.record;
+            events.push(events::record_accepted(
+                &till.shop_id,
+                signed,
+                &accepted.hash,
+            ));
+            match rollup::parse_ticket(signed) {
+                Ok(None) => {}
+                Ok(Some(ticket)) => {
+                    rollup::add_ticket_record(&till.shop_id, signed, &ticket, &mut rollups);
+                    events.extend(crm::purchase(&till.shop_id, signed, &ticket));
+                    customers.extend(crm::customer_ticket(&till.shop_id, signed, &ticket));
+                    stock.extend(stock::movements(&till.shop_id, &ticket));
+                }
+                Err(e) => alarms.push(NewAlarm {
                     chain: plan.chain,
                     seq: accepted.seq,
                     kind: AlarmKind::PayloadUnreadable,
                     reason: format!("stored, but left out of the sales rollups: {e}"),
-                    received: accepted.record.stored.clone(),
+                    received: signed.stored.clone(),
                     received_hash: accepted.hash.clone(),
-                });
+                }),
             }
-            events.push(events::record_accepted(
-                &till.shop_id,
-                &accepted.record,
-                &accepted.hash,
-            ));
         }
         alarms.extend(plan.alarm.clone());
     }
@@ -497,6 +630,8 @@ pub fn ingest_writes(till: &TillAuth, plans: &[ChainPlan]) -> IngestWrites {
         events,
         alarms,
         software,
+        customers,
+        stock,
     }
 }
 
@@ -525,6 +660,14 @@ pub fn check_enrolled_key(enrolled: Option<&str>, presented: &PublicKey) -> Resu
         Some(key) if key != presented.to_string() => Err(StoreError::PublicKeyMismatch),
         _ => Ok(()),
     }
+}
+
+/// Webhook type prefixes are stored comma-separated.
+fn split_types(text: &str) -> Vec<String> {
+    text.split(',')
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Chain names in a fixed order, for fleet maps.

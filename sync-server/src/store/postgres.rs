@@ -21,6 +21,7 @@ use super::*;
 use crate::accounting;
 use crate::ingest::{self, Held};
 use crate::store::postgres_feed;
+use crate::{crm, stock};
 
 /// Advisory lock key for migrations.
 const MIGRATION_LOCK: i64 = 0x0070_6f73_5f6d_6967;
@@ -168,6 +169,44 @@ CREATE TRIGGER daily_entries_no_change BEFORE UPDATE OR DELETE ON daily_entries
 FOR EACH ROW EXECUTE FUNCTION daily_entries_append_only();
 "#,
     postgres_feed::MIGRATION,
+    r#"
+CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    types TEXT NOT NULL,
+    cursor BIGINT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE webhook_deliveries (
+    webhook_id TEXT NOT NULL REFERENCES webhooks(id),
+    cursor BIGINT NOT NULL,
+    subject TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    last_error TEXT,
+    dead_at TEXT,
+    PRIMARY KEY (webhook_id, cursor)
+);
+CREATE INDEX webhook_deliveries_by_subject ON webhook_deliveries (webhook_id, subject, cursor);
+CREATE TABLE customers (
+    id TEXT PRIMARY KEY,
+    first_shop_id TEXT NOT NULL,
+    first_seen_at TEXT NOT NULL,
+    last_purchase_at TEXT NOT NULL,
+    tickets BIGINT NOT NULL,
+    total_cents BIGINT NOT NULL,
+    version BIGINT NOT NULL
+);
+CREATE TABLE stock_levels (
+    shop_id TEXT NOT NULL,
+    product_id TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    level BIGINT NOT NULL,
+    version BIGINT NOT NULL,
+    PRIMARY KEY (shop_id, product_id, unit)
+);
+"#,
 ];
 
 /// The PostgreSQL store.
@@ -257,6 +296,120 @@ fn user_of(row: &tokio_postgres::Row) -> User {
 
 /// Records the day closures of this upload as pending and posts every pending closure of the
 /// till whose cash records are now held (see [`crate::accounting`]); returns their events.
+/// Applies the upload's customer tickets and stock movements to the stored customers and
+/// stock lines (see [`crate::crm`], [`crate::stock`]); returns their events. The caller holds
+/// the outbox lock, which serializes this read-modify-write between uploads of different
+/// tills of one shop.
+async fn customers_and_stock(
+    tx: &tokio_postgres::Transaction<'_>,
+    writes: &IngestWrites,
+    now: &str,
+) -> Result<Vec<crate::events::OutboxEvent>> {
+    let mut out = Vec::new();
+    if !writes.customers.is_empty() {
+        let ids: Vec<&str> = writes
+            .customers
+            .iter()
+            .map(|t| t.customer.as_str())
+            .collect();
+        let mut states: BTreeMap<String, crm::CustomerState> = BTreeMap::new();
+        for r in tx
+            .query(
+                "SELECT id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version
+                 FROM customers WHERE id = ANY($1)",
+                &[&ids],
+            )
+            .await?
+        {
+            let state = crm::CustomerState {
+                id: r.get(0),
+                first_shop_id: r.get(1),
+                first_seen_at: r.get(2),
+                last_purchase_at: r.get(3),
+                tickets: r.get(4),
+                total_cents: r.get(5),
+                version: r.get(6),
+            };
+            states.insert(state.id.clone(), state);
+        }
+        out.extend(crm::apply(&mut states, &writes.customers));
+        let c: Vec<&crm::CustomerState> = states.values().collect();
+        tx.execute(
+            "INSERT INTO customers (id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version)
+             SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::BIGINT[], $7::BIGINT[])
+             ON CONFLICT (id) DO UPDATE SET last_purchase_at = excluded.last_purchase_at,
+               tickets = excluded.tickets, total_cents = excluded.total_cents, version = excluded.version",
+            &[
+                &c.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|s| s.first_shop_id.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|s| s.first_seen_at.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|s| s.last_purchase_at.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|s| s.tickets).collect::<Vec<_>>(),
+                &c.iter().map(|s| s.total_cents).collect::<Vec<_>>(),
+                &c.iter().map(|s| s.version).collect::<Vec<_>>(),
+            ],
+        )
+        .await?;
+    }
+    if !writes.stock.is_empty() {
+        let shops: Vec<&str> = writes
+            .stock
+            .iter()
+            .map(|(k, _)| k.shop_id.as_str())
+            .collect();
+        let products: Vec<&str> = writes
+            .stock
+            .iter()
+            .map(|(k, _)| k.product_id.as_str())
+            .collect();
+        let units: Vec<&str> = writes.stock.iter().map(|(k, _)| k.unit).collect();
+        let mut lines: BTreeMap<stock::StockKey, stock::Stored> = BTreeMap::new();
+        for r in tx
+            .query(
+                "SELECT DISTINCT s.shop_id, s.product_id, s.unit, s.level, s.version
+                 FROM stock_levels s JOIN UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[]) AS u(shop, product, unit)
+                   ON s.shop_id = u.shop AND s.product_id = u.product AND s.unit = u.unit",
+                &[&shops, &products, &units],
+            )
+            .await?
+        {
+            let key = stock::StockKey {
+                shop_id: r.get(0),
+                product_id: r.get(1),
+                unit: stock::unit_name(r.get(2)),
+            };
+            lines.insert(
+                key,
+                stock::Stored {
+                    level: r.get(3),
+                    version: r.get(4),
+                },
+            );
+        }
+        out.extend(stock::apply(&mut lines, &writes.stock, now));
+        let l: Vec<(&stock::StockKey, &stock::Stored)> = lines.iter().collect();
+        tx.execute(
+            "INSERT INTO stock_levels (shop_id, product_id, unit, level, version)
+             SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[])
+             ON CONFLICT (shop_id, product_id, unit) DO UPDATE SET
+               level = excluded.level, version = excluded.version",
+            &[
+                &l.iter()
+                    .map(|(k, _)| k.shop_id.as_str())
+                    .collect::<Vec<_>>(),
+                &l.iter()
+                    .map(|(k, _)| k.product_id.as_str())
+                    .collect::<Vec<_>>(),
+                &l.iter().map(|(k, _)| k.unit).collect::<Vec<_>>(),
+                &l.iter().map(|(_, s)| s.level).collect::<Vec<_>>(),
+                &l.iter().map(|(_, s)| s.version).collect::<Vec<_>>(),
+            ],
+        )
+        .await?;
+    }
+    Ok(out)
+}
+
 async fn post_entries(
     tx: &tokio_postgres::Transaction<'_>,
     till: &TillAuth,
@@ -782,16 +935,26 @@ impl Store for PgStore {
         )
         .await?;
         let entry_events = post_entries(&tx, till, &plans, &received_at).await?;
+        // Customers and stock lines are shared between tills: they are read and written under
+        // the outbox lock, taken anyway whenever an upload has events.
+        let has_events = !writes.events.is_empty()
+            || !alarm_events.is_empty()
+            || !entry_events.is_empty()
+            || !orders.events.is_empty();
+        if has_events {
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
+                .await?;
+        }
+        let feed_events = customers_and_stock(&tx, &writes, &received_at).await?;
         let events: Vec<_> = writes
             .events
             .iter()
             .chain(&alarm_events)
             .chain(&entry_events)
             .chain(&orders.events)
+            .chain(&feed_events)
             .collect();
         if !events.is_empty() {
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
-                .await?;
             let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
             let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
             let subjects: Vec<&str> = events.iter().map(|e| e.subject.as_str()).collect();
@@ -1072,5 +1235,233 @@ impl Store for PgStore {
             .await?
             .get(0);
         Ok(n as u64)
+    }
+
+    async fn create_webhook(&self, hook: &NewWebhook, now: DateTime<Utc>) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // Under the outbox lock, so no event committed later gets a cursor below the start.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
+            .await?;
+        let cursor: i64 = if hook.from_start {
+            0
+        } else {
+            tx.query_one("SELECT coalesce(max(cursor), 0) FROM outbox", &[])
+                .await?
+                .get(0)
+        };
+        tx.execute(
+            "INSERT INTO webhooks (id, url, secret, types, cursor, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &hook.id,
+                &hook.url,
+                &hook.secret,
+                &hook.types.join(","),
+                &cursor,
+                &timestamp::format(&now),
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn webhooks(&self) -> Result<Vec<WebhookStatus>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT id, url, types, created_at, cursor,
+                   (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.dead_at IS NULL),
+                   (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.dead_at IS NOT NULL)
+                 FROM webhooks w ORDER BY id",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| WebhookStatus {
+                id: r.get(0),
+                url: r.get(1),
+                types: split_types(r.get(2)),
+                created_at: r.get(3),
+                cursor: r.get(4),
+                pending: r.get(5),
+                dead: r.get(6),
+            })
+            .collect())
+    }
+
+    async fn webhook_targets(&self) -> Result<Vec<Webhook>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT id, url, secret, types FROM webhooks ORDER BY id",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Webhook {
+                id: r.get(0),
+                url: r.get(1),
+                secret: r.get(2),
+                types: split_types(r.get(3)),
+            })
+            .collect())
+    }
+
+    async fn queue_webhook_events(
+        &self,
+        hook: &Webhook,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> Result<u32> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let after: i64 = tx
+            .query_one(
+                "SELECT cursor FROM webhooks WHERE id = $1 FOR UPDATE",
+                &[&hook.id],
+            )
+            .await?
+            .get(0);
+        let events = tx
+            .query(
+                "SELECT cursor, type, subject FROM outbox WHERE cursor > $1 ORDER BY cursor LIMIT $2",
+                &[&after, &i64::from(limit)],
+            )
+            .await?;
+        let Some(last) = events.last().map(|r| r.get::<_, i64>(0)) else {
+            return Ok(0);
+        };
+        let mut cursors = Vec::new();
+        let mut subjects = Vec::new();
+        for row in &events {
+            if hook.wants(row.get(1)) {
+                cursors.push(row.get::<_, i64>(0));
+                subjects.push(row.get::<_, String>(2));
+            }
+        }
+        tx.execute(
+            "INSERT INTO webhook_deliveries (webhook_id, cursor, subject, attempts, next_attempt_at)
+             SELECT $1, c, s, 0, $4 FROM UNNEST($2::BIGINT[], $3::TEXT[]) AS u(c, s)
+             ON CONFLICT DO NOTHING",
+            &[&hook.id, &cursors, &subjects, &timestamp::format(&now)],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE webhooks SET cursor = $2 WHERE id = $1",
+            &[&hook.id, &last],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(events.len() as u32)
+    }
+
+    async fn due_webhook_deliveries(
+        &self,
+        webhook_id: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT d.cursor, o.event_id, o.envelope, d.attempts
+                 FROM webhook_deliveries d JOIN outbox o ON o.cursor = d.cursor
+                 WHERE d.webhook_id = $1 AND d.dead_at IS NULL AND d.next_attempt_at <= $2
+                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
+                                   WHERE e.webhook_id = d.webhook_id AND e.subject = d.subject
+                                     AND e.cursor < d.cursor)
+                 ORDER BY d.cursor LIMIT $3",
+                &[&webhook_id, &timestamp::format(&now), &i64::from(limit)],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| DueDelivery {
+                cursor: r.get(0),
+                event_id: r.get(1),
+                body: r.get(2),
+                attempts: r.get::<_, i32>(3) as u32,
+            })
+            .collect())
+    }
+
+    async fn webhook_delivered(&self, webhook_id: &str, cursor: i64) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "DELETE FROM webhook_deliveries WHERE webhook_id = $1 AND cursor = $2",
+                &[&webhook_id, &cursor],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn webhook_failed(
+        &self,
+        webhook_id: &str,
+        cursor: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let client = self.pool.get().await?;
+        let dead_at = retry_at.is_none().then(|| timestamp::format(&now));
+        let next = timestamp::format(&retry_at.unwrap_or(now));
+        client
+            .execute(
+                "UPDATE webhook_deliveries SET attempts = attempts + 1, last_error = $3,
+                   next_attempt_at = $4, dead_at = $5
+                 WHERE webhook_id = $1 AND cursor = $2",
+                &[&webhook_id, &cursor, &error, &next, &dead_at],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT d.webhook_id, d.cursor, o.event_id, o.type, d.subject, d.attempts,
+                        coalesce(d.last_error, ''), d.dead_at
+                 FROM webhook_deliveries d JOIN outbox o ON o.cursor = d.cursor
+                 WHERE d.dead_at IS NOT NULL ORDER BY d.dead_at, d.webhook_id, d.cursor",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| DeadLetter {
+                webhook_id: r.get(0),
+                cursor: r.get(1),
+                event_id: r.get(2),
+                event_type: r.get(3),
+                subject: r.get(4),
+                attempts: r.get::<_, i32>(5) as u32,
+                last_error: r.get(6),
+                dead_at: r.get(7),
+            })
+            .collect())
+    }
+
+    async fn retry_dead_letters(
+        &self,
+        webhook_id: Option<&str>,
+        cursor: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .execute(
+                "UPDATE webhook_deliveries SET dead_at = NULL, attempts = 0, next_attempt_at = $3
+                 WHERE dead_at IS NOT NULL AND ($1::TEXT IS NULL OR webhook_id = $1)
+                   AND ($2::BIGINT IS NULL OR cursor = $2)",
+                &[&webhook_id, &cursor, &timestamp::format(&now)],
+            )
+            .await?)
     }
 }

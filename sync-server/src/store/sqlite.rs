@@ -19,6 +19,7 @@ use crate::accounting;
 use crate::events;
 use crate::ingest::{self, Held};
 use crate::store::sqlite_feed;
+use crate::{crm, stock};
 
 /// Migrations, applied in order; `user_version` is the number applied.
 const MIGRATIONS: &[&str] = &[
@@ -161,6 +162,44 @@ CREATE TRIGGER daily_entries_no_delete BEFORE DELETE ON daily_entries
 BEGIN SELECT RAISE(ABORT, 'journal entries are append-only'); END;
 "#,
     sqlite_feed::MIGRATION,
+    r#"
+CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    types TEXT NOT NULL,
+    cursor INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE webhook_deliveries (
+    webhook_id TEXT NOT NULL REFERENCES webhooks(id),
+    cursor INTEGER NOT NULL,
+    subject TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    last_error TEXT,
+    dead_at TEXT,
+    PRIMARY KEY (webhook_id, cursor)
+);
+CREATE INDEX webhook_deliveries_by_subject ON webhook_deliveries (webhook_id, subject, cursor);
+CREATE TABLE customers (
+    id TEXT PRIMARY KEY,
+    first_shop_id TEXT NOT NULL,
+    first_seen_at TEXT NOT NULL,
+    last_purchase_at TEXT NOT NULL,
+    tickets INTEGER NOT NULL,
+    total_cents INTEGER NOT NULL,
+    version INTEGER NOT NULL
+);
+CREATE TABLE stock_levels (
+    shop_id TEXT NOT NULL,
+    product_id TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    level INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (shop_id, product_id, unit)
+);
+"#,
 ];
 
 /// The SQLite store: one connection for writes, one (query-only) for reads, so head-office
@@ -356,6 +395,7 @@ fn ingest_tx(
             ])?;
         }
         let entry_events = post_entries(&tx, till, &plans, &received_at)?;
+        let feed_events = customers_and_stock(&tx, &writes, &received_at)?;
         let mut outbox = tx.prepare_cached(
             "INSERT INTO outbox (event_id, type, subject, envelope) VALUES (?1, ?2, ?3, ?4)",
         )?;
@@ -364,6 +404,7 @@ fn ingest_tx(
             .iter()
             .chain(&alarm_events)
             .chain(&entry_events)
+            .chain(&feed_events)
         {
             outbox.execute(params![
                 event.id,
@@ -388,6 +429,98 @@ fn ingest_tx(
     Ok(UploadResponse {
         chains: plans.into_iter().map(|p| p.ack).collect(),
     })
+}
+
+/// Applies the upload's customer tickets and stock movements to the stored customers and
+/// stock lines (see [`crate::crm`], [`crate::stock`]); returns their events.
+fn customers_and_stock(
+    tx: &rusqlite::Transaction<'_>,
+    writes: &IngestWrites,
+    now: &str,
+) -> Result<Vec<events::OutboxEvent>> {
+    let mut out = Vec::new();
+    if !writes.customers.is_empty() {
+        let mut states = BTreeMap::new();
+        let mut get = tx.prepare_cached(
+            "SELECT id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version
+             FROM customers WHERE id = ?1",
+        )?;
+        for t in &writes.customers {
+            if states.contains_key(&t.customer) {
+                continue;
+            }
+            let state = get
+                .query_row(params![t.customer], |r| {
+                    Ok(crm::CustomerState {
+                        id: r.get(0)?,
+                        first_shop_id: r.get(1)?,
+                        first_seen_at: r.get(2)?,
+                        last_purchase_at: r.get(3)?,
+                        tickets: r.get(4)?,
+                        total_cents: r.get(5)?,
+                        version: r.get(6)?,
+                    })
+                })
+                .optional()?
+                .unwrap_or_else(|| crm::CustomerState::unseen(t));
+            states.insert(t.customer.clone(), state);
+        }
+        out.extend(crm::apply(&mut states, &writes.customers));
+        let mut put = tx.prepare_cached(
+            "INSERT INTO customers (id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (id) DO UPDATE SET last_purchase_at = excluded.last_purchase_at,
+               tickets = excluded.tickets, total_cents = excluded.total_cents, version = excluded.version",
+        )?;
+        for c in states.values() {
+            put.execute(params![
+                c.id,
+                c.first_shop_id,
+                c.first_seen_at,
+                c.last_purchase_at,
+                c.tickets,
+                c.total_cents,
+                c.version
+            ])?;
+        }
+    }
+    if !writes.stock.is_empty() {
+        let mut lines = BTreeMap::new();
+        let mut get = tx.prepare_cached(
+            "SELECT level, version FROM stock_levels WHERE shop_id = ?1 AND product_id = ?2 AND unit = ?3",
+        )?;
+        for (key, _) in &writes.stock {
+            if lines.contains_key(key) {
+                continue;
+            }
+            let stored = get
+                .query_row(params![key.shop_id, key.product_id, key.unit], |r| {
+                    Ok(stock::Stored {
+                        level: r.get(0)?,
+                        version: r.get(1)?,
+                    })
+                })
+                .optional()?
+                .unwrap_or_default();
+            lines.insert(key.clone(), stored);
+        }
+        out.extend(stock::apply(&mut lines, &writes.stock, now));
+        let mut put = tx.prepare_cached(
+            "INSERT INTO stock_levels (shop_id, product_id, unit, level, version) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (shop_id, product_id, unit) DO UPDATE SET
+               level = excluded.level, version = excluded.version",
+        )?;
+        for (key, line) in &lines {
+            put.execute(params![
+                key.shop_id,
+                key.product_id,
+                key.unit,
+                line.level,
+                line.version
+            ])?;
+        }
+    }
+    Ok(out)
 }
 
 /// Records the day closures of this upload as pending and posts every pending closure of the
@@ -1073,6 +1206,234 @@ impl Store for SqliteStore {
                 "SELECT count(*) FROM records WHERE till_id = ?1",
                 [&till_id],
                 |r| r.get(0),
+            )?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn create_webhook(&self, hook: &NewWebhook, now: DateTime<Utc>) -> Result<()> {
+        let hook = hook.clone();
+        self.with(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let cursor: i64 = if hook.from_start {
+                0
+            } else {
+                tx.query_row("SELECT coalesce(max(cursor), 0) FROM outbox", [], |r| {
+                    r.get(0)
+                })?
+            };
+            tx.execute(
+                "INSERT INTO webhooks (id, url, secret, types, cursor, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    hook.id,
+                    hook.url,
+                    hook.secret,
+                    hook.types.join(","),
+                    cursor,
+                    timestamp::format(&now)
+                ],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn webhooks(&self) -> Result<Vec<WebhookStatus>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT id, url, types, created_at, cursor,
+                   (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.dead_at IS NULL),
+                   (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.dead_at IS NOT NULL)
+                 FROM webhooks w ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(WebhookStatus {
+                    id: r.get(0)?,
+                    url: r.get(1)?,
+                    types: split_types(&r.get::<_, String>(2)?),
+                    created_at: r.get(3)?,
+                    cursor: r.get(4)?,
+                    pending: r.get(5)?,
+                    dead: r.get(6)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn webhook_targets(&self) -> Result<Vec<Webhook>> {
+        self.read(|conn| {
+            let mut stmt =
+                conn.prepare("SELECT id, url, secret, types FROM webhooks ORDER BY id")?;
+            let rows = stmt.query_map([], |r| {
+                Ok(Webhook {
+                    id: r.get(0)?,
+                    url: r.get(1)?,
+                    secret: r.get(2)?,
+                    types: split_types(&r.get::<_, String>(3)?),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn queue_webhook_events(
+        &self,
+        hook: &Webhook,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> Result<u32> {
+        let hook = hook.clone();
+        self.with(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let after: i64 = tx.query_row(
+                "SELECT cursor FROM webhooks WHERE id = ?1",
+                params![hook.id],
+                |r| r.get(0),
+            )?;
+            let events: Vec<(i64, String, String)> = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT cursor, type, subject FROM outbox WHERE cursor > ?1 ORDER BY cursor LIMIT ?2",
+                )?;
+                stmt.query_map(params![after, limit], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?
+            };
+            let Some(last) = events.last().map(|e| e.0) else {
+                return Ok(0);
+            };
+            {
+                let mut queue = tx.prepare_cached(
+                    "INSERT INTO webhook_deliveries (webhook_id, cursor, subject, attempts, next_attempt_at)
+                     VALUES (?1, ?2, ?3, 0, ?4) ON CONFLICT DO NOTHING",
+                )?;
+                let due = timestamp::format(&now);
+                for (cursor, event_type, subject) in &events {
+                    if hook.wants(event_type) {
+                        queue.execute(params![hook.id, cursor, subject, due])?;
+                    }
+                }
+            }
+            tx.execute(
+                "UPDATE webhooks SET cursor = ?2 WHERE id = ?1",
+                params![hook.id, last],
+            )?;
+            tx.commit()?;
+            Ok(events.len() as u32)
+        })
+        .await
+    }
+
+    async fn due_webhook_deliveries(
+        &self,
+        webhook_id: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>> {
+        let webhook_id = webhook_id.to_string();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT d.cursor, o.event_id, o.envelope, d.attempts
+                 FROM webhook_deliveries d JOIN outbox o ON o.cursor = d.cursor
+                 WHERE d.webhook_id = ?1 AND d.dead_at IS NULL AND d.next_attempt_at <= ?2
+                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
+                                   WHERE e.webhook_id = d.webhook_id AND e.subject = d.subject
+                                     AND e.cursor < d.cursor)
+                 ORDER BY d.cursor LIMIT ?3",
+            )?;
+            let rows =
+                stmt.query_map(params![webhook_id, timestamp::format(&now), limit], |r| {
+                    Ok(DueDelivery {
+                        cursor: r.get(0)?,
+                        event_id: r.get(1)?,
+                        body: r.get(2)?,
+                        attempts: r.get(3)?,
+                    })
+                })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn webhook_delivered(&self, webhook_id: &str, cursor: i64) -> Result<()> {
+        let webhook_id = webhook_id.to_string();
+        self.with(move |conn| {
+            conn.execute(
+                "DELETE FROM webhook_deliveries WHERE webhook_id = ?1 AND cursor = ?2",
+                params![webhook_id, cursor],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn webhook_failed(
+        &self,
+        webhook_id: &str,
+        cursor: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let (webhook_id, error) = (webhook_id.to_string(), error.to_string());
+        self.with(move |conn| {
+            let dead_at = retry_at.is_none().then(|| timestamp::format(&now));
+            let next = timestamp::format(&retry_at.unwrap_or(now));
+            conn.execute(
+                "UPDATE webhook_deliveries SET attempts = attempts + 1, last_error = ?3,
+                   next_attempt_at = ?4, dead_at = ?5
+                 WHERE webhook_id = ?1 AND cursor = ?2",
+                params![webhook_id, cursor, error, next, dead_at],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT d.webhook_id, d.cursor, o.event_id, o.type, d.subject, d.attempts,
+                        coalesce(d.last_error, ''), d.dead_at
+                 FROM webhook_deliveries d JOIN outbox o ON o.cursor = d.cursor
+                 WHERE d.dead_at IS NOT NULL ORDER BY d.dead_at, d.webhook_id, d.cursor",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(DeadLetter {
+                    webhook_id: r.get(0)?,
+                    cursor: r.get(1)?,
+                    event_id: r.get(2)?,
+                    event_type: r.get(3)?,
+                    subject: r.get(4)?,
+                    attempts: r.get(5)?,
+                    last_error: r.get(6)?,
+                    dead_at: r.get(7)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn retry_dead_letters(
+        &self,
+        webhook_id: Option<&str>,
+        cursor: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let webhook_id = webhook_id.map(str::to_string);
+        self.with(move |conn| {
+            let n = conn.execute(
+                "UPDATE webhook_deliveries SET dead_at = NULL, attempts = 0, next_attempt_at = ?3
+                 WHERE dead_at IS NOT NULL AND (?1 IS NULL OR webhook_id = ?1)
+                   AND (?2 IS NULL OR cursor = ?2)",
+                params![webhook_id, cursor, timestamp::format(&now)],
             )?;
             Ok(n as u64)
         })

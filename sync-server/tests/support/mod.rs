@@ -448,9 +448,24 @@ impl TestTill {
             .count() as u64
     }
 
-    /// The outbox events the whole ledger produces: one per record, one per posted entry.
+    /// The outbox events the whole ledger produces: one per record, one per posted entry, and
+    /// per ticket a purchase and a customer event if it names a customer and a stock event
+    /// per product it moves.
     pub fn event_count(&self) -> u64 {
-        self.record_count() + self.day_closure_count()
+        self.record_count() + self.day_closure_count() + self.ticket_feed_event_count()
+    }
+
+    /// The CRM and stock events of the ticket chain.
+    pub fn ticket_feed_event_count(&self) -> u64 {
+        self.records(Chain::Ticket)
+            .iter()
+            .map(|r| {
+                let ticket: pos_domain::ticket::Ticket =
+                    serde_json::from_value(r.record.payload.clone()).unwrap();
+                let crm = if ticket.customer.is_some() { 2 } else { 0 };
+                crm + sync_server::stock::movements("shop", &ticket).len() as u64
+            })
+            .sum()
     }
 
     pub fn record_count(&self) -> u64 {

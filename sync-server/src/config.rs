@@ -1,0 +1,129 @@
+//! The server's settings from a TOML file (`--config FILE`). Each setting can also come from a
+//! `SYNC_*` environment variable or a command-line flag: a flag wins over the variable, which
+//! wins over the file, which wins over the built-in default. The command line and the
+//! variables are read by the binary (clap); this module reads the file and applies the order.
+//!
+//! ```toml
+//! db = "postgres://pos@localhost/pos"   # SYNC_DB, --db
+//! listen = "0.0.0.0:8080"               # SYNC_LISTEN, --listen
+//! nats = "nats://127.0.0.1:4222"        # SYNC_NATS, --nats (no NATS publisher if absent)
+//! max_body_bytes = 16777216             # SYNC_MAX_BODY_BYTES, --max-body-bytes
+//! max_records = 5000                    # SYNC_MAX_RECORDS, --max-records
+//!
+//! [webhooks]
+//! max_attempts = 12          # SYNC_WEBHOOK_MAX_ATTEMPTS, --webhook-max-attempts
+//! first_retry_seconds = 5    # SYNC_WEBHOOK_FIRST_RETRY, --webhook-first-retry
+//! max_retry_seconds = 3600   # SYNC_WEBHOOK_MAX_RETRY, --webhook-max-retry
+//! timeout_seconds = 10       # SYNC_WEBHOOK_TIMEOUT, --webhook-timeout
+//! ```
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// The built-in database: a SQLite file in the working directory.
+pub const DEFAULT_DB: &str = "sqlite:sync-server.sqlite";
+/// The built-in listening address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// The settings a config file may hold; every one is optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub db: Option<String>,
+    pub listen: Option<String>,
+    pub nats: Option<String>,
+    pub max_body_bytes: Option<usize>,
+    pub max_records: Option<usize>,
+    #[serde(default)]
+    pub webhooks: WebhookFileConfig,
+}
+
+/// The `[webhooks]` table of a config file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookFileConfig {
+    pub max_attempts: Option<u32>,
+    pub first_retry_seconds: Option<u64>,
+    pub max_retry_seconds: Option<u64>,
+    pub timeout_seconds: Option<u64>,
+}
+
+/// Why a config file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the config file {path} is not valid: {message}")]
+    Invalid { path: String, message: String },
+}
+
+impl FileConfig {
+    /// Reads and checks a config file (unknown keys are refused, so a typo is not ignored).
+    pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        FileConfig::parse(&text).map_err(|message| ConfigError::Invalid {
+            path: path.display().to_string(),
+            message,
+        })
+    }
+
+    /// Parses the TOML text of a config file.
+    pub fn parse(text: &str) -> Result<FileConfig, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+/// The value of a setting: the flag or variable (clap merged those two), else the file's,
+/// else the default.
+pub fn pick<T>(command_line: Option<T>, file: Option<T>, default: T) -> T {
+    command_line.or(file).unwrap_or(default)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_file_parses() {
+        let config = FileConfig::parse(
+            r#"
+db = "postgres://pos@localhost/pos"
+listen = "0.0.0.0:8080"
+nats = "nats://127.0.0.1:4222"
+max_body_bytes = 1024
+max_records = 10
+[webhooks]
+max_attempts = 3
+first_retry_seconds = 1
+max_retry_seconds = 60
+timeout_seconds = 2
+"#,
+        )
+        .unwrap();
+        assert_eq!(config.db.as_deref(), Some("postgres://pos@localhost/pos"));
+        assert_eq!(config.max_records, Some(10));
+        assert_eq!(config.webhooks.max_attempts, Some(3));
+    }
+
+    #[test]
+    fn an_unknown_key_or_a_wrong_type_is_refused_with_its_name() {
+        let typo = FileConfig::parse("listn = \"x\"").unwrap_err();
+        assert!(typo.contains("listn"), "{typo}");
+        let wrong = FileConfig::parse("max_records = \"many\"").unwrap_err();
+        assert!(wrong.contains("max_records"), "{wrong}");
+    }
+
+    #[test]
+    fn the_command_line_wins_over_the_file_over_the_default() {
+        assert_eq!(pick(Some(1), Some(2), 3), 1);
+        assert_eq!(pick(None, Some(2), 3), 2);
+        assert_eq!(pick(None, None, 3), 3);
+    }
+}

@@ -1,0 +1,228 @@
+//! The CRM feed, derived from the tickets on ingest: a purchase event for each ticket that
+//! names a customer (returns and cancellations too, with negative totals), and a customer
+//! event each time an upload changes what head office knows of a customer: `created` the
+//! first time a customer appears in a ticket, `updated` after. All of a customer's events
+//! share the subject `customers/<id>`, so webhook receivers get them in order.
+//!
+//! The till knows a customer only by the id it puts on the ticket; the figures here (tickets,
+//! net total, first shop, last purchase) are what the server learns from the tickets.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use pos_domain::Money;
+use pos_domain::record::{SignedRecord, timestamp};
+use pos_domain::ticket::Ticket;
+use serde_json::json;
+
+use crate::events::OutboxEvent;
+
+/// A ticket naming a customer was accepted.
+pub const PURCHASE_TYPE: &str = "pos.crm.purchase.recorded";
+/// A customer appeared in a ticket for the first time.
+pub const CUSTOMER_CREATED_TYPE: &str = "pos.crm.customer.created";
+/// A known customer's figures changed.
+pub const CUSTOMER_UPDATED_TYPE: &str = "pos.crm.customer.updated";
+
+fn subject(customer: &str) -> String {
+    format!("customers/{customer}")
+}
+
+/// The purchase event of an accepted ticket, if it names a customer.
+pub fn purchase(shop_id: &str, signed: &SignedRecord, ticket: &Ticket) -> Option<OutboxEvent> {
+    let customer = ticket.customer.as_deref()?;
+    let r = &signed.record;
+    let id = format!("purchase/{}/{}", r.till, r.seq);
+    let lines: Vec<_> = ticket
+        .lines
+        .iter()
+        .map(|l| {
+            json!({
+                "product": l.product_id,
+                "label": l.label,
+                "category": l.category,
+                "quantity": l.quantity,
+                "total": l.total,
+            })
+        })
+        .collect();
+    let envelope = json!({
+        "specversion": "1.0",
+        "id": id,
+        "source": format!("/shops/{shop_id}/tills/{}", r.till),
+        "type": PURCHASE_TYPE,
+        "subject": subject(customer),
+        "time": timestamp::format(&r.at),
+        "datacontenttype": "application/json",
+        "data": {
+            "customer": customer,
+            "shop": shop_id,
+            "till": r.till,
+            "ticket": r.seq,
+            "kind": ticket.kind,
+            "at": timestamp::format(&r.at),
+            "total": ticket.total,
+            "lines": lines,
+        },
+    });
+    Some(OutboxEvent {
+        id,
+        event_type: PURCHASE_TYPE.to_string(),
+        subject: subject(customer),
+        envelope,
+    })
+}
+
+/// A ticket naming a customer, as the customer's figures need it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerTicket {
+    pub customer: String,
+    pub shop_id: String,
+    pub at: DateTime<Utc>,
+    pub total_cents: i64,
+}
+
+/// The customer side of an accepted ticket, if it names a customer.
+pub fn customer_ticket(
+    shop_id: &str,
+    signed: &SignedRecord,
+    ticket: &Ticket,
+) -> Option<CustomerTicket> {
+    Some(CustomerTicket {
+        customer: ticket.customer.clone()?,
+        shop_id: shop_id.to_string(),
+        at: signed.record.at,
+        total_cents: ticket.total.cents(),
+    })
+}
+
+/// A customer as stored; `version` counts their tickets (0: not stored yet).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerState {
+    pub id: String,
+    pub first_shop_id: String,
+    pub first_seen_at: String,
+    pub last_purchase_at: String,
+    pub tickets: i64,
+    pub total_cents: i64,
+    pub version: i64,
+}
+
+impl CustomerState {
+    /// A customer not stored yet, first seen with `first`.
+    pub fn unseen(first: &CustomerTicket) -> CustomerState {
+        let at = timestamp::format(&first.at);
+        CustomerState {
+            id: first.customer.clone(),
+            first_shop_id: first.shop_id.clone(),
+            first_seen_at: at.clone(),
+            last_purchase_at: at,
+            tickets: 0,
+            total_cents: 0,
+            version: 0,
+        }
+    }
+}
+
+/// Applies an upload's customer tickets, in ticket order, to the customers' stored states
+/// (`states` holds every customer named, [`CustomerState::unseen`] if new) and returns one
+/// customer event per ticket. Per ticket, not per upload, so the events are the same however
+/// the till batches its uploads.
+pub fn apply(
+    states: &mut BTreeMap<String, CustomerState>,
+    tickets: &[CustomerTicket],
+) -> Vec<OutboxEvent> {
+    let mut events = Vec::new();
+    for t in tickets {
+        let state = states
+            .entry(t.customer.clone())
+            .or_insert_with(|| CustomerState::unseen(t));
+        let at = timestamp::format(&t.at);
+        if at > state.last_purchase_at {
+            state.last_purchase_at = at;
+        }
+        state.tickets += 1;
+        state.total_cents += t.total_cents;
+        state.version += 1;
+        events.push(customer_changed(state));
+    }
+    events
+}
+
+/// The customer event of a stored state: `created` at version 1, `updated` after.
+pub fn customer_changed(state: &CustomerState) -> OutboxEvent {
+    let event_type = if state.version == 1 {
+        CUSTOMER_CREATED_TYPE
+    } else {
+        CUSTOMER_UPDATED_TYPE
+    };
+    let id = format!("customer/{}/{}", state.id, state.version);
+    let envelope = json!({
+        "specversion": "1.0",
+        "id": id,
+        "source": format!("/shops/{}", state.first_shop_id),
+        "type": event_type,
+        "subject": subject(&state.id),
+        "time": state.last_purchase_at,
+        "datacontenttype": "application/json",
+        "data": {
+            "customer": state.id,
+            "version": state.version,
+            "first_shop": state.first_shop_id,
+            "first_seen_at": state.first_seen_at,
+            "last_purchase_at": state.last_purchase_at,
+            "tickets": state.tickets,
+            "total": Money::from_cents(state.total_cents),
+        },
+    });
+    OutboxEvent {
+        id,
+        event_type: event_type.to_string(),
+        subject: subject(&state.id),
+        envelope,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ticket(customer: &str, at: &str, total_cents: i64) -> CustomerTicket {
+        CustomerTicket {
+            customer: customer.into(),
+            shop_id: "SHOP".into(),
+            at: at.parse().unwrap(),
+            total_cents,
+        }
+    }
+
+    #[test]
+    fn a_customer_is_created_once_then_updated_per_ticket_from_the_stored_state() {
+        let mut states = BTreeMap::new();
+        let first = [
+            ticket("C1", "2026-03-30T10:00:00Z", 1000),
+            ticket("C2", "2026-03-30T11:00:00Z", 500),
+            ticket("C1", "2026-03-30T12:00:00Z", -300),
+        ];
+        let events = apply(&mut states, &first);
+        let types: Vec<_> = events.iter().map(|e| e.event_type.as_str()).collect();
+        assert_eq!(
+            types,
+            [
+                CUSTOMER_CREATED_TYPE,
+                CUSTOMER_CREATED_TYPE,
+                CUSTOMER_UPDATED_TYPE
+            ]
+        );
+        assert_eq!(events[2].id, "customer/C1/2");
+        assert_eq!(events[2].envelope["data"]["total"], "7.00");
+        // A later upload starts from the stored state; an older ticket keeps the latest time.
+        let later = [ticket("C1", "2026-03-29T09:00:00Z", 200)];
+        let events = apply(&mut states, &later);
+        assert_eq!(events[0].event_type, CUSTOMER_UPDATED_TYPE);
+        let c1 = &states["C1"];
+        assert_eq!((c1.tickets, c1.total_cents, c1.version), (3, 900, 3));
+        assert_eq!(c1.last_purchase_at, "2026-03-30T12:00:00.000000Z");
+        assert_eq!(c1.first_seen_at, "2026-03-30T10:00:00.000000Z");
+    }
+}

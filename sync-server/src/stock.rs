@@ -1,0 +1,131 @@
+//! Per-shop stock levels for the web shop's pickup availability, moved by the tickets on
+//! ingest: a sale takes its quantities out of the shop's stock, a return or cancellation puts
+//! them back. One event per ticket and product it moved, carrying the change and
+//! the level after it, under the subject `shops/<shop>/stock/<product>` (in order per product).
+//!
+//! Levels count from zero when the server first sees a product sold in a shop: they are the
+//! net movements from sales, in units, or in grams for products sold by weight.
+
+use std::collections::BTreeMap;
+
+use pos_domain::ticket::{Quantity, Ticket, TicketKind};
+use serde_json::json;
+
+use crate::events::OutboxEvent;
+
+/// A shop's stock of a product moved.
+pub const STOCK_CHANGED_TYPE: &str = "pos.stock.level.changed";
+
+/// A stock line: a product in a shop, counted in `units` or `grams`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StockKey {
+    pub shop_id: String,
+    pub product_id: String,
+    pub unit: &'static str,
+}
+
+/// The unit name as stored (`units` or `grams`), as the static name a [`StockKey`] holds.
+pub fn unit_name(stored: &str) -> &'static str {
+    if stored == "grams" { "grams" } else { "units" }
+}
+
+/// A ticket's movements, one per product and unit it touches (negative: out of stock).
+pub fn movements(shop_id: &str, ticket: &Ticket) -> Vec<(StockKey, i64)> {
+    let sign: i64 = match ticket.kind {
+        TicketKind::Sale => -1,
+        TicketKind::Return | TicketKind::Cancellation => 1,
+    };
+    let mut moved: BTreeMap<StockKey, i64> = BTreeMap::new();
+    for line in &ticket.lines {
+        let (unit, amount) = match line.quantity {
+            Quantity::Units(n) => ("units", n),
+            Quantity::Grams(g) => ("grams", g),
+        };
+        *moved
+            .entry(StockKey {
+                shop_id: shop_id.to_string(),
+                product_id: line.product_id.clone(),
+                unit,
+            })
+            .or_default() += sign * i64::from(amount);
+    }
+    moved
+        .into_iter()
+        .filter(|(_, change)| *change != 0)
+        .collect()
+}
+
+/// A stock line as stored: its level and the number of movements so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stored {
+    pub level: i64,
+    pub version: i64,
+}
+
+/// Applies an upload's movements, in ticket order, to the stored lines (`stored` holds every
+/// line moved, default if new) and returns one event per movement, at `time`. Per ticket,
+/// so the events are the same however the till batches its uploads.
+pub fn apply(
+    stored: &mut BTreeMap<StockKey, Stored>,
+    movements: &[(StockKey, i64)],
+    time: &str,
+) -> Vec<OutboxEvent> {
+    let mut events = Vec::new();
+    for (key, change) in movements {
+        let line = stored.entry(key.clone()).or_default();
+        line.level += change;
+        line.version += 1;
+        events.push(level_changed(
+            &StockLevel {
+                key: key.clone(),
+                change: *change,
+                level: line.level,
+                version: line.version,
+            },
+            time,
+        ));
+    }
+    events
+}
+
+/// A stock line after a movement; `version` counts its movements.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StockLevel {
+    pub key: StockKey,
+    pub change: i64,
+    pub level: i64,
+    pub version: i64,
+}
+
+/// The event of a stock movement, at `time` (RFC 3339).
+pub fn level_changed(level: &StockLevel, time: &str) -> OutboxEvent {
+    let k = &level.key;
+    let id = format!(
+        "stock/{}/{}/{}/{}",
+        k.shop_id, k.product_id, k.unit, level.version
+    );
+    let subject = format!("shops/{}/stock/{}", k.shop_id, k.product_id);
+    let envelope = json!({
+        "specversion": "1.0",
+        "id": id,
+        "source": format!("/shops/{}", k.shop_id),
+        "type": STOCK_CHANGED_TYPE,
+        "subject": subject,
+        "time": time,
+        "datacontenttype": "application/json",
+        "data": {
+            "shop": k.shop_id,
+            "product": k.product_id,
+            "unit": k.unit,
+            "change": level.change,
+            "level": level.level,
+            "version": level.version,
+        },
+    });
+    OutboxEvent {
+        id,
+        event_type: STOCK_CHANGED_TYPE.to_string(),
+        subject,
+        envelope,
+    }
+}

@@ -1,0 +1,499 @@
+//! Webhook delivery against a real HTTP receiver (axum on 127.0.0.1:0) that fails (HTTP 500,
+//! or no answer before the timeout) for a while and then recovers, on every storage backend:
+//! every event arrives at least once, every signature verifies, events of one subject arrive in
+//! outbox order; failures past the limit are dead-lettered, visible at head office and retried
+//! by the admin command; a restarted server resumes its queues.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use pos_domain::record::Chain;
+use reqwest::StatusCode;
+use serde_json::Value;
+use support::*;
+use sync_server::Store;
+use sync_server::feeds::SystemClock;
+use sync_server::feeds::webhooks::{self, DeliveryTiming, WebhookWorker};
+use sync_server::store::NewWebhook;
+use tokio::sync::watch;
+
+on_every_backend!(
+    a_failing_receiver_gets_every_event_signed_and_in_order_per_subject,
+    events_are_dead_lettered_after_the_limit_then_retried,
+    deliveries_resume_after_a_restart,
+);
+
+const TILL: &str = "PARIS-OPERA-1";
+const SECRET: &str = "a-webhook-secret-of-some-length";
+
+/// One request the receiver got.
+#[derive(Clone, Debug)]
+struct Attempt {
+    event_id: String,
+    subject: String,
+    accepted: bool,
+    signature_valid: bool,
+}
+
+#[derive(Default)]
+struct Behaviour {
+    /// Requests answered with a failure before the receiver recovers.
+    fail_first: usize,
+    /// Fail every request until cleared.
+    always_fail: bool,
+    requests: usize,
+    attempts: Vec<Attempt>,
+}
+
+/// A webhook receiver on a real socket.
+struct Receiver {
+    url: String,
+    state: Arc<Mutex<Behaviour>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Every third failing request gets no answer at all (the worker's timeout ends it), the
+/// others a 500.
+async fn receive(
+    State(state): State<Arc<Mutex<Behaviour>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AxumStatus {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let signature_valid = webhooks::verify(
+        SECRET,
+        &header(webhooks::TIMESTAMP_HEADER),
+        &header(webhooks::SIGNATURE_HEADER),
+        &body,
+    ) && header("content-type").starts_with("application/cloudevents+json");
+    let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let (fail, hang) = {
+        let mut s = state.lock().unwrap();
+        s.requests += 1;
+        let fail = s.always_fail || s.requests <= s.fail_first;
+        let hang = fail && s.requests % 3 == 0;
+        s.attempts.push(Attempt {
+            event_id: event["id"].as_str().unwrap_or_default().to_string(),
+            subject: event["subject"].as_str().unwrap_or_default().to_string(),
+            accepted: !fail,
+            signature_valid,
+        });
+        (fail, hang)
+    };
+    if hang {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    }
+    if fail {
+        AxumStatus::INTERNAL_SERVER_ERROR
+    } else {
+        AxumStatus::NO_CONTENT
+    }
+}
+
+impl Receiver {
+    async fn start(behaviour: Behaviour) -> Receiver {
+        let state = Arc::new(Mutex::new(behaviour));
+        let app = axum::Router::new()
+            .route("/hook", axum::routing::post(receive))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Receiver { url, state, task }
+    }
+
+    fn attempts(&self) -> Vec<Attempt> {
+        self.state.lock().unwrap().attempts.clone()
+    }
+
+    fn accepted_ids(&self) -> BTreeSet<String> {
+        self.attempts()
+            .into_iter()
+            .filter(|a| a.accepted)
+            .map(|a| a.event_id)
+            .collect()
+    }
+
+    fn recover(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.always_fail = false;
+        s.fail_first = 0;
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn fast_timing(max_attempts: u32) -> DeliveryTiming {
+    DeliveryTiming {
+        poll_interval: Duration::from_millis(20),
+        first_retry: Duration::from_millis(30),
+        max_retry: Duration::from_millis(200),
+        max_attempts,
+        request_timeout: Duration::from_millis(300),
+        parallel: 4,
+        batch: 50,
+    }
+}
+
+/// Runs a delivery worker until the returned sender fires.
+fn start_worker(
+    store: Arc<dyn Store>,
+    timing: DeliveryTiming,
+) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+    let (stop, stopped) = watch::channel(false);
+    let worker = WebhookWorker::new(store, Arc::new(SystemClock), timing);
+    (stop, tokio::spawn(worker.run(stopped)))
+}
+
+async fn register(store: &dyn Store, id: &str, url: &str, types: &[&str]) {
+    store
+        .create_webhook(
+            &NewWebhook {
+                id: id.into(),
+                url: url.into(),
+                secret: SECRET.into(),
+                types: types.iter().map(|t| t.to_string()).collect(),
+                from_start: false,
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+}
+
+/// A server with an enrolled till whose ledger (`tickets` demo tickets over two days) is
+/// uploaded in batches of 5, so stock and customer subjects get events from several uploads.
+async fn upload_ledger(server: &Server, tickets: u64) -> TestTill {
+    let code = server.create_till(SHOP_A, TILL).await;
+    let till = TestTill::new(TILL, 21, tickets, 2, 5);
+    let token = server.enroll(&code, &till).await.token;
+    for chains in till.batches(5) {
+        server.upload(&token, TILL, chains).await;
+    }
+    till
+}
+
+/// Waits until `done` holds, failing after a minute with `what`.
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Waits until every webhook's queue is empty: the worker recorded its last deliveries (a
+/// receiver can have an event before the worker notes it delivered).
+async fn drained(store: &dyn Store) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let hooks = store.webhooks().await.unwrap();
+        if hooks.iter().all(|h| h.pending == 0 && h.dead == 0) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "queues left: {hooks:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Checks, over the receiver's requests in arrival order, that no event of a subject was sent
+/// before every earlier event (in outbox order) of that subject had been accepted.
+fn assert_in_order_per_subject(events: &[Value], attempts: &[Attempt]) {
+    let position: BTreeMap<&str, usize> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e["id"].as_str().unwrap(), i))
+        .collect();
+    let mut by_subject: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for e in events {
+        by_subject
+            .entry(e["subject"].as_str().unwrap())
+            .or_default()
+            .push(e["id"].as_str().unwrap());
+    }
+    let mut accepted = BTreeSet::new();
+    for a in attempts {
+        let earlier = by_subject[a.subject.as_str()]
+            .iter()
+            .take_while(|id| position[*id] < position[a.event_id.as_str()]);
+        for id in earlier {
+            assert!(
+                accepted.contains(*id),
+                "{} was sent before {id} of the same subject {} was delivered",
+                a.event_id,
+                a.subject
+            );
+        }
+        if a.accepted {
+            accepted.insert(a.event_id.as_str());
+        }
+    }
+}
+
+async fn a_failing_receiver_gets_every_event_signed_and_in_order_per_subject(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let receiver = Receiver::start(Behaviour {
+        fail_first: 40,
+        ..Behaviour::default()
+    })
+    .await;
+    register(server.store.as_ref(), "shop-site", &receiver.url, &[]).await;
+    let (stop, worker) = start_worker(server.store.clone(), fast_timing(1000));
+    let till = upload_ledger(&server, 24).await;
+
+    let events = server.feed_all().await;
+    assert_eq!(events.len() as u64, till.event_count());
+    let all: BTreeSet<String> = events
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    eventually("every event delivered", || receiver.accepted_ids() == all).await;
+    drained(server.store.as_ref()).await;
+    let _ = stop.send(true);
+    worker.await.unwrap();
+
+    let attempts = receiver.attempts();
+    assert!(
+        attempts.iter().filter(|a| !a.accepted).count() >= 40,
+        "the receiver failed its first 40 requests"
+    );
+    assert!(
+        attempts.iter().all(|a| a.signature_valid),
+        "every request carries a valid signature over its exact body"
+    );
+    let busiest = events
+        .iter()
+        .fold(BTreeMap::<&str, usize>::new(), |mut m, e| {
+            *m.entry(e["subject"].as_str().unwrap()).or_default() += 1;
+            m
+        })
+        .into_values()
+        .max()
+        .unwrap();
+    assert!(busiest >= 3, "some subject has several events to order");
+    assert_in_order_per_subject(&events, &attempts);
+    let (status, hooks) = server
+        .get("/api/v1/hq/webhooks", Some(&server.admin_token))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(hooks[0]["pending"], 0, "nothing left queued: {hooks}");
+    assert_eq!(hooks[0]["dead"], 0);
+    server.stop().await;
+}
+
+/// Runs `sync-server --db DB --json admin ARGS...` and returns its JSON output.
+fn admin(db: &str, args: &[&str]) -> Value {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"))
+        .arg("--db")
+        .arg(db)
+        .arg("--json")
+        .arg("admin")
+        .args(args)
+        .output()
+        .expect("the sync-server binary runs");
+    assert!(
+        output.status.success(),
+        "sync-server {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("--json prints JSON")
+}
+
+async fn events_are_dead_lettered_after_the_limit_then_retried(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let receiver = Receiver::start(Behaviour {
+        always_fail: true,
+        ..Behaviour::default()
+    })
+    .await;
+    // Registered by the admin command, for stock events only.
+    let added = admin(
+        &server.db_url,
+        &[
+            "webhook",
+            "add",
+            "--id",
+            "stock-site",
+            "--url",
+            &receiver.url,
+            "--secret",
+            SECRET,
+            "--types",
+            "pos.stock",
+        ],
+    );
+    assert_eq!(added["types"], serde_json::json!(["pos.stock"]));
+    let (stop, worker) = start_worker(server.store.clone(), fast_timing(3));
+    upload_ledger(&server, 6).await;
+    let stock: Vec<Value> = server
+        .feed_all()
+        .await
+        .into_iter()
+        .filter(|e| e["type"] == "pos.stock.level.changed")
+        .collect();
+    let subjects: BTreeSet<&str> = stock
+        .iter()
+        .map(|e| e["subject"].as_str().unwrap())
+        .collect();
+    assert!(stock.len() > subjects.len(), "some products move twice");
+
+    // The first event of each subject fails three times and is parked; the later ones of that
+    // subject wait behind it, never attempted.
+    let admin_token = server.admin_token.clone();
+    let mut dead = Value::Null;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while dead.as_array().map(Vec::len) != Some(subjects.len()) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "dead letters: {dead}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        dead = server
+            .get("/api/v1/hq/webhooks/dead-letters", Some(&admin_token))
+            .await
+            .1;
+    }
+    for letter in dead.as_array().unwrap() {
+        assert_eq!(letter["webhook_id"], "stock-site");
+        assert_eq!(letter["attempts"], 3);
+        assert!(
+            letter["last_error"].as_str().unwrap().contains("500")
+                || letter["last_error"].as_str().unwrap().contains("timed out"),
+            "the last error says what went wrong: {letter}"
+        );
+    }
+    // Let the worker run a few more passes: nothing more is attempted.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let attempts = receiver.attempts();
+    assert_eq!(attempts.len(), subjects.len() * 3, "three attempts each");
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.event_id.starts_with("stock/") && a.signature_valid),
+        "only the subscribed type is sent"
+    );
+    let (status, _) = server
+        .get(
+            "/api/v1/hq/webhooks/dead-letters",
+            Some(&server.manager_token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "dead letters are for admins");
+    let listed = admin(&server.db_url, &["webhook", "dead-letters"]);
+    assert_eq!(listed.as_array().unwrap().len(), subjects.len());
+
+    // The receiver recovers; an admin retries: every stock event arrives, in order.
+    receiver.recover();
+    let retried = admin(
+        &server.db_url,
+        &["webhook", "retry", "--webhook", "stock-site"],
+    );
+    assert_eq!(retried["retried"].as_u64(), Some(subjects.len() as u64));
+    let all: BTreeSet<String> = stock
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    eventually("every stock event delivered after the retry", || {
+        receiver.accepted_ids() == all
+    })
+    .await;
+    drained(server.store.as_ref()).await;
+    let _ = stop.send(true);
+    worker.await.unwrap();
+    assert_in_order_per_subject(&stock, &receiver.attempts());
+    assert!(server.store.dead_letters().await.unwrap().is_empty());
+    let listed = admin(&server.db_url, &["webhook", "list"]);
+    assert_eq!(listed[0]["pending"], 0);
+    server.stop().await;
+}
+
+async fn deliveries_resume_after_a_restart(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let receiver = Receiver::start(Behaviour {
+        always_fail: true,
+        ..Behaviour::default()
+    })
+    .await;
+    register(
+        server.store.as_ref(),
+        "crm",
+        &receiver.url,
+        &["pos.crm", "pos.record.ticket"],
+    )
+    .await;
+    let (stop, worker) = start_worker(server.store.clone(), fast_timing(1000));
+    let till = upload_ledger(&server, 12).await;
+    let wanted: BTreeSet<String> = server
+        .feed_all()
+        .await
+        .into_iter()
+        .filter(|e| {
+            let t = e["type"].as_str().unwrap();
+            t.starts_with("pos.crm") || t.starts_with("pos.record.ticket")
+        })
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(wanted.len() as u64 > till.records(Chain::Ticket).len() as u64);
+    eventually("the worker tried and failed", || {
+        receiver.attempts().len() >= 10
+    })
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while server.store.webhooks().await.unwrap()[0].pending as usize != wanted.len() {
+        assert!(tokio::time::Instant::now() < deadline, "every event queued");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+
+    // The server stops with everything still queued, and starts again on the same database.
+    let _ = stop.send(true);
+    worker.await.unwrap();
+    let db_url = server.db_url.clone();
+    let dir = server.stop_keeping_data().await;
+    receiver.recover();
+    let store = sync_server::open_store(&db_url).await.unwrap();
+    let queued = store.webhooks().await.unwrap()[0].pending;
+    assert_eq!(
+        queued as usize,
+        wanted.len(),
+        "the queue survived the restart"
+    );
+    let (stop, worker) = start_worker(store.clone(), fast_timing(1000));
+    eventually("every queued event delivered after the restart", || {
+        receiver.accepted_ids() == wanted
+    })
+    .await;
+    drained(store.as_ref()).await;
+    let _ = stop.send(true);
+    worker.await.unwrap();
+    assert_eq!(store.webhooks().await.unwrap()[0].pending, 0);
+    drop(store);
+    drop_database(&db_url).await;
+    drop(dir);
+}
