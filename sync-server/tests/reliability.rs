@@ -1,7 +1,7 @@
 //! Reliability of the whole sync path, on every backend, with the real `sync-server` and `till`
 //! binaries where a process must die or run twice: the server killed in the middle of a batch
 //! and restarted; answers cut by a proxy after the server committed; two `till sync` processes
-//! of one till at once. Each test ends with head office holding exactly the till's records, and
+//! of one till at once; the app's background sync loop through an outage of head office. Each test ends with head office holding exactly the till's records, and
 //! its sales totals equal to the till's.
 
 mod support;
@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use pos_domain::record::Chain;
 use pos_till::Till;
+use pos_till::requests::{SaleLineRequest, SaleRequest};
+use pos_till::sync_loop::{SyncLoop, SyncLoopOptions};
 use serde_json::Value;
 use support::*;
 use sync_server::open_store;
@@ -26,6 +28,7 @@ on_every_backend!(
     the_server_killed_mid_batch_restarts_and_the_sync_resumes,
     answers_cut_after_the_server_committed_are_retried_exactly_once,
     two_till_sync_processes_of_one_till_upload_each_record_once,
+    the_background_loop_rides_out_an_outage_of_head_office,
 );
 
 /// Runs blocking till code (the till's HTTP client is blocking) off the async runtime.
@@ -449,4 +452,82 @@ async fn two_till_sync_processes_of_one_till_upload_each_record_once(backend: Ba
     let head_office: pos_domain::Money = serde_json::from_value(sales["total"].clone()).unwrap();
     assert_eq!(head_office.cents(), total, "no ticket counted twice");
     server.stop().await;
+}
+
+/// Waits (blocking) until the loop's status satisfies `done`.
+fn wait_for(
+    sync: &SyncLoop,
+    what: &str,
+    done: impl Fn(&pos_till::sync_loop::SyncLoopStatus) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = sync.status();
+        if done(&status) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: {status:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+async fn the_background_loop_rides_out_an_outage_of_head_office(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(db) = fresh_database(backend, dir.path()).await else {
+        return;
+    };
+    let (till_id, code) = set_up_shop(&db);
+    let t = TestTill::new(&till_id, 34, 60, 1, 8);
+    let port = free_port();
+    let db2 = db.clone();
+    let (t, records) = blocking(move || {
+        let mut t = t;
+        let mut server = ServerProcess::start(&db2, port);
+        t.till
+            .enroll(&format!("http://127.0.0.1:{port}"), &code)
+            .expect("enrollment");
+        let options = SyncLoopOptions {
+            every: Duration::from_millis(200),
+            retry_min: Duration::from_millis(50),
+            retry_max: Duration::from_millis(400),
+        };
+        let sync = SyncLoop::start(t.path.clone(), t.clock.clone(), options);
+        wait_for(&sync, "the first pass uploads everything", |s| {
+            s.online == Some(true) && s.waiting == Some(0)
+        });
+        // Head office goes away; the till keeps selling.
+        server.kill();
+        let sale = SaleRequest {
+            lines: vec![SaleLineRequest {
+                product_id: Some("ACC-CBL-CC1".into()),
+                ..Default::default()
+            }],
+            tenders: vec![pos_domain::tender::Tender {
+                kind: pos_domain::tender::TenderKind::Cash,
+                amount: pos_domain::Money::from_cents(1490),
+                reference: None,
+            }],
+            ..Default::default()
+        };
+        t.till
+            .sell(&sale)
+            .expect("the till sells while head office is away");
+        sync.sync_now();
+        wait_for(&sync, "the loop sees head office offline", |s| {
+            s.online == Some(false) && s.failures >= 2 && s.last_error.is_some()
+        });
+        let _restarted = ServerProcess::start(&db2, port);
+        wait_for(&sync, "the loop catches up once head office is back", |s| {
+            s.online == Some(true) && s.waiting == Some(0) && s.failures == 0
+        });
+        sync.stop();
+        let records = record_count(&t.till);
+        (t, records)
+    })
+    .await;
+    assert_eq!(
+        held_at_head_office(&db, &till_id).await,
+        (records, t.ticket_total_cents()),
+        "head office holds every record once, the sale made offline included"
+    );
 }

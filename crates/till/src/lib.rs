@@ -7,6 +7,7 @@
 //! - [`engine`]: the [`Till`] API; [`closing`]: X reports and closures; [`receipt`]: receipt
 //!   text; [`archive`]: signed period archives; [`catalog`]: products and search;
 //! - [`sync`]: enrollment with head office and the upload of every chain, exactly once;
+//!   [`sync_loop`]: the background loop the app runs, with backoff and a status;
 //!   [`download`]: head office's changes feed (catalog, per-shop prices, staff, web orders),
 //!   one local transaction per page; [`web_orders`]: click & collect at the till;
 //! - [`demo`]: realistic demo data and large catalogs, generated through the same API.
@@ -28,6 +29,7 @@ pub mod ledger;
 pub mod receipt;
 pub mod requests;
 pub mod sync;
+pub mod sync_loop;
 pub mod system;
 pub mod web_orders;
 

@@ -1,0 +1,246 @@
+//! The background sync loop the cashier app runs: a [`Till::sync`] pass at a steady pace while
+//! head office answers, again at once while records are left waiting, with exponential backoff
+//! while it does not answer, and immediately when asked (after a sale, from the status bar).
+//!
+//! Each pass opens its own connection to the ledger, so selling never waits for the network,
+//! and the ledger's sync lease keeps it from overlapping a `till sync` run by hand. The loop's
+//! [`SyncLoopStatus`] is what the app's status bar shows. Waiting uses the monotonic clock of
+//! the operating system; the timestamps in the status come from the injected [`Clock`].
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use pos_domain::clock::Clock;
+use pos_domain::record::timestamp;
+use serde::Serialize;
+
+use crate::engine::Till;
+
+/// How often the loop syncs.
+#[derive(Clone, Copy, Debug)]
+pub struct SyncLoopOptions {
+    /// Between passes while head office answers and nothing is waiting.
+    pub every: Duration,
+    /// The first retry after a failed pass; each further failure doubles it...
+    pub retry_min: Duration,
+    /// ...up to this.
+    pub retry_max: Duration,
+}
+
+impl Default for SyncLoopOptions {
+    fn default() -> Self {
+        SyncLoopOptions {
+            every: Duration::from_secs(30),
+            retry_min: Duration::from_secs(2),
+            retry_max: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What the loop knows of head office, for the status bar.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SyncLoopStatus {
+    /// False until the till is enrolled; the loop then only checks now and then.
+    pub enrolled: bool,
+    /// Whether the last pass reached head office; `None` before the first pass.
+    pub online: Option<bool>,
+    /// Records head office does not hold yet, as of the last pass.
+    pub waiting: Option<u64>,
+    pub last_success_at: Option<String>,
+    pub last_attempt_at: Option<String>,
+    /// Why the last pass failed, for the status bar's tooltip.
+    pub last_error: Option<String>,
+    /// Failed passes in a row (0 while online).
+    pub failures: u32,
+    /// Passes run since the loop started.
+    pub passes: u64,
+}
+
+struct State {
+    status: SyncLoopStatus,
+    stop: bool,
+    requested: bool,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    wake: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic in a pass must not silence the status bar: the state stays usable.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The running loop; stopping it (or dropping it) waits for a pass in progress to end.
+pub struct SyncLoop {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl SyncLoop {
+    /// Starts syncing the ledger at `path` on a thread of its own; the first pass runs at once.
+    pub fn start(path: PathBuf, clock: Arc<dyn Clock>, options: SyncLoopOptions) -> SyncLoop {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                status: SyncLoopStatus::default(),
+                stop: false,
+                requested: false,
+            }),
+            wake: Condvar::new(),
+        });
+        let thread = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("till-sync".into())
+                .spawn(move || run(&shared, &path, clock, options))
+                .expect("the sync thread starts")
+        };
+        SyncLoop {
+            shared,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn status(&self) -> SyncLoopStatus {
+        self.shared.lock().status.clone()
+    }
+
+    /// Asks for a pass now (a sale was just recorded, or the cashier asked).
+    pub fn sync_now(&self) {
+        self.shared.lock().requested = true;
+        self.shared.wake.notify_all();
+    }
+
+    pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        self.shared.lock().stop = true;
+        self.shared.wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for SyncLoop {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+fn run(shared: &Shared, path: &Path, clock: Arc<dyn Clock>, options: SyncLoopOptions) {
+    let spread = spread_of(path);
+    loop {
+        let delay = pass(shared, path, &clock, &options, spread);
+        let mut state = shared.lock();
+        if !state.requested && !state.stop {
+            state = shared
+                .wake
+                .wait_timeout_while(state, delay, |s| !s.requested && !s.stop)
+                .map(|(state, _)| state)
+                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+        }
+        if state.stop {
+            return;
+        }
+        state.requested = false;
+    }
+}
+
+/// One pass; the delay before the next.
+fn pass(
+    shared: &Shared,
+    path: &Path,
+    clock: &Arc<dyn Clock>,
+    options: &SyncLoopOptions,
+    spread: f64,
+) -> Duration {
+    let result = Till::open(path, clock.clone()).and_then(|mut till| till.sync(|_, _, _| {}));
+    let now = timestamp::format(&clock.now());
+    let mut state = shared.lock();
+    let status = &mut state.status;
+    status.passes += 1;
+    status.last_attempt_at = Some(now.clone());
+    match result {
+        Ok(summary) => {
+            status.enrolled = true;
+            status.online = Some(true);
+            status.waiting = Some(summary.waiting);
+            status.last_success_at = Some(now);
+            status.last_error = None;
+            status.failures = 0;
+            if summary.waiting > 0 {
+                options.retry_min
+            } else {
+                options.every
+            }
+        }
+        Err(error) if error.code() == "not_enrolled" => {
+            status.enrolled = false;
+            status.online = None;
+            options.every
+        }
+        // Another process (a `till sync` by hand) is syncing: not a failure of head office.
+        Err(error) if error.code() == "sync_running" => options.retry_min,
+        Err(error) => {
+            status.online = Some(false);
+            status.last_error = Some(error.to_string());
+            status.failures = status.failures.saturating_add(1);
+            backoff(options, status.failures, spread)
+        }
+    }
+}
+
+/// `retry_min` doubled per failure in a row, up to `retry_max`, stretched by up to a quarter
+/// by the till's own `spread`, so a fleet cut off at the same moment does not come back all at
+/// once.
+fn backoff(options: &SyncLoopOptions, failures: u32, spread: f64) -> Duration {
+    let doubled = options
+        .retry_min
+        .saturating_mul(1u32 << failures.saturating_sub(1).min(20));
+    doubled.min(options.retry_max).mul_f64(1.0 + spread / 4.0)
+}
+
+/// A fraction in `[0, 1)` that differs from till to till and stays the same for one till.
+fn spread_of(path: &Path) -> f64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    path.hash(&mut hasher);
+    (hasher.finish() % 1000) as f64 / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_maximum_and_spreads_tills() {
+        let options = SyncLoopOptions {
+            every: Duration::from_secs(30),
+            retry_min: Duration::from_secs(2),
+            retry_max: Duration::from_secs(60),
+        };
+        assert_eq!(backoff(&options, 1, 0.0), Duration::from_secs(2));
+        assert_eq!(backoff(&options, 2, 0.0), Duration::from_secs(4));
+        assert_eq!(backoff(&options, 5, 0.0), Duration::from_secs(32));
+        assert_eq!(backoff(&options, 6, 0.0), Duration::from_secs(60));
+        assert_eq!(backoff(&options, 400, 0.0), Duration::from_secs(60));
+        assert_eq!(backoff(&options, 6, 0.5), Duration::from_secs_f64(67.5));
+        let (a, b) = (
+            spread_of(Path::new("/a/till.db")),
+            spread_of(Path::new("/b/till.db")),
+        );
+        assert!((0.0..1.0).contains(&a) && (0.0..1.0).contains(&b));
+        assert_ne!(a, b, "two tills back off differently");
+        assert_eq!(a, spread_of(Path::new("/a/till.db")));
+    }
+}
