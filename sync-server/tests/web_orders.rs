@@ -166,15 +166,10 @@ async fn the_feed_pages_by_version_and_shows_each_till_its_own_shop(backend: Bac
     assert!(empty.changes.is_empty());
     assert_eq!(empty.next, all_a.next, "nothing new: next stays");
 
-    // A price change is one new entry, above every earlier version.
+    // A product's new price is one new entry, above every earlier version.
     server
         .store
-        .put_changes(
-            vec![product("P3", 2500)]
-                .iter()
-                .map(distribution::product_change)
-                .collect(),
-        )
+        .put_changes(vec![distribution::product_change(&product("P3", 2500))])
         .await
         .unwrap();
     let news = page(&server, TILL_A, &token_a, all_a.next, 100).await;
