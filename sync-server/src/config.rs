@@ -15,6 +15,7 @@
 //! first_retry_seconds = 5    # SYNC_WEBHOOK_FIRST_RETRY, --webhook-first-retry
 //! max_retry_seconds = 3600   # SYNC_WEBHOOK_MAX_RETRY, --webhook-max-retry
 //! timeout_seconds = 10       # SYNC_WEBHOOK_TIMEOUT, --webhook-timeout
+//! ca_file = "/etc/pos/ca.pem" # SYNC_WEBHOOK_CA, --webhook-ca (trusted besides the system's)
 //! ```
 
 use std::path::Path;
@@ -47,6 +48,7 @@ pub struct WebhookFileConfig {
     pub first_retry_seconds: Option<u64>,
     pub max_retry_seconds: Option<u64>,
     pub timeout_seconds: Option<u64>,
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// Why a config file could not be used.

@@ -83,6 +83,10 @@ struct ServeArgs {
     /// Seconds a webhook receiver has to answer [default: 10].
     #[arg(long, env = "SYNC_WEBHOOK_TIMEOUT")]
     webhook_timeout: Option<u64>,
+    /// PEM file of certificate authorities to trust for https:// webhooks, besides the
+    /// system's.
+    #[arg(long, env = "SYNC_WEBHOOK_CA")]
+    webhook_ca: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -718,6 +722,10 @@ async fn serve(store: Arc<dyn Store>, args: ServeArgs, file: FileConfig) -> Resu
             .map_or(timing.request_timeout, seconds),
         ..timing
     };
+    let roots = match args.webhook_ca.or(hooks.ca_file) {
+        Some(path) => WebhookWorker::read_roots(&path).map_err(anyhow::Error::msg)?,
+        None => Vec::new(),
+    };
     let nats = args.nats.or(file.nats);
 
     let listener = tokio::net::TcpListener::bind(&listen)
@@ -731,9 +739,10 @@ async fn serve(store: Arc<dyn Store>, args: ServeArgs, file: FileConfig) -> Resu
         "serving"
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut workers = vec![tokio::spawn(
-        WebhookWorker::new(store.clone(), Arc::new(SystemClock), timing).run(stopped.clone()),
-    )];
+    let webhooks =
+        WebhookWorker::with_extra_roots(store.clone(), Arc::new(SystemClock), timing, roots)
+            .map_err(anyhow::Error::msg)?;
+    let mut workers = vec![tokio::spawn(webhooks.run(stopped.clone()))];
     if let Some(url) = nats {
         let publisher = NatsPublisher::connect(store.clone(), NatsConfig::new(&url))
             .await
