@@ -7,6 +7,7 @@
 //! db = "postgres://pos@localhost/pos"   # SYNC_DB, --db
 //! listen = "0.0.0.0:8080"               # SYNC_LISTEN, --listen
 //! nats = "nats://127.0.0.1:4222"        # SYNC_NATS, --nats (no NATS publisher if absent)
+//! nats_prefix = "pos"                   # SYNC_NATS_PREFIX, --nats-prefix (streams POS_SALES...)
 //! max_body_bytes = 16777216             # SYNC_MAX_BODY_BYTES, --max-body-bytes
 //! max_records = 5000                    # SYNC_MAX_RECORDS, --max-records
 //!
@@ -34,6 +35,7 @@ pub struct FileConfig {
     pub db: Option<String>,
     pub listen: Option<String>,
     pub nats: Option<String>,
+    pub nats_prefix: Option<String>,
     pub max_body_bytes: Option<usize>,
     pub max_records: Option<usize>,
     #[serde(default)]
