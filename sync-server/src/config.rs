@@ -7,6 +7,7 @@
 //! db = "postgres://pos@localhost/pos"   # SYNC_DB, --db
 //! listen = "0.0.0.0:8080"               # SYNC_LISTEN, --listen
 //! nats = "nats://127.0.0.1:4222"        # SYNC_NATS, --nats (no NATS publisher if absent)
+//! nats_prefix = "pos"                   # SYNC_NATS_PREFIX, --nats-prefix (streams POS_SALES...)
 //! max_body_bytes = 16777216             # SYNC_MAX_BODY_BYTES, --max-body-bytes
 //! max_records = 5000                    # SYNC_MAX_RECORDS, --max-records
 //!
@@ -15,6 +16,7 @@
 //! first_retry_seconds = 5    # SYNC_WEBHOOK_FIRST_RETRY, --webhook-first-retry
 //! max_retry_seconds = 3600   # SYNC_WEBHOOK_MAX_RETRY, --webhook-max-retry
 //! timeout_seconds = 10       # SYNC_WEBHOOK_TIMEOUT, --webhook-timeout
+//! ca_file = "/etc/pos/ca.pem" # SYNC_WEBHOOK_CA, --webhook-ca (trusted besides the system's)
 //! ```
 
 use std::path::Path;
@@ -33,6 +35,7 @@ pub struct FileConfig {
     pub db: Option<String>,
     pub listen: Option<String>,
     pub nats: Option<String>,
+    pub nats_prefix: Option<String>,
     pub max_body_bytes: Option<usize>,
     pub max_records: Option<usize>,
     #[serde(default)]
@@ -47,6 +50,7 @@ pub struct WebhookFileConfig {
     pub first_retry_seconds: Option<u64>,
     pub max_retry_seconds: Option<u64>,
     pub timeout_seconds: Option<u64>,
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// Why a config file could not be used.

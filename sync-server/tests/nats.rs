@@ -217,3 +217,51 @@ async fn a_consumer_replays_every_event_once_from_the_family_streams(backend: Ba
     drop_database(&db_url).await;
     drop(dir);
 }
+
+/// `sync-server serve --nats URL --nats-prefix P` publishes the outbox to the `P_*` streams.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_serve_command_publishes_with_its_nats_settings() {
+    let Some(url) = nats_url() else {
+        return;
+    };
+    // A ledger uploaded to a server that is then stopped, its SQLite file kept.
+    let server = Server::start(Backend::Sqlite).await.unwrap();
+    let code = server.create_till(SHOP_A, "PARIS-OPERA-1").await;
+    let till = TestTill::new("PARIS-OPERA-1", 33, 8, 1, 11);
+    let token = server.enroll(&code, &till).await.token;
+    for chains in till.batches(100) {
+        server.upload(&token, "PARIS-OPERA-1", chains).await;
+    }
+    let db_url = server.db_url.clone();
+    let dir = server.stop_keeping_data().await;
+
+    let prefix = format!(
+        "s{}",
+        hex::encode(sync_server::secrets::random_bytes::<4>().unwrap())
+    );
+    let config = NatsConfig::new(&url).with_prefix(&prefix).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"))
+        .args(["--db", &db_url, "serve", "--listen", "127.0.0.1:0"])
+        .env("SYNC_NATS", &url)
+        .env("SYNC_NATS_PREFIX", &prefix)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let store = sync_server::open_store(&db_url).await.unwrap();
+    caught_up(store.as_ref(), &config).await;
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(
+        child.wait().unwrap().success(),
+        "stops cleanly on interrupt"
+    );
+
+    let streams = replay(&config).await;
+    let published: usize = streams.values().map(Vec::len).sum();
+    assert_eq!(published as u64, till.event_count());
+    assert!(!streams["SALES"].is_empty());
+    drop(store);
+    drop(dir);
+}

@@ -27,6 +27,7 @@ on_every_backend!(
     a_failing_receiver_gets_every_event_signed_and_in_order_per_subject,
     events_are_dead_lettered_after_the_limit_then_retried,
     deliveries_resume_after_a_restart,
+    an_https_receiver_gets_events_once_its_authority_is_trusted,
 );
 
 const TILL: &str = "PARIS-OPERA-1";
@@ -116,6 +117,51 @@ impl Receiver {
         Receiver { url, state, task }
     }
 
+    /// The same receiver over HTTPS, with a self-signed certificate for 127.0.0.1 (returned,
+    /// for the client to trust).
+    async fn start_tls(
+        behaviour: Behaviour,
+    ) -> (Receiver, rustls::pki_types::CertificateDer<'static>) {
+        let rcgen::CertifiedKey { cert, signing_key } =
+            rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(signing_key.serialize_der().into()),
+            )
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let state = Arc::new(Mutex::new(behaviour));
+        let app = axum::Router::new()
+            .route("/hook", axum::routing::post(receive))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("https://{}/hook", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                let (acceptor, app) = (acceptor.clone(), app.clone());
+                tokio::spawn(async move {
+                    // A client that does not trust the certificate ends the handshake.
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let service = hyper_util::service::TowerToHyperService::new(app);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        (Receiver { url, state, task }, cert.der().clone())
+    }
+
     fn attempts(&self) -> Vec<Attempt> {
         self.state.lock().unwrap().attempts.clone()
     }
@@ -159,7 +205,7 @@ fn start_worker(
     timing: DeliveryTiming,
 ) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
     let (stop, stopped) = watch::channel(false);
-    let worker = WebhookWorker::new(store, Arc::new(SystemClock), timing);
+    let worker = WebhookWorker::new(store, Arc::new(SystemClock), timing).unwrap();
     (stop, tokio::spawn(worker.run(stopped)))
 }
 
@@ -496,4 +542,70 @@ async fn deliveries_resume_after_a_restart(backend: Backend) {
     drop(store);
     drop_database(&db_url).await;
     drop(dir);
+}
+
+async fn an_https_receiver_gets_events_once_its_authority_is_trusted(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let (receiver, root) = Receiver::start_tls(Behaviour::default()).await;
+    register(server.store.as_ref(), "secure", &receiver.url, &["pos.crm"]).await;
+    upload_ledger(&server, 10).await;
+    let wanted: BTreeSet<String> = server
+        .feed_all()
+        .await
+        .into_iter()
+        .filter(|e| e["type"].as_str().unwrap().starts_with("pos.crm"))
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!wanted.is_empty());
+
+    // A worker that does not trust the receiver's authority gets no event through; the dead
+    // letters say why.
+    let (stop, worker) = start_worker(server.store.clone(), fast_timing(2));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let dead = loop {
+        let dead = server.store.dead_letters().await.unwrap();
+        if !dead.is_empty() {
+            break dead;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no dead letter");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    let _ = stop.send(true);
+    worker.await.unwrap();
+    assert!(
+        dead[0].last_error.to_lowercase().contains("certificate"),
+        "the error names the certificate: {}",
+        dead[0].last_error
+    );
+    assert!(
+        receiver.attempts().is_empty(),
+        "no request got past the handshake"
+    );
+    server
+        .store
+        .retry_dead_letters(Some("secure"), None, chrono::Utc::now())
+        .await
+        .unwrap();
+
+    // Trusting it (what `serve --webhook-ca FILE` does), every event arrives, signed.
+    let (stop, stopped) = watch::channel(false);
+    let worker = WebhookWorker::with_extra_roots(
+        server.store.clone(),
+        Arc::new(SystemClock),
+        fast_timing(1000),
+        vec![root],
+    )
+    .unwrap();
+    let worker = tokio::spawn(worker.run(stopped));
+    eventually("every CRM event delivered over HTTPS", || {
+        receiver.accepted_ids() == wanted
+    })
+    .await;
+    drained(server.store.as_ref()).await;
+    let _ = stop.send(true);
+    worker.await.unwrap();
+    assert!(receiver.attempts().iter().all(|a| a.signature_valid));
+    server.stop().await;
 }

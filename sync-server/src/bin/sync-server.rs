@@ -65,6 +65,10 @@ struct ServeArgs {
     /// Publish every event to NATS JetStream at this URL (`nats://HOST:PORT`).
     #[arg(long, env = "SYNC_NATS")]
     nats: Option<String>,
+    /// Names of the NATS streams (`<PREFIX>_SALES`...) and subjects (`<prefix>.sales.>`...),
+    /// to keep environments sharing a NATS server apart [default: pos].
+    #[arg(long, env = "SYNC_NATS_PREFIX")]
+    nats_prefix: Option<String>,
     /// Largest request body, in bytes [default: 16 MiB].
     #[arg(long, env = "SYNC_MAX_BODY_BYTES")]
     max_body_bytes: Option<usize>,
@@ -83,6 +87,10 @@ struct ServeArgs {
     /// Seconds a webhook receiver has to answer [default: 10].
     #[arg(long, env = "SYNC_WEBHOOK_TIMEOUT")]
     webhook_timeout: Option<u64>,
+    /// PEM file of certificate authorities to trust for https:// webhooks, besides the
+    /// system's.
+    #[arg(long, env = "SYNC_WEBHOOK_CA")]
+    webhook_ca: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -724,8 +732,35 @@ async fn serve(store: Arc<dyn Store>, args: ServeArgs, file: FileConfig) -> Resu
             .map_or(timing.request_timeout, seconds),
         ..timing
     };
+    let roots = match args.webhook_ca.or(hooks.ca_file) {
+        Some(path) => WebhookWorker::read_roots(&path).map_err(anyhow::Error::msg)?,
+        None => Vec::new(),
+    };
     let nats = args.nats.or(file.nats);
+    let nats_prefix = args.nats_prefix.or(file.nats_prefix);
 
+    // Signal handlers first: an interrupt arriving while the server starts stops it cleanly
+    // instead of killing it.
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("handling SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("handling SIGTERM")?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let webhooks =
+        WebhookWorker::with_extra_roots(store.clone(), Arc::new(SystemClock), timing, roots)
+            .map_err(anyhow::Error::msg)?;
+    let mut workers = vec![tokio::spawn(webhooks.run(stopped.clone()))];
+    if let Some(url) = &nats {
+        let mut nats_config = NatsConfig::new(url);
+        if let Some(prefix) = nats_prefix {
+            nats_config = nats_config
+                .with_prefix(&prefix)
+                .map_err(anyhow::Error::msg)?;
+        }
+        let publisher = NatsPublisher::connect(store.clone(), nats_config)
+            .await
+            .map_err(|e| anyhow::anyhow!("connecting to NATS at {url}: {e}"))?;
+        workers.push(tokio::spawn(publisher.run(stopped.clone())));
+    }
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
@@ -736,19 +771,12 @@ async fn serve(store: Arc<dyn Store>, args: ServeArgs, file: FileConfig) -> Resu
         nats = nats.as_deref().unwrap_or("-"),
         "serving"
     );
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut workers = vec![tokio::spawn(
-        WebhookWorker::new(store.clone(), Arc::new(SystemClock), timing).run(stopped.clone()),
-    )];
-    if let Some(url) = nats {
-        let publisher = NatsPublisher::connect(store.clone(), NatsConfig::new(&url))
-            .await
-            .map_err(|e| anyhow::anyhow!("connecting to NATS at {url}: {e}"))?;
-        workers.push(tokio::spawn(publisher.run(stopped.clone())));
-    }
     let state = AppState { store, config };
     let shutdown = async move {
-        let _ = tokio::signal::ctrl_c().await;
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
         let _ = stop.send(true);
     };
     sync_server::serve(listener, state, shutdown).await?;

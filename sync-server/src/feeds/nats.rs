@@ -91,6 +91,26 @@ impl NatsConfig {
         }
     }
 
+    /// Streams named `<PREFIX>_<FAMILY>` and subjects `<prefix>.<family>...` for `prefix`
+    /// (1 to 32 ASCII letters, digits, `-` or `_`).
+    pub fn with_prefix(self, prefix: &str) -> Result<NatsConfig, String> {
+        let ok = !prefix.is_empty()
+            && prefix.len() <= 32
+            && prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !ok {
+            return Err(format!(
+                "NATS prefix `{prefix}`: use 1 to 32 letters, digits, `-` or `_`"
+            ));
+        }
+        Ok(NatsConfig {
+            stream_prefix: prefix.to_uppercase(),
+            subject_prefix: prefix.to_lowercase(),
+            ..self
+        })
+    }
+
     /// The stream of a family.
     pub fn stream(&self, family: &str) -> String {
         format!("{}_{family}", self.stream_prefix)

@@ -18,9 +18,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Bytes;
+use axum::http::{Request, header};
 use futures_util::StreamExt;
 use hmac::{Hmac, KeyInit, Mac};
+use http_body_util::Full;
 use pos_domain::clock::Clock;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use sha2::Sha256;
 
 use super::{Shutdown, stopped};
@@ -127,17 +132,76 @@ pub struct WebhookWorker {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     timing: DeliveryTiming,
-    http: reqwest::Client,
+    http: HttpClient,
 }
 
+/// The HTTP(S) client of the worker.
+type HttpClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Full<Bytes>,
+>;
+
 impl WebhookWorker {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, timing: DeliveryTiming) -> Self {
-        WebhookWorker {
+    /// A worker trusting the system's certificate authorities for `https://` webhooks.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        timing: DeliveryTiming,
+    ) -> Result<Self, String> {
+        WebhookWorker::with_extra_roots(store, clock, timing, Vec::new())
+    }
+
+    /// A worker also trusting `roots` (a private certificate authority of the receivers).
+    pub fn with_extra_roots(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        timing: DeliveryTiming,
+        roots: Vec<CertificateDer<'static>>,
+    ) -> Result<Self, String> {
+        let mut trusted = rustls::RootCertStore::empty();
+        // Unreadable system certificates are skipped: a receiver they would have vouched for
+        // then fails its deliveries with a certificate error, visible in the dead letters.
+        trusted.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        let (_, refused) = trusted.add_parsable_certificates(roots);
+        if refused > 0 {
+            return Err(format!(
+                "{refused} of the extra certificate authorities are not valid certificates"
+            ));
+        }
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS for webhooks: {e}"))?
+        .with_root_certificates(trusted)
+        .with_no_client_auth();
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let http =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build(connector);
+        Ok(WebhookWorker {
             store,
             clock,
             timing,
-            http: reqwest::Client::new(),
+            http,
+        })
+    }
+
+    /// Reads a PEM file of certificate authorities to trust besides the system's.
+    pub fn read_roots(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("reading the certificates in {}: {e}", path.display()))?;
+        let roots = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("{} is not a PEM file of certificates: {e}", path.display()))?;
+        if roots.is_empty() {
+            return Err(format!("{} holds no PEM certificate", path.display()));
         }
+        Ok(roots)
     }
 
     /// One pass: queues the new outbox events for every webhook, then attempts every delivery
@@ -228,17 +292,18 @@ impl WebhookWorker {
     async fn attempt(&self, hook: &Webhook, delivery: &DueDelivery) -> Result<(), String> {
         let timestamp = self.clock.now().timestamp();
         let body = delivery.body.clone().into_bytes();
-        let response = self
-            .http
-            .post(&hook.url)
-            .timeout(self.timing.request_timeout)
-            .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
-            .header(EVENT_ID_HEADER, &delivery.event_id)
+        let signed = signature(&hook.secret, timestamp, &body);
+        let request = Request::post(hook.url.as_str())
+            .header(header::CONTENT_TYPE, CONTENT_TYPE)
+            .header(EVENT_ID_HEADER, delivery.event_id.as_str())
             .header(TIMESTAMP_HEADER, timestamp.to_string())
-            .header(SIGNATURE_HEADER, signature(&hook.secret, timestamp, &body))
-            .body(body)
-            .send()
+            .header(SIGNATURE_HEADER, signed)
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| format!("the webhook URL `{}` is not usable: {e}", hook.url))?;
+        let limit = self.timing.request_timeout;
+        let response = tokio::time::timeout(limit, self.http.request(request))
             .await
+            .map_err(|_| format!("the receiver did not answer within {limit:?} (timed out)"))?
             .map_err(|e| error_chain(&e))?;
         let status = response.status();
         if status.is_success() {
@@ -266,7 +331,7 @@ impl WebhookWorker {
     }
 }
 
-/// An error with its causes, for the dead-letter list (reqwest's own message is terse).
+/// An error with its causes, for the dead-letter list (the client's own message is terse).
 fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
