@@ -3,15 +3,16 @@
 //! `sync-server/openapi.json` (a test fails when the two differ; regenerate with
 //! `cargo run -q -p pos-sync-server -- openapi > sync-server/openapi.json`).
 //!
-//! The wire types of [`pos_domain::wire`] belong to the domain crate, shared with the tills;
-//! their schemas are described here by the `*Doc` types, named as the wire types, and a test
-//! checks that their fields are those the wire types serialize.
+//! The wire types of [`pos_domain::wire`] and [`pos_domain::web_order`] belong to the domain
+//! crate, shared with the tills; their schemas are described here by the `*Doc` types, named as
+//! the domain types, and a test checks that their fields (and enum values) are those the domain
+//! types serialize.
 
 use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::api;
+use crate::{api, orders_api};
 
 /// `{code, message}`: every error answer ([`pos_domain::wire::ApiError`]).
 #[derive(Serialize, ToSchema)]
@@ -121,6 +122,123 @@ pub struct ShopTillDoc {
     pub enrolled: bool,
 }
 
+/// [`pos_domain::wire::Change`]: one entry of the changes feed at its newest version.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Change)]
+pub struct ChangeDoc {
+    /// The global version of this change; versions only grow.
+    pub version: u64,
+    /// `product`, `price`, `staff` or `web_order` ([`pos_domain::wire::kinds`]); a till skips
+    /// kinds it does not know.
+    pub kind: String,
+    /// Which entry of its kind (a product id, a staff id, an order id).
+    pub key: String,
+    /// The entry as it now is (a product, a shop price, a staff member, a `WebOrder`); `null`
+    /// when it was removed.
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<serde_json::Value>,
+}
+
+/// [`pos_domain::wire::ChangesPage`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = ChangesPage)]
+pub struct ChangesPageDoc {
+    /// Changes with a version above `since`, oldest first, at most `limit`.
+    pub changes: Vec<ChangeDoc>,
+    /// The `since` of the next request, to store with this page once applied.
+    pub next: u64,
+    /// The newest version of the till's feed when the page was read: the till is up to date
+    /// once `next` reaches it.
+    pub latest: u64,
+}
+
+/// [`pos_domain::web_order::PaymentState`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = PaymentState)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStateDoc {
+    /// Paid on the web shop: the till hands over without taking money.
+    PaidOnline,
+    /// Paid at the till at pickup.
+    PayInShop,
+}
+
+/// [`pos_domain::web_order::OrderState`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = OrderState)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStateDoc {
+    Placed,
+    Prepared,
+    Ready,
+    Collected,
+    PartiallyCollected,
+    Refused,
+    Cancelled,
+}
+
+/// [`pos_domain::web_order::NewOrderLine`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = NewOrderLine)]
+pub struct NewOrderLineDoc {
+    pub product_id: String,
+    pub label: String,
+    /// 1 to 10000.
+    pub quantity: u32,
+    /// Including VAT, as agreed online; a decimal string, not negative.
+    #[schema(example = "12.50")]
+    pub unit_price: String,
+}
+
+/// [`pos_domain::web_order::NewWebOrder`]: unknown fields are refused.
+#[derive(Serialize, ToSchema)]
+#[schema(as = NewWebOrder)]
+pub struct NewWebOrderDoc {
+    /// The pickup shop's id.
+    pub shop: String,
+    /// At least one.
+    pub lines: Vec<NewOrderLineDoc>,
+    pub payment: PaymentStateDoc,
+    pub customer: Option<String>,
+    /// The web shop's own reference.
+    pub reference: Option<String>,
+}
+
+/// [`pos_domain::web_order::OrderLine`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = OrderLine)]
+pub struct OrderLineDoc {
+    /// 1, 2... in the order.
+    pub line: u32,
+    pub product_id: String,
+    pub label: String,
+    pub quantity: u32,
+    #[schema(example = "12.50")]
+    pub unit_price: String,
+}
+
+/// [`pos_domain::web_order::WebOrder`]: the order as head office holds it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = WebOrder)]
+pub struct WebOrderDoc {
+    #[schema(example = "WO-7K2M9QX4RT")]
+    pub id: String,
+    /// The pickup shop.
+    pub shop: String,
+    pub lines: Vec<OrderLineDoc>,
+    pub payment: PaymentStateDoc,
+    /// Total including VAT of every line.
+    #[schema(example = "25.00")]
+    pub total: String,
+    /// What the customer shows at the counter (as a QR code or typed).
+    pub pickup_code: String,
+    pub customer: Option<String>,
+    pub reference: Option<String>,
+    pub state: OrderStateDoc,
+    /// RFC 3339 UTC.
+    pub placed_at: String,
+}
+
 /// Declares the `bearer` security scheme the protected routes name.
 struct BearerAuth;
 
@@ -133,7 +251,7 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "A till's token from enrollment, a head-office user's API token, or a login session token",
+                        "A till's token from enrollment, a head-office user's API token, a login session token, or a web shop's API key (`sync-server admin webshop add`)",
                     ))
                     .build(),
             ),
@@ -145,7 +263,7 @@ impl Modify for BearerAuth {
 #[openapi(
     info(
         title = "Point-of-sale head-office sync server",
-        description = "Till enrollment and ledger upload, head-office reports, the outbox feed and webhook administration. Errors are `{code, message}`.",
+        description = "Till enrollment, ledger upload and the changes feed, web orders (click & collect), head-office reports, the outbox feed and webhook administration. Errors are `{code, message}`.",
         license(name = "Apache-2.0 OR MIT"),
     ),
     paths(
@@ -165,11 +283,17 @@ impl Modify for BearerAuth {
         api::feed,
         api::consumers,
         api::acknowledge,
+        orders_api::changes,
+        orders_api::place_order,
+        orders_api::get_order,
+        orders_api::cancel_order,
+        orders_api::hq_orders,
     ),
     components(schemas(crate::store::Role)),
     modifiers(&BearerAuth),
     tags(
-        (name = "tills", description = "Enrollment and upload of the tills' signed ledgers"),
+        (name = "tills", description = "Enrollment, upload of the tills' signed ledgers, and the changes feed they download"),
+        (name = "web orders", description = "Orders a web shop places for pickup in a shop (click & collect)"),
         (name = "head office", description = "Consolidated reports, fleet, alarms, exports"),
         (name = "feeds", description = "The outbox as a pull feed, and webhook delivery"),
         (name = "meta", description = "This document"),
@@ -197,7 +321,11 @@ pub fn pretty_json() -> String {
 mod tests {
     use std::collections::BTreeSet;
 
+    use pos_domain::Money;
     use pos_domain::record::Chain;
+    use pos_domain::web_order::{
+        NewOrderLine, NewWebOrder, OrderLine, OrderState, PaymentState, WebOrder,
+    };
     use pos_domain::wire::*;
     use serde_json::Value;
 
@@ -211,6 +339,28 @@ mod tests {
             .unwrap_or_else(|| panic!("schema {name} is in the document"))
             .keys()
             .cloned()
+            .collect()
+    }
+
+    /// The values of an enum schema in the document.
+    fn enum_values(name: &str) -> BTreeSet<String> {
+        let doc = serde_json::to_value(document()).unwrap();
+        doc["components"]["schemas"][name]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("schema {name} is an enum in the document"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// What each value serializes to, for enums serialized as strings.
+    fn strings<T: Serialize>(values: impl IntoIterator<Item = T>) -> BTreeSet<String> {
+        values
+            .into_iter()
+            .map(|v| match serde_json::to_value(v).unwrap() {
+                Value::String(text) => text,
+                other => panic!("not a string: {other}"),
+            })
             .collect()
     }
 
@@ -303,25 +453,145 @@ mod tests {
     }
 
     #[test]
+    fn the_changes_feed_schemas_have_the_fields_the_wire_types_serialize() {
+        let change = Change {
+            version: 7,
+            kind: kinds::PRODUCT.into(),
+            key: "P1".into(),
+            data: None,
+        };
+        assert_eq!(properties("Change"), keys(&change));
+        assert_eq!(
+            properties("ChangesPage"),
+            keys(ChangesPage {
+                changes: vec![change],
+                next: 7,
+                latest: 9,
+            })
+        );
+    }
+
+    #[test]
+    fn the_web_order_schemas_have_the_fields_the_domain_types_serialize() {
+        let new_line = NewOrderLine {
+            product_id: "P1".into(),
+            label: "Mug".into(),
+            quantity: 2,
+            unit_price: Money::from_cents(1250),
+        };
+        assert_eq!(properties("NewOrderLine"), keys(&new_line));
+        // Optional fields are left out when empty: filled, every field shows.
+        assert_eq!(
+            properties("NewWebOrder"),
+            keys(NewWebOrder {
+                shop: "S1".into(),
+                lines: vec![new_line],
+                payment: PaymentState::PaidOnline,
+                customer: Some("c".into()),
+                reference: Some("r".into()),
+            })
+        );
+        let line = OrderLine {
+            line: 1,
+            product_id: "P1".into(),
+            label: "Mug".into(),
+            quantity: 2,
+            unit_price: Money::from_cents(1250),
+        };
+        assert_eq!(properties("OrderLine"), keys(&line));
+        assert_eq!(
+            properties("WebOrder"),
+            keys(WebOrder {
+                id: "WO-1".into(),
+                shop: "S1".into(),
+                lines: vec![line],
+                payment: PaymentState::PayInShop,
+                total: Money::from_cents(2500),
+                pickup_code: "K".into(),
+                customer: Some("c".into()),
+                reference: Some("r".into()),
+                state: OrderState::Placed,
+                placed_at: "2026-01-01T00:00:00Z".into(),
+            })
+        );
+        assert_eq!(enum_values("OrderState"), strings(OrderState::ALL));
+        assert_eq!(
+            enum_values("PaymentState"),
+            strings([PaymentState::PaidOnline, PaymentState::PayInShop])
+        );
+    }
+
+    #[test]
+    fn the_changes_page_limits_described_are_the_servers() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let parameters = doc["paths"]["/api/v1/tills/{till_id}/changes"]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        let limit = parameters
+            .iter()
+            .find(|p| p["name"] == "limit")
+            .expect("the changes route documents `limit`");
+        let description = limit["description"].as_str().unwrap();
+        for value in [
+            crate::distribution::DEFAULT_PAGE,
+            crate::distribution::MAX_PAGE,
+        ] {
+            assert!(
+                description.contains(&value.to_string()),
+                "`{description}` names {value}"
+            );
+        }
+    }
+
+    /// `(method, path)` of each `.route(...)` in the function `function` of `source`.
+    fn routes_in(source: &str, function: &str) -> BTreeSet<(String, String)> {
+        let body = &source[source.find(function).unwrap()..];
+        let body = &body[..body.find("\n}\n").unwrap()];
+        let mut routes = BTreeSet::new();
+        for route in body.split(".route(").skip(1) {
+            let route = &route[..route.find(".route(").unwrap_or(route.len())];
+            // The route's one string literal is its path; the method routers follow it.
+            let path = route.split('"').nth(1).unwrap();
+            let handlers = &route[route.rfind('"').unwrap()..];
+            let mut methods = 0;
+            for method in ["get", "post", "put", "patch", "delete"] {
+                let called = handlers
+                    .match_indices(&format!("{method}("))
+                    .any(|(at, _)| {
+                        !handlers[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                    });
+                if called {
+                    routes.insert((method.to_string(), path.to_string()));
+                    methods += 1;
+                }
+            }
+            assert!(methods > 0, "the method of route `{path}` is read");
+        }
+        assert!(!routes.is_empty(), "{function} has routes");
+        routes
+    }
+
+    #[test]
     fn every_route_of_the_router_is_documented() {
         let doc = serde_json::to_value(document()).unwrap();
-        let documented: BTreeSet<&str> = doc["paths"]
+        let documented: BTreeSet<(String, String)> = doc["paths"]
             .as_object()
             .unwrap()
-            .keys()
-            .map(String::as_str)
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .unwrap()
+                    .keys()
+                    .map(move |method| (method.clone(), path.clone()))
+            })
             .collect();
-        let source = include_str!("api.rs");
-        let router = &source[source.find("pub fn router(").unwrap()..];
-        let router = &router[..router.find("\n}\n").unwrap()];
-        // The string literals of the router are its paths (and nothing else).
-        let routes: BTreeSet<&str> = router
-            .split('"')
-            .skip(1)
-            .step_by(2)
-            .filter(|literal| literal.starts_with('/'))
-            .collect();
-        assert!(!routes.is_empty());
+        let api = include_str!("api.rs");
+        assert!(
+            api.contains(".merge(crate::orders_api::routes())"),
+            "the router takes the routes of orders_api"
+        );
+        let mut routes = routes_in(api, "pub fn router(");
+        routes.extend(routes_in(include_str!("orders_api.rs"), "pub fn routes("));
         assert_eq!(documented, routes, "each route has a #[utoipa::path]");
     }
 }

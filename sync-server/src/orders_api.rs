@@ -38,14 +38,28 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/hq/web-orders", get(hq_orders))
 }
 
-#[derive(Deserialize)]
-struct ChangesQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ChangesQuery {
+    /// Changes with a version above this one: the `next` of the last page applied, 0 for a
+    /// snapshot.
     #[serde(default)]
     since: u64,
+    /// At most this many changes: 5000 when left out, 1 to 20000 (a value outside is
+    /// brought within).
     limit: Option<u32>,
 }
 
-async fn changes(
+#[utoipa::path(get, path = "/api/v1/tills/{till_id}/changes", tag = "tills",
+    params(("till_id" = String, Path, description = "The reading till (its token's)"), ChangesQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of the shop's changes feed, oldest first", body = crate::openapi::ChangesPageDoc),
+        (status = 400, description = "`since` or `limit` is not a number", body = crate::openapi::ApiErrorDoc),
+        (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
+        (status = 403, description = "A head-office user, or another till's feed", body = crate::openapi::ApiErrorDoc),
+        (status = 500, description = "Storage failed: retry later", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn changes(
     State(state): State<AppState>,
     Path(till_id): Path<String>,
     caller: Caller,
@@ -84,7 +98,7 @@ async fn changes(
 pub struct WebShop(pub String);
 
 /// Who may act on a web order: the web shop, or a head-office user.
-enum OrderCaller {
+pub(crate) enum OrderCaller {
     WebShop(String),
     User(crate::store::User),
 }
@@ -169,7 +183,23 @@ fn order_failure(e: NewOrderError) -> Failure {
     }
 }
 
-async fn place_order(
+#[utoipa::path(post, path = "/api/v1/web-orders", tag = "web orders",
+    params(("Idempotency-Key" = String, Header,
+        description = "1 to 200 characters, new for each order and the same when resending it")),
+    request_body = crate::openapi::NewWebOrderDoc,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Placed: the new order, state `placed`", body = crate::openapi::WebOrderDoc),
+        (status = 200, description = "The same key and body again: the order placed the first time", body = crate::openapi::WebOrderDoc),
+        (status = 400, description = "Missing or too long `Idempotency-Key` (`idempotency_key_missing`), or a body that is not JSON", body = crate::openapi::ApiErrorDoc),
+        (status = 401, description = "Missing or unknown key", body = crate::openapi::ApiErrorDoc),
+        (status = 403, description = "A till or a head-office user: only a web shop places orders", body = crate::openapi::ApiErrorDoc),
+        (status = 409, description = "The same key with another body (`idempotency_conflict`)", body = crate::openapi::ApiErrorDoc),
+        (status = 413, description = "Too large a body", body = crate::openapi::ApiErrorDoc),
+        (status = 415, description = "No `Content-Type: application/json`", body = crate::openapi::ApiErrorDoc),
+        (status = 422, description = "Unknown fields or pickup shop, no lines, a bad quantity or price (`json_invalid`, `invalid`)", body = crate::openapi::ApiErrorDoc),
+        (status = 500, description = "Storage or randomness failed: nothing was placed, resend with the same key", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn place_order(
     State(state): State<AppState>,
     WebShop(webshop): WebShop,
     headers: HeaderMap,
@@ -201,7 +231,16 @@ async fn place_order(
     })
 }
 
-async fn get_order(
+#[utoipa::path(get, path = "/api/v1/web-orders/{id}", tag = "web orders",
+    params(("id" = String, Path, description = "The order's id (`WO-...`)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The order as it now is", body = crate::openapi::WebOrderDoc),
+        (status = 401, description = "Missing or unknown key or token", body = crate::openapi::ApiErrorDoc),
+        (status = 403, description = "A till, or a shop manager of another shop", body = crate::openapi::ApiErrorDoc),
+        (status = 404, description = "No such order", body = crate::openapi::ApiErrorDoc),
+        (status = 500, description = "Storage failed: retry later", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn get_order(
     State(state): State<AppState>,
     Path(id): Path<String>,
     caller: OrderCaller,
@@ -219,7 +258,17 @@ async fn get_order(
     Ok(Json(order).into_response())
 }
 
-async fn cancel_order(
+#[utoipa::path(post, path = "/api/v1/web-orders/{id}/cancel", tag = "web orders",
+    params(("id" = String, Path, description = "The order's id (`WO-...`)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The order, cancelled (cancelling it again changes nothing)", body = crate::openapi::WebOrderDoc),
+        (status = 401, description = "Missing or unknown key or token", body = crate::openapi::ApiErrorDoc),
+        (status = 403, description = "A till, or a head-office user other than an admin", body = crate::openapi::ApiErrorDoc),
+        (status = 404, description = "No such order", body = crate::openapi::ApiErrorDoc),
+        (status = 409, description = "Already handed over or refused at the till (`order_state`)", body = crate::openapi::ApiErrorDoc),
+        (status = 500, description = "Storage failed: nothing changed, retry", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn cancel_order(
     State(state): State<AppState>,
     Path(id): Path<String>,
     caller: OrderCaller,
@@ -237,12 +286,22 @@ async fn cancel_order(
     Ok(Json(order).into_response())
 }
 
-#[derive(Deserialize)]
-struct ShopQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ShopQuery {
+    /// Only this pickup shop's orders (a shop manager always sees only theirs).
     shop: Option<String>,
 }
 
-async fn hq_orders(
+#[utoipa::path(get, path = "/api/v1/hq/web-orders", tag = "web orders",
+    params(ShopQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Web orders, newest first", body = Vec<crate::openapi::WebOrderDoc>),
+        (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
+        (status = 403, description = "A till, or a shop outside the user's scope", body = crate::openapi::ApiErrorDoc),
+        (status = 500, description = "Storage failed: retry later", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn hq_orders(
     State(state): State<AppState>,
     caller: Caller,
     QueryParams(query): QueryParams<ShopQuery>,
