@@ -238,7 +238,7 @@ pub(crate) async fn place_order(
         (status = 200, description = "The order as it now is", body = crate::openapi::WebOrderDoc),
         (status = 401, description = "Missing or unknown key or token", body = crate::openapi::ApiErrorDoc),
         (status = 403, description = "A till, or a shop manager of another shop", body = crate::openapi::ApiErrorDoc),
-        (status = 404, description = "No such order", body = crate::openapi::ApiErrorDoc),
+        (status = 404, description = "No such order (or another web shop's)", body = crate::openapi::ApiErrorDoc),
         (status = 500, description = "Storage failed: retry later", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn get_order(
     State(state): State<AppState>,
@@ -252,10 +252,26 @@ pub(crate) async fn get_order(
             format!("no web order `{id}`"),
         )
     })?;
-    if let OrderCaller::User(user) = &caller {
-        shop_scope(user, Some(order.shop.clone()))?;
+    match &caller {
+        OrderCaller::User(user) => {
+            shop_scope(user, Some(order.shop.clone()))?;
+        }
+        OrderCaller::WebShop(webshop) => placed_by(&state, &id, webshop).await?,
     }
     Ok(Json(order).into_response())
+}
+
+/// Refuses a web shop another web shop's order, as if it did not exist: order ids must not
+/// tell one web shop about another's customers.
+async fn placed_by(state: &AppState, id: &str, webshop: &str) -> Result<(), Failure> {
+    match state.store.web_order_webshop(id).await? {
+        Some(owner) if owner == webshop => Ok(()),
+        _ => Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            codes::NOT_FOUND,
+            format!("no web order `{id}`"),
+        )),
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/web-orders/{id}/cancel", tag = "web orders",
@@ -265,7 +281,7 @@ pub(crate) async fn get_order(
         (status = 200, description = "The order, cancelled (cancelling it again changes nothing)", body = crate::openapi::WebOrderDoc),
         (status = 401, description = "Missing or unknown key or token", body = crate::openapi::ApiErrorDoc),
         (status = 403, description = "A till, or a head-office user other than an admin", body = crate::openapi::ApiErrorDoc),
-        (status = 404, description = "No such order", body = crate::openapi::ApiErrorDoc),
+        (status = 404, description = "No such order (or another web shop's)", body = crate::openapi::ApiErrorDoc),
         (status = 409, description = "Already handed over or refused at the till (`order_state`)", body = crate::openapi::ApiErrorDoc),
         (status = 500, description = "Storage failed: nothing changed, retry", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn cancel_order(
@@ -281,6 +297,9 @@ pub(crate) async fn cancel_order(
             codes::FORBIDDEN,
             "only the web shop or an admin cancels a web order",
         ));
+    }
+    if let OrderCaller::WebShop(webshop) = &caller {
+        placed_by(&state, &id, webshop).await?;
     }
     let order = state.store.cancel_web_order(&id, Utc::now()).await?;
     Ok(Json(order).into_response())

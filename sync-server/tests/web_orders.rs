@@ -348,6 +348,33 @@ async fn web_orders_are_placed_once_per_idempotency_key(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(fetched, first);
+    // Another web shop can neither read nor cancel it, nor learn that it exists.
+    let other_key = secrets::new_token().unwrap();
+    server
+        .store
+        .create_webshop(
+            "autre-boutique",
+            "Autre boutique",
+            &secrets::token_hash(&other_key),
+        )
+        .await
+        .unwrap();
+    let (status, answer) = server
+        .get(&format!("/api/v1/web-orders/{id}"), Some(&other_key))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    let refused = server
+        .http
+        .post(format!("{}/api/v1/web-orders/{id}/cancel", server.url))
+        .bearer_auth(&other_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    let (_, still) = server
+        .get(&format!("/api/v1/web-orders/{id}"), Some(&key))
+        .await;
+    assert_eq!(still["state"], "placed", "the order is untouched");
     server.stop().await;
 }
 

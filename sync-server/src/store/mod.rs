@@ -473,6 +473,8 @@ pub trait Store: Send + Sync + 'static {
     /// request hash returns the stored order, another body is an `IdempotencyConflict`.
     async fn place_web_order(&self, placement: &Placement) -> Result<Placed>;
     async fn web_order(&self, id: &str) -> Result<Option<WebOrder>>;
+    /// The web shop that placed an order (`None` if there is no such order).
+    async fn web_order_webshop(&self, id: &str) -> Result<Option<String>>;
     /// Web orders, of one shop if given, newest first.
     async fn web_orders(&self, shop: Option<&str>) -> Result<Vec<WebOrder>>;
     /// Cancels a web order online (refused once a handover or refusal is known).

@@ -1212,6 +1212,14 @@ impl Store for PgStore {
         postgres_feed::web_order(&client, id, false).await
     }
 
+    async fn web_order_webshop(&self, id: &str) -> Result<Option<String>> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt("SELECT webshop_id FROM web_orders WHERE id = $1", &[&id])
+            .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
     async fn web_orders(&self, shop: Option<&str>) -> Result<Vec<WebOrder>> {
         let client = self.pool.get().await?;
         postgres_feed::web_orders(&client, shop).await

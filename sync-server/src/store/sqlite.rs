@@ -1182,6 +1182,12 @@ impl Store for SqliteStore {
         self.read(move |c| sqlite_feed::web_order(c, &id)).await
     }
 
+    async fn web_order_webshop(&self, id: &str) -> Result<Option<String>> {
+        let id = id.to_string();
+        self.read(move |c| sqlite_feed::web_order_webshop(c, &id))
+            .await
+    }
+
     async fn web_orders(&self, shop: Option<&str>) -> Result<Vec<WebOrder>> {
         let shop = shop.map(str::to_string);
         self.read(move |c| sqlite_feed::web_orders(c, shop.as_deref()))

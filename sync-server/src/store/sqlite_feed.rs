@@ -152,6 +152,17 @@ pub fn web_order(conn: &Connection, id: &str) -> Result<Option<WebOrder>> {
     body.as_deref().map(order_of).transpose()
 }
 
+/// The web shop that placed an order.
+pub fn web_order_webshop(conn: &Connection, id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT webshop_id FROM web_orders WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 /// Web orders, of one shop if given, newest first.
 pub fn web_orders(conn: &Connection, shop: Option<&str>) -> Result<Vec<WebOrder>> {
     let mut stmt = conn.prepare_cached(
