@@ -29,6 +29,11 @@ pub enum FeedAdmin {
         #[command(subcommand)]
         action: PriceAction,
     },
+    /// Shop settings the tills print and use (address, SIRET, VAT number, fiscal year start).
+    Settings {
+        #[command(subcommand)]
+        action: SettingsAction,
+    },
     /// Staff who may log in at a shop's tills (PINs kept as Argon2 hashes).
     Staff {
         #[command(subcommand)]
@@ -82,6 +87,25 @@ pub enum PriceAction {
         #[arg(long)]
         shop: String,
         file: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SettingsAction {
+    /// Sets the settings given; the others keep their value.
+    Set {
+        #[arg(long)]
+        shop: String,
+        #[arg(long)]
+        address: Option<String>,
+        /// 14 digits.
+        #[arg(long)]
+        siret: Option<String>,
+        #[arg(long)]
+        vat_number: Option<String>,
+        /// 1 to 12.
+        #[arg(long)]
+        fiscal_year_start_month: Option<u32>,
     },
 }
 
@@ -224,6 +248,54 @@ pub async fn run(store: Arc<dyn Store>, command: FeedAdmin) -> Result<(Value, St
             (
                 json!({"shop": shop, "prices": prices.len(), "changed": changed}),
                 format!("{} prices of shop {shop}, {changed} changed", prices.len()),
+            )
+        }
+        FeedAdmin::Settings {
+            action:
+                SettingsAction::Set {
+                    shop,
+                    address,
+                    siret,
+                    vat_number,
+                    fiscal_year_start_month,
+                },
+        } => {
+            if let Some(siret) = &siret
+                && !(siret.len() == 14 && siret.bytes().all(|b| b.is_ascii_digit()))
+            {
+                bail!("a SIRET is 14 digits, `{siret}` is not");
+            }
+            if let Some(month) = fiscal_year_start_month
+                && !(1..=12).contains(&month)
+            {
+                bail!("the fiscal year starts in a month from 1 to 12");
+            }
+            if !store.shops().await?.iter().any(|s| s.id == shop) {
+                bail!("no shop `{shop}`: see `sync-server admin shop list`");
+            }
+            let settings = [
+                ("shop_address", address.map(Value::from)),
+                ("siret", siret.map(Value::from)),
+                ("vat_number", vat_number.map(Value::from)),
+                (
+                    "fiscal_year_start_month",
+                    fiscal_year_start_month.map(Value::from),
+                ),
+            ];
+            let changes: Vec<_> = settings
+                .into_iter()
+                .filter_map(|(name, value)| {
+                    value.map(|v| distribution::setting_change(&shop, name, v))
+                })
+                .collect();
+            if changes.is_empty() {
+                bail!("give at least one setting to set");
+            }
+            let count = changes.len();
+            let changed = store.put_changes(changes).await?;
+            (
+                json!({"shop": shop, "settings": count, "changed": changed}),
+                format!("{count} settings of shop {shop}, {changed} changed"),
             )
         }
         FeedAdmin::Staff {

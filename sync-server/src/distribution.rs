@@ -1,6 +1,6 @@
 //! What head office distributes to tills through the changes feed
-//! ([`pos_domain::wire::ChangesPage`]): products with barcodes, per-shop prices, staff and the
-//! shop's web orders.
+//! ([`pos_domain::wire::ChangesPage`]): products with barcodes, per-shop prices, staff, shop
+//! settings and the shop's web orders.
 //!
 //! Storage keeps one row per entry (kind, shop, key) with the version of its newest change,
 //! taken from one global counter in the writing transaction (which also serializes writers on
@@ -196,6 +196,19 @@ pub fn staff_change(shop_id: &str, member: &StaffMember) -> NewChange {
         shop_id: shop_id.into(),
         key: member.id.clone(),
         data: serde_json::to_value(member).ok(),
+    }
+}
+
+/// The feed entry of one shop setting (`shop_address`, `siret`, `vat_number`,
+/// `fiscal_year_start_month`), a one-field object as the till reads it.
+pub fn setting_change(shop_id: &str, name: &str, value: serde_json::Value) -> NewChange {
+    let mut data = serde_json::Map::new();
+    data.insert(name.to_string(), value);
+    NewChange {
+        kind: kinds::SETTING,
+        shop_id: shop_id.into(),
+        key: name.into(),
+        data: Some(serde_json::Value::Object(data)),
     }
 }
 

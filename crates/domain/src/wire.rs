@@ -146,6 +146,9 @@ pub mod kinds {
     pub const STAFF: &str = "staff";
     /// A web order for pickup in the shop ([`crate::web_order::WebOrder`]); key: its id.
     pub const WEB_ORDER: &str = "web_order";
+    /// One shop setting as a one-field object (`{"siret": "..."}`, `shop_address`,
+    /// `vat_number`, `fiscal_year_start_month`); key: the setting's name.
+    pub const SETTING: &str = "setting";
 }
 
 /// One entry of the changes feed at its newest version.

@@ -641,8 +641,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 ));
                 let d = &summary.download;
                 out.push_str(&format!(
-                    "head office changes applied up to version {} ({} pages): {} products, {} removed, {} prices, {} staff, {} web orders\n",
-                    d.version, d.pages, d.products, d.products_removed, d.prices, d.staff, d.web_orders
+                    "head office changes applied up to version {} ({} pages): {} products, {} removed, {} prices, {} staff, {} settings, {} web orders\n",
+                    d.version, d.pages, d.products, d.products_removed, d.prices, d.staff, d.settings, d.web_orders
                 ));
                 out
             });
