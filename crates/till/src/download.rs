@@ -84,10 +84,11 @@ fn corrupt_change(change: &Change, e: impl std::fmt::Display) -> TillError {
     ))
 }
 
-fn data_of<T: serde::de::DeserializeOwned>(change: &Change) -> Result<Option<T>> {
+/// The entry's data as `T` (taken out of the change: each entry is applied once).
+fn data_of<T: serde::de::DeserializeOwned>(change: &mut Change) -> Result<Option<T>> {
     change
         .data
-        .clone()
+        .take()
         .map(serde_json::from_value)
         .transpose()
         .map_err(|e| corrupt_change(change, e))
@@ -128,11 +129,12 @@ fn apply_setting(
 fn apply(
     tx: &Connection,
     author: &Author<'_>,
-    change: &Change,
+    change: &mut Change,
     now: &str,
     summary: &mut DownloadSummary,
 ) -> Result<()> {
-    match change.kind.as_str() {
+    let kind = change.kind.clone();
+    match kind.as_str() {
         kinds::PRODUCT => match data_of::<Product>(change)? {
             Some(product) => {
                 catalog::upsert(tx, std::slice::from_ref(&product))?;
@@ -226,7 +228,7 @@ impl Till {
                 .timeout(Duration::from_secs(120))
                 .send()
                 .map_err(|e| TillError::Unreachable(e.to_string()))?;
-            let page: ChangesPage = match sync::answer(response) {
+            let mut page: ChangesPage = match sync::answer(response) {
                 Ok(page) => page,
                 // A head office older than the changes feed: nothing to download from it.
                 Err(TillError::Server { code, .. }) if code == "not_found" => {
@@ -255,7 +257,7 @@ impl Till {
             self.write(SYSTEM_OPERATOR, |tx, author| {
                 let now = timestamp::format(&author.at);
                 let mut apply_all = || -> Result<()> {
-                    for change in &page.changes {
+                    for change in &mut page.changes {
                         apply(tx, author, change, &now, &mut counts)?;
                     }
                     Ok(())
