@@ -9,11 +9,11 @@ use chrono::Utc;
 use clap::Subcommand;
 use pos_domain::Money;
 use pos_domain::web_order::{NewOrderLine, NewWebOrder, PaymentState, WebOrder};
-use pos_domain::wire::{StaffMember, StaffRole};
+use pos_domain::wire::{StaffMember, StaffRole, kinds};
 use serde_json::{Value, json};
 
 use crate::distribution::{self, FileFormat};
-use crate::store::{Placed, Placement, Store};
+use crate::store::{NewChange, Placed, Placement, Store};
 use crate::{secrets, web_orders};
 
 /// The admin commands of this module (flattened into `sync-server admin`).
@@ -60,6 +60,11 @@ pub enum CatalogAction {
         /// csv or json (default: from the extension).
         #[arg(long)]
         format: Option<String>,
+    },
+    /// Removes a product from every till's catalog (its past sales are untouched).
+    Remove {
+        #[arg(long)]
+        product: String,
     },
 }
 
@@ -126,6 +131,13 @@ pub enum StaffAction {
         /// Defaults to a slug of the name.
         #[arg(long)]
         id: Option<String>,
+    },
+    /// Removes a staff member from a shop: the tills deactivate them.
+    Remove {
+        #[arg(long)]
+        shop: String,
+        #[arg(long)]
+        id: String,
     },
 }
 
@@ -212,6 +224,38 @@ pub async fn run(store: Arc<dyn Store>, command: FeedAdmin) -> Result<(Value, St
             (
                 json!({"file": name, "products": products.len(), "changed": changed}),
                 format!("{} products read, {changed} new or changed", products.len()),
+            )
+        }
+        FeedAdmin::Catalog {
+            action: CatalogAction::Remove { product },
+        } => {
+            let changed = store
+                .put_changes(vec![NewChange {
+                    kind: kinds::PRODUCT,
+                    shop_id: distribution::EVERY_SHOP.into(),
+                    key: product.clone(),
+                    data: None,
+                }])
+                .await?;
+            (
+                json!({"product": product, "changed": changed}),
+                format!("product {product} removed ({changed} change)"),
+            )
+        }
+        FeedAdmin::Staff {
+            action: StaffAction::Remove { shop, id },
+        } => {
+            let changed = store
+                .put_changes(vec![NewChange {
+                    kind: kinds::STAFF,
+                    shop_id: shop.clone(),
+                    key: id.clone(),
+                    data: None,
+                }])
+                .await?;
+            (
+                json!({"shop": shop, "id": id, "changed": changed}),
+                format!("staff {id} of shop {shop} removed ({changed} change)"),
             )
         }
         FeedAdmin::Price { action } => {

@@ -255,12 +255,45 @@ async fn a_till_receives_its_shops_catalog_prices_and_staff(backend: Backend) {
     );
     let (till, third) = on_till(till, |t| t.sync(|_, _, _| {}).unwrap()).await;
     assert_eq!((third.download.pages, third.download.prices), (1, 1));
-    let (_till, coque) = on_till(till, |t| t.product_by_id("ACC-COQ").unwrap().unwrap()).await;
+    let (till, coque) = on_till(till, |t| t.product_by_id("ACC-COQ").unwrap().unwrap()).await;
     assert_eq!(
         coque.price,
         Money::from_cents(1100),
         "a price change reaches the till at the next sync"
     );
+    // Removals: a staff member is deactivated, a product leaves the catalog.
+    admin(
+        &server,
+        &[
+            "admin",
+            "staff",
+            "remove",
+            "--shop",
+            SHOP_A,
+            "--id",
+            "alice-martin",
+        ],
+    );
+    admin(
+        &server,
+        &["admin", "catalog", "remove", "--product", "LIV-5G"],
+    );
+    let (till, fourth) = on_till(till, |t| t.sync(|_, _, _| {}).unwrap()).await;
+    assert_eq!(
+        (fourth.download.staff, fourth.download.products_removed),
+        (1, 1)
+    );
+    let active: bool = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT active FROM staff WHERE id = 'alice-martin'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!active, "a removed staff member can no longer log in");
+    let (_till, gone) = on_till(till, |t| t.product_by_id("LIV-5G").unwrap()).await;
+    assert!(gone.is_none(), "a removed product is gone from the till");
     server.stop().await;
 }
 

@@ -397,7 +397,7 @@ impl Till {
                 .map(ticket_of)
                 .collect::<Result<Vec<_>>>()?;
             let tenders = request.tenders.clone();
-            Ok(if request.cancel {
+            let mut ticket = if request.cancel {
                 compute_cancellation(request.original, &original, &earlier, tenders)?
             } else {
                 compute_return(
@@ -407,7 +407,10 @@ impl Till {
                     &request.lines,
                     tenders,
                 )?
-            })
+            };
+            // A web order paid in the shop and returned: the return names the order too.
+            ticket.web_order = original.web_order.clone();
+            Ok(ticket)
         })
     }
 

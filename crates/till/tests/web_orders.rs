@@ -139,6 +139,18 @@ fn the_engine_moves_only_open_orders_and_checks_codes_and_payment() {
         payload["ticket"], ticket.number,
         "the handover names its payment ticket"
     );
+    // The order returned in the shop: a return ticket that names the order too.
+    let returned = t
+        .till
+        .return_items(&pos_till::requests::ReturnRequest {
+            operator: Some("alice".into()),
+            original: ticket.number,
+            cancel: true,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(returned.ticket.web_order.as_deref(), Some("WO-2"));
+    assert_eq!(returned.ticket.total.to_string(), "-59.90");
 
     // Head office's news (another till collected it) shows, except over this till's own outcome.
     receive(&t.path, "WO-4", "paid_online", "placed");
