@@ -202,8 +202,13 @@ fn parse_line(text: &str) -> Result<NewOrderLine> {
 
 fn order_text(o: &WebOrder) -> String {
     format!(
-        "{}\t{}\t{}\t{}\t{:?}\tpickup code {}",
-        o.id, o.shop, o.state, o.total, o.payment, o.pickup_code
+        "{}\t{}\t{}\t{}\t{}\tpickup code {}",
+        o.id,
+        o.shop,
+        o.state,
+        o.total,
+        o.payment.name(),
+        o.pickup_code
     )
 }
 

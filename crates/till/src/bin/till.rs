@@ -798,11 +798,11 @@ fn web_orders(cli: &Cli, command: &WebOrdersCommand) -> Result<(), Failure> {
     let mut till = open(cli)?;
     let order_line = |o: &pos_domain::web_order::WebOrder| {
         format!(
-            "{}  {:<20} {:>10}  {:?}  {} line(s)\n",
+            "{}  {:<20} {:>10}  {:<12} {} line(s)\n",
             o.id,
             o.state.to_string(),
             o.total.to_string(),
-            o.payment,
+            o.payment.name(),
             o.lines.len()
         )
     };
