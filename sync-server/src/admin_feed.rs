@@ -9,11 +9,11 @@ use chrono::Utc;
 use clap::Subcommand;
 use pos_domain::Money;
 use pos_domain::web_order::{NewOrderLine, NewWebOrder, PaymentState, WebOrder};
-use pos_domain::wire::{StaffMember, StaffRole};
+use pos_domain::wire::{StaffMember, StaffRole, kinds};
 use serde_json::{Value, json};
 
 use crate::distribution::{self, FileFormat};
-use crate::store::{Placed, Placement, Store};
+use crate::store::{NewChange, Placed, Placement, Store};
 use crate::{secrets, web_orders};
 
 /// The admin commands of this module (flattened into `sync-server admin`).
@@ -28,6 +28,11 @@ pub enum FeedAdmin {
     Price {
         #[command(subcommand)]
         action: PriceAction,
+    },
+    /// Shop settings the tills print and use (address, SIRET, VAT number, fiscal year start).
+    Settings {
+        #[command(subcommand)]
+        action: SettingsAction,
     },
     /// Staff who may log in at a shop's tills (PINs kept as Argon2 hashes).
     Staff {
@@ -55,6 +60,11 @@ pub enum CatalogAction {
         /// csv or json (default: from the extension).
         #[arg(long)]
         format: Option<String>,
+    },
+    /// Removes a product from every till's catalog (its past sales are untouched).
+    Remove {
+        #[arg(long)]
+        product: String,
     },
 }
 
@@ -86,6 +96,25 @@ pub enum PriceAction {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum SettingsAction {
+    /// Sets the settings given; the others keep their value.
+    Set {
+        #[arg(long)]
+        shop: String,
+        #[arg(long)]
+        address: Option<String>,
+        /// 14 digits.
+        #[arg(long)]
+        siret: Option<String>,
+        #[arg(long)]
+        vat_number: Option<String>,
+        /// 1 to 12.
+        #[arg(long)]
+        fiscal_year_start_month: Option<u32>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum StaffAction {
     /// Adds (or replaces) a staff member of a shop.
     Add {
@@ -102,6 +131,13 @@ pub enum StaffAction {
         /// Defaults to a slug of the name.
         #[arg(long)]
         id: Option<String>,
+    },
+    /// Removes a staff member from a shop: the tills deactivate them.
+    Remove {
+        #[arg(long)]
+        shop: String,
+        #[arg(long)]
+        id: String,
     },
 }
 
@@ -166,8 +202,13 @@ fn parse_line(text: &str) -> Result<NewOrderLine> {
 
 fn order_text(o: &WebOrder) -> String {
     format!(
-        "{}\t{}\t{}\t{}\t{:?}\tpickup code {}",
-        o.id, o.shop, o.state, o.total, o.payment, o.pickup_code
+        "{}\t{}\t{}\t{}\t{}\tpickup code {}",
+        o.id,
+        o.shop,
+        o.state,
+        o.total,
+        o.payment.name(),
+        o.pickup_code
     )
 }
 
@@ -188,6 +229,38 @@ pub async fn run(store: Arc<dyn Store>, command: FeedAdmin) -> Result<(Value, St
             (
                 json!({"file": name, "products": products.len(), "changed": changed}),
                 format!("{} products read, {changed} new or changed", products.len()),
+            )
+        }
+        FeedAdmin::Catalog {
+            action: CatalogAction::Remove { product },
+        } => {
+            let changed = store
+                .put_changes(vec![NewChange {
+                    kind: kinds::PRODUCT,
+                    shop_id: distribution::EVERY_SHOP.into(),
+                    key: product.clone(),
+                    data: None,
+                }])
+                .await?;
+            (
+                json!({"product": product, "changed": changed}),
+                format!("product {product} removed ({changed} change)"),
+            )
+        }
+        FeedAdmin::Staff {
+            action: StaffAction::Remove { shop, id },
+        } => {
+            let changed = store
+                .put_changes(vec![NewChange {
+                    kind: kinds::STAFF,
+                    shop_id: shop.clone(),
+                    key: id.clone(),
+                    data: None,
+                }])
+                .await?;
+            (
+                json!({"shop": shop, "id": id, "changed": changed}),
+                format!("staff {id} of shop {shop} removed ({changed} change)"),
             )
         }
         FeedAdmin::Price { action } => {
@@ -224,6 +297,54 @@ pub async fn run(store: Arc<dyn Store>, command: FeedAdmin) -> Result<(Value, St
             (
                 json!({"shop": shop, "prices": prices.len(), "changed": changed}),
                 format!("{} prices of shop {shop}, {changed} changed", prices.len()),
+            )
+        }
+        FeedAdmin::Settings {
+            action:
+                SettingsAction::Set {
+                    shop,
+                    address,
+                    siret,
+                    vat_number,
+                    fiscal_year_start_month,
+                },
+        } => {
+            if let Some(siret) = &siret
+                && !(siret.len() == 14 && siret.bytes().all(|b| b.is_ascii_digit()))
+            {
+                bail!("a SIRET is 14 digits, `{siret}` is not");
+            }
+            if let Some(month) = fiscal_year_start_month
+                && !(1..=12).contains(&month)
+            {
+                bail!("the fiscal year starts in a month from 1 to 12");
+            }
+            if !store.shops().await?.iter().any(|s| s.id == shop) {
+                bail!("no shop `{shop}`: see `sync-server admin shop list`");
+            }
+            let settings = [
+                ("shop_address", address.map(Value::from)),
+                ("siret", siret.map(Value::from)),
+                ("vat_number", vat_number.map(Value::from)),
+                (
+                    "fiscal_year_start_month",
+                    fiscal_year_start_month.map(Value::from),
+                ),
+            ];
+            let changes: Vec<_> = settings
+                .into_iter()
+                .filter_map(|(name, value)| {
+                    value.map(|v| distribution::setting_change(&shop, name, v))
+                })
+                .collect();
+            if changes.is_empty() {
+                bail!("give at least one setting to set");
+            }
+            let count = changes.len();
+            let changed = store.put_changes(changes).await?;
+            (
+                json!({"shop": shop, "settings": count, "changed": changed}),
+                format!("{count} settings of shop {shop}, {changed} changed"),
             )
         }
         FeedAdmin::Staff {

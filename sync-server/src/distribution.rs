@@ -1,6 +1,6 @@
 //! What head office distributes to tills through the changes feed
-//! ([`pos_domain::wire::ChangesPage`]): products with barcodes, per-shop prices, staff and the
-//! shop's web orders.
+//! ([`pos_domain::wire::ChangesPage`]): products with barcodes, per-shop prices, staff, shop
+//! settings and the shop's web orders.
 //!
 //! Storage keeps one row per entry (kind, shop, key) with the version of its newest change,
 //! taken from one global counter in the writing transaction (which also serializes writers on
@@ -29,6 +29,58 @@ pub const EVERY_SHOP: &str = "*";
 /// products) let a million-product catalog come down in 200 requests: see BENCHMARKS.md.
 pub const DEFAULT_PAGE: u32 = 5000;
 pub const MAX_PAGE: u32 = 20_000;
+
+/// A page of the feed as stored: each entry's data still the JSON text it was stored as, so
+/// serving a page never parses and re-serializes a million products.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoredPage {
+    pub changes: Vec<StoredChange>,
+    pub next: u64,
+    pub latest: u64,
+}
+
+/// One stored entry of the feed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredChange {
+    pub version: u64,
+    pub kind: String,
+    pub key: String,
+    /// Compact JSON text, or `None` for a removal.
+    pub data: Option<String>,
+}
+
+impl StoredPage {
+    /// The page as the JSON of [`pos_domain::wire::ChangesPage`], the stored data spliced in
+    /// as it is (it was written by `serde_json`, so it is valid JSON).
+    pub fn to_json(&self) -> String {
+        let quote = |text: &str| serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into());
+        let mut out = String::with_capacity(
+            64 + self
+                .changes
+                .iter()
+                .map(|c| 48 + c.key.len() + c.data.as_ref().map_or(4, String::len))
+                .sum::<usize>(),
+        );
+        out.push_str("{\"changes\":[");
+        for (i, c) in self.changes.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&format!(
+                "{{\"version\":{},\"kind\":{},\"key\":{},\"data\":{}}}",
+                c.version,
+                quote(&c.kind),
+                quote(&c.key),
+                c.data.as_deref().unwrap_or("null")
+            ));
+        }
+        out.push_str(&format!(
+            "],\"next\":{},\"latest\":{}}}",
+            self.next, self.latest
+        ));
+        out
+    }
+}
 
 /// A catalog file's format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -199,6 +251,19 @@ pub fn staff_change(shop_id: &str, member: &StaffMember) -> NewChange {
     }
 }
 
+/// The feed entry of one shop setting (`shop_address`, `siret`, `vat_number`,
+/// `fiscal_year_start_month`), a one-field object as the till reads it.
+pub fn setting_change(shop_id: &str, name: &str, value: serde_json::Value) -> NewChange {
+    let mut data = serde_json::Map::new();
+    data.insert(name.to_string(), value);
+    NewChange {
+        kind: kinds::SETTING,
+        shop_id: shop_id.into(),
+        key: name.into(),
+        data: Some(serde_json::Value::Object(data)),
+    }
+}
+
 /// A staff id from a name: lower case ASCII letters and digits joined by `-`.
 pub fn staff_id(name: &str) -> String {
     let mut id = String::new();
@@ -228,6 +293,57 @@ mod tests {
         let bad = "id,barcodes,label,category,vat_code,price,sold_by,serial\nP1,123,X,Y,standard,1.00,,\n";
         let error = read_catalog(FileFormat::Csv, bad.as_bytes()).unwrap_err();
         assert!(error.contains("line 2"), "{error}");
+    }
+
+    #[test]
+    fn a_stored_page_is_the_wire_json_of_a_changes_page() {
+        let product = product_change(&read_catalog(
+            FileFormat::Json,
+            r#"[{"id":"P\"1","label":"Câble","category":"C","vat_code":"standard","price":"9.90"}]"#
+                .as_bytes(),
+        )
+        .unwrap()[0]);
+        let stored = StoredPage {
+            changes: vec![
+                StoredChange {
+                    version: 7,
+                    kind: "product".into(),
+                    key: "P\"1".into(),
+                    data: product.data.as_ref().map(|d| d.to_string()),
+                },
+                StoredChange {
+                    version: 9,
+                    kind: "price".into(),
+                    key: "P2".into(),
+                    data: None,
+                },
+            ],
+            next: 9,
+            latest: 12,
+        };
+        let expected = pos_domain::wire::ChangesPage {
+            changes: vec![
+                pos_domain::wire::Change {
+                    version: 7,
+                    kind: "product".into(),
+                    key: "P\"1".into(),
+                    data: product.data.clone(),
+                },
+                pos_domain::wire::Change {
+                    version: 9,
+                    kind: "price".into(),
+                    key: "P2".into(),
+                    data: None,
+                },
+            ],
+            next: 9,
+            latest: 12,
+        };
+        assert_eq!(
+            stored.to_json(),
+            serde_json::to_string(&expected).unwrap(),
+            "the spliced page is byte for byte what serde writes"
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use pos_domain::web_order::NewWebOrder;
-use pos_domain::wire::{ChangesPage, codes};
+use pos_domain::wire::codes;
 use serde::Deserialize;
 
 use crate::api::{AppState, Caller, Failure, JsonBody, QueryParams, shop_scope};
@@ -64,7 +64,7 @@ pub(crate) async fn changes(
     Path(till_id): Path<String>,
     caller: Caller,
     QueryParams(query): QueryParams<ChangesQuery>,
-) -> Result<Json<ChangesPage>, Failure> {
+) -> Result<Response, Failure> {
     let till = match caller {
         Caller::Till(till) => till,
         Caller::User(_) => {
@@ -86,12 +86,16 @@ pub(crate) async fn changes(
         ));
     }
     let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-    Ok(Json(
-        state
-            .store
-            .changes(&till.shop_id, query.since, limit)
-            .await?,
-    ))
+    let page = state
+        .store
+        .changes(&till.shop_id, query.since, limit)
+        .await?;
+    // The wire JSON of `pos_domain::wire::ChangesPage`, the stored data spliced in as it is.
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        page.to_json(),
+    )
+        .into_response())
 }
 
 /// A web shop authenticated by its API key.

@@ -1295,7 +1295,7 @@ fn the_serve_command_answers_and_stops_on_interrupt() {
             .await
             .unwrap()
     });
-    assert_eq!(capabilities["protocol"], "1.0");
+    assert_eq!(capabilities["protocol"], "1.1");
     // Ctrl-C: the server stops gracefully.
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])

@@ -39,6 +39,15 @@ pub enum PaymentState {
     PayInShop,
 }
 
+impl PaymentState {
+    pub fn name(self) -> &'static str {
+        match self {
+            PaymentState::PaidOnline => "paid_online",
+            PaymentState::PayInShop => "pay_in_shop",
+        }
+    }
+}
+
 /// Where an order stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -7,10 +7,16 @@
 //!
 //! # Versioning
 //!
-//! Every till request carries its protocol version (`"1.0"`). The server accepts every minor
+//! Every till request carries its protocol version (`"1.1"`). The server accepts every minor
 //! version of a major it supports (old tills keep working across server upgrades) and refuses an
 //! unknown major with the error code [`codes::PROTOCOL_UNSUPPORTED`]. Within a major version,
 //! fields are only ever added, with defaults, and readers ignore fields they do not know.
+//!
+//! - 1.0: enrollment and upload.
+//! - 1.1: the changes feed (download), web orders, and the `web_order` chain, which a till
+//!   sends only once it holds records (so a 1.0 server never receives a chain it cannot read
+//!   from a till that does not use it). A 1.1 server advertises the `changes` and
+//!   `web_orders` features.
 //!
 //! # Upload
 //!
@@ -41,7 +47,7 @@ use crate::record::Chain;
 /// The major version of the protocol this crate speaks.
 pub const PROTOCOL_MAJOR: u32 = 1;
 /// The minor version of the protocol this crate speaks.
-pub const PROTOCOL_MINOR: u32 = 0;
+pub const PROTOCOL_MINOR: u32 = 1;
 
 /// A protocol version `major.minor`, written as a string (`"1.0"`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -146,6 +152,9 @@ pub mod kinds {
     pub const STAFF: &str = "staff";
     /// A web order for pickup in the shop ([`crate::web_order::WebOrder`]); key: its id.
     pub const WEB_ORDER: &str = "web_order";
+    /// One shop setting as a one-field object (`{"siret": "..."}`, `shop_address`,
+    /// `vat_number`, `fiscal_year_start_month`); key: the setting's name.
+    pub const SETTING: &str = "setting";
 }
 
 /// One entry of the changes feed at its newest version.
@@ -357,7 +366,7 @@ mod tests {
         locks(ProtocolVersion { major: 1, minor: 3 }, r#""1.3""#);
         assert!("1".parse::<ProtocolVersion>().is_err());
         assert!("a.b".parse::<ProtocolVersion>().is_err());
-        assert_eq!(ProtocolVersion::CURRENT.to_string(), "1.0");
+        assert_eq!(ProtocolVersion::CURRENT.to_string(), "1.1");
     }
 
     #[test]
@@ -369,7 +378,7 @@ mod tests {
                 public_key: "04ab".into(),
                 software: "pos-till 0.1.0".into(),
             },
-            r#"{"protocol":"1.0","code":"K7QM-2XPD-9R","public_key":"04ab","software":"pos-till 0.1.0"}"#,
+            r#"{"protocol":"1.1","code":"K7QM-2XPD-9R","public_key":"04ab","software":"pos-till 0.1.0"}"#,
         );
         locks(
             EnrollResponse {
@@ -378,7 +387,7 @@ mod tests {
                 token: "t0k3n".into(),
                 capabilities: capabilities(),
             },
-            r#"{"till_id":"PARIS-OPERA-1","shop_id":"PARIS-OPERA","token":"t0k3n","capabilities":{"protocol":"1.0","supported_majors":[1],"max_records_per_upload":5000,"max_body_bytes":16777216,"features":["upload"]}}"#,
+            r#"{"till_id":"PARIS-OPERA-1","shop_id":"PARIS-OPERA","token":"t0k3n","capabilities":{"protocol":"1.1","supported_majors":[1],"max_records_per_upload":5000,"max_body_bytes":16777216,"features":["upload"]}}"#,
         );
     }
 
@@ -396,7 +405,7 @@ mod tests {
                 }],
                 sent_at: None,
             },
-            r#"{"protocol":"1.0","chains":[{"chain":"ticket","records":[{"seq":1,"stored":"{\"chain\":\"ticket\"}"}]}]}"#,
+            r#"{"protocol":"1.1","chains":[{"chain":"ticket","records":[{"seq":1,"stored":"{\"chain\":\"ticket\"}"}]}]}"#,
         );
         locks(
             UploadRequest {
@@ -404,7 +413,7 @@ mod tests {
                 chains: vec![],
                 sent_at: Some("2026-03-30T08:00:00.000000Z".into()),
             },
-            r#"{"protocol":"1.0","chains":[],"sent_at":"2026-03-30T08:00:00.000000Z"}"#,
+            r#"{"protocol":"1.1","chains":[],"sent_at":"2026-03-30T08:00:00.000000Z"}"#,
         );
         let ack = |outcome| ChainAck {
             chain: Chain::Cash,

@@ -149,10 +149,13 @@ const MIGRATIONS: &[&str] = &[
         local_state TEXT,
         placed_at TEXT NOT NULL
     );
+    -- `search_stale`: a large page went into the catalog without the search index, which is
+    -- rebuilt in one pass at the end of the download (or at the next start-up if killed).
     CREATE TABLE sync_changes (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         version INTEGER NOT NULL,
-        applied_at TEXT NOT NULL
+        applied_at TEXT NOT NULL,
+        search_stale INTEGER NOT NULL DEFAULT 0
     );
     "#,
 ];

@@ -1,5 +1,5 @@
 //! The download half of sync: head office's changes feed (products and barcodes, per-shop
-//! prices, staff, the shop's web orders) applied to the till's tables.
+//! prices, staff, shop settings, the shop's web orders) applied to the till's tables.
 //!
 //! The till asks for the changes after the version it last applied
 //! (`GET /api/v1/tills/{till}/changes?since=V`) and applies each page in ONE local
@@ -7,7 +7,9 @@
 //! applied whole pages only and resumes after the last one. The first download (from 0) is a
 //! snapshot of everything. Kinds this till does not know are skipped (newer servers may send
 //! more). The page that brings the till up to date also records a `catalog_imported` event
-//! with what this pass applied.
+//! with what this pass applied. Large pages (a first download) leave the search index to a
+//! rebuild in one pass at the end of the download, about ten times faster than indexing row by
+//! row; a till killed before that rebuilds it at its next start-up or download.
 
 use std::time::Duration;
 
@@ -23,10 +25,17 @@ use serde_json::json;
 use crate::catalog;
 use crate::engine::{SYSTEM_OPERATOR, Till, append_event};
 use crate::error::{Result, TillError};
+use crate::identity::{self, SettingsChange};
+use crate::ledger::Author;
 use crate::sync::{self, Server};
 
 /// Entries asked for per request: about a megabyte of products (see BENCHMARKS.md).
 pub const PAGE: u32 = 5000;
+
+/// A page with this many products goes into the catalog without the row-by-row search index
+/// (rebuilt in one pass at the end: see [`catalog::without_search_index`]); smaller ones, the
+/// usual price and product changes, keep it up to date row by row.
+const BULK_PRODUCTS: usize = 1000;
 
 /// Where a download stands, after each page applied.
 #[derive(Clone, Debug, Serialize)]
@@ -49,8 +58,10 @@ pub struct DownloadSummary {
     pub products_removed: u64,
     pub prices: u64,
     pub staff: u64,
+    /// Shop settings (address, SIRET, VAT number, fiscal year start) applied.
+    pub settings: u64,
     pub web_orders: u64,
-    /// Entries of kinds this till does not know.
+    /// Entries of kinds this till does not know, or settings it refuses (logged).
     pub skipped: u64,
 }
 
@@ -60,6 +71,7 @@ impl DownloadSummary {
             + self.products_removed
             + self.prices
             + self.staff
+            + self.settings
             + self.web_orders
             + self.skipped
     }
@@ -72,18 +84,57 @@ fn corrupt_change(change: &Change, e: impl std::fmt::Display) -> TillError {
     ))
 }
 
-fn data_of<T: serde::de::DeserializeOwned>(change: &Change) -> Result<Option<T>> {
+/// The entry's data as `T` (taken out of the change: each entry is applied once).
+fn data_of<T: serde::de::DeserializeOwned>(change: &mut Change) -> Result<Option<T>> {
     change
         .data
-        .clone()
+        .take()
         .map(serde_json::from_value)
         .transpose()
         .map_err(|e| corrupt_change(change, e))
 }
 
+/// Applies a shop setting: the identity changes and a settings-changed event records it, as
+/// when it is changed at the till. A value the till refuses (a malformed SIRET) is skipped
+/// and logged rather than blocking every later download.
+fn apply_setting(
+    tx: &Connection,
+    author: &Author<'_>,
+    change: &SettingsChange,
+    summary: &mut DownloadSummary,
+) -> Result<()> {
+    let (mut current, _) = identity::load(tx, "ledger")?;
+    match identity::apply(tx, &mut current, change) {
+        Ok(changed) => {
+            if changed.as_object().is_some_and(|m| !m.is_empty()) {
+                append_event(
+                    tx,
+                    author,
+                    EventKind::SettingsChanged,
+                    json!({"source": "head office", "changed": changed}),
+                )?;
+            }
+            summary.settings += 1;
+        }
+        Err(TillError::Invalid { message, .. }) => {
+            tracing::warn!(%message, "a shop setting from head office was refused");
+            summary.skipped += 1;
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(())
+}
+
 /// Applies one entry inside the page's transaction.
-fn apply(tx: &Connection, change: &Change, now: &str, summary: &mut DownloadSummary) -> Result<()> {
-    match change.kind.as_str() {
+fn apply(
+    tx: &Connection,
+    author: &Author<'_>,
+    change: &mut Change,
+    now: &str,
+    summary: &mut DownloadSummary,
+) -> Result<()> {
+    let kind = change.kind.clone();
+    match kind.as_str() {
         kinds::PRODUCT => match data_of::<Product>(change)? {
             Some(product) => {
                 catalog::upsert(tx, std::slice::from_ref(&product))?;
@@ -122,6 +173,11 @@ fn apply(tx: &Connection, change: &Change, now: &str, summary: &mut DownloadSumm
                 )?,
             };
             summary.staff += 1;
+        }
+        kinds::SETTING => {
+            if let Some(setting) = data_of::<SettingsChange>(change)? {
+                apply_setting(tx, author, &setting, summary)?;
+            }
         }
         kinds::WEB_ORDER => {
             if let Some(order) = data_of::<WebOrder>(change)? {
@@ -172,7 +228,15 @@ impl Till {
                 .timeout(Duration::from_secs(120))
                 .send()
                 .map_err(|e| TillError::Unreachable(e.to_string()))?;
-            let page: ChangesPage = sync::answer(response)?;
+            let mut page: ChangesPage = match sync::answer(response) {
+                Ok(page) => page,
+                // A head office older than the changes feed: nothing to download from it.
+                Err(TillError::Server { code, .. }) if code == "not_found" => {
+                    tracing::warn!("head office serves no changes feed; nothing downloaded");
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
             if page.changes.is_empty() {
                 break;
             }
@@ -184,10 +248,24 @@ impl Till {
             }
             let last_page = page.next >= page.latest;
             let mut counts = summary.clone();
+            let bulk = page
+                .changes
+                .iter()
+                .filter(|c| c.kind == kinds::PRODUCT)
+                .count()
+                >= BULK_PRODUCTS;
             self.write(SYSTEM_OPERATOR, |tx, author| {
                 let now = timestamp::format(&author.at);
-                for change in &page.changes {
-                    apply(tx, change, &now, &mut counts)?;
+                let mut apply_all = || -> Result<()> {
+                    for change in &mut page.changes {
+                        apply(tx, author, change, &now, &mut counts)?;
+                    }
+                    Ok(())
+                };
+                if bulk {
+                    catalog::without_search_index(tx, apply_all)?;
+                } else {
+                    apply_all()?;
                 }
                 tx.execute(
                     "INSERT INTO sync_changes (id, version, applied_at) VALUES (1, ?1, ?2)
@@ -206,12 +284,16 @@ impl Till {
                             "products_removed": counts.products_removed,
                             "prices": counts.prices,
                             "staff": counts.staff,
+                            "settings": counts.settings,
                             "web_orders": counts.web_orders,
                         }),
                     )?;
                 }
                 Ok(())
             })?;
+            if counts.settings > summary.settings {
+                self.identity = identity::load(&self.conn, &self.path().display().to_string())?.0;
+            }
             summary = counts;
             summary.version = page.next;
             summary.pages += 1;
@@ -225,6 +307,10 @@ impl Till {
                 break;
             }
         }
+        // A large download went in without the search index: index it in one pass.
+        self.write(SYSTEM_OPERATOR, |tx, _| {
+            catalog::rebuild_search_if_stale(tx)
+        })?;
         Ok(summary)
     }
 }

@@ -181,6 +181,10 @@ impl Till {
     /// the version differs from the last start-up), then checks every chain's links and newest
     /// signature. A defect is logged as an event and returned in the report.
     pub fn start_up(&mut self) -> Result<VerifyReport> {
+        // A download killed before its end left the search index to rebuild.
+        self.write(SYSTEM_OPERATOR, |tx, _| {
+            catalog::rebuild_search_if_stale(tx)
+        })?;
         let previous = self.last_software_started()?;
         self.log_event(
             SYSTEM_OPERATOR,
@@ -393,7 +397,7 @@ impl Till {
                 .map(ticket_of)
                 .collect::<Result<Vec<_>>>()?;
             let tenders = request.tenders.clone();
-            Ok(if request.cancel {
+            let mut ticket = if request.cancel {
                 compute_cancellation(request.original, &original, &earlier, tenders)?
             } else {
                 compute_return(
@@ -403,7 +407,10 @@ impl Till {
                     &request.lines,
                     tenders,
                 )?
-            })
+            };
+            // A web order paid in the shop and returned: the return names the order too.
+            ticket.web_order = original.web_order.clone();
+            Ok(ticket)
         })
     }
 

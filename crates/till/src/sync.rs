@@ -6,7 +6,8 @@
 //! chain, the highest contiguous sequence it holds, and only that answer moves the till's
 //! `sync_held` mark. A crash or a lost answer anywhere leaves at worst records that are sent
 //! again, which the server treats as no-ops. One sync runs at a time per till: a lease in the
-//! ledger database (`sync_lock`), which a crashed sync leaves to expire.
+//! ledger database (`sync_lock`), which a crashed sync leaves to expire (on Linux it is free
+//! as soon as the holding process is gone).
 //!
 //! The HTTP client is blocking: call these methods from a thread that may block (the app runs
 //! them on a background thread); the till never waits for them to sell.
@@ -213,6 +214,7 @@ impl Till {
         if let Some((other, until)) = current
             && other != holder
             && until > timestamp::format(&now)
+            && holder_alive(&other)
         {
             return Err(TillError::invalid(
                 "sync_running",
@@ -298,6 +300,11 @@ impl Till {
         for chain in Chain::ALL {
             let local = self.chain_length(chain)?;
             let held_before = self.synced(chain)?;
+            // A chain added after protocol 1.0 goes only to servers that need it: while it is
+            // empty, a server older than the chain is never sent a name it cannot read.
+            if chain == Chain::WebOrder && local == 0 {
+                continue;
+            }
             let mut line = ChainSync {
                 chain,
                 local,
@@ -381,6 +388,20 @@ impl Till {
         }
         summary.waiting = self.waiting()?;
         Ok(summary)
+    }
+}
+
+/// Whether the process holding a lease (`PID-RANDOM`) may still be running. On Linux a
+/// holder whose process is gone (a killed till) holds nothing, so the restarted till syncs at
+/// once; elsewhere, or if the PID was reused, the lease simply runs out.
+fn holder_alive(holder: &str) -> bool {
+    let Some(pid) = holder.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+        return true;
+    };
+    if cfg!(target_os = "linux") {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
     }
 }
 

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use pos_domain::accounting::JournalEntry;
 use pos_domain::record::{Chain, PublicKey};
 use pos_domain::web_order::WebOrder;
-use pos_domain::wire::{ChainBatch, ChangesPage, UploadResponse};
+use pos_domain::wire::{ChainBatch, UploadResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -464,7 +464,12 @@ pub trait Store: Send + Sync + 'static {
     /// entry whose data did not change keeps its version). Returns how many changed.
     async fn put_changes(&self, changes: Vec<NewChange>) -> Result<u64>;
     /// The feed of a shop after `since`: its own entries and those of every shop.
-    async fn changes(&self, shop_id: &str, since: u64, limit: u32) -> Result<ChangesPage>;
+    async fn changes(
+        &self,
+        shop_id: &str,
+        since: u64,
+        limit: u32,
+    ) -> Result<crate::distribution::StoredPage>;
     /// Registers a web shop, authenticated by the API key whose hash is given.
     async fn create_webshop(&self, id: &str, name: &str, key_hash: &str) -> Result<()>;
     /// The web shop holding this API key.

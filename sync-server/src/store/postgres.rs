@@ -1166,7 +1166,12 @@ impl Store for PgStore {
         Ok(changed)
     }
 
-    async fn changes(&self, shop_id: &str, since: u64, limit: u32) -> Result<ChangesPage> {
+    async fn changes(
+        &self,
+        shop_id: &str,
+        since: u64,
+        limit: u32,
+    ) -> Result<crate::distribution::StoredPage> {
         let mut client = self.pool.get().await?;
         // One snapshot for the page and `latest`.
         let tx = client

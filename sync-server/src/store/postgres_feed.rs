@@ -11,10 +11,9 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use pos_domain::record::timestamp;
 use pos_domain::web_order::{self, WebOrder};
-use pos_domain::wire::{Change, ChangesPage};
 
 use super::{NewChange, Placed, Placement, Result, StoreError, TillAuth};
-use crate::distribution::EVERY_SHOP;
+use crate::distribution::{EVERY_SHOP, StoredChange, StoredPage};
 use crate::events::OutboxEvent;
 use crate::ingest::ChainPlan;
 use crate::web_orders::{self, TillActionWrites};
@@ -111,7 +110,7 @@ pub async fn changes(
     shop: &str,
     since: u64,
     limit: u32,
-) -> Result<ChangesPage> {
+) -> Result<StoredPage> {
     let rows = tx
         .query(
             "SELECT version, kind, key, data FROM distribution
@@ -121,16 +120,11 @@ pub async fn changes(
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let data: Option<String> = row.get(3);
-        let data = data
-            .map(|text| serde_json::from_str(&text))
-            .transpose()
-            .map_err(|e| corrupt("distribution data", e))?;
-        out.push(Change {
+        out.push(StoredChange {
             version: row.get::<_, i64>(0) as u64,
             kind: row.get(1),
             key: row.get(2),
-            data,
+            data: row.get(3),
         });
     }
     let latest: i64 = tx
@@ -143,7 +137,7 @@ pub async fn changes(
         .await?
         .get(0);
     let next = out.last().map(|c| c.version).unwrap_or(since);
-    Ok(ChangesPage {
+    Ok(StoredPage {
         changes: out,
         next,
         latest: (latest as u64).max(next),

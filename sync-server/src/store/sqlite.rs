@@ -1129,7 +1129,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn changes(&self, shop_id: &str, since: u64, limit: u32) -> Result<ChangesPage> {
+    async fn changes(
+        &self,
+        shop_id: &str,
+        since: u64,
+        limit: u32,
+    ) -> Result<crate::distribution::StoredPage> {
         let shop_id = shop_id.to_string();
         self.read(move |c| {
             // One read transaction: the page and `latest` from the same snapshot.

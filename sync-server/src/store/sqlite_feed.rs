@@ -6,11 +6,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use pos_domain::record::timestamp;
 use pos_domain::web_order::{self, WebOrder};
-use pos_domain::wire::{Change, ChangesPage};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{NewChange, Placed, Placement, Result, StoreError, TillAuth};
-use crate::distribution::EVERY_SHOP;
+use crate::distribution::{EVERY_SHOP, StoredChange, StoredPage};
 use crate::events::OutboxEvent;
 use crate::ingest::ChainPlan;
 use crate::web_orders::{self, TillActionWrites};
@@ -80,7 +79,7 @@ pub fn put_changes(tx: &Connection, changes: &[NewChange]) -> Result<u64> {
 }
 
 /// A page of a shop's feed.
-pub fn changes(conn: &Connection, shop: &str, since: u64, limit: u32) -> Result<ChangesPage> {
+pub fn changes(conn: &Connection, shop: &str, since: u64, limit: u32) -> Result<StoredPage> {
     let mut stmt = conn.prepare_cached(
         "SELECT version, kind, key, data FROM distribution
          WHERE version > ?1 AND shop_id IN (?2, ?3) ORDER BY version LIMIT ?4",
@@ -96,11 +95,7 @@ pub fn changes(conn: &Connection, shop: &str, since: u64, limit: u32) -> Result<
     let mut out = Vec::new();
     for row in rows {
         let (version, kind, key, data) = row?;
-        let data = data
-            .map(|text| serde_json::from_str(&text))
-            .transpose()
-            .map_err(|e| corrupt("distribution data", e))?;
-        out.push(Change {
+        out.push(StoredChange {
             version: version as u64,
             kind,
             key,
@@ -114,7 +109,7 @@ pub fn changes(conn: &Connection, shop: &str, since: u64, limit: u32) -> Result<
         |r| r.get(0),
     )?;
     let next = out.last().map(|c| c.version).unwrap_or(since);
-    Ok(ChangesPage {
+    Ok(StoredPage {
         changes: out,
         next,
         latest: (latest as u64).max(next),

@@ -641,8 +641,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 ));
                 let d = &summary.download;
                 out.push_str(&format!(
-                    "head office changes applied up to version {} ({} pages): {} products, {} removed, {} prices, {} staff, {} web orders\n",
-                    d.version, d.pages, d.products, d.products_removed, d.prices, d.staff, d.web_orders
+                    "head office changes applied up to version {} ({} pages): {} products, {} removed, {} prices, {} staff, {} settings, {} web orders\n",
+                    d.version, d.pages, d.products, d.products_removed, d.prices, d.staff, d.settings, d.web_orders
                 ));
                 out
             });
@@ -798,11 +798,11 @@ fn web_orders(cli: &Cli, command: &WebOrdersCommand) -> Result<(), Failure> {
     let mut till = open(cli)?;
     let order_line = |o: &pos_domain::web_order::WebOrder| {
         format!(
-            "{}  {:<20} {:>10}  {:?}  {} line(s)\n",
+            "{}  {:<20} {:>10}  {:<12} {} line(s)\n",
             o.id,
             o.state.to_string(),
             o.total.to_string(),
-            o.payment,
+            o.payment.name(),
             o.lines.len()
         )
     };
