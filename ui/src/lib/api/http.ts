@@ -31,7 +31,15 @@ export class HttpBackend implements Backend {
         throw new BackendError({ code: 'bad_response', message: `HTTP ${response.status}: ${text.slice(0, 200)}` });
       }
     }
-    if (!response.ok) throw toBackendError(body ?? `HTTP ${response.status}`);
+    if (!response.ok) {
+      const error = toBackendError(body ?? '');
+      if (error.code !== 'unexpected') throw error;
+      // No error body: a proxy or gateway answered in the engine's place.
+      throw new BackendError({
+        code: response.status >= 502 && response.status <= 504 ? UNREACHABLE : 'bad_response',
+        message: `Le moteur de caisse a répondu HTTP ${response.status}. Vérifiez qu'il tourne, puis réessayez.`,
+      });
+    }
     return body as Response<C>;
   }
 }

@@ -212,6 +212,8 @@ export const en: Record<MessageKey, string> = {
   'status.waiting': '{n} to sync',
   'status.lastSync': 'Last sync: {when}',
   'status.never': 'never',
+  'status.printer': 'Printer',
+  'status.terminal': 'Terminal',
   'status.ready': 'ready',
   'status.notReady': 'unavailable',
   'status.parked': '{n} parked',

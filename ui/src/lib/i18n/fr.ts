@@ -210,6 +210,8 @@ export const fr = {
   'status.waiting': '{n} à synchroniser',
   'status.lastSync': 'Dernière synchro : {when}',
   'status.never': 'jamais',
+  'status.printer': 'Imprimante',
+  'status.terminal': 'Terminal',
   'status.ready': 'prêt',
   'status.notReady': 'indisponible',
   'status.parked': '{n} en attente',
