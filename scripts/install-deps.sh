@@ -12,6 +12,15 @@ if command -v python3 >/dev/null && ! python3 -c 'import venv, ensurepip' 2>/dev
   need_apt+=(python3-venv)
 fi
 
+# The cashier app: Tauri's build packages (WebKitGTK), and what its tests drive: Chromium for
+# the browser tests, WebKitWebDriver and a virtual display for the real window.
+dpkg -s libwebkit2gtk-4.1-dev >/dev/null 2>&1 || need_apt+=(libwebkit2gtk-4.1-dev build-essential curl wget file \
+  libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev)
+command -v WebKitWebDriver >/dev/null || need_apt+=(webkit2gtk-driver)
+command -v xvfb-run >/dev/null || need_apt+=(xvfb xauth)
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v node >/dev/null || need_apt+=(nodejs npm)
+
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-deps: installing ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -7,6 +7,7 @@
 //! - [`engine`]: the [`Till`] API; [`closing`]: X reports and closures; [`receipt`]: receipt
 //!   text; [`archive`]: signed period archives; [`catalog`]: products and search;
 //! - [`sync`]: enrollment with head office and the upload of every chain, exactly once;
+//! - [`staff`]: who may log in (Argon2 PIN hashes); [`parked`]: carts put aside at the till;
 //! - [`demo`]: realistic demo data and large catalogs, generated through the same API.
 //!
 //! Invariants: no record is ever updated or deleted (SQLite triggers refuse it); every write is
@@ -22,8 +23,10 @@ pub mod engine;
 pub mod error;
 pub mod identity;
 pub mod ledger;
+pub mod parked;
 pub mod receipt;
 pub mod requests;
+pub mod staff;
 pub mod sync;
 pub mod system;
 
