@@ -174,13 +174,13 @@ export async function restoreCart(cart: Cart): Promise<void> {
       ...(l.unit_price ? { priceOverride: l.unit_price } : {}),
       ...(l.discount ? { discount: 'percent' in l.discount ? { percent: l.discount.percent } : { amount: l.discount.amount } } : {}),
       ...(l.seller ? { seller: l.seller } : {}),
-      serials: [...l.serials],
-      needsSerial: l.serials.length > 0,
+      serials: [...(l.serials ?? [])],
+      needsSerial: (l.serials?.length ?? 0) > 0,
     });
   });
   sale.ticketDiscount = cart.discount ?? null;
   sale.customer = cart.customer ?? '';
-  sale.approvals = [...cart.approvals];
+  sale.approvals = [...(cart.approvals ?? [])];
   sale.selected = sale.lines.length - 1;
   sale.quote = quote;
 }

@@ -1,4 +1,4 @@
-/** The Tauri shell's commands, through `invoke`. */
+/** The Tauri shell's dispatcher command, through `invoke` (see crates/till-service/API.md). */
 import { invoke, isTauri } from '@tauri-apps/api/core';
 import type { CommandName } from './generated/api';
 import { toBackendError, type Backend, type Request, type Response } from './backend';
@@ -8,7 +8,8 @@ export class TauriBackend implements Backend {
 
   async call<C extends CommandName>(command: C, request: Request<C>): Promise<Response<C>> {
     try {
-      return await invoke<Response<C>>(command, { request });
+      // The shell exposes one dispatcher command, `call`, that runs any API command.
+      return await invoke<Response<C>>('call', { command, request });
     } catch (e) {
       throw toBackendError(e);
     }
