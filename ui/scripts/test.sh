@@ -35,7 +35,7 @@ fi
 
 if [ "${SKIP_CARGO_BUILD:-}" != "1" ]; then
   step "engine binaries for the browser tests"
-  (cd .. && nice -n 10 cargo build -p pos-till --bin till -p pos-till-service --bin till-app-http -p posdev)
+  (cd .. && nice -n 10 cargo build -p pos-till -p pos-till-service -p posdev --bins)
 fi
 
 step "browser tests (playwright-core + Chromium, real engine and simulators)"

@@ -17,7 +17,7 @@ const targetDir = process.env.CARGO_TARGET_DIR ? resolve(repoDir, process.env.CA
 const bin = (name) => {
   const path = join(targetDir, 'debug', name);
   if (!existsSync(path)) {
-    throw new Error(`${path} is missing: build it with \`cargo build -p pos-till --bin till -p pos-till-service --bin till-app-http -p posdev\` (ui/scripts/test.sh does)`);
+    throw new Error(`${path} is missing: build it with \`cargo build -p pos-till -p pos-till-service -p posdev --bins\` (ui/scripts/test.sh does)`);
   }
   return path;
 };
@@ -36,6 +36,12 @@ export const CHROMIUM_ARGS = [
 /** Staff the tests log in with (created in the ledger before the engine starts). */
 export const CASHIER = { id: 'alice', name: 'Alice Martin', role: 'cashier', pin: '1234' };
 export const MANAGER = { id: 'bruno', name: 'Bruno Petit', role: 'manager', pin: '9876' };
+
+function addStaff(till, db) {
+  for (const s of [CASHIER, MANAGER]) {
+    execFileSync(till, ['--db', db, 'staff', 'add', '--id', s.id, '--name', s.name, '--role', s.role, '--pin', s.pin]);
+  }
+}
 
 /** Starts `command`, resolves with the first line it prints on stdout (a bound address). */
 function startPrinting(command, args, label, env = {}) {
