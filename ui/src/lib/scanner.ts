@@ -96,6 +96,9 @@ export class WedgeDetector {
  * Listens to `keydown` on `target` and calls `onScan` for each burst. When a burst was typed
  * into a text field, the field gets back the value it had before the burst, and the Enter that
  * ended it is swallowed, so a scan never leaves digits behind or submits a form.
+ *
+ * Fields marked `data-scan` take scanned codes themselves (their whole text on Enter, which
+ * survives a scanner slowed down mid-code): keys typed in them are left alone.
  */
 export function attachScanner(
   target: Window | HTMLElement,
@@ -107,6 +110,10 @@ export function attachScanner(
   const listener = (event: Event) => {
     const e = event as KeyboardEvent;
     if (e.ctrlKey || e.altKey || e.metaKey) return;
+    if (e.target instanceof HTMLElement && e.target.dataset.scan !== undefined) {
+      detector.reset();
+      return;
+    }
     const result = detector.key(e.key, e.timeStamp);
     const field = e.target instanceof HTMLInputElement ? e.target : null;
     if (result.kind === 'char' && detector.pending.length === 1) {

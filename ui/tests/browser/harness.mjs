@@ -1,5 +1,5 @@
 // The real stack for the browser tests: a fresh till ledger (`till init` + the demo catalog),
-// the printer and payment-terminal simulators (`posdev sim`), the engine's loopback HTTP
+// the printer and payment-terminal simulators (drivers' simulators, in the engine's process), the loopback HTTP
 // transport serving ui/dist, and Debian's Chromium driven by playwright-core.
 // Nothing is mocked: every click goes through the engine to SQLite and the simulated devices.
 import { spawn, execFileSync } from 'node:child_process';
@@ -17,7 +17,7 @@ const targetDir = process.env.CARGO_TARGET_DIR ? resolve(repoDir, process.env.CA
 const bin = (name) => {
   const path = join(targetDir, 'debug', name);
   if (!existsSync(path)) {
-    throw new Error(`${path} is missing: build it with \`cargo build -p pos-till -p pos-till-service -p posdev --bins\` (ui/scripts/test.sh does)`);
+    throw new Error(`${path} is missing: build it with \`cargo build -p pos-till -p pos-till-service --bins\` (ui/scripts/test.sh does)`);
   }
   return path;
 };
@@ -79,10 +79,11 @@ export function demoCatalog(dir) {
 }
 
 /**
- * The whole stack. `terminal` is the simulator's `--behaviour` (default `amount-rule`:
- * approve, except amounts ending in 13 cents).
+ * The whole stack. `terminal` is the terminal simulator's behaviour (default `amount-rule`:
+ * approve, except amounts ending in 13 cents); `terminalTimeout` the seconds the engine waits
+ * for a card result before the outcome is unknown.
  */
-export async function startStack({ terminal = 'amount-rule' } = {}) {
+export async function startStack({ terminal = 'amount-rule', terminalTimeout = 30 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'till-ui-'));
   const db = join(dir, 'till.db');
   const receipts = join(dir, 'receipts');
@@ -94,17 +95,24 @@ export async function startStack({ terminal = 'amount-rule' } = {}) {
     execFileSync(till, ['--db', db, 'catalog', 'import', catalog.file]);
     addStaff(till, db);
 
-    const printer = await startPrinting(bin('posdev'), ['sim', 'printer', '--listen', '127.0.0.1:0', '--out', receipts], 'printer simulator');
-    children.push(printer.child);
-    const term = await startPrinting(
-      bin('posdev'),
-      ['sim', 'terminal', '--caisse-ap-listen', '127.0.0.1:0', '--behaviour', terminal],
-      'terminal simulator',
+    // The engine's loopback HTTP transport serving ui/dist, with the printer and terminal
+    // simulators in its process; its first stdout line says where everything is.
+    const engine = await startPrinting(
+      bin('till-app-http'),
+      [
+        '--db', db,
+        '--listen', '127.0.0.1:0',
+        '--ui', join(uiDir, 'dist'),
+        '--printer', `sim:${receipts}`,
+        '--terminal', `sim:${terminal}`,
+        '--terminal-timeout', String(terminalTimeout),
+      ],
+      'till-app-http',
+      { RUST_LOG: 'warn' },
     );
-    children.push(term.child);
-
-    const engine = await startEngine({ db, dir, printer: `tcp://${printer.first}`, terminal: `tcp://${term.first}` });
     children.push(engine.child);
+    const ready = JSON.parse(engine.first);
+    engine.url = ready.url;
 
     return {
       dir,

@@ -29,7 +29,7 @@ export async function login(page, pin) {
 
 /** A keyboard-wedge scanner: the code as a burst of keys a few ms apart, then Enter. */
 export async function scan(page, code) {
-  await page.keyboard.type(code, { delay: 2 });
+  await page.keyboard.type(code);
   await page.keyboard.press('Enter');
 }
 
