@@ -14,7 +14,7 @@ import type {
 } from './api/generated/api';
 import { app } from './app.svelte';
 import { parseAmount, toApiAmount } from './money';
-import { cartTotal, settle, type CartLine, type PendingTender, type TenderKind } from './cart';
+import { cartTotal, missingSerials, settle, type CartLine, type PendingTender, type TenderKind } from './cart';
 
 export interface Tender extends PendingTender {
   /** The approved card payment this tender stands for. */
@@ -135,7 +135,9 @@ export async function requote(): Promise<void> {
     if (seq === quoteSeq) {
       sale.quote = null;
       const err = e as { code?: string; message?: string };
-      app.error = { code: err.code ?? 'unexpected', message: err.message ?? String(e) };
+      // While IMEIs are still being captured the line says so; the engine's refusal is noise.
+      const capturing = sale.lines.some((l) => missingSerials(l) > 0) && (err.code ?? '').startsWith('serial');
+      if (!capturing) app.error = { code: err.code ?? 'unexpected', message: err.message ?? String(e) };
     }
   }
 }
