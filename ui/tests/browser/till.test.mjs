@@ -1,14 +1,11 @@
 // Browser tests of the cashier app against the real engine and the device simulators.
 import { after, before, describe, it } from 'node:test';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { CASHIER, MANAGER, eventually, launchBrowser, startStack, uiDir } from './harness.mjs';
-import { assertNoPageErrors, cartLines, compact, euros, fr, login, openTill, scan, tender, text } from './ui.mjs';
+import { CASHIER, MANAGER, eventually, launchBrowser } from './harness.mjs';
+import { cartLines, cashSale, compact, euros, fr, login, scan, tender, text, withTill as run } from './ui.mjs';
 
 const IMEI = '490154203237518';
-const resultsDir = join(uiDir, 'test-results');
-
+const withTill = (options, body, name) => run(browser, options, body, name);
 let browser;
 before(async () => {
   browser = await launchBrowser();
@@ -16,42 +13,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-/** Runs `body(stack, page)` on a fresh stack and browser page, then stops both. */
-async function withTill(options, body, name = 'failure') {
-  const stack = await startStack(options);
-  const page = await openTill(browser, stack.url);
-  try {
-    await body(stack, page);
-    assertNoPageErrors(page);
-  } catch (e) {
-    // What the screen showed, for the one reading the failure.
-    mkdirSync(resultsDir, { recursive: true });
-    const file = join(resultsDir, `${name.replace(/\W+/g, '-')}.png`);
-    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
-    const shown = await page.locator('body').innerText().catch(() => '');
-    e.message += `\n-- screen (${file}):\n${shown.slice(0, 1500)}`;
-    throw e;
-  } finally {
-    await page.close();
-    await stack.stop();
-  }
-}
-
-/** Records a cash sale of `barcodes` paying `given`; answers the ticket number and its total. */
-async function cashSale(page, barcodes, given) {
-  for (const [i, code] of barcodes.entries()) {
-    await scan(page, code);
-    await cartLines(page, i + 1);
-  }
-  await page.keyboard.press('F9');
-  await page.getByTestId('payment-screen').waitFor();
-  const due = compact(await text(page, 'pay-due'));
-  await tender(page, 'E', given);
-  await page.getByTestId('receipt-screen').waitFor();
-  const number = Number((await text(page, 'ticket-number')).match(/\d+/)[0]);
-  return { number, due };
-}
 
 describe('cashier app in a browser, real engine and simulators', () => {
   it('records a cash sale, gives change and prints the receipt', async (t) => {

@@ -1,6 +1,11 @@
 // Driving the cashier screens the way staff do: PIN on the keypad or keyboard, scanner bursts,
 // F-keys and Alt shortcuts.
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startStack, uiDir } from './harness.mjs';
+
+const resultsDir = join(uiDir, 'test-results');
 
 /** Money as shown, without its spaces (French uses no-break spaces): "1 234,50 €" -> "1234,50€". */
 export const compact = (text) => text.replace(/[\s\u00a0\u202f]/g, '');
@@ -55,4 +60,42 @@ export async function tender(page, altKey, amount) {
 
 export function assertNoPageErrors(page) {
   assert.deepEqual(page.pageErrors.map(String), [], 'the page threw no uncaught error');
+}
+
+/**
+ * Runs `body(stack, page)` on a fresh stack and a new page of `browser`, then stops both. On
+ * failure the screen is saved to ui/test-results/ and its text added to the error.
+ */
+export async function withTill(browser, options, body, name = 'failure') {
+  const stack = await startStack(options);
+  const page = await openTill(browser, stack.url);
+  try {
+    await body(stack, page);
+    assertNoPageErrors(page);
+  } catch (e) {
+    mkdirSync(resultsDir, { recursive: true });
+    const file = join(resultsDir, `${name.replace(/\W+/g, '-')}.png`);
+    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+    const shown = await page.locator('body').innerText().catch(() => '');
+    e.message += `\n-- screen (${file}):\n${shown.slice(0, 1500)}`;
+    throw e;
+  } finally {
+    await page.close();
+    await stack.stop();
+  }
+}
+
+/** Records a cash sale of `barcodes` paying `given` (default: the amount due); answers the ticket number. */
+export async function cashSale(page, barcodes, given) {
+  for (const [i, code] of barcodes.entries()) {
+    await scan(page, code);
+    await cartLines(page, i + 1);
+  }
+  await page.keyboard.press('F9');
+  await page.getByTestId('payment-screen').waitFor();
+  const due = compact(await text(page, 'pay-due'));
+  await tender(page, 'E', given);
+  await page.getByTestId('receipt-screen').waitFor();
+  const number = Number((await text(page, 'ticket-number')).match(/\d+/)[0]);
+  return { number, due };
 }

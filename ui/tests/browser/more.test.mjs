@@ -1,0 +1,95 @@
+// Browser tests of the manager approval, parked sales, cash count, duplicates and the language
+// switch, against the real engine and the device simulators.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { CASHIER, MANAGER, eventually, launchBrowser } from './harness.mjs';
+import { cartLines, cashSale, compact, fr, login, scan, tender, text, withTill as run } from './ui.mjs';
+
+let browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+const withTill = (options, body, name) => run(browser, options, body, name);
+
+describe('approvals, parked sales, cash and duplicates', () => {
+  it('asks a manager to approve a discount above the limit, on a sale parked and resumed', async (t) => {
+    await withTill({}, async (stack, page) => {
+      await login(page, CASHIER.pin);
+      await scan(page, stack.product('ACC-EAR-BT').barcode); // 79.00
+      await cartLines(page, 1);
+      await page.keyboard.press('Alt+R');
+      const discount = page.getByTestId('edit-discount');
+      await discount.fill('50');
+      await discount.press('Enter');
+      await eventually(async () => compact(await text(page, 'line-total')) === fr('39.50'), 'the discounted line');
+
+      await page.keyboard.press('F10');
+      await cartLines(page, 0);
+      assert.match(await text(page, 'notice-banner'), /attente/, 'the cashier is told where the sale went');
+      await page.keyboard.press('Alt+A');
+      await page.getByTestId('parked-cart').first().click();
+      await cartLines(page, 1);
+      await eventually(async () => compact(await text(page, 'line-total')) === fr('39.50'), 'the resumed line keeps its discount');
+
+      await page.keyboard.press('F9');
+      const dialog = page.getByTestId('approval-dialog');
+      await dialog.waitFor();
+      assert.match(await dialog.innerText(), /Remise au-delà de la limite/);
+      const pin = page.getByTestId('approval-pin');
+      await pin.pressSequentially(CASHIER.pin); // not a manager's PIN
+      await pin.press('Enter');
+      await eventually(async () => (await dialog.locator('[role=alert]').count()) === 1, 'the refusal in the dialog');
+      await pin.pressSequentially(MANAGER.pin);
+      await pin.press('Enter');
+      await page.getByTestId('payment-screen').waitFor();
+      await tender(page, 'E');
+      await page.getByTestId('receipt-screen').waitFor();
+      const printed = await eventually(() => stack.printed().find((r) => r.includes('TOTAL TTC')), 'the receipt');
+      assert.match(printed, /TOTAL TTC EUR\s+39\.50/, 'sold at the approved discount');
+    }, t.name);
+  });
+
+  it('counts the drawer blind, reprints a DUPLICATA and speaks English on request', async (t) => {
+    await withTill({}, async (stack, page) => {
+      await login(page, MANAGER.pin);
+      await page.keyboard.press('F4');
+      await page.getByTestId('cash-screen').waitFor();
+      await page.keyboard.press('Alt+F');
+      await page.getByTestId('cash-amount').fill('100');
+      await page.getByTestId('cash-amount').press('Enter');
+      await page.getByTestId('cash-result').waitFor();
+
+      await page.keyboard.press('F1');
+      const sale = await cashSale(page, [stack.product('ACC-CBL-CC1').barcode], '20'); // 14.90
+      assert.equal(compact(await text(page, 'receipt-change')), `Rendu${fr('5.10')}`);
+
+      await page.keyboard.press('F4');
+      await page.getByTestId('cash-screen').waitFor();
+      await page.keyboard.press('Alt+C');
+      assert.equal(await page.getByTestId('cash-expected').count(), 0, 'a blind count shows nothing expected before it is recorded');
+      await page.getByTestId('cash-amount').fill('110');
+      await page.getByTestId('cash-amount').press('Enter');
+      await page.getByTestId('cash-difference').waitFor();
+      assert.equal(compact(await text(page, 'cash-expected')), fr('114.90'), 'float + cash sale');
+      assert.equal(compact(await text(page, 'cash-difference')), fr('-4.90'), 'counted minus expected');
+
+      await page.keyboard.press('F3');
+      await page.getByTestId('tickets-screen').waitFor();
+      assert.equal(await page.getByTestId('ticket-number-input').inputValue(), String(sale.number), 'the last ticket is proposed');
+      await page.keyboard.press('Alt+D');
+      await page.getByTestId('reprint-status').waitFor();
+      assert.match(await text(page, 'receipt-text'), /DUPLICATA/);
+      const duplicate = await eventually(() => stack.printed().find((r) => r.includes('DUPLICATA')), 'the duplicate printed');
+      assert.match(duplicate, new RegExp(`Ticket n° ${sale.number}\\b`));
+
+      await page.getByTestId('lang-en').click();
+      assert.match(await text(page, 'nav-sale'), /^Sale/);
+      assert.match(await text(page, 'status-printer'), /Printer/);
+      await page.keyboard.press('F1');
+      assert.match(await page.getByTestId('sale-search').getAttribute('placeholder'), /Scan, or type/);
+    }, t.name);
+  });
+});
