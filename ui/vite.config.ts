@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 
 // The engine's loopback HTTP transport, for `npm run dev` (see README.md).
-const engineUrl = process.env.TILL_API_URL ?? 'http://127.0.0.1:7878';
+const engineUrl = process.env.TILL_API_URL ?? 'http://127.0.0.1:8787';
 
 export default defineConfig({
   plugins: [svelte()],
