@@ -52,7 +52,7 @@ describe('approvals, parked sales, cash and duplicates', () => {
     }, t.name);
   });
 
-  it('counts the drawer blind, reprints a DUPLICATA and speaks English on request', async (t) => {
+  it('counts the drawer blind, reprints a DUPLICATA, tests the devices and speaks English on request', async (t) => {
     await withTill({}, async (stack, page) => {
       await login(page, MANAGER.pin);
       await page.keyboard.press('F4');
@@ -84,6 +84,16 @@ describe('approvals, parked sales, cash and duplicates', () => {
       assert.match(await text(page, 'receipt-text'), /DUPLICATA/);
       const duplicate = await eventually(() => stack.printed().find((r) => r.includes('DUPLICATA')), 'the duplicate printed');
       assert.match(duplicate, new RegExp(`Ticket n° ${sale.number}\\b`));
+
+      // Device tests from the settings screen (managers): a test receipt, a 1.00 EUR payment.
+      await page.keyboard.press('F7');
+      await page.getByTestId('settings-screen').waitFor();
+      const before = stack.printed().length;
+      await page.getByTestId('test-print').click();
+      await eventually(async () => /imprimé/.test(await text(page, 'settings-outcome')), 'the test print outcome');
+      await eventually(() => stack.printed().length > before, 'the test receipt in the printer simulator');
+      await page.getByTestId('test-payment').click();
+      await eventually(async () => /approved|accept/i.test(await text(page, 'settings-outcome')), 'the test payment approved', 20_000);
 
       await page.getByTestId('lang-en').click();
       assert.match(await text(page, 'nav-sale'), /^Sale/);
