@@ -55,6 +55,7 @@ export const en: Record<MessageKey, string> = {
   'sale.lineDiscount': 'Line discount',
   'sale.ticketDiscount': 'Ticket discount',
   'sale.seller': 'Seller',
+  'sale.grams': 'Weight in grams',
   'sale.badPercent': '"{text}" is not a percentage from 0 to 100: type it like 10 or 12.5.',
   'sale.price': 'Price',
   'sale.priceOverride': 'New price incl. VAT',

@@ -53,6 +53,7 @@ export const fr = {
   'sale.lineDiscount': 'Remise ligne',
   'sale.ticketDiscount': 'Remise ticket',
   'sale.seller': 'Vendeur',
+  'sale.grams': 'Poids en grammes',
   'sale.badPercent': '« {text} » n’est pas un pourcentage de 0 à 100 : tapez par exemple 10 ou 12,5.',
   'sale.price': 'Prix',
   'sale.priceOverride': 'Nouveau prix TTC',
