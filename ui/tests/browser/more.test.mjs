@@ -52,6 +52,36 @@ describe('approvals, parked sales, cash and duplicates', () => {
     }, t.name);
   });
 
+  it('searches without accents, changes quantities from the keyboard and weighs from the category grid', async (t) => {
+    await withTill({}, async (stack, page) => {
+      await login(page, CASHIER.pin);
+      await page.getByTestId('sale-search').pressSequentially('ecouteurs blue', { delay: 40 });
+      await eventually(async () => /Écouteurs Bluetooth/.test(await page.getByTestId('search-results').innerText().catch(() => '')), 'the accent-insensitive search');
+      await page.keyboard.press('Enter');
+      await cartLines(page, 1);
+      await page.keyboard.press('+');
+      await eventually(async () => compact(await text(page, 'line-total')) === fr('158.00'), 'two units');
+
+      await page.getByTestId('category').filter({ hasText: 'Épicerie' }).click();
+      await page.getByTestId('category-products').getByRole('button', { name: /Café en grains/ }).click();
+      await cartLines(page, 2);
+      const weight = page.getByTestId('edit-quantity');
+      await weight.fill('350');
+      await weight.press('Enter');
+      // 350 g at 32.00 EUR/kg = 11.20
+      await eventually(async () => compact(await text(page, 'sale-total')) === `Total${fr('169.20')}`, 'the weighed line priced by the engine');
+
+      await page.keyboard.press('F9');
+      await page.getByTestId('payment-screen').waitFor();
+      await tender(page, 'E');
+      await page.getByTestId('receipt-screen').waitFor();
+      const printed = await eventually(() => stack.printed().find((r) => r.includes('TOTAL TTC')), 'the receipt');
+      assert.match(printed, /2 x 79\.00/, 'two pairs of earphones');
+      assert.match(printed, /0[.,]350 kg/, 'the weight is printed');
+      assert.match(printed, /TOTAL TTC EUR\s+169\.20/);
+    }, t.name);
+  });
+
   it('counts the drawer blind, reprints a DUPLICATA, tests the devices and speaks English on request', async (t) => {
     await withTill({}, async (stack, page) => {
       await login(page, MANAGER.pin);
