@@ -3,7 +3,7 @@
  * bar, the error banner and the manager approval dialog. Screens read and change it; every
  * engine call goes through `run`, which turns a refusal into a banner that says what to do.
  */
-import { BackendError, chooseBackend, type Backend, type Request, type Response } from './api';
+import { BackendError, HttpBackend, chooseBackend, type Backend, type Request, type Response } from './api';
 import type { ApprovalAction, CommandName, Session, StatusBar, TillInfo } from './api/generated/api';
 
 export type Screen = 'sale' | 'payment' | 'receipt' | 'returns' | 'tickets' | 'cash' | 'closures' | 'settings';
@@ -25,7 +25,8 @@ export const app = $state<{
   busy: number;
   approval: ApprovalPrompt | null;
 }>({
-  backend: chooseBackend(),
+  // Outside a browser (unit tests) there is no page to choose from: plain HTTP.
+  backend: typeof window === 'undefined' ? new HttpBackend() : chooseBackend(),
   session: null,
   screen: 'sale',
   status: null,
