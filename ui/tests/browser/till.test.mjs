@@ -149,7 +149,7 @@ describe('cashier app in a browser, real engine and simulators', () => {
     }, t.name);
   });
 
-  it('closes the day with totals that match the tickets', async (t) => {
+  it('closes the day with totals that match the tickets, then the month', async (t) => {
     await withTill({}, async (stack, page) => {
       await login(page, MANAGER.pin);
       const a = await cashSale(page, [stack.product('ACC-CHG-65W').barcode], '50'); // 49.90
@@ -169,6 +169,14 @@ describe('cashier app in a browser, real engine and simulators', () => {
       assert.equal(compact(await text(page, 'totals-tender-cash')), fr(euros(expected)), 'all paid in cash');
       const report = await text(page, 'report-text');
       assert.match(report, new RegExp(euros(expected).replace('.', '\\.')), 'the printed-form report carries the total');
+      const day = await text(page, 'closure-title');
+
+      // The month closure takes in the day just closed.
+      await page.keyboard.press('Alt+M');
+      await page.getByTestId('close-confirm').waitFor();
+      await page.keyboard.press('Enter');
+      await eventually(async () => (await text(page, 'closure-title')) !== day, 'the month closure');
+      assert.equal(compact(await text(page, 'totals-total')), fr(euros(expected)), 'month total = the day');
     }, t.name);
   });
 });
