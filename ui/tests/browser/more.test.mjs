@@ -52,6 +52,33 @@ describe('approvals, parked sales, cash and duplicates', () => {
     }, t.name);
   });
 
+  it('returns by ticket number with a manager approval, refunded as store credit', async (t) => {
+    await withTill({}, async (stack, page) => {
+      await login(page, CASHIER.pin);
+      const sale = await cashSale(page, [stack.product('ACC-SPK-BT').barcode]); // 59.90
+      await page.keyboard.press('F2');
+      await page.getByTestId('returns-screen').waitFor();
+      const find = page.getByTestId('return-find');
+      await find.fill(String(sale.number));
+      await find.press('Enter');
+      await page.getByTestId('return-original').waitFor();
+      assert.doesNotMatch(await text(page, 'return-original'), /ticket scanné/, 'typed, not scanned');
+      await page.keyboard.press('Alt+1');
+      await page.keyboard.press('Alt+A'); // store credit (avoir)
+      await eventually(async () => /Avoir/.test(await text(page, 'return-quote')), 'the refund as store credit');
+      await page.keyboard.press('F9');
+      const dialog = page.getByTestId('approval-dialog');
+      await dialog.waitFor();
+      assert.match(await dialog.innerText(), /Remboursement sans ticket/);
+      await page.getByTestId('approval-pin').pressSequentially(MANAGER.pin);
+      await page.getByTestId('approval-pin').press('Enter');
+      await page.getByTestId('receipt-screen').waitFor();
+      assert.match(await text(page, 'ticket-number'), /Retour enregistré/);
+      const refund = await eventually(() => stack.printed().find((r) => /-59\.90/.test(r)), 'the return receipt');
+      assert.match(refund, /Avoir\s+-59\.90/, 'refunded as store credit');
+    }, t.name);
+  });
+
   it('searches without accents, changes quantities from the keyboard and weighs from the category grid', async (t) => {
     await withTill({}, async (stack, page) => {
       await login(page, CASHIER.pin);
