@@ -79,6 +79,31 @@ describe('approvals, parked sales, cash and duplicates', () => {
     }, t.name);
   });
 
+  it('refunds a card sale on the card through the terminal', async (t) => {
+    await withTill({}, async (stack, page) => {
+      await login(page, CASHIER.pin);
+      await scan(page, stack.product('ACC-CHG-65W').barcode); // 49.90
+      await cartLines(page, 1);
+      await page.keyboard.press('F9');
+      await page.getByTestId('payment-screen').waitFor();
+      await tender(page, 'B');
+      await page.getByTestId('receipt-screen').waitFor();
+      const qr = (await text(page, 'receipt-qr')).replace(/^QR:\s*/, '');
+
+      await page.keyboard.press('F2');
+      await page.getByTestId('returns-screen').waitFor();
+      await scan(page, qr);
+      await page.getByTestId('return-original').waitFor();
+      await page.keyboard.press('Alt+1');
+      await page.keyboard.press('Alt+C'); // to the card
+      await eventually(async () => /-49,90/.test(await text(page, 'return-total')), 'the refund quote');
+      await page.keyboard.press('F9');
+      await page.getByTestId('receipt-screen').waitFor({ timeout: 20_000 });
+      const refund = await eventually(() => stack.printed().find((r) => /-49\.90/.test(r)), 'the return receipt');
+      assert.match(refund, /Carte bancaire[^\n]*-49\.90/, 'refunded on the card');
+    }, t.name);
+  });
+
   it('searches without accents, changes quantities from the keyboard and weighs from the category grid', async (t) => {
     await withTill({}, async (stack, page) => {
       await login(page, CASHIER.pin);
