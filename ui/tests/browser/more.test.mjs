@@ -104,6 +104,32 @@ describe('approvals, parked sales, cash and duplicates', () => {
     }, t.name);
   });
 
+  it('takes a voucher, a gift card and a cheque, each with its number', async (t) => {
+    await withTill({}, async (stack, page) => {
+      await login(page, CASHIER.pin);
+      await scan(page, stack.product('ACC-EAR-PRO2').barcode); // 279.00
+      await cartLines(page, 1);
+      await page.keyboard.press('F9');
+      await page.getByTestId('payment-screen').waitFor();
+      for (const [key, amount, reference] of [['O', '20', 'BON-2026-001'], ['G', '50', 'GC-778899']]) {
+        await page.keyboard.press(`Alt+${key}`);
+        await page.getByTestId('tender-amount').fill(amount);
+        await page.getByTestId('tender-reference').fill(reference);
+        await page.getByTestId('tender-reference').press('Enter');
+      }
+      await eventually(async () => (await page.getByTestId('tender').count()) === 2, 'two tenders');
+      assert.equal(compact(await text(page, 'pay-due')), fr('209.00'));
+      await page.keyboard.press('Alt+H');
+      await page.getByTestId('tender-reference').fill('CHQ 0012345');
+      await page.getByTestId('tender-reference').press('Enter');
+      await page.getByTestId('receipt-screen').waitFor();
+      const printed = await eventually(() => stack.printed().find((r) => r.includes('TOTAL TTC')), 'the receipt');
+      assert.match(printed, /Bon d.achat[^\n]*20\.00/);
+      assert.match(printed, /Carte cadeau[^\n]*50\.00/);
+      assert.match(printed, /Ch.que[^\n]*209\.00/);
+    }, t.name);
+  });
+
   it('searches without accents, changes quantities from the keyboard and weighs from the category grid', async (t) => {
     await withTill({}, async (stack, page) => {
       await login(page, CASHIER.pin);
