@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BackendError, HttpBackend, UNREACHABLE } from '../../src/lib/api';
+import { BackendError, ENGINE_TIMEOUT, HttpBackend, UNREACHABLE } from '../../src/lib/api';
 
 // A real HTTP server on 127.0.0.1:0 standing for the engine's transport contract:
 // POST /api/{command}, JSON in, JSON out, errors as {code, message} with a 4xx/5xx status.
@@ -19,6 +19,8 @@ beforeAll(async () => {
       if (req.url === '/api/product_by_barcode') {
         res.statusCode = 404;
         res.end(JSON.stringify({ code: 'unknown_barcode', message: 'no product has barcode 123: scan again', approval: null, input_error: true }));
+      } else if (req.url === '/api/sell') {
+        return; // never answers
       } else if (req.url === '/api/open_drawer') {
         res.statusCode = 403;
         res.end(JSON.stringify({ code: 'approval_required', message: 'needs a manager', approval: 'drawer_open_without_sale', input_error: true }));
@@ -31,7 +33,10 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => {
+  server.closeAllConnections();
+  return new Promise<void>((r) => server.close(() => r()));
+});
 
 describe('HttpBackend', () => {
   it('posts the request as JSON to /api/{command} and answers the JSON body', async () => {
@@ -50,6 +55,13 @@ describe('HttpBackend', () => {
   it('carries the action a manager must approve', async () => {
     const error = await new HttpBackend(base).call('open_drawer', {}).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'approval_required', approval: 'drawer_open_without_sale' });
+  });
+
+  it('gives up on an engine that never answers, saying to check before retrying', async () => {
+    const backend = new HttpBackend(base, 300);
+    const error = await backend.call('sell', { cart: { lines: [] }, tenders: [] }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: ENGINE_TIMEOUT });
+    expect((error as Error).message).toMatch(/vérifiez/);
   });
 
   it('says the engine is unreachable, and what to do, when nothing listens', async () => {

@@ -35,6 +35,8 @@ export type Response<C extends CommandName> = Commands[C]['response'];
 
 /** The code the UI uses when the engine cannot be reached at all. */
 export const UNREACHABLE = 'engine_unreachable';
+/** The code the UI uses when the engine took the request but gave no answer in time. */
+export const ENGINE_TIMEOUT = 'engine_timeout';
 
 export interface Backend {
   /** Which transport this is, shown in the settings screen. */
