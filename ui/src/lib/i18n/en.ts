@@ -170,6 +170,7 @@ export const en: Record<MessageKey, string> = {
 
   'closures.title': 'Reports and closures',
   'closures.print': 'Print the report',
+  'closures.printed': 'Report printed.',
   'closures.x': 'X report',
   'closures.z': 'Z closure (day)',
   'closures.month': 'Month closure',

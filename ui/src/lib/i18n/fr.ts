@@ -168,6 +168,7 @@ export const fr = {
 
   'closures.title': 'Rapports et clôtures',
   'closures.print': 'Imprimer le rapport',
+  'closures.printed': 'Rapport imprimé.',
   'closures.x': 'Rapport X',
   'closures.z': 'Clôture Z (jour)',
   'closures.month': 'Clôture du mois',
