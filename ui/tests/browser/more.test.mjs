@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CASHIER, MANAGER, eventually, launchBrowser } from './harness.mjs';
-import { cartLines, cashSale, compact, fr, login, scan, tender, text, withTill as run } from './ui.mjs';
+import { cartLines, cashSale, compact, fr, login, loginWithKeypad, scan, tender, text, withTill as run } from './ui.mjs';
 
 let browser;
 before(async () => {
@@ -104,9 +104,10 @@ describe('approvals, parked sales, cash and duplicates', () => {
     }, t.name);
   });
 
-  it('takes a voucher, a gift card and a cheque, each with its number', async (t) => {
+  it('logs in on the keypad; takes a voucher, a gift card and a cheque, each with its number', async (t) => {
     await withTill({}, async (stack, page) => {
-      await login(page, CASHIER.pin);
+      await loginWithKeypad(page, CASHIER.pin);
+      assert.match(await text(page, 'status-operator'), /Alice Martin/);
       await scan(page, stack.product('ACC-EAR-PRO2').barcode); // 279.00
       await cartLines(page, 1);
       await page.keyboard.press('F9');

@@ -32,6 +32,15 @@ export async function login(page, pin) {
   await page.getByTestId('sale-screen').waitFor();
 }
 
+/** Logs in by touching the on-screen keypad, digit by digit, then its OK key. */
+export async function loginWithKeypad(page, pin) {
+  const keypad = page.getByTestId('login-keypad');
+  await keypad.waitFor();
+  for (const digit of pin) await keypad.getByRole('button', { name: digit, exact: true }).click();
+  await keypad.getByRole('button', { name: /Valider/ }).click();
+  await page.getByTestId('sale-screen').waitFor();
+}
+
 /** A keyboard-wedge scanner: the code as a burst of keys a few ms apart, then Enter. */
 export async function scan(page, code) {
   await page.keyboard.type(code);
