@@ -18,6 +18,11 @@ describe('cashier app in a browser, real engine and simulators', () => {
   it('records a cash sale, gives change and prints the receipt', async (t) => {
     await withTill({}, async (stack, page) => {
       await login(page, CASHIER.pin);
+      // The status bar: head office link, records waiting, devices.
+      await eventually(async () => /prêt/.test(await text(page, 'status-printer')), 'the printer ready');
+      assert.match(await text(page, 'status-terminal'), /prêt/);
+      assert.match(await text(page, 'status-online'), /Non reliée au siège/, 'a till not enrolled says so');
+      const waitingBefore = Number((await text(page, 'status-waiting')).match(/\d+/)[0]);
       const coque = stack.product('ACC-COQ-IP16'); // 29.99
       // The scanner on an AZERTY layout types `&é"'(-è_çà` for digits: the cart still gets it.
       const azerty = coque.barcode.replace(/\d/g, (d) => '&é"\'(-è_çà'['1234567890'.indexOf(d)]);
@@ -43,6 +48,10 @@ describe('cashier app in a browser, real engine and simulators', () => {
       assert.match(printed, /TOTAL TTC EUR\s+44\.89/, 'printed total');
       assert.match(printed, /Esp.ces\s+50\.00/, 'printed cash tender');
       assert.match(printed, /Rendu\s+5\.11/, 'printed change');
+      await eventually(
+        async () => Number((await text(page, 'status-waiting')).match(/\d+/)[0]) > waitingBefore,
+        'the sale among the records waiting to sync',
+      );
     }, t.name);
   });
 
