@@ -64,6 +64,10 @@ describe('cashier app in a browser, real engine and simulators', () => {
       await page.getByTestId('edit-imei').waitFor();
       await scan(page, IMEI);
       await eventually(async () => (await text(page, 'imei-status')) === 'IMEI 1/1', 'the IMEI on the line');
+      // The manager who advised the customer is credited with the handset.
+      await page.keyboard.press('Alt+V');
+      await page.getByTestId('edit-seller').selectOption(MANAGER.id);
+      await page.keyboard.press('Escape');
       await scan(page, stack.product('ACC-COQ-S25').barcode); // 19.99
       await cartLines(page, 2);
       await scan(page, stack.product('ACC-CHG-25W').barcode); // 24.90
@@ -80,6 +84,11 @@ describe('cashier app in a browser, real engine and simulators', () => {
       await tender(page, 'E', euros(total - half));
       await page.getByTestId('receipt-screen').waitFor();
 
+      const number = Number((await text(page, 'ticket-number')).match(/\d+/)[0]);
+      const recorded = await stack.api('find_ticket', { number });
+      assert.equal(recorded.ticket.lines[0].seller, MANAGER.id, 'the seller recorded on the handset line');
+      assert.deepEqual(recorded.ticket.lines[0].serials, [IMEI], 'the IMEI recorded on the handset line');
+      assert.equal(recorded.ticket.lines[1].seller, null, 'no seller on the other lines');
       const printed = await eventually(() => stack.printed().find((r) => r.includes(IMEI)), 'the receipt with the IMEI');
       assert.match(printed, /Samsung Galaxy A55/);
       assert.match(printed, new RegExp(`IMEI ${IMEI}`), 'the IMEI is printed under the handset');
