@@ -5,7 +5,7 @@
 #
 # Environment: CHROMIUM (default /usr/lib/chromium/chromium); CI=true makes a missing Chromium a
 # failure instead of a skip; SKIP_CARGO_BUILD=1 uses the engine binaries already built;
-# CARGO_TARGET_DIR as for cargo.
+# CARGO_TARGET_DIR as for cargo; TILL_APP_HTTP and TILL_BIN name the binaries to use.
 set -eu
 cd "$(dirname "$0")/.."
 
