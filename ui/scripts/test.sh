@@ -11,6 +11,12 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
+# Vite 8 needs Node 20.19 or newer (Debian 12's own nodejs package is 18).
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' || {
+  echo "FAIL: Node $(node --version) is too old for the UI build: Node 20.19 or newer is needed (NodeSource's nodejs 20 or 22, or Debian 13)" >&2
+  exit 1
+}
+
 step "npm ci"
 npm ci --no-audit --no-fund
 
