@@ -150,6 +150,17 @@ describe('approvals, parked sales, cash and duplicates', () => {
       // 350 g at 32.00 EUR/kg = 11.20
       await eventually(async () => compact(await text(page, 'sale-total')) === `Total${fr('169.20')}`, 'the weighed line priced by the engine');
 
+      // A line touched on the screen takes the focus off the search field; a scan on an AZERTY
+      // layout (the digit 6 typed as `-`) must still add its product and change no quantity.
+      await page.getByTestId('cart-line').first().click();
+      const azerty = stack.product('ACC-COQ-IP16').barcode.replace(/\d/g, (d) => '&é"\'(-è_çà'['1234567890'.indexOf(d)]);
+      assert.match(azerty, /-/);
+      await scan(page, azerty);
+      await cartLines(page, 3);
+      await eventually(async () => compact(await text(page, 'sale-total')) === `Total${fr('199.19')}`, 'the case added, quantities unchanged');
+      await page.keyboard.press('Delete'); // the case is the chosen line
+      await cartLines(page, 2);
+
       await page.keyboard.press('F9');
       await page.getByTestId('payment-screen').waitFor();
       await tender(page, 'E');

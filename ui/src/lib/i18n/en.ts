@@ -77,7 +77,7 @@ export const en: Record<MessageKey, string> = {
   'sale.parkFirst': 'The cart is not empty: take payment or park it (F10) before resuming another.',
   'sale.emptyCart': 'The cart is empty: scan or search for an item.',
   'sale.imeiMissing': 'IMEI missing for "{label}": scan the box or type the IMEI.',
-  'sale.keysHint': '↑↓ choose a line · + / − quantity · Del remove · Esc close',
+  'sale.keysHint': '↑↓ choose a line · + / − (numeric keypad) quantity · Del remove · Esc close',
 
   'tender.cash': 'Cash',
   'tender.card': 'Card',

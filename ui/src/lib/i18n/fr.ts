@@ -75,7 +75,7 @@ export const fr = {
   'sale.parkFirst': 'Le panier n’est pas vide : encaissez-le ou mettez-le en attente (F10) avant d’en reprendre un autre.',
   'sale.emptyCart': 'Le panier est vide : scannez ou cherchez un article.',
   'sale.imeiMissing': 'IMEI manquant pour « {label} » : scannez la boîte ou tapez l’IMEI.',
-  'sale.keysHint': '↑↓ choisir une ligne · + / − quantité · Suppr supprimer · Échap fermer',
+  'sale.keysHint': '↑↓ choisir une ligne · + / − (pavé numérique) quantité · Suppr supprimer · Échap fermer',
 
   'tender.cash': 'Espèces',
   'tender.card': 'Carte bancaire',
