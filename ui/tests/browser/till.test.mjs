@@ -111,7 +111,13 @@ describe('cashier app in a browser, real engine and simulators', () => {
       assert.ok((await text(page, 'card-message')).length > 0, 'the terminal refusal is explained');
       assert.equal(await page.getByTestId('tender').count(), 0, 'a declined card is no tender');
       await page.keyboard.press('Escape');
-      await tender(page, 'E', '40');
+      // Cash on the touch keypad: the first key replaces the proposed amount due.
+      await page.getByTestId('tender-cash').click();
+      assert.equal(await page.getByTestId('tender-amount').inputValue(), '34,90', 'the amount due is proposed');
+      const keypad = page.getByTestId('pay-keypad');
+      for (const key of ['4', '0']) await keypad.getByRole('button', { name: key, exact: true }).click();
+      assert.equal(await page.getByTestId('tender-amount').inputValue(), '40');
+      await keypad.getByRole('button', { name: /Valider/ }).click();
       await page.getByTestId('receipt-screen').waitFor();
       assert.equal(compact(await text(page, 'receipt-change')), `Rendu${fr('5.10')}`);
       const printed = await eventually(() => stack.printed().find((r) => r.includes('TOTAL TTC')), 'the receipt');
