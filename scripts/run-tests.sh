@@ -18,6 +18,19 @@ status=0
 cargo test --workspace 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
+# The cashier app's UI: type check, unit tests, and browser tests driving the real till over the
+# loopback HTTP transport (`till-app-http`, built here) with the device simulators.
+if [ -x ui/scripts/test.sh ]; then
+  echo "== ui/scripts/test.sh"
+  if cargo build -p pos-till-service --bin till-app-http 2>&1 | tee -a "$log"; then
+    export TILL_APP_HTTP="$PWD/target/debug/till-app-http"
+    ui/scripts/test.sh 2>&1 | tee -a "$log"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  else
+    status=1
+  fi
+fi
+
 for script in scripts/test-*-conformance.sh; do
   [ -x "$script" ] || continue
   echo "== $script"

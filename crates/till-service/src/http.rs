@@ -120,16 +120,30 @@ pub fn router(service: Arc<Service>, ui_dir: Option<PathBuf>) -> Router {
     router.layer(middleware::from_fn(only_loopback_hosts))
 }
 
-/// Serves until `shutdown` completes.
+/// How long requests in flight may take to finish after shutdown was asked. Browsers keep
+/// idle connections open: the server does not wait for those.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Serves until `shutdown` completes (then lets requests in flight finish, for a moment).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     service: Arc<Service>,
     ui_dir: Option<PathBuf>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(service, ui_dir))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let (asked, mut stopping) = tokio::sync::watch::channel(false);
+    let graceful =
+        axum::serve(listener, router(service, ui_dir)).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = asked.send(true);
+        });
+    tokio::select! {
+        result = graceful => result,
+        _ = async {
+            let _ = stopping.wait_for(|stop| *stop).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => Ok(()),
+    }
 }
 
 #[cfg(test)]

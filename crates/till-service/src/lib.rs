@@ -10,7 +10,7 @@
 //!   to API views;
 //! - [`http`]: the loopback HTTP transport (`POST /api/{command}`), which browser tests and
 //!   development use; the Tauri shell (`src-tauri`) calls the same dispatcher;
-//! - [`simulators`]: the printer and terminal simulators started in-process for tests and demos.
+//! - [`setup`]: the demo ledger and staff; [`simulators`]: the printer and terminal simulators started in-process for tests and demos.
 //!
 //! Both transports answer the same JSON for the same command: they only move bytes.
 
@@ -24,6 +24,7 @@ pub mod ops;
 pub mod payments;
 pub mod sale;
 pub mod service;
+pub mod setup;
 pub mod simulators;
 pub mod views;
 

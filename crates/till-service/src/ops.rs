@@ -164,6 +164,7 @@ impl Service {
         let staff = self.current()?;
         let approvals: Vec<String> = request.approval.iter().cloned().collect();
         self.require_approval(
+            &mut lock(&self.till),
             ApprovalAction::DrawerOpenWithoutSale,
             "opening the drawer without a sale",
             &approvals,

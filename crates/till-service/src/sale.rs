@@ -278,7 +278,7 @@ impl Service {
                 ApprovalAction::PriceOverride => "changing a price",
                 _ => "a discount this large",
             };
-            self.require_approval(action, what, &request.cart.approvals)?;
+            self.require_approval(&mut till, action, what, &request.cart.approvals)?;
         }
         let tenders = self.tenders(&request.tenders, PaymentKind::Debit)?;
         let sale = self.sale_request(&request.cart, &staff.id, tenders.tenders)?;
@@ -514,15 +514,16 @@ impl Service {
 
     pub fn return_items(&self, request: ReturnRequest) -> ApiResult<SaleResult> {
         let staff = self.current()?;
+        let mut till = lock(&self.till);
         if !self.with_receipt(&request) {
             let approvals: Vec<String> = request.approval.iter().cloned().collect();
             self.require_approval(
+                &mut till,
                 ApprovalAction::RefundWithoutReceipt,
                 "a refund without the receipt",
                 &approvals,
             )?;
         }
-        let mut till = lock(&self.till);
         let mut engine = self.engine_return(&request, &staff.id);
         let computed = till.quote_return(&engine)?;
         engine.tenders = self.refund_tenders(&request, &computed)?;

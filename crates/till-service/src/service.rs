@@ -134,8 +134,10 @@ impl Service {
 
     /// Checks that the logged-in staff member may do `action`: a manager may; a cashier needs
     /// one of `approvals` granted for it (which is used up).
+    /// The approval is recorded in `till`'s event journal (the caller holds the engine).
     pub(crate) fn require_approval(
         &self,
+        till: &mut Till,
         action: ApprovalAction,
         what: &str,
         approvals: &[String],
@@ -155,10 +157,12 @@ impl Service {
                 let approval = pending.remove(id);
                 drop(pending);
                 if let Some(approval) = approval {
-                    self.log(
+                    // The manager's authentication, as a login event with what it allowed.
+                    till.log_event(
                         &approval.manager.id,
+                        pos_domain::journal::EventKind::Login,
                         json!({"approves": action, "for": staff.id}),
-                    );
+                    )?;
                 }
                 Ok(())
             }
@@ -182,16 +186,6 @@ impl Service {
                 .get(id)
                 .is_some_and(|a| a.action == action && a.expires > now)
         })
-    }
-
-    /// Records a manager's approval in the event journal (as the manager's authentication);
-    /// a failure to log never fails the command that asked.
-    fn log(&self, operator: &str, detail: serde_json::Value) {
-        let mut till = lock(&self.till);
-        if let Err(error) = till.log_event(operator, pos_domain::journal::EventKind::Login, detail)
-        {
-            tracing::warn!(%error, "could not record an event");
-        }
     }
 
     // --- Session and approvals ----------------------------------------------------------------

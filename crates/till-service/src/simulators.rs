@@ -119,3 +119,63 @@ impl Drop for TerminalSimulator {
         self.stop.store(true, Ordering::Relaxed);
     }
 }
+
+/// Devices from command-line URIs, where `sim:...` starts a simulator in this process:
+/// `sim:DIR` for the printer (receipts written to DIR), `sim:BEHAVIOUR` for the terminal.
+pub struct DeviceSetup {
+    pub devices: crate::devices::Devices,
+    /// The printer URI actually used (the simulator's address for `sim:`).
+    pub printer: String,
+    pub terminal: String,
+    pub printer_sim: Option<PrinterSimulator>,
+    pub terminal_sim: Option<TerminalSimulator>,
+}
+
+impl DeviceSetup {
+    pub fn from_args(
+        printer: &str,
+        terminal: &str,
+        result_timeout: Duration,
+    ) -> Result<DeviceSetup, String> {
+        let printer_sim = match printer.strip_prefix("sim:") {
+            Some(dir) => Some(
+                PrinterSimulator::start(Path::new(if dir.is_empty() {
+                    "out/receipts"
+                } else {
+                    dir
+                }))
+                .map_err(|e| format!("starting the printer simulator: {e}"))?,
+            ),
+            None => None,
+        };
+        let terminal_sim = match terminal.strip_prefix("sim:") {
+            Some(behaviour) => Some(
+                TerminalSimulator::start(if behaviour.is_empty() {
+                    "amount-rule"
+                } else {
+                    behaviour
+                })
+                .map_err(|e| format!("starting the terminal simulator: {e}"))?,
+            ),
+            None => None,
+        };
+        let printer = printer_sim
+            .as_ref()
+            .map(|s| s.uri().to_string())
+            .unwrap_or_else(|| printer.to_string());
+        let terminal = terminal_sim
+            .as_ref()
+            .map(|s| s.uri().to_string())
+            .unwrap_or_else(|| terminal.to_string());
+        let devices =
+            crate::devices::Devices::from_uris(Some(&printer), Some(&terminal), result_timeout)
+                .map_err(|e| e.message)?;
+        Ok(DeviceSetup {
+            devices,
+            printer,
+            terminal,
+            printer_sim,
+            terminal_sim,
+        })
+    }
+}

@@ -13,16 +13,14 @@
 //! everything is: `{"url": "http://127.0.0.1:PORT", "printer": ..., "receipts": ..., "terminal": ...}`.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Parser;
-use pos_till::system::{SystemClock, random_salt, random_secret};
-use pos_till::{InitOptions, Till};
-use pos_till_service::devices::Devices;
-use pos_till_service::simulators::{PrinterSimulator, TerminalSimulator};
+use pos_till::system::SystemClock;
+use pos_till_service::simulators::DeviceSetup;
 use pos_till_service::{Service, ServiceOptions, http};
 use rust_decimal::Decimal;
 
@@ -63,35 +61,6 @@ struct Cli {
     sync_every: u64,
 }
 
-fn prepare_demo(db: &Path) -> anyhow::Result<()> {
-    let clock = Arc::new(SystemClock);
-    let mut till = if db.exists() {
-        Till::open(db, clock)?
-    } else {
-        if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        let mut options = InitOptions::new("Boutique Paris Opéra", "Caisse 1");
-        options.shop_address = "12 boulevard des Capucines\n75009 Paris".into();
-        options.siret = "12345678900011".into();
-        options.vat_number = "FR32123456789".into();
-        let mut till = Till::init(db, options, clock, random_secret()?)?;
-        till.import_catalog(&pos_till::demo::demo_catalog()?, "demo catalog")?;
-        till
-    };
-    let mut failure = None;
-    pos_till::demo::seed_staff(&mut till, || {
-        random_salt().unwrap_or_else(|e| {
-            failure = Some(e);
-            [0; 16]
-        })
-    })?;
-    if let Some(error) = failure {
-        return Err(error.into());
-    }
-    Ok(())
-}
-
 async fn shutdown_signal() {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(term) => term,
@@ -116,45 +85,16 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     if cli.demo {
-        prepare_demo(&cli.db)?;
+        pos_till_service::setup::demo_ledger(&cli.db)?;
     }
     // Simulators live as long as the server.
-    let mut printer_sim = None;
-    let printer = match cli.printer.strip_prefix("sim:") {
-        Some(dir) => {
-            let sim = PrinterSimulator::start(Path::new(if dir.is_empty() {
-                "out/receipts"
-            } else {
-                dir
-            }))
-            .context("starting the printer simulator")?;
-            let uri = sim.uri().to_string();
-            printer_sim = Some(sim);
-            uri
-        }
-        None => cli.printer.clone(),
-    };
-    let mut terminal_sim = None;
-    let terminal = match cli.terminal.strip_prefix("sim:") {
-        Some(behaviour) => {
-            let sim = TerminalSimulator::start(if behaviour.is_empty() {
-                "amount-rule"
-            } else {
-                behaviour
-            })
-            .map_err(|e| anyhow::anyhow!("starting the terminal simulator: {e}"))?;
-            let uri = sim.uri().to_string();
-            terminal_sim = Some(sim);
-            uri
-        }
-        None => cli.terminal.clone(),
-    };
-    let devices = Devices::from_uris(
-        Some(&printer),
-        Some(&terminal),
+    let setup = DeviceSetup::from_args(
+        &cli.printer,
+        &cli.terminal,
         Duration::from_secs(cli.terminal_timeout),
     )
-    .map_err(|e| anyhow::anyhow!(e.message))?;
+    .map_err(|e| anyhow::anyhow!(e))?;
+    let devices = setup.devices.clone();
     let options = ServiceOptions {
         discount_limit_percent: cli.discount_limit,
         ..ServiceOptions::default()
@@ -180,14 +120,13 @@ async fn main() -> anyhow::Result<()> {
     let url = format!("http://{}", listener.local_addr()?);
     let ready = serde_json::json!({
         "url": url,
-        "printer": printer,
-        "receipts": printer_sim.as_ref().map(|s| s.out_dir().display().to_string()),
-        "terminal": terminal,
+        "printer": setup.printer,
+        "receipts": setup.printer_sim.as_ref().map(|s| s.out_dir().display().to_string()),
+        "terminal": setup.terminal,
         "db": cli.db.display().to_string(),
     });
     println!("{ready}");
     http::serve(listener, service, cli.ui.clone(), shutdown_signal()).await?;
-    drop(terminal_sim);
-    drop(printer_sim);
+    drop(setup);
     Ok(())
 }
