@@ -59,7 +59,7 @@ describe('HttpBackend', () => {
 
   it('gives up on an engine that never answers, saying to check before retrying', async () => {
     const backend = new HttpBackend(base, 300);
-    const error = await backend.call('sell', { cart: { lines: [] }, tenders: [] }).catch((e: unknown) => e);
+    const error = await backend.call('sell', { cart: { lines: [], approvals: [] }, tenders: [] }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: ENGINE_TIMEOUT });
     expect((error as Error).message).toMatch(/vérifiez/);
   });
