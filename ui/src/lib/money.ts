@@ -78,9 +78,17 @@ function formatter(locale: string): Intl.NumberFormat {
   return f;
 }
 
-/** Formats cents or an API amount string for display: "1 234,50 €" in French. */
+/**
+ * Formats cents or an API amount string for display: "1 234,50 €" in French. A string that is
+ * not an amount (the engine's "?" for a total it could not compute) is shown as it is.
+ */
 export function formatMoney(amount: Cents | string, locale = 'fr-FR'): string {
-  const cents = typeof amount === 'string' ? parseAmount(amount) : amount;
+  let cents: Cents;
+  try {
+    cents = typeof amount === 'string' ? parseAmount(amount) : amount;
+  } catch {
+    return String(amount);
+  }
   // A decimal string is formatted exactly by Intl.NumberFormat (ECMA-402 "Intl.NumberFormat v3").
   const exact = toApiAmount(cents) as `${number}`;
   return formatter(locale).format(exact);

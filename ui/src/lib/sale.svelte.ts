@@ -157,27 +157,40 @@ export function clearSale(): void {
 }
 
 /**
- * Rebuilds the cart from a parked one. Labels and prices come from the engine's quote of it
- * (the API has no lookup by product id); a line that carries IMEIs is taken as a handset.
+ * Rebuilds the cart from a parked one: each line's product from the catalog (its shelf price and
+ * whether it needs IMEIs), then the engine's quote of the whole cart.
  */
 export async function restoreCart(cart: Cart): Promise<void> {
   clearSale();
-  const quote = await app.backend.call('quote', { cart, tenders: [] });
+  const products = await Promise.all(
+    cart.lines.map((l) =>
+      l.product_id
+        ? app.backend.call('product_by_id', { id: l.product_id })
+        : app.backend.call('product_by_barcode', { barcode: l.barcode ?? '' }),
+    ),
+  );
+  let quote: Quote | null = null;
+  try {
+    quote = await app.backend.call('quote', { cart, tenders: [] });
+  } catch {
+    // Still resumable (IMEIs to capture, for one): the screen quotes again as it changes.
+  }
   cart.lines.forEach((l, i) => {
-    const view = quote.lines[i];
+    const product = products[i];
+    const view = quote?.lines[i];
     sale.lines.push({
       key: `l${nextKey++}`,
-      productId: view?.product_id ?? l.product_id ?? l.barcode ?? '?',
-      label: view?.label ?? l.product_id ?? '?',
-      category: view?.category ?? '',
-      unitPrice: l.unit_price ?? view?.unit_price ?? '0.00',
-      soldBy: l.grams != null ? 'weight' : 'unit',
+      productId: product?.id ?? l.product_id ?? '?',
+      label: product?.label ?? view?.label ?? '?',
+      category: product?.category ?? '',
+      unitPrice: product?.price ?? view?.unit_price ?? '0.00',
+      soldBy: product?.sold_by ?? (l.grams != null ? 'weight' : 'unit'),
       quantity: l.grams ?? l.quantity ?? 1,
       ...(l.unit_price ? { priceOverride: l.unit_price } : {}),
       ...(l.discount ? { discount: 'percent' in l.discount ? { percent: l.discount.percent } : { amount: l.discount.amount } } : {}),
       ...(l.seller ? { seller: l.seller } : {}),
       serials: [...(l.serials ?? [])],
-      needsSerial: (l.serials?.length ?? 0) > 0,
+      needsSerial: product ? product.serial === 'imei' : (l.serials?.length ?? 0) > 0,
     });
   });
   sale.ticketDiscount = cart.discount ?? null;

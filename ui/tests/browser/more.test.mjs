@@ -131,6 +131,29 @@ describe('approvals, parked sales, cash and duplicates', () => {
     }, t.name);
   });
 
+  it('resumes a parked handset line still asking for its IMEI', async (t) => {
+    await withTill({}, async (stack, page) => {
+      await login(page, CASHIER.pin);
+      await scan(page, stack.product('PHN-PIX9-128').barcode); // 899.00, IMEI
+      await cartLines(page, 1);
+      await page.keyboard.press('Escape'); // the IMEI later: the customer is still choosing
+      await page.keyboard.press('F10');
+      await cartLines(page, 0);
+      await page.keyboard.press('Alt+A');
+      await page.getByTestId('parked-cart').first().click();
+      await cartLines(page, 1);
+      assert.equal(await text(page, 'imei-status'), 'IMEI 0/1', 'the resumed line knows it is a handset');
+      await page.keyboard.press('F9');
+      await page.getByTestId('edit-imei').waitFor();
+      assert.equal(await page.getByTestId('payment-screen').count(), 0, 'no payment before the IMEI');
+      await page.getByTestId('edit-imei').fill('490154203237518');
+      await page.getByTestId('edit-imei').press('Enter');
+      await page.keyboard.press('F9');
+      await page.getByTestId('payment-screen').waitFor();
+      assert.equal(compact(await text(page, 'pay-due')), fr('899.00'));
+    }, t.name);
+  });
+
   it('searches without accents, changes quantities from the keyboard and weighs from the category grid', async (t) => {
     await withTill({}, async (stack, page) => {
       await login(page, CASHIER.pin);

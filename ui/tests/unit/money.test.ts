@@ -28,6 +28,10 @@ describe('money formatting in the French locale', () => {
     expect(formatMoney('90071992547409.93')).toBe(`90${NNBSP}071${NNBSP}992${NNBSP}547${NNBSP}409,93${NBSP}€`);
   });
 
+  it('shows what is not an amount as it is, rather than failing the screen', () => {
+    expect(formatMoney('?')).toBe('?');
+  });
+
   it('formats in English when asked', () => {
     expect(formatMoney(123450n, 'en-GB')).toBe('€1,234.50');
   });
