@@ -124,6 +124,12 @@ pub struct BarcodeRequest {
     pub barcode: String,
 }
 
+/// `product_by_id`.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ProductIdRequest {
+    pub id: String,
+}
+
 /// `search_products`: words typed so far, matched as prefixes, ignoring case and accents.
 #[derive(Clone, Debug, Serialize, Deserialize, TS)]
 pub struct SearchRequest {
@@ -769,6 +775,13 @@ pub struct SyncStatus {
     /// Whether the last attempt reached head office (`null` before any attempt).
     pub online: Option<bool>,
     pub last_error: Option<String>,
+}
+
+/// `enroll`: head office's address and the one-time code it gave for this till.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct EnrollRequest {
+    pub server: String,
+    pub code: String,
 }
 
 /// Shop and till identity.

@@ -67,6 +67,7 @@ commands! {
     approve(ApprovalRequest) -> Approval;
     // Catalog.
     product_by_barcode(BarcodeRequest) -> ProductView;
+    product_by_id(ProductIdRequest) -> ProductView;
     search_products(SearchRequest) -> Vec<ProductView>;
     categories(Empty) -> Vec<CategoryView>;
     products_in_category(CategoryRequest) -> Vec<ProductView>;
@@ -80,6 +81,7 @@ commands! {
     card_payment_status(PaymentId) -> CardPayment;
     card_payment_cancel(PaymentId) -> CardPayment;
     card_payment_resolve(ResolvePaymentRequest) -> CardPayment;
+    card_payments_unresolved(Empty) -> Vec<CardPayment>;
     // Sales and receipts.
     sell(SellRequest) -> SaleResult;
     receipt(TicketNumber) -> ReceiptView;
@@ -101,6 +103,7 @@ commands! {
     // Sync, identity, status bar.
     sync_status(Empty) -> SyncStatus;
     sync_now(Empty) -> SyncStatus;
+    enroll(EnrollRequest) -> SyncStatus;
     till_info(Empty) -> TillInfo;
     status(Empty) -> StatusBar;
 }

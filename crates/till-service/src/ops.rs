@@ -216,6 +216,25 @@ impl Service {
         self.sync_status(Empty {})
     }
 
+    /// Enrolls the till with head office (manager only), on a connection of its own.
+    pub fn enroll(&self, request: EnrollRequest) -> ApiResult<SyncStatus> {
+        let staff = self.current()?;
+        if staff.role != Role::Manager {
+            return Err(ApiError::invalid(
+                "manager_only",
+                "enrolling the till is a manager's: ask a manager to log in",
+            ));
+        }
+        let enrollment = Till::open(self.db_path(), self.clock.clone())?
+            .enroll(&request.server, &request.code)?;
+        {
+            let mut status = lock(&self.sync);
+            status.enrolled = true;
+            status.server = Some(enrollment.server);
+        }
+        self.sync_status(Empty {})
+    }
+
     pub fn till_info(&self, _: Empty) -> ApiResult<TillInfo> {
         let till = lock(&self.till);
         let identity = till.identity();

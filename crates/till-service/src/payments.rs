@@ -396,6 +396,12 @@ impl Service {
         Ok(payment.view.clone())
     }
 
+    /// Card payments whose outcome is unknown, including those a crash interrupted: each
+    /// waits for the cashier's check of the terminal's receipt.
+    pub fn card_payments_unresolved(&self, _: crate::api::Empty) -> ApiResult<Vec<CardPayment>> {
+        Ok(lock(&self.payments).unresolved())
+    }
+
     /// Checks that `payment_id` is an approved, unused payment of `kind` for exactly `amount`.
     pub(crate) fn check_card_tender(
         &self,

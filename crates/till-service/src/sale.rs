@@ -39,6 +39,16 @@ impl Service {
         Ok(views::product(&product, till.identity().territory))
     }
 
+    pub fn product_by_id(&self, request: ProductIdRequest) -> ApiResult<ProductView> {
+        self.current()?;
+        let till = lock(&self.till);
+        let id = request.id.trim();
+        let product = till
+            .product_by_id(id)?
+            .ok_or_else(|| pos_till::TillError::UnknownProduct(id.to_string()))?;
+        Ok(views::product(&product, till.identity().territory))
+    }
+
     pub fn search_products(&self, request: SearchRequest) -> ApiResult<Vec<ProductView>> {
         self.current()?;
         let till = lock(&self.till);

@@ -6,9 +6,9 @@
 use std::io;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pos_escpos::sim::{PrinterSim, SimConfig, SimHandle, WrittenReceipt};
@@ -76,7 +76,8 @@ impl Drop for PrinterSimulator {
 /// A Caisse-AP payment terminal simulator on 127.0.0.1; stopped when dropped.
 pub struct TerminalSimulator {
     uri: String,
-    events: Receiver<SimEvent>,
+    /// Behind a mutex so the app's state holding it can be shared between threads.
+    events: Mutex<Receiver<SimEvent>>,
     stop: Arc<AtomicBool>,
 }
 
@@ -100,7 +101,11 @@ impl TerminalSimulator {
                 tracing::error!(%error, "terminal simulator stopped");
             }
         });
-        Ok(TerminalSimulator { uri, events, stop })
+        Ok(TerminalSimulator {
+            uri,
+            events: Mutex::new(events),
+            stop,
+        })
     }
 
     /// Its device URI (`tcp://127.0.0.1:PORT`, Caisse-AP).
@@ -110,7 +115,10 @@ impl TerminalSimulator {
 
     /// What the simulator did so far.
     pub fn events(&self) -> Vec<SimEvent> {
-        self.events.try_iter().collect()
+        match self.events.lock() {
+            Ok(events) => events.try_iter().collect(),
+            Err(poisoned) => poisoned.into_inner().try_iter().collect(),
+        }
     }
 }
 

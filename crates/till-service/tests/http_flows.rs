@@ -569,3 +569,41 @@ fn device_tests_and_status_bar() {
         "the sale is recorded whatever the printer does"
     );
 }
+
+#[test]
+fn a_payment_interrupted_by_a_crash_is_unknown_after_restart() {
+    use pos_payment_terminal::{FileJournal, Intent, IntentJournal, Kind};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let intents = pos_till_service::service::intents_dir_for(&dir.path().join("till.db"));
+    // The till stopped after recording the intent, before the terminal's answer.
+    FileJournal::open(&intents)
+        .expect("journal")
+        .record_intent(&Intent {
+            reference: "CRASHED001".into(),
+            kind: Kind::Debit,
+            amount_cents: 4990,
+            currency: "978".into(),
+            terminal: "caisse-ap tcp://127.0.0.1:1".into(),
+            at_ms: 0,
+        })
+        .expect("intent");
+    let till = TestTill::start_in(dir, "amount-rule", TIMEOUT);
+    till.login("1234");
+    let unresolved = till.call("card_payments_unresolved", json!({})).ok();
+    assert_eq!(unresolved[0]["payment_id"], "CRASHED001", "{unresolved}");
+    assert_eq!(unresolved[0]["state"], "unknown");
+    assert_eq!(unresolved[0]["amount"], "49.90");
+    let status = till.call("status", json!({})).ok();
+    assert_eq!(status["devices"]["terminal"]["ready"], false);
+    let declined = till
+        .call(
+            "card_payment_resolve",
+            json!({"payment_id": "CRASHED001", "approved": false}),
+        )
+        .ok();
+    assert_eq!(declined["state"], "declined");
+    assert_eq!(
+        till.call("card_payments_unresolved", json!({})).ok(),
+        json!([])
+    );
+}

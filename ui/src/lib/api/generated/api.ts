@@ -137,6 +137,8 @@ export type DrawerRequest = { approval?: string, };
 
 export type Empty = Record<string, never>;
 
+export type EnrollRequest = { server: string, code: string, };
+
 export type FindTicketRequest = { number?: number, qr?: string, };
 
 export type FoundTicket = { ticket: TicketView, returnable: Array<Returnable>, 
@@ -202,6 +204,8 @@ export type PaymentKind = "debit" | "refund";
 export type PaymentState = "pending" | "approved" | "partially_approved" | "declined" | "not_sent" | "unknown" | "cancelled" | "used";
 
 export type PrintOption = { print?: boolean, };
+
+export type ProductIdRequest = { id: string, };
 
 export type ProductView = { id: string, label: string, category: string, barcodes: Array<string>, 
 /**
@@ -384,6 +388,7 @@ export interface Commands {
   session: { request: Empty; response: CurrentSession };
   approve: { request: ApprovalRequest; response: Approval };
   product_by_barcode: { request: BarcodeRequest; response: ProductView };
+  product_by_id: { request: ProductIdRequest; response: ProductView };
   search_products: { request: SearchRequest; response: Array<ProductView> };
   categories: { request: Empty; response: Array<CategoryView> };
   products_in_category: { request: CategoryRequest; response: Array<ProductView> };
@@ -395,6 +400,7 @@ export interface Commands {
   card_payment_status: { request: PaymentId; response: CardPayment };
   card_payment_cancel: { request: PaymentId; response: CardPayment };
   card_payment_resolve: { request: ResolvePaymentRequest; response: CardPayment };
+  card_payments_unresolved: { request: Empty; response: Array<CardPayment> };
   sell: { request: SellRequest; response: SaleResult };
   receipt: { request: TicketNumber; response: ReceiptView };
   reprint: { request: TicketNumber; response: ReprintResult };
@@ -411,6 +417,7 @@ export interface Commands {
   test_payment: { request: Empty; response: CardPayment };
   sync_status: { request: Empty; response: SyncStatus };
   sync_now: { request: Empty; response: SyncStatus };
+  enroll: { request: EnrollRequest; response: SyncStatus };
   till_info: { request: Empty; response: TillInfo };
   status: { request: Empty; response: StatusBar };
 }
