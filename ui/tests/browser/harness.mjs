@@ -1,7 +1,8 @@
-// The real stack for the browser tests: a fresh till ledger (`till init` + the demo catalog),
-// the printer and payment-terminal simulators (drivers' simulators, in the engine's process), the loopback HTTP
-// transport serving ui/dist, and Debian's Chromium driven by playwright-core.
-// Nothing is mocked: every click goes through the engine to SQLite and the simulated devices.
+// The real stack for the browser tests: a fresh till ledger (`till init`, the demo catalog,
+// `till staff add`), the engine's loopback HTTP transport (`till-app-http`) serving ui/dist with
+// the drivers' printer and payment-terminal simulators in its process, and Debian's Chromium
+// driven by playwright-core. Nothing is mocked: every click goes through the engine to SQLite
+// and the simulated devices.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,7 +46,7 @@ function addStaff(till, db) {
   }
 }
 
-/** Starts `command`, resolves with the first line it prints on stdout (a bound address). */
+/** Starts `command`, resolves with the first line it prints on stdout (where it listens). */
 function startPrinting(command, args, label, env = {}) {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
