@@ -12,7 +12,10 @@ fn main() {
         println!("cargo:warning={dist} is not built: the app embeds a page saying how to build it");
         "fallback".into()
     };
-    let config = format!(r#"{{"build":{{"frontendDist":{}}}}}"#, serde_json_string(&frontend));
+    let config = format!(
+        r#"{{"build":{{"frontendDist":{}}}}}"#,
+        serde_json_string(&frontend)
+    );
     // The context macro (in rustc) and tauri-build (here) both read this override.
     println!("cargo:rustc-env=TAURI_CONFIG={config}");
     #[allow(unsafe_code)]
