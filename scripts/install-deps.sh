@@ -31,6 +31,10 @@ if ! command -v cargo >/dev/null; then
   echo "install-deps: cargo is missing; install the Rust toolchain (rustup) first" >&2
   exit 1
 fi
+if ! command -v tauri-driver >/dev/null; then
+  echo "install-deps: installing tauri-driver (WebDriver for the app window's tests)"
+  cargo install tauri-driver --locked
+fi
 for component in rustfmt clippy; do
   if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
     echo "install-deps: adding the $component component"
