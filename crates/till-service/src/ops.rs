@@ -189,6 +189,12 @@ impl Service {
 
     /// One sync pass with head office, on a connection of its own so sales go on meanwhile.
     pub fn sync_now(&self, _: Empty) -> ApiResult<SyncStatus> {
+        self.current()?;
+        self.sync_pass()
+    }
+
+    /// One sync pass (the background loop's, and `sync_now`'s).
+    fn sync_pass(&self) -> ApiResult<SyncStatus> {
         if !lock(&self.sync).enrolled {
             return Err(ApiError::invalid(
                 "not_enrolled",
@@ -271,7 +277,7 @@ impl Service {
                     return;
                 };
                 if lock(&service.sync).enrolled
-                    && let Err(error) = service.sync_now(Empty {})
+                    && let Err(error) = service.sync_pass()
                 {
                     tracing::warn!(%error, "background sync");
                 }

@@ -277,6 +277,7 @@ impl Service {
     }
 
     pub fn card_payment_status(&self, request: PaymentId) -> ApiResult<CardPayment> {
+        self.current()?;
         Ok(lock(&self.payments).get(&request.payment_id)?.view.clone())
     }
 
@@ -399,6 +400,7 @@ impl Service {
     /// Card payments whose outcome is unknown, including those a crash interrupted: each
     /// waits for the cashier's check of the terminal's receipt.
     pub fn card_payments_unresolved(&self, _: crate::api::Empty) -> ApiResult<Vec<CardPayment>> {
+        self.current()?;
         Ok(lock(&self.payments).unresolved())
     }
 
