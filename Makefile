@@ -4,10 +4,18 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run test deps build lint unit conformance doc bench bench-quick clean
+.PHONY: run demo test deps build lint unit conformance doc bench bench-quick clean bindings
 
 run: deps
+	scripts/run-app.sh
+
+# A scripted tour of the headless till CLI on a fresh ledger.
+demo: deps
 	scripts/demo.sh
+
+# Regenerate the UI's TypeScript types from the API's Rust types (crates/till-service/API.md).
+bindings:
+	UPDATE_BINDINGS=1 $(CARGO) test -p pos-till-service --lib bindings
 
 test: deps lint doc
 	scripts/run-tests.sh

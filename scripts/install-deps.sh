@@ -13,6 +13,14 @@ if command -v python3 >/dev/null && ! python3 -c 'import venv, ensurepip' 2>/dev
   need_apt+=(python3-venv)
 fi
 
+# The cashier app: Tauri's build packages (WebKitGTK), and what its tests drive: Chromium for
+# the browser tests, WebKitWebDriver and a virtual display for the real window.
+dpkg -s libwebkit2gtk-4.1-dev >/dev/null 2>&1 || need_apt+=(libwebkit2gtk-4.1-dev build-essential curl wget file \
+  libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev)
+command -v WebKitWebDriver >/dev/null || need_apt+=(webkit2gtk-driver)
+command -v xvfb-run >/dev/null || need_apt+=(xvfb xauth)
+command -v chromium >/dev/null || need_apt+=(chromium)
+
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-deps: installing ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -24,9 +32,36 @@ if ! command -v cargo >/dev/null; then
   echo "install-deps: cargo is missing; install the Rust toolchain (rustup) first" >&2
   exit 1
 fi
+if ! command -v tauri-driver >/dev/null; then
+  echo "install-deps: installing tauri-driver (WebDriver for the app window's tests)"
+  cargo install tauri-driver --locked
+fi
 for component in rustfmt clippy; do
   if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
     echo "install-deps: adding the $component component"
     rustup component add "$component"
   fi
 done
+
+# The UI's build and tests (Vite 8, Vitest 4) need Node ^20.19 or >=22.12; Debian 12's nodejs is
+# 18: take Node 22 from NodeSource's apt repository when the Node here is missing or too old.
+node_ok() {
+  command -v node >/dev/null && node -e '
+    const [major, minor] = process.versions.node.split(".").map(Number);
+    process.exit((major === 20 && minor >= 19) || (major === 22 && minor >= 12) || major >= 23 ? 0 : 1);'
+}
+if [ -f ui/package.json ] || [ -f "$(dirname "$0")/../ui/package.json" ]; then
+  if ! node_ok; then
+    echo "install-deps: installing Node 22 from NodeSource (the UI needs Node 20.19+ or 22.12+)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends ca-certificates curl gnupg
+    install -d -m 0755 /etc/apt/keyrings
+    curl -fsSL https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key \
+      | gpg --dearmor --yes -o /etc/apt/keyrings/nodesource.gpg
+    echo "deb [signed-by=/etc/apt/keyrings/nodesource.gpg] https://deb.nodesource.com/node_22.x nodistro main" \
+      > /etc/apt/sources.list.d/nodesource.list
+    apt-get update -qq
+    apt-get install -y -qq nodejs
+  fi
+fi

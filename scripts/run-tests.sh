@@ -24,6 +24,30 @@ status=0
 cargo test --workspace 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
+# The cashier app's UI: type check, unit tests, and browser tests driving the real till over the
+# loopback HTTP transport (`till-app-http`, built here) with the device simulators.
+# (The workspace tests above build the Tauri app with src-tauri/fallback when ui/dist is not
+# built yet; `cargo build -p pos-cashier` after this embeds the built UI.)
+if [ -x ui/scripts/test.sh ]; then
+  echo "== ui/scripts/test.sh"
+  if cargo build -p pos-till -p pos-till-service --bins 2>&1 | tee -a "$log"; then
+    export TILL_APP_HTTP="$PWD/target/debug/till-app-http" TILL_BIN="$PWD/target/debug/till"
+    ui/scripts/test.sh 2>&1 | tee -a "$log"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  else
+    status=1
+  fi
+fi
+
+# The real app window (Xvfb + tauri-driver + WebKitWebDriver): login, a cash sale, its receipt.
+echo "== scripts/test-app-window.sh"
+if cargo build -p pos-cashier 2>&1 | tee -a "$log"; then
+  scripts/test-app-window.sh 2>&1 | tee -a "$log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+else
+  status=1
+fi
+
 for script in scripts/test-*-conformance.sh; do
   [ -x "$script" ] || continue
   echo "== $script"

@@ -318,3 +318,30 @@ pub fn rebuild_search_if_stale(conn: &Connection) -> Result<bool> {
     }
     Ok(stale)
 }
+
+/// Categories with how many products each holds, by name.
+pub fn categories(conn: &Connection) -> Result<Vec<(String, u64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT category, count(*) FROM products GROUP BY category ORDER BY category",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The products of a category by label, `limit` from `offset`.
+pub fn in_category(
+    conn: &Connection,
+    category: &str,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<Product>> {
+    let sql = format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.category = ?1 ORDER BY p.label, p.id LIMIT ?2 OFFSET ?3"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(
+        params![category, limit as i64, offset as i64],
+        product_from_row,
+    )?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}

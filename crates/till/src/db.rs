@@ -158,6 +158,19 @@ const MIGRATIONS: &[&str] = &[
         search_stale INTEGER NOT NULL DEFAULT 0
     );
     "#,
+    // 5: carts parked at the till (the cashier app), kept until resumed. Not ledger records:
+    // nothing was sold, so a resumed cart is removed.
+    r#"
+    CREATE TABLE parked_carts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        label TEXT,
+        operator TEXT NOT NULL,
+        parked_at TEXT NOT NULL,
+        lines INTEGER NOT NULL,
+        total TEXT NOT NULL,
+        cart TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

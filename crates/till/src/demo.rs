@@ -388,3 +388,22 @@ fn sell(
     summary.sales += 1;
     till.sell(&request)
 }
+
+/// The demo staff: id, name, role and PIN.
+pub const DEMO_STAFF: [(&str, &str, crate::staff::StaffRole, &str); 2] = [
+    ("alice", "Alice", crate::staff::StaffRole::Cashier, "1234"),
+    ("bruno", "Bruno", crate::staff::StaffRole::Manager, "9999"),
+];
+
+/// Adds the demo staff (cashier Alice, PIN 1234; manager Bruno, PIN 9999) unless already
+/// there, with salts from `salt`. Returns how many were added.
+pub fn seed_staff(till: &mut Till, mut salt: impl FnMut() -> [u8; 16]) -> Result<u64> {
+    let mut added = 0;
+    for (id, name, role, pin) in DEMO_STAFF {
+        if till.staff_member(id)?.is_none() {
+            till.add_staff(id, name, role, pin, salt())?;
+            added += 1;
+        }
+    }
+    Ok(added)
+}

@@ -284,6 +284,21 @@ impl Till {
         catalog::search(&self.conn, text, limit)
     }
 
+    /// Categories of the catalog with their product counts.
+    pub fn categories(&self) -> Result<Vec<(String, u64)>> {
+        catalog::categories(&self.conn)
+    }
+
+    /// Products of one category, by label, a page at a time.
+    pub fn products_in_category(
+        &self,
+        category: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<Product>> {
+        catalog::in_category(&self.conn, category, limit, offset)
+    }
+
     fn resolve_line(&self, index: usize, line: &SaleLineRequest) -> Result<LineDraft> {
         let product = match (&line.barcode, &line.product_id) {
             (Some(code), _) => self
@@ -380,38 +395,28 @@ impl Till {
 
     /// Records a return of lines of an earlier sale, or its cancellation.
     pub fn return_items(&mut self, request: &ReturnRequest) -> Result<RecordedTicket> {
-        if request.cancel && !request.lines.is_empty() {
-            return Err(TillError::invalid(
-                "cancel_with_lines",
-                "a cancellation takes back every line: give no lines with cancel",
-            ));
-        }
+        check_return(request)?;
         // The original and its earlier returns are read inside the write transaction, so two
         // tills processes can never both return the last unit of a line.
         self.record_ticket(Chain::Ticket, operator(&request.operator), |tx| {
-            let original = ledger::get(tx, Chain::Ticket, request.original)?
-                .ok_or(TillError::UnknownTicket(request.original))?;
-            let original = ticket_of(&original)?;
-            let earlier = ledger::referring_to(tx, Chain::Ticket, request.original)?
-                .iter()
-                .map(ticket_of)
-                .collect::<Result<Vec<_>>>()?;
-            let tenders = request.tenders.clone();
-            let mut ticket = if request.cancel {
-                compute_cancellation(request.original, &original, &earlier, tenders)?
-            } else {
-                compute_return(
-                    request.original,
-                    &original,
-                    &earlier,
-                    &request.lines,
-                    tenders,
-                )?
-            };
-            // A web order paid in the shop and returned: the return names the order too.
-            ticket.web_order = original.web_order.clone();
-            Ok(ticket)
+            compute_return_ticket(tx, request)
         })
+    }
+
+    /// Computes a return (or cancellation) as [`Till::return_items`] would record it, without
+    /// recording anything: what the return screen shows, with the refund tenders the engine
+    /// picks when the request gives none.
+    pub fn quote_return(&self, request: &ReturnRequest) -> Result<Ticket> {
+        check_return(request)?;
+        compute_return_ticket(&self.conn, request)
+    }
+
+    /// The returns and cancellations recorded against ticket `number`, oldest first.
+    pub fn returns_of(&self, number: u64) -> Result<Vec<RecordedTicket>> {
+        ledger::referring_to(&self.conn, Chain::Ticket, number)?
+            .iter()
+            .map(|r| RecordedTicket::from_record(r).map_err(|e| TillError::Corrupt(e.to_string())))
+            .collect()
     }
 
     /// Records the ticket that `compute` makes from the ledger as it stands inside the write
@@ -558,6 +563,42 @@ impl Till {
             .map(|(seq, _)| seq)
             .unwrap_or(0))
     }
+}
+
+fn check_return(request: &ReturnRequest) -> Result<()> {
+    if request.cancel && !request.lines.is_empty() {
+        return Err(TillError::invalid(
+            "cancel_with_lines",
+            "a cancellation takes back every line: give no lines with cancel",
+        ));
+    }
+    Ok(())
+}
+
+/// The return or cancellation ticket for `request`, from the ledger as `conn` sees it.
+fn compute_return_ticket(conn: &Connection, request: &ReturnRequest) -> Result<Ticket> {
+    let original = ledger::get(conn, Chain::Ticket, request.original)?
+        .ok_or(TillError::UnknownTicket(request.original))?;
+    let original = ticket_of(&original)?;
+    let earlier = ledger::referring_to(conn, Chain::Ticket, request.original)?
+        .iter()
+        .map(ticket_of)
+        .collect::<Result<Vec<_>>>()?;
+    let tenders = request.tenders.clone();
+    let mut ticket = if request.cancel {
+        compute_cancellation(request.original, &original, &earlier, tenders)?
+    } else {
+        compute_return(
+            request.original,
+            &original,
+            &earlier,
+            &request.lines,
+            tenders,
+        )?
+    };
+    // A web order paid in the shop and returned: the return names the order too.
+    ticket.web_order = original.web_order.clone();
+    Ok(ticket)
 }
 
 fn operator(given: &Option<String>) -> &str {

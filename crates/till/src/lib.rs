@@ -10,6 +10,7 @@
 //!   [`sync_loop`]: the background loop the app runs, with backoff and a status;
 //!   [`download`]: head office's changes feed (catalog, per-shop prices, staff, web orders),
 //!   one local transaction per page; [`web_orders`]: click & collect at the till;
+//! - [`staff`]: who may log in (Argon2 PIN hashes); [`parked`]: carts put aside at the till;
 //! - [`demo`]: realistic demo data and large catalogs, generated through the same API.
 //!
 //! Invariants: no record is ever updated or deleted (SQLite triggers refuse it); every write is
@@ -26,8 +27,10 @@ pub mod engine;
 pub mod error;
 pub mod identity;
 pub mod ledger;
+pub mod parked;
 pub mod receipt;
 pub mod requests;
+pub mod staff;
 pub mod sync;
 pub mod sync_loop;
 pub mod system;

@@ -178,6 +178,14 @@ impl Till {
             })
     }
 
+    /// Head office's address when this till is enrolled.
+    pub fn enrolled_server(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT url FROM sync_server WHERE id = 1", [], |r| r.get(0))
+            .optional()?)
+    }
+
     /// What head office acknowledged holding of `chain`.
     pub fn synced(&self, chain: Chain) -> Result<u64> {
         Ok(self

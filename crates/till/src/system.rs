@@ -24,3 +24,12 @@ pub fn random_secret() -> Result<[u8; 32]> {
     })?;
     Ok(bytes)
 }
+
+/// 16 bytes from the operating system's random source, for a PIN hash's salt.
+pub fn random_salt() -> Result<[u8; 16]> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        TillError::invalid("randomness_unavailable", format!("no random source: {e}"))
+    })?;
+    Ok(bytes)
+}

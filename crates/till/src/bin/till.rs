@@ -22,7 +22,8 @@ use pos_till::catalog::{self, CatalogFormat};
 use pos_till::demo::{self, DemoOptions};
 use pos_till::identity::SettingsChange;
 use pos_till::requests::{ReturnRequest, SaleRequest};
-use pos_till::system::{SystemClock, random_secret};
+use pos_till::staff::StaffRole;
+use pos_till::system::{SystemClock, random_salt, random_secret};
 use pos_till::{InitOptions, Till, TillError, archive, receipt};
 use serde::Serialize;
 use serde_json::json;
@@ -154,7 +155,11 @@ enum Command {
     /// Click & collect: the shop's web orders.
     #[command(subcommand)]
     WebOrders(WebOrdersCommand),
-    /// Record realistic sales, returns and closures through the engine, for demos and benchmarks.
+    /// The staff who may log in at this till.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+    /// Record realistic sales, returns and closures through the engine, for demos and benchmarks
+    /// (and add the demo staff: cashier Alice, PIN 1234; manager Bruno, PIN 9999).
     Demo {
         #[arg(long)]
         tickets: u64,
@@ -197,6 +202,31 @@ enum WebOrdersCommand {
         #[arg(long)]
         reason: String,
     },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Add a staff member (or replace one with the same id), with their PIN.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        role: StaffRoleArg,
+        /// 4 to 8 digits; only its Argon2 hash is stored.
+        #[arg(long)]
+        pin: String,
+        /// Defaults to the name in lower case.
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// List the active staff.
+    List,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StaffRoleArg {
+    Cashier,
+    Manager,
 }
 
 #[derive(Subcommand)]
@@ -651,6 +681,38 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::WebOrders(command) => web_orders(&cli, command)?,
+        Command::Staff(StaffCommand::Add {
+            name,
+            role,
+            pin,
+            id,
+        }) => {
+            let role = match role {
+                StaffRoleArg::Cashier => StaffRole::Cashier,
+                StaffRoleArg::Manager => StaffRole::Manager,
+            };
+            let id = id
+                .clone()
+                .unwrap_or_else(|| pos_till::identity::slug(name).to_lowercase());
+            let staff = open(&cli)?.add_staff(&id, name, role, pin, random_salt()?)?;
+            print(json, &staff, || {
+                format!(
+                    "staff {} ({}) added as {}\n",
+                    staff.name,
+                    staff.id,
+                    staff.role.name()
+                )
+            });
+        }
+        Command::Staff(StaffCommand::List) => {
+            let staff = open(&cli)?.staff()?;
+            print(json, &staff, || {
+                staff
+                    .iter()
+                    .map(|s| format!("{:<12} {:<24} {}\n", s.id, s.name, s.role.name()))
+                    .collect()
+            });
+        }
         Command::Demo {
             tickets,
             seed,
@@ -658,6 +720,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
         } => {
             let clock = Arc::new(ManualClock::new(SystemClock.now()));
             let mut till = Till::open(db(&cli)?, clock.clone())?;
+            let mut salt_error = None;
+            demo::seed_staff(&mut till, || {
+                random_salt().unwrap_or_else(|e| {
+                    salt_error = Some(e);
+                    [0; 16]
+                })
+            })?;
+            if let Some(error) = salt_error {
+                return Err(error.into());
+            }
             let summary = demo::run(
                 &mut till,
                 &clock,

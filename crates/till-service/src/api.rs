@@ -1,0 +1,808 @@
+//! The cashier app's API types: what each command takes and answers.
+//!
+//! These types are the protocol between the app's screens and the till: the TypeScript the UI
+//! compiles against is generated from them (see [`crate::bindings`]), so a change here is a
+//! change of the UI's contract. Amounts cross as decimal strings (`"12.50"`), never as floats;
+//! ticket numbers as JSON numbers. Optional inputs may be left out.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// A request without parameters: `{}` (or `null`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+pub struct Empty {}
+
+// ---------------------------------------------------------------------------------------------
+// Session and approvals
+
+/// A staff member's role at the till.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Cashier,
+    Manager,
+}
+
+/// A staff member as the login screen lists them (never their PIN).
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct StaffMember {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+}
+
+/// `login`: a staff PIN, and optionally who is logging in (faster with many staff).
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct LoginRequest {
+    pub pin: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub staff_id: Option<String>,
+}
+
+/// Who is logged in at the till.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct Session {
+    pub staff: StaffMember,
+    /// UTC, RFC 3339.
+    pub since: String,
+}
+
+/// `session`: the current session, if anyone is logged in.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct CurrentSession {
+    pub session: Option<Session>,
+}
+
+/// What a cashier may not do without a manager's PIN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalAction {
+    /// A line sold at a price other than the catalog's.
+    PriceOverride,
+    /// A discount taking off more than the shop's limit (see `TillInfo.discount_limit_percent`).
+    DiscountAboveLimit,
+    /// A return of a ticket found by its number rather than by scanning its receipt.
+    RefundWithoutReceipt,
+    /// Opening the drawer outside a cash sale.
+    DrawerOpenWithoutSale,
+}
+
+/// `approve`: a manager types their PIN to allow one action.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ApprovalRequest {
+    pub pin: String,
+    pub action: ApprovalAction,
+}
+
+/// A manager's approval: pass `approval_id` with the command it allows. Used once; it expires
+/// after five minutes or at logout.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct Approval {
+    pub approval_id: String,
+    pub action: ApprovalAction,
+    pub manager: StaffMember,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Catalog
+
+/// Whether a serial number (IMEI) must be captured per unit sold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SerialKind {
+    None,
+    Imei,
+}
+
+/// How a product is counted: units, or grams (price per kilogram).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SoldBy {
+    Unit,
+    Weight,
+}
+
+/// A catalog product.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ProductView {
+    pub id: String,
+    pub label: String,
+    pub category: String,
+    pub barcodes: Vec<String>,
+    /// Shelf price including VAT (per unit, or per kilogram when sold by weight).
+    pub price: String,
+    /// VAT rate in percent for this till's territory, e.g. `"20"`.
+    pub vat_rate: String,
+    pub sold_by: SoldBy,
+    pub serial: SerialKind,
+}
+
+/// `product_by_barcode`.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct BarcodeRequest {
+    pub barcode: String,
+}
+
+/// `product_by_id`.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ProductIdRequest {
+    pub id: String,
+}
+
+/// `search_products`: words typed so far, matched as prefixes, ignoring case and accents.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct SearchRequest {
+    pub text: String,
+    /// At most this many products (default 20, at most 200).
+    #[serde(default)]
+    #[ts(optional)]
+    pub limit: Option<u32>,
+}
+
+/// A category of the catalog and how many products it holds.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct CategoryView {
+    pub name: String,
+    pub products: u32,
+}
+
+/// `products_in_category`, by label order, a page at a time.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct CategoryRequest {
+    pub category: String,
+    /// Default 50, at most 200.
+    #[serde(default)]
+    #[ts(optional)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub offset: Option<u32>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cart and quote
+
+/// A discount as entered: `{ "percent": "10" }` or `{ "amount": "5.00" }`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscountInput {
+    Percent(String),
+    Amount(String),
+}
+
+/// One line of the cart: a product by id or barcode, and how many.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+pub struct CartLine {
+    #[serde(default)]
+    #[ts(optional)]
+    pub product_id: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub barcode: Option<String>,
+    /// Units (default 1).
+    #[serde(default)]
+    #[ts(optional)]
+    pub quantity: Option<u32>,
+    /// Grams, for products sold by weight.
+    #[serde(default)]
+    #[ts(optional)]
+    pub grams: Option<u32>,
+    /// A price replacing the catalog's (including VAT): needs a `price_override` approval.
+    #[serde(default)]
+    #[ts(optional)]
+    pub unit_price: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub discount: Option<DiscountInput>,
+    /// The seller credited with the line (commission).
+    #[serde(default)]
+    #[ts(optional)]
+    pub seller: Option<String>,
+    /// One IMEI per unit for handsets.
+    #[serde(default)]
+    #[ts(as = "Option<Vec<String>>", optional)]
+    pub serials: Vec<String>,
+}
+
+/// A cart as the sale screen holds it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+pub struct Cart {
+    pub lines: Vec<CartLine>,
+    /// A discount on the whole ticket.
+    #[serde(default)]
+    #[ts(optional)]
+    pub discount: Option<DiscountInput>,
+    /// Customer reference (name, phone, e-mail or CRM id).
+    #[serde(default)]
+    #[ts(optional)]
+    pub customer: Option<String>,
+    /// Approval ids (from `approve`) for what this cart needs (see `Quote.approvals_needed`).
+    #[serde(default)]
+    #[ts(as = "Option<Vec<String>>", optional)]
+    pub approvals: Vec<String>,
+}
+
+/// A quantity as shown: units or grams, and its text (`"2"`, `"0.350 kg"`).
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct QuantityView {
+    pub unit: QuantityUnit,
+    pub value: u32,
+    pub text: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum QuantityUnit {
+    Units,
+    Grams,
+}
+
+/// A priced line, as the engine computed it.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct LineView {
+    /// 1-based line number (what a return refers to).
+    pub line: u32,
+    pub product_id: String,
+    pub label: String,
+    pub category: String,
+    pub quantity: QuantityView,
+    pub unit_price: String,
+    /// Unit price times quantity.
+    pub gross: String,
+    /// Taken off by the line's discount.
+    pub line_discount: String,
+    /// This line's share of the ticket discount.
+    pub ticket_discount_share: String,
+    /// What the customer pays for the line, VAT included.
+    pub total: String,
+    pub vat_rate: String,
+    pub seller: Option<String>,
+    pub serials: Vec<String>,
+    /// On a return: the line of the original ticket.
+    pub original_line: Option<u32>,
+}
+
+/// One VAT rate's share.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct VatView {
+    pub rate: String,
+    pub excluding_vat: String,
+    pub vat: String,
+    pub including_vat: String,
+}
+
+/// A means of payment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum TenderKind {
+    Cash,
+    Card,
+    GiftCard,
+    Voucher,
+    Cheque,
+    StoreCredit,
+}
+
+/// A tender as entered at payment. A card tender names the approved `payment_id` from
+/// `card_payment_start`; gift card, voucher and cheque take their number as `reference`.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct TenderInput {
+    pub kind: TenderKind,
+    pub amount: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub reference: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub payment_id: Option<String>,
+}
+
+/// `quote`: the cart, and the tenders entered so far (to show what is left to pay).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+pub struct QuoteRequest {
+    pub cart: Cart,
+    #[serde(default)]
+    #[ts(as = "Option<Vec<TenderInput>>", optional)]
+    pub tenders: Vec<TenderInput>,
+}
+
+/// The cart priced by the engine, without recording anything.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct Quote {
+    pub lines: Vec<LineView>,
+    pub vat: Vec<VatView>,
+    pub ticket_discount: String,
+    /// Total including VAT.
+    pub total: String,
+    /// Sum of the tenders given.
+    pub tendered: String,
+    /// What is still to pay (zero once the tenders cover the total).
+    pub amount_due: String,
+    /// Cash to give back if the sale were recorded with these tenders.
+    pub change: String,
+    /// Approvals the cart needs before `sell` accepts it (and not yet given in `cart.approvals`).
+    pub approvals_needed: Vec<ApprovalAction>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parked carts
+
+/// `park_cart`.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ParkRequest {
+    pub cart: Cart,
+    /// A note to find it again ("customer in the red coat").
+    #[serde(default)]
+    #[ts(optional)]
+    pub label: Option<String>,
+}
+
+/// A parked cart as listed.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ParkedCart {
+    pub id: u32,
+    pub label: Option<String>,
+    pub operator: String,
+    /// UTC, RFC 3339.
+    pub parked_at: String,
+    pub lines: u32,
+    /// The total when parked (prices are quoted again on resume).
+    pub total: String,
+}
+
+/// `resume_cart`, `delete_parked_cart`.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ParkedCartId {
+    pub id: u32,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Card payments
+
+/// Where a card payment stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentState {
+    /// The terminal has the request: the customer is paying.
+    Pending,
+    /// Charged: use it as a card tender (`payment_id`).
+    Approved,
+    /// Charged for less than asked (Caisse-AP): collect the rest another way.
+    PartiallyApproved,
+    /// Refused by the terminal: nothing was charged.
+    Declined,
+    /// The terminal never took the request: nothing was charged; safe to try again.
+    NotSent,
+    /// The terminal took the request but gave no usable answer: check its own receipt, then
+    /// `card_payment_resolve`.
+    Unknown,
+    /// Cancelled on the terminal after approval (the customer was not charged in the end).
+    Cancelled,
+    /// Recorded on a ticket.
+    Used,
+}
+
+/// The direction of a card transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentKind {
+    Debit,
+    Refund,
+}
+
+/// `card_payment_start`.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct CardPaymentRequest {
+    pub amount: String,
+    /// Default `debit`; `refund` for a return refunded to the card.
+    #[serde(default)]
+    #[ts(optional)]
+    pub kind: Option<PaymentKind>,
+}
+
+/// A card payment and its live status.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct CardPayment {
+    pub payment_id: String,
+    /// The reference sent to the terminal (printed on its receipt).
+    pub reference: String,
+    pub kind: PaymentKind,
+    pub amount: String,
+    pub state: PaymentState,
+    /// What was charged when approved (less than `amount` when partially approved).
+    pub charged: Option<String>,
+    pub masked_pan: Option<String>,
+    pub authorisation: Option<String>,
+    /// What to tell the cashier: what happened and what to do next.
+    pub message: String,
+    /// The ticket it was recorded on, once used.
+    pub ticket: Option<u32>,
+}
+
+/// `card_payment_status`, `card_payment_cancel`.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct PaymentId {
+    pub payment_id: String,
+}
+
+/// `card_payment_resolve`: what the terminal's own receipt says about an unknown payment.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ResolvePaymentRequest {
+    pub payment_id: String,
+    pub approved: bool,
+    /// The authorisation number on the terminal's receipt, when approved.
+    #[serde(default)]
+    #[ts(optional)]
+    pub authorisation: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sales, receipts, returns
+
+/// `sell`: the cart and its tenders.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct SellRequest {
+    pub cart: Cart,
+    pub tenders: Vec<TenderInput>,
+}
+
+/// A tender as recorded.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct TenderView {
+    pub kind: TenderKind,
+    pub amount: String,
+    pub reference: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketKind {
+    Sale,
+    Return,
+    Cancellation,
+}
+
+/// A recorded ticket.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct TicketView {
+    pub number: u32,
+    /// UTC, RFC 3339.
+    pub at: String,
+    pub operator: String,
+    pub kind: TicketKind,
+    pub original: Option<u32>,
+    pub lines: Vec<LineView>,
+    pub vat: Vec<VatView>,
+    pub ticket_discount: String,
+    pub total: String,
+    pub tenders: Vec<TenderView>,
+    pub change: String,
+    pub customer: Option<String>,
+}
+
+/// A receipt's text as printed, for the on-screen preview.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ReceiptView {
+    pub ticket: u32,
+    /// The reprint number when this is a duplicate.
+    pub duplicate: Option<u32>,
+    /// What the receipt's QR code holds (scanned for a return).
+    pub qr: String,
+    pub text: String,
+}
+
+/// What a device did: `ok`, or why not and what to do.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct DeviceResult {
+    pub ok: bool,
+    pub message: String,
+}
+
+/// A recorded sale or return: the ticket is in the ledger whatever the devices did.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct SaleResult {
+    pub ticket: TicketView,
+    /// Cash to give back.
+    pub change: String,
+    pub receipt: ReceiptView,
+    pub printed: DeviceResult,
+    /// The drawer kick, when cash changed hands.
+    pub drawer: Option<DeviceResult>,
+}
+
+/// `receipt`, `reprint`.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct TicketNumber {
+    pub number: u32,
+}
+
+/// `reprint`: the duplicate is recorded, then printed.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ReprintResult {
+    pub receipt: ReceiptView,
+    pub printed: DeviceResult,
+}
+
+/// `find_ticket`: by number typed, or by the receipt's scanned QR code.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct FindTicketRequest {
+    #[serde(default)]
+    #[ts(optional)]
+    pub number: Option<u32>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub qr: Option<String>,
+}
+
+/// How much of an original line may still come back.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct Returnable {
+    pub line: u32,
+    /// Units or grams already returned.
+    pub returned: u32,
+    /// Units or grams that may still be returned.
+    pub remaining: u32,
+}
+
+/// A ticket found for a return.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct FoundTicket {
+    pub ticket: TicketView,
+    pub returnable: Vec<Returnable>,
+    /// Returns already made of this ticket.
+    pub returns: Vec<u32>,
+    /// True when found by its receipt's QR code (no approval needed to refund).
+    pub by_receipt: bool,
+}
+
+/// One line to give back.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ReturnLineInput {
+    pub line: u32,
+    pub quantity: u32,
+    /// For handsets: the IMEIs coming back (default: those not yet returned).
+    #[serde(default)]
+    #[ts(as = "Option<Vec<String>>", optional)]
+    pub serials: Vec<String>,
+}
+
+/// Where the money of a return goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundTo {
+    /// The original's tender, as the engine chooses it (cash if it was paid partly in cash).
+    Original,
+    Cash,
+    StoreCredit,
+    /// The card, through an approved `refund` card payment (`payment_id`).
+    Card,
+}
+
+/// `return_quote` and `return_items`.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ReturnRequest {
+    pub original: u32,
+    pub lines: Vec<ReturnLineInput>,
+    /// Give back everything still returnable (then leave `lines` empty).
+    #[serde(default)]
+    #[ts(as = "Option<bool>", optional)]
+    pub cancel: bool,
+    pub refund_to: RefundTo,
+    /// The approved refund on the card, when `refund_to` is `card`.
+    #[serde(default)]
+    #[ts(optional)]
+    pub payment_id: Option<String>,
+    /// Whether the original was found by scanning its receipt (`find_ticket` with `qr`, in this
+    /// session). Without the receipt, a cashier needs a `refund_without_receipt` approval.
+    #[serde(default)]
+    #[ts(as = "Option<bool>", optional)]
+    pub by_receipt: bool,
+    #[serde(default)]
+    #[ts(optional)]
+    pub approval: Option<String>,
+}
+
+/// `return_quote`: the return as it would be recorded.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ReturnQuote {
+    pub lines: Vec<LineView>,
+    pub vat: Vec<VatView>,
+    /// Negative: what goes back to the customer.
+    pub total: String,
+    pub tenders: Vec<TenderView>,
+    pub approvals_needed: Vec<ApprovalAction>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cash
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum CashMovementKind {
+    OpeningFloat,
+    PayIn,
+    PayOut,
+    BankDeposit,
+    /// A blind count: the cashier enters what they counted without seeing what is expected.
+    Count,
+}
+
+/// `cash_movement`.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct CashMovementRequest {
+    pub kind: CashMovementKind,
+    pub amount: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub reason: Option<String>,
+}
+
+/// A recorded cash movement; for a count, what was expected and the difference.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct CashMovementView {
+    pub kind: CashMovementKind,
+    pub amount: String,
+    pub expected: Option<String>,
+    /// Counted minus expected: negative when cash is missing.
+    pub difference: Option<String>,
+    pub reason: Option<String>,
+    /// The drawer kick (pay-in, pay-out, float, deposit open the drawer).
+    pub drawer: Option<DeviceResult>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reports and closures
+
+/// Money per tender over a period.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct TenderTotalView {
+    pub kind: TenderKind,
+    pub amount: String,
+    pub count: u32,
+}
+
+/// Totals over a period.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct TotalsView {
+    pub first_ticket: Option<u32>,
+    pub last_ticket: Option<u32>,
+    pub tickets: u32,
+    pub sales: u32,
+    pub returns: u32,
+    pub vat: Vec<VatView>,
+    pub tenders: Vec<TenderTotalView>,
+    pub total: String,
+    pub absolute_total: String,
+    pub grand_total: String,
+    pub perpetual_absolute_total: String,
+}
+
+/// `report_x`, `close`: print the report too?
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+pub struct PrintOption {
+    #[serde(default)]
+    #[ts(as = "Option<bool>", optional)]
+    pub print: bool,
+}
+
+/// The X report of the open day.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct XReportView {
+    pub at: String,
+    pub totals: TotalsView,
+    pub expected_cash: String,
+    pub text: String,
+    pub printed: Option<DeviceResult>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ClosureLevel {
+    Day,
+    Month,
+    Year,
+}
+
+/// `close`.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct CloseRequest {
+    pub level: ClosureLevel,
+    #[serde(default)]
+    #[ts(as = "Option<bool>", optional)]
+    pub print: bool,
+}
+
+/// A recorded closure.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ClosureView {
+    pub number: u32,
+    pub level: ClosureLevel,
+    pub period: String,
+    pub at: String,
+    pub totals: TotalsView,
+    pub text: String,
+    pub printed: Option<DeviceResult>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Devices, sync, identity
+
+/// A device as configured, and its last known state.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct DeviceView {
+    /// The device URI (`tcp://10.0.0.9:9100`, `serial:///dev/ttyACM0`...), or `none`.
+    pub uri: String,
+    pub ready: bool,
+    pub message: String,
+}
+
+/// The till's devices.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct DevicesView {
+    pub printer: DeviceView,
+    pub terminal: DeviceView,
+}
+
+/// `set_devices`: new device URIs (`none` to go without); left out, unchanged.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct DevicesSettings {
+    #[serde(default)]
+    #[ts(optional)]
+    pub printer: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub terminal: Option<String>,
+}
+
+/// `open_drawer`: a cashier needs a `drawer_open_without_sale` approval.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+pub struct DrawerRequest {
+    #[serde(default)]
+    #[ts(optional)]
+    pub approval: Option<String>,
+}
+
+/// Where the till stands with head office.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct SyncStatus {
+    pub enrolled: bool,
+    pub server: Option<String>,
+    /// Records head office does not hold yet.
+    pub waiting: u32,
+    /// UTC, RFC 3339, of the last sync that reached head office.
+    pub last_sync_at: Option<String>,
+    /// Whether the last attempt reached head office (`null` before any attempt).
+    pub online: Option<bool>,
+    pub last_error: Option<String>,
+}
+
+/// `enroll`: head office's address and the one-time code it gave for this till.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct EnrollRequest {
+    pub server: String,
+    pub code: String,
+}
+
+/// Shop and till identity.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct TillInfo {
+    pub shop_name: String,
+    pub till_name: String,
+    pub till_id: String,
+    pub shop_address: String,
+    pub siret: String,
+    pub vat_number: String,
+    pub software: String,
+    /// Discounts above this share of a line's (or the ticket's) gross need a manager.
+    pub discount_limit_percent: String,
+}
+
+/// `status`: what the status bar shows.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct StatusBar {
+    pub session: Option<Session>,
+    pub sync: SyncStatus,
+    pub devices: DevicesView,
+    pub parked_carts: u32,
+}

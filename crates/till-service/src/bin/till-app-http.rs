@@ -1,0 +1,132 @@
+//! `till-app-http`: the cashier app's API over loopback HTTP, with the built UI, for browser
+//! tests and development.
+//!
+//! ```sh
+//! till-app-http --db out/app/till.db --demo --listen 127.0.0.1:8787 --ui ui/dist \
+//!   --printer sim:out/app/receipts --terminal sim:amount-rule
+//! ```
+//!
+//! `--printer` and `--terminal` take device URIs (`tcp://...`, `serial://...`, `usblp://...`,
+//! `none`) or `sim:...` to start a simulator in this process: `sim:DIR` for a printer writing
+//! its receipts to DIR, `sim:BEHAVIOUR` for a Caisse-AP terminal (`sim:amount-rule`,
+//! `sim:decline`, `sim:never-answer`...). The first line on stdout is JSON saying where
+//! everything is: `{"url": "http://127.0.0.1:PORT", "printer": ..., "receipts": ..., "terminal": ...}`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::bail;
+use clap::Parser;
+use pos_till::system::SystemClock;
+use pos_till_service::simulators::DeviceSetup;
+use pos_till_service::{Service, ServiceOptions, http};
+use rust_decimal::Decimal;
+
+#[derive(Parser)]
+#[command(
+    name = "till-app-http",
+    version,
+    about = "The cashier app's API on loopback HTTP (POST /api/{command}), serving the built UI"
+)]
+struct Cli {
+    /// The till's ledger file.
+    #[arg(long, env = "TILL_DB")]
+    db: PathBuf,
+    /// Where to listen: a loopback address only.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    listen: SocketAddr,
+    /// The built UI to serve from the same origin (e.g. ui/dist).
+    #[arg(long)]
+    ui: Option<PathBuf>,
+    /// Receipt printer: a device URI, `sim:DIR` (simulator writing to DIR) or `none`.
+    #[arg(long, default_value = "none")]
+    printer: String,
+    /// Payment terminal: a device URI, `sim:BEHAVIOUR` (simulator) or `none`.
+    #[arg(long, default_value = "none")]
+    terminal: String,
+    /// Seconds to wait for a card payment's result before it is unknown.
+    #[arg(long, default_value_t = 180)]
+    terminal_timeout: u64,
+    /// Discounts above this percentage of the gross need a manager.
+    #[arg(long, default_value = "20")]
+    discount_limit: Decimal,
+    /// Create the ledger if missing (demo shop, demo catalog) and add the demo staff
+    /// (cashier Alice PIN 1234, manager Bruno PIN 9999).
+    #[arg(long)]
+    demo: bool,
+    /// Seconds between background syncs while the till is enrolled.
+    #[arg(long, default_value_t = 30)]
+    sync_every: u64,
+}
+
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    if cli.demo {
+        pos_till_service::setup::demo_ledger(&cli.db)?;
+    }
+    // Simulators live as long as the server.
+    let setup = DeviceSetup::from_args(
+        &cli.printer,
+        &cli.terminal,
+        Duration::from_secs(cli.terminal_timeout),
+    )
+    .map_err(|e| anyhow::anyhow!(e))?;
+    let devices = setup.devices.clone();
+    let options = ServiceOptions {
+        discount_limit_percent: cli.discount_limit,
+        ..ServiceOptions::default()
+    };
+    let db = cli.db.clone();
+    let service = tokio::task::spawn_blocking(move || {
+        Service::open(&db, Arc::new(SystemClock), devices, options)
+    })
+    .await?
+    .map_err(|e| anyhow::anyhow!(e.message))?;
+    let service = Arc::new(service);
+    service.spawn_sync_loop(Duration::from_secs(cli.sync_every.max(1)));
+
+    if let Some(ui) = &cli.ui
+        && !ui.join("index.html").exists()
+    {
+        bail!(
+            "{} has no index.html: build the UI first (cd ui && npm run build)",
+            ui.display()
+        );
+    }
+    let listener = http::bind_loopback(cli.listen).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let ready = serde_json::json!({
+        "url": url,
+        "printer": setup.printer,
+        "receipts": setup.printer_sim.as_ref().map(|s| s.out_dir().display().to_string()),
+        "terminal": setup.terminal,
+        "db": cli.db.display().to_string(),
+    });
+    println!("{ready}");
+    http::serve(listener, service, cli.ui.clone(), shutdown_signal()).await?;
+    drop(setup);
+    Ok(())
+}

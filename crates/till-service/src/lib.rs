@@ -1,0 +1,32 @@
+//! The cashier app's application service: the till as its screens see it, over the till
+//! engine ([`pos_till::Till`]), which stays the only place tickets are computed.
+//!
+//! - [`api`]: every command's request and response types (the UI's generated TypeScript comes
+//!   from them, see [`bindings`]); [`error::ApiError`]: `{code, message}` for every refusal;
+//! - [`commands`]: the command table and the one dispatcher, [`Service::call`];
+//! - [`service`]: sessions and manager approvals; [`sale`]: catalog, cart, sale, receipts,
+//!   returns; [`payments`]: card payments on the terminal; [`ops`]: cash, closures, devices,
+//!   sync and status; [`devices`]: printer, drawer and terminal links; [`views`]: engine types
+//!   to API views;
+//! - [`http`]: the loopback HTTP transport (`POST /api/{command}`), which browser tests and
+//!   development use; the Tauri shell (`src-tauri`) calls the same dispatcher;
+//! - [`setup`]: the demo ledger and staff; [`simulators`]: the printer and terminal simulators started in-process for tests and demos.
+//!
+//! Both transports answer the same JSON for the same command: they only move bytes.
+
+pub mod api;
+pub mod bindings;
+pub mod commands;
+pub mod devices;
+pub mod error;
+pub mod http;
+pub mod ops;
+pub mod payments;
+pub mod sale;
+pub mod service;
+pub mod setup;
+pub mod simulators;
+pub mod views;
+
+pub use error::{ApiError, ApiResult};
+pub use service::{Service, ServiceOptions};

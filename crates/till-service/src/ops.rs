@@ -1,0 +1,287 @@
+//! The till's back-office side at the counter: cash movements, the X report and closures,
+//! device settings and tests, sync status, identity and the status bar.
+
+use std::time::Duration;
+
+use pos_till::Till;
+
+use crate::api::*;
+use crate::devices::{self, Devices};
+use crate::error::{ApiError, ApiResult};
+use crate::service::{Service, lock};
+use crate::views::{self, money, number};
+
+impl Service {
+    // --- Cash ---------------------------------------------------------------------------------
+
+    pub fn cash_movement(&self, request: CashMovementRequest) -> ApiResult<CashMovementView> {
+        let staff = self.current()?;
+        let amount = money("amount", &request.amount)?;
+        let movement = lock(&self.till).cash_movement(
+            &staff.id,
+            views::cash_kind(request.kind),
+            amount,
+            request.reason.clone().filter(|r| !r.trim().is_empty()),
+        )?;
+        // Money goes in or out of the drawer: open it (a count is done with it open already).
+        let drawer = (request.kind != CashMovementKind::Count)
+            .then(|| devices::open_drawer(lock(&self.devices).printer.as_ref()));
+        Ok(CashMovementView {
+            kind: request.kind,
+            amount: movement.amount.to_string(),
+            expected: movement.expected.map(|m| m.to_string()),
+            difference: movement.difference.map(|m| m.to_string()),
+            reason: movement.reason,
+            drawer,
+        })
+    }
+
+    // --- Reports and closures -----------------------------------------------------------------
+
+    fn print_text(&self, text: &str) -> DeviceResult {
+        let printer = lock(&self.devices).printer.clone();
+        match devices::receipt_bytes(text, None, false) {
+            Ok(bytes) => devices::print(printer.as_ref(), &bytes),
+            Err(e) => DeviceResult {
+                ok: false,
+                message: e.message,
+            },
+        }
+    }
+
+    pub fn report_x(&self, request: PrintOption) -> ApiResult<XReportView> {
+        self.current()?;
+        let till = lock(&self.till);
+        let report = till.report_x()?;
+        let text = pos_till::receipt::render_x(till.identity(), &report);
+        drop(till);
+        let printed = request.print.then(|| self.print_text(&text));
+        Ok(XReportView {
+            at: report.at,
+            totals: views::totals(&report.totals),
+            expected_cash: report.expected_cash.to_string(),
+            text,
+            printed,
+        })
+    }
+
+    pub fn close(&self, request: CloseRequest) -> ApiResult<ClosureView> {
+        let staff = self.current()?;
+        if staff.role != Role::Manager && request.level != ClosureLevel::Day {
+            return Err(ApiError::invalid(
+                "manager_only",
+                "month and year closures are a manager's: ask a manager to log in",
+            ));
+        }
+        let mut till = lock(&self.till);
+        let closure = till.close(&staff.id, views::closure_level(request.level))?;
+        let text = pos_till::receipt::render_closure(till.identity(), &closure);
+        drop(till);
+        let printed = request.print.then(|| self.print_text(&text));
+        Ok(ClosureView {
+            number: number(closure.number),
+            level: views::closure_level_view(closure.closure.level),
+            period: closure.closure.period.clone(),
+            at: closure.at.clone(),
+            totals: views::totals(&closure.closure.totals),
+            text,
+            printed,
+        })
+    }
+
+    // --- Devices ------------------------------------------------------------------------------
+
+    pub fn devices(&self, _: Empty) -> ApiResult<DevicesView> {
+        let devices = lock(&self.devices).clone();
+        Ok(self.devices_view(&devices))
+    }
+
+    fn devices_view(&self, devices: &Devices) -> DevicesView {
+        let terminal = match &devices.terminal {
+            Some(t) => {
+                let busy = lock(&self.payments)
+                    .unresolved()
+                    .first()
+                    .map(|p| p.message.clone());
+                DeviceView {
+                    uri: t.uri.to_string(),
+                    ready: busy.is_none(),
+                    message: busy.unwrap_or_else(|| "set up".into()),
+                }
+            }
+            None => DeviceView {
+                uri: "none".into(),
+                ready: false,
+                message: "no payment terminal is set up".into(),
+            },
+        };
+        DevicesView {
+            printer: devices::printer_view(devices.printer.as_ref()),
+            terminal,
+        }
+    }
+
+    pub fn set_devices(&self, request: DevicesSettings) -> ApiResult<DevicesView> {
+        let staff = self.current()?;
+        if staff.role != Role::Manager {
+            return Err(ApiError::invalid(
+                "manager_only",
+                "device settings are a manager's: ask a manager to log in",
+            ));
+        }
+        let mut current = lock(&self.devices).clone();
+        let timeout = current
+            .terminal
+            .as_ref()
+            .map(|t| t.result_timeout)
+            .unwrap_or(devices::DEFAULT_RESULT_TIMEOUT);
+        let given = Devices::from_uris(
+            request.printer.as_deref(),
+            request.terminal.as_deref(),
+            timeout,
+        )?;
+        if request.printer.is_some() {
+            current.printer = given.printer;
+        }
+        if request.terminal.is_some() {
+            current.terminal = given.terminal;
+        }
+        *lock(&self.devices) = current.clone();
+        Ok(self.devices_view(&current))
+    }
+
+    pub fn test_print(&self, _: Empty) -> ApiResult<DeviceResult> {
+        self.current()?;
+        let shop = lock(&self.till).identity().shop_name.clone();
+        let bytes = devices::test_page(&shop)?;
+        Ok(devices::print(
+            lock(&self.devices).printer.clone().as_ref(),
+            &bytes,
+        ))
+    }
+
+    pub fn open_drawer(&self, request: DrawerRequest) -> ApiResult<DeviceResult> {
+        let staff = self.current()?;
+        let approvals: Vec<String> = request.approval.iter().cloned().collect();
+        self.require_approval(
+            &mut lock(&self.till),
+            ApprovalAction::DrawerOpenWithoutSale,
+            "opening the drawer without a sale",
+            &approvals,
+        )?;
+        let result = devices::open_drawer(lock(&self.devices).printer.clone().as_ref());
+        lock(&self.till).log_event(
+            &staff.id,
+            pos_domain::journal::EventKind::SettingsChanged,
+            serde_json::json!({"drawer_opened_without_sale": result.ok}),
+        )?;
+        Ok(result)
+    }
+
+    // --- Sync, identity, status ---------------------------------------------------------------
+
+    pub fn sync_status(&self, _: Empty) -> ApiResult<SyncStatus> {
+        let waiting = lock(&self.till).waiting()?;
+        let mut status = lock(&self.sync);
+        status.waiting = number(waiting);
+        Ok(status.clone())
+    }
+
+    /// One sync pass with head office, on a connection of its own so sales go on meanwhile.
+    pub fn sync_now(&self, _: Empty) -> ApiResult<SyncStatus> {
+        self.current()?;
+        self.sync_pass()
+    }
+
+    /// One sync pass (the background loop's, and `sync_now`'s).
+    fn sync_pass(&self) -> ApiResult<SyncStatus> {
+        if !lock(&self.sync).enrolled {
+            return Err(ApiError::invalid(
+                "not_enrolled",
+                "this till is not enrolled with head office: a manager enrolls it in the settings",
+            ));
+        }
+        let result = Till::open(self.db_path(), self.clock.clone())
+            .and_then(|mut till| till.sync(|_, _, _| {}));
+        let now = pos_domain::record::timestamp::format(&self.clock.now());
+        {
+            let mut status = lock(&self.sync);
+            match &result {
+                Ok(summary) => {
+                    status.online = Some(true);
+                    status.last_sync_at = Some(now);
+                    status.last_error = None;
+                    status.waiting = number(summary.waiting);
+                }
+                Err(error) => {
+                    status.online = Some(false);
+                    status.last_error = Some(error.to_string());
+                }
+            }
+        }
+        self.sync_status(Empty {})
+    }
+
+    /// Enrolls the till with head office (manager only), on a connection of its own.
+    pub fn enroll(&self, request: EnrollRequest) -> ApiResult<SyncStatus> {
+        let staff = self.current()?;
+        if staff.role != Role::Manager {
+            return Err(ApiError::invalid(
+                "manager_only",
+                "enrolling the till is a manager's: ask a manager to log in",
+            ));
+        }
+        let enrollment = Till::open(self.db_path(), self.clock.clone())?
+            .enroll(&request.server, &request.code)?;
+        {
+            let mut status = lock(&self.sync);
+            status.enrolled = true;
+            status.server = Some(enrollment.server);
+        }
+        self.sync_status(Empty {})
+    }
+
+    pub fn till_info(&self, _: Empty) -> ApiResult<TillInfo> {
+        let till = lock(&self.till);
+        let identity = till.identity();
+        Ok(TillInfo {
+            shop_name: identity.shop_name.clone(),
+            till_name: identity.till_name.clone(),
+            till_id: identity.till_id.clone(),
+            shop_address: identity.shop_address.clone(),
+            siret: identity.siret.clone(),
+            vat_number: identity.vat_number.clone(),
+            software: pos_till::engine::SOFTWARE.into(),
+            discount_limit_percent: self.options.discount_limit_percent.to_string(),
+        })
+    }
+
+    pub fn status(&self, _: Empty) -> ApiResult<StatusBar> {
+        let session = self.session(Empty {})?.session;
+        let parked = lock(&self.till).parked_carts()?.len() as u64;
+        Ok(StatusBar {
+            session,
+            sync: self.sync_status(Empty {})?,
+            devices: self.devices(Empty {})?,
+            parked_carts: number(parked),
+        })
+    }
+
+    /// Runs a sync pass every `every` in the background while the till is enrolled.
+    pub fn spawn_sync_loop(self: &std::sync::Arc<Self>, every: Duration) {
+        let service = std::sync::Arc::downgrade(self);
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(every);
+                let Some(service) = service.upgrade() else {
+                    return;
+                };
+                if lock(&service.sync).enrolled
+                    && let Err(error) = service.sync_pass()
+                {
+                    tracing::warn!(%error, "background sync");
+                }
+            }
+        });
+    }
+}

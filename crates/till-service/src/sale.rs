@@ -1,0 +1,589 @@
+//! Selling: catalog lookups, the cart's quote, parked carts, recording a sale with its tenders,
+//! receipts and reprints, and returns. Tickets are computed by the engine only; this module
+//! turns the app's requests into engine requests, checks who may do what, and prints after the
+//! ledger commit.
+
+use pos_domain::Money;
+use pos_domain::record::Chain;
+use pos_domain::tender::{Tender, settle};
+use pos_domain::ticket::{ReturnLine, Ticket};
+use pos_till::requests::{RecordedTicket, ReturnRequest as EngineReturn, SaleRequest};
+use rust_decimal::Decimal;
+
+use crate::api::*;
+use crate::devices;
+use crate::error::{ApiError, ApiResult};
+use crate::service::{Service, lock};
+use crate::views::{self, money, number};
+
+const DEFAULT_SEARCH_LIMIT: u32 = 20;
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 200;
+
+/// Tenders checked and turned into the engine's, with the card payments they use.
+struct Tenders {
+    tenders: Vec<Tender>,
+    payments: Vec<String>,
+}
+
+impl Service {
+    // --- Catalog ------------------------------------------------------------------------------
+
+    pub fn product_by_barcode(&self, request: BarcodeRequest) -> ApiResult<ProductView> {
+        self.current()?;
+        let till = lock(&self.till);
+        let code = request.barcode.trim();
+        let product = till
+            .product_by_barcode(code)?
+            .ok_or_else(|| pos_till::TillError::UnknownBarcode(code.to_string()))?;
+        Ok(views::product(&product, till.identity().territory))
+    }
+
+    pub fn product_by_id(&self, request: ProductIdRequest) -> ApiResult<ProductView> {
+        self.current()?;
+        let till = lock(&self.till);
+        let id = request.id.trim();
+        let product = till
+            .product_by_id(id)?
+            .ok_or_else(|| pos_till::TillError::UnknownProduct(id.to_string()))?;
+        Ok(views::product(&product, till.identity().territory))
+    }
+
+    pub fn search_products(&self, request: SearchRequest) -> ApiResult<Vec<ProductView>> {
+        self.current()?;
+        let till = lock(&self.till);
+        let limit = request
+            .limit
+            .unwrap_or(DEFAULT_SEARCH_LIMIT)
+            .clamp(1, MAX_PAGE);
+        let territory = till.identity().territory;
+        Ok(till
+            .search_products(&request.text, limit as usize)?
+            .iter()
+            .map(|p| views::product(p, territory))
+            .collect())
+    }
+
+    pub fn categories(&self, _: Empty) -> ApiResult<Vec<CategoryView>> {
+        self.current()?;
+        Ok(lock(&self.till)
+            .categories()?
+            .into_iter()
+            .map(|(name, products)| CategoryView {
+                name,
+                products: number(products),
+            })
+            .collect())
+    }
+
+    pub fn products_in_category(&self, request: CategoryRequest) -> ApiResult<Vec<ProductView>> {
+        self.current()?;
+        let till = lock(&self.till);
+        let territory = till.identity().territory;
+        let limit = request.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        Ok(till
+            .products_in_category(
+                &request.category,
+                limit as usize,
+                request.offset.unwrap_or(0) as usize,
+            )?
+            .iter()
+            .map(|p| views::product(p, territory))
+            .collect())
+    }
+
+    // --- Cart ---------------------------------------------------------------------------------
+
+    fn sale_request(
+        &self,
+        cart: &Cart,
+        operator: &str,
+        tenders: Vec<Tender>,
+    ) -> ApiResult<SaleRequest> {
+        Ok(SaleRequest {
+            operator: Some(operator.to_string()),
+            lines: cart
+                .lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| views::sale_line(i, l))
+                .collect::<ApiResult<_>>()?,
+            discount: cart
+                .discount
+                .as_ref()
+                .map(|d| views::discount("ticket discount", d))
+                .transpose()?,
+            tenders,
+            customer: cart.customer.clone(),
+            training: false,
+        })
+    }
+
+    /// What the priced cart needs a manager for.
+    fn approvals_for(&self, cart: &Cart, ticket: &Ticket) -> Vec<ApprovalAction> {
+        let mut needed = Vec::new();
+        if cart.lines.iter().any(|l| l.unit_price.is_some()) {
+            needed.push(ApprovalAction::PriceOverride);
+        }
+        let limit = self.options.discount_limit_percent / Decimal::ONE_HUNDRED;
+        let above = |off: Money, gross: Money| {
+            gross.is_positive() && off.as_decimal() > gross.as_decimal() * limit
+        };
+        let gross: Money = ticket.lines.iter().map(|l| l.gross).sum();
+        let off: Money = ticket
+            .lines
+            .iter()
+            .map(|l| l.line_discount + l.ticket_discount_share)
+            .sum();
+        if ticket.lines.iter().any(|l| above(l.line_discount, l.gross)) || above(off, gross) {
+            needed.push(ApprovalAction::DiscountAboveLimit);
+        }
+        needed
+    }
+
+    fn tenders(&self, inputs: &[TenderInput], kind: PaymentKind) -> ApiResult<Tenders> {
+        let mut tenders = Vec::new();
+        let mut payments = Vec::new();
+        for (i, input) in inputs.iter().enumerate() {
+            let mut amount = money(&format!("tender {}", i + 1), &input.amount)?;
+            let mut reference = input.reference.clone().filter(|r| !r.trim().is_empty());
+            if input.kind == TenderKind::Card {
+                let payment_id = input.payment_id.as_deref().ok_or_else(|| {
+                    ApiError::invalid(
+                        "card_without_payment",
+                        "a card tender needs its payment on the terminal: start the card payment first",
+                    )
+                })?;
+                let magnitude = amount.abs();
+                reference = Some(self.check_card_tender(payment_id, kind, magnitude)?);
+                if payments.iter().any(|p| p == payment_id) {
+                    return Err(ApiError::invalid(
+                        "payment_used_twice",
+                        "the same card payment is given twice: remove one tender",
+                    ));
+                }
+                payments.push(payment_id.to_string());
+            } else if input.payment_id.is_some() {
+                return Err(ApiError::invalid(
+                    "payment_on_non_card",
+                    "only a card tender takes a payment_id",
+                ));
+            }
+            if kind == PaymentKind::Refund && amount.is_positive() {
+                amount = Money::ZERO - amount;
+            }
+            tenders.push(Tender {
+                kind: views::tender_kind(input.kind),
+                amount,
+                reference,
+            });
+        }
+        Ok(Tenders { tenders, payments })
+    }
+
+    pub fn quote(&self, request: QuoteRequest) -> ApiResult<Quote> {
+        let staff = self.current()?;
+        let till = lock(&self.till);
+        let ticket = till.quote(&self.sale_request(&request.cart, &staff.id, Vec::new())?)?;
+        drop(till);
+        let tendered: Money = request
+            .tenders
+            .iter()
+            .enumerate()
+            .map(|(i, t)| money(&format!("tender {}", i + 1), &t.amount))
+            .sum::<ApiResult<Money>>()?;
+        let tenders = request
+            .tenders
+            .iter()
+            .map(|t| {
+                Ok(Tender {
+                    kind: views::tender_kind(t.kind),
+                    amount: money("tender", &t.amount)?,
+                    reference: None,
+                })
+            })
+            .collect::<ApiResult<Vec<_>>>()?;
+        let (amount_due, change) = if tendered >= ticket.total {
+            // The engine's rule for change (cash only) decides; a refusal shows as no change.
+            (
+                Money::ZERO,
+                settle(ticket.total, &tenders).unwrap_or(Money::ZERO),
+            )
+        } else {
+            (ticket.total - tendered, Money::ZERO)
+        };
+        let approvals_needed = self
+            .approvals_for(&request.cart, &ticket)
+            .into_iter()
+            .filter(|a| !self.has_approval(*a, &request.cart.approvals))
+            .collect();
+        Ok(Quote {
+            lines: ticket.lines.iter().map(views::line).collect(),
+            vat: ticket.vat.iter().map(views::vat).collect(),
+            ticket_discount: ticket.ticket_discount_amount.to_string(),
+            total: ticket.total.to_string(),
+            tendered: tendered.to_string(),
+            amount_due: amount_due.to_string(),
+            change: change.to_string(),
+            approvals_needed,
+        })
+    }
+
+    // --- Parked carts ---------------------------------------------------------------------------
+
+    pub fn park_cart(&self, request: ParkRequest) -> ApiResult<ParkedCart> {
+        let staff = self.current()?;
+        if request.cart.lines.is_empty() {
+            return Err(ApiError::invalid(
+                "cart_empty",
+                "the cart is empty: nothing to park",
+            ));
+        }
+        let mut till = lock(&self.till);
+        // A cart that does not price (a product gone from the catalog) is still parked.
+        let total = till
+            .quote(&self.sale_request(&request.cart, &staff.id, Vec::new())?)
+            .map(|t| t.total.to_string())
+            .unwrap_or_else(|_| "?".into());
+        let cart = serde_json::to_value(&request.cart)
+            .map_err(|e| ApiError::failure("cart_unserializable", e.to_string()))?;
+        let parked = till.park_cart(
+            &staff.id,
+            request.label.as_deref().filter(|l| !l.trim().is_empty()),
+            request.cart.lines.len() as u64,
+            &total,
+            &cart,
+        )?;
+        Ok(parked_view(&parked))
+    }
+
+    pub fn parked_carts(&self, _: Empty) -> ApiResult<Vec<ParkedCart>> {
+        self.current()?;
+        Ok(lock(&self.till)
+            .parked_carts()?
+            .iter()
+            .map(parked_view)
+            .collect())
+    }
+
+    pub fn resume_cart(&self, request: ParkedCartId) -> ApiResult<Cart> {
+        self.current()?;
+        let parked = lock(&self.till).take_parked_cart(u64::from(request.id))?;
+        serde_json::from_value(parked.cart).map_err(|e| {
+            ApiError::failure(
+                "parked_cart_unreadable",
+                format!("parked cart {}: {e}", request.id),
+            )
+        })
+    }
+
+    // --- Sale -----------------------------------------------------------------------------------
+
+    pub fn sell(&self, request: SellRequest) -> ApiResult<SaleResult> {
+        let staff = self.current()?;
+        let mut till = lock(&self.till);
+        let quote = till.quote(&self.sale_request(&request.cart, &staff.id, Vec::new())?)?;
+        for action in self.approvals_for(&request.cart, &quote) {
+            let what = match action {
+                ApprovalAction::PriceOverride => "changing a price",
+                _ => "a discount this large",
+            };
+            self.require_approval(&mut till, action, what, &request.cart.approvals)?;
+        }
+        let tenders = self.tenders(&request.tenders, PaymentKind::Debit)?;
+        let sale = self.sale_request(&request.cart, &staff.id, tenders.tenders)?;
+        let recorded = till.sell(&sale)?;
+        self.mark_used(&tenders.payments, recorded.number);
+        let receipt = till.receipt(Some(&staff.id), recorded.number, false)?;
+        drop(till);
+        Ok(self.after_commit(&recorded, &receipt))
+    }
+
+    /// What follows a recorded ticket: print its receipt, open the drawer when cash moved.
+    fn after_commit(
+        &self,
+        recorded: &RecordedTicket,
+        receipt: &pos_till::receipt::Receipt,
+    ) -> SaleResult {
+        let cash = recorded
+            .ticket
+            .tenders
+            .iter()
+            .any(|t| t.kind == pos_domain::tender::TenderKind::Cash);
+        let printer = lock(&self.devices).printer.clone();
+        let printed = match devices::receipt_bytes(&receipt.text, Some(&receipt.qr), cash) {
+            Ok(bytes) => devices::print(printer.as_ref(), &bytes),
+            Err(e) => DeviceResult {
+                ok: false,
+                message: e.message,
+            },
+        };
+        // The kick travels with the receipt; without a printed receipt, kick on its own.
+        let drawer = cash.then(|| {
+            if printed.ok {
+                DeviceResult {
+                    ok: true,
+                    message: "drawer opened".into(),
+                }
+            } else {
+                devices::open_drawer(printer.as_ref())
+            }
+        });
+        SaleResult {
+            ticket: views::ticket(recorded),
+            change: recorded.ticket.change.to_string(),
+            receipt: views::receipt(receipt),
+            printed,
+            drawer,
+        }
+    }
+
+    pub fn receipt(&self, request: TicketNumber) -> ApiResult<ReceiptView> {
+        self.current()?;
+        let till = lock(&self.till);
+        let ticket = till.ticket(Chain::Ticket, u64::from(request.number))?;
+        Ok(views::receipt(&pos_till::receipt::render(
+            till.identity(),
+            &ticket,
+            None,
+        )))
+    }
+
+    pub fn reprint(&self, request: TicketNumber) -> ApiResult<ReprintResult> {
+        let staff = self.current()?;
+        let receipt = lock(&self.till).receipt(Some(&staff.id), u64::from(request.number), true)?;
+        let printer = lock(&self.devices).printer.clone();
+        let printed = match devices::receipt_bytes(&receipt.text, Some(&receipt.qr), false) {
+            Ok(bytes) => devices::print(printer.as_ref(), &bytes),
+            Err(e) => DeviceResult {
+                ok: false,
+                message: e.message,
+            },
+        };
+        Ok(ReprintResult {
+            receipt: views::receipt(&receipt),
+            printed,
+        })
+    }
+
+    // --- Returns --------------------------------------------------------------------------------
+
+    pub fn find_ticket(&self, request: FindTicketRequest) -> ApiResult<FoundTicket> {
+        self.current()?;
+        let till = lock(&self.till);
+        let (number, by_receipt) = match (&request.qr, request.number) {
+            (Some(qr), _) => (ticket_from_qr(&till, qr)?, true),
+            (None, Some(number)) => (u64::from(number), false),
+            (None, None) => {
+                return Err(ApiError::invalid(
+                    "ticket_reference_missing",
+                    "scan the receipt's QR code or type the ticket number",
+                ));
+            }
+        };
+        let ticket = till.ticket(Chain::Ticket, number)?;
+        if by_receipt {
+            lock(&self.found_by_receipt).insert(number);
+        }
+        if ticket.ticket.kind != pos_domain::ticket::TicketKind::Sale {
+            return Err(ApiError::invalid(
+                "not_a_sale",
+                format!("ticket {number} is itself a return: find the original sale's ticket"),
+            ));
+        }
+        let returns = till.returns_of(number)?;
+        let returnable = ticket
+            .ticket
+            .lines
+            .iter()
+            .map(|line| {
+                let returned: u32 = returns
+                    .iter()
+                    .flat_map(|r| &r.ticket.lines)
+                    .filter(|l| l.original_line == Some(line.line))
+                    .map(|l| l.quantity.count())
+                    .sum();
+                Returnable {
+                    line: line.line,
+                    returned,
+                    remaining: line.quantity.count().saturating_sub(returned),
+                }
+            })
+            .collect();
+        Ok(FoundTicket {
+            ticket: views::ticket(&ticket),
+            returnable,
+            returns: returns.iter().map(number_of).collect(),
+            by_receipt,
+        })
+    }
+
+    /// Whether the original of a return was found by its receipt in this session.
+    fn with_receipt(&self, request: &ReturnRequest) -> bool {
+        request.by_receipt && lock(&self.found_by_receipt).contains(&u64::from(request.original))
+    }
+
+    fn engine_return(&self, request: &ReturnRequest, operator: &str) -> EngineReturn {
+        EngineReturn {
+            operator: Some(operator.to_string()),
+            original: u64::from(request.original),
+            lines: request
+                .lines
+                .iter()
+                .map(|l| ReturnLine {
+                    line: l.line,
+                    quantity: l.quantity,
+                    serials: l.serials.clone(),
+                })
+                .collect(),
+            cancel: request.cancel,
+            tenders: None,
+        }
+    }
+
+    /// The refund tenders for a return of `total` (negative) to `refund_to`.
+    fn refund_tenders(
+        &self,
+        request: &ReturnRequest,
+        computed: &Ticket,
+    ) -> ApiResult<Option<Vec<Tender>>> {
+        let total = computed.total;
+        let single = |kind| {
+            Ok(Some(vec![Tender {
+                kind,
+                amount: total,
+                reference: None,
+            }]))
+        };
+        use pos_domain::tender::TenderKind as K;
+        match request.refund_to {
+            RefundTo::Original => {
+                if computed.tenders.iter().any(|t| t.kind == K::Card) {
+                    Err(ApiError::invalid(
+                        "refund_needs_card",
+                        "this refund goes back to the card: start a card refund on the terminal, then return with refund_to card",
+                    ))
+                } else {
+                    Ok(None)
+                }
+            }
+            RefundTo::Cash => single(K::Cash),
+            RefundTo::StoreCredit => single(K::StoreCredit),
+            RefundTo::Card => {
+                let payment_id = request.payment_id.clone().ok_or_else(|| {
+                    ApiError::invalid(
+                        "card_without_payment",
+                        "a refund to the card needs its refund on the terminal: start it first (card_payment_start with kind refund)",
+                    )
+                })?;
+                let tenders = self.tenders(
+                    &[TenderInput {
+                        kind: TenderKind::Card,
+                        amount: total.abs().to_string(),
+                        reference: None,
+                        payment_id: Some(payment_id),
+                    }],
+                    PaymentKind::Refund,
+                )?;
+                Ok(Some(tenders.tenders))
+            }
+        }
+    }
+
+    pub fn return_quote(&self, request: ReturnRequest) -> ApiResult<ReturnQuote> {
+        let staff = self.current()?;
+        let till = lock(&self.till);
+        let computed = till.quote_return(&self.engine_return(&request, &staff.id))?;
+        let mut approvals_needed = Vec::new();
+        let approvals: Vec<String> = request.approval.iter().cloned().collect();
+        if !self.with_receipt(&request)
+            && !self.has_approval(ApprovalAction::RefundWithoutReceipt, &approvals)
+        {
+            approvals_needed.push(ApprovalAction::RefundWithoutReceipt);
+        }
+        let tenders = match request.refund_to {
+            RefundTo::Original => computed.tenders.clone(),
+            RefundTo::Cash | RefundTo::StoreCredit | RefundTo::Card => vec![Tender {
+                kind: views::tender_kind(match request.refund_to {
+                    RefundTo::Cash => TenderKind::Cash,
+                    RefundTo::StoreCredit => TenderKind::StoreCredit,
+                    _ => TenderKind::Card,
+                }),
+                amount: computed.total,
+                reference: None,
+            }],
+        };
+        Ok(ReturnQuote {
+            lines: computed.lines.iter().map(views::line).collect(),
+            vat: computed.vat.iter().map(views::vat).collect(),
+            total: computed.total.to_string(),
+            tenders: tenders.iter().map(views::tender_view).collect(),
+            approvals_needed,
+        })
+    }
+
+    pub fn return_items(&self, request: ReturnRequest) -> ApiResult<SaleResult> {
+        let staff = self.current()?;
+        let mut till = lock(&self.till);
+        if !self.with_receipt(&request) {
+            let approvals: Vec<String> = request.approval.iter().cloned().collect();
+            self.require_approval(
+                &mut till,
+                ApprovalAction::RefundWithoutReceipt,
+                "a refund without the receipt",
+                &approvals,
+            )?;
+        }
+        let mut engine = self.engine_return(&request, &staff.id);
+        let computed = till.quote_return(&engine)?;
+        engine.tenders = self.refund_tenders(&request, &computed)?;
+        let recorded = till.return_items(&engine)?;
+        if let Some(id) = &request.payment_id
+            && request.refund_to == RefundTo::Card
+        {
+            self.mark_used(std::slice::from_ref(id), recorded.number);
+        }
+        let receipt = till.receipt(Some(&staff.id), recorded.number, false)?;
+        drop(till);
+        Ok(self.after_commit(&recorded, &receipt))
+    }
+}
+
+fn number_of(ticket: &RecordedTicket) -> u32 {
+    number(ticket.number)
+}
+
+fn parked_view(parked: &pos_till::parked::Parked) -> ParkedCart {
+    ParkedCart {
+        id: number(parked.id),
+        label: parked.label.clone(),
+        operator: parked.operator.clone(),
+        parked_at: parked.parked_at.clone(),
+        lines: number(parked.lines),
+        total: parked.total.clone(),
+    }
+}
+
+/// The ticket number a receipt's QR code refers to (`POS1:TILL:NUMBER:HASH16`), checked
+/// against this till and the ticket's hash.
+fn ticket_from_qr(till: &pos_till::Till, qr: &str) -> ApiResult<u64> {
+    let refused = || {
+        ApiError::invalid(
+            "qr_not_a_receipt",
+            "this code is not one of this till's receipts: type the ticket number instead",
+        )
+    };
+    let parts: Vec<&str> = qr.trim().split(':').collect();
+    let [prefix, till_id, number, hash] = parts.as_slice() else {
+        return Err(refused());
+    };
+    if *prefix != "POS1" || *till_id != till.identity().till_id {
+        return Err(refused());
+    }
+    let number: u64 = number.parse().map_err(|_| refused())?;
+    let ticket = till.ticket(Chain::Ticket, number)?;
+    if !ticket.hash.starts_with(hash) || hash.len() < 8 {
+        return Err(refused());
+    }
+    Ok(number)
+}

@@ -1,0 +1,278 @@
+//! [`Service`]: the till as the cashier app sees it. One value holds the engine ([`Till`]), the
+//! logged-in staff member, pending manager approvals, card payments in flight and the devices.
+//! Each command is a method taking its request type; [`Service::call`] dispatches by name.
+//!
+//! Locks: the engine first, then the payment book; device I/O never holds the engine.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::Duration;
+use pos_domain::clock::Clock;
+use pos_till::Till;
+use pos_till::staff::{Staff, StaffRole};
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use crate::api::*;
+use crate::devices::Devices;
+use crate::error::{ApiError, ApiResult};
+use crate::payments::PaymentBook;
+
+/// How long a manager's approval stays usable.
+const APPROVAL_LIFETIME: Duration = Duration::minutes(5);
+
+/// How the service is set up.
+#[derive(Clone, Debug)]
+pub struct ServiceOptions {
+    /// Discounts above this percentage of the gross need a manager.
+    pub discount_limit_percent: Decimal,
+    /// Where card payment intents are journaled (default: next to the ledger).
+    pub intents_dir: Option<PathBuf>,
+}
+
+impl Default for ServiceOptions {
+    fn default() -> Self {
+        ServiceOptions {
+            discount_limit_percent: Decimal::from(20),
+            intents_dir: None,
+        }
+    }
+}
+
+struct PendingApproval {
+    action: ApprovalAction,
+    manager: StaffMember,
+    expires: chrono::DateTime<chrono::Utc>,
+}
+
+/// The application service behind both transports.
+pub struct Service {
+    pub(crate) till: Mutex<Till>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) options: ServiceOptions,
+    session: Mutex<Option<Session>>,
+    approvals: Mutex<HashMap<String, PendingApproval>>,
+    pub(crate) payments: Arc<Mutex<PaymentBook>>,
+    pub(crate) devices: Mutex<Devices>,
+    pub(crate) sync: Mutex<SyncStatus>,
+    /// Tickets found by scanning their receipt's QR code in this session: their returns need
+    /// no "refund without receipt" approval.
+    pub(crate) found_by_receipt: Mutex<HashSet<u64>>,
+    db_path: PathBuf,
+}
+
+/// Locks a mutex, carrying on with the data if a panicking thread poisoned it: every write is
+/// a committed transaction, so nothing half-done can be behind the lock.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn member(staff: &Staff) -> StaffMember {
+    StaffMember {
+        id: staff.id.clone(),
+        name: staff.name.clone(),
+        role: match staff.role {
+            StaffRole::Cashier => Role::Cashier,
+            StaffRole::Manager => Role::Manager,
+        },
+    }
+}
+
+impl Service {
+    /// Opens the till's ledger at `db` and sets the devices up.
+    pub fn open(
+        db: &Path,
+        clock: Arc<dyn Clock>,
+        devices: Devices,
+        options: ServiceOptions,
+    ) -> ApiResult<Service> {
+        let mut till = Till::open(db, clock.clone())?;
+        till.start_up()?;
+        let intents = options
+            .intents_dir
+            .clone()
+            .unwrap_or_else(|| intents_dir_for(db));
+        let payments = PaymentBook::open(&intents)?;
+        let enrolled = till.enrolled_server()?;
+        let waiting = till.waiting()?;
+        Ok(Service {
+            till: Mutex::new(till),
+            clock,
+            options,
+            session: Mutex::new(None),
+            approvals: Mutex::new(HashMap::new()),
+            payments: Arc::new(Mutex::new(payments)),
+            devices: Mutex::new(devices),
+            sync: Mutex::new(SyncStatus {
+                enrolled: enrolled.is_some(),
+                server: enrolled,
+                waiting: crate::views::number(waiting),
+                last_sync_at: None,
+                online: None,
+                last_error: None,
+            }),
+            found_by_receipt: Mutex::new(HashSet::new()),
+            db_path: db.to_path_buf(),
+        })
+    }
+
+    pub fn db_path(&self) -> &Path {
+        &self.db_path
+    }
+
+    /// The logged-in staff member, or `not_logged_in`.
+    pub(crate) fn current(&self) -> ApiResult<StaffMember> {
+        lock(&self.session)
+            .as_ref()
+            .map(|s| s.staff.clone())
+            .ok_or_else(ApiError::not_logged_in)
+    }
+
+    /// Checks that the logged-in staff member may do `action`: a manager may; a cashier needs
+    /// one of `approvals` granted for it (which is used up).
+    /// The approval is recorded in `till`'s event journal (the caller holds the engine).
+    pub(crate) fn require_approval(
+        &self,
+        till: &mut Till,
+        action: ApprovalAction,
+        what: &str,
+        approvals: &[String],
+    ) -> ApiResult<()> {
+        let staff = self.current()?;
+        if staff.role == Role::Manager {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let mut pending = lock(&self.approvals);
+        pending.retain(|_, a| a.expires > now);
+        let granted = approvals
+            .iter()
+            .find(|id| pending.get(*id).is_some_and(|a| a.action == action));
+        match granted {
+            Some(id) => {
+                let approval = pending.remove(id);
+                drop(pending);
+                if let Some(approval) = approval {
+                    // The manager's authentication, as a login event with what it allowed.
+                    till.log_event(
+                        &approval.manager.id,
+                        pos_domain::journal::EventKind::Login,
+                        json!({"approves": action, "for": staff.id}),
+                    )?;
+                }
+                Ok(())
+            }
+            None => Err(ApiError::approval_required(action, what)),
+        }
+    }
+
+    /// Whether the logged-in staff member could do `action` with these approvals (nothing is
+    /// used up).
+    pub(crate) fn has_approval(&self, action: ApprovalAction, approvals: &[String]) -> bool {
+        let Ok(staff) = self.current() else {
+            return false;
+        };
+        if staff.role == Role::Manager {
+            return true;
+        }
+        let now = self.clock.now();
+        let pending = lock(&self.approvals);
+        approvals.iter().any(|id| {
+            pending
+                .get(id)
+                .is_some_and(|a| a.action == action && a.expires > now)
+        })
+    }
+
+    // --- Session and approvals ----------------------------------------------------------------
+
+    pub fn staff_list(&self, _: Empty) -> ApiResult<Vec<StaffMember>> {
+        Ok(lock(&self.till).staff()?.iter().map(member).collect())
+    }
+
+    pub fn login(&self, request: LoginRequest) -> ApiResult<Session> {
+        let mut till = lock(&self.till);
+        let staff = till
+            .staff_by_pin(request.pin.trim(), request.staff_id.as_deref())?
+            .ok_or_else(|| {
+                ApiError::invalid("pin_wrong", "this PIN is not known here: type it again")
+            })?;
+        till.log_event(
+            &staff.id,
+            pos_domain::journal::EventKind::Login,
+            json!({"name": staff.name}),
+        )?;
+        let session = Session {
+            staff: member(&staff),
+            since: pos_domain::record::timestamp::format(&self.clock.now()),
+        };
+        drop(till);
+        let previous = lock(&self.session).replace(session.clone());
+        if previous.is_some() {
+            lock(&self.approvals).clear();
+        }
+        Ok(session)
+    }
+
+    pub fn logout(&self, _: Empty) -> ApiResult<Empty> {
+        let previous = lock(&self.session).take();
+        lock(&self.approvals).clear();
+        lock(&self.found_by_receipt).clear();
+        if let Some(session) = previous {
+            lock(&self.till).log_event(
+                &session.staff.id,
+                pos_domain::journal::EventKind::Logout,
+                json!({}),
+            )?;
+        }
+        Ok(Empty {})
+    }
+
+    pub fn session(&self, _: Empty) -> ApiResult<CurrentSession> {
+        Ok(CurrentSession {
+            session: lock(&self.session).clone(),
+        })
+    }
+
+    pub fn approve(&self, request: ApprovalRequest) -> ApiResult<Approval> {
+        self.current()?;
+        let manager = lock(&self.till)
+            .staff_by_pin(request.pin.trim(), None)?
+            .filter(|s| s.role == StaffRole::Manager)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "approval_refused",
+                    "this is not a manager's PIN: ask a manager to type theirs",
+                )
+            })?;
+        let mut bytes = [0u8; 12];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| ApiError::failure("randomness_unavailable", e.to_string()))?;
+        let approval_id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let manager = member(&manager);
+        lock(&self.approvals).insert(
+            approval_id.clone(),
+            PendingApproval {
+                action: request.action,
+                manager: manager.clone(),
+                expires: self.clock.now() + APPROVAL_LIFETIME,
+            },
+        );
+        Ok(Approval {
+            approval_id,
+            action: request.action,
+            manager,
+        })
+    }
+}
+
+/// The intent journal's directory for a ledger file: `till.db` -> `till.db.intents/`.
+pub fn intents_dir_for(db: &Path) -> PathBuf {
+    let mut name = db.file_name().unwrap_or_default().to_os_string();
+    name.push(".intents");
+    db.with_file_name(name)
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make run`: the cashier app on the demo till, with the printer and payment terminal simulators.
+# Starts the loopback HTTP transport (API + built UI) on 127.0.0.1:8787 and, when a display is
+# available and the Tauri app is built (cargo build -p pos-cashier --features custom-protocol),
+# the app window on the same ledger and simulators. Log in as Alice (PIN 1234, cashier) or
+# Bruno (PIN 9999, manager). Receipts land in out/app/receipts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DIR=out/app
+PORT=${TILL_HTTP_PORT:-8787}
+mkdir -p "$DIR"
+
+if [ -f ui/package.json ] && [ ! -f ui/dist/index.html ]; then
+  echo "run-app: building the UI"
+  (cd ui && npm ci --no-audit --no-fund && npm run build)
+fi
+UI_ARGS=()
+[ -f ui/dist/index.html ] && UI_ARGS=(--ui ui/dist)
+
+cargo build --quiet -p pos-till-service --bin till-app-http
+target/debug/till-app-http --db "$DIR/till.db" --demo --listen "127.0.0.1:$PORT" "${UI_ARGS[@]}" \
+  --printer "sim:$DIR/receipts" --terminal sim:amount-rule > "$DIR/http.json" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; [ -n "${APP:-}" ] && kill $APP 2>/dev/null; wait' EXIT INT TERM
+for _ in $(seq 100); do [ -s "$DIR/http.json" ] && break; sleep 0.1; done
+[ -s "$DIR/http.json" ] || { echo "run-app: the HTTP transport did not start" >&2; exit 1; }
+read -r URL PRINTER TERMINAL < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["url"], d["printer"], d["terminal"])' "$DIR/http.json")
+echo "run-app: API and UI on $URL (printer $PRINTER, terminal $TERMINAL, receipts in $DIR/receipts)"
+echo "run-app: log in as Alice (PIN 1234) or Bruno (PIN 9999); the terminal declines amounts ending in .13"
+
+APP_BIN=target/debug/pos-cashier
+if [ -x "$APP_BIN" ] && [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  "$APP_BIN" --db "$DIR/till.db" --printer "$PRINTER" --terminal "$TERMINAL" &
+  APP=$!
+  echo "run-app: the app window is open (pid $APP)"
+fi
+echo "run-app: Ctrl-C to stop"
+wait $SERVER

@@ -1,0 +1,426 @@
+// Generated from crates/till-service/src/api.rs by ts-rs: do not edit by hand.
+// Regenerate: UPDATE_BINDINGS=1 cargo test -p pos-till-service --lib bindings
+
+export type ApiError = { 
+/**
+ * Stable code, e.g. `unknown_barcode`, `approval_required`, `not_logged_in`.
+ */
+code: string, 
+/**
+ * For the cashier: what happened and what to do next.
+ */
+message: string, 
+/**
+ * With `approval_required`: the action a manager must approve (`approve`), then retry
+ * with the approval id.
+ */
+approval: ApprovalAction | null, 
+/**
+ * True when the request was refused (bad input, wrong state); false when the till or a
+ * device failed.
+ */
+input_error: boolean, };
+
+export type Approval = { approval_id: string, action: ApprovalAction, manager: StaffMember, };
+
+export type ApprovalAction = "price_override" | "discount_above_limit" | "refund_without_receipt" | "drawer_open_without_sale";
+
+export type ApprovalRequest = { pin: string, action: ApprovalAction, };
+
+export type BarcodeRequest = { barcode: string, };
+
+export type CardPayment = { payment_id: string, 
+/**
+ * The reference sent to the terminal (printed on its receipt).
+ */
+reference: string, kind: PaymentKind, amount: string, state: PaymentState, 
+/**
+ * What was charged when approved (less than `amount` when partially approved).
+ */
+charged: string | null, masked_pan: string | null, authorisation: string | null, 
+/**
+ * What to tell the cashier: what happened and what to do next.
+ */
+message: string, 
+/**
+ * The ticket it was recorded on, once used.
+ */
+ticket: number | null, };
+
+export type CardPaymentRequest = { amount: string, 
+/**
+ * Default `debit`; `refund` for a return refunded to the card.
+ */
+kind?: PaymentKind, };
+
+export type Cart = { lines: Array<CartLine>, 
+/**
+ * A discount on the whole ticket.
+ */
+discount?: DiscountInput, 
+/**
+ * Customer reference (name, phone, e-mail or CRM id).
+ */
+customer?: string, 
+/**
+ * Approval ids (from `approve`) for what this cart needs (see `Quote.approvals_needed`).
+ */
+approvals?: Array<string>, };
+
+export type CartLine = { product_id?: string, barcode?: string, 
+/**
+ * Units (default 1).
+ */
+quantity?: number, 
+/**
+ * Grams, for products sold by weight.
+ */
+grams?: number, 
+/**
+ * A price replacing the catalog's (including VAT): needs a `price_override` approval.
+ */
+unit_price?: string, discount?: DiscountInput, 
+/**
+ * The seller credited with the line (commission).
+ */
+seller?: string, 
+/**
+ * One IMEI per unit for handsets.
+ */
+serials?: Array<string>, };
+
+export type CashMovementKind = "opening_float" | "pay_in" | "pay_out" | "bank_deposit" | "count";
+
+export type CashMovementRequest = { kind: CashMovementKind, amount: string, reason?: string, };
+
+export type CashMovementView = { kind: CashMovementKind, amount: string, expected: string | null, 
+/**
+ * Counted minus expected: negative when cash is missing.
+ */
+difference: string | null, reason: string | null, 
+/**
+ * The drawer kick (pay-in, pay-out, float, deposit open the drawer).
+ */
+drawer: DeviceResult | null, };
+
+export type CategoryRequest = { category: string, 
+/**
+ * Default 50, at most 200.
+ */
+limit?: number, offset?: number, };
+
+export type CategoryView = { name: string, products: number, };
+
+export type CloseRequest = { level: ClosureLevel, print?: boolean, };
+
+export type ClosureLevel = "day" | "month" | "year";
+
+export type ClosureView = { number: number, level: ClosureLevel, period: string, at: string, totals: TotalsView, text: string, printed: DeviceResult | null, };
+
+export type CurrentSession = { session: Session | null, };
+
+export type DeviceResult = { ok: boolean, message: string, };
+
+export type DeviceView = { 
+/**
+ * The device URI (`tcp://10.0.0.9:9100`, `serial:///dev/ttyACM0`...), or `none`.
+ */
+uri: string, ready: boolean, message: string, };
+
+export type DevicesSettings = { printer?: string, terminal?: string, };
+
+export type DevicesView = { printer: DeviceView, terminal: DeviceView, };
+
+export type DiscountInput = { "percent": string } | { "amount": string };
+
+export type DrawerRequest = { approval?: string, };
+
+export type Empty = Record<string, never>;
+
+export type EnrollRequest = { server: string, code: string, };
+
+export type FindTicketRequest = { number?: number, qr?: string, };
+
+export type FoundTicket = { ticket: TicketView, returnable: Array<Returnable>, 
+/**
+ * Returns already made of this ticket.
+ */
+returns: Array<number>, 
+/**
+ * True when found by its receipt's QR code (no approval needed to refund).
+ */
+by_receipt: boolean, };
+
+export type LineView = { 
+/**
+ * 1-based line number (what a return refers to).
+ */
+line: number, product_id: string, label: string, category: string, quantity: QuantityView, unit_price: string, 
+/**
+ * Unit price times quantity.
+ */
+gross: string, 
+/**
+ * Taken off by the line's discount.
+ */
+line_discount: string, 
+/**
+ * This line's share of the ticket discount.
+ */
+ticket_discount_share: string, 
+/**
+ * What the customer pays for the line, VAT included.
+ */
+total: string, vat_rate: string, seller: string | null, serials: Array<string>, 
+/**
+ * On a return: the line of the original ticket.
+ */
+original_line: number | null, };
+
+export type LoginRequest = { pin: string, staff_id?: string, };
+
+export type ParkRequest = { cart: Cart, 
+/**
+ * A note to find it again ("customer in the red coat").
+ */
+label?: string, };
+
+export type ParkedCart = { id: number, label: string | null, operator: string, 
+/**
+ * UTC, RFC 3339.
+ */
+parked_at: string, lines: number, 
+/**
+ * The total when parked (prices are quoted again on resume).
+ */
+total: string, };
+
+export type ParkedCartId = { id: number, };
+
+export type PaymentId = { payment_id: string, };
+
+export type PaymentKind = "debit" | "refund";
+
+export type PaymentState = "pending" | "approved" | "partially_approved" | "declined" | "not_sent" | "unknown" | "cancelled" | "used";
+
+export type PrintOption = { print?: boolean, };
+
+export type ProductIdRequest = { id: string, };
+
+export type ProductView = { id: string, label: string, category: string, barcodes: Array<string>, 
+/**
+ * Shelf price including VAT (per unit, or per kilogram when sold by weight).
+ */
+price: string, 
+/**
+ * VAT rate in percent for this till's territory, e.g. `"20"`.
+ */
+vat_rate: string, sold_by: SoldBy, serial: SerialKind, };
+
+export type QuantityUnit = "units" | "grams";
+
+export type QuantityView = { unit: QuantityUnit, value: number, text: string, };
+
+export type Quote = { lines: Array<LineView>, vat: Array<VatView>, ticket_discount: string, 
+/**
+ * Total including VAT.
+ */
+total: string, 
+/**
+ * Sum of the tenders given.
+ */
+tendered: string, 
+/**
+ * What is still to pay (zero once the tenders cover the total).
+ */
+amount_due: string, 
+/**
+ * Cash to give back if the sale were recorded with these tenders.
+ */
+change: string, 
+/**
+ * Approvals the cart needs before `sell` accepts it (and not yet given in `cart.approvals`).
+ */
+approvals_needed: Array<ApprovalAction>, };
+
+export type QuoteRequest = { cart: Cart, tenders?: Array<TenderInput>, };
+
+export type ReceiptView = { ticket: number, 
+/**
+ * The reprint number when this is a duplicate.
+ */
+duplicate: number | null, 
+/**
+ * What the receipt's QR code holds (scanned for a return).
+ */
+qr: string, text: string, };
+
+export type RefundTo = "original" | "cash" | "store_credit" | "card";
+
+export type ReprintResult = { receipt: ReceiptView, printed: DeviceResult, };
+
+export type ResolvePaymentRequest = { payment_id: string, approved: boolean, 
+/**
+ * The authorisation number on the terminal's receipt, when approved.
+ */
+authorisation?: string, };
+
+export type ReturnLineInput = { line: number, quantity: number, 
+/**
+ * For handsets: the IMEIs coming back (default: those not yet returned).
+ */
+serials?: Array<string>, };
+
+export type ReturnQuote = { lines: Array<LineView>, vat: Array<VatView>, 
+/**
+ * Negative: what goes back to the customer.
+ */
+total: string, tenders: Array<TenderView>, approvals_needed: Array<ApprovalAction>, };
+
+export type ReturnRequest = { original: number, lines: Array<ReturnLineInput>, 
+/**
+ * Give back everything still returnable (then leave `lines` empty).
+ */
+cancel?: boolean, refund_to: RefundTo, 
+/**
+ * The approved refund on the card, when `refund_to` is `card`.
+ */
+payment_id?: string, 
+/**
+ * Whether the original was found by scanning its receipt (`find_ticket` with `qr`, in this
+ * session). Without the receipt, a cashier needs a `refund_without_receipt` approval.
+ */
+by_receipt?: boolean, approval?: string, };
+
+export type Returnable = { line: number, 
+/**
+ * Units or grams already returned.
+ */
+returned: number, 
+/**
+ * Units or grams that may still be returned.
+ */
+remaining: number, };
+
+export type Role = "cashier" | "manager";
+
+export type SaleResult = { ticket: TicketView, 
+/**
+ * Cash to give back.
+ */
+change: string, receipt: ReceiptView, printed: DeviceResult, 
+/**
+ * The drawer kick, when cash changed hands.
+ */
+drawer: DeviceResult | null, };
+
+export type SearchRequest = { text: string, 
+/**
+ * At most this many products (default 20, at most 200).
+ */
+limit?: number, };
+
+export type SellRequest = { cart: Cart, tenders: Array<TenderInput>, };
+
+export type SerialKind = "none" | "imei";
+
+export type Session = { staff: StaffMember, 
+/**
+ * UTC, RFC 3339.
+ */
+since: string, };
+
+export type SoldBy = "unit" | "weight";
+
+export type StaffMember = { id: string, name: string, role: Role, };
+
+export type StatusBar = { session: Session | null, sync: SyncStatus, devices: DevicesView, parked_carts: number, };
+
+export type SyncStatus = { enrolled: boolean, server: string | null, 
+/**
+ * Records head office does not hold yet.
+ */
+waiting: number, 
+/**
+ * UTC, RFC 3339, of the last sync that reached head office.
+ */
+last_sync_at: string | null, 
+/**
+ * Whether the last attempt reached head office (`null` before any attempt).
+ */
+online: boolean | null, last_error: string | null, };
+
+export type TenderInput = { kind: TenderKind, amount: string, reference?: string, payment_id?: string, };
+
+export type TenderKind = "cash" | "card" | "gift_card" | "voucher" | "cheque" | "store_credit";
+
+export type TenderTotalView = { kind: TenderKind, amount: string, count: number, };
+
+export type TenderView = { kind: TenderKind, amount: string, reference: string | null, };
+
+export type TicketKind = "sale" | "return" | "cancellation";
+
+export type TicketNumber = { number: number, };
+
+export type TicketView = { number: number, 
+/**
+ * UTC, RFC 3339.
+ */
+at: string, operator: string, kind: TicketKind, original: number | null, lines: Array<LineView>, vat: Array<VatView>, ticket_discount: string, total: string, tenders: Array<TenderView>, change: string, customer: string | null, };
+
+export type TillInfo = { shop_name: string, till_name: string, till_id: string, shop_address: string, siret: string, vat_number: string, software: string, 
+/**
+ * Discounts above this share of a line's (or the ticket's) gross need a manager.
+ */
+discount_limit_percent: string, };
+
+export type TotalsView = { first_ticket: number | null, last_ticket: number | null, tickets: number, sales: number, returns: number, vat: Array<VatView>, tenders: Array<TenderTotalView>, total: string, absolute_total: string, grand_total: string, perpetual_absolute_total: string, };
+
+export type VatView = { rate: string, excluding_vat: string, vat: string, including_vat: string, };
+
+export type XReportView = { at: string, totals: TotalsView, expected_cash: string, text: string, printed: DeviceResult | null, };
+
+/** Every command: its request and response types. */
+export interface Commands {
+  staff_list: { request: Empty; response: Array<StaffMember> };
+  login: { request: LoginRequest; response: Session };
+  logout: { request: Empty; response: Empty };
+  session: { request: Empty; response: CurrentSession };
+  approve: { request: ApprovalRequest; response: Approval };
+  product_by_barcode: { request: BarcodeRequest; response: ProductView };
+  product_by_id: { request: ProductIdRequest; response: ProductView };
+  search_products: { request: SearchRequest; response: Array<ProductView> };
+  categories: { request: Empty; response: Array<CategoryView> };
+  products_in_category: { request: CategoryRequest; response: Array<ProductView> };
+  quote: { request: QuoteRequest; response: Quote };
+  park_cart: { request: ParkRequest; response: ParkedCart };
+  parked_carts: { request: Empty; response: Array<ParkedCart> };
+  resume_cart: { request: ParkedCartId; response: Cart };
+  card_payment_start: { request: CardPaymentRequest; response: CardPayment };
+  card_payment_status: { request: PaymentId; response: CardPayment };
+  card_payment_cancel: { request: PaymentId; response: CardPayment };
+  card_payment_resolve: { request: ResolvePaymentRequest; response: CardPayment };
+  card_payments_unresolved: { request: Empty; response: Array<CardPayment> };
+  sell: { request: SellRequest; response: SaleResult };
+  receipt: { request: TicketNumber; response: ReceiptView };
+  reprint: { request: TicketNumber; response: ReprintResult };
+  find_ticket: { request: FindTicketRequest; response: FoundTicket };
+  return_quote: { request: ReturnRequest; response: ReturnQuote };
+  return_items: { request: ReturnRequest; response: SaleResult };
+  cash_movement: { request: CashMovementRequest; response: CashMovementView };
+  report_x: { request: PrintOption; response: XReportView };
+  close: { request: CloseRequest; response: ClosureView };
+  devices: { request: Empty; response: DevicesView };
+  set_devices: { request: DevicesSettings; response: DevicesView };
+  test_print: { request: Empty; response: DeviceResult };
+  open_drawer: { request: DrawerRequest; response: DeviceResult };
+  test_payment: { request: Empty; response: CardPayment };
+  sync_status: { request: Empty; response: SyncStatus };
+  sync_now: { request: Empty; response: SyncStatus };
+  enroll: { request: EnrollRequest; response: SyncStatus };
+  till_info: { request: Empty; response: TillInfo };
+  status: { request: Empty; response: StatusBar };
+}
+
+/** A command's name. */
+export type CommandName = keyof Commands;

@@ -1,0 +1,18 @@
+/** Chooses the transport: Tauri's when running in its window, else HTTP. */
+import type { Backend } from './backend';
+import { HttpBackend } from './http';
+import { TauriBackend, isTauri } from './tauri';
+
+export * from './backend';
+export { HttpBackend, TauriBackend };
+
+/**
+ * The HTTP base URL comes from `?api=` in the page address, then `VITE_TILL_API` at build
+ * time; empty means the origin that served the page (the engine's own HTTP transport).
+ */
+export function chooseBackend(location: Location = window.location): Backend {
+  if (isTauri()) return new TauriBackend();
+  const fromQuery = new URLSearchParams(location.search).get('api');
+  const fromBuild = import.meta.env.VITE_TILL_API as string | undefined;
+  return new HttpBackend(fromQuery ?? fromBuild ?? '');
+}

@@ -1,0 +1,201 @@
+/**
+ * The sale in progress: the cart as the cashier builds it, the engine's quote of it, and the
+ * tenders taken at payment. The cart is sent whole to `quote` after each change, so the
+ * amount due on screen is always the engine's.
+ */
+import type {
+  Cart,
+  CartLine as ApiCartLine,
+  DiscountInput,
+  ProductView,
+  Quote,
+  SaleResult,
+  TenderInput,
+} from './api/generated/api';
+import { app } from './app.svelte';
+import { parseAmount, toApiAmount } from './money';
+import { cartTotal, missingSerials, settle, type CartLine, type PendingTender, type TenderKind } from './cart';
+
+export interface Tender extends PendingTender {
+  /** The approved card payment this tender stands for. */
+  paymentId?: string;
+}
+
+let nextKey = 1;
+
+export const sale = $state<{
+  lines: CartLine[];
+  selected: number;
+  ticketDiscount: DiscountInput | null;
+  customer: string;
+  approvals: string[];
+  quote: Quote | null;
+  tenders: Tender[];
+  last: SaleResult | null;
+}>({
+  lines: [],
+  selected: -1,
+  ticketDiscount: null,
+  customer: '',
+  approvals: [],
+  quote: null,
+  tenders: [],
+  last: null,
+});
+
+export function lineFromProduct(product: ProductView): CartLine {
+  return {
+    key: `l${nextKey++}`,
+    productId: product.id,
+    label: product.label,
+    category: product.category,
+    unitPrice: product.price,
+    soldBy: product.sold_by,
+    quantity: product.sold_by === 'weight' ? 1000 : 1,
+    serials: [],
+    needsSerial: product.serial === 'imei',
+  };
+}
+
+/** Adds a product: one more unit on the last line of the same product, else a new line. */
+export function addProduct(product: ProductView): void {
+  const last = sale.lines.at(-1);
+  if (
+    last &&
+    last.productId === product.id &&
+    product.sold_by === 'unit' &&
+    !last.discount &&
+    !last.priceOverride &&
+    !last.seller
+  ) {
+    last.quantity += 1;
+    sale.selected = sale.lines.length - 1;
+  } else {
+    sale.lines.push(lineFromProduct(product));
+    sale.selected = sale.lines.length - 1;
+  }
+}
+
+export function toApiLine(line: CartLine): ApiCartLine {
+  const out: ApiCartLine = { product_id: line.productId, serials: [...line.serials] };
+  if (line.soldBy === 'weight') out.grams = line.quantity;
+  else out.quantity = line.quantity;
+  if (line.priceOverride) out.unit_price = toApiAmount(parseAmount(line.priceOverride));
+  if (line.discount) {
+    out.discount =
+      'percent' in line.discount
+        ? { percent: line.discount.percent.replace(',', '.') }
+        : { amount: toApiAmount(parseAmount(line.discount.amount)) };
+  }
+  if (line.seller) out.seller = line.seller;
+  return out;
+}
+
+export function toApiCart(): Cart {
+  const cart: Cart = { lines: sale.lines.map(toApiLine), approvals: [...sale.approvals] };
+  if (sale.ticketDiscount) cart.discount = sale.ticketDiscount;
+  if (sale.customer.trim()) cart.customer = sale.customer.trim();
+  return cart;
+}
+
+export function toApiTenders(): TenderInput[] {
+  return sale.tenders.map((t) => {
+    const out: TenderInput = { kind: t.kind, amount: toApiAmount(t.amount) };
+    if (t.reference) out.reference = t.reference;
+    if (t.paymentId) out.payment_id = t.paymentId;
+    return out;
+  });
+}
+
+/** The total to show: the engine's when its quote is current, else the cart's own sum. */
+export function total(): bigint {
+  return sale.quote ? parseAmount(sale.quote.total) : cartTotal(sale.lines);
+}
+
+export function settlement() {
+  return settle(total(), sale.tenders);
+}
+
+let quoteSeq = 0;
+
+/** Asks the engine to price the cart; a stale answer (the cart changed since) is dropped. */
+export async function requote(): Promise<void> {
+  const seq = ++quoteSeq;
+  if (sale.lines.length === 0) {
+    sale.quote = null;
+    return;
+  }
+  try {
+    const quote = await app.backend.call('quote', { cart: toApiCart(), tenders: [] });
+    if (seq === quoteSeq) {
+      sale.quote = quote;
+      if (app.error?.code && app.error.code !== 'engine_unreachable') app.error = null;
+    }
+  } catch (e) {
+    if (seq === quoteSeq) {
+      sale.quote = null;
+      const err = e as { code?: string; message?: string };
+      // While IMEIs are still being captured the line says so; the engine's refusal is noise.
+      const capturing = sale.lines.some((l) => missingSerials(l) > 0) && (err.code ?? '').startsWith('serial');
+      if (!capturing) app.error = { code: err.code ?? 'unexpected', message: err.message ?? String(e) };
+    }
+  }
+}
+
+export function addTender(kind: TenderKind, amount: bigint, extra: Partial<Tender> = {}): void {
+  sale.tenders.push({ kind, amount, ...extra });
+}
+
+export function clearSale(): void {
+  sale.lines = [];
+  sale.selected = -1;
+  sale.ticketDiscount = null;
+  sale.customer = '';
+  sale.approvals = [];
+  sale.quote = null;
+  sale.tenders = [];
+}
+
+/**
+ * Rebuilds the cart from a parked one: each line's product from the catalog (its shelf price and
+ * whether it needs IMEIs), then the engine's quote of the whole cart.
+ */
+export async function restoreCart(cart: Cart): Promise<void> {
+  clearSale();
+  const products = await Promise.all(
+    cart.lines.map((l) =>
+      l.product_id
+        ? app.backend.call('product_by_id', { id: l.product_id })
+        : app.backend.call('product_by_barcode', { barcode: l.barcode ?? '' }),
+    ),
+  );
+  let quote: Quote | null = null;
+  try {
+    quote = await app.backend.call('quote', { cart, tenders: [] });
+  } catch {
+    // Still resumable (IMEIs to capture, for one): the screen quotes again as it changes.
+  }
+  cart.lines.forEach((l, i) => {
+    const product = products[i];
+    const view = quote?.lines[i];
+    sale.lines.push({
+      key: `l${nextKey++}`,
+      productId: product?.id ?? l.product_id ?? '?',
+      label: product?.label ?? view?.label ?? '?',
+      category: product?.category ?? '',
+      unitPrice: product?.price ?? view?.unit_price ?? '0.00',
+      soldBy: product?.sold_by ?? (l.grams != null ? 'weight' : 'unit'),
+      quantity: l.grams ?? l.quantity ?? 1,
+      ...(l.unit_price ? { priceOverride: l.unit_price } : {}),
+      ...(l.discount ? { discount: 'percent' in l.discount ? { percent: l.discount.percent } : { amount: l.discount.amount } } : {}),
+      ...(l.seller ? { seller: l.seller } : {}),
+      serials: [...(l.serials ?? [])],
+      needsSerial: product ? product.serial === 'imei' : (l.serials?.length ?? 0) > 0,
+    });
+  });
+  sale.ticketDiscount = cart.discount ?? null;
+  sale.customer = cart.customer ?? '';
+  sale.approvals = [...(cart.approvals ?? [])];
+  sale.selected = sale.lines.length - 1;
+  sale.quote = quote;
+}
