@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# `make run`: the cashier app on the demo till, with the printer and payment terminal simulators.
-# Starts the loopback HTTP transport (API + built UI) on 127.0.0.1:8787 and, when a display is
-# available and the Tauri app is built (cargo build -p pos-cashier --features custom-protocol),
-# the app window on the same ledger and simulators. Log in as Alice (PIN 1234, cashier) or
-# Bruno (PIN 9999, manager). Receipts land in out/app/receipts.
+# `make run`: the whole system on its embedded defaults. Head office (the sync server on a SQLite
+# file, with a legal entity, a shop, its staff, the demo catalog and two web orders for pickup)
+# on 127.0.0.1:8780; the demo till, enrolled with it, with the printer and payment terminal
+# simulators; the loopback HTTP transport (API + built UI) on 127.0.0.1:8787; and, when a
+# display is available, the app window on the same ledger and simulators. Log in as Alice
+# (PIN 1234, cashier) or Bruno (PIN 9999, manager). Receipts land in out/app/receipts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,11 +19,17 @@ fi
 UI_ARGS=()
 [ -f ui/dist/index.html ] && UI_ARGS=(--ui ui/dist)
 
-cargo build --quiet -p pos-till-service --bin till-app-http
+. scripts/lib/head-office.sh
+head_office_start "$DIR" "${HEAD_OFFICE_PORT:-8780}"
+trap 'kill $HEAD_OFFICE_PID 2>/dev/null' EXIT INT TERM
+head_office_till "$DIR" "$DIR/till.db"
+echo "run-app: head office on $HEAD_OFFICE_URL (admin token in $DIR/head-office-admin.json)"
+
+cargo build --quiet -p pos-till-service --bin till-app-http -p pos-cashier
 target/debug/till-app-http --db "$DIR/till.db" --demo --listen "127.0.0.1:$PORT" "${UI_ARGS[@]}" \
   --printer "sim:$DIR/receipts" --terminal sim:amount-rule > "$DIR/http.json" &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null; [ -n "${APP:-}" ] && kill $APP 2>/dev/null; wait' EXIT INT TERM
+trap 'kill $SERVER $HEAD_OFFICE_PID 2>/dev/null; [ -n "${APP:-}" ] && kill $APP 2>/dev/null; wait' EXIT INT TERM
 for _ in $(seq 100); do [ -s "$DIR/http.json" ] && break; sleep 0.1; done
 [ -s "$DIR/http.json" ] || { echo "run-app: the HTTP transport did not start" >&2; exit 1; }
 read -r URL PRINTER TERMINAL < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["url"], d["printer"], d["terminal"])' "$DIR/http.json")
@@ -34,6 +41,8 @@ if [ -x "$APP_BIN" ] && [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   "$APP_BIN" --db "$DIR/till.db" --printer "$PRINTER" --terminal "$TERMINAL" &
   APP=$!
   echo "run-app: the app window is open (pid $APP)"
+else
+  echo "run-app: no display for the app window: open $URL in a browser (same engine and UI)"
 fi
 echo "run-app: Ctrl-C to stop"
 wait $SERVER
