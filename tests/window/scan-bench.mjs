@@ -45,10 +45,13 @@ try {
   for (let i = 0; i < scans; i += 20) {
     const batch = codes.slice(i % codes.length, (i % codes.length) + Math.min(20, scans - i));
     const times = await browser.execute(async (batchCodes) => {
+      // Dispatched on the page itself, as a scanner's keys reach it when no field has the
+      // focus (synthetic keys would not type into a field anyway).
       const key = (k, extra = {}) =>
-        (document.activeElement ?? document.body).dispatchEvent(
+        document.body.dispatchEvent(
           new KeyboardEvent('keydown', { key: k, bubbles: true, cancelable: true, ...extra }),
         );
+      if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
       const state = () => {
         const due = document.querySelector('[data-testid="amount-due"]');
         return `${document.querySelectorAll('[data-testid="cart-line"]').length}|${due ? due.textContent : ''}`;
