@@ -129,3 +129,58 @@ pub fn level_changed(level: &StockLevel, time: &str) -> OutboxEvent {
         envelope,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(product: &str, unit: &'static str) -> StockKey {
+        StockKey {
+            shop_id: "SHOP".into(),
+            product_id: product.into(),
+            unit,
+        }
+    }
+
+    #[test]
+    fn movements_apply_in_order_from_the_stored_level() {
+        let mut stored = BTreeMap::new();
+        stored.insert(
+            key("A", "units"),
+            Stored {
+                level: -5,
+                version: 4,
+            },
+        );
+        let moves = [
+            (key("A", "units"), -2),
+            (key("B", "grams"), -350),
+            (key("A", "units"), 1),
+        ];
+        let events = apply(&mut stored, &moves, "2026-03-30T10:00:00.000000Z");
+        let data: Vec<_> = events.iter().map(|e| &e.envelope["data"]).collect();
+        assert_eq!(
+            (data[0]["level"].as_i64(), data[0]["version"].as_i64()),
+            (Some(-7), Some(5))
+        );
+        assert_eq!(
+            (data[1]["level"].as_i64(), data[1]["unit"].as_str()),
+            (Some(-350), Some("grams"))
+        );
+        assert_eq!(
+            (data[2]["level"].as_i64(), data[2]["change"].as_i64()),
+            (Some(-6), Some(1))
+        );
+        assert_eq!(events[2].id, "stock/SHOP/A/units/6");
+        assert_eq!(events[2].subject, "shops/SHOP/stock/A");
+        assert_eq!(
+            stored[&key("A", "units")],
+            Stored {
+                level: -6,
+                version: 6
+            }
+        );
+        assert_eq!(unit_name("grams"), "grams");
+        assert_eq!(unit_name("units"), "units");
+    }
+}
