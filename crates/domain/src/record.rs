@@ -229,8 +229,9 @@ impl Record {
 /// A record's fields in canonical key order (sorted by their bytes, `signature` between `seq`
 /// and `software`), borrowed from the record: signing writes the signed and stored bytes
 /// straight from it instead of first copying the record into a JSON tree. The payload's own
-/// objects are `serde_json` maps, sorted already. `tests/vectors.rs` checks these bytes equal
-/// [`canonical_bytes`] of the record as a JSON value.
+/// objects are `serde_json` maps, sorted already. A unit test below checks these bytes equal
+/// [`canonical_bytes`] of the record as a JSON value, and `tests/vectors.rs` checks them
+/// against the committed stored bytes.
 #[derive(Serialize)]
 struct CanonicalView<'a> {
     at: String,
