@@ -31,32 +31,10 @@ on_every_backend!(
     the_background_loop_rides_out_an_outage_of_head_office,
 );
 
-/// Runs blocking till code (the till's HTTP client is blocking) off the async runtime.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(work)
-        .await
-        .expect("the blocking work completes")
-}
-
-/// `sync-server --db DB --json ARGS...`, which must succeed; its JSON answer.
-fn admin(db: &str, args: &[&str]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_sync-server"))
-        .args(["--db", db, "--json"])
-        .args(args)
-        .output()
-        .expect("the sync-server binary runs");
-    assert!(
-        output.status.success(),
-        "sync-server {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("--json prints JSON")
-}
-
 /// Creates the legal entity, the shop and the till with the admin commands; the till's id and
 /// its one-time enrollment code.
 fn set_up_shop(db: &str) -> (String, String) {
-    admin(
+    sync_server_json(
         db,
         &[
             "admin",
@@ -68,7 +46,7 @@ fn set_up_shop(db: &str) -> (String, String) {
             "123456789",
         ],
     );
-    admin(
+    sync_server_json(
         db,
         &[
             "admin",
@@ -84,7 +62,7 @@ fn set_up_shop(db: &str) -> (String, String) {
             "Europe/Paris",
         ],
     );
-    let till = admin(
+    let till = sync_server_json(
         db,
         &[
             "admin",

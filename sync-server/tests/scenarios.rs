@@ -692,23 +692,6 @@ fn stored_hash_is_sha256_of_stored_bytes() {
     assert_eq!(record.hash(), sha256_hex(&record.stored));
 }
 
-/// Runs `sync-server --db DB --json ARGS...` and returns its JSON output.
-fn admin(db: &str, args: &[&str]) -> Value {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"))
-        .arg("--db")
-        .arg(db)
-        .arg("--json")
-        .args(args)
-        .output()
-        .expect("the sync-server binary runs");
-    assert!(
-        output.status.success(),
-        "sync-server {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("--json prints JSON")
-}
-
 async fn admin_commands_create_and_list(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let Some(db) = fresh_database(backend, dir.path()).await else {
@@ -717,7 +700,7 @@ async fn admin_commands_create_and_list(backend: Backend) {
     let db2 = db.clone();
     let (entity, shop, till, user, tills) = tokio::task::spawn_blocking(move || {
         let db = db2.as_str();
-        let entity = admin(
+        let entity = sync_server_json(
             db,
             &[
                 "admin",
@@ -731,7 +714,7 @@ async fn admin_commands_create_and_list(backend: Backend) {
                 "4",
             ],
         );
-        let shop = admin(
+        let shop = sync_server_json(
             db,
             &[
                 "admin",
@@ -749,7 +732,7 @@ async fn admin_commands_create_and_list(backend: Backend) {
                 "1 place de l'Opéra",
             ],
         );
-        let till = admin(
+        let till = sync_server_json(
             db,
             &[
                 "admin",
@@ -761,7 +744,7 @@ async fn admin_commands_create_and_list(backend: Backend) {
                 "Caisse 1",
             ],
         );
-        let user = admin(
+        let user = sync_server_json(
             db,
             &[
                 "admin",
@@ -775,7 +758,7 @@ async fn admin_commands_create_and_list(backend: Backend) {
                 "PARIS-OPERA",
             ],
         );
-        let tills = admin(db, &["admin", "till", "list"]);
+        let tills = sync_server_json(db, &["admin", "till", "list"]);
         (entity, shop, till, user, tills)
     })
     .await
@@ -790,7 +773,7 @@ async fn admin_commands_create_and_list(backend: Backend) {
     // A new code replaces the first one.
     let db2 = db.clone();
     let reissued = tokio::task::spawn_blocking(move || {
-        admin(
+        sync_server_json(
             &db2,
             &["admin", "till", "code", "--id", "PARIS-OPERA-CAISSE-1"],
         )

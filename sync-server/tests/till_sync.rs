@@ -18,13 +18,6 @@ on_every_backend!(
 
 const TILL: &str = "PARIS-OPERA-9";
 
-/// Runs blocking till code (the till's HTTP client is blocking) off the async runtime.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(work)
-        .await
-        .expect("the blocking work completes")
-}
-
 async fn head_office_total_cents(server: &Server) -> i64 {
     let (status, answer) = server
         .get("/api/v1/hq/sales?by=shop", Some(&server.admin_token))

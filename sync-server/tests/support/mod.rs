@@ -509,3 +509,25 @@ macro_rules! on_every_backend {
     };
 }
 pub(crate) use on_every_backend;
+
+/// Runs `sync-server --db DB --json ARGS...`, which must succeed, and returns its JSON answer.
+pub fn sync_server_json(db: &str, args: &[&str]) -> Value {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"))
+        .args(["--db", db, "--json"])
+        .args(args)
+        .output()
+        .expect("the sync-server binary runs");
+    assert!(
+        output.status.success(),
+        "sync-server {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("--json prints JSON")
+}
+
+/// Runs blocking till code (the till's HTTP client is blocking) off the async runtime.
+pub async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(work)
+        .await
+        .expect("the blocking work completes")
+}
