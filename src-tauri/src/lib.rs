@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use pos_till::sync_loop::SyncLoopOptions;
 use pos_till::system::SystemClock;
 use pos_till_service::simulators::DeviceSetup;
 use pos_till_service::{ApiError, Service, ServiceOptions};
@@ -32,6 +33,9 @@ pub struct AppOptions {
     /// Create the demo ledger if missing and add the demo staff.
     #[arg(long)]
     pub demo: bool,
+    /// Seconds between background syncs with head office while it answers.
+    #[arg(long, default_value_t = 30)]
+    pub sync_every: u64,
 }
 
 /// What the window's commands reach.
@@ -59,6 +63,10 @@ impl AppState {
             ServiceOptions::default(),
         )
         .map_err(|e| e.message)?;
+        service.start_sync_loop(SyncLoopOptions {
+            every: Duration::from_secs(options.sync_every.max(1)),
+            ..SyncLoopOptions::default()
+        });
         Ok(AppState {
             service: Arc::new(service),
             _devices: devices,

@@ -806,3 +806,132 @@ pub struct StatusBar {
     pub devices: DevicesView,
     pub parked_carts: u32,
 }
+
+// ---------------------------------------------------------------------------------------------
+// Click & collect
+
+/// Where a web order stands, as this till shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum WebOrderState {
+    /// To prepare.
+    Placed,
+    /// Picked, not yet announced to the customer.
+    Prepared,
+    /// Waiting for the customer.
+    Ready,
+    Collected,
+    PartiallyCollected,
+    /// The customer refused it at the counter.
+    Refused,
+    /// Cancelled online: put the goods back.
+    Cancelled,
+}
+
+/// Whether the customer paid online or pays at pickup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum WebOrderPayment {
+    PaidOnline,
+    PayInShop,
+}
+
+/// A line of a web order, at the price agreed online.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct WebOrderLineView {
+    /// 1, 2... in the order.
+    pub line: u32,
+    pub product_id: String,
+    pub label: String,
+    pub quantity: u32,
+    pub unit_price: String,
+    pub total: String,
+}
+
+/// A web order for pickup in this shop. Its pickup code is not shown: the customer gives it.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct WebOrderView {
+    pub id: String,
+    /// The web shop's reference (what the customer quotes).
+    pub reference: Option<String>,
+    pub customer: Option<String>,
+    pub payment: WebOrderPayment,
+    pub state: WebOrderState,
+    pub total: String,
+    /// UTC, RFC 3339.
+    pub placed_at: String,
+    pub lines: Vec<WebOrderLineView>,
+}
+
+/// `web_orders`: the shop's web orders, all or in one state, oldest first.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+pub struct WebOrdersRequest {
+    #[serde(default)]
+    #[ts(optional)]
+    pub state: Option<WebOrderState>,
+}
+
+/// `web_order`, `web_order_prepared`, `web_order_ready`.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct WebOrderId {
+    pub id: String,
+}
+
+/// `web_order_by_code`: the pickup code the customer shows (typed or scanned).
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct PickupCodeRequest {
+    pub code: String,
+}
+
+/// A line handed over: its number in the order and how many units the customer takes.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct PickedLineInput {
+    pub line: u32,
+    pub quantity: u32,
+}
+
+/// `web_order_quote`: what the customer pays for the lines they take (all when left out).
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct WebOrderPickRequest {
+    pub order: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub lines: Option<Vec<PickedLineInput>>,
+}
+
+/// `web_order_quote`.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct WebOrderQuote {
+    /// Zero for an order paid online.
+    pub amount_due: String,
+    /// Fewer units than ordered: a partial pickup.
+    pub partial: bool,
+}
+
+/// `web_order_handover`: hands the order over once its pickup code is checked. An order to pay
+/// in the shop takes `tenders` for the lines taken, like a sale.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct HandoverRequest {
+    pub order: String,
+    pub pickup_code: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub lines: Option<Vec<PickedLineInput>>,
+    #[serde(default)]
+    #[ts(as = "Option<Vec<TenderInput>>", optional)]
+    pub tenders: Vec<TenderInput>,
+}
+
+/// `web_order_handover`: the order as it now stands, and the sale ticket when payment was taken.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct HandoverResult {
+    pub order: WebOrderView,
+    pub sale: Option<SaleResult>,
+}
+
+/// `web_order_refuse`: the customer refused the whole order at the counter.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct RefuseRequest {
+    pub order: String,
+    pub reason: String,
+}

@@ -100,6 +100,15 @@ commands! {
     test_print(Empty) -> DeviceResult;
     open_drawer(DrawerRequest) -> DeviceResult;
     test_payment(Empty) -> CardPayment;
+    // Click & collect.
+    web_orders(WebOrdersRequest) -> Vec<WebOrderView>;
+    web_order(WebOrderId) -> WebOrderView;
+    web_order_by_code(PickupCodeRequest) -> WebOrderView;
+    web_order_prepared(WebOrderId) -> WebOrderView;
+    web_order_ready(WebOrderId) -> WebOrderView;
+    web_order_quote(WebOrderPickRequest) -> WebOrderQuote;
+    web_order_handover(HandoverRequest) -> HandoverResult;
+    web_order_refuse(RefuseRequest) -> WebOrderView;
     // Sync, identity, status bar.
     sync_status(Empty) -> SyncStatus;
     sync_now(Empty) -> SyncStatus;

@@ -6,8 +6,9 @@
 //! - [`commands`]: the command table and the one dispatcher, [`Service::call`];
 //! - [`service`]: sessions and manager approvals; [`sale`]: catalog, cart, sale, receipts,
 //!   returns; [`payments`]: card payments on the terminal; [`ops`]: cash, closures, devices,
-//!   sync and status; [`devices`]: printer, drawer and terminal links; [`views`]: engine types
-//!   to API views;
+//!   identity and status; [`sync`]: the background sync loop, "sync now" and enrollment;
+//!   [`web_orders`]: click & collect; [`devices`]: printer, drawer and terminal links;
+//!   [`views`]: engine types to API views;
 //! - [`http`]: the loopback HTTP transport (`POST /api/{command}`), which browser tests and
 //!   development use; the Tauri shell (`src-tauri`) calls the same dispatcher;
 //! - [`setup`]: the demo ledger and staff; [`simulators`]: the printer and terminal simulators started in-process for tests and demos.
@@ -26,7 +27,9 @@ pub mod sale;
 pub mod service;
 pub mod setup;
 pub mod simulators;
+pub mod sync;
 pub mod views;
+pub mod web_orders;
 
 pub use error::{ApiError, ApiResult};
 pub use service::{Service, ServiceOptions};

@@ -1,9 +1,5 @@
 //! The till's back-office side at the counter: cash movements, the X report and closures,
-//! device settings and tests, sync status, identity and the status bar.
-
-use std::time::Duration;
-
-use pos_till::Till;
+//! device settings and tests, identity and the status bar.
 
 use crate::api::*;
 use crate::devices::{self, Devices};
@@ -77,6 +73,7 @@ impl Service {
         let closure = till.close(&staff.id, views::closure_level(request.level))?;
         let text = pos_till::receipt::render_closure(till.identity(), &closure);
         drop(till);
+        self.request_sync();
         let printed = request.print.then(|| self.print_text(&text));
         Ok(ClosureView {
             number: number(closure.number),
@@ -178,68 +175,7 @@ impl Service {
         Ok(result)
     }
 
-    // --- Sync, identity, status ---------------------------------------------------------------
-
-    pub fn sync_status(&self, _: Empty) -> ApiResult<SyncStatus> {
-        let waiting = lock(&self.till).waiting()?;
-        let mut status = lock(&self.sync);
-        status.waiting = number(waiting);
-        Ok(status.clone())
-    }
-
-    /// One sync pass with head office, on a connection of its own so sales go on meanwhile.
-    pub fn sync_now(&self, _: Empty) -> ApiResult<SyncStatus> {
-        self.current()?;
-        self.sync_pass()
-    }
-
-    /// One sync pass (the background loop's, and `sync_now`'s).
-    fn sync_pass(&self) -> ApiResult<SyncStatus> {
-        if !lock(&self.sync).enrolled {
-            return Err(ApiError::invalid(
-                "not_enrolled",
-                "this till is not enrolled with head office: a manager enrolls it in the settings",
-            ));
-        }
-        let result = Till::open(self.db_path(), self.clock.clone())
-            .and_then(|mut till| till.sync(|_, _, _| {}));
-        let now = pos_domain::record::timestamp::format(&self.clock.now());
-        {
-            let mut status = lock(&self.sync);
-            match &result {
-                Ok(summary) => {
-                    status.online = Some(true);
-                    status.last_sync_at = Some(now);
-                    status.last_error = None;
-                    status.waiting = number(summary.waiting);
-                }
-                Err(error) => {
-                    status.online = Some(false);
-                    status.last_error = Some(error.to_string());
-                }
-            }
-        }
-        self.sync_status(Empty {})
-    }
-
-    /// Enrolls the till with head office (manager only), on a connection of its own.
-    pub fn enroll(&self, request: EnrollRequest) -> ApiResult<SyncStatus> {
-        let staff = self.current()?;
-        if staff.role != Role::Manager {
-            return Err(ApiError::invalid(
-                "manager_only",
-                "enrolling the till is a manager's: ask a manager to log in",
-            ));
-        }
-        let enrollment = Till::open(self.db_path(), self.clock.clone())?
-            .enroll(&request.server, &request.code)?;
-        {
-            let mut status = lock(&self.sync);
-            status.enrolled = true;
-            status.server = Some(enrollment.server);
-        }
-        self.sync_status(Empty {})
-    }
+    // --- Identity, status ----------------------------------------------------------------------
 
     pub fn till_info(&self, _: Empty) -> ApiResult<TillInfo> {
         let till = lock(&self.till);
@@ -265,23 +201,5 @@ impl Service {
             devices: self.devices(Empty {})?,
             parked_carts: number(parked),
         })
-    }
-
-    /// Runs a sync pass every `every` in the background while the till is enrolled.
-    pub fn spawn_sync_loop(self: &std::sync::Arc<Self>, every: Duration) {
-        let service = std::sync::Arc::downgrade(self);
-        std::thread::spawn(move || {
-            loop {
-                std::thread::sleep(every);
-                let Some(service) = service.upgrade() else {
-                    return;
-                };
-                if lock(&service.sync).enrolled
-                    && let Err(error) = service.sync_pass()
-                {
-                    tracing::warn!(%error, "background sync");
-                }
-            }
-        });
     }
 }

@@ -21,9 +21,9 @@ const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
 
 /// Tenders checked and turned into the engine's, with the card payments they use.
-struct Tenders {
-    tenders: Vec<Tender>,
-    payments: Vec<String>,
+pub(crate) struct Tenders {
+    pub(crate) tenders: Vec<Tender>,
+    pub(crate) payments: Vec<String>,
 }
 
 impl Service {
@@ -141,7 +141,7 @@ impl Service {
         needed
     }
 
-    fn tenders(&self, inputs: &[TenderInput], kind: PaymentKind) -> ApiResult<Tenders> {
+    pub(crate) fn tenders(&self, inputs: &[TenderInput], kind: PaymentKind) -> ApiResult<Tenders> {
         let mut tenders = Vec::new();
         let mut payments = Vec::new();
         for (i, input) in inputs.iter().enumerate() {
@@ -296,11 +296,12 @@ impl Service {
         self.mark_used(&tenders.payments, recorded.number);
         let receipt = till.receipt(Some(&staff.id), recorded.number, false)?;
         drop(till);
+        self.request_sync();
         Ok(self.after_commit(&recorded, &receipt))
     }
 
     /// What follows a recorded ticket: print its receipt, open the drawer when cash moved.
-    fn after_commit(
+    pub(crate) fn after_commit(
         &self,
         recorded: &RecordedTicket,
         receipt: &pos_till::receipt::Receipt,
@@ -545,6 +546,7 @@ impl Service {
         }
         let receipt = till.receipt(Some(&staff.id), recorded.number, false)?;
         drop(till);
+        self.request_sync();
         Ok(self.after_commit(&recorded, &receipt))
     }
 }

@@ -12,6 +12,7 @@ use chrono::Duration;
 use pos_domain::clock::Clock;
 use pos_till::Till;
 use pos_till::staff::{Staff, StaffRole};
+use pos_till::sync_loop::SyncLoop;
 use rust_decimal::Decimal;
 use serde_json::json;
 
@@ -19,6 +20,7 @@ use crate::api::*;
 use crate::devices::Devices;
 use crate::error::{ApiError, ApiResult};
 use crate::payments::PaymentBook;
+use crate::sync::LastPass;
 
 /// How long a manager's approval stays usable.
 const APPROVAL_LIFETIME: Duration = Duration::minutes(5);
@@ -56,7 +58,10 @@ pub struct Service {
     approvals: Mutex<HashMap<String, PendingApproval>>,
     pub(crate) payments: Arc<Mutex<PaymentBook>>,
     pub(crate) devices: Mutex<Devices>,
-    pub(crate) sync: Mutex<SyncStatus>,
+    /// The background sync loop, once started.
+    pub(crate) sync_loop: Mutex<Option<Arc<SyncLoop>>>,
+    /// The last "sync now" pass, when no loop runs.
+    pub(crate) last_pass: Mutex<LastPass>,
     /// Tickets found by scanning their receipt's QR code in this session: their returns need
     /// no "refund without receipt" approval.
     pub(crate) found_by_receipt: Mutex<HashSet<u64>>,
@@ -97,8 +102,6 @@ impl Service {
             .clone()
             .unwrap_or_else(|| intents_dir_for(db));
         let payments = PaymentBook::open(&intents)?;
-        let enrolled = till.enrolled_server()?;
-        let waiting = till.waiting()?;
         Ok(Service {
             till: Mutex::new(till),
             clock,
@@ -107,14 +110,8 @@ impl Service {
             approvals: Mutex::new(HashMap::new()),
             payments: Arc::new(Mutex::new(payments)),
             devices: Mutex::new(devices),
-            sync: Mutex::new(SyncStatus {
-                enrolled: enrolled.is_some(),
-                server: enrolled,
-                waiting: crate::views::number(waiting),
-                last_sync_at: None,
-                online: None,
-                last_error: None,
-            }),
+            sync_loop: Mutex::new(None),
+            last_pass: Mutex::new(LastPass::default()),
             found_by_receipt: Mutex::new(HashSet::new()),
             db_path: db.to_path_buf(),
         })

@@ -607,3 +607,127 @@ fn a_payment_interrupted_by_a_crash_is_unknown_after_restart() {
         json!([])
     );
 }
+
+/// Stores a web order in the till's ledger database as the sync download does.
+fn receive_web_order(db: &std::path::Path, id: &str, payment: &str) {
+    let order = json!({
+        "id": id, "shop": "DEMO",
+        "lines": [
+            {"line": 1, "product_id": "ACC-COQ-IP16", "label": "Coque silicone iPhone 16", "quantity": 2, "unit_price": "29.99"},
+            {"line": 2, "product_id": "ACC-CBL-CC1", "label": "Câble USB-C 1 m", "quantity": 1, "unit_price": "14.90"}
+        ],
+        "payment": payment, "total": "74.88", "pickup_code": format!("{id}CODE"),
+        "customer": "Chloé Bernard", "reference": format!("WEB-{id}"),
+        "state": "placed", "placed_at": "2026-03-30T07:00:00.000000Z"
+    });
+    rusqlite::Connection::open(db)
+        .expect("ledger")
+        .execute(
+            "INSERT INTO web_orders (id, body, server_state, placed_at) VALUES (?1, ?2, 'placed', ?3)",
+            rusqlite::params![id, order.to_string(), "2026-03-30T07:00:00.000000Z"],
+        )
+        .expect("web order stored");
+}
+
+#[test]
+fn click_and_collect_prepare_hand_over_with_payment_partial_pickup_and_refusal() {
+    let till = TestTill::start("amount-rule", TIMEOUT);
+    receive_web_order(&till.db(), "WO1", "pay_in_shop");
+    receive_web_order(&till.db(), "WO2", "paid_online");
+    receive_web_order(&till.db(), "WO3", "paid_online");
+    till.login("1234");
+
+    let placed = till.call("web_orders", json!({"state": "placed"})).ok();
+    assert_eq!(placed.as_array().map(Vec::len), Some(3), "{placed}");
+    assert!(
+        !placed.to_string().contains("CODE"),
+        "the till never shows a pickup code: the customer gives it"
+    );
+    let ready = till.call("web_order_ready", json!({"id": "WO1"})).ok();
+    assert_eq!(ready["state"], "ready");
+
+    // The customer shows their code: the order is found by it, typed loosely.
+    let found = till
+        .call("web_order_by_code", json!({"code": "wo1-code"}))
+        .ok();
+    assert_eq!(found["id"], "WO1");
+    assert_eq!(found["payment"], "pay_in_shop");
+    let unknown = till.call("web_order_by_code", json!({"code": "NOPE"}));
+    assert_eq!(unknown.code(), "pickup_code_unknown");
+
+    // They take one of the two cases: a partial pickup, paid in cash for what they take.
+    let lines = json!([{"line": 1, "quantity": 1}, {"line": 2, "quantity": 1}]);
+    let quote = till
+        .call("web_order_quote", json!({"order": "WO1", "lines": lines}))
+        .ok();
+    assert_eq!(quote["amount_due"], "44.89");
+    assert_eq!(quote["partial"], true);
+    let too_many = till.call(
+        "web_order_quote",
+        json!({"order": "WO1", "lines": [{"line": 1, "quantity": 3}]}),
+    );
+    assert_eq!(too_many.code(), "picked_lines_invalid");
+    let wrong_code = till.call(
+        "web_order_handover",
+        json!({"order": "WO1", "pickup_code": "WO2CODE", "lines": lines,
+               "tenders": [{"kind": "cash", "amount": "50.00"}]}),
+    );
+    assert_eq!(wrong_code.code(), "pickup_code_wrong");
+    let handed = till
+        .call(
+            "web_order_handover",
+            json!({"order": "WO1", "pickup_code": "WO1CODE", "lines": lines,
+                   "tenders": [{"kind": "cash", "amount": "50.00"}]}),
+        )
+        .ok();
+    assert_eq!(handed["order"]["state"], "partially_collected");
+    let sale = &handed["sale"];
+    assert_eq!(money(&sale["ticket"]["total"]), "44.89".parse().unwrap());
+    assert_eq!(money(&sale["change"]), "5.11".parse().unwrap());
+    assert_eq!(sale["drawer"]["ok"], true, "cash taken: the drawer opens");
+    let number = sale["ticket"]["number"].as_u64().expect("ticket number");
+    let printed = till.printed_with(&format!("Ticket n° {number} "));
+    assert!(printed.contains("Retrait commande web WO1"), "{printed}");
+    assert!(
+        printed.contains("TOTAL TTC EUR                        44.89"),
+        "{printed}"
+    );
+    let again = till.call(
+        "web_order_handover",
+        json!({"order": "WO1", "pickup_code": "WO1CODE", "tenders": [{"kind": "cash", "amount": "44.89"}]}),
+    );
+    assert_eq!(
+        again.code(),
+        "web_order_closed",
+        "an order is handed over once"
+    );
+
+    // Paid online: handed over without any payment.
+    let taking_money = till.call(
+        "web_order_handover",
+        json!({"order": "WO2", "pickup_code": "WO2CODE", "tenders": [{"kind": "cash", "amount": "74.88"}]}),
+    );
+    assert_eq!(taking_money.code(), "nothing_to_pay");
+    let collected = till
+        .call(
+            "web_order_handover",
+            json!({"order": "WO2", "pickup_code": "wo2code"}),
+        )
+        .ok();
+    assert_eq!(collected["order"]["state"], "collected");
+    assert!(collected["sale"].is_null());
+
+    // Refused at the counter, with a reason.
+    let no_reason = till.call("web_order_refuse", json!({"order": "WO3", "reason": " "}));
+    assert_eq!(no_reason.code(), "reason_missing");
+    let refused = till
+        .call(
+            "web_order_refuse",
+            json!({"order": "WO3", "reason": "wrong colour"}),
+        )
+        .ok();
+    assert_eq!(refused["state"], "refused");
+
+    let open = till.call("web_orders", json!({"state": "placed"})).ok();
+    assert_eq!(open.as_array().map(Vec::len), Some(0), "{open}");
+}

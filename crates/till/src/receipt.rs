@@ -139,6 +139,9 @@ pub fn render(identity: &Identity, ticket: &RecordedTicket, duplicate: Option<u3
     if let Some(original) = ticket.ticket.original {
         out.push(format!("Sur ticket n° {original}"));
     }
+    if let Some(order) = &ticket.ticket.web_order {
+        out.push(format!("Retrait commande web {order}"));
+    }
     out.push(rule.clone());
     for line in &ticket.ticket.lines {
         out.push(line.label.chars().take(WIDTH).collect());

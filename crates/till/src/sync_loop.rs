@@ -63,11 +63,16 @@ struct State {
     status: SyncLoopStatus,
     stop: bool,
     requested: bool,
+    /// A pass is in progress.
+    running: bool,
 }
 
 struct Shared {
     state: Mutex<State>,
+    /// Wakes the loop (a request, or stop).
     wake: Condvar,
+    /// Signalled after each pass, for [`SyncLoop::pass_now`].
+    passed: Condvar,
 }
 
 impl Shared {
@@ -93,8 +98,10 @@ impl SyncLoop {
                 status: SyncLoopStatus::default(),
                 stop: false,
                 requested: false,
+                running: false,
             }),
             wake: Condvar::new(),
+            passed: Condvar::new(),
         });
         let thread = {
             let shared = shared.clone();
@@ -119,6 +126,23 @@ impl SyncLoop {
         self.shared.wake.notify_all();
     }
 
+    /// Asks for a pass now and waits for it to end (at most `timeout`): the status after it.
+    /// Used when the cashier presses "sync now" and wants to see the outcome.
+    pub fn pass_now(&self, timeout: Duration) -> SyncLoopStatus {
+        let mut state = self.shared.lock();
+        let target = state.status.passes + 1;
+        // A pass running now may have started before the request: wait for the one after.
+        let target = if state.running { target + 1 } else { target };
+        state.requested = true;
+        self.shared.wake.notify_all();
+        let (state, _) = self
+            .shared
+            .passed
+            .wait_timeout_while(state, timeout, |s| s.status.passes < target && !s.stop)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.status.clone()
+    }
+
     pub fn stop(mut self) {
         self.halt();
     }
@@ -141,8 +165,11 @@ impl Drop for SyncLoop {
 fn run(shared: &Shared, path: &Path, clock: Arc<dyn Clock>, options: SyncLoopOptions) {
     let spread = spread_of(path);
     loop {
+        shared.lock().running = true;
         let delay = pass(shared, path, &clock, &options, spread);
         let mut state = shared.lock();
+        state.running = false;
+        shared.passed.notify_all();
         if !state.requested && !state.stop {
             state = shared
                 .wake
@@ -242,5 +269,28 @@ mod tests {
         assert!((0.0..1.0).contains(&a) && (0.0..1.0).contains(&b));
         assert_ne!(a, b, "two tills back off differently");
         assert_eq!(a, spread_of(Path::new("/a/till.db")));
+    }
+
+    #[test]
+    fn pass_now_waits_for_a_pass_that_started_after_the_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("till.db");
+        let clock: Arc<dyn Clock> = Arc::new(pos_domain::clock::ManualClock::new(
+            "2026-03-02T09:00:00Z".parse().unwrap(),
+        ));
+        let options = crate::identity::InitOptions::new("Boutique", "Caisse 1");
+        Till::init(&path, options, clock.clone(), [7; 32]).unwrap();
+        let options = SyncLoopOptions {
+            every: Duration::from_secs(3600),
+            ..SyncLoopOptions::default()
+        };
+        let sync = SyncLoop::start(path, clock, options);
+        let first = sync.pass_now(Duration::from_secs(30));
+        assert!(first.passes >= 1, "{first:?}");
+        assert!(!first.enrolled, "a till never enrolled says so: {first:?}");
+        // With an hour between passes, only the request makes the second one happen.
+        let second = sync.pass_now(Duration::from_secs(30));
+        assert!(second.passes > first.passes, "{first:?} then {second:?}");
+        sync.stop();
     }
 }

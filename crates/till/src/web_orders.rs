@@ -155,6 +155,19 @@ impl Till {
         load(&self.conn, id)?.ok_or_else(|| unknown(id))
     }
 
+    /// The order waiting for pickup (not collected, refused or cancelled) whose pickup code is
+    /// `code` (case, spaces and dashes ignored), for a customer who shows only their code.
+    pub fn web_order_by_pickup_code(&self, code: &str) -> Result<Option<WebOrder>> {
+        let code = normalize_code(code);
+        if code.is_empty() {
+            return Ok(None);
+        }
+        Ok(self
+            .web_orders(None)?
+            .into_iter()
+            .find(|o| !o.state.is_final() && normalize_code(&o.pickup_code) == code))
+    }
+
     fn progress_order(&mut self, operator: &str, id: &str, to: OrderState) -> Result<WebOrder> {
         let id = id.to_string();
         self.write(operator, |tx, author| {

@@ -53,6 +53,19 @@ fn the_engine_moves_only_open_orders_and_checks_codes_and_payment() {
         t.till.web_orders(Some(OrderState::Placed)).unwrap().len(),
         2
     );
+    let found = t.till.web_order_by_pickup_code("k7qm 2xpd").unwrap();
+    assert_eq!(
+        found.map(|o| o.id).as_deref(),
+        Some("WO-1"),
+        "found by its code, typed loosely"
+    );
+    assert!(
+        t.till
+            .web_order_by_pickup_code("K7QM2XPE")
+            .unwrap()
+            .is_none()
+    );
+    assert!(t.till.web_order_by_pickup_code(" - ").unwrap().is_none());
 
     let unknown = t.till.mark_ready("alice", "WO-9").unwrap_err();
     assert_eq!(unknown.code(), "unknown_web_order");

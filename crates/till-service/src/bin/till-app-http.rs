@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use anyhow::bail;
 use clap::Parser;
+use pos_till::sync_loop::SyncLoopOptions;
 use pos_till::system::SystemClock;
 use pos_till_service::simulators::DeviceSetup;
 use pos_till_service::{Service, ServiceOptions, http};
@@ -56,7 +57,8 @@ struct Cli {
     /// (cashier Alice PIN 1234, manager Bruno PIN 9999).
     #[arg(long)]
     demo: bool,
-    /// Seconds between background syncs while the till is enrolled.
+    /// Seconds between background syncs while head office answers (a recorded ticket syncs at
+    /// once; failures back off exponentially).
     #[arg(long, default_value_t = 30)]
     sync_every: u64,
 }
@@ -106,7 +108,10 @@ async fn main() -> anyhow::Result<()> {
     .await?
     .map_err(|e| anyhow::anyhow!(e.message))?;
     let service = Arc::new(service);
-    service.spawn_sync_loop(Duration::from_secs(cli.sync_every.max(1)));
+    service.start_sync_loop(SyncLoopOptions {
+        every: Duration::from_secs(cli.sync_every.max(1)),
+        ..SyncLoopOptions::default()
+    });
 
     if let Some(ui) = &cli.ui
         && !ui.join("index.html").exists()

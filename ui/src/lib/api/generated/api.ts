@@ -151,6 +151,10 @@ returns: Array<number>,
  */
 by_receipt: boolean, };
 
+export type HandoverRequest = { order: string, pickup_code: string, lines?: Array<PickedLineInput>, tenders?: Array<TenderInput>, };
+
+export type HandoverResult = { order: WebOrderView, sale: SaleResult | null, };
+
 export type LineView = { 
 /**
  * 1-based line number (what a return refers to).
@@ -202,6 +206,10 @@ export type PaymentId = { payment_id: string, };
 export type PaymentKind = "debit" | "refund";
 
 export type PaymentState = "pending" | "approved" | "partially_approved" | "declined" | "not_sent" | "unknown" | "cancelled" | "used";
+
+export type PickedLineInput = { line: number, quantity: number, };
+
+export type PickupCodeRequest = { code: string, };
 
 export type PrintOption = { print?: boolean, };
 
@@ -256,6 +264,8 @@ duplicate: number | null,
 qr: string, text: string, };
 
 export type RefundTo = "original" | "cash" | "store_credit" | "card";
+
+export type RefuseRequest = { order: string, reason: string, };
 
 export type ReprintResult = { receipt: ReceiptView, printed: DeviceResult, };
 
@@ -378,6 +388,42 @@ export type TotalsView = { first_ticket: number | null, last_ticket: number | nu
 
 export type VatView = { rate: string, excluding_vat: string, vat: string, including_vat: string, };
 
+export type WebOrderId = { id: string, };
+
+export type WebOrderLineView = { 
+/**
+ * 1, 2... in the order.
+ */
+line: number, product_id: string, label: string, quantity: number, unit_price: string, total: string, };
+
+export type WebOrderPayment = "paid_online" | "pay_in_shop";
+
+export type WebOrderPickRequest = { order: string, lines?: Array<PickedLineInput>, };
+
+export type WebOrderQuote = { 
+/**
+ * Zero for an order paid online.
+ */
+amount_due: string, 
+/**
+ * Fewer units than ordered: a partial pickup.
+ */
+partial: boolean, };
+
+export type WebOrderState = "placed" | "prepared" | "ready" | "collected" | "partially_collected" | "refused" | "cancelled";
+
+export type WebOrderView = { id: string, 
+/**
+ * The web shop's reference (what the customer quotes).
+ */
+reference: string | null, customer: string | null, payment: WebOrderPayment, state: WebOrderState, total: string, 
+/**
+ * UTC, RFC 3339.
+ */
+placed_at: string, lines: Array<WebOrderLineView>, };
+
+export type WebOrdersRequest = { state?: WebOrderState, };
+
 export type XReportView = { at: string, totals: TotalsView, expected_cash: string, text: string, printed: DeviceResult | null, };
 
 /** Every command: its request and response types. */
@@ -415,6 +461,14 @@ export interface Commands {
   test_print: { request: Empty; response: DeviceResult };
   open_drawer: { request: DrawerRequest; response: DeviceResult };
   test_payment: { request: Empty; response: CardPayment };
+  web_orders: { request: WebOrdersRequest; response: Array<WebOrderView> };
+  web_order: { request: WebOrderId; response: WebOrderView };
+  web_order_by_code: { request: PickupCodeRequest; response: WebOrderView };
+  web_order_prepared: { request: WebOrderId; response: WebOrderView };
+  web_order_ready: { request: WebOrderId; response: WebOrderView };
+  web_order_quote: { request: WebOrderPickRequest; response: WebOrderQuote };
+  web_order_handover: { request: HandoverRequest; response: HandoverResult };
+  web_order_refuse: { request: RefuseRequest; response: WebOrderView };
   sync_status: { request: Empty; response: SyncStatus };
   sync_now: { request: Empty; response: SyncStatus };
   enroll: { request: EnrollRequest; response: SyncStatus };
