@@ -5,7 +5,7 @@
 #
 # Environment: CHROMIUM (default /usr/lib/chromium/chromium); CI=true makes a missing Chromium a
 # failure instead of a skip; SKIP_CARGO_BUILD=1 uses the engine binaries already built;
-# CARGO_TARGET_DIR as for cargo; TILL_APP_HTTP and TILL_BIN name the binaries to use.
+# CARGO_TARGET_DIR as for cargo; TILL_APP_HTTP, TILL_BIN and SYNC_SERVER_BIN name the binaries to use.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -41,7 +41,7 @@ fi
 
 if [ "${SKIP_CARGO_BUILD:-}" != "1" ]; then
   step "engine binaries for the browser tests"
-  (cd .. && nice -n 10 cargo build -p pos-till -p pos-till-service --bins)
+  (cd .. && nice -n 10 cargo build -p pos-till -p pos-till-service -p pos-sync-server --bins)
 fi
 
 step "browser tests (playwright-core + Chromium, real engine and simulators)"

@@ -6,7 +6,7 @@
 import { BackendError, HttpBackend, chooseBackend, type Backend, type Request, type Response } from './api';
 import type { ApprovalAction, CommandName, Session, StatusBar, TillInfo } from './api/generated/api';
 
-export type Screen = 'sale' | 'payment' | 'receipt' | 'returns' | 'tickets' | 'cash' | 'closures' | 'settings';
+export type Screen = 'sale' | 'payment' | 'receipt' | 'returns' | 'tickets' | 'cash' | 'collect' | 'closures' | 'settings';
 
 interface ApprovalPrompt {
   action: ApprovalAction;

@@ -7,6 +7,7 @@ import type {
   Cart,
   CartLine as ApiCartLine,
   DiscountInput,
+  PickedLineInput,
   ProductView,
   Quote,
   SaleResult,
@@ -32,6 +33,8 @@ export const sale = $state<{
   quote: Quote | null;
   tenders: Tender[];
   last: SaleResult | null;
+  /** A click & collect order being paid for at pickup, instead of the cart. */
+  webOrder: WebOrderPayment | null;
 }>({
   lines: [],
   selected: -1,
@@ -41,7 +44,18 @@ export const sale = $state<{
   quote: null,
   tenders: [],
   last: null,
+  webOrder: null,
 });
+
+/** A web order to pay in the shop, handed over once its payment is covered. */
+export interface WebOrderPayment {
+  id: string;
+  reference: string | null;
+  pickupCode: string;
+  /** What the customer takes; undefined: the whole order. */
+  lines?: PickedLineInput[];
+  amountDue: string;
+}
 
 export function lineFromProduct(product: ProductView): CartLine {
   return {
@@ -107,8 +121,12 @@ export function toApiTenders(): TenderInput[] {
   });
 }
 
-/** The total to show: the engine's when its quote is current, else the cart's own sum. */
+/**
+ * The total to show: a web order's amount due when one is being paid for, else the engine's
+ * quote of the cart when current, else the cart's own sum.
+ */
 export function total(): bigint {
+  if (sale.webOrder) return parseAmount(sale.webOrder.amountDue);
   return sale.quote ? parseAmount(sale.quote.total) : cartTotal(sale.lines);
 }
 
@@ -154,6 +172,7 @@ export function clearSale(): void {
   sale.approvals = [];
   sale.quote = null;
   sale.tenders = [];
+  sale.webOrder = null;
 }
 
 /**

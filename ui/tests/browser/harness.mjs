@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { createServer, connect } from 'node:net';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -17,10 +18,10 @@ export const repoDir = resolve(uiDir, '..');
 const targetDir = process.env.CARGO_TARGET_DIR ? resolve(repoDir, process.env.CARGO_TARGET_DIR) : join(repoDir, 'target');
 /** An engine binary: `$TILL_APP_HTTP` / `$TILL_BIN` when set, else the cargo target directory. */
 const bin = (name) => {
-  const override = { 'till-app-http': process.env.TILL_APP_HTTP, till: process.env.TILL_BIN }[name];
+  const override = { 'till-app-http': process.env.TILL_APP_HTTP, till: process.env.TILL_BIN, 'sync-server': process.env.SYNC_SERVER_BIN }[name];
   const path = override ? resolve(override) : join(targetDir, 'debug', name);
   if (!existsSync(path)) {
-    throw new Error(`${path} is missing: build it with \`cargo build -p pos-till -p pos-till-service --bins\` (ui/scripts/test.sh does)`);
+    throw new Error(`${path} is missing: build it with \`cargo build -p pos-till -p pos-till-service -p pos-sync-server --bins\` (ui/scripts/test.sh does)`);
   }
   return path;
 };
@@ -84,19 +85,27 @@ export function demoCatalog(dir) {
 /**
  * The whole stack. `terminal` is the terminal simulator's behaviour (default `amount-rule`:
  * approve, except amounts ending in 13 cents); `terminalTimeout` the seconds the engine waits
- * for a card result before the outcome is unknown.
+ * for a card result before the outcome is unknown. With `headOffice` (from `startHeadOffice`),
+ * the till is enrolled with it and its first sync brings the catalog, the staff and the web
+ * orders down; the engine then syncs in the background every `syncEvery` seconds.
  */
-export async function startStack({ terminal = 'amount-rule', terminalTimeout = 30 } = {}) {
+export async function startStack({ terminal = 'amount-rule', terminalTimeout = 30, headOffice = null, syncEvery = 30 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'till-ui-'));
   const db = join(dir, 'till.db');
   const receipts = join(dir, 'receipts');
   const children = [];
   try {
     const till = bin('till');
-    execFileSync(till, ['--db', db, 'init', '--shop', 'Boutique Test', '--till', 'Caisse 1']);
     const catalog = demoCatalog(dir);
-    execFileSync(till, ['--db', db, 'catalog', 'import', catalog.file]);
-    addStaff(till, db);
+    if (headOffice) {
+      execFileSync(till, ['--db', db, 'init', '--shop', 'Boutique Paris Opéra', '--till', 'Caisse 1', '--till-id', headOffice.tillId]);
+      execFileSync(till, ['--db', db, 'enroll', '--server', headOffice.url, '--code', headOffice.enrollmentCode]);
+      execFileSync(till, ['--db', db, 'sync'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    } else {
+      execFileSync(till, ['--db', db, 'init', '--shop', 'Boutique Test', '--till', 'Caisse 1']);
+      execFileSync(till, ['--db', db, 'catalog', 'import', catalog.file]);
+      addStaff(till, db);
+    }
 
     // The engine's loopback HTTP transport serving ui/dist, with the printer and terminal
     // simulators in its process; its first stdout line says where everything is.
@@ -109,6 +118,7 @@ export async function startStack({ terminal = 'amount-rule', terminalTimeout = 3
         '--printer', `sim:${receipts}`,
         '--terminal', `sim:${terminal}`,
         '--terminal-timeout', String(terminalTimeout),
+        '--sync-every', String(syncEvery),
       ],
       'till-app-http',
       { RUST_LOG: 'warn' },
@@ -156,6 +166,88 @@ export async function startStack({ terminal = 'amount-rule', terminalTimeout = 3
     for (const c of children.reverse()) await stopChild(c);
     throw e;
   }
+}
+
+/** A free TCP port on the loopback interface (head office restarts on the same one). */
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Resolves once something accepts connections on 127.0.0.1:`port`. */
+async function listening(port, what) {
+  await eventually(
+    () =>
+      new Promise((done) => {
+        const socket = connect(port, '127.0.0.1');
+        socket.once('connect', () => {
+          socket.end();
+          done(true);
+        });
+        socket.once('error', () => done(false));
+      }),
+    what,
+    30_000,
+  );
+}
+
+/**
+ * Head office: the sync server on a SQLite file with a legal entity, the shop PARIS-OPERA, its
+ * staff (the test cashier and manager), the demo catalog, a till to enroll and the web orders
+ * given (`[{ reference, customer, payment, lines: ['PRODUCT|label|quantity|price'] }]`).
+ * `stop()` kills it at once (SIGKILL, like a network cut or a crash); `start()` brings it back
+ * on the same address and database.
+ */
+export async function startHeadOffice({ webOrders = [] } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'head-office-'));
+  const db = `sqlite:${join(dir, 'head-office.sqlite')}`;
+  const server = bin('sync-server');
+  const admin = (...args) => JSON.parse(execFileSync(server, ['--db', db, '--json', 'admin', ...args], { encoding: 'utf8' }));
+  const shop = 'PARIS-OPERA';
+  admin('entity', 'create', '--name', 'Acme Télécom', '--siren', '123456789');
+  admin('shop', 'create', '--entity', 'ACME-TELECOM', '--name', 'Paris Opéra', '--territory', 'metropole',
+    '--timezone', 'Europe/Paris', '--address', '12 boulevard des Capucines, 75009 Paris');
+  admin('catalog', 'import', demoCatalog(dir).file);
+  for (const s of [CASHIER, MANAGER]) {
+    admin('staff', 'add', '--shop', shop, '--id', s.id, '--name', s.name, '--role', s.role, '--pin', s.pin);
+  }
+  const till = admin('till', 'create', '--shop', shop, '--name', 'Caisse 1', '--id', `${shop}-CAISSE-1`);
+  const orders = webOrders.map((o) =>
+    admin('web-order', 'create', '--shop', shop, '--customer', o.customer, '--reference', o.reference,
+      '--payment', o.payment ?? 'paid-online', ...o.lines.flatMap((l) => ['--line', l])),
+  );
+  const port = await freePort();
+  let child = null;
+  const office = {
+    url: `http://127.0.0.1:${port}`,
+    tillId: till.till_id,
+    enrollmentCode: till.enrollment_code,
+    orders,
+    admin,
+    start: async () => {
+      child = spawn(server, ['--db', db, 'serve', '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+      await listening(port, 'head office listening');
+    },
+    stop: async () => {
+      if (!child) return;
+      const exited = new Promise((done) => child.once('exit', done));
+      child.kill('SIGKILL');
+      await exited;
+      child = null;
+    },
+    close: async () => {
+      await office.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await office.start();
+  return office;
 }
 
 function stopChild(child) {
