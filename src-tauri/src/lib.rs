@@ -21,12 +21,14 @@ pub struct AppOptions {
     /// The till's ledger (default: till.db in the app's data directory).
     #[arg(long, env = "TILL_DB")]
     pub db: Option<PathBuf>,
-    /// Receipt printer: a device URI, `sim:DIR` or `none`.
-    #[arg(long, env = "TILL_PRINTER", default_value = "none")]
-    pub printer: String,
-    /// Payment terminal: a device URI, `sim:BEHAVIOUR` or `none`.
-    #[arg(long, env = "TILL_TERMINAL", default_value = "none")]
-    pub terminal: String,
+    /// Receipt printer: a device URI, `sim:DIR` or `none`; when left out, the one a manager
+    /// saved in the settings (else none).
+    #[arg(long, env = "TILL_PRINTER")]
+    pub printer: Option<String>,
+    /// Payment terminal: a device URI, `sim:BEHAVIOUR` or `none`; when left out, the one a
+    /// manager saved in the settings (else none).
+    #[arg(long, env = "TILL_TERMINAL")]
+    pub terminal: Option<String>,
     /// Seconds to wait for a card payment's result before it is unknown.
     #[arg(long, default_value_t = 180)]
     pub terminal_timeout: u64,
@@ -51,9 +53,13 @@ impl AppState {
         if options.demo {
             pos_till_service::setup::demo_ledger(&db).map_err(|e| e.to_string())?;
         }
+        let (saved_printer, saved_terminal) =
+            Service::saved_device_uris(&db, Arc::new(SystemClock)).map_err(|e| e.message)?;
+        let printer = options.printer.clone().or(saved_printer);
+        let terminal = options.terminal.clone().or(saved_terminal);
         let devices = DeviceSetup::from_args(
-            &options.printer,
-            &options.terminal,
+            printer.as_deref().unwrap_or("none"),
+            terminal.as_deref().unwrap_or("none"),
             Duration::from_secs(options.terminal_timeout),
         )?;
         let service = Service::open(

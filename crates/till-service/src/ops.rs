@@ -137,6 +137,18 @@ impl Service {
             request.terminal.as_deref(),
             timeout,
         )?;
+        // Saved before use: the till comes back with these devices after a restart.
+        {
+            let mut till = lock(&self.till);
+            for (device, uri) in [
+                ("printer", &request.printer),
+                ("terminal", &request.terminal),
+            ] {
+                if let Some(uri) = uri {
+                    till.set_device_setting(&staff.id, device, uri)?;
+                }
+            }
+        }
         if request.printer.is_some() {
             current.printer = given.printer;
         }

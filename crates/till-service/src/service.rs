@@ -117,6 +117,20 @@ impl Service {
         })
     }
 
+    /// The printer and terminal URIs a manager saved in the settings of the ledger at `db`
+    /// (`None` for a device never set, or a ledger not created yet): what the app uses when it
+    /// is started without device arguments.
+    pub fn saved_device_uris(
+        db: &Path,
+        clock: Arc<dyn Clock>,
+    ) -> ApiResult<(Option<String>, Option<String>)> {
+        if !db.exists() {
+            return Ok((None, None));
+        }
+        let mut saved = Till::open(db, clock)?.device_settings()?;
+        Ok((saved.remove("printer"), saved.remove("terminal")))
+    }
+
     pub fn db_path(&self) -> &Path {
         &self.db_path
     }

@@ -731,3 +731,30 @@ fn click_and_collect_prepare_hand_over_with_payment_partial_pickup_and_refusal()
     let open = till.call("web_orders", json!({"state": "placed"})).ok();
     assert_eq!(open.as_array().map(Vec::len), Some(0), "{open}");
 }
+
+#[test]
+fn device_settings_a_manager_saves_are_used_after_a_restart() {
+    let till = TestTill::start("amount-rule", TIMEOUT);
+    till.login("9999");
+    let printer = till.printer.uri().to_string();
+    let set = till
+        .call(
+            "set_devices",
+            json!({"printer": printer, "terminal": "none"}),
+        )
+        .ok();
+    assert_eq!(set["printer"]["uri"], printer.as_str());
+    assert_eq!(set["terminal"]["uri"], "none");
+    let bad = till.call("set_devices", json!({"printer": "ftp://x"}));
+    assert_eq!(bad.code(), "device_uri_invalid");
+    let db = till.db();
+    let _dir = till.stop();
+
+    let clock = std::sync::Arc::new(pos_till::system::SystemClock);
+    let saved = pos_till_service::Service::saved_device_uris(&db, clock).expect("saved devices");
+    assert_eq!(
+        saved,
+        (Some(printer), Some("none".to_string())),
+        "the refused URI was not saved"
+    );
+}

@@ -171,6 +171,16 @@ const MIGRATIONS: &[&str] = &[
         cart TEXT NOT NULL
     );
     "#,
+    // 6: this till's devices as a manager set them in the app (receipt printer, payment
+    // terminal): machine settings, not head office's, kept across restarts.
+    r#"
+    CREATE TABLE device_settings (
+        device TEXT PRIMARY KEY,
+        uri TEXT NOT NULL,
+        changed_at TEXT NOT NULL,
+        changed_by TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -22,6 +22,7 @@ pub mod catalog;
 pub mod closing;
 pub mod db;
 pub mod demo;
+pub mod device_settings;
 pub mod download;
 pub mod engine;
 pub mod error;

@@ -41,12 +41,14 @@ struct Cli {
     /// The built UI to serve from the same origin (e.g. ui/dist).
     #[arg(long)]
     ui: Option<PathBuf>,
-    /// Receipt printer: a device URI, `sim:DIR` (simulator writing to DIR) or `none`.
-    #[arg(long, default_value = "none")]
-    printer: String,
-    /// Payment terminal: a device URI, `sim:BEHAVIOUR` (simulator) or `none`.
-    #[arg(long, default_value = "none")]
-    terminal: String,
+    /// Receipt printer: a device URI, `sim:DIR` (simulator writing to DIR) or `none`; when
+    /// left out, the one a manager saved in the settings (else none).
+    #[arg(long)]
+    printer: Option<String>,
+    /// Payment terminal: a device URI, `sim:BEHAVIOUR` (simulator) or `none`; when left out,
+    /// the one a manager saved in the settings (else none).
+    #[arg(long)]
+    terminal: Option<String>,
     /// Seconds to wait for a card payment's result before it is unknown.
     #[arg(long, default_value_t = 180)]
     terminal_timeout: u64,
@@ -90,9 +92,22 @@ async fn main() -> anyhow::Result<()> {
         pos_till_service::setup::demo_ledger(&cli.db)?;
     }
     // Simulators live as long as the server.
+    let (saved_printer, saved_terminal) =
+        Service::saved_device_uris(&cli.db, Arc::new(SystemClock))
+            .map_err(|e| anyhow::anyhow!(e.message))?;
+    let printer = cli
+        .printer
+        .clone()
+        .or(saved_printer)
+        .unwrap_or_else(|| "none".into());
+    let terminal = cli
+        .terminal
+        .clone()
+        .or(saved_terminal)
+        .unwrap_or_else(|| "none".into());
     let setup = DeviceSetup::from_args(
-        &cli.printer,
-        &cli.terminal,
+        &printer,
+        &terminal,
         Duration::from_secs(cli.terminal_timeout),
     )
     .map_err(|e| anyhow::anyhow!(e))?;
