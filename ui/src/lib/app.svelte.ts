@@ -5,6 +5,7 @@
  */
 import { BackendError, HttpBackend, chooseBackend, type Backend, type Request, type Response } from './api';
 import type { ApprovalAction, CommandName, Session, StatusBar, TillInfo } from './api/generated/api';
+import { engineMessage } from './errors';
 
 export type Screen = 'sale' | 'payment' | 'receipt' | 'returns' | 'tickets' | 'cash' | 'collect' | 'closures' | 'settings';
 
@@ -49,7 +50,7 @@ export async function call<C extends CommandName>(command: C, request: Request<C
     return response;
   } catch (e) {
     const error = e instanceof BackendError ? e : new BackendError({ code: 'unexpected', message: String(e) });
-    if (error.code !== 'approval_required') app.error = { code: error.code, message: error.message };
+    if (error.code !== 'approval_required') app.error = { code: error.code, message: engineMessage(error.code, error.message) };
     if (error.code === 'not_logged_in') app.session = null;
     throw error;
   } finally {

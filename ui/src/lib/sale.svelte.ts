@@ -14,6 +14,7 @@ import type {
   TenderInput,
 } from './api/generated/api';
 import { app } from './app.svelte';
+import { engineMessage } from './errors';
 import { parseAmount, toApiAmount } from './money';
 import { cartTotal, missingSerials, settle, type CartLine, type PendingTender, type TenderKind } from './cart';
 
@@ -155,7 +156,10 @@ export async function requote(): Promise<void> {
       const err = e as { code?: string; message?: string };
       // While IMEIs are still being captured the line says so; the engine's refusal is noise.
       const capturing = sale.lines.some((l) => missingSerials(l) > 0) && (err.code ?? '').startsWith('serial');
-      if (!capturing) app.error = { code: err.code ?? 'unexpected', message: err.message ?? String(e) };
+      if (!capturing) {
+        const code = err.code ?? 'unexpected';
+        app.error = { code, message: engineMessage(code, err.message ?? String(e)) };
+      }
     }
   }
 }

@@ -71,10 +71,15 @@ describe('click & collect', () => {
 
         // WEB-1002 is paid at pickup: its code typed loosely by hand, then paid in cash.
         const find = page.getByTestId('collect-find');
+        await find.fill('NOPE-2345');
+        await find.press('Enter');
+        await eventually(async () => /Aucune commande à retirer n’a ce code/.test(await text(page, 'error-banner')), 'an unknown code refused, in French');
         await find.fill(`${payInShop.pickup_code.slice(0, 4).toLowerCase()}-${payInShop.pickup_code.slice(4)}`);
         await find.press('Enter');
-        await page.getByTestId('collect-code-checked').waitFor();
-        assert.match(await text(page, 'collect-detail'), /WEB-1002/);
+        await eventually(
+          async () => /WEB-1002/.test(await text(page, 'collect-detail')) && (await page.getByTestId('collect-code-checked').count()) === 1,
+          'WEB-1002 found by its code',
+        );
         await page.keyboard.press('Alt+H');
         await page.getByTestId('payment-screen').waitFor();
         assert.match(await text(page, 'pay-web-order'), /WEB-1002|WO-/);
