@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Key, remote } from 'webdriverio';
 import { appProcesses, pssMiB } from './processes.mjs';
+import { enrolledTill, startHeadOffice } from '../../ui/tests/browser/stack.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const app = process.env.CASHIER_APP ?? join(repo, 'target/debug/pos-cashier');
@@ -43,6 +44,7 @@ describe('the cashier window', () => {
   let browser;
   let dir;
   let receipts;
+  let office;
   const timings = {};
 
   before(async () => {
@@ -50,6 +52,18 @@ describe('the cashier window', () => {
     dir = mkdtempSync(join(tmpdir(), 'pos-window-'));
     receipts = join(dir, 'receipts');
     mkdirSync(screenshots, { recursive: true });
+    // The till is enrolled with a head office holding two web orders for pickup, as `make run`.
+    office = await startHeadOffice({
+      webOrders: [
+        {
+          reference: 'WEB-1001',
+          customer: 'Chloé Bernard',
+          lines: ['ACC-COQ-IP16|Coque silicone iPhone 16|1|29.99', 'ACC-CBL-CC1|Câble USB-C vers USB-C 1 m|2|14.90'],
+        },
+        { reference: 'WEB-1002', customer: 'Karim Haddad', payment: 'pay-in-shop', lines: ['ACC-CHG-25W|Chargeur secteur USB-C 25 W|1|24.90'] },
+      ],
+    });
+    enrolledTill(office, join(dir, 'till.db'));
     const started = performance.now();
     browser = await remote({
       hostname: '127.0.0.1',
@@ -61,7 +75,7 @@ describe('the cashier window', () => {
         'wdio:enforceWebDriverClassic': true,
         'tauri:options': {
           application: app,
-          args: ['--db', join(dir, 'till.db'), '--printer', `sim:${receipts}`, '--terminal', 'sim:approve', '--demo'],
+          args: ['--db', join(dir, 'till.db'), '--printer', `sim:${receipts}`, '--terminal', 'sim:approve', '--sync-every', '5'],
         },
       },
     });
@@ -71,6 +85,7 @@ describe('the cashier window', () => {
 
   after(async () => {
     if (browser) await browser.deleteSession();
+    if (office) await office.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
     const report = Object.entries(timings)
       .map(([k, v]) => `${k}=${typeof v === 'number' ? v.toFixed(0) : v}`)
@@ -125,14 +140,20 @@ describe('the cashier window', () => {
     assert.match(printed, /44[.,]89/, 'and the total');
   });
 
-  it('shows the returns, cash and closure screens', async () => {
+  it('shows the returns, cash, click & collect and closure screens', async () => {
     for (const [key, testid, name] of [
       ['F2', 'returns-screen', 'returns.png'],
       ['F4', 'cash-screen', 'cash.png'],
+      ['F5', 'collect-screen', 'collect.png'],
       ['F6', 'closures-screen', 'closures.png'],
     ]) {
       await browser.keys([key]);
       await byTestId(browser, testid).waitForDisplayed({ timeout: 10_000 });
+      if (testid === 'collect-screen') {
+        await eventually(async () => (await browser.$$('[data-testid="collect-order"]')).length === 2, 'the web orders to prepare');
+        await browser.$('[data-testid="collect-order"]').click();
+        await byTestId(browser, 'collect-detail').waitForDisplayed();
+      }
       await browser.saveScreenshot(join(screenshots, name));
     }
     await browser.keys(['F1']);

@@ -6,25 +6,12 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createServer, connect } from 'node:net';
 import { chromium } from 'playwright-core';
+import { CASHIER, MANAGER, bin, demoCatalog, enrolledTill, uiDir } from './stack.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const uiDir = resolve(here, '../..');
-export const repoDir = resolve(uiDir, '..');
-const targetDir = process.env.CARGO_TARGET_DIR ? resolve(repoDir, process.env.CARGO_TARGET_DIR) : join(repoDir, 'target');
-/** An engine binary: `$TILL_APP_HTTP` / `$TILL_BIN` when set, else the cargo target directory. */
-const bin = (name) => {
-  const override = { 'till-app-http': process.env.TILL_APP_HTTP, till: process.env.TILL_BIN, 'sync-server': process.env.SYNC_SERVER_BIN }[name];
-  const path = override ? resolve(override) : join(targetDir, 'debug', name);
-  if (!existsSync(path)) {
-    throw new Error(`${path} is missing: build it with \`cargo build -p pos-till -p pos-till-service -p pos-sync-server --bins\` (ui/scripts/test.sh does)`);
-  }
-  return path;
-};
+export { CASHIER, MANAGER, demoCatalog, eventually, repoDir, startHeadOffice, uiDir } from './stack.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/lib/chromium/chromium';
 export const CHROMIUM_ARGS = [
@@ -36,10 +23,6 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
   '--no-first-run',
 ];
-
-/** Staff the tests log in with (created in the ledger before the engine starts). */
-export const CASHIER = { id: 'alice', name: 'Alice Martin', role: 'cashier', pin: '1234' };
-export const MANAGER = { id: 'bruno', name: 'Bruno Petit', role: 'manager', pin: '9876' };
 
 function addStaff(till, db) {
   for (const s of [CASHIER, MANAGER]) {
@@ -66,22 +49,6 @@ function startPrinting(command, args, label, env = {}) {
   });
 }
 
-/** The demo catalog as rows: id, barcodes, label, category, price, serial. */
-export function demoCatalog(dir) {
-  const file = join(dir, 'catalog.csv');
-  execFileSync(bin('till'), ['catalog', 'demo', '--out', file]);
-  const [header, ...rows] = readFileSync(file, 'utf8').trim().split('\n');
-  const names = header.split(',');
-  return {
-    file,
-    products: rows.map((row) => {
-      // The demo catalog quotes labels holding commas ("iPad 10,9"" ...").
-      const cells = [...row.matchAll(/("(?:[^"]|"")*"|[^,]*)(?:,|$)/g)].map((m) => m[1].replace(/^"|"$/g, '').replace(/""/g, '"'));
-      return Object.fromEntries(names.map((n, i) => [n, cells[i]]));
-    }),
-  };
-}
-
 /**
  * The whole stack. `terminal` is the terminal simulator's behaviour (default `amount-rule`:
  * approve, except amounts ending in 13 cents); `terminalTimeout` the seconds the engine waits
@@ -98,9 +65,7 @@ export async function startStack({ terminal = 'amount-rule', terminalTimeout = 3
     const till = bin('till');
     const catalog = demoCatalog(dir);
     if (headOffice) {
-      execFileSync(till, ['--db', db, 'init', '--shop', 'Boutique Paris Opéra', '--till', 'Caisse 1', '--till-id', headOffice.tillId]);
-      execFileSync(till, ['--db', db, 'enroll', '--server', headOffice.url, '--code', headOffice.enrollmentCode]);
-      execFileSync(till, ['--db', db, 'sync'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      enrolledTill(headOffice, db);
     } else {
       execFileSync(till, ['--db', db, 'init', '--shop', 'Boutique Test', '--till', 'Caisse 1']);
       execFileSync(till, ['--db', db, 'catalog', 'import', catalog.file]);
@@ -168,88 +133,6 @@ export async function startStack({ terminal = 'amount-rule', terminalTimeout = 3
   }
 }
 
-/** A free TCP port on the loopback interface (head office restarts on the same one). */
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-/** Resolves once something accepts connections on 127.0.0.1:`port`. */
-async function listening(port, what) {
-  await eventually(
-    () =>
-      new Promise((done) => {
-        const socket = connect(port, '127.0.0.1');
-        socket.once('connect', () => {
-          socket.end();
-          done(true);
-        });
-        socket.once('error', () => done(false));
-      }),
-    what,
-    30_000,
-  );
-}
-
-/**
- * Head office: the sync server on a SQLite file with a legal entity, the shop PARIS-OPERA, its
- * staff (the test cashier and manager), the demo catalog, a till to enroll and the web orders
- * given (`[{ reference, customer, payment, lines: ['PRODUCT|label|quantity|price'] }]`).
- * `stop()` kills it at once (SIGKILL, like a network cut or a crash); `start()` brings it back
- * on the same address and database.
- */
-export async function startHeadOffice({ webOrders = [] } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'head-office-'));
-  const db = `sqlite:${join(dir, 'head-office.sqlite')}`;
-  const server = bin('sync-server');
-  const admin = (...args) => JSON.parse(execFileSync(server, ['--db', db, '--json', 'admin', ...args], { encoding: 'utf8' }));
-  const shop = 'PARIS-OPERA';
-  admin('entity', 'create', '--name', 'Acme Télécom', '--siren', '123456789');
-  admin('shop', 'create', '--entity', 'ACME-TELECOM', '--name', 'Paris Opéra', '--territory', 'metropole',
-    '--timezone', 'Europe/Paris', '--address', '12 boulevard des Capucines, 75009 Paris');
-  admin('catalog', 'import', demoCatalog(dir).file);
-  for (const s of [CASHIER, MANAGER]) {
-    admin('staff', 'add', '--shop', shop, '--id', s.id, '--name', s.name, '--role', s.role, '--pin', s.pin);
-  }
-  const till = admin('till', 'create', '--shop', shop, '--name', 'Caisse 1', '--id', `${shop}-CAISSE-1`);
-  const orders = webOrders.map((o) =>
-    admin('web-order', 'create', '--shop', shop, '--customer', o.customer, '--reference', o.reference,
-      '--payment', o.payment ?? 'paid-online', ...o.lines.flatMap((l) => ['--line', l])),
-  );
-  const port = await freePort();
-  let child = null;
-  const office = {
-    url: `http://127.0.0.1:${port}`,
-    tillId: till.till_id,
-    enrollmentCode: till.enrollment_code,
-    orders,
-    admin,
-    start: async () => {
-      child = spawn(server, ['--db', db, 'serve', '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-      await listening(port, 'head office listening');
-    },
-    stop: async () => {
-      if (!child) return;
-      const exited = new Promise((done) => child.once('exit', done));
-      child.kill('SIGKILL');
-      await exited;
-      child = null;
-    },
-    close: async () => {
-      await office.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  await office.start();
-  return office;
-}
-
 function stopChild(child) {
   return new Promise((done) => {
     if (child.exitCode !== null || child.signalCode !== null) return done();
@@ -266,13 +149,3 @@ export async function launchBrowser() {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 
-/** Waits until `predicate()` is truthy (polling), or fails with `what`. */
-export async function eventually(predicate, what, timeoutMs = 15_000) {
-  const start = Date.now();
-  for (;;) {
-    const value = await predicate();
-    if (value) return value;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
