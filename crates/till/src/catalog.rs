@@ -181,6 +181,32 @@ pub fn upsert(conn: &Connection, products: &[Product]) -> Result<()> {
     Ok(())
 }
 
+/// Inserts a product during a till's first download, with the search index's triggers off
+/// ([`without_search_index`]): a product already there (sent twice in the download, or
+/// imported locally before enrollment) is replaced, its old barcodes going with it through
+/// the foreign key's cascade, rather than cleared row by row as [`upsert`] does.
+pub fn insert_new(conn: &Connection, p: &Product) -> Result<()> {
+    let mut product_stmt = conn.prepare_cached(
+        "INSERT OR REPLACE INTO products (id, label, category, vat_code, price, sold_by, serial)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let mut barcode_stmt =
+        conn.prepare_cached("INSERT OR REPLACE INTO barcodes (code, product_id) VALUES (?1, ?2)")?;
+    product_stmt.execute(params![
+        p.id,
+        p.label,
+        p.category,
+        enum_text(&p.vat_code),
+        p.price.to_string(),
+        enum_text(&p.sold_by),
+        enum_text(&p.serial),
+    ])?;
+    for code in &p.barcodes {
+        barcode_stmt.execute(params![code.as_str(), p.id])?;
+    }
+    Ok(())
+}
+
 fn product_from_row(row: &Row<'_>) -> rusqlite::Result<Product> {
     let id: String = row.get(0)?;
     let text = |i: usize| -> rusqlite::Result<String> { row.get(i) };

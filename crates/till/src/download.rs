@@ -125,17 +125,23 @@ fn apply_setting(
     Ok(())
 }
 
-/// Applies one entry inside the page's transaction.
+/// Applies one entry inside the page's transaction. `first_bulk`: a large page of a till's
+/// first download, applied without the search index (see [`catalog::insert_new`]).
 fn apply(
     tx: &Connection,
     author: &Author<'_>,
     change: &mut Change,
     now: &str,
+    first_bulk: bool,
     summary: &mut DownloadSummary,
 ) -> Result<()> {
     let kind = change.kind.clone();
     match kind.as_str() {
         kinds::PRODUCT => match data_of::<Product>(change)? {
+            Some(product) if first_bulk => {
+                catalog::insert_new(tx, &product)?;
+                summary.products += 1;
+            }
             Some(product) => {
                 catalog::upsert(tx, std::slice::from_ref(&product))?;
                 summary.products += 1;
@@ -204,114 +210,178 @@ impl Till {
 
     /// Downloads and applies head office's changes since the version applied, page by page
     /// (see the module docs). `progress` is called after each page.
+    ///
+    /// The next page is fetched and decoded on a thread of its own while this one is applied,
+    /// so a first download costs about the longer of the two rather than their sum.
     pub(crate) fn download_from(
         &mut self,
         server: &Server,
         progress: &mut dyn FnMut(&DownloadProgress),
         renew: &mut dyn FnMut(&Till) -> Result<()>,
     ) -> Result<DownloadSummary> {
-        let http = sync::client()?;
-        let url = format!(
-            "{}/api/v1/tills/{}/changes",
-            server.url, self.identity.till_id
-        );
         let version_before = self.applied_version()?;
+        // A catalog never downloaded into: its products are new, nothing to clear first.
+        let fresh = version_before == 0;
+        let fetcher = PageFetcher {
+            http: sync::client()?,
+            url: format!(
+                "{}/api/v1/tills/{}/changes",
+                server.url, self.identity.till_id
+            ),
+            token: server.token.clone(),
+        };
+        let (pages_in, pages) = std::sync::mpsc::sync_channel(PAGES_AHEAD);
         let mut summary = DownloadSummary {
             version_before,
             version: version_before,
             ..DownloadSummary::default()
         };
-        loop {
-            let response = http
-                .get(format!("{url}?since={}&limit={PAGE}", summary.version))
-                .bearer_auth(&server.token)
-                .timeout(Duration::from_secs(120))
-                .send()
-                .map_err(|e| TillError::Unreachable(e.to_string()))?;
-            let mut page: ChangesPage = match sync::answer(response) {
-                Ok(page) => page,
-                // A head office older than the changes feed: nothing to download from it.
-                Err(TillError::Server { code, .. }) if code == "not_found" => {
-                    tracing::warn!("head office serves no changes feed; nothing downloaded");
-                    break;
+        std::thread::scope(|scope| -> Result<()> {
+            scope.spawn(move || fetcher.run(version_before, &pages_in));
+            // Dropping `pages` (an error below) stops the fetcher at its next page.
+            for fetched in pages {
+                let mut page = fetched?;
+                let last_page = page.next >= page.latest;
+                let counts = self.apply_page(&mut page, last_page, fresh, &summary)?;
+                if counts.settings > summary.settings {
+                    self.identity =
+                        identity::load(&self.conn, &self.path().display().to_string())?.0;
                 }
-                Err(e) => return Err(e),
-            };
-            if page.changes.is_empty() {
-                break;
+                summary = counts;
+                summary.version = page.next;
+                summary.pages += 1;
+                progress(&DownloadProgress {
+                    applied: page.next,
+                    latest: page.latest,
+                    entries: summary.entries(),
+                });
+                renew(self)?;
             }
-            if page.next <= summary.version {
-                return Err(TillError::Unreachable(format!(
-                    "head office answered version {} after {}: versions must grow",
-                    page.next, summary.version
-                )));
-            }
-            let last_page = page.next >= page.latest;
-            let mut counts = summary.clone();
-            let bulk = page
-                .changes
-                .iter()
-                .filter(|c| c.kind == kinds::PRODUCT)
-                .count()
-                >= BULK_PRODUCTS;
-            self.write(SYSTEM_OPERATOR, |tx, author| {
-                let now = timestamp::format(&author.at);
-                let mut apply_all = || -> Result<()> {
-                    for change in &mut page.changes {
-                        apply(tx, author, change, &now, &mut counts)?;
-                    }
-                    Ok(())
-                };
-                if bulk {
-                    catalog::without_search_index(tx, apply_all)?;
-                } else {
-                    apply_all()?;
-                }
-                tx.execute(
-                    "INSERT INTO sync_changes (id, version, applied_at) VALUES (1, ?1, ?2)
-                     ON CONFLICT (id) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at",
-                    params![page.next as i64, now],
-                )?;
-                if last_page {
-                    append_event(
-                        tx,
-                        author,
-                        EventKind::CatalogImported,
-                        json!({
-                            "source": "head office",
-                            "version": page.next,
-                            "products": counts.products,
-                            "products_removed": counts.products_removed,
-                            "prices": counts.prices,
-                            "staff": counts.staff,
-                            "settings": counts.settings,
-                            "web_orders": counts.web_orders,
-                        }),
-                    )?;
-                }
-                Ok(())
-            })?;
-            if counts.settings > summary.settings {
-                self.identity = identity::load(&self.conn, &self.path().display().to_string())?.0;
-            }
-            summary = counts;
-            summary.version = page.next;
-            summary.pages += 1;
-            progress(&DownloadProgress {
-                applied: page.next,
-                latest: page.latest,
-                entries: summary.entries(),
-            });
-            renew(self)?;
-            if last_page {
-                break;
-            }
-        }
+            Ok(())
+        })?;
         // A large download went in without the search index: index it in one pass.
         self.write(SYSTEM_OPERATOR, |tx, _| {
             catalog::rebuild_search_if_stale(tx)
         })?;
         Ok(summary)
+    }
+
+    /// Applies one page in one transaction with its version; the counts after it.
+    fn apply_page(
+        &mut self,
+        page: &mut ChangesPage,
+        last_page: bool,
+        fresh: bool,
+        before: &DownloadSummary,
+    ) -> Result<DownloadSummary> {
+        let mut counts = before.clone();
+        let bulk = page
+            .changes
+            .iter()
+            .filter(|c| c.kind == kinds::PRODUCT)
+            .count()
+            >= BULK_PRODUCTS;
+        self.write(SYSTEM_OPERATOR, |tx, author| {
+            let now = timestamp::format(&author.at);
+            let mut apply_all = || -> Result<()> {
+                for change in &mut page.changes {
+                    apply(tx, author, change, &now, fresh && bulk, &mut counts)?;
+                }
+                Ok(())
+            };
+            if bulk {
+                catalog::without_search_index(tx, apply_all)?;
+            } else {
+                apply_all()?;
+            }
+            tx.execute(
+                "INSERT INTO sync_changes (id, version, applied_at) VALUES (1, ?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at",
+                params![page.next as i64, now],
+            )?;
+            if last_page {
+                append_event(
+                    tx,
+                    author,
+                    EventKind::CatalogImported,
+                    json!({
+                        "source": "head office",
+                        "version": page.next,
+                        "products": counts.products,
+                        "products_removed": counts.products_removed,
+                        "prices": counts.prices,
+                        "staff": counts.staff,
+                        "settings": counts.settings,
+                        "web_orders": counts.web_orders,
+                    }),
+                )?;
+            }
+            Ok(())
+        })?;
+        Ok(counts)
+    }
+}
+
+/// Pages decoded ahead of the one being applied.
+const PAGES_AHEAD: usize = 2;
+
+/// Reads the changes feed page after page, ahead of the applier, until the till is up to date.
+struct PageFetcher {
+    http: reqwest::blocking::Client,
+    url: String,
+    token: String,
+}
+
+impl PageFetcher {
+    /// Sends each non-empty page (or the error that ended the reading) to `pages`; stops after
+    /// the page that reaches the newest version, or when the applier hangs up.
+    fn run(&self, since: u64, pages: &std::sync::mpsc::SyncSender<Result<ChangesPage>>) {
+        let mut since = since;
+        loop {
+            let page = match self.page(since) {
+                Ok(Some(page)) => page,
+                Ok(None) => return,
+                Err(e) => {
+                    let _ = pages.send(Err(e));
+                    return;
+                }
+            };
+            let last_page = page.next >= page.latest;
+            since = page.next;
+            if pages.send(Ok(page)).is_err() || last_page {
+                return;
+            }
+        }
+    }
+
+    /// The page after `since`; `None` when there is nothing more.
+    fn page(&self, since: u64) -> Result<Option<ChangesPage>> {
+        let response = self
+            .http
+            .get(format!("{}?since={since}&limit={PAGE}", self.url))
+            .bearer_auth(&self.token)
+            .timeout(Duration::from_secs(120))
+            .send()
+            .map_err(|e| TillError::Unreachable(e.to_string()))?;
+        let page: ChangesPage = match sync::answer(response) {
+            Ok(page) => page,
+            // A head office older than the changes feed: nothing to download from it.
+            Err(TillError::Server { code, .. }) if code == "not_found" => {
+                tracing::warn!("head office serves no changes feed; nothing downloaded");
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        if page.changes.is_empty() {
+            return Ok(None);
+        }
+        if page.next <= since {
+            return Err(TillError::Unreachable(format!(
+                "head office answered version {} after {since}: versions must grow",
+                page.next
+            )));
+        }
+        Ok(Some(page))
     }
 }
 
