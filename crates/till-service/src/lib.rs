@@ -5,7 +5,7 @@
 //!   from them, see [`bindings`]); [`error::ApiError`]: `{code, message}` for every refusal;
 //! - [`commands`]: the command table and the one dispatcher, [`Service::call`];
 //! - [`service`]: sessions and manager approvals; [`sale`]: catalog, cart, sale, receipts,
-//!   returns; [`payments`]: card payments on the terminal; [`ops`]: cash, closures, devices,
+//!   returns; [`exchange`]: exchanges (a return and a sale on one ticket); [`payments`]: card payments on the terminal; [`ops`]: cash, closures, devices,
 //!   sync and status; [`devices`]: printer, drawer and terminal links; [`views`]: engine types
 //!   to API views;
 //! - [`http`]: the loopback HTTP transport (`POST /api/{command}`), which browser tests and
@@ -19,6 +19,7 @@ pub mod bindings;
 pub mod commands;
 pub mod devices;
 pub mod error;
+pub mod exchange;
 pub mod http;
 pub mod ops;
 pub mod payments;

@@ -155,6 +155,7 @@ pub fn ticket_kind(kind: pos_domain::ticket::TicketKind) -> TicketKind {
         K::Sale => TicketKind::Sale,
         K::Return => TicketKind::Return,
         K::Cancellation => TicketKind::Cancellation,
+        K::Exchange => TicketKind::Exchange,
     }
 }
 
