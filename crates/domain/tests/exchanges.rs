@@ -163,7 +163,9 @@ fn vat_per_rate_is_the_refunded_vat_plus_the_sold_vat() {
         .filter(|v| v.rate.as_percent() == dec!(20))
         .map(|v| v.vat)
         .sum::<Money>()
-        - pencil_vat - pencil_vat - pencil_vat;
+        - pencil_vat
+        - pencil_vat
+        - pencil_vat;
     assert_eq!(
         refunded,
         Money::from_cents(-49),

@@ -11,13 +11,13 @@ use std::path::PathBuf;
 
 use pos_domain::Money;
 use pos_domain::closure::{Closure, ClosureLevel, TotalsBuilder};
+use pos_domain::exchange::{ExchangeDraft, compute_exchange};
 use pos_domain::journal::{Event, EventKind};
 use pos_domain::record::{
     Chain, ChainVerifier, Depth, Deterministic, PublicKey, Record, Signature, SignedRecord, Signer,
     SoftwareKey, sha256_hex,
 };
 use pos_domain::tender::{Tender, TenderKind};
-use pos_domain::exchange::{ExchangeDraft, compute_exchange};
 use pos_domain::ticket::{Discount, ReturnLine, SaleDraft, compute_sale};
 use pos_domain::vat::VatCode;
 use rust_decimal_macros::dec;
@@ -201,7 +201,10 @@ fn build() -> VectorFile {
             vector("day closure", &z),
             vector("first event", &e1),
             vector("second event linked to the first", &e2),
-            vector("exchange of one line for a dearer item, paid by card", &exchanged),
+            vector(
+                "exchange of one line for a dearer item, paid by card",
+                &exchanged,
+            ),
             vector("day closure with an exchange", &z2),
         ],
     }
