@@ -727,7 +727,13 @@ pub struct TotalsView {
     pub last_ticket: Option<u32>,
     pub tickets: u32,
     pub sales: u32,
+    /// Returns and cancellations.
     pub returns: u32,
+    pub exchanges: u32,
+    /// What was sold, exchanges' new lines included.
+    pub sales_amount: String,
+    /// What was refunded (negative), exchanges' returned lines included.
+    pub returns_amount: String,
     pub vat: Vec<VatView>,
     pub tenders: Vec<TenderTotalView>,
     pub total: String,
