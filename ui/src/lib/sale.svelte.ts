@@ -2,19 +2,38 @@
  * The sale in progress: the cart as the cashier builds it, the engine's quote of it, and the
  * tenders taken at payment. The cart is sent whole to `quote` after each change, so the
  * amount due on screen is always the engine's.
+ *
+ * An exchange is the same cart with `exchange` set: the lines of an earlier ticket coming back
+ * (chosen on the returns screen) ride along, the cart holds the new items, the engine's
+ * `exchange_quote` prices both, and the total is the difference to pay or to refund.
  */
 import type {
   Cart,
   CartLine as ApiCartLine,
   DiscountInput,
+  ExchangeQuote,
+  ExchangeRequest,
   ProductView,
   Quote,
+  RefundTo,
+  ReturnLineInput,
   SaleResult,
   TenderInput,
 } from './api/generated/api';
 import { app } from './app.svelte';
 import { parseAmount, toApiAmount } from './money';
 import { cartTotal, missingSerials, settle, type CartLine, type PendingTender, type TenderKind } from './cart';
+
+/** The returned side of an exchange, as chosen on the returns screen. */
+export interface ExchangeContext {
+  original: number;
+  returned: ReturnLineInput[];
+  byReceipt: boolean;
+  /** What the returned lines are refunded (negative), from the engine's return quote. */
+  returnedTotal: string;
+  /** The returned lines as shown (label, quantity, amount). */
+  returnedLines: { label: string; quantity: string; total: string }[];
+}
 
 export interface Tender extends PendingTender {
   /** The approved card payment this tender stands for. */
@@ -32,6 +51,8 @@ export const sale = $state<{
   quote: Quote | null;
   tenders: Tender[];
   last: SaleResult | null;
+  exchange: ExchangeContext | null;
+  exchangeQuote: ExchangeQuote | null;
 }>({
   lines: [],
   selected: -1,
@@ -41,6 +62,8 @@ export const sale = $state<{
   quote: null,
   tenders: [],
   last: null,
+  exchange: null,
+  exchangeQuote: null,
 });
 
 export function lineFromProduct(product: ProductView): CartLine {
@@ -107,9 +130,38 @@ export function toApiTenders(): TenderInput[] {
   });
 }
 
-/** The total to show: the engine's when its quote is current, else the cart's own sum. */
+/**
+ * The total to show: the engine's when its quote is current, else the cart's own sum (less
+ * what comes back, in an exchange). In an exchange it is the difference, negative when the
+ * customer gets money back.
+ */
 export function total(): bigint {
-  return sale.quote ? parseAmount(sale.quote.total) : cartTotal(sale.lines);
+  if (sale.quote) return parseAmount(sale.quote.total);
+  const back = sale.exchange ? parseAmount(sale.exchange.returnedTotal) : 0n;
+  return cartTotal(sale.lines) + back;
+}
+
+/** The exchange request for the cart as it stands (`null` outside an exchange). */
+export function exchangeRequest(refundTo: RefundTo = 'original', approvals: string[] = []): ExchangeRequest | null {
+  const ex = sale.exchange;
+  if (!ex) return null;
+  const cart = toApiCart();
+  cart.approvals = [...(cart.approvals ?? []), ...approvals];
+  return { original: ex.original, returned: ex.returned, cart, refund_to: refundTo, by_receipt: ex.byReceipt };
+}
+
+/** An exchange's quote as the cart shows it: the new lines only, the difference as total. */
+function cartQuote(q: ExchangeQuote): Quote {
+  return {
+    lines: q.lines.filter((l) => l.original_line === null),
+    vat: q.vat,
+    ticket_discount: '0.00',
+    total: q.total,
+    tendered: q.tendered,
+    amount_due: q.amount_due,
+    change: q.change,
+    approvals_needed: q.approvals_needed,
+  };
 }
 
 export function settlement() {
@@ -123,10 +175,19 @@ export async function requote(): Promise<void> {
   const seq = ++quoteSeq;
   if (sale.lines.length === 0) {
     sale.quote = null;
+    sale.exchangeQuote = null;
     return;
   }
   try {
-    const quote = await app.backend.call('quote', { cart: toApiCart(), tenders: [] });
+    const exchange = exchangeRequest();
+    let quote: Quote;
+    if (exchange) {
+      const q = await app.backend.call('exchange_quote', exchange);
+      if (seq === quoteSeq) sale.exchangeQuote = q;
+      quote = cartQuote(q);
+    } else {
+      quote = await app.backend.call('quote', { cart: toApiCart(), tenders: [] });
+    }
     if (seq === quoteSeq) {
       sale.quote = quote;
       if (app.error?.code && app.error.code !== 'engine_unreachable') app.error = null;
@@ -154,6 +215,14 @@ export function clearSale(): void {
   sale.approvals = [];
   sale.quote = null;
   sale.tenders = [];
+  sale.exchange = null;
+  sale.exchangeQuote = null;
+}
+
+/** Starts an exchange: the lines coming back are set, the (empty) cart takes the new items. */
+export function startExchange(context: ExchangeContext): void {
+  clearSale();
+  sale.exchange = context;
 }
 
 /**

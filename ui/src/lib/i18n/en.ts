@@ -122,6 +122,7 @@ export const en: Record<MessageKey, string> = {
 
   'receipt.saleRecorded': 'Sale recorded: ticket no. {n}',
   'receipt.returnRecorded': 'Return recorded: ticket no. {n}',
+  'receipt.exchangeRecorded': 'Exchange recorded: ticket no. {n}',
   'receipt.printed': 'Receipt printed.',
   'receipt.drawerOpened': 'Drawer opened.',
   'receipt.newSale': 'New sale',
@@ -154,7 +155,7 @@ export const en: Record<MessageKey, string> = {
   'returns.refund': 'Refund',
   'returns.record': 'Record the return',
   'returns.nothingChosen': 'Tick at least one line to return.',
-  'returns.exchangeHint': 'Exchange: refund as store credit, then sell the new item paid with the credit.',
+  'returns.exchangeHint': 'Exchange: tick the lines coming back, then “Exchange” (Alt+X) and add the new items; only the difference is paid or refunded, on one ticket.',
 
   'cash.title': 'Cash',
   'cash.kind.opening_float': 'Opening float',
@@ -171,6 +172,15 @@ export const en: Record<MessageKey, string> = {
   'cash.expected': 'Expected',
   'cash.difference': 'Difference',
 
+  'exchange.start': 'Exchange',
+  'exchange.banner': 'Exchange on ticket no. {n} · taken back {amount}',
+  'exchange.cancel': 'Cancel the exchange',
+  'exchange.netDue': 'Net to pay',
+  'exchange.netRefund': 'Net to refund',
+  'exchange.cartNotEmpty': 'The cart is not empty: park or clear it before the exchange.',
+  'exchange.noPark': 'An exchange cannot be parked: finish or cancel it.',
+  'exchange.refund': 'Refund the difference and record',
+  'exchange.record': 'Record the exchange',
   'closures.title': 'Reports and closures',
   'closures.print': 'Print the report',
   'closures.printed': 'Report printed.',

@@ -120,6 +120,7 @@ export const fr = {
 
   'receipt.saleRecorded': 'Vente enregistrée : ticket n° {n}',
   'receipt.returnRecorded': 'Retour enregistré : ticket n° {n}',
+  'receipt.exchangeRecorded': 'Échange enregistré : ticket n° {n}',
   'receipt.printed': 'Ticket imprimé.',
   'receipt.drawerOpened': 'Tiroir ouvert.',
   'receipt.newSale': 'Nouvelle vente',
@@ -152,7 +153,7 @@ export const fr = {
   'returns.refund': 'Remboursement',
   'returns.record': 'Enregistrer le retour',
   'returns.nothingChosen': 'Cochez au moins une ligne à retourner.',
-  'returns.exchangeHint': 'Échange : remboursez en avoir, puis encaissez le nouvel article avec l’avoir.',
+  'returns.exchangeHint': 'Échange : cochez les lignes rendues puis « Échange » (Alt+X) et ajoutez les nouveaux articles ; seule la différence est payée ou remboursée, sur un seul ticket.',
 
   'cash.title': 'Caisse',
   'cash.kind.opening_float': 'Fond de caisse',
@@ -169,6 +170,15 @@ export const fr = {
   'cash.expected': 'Attendu',
   'cash.difference': 'Écart',
 
+  'exchange.start': 'Échange',
+  'exchange.banner': 'Échange sur le ticket n° {n} · reprise {amount}',
+  'exchange.cancel': 'Annuler l’échange',
+  'exchange.netDue': 'Net à payer',
+  'exchange.netRefund': 'Net à rembourser',
+  'exchange.cartNotEmpty': 'Le panier n’est pas vide : mettez-le en attente ou videz-le avant l’échange.',
+  'exchange.noPark': 'Un échange ne se met pas en attente : terminez-le ou annulez-le.',
+  'exchange.refund': 'Rembourser la différence et valider',
+  'exchange.record': 'Valider l’échange',
   'closures.title': 'Rapports et clôtures',
   'closures.print': 'Imprimer le rapport',
   'closures.printed': 'Rapport imprimé.',
