@@ -521,12 +521,7 @@ pub(crate) fn return_lines(
     earlier_returns: &[Ticket],
     lines: &[ReturnLine],
 ) -> Result<Vec<TicketLine>, SaleError> {
-    if !matches!(original.kind, TicketKind::Sale | TicketKind::Exchange) {
-        return Err(SaleError::NotASale {
-            ticket: original_number,
-            kind: original.kind.name(),
-        });
-    }
+    check_returnable(original_number, original)?;
     if lines.is_empty() {
         return Err(SaleError::Empty);
     }
@@ -563,6 +558,17 @@ pub(crate) fn return_lines(
         )?);
     }
     Ok(out)
+}
+
+/// Only what was sold can come back: the lines of a sale, or the new lines of an exchange.
+fn check_returnable(original_number: u64, original: &Ticket) -> Result<(), SaleError> {
+    if matches!(original.kind, TicketKind::Sale | TicketKind::Exchange) {
+        return Ok(());
+    }
+    Err(SaleError::NotASale {
+        ticket: original_number,
+        kind: original.kind.name(),
+    })
 }
 
 /// The VAT of a return, computed cumulatively per rate like its amounts: with `before` the
@@ -632,6 +638,7 @@ pub fn compute_cancellation(
     earlier_returns: &[Ticket],
     tenders: Option<Vec<Tender>>,
 ) -> Result<Ticket, SaleError> {
+    check_returnable(original_number, original)?;
     let returned = returned_so_far(earlier_returns);
     let remaining: Vec<ReturnLine> = original
         .lines
