@@ -423,13 +423,11 @@ impl Till {
         // write transaction, so no line goes back twice.
         self.record_ticket(Chain::Ticket, operator(&request.operator), |tx| {
             let (original, earlier) = original_and_returns(tx, request.original)?;
-            Ok(compute_exchange(
-                request.original,
-                &original,
-                &earlier,
-                draft,
-                tenders,
-            )?)
+            let mut ticket =
+                compute_exchange(request.original, &original, &earlier, draft, tenders)?;
+            // As a return does: goods of a web order coming back name the order.
+            ticket.web_order = original.web_order.clone();
+            Ok(ticket)
         })
     }
 
