@@ -1,5 +1,6 @@
 //! The CRM feed, derived from the tickets on ingest: a purchase event for each ticket that
-//! names a customer (returns and cancellations too, with negative totals), and a customer
+//! names a customer (returns and cancellations too, with negative totals; exchanges with their
+//! net difference, their returned lines marked with `original_line`), and a customer
 //! event each time an upload changes what head office knows of a customer: `created` the
 //! first time a customer appears in a ticket, `updated` after. All of a customer's events
 //! share the subject `customers/<id>`, so webhook receivers get them in order.
@@ -37,13 +38,19 @@ pub fn purchase(shop_id: &str, signed: &SignedRecord, ticket: &Ticket) -> Option
         .lines
         .iter()
         .map(|l| {
-            json!({
+            let mut line = json!({
                 "product": l.product_id,
                 "label": l.label,
                 "category": l.category,
                 "quantity": l.quantity,
                 "total": l.total,
-            })
+            });
+            // A line given back (a return's, or an exchange's returned part) names the line of
+            // the original ticket, so the CRM can tell what came back from what was bought.
+            if let Some(original_line) = l.original_line {
+                line["original_line"] = json!(original_line);
+            }
+            line
         })
         .collect();
     let envelope = json!({

@@ -13,7 +13,9 @@
 //! Each row exists per shop and chain-wide (`shop_id` [`ALL_SHOPS`]).
 //!
 //! The day is the local date in the record's time zone. Returns and cancellations carry negative
-//! amounts and count negative quantities; every ticket counts once per key it touches. Training
+//! amounts and count negative quantities; an exchange counts its returned lines like a return's
+//! and its new lines like a sale's, and its net difference in `total` and `tender`. Every ticket
+//! counts once per key it touches. Training
 //! tickets are never rolled up (they are in their own chain).
 
 use std::collections::BTreeMap;
@@ -22,7 +24,7 @@ use chrono_tz::Tz;
 use pos_domain::Money;
 use pos_domain::record::{Chain, SignedRecord};
 use pos_domain::tender::TenderKind;
-use pos_domain::ticket::{Quantity, Ticket, TicketKind};
+use pos_domain::ticket::{Quantity, Ticket, TicketLine};
 
 /// The `shop_id` of chain-wide rows: every ticket is added to its shop's row and to the
 /// chain-wide row, so chain-wide reports read one row per day and key, not one per shop.
@@ -115,22 +117,25 @@ fn add_ticket(
     ticket: &Ticket,
     into: &mut BTreeMap<RollupKey, RollupDelta>,
 ) {
-    let sign: i64 = match ticket.kind {
-        TicketKind::Sale => 1,
-        TicketKind::Return | TicketKind::Cancellation => -1,
-    };
+    // Quantities are signed per line: a returned line (of a return, a cancellation or an
+    // exchange) counts negative, a sold line positive.
+    let sign = |line: &TicketLine| -> i64 { if line.is_returned() { -1 } else { 1 } };
     let mut rows: BTreeMap<(&'static str, String), RollupDelta> = BTreeMap::new();
     let excluding_vat: Money = ticket.vat.iter().map(|v| v.excluding_vat).sum();
     let quantity_of = |q: Quantity| match q {
         Quantity::Units(n) => i64::from(n),
         Quantity::Grams(_) => 1,
     };
-    let total_quantity: i64 = ticket.lines.iter().map(|l| quantity_of(l.quantity)).sum();
+    let total_quantity: i64 = ticket
+        .lines
+        .iter()
+        .map(|l| sign(l) * quantity_of(l.quantity))
+        .sum();
     rows.insert(
         ("total", String::new()),
         RollupDelta {
             tickets: 0,
-            quantity: sign * total_quantity,
+            quantity: total_quantity,
             amount_cents: ticket.total.cents(),
             excluding_vat_cents: excluding_vat.cents(),
         },
@@ -138,7 +143,7 @@ fn add_ticket(
     for line in &ticket.lines {
         let delta = RollupDelta {
             tickets: 0,
-            quantity: sign * quantity_of(line.quantity),
+            quantity: sign(line) * quantity_of(line.quantity),
             amount_cents: line.total.cents(),
             excluding_vat_cents: line.total_excluding_vat.cents(),
         };

@@ -1,6 +1,6 @@
 //! Per-shop stock levels for the web shop's pickup availability, moved by the tickets on
 //! ingest: a sale takes its quantities out of the shop's stock, a return or cancellation puts
-//! them back. One event per ticket and product it moved, carrying the change and
+//! them back, an exchange does both (its returned lines back, its new lines out). One event per ticket and product it moved, carrying the change and
 //! the level after it, under the subject `shops/<shop>/stock/<product>` (in order per product).
 //!
 //! Levels count from zero when the server first sees a product sold in a shop: they are the
@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use pos_domain::ticket::{Quantity, Ticket, TicketKind};
+use pos_domain::ticket::{Quantity, Ticket};
 use serde_json::json;
 
 use crate::events::OutboxEvent;
@@ -30,13 +30,12 @@ pub fn unit_name(stored: &str) -> &'static str {
 }
 
 /// A ticket's movements, one per product and unit it touches (negative: out of stock).
+/// A line giving back an earlier ticket's line puts its goods back; any other line sells them,
+/// so an exchange moves both ways (and nets out when the same product goes back and out).
 pub fn movements(shop_id: &str, ticket: &Ticket) -> Vec<(StockKey, i64)> {
-    let sign: i64 = match ticket.kind {
-        TicketKind::Sale => -1,
-        TicketKind::Return | TicketKind::Cancellation => 1,
-    };
     let mut moved: BTreeMap<StockKey, i64> = BTreeMap::new();
     for line in &ticket.lines {
+        let sign: i64 = if line.is_returned() { 1 } else { -1 };
         let (unit, amount) = match line.quantity {
             Quantity::Units(n) => ("units", n),
             Quantity::Grams(g) => ("grams", g),

@@ -8,7 +8,7 @@ mod support;
 use std::collections::BTreeMap;
 
 use pos_domain::record::Chain;
-use pos_domain::ticket::{Quantity, Ticket, TicketKind};
+use pos_domain::ticket::{Quantity, Ticket};
 use serde_json::Value;
 use support::*;
 
@@ -33,12 +33,9 @@ fn expected(
                 e.0 += 1;
                 e.1 += ticket.total.cents();
             }
-            let sign = if ticket.kind == TicketKind::Sale {
-                -1
-            } else {
-                1
-            };
             for line in &ticket.lines {
+                // A returned line (of a return, cancellation or exchange) puts goods back.
+                let sign = if line.is_returned() { 1 } else { -1 };
                 let (unit, n) = match line.quantity {
                     Quantity::Units(n) => ("units", n),
                     Quantity::Grams(g) => ("grams", g),

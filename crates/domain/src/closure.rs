@@ -51,18 +51,43 @@ pub struct PeriodTotals {
     pub last_ticket: Option<u64>,
     pub tickets: u64,
     pub sales: u64,
+    /// Returns and cancellations.
     pub returns: u64,
+    /// Exchanges: their returned part is in the returns amount, their new part in the sales
+    /// amount (see [`PeriodTotals::sales_amount`]). Absent from records made before exchanges.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub exchanges: u64,
     /// Per VAT rate: the sum of the tickets' per-rate amounts.
     pub vat: Vec<VatLine>,
     pub tenders: Vec<TenderTotal>,
     /// Period total including VAT (returns negative).
     pub total: Money,
-    /// Period absolute total (returns counted positive).
+    /// Period absolute total (returns counted positive; an exchange adds what it sold plus what
+    /// it refunded).
     pub absolute_total: Money,
     /// Perpetual grand total at the end of the period.
     pub grand_total: Money,
     /// Perpetual absolute grand total at the end of the period.
     pub perpetual_absolute_total: Money,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl PeriodTotals {
+    /// What was sold over the period, VAT included: sales, and the new lines of exchanges.
+    /// Derived from the totals, since `absolute_total = sales − returns` and
+    /// `total = sales + returns` (returns negative).
+    pub fn sales_amount(&self) -> Money {
+        Money::from_cents((self.absolute_total.cents() + self.total.cents()) / 2)
+    }
+
+    /// What was refunded over the period (negative): returns, cancellations, and the returned
+    /// lines of exchanges.
+    pub fn returns_amount(&self) -> Money {
+        self.total - self.sales_amount()
+    }
 }
 
 /// Accumulates tickets or closures into [`PeriodTotals`].
@@ -91,9 +116,10 @@ impl TotalsBuilder {
         match ticket.kind {
             TicketKind::Sale => t.sales += 1,
             TicketKind::Return | TicketKind::Cancellation => t.returns += 1,
+            TicketKind::Exchange => t.exchanges += 1,
         }
         t.total += ticket.total;
-        t.absolute_total += ticket.total.abs();
+        t.absolute_total += ticket.absolute_amount();
         t.grand_total = ticket.grand_total;
         t.perpetual_absolute_total = ticket.perpetual_absolute_total;
         for line in &ticket.vat {
@@ -119,6 +145,7 @@ impl TotalsBuilder {
         t.tickets += p.tickets;
         t.sales += p.sales;
         t.returns += p.returns;
+        t.exchanges += p.exchanges;
         t.total += p.total;
         t.absolute_total += p.absolute_total;
         t.grand_total = p.grand_total;

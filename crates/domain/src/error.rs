@@ -61,7 +61,10 @@ pub enum SaleError {
     ChangeWithoutCash { change: Money, cash: Money },
     #[error("refund tenders add up to {tendered} but the refund is {total}: make them equal")]
     RefundMismatch { total: Money, tendered: Money },
-    #[error("ticket {ticket} is a {kind}, not a sale: only sales can be returned or cancelled")]
+    #[error(
+        "ticket {ticket} is a {kind}: only a sale or an exchange can be returned, exchanged or \
+         cancelled; find the ticket the goods were sold on"
+    )]
     NotASale { ticket: u64, kind: &'static str },
     #[error("ticket {ticket} has no line {line}: check the line numbers on the receipt")]
     UnknownOriginalLine { ticket: u64, line: u32 },
@@ -89,6 +92,13 @@ pub enum SaleError {
         "line {line} of the original is listed twice: give each line once with the total quantity"
     )]
     RepeatedReturnLine { line: u32 },
+    #[error(
+        "line {line} of ticket {ticket} was itself given back on that exchange: return the \
+         lines it sold, or find the original sale"
+    )]
+    LineWasAReturn { ticket: u64, line: u32 },
+    #[error("an exchange takes back at least one line and sells at least one item: {missing}")]
+    ExchangeIncomplete { missing: &'static str },
     #[error("line {line}: {quantity} is more than a till can sell on one line (at most {max})")]
     QuantityTooLarge { line: u32, quantity: i64, max: u32 },
 }
@@ -119,6 +129,8 @@ impl SaleError {
             SaleError::NothingLeft { .. } => "nothing_left_to_return",
             SaleError::RepeatedReturnLine { .. } => "return_line_repeated",
             SaleError::QuantityTooLarge { .. } => "quantity_too_large",
+            SaleError::LineWasAReturn { .. } => "original_line_was_returned",
+            SaleError::ExchangeIncomplete { .. } => "exchange_incomplete",
         }
     }
 }

@@ -10,6 +10,7 @@
 //! - [`vat`]: VAT categories, territories, rates and the per-ticket rounding method;
 //! - [`codes`]: GTIN/EAN barcodes and IMEIs, check digits validated;
 //! - [`product`], [`ticket`], [`tender`]: what is sold, and how sales and returns are computed;
+//! - [`exchange`]: goods brought back and others taken, the difference settled, on one ticket;
 //! - [`accounting`]: daily journal entries from Z closures, FEC and hledger formats;
 //! - [`closure`]: X reports and Z/month/year closures;
 //! - [`journal`]: duplicates, cash movements, technical events, archives;
@@ -22,6 +23,7 @@ pub mod clock;
 pub mod closure;
 pub mod codes;
 pub mod error;
+pub mod exchange;
 pub mod journal;
 pub mod money;
 pub mod product;

@@ -87,6 +87,10 @@ pub enum TicketKind {
     Return,
     /// Everything still returnable on an earlier sale reversed at once.
     Cancellation,
+    /// Some lines of an earlier ticket brought back and other goods taken, on one ticket: the
+    /// returned lines (negative amounts, each naming its original line) and the new lines
+    /// (priced like a sale). The total is the difference the customer pays or gets back.
+    Exchange,
 }
 
 impl TicketKind {
@@ -95,6 +99,7 @@ impl TicketKind {
             TicketKind::Sale => "sale",
             TicketKind::Return => "return",
             TicketKind::Cancellation => "cancellation",
+            TicketKind::Exchange => "exchange",
         }
     }
 }
@@ -148,7 +153,8 @@ pub struct Ticket {
     pub ticket_discount_amount: Money,
     /// Per-rate VAT breakdown (see [`crate::vat`] for the method).
     pub vat: Vec<VatLine>,
-    /// Total including VAT; negative for returns and cancellations.
+    /// Total including VAT; negative for returns and cancellations; for an exchange, the
+    /// difference (new lines minus returned lines).
     pub total: Money,
     pub tenders: Vec<Tender>,
     /// Cash given back.
@@ -168,7 +174,39 @@ impl Ticket {
     /// Sets the perpetual totals from those of the previous ticket in the chain.
     pub fn chain_totals(&mut self, previous_grand_total: Money, previous_absolute: Money) {
         self.grand_total = previous_grand_total + self.total;
-        self.perpetual_absolute_total = previous_absolute + self.total.abs();
+        self.perpetual_absolute_total = previous_absolute + self.absolute_amount();
+    }
+
+    /// What the lines sold on this ticket come to (positive), VAT included.
+    pub fn sold_amount(&self) -> Money {
+        self.lines
+            .iter()
+            .filter(|l| !l.is_returned())
+            .map(|l| l.total)
+            .sum()
+    }
+
+    /// What the lines given back on this ticket come to (negative), VAT included.
+    pub fn returned_amount(&self) -> Money {
+        self.lines
+            .iter()
+            .filter(|l| l.is_returned())
+            .map(|l| l.total)
+            .sum()
+    }
+
+    /// The ticket's weight in the absolute totals: what was sold plus the absolute value of
+    /// what was refunded. For a sale or a return it is `|total|`; an exchange counts both of
+    /// its parts, so swapping goods of equal value still shows in the absolute totals.
+    pub fn absolute_amount(&self) -> Money {
+        self.sold_amount().abs() + self.returned_amount().abs()
+    }
+}
+
+impl TicketLine {
+    /// Whether this line gives back a line of an earlier ticket (rather than selling).
+    pub fn is_returned(&self) -> bool {
+        self.original_line.is_some()
     }
 }
 
@@ -210,12 +248,7 @@ pub fn quote_sale(draft: SaleDraft) -> Result<Ticket, SaleError> {
     if draft.lines.is_empty() {
         return Err(SaleError::Empty);
     }
-    let mut seen_serials = BTreeSet::new();
-    let mut lines = Vec::with_capacity(draft.lines.len());
-    for (index, entered) in draft.lines.into_iter().enumerate() {
-        let line_no = index as u32 + 1;
-        lines.push(price_line(line_no, entered, &mut seen_serials)?);
-    }
+    let mut lines = price_lines(0, draft.lines)?;
     let ticket_discount_amount = apply_ticket_discount(&mut lines, draft.ticket_discount)?;
     finish(
         TicketKind::Sale,
@@ -226,6 +259,20 @@ pub fn quote_sale(draft: SaleDraft) -> Result<Ticket, SaleError> {
         Refund::Unsettled,
         draft.customer,
     )
+}
+
+/// Prices the lines of a sale, numbered from `first_line + 1`.
+pub(crate) fn price_lines(
+    first_line: u32,
+    drafts: Vec<LineDraft>,
+) -> Result<Vec<TicketLine>, SaleError> {
+    let mut seen_serials = BTreeSet::new();
+    let mut lines = Vec::with_capacity(drafts.len());
+    for (index, entered) in drafts.into_iter().enumerate() {
+        let line_no = first_line + index as u32 + 1;
+        lines.push(price_line(line_no, entered, &mut seen_serials)?);
+    }
+    Ok(lines)
 }
 
 fn price_line(
@@ -385,7 +432,7 @@ pub fn allocate(amount: Money, weights: &[Money]) -> Vec<Money> {
     floors.into_iter().map(Money::from_cents).collect()
 }
 
-fn finish(
+pub(crate) fn finish(
     kind: TicketKind,
     original: Option<u64>,
     lines: Vec<TicketLine>,
@@ -449,12 +496,32 @@ pub fn compute_return(
     lines: &[ReturnLine],
     tenders: Option<Vec<Tender>>,
 ) -> Result<Ticket, SaleError> {
-    if original.kind != TicketKind::Sale {
-        return Err(SaleError::NotASale {
-            ticket: original_number,
-            kind: original.kind.name(),
-        });
-    }
+    let out = return_lines(original_number, original, earlier_returns, lines)?;
+    let mut ticket = finish(
+        TicketKind::Return,
+        Some(original_number),
+        out,
+        None,
+        Money::ZERO,
+        match tenders {
+            Some(tenders) => Refund::Given(tenders),
+            None => Refund::AsPaid(original),
+        },
+        original.customer.clone(),
+    )?;
+    ticket.vat = return_vat(earlier_returns, &ticket.lines);
+    Ok(ticket)
+}
+
+/// Checks and computes the lines of `original` given back, numbered from 1, given the returns
+/// (and exchanges) already recorded against it.
+pub(crate) fn return_lines(
+    original_number: u64,
+    original: &Ticket,
+    earlier_returns: &[Ticket],
+    lines: &[ReturnLine],
+) -> Result<Vec<TicketLine>, SaleError> {
+    check_returnable(original_number, original)?;
     if lines.is_empty() {
         return Err(SaleError::Empty);
     }
@@ -473,6 +540,13 @@ pub fn compute_return(
                 line: asked.line,
             },
         )?;
+        // On an exchange, only what it sold can come back: its returned lines were refunded.
+        if sold.is_returned() {
+            return Err(SaleError::LineWasAReturn {
+                ticket: original_number,
+                line: asked.line,
+            });
+        }
         let (done, done_serials) = returned.get(&asked.line).cloned().unwrap_or_default();
         out.push(return_line(
             original_number,
@@ -483,30 +557,35 @@ pub fn compute_return(
             asked,
         )?);
     }
-    let mut ticket = finish(
-        TicketKind::Return,
-        Some(original_number),
-        out,
-        None,
-        Money::ZERO,
-        match tenders {
-            Some(tenders) => Refund::Given(tenders),
-            None => Refund::AsPaid(original),
-        },
-        original.customer.clone(),
-    )?;
-    ticket.vat = return_vat(earlier_returns, &ticket.lines);
-    Ok(ticket)
+    Ok(out)
+}
+
+/// Only what was sold can come back: the lines of a sale, or the new lines of an exchange.
+fn check_returnable(original_number: u64, original: &Ticket) -> Result<(), SaleError> {
+    if matches!(original.kind, TicketKind::Sale | TicketKind::Exchange) {
+        return Ok(());
+    }
+    Err(SaleError::NotASale {
+        ticket: original_number,
+        kind: original.kind.name(),
+    })
 }
 
 /// The VAT of a return, computed cumulatively per rate like its amounts: with `before` the
 /// amount (including VAT) already returned at a rate and `now` this return's, the VAT refunded
 /// is `VAT(before + now) − VAT(before)`. However a sale is returned, in one go or unit by unit,
 /// the VAT refunded per rate adds up to exactly the VAT of the sale.
-fn return_vat(earlier_returns: &[Ticket], lines: &[TicketLine]) -> Vec<VatLine> {
+///
+/// `before` is taken from the earlier tickets' returned lines (their per-rate sums are what a
+/// return's VAT lines carry), so an earlier exchange counts only what it gave back.
+pub(crate) fn return_vat(earlier_returns: &[Ticket], lines: &[TicketLine]) -> Vec<VatLine> {
     let mut before: BTreeMap<VatRate, Money> = BTreeMap::new();
-    for line in earlier_returns.iter().flat_map(|t| &t.vat) {
-        *before.entry(line.rate).or_default() -= line.including_vat;
+    for line in earlier_returns
+        .iter()
+        .flat_map(|t| &t.lines)
+        .filter(|l| l.is_returned())
+    {
+        *before.entry(line.vat_rate).or_default() -= line.total;
     }
     breakdown(lines.iter().map(|l| (l.vat_rate, l.total)))
         .into_iter()
@@ -526,7 +605,7 @@ fn return_vat(earlier_returns: &[Ticket], lines: &[TicketLine]) -> Vec<VatLine> 
 
 /// Where a ticket's money goes: tenders as given, (for a refund) back as it was paid, or not
 /// decided yet (a quote).
-enum Refund<'a> {
+pub(crate) enum Refund<'a> {
     Given(Vec<Tender>),
     AsPaid(&'a Ticket),
     Unsettled,
@@ -559,10 +638,12 @@ pub fn compute_cancellation(
     earlier_returns: &[Ticket],
     tenders: Option<Vec<Tender>>,
 ) -> Result<Ticket, SaleError> {
+    check_returnable(original_number, original)?;
     let returned = returned_so_far(earlier_returns);
     let remaining: Vec<ReturnLine> = original
         .lines
         .iter()
+        .filter(|l| !l.is_returned())
         .filter_map(|l| {
             let done = returned.get(&l.line).map(|r| r.0).unwrap_or(0);
             let left = l.quantity.count().saturating_sub(done);

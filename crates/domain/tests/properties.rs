@@ -1,9 +1,12 @@
 //! Property tests: totals equal the sum of lines, a full refund mirrors its sale per VAT rate to
-//! the cent, canonical bytes are stable and round-trip.
+//! the cent, an exchange counts as its return plus its sale, canonical bytes are stable and
+//! round-trip.
 
 mod support;
 
 use pos_domain::Money;
+use pos_domain::closure::TotalsBuilder;
+use pos_domain::exchange::{ExchangeDraft, compute_exchange};
 use pos_domain::record::{
     Chain, Deterministic, Record, SignedRecord, Signer, SoftwareKey, canonical_bytes,
 };
@@ -105,6 +108,42 @@ proptest! {
                 prop_assert_eq!(back.vat, -sold.vat, "one full refund mirrors VAT to the cent");
                 prop_assert_eq!(back.excluding_vat, -sold.excluding_vat);
             }
+        }
+    }
+
+    #[test]
+    fn an_exchange_counts_as_its_return_plus_its_sale(original in arb_sale(), new in arb_sale(), units in 1u32..4) {
+        let sale = paid(original);
+        let back: Vec<ReturnLine> = sale.lines.iter()
+            .map(|l| ReturnLine { line: l.line, quantity: units.min(l.quantity.count()), serials: vec![] })
+            .collect();
+        let draft = ExchangeDraft { returned: back.clone(), new_lines: new.lines.clone(), customer: None };
+        // Cash both ways: enough to cover a positive difference, exact for a refund.
+        let quoted = pos_domain::exchange::quote_exchange(1, &sale, &[], draft.clone()).unwrap();
+        let cash = |cents: i64| Tender { kind: TenderKind::Cash, amount: Money::from_cents(cents), reference: None };
+        let tenders = if quoted.total.is_positive() { vec![cash(100_000_000)] }
+            else if quoted.total.is_negative() { vec![cash(quoted.total.cents())] } else { vec![] };
+        let exchange = compute_exchange(1, &sale, &[], draft, Some(tenders)).unwrap();
+        let refund = compute_return(1, &sale, &[], &back, None).unwrap();
+        let bought = paid(SaleDraft { lines: new.lines, ..Default::default() });
+        prop_assert_eq!(exchange.total, refund.total + bought.total, "the difference");
+        prop_assert_eq!(&exchange.lines[..refund.lines.len()], &refund.lines[..], "returned lines as a return computes them");
+        let sum = |tickets: &[&pos_domain::ticket::Ticket]| {
+            let mut b = TotalsBuilder::new(Money::ZERO, Money::ZERO);
+            for (i, t) in tickets.iter().enumerate() {
+                b.add_ticket(i as u64 + 1, t);
+            }
+            b.finish()
+        };
+        let one = sum(&[&sale, &exchange]);
+        let two = sum(&[&sale, &refund, &bought]);
+        prop_assert_eq!(&one.vat, &two.vat, "VAT per rate");
+        prop_assert_eq!(one.total, two.total);
+        prop_assert_eq!(one.absolute_total, two.absolute_total);
+        prop_assert_eq!(one.sales_amount(), two.sales_amount());
+        prop_assert_eq!(one.returns_amount(), two.returns_amount());
+        for v in &exchange.vat {
+            prop_assert_eq!(v.vat + v.excluding_vat, v.including_vat, "VAT + HT = TTC per rate");
         }
     }
 

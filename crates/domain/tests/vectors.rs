@@ -11,13 +11,14 @@ use std::path::PathBuf;
 
 use pos_domain::Money;
 use pos_domain::closure::{Closure, ClosureLevel, TotalsBuilder};
+use pos_domain::exchange::{ExchangeDraft, compute_exchange};
 use pos_domain::journal::{Event, EventKind};
 use pos_domain::record::{
     Chain, ChainVerifier, Depth, Deterministic, PublicKey, Record, Signature, SignedRecord, Signer,
     SoftwareKey, sha256_hex,
 };
 use pos_domain::tender::{Tender, TenderKind};
-use pos_domain::ticket::{Discount, SaleDraft, compute_sale};
+use pos_domain::ticket::{Discount, ReturnLine, SaleDraft, compute_sale};
 use pos_domain::vat::VatCode;
 use rust_decimal_macros::dec;
 use serde::{Deserialize, Serialize};
@@ -128,6 +129,58 @@ fn build() -> VectorFile {
             .sign(&key)
             .unwrap()
     };
+    // An exchange: one case back, a charger taken, the difference paid by card; then the day
+    // closure over both tickets (appended, so the vectors above never move).
+    let mut exchange = compute_exchange(
+        1,
+        &ticket,
+        &[],
+        ExchangeDraft {
+            returned: vec![ReturnLine {
+                line: 1,
+                quantity: 1,
+                serials: vec![],
+            }],
+            new_lines: vec![line(product("charger-usb-c", 3999, VatCode::Standard), 1)],
+            customer: None,
+        },
+        Some(vec![Tender {
+            kind: TenderKind::Card,
+            amount: Money::from_cents(1328),
+            reference: Some("A67890".into()),
+        }]),
+    )
+    .unwrap();
+    exchange.chain_totals(ticket.grand_total, ticket.perpetual_absolute_total);
+    let exchanged = base(
+        Chain::Ticket,
+        2,
+        "2026-11-23T10:30:00Z",
+        sale.hash(),
+        serde_json::to_value(&exchange).unwrap(),
+    )
+    .sign(&key)
+    .unwrap();
+    let mut next_day = TotalsBuilder::new(ticket.grand_total, ticket.perpetual_absolute_total);
+    next_day.add_ticket(2, &exchange);
+    let z2 = base(
+        Chain::Closure,
+        2,
+        "2026-11-23T19:00:00Z",
+        z.hash(),
+        serde_json::to_value(Closure {
+            level: ClosureLevel::Day,
+            period: "2026-11-23".into(),
+            through_ticket: 2,
+            through_cash: 0,
+            closures: None,
+            totals: next_day.finish(),
+            last_ticket_signature: Some(exchanged.signature.to_string()),
+        })
+        .unwrap(),
+    )
+    .sign(&key)
+    .unwrap();
     let e1 = event(1, String::new(), EventKind::StartUp);
     let e2 = event(2, e1.hash(), EventKind::Login);
     let vector = |name: &str, signed: &SignedRecord| Vector {
@@ -148,6 +201,11 @@ fn build() -> VectorFile {
             vector("day closure", &z),
             vector("first event", &e1),
             vector("second event linked to the first", &e2),
+            vector(
+                "exchange of one line for a dearer item, paid by card",
+                &exchanged,
+            ),
+            vector("day closure with an exchange", &z2),
         ],
     }
 }

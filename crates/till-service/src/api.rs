@@ -62,7 +62,8 @@ pub enum ApprovalAction {
     PriceOverride,
     /// A discount taking off more than the shop's limit (see `TillInfo.discount_limit_percent`).
     DiscountAboveLimit,
-    /// A return of a ticket found by its number rather than by scanning its receipt.
+    /// A return (or exchange) of a ticket found by its number rather than by scanning its
+    /// receipt.
     RefundWithoutReceipt,
     /// Opening the drawer outside a cash sale.
     DrawerOpenWithoutSale,
@@ -461,6 +462,8 @@ pub enum TicketKind {
     Sale,
     Return,
     Cancellation,
+    /// Lines of an earlier ticket back and new items out, the difference settled.
+    Exchange,
 }
 
 /// A recorded ticket.
@@ -614,6 +617,61 @@ pub struct ReturnQuote {
     pub approvals_needed: Vec<ApprovalAction>,
 }
 
+/// `exchange_quote` and `exchange`: lines of a ticket coming back (as in a return) and the new
+/// items taken instead (a cart, as in a sale), on one ticket whose total is the difference.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ExchangeRequest {
+    pub original: u32,
+    /// The lines of the original coming back.
+    pub returned: Vec<ReturnLineInput>,
+    /// The new items, their approvals and the customer. No ticket discount: discount lines.
+    pub cart: Cart,
+    /// When the difference is positive: what the customer pays, as in `sell` (card tenders
+    /// with their approved `debit` payment). For `exchange_quote`, what was entered so far.
+    #[serde(default)]
+    #[ts(as = "Option<Vec<TenderInput>>", optional)]
+    pub tenders: Vec<TenderInput>,
+    /// When the difference is negative: where the refund goes, as in a return.
+    pub refund_to: RefundTo,
+    /// The approved refund on the card, when the difference is refunded to the card.
+    #[serde(default)]
+    #[ts(optional)]
+    pub payment_id: Option<String>,
+    /// As in a return: whether the original was found by scanning its receipt.
+    #[serde(default)]
+    #[ts(as = "Option<bool>", optional)]
+    pub by_receipt: bool,
+    /// A `refund_without_receipt` approval, when the original was not found by its receipt.
+    #[serde(default)]
+    #[ts(optional)]
+    pub approval: Option<String>,
+}
+
+/// `exchange_quote`: the exchange as it would be recorded.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ExchangeQuote {
+    /// Returned lines first (negative amounts, `original_line` set), then the new lines.
+    pub lines: Vec<LineView>,
+    /// Per rate: the refunded VAT plus the VAT of the new lines.
+    pub vat: Vec<VatView>,
+    /// What the returned lines are refunded (negative).
+    pub returned_total: String,
+    /// What the new lines cost.
+    pub sold_total: String,
+    /// The difference: positive, the customer pays it; negative, it goes back to them.
+    pub total: String,
+    /// Sum of the tenders given (a positive difference).
+    pub tendered: String,
+    /// What is still to pay (zero once the tenders cover a positive difference).
+    pub amount_due: String,
+    /// Cash to give back with these tenders.
+    pub change: String,
+    /// Where a negative difference goes with `refund_to` (empty otherwise).
+    pub refund: Vec<TenderView>,
+    /// Approvals needed before `exchange` accepts it (and not yet given).
+    pub approvals_needed: Vec<ApprovalAction>,
+}
+
 // ---------------------------------------------------------------------------------------------
 // Cash
 
@@ -669,7 +727,13 @@ pub struct TotalsView {
     pub last_ticket: Option<u32>,
     pub tickets: u32,
     pub sales: u32,
+    /// Returns and cancellations.
     pub returns: u32,
+    pub exchanges: u32,
+    /// What was sold, exchanges' new lines included.
+    pub sales_amount: String,
+    /// What was refunded (negative), exchanges' returned lines included.
+    pub returns_amount: String,
     pub vat: Vec<VatView>,
     pub tenders: Vec<TenderTotalView>,
     pub total: String,

@@ -90,6 +90,8 @@ commands! {
     find_ticket(FindTicketRequest) -> FoundTicket;
     return_quote(ReturnRequest) -> ReturnQuote;
     return_items(ReturnRequest) -> SaleResult;
+    exchange_quote(ExchangeRequest) -> ExchangeQuote;
+    exchange(ExchangeRequest) -> SaleResult;
     // Cash, reports, closures.
     cash_movement(CashMovementRequest) -> CashMovementView;
     report_x(PrintOption) -> XReportView;

@@ -1,7 +1,7 @@
 //! Selling: catalog lookups, the cart's quote, parked carts, recording a sale with its tenders,
-//! receipts and reprints, and returns. Tickets are computed by the engine only; this module
-//! turns the app's requests into engine requests, checks who may do what, and prints after the
-//! ledger commit.
+//! receipts and reprints, and returns (exchanges: [`crate::exchange`]). Tickets are computed by
+//! the engine only; this module turns the app's requests into engine requests, checks who may
+//! do what, and prints after the ledger commit.
 
 use pos_domain::Money;
 use pos_domain::record::Chain;
@@ -94,7 +94,7 @@ impl Service {
 
     // --- Cart ---------------------------------------------------------------------------------
 
-    fn sale_request(
+    pub(crate) fn sale_request(
         &self,
         cart: &Cart,
         operator: &str,
@@ -120,7 +120,7 @@ impl Service {
     }
 
     /// What the priced cart needs a manager for.
-    fn approvals_for(&self, cart: &Cart, ticket: &Ticket) -> Vec<ApprovalAction> {
+    pub(crate) fn approvals_for(&self, cart: &Cart, ticket: &Ticket) -> Vec<ApprovalAction> {
         let mut needed = Vec::new();
         if cart.lines.iter().any(|l| l.unit_price.is_some()) {
             needed.push(ApprovalAction::PriceOverride);
@@ -386,7 +386,8 @@ impl Service {
         if by_receipt {
             lock(&self.found_by_receipt).insert(number);
         }
-        if ticket.ticket.kind != pos_domain::ticket::TicketKind::Sale {
+        use pos_domain::ticket::TicketKind as K;
+        if !matches!(ticket.ticket.kind, K::Sale | K::Exchange) {
             return Err(ApiError::invalid(
                 "not_a_sale",
                 format!("ticket {number} is itself a return: find the original sale's ticket"),
@@ -404,10 +405,16 @@ impl Service {
                     .filter(|l| l.original_line == Some(line.line))
                     .map(|l| l.quantity.count())
                     .sum();
+                // On an exchange, the lines it took back were refunded there: none is left.
+                let sold = if line.is_returned() {
+                    0
+                } else {
+                    line.quantity.count()
+                };
                 Returnable {
                     line: line.line,
                     returned,
-                    remaining: line.quantity.count().saturating_sub(returned),
+                    remaining: sold.saturating_sub(returned),
                 }
             })
             .collect();
@@ -420,8 +427,8 @@ impl Service {
     }
 
     /// Whether the original of a return was found by its receipt in this session.
-    fn with_receipt(&self, request: &ReturnRequest) -> bool {
-        request.by_receipt && lock(&self.found_by_receipt).contains(&u64::from(request.original))
+    pub(crate) fn with_receipt(&self, by_receipt: bool, original: u32) -> bool {
+        by_receipt && lock(&self.found_by_receipt).contains(&u64::from(original))
     }
 
     fn engine_return(&self, request: &ReturnRequest, operator: &str) -> EngineReturn {
@@ -442,10 +449,12 @@ impl Service {
         }
     }
 
-    /// The refund tenders for a return of `total` (negative) to `refund_to`.
-    fn refund_tenders(
+    /// The refund tenders for a return (or exchange) of `computed.total` (negative) to
+    /// `refund_to`, with the card refund `payment_id` when it goes to the card.
+    pub(crate) fn refund_tenders(
         &self,
-        request: &ReturnRequest,
+        refund_to: RefundTo,
+        payment_id: Option<&String>,
         computed: &Ticket,
     ) -> ApiResult<Option<Vec<Tender>>> {
         let total = computed.total;
@@ -457,7 +466,7 @@ impl Service {
             }]))
         };
         use pos_domain::tender::TenderKind as K;
-        match request.refund_to {
+        match refund_to {
             RefundTo::Original => {
                 if computed.tenders.iter().any(|t| t.kind == K::Card) {
                     Err(ApiError::invalid(
@@ -471,7 +480,7 @@ impl Service {
             RefundTo::Cash => single(K::Cash),
             RefundTo::StoreCredit => single(K::StoreCredit),
             RefundTo::Card => {
-                let payment_id = request.payment_id.clone().ok_or_else(|| {
+                let payment_id = payment_id.cloned().ok_or_else(|| {
                     ApiError::invalid(
                         "card_without_payment",
                         "a refund to the card needs its refund on the terminal: start it first (card_payment_start with kind refund)",
@@ -497,7 +506,7 @@ impl Service {
         let computed = till.quote_return(&self.engine_return(&request, &staff.id))?;
         let mut approvals_needed = Vec::new();
         let approvals: Vec<String> = request.approval.iter().cloned().collect();
-        if !self.with_receipt(&request)
+        if !self.with_receipt(request.by_receipt, request.original)
             && !self.has_approval(ApprovalAction::RefundWithoutReceipt, &approvals)
         {
             approvals_needed.push(ApprovalAction::RefundWithoutReceipt);
@@ -526,7 +535,7 @@ impl Service {
     pub fn return_items(&self, request: ReturnRequest) -> ApiResult<SaleResult> {
         let staff = self.current()?;
         let mut till = lock(&self.till);
-        if !self.with_receipt(&request) {
+        if !self.with_receipt(request.by_receipt, request.original) {
             let approvals: Vec<String> = request.approval.iter().cloned().collect();
             self.require_approval(
                 &mut till,
@@ -537,7 +546,8 @@ impl Service {
         }
         let mut engine = self.engine_return(&request, &staff.id);
         let computed = till.quote_return(&engine)?;
-        engine.tenders = self.refund_tenders(&request, &computed)?;
+        engine.tenders =
+            self.refund_tenders(request.refund_to, request.payment_id.as_ref(), &computed)?;
         let recorded = till.return_items(&engine)?;
         if let Some(id) = &request.payment_id
             && request.refund_to == RefundTo::Card

@@ -155,6 +155,7 @@ pub fn ticket_kind(kind: pos_domain::ticket::TicketKind) -> TicketKind {
         K::Sale => TicketKind::Sale,
         K::Return => TicketKind::Return,
         K::Cancellation => TicketKind::Cancellation,
+        K::Exchange => TicketKind::Exchange,
     }
 }
 
@@ -197,6 +198,9 @@ pub fn totals(t: &PeriodTotals) -> TotalsView {
         tickets: number(t.tickets),
         sales: number(t.sales),
         returns: number(t.returns),
+        exchanges: number(t.exchanges),
+        sales_amount: t.sales_amount().to_string(),
+        returns_amount: t.returns_amount().to_string(),
         vat: t.vat.iter().map(vat).collect(),
         tenders: t
             .tenders

@@ -758,3 +758,101 @@ fn device_settings_a_manager_saves_are_used_after_a_restart() {
         "the refused URI was not saved"
     );
 }
+
+#[test]
+fn exchange_from_the_receipt_paid_by_card_refunded_or_even() {
+    let till = TestTill::start("amount-rule", TIMEOUT);
+    till.login("1234");
+    // Two cables (14.90) and a charger (24.90), paid in cash.
+    let cart = json!({"lines": [line("ACC-CBL-CC1", 2), line("ACC-CHG-25W", 1)]});
+    let sale = till
+        .call(
+            "sell",
+            json!({"cart": cart, "tenders": [{"kind": "cash", "amount": "54.70"}]}),
+        )
+        .ok();
+    let qr = sale["receipt"]["qr"].as_str().expect("qr").to_string();
+    till.call("find_ticket", json!({"qr": qr})).ok();
+
+    // One cable back for a 49.90 charger: 35.00 to pay, by card.
+    let mut request = json!({"original": 1, "returned": [{"line": 1, "quantity": 1}],
+                             "cart": {"lines": [line("ACC-CHG-65W", 1)]},
+                             "refund_to": "original", "by_receipt": true});
+    let quote = till.call("exchange_quote", request.clone()).ok();
+    assert_eq!(quote["returned_total"], "-14.90");
+    assert_eq!(quote["sold_total"], "49.90");
+    assert_eq!(quote["total"], "35.00");
+    assert_eq!(quote["amount_due"], "35.00");
+    assert_eq!(quote["approvals_needed"], json!([]));
+    assert_eq!(quote["lines"][0]["original_line"], 1);
+    assert_eq!(
+        till.call("exchange", request.clone()).code(),
+        "tenders_short",
+        "a positive difference must be paid"
+    );
+    let payment = till.pay_by_card("35.00", "debit");
+    assert_eq!(payment["state"], "approved", "{payment}");
+    request["tenders"] =
+        json!([{"kind": "card", "amount": "35.00", "payment_id": payment["payment_id"]}]);
+    let exchanged = till.call("exchange", request).ok();
+    assert_eq!(exchanged["ticket"]["kind"], "exchange");
+    assert_eq!(exchanged["ticket"]["total"], "35.00");
+    assert_eq!(exchanged["ticket"]["original"], 1);
+    let printed = till.printed_with("Echange n° 2");
+    for mention in [
+        "ARTICLES REPRIS",
+        "ARTICLES VENDUS",
+        "A payer",
+        "Carte bancaire",
+    ] {
+        assert!(
+            printed.contains(mention),
+            "{mention} on the receipt: {printed}"
+        );
+    }
+
+    // The other cable for a 9.90 service: 5.00 back, as store credit.
+    let cheaper = json!({"original": 1, "returned": [{"line": 1, "quantity": 1}],
+                         "cart": {"lines": [line("SRV-POSE", 1)]},
+                         "refund_to": "store_credit", "by_receipt": true});
+    let quote = till.call("exchange_quote", cheaper.clone()).ok();
+    assert_eq!(quote["total"], "-5.00");
+    assert_eq!(quote["refund"][0]["kind"], "store_credit");
+    let refunded = till.call("exchange", cheaper).ok();
+    assert_eq!(refunded["ticket"]["tenders"][0]["kind"], "store_credit");
+    assert_eq!(refunded["ticket"]["tenders"][0]["amount"], "-5.00");
+
+    // Nothing left of line 1; line 2 typed by number needs a manager.
+    let found = till.call("find_ticket", json!({"number": 1})).ok();
+    assert_eq!(found["returnable"][0]["remaining"], 0);
+    assert_eq!(found["returns"], json!([2, 3]));
+    let even = json!({"original": 1, "returned": [{"line": 2, "quantity": 1}],
+                      "cart": {"lines": [line("ACC-CHG-25W", 1)]}, "refund_to": "original"});
+    let quote = till.call("exchange_quote", even.clone()).ok();
+    assert_eq!(quote["total"], "0.00");
+    assert_eq!(quote["approvals_needed"], json!(["refund_without_receipt"]));
+    let refused = till.call("exchange", even.clone());
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.body["approval"], "refund_without_receipt");
+    let approval = till
+        .call(
+            "approve",
+            json!({"pin": "9999", "action": "refund_without_receipt"}),
+        )
+        .ok();
+    let mut approved = even;
+    approved["approval"] = approval["approval_id"].clone();
+    let swapped = till.call("exchange", approved).ok();
+    assert_eq!(swapped["ticket"]["total"], "0.00");
+    assert_eq!(
+        swapped["ticket"]["tenders"],
+        json!([]),
+        "an even swap takes no tender"
+    );
+    assert!(swapped["drawer"].is_null(), "no cash, no drawer");
+
+    // The exchange's own new line can come back; what it took back cannot.
+    let from_exchange = till.call("find_ticket", json!({"number": 2})).ok();
+    assert_eq!(from_exchange["returnable"][0]["remaining"], 0);
+    assert_eq!(from_exchange["returnable"][1]["remaining"], 1);
+}

@@ -11,12 +11,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use pos_domain::Money;
 use pos_domain::clock::Clock;
+use pos_domain::exchange::{ExchangeDraft, compute_exchange, quote_exchange};
 use pos_domain::journal::{CashMovement, CashMovementKind, Duplicate, Event, EventKind};
 use pos_domain::product::{Product, SoldBy};
 use pos_domain::record::{Chain, Depth, PublicKey, SignedRecord, Signer, SoftwareKey, timestamp};
 use pos_domain::ticket::{
     LineDraft, Quantity, SaleDraft, Ticket, compute_cancellation, compute_return, compute_sale,
-    quote_sale,
+    default_refund, quote_sale,
 };
 use pos_domain::vat::rate_for;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -28,7 +29,9 @@ use crate::db;
 use crate::error::{Result, TillError};
 use crate::identity::{self, Identity, InitOptions, SettingsChange};
 use crate::ledger::{self, Author, VerifyReport};
-use crate::requests::{RecordedTicket, ReturnRequest, SaleLineRequest, SaleRequest};
+use crate::requests::{
+    ExchangeRequest, RecordedTicket, ReturnRequest, SaleLineRequest, SaleRequest,
+};
 
 /// The software name and version written into every record.
 pub const SOFTWARE: &str = concat!("pos-till ", env!("CARGO_PKG_VERSION"));
@@ -411,6 +414,50 @@ impl Till {
         compute_return_ticket(&self.conn, request)
     }
 
+    /// Records an exchange: lines of an earlier ticket back, new items out, the difference
+    /// paid or refunded, on one ticket. Nothing is written if it is refused.
+    pub fn exchange(&mut self, request: &ExchangeRequest) -> Result<RecordedTicket> {
+        let draft = self.exchange_draft(request)?;
+        let tenders = request.tenders.clone();
+        // As for a return, the original and what was already given back are read inside the
+        // write transaction, so no line goes back twice.
+        self.record_ticket(Chain::Ticket, operator(&request.operator), |tx| {
+            let (original, earlier) = original_and_returns(tx, request.original)?;
+            let mut ticket =
+                compute_exchange(request.original, &original, &earlier, draft, tenders)?;
+            // As a return does: goods of a web order coming back name the order.
+            ticket.web_order = original.web_order.clone();
+            Ok(ticket)
+        })
+    }
+
+    /// Prices an exchange as [`Till::exchange`] would record it, without recording anything:
+    /// what the exchange screen shows. A negative difference carries the refund tenders the
+    /// engine picks when the request gives none; otherwise there are no tenders.
+    pub fn quote_exchange(&self, request: &ExchangeRequest) -> Result<Ticket> {
+        let draft = self.exchange_draft(request)?;
+        let (original, earlier) = original_and_returns(&self.conn, request.original)?;
+        let mut ticket = quote_exchange(request.original, &original, &earlier, draft)?;
+        if ticket.total.is_negative() {
+            ticket.tenders = default_refund(&original, ticket.total);
+        }
+        Ok(ticket)
+    }
+
+    fn exchange_draft(&self, request: &ExchangeRequest) -> Result<ExchangeDraft> {
+        let new_lines = request
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| self.resolve_line(request.returned.len() + i, l))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ExchangeDraft {
+            returned: request.returned.clone(),
+            new_lines,
+            customer: request.customer.clone(),
+        })
+    }
+
     /// The returns and cancellations recorded against ticket `number`, oldest first.
     pub fn returns_of(&self, number: u64) -> Result<Vec<RecordedTicket>> {
         ledger::referring_to(&self.conn, Chain::Ticket, number)?
@@ -577,13 +624,7 @@ fn check_return(request: &ReturnRequest) -> Result<()> {
 
 /// The return or cancellation ticket for `request`, from the ledger as `conn` sees it.
 fn compute_return_ticket(conn: &Connection, request: &ReturnRequest) -> Result<Ticket> {
-    let original = ledger::get(conn, Chain::Ticket, request.original)?
-        .ok_or(TillError::UnknownTicket(request.original))?;
-    let original = ticket_of(&original)?;
-    let earlier = ledger::referring_to(conn, Chain::Ticket, request.original)?
-        .iter()
-        .map(ticket_of)
-        .collect::<Result<Vec<_>>>()?;
+    let (original, earlier) = original_and_returns(conn, request.original)?;
     let tenders = request.tenders.clone();
     let mut ticket = if request.cancel {
         compute_cancellation(request.original, &original, &earlier, tenders)?
@@ -599,6 +640,17 @@ fn compute_return_ticket(conn: &Connection, request: &ReturnRequest) -> Result<T
     // A web order paid in the shop and returned: the return names the order too.
     ticket.web_order = original.web_order.clone();
     Ok(ticket)
+}
+
+/// Ticket `number` and the tickets recorded against it (returns, cancellations, exchanges).
+fn original_and_returns(conn: &Connection, number: u64) -> Result<(Ticket, Vec<Ticket>)> {
+    let original =
+        ledger::get(conn, Chain::Ticket, number)?.ok_or(TillError::UnknownTicket(number))?;
+    let earlier = ledger::referring_to(conn, Chain::Ticket, number)?
+        .iter()
+        .map(ticket_of)
+        .collect::<Result<Vec<_>>>()?;
+    Ok((ticket_of(&original)?, earlier))
 }
 
 fn operator(given: &Option<String>) -> &str {

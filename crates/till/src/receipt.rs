@@ -129,6 +129,7 @@ pub fn render(identity: &Identity, ticket: &RecordedTicket, duplicate: Option<u3
         TicketKind::Sale => "Ticket",
         TicketKind::Return => "Retour",
         TicketKind::Cancellation => "Annulation",
+        TicketKind::Exchange => "Echange",
     };
     let local = local_time(identity, &ticket.at);
     out.push(columns(&format!("{title} n° {}", ticket.number), &local));
@@ -143,7 +144,24 @@ pub fn render(identity: &Identity, ticket: &RecordedTicket, duplicate: Option<u3
         out.push(format!("Retrait commande web {order}"));
     }
     out.push(rule.clone());
-    for line in &ticket.ticket.lines {
+    let exchange = ticket.ticket.kind == TicketKind::Exchange;
+    for (index, line) in ticket.ticket.lines.iter().enumerate() {
+        // An exchange prints what comes back, then what goes out, each under its heading.
+        if exchange
+            && (index == 0 || line.is_returned() != ticket.ticket.lines[index - 1].is_returned())
+        {
+            if index > 0 {
+                out.push(String::new());
+            }
+            out.push(
+                if line.is_returned() {
+                    "ARTICLES REPRIS"
+                } else {
+                    "ARTICLES VENDUS"
+                }
+                .into(),
+            );
+        }
         out.push(line.label.chars().take(WIDTH).collect());
         let detail = format!(
             "  {} x {} ({} % TVA)",
@@ -161,6 +179,18 @@ pub fn render(identity: &Identity, ticket: &RecordedTicket, duplicate: Option<u3
         if let Some(seller) = &line.seller {
             out.push(format!("  Vendeur {seller}"));
         }
+        if exchange {
+            if let (Some(original), Some(original_line)) =
+                (ticket.ticket.original, line.original_line)
+            {
+                out.push(columns(
+                    &format!("  Ligne {original_line} du ticket {original}"),
+                    &line.total.to_string(),
+                ));
+            } else if line.total != line.gross {
+                out.push(columns("  Net", &line.total.to_string()));
+            }
+        }
     }
     if !ticket.ticket.ticket_discount_amount.is_zero() {
         out.push(columns(
@@ -169,6 +199,22 @@ pub fn render(identity: &Identity, ticket: &RecordedTicket, duplicate: Option<u3
         ));
     }
     out.push(rule.clone());
+    if exchange {
+        out.push(columns(
+            "Total repris TTC",
+            &ticket.ticket.returned_amount().to_string(),
+        ));
+        out.push(columns(
+            "Total vendu TTC",
+            &ticket.ticket.sold_amount().to_string(),
+        ));
+        let settle = if ticket.ticket.total.is_negative() {
+            "A rembourser"
+        } else {
+            "A payer"
+        };
+        out.push(columns(settle, &ticket.ticket.total.abs().to_string()));
+    }
     out.push(columns("TOTAL TTC EUR", &ticket.ticket.total.to_string()));
     vat_table(&mut out, &ticket.ticket.vat);
     out.push(rule.clone());
@@ -247,6 +293,18 @@ fn totals_lines(out: &mut Vec<String>, totals: &pos_domain::closure::PeriodTotal
         "Ventes / retours",
         &format!("{} / {}", totals.sales, totals.returns),
     ));
+    // Exchanges count in both amounts; periods without one print as they always have.
+    if totals.exchanges > 0 {
+        out.push(columns("Echanges", &totals.exchanges.to_string()));
+        out.push(columns(
+            "Total ventes TTC",
+            &totals.sales_amount().to_string(),
+        ));
+        out.push(columns(
+            "Total retours TTC",
+            &totals.returns_amount().to_string(),
+        ));
+    }
     out.push(rule.clone());
     vat_table(out, &totals.vat);
     out.push(rule.clone());

@@ -70,6 +70,28 @@ pub struct ReturnRequest {
     pub tenders: Option<Vec<Tender>>,
 }
 
+/// An exchange: lines of an earlier ticket brought back and new items taken, on one ticket.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    /// The original ticket number (a sale, or an earlier exchange's new items).
+    pub original: u64,
+    /// The lines of the original coming back.
+    pub returned: Vec<ReturnLine>,
+    /// The items taken instead, entered as in a sale.
+    pub lines: Vec<SaleLineRequest>,
+    /// The customer, when not the original's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
+    /// When the difference is positive: what the customer pays (required). When negative: the
+    /// refund (negative amounts); omitted, it goes back as the original was paid. When zero:
+    /// nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenders: Option<Vec<Tender>>,
+}
+
 /// A ticket as recorded in the ledger.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RecordedTicket {

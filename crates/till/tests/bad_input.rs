@@ -116,6 +116,24 @@ fn refused_input_changes_nothing() {
             "does not exist",
         ),
         (
+            "exchange beyond the original",
+            &["exchange"],
+            r#"{"original":1,"returned":[{"line":1,"quantity":3}],"lines":[{"product_id":"ACC-CHG-65W"}],"tenders":[{"kind":"cash","amount":"50.00"}]}"#,
+            "only 2 left to return",
+        ),
+        (
+            "exchange with the difference unpaid",
+            &["exchange"],
+            r#"{"original":1,"returned":[{"line":1,"quantity":1}],"lines":[{"product_id":"ACC-CHG-65W"}]}"#,
+            "take 19.91 more",
+        ),
+        (
+            "exchange with nothing new",
+            &["exchange"],
+            r#"{"original":1,"returned":[{"line":1,"quantity":1}],"lines":[]}"#,
+            "add the items taken instead",
+        ),
+        (
             "reprint of an unknown ticket",
             &["receipt", "42", "--duplicate"],
             "",

@@ -10,8 +10,8 @@ use pos_domain::journal::CashMovementKind;
 use pos_domain::record::{Chain, Depth};
 use pos_domain::tender::{Tender, TenderKind};
 use pos_domain::ticket::{ReturnLine, TicketKind};
-use pos_till::requests::{ReturnRequest, SaleLineRequest, SaleRequest};
-use support::new_till;
+use pos_till::requests::{ExchangeRequest, ReturnRequest, SaleLineRequest, SaleRequest};
+use support::{new_till, run_till, text};
 
 fn cash(cents: i64) -> Tender {
     Tender {
@@ -563,5 +563,146 @@ fn a_receipt_prints_whatever_the_operator_name() {
             .all(|l| l.chars().count() <= pos_till::receipt::WIDTH),
         "{}",
         receipt.text
+    );
+}
+
+fn card(cents: i64) -> Tender {
+    Tender {
+        kind: TenderKind::Card,
+        amount: Money::from_cents(cents),
+        reference: Some("A1".into()),
+    }
+}
+
+fn new_item(product: &str) -> SaleLineRequest {
+    SaleLineRequest {
+        product_id: Some(product.into()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn an_exchange_is_one_ticket_counted_as_a_return_and_a_sale() {
+    let mut t = new_till();
+    // Two cases at 29.99, paid in cash; one comes back for a 49.90 charger.
+    t.till
+        .sell(&sale("ACC-COQ-IP16", 2, vec![cash(5998)]))
+        .unwrap();
+    let request = ExchangeRequest {
+        operator: Some("alice".into()),
+        original: 1,
+        returned: vec![ReturnLine {
+            line: 1,
+            quantity: 1,
+            serials: vec![],
+        }],
+        lines: vec![new_item("ACC-CHG-65W")],
+        customer: None,
+        tenders: None,
+    };
+    let quoted = t.till.quote_exchange(&request).unwrap();
+    assert_eq!(quoted.total, Money::from_cents(4990 - 2999));
+    let unpaid = t.till.exchange(&request).unwrap_err();
+    assert_eq!(unpaid.code(), "tenders_short", "{unpaid}");
+    let exchange = t
+        .till
+        .exchange(&ExchangeRequest {
+            tenders: Some(vec![card(1991)]),
+            ..request.clone()
+        })
+        .unwrap();
+    assert_eq!(exchange.number, 2, "an exchange is one ticket");
+    assert_eq!(exchange.ticket.kind, TicketKind::Exchange);
+    assert_eq!(exchange.ticket.original, Some(1));
+    assert_eq!(exchange.ticket.lines[0].original_line, Some(1));
+    assert_eq!(exchange.ticket.lines[0].total, Money::from_cents(-2999));
+    assert_eq!(exchange.ticket.lines[1].product_id, "ACC-CHG-65W");
+    assert_eq!(exchange.ticket.grand_total, Money::from_cents(5998 + 1991));
+    assert_eq!(
+        exchange.ticket.perpetual_absolute_total,
+        Money::from_cents(5998 + 2999 + 4990),
+        "both parts of an exchange count in the absolute total"
+    );
+    // What the exchange took back is no longer returnable on the original.
+    let err = t
+        .till
+        .return_items(&ReturnRequest {
+            original: 1,
+            lines: vec![ReturnLine {
+                line: 1,
+                quantity: 2,
+                serials: vec![],
+            }],
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "return_exceeds_sale", "{err}");
+    // The charger bought on the exchange can come back, refunded as the exchange was paid.
+    let back = t
+        .till
+        .return_items(&ReturnRequest {
+            original: 2,
+            lines: vec![ReturnLine {
+                line: 2,
+                quantity: 1,
+                serials: vec![],
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(back.ticket.total, Money::from_cents(-4990));
+    assert_eq!(back.ticket.tenders[0].kind, TenderKind::Card);
+    let receipt = t.till.receipt(Some("alice"), 2, false).unwrap().text;
+    for mention in [
+        "Echange n° 2",
+        "Sur ticket n° 1",
+        "ARTICLES REPRIS",
+        "Ligne 1 du ticket 1",
+        "ARTICLES VENDUS",
+        "Chargeur rapide GaN 65 W",
+        "A payer",
+        "19.91",
+    ] {
+        assert!(
+            receipt.contains(mention),
+            "receipt mentions {mention}:\n{receipt}"
+        );
+    }
+    let z = t.till.close("manager", ClosureLevel::Day).unwrap();
+    let totals = &z.closure.totals;
+    assert_eq!((totals.sales, totals.returns, totals.exchanges), (1, 1, 1));
+    assert_eq!(totals.total, Money::from_cents(5998 + 1991 - 4990));
+    assert_eq!(totals.sales_amount(), Money::from_cents(5998 + 4990));
+    assert_eq!(totals.returns_amount(), Money::from_cents(-2999 - 4990));
+    assert_eq!(
+        totals.grand_total, back.ticket.grand_total,
+        "the grand total is the sum of the ticket totals"
+    );
+    let vat: Money = totals.vat.iter().map(|v| v.including_vat).sum();
+    assert_eq!(
+        vat, totals.total,
+        "per-rate amounts add up to the period total"
+    );
+    assert!(t.till.verify(Depth::Full).unwrap().intact());
+}
+
+#[test]
+fn the_cli_records_an_exchange_read_on_stdin() {
+    let t = new_till();
+    drop(t.till);
+    let sold = run_till(&t.path, &["sell"], support::SIMPLE_SALE);
+    assert!(sold.status.success(), "{}", text(&sold.stderr));
+    let out = run_till(
+        &t.path,
+        &["--json", "exchange"],
+        r#"{"original":1,"returned":[{"line":1,"quantity":1}],"lines":[{"product_id":"ACC-CBL-CC1"}]}"#,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let ticket: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ticket["kind"], "exchange");
+    assert_eq!(ticket["total"], "-15.09", "29.99 back, 14.90 out");
+    assert_eq!(
+        ticket["tenders"][0]["amount"], "-15.09",
+        "refunded in cash as the original was paid"
     );
 }

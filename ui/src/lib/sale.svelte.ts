@@ -2,14 +2,22 @@
  * The sale in progress: the cart as the cashier builds it, the engine's quote of it, and the
  * tenders taken at payment. The cart is sent whole to `quote` after each change, so the
  * amount due on screen is always the engine's.
+ *
+ * An exchange is the same cart with `exchange` set: the lines of an earlier ticket coming back
+ * (chosen on the returns screen) ride along, the cart holds the new items, the engine's
+ * `exchange_quote` prices both, and the total is the difference to pay or to refund.
  */
 import type {
   Cart,
   CartLine as ApiCartLine,
   DiscountInput,
   PickedLineInput,
+  ExchangeQuote,
+  ExchangeRequest,
   ProductView,
   Quote,
+  RefundTo,
+  ReturnLineInput,
   SaleResult,
   TenderInput,
 } from './api/generated/api';
@@ -17,6 +25,17 @@ import { app } from './app.svelte';
 import { engineMessage } from './errors';
 import { parseAmount, toApiAmount } from './money';
 import { cartTotal, missingSerials, settle, type CartLine, type PendingTender, type TenderKind } from './cart';
+
+/** The returned side of an exchange, as chosen on the returns screen. */
+export interface ExchangeContext {
+  original: number;
+  returned: ReturnLineInput[];
+  byReceipt: boolean;
+  /** What the returned lines are refunded (negative), from the engine's return quote. */
+  returnedTotal: string;
+  /** The returned lines as shown (label, quantity, amount). */
+  returnedLines: { label: string; quantity: string; total: string }[];
+}
 
 export interface Tender extends PendingTender {
   /** The approved card payment this tender stands for. */
@@ -36,6 +55,8 @@ export const sale = $state<{
   last: SaleResult | null;
   /** A click & collect order being paid for at pickup, instead of the cart. */
   webOrder: WebOrderPayment | null;
+  exchange: ExchangeContext | null;
+  exchangeQuote: ExchangeQuote | null;
 }>({
   lines: [],
   selected: -1,
@@ -46,6 +67,8 @@ export const sale = $state<{
   tenders: [],
   last: null,
   webOrder: null,
+  exchange: null,
+  exchangeQuote: null,
 });
 
 /** A web order to pay in the shop, handed over once its payment is covered. */
@@ -123,12 +146,38 @@ export function toApiTenders(): TenderInput[] {
 }
 
 /**
- * The total to show: a web order's amount due when one is being paid for, else the engine's
- * quote of the cart when current, else the cart's own sum.
+ * The total to show: a web order's amount due when one is being paid for at pickup, else the
+ * engine's quote when current, else the cart's own sum (less what comes back, in an
+ * exchange). In an exchange it is the difference, negative when the customer gets money back.
  */
 export function total(): bigint {
   if (sale.webOrder) return parseAmount(sale.webOrder.amountDue);
-  return sale.quote ? parseAmount(sale.quote.total) : cartTotal(sale.lines);
+  if (sale.quote) return parseAmount(sale.quote.total);
+  const back = sale.exchange ? parseAmount(sale.exchange.returnedTotal) : 0n;
+  return cartTotal(sale.lines) + back;
+}
+
+/** The exchange request for the cart as it stands (`null` outside an exchange). */
+export function exchangeRequest(refundTo: RefundTo = 'original', approvals: string[] = []): ExchangeRequest | null {
+  const ex = sale.exchange;
+  if (!ex) return null;
+  const cart = toApiCart();
+  cart.approvals = [...(cart.approvals ?? []), ...approvals];
+  return { original: ex.original, returned: ex.returned, cart, refund_to: refundTo, by_receipt: ex.byReceipt };
+}
+
+/** An exchange's quote as the cart shows it: the new lines only, the difference as total. */
+function cartQuote(q: ExchangeQuote): Quote {
+  return {
+    lines: q.lines.filter((l) => l.original_line === null),
+    vat: q.vat,
+    ticket_discount: '0.00',
+    total: q.total,
+    tendered: q.tendered,
+    amount_due: q.amount_due,
+    change: q.change,
+    approvals_needed: q.approvals_needed,
+  };
 }
 
 export function settlement() {
@@ -142,10 +191,19 @@ export async function requote(): Promise<void> {
   const seq = ++quoteSeq;
   if (sale.lines.length === 0) {
     sale.quote = null;
+    sale.exchangeQuote = null;
     return;
   }
   try {
-    const quote = await app.backend.call('quote', { cart: toApiCart(), tenders: [] });
+    const exchange = exchangeRequest();
+    let quote: Quote;
+    if (exchange) {
+      const q = await app.backend.call('exchange_quote', exchange);
+      if (seq === quoteSeq) sale.exchangeQuote = q;
+      quote = cartQuote(q);
+    } else {
+      quote = await app.backend.call('quote', { cart: toApiCart(), tenders: [] });
+    }
     if (seq === quoteSeq) {
       sale.quote = quote;
       if (app.error?.code && app.error.code !== 'engine_unreachable') app.error = null;
@@ -177,6 +235,14 @@ export function clearSale(): void {
   sale.quote = null;
   sale.tenders = [];
   sale.webOrder = null;
+  sale.exchange = null;
+  sale.exchangeQuote = null;
+}
+
+/** Starts an exchange: the lines coming back are set, the (empty) cart takes the new items. */
+export function startExchange(context: ExchangeContext): void {
+  clearSale();
+  sale.exchange = context;
 }
 
 /**

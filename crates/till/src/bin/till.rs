@@ -21,7 +21,7 @@ use pos_domain::vat::Territory;
 use pos_till::catalog::{self, CatalogFormat};
 use pos_till::demo::{self, DemoOptions};
 use pos_till::identity::SettingsChange;
-use pos_till::requests::{ReturnRequest, SaleRequest};
+use pos_till::requests::{ExchangeRequest, ReturnRequest, SaleRequest};
 use pos_till::staff::StaffRole;
 use pos_till::system::{SystemClock, random_salt, random_secret};
 use pos_till::{InitOptions, Till, TillError, archive, receipt};
@@ -86,6 +86,9 @@ enum Command {
     },
     /// Record a return (or with "cancel": true a cancellation) read as JSON on stdin.
     Return,
+    /// Record an exchange read as JSON on stdin: {"original": N, "returned": [{"line", "quantity"}],
+    /// "lines": [sale lines], "tenders": [...]}; the difference is paid or refunded.
+    Exchange,
     /// Close the day (Z), the month or the fiscal year.
     Close { level: Level },
     /// Show the X report of the open day, or a recorded Z closure.
@@ -494,6 +497,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Return => {
             let request: ReturnRequest = read_stdin("return")?;
             let ticket = open(&cli)?.return_items(&request)?;
+            print(json, &ticket, || pretty(&ticket));
+        }
+        Command::Exchange => {
+            let request: ExchangeRequest = read_stdin("exchange")?;
+            let ticket = open(&cli)?.exchange(&request)?;
             print(json, &ticket, || pretty(&ticket));
         }
         Command::Close { level } => {

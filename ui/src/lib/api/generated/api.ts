@@ -139,6 +139,79 @@ export type Empty = Record<string, never>;
 
 export type EnrollRequest = { server: string, code: string, };
 
+export type ExchangeQuote = { 
+/**
+ * Returned lines first (negative amounts, `original_line` set), then the new lines.
+ */
+lines: Array<LineView>, 
+/**
+ * Per rate: the refunded VAT plus the VAT of the new lines.
+ */
+vat: Array<VatView>, 
+/**
+ * What the returned lines are refunded (negative).
+ */
+returned_total: string, 
+/**
+ * What the new lines cost.
+ */
+sold_total: string, 
+/**
+ * The difference: positive, the customer pays it; negative, it goes back to them.
+ */
+total: string, 
+/**
+ * Sum of the tenders given (a positive difference).
+ */
+tendered: string, 
+/**
+ * What is still to pay (zero once the tenders cover a positive difference).
+ */
+amount_due: string, 
+/**
+ * Cash to give back with these tenders.
+ */
+change: string, 
+/**
+ * Where a negative difference goes with `refund_to` (empty otherwise).
+ */
+refund: Array<TenderView>, 
+/**
+ * Approvals needed before `exchange` accepts it (and not yet given).
+ */
+approvals_needed: Array<ApprovalAction>, };
+
+export type ExchangeRequest = { original: number, 
+/**
+ * The lines of the original coming back.
+ */
+returned: Array<ReturnLineInput>, 
+/**
+ * The new items, their approvals and the customer. No ticket discount: discount lines.
+ */
+cart: Cart, 
+/**
+ * When the difference is positive: what the customer pays, as in `sell` (card tenders
+ * with their approved `debit` payment). For `exchange_quote`, what was entered so far.
+ */
+tenders?: Array<TenderInput>, 
+/**
+ * When the difference is negative: where the refund goes, as in a return.
+ */
+refund_to: RefundTo, 
+/**
+ * The approved refund on the card, when the difference is refunded to the card.
+ */
+payment_id?: string, 
+/**
+ * As in a return: whether the original was found by scanning its receipt.
+ */
+by_receipt?: boolean, 
+/**
+ * A `refund_without_receipt` approval, when the original was not found by its receipt.
+ */
+approval?: string, };
+
 export type FindTicketRequest = { number?: number, qr?: string, };
 
 export type FoundTicket = { ticket: TicketView, returnable: Array<Returnable>, 
@@ -368,7 +441,7 @@ export type TenderTotalView = { kind: TenderKind, amount: string, count: number,
 
 export type TenderView = { kind: TenderKind, amount: string, reference: string | null, };
 
-export type TicketKind = "sale" | "return" | "cancellation";
+export type TicketKind = "sale" | "return" | "cancellation" | "exchange";
 
 export type TicketNumber = { number: number, };
 
@@ -384,7 +457,19 @@ export type TillInfo = { shop_name: string, till_name: string, till_id: string, 
  */
 discount_limit_percent: string, };
 
-export type TotalsView = { first_ticket: number | null, last_ticket: number | null, tickets: number, sales: number, returns: number, vat: Array<VatView>, tenders: Array<TenderTotalView>, total: string, absolute_total: string, grand_total: string, perpetual_absolute_total: string, };
+export type TotalsView = { first_ticket: number | null, last_ticket: number | null, tickets: number, sales: number, 
+/**
+ * Returns and cancellations.
+ */
+returns: number, exchanges: number, 
+/**
+ * What was sold, exchanges' new lines included.
+ */
+sales_amount: string, 
+/**
+ * What was refunded (negative), exchanges' returned lines included.
+ */
+returns_amount: string, vat: Array<VatView>, tenders: Array<TenderTotalView>, total: string, absolute_total: string, grand_total: string, perpetual_absolute_total: string, };
 
 export type VatView = { rate: string, excluding_vat: string, vat: string, including_vat: string, };
 
@@ -453,6 +538,8 @@ export interface Commands {
   find_ticket: { request: FindTicketRequest; response: FoundTicket };
   return_quote: { request: ReturnRequest; response: ReturnQuote };
   return_items: { request: ReturnRequest; response: SaleResult };
+  exchange_quote: { request: ExchangeRequest; response: ExchangeQuote };
+  exchange: { request: ExchangeRequest; response: SaleResult };
   cash_movement: { request: CashMovementRequest; response: CashMovementView };
   report_x: { request: PrintOption; response: XReportView };
   close: { request: CloseRequest; response: ClosureView };
