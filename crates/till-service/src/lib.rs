@@ -5,7 +5,7 @@
 //!   from them, see [`bindings`]); [`error::ApiError`]: `{code, message}` for every refusal;
 //! - [`commands`]: the command table and the one dispatcher, [`Service::call`];
 //! - [`service`]: sessions and manager approvals; [`sale`]: catalog, cart, sale, receipts,
-//!   returns; [`payments`]: card payments on the terminal; [`ops`]: cash, closures, devices,
+//!   returns; [`customers`]: customer search, creation and changes; [`payments`]: card payments on the terminal; [`ops`]: cash, closures, devices,
 //!   sync and status; [`devices`]: printer, drawer and terminal links; [`views`]: engine types
 //!   to API views;
 //! - [`http`]: the loopback HTTP transport (`POST /api/{command}`), which browser tests and
@@ -17,6 +17,7 @@
 pub mod api;
 pub mod bindings;
 pub mod commands;
+pub mod customers;
 pub mod devices;
 pub mod error;
 pub mod http;

@@ -1,5 +1,5 @@
 //! The download half of sync: head office's changes feed (products and barcodes, per-shop
-//! prices, staff, shop settings, the shop's web orders) applied to the till's tables.
+//! prices, staff, shop settings, the shop's web orders, customers) applied to the till's tables.
 //!
 //! The till asks for the changes after the version it last applied
 //! (`GET /api/v1/tills/{till}/changes?since=V`) and applies each page in ONE local
@@ -13,6 +13,7 @@
 
 use std::time::Duration;
 
+use pos_domain::customer::Customer;
 use pos_domain::journal::EventKind;
 use pos_domain::product::Product;
 use pos_domain::record::timestamp;
@@ -23,6 +24,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::catalog;
+use crate::customers;
 use crate::engine::{SYSTEM_OPERATOR, Till, append_event};
 use crate::error::{Result, TillError};
 use crate::identity::{self, SettingsChange};
@@ -61,6 +63,8 @@ pub struct DownloadSummary {
     /// Shop settings (address, SIRET, VAT number, fiscal year start) applied.
     pub settings: u64,
     pub web_orders: u64,
+    /// Customers received (new, changed or erased at head office).
+    pub customers: u64,
     /// Entries of kinds this till does not know, or settings it refuses (logged).
     pub skipped: u64,
 }
@@ -73,6 +77,7 @@ impl DownloadSummary {
             + self.staff
             + self.settings
             + self.web_orders
+            + self.customers
             + self.skipped
     }
 }
@@ -190,6 +195,19 @@ fn apply(
                 )?;
             }
             summary.web_orders += 1;
+        }
+        kinds::CUSTOMER => {
+            match data_of::<Customer>(change)? {
+                Some(customer) => {
+                    customers::apply_received(tx, &customer)
+                        .map_err(|e| corrupt_change(change, e))?;
+                }
+                // Erased at head office: personal data goes everywhere it went.
+                None => {
+                    tx.execute("DELETE FROM customers WHERE id = ?1", [&change.key])?;
+                }
+            }
+            summary.customers += 1;
         }
         _ => summary.skipped += 1,
     }
