@@ -427,13 +427,7 @@ pub fn seed_customers(till: &mut Till, seed: u64) -> Result<Vec<String>> {
             });
             let input = pos_domain::customer::ContactInput {
                 name: format!("{first} {last}"),
-                phone: Some(format!(
-                    "06 {:02} {:02} {:02} {:02}",
-                    10 + i,
-                    i,
-                    2 * i,
-                    (3 * i) % 100
-                )),
+                phone: Some(format!("06 12 {:02} {:02} {:02}", 10 + i, i, 2 * i)),
                 email,
             };
             till.create_customer(&input, rng.random())?;

@@ -16,7 +16,7 @@ export const uiDir = resolve(here, '../..');
 export const repoDir = resolve(uiDir, '..');
 const targetDir = process.env.CARGO_TARGET_DIR ? resolve(repoDir, process.env.CARGO_TARGET_DIR) : join(repoDir, 'target');
 /** An engine binary: `$TILL_APP_HTTP` / `$TILL_BIN` when set, else the cargo target directory. */
-const bin = (name) => {
+export const bin = (name) => {
   const override = { 'till-app-http': process.env.TILL_APP_HTTP, till: process.env.TILL_BIN }[name];
   const path = override ? resolve(override) : join(targetDir, 'debug', name);
   if (!existsSync(path)) {
