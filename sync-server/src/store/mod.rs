@@ -470,6 +470,16 @@ pub trait Store: Send + Sync + 'static {
         since: u64,
         limit: u32,
     ) -> Result<crate::distribution::StoredPage>;
+    /// Stores the customers a till uploaded, in one transaction: each one later than head
+    /// office's copy replaces it, goes to the till's shop through the changes feed and makes a
+    /// customer event ([`crate::crm::apply_contacts`]); the others change nothing.
+    async fn put_customers(
+        &self,
+        till: &TillAuth,
+        customers: Vec<pos_domain::customer::Customer>,
+    ) -> Result<pos_domain::wire::CustomersUploadResponse>;
+    /// A customer's stored contact details (for tests and support).
+    async fn customer_contact(&self, id: &str) -> Result<Option<pos_domain::customer::Customer>>;
     /// Registers a web shop, authenticated by the API key whose hash is given.
     async fn create_webshop(&self, id: &str, name: &str, key_hash: &str) -> Result<()>;
     /// The web shop holding this API key.
