@@ -277,6 +277,20 @@ impl Till {
             as u64)
     }
 
+    /// Applies customers as head office sends them, in one transaction: each is kept if it is a
+    /// later change than this till's copy (bulk loads, benchmarks). Returns how many were kept.
+    pub fn receive_customers(&mut self, customers: &[Customer]) -> Result<u64> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut kept = 0;
+        for c in customers {
+            kept += u64::from(apply_received(&tx, c)?);
+        }
+        tx.commit()?;
+        Ok(kept)
+    }
+
     /// Customers changed here that head office has not acknowledged yet.
     pub fn customers_waiting(&self) -> Result<u64> {
         pending_count(&self.conn)

@@ -7,7 +7,7 @@
 //! applied whole pages only and resumes after the last one. The first download (from 0) is a
 //! snapshot of everything. Kinds this till does not know are skipped (newer servers may send
 //! more). The page that brings the till up to date also records a `catalog_imported` event
-//! with what this pass applied. Large pages (a first download) leave the search index to a
+//! with what this pass applied, unless it applied customers only. Large pages (a first download) leave the search index to a
 //! rebuild in one pass at the end of the download, about ten times faster than indexing row by
 //! row; a till killed before that rebuilds it at its next start-up or download.
 
@@ -290,7 +290,9 @@ impl Till {
                      ON CONFLICT (id) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at",
                     params![page.next as i64, now],
                 )?;
-                if last_page {
+                // Customers are no catalog and no fiscal matter: a pass that brought only
+                // customers (often this till's own, echoed by the shop's feed) logs nothing.
+                if last_page && counts.entries() > counts.customers {
                     append_event(
                         tx,
                         author,
