@@ -20,6 +20,7 @@ use pos_domain::record::{Chain, timestamp};
 use pos_domain::wire::{
     ApiError, ChainAck, ChainBatch, ChainOutcome, CustomersUpload, CustomersUploadResponse,
     EnrollRequest, EnrollResponse, ProtocolVersion, UploadRequest, UploadResponse, WireRecord,
+    codes,
 };
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
@@ -323,7 +324,16 @@ impl Till {
                 })
                 .send()
                 .map_err(unreachable)?;
-            let answer: CustomersUploadResponse = answer(response)?;
+            let answer: CustomersUploadResponse = match answer(response) {
+                Ok(answer) => answer,
+                // A head office older than customer uploads: the records still go, and the
+                // customers wait, pending, for a server that takes them.
+                Err(TillError::Server { code, .. }) if code == codes::NOT_FOUND => {
+                    tracing::warn!("head office does not take customers yet; they stay pending");
+                    return Ok(stored);
+                }
+                Err(e) => return Err(e),
+            };
             stored += answer.stored;
             customers::acknowledge(&self.conn, &batch)?;
             if batch.len() < CUSTOMER_BATCH {
