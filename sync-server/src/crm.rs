@@ -29,6 +29,53 @@ pub const PURCHASE_TYPE: &str = "pos.crm.purchase.recorded";
 pub const CUSTOMER_CREATED_TYPE: &str = "pos.crm.customer.created";
 /// A known customer's figures changed.
 pub const CUSTOMER_UPDATED_TYPE: &str = "pos.crm.customer.updated";
+/// A customer's contact details were erased at head office.
+pub const CUSTOMER_ERASED_TYPE: &str = "pos.crm.customer.erased";
+
+/// The fields of a customer event's `data` that hold personal data.
+const CONTACT_FIELDS: [&str; 3] = ["name", "phone", "email"];
+
+/// The event saying a customer's details were erased (receivers erase their copies).
+pub fn erased_event(id: &str) -> OutboxEvent {
+    let event_id = format!("customer/{id}/erased");
+    let envelope = json!({
+        "specversion": "1.0",
+        "id": event_id,
+        "source": "/customers",
+        "type": CUSTOMER_ERASED_TYPE,
+        "subject": subject(id),
+        "datacontenttype": "application/json",
+        "data": { "customer": id },
+    });
+    OutboxEvent {
+        id: event_id,
+        event_type: CUSTOMER_ERASED_TYPE.to_string(),
+        subject: subject(id),
+        envelope,
+    }
+}
+
+/// The outbox subject of a customer's events.
+pub fn customer_subject(id: &str) -> String {
+    subject(id)
+}
+
+/// Removes the contact details from a stored customer event's envelope; true if it held any.
+pub fn scrub(envelope: &mut serde_json::Value) -> bool {
+    let Some(data) = envelope.get_mut("data").and_then(|d| d.as_object_mut()) else {
+        return false;
+    };
+    let mut changed = false;
+    for field in CONTACT_FIELDS {
+        if let Some(value) = data.get_mut(field)
+            && !value.is_null()
+        {
+            *value = serde_json::Value::Null;
+            changed = true;
+        }
+    }
+    changed
+}
 
 fn subject(customer: &str) -> String {
     format!("customers/{customer}")
@@ -359,6 +406,24 @@ mod tests {
         assert_eq!(events[0].envelope["data"]["first_shop"], "SHOP");
         assert_eq!(events[0].envelope["data"]["total"], "10.00");
         assert_eq!(events[0].envelope["time"], "2026-03-31T09:00:00.000000Z");
+    }
+
+    #[test]
+    fn scrubbing_removes_the_contact_details_only() {
+        let mut states = BTreeMap::new();
+        let (events, _) = apply_contacts(
+            &mut states,
+            "SHOP",
+            &[contact("Zoé", "2026-03-29T09:00:00Z")],
+        );
+        let mut envelope = events[0].envelope.clone();
+        assert!(scrub(&mut envelope));
+        assert_eq!(envelope["data"]["name"], serde_json::Value::Null);
+        assert_eq!(envelope["data"]["phone"], serde_json::Value::Null);
+        assert_eq!(envelope["data"]["customer"], "C1");
+        assert_eq!(envelope["data"]["first_shop"], "SHOP");
+        assert!(!scrub(&mut envelope), "nothing left to scrub");
+        assert_eq!(erased_event("C1").envelope["subject"], "customers/C1");
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! the server: a customer created at one till reaches head office, the CRM (with their contact
 //! details) and the shop's other till; a change made at the other till wins over an older change
 //! made offline at the first; a sale naming the customer carries their details to the CRM; a
-//! resent upload changes nothing; malformed customers and foreign tills are refused.
+//! resent upload changes nothing; malformed customers and foreign tills are refused; a customer
+//! erased at head office disappears from the tills and the events, and a till's late change
+//! cannot bring them back.
 
 mod support;
 
@@ -20,6 +22,7 @@ use support::*;
 on_every_backend!(
     customers_reach_the_crm_and_the_shops_other_till_and_the_later_change_wins,
     customer_uploads_are_idempotent_checked_and_per_till,
+    an_erased_customer_is_gone_everywhere_and_stays_gone,
 );
 
 const TILL_1: &str = "PARIS-OPERA-1";
@@ -287,5 +290,77 @@ async fn customer_uploads_are_idempotent_checked_and_per_till(backend: Backend) 
     let (status, _) = server.post_json(&path, None, &body).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     drop(till);
+    server.stop().await;
+}
+
+async fn an_erased_customer_is_gone_everywhere_and_stays_gone(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let one = enrolled_till(&server, TILL_1, 54).await;
+    let two = enrolled_till(&server, TILL_2, 55).await;
+    let (one, zoe) = on_till(one, |t| {
+        let zoe = t
+            .create_customer(
+                &contact(
+                    "Zoé Lefèvre",
+                    Some("06 12 34 56 78"),
+                    Some("zoe@example.fr"),
+                ),
+                [8; 16],
+            )
+            .unwrap();
+        t.sync(|_, _, _| {}).expect("sync");
+        zoe
+    })
+    .await;
+    // The other till has her, and changes her offline before hearing of the erasure.
+    two.clock.advance(Duration::minutes(5));
+    let id = zoe.id.clone();
+    let (two, _) = on_till(two, move |t| {
+        t.sync(|_, _, _| {}).expect("sync");
+        t.update_customer(&id, &contact("Zoé Martin", Some("06 12 34 56 78"), None))
+            .unwrap();
+    })
+    .await;
+
+    let db = server.db_url.clone();
+    let id = zoe.id.clone();
+    let answer =
+        blocking(move || sync_server_json(&db, &["admin", "customer", "erase", &id])).await;
+    assert_eq!(answer["erased"], true);
+    assert_eq!(server.store.customer_contact(&zoe.id).await.unwrap(), None);
+    let events = server.feed_all().await;
+    let text = serde_json::to_string(&events).unwrap();
+    for personal in ["Zoé", "Lefèvre", "+33612345678", "zoe@example.fr"] {
+        assert!(!text.contains(personal), "no event keeps {personal}");
+    }
+    let list = customer_events(&events, &zoe.id);
+    assert_eq!(
+        list[0]["type"], "pos.crm.customer.created",
+        "the event stays, scrubbed"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["type"] == "pos.crm.customer.erased" && e["data"]["customer"] == zoe.id)
+    );
+
+    let id = zoe.id.clone();
+    let (_one, gone) = on_till(one, move |t| {
+        t.sync(|_, _, _| {}).expect("sync");
+        t.customer(&id).unwrap()
+    })
+    .await;
+    assert_eq!(gone, None, "erased at the till that made her");
+    let id = zoe.id.clone();
+    let (_two, (uploaded, gone)) = on_till(two, move |t| {
+        let summary = t.sync(|_, _, _| {}).expect("sync");
+        (summary.customers_uploaded, t.customer(&id).unwrap())
+    })
+    .await;
+    assert_eq!(uploaded, 0, "a late change does not bring her back");
+    assert_eq!(gone, None, "erased at the other till, its change with her");
+    assert_eq!(server.store.customer_contact(&zoe.id).await.unwrap(), None);
     server.stop().await;
 }

@@ -210,6 +210,9 @@ CREATE TABLE stock_levels (
     // The contact details tills upload (a `pos_domain::customer::Customer` as JSON).
     r#"
 ALTER TABLE customers ADD COLUMN contact TEXT;
+CREATE INDEX outbox_by_subject ON outbox (subject);
+-- Customers erased here: a till that had not heard of it yet cannot bring them back.
+CREATE TABLE erased_customers (id TEXT PRIMARY KEY, erased_at TEXT NOT NULL);
 "#,
 ];
 
@@ -1270,8 +1273,22 @@ impl Store for PgStore {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
             .await?;
         let ids: Vec<&str> = customers.iter().map(|c| c.id.as_str()).collect();
+        let erased: std::collections::BTreeSet<String> = tx
+            .query(
+                "SELECT id FROM erased_customers WHERE id = ANY($1)",
+                &[&ids],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let kept: Vec<_> = customers
+            .iter()
+            .filter(|c| !erased.contains(&c.id))
+            .cloned()
+            .collect();
         let mut states = customer_states(&*tx, &ids).await?;
-        let (events, changed) = crm::apply_contacts(&mut states, &till.shop_id, &customers);
+        let (events, changed) = crm::apply_contacts(&mut states, &till.shop_id, &kept);
         let mut saved = std::collections::BTreeSet::new();
         for c in &changed {
             if !saved.insert(c.id.clone()) {
@@ -1306,6 +1323,67 @@ impl Store for PgStore {
             stored: changed.len() as u64,
             unchanged: (customers.len() - changed.len()) as u64,
         })
+    }
+
+    async fn erase_customer(&self, id: &str) -> Result<bool> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT 1 FROM change_counter WHERE id = 1 FOR UPDATE", &[])
+            .await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
+            .await?;
+        let known = customer_states(&*tx, &[id])
+            .await?
+            .remove(id)
+            .and_then(|s| s.contact)
+            .is_some();
+        if !known {
+            return Ok(false);
+        }
+        tx.execute("UPDATE customers SET contact = NULL WHERE id = $1", &[&id])
+            .await?;
+        tx.execute(
+            "INSERT INTO erased_customers (id, erased_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+            &[&id, &timestamp::format(&Utc::now())],
+        )
+        .await?;
+        let removals: Vec<NewChange> = tx
+            .query(
+                "SELECT shop_id FROM distribution WHERE kind = $1 AND key = $2",
+                &[&pos_domain::wire::kinds::CUSTOMER, &id],
+            )
+            .await?
+            .iter()
+            .map(|r| NewChange {
+                kind: pos_domain::wire::kinds::CUSTOMER,
+                shop_id: r.get(0),
+                key: id.to_string(),
+                data: None,
+            })
+            .collect();
+        postgres_feed::put_changes(&tx, &removals).await?;
+        for row in tx
+            .query(
+                "SELECT cursor, envelope FROM outbox WHERE subject = $1",
+                &[&crm::customer_subject(id)],
+            )
+            .await?
+        {
+            let cursor: i64 = row.get(0);
+            let text: String = row.get(1);
+            let mut envelope: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| StoreError::Corrupt(format!("outbox event {cursor}: {e}")))?;
+            if crm::scrub(&mut envelope) {
+                tx.execute(
+                    "UPDATE outbox SET envelope = $2 WHERE cursor = $1",
+                    &[&cursor, &envelope.to_string()],
+                )
+                .await?;
+            }
+        }
+        postgres_feed::write_events(&tx, &[crm::erased_event(id)]).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn customer_contact(&self, id: &str) -> Result<Option<pos_domain::customer::Customer>> {

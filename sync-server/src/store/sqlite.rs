@@ -203,6 +203,9 @@ CREATE TABLE stock_levels (
     // The contact details tills upload (a `pos_domain::customer::Customer` as JSON).
     r#"
 ALTER TABLE customers ADD COLUMN contact TEXT;
+CREATE INDEX outbox_by_subject ON outbox (subject);
+-- Customers erased here: a till that had not heard of it yet cannot bring them back.
+CREATE TABLE erased_customers (id TEXT PRIMARY KEY, erased_at TEXT NOT NULL);
 "#,
 ];
 
@@ -472,6 +475,15 @@ fn put_customers(
     till: &TillAuth,
     uploaded: &[pos_domain::customer::Customer],
 ) -> Result<pos_domain::wire::CustomersUploadResponse> {
+    let mut erased = tx.prepare_cached("SELECT 1 FROM erased_customers WHERE id = ?1")?;
+    let mut kept = Vec::new();
+    for c in uploaded {
+        if !erased.exists([&c.id])? {
+            kept.push(c.clone());
+        }
+    }
+    let uploaded_count = uploaded.len();
+    let uploaded = &kept[..];
     let mut states = BTreeMap::new();
     for c in uploaded {
         if !states.contains_key(&c.id)
@@ -511,8 +523,50 @@ fn put_customers(
     sqlite_feed::write_events(tx, &events)?;
     Ok(pos_domain::wire::CustomersUploadResponse {
         stored: changed.len() as u64,
-        unchanged: (uploaded.len() - changed.len()) as u64,
+        unchanged: (uploaded_count - changed.len()) as u64,
     })
+}
+
+/// Erases a customer's details (see [`Store::erase_customer`]) in the caller's transaction.
+fn erase_customer(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<bool> {
+    if customer_state(tx, id)?.and_then(|s| s.contact).is_none() {
+        return Ok(false);
+    }
+    tx.execute("UPDATE customers SET contact = NULL WHERE id = ?1", [id])?;
+    tx.execute(
+        "INSERT INTO erased_customers (id, erased_at) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
+        params![id, timestamp::format(&Utc::now())],
+    )?;
+    let shops: Vec<String> = tx
+        .prepare("SELECT shop_id FROM distribution WHERE kind = ?1 AND key = ?2")?
+        .query_map(params![pos_domain::wire::kinds::CUSTOMER, id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let removals: Vec<NewChange> = shops
+        .into_iter()
+        .map(|shop_id| NewChange {
+            kind: pos_domain::wire::kinds::CUSTOMER,
+            shop_id,
+            key: id.to_string(),
+            data: None,
+        })
+        .collect();
+    sqlite_feed::put_changes(tx, &removals)?;
+    let stored: Vec<(i64, String)> = tx
+        .prepare("SELECT cursor, envelope FROM outbox WHERE subject = ?1")?
+        .query_map([crm::customer_subject(id)], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (cursor, text) in stored {
+        let mut envelope: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("outbox event {cursor}: {e}")))?;
+        if crm::scrub(&mut envelope) {
+            tx.execute(
+                "UPDATE outbox SET envelope = ?2 WHERE cursor = ?1",
+                params![cursor, envelope.to_string()],
+            )?;
+        }
+    }
+    sqlite_feed::write_events(tx, &[crm::erased_event(id)])?;
+    Ok(true)
 }
 
 /// Applies the upload's customer tickets and stock movements to the stored customers and
@@ -1289,6 +1343,17 @@ impl Store for SqliteStore {
             let answer = put_customers(&tx, &till, &customers)?;
             tx.commit()?;
             Ok(answer)
+        })
+        .await
+    }
+
+    async fn erase_customer(&self, id: &str) -> Result<bool> {
+        let id = id.to_string();
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let erased = erase_customer(&tx, &id)?;
+            tx.commit()?;
+            Ok(erased)
         })
         .await
     }
