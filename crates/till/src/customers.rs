@@ -296,6 +296,20 @@ impl Till {
         Ok(kept)
     }
 
+    /// Erases a customer from this till (their tickets keep the id only). For a till synced
+    /// with head office, erase them there instead (`sync-server admin customer erase`): head
+    /// office erases them from every till of the shop, and would send them back otherwise.
+    pub fn erase_customer(&mut self, id: &str) -> Result<()> {
+        if self
+            .conn
+            .execute("DELETE FROM customers WHERE id = ?1", [id])?
+            == 0
+        {
+            return Err(unknown(id));
+        }
+        Ok(())
+    }
+
     /// Customers changed here that head office has not acknowledged yet.
     pub fn customers_waiting(&self) -> Result<u64> {
         pending_count(&self.conn)
@@ -477,6 +491,16 @@ mod tests {
         assert_eq!(
             names(&till.search_customers("mart", 5).unwrap()),
             ["Zoé Martin"]
+        );
+        till.erase_customer(&zoe.id).unwrap();
+        assert_eq!(till.customer(&zoe.id).unwrap(), None);
+        assert!(
+            till.search_customers("mart", 5).unwrap().is_empty(),
+            "out of the index"
+        );
+        assert_eq!(
+            till.erase_customer(&zoe.id).unwrap_err().code(),
+            "unknown_customer"
         );
     }
 }

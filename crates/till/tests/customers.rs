@@ -1,7 +1,7 @@
 //! The customer directory at the till: a ticket names its customer by id only (the details
 //! stay out of the signed ledger), a sale naming an unknown customer writes nothing, receipts
 //! show the customer's current name, the directory survives a restart, and the `till
-//! customers` commands.
+//! customers` commands (erasing one leaves the ledger intact).
 
 mod support;
 
@@ -142,4 +142,14 @@ fn the_customers_commands_add_list_and_search() {
     let sale = SIMPLE_SALE.replace(r#""tenders""#, &format!(r#""customer":"{id}","tenders""#));
     let sold = run_till(&t.path, &["sell"], &sale);
     assert!(sold.status.success(), "{}", text(&sold.stderr));
+
+    let erased = run_till(&t.path, &["customers", "erase", &id], "");
+    assert!(erased.status.success(), "{}", text(&erased.stderr));
+    let found = run_till(&t.path, &["customers", "search", "zoe"], "");
+    assert_eq!(text(&found.stdout), "", "erased");
+    let verified = run_till(&t.path, &["verify"], "");
+    assert!(
+        verified.status.success(),
+        "the ledger is untouched by the erasure"
+    );
 }

@@ -245,6 +245,8 @@ enum CustomersCommand {
         #[arg(long, default_value_t = 0)]
         offset: usize,
     },
+    /// Erase a customer from this till (a till synced with head office: erase them there).
+    Erase { id: String },
     /// Find customers by the start of their name, e-mail address or phone number.
     Search {
         text: String,
@@ -772,6 +774,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Customers(CustomersCommand::List { limit, offset }) => {
             let customers = open(&cli)?.customers(*limit, *offset)?;
             print(json, &customers, || customer_lines(&customers));
+        }
+        Command::Customers(CustomersCommand::Erase { id }) => {
+            open(&cli)?.erase_customer(id)?;
+            print(json, &json!({"customer": id, "erased": true}), || {
+                format!("customer {id} erased from this till\n")
+            });
         }
         Command::Customers(CustomersCommand::Search { text, limit }) => {
             let customers = open(&cli)?.search_customers(text, *limit)?;
