@@ -49,6 +49,18 @@ pub enum FeedAdmin {
         #[command(subcommand)]
         action: WebOrderAction,
     },
+    /// Customers the tills made (personal data).
+    Customer {
+        #[command(subcommand)]
+        action: CustomerAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CustomerAction {
+    /// Erases a customer's contact details at head office, at the shops' tills (at their next
+    /// sync) and in the customer events not yet consumed; their purchases stay, by id.
+    Erase { id: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -399,6 +411,19 @@ pub async fn run(store: Arc<dyn Store>, command: FeedAdmin) -> Result<(Value, St
             (
                 json!({"id": id, "name": name, "api_key": key}),
                 format!("web shop {id} created\nAPI key (shown once): {key}"),
+            )
+        }
+        FeedAdmin::Customer {
+            action: CustomerAction::Erase { id },
+        } => {
+            if !store.erase_customer(&id).await? {
+                bail!("head office holds no details of customer `{id}`: check the id");
+            }
+            (
+                json!({"customer": id, "erased": true}),
+                format!(
+                    "customer {id} erased here; the shops' tills erase them at their next sync"
+                ),
             )
         }
         FeedAdmin::WebOrder { action } => match action {

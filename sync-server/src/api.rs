@@ -97,7 +97,7 @@ impl Failure {
         Failure::new(StatusCode::UNAUTHORIZED, codes::UNAUTHENTICATED, message)
     }
 
-    fn forbidden(message: impl Into<String>) -> Failure {
+    pub(crate) fn forbidden(message: impl Into<String>) -> Failure {
         Failure::new(StatusCode::FORBIDDEN, codes::FORBIDDEN, message)
     }
 }
@@ -253,7 +253,7 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 impl Caller {
-    fn till(self) -> Result<TillAuth, Failure> {
+    pub(crate) fn till(self) -> Result<TillAuth, Failure> {
         match self {
             Caller::Till(till) => Ok(till),
             Caller::User(_) => Err(Failure::forbidden("only a till can do this")),
@@ -949,6 +949,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::put(acknowledge),
         )
         .merge(crate::orders_api::routes())
+        .merge(crate::customers_api::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)

@@ -5,13 +5,19 @@
 //! first time a customer appears in a ticket, `updated` after. All of a customer's events
 //! share the subject `customers/<id>`, so webhook receivers get them in order.
 //!
-//! The till knows a customer only by the id it puts on the ticket; the figures here (tickets,
-//! net total, first shop, last purchase) are what the server learns from the tickets.
+//! A ticket names a customer by the id their till made; their contact details (name, phone,
+//! e-mail) come separately, in the customer uploads of the tills (`POST
+//! /api/v1/tills/{till}/customers`), and the later change wins ([`apply_contacts`]). Each new or
+//! changed contact is a customer event too, and every customer event carries the contact
+//! details known at that point with the figures learnt from the tickets (tickets, net total,
+//! first shop, last purchase). A customer seen first through their details is `created` then;
+//! one seen first on a ticket is `created` without details, and `updated` when they arrive.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use pos_domain::Money;
+use pos_domain::customer::Customer;
 use pos_domain::record::{SignedRecord, timestamp};
 use pos_domain::ticket::Ticket;
 use serde_json::json;
@@ -24,6 +30,53 @@ pub const PURCHASE_TYPE: &str = "pos.crm.purchase.recorded";
 pub const CUSTOMER_CREATED_TYPE: &str = "pos.crm.customer.created";
 /// A known customer's figures changed.
 pub const CUSTOMER_UPDATED_TYPE: &str = "pos.crm.customer.updated";
+/// A customer's contact details were erased at head office.
+pub const CUSTOMER_ERASED_TYPE: &str = "pos.crm.customer.erased";
+
+/// The fields of a customer event's `data` that hold personal data.
+const CONTACT_FIELDS: [&str; 3] = ["name", "phone", "email"];
+
+/// The event saying a customer's details were erased (receivers erase their copies).
+pub fn erased_event(id: &str) -> OutboxEvent {
+    let event_id = format!("customer/{id}/erased");
+    let envelope = json!({
+        "specversion": "1.0",
+        "id": event_id,
+        "source": "/customers",
+        "type": CUSTOMER_ERASED_TYPE,
+        "subject": subject(id),
+        "datacontenttype": "application/json",
+        "data": { "customer": id },
+    });
+    OutboxEvent {
+        id: event_id,
+        event_type: CUSTOMER_ERASED_TYPE.to_string(),
+        subject: subject(id),
+        envelope,
+    }
+}
+
+/// The outbox subject of a customer's events.
+pub fn customer_subject(id: &str) -> String {
+    subject(id)
+}
+
+/// Removes the contact details from a stored customer event's envelope; true if it held any.
+pub fn scrub(envelope: &mut serde_json::Value) -> bool {
+    let Some(data) = envelope.get_mut("data").and_then(|d| d.as_object_mut()) else {
+        return false;
+    };
+    let mut changed = false;
+    for field in CONTACT_FIELDS {
+        if let Some(value) = data.get_mut(field)
+            && !value.is_null()
+        {
+            *value = serde_json::Value::Null;
+            changed = true;
+        }
+    }
+    changed
+}
 
 fn subject(customer: &str) -> String {
     format!("customers/{customer}")
@@ -103,7 +156,8 @@ pub fn customer_ticket(
     })
 }
 
-/// A customer as stored; `version` counts their tickets (0: not stored yet).
+/// A customer as stored; `version` counts their events, one per ticket and per contact change
+/// (0: not stored yet). `last_purchase_at` is empty until their first ticket.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CustomerState {
     pub id: String,
@@ -113,6 +167,8 @@ pub struct CustomerState {
     pub tickets: i64,
     pub total_cents: i64,
     pub version: i64,
+    /// The latest contact details a till sent, if any.
+    pub contact: Option<Customer>,
 }
 
 impl CustomerState {
@@ -127,8 +183,65 @@ impl CustomerState {
             tickets: 0,
             total_cents: 0,
             version: 0,
+            contact: None,
         }
     }
+
+    /// A customer not stored yet, first known through the details a till of `shop_id` sent.
+    pub fn from_contact(shop_id: &str, customer: &Customer) -> CustomerState {
+        CustomerState {
+            id: customer.id.clone(),
+            first_shop_id: shop_id.to_string(),
+            first_seen_at: timestamp::format(&customer.created_at),
+            last_purchase_at: String::new(),
+            tickets: 0,
+            total_cents: 0,
+            version: 0,
+            contact: None,
+        }
+    }
+
+    /// The stored contact as JSON text, for the `contact` column.
+    pub fn contact_json(&self) -> Option<String> {
+        self.contact
+            .as_ref()
+            .and_then(|c| serde_json::to_string(c).ok())
+    }
+}
+
+/// Reads the `contact` column.
+pub fn contact_from_json(text: Option<&str>) -> Result<Option<Customer>, serde_json::Error> {
+    text.map(serde_json::from_str).transpose()
+}
+
+/// Applies the contact details a till of `shop_id` uploaded (`states` holds every customer
+/// named, [`CustomerState::from_contact`] if new): a version later than the stored one
+/// replaces it and makes an event; an earlier or equal one changes nothing. Returns the
+/// events and the customers whose details changed, in upload order.
+pub fn apply_contacts(
+    states: &mut BTreeMap<String, CustomerState>,
+    shop_id: &str,
+    uploaded: &[Customer],
+) -> (Vec<OutboxEvent>, Vec<Customer>) {
+    let mut events = Vec::new();
+    let mut changed = Vec::new();
+    for customer in uploaded {
+        let state = states
+            .entry(customer.id.clone())
+            .or_insert_with(|| CustomerState::from_contact(shop_id, customer));
+        let newer = state
+            .contact
+            .as_ref()
+            .is_none_or(|stored| customer.supersedes(stored));
+        if !newer {
+            continue;
+        }
+        state.contact = Some(customer.clone());
+        state.version += 1;
+        events.push(customer_changed(state));
+        changed.push(customer.clone());
+    }
+    (events, changed)
 }
 
 /// Applies an upload's customer tickets, in ticket order, to the customers' stored states
@@ -164,20 +277,33 @@ pub fn customer_changed(state: &CustomerState) -> OutboxEvent {
         CUSTOMER_UPDATED_TYPE
     };
     let id = format!("customer/{}/{}", state.id, state.version);
+    let contact = state.contact.as_ref();
+    let contact_at = contact.map(|c| timestamp::format(&c.updated_at));
+    // The time of the latest fact the event reports: a purchase or a change of details.
+    let time = contact_at
+        .clone()
+        .into_iter()
+        .chain([state.last_purchase_at.clone()])
+        .max()
+        .unwrap_or_default();
     let envelope = json!({
         "specversion": "1.0",
         "id": id,
         "source": format!("/shops/{}", state.first_shop_id),
         "type": event_type,
         "subject": subject(&state.id),
-        "time": state.last_purchase_at,
+        "time": time,
         "datacontenttype": "application/json",
         "data": {
             "customer": state.id,
             "version": state.version,
+            "name": contact.map(|c| c.name.as_str()),
+            "phone": contact.and_then(|c| c.phone.as_deref()),
+            "email": contact.and_then(|c| c.email.as_deref()),
+            "details_updated_at": contact_at,
             "first_shop": state.first_shop_id,
             "first_seen_at": state.first_seen_at,
-            "last_purchase_at": state.last_purchase_at,
+            "last_purchase_at": (!state.last_purchase_at.is_empty()).then_some(&state.last_purchase_at),
             "tickets": state.tickets,
             "total": Money::from_cents(state.total_cents),
         },
@@ -231,5 +357,98 @@ mod tests {
         assert_eq!((c1.tickets, c1.total_cents, c1.version), (3, 900, 3));
         assert_eq!(c1.last_purchase_at, "2026-03-30T12:00:00.000000Z");
         assert_eq!(c1.first_seen_at, "2026-03-30T10:00:00.000000Z");
+    }
+
+    fn contact(name: &str, updated_at: &str) -> Customer {
+        Customer {
+            id: "C1".into(),
+            name: name.into(),
+            phone: Some("+33612345678".into()),
+            email: None,
+            created_at: "2026-03-29T09:00:00Z".parse().unwrap(),
+            updated_at: updated_at.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn contact_details_are_events_and_the_later_change_wins() {
+        let mut states = BTreeMap::new();
+        let (events, changed) = apply_contacts(
+            &mut states,
+            "SHOP",
+            &[contact("Zoé", "2026-03-29T09:00:00Z")],
+        );
+        assert_eq!(changed.len(), 1);
+        assert_eq!(events[0].event_type, CUSTOMER_CREATED_TYPE);
+        let data = &events[0].envelope["data"];
+        assert_eq!(data["name"], "Zoé");
+        assert_eq!(data["phone"], "+33612345678");
+        assert_eq!(data["email"], serde_json::Value::Null);
+        assert_eq!(data["last_purchase_at"], serde_json::Value::Null);
+        assert_eq!(data["first_seen_at"], "2026-03-29T09:00:00.000000Z");
+        assert_eq!(events[0].envelope["time"], "2026-03-29T09:00:00.000000Z");
+
+        // A ticket then carries the details; an older or repeated upload changes nothing.
+        let events = apply(&mut states, &[ticket("C1", "2026-03-30T10:00:00Z", 1000)]);
+        assert_eq!(events[0].event_type, CUSTOMER_UPDATED_TYPE);
+        assert_eq!(events[0].envelope["data"]["name"], "Zoé");
+        assert_eq!(events[0].envelope["data"]["tickets"], 1);
+        let (events, changed) = apply_contacts(
+            &mut states,
+            "SHOP",
+            &[
+                contact("Zoé", "2026-03-29T09:00:00Z"),
+                contact("Old", "2026-03-28T09:00:00Z"),
+            ],
+        );
+        assert!(events.is_empty() && changed.is_empty());
+
+        let (events, _) = apply_contacts(
+            &mut states,
+            "OTHER",
+            &[contact("Zoé Martin", "2026-03-31T09:00:00Z")],
+        );
+        assert_eq!(events[0].id, "customer/C1/3");
+        assert_eq!(events[0].envelope["data"]["name"], "Zoé Martin");
+        assert_eq!(events[0].envelope["data"]["first_shop"], "SHOP");
+        assert_eq!(events[0].envelope["data"]["total"], "10.00");
+        assert_eq!(events[0].envelope["time"], "2026-03-31T09:00:00.000000Z");
+    }
+
+    #[test]
+    fn scrubbing_removes_the_contact_details_only() {
+        let mut states = BTreeMap::new();
+        let (events, _) = apply_contacts(
+            &mut states,
+            "SHOP",
+            &[contact("Zoé", "2026-03-29T09:00:00Z")],
+        );
+        let mut envelope = events[0].envelope.clone();
+        assert!(scrub(&mut envelope));
+        assert_eq!(envelope["data"]["name"], serde_json::Value::Null);
+        assert_eq!(envelope["data"]["phone"], serde_json::Value::Null);
+        assert_eq!(envelope["data"]["customer"], "C1");
+        assert_eq!(envelope["data"]["first_shop"], "SHOP");
+        assert!(!scrub(&mut envelope), "nothing left to scrub");
+        assert_eq!(erased_event("C1").envelope["subject"], "customers/C1");
+    }
+
+    #[test]
+    fn a_customer_first_seen_on_a_ticket_gets_details_later() {
+        let mut states = BTreeMap::new();
+        let events = apply(&mut states, &[ticket("C1", "2026-03-30T10:00:00Z", 500)]);
+        assert_eq!(events[0].event_type, CUSTOMER_CREATED_TYPE);
+        assert_eq!(events[0].envelope["data"]["name"], serde_json::Value::Null);
+        let (events, _) = apply_contacts(
+            &mut states,
+            "SHOP",
+            &[contact("Zoé", "2026-03-29T09:00:00Z")],
+        );
+        assert_eq!(events[0].event_type, CUSTOMER_UPDATED_TYPE);
+        assert_eq!(events[0].envelope["data"]["name"], "Zoé");
+        assert_eq!(
+            events[0].envelope["time"], "2026-03-30T10:00:00.000000Z",
+            "the purchase is the latest fact"
+        );
     }
 }

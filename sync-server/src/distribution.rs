@@ -241,6 +241,16 @@ pub fn price_change(shop_id: &str, product_id: &str, price: Option<Money>) -> Ne
     }
 }
 
+/// The feed entry of a customer of a shop, with their details as they now are.
+pub fn customer_change(shop_id: &str, customer: &pos_domain::customer::Customer) -> NewChange {
+    NewChange {
+        kind: kinds::CUSTOMER,
+        shop_id: shop_id.into(),
+        key: customer.id.clone(),
+        data: serde_json::to_value(customer).ok(),
+    }
+}
+
 /// The feed entry of a staff member of a shop.
 pub fn staff_change(shop_id: &str, member: &StaffMember) -> NewChange {
     NewChange {

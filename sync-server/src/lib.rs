@@ -18,7 +18,9 @@
 //! - [`accounting`]: daily journal entries posted from day (Z) closures on ingest, and the
 //!   FEC and hledger exports of a legal entity.
 //! - [`crm`] and [`stock`]: customer, purchase and per-shop stock events derived from the
-//!   tickets on ingest, for the CRM and the web shop;
+//!   tickets on ingest, for the CRM and the web shop; [`customers_api`]: the customers tills
+//!   create or change (contact details, the later change wins), stored, sent to the shop's
+//!   tills and announced to the CRM;
 //! - [`feeds`]: push delivery of the outbox: signed webhooks with retries and dead letters,
 //!   and a NATS JetStream publisher.
 //!
@@ -32,6 +34,7 @@ pub mod admin_feed;
 pub mod api;
 pub mod config;
 pub mod crm;
+pub mod customers_api;
 pub mod distribution;
 pub mod events;
 pub mod feeds;

@@ -12,7 +12,7 @@ use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::{api, orders_api};
+use crate::{api, customers_api, orders_api};
 
 /// `{code, message}`: every error answer ([`pos_domain::wire::ApiError`]).
 #[derive(Serialize, ToSchema)]
@@ -128,15 +128,52 @@ pub struct ShopTillDoc {
 pub struct ChangeDoc {
     /// The global version of this change; versions only grow.
     pub version: u64,
-    /// `product`, `price`, `staff` or `web_order` ([`pos_domain::wire::kinds`]); a till skips
-    /// kinds it does not know.
+    /// `product`, `price`, `staff`, `web_order`, `setting` or `customer`
+    /// ([`pos_domain::wire::kinds`]); a till skips kinds it does not know.
     pub kind: String,
     /// Which entry of its kind (a product id, a staff id, an order id).
     pub key: String,
-    /// The entry as it now is (a product, a shop price, a staff member, a `WebOrder`); `null`
-    /// when it was removed.
+    /// The entry as it now is (a product, a shop price, a staff member, a `WebOrder`, a
+    /// setting, a `Customer`); `null` when it was removed.
     #[schema(value_type = Option<Object>)]
     pub data: Option<serde_json::Value>,
+}
+
+/// [`pos_domain::customer::Customer`]: a customer as tills make them and the changes feed
+/// sends them (kind `customer`).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Customer)]
+pub struct CustomerDoc {
+    /// A random (version 4) UUID made by the till that created the customer.
+    pub id: String,
+    /// Trimmed, single spaces.
+    pub name: String,
+    /// E.164 (`+33612345678`); at least one of `phone` and `email` is given.
+    pub phone: Option<String>,
+    /// Its domain in lower case.
+    pub email: Option<String>,
+    /// UTC, RFC 3339 with microseconds (`2026-03-30T10:00:00.000000Z`).
+    pub created_at: String,
+    /// When the details last changed: between two versions, the later wins.
+    pub updated_at: String,
+}
+
+/// [`pos_domain::wire::CustomersUpload`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = CustomersUpload)]
+pub struct CustomersUploadDoc {
+    /// At most 1000.
+    pub customers: Vec<CustomerDoc>,
+}
+
+/// [`pos_domain::wire::CustomersUploadResponse`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = CustomersUploadResponse)]
+pub struct CustomersUploadResponseDoc {
+    /// Customers new or later than head office's copy, now stored.
+    pub stored: u64,
+    /// Customers head office held at the same or a later change (kept as they were).
+    pub unchanged: u64,
 }
 
 /// [`pos_domain::wire::ChangesPage`].
@@ -288,6 +325,7 @@ impl Modify for BearerAuth {
         orders_api::get_order,
         orders_api::cancel_order,
         orders_api::hq_orders,
+        customers_api::upload_customers,
     ),
     components(schemas(crate::store::Role)),
     modifiers(&BearerAuth),
@@ -453,6 +491,32 @@ mod tests {
     }
 
     #[test]
+    fn the_customer_schemas_have_the_fields_the_wire_types_serialize() {
+        let customer = pos_domain::customer::Customer {
+            id: "i".into(),
+            name: "n".into(),
+            phone: Some("+33612345678".into()),
+            email: Some("e@example.fr".into()),
+            created_at: "2026-03-30T10:00:00Z".parse().unwrap(),
+            updated_at: "2026-03-30T10:00:00Z".parse().unwrap(),
+        };
+        assert_eq!(properties("Customer"), keys(&customer));
+        assert_eq!(
+            properties("CustomersUpload"),
+            keys(pos_domain::wire::CustomersUpload {
+                customers: vec![customer]
+            })
+        );
+        assert_eq!(
+            properties("CustomersUploadResponse"),
+            keys(pos_domain::wire::CustomersUploadResponse {
+                stored: 1,
+                unchanged: 0
+            })
+        );
+    }
+
+    #[test]
     fn the_changes_feed_schemas_have_the_fields_the_wire_types_serialize() {
         let change = Change {
             version: 7,
@@ -592,6 +656,14 @@ mod tests {
         );
         let mut routes = routes_in(api, "pub fn router(");
         routes.extend(routes_in(include_str!("orders_api.rs"), "pub fn routes("));
+        assert!(
+            api.contains(".merge(crate::customers_api::routes())"),
+            "the router takes the routes of customers_api"
+        );
+        routes.extend(routes_in(
+            include_str!("customers_api.rs"),
+            "pub fn routes(",
+        ));
         assert_eq!(documented, routes, "each route has a #[utoipa::path]");
     }
 }

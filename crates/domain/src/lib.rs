@@ -15,6 +15,7 @@
 //! - [`closure`]: X reports and Z/month/year closures;
 //! - [`journal`]: duplicates, cash movements, technical events, archives;
 //! - [`record`]: canonical bytes, chains, ES256 signatures and chain verification;
+//! - [`customer`]: customers' contact details, ids made offline, search normalization;
 //! - [`web_order`]: click & collect orders, their states and legal transitions;
 //! - [`wire`]: the sync protocol's JSON bodies (upload, changes feed).
 
@@ -22,6 +23,7 @@ pub mod accounting;
 pub mod clock;
 pub mod closure;
 pub mod codes;
+pub mod customer;
 pub mod error;
 pub mod exchange;
 pub mod journal;

@@ -155,6 +155,25 @@ pub mod kinds {
     /// One shop setting as a one-field object (`{"siret": "..."}`, `shop_address`,
     /// `vat_number`, `fiscal_year_start_month`); key: the setting's name.
     pub const SETTING: &str = "setting";
+    /// A customer of the shop ([`crate::customer::Customer`]); key: the customer id.
+    pub const CUSTOMER: &str = "customer";
+}
+
+/// The body of `POST /api/v1/tills/{till_id}/customers`: customers created or changed at the
+/// till since its last upload. Resending is harmless: a version no later than the stored one
+/// changes nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomersUpload {
+    pub customers: Vec<crate::customer::Customer>,
+}
+
+/// The answer to a customer upload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomersUploadResponse {
+    /// How many were new or newer than head office's copy and were stored.
+    pub stored: u64,
+    /// How many head office already held at the same or a later change (kept as it was).
+    pub unchanged: u64,
 }
 
 /// One entry of the changes feed at its newest version.
@@ -538,6 +557,31 @@ mod tests {
                 message: "m".into(),
             },
             r#"{"code":"unauthenticated","message":"m"}"#,
+        );
+    }
+
+    #[test]
+    fn customer_uploads_are_locked() {
+        let customer = crate::customer::Customer {
+            id: "0b0b0b0b-0b0b-4b0b-8b0b-0b0b0b0b0b0b".into(),
+            name: "Zoé".into(),
+            phone: None,
+            email: Some("zoe@example.fr".into()),
+            created_at: "2026-03-30T10:00:00Z".parse().unwrap(),
+            updated_at: "2026-03-30T11:00:00Z".parse().unwrap(),
+        };
+        locks(
+            CustomersUpload {
+                customers: vec![customer],
+            },
+            r#"{"customers":[{"id":"0b0b0b0b-0b0b-4b0b-8b0b-0b0b0b0b0b0b","name":"Zoé","email":"zoe@example.fr","created_at":"2026-03-30T10:00:00.000000Z","updated_at":"2026-03-30T11:00:00.000000Z"}]}"#,
+        );
+        locks(
+            CustomersUploadResponse {
+                stored: 1,
+                unchanged: 0,
+            },
+            r#"{"stored":1,"unchanged":0}"#,
         );
     }
 }

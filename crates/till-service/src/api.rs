@@ -214,7 +214,8 @@ pub struct Cart {
     #[serde(default)]
     #[ts(optional)]
     pub discount: Option<DiscountInput>,
-    /// Customer reference (name, phone, e-mail or CRM id).
+    /// The customer's id (from `customer_search` or `customer_create`); the ticket names
+    /// them by this id only.
     #[serde(default)]
     #[ts(optional)]
     pub customer: Option<String>,
@@ -324,6 +325,63 @@ pub struct Quote {
     pub change: String,
     /// Approvals the cart needs before `sell` accepts it (and not yet given in `cart.approvals`).
     pub approvals_needed: Vec<ApprovalAction>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Customers
+
+/// A customer as the sale screen shows them.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct CustomerView {
+    pub id: String,
+    pub name: String,
+    /// E.164 (`+33612345678`).
+    pub phone: Option<String>,
+    /// The phone number as written in France (`06 12 34 56 78`), or internationally
+    /// (`+44 20 7946 0958`) for a foreign one.
+    pub phone_display: Option<String>,
+    pub email: Option<String>,
+}
+
+/// `customer_search`: what was typed (the start of a name, e-mail address or phone number).
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct CustomerSearchRequest {
+    pub text: String,
+    /// At most this many customers (default 20, at most 200).
+    #[serde(default)]
+    #[ts(optional)]
+    pub limit: Option<u32>,
+}
+
+/// `customer_create`: a name and a phone number or an e-mail address (or both).
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct CustomerInput {
+    pub name: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub email: Option<String>,
+}
+
+/// `customer_update`: a customer's id and all their contact details as they now are.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct CustomerUpdateRequest {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub email: Option<String>,
+}
+
+/// `customer_get`: a customer's id.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct CustomerId {
+    pub id: String,
 }
 
 // ---------------------------------------------------------------------------------------------

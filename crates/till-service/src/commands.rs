@@ -71,6 +71,11 @@ commands! {
     search_products(SearchRequest) -> Vec<ProductView>;
     categories(Empty) -> Vec<CategoryView>;
     products_in_category(CategoryRequest) -> Vec<ProductView>;
+    // Customers.
+    customer_search(CustomerSearchRequest) -> Vec<CustomerView>;
+    customer_get(CustomerId) -> CustomerView;
+    customer_create(CustomerInput) -> CustomerView;
+    customer_update(CustomerUpdateRequest) -> CustomerView;
     // Cart.
     quote(QuoteRequest) -> Quote;
     park_cart(ParkRequest) -> ParkedCart;

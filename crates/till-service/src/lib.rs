@@ -5,11 +5,11 @@
 //!   from them, see [`bindings`]); [`error::ApiError`]: `{code, message}` for every refusal;
 //! - [`commands`]: the command table and the one dispatcher, [`Service::call`];
 //! - [`service`]: sessions and manager approvals; [`sale`]: catalog, cart, sale, receipts,
-//!   returns; [`exchange`]: exchanges (a return and a sale on one ticket); [`payments`]: card
-//!   payments on the terminal; [`ops`]: cash, closures, devices, identity and status;
-//!   [`sync`]: the background sync loop, "sync now" and enrollment; [`web_orders`]: click &
-//!   collect; [`devices`]: printer, drawer and terminal links; [`views`]: engine types to API
-//!   views;
+//!   returns; [`customers`]: customer search, creation and changes; [`exchange`]: exchanges (a
+//!   return and a sale on one ticket); [`payments`]: card payments on the terminal; [`ops`]:
+//!   cash, closures, devices, identity and status; [`sync`]: the background sync loop, "sync
+//!   now" and enrollment; [`web_orders`]: click & collect; [`devices`]: printer, drawer and
+//!   terminal links; [`views`]: engine types to API views;
 //! - [`http`]: the loopback HTTP transport (`POST /api/{command}`), which browser tests and
 //!   development use; the Tauri shell (`src-tauri`) calls the same dispatcher;
 //! - [`setup`]: the demo ledger and staff; [`simulators`]: the printer and terminal simulators started in-process for tests and demos.
@@ -19,6 +19,7 @@
 pub mod api;
 pub mod bindings;
 pub mod commands;
+pub mod customers;
 pub mod devices;
 pub mod error;
 pub mod exchange;

@@ -342,12 +342,9 @@ impl Service {
     pub fn receipt(&self, request: TicketNumber) -> ApiResult<ReceiptView> {
         self.current()?;
         let till = lock(&self.till);
-        let ticket = till.ticket(Chain::Ticket, u64::from(request.number))?;
-        Ok(views::receipt(&pos_till::receipt::render(
-            till.identity(),
-            &ticket,
-            None,
-        )))
+        Ok(views::receipt(
+            &till.receipt_preview(u64::from(request.number))?,
+        ))
     }
 
     pub fn reprint(&self, request: TicketNumber) -> ApiResult<ReprintResult> {

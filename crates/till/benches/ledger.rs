@@ -1,5 +1,5 @@
 //! Ledger benchmarks: `cargo bench -p pos-till --bench ledger` (add `-- --quick` for a smoke
-//! run with smaller sizes, `-- --only tickets|closure|verify|catalog` for one section). Prints a Markdown table; BENCHMARKS.md records the numbers.
+//! run with smaller sizes, `-- --only tickets|closure|verify|catalog|customers` for one section). Prints a Markdown table; BENCHMARKS.md records the numbers.
 //!
 //! Files go under `target/bench-ledger` (a real disk, so fsync costs what it costs in a shop;
 //! /tmp may be a RAM disk where fsync is free). Override with `BENCH_DIR`.
@@ -12,6 +12,7 @@ use hdrhistogram::Histogram;
 use pos_domain::Money;
 use pos_domain::clock::ManualClock;
 use pos_domain::closure::ClosureLevel;
+use pos_domain::customer::Customer;
 use pos_domain::journal::{Event, EventKind};
 use pos_domain::record::{Chain, Depth, SoftwareKey};
 use pos_domain::tender::{Tender, TenderKind};
@@ -25,6 +26,7 @@ struct Sizes {
     catalog: u64,
     lookups: u64,
     searches: u64,
+    customers: u64,
     closure_tickets: u64,
     verify_records: u64,
 }
@@ -213,6 +215,128 @@ fn catalog(dir: &Path, sizes: &Sizes) -> Vec<(String, String)> {
     ]
 }
 
+/// `count` synthetic customers: names from common French first and last names, a distinct
+/// mobile number each, an e-mail address for two in three.
+fn synthetic_customers(count: u64) -> Vec<Customer> {
+    const FIRST: [&str; 12] = [
+        "Zoé",
+        "Léa",
+        "Chloé",
+        "Inès",
+        "Manon",
+        "Camille",
+        "Hugo",
+        "Théo",
+        "Lucas",
+        "Jérôme",
+        "Noël",
+        "François",
+    ];
+    const LAST: [&str; 16] = [
+        "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Lefèvre",
+        "Leroy", "Moreau", "Simon", "Laurent", "Lefebvre", "Michel", "Garcia",
+    ];
+    let at: chrono::DateTime<chrono::Utc> = "2026-11-01T08:00:00Z".parse().expect("time");
+    (0..count)
+        .map(|i| {
+            let first = FIRST[(i % 12) as usize];
+            let last = LAST[((i / 12) % 16) as usize];
+            let mut random = [0u8; 16];
+            random[..8].copy_from_slice(&i.to_le_bytes());
+            Customer {
+                id: pos_domain::customer::new_id(random),
+                name: format!("{first} {last} {i}"),
+                phone: Some(format!("+33612{:06}", i % 1_000_000)),
+                email: (i % 3 != 0).then(|| {
+                    format!(
+                        "{}.{}{i}@example.fr",
+                        pos_domain::customer::fold(first),
+                        pos_domain::customer::fold(last)
+                    )
+                }),
+                created_at: at,
+                updated_at: at,
+            }
+        })
+        .collect()
+}
+
+fn customers(dir: &Path, sizes: &Sizes) -> Vec<(String, String)> {
+    let (mut till, _) = new_till(dir, "customers.db");
+    let all = synthetic_customers(sizes.customers);
+    let start = Instant::now();
+    for chunk in all.chunks(10_000) {
+        till.receive_customers(chunk).expect("load");
+    }
+    let load = start.elapsed();
+    // What a cashier types, letter by letter, including the shortest prefixes.
+    let queries = [
+        "m",
+        "ma",
+        "mar",
+        "zoé lef",
+        "LEFEV",
+        "jerome ri",
+        "francois.gar",
+        "06",
+        "06 12 0",
+        "0612 00 4",
+        "+33 6 12",
+        "+33612000",
+    ];
+    let mut searches = histogram();
+    let mut per_query: Vec<Histogram<u64>> = queries.iter().map(|_| histogram()).collect();
+    for i in 0..sizes.searches {
+        let q = i as usize % queries.len();
+        let query = queries[q];
+        let start = Instant::now();
+        let found = till.search_customers(query, 20).expect("search");
+        let took = micros(start.elapsed());
+        searches.record(took).expect("record");
+        per_query[q].record(took).expect("record");
+        assert!(!found.is_empty(), "`{query}` finds customers");
+    }
+    let (slowest, slowest_p99) = queries
+        .iter()
+        .zip(&per_query)
+        .map(|(q, h)| (q, h.value_at_quantile(0.99)))
+        .max_by_key(|(_, p99)| *p99)
+        .expect("queries");
+    let created_start = Instant::now();
+    let input = pos_domain::customer::ContactInput {
+        name: "Amélie Poulain".into(),
+        phone: Some("06 12 34 56 78".into()),
+        email: None,
+    };
+    till.create_customer(&input, [0xfe; 16]).expect("create");
+    let create = created_start.elapsed();
+    vec![
+        (
+            format!("load {} customers (with search index)", sizes.customers),
+            format!("{:.1} s", load.as_secs_f64()),
+        ),
+        (
+            format!(
+                "customer search as typed (name, e-mail, phone) in {}, 20 results, p50",
+                sizes.customers
+            ),
+            ms(searches.value_at_quantile(0.5)),
+        ),
+        (
+            "customer search, p99 (target < 20 ms)".to_string(),
+            ms(searches.value_at_quantile(0.99)),
+        ),
+        (
+            format!("customer search, slowest query (`{slowest}`), p99"),
+            ms(slowest_p99),
+        ),
+        (
+            "create a customer (checked, committed)".to_string(),
+            ms(micros(create)),
+        ),
+    ]
+}
+
 fn closure(dir: &Path, sizes: &Sizes) -> Vec<(String, String)> {
     let (mut till, clock) = new_till(dir, "closure.db");
     till.import_catalog(&demo_catalog().expect("catalog"), "demo")
@@ -306,6 +430,7 @@ fn main() {
             catalog: 20_000,
             lookups: 1000,
             searches: 100,
+            customers: 5_000,
             closure_tickets: 200,
             verify_records: 2_000,
         }
@@ -315,11 +440,12 @@ fn main() {
             catalog: 1_000_000,
             lookups: 20_000,
             searches: 2_000,
+            customers: 100_000,
             closure_tickets: 5_000,
             verify_records: 100_000,
         }
     };
-    // `--only tickets|closure|verify|catalog` runs one section.
+    // `--only tickets|closure|verify|catalog|customers` runs one section.
     let only = std::env::args().skip_while(|a| a != "--only").nth(1);
     let wanted = |name: &str| only.as_deref().is_none_or(|o| o == name);
     let dir = bench_dir();
@@ -335,6 +461,9 @@ fn main() {
     }
     if wanted("catalog") {
         rows.extend(catalog(&dir, &sizes));
+    }
+    if wanted("customers") {
+        rows.extend(customers(&dir, &sizes));
     }
     println!("| measure | result |\n|---|---|");
     for (name, value) in rows {

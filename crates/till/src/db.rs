@@ -181,6 +181,44 @@ const MIGRATIONS: &[&str] = &[
         changed_by TEXT NOT NULL
     );
     "#,
+    // 7: the shop's customers. Personal data, so not ledger records: a ticket names a customer
+    // by id only, and a customer can be erased. `phone_keys` holds the digits a phone number is
+    // found by (national and international); `pending` marks a change made here that head
+    // office has not acknowledged yet.
+    r#"
+    CREATE TABLE customers (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        phone TEXT,
+        email TEXT,
+        phone_keys TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        pending INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX customers_pending ON customers (pending) WHERE pending = 1;
+
+    -- Accent- and case-insensitive prefix search on name, e-mail and phone digits.
+    CREATE VIRTUAL TABLE customer_search USING fts5 (
+        name, email, phone_keys,
+        content = 'customers', content_rowid = 'rowid',
+        tokenize = "unicode61 remove_diacritics 2", prefix = '1 2 3'
+    );
+    CREATE TRIGGER customers_search_insert AFTER INSERT ON customers BEGIN
+        INSERT INTO customer_search (rowid, name, email, phone_keys)
+        VALUES (NEW.rowid, NEW.name, NEW.email, NEW.phone_keys);
+    END;
+    CREATE TRIGGER customers_search_delete AFTER DELETE ON customers BEGIN
+        INSERT INTO customer_search (customer_search, rowid, name, email, phone_keys)
+        VALUES ('delete', OLD.rowid, OLD.name, OLD.email, OLD.phone_keys);
+    END;
+    CREATE TRIGGER customers_search_update AFTER UPDATE OF name, email, phone_keys ON customers BEGIN
+        INSERT INTO customer_search (customer_search, rowid, name, email, phone_keys)
+        VALUES ('delete', OLD.rowid, OLD.name, OLD.email, OLD.phone_keys);
+        INSERT INTO customer_search (rowid, name, email, phone_keys)
+        VALUES (NEW.rowid, NEW.name, NEW.email, NEW.phone_keys);
+    END;
+    "#,
 ];
 
 /// The schema version this build writes.

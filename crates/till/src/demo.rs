@@ -151,7 +151,7 @@ fn round_up_to(amount: Money, step_cents: i64) -> Money {
     Money::from_cents((cents + step_cents - 1) / step_cents * step_cents)
 }
 
-fn demo_sale(rng: &mut StdRng, catalog: &[Product]) -> SaleRequest {
+fn demo_sale(rng: &mut StdRng, catalog: &[Product], customers: &[String]) -> SaleRequest {
     let handsets: Vec<&Product> = catalog
         .iter()
         .filter(|p| p.serial == SerialCapture::Imei)
@@ -198,7 +198,8 @@ fn demo_sale(rng: &mut StdRng, catalog: &[Product]) -> SaleRequest {
         lines,
         customer: rng
             .random_bool(0.3)
-            .then(|| format!("C{:05}", rng.random_range(1..5000))),
+            .then(|| rng.random_range(1..5000usize))
+            .and_then(|n| customers.get(n % customers.len().max(1)).cloned()),
         ..Default::default()
     }
 }
@@ -254,6 +255,7 @@ pub fn run(
         .into_iter()
         .filter_map(|p| till.product_by_id(&p.id).ok().flatten())
         .collect();
+    let customers = seed_customers(till, options.seed)?;
     let mut rng = StdRng::seed_from_u64(options.seed);
     let tz = till.identity.timezone;
     let today = clock.now().with_timezone(&tz).date_naive();
@@ -279,7 +281,15 @@ pub fn run(
             .unwrap_or_else(|| clock.now());
         clock.set(opening.max(newest.map(|n| n + Duration::seconds(1)).unwrap_or(opening)));
         let count = per_day + u64::from(u64::from(index) < extra);
-        trade_one_day(till, clock, &mut rng, &products, count, &mut summary)?;
+        trade_one_day(
+            till,
+            clock,
+            &mut rng,
+            &products,
+            &customers,
+            count,
+            &mut summary,
+        )?;
         let tomorrow = day.succ_opt().unwrap_or(day);
         if tomorrow.month() != day.month() {
             clock.advance(Duration::minutes(5));
@@ -318,6 +328,7 @@ fn trade_one_day(
     clock: &Arc<ManualClock>,
     rng: &mut StdRng,
     products: &[Product],
+    customers: &[String],
     count: u64,
     summary: &mut DemoSummary,
 ) -> Result<()> {
@@ -351,11 +362,11 @@ fn trade_one_day(
                     ticket
                 }
                 // Already returned earlier today: sell instead.
-                Err(TillError::Sale(_)) => sell(till, rng, products, summary)?,
+                Err(TillError::Sale(_)) => sell(till, rng, products, customers, summary)?,
                 Err(other) => return Err(other),
             }
         } else {
-            sell(till, rng, products, summary)?
+            sell(till, rng, products, customers, summary)?
         };
         summary.first_ticket.get_or_insert(recorded.number);
         summary.last_ticket = Some(recorded.number);
@@ -380,13 +391,53 @@ fn sell(
     till: &mut Till,
     rng: &mut StdRng,
     products: &[Product],
+    customers: &[String],
     summary: &mut DemoSummary,
 ) -> Result<RecordedTicket> {
-    let mut request = demo_sale(rng, products);
+    let mut request = demo_sale(rng, products, customers);
     let total = till.quote(&request)?.total;
     request.tenders = demo_tenders(rng, total);
     summary.sales += 1;
     till.sell(&request)
+}
+
+/// First and last names of the demo customers.
+const FIRST_NAMES: [&str; 8] = [
+    "Zoé", "Léa", "Chloé", "Inès", "Hugo", "Théo", "Noël", "Jérôme",
+];
+const LAST_NAMES: [&str; 5] = ["Lefèvre", "Martin", "Bérard", "Dupont", "Gauthier"];
+
+/// The demo customers (one per first and last name, with a mobile number and for every
+/// other one an e-mail address), created unless the till knows customers already; their ids,
+/// by name. Ids come from a generator seeded with `seed`, so a seed gives the same ids.
+pub fn seed_customers(till: &mut Till, seed: u64) -> Result<Vec<String>> {
+    if till.customer_count()? == 0 {
+        let mut rng = StdRng::seed_from_u64(seed ^ 0xC057_0E12);
+        for (i, (first, last)) in FIRST_NAMES
+            .iter()
+            .flat_map(|f| LAST_NAMES.iter().map(move |l| (f, l)))
+            .enumerate()
+        {
+            let email = (i % 2 == 0).then(|| {
+                format!(
+                    "{}.{}@example.fr",
+                    pos_domain::customer::fold(first),
+                    pos_domain::customer::fold(last)
+                )
+            });
+            let input = pos_domain::customer::ContactInput {
+                name: format!("{first} {last}"),
+                phone: Some(format!("06 12 {:02} {:02} {:02}", 10 + i, i, 2 * i)),
+                email,
+            };
+            till.create_customer(&input, rng.random())?;
+        }
+    }
+    Ok(till
+        .customers(10_000, 0)?
+        .into_iter()
+        .map(|c| c.id)
+        .collect())
 }
 
 /// The demo staff: id, name, role and PIN.

@@ -372,6 +372,13 @@ impl Till {
             .enumerate()
             .map(|(i, l)| self.resolve_line(i, l))
             .collect::<Result<Vec<_>>>()?;
+        // A ticket names a customer of the directory by id, never free text: their details
+        // stay out of the signed record, so they can be changed or erased.
+        if let Some(id) = &request.customer
+            && crate::customers::by_id(&self.conn, id)?.is_none()
+        {
+            return Err(crate::customers::unknown(id));
+        }
         Ok(SaleDraft {
             lines,
             ticket_discount: request.discount,

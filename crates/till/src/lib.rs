@@ -11,6 +11,7 @@
 //!   [`download`]: head office's changes feed (catalog, per-shop prices, staff, web orders),
 //!   one local transaction per page; [`web_orders`]: click & collect at the till;
 //! - [`staff`]: who may log in (Argon2 PIN hashes); [`parked`]: carts put aside at the till;
+//! - [`customers`]: the shop's customers, searched as you type, synced both ways;
 //! - [`demo`]: realistic demo data and large catalogs, generated through the same API.
 //!
 //! Invariants: no record is ever updated or deleted (SQLite triggers refuse it); every write is
@@ -20,6 +21,7 @@
 pub mod archive;
 pub mod catalog;
 pub mod closing;
+pub mod customers;
 pub mod db;
 pub mod demo;
 pub mod device_settings;

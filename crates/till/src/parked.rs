@@ -1,4 +1,4 @@
-//! Parked carts (schema 4): a sale put aside to serve someone else, kept in the till's database
+//! Parked carts (schema 5): a sale put aside to serve someone else, kept in the till's database
 //! so a restart loses nothing. A cart is stored as the JSON the app sent; it is not a ledger
 //! record (nothing was sold), so resuming it removes it.
 

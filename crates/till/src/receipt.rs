@@ -99,8 +99,14 @@ pub fn qr_reference(identity: &Identity, ticket: &RecordedTicket) -> String {
     )
 }
 
-/// Renders a recorded ticket as receipt text.
-pub fn render(identity: &Identity, ticket: &RecordedTicket, duplicate: Option<u32>) -> Receipt {
+/// Renders a recorded ticket as receipt text. `customer_name` is the name of the customer the
+/// ticket names, when the till knows them; otherwise the receipt shows the customer's id.
+pub fn render(
+    identity: &Identity,
+    ticket: &RecordedTicket,
+    duplicate: Option<u32>,
+    customer_name: Option<&str>,
+) -> Receipt {
     let mut out: Vec<String> = Vec::new();
     let rule = "-".repeat(WIDTH);
     out.push(centered(&identity.shop_name));
@@ -229,7 +235,7 @@ pub fn render(identity: &Identity, ticket: &RecordedTicket, duplicate: Option<u3
         out.push(columns("Rendu", &ticket.ticket.change.to_string()));
     }
     if let Some(customer) = &ticket.ticket.customer {
-        out.push(format!("Client {customer}"));
+        out.push(format!("Client {}", customer_name.unwrap_or(customer)));
     }
     out.push(rule);
     let qr = qr_reference(identity, ticket);
@@ -263,7 +269,23 @@ impl Till {
     /// fiscal value, so their reprints are not recorded.
     pub fn training_receipt(&self, number: u64) -> Result<Receipt> {
         let ticket = self.ticket(pos_domain::record::Chain::Training, number)?;
-        Ok(render(&self.identity, &ticket, None))
+        let name = self.customer_name(&ticket)?;
+        Ok(render(&self.identity, &ticket, None, name.as_deref()))
+    }
+
+    /// The receipt of ticket `number` as it would print, for a preview: nothing is recorded.
+    pub fn receipt_preview(&self, number: u64) -> Result<Receipt> {
+        let ticket = self.ticket(pos_domain::record::Chain::Ticket, number)?;
+        let name = self.customer_name(&ticket)?;
+        Ok(render(&self.identity, &ticket, None, name.as_deref()))
+    }
+
+    /// The name of the ticket's customer, if it names one this till knows.
+    fn customer_name(&self, ticket: &RecordedTicket) -> Result<Option<String>> {
+        Ok(match &ticket.ticket.customer {
+            Some(id) => self.customer(id)?.map(|c| c.name),
+            None => None,
+        })
     }
 
     fn print(
@@ -278,7 +300,8 @@ impl Till {
         } else {
             None
         };
-        Ok(render(&self.identity, &ticket, reprint))
+        let name = self.customer_name(&ticket)?;
+        Ok(render(&self.identity, &ticket, reprint, name.as_deref()))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The till's side of sync (specs/sync.md): enrollment with head office, the upload of every
 //! chain of the ledger, exactly once by construction, then the download of head office's
-//! changes feed ([`crate::download`]).
+//! changes feed ([`crate::download`]). Before the records, the customers created or changed
+//! at the till are uploaded (`POST /api/v1/tills/{till}/customers`; a resend changes nothing).
 //!
 //! The till sends each chain's records in sequence order, in batches; the server answers, per
 //! chain, the highest contiguous sequence it holds, and only that answer moves the till's
@@ -17,12 +18,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use pos_domain::record::{Chain, timestamp};
 use pos_domain::wire::{
-    ApiError, ChainAck, ChainBatch, ChainOutcome, EnrollRequest, EnrollResponse, ProtocolVersion,
-    UploadRequest, UploadResponse, WireRecord,
+    ApiError, ChainAck, ChainBatch, ChainOutcome, CustomersUpload, CustomersUploadResponse,
+    EnrollRequest, EnrollResponse, ProtocolVersion, UploadRequest, UploadResponse, WireRecord,
+    codes,
 };
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
+use crate::customers;
 use crate::download::{DownloadProgress, DownloadSummary};
 use crate::engine::{SOFTWARE, SYSTEM_OPERATOR, Till};
 use crate::error::{Result, TillError};
@@ -32,6 +35,8 @@ use crate::ledger;
 const LEASE: Duration = Duration::from_secs(120);
 /// Most records sent in one upload, whatever the server allows.
 const MAX_BATCH: u64 = 500;
+/// Most customers sent in one upload.
+const CUSTOMER_BATCH: usize = 500;
 
 /// What enrollment gave this till.
 #[derive(Clone, Debug, Serialize)]
@@ -63,6 +68,8 @@ pub struct SyncSummary {
     pub chains: Vec<ChainSync>,
     /// Records still not held by head office.
     pub waiting: u64,
+    /// Customers created or changed here that head office stored in this pass.
+    pub customers_uploaded: u64,
     /// What the download of head office's changes applied.
     pub download: DownloadSummary,
 }
@@ -277,8 +284,14 @@ impl Till {
             .map_err(|e| TillError::invalid("randomness_unavailable", e.to_string()))?;
         let holder = format!("{}-{}", std::process::id(), hex_encode(&secret));
         self.take_lease(&holder, self.clock.now())?;
+        // Customers first: head office then knows the customer a ticket of this pass names.
         let result = self
-            .upload_all(&server, &holder, &mut progress)
+            .upload_customers(&server)
+            .and_then(|customers| {
+                let mut summary = self.upload_all(&server, &holder, &mut progress)?;
+                summary.customers_uploaded = customers;
+                Ok(summary)
+            })
             .and_then(|mut summary| {
                 let mut renew = |till: &Till| till.take_lease(&holder, till.clock.now());
                 summary.download = self.download_from(&server, &mut downloaded, &mut renew)?;
@@ -286,6 +299,47 @@ impl Till {
             });
         self.release_lease(&holder);
         result
+    }
+
+    /// Uploads the customers created or changed here since head office last acknowledged
+    /// them, in batches; each acknowledged version stops being pending unless it changed again
+    /// meanwhile. Returns how many head office stored.
+    fn upload_customers(&mut self, server: &Server) -> Result<u64> {
+        let url = format!(
+            "{}/api/v1/tills/{}/customers",
+            server.url, self.identity.till_id
+        );
+        let http = client()?;
+        let mut stored = 0;
+        loop {
+            let batch = customers::pending(&self.conn, CUSTOMER_BATCH)?;
+            if batch.is_empty() {
+                return Ok(stored);
+            }
+            let response = http
+                .post(&url)
+                .bearer_auth(&server.token)
+                .json(&CustomersUpload {
+                    customers: batch.clone(),
+                })
+                .send()
+                .map_err(unreachable)?;
+            let answer: CustomersUploadResponse = match answer(response) {
+                Ok(answer) => answer,
+                // A head office older than customer uploads: the records still go, and the
+                // customers wait, pending, for a server that takes them.
+                Err(TillError::Server { code, .. }) if code == codes::NOT_FOUND => {
+                    tracing::warn!("head office does not take customers yet; they stay pending");
+                    return Ok(stored);
+                }
+                Err(e) => return Err(e),
+            };
+            stored += answer.stored;
+            customers::acknowledge(&self.conn, &batch)?;
+            if batch.len() < CUSTOMER_BATCH {
+                return Ok(stored);
+            }
+        }
     }
 
     fn upload_all(
@@ -303,6 +357,7 @@ impl Till {
             uploads: 0,
             chains: Vec::new(),
             waiting: 0,
+            customers_uploaded: 0,
             download: DownloadSummary::default(),
         };
         for chain in Chain::ALL {

@@ -33,3 +33,9 @@ pub fn random_salt() -> Result<[u8; 16]> {
     })?;
     Ok(bytes)
 }
+
+/// 16 bytes from the operating system's random source, for an id made at the till (a
+/// customer's).
+pub fn random_id() -> Result<[u8; 16]> {
+    random_salt()
+}

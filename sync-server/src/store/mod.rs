@@ -470,6 +470,21 @@ pub trait Store: Send + Sync + 'static {
         since: u64,
         limit: u32,
     ) -> Result<crate::distribution::StoredPage>;
+    /// Stores the customers a till uploaded, in one transaction: each one later than head
+    /// office's copy replaces it, goes to the till's shop through the changes feed and makes a
+    /// customer event ([`crate::crm::apply_contacts`]); the others change nothing.
+    async fn put_customers(
+        &self,
+        till: &TillAuth,
+        customers: Vec<pos_domain::customer::Customer>,
+    ) -> Result<pos_domain::wire::CustomersUploadResponse>;
+    /// Erases a customer's contact details, in one transaction: the stored copy, the copies of
+    /// the shops' tills (a removal in the changes feed) and the details in the customer events
+    /// still in the outbox; writes a `pos.crm.customer.erased` event. Their figures and
+    /// purchases (no personal data) stay. False when head office holds no details of them.
+    async fn erase_customer(&self, id: &str) -> Result<bool>;
+    /// A customer's stored contact details (for tests and support).
+    async fn customer_contact(&self, id: &str) -> Result<Option<pos_domain::customer::Customer>>;
     /// Registers a web shop, authenticated by the API key whose hash is given.
     async fn create_webshop(&self, id: &str, name: &str, key_hash: &str) -> Result<()>;
     /// The web shop holding this API key.

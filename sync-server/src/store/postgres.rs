@@ -207,6 +207,13 @@ CREATE TABLE stock_levels (
     PRIMARY KEY (shop_id, product_id, unit)
 );
 "#,
+    // The contact details tills upload (a `pos_domain::customer::Customer` as JSON).
+    r#"
+ALTER TABLE customers ADD COLUMN contact TEXT;
+CREATE INDEX outbox_by_subject ON outbox (subject);
+-- Customers erased here: a till that had not heard of it yet cannot bring them back.
+CREATE TABLE erased_customers (id TEXT PRIMARY KEY, erased_at TEXT NOT NULL);
+"#,
 ];
 
 /// The PostgreSQL store.
@@ -300,6 +307,38 @@ fn user_of(row: &tokio_postgres::Row) -> User {
 /// stock lines (see [`crate::crm`], [`crate::stock`]); returns their events. The caller holds
 /// the outbox lock, which serializes this read-modify-write between uploads of different
 /// tills of one shop.
+/// The stored states of the customers `ids` (contact details included), by id.
+async fn customer_states(
+    tx: &impl tokio_postgres::GenericClient,
+    ids: &[&str],
+) -> Result<BTreeMap<String, crm::CustomerState>> {
+    let mut states = BTreeMap::new();
+    for r in tx
+        .query(
+            "SELECT id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version, contact
+             FROM customers WHERE id = ANY($1)",
+            &[&ids],
+        )
+        .await?
+    {
+        let id: String = r.get(0);
+        let contact: Option<String> = r.get(7);
+        let state = crm::CustomerState {
+            first_shop_id: r.get(1),
+            first_seen_at: r.get(2),
+            last_purchase_at: r.get(3),
+            tickets: r.get(4),
+            total_cents: r.get(5),
+            version: r.get(6),
+            contact: crm::contact_from_json(contact.as_deref())
+                .map_err(|e| StoreError::Corrupt(format!("customer {id}: {e}")))?,
+            id,
+        };
+        states.insert(state.id.clone(), state);
+    }
+    Ok(states)
+}
+
 async fn customers_and_stock(
     tx: &tokio_postgres::Transaction<'_>,
     writes: &IngestWrites,
@@ -312,26 +351,7 @@ async fn customers_and_stock(
             .iter()
             .map(|t| t.customer.as_str())
             .collect();
-        let mut states: BTreeMap<String, crm::CustomerState> = BTreeMap::new();
-        for r in tx
-            .query(
-                "SELECT id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version
-                 FROM customers WHERE id = ANY($1)",
-                &[&ids],
-            )
-            .await?
-        {
-            let state = crm::CustomerState {
-                id: r.get(0),
-                first_shop_id: r.get(1),
-                first_seen_at: r.get(2),
-                last_purchase_at: r.get(3),
-                tickets: r.get(4),
-                total_cents: r.get(5),
-                version: r.get(6),
-            };
-            states.insert(state.id.clone(), state);
-        }
+        let mut states = customer_states(tx, &ids).await?;
         out.extend(crm::apply(&mut states, &writes.customers));
         let c: Vec<&crm::CustomerState> = states.values().collect();
         tx.execute(
@@ -1236,6 +1256,142 @@ impl Store for PgStore {
         let order = postgres_feed::cancel(&tx, id, now).await?;
         tx.commit().await?;
         Ok(order)
+    }
+
+    async fn put_customers(
+        &self,
+        till: &TillAuth,
+        customers: Vec<pos_domain::customer::Customer>,
+    ) -> Result<pos_domain::wire::CustomersUploadResponse> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // Customers are shared by the tills of every shop: their read-modify-write runs under
+        // the outbox lock, as on ingest. The feed's counter row is locked first, in the order
+        // every writer of both takes them.
+        tx.execute("SELECT 1 FROM change_counter WHERE id = 1 FOR UPDATE", &[])
+            .await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
+            .await?;
+        let ids: Vec<&str> = customers.iter().map(|c| c.id.as_str()).collect();
+        let erased: std::collections::BTreeSet<String> = tx
+            .query(
+                "SELECT id FROM erased_customers WHERE id = ANY($1)",
+                &[&ids],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let kept: Vec<_> = customers
+            .iter()
+            .filter(|c| !erased.contains(&c.id))
+            .cloned()
+            .collect();
+        let mut states = customer_states(&*tx, &ids).await?;
+        let (events, changed) = crm::apply_contacts(&mut states, &till.shop_id, &kept);
+        let mut saved = std::collections::BTreeSet::new();
+        for c in &changed {
+            if !saved.insert(c.id.clone()) {
+                continue;
+            }
+            let s = &states[&c.id];
+            tx.execute(
+                "INSERT INTO customers (id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version, contact)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (id) DO UPDATE SET version = excluded.version, contact = excluded.contact",
+                &[
+                    &s.id,
+                    &s.first_shop_id,
+                    &s.first_seen_at,
+                    &s.last_purchase_at,
+                    &s.tickets,
+                    &s.total_cents,
+                    &s.version,
+                    &s.contact_json(),
+                ],
+            )
+            .await?;
+        }
+        let feed: Vec<NewChange> = changed
+            .iter()
+            .map(|c| crate::distribution::customer_change(&till.shop_id, c))
+            .collect();
+        postgres_feed::put_changes(&tx, &feed).await?;
+        postgres_feed::write_events(&tx, &events).await?;
+        tx.commit().await?;
+        Ok(pos_domain::wire::CustomersUploadResponse {
+            stored: changed.len() as u64,
+            unchanged: (customers.len() - changed.len()) as u64,
+        })
+    }
+
+    async fn erase_customer(&self, id: &str) -> Result<bool> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT 1 FROM change_counter WHERE id = 1 FOR UPDATE", &[])
+            .await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
+            .await?;
+        let known = customer_states(&*tx, &[id])
+            .await?
+            .remove(id)
+            .and_then(|s| s.contact)
+            .is_some();
+        if !known {
+            return Ok(false);
+        }
+        tx.execute("UPDATE customers SET contact = NULL WHERE id = $1", &[&id])
+            .await?;
+        tx.execute(
+            "INSERT INTO erased_customers (id, erased_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+            &[&id, &timestamp::format(&Utc::now())],
+        )
+        .await?;
+        let removals: Vec<NewChange> = tx
+            .query(
+                "SELECT shop_id FROM distribution WHERE kind = $1 AND key = $2",
+                &[&pos_domain::wire::kinds::CUSTOMER, &id],
+            )
+            .await?
+            .iter()
+            .map(|r| NewChange {
+                kind: pos_domain::wire::kinds::CUSTOMER,
+                shop_id: r.get(0),
+                key: id.to_string(),
+                data: None,
+            })
+            .collect();
+        postgres_feed::put_changes(&tx, &removals).await?;
+        for row in tx
+            .query(
+                "SELECT cursor, envelope FROM outbox WHERE subject = $1",
+                &[&crm::customer_subject(id)],
+            )
+            .await?
+        {
+            let cursor: i64 = row.get(0);
+            let text: String = row.get(1);
+            let mut envelope: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| StoreError::Corrupt(format!("outbox event {cursor}: {e}")))?;
+            if crm::scrub(&mut envelope) {
+                tx.execute(
+                    "UPDATE outbox SET envelope = $2 WHERE cursor = $1",
+                    &[&cursor, &envelope.to_string()],
+                )
+                .await?;
+            }
+        }
+        postgres_feed::write_events(&tx, &[crm::erased_event(id)]).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn customer_contact(&self, id: &str) -> Result<Option<pos_domain::customer::Customer>> {
+        let client = self.pool.get().await?;
+        Ok(customer_states(&**client, &[id])
+            .await?
+            .remove(id)
+            .and_then(|s| s.contact))
     }
 
     async fn record_count(&self, till_id: &str) -> Result<u64> {

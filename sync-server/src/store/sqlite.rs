@@ -200,6 +200,13 @@ CREATE TABLE stock_levels (
     PRIMARY KEY (shop_id, product_id, unit)
 );
 "#,
+    // The contact details tills upload (a `pos_domain::customer::Customer` as JSON).
+    r#"
+ALTER TABLE customers ADD COLUMN contact TEXT;
+CREATE INDEX outbox_by_subject ON outbox (subject);
+-- Customers erased here: a till that had not heard of it yet cannot bring them back.
+CREATE TABLE erased_customers (id TEXT PRIMARY KEY, erased_at TEXT NOT NULL);
+"#,
 ];
 
 /// The SQLite store: one connection for writes, one (query-only) for reads, so head-office
@@ -431,6 +438,137 @@ fn ingest_tx(
     })
 }
 
+/// A stored customer's state, contact details included.
+fn customer_state(conn: &Connection, id: &str) -> Result<Option<crm::CustomerState>> {
+    let mut get = conn.prepare_cached(
+        "SELECT id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version, contact
+         FROM customers WHERE id = ?1",
+    )?;
+    let row = get
+        .query_row(params![id], |r| {
+            Ok((
+                crm::CustomerState {
+                    id: r.get(0)?,
+                    first_shop_id: r.get(1)?,
+                    first_seen_at: r.get(2)?,
+                    last_purchase_at: r.get(3)?,
+                    tickets: r.get(4)?,
+                    total_cents: r.get(5)?,
+                    version: r.get(6)?,
+                    contact: None,
+                },
+                r.get::<_, Option<String>>(7)?,
+            ))
+        })
+        .optional()?;
+    row.map(|(mut state, contact)| {
+        state.contact = crm::contact_from_json(contact.as_deref())
+            .map_err(|e| StoreError::Corrupt(format!("customer {id}: {e}")))?;
+        Ok(state)
+    })
+    .transpose()
+}
+
+/// Stores customers a till uploaded (see [`Store::put_customers`]) in the caller's transaction.
+fn put_customers(
+    tx: &rusqlite::Transaction<'_>,
+    till: &TillAuth,
+    uploaded: &[pos_domain::customer::Customer],
+) -> Result<pos_domain::wire::CustomersUploadResponse> {
+    let mut erased = tx.prepare_cached("SELECT 1 FROM erased_customers WHERE id = ?1")?;
+    let mut kept = Vec::new();
+    for c in uploaded {
+        if !erased.exists([&c.id])? {
+            kept.push(c.clone());
+        }
+    }
+    let uploaded_count = uploaded.len();
+    let uploaded = &kept[..];
+    let mut states = BTreeMap::new();
+    for c in uploaded {
+        if !states.contains_key(&c.id)
+            && let Some(state) = customer_state(tx, &c.id)?
+        {
+            states.insert(c.id.clone(), state);
+        }
+    }
+    let (events, changed) = crm::apply_contacts(&mut states, &till.shop_id, uploaded);
+    let mut put = tx.prepare_cached(
+        "INSERT INTO customers (id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version, contact)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (id) DO UPDATE SET version = excluded.version, contact = excluded.contact",
+    )?;
+    let mut saved = std::collections::BTreeSet::new();
+    for c in &changed {
+        if !saved.insert(c.id.clone()) {
+            continue;
+        }
+        let s = &states[&c.id];
+        put.execute(params![
+            s.id,
+            s.first_shop_id,
+            s.first_seen_at,
+            s.last_purchase_at,
+            s.tickets,
+            s.total_cents,
+            s.version,
+            s.contact_json(),
+        ])?;
+    }
+    let feed: Vec<NewChange> = changed
+        .iter()
+        .map(|c| crate::distribution::customer_change(&till.shop_id, c))
+        .collect();
+    sqlite_feed::put_changes(tx, &feed)?;
+    sqlite_feed::write_events(tx, &events)?;
+    Ok(pos_domain::wire::CustomersUploadResponse {
+        stored: changed.len() as u64,
+        unchanged: (uploaded_count - changed.len()) as u64,
+    })
+}
+
+/// Erases a customer's details (see [`Store::erase_customer`]) in the caller's transaction.
+fn erase_customer(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<bool> {
+    if customer_state(tx, id)?.and_then(|s| s.contact).is_none() {
+        return Ok(false);
+    }
+    tx.execute("UPDATE customers SET contact = NULL WHERE id = ?1", [id])?;
+    tx.execute(
+        "INSERT INTO erased_customers (id, erased_at) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
+        params![id, timestamp::format(&Utc::now())],
+    )?;
+    let shops: Vec<String> = tx
+        .prepare("SELECT shop_id FROM distribution WHERE kind = ?1 AND key = ?2")?
+        .query_map(params![pos_domain::wire::kinds::CUSTOMER, id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let removals: Vec<NewChange> = shops
+        .into_iter()
+        .map(|shop_id| NewChange {
+            kind: pos_domain::wire::kinds::CUSTOMER,
+            shop_id,
+            key: id.to_string(),
+            data: None,
+        })
+        .collect();
+    sqlite_feed::put_changes(tx, &removals)?;
+    let stored: Vec<(i64, String)> = tx
+        .prepare("SELECT cursor, envelope FROM outbox WHERE subject = ?1")?
+        .query_map([crm::customer_subject(id)], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (cursor, text) in stored {
+        let mut envelope: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("outbox event {cursor}: {e}")))?;
+        if crm::scrub(&mut envelope) {
+            tx.execute(
+                "UPDATE outbox SET envelope = ?2 WHERE cursor = ?1",
+                params![cursor, envelope.to_string()],
+            )?;
+        }
+    }
+    sqlite_feed::write_events(tx, &[crm::erased_event(id)])?;
+    Ok(true)
+}
+
 /// Applies the upload's customer tickets and stock movements to the stored customers and
 /// stock lines (see [`crate::crm`], [`crate::stock`]); returns their events.
 fn customers_and_stock(
@@ -441,28 +579,12 @@ fn customers_and_stock(
     let mut out = Vec::new();
     if !writes.customers.is_empty() {
         let mut states = BTreeMap::new();
-        let mut get = tx.prepare_cached(
-            "SELECT id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version
-             FROM customers WHERE id = ?1",
-        )?;
         for t in &writes.customers {
             if states.contains_key(&t.customer) {
                 continue;
             }
-            let state = get
-                .query_row(params![t.customer], |r| {
-                    Ok(crm::CustomerState {
-                        id: r.get(0)?,
-                        first_shop_id: r.get(1)?,
-                        first_seen_at: r.get(2)?,
-                        last_purchase_at: r.get(3)?,
-                        tickets: r.get(4)?,
-                        total_cents: r.get(5)?,
-                        version: r.get(6)?,
-                    })
-                })
-                .optional()?
-                .unwrap_or_else(|| crm::CustomerState::unseen(t));
+            let state =
+                customer_state(tx, &t.customer)?.unwrap_or_else(|| crm::CustomerState::unseen(t));
             states.insert(t.customer.clone(), state);
         }
         out.extend(crm::apply(&mut states, &writes.customers));
@@ -1208,6 +1330,38 @@ impl Store for SqliteStore {
             Ok(order)
         })
         .await
+    }
+
+    async fn put_customers(
+        &self,
+        till: &TillAuth,
+        customers: Vec<pos_domain::customer::Customer>,
+    ) -> Result<pos_domain::wire::CustomersUploadResponse> {
+        let till = till.clone();
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let answer = put_customers(&tx, &till, &customers)?;
+            tx.commit()?;
+            Ok(answer)
+        })
+        .await
+    }
+
+    async fn erase_customer(&self, id: &str) -> Result<bool> {
+        let id = id.to_string();
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let erased = erase_customer(&tx, &id)?;
+            tx.commit()?;
+            Ok(erased)
+        })
+        .await
+    }
+
+    async fn customer_contact(&self, id: &str) -> Result<Option<pos_domain::customer::Customer>> {
+        let id = id.to_string();
+        self.read(move |c| Ok(customer_state(c, &id)?.and_then(|s| s.contact)))
+            .await
     }
 
     async fn record_count(&self, till_id: &str) -> Result<u64> {

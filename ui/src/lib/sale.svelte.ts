@@ -10,6 +10,7 @@
 import type {
   Cart,
   CartLine as ApiCartLine,
+  CustomerView,
   DiscountInput,
   PickedLineInput,
   ExchangeQuote,
@@ -48,7 +49,8 @@ export const sale = $state<{
   lines: CartLine[];
   selected: number;
   ticketDiscount: DiscountInput | null;
-  customer: string;
+  /** The customer the ticket will name (by id), shown on the cart. */
+  customer: CustomerView | null;
   approvals: string[];
   quote: Quote | null;
   tenders: Tender[];
@@ -61,7 +63,7 @@ export const sale = $state<{
   lines: [],
   selected: -1,
   ticketDiscount: null,
-  customer: '',
+  customer: null,
   approvals: [],
   quote: null,
   tenders: [],
@@ -132,7 +134,7 @@ export function toApiLine(line: CartLine): ApiCartLine {
 export function toApiCart(): Cart {
   const cart: Cart = { lines: sale.lines.map(toApiLine), approvals: [...sale.approvals] };
   if (sale.ticketDiscount) cart.discount = sale.ticketDiscount;
-  if (sale.customer.trim()) cart.customer = sale.customer.trim();
+  if (sale.customer) cart.customer = sale.customer.id;
   return cart;
 }
 
@@ -230,7 +232,7 @@ export function clearSale(): void {
   sale.lines = [];
   sale.selected = -1;
   sale.ticketDiscount = null;
-  sale.customer = '';
+  sale.customer = null;
   sale.approvals = [];
   sale.quote = null;
   sale.tenders = [];
@@ -258,6 +260,9 @@ export async function restoreCart(cart: Cart): Promise<void> {
         : app.backend.call('product_by_barcode', { barcode: l.barcode ?? '' }),
     ),
   );
+  // A customer no longer known here (erased meanwhile) is left off rather than blocking the cart.
+  const customer = cart.customer ? await app.backend.call('customer_get', { id: cart.customer }).catch(() => null) : null;
+  if (cart.customer && !customer) cart = { ...cart, customer: undefined };
   let quote: Quote | null = null;
   try {
     quote = await app.backend.call('quote', { cart, tenders: [] });
@@ -283,7 +288,7 @@ export async function restoreCart(cart: Cart): Promise<void> {
     });
   });
   sale.ticketDiscount = cart.discount ?? null;
-  sale.customer = cart.customer ?? '';
+  sale.customer = customer;
   sale.approvals = [...(cart.approvals ?? [])];
   sale.selected = sale.lines.length - 1;
   sale.quote = quote;

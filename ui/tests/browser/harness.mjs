@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
 import { CASHIER, MANAGER, bin, demoCatalog, enrolledTill, uiDir } from './stack.mjs';
 
-export { CASHIER, MANAGER, demoCatalog, eventually, repoDir, startHeadOffice, uiDir } from './stack.mjs';
+export { CASHIER, MANAGER, bin, demoCatalog, eventually, repoDir, startHeadOffice, uiDir } from './stack.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/lib/chromium/chromium';
 export const CHROMIUM_ARGS = [

@@ -56,10 +56,13 @@ describe('the cart sent to the engine', () => {
 
   it('carries the customer, the ticket discount and the approvals', () => {
     addProduct(coque);
-    sale.customer = '  C00042 ';
+    sale.customer = { id: '6f1c2a4e-8d0b-4c3e-9a55-0d2f4b6e8a10', name: 'Zoé Lefèvre', phone: '+33612345678', phone_display: '06 12 34 56 78', email: null };
     sale.ticketDiscount = { percent: '5' };
     sale.approvals = ['a1'];
-    expect(toApiCart()).toMatchObject({ customer: 'C00042', discount: { percent: '5' }, approvals: ['a1'] });
+    expect(toApiCart()).toMatchObject({ customer: '6f1c2a4e-8d0b-4c3e-9a55-0d2f4b6e8a10', discount: { percent: '5' }, approvals: ['a1'] });
+    clearSale();
+    addProduct(coque);
+    expect(toApiCart().customer).toBeUndefined();
   });
 
   it('sends tenders as API amounts with their card payment', () => {

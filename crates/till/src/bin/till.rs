@@ -23,7 +23,7 @@ use pos_till::demo::{self, DemoOptions};
 use pos_till::identity::SettingsChange;
 use pos_till::requests::{ExchangeRequest, ReturnRequest, SaleRequest};
 use pos_till::staff::StaffRole;
-use pos_till::system::{SystemClock, random_salt, random_secret};
+use pos_till::system::{SystemClock, random_id, random_salt, random_secret};
 use pos_till::{InitOptions, Till, TillError, archive, receipt};
 use serde::Serialize;
 use serde_json::json;
@@ -161,6 +161,9 @@ enum Command {
     /// The staff who may log in at this till.
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// The shop's customers known at this till.
+    #[command(subcommand)]
+    Customers(CustomersCommand),
     /// Record realistic sales, returns and closures through the engine, for demos and benchmarks
     /// (and add the demo staff: cashier Alice, PIN 1234; manager Bruno, PIN 9999).
     Demo {
@@ -224,6 +227,50 @@ enum StaffCommand {
     },
     /// List the active staff.
     List,
+}
+
+#[derive(Subcommand)]
+enum CustomersCommand {
+    /// Add a customer: a name and a phone number or an e-mail address (or both).
+    Add {
+        #[arg(long)]
+        name: String,
+        /// French (06 12 34 56 78) or international (+44 20 7946 0958).
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// List the customers by name.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+    },
+    /// Erase a customer from this till (a till synced with head office: erase them there).
+    Erase { id: String },
+    /// Find customers by the start of their name, e-mail address or phone number.
+    Search {
+        text: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+}
+
+fn customer_lines(customers: &[pos_domain::customer::Customer]) -> String {
+    customers
+        .iter()
+        .map(|c| {
+            format!(
+                "{}  {:<28} {:<14} {}\n",
+                c.id,
+                c.name,
+                c.phone.as_deref().unwrap_or("-"),
+                c.email.as_deref().unwrap_or("-")
+            )
+        })
+        .collect()
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -720,6 +767,31 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     .map(|s| format!("{:<12} {:<24} {}\n", s.id, s.name, s.role.name()))
                     .collect()
             });
+        }
+        Command::Customers(CustomersCommand::Add { name, phone, email }) => {
+            let input = pos_domain::customer::ContactInput {
+                name: name.clone(),
+                phone: phone.clone(),
+                email: email.clone(),
+            };
+            let customer = open(&cli)?.create_customer(&input, random_id()?)?;
+            print(json, &customer, || {
+                format!("customer {} added: {}\n", customer.name, customer.id)
+            });
+        }
+        Command::Customers(CustomersCommand::List { limit, offset }) => {
+            let customers = open(&cli)?.customers(*limit, *offset)?;
+            print(json, &customers, || customer_lines(&customers));
+        }
+        Command::Customers(CustomersCommand::Erase { id }) => {
+            open(&cli)?.erase_customer(id)?;
+            print(json, &json!({"customer": id, "erased": true}), || {
+                format!("customer {id} erased from this till\n")
+            });
+        }
+        Command::Customers(CustomersCommand::Search { text, limit }) => {
+            let customers = open(&cli)?.search_customers(text, *limit)?;
+            print(json, &customers, || customer_lines(&customers));
         }
         Command::Demo {
             tickets,

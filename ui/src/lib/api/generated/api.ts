@@ -59,7 +59,8 @@ export type Cart = { lines: Array<CartLine>,
  */
 discount?: DiscountInput, 
 /**
- * Customer reference (name, phone, e-mail or CRM id).
+ * The customer's id (from `customer_search` or `customer_create`); the ticket names
+ * them by this id only.
  */
 customer?: string, 
 /**
@@ -118,6 +119,29 @@ export type ClosureLevel = "day" | "month" | "year";
 export type ClosureView = { number: number, level: ClosureLevel, period: string, at: string, totals: TotalsView, text: string, printed: DeviceResult | null, };
 
 export type CurrentSession = { session: Session | null, };
+
+export type CustomerId = { id: string, };
+
+export type CustomerInput = { name: string, phone?: string, email?: string, };
+
+export type CustomerSearchRequest = { text: string, 
+/**
+ * At most this many customers (default 20, at most 200).
+ */
+limit?: number, };
+
+export type CustomerUpdateRequest = { id: string, name: string, phone?: string, email?: string, };
+
+export type CustomerView = { id: string, name: string, 
+/**
+ * E.164 (`+33612345678`).
+ */
+phone: string | null, 
+/**
+ * The phone number as written in France (`06 12 34 56 78`), or internationally
+ * (`+44 20 7946 0958`) for a foreign one.
+ */
+phone_display: string | null, email: string | null, };
 
 export type DeviceResult = { ok: boolean, message: string, };
 
@@ -523,6 +547,10 @@ export interface Commands {
   search_products: { request: SearchRequest; response: Array<ProductView> };
   categories: { request: Empty; response: Array<CategoryView> };
   products_in_category: { request: CategoryRequest; response: Array<ProductView> };
+  customer_search: { request: CustomerSearchRequest; response: Array<CustomerView> };
+  customer_get: { request: CustomerId; response: CustomerView };
+  customer_create: { request: CustomerInput; response: CustomerView };
+  customer_update: { request: CustomerUpdateRequest; response: CustomerView };
   quote: { request: QuoteRequest; response: Quote };
   park_cart: { request: ParkRequest; response: ParkedCart };
   parked_carts: { request: Empty; response: Array<ParkedCart> };
