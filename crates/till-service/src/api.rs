@@ -890,7 +890,7 @@ pub struct DrawerRequest {
 pub struct SyncStatus {
     pub enrolled: bool,
     pub server: Option<String>,
-    /// Records head office does not hold yet.
+    /// Records and customer changes head office does not hold yet.
     pub waiting: u32,
     /// UTC, RFC 3339, of the last sync that reached head office.
     pub last_sync_at: Option<String>,

@@ -1,6 +1,7 @@
 //! Customers at the till: search as the cashier types, creation from what was typed, changes
 //! of contact details. The engine checks and stores them ([`pos_till::customers`]); this module
-//! turns requests into engine calls and customers into views.
+//! turns requests into engine calls and customers into views, and asks the sync loop to send a
+//! change to head office at once.
 
 use pos_domain::customer::{ContactInput, Customer, display_phone};
 use pos_till::system::random_id;
@@ -51,6 +52,7 @@ impl Service {
             email: request.email,
         };
         let created = lock(&self.till).create_customer(&input, random_id()?)?;
+        self.request_sync();
         Ok(view(&created))
     }
 
@@ -62,6 +64,7 @@ impl Service {
             email: request.email,
         };
         let updated = lock(&self.till).update_customer(request.id.trim(), &input)?;
+        self.request_sync();
         Ok(view(&updated))
     }
 }

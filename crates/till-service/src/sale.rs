@@ -296,16 +296,17 @@ impl Service {
         self.mark_used(&tenders.payments, recorded.number);
         let receipt = till.receipt(Some(&staff.id), recorded.number, false)?;
         drop(till);
-        self.request_sync();
         Ok(self.after_commit(&recorded, &receipt))
     }
 
-    /// What follows a recorded ticket: print its receipt, open the drawer when cash moved.
+    /// What follows a recorded ticket: ask the sync loop to send it to head office, print its
+    /// receipt, open the drawer when cash moved.
     pub(crate) fn after_commit(
         &self,
         recorded: &RecordedTicket,
         receipt: &pos_till::receipt::Receipt,
     ) -> SaleResult {
+        self.request_sync();
         let cash = recorded
             .ticket
             .tenders
@@ -553,7 +554,6 @@ impl Service {
         }
         let receipt = till.receipt(Some(&staff.id), recorded.number, false)?;
         drop(till);
-        self.request_sync();
         Ok(self.after_commit(&recorded, &receipt))
     }
 }

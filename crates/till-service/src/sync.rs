@@ -45,7 +45,10 @@ impl Service {
     pub fn sync_status(&self, _: Empty) -> ApiResult<SyncStatus> {
         let (server, waiting) = {
             let till = lock(&self.till);
-            (till.enrolled_server()?, till.waiting()?)
+            (
+                till.enrolled_server()?,
+                till.waiting()? + till.customers_waiting()?,
+            )
         };
         let loop_status = lock(&self.sync_loop).as_ref().map(|s| s.status());
         let last = match loop_status {

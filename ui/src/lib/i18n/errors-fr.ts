@@ -51,6 +51,20 @@ export const errorsFr: Readonly<Record<string, string>> = {
   serial_not_returnable: 'Cet IMEI n’a pas été vendu sur ce ticket.',
   refund_mismatch: 'Le remboursement doit égaler exactement le montant du retour.',
   refund_needs_card: 'Vente payée par carte : remboursez sur la carte (terminal), en espèces ou en avoir.',
+  return_line_repeated: 'Une ligne du ticket figure deux fois dans le retour : ne la gardez qu’une fois.',
+  // Exchanges.
+  exchange_incomplete: 'Un échange reprend au moins une ligne et vend au moins un article : complétez-le.',
+  exchange_even: 'Les nouveaux articles valent ce qui est repris : rien à payer ni à rembourser, retirez les paiements.',
+  exchange_ticket_discount: 'Pas de remise sur tout le ticket dans un échange : faites une remise sur la ligne.',
+  original_line_was_returned: 'Cette ligne a elle-même été reprise lors d’un échange : retournez les articles qu’il a vendus, ou retrouvez la vente d’origine.',
+  // Customers.
+  unknown_customer: 'Client inconnu de cette caisse : cherchez-le à nouveau, ou créez-le.',
+  customer_name_missing: 'Indiquez le nom du client.',
+  customer_name_too_long: 'Nom trop long : abrégez-le.',
+  customer_contact_missing: 'Indiquez un téléphone ou un e-mail pour retrouver le client.',
+  customer_phone_invalid: 'Numéro de téléphone invalide : par exemple 06 12 34 56 78, ou +262 692 12 34 56 hors métropole.',
+  customer_email_invalid: 'Adresse e-mail invalide : par exemple prenom.nom@exemple.fr.',
+  customer_exists: 'Un client a déjà ce téléphone ou cet e-mail : choisissez-le dans la recherche au lieu d’en créer un nouveau.',
   // Click & collect.
   unknown_web_order: 'Commande web inconnue de cette caisse : synchronisez la caisse.',
   web_order_cancelled: 'Commande annulée en ligne : ne la remettez pas, remettez les articles en rayon.',

@@ -445,7 +445,7 @@ export type StatusBar = { session: Session | null, sync: SyncStatus, devices: De
 
 export type SyncStatus = { enrolled: boolean, server: string | null, 
 /**
- * Records head office does not hold yet.
+ * Records and customer changes head office does not hold yet.
  */
 waiting: number, 
 /**
