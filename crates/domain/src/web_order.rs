@@ -227,6 +227,17 @@ pub fn total_of(lines: &[OrderLine]) -> Money {
         .sum()
 }
 
+/// Every line in full: what a handover takes when it names no lines.
+pub fn whole_order(lines: &[OrderLine]) -> Vec<PickedLine> {
+    lines
+        .iter()
+        .map(|l| PickedLine {
+            line: l.line,
+            quantity: l.quantity,
+        })
+        .collect()
+}
+
 /// A line handed over: its number in the order and how many units.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,7 +6,7 @@
 //! next sync, which the action asks for at once.
 
 use pos_domain::web_order::{
-    OrderState, PaymentState, PickedLine, WebOrder, check_picked, is_complete,
+    OrderState, PaymentState, PickedLine, WebOrder, check_picked, is_complete, whole_order,
 };
 use pos_till::web_orders::HandoverRequest as EngineHandover;
 
@@ -122,16 +122,7 @@ impl Service {
     pub fn web_order_quote(&self, request: WebOrderPickRequest) -> ApiResult<WebOrderQuote> {
         self.current()?;
         let order = lock(&self.till).web_order(&request.order)?;
-        let picked = picked(&request.lines).unwrap_or_else(|| {
-            order
-                .lines
-                .iter()
-                .map(|l| PickedLine {
-                    line: l.line,
-                    quantity: l.quantity,
-                })
-                .collect()
-        });
+        let picked = picked(&request.lines).unwrap_or_else(|| whole_order(&order.lines));
         check_picked(&order.lines, &picked)
             .map_err(|m| ApiError::invalid("picked_lines_invalid", m))?;
         let amount_due = match order.payment {

@@ -14,6 +14,7 @@ use pos_domain::record::Chain;
 use pos_domain::tender::Tender;
 use pos_domain::web_order::{
     OrderState, PaymentState, PickedLine, TillAction, WebOrder, check_picked, shown_state,
+    whole_order,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -212,16 +213,10 @@ impl Till {
                 ),
             ));
         }
-        let picked = request.lines.clone().unwrap_or_else(|| {
-            order
-                .lines
-                .iter()
-                .map(|l| PickedLine {
-                    line: l.line,
-                    quantity: l.quantity,
-                })
-                .collect()
-        });
+        let picked = request
+            .lines
+            .clone()
+            .unwrap_or_else(|| whole_order(&order.lines));
         check_picked(&order.lines, &picked)
             .map_err(|m| TillError::invalid("picked_lines_invalid", m))?;
         let picked: Vec<PickedLine> = picked.into_iter().filter(|p| p.quantity > 0).collect();
