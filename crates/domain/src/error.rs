@@ -61,6 +61,18 @@ pub enum SaleError {
     ChangeWithoutCash { change: Money, cash: Money },
     #[error("refund tenders add up to {tendered} but the refund is {total}: make them equal")]
     RefundMismatch { total: Money, tendered: Money },
+    #[error("this shop does not take {label}: ask for another means of payment")]
+    TenderNotAccepted { kind: TenderKind, label: String },
+    #[error(
+        "this shop takes at most {max} in {label} per ticket ({amount} given): take the rest \
+         by another means of payment"
+    )]
+    TenderAboveLimit {
+        kind: TenderKind,
+        label: String,
+        amount: Money,
+        max: Money,
+    },
     #[error(
         "ticket {ticket} is a {kind}: only a sale or an exchange can be returned, exchanged or \
          cancelled; find the ticket the goods were sold on"
@@ -122,6 +134,8 @@ impl SaleError {
             SaleError::TendersShort { .. } => "tenders_short",
             SaleError::ChangeWithoutCash { .. } => "change_without_cash",
             SaleError::RefundMismatch { .. } => "refund_mismatch",
+            SaleError::TenderNotAccepted { .. } => "tender_not_accepted",
+            SaleError::TenderAboveLimit { .. } => "tender_above_limit",
             SaleError::NotASale { .. } => "original_not_a_sale",
             SaleError::UnknownOriginalLine { .. } => "original_line_unknown",
             SaleError::ReturnExceeds { .. } => "return_exceeds_sale",

@@ -10,6 +10,7 @@
 //! - [`vat`]: VAT categories, territories, rates and the per-ticket rounding method;
 //! - [`codes`]: GTIN/EAN barcodes and IMEIs, check digits validated;
 //! - [`product`], [`ticket`], [`tender`]: what is sold, and how sales and returns are computed;
+//! - [`promotion`]: head office's promotions, applied by the tills as line discounts;
 //! - [`exchange`]: goods brought back and others taken, the difference settled, on one ticket;
 //! - [`accounting`]: daily journal entries from Z closures, FEC and hledger formats;
 //! - [`closure`]: X reports and Z/month/year closures;
@@ -29,6 +30,7 @@ pub mod exchange;
 pub mod journal;
 pub mod money;
 pub mod product;
+pub mod promotion;
 pub mod record;
 pub mod tender;
 pub mod ticket;

@@ -50,6 +50,85 @@ pub struct Tender {
     pub reference: Option<String>,
 }
 
+/// How a shop takes one means of payment, as head office sets it. A kind with no entry is
+/// taken, without limit, under its French label.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenderType {
+    pub kind: TenderKind,
+    /// Whether the shop takes it as payment. Refunds are not limited by this: a refund goes back
+    /// where the customer's money came from.
+    pub accepted: bool,
+    /// The name shown on the payment screen, when not the French default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The most one ticket may take in it (cheques, meal vouchers...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_amount: Option<Money>,
+}
+
+impl TenderType {
+    /// The built-in rule of a kind: taken, no limit.
+    pub fn default_for(kind: TenderKind) -> TenderType {
+        TenderType {
+            kind,
+            accepted: true,
+            label: None,
+            max_amount: None,
+        }
+    }
+
+    pub fn label(&self) -> &str {
+        self.label.as_deref().unwrap_or(self.kind.label_fr())
+    }
+
+    /// Checks what head office is about to distribute; the message says what to fix.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.kind == TenderKind::Cash && !self.accepted {
+            return Err("cash cannot be refused: change and refunds are given in cash".to_string());
+        }
+        match self.max_amount {
+            Some(max) if !max.is_positive() => Err(format!(
+                "the limit for {} must be more than zero (leave it out for no limit)",
+                self.label()
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Checks a ticket's payments against the shop's tender types: each kind taken, and the amount
+/// paid in it (summed over the ticket) within its limit. Refunds (negative amounts) pass.
+pub fn check_accepted(tenders: &[Tender], types: &[TenderType]) -> Result<(), SaleError> {
+    for tender_type in types {
+        let paid: Money = tenders
+            .iter()
+            .filter(|t| t.kind == tender_type.kind && t.amount.is_positive())
+            .map(|t| t.amount)
+            .sum();
+        if !paid.is_positive() {
+            continue;
+        }
+        let label = tender_type.label().to_string();
+        if !tender_type.accepted {
+            return Err(SaleError::TenderNotAccepted {
+                kind: tender_type.kind,
+                label,
+            });
+        }
+        if let Some(max) = tender_type.max_amount
+            && paid > max
+        {
+            return Err(SaleError::TenderAboveLimit {
+                kind: tender_type.kind,
+                label,
+                amount: paid,
+                max,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Checks tenders against a ticket total and returns the change to give back in cash.
 ///
 /// A payment (total ≥ 0) takes positive tenders that must cover the total; any excess is change,
@@ -133,6 +212,45 @@ mod tests {
     fn tenders_must_cover_the_total() {
         let err = settle(Money::from_cents(1000), &[tender(TenderKind::Card, 999)]).unwrap_err();
         assert!(matches!(err, SaleError::TendersShort { .. }), "{err}");
+    }
+
+    #[test]
+    fn tender_types_refuse_kinds_and_amounts_above_their_limit() {
+        let types = [
+            TenderType {
+                kind: TenderKind::Cheque,
+                accepted: false,
+                label: None,
+                max_amount: None,
+            },
+            TenderType {
+                kind: TenderKind::Voucher,
+                accepted: true,
+                label: Some("Titre-restaurant".into()),
+                max_amount: Some(Money::from_cents(2500)),
+            },
+        ];
+        let err = check_accepted(&[tender(TenderKind::Cheque, 1000)], &types).unwrap_err();
+        assert_eq!(err.code(), "tender_not_accepted");
+        // A refund to a kind no longer taken passes.
+        assert!(check_accepted(&[tender(TenderKind::Cheque, -1000)], &types).is_ok());
+        // The limit is per ticket: two vouchers add up.
+        let vouchers = [
+            tender(TenderKind::Voucher, 1500),
+            tender(TenderKind::Voucher, 1001),
+        ];
+        let err = check_accepted(&vouchers, &types).unwrap_err();
+        assert!(err.to_string().contains("Titre-restaurant"), "{err}");
+        assert!(check_accepted(&vouchers[..1], &types).is_ok());
+        assert!(check_accepted(&[tender(TenderKind::Card, 99_999)], &types).is_ok());
+    }
+
+    #[test]
+    fn cash_cannot_be_refused() {
+        let mut cash = TenderType::default_for(TenderKind::Cash);
+        assert!(cash.validate().is_ok());
+        cash.accepted = false;
+        assert!(cash.validate().is_err());
     }
 
     #[test]

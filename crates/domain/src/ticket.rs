@@ -14,6 +14,7 @@ use crate::codes::Imei;
 use crate::error::SaleError;
 use crate::money::Money;
 use crate::product::{Product, SerialCapture, SoldBy};
+use crate::promotion::AppliedPromotion;
 use crate::tender::{Tender, TenderKind, settle};
 use crate::vat::{VatCode, VatLine, VatRate, breakdown};
 
@@ -117,9 +118,12 @@ pub struct TicketLine {
     pub unit_price: Money,
     /// `unit_price × quantity`, rounded to the cent.
     pub gross: Money,
-    /// The line discount as entered, if any.
+    /// The line discount as entered, if any, or as a promotion set it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount: Option<Discount>,
+    /// The promotion the line discount comes from, when head office's and not the cashier's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<AppliedPromotion>,
     /// Amount taken off by the line discount.
     pub line_discount: Money,
     /// This line's share of the ticket discount.
@@ -220,6 +224,8 @@ pub struct LineDraft {
     /// The price charged; the product's shelf price unless overridden.
     pub unit_price: Money,
     pub discount: Option<Discount>,
+    /// The promotion `discount` comes from, if it does.
+    pub promotion: Option<AppliedPromotion>,
     pub seller: Option<String>,
     pub serials: Vec<String>,
 }
@@ -321,6 +327,7 @@ fn price_line(
         unit_price: entered.unit_price,
         gross,
         discount: entered.discount,
+        promotion: entered.promotion,
         line_discount,
         ticket_discount_share: Money::ZERO,
         total,
@@ -724,6 +731,7 @@ fn return_line(
         unit_price: sold.unit_price,
         gross: -gross,
         discount: sold.discount,
+        promotion: sold.promotion.clone(),
         line_discount: -line_discount,
         ticket_discount_share: -(gross - line_discount - total),
         total: -total,

@@ -164,6 +164,50 @@ pub fn rate_for(code: VatCode, territory: Territory) -> VatRate {
     }
 }
 
+/// A VAT rate of a territory from a given day, as head office distributes it: when the law
+/// changes a rate, head office sends the new one ahead with the day it takes effect, and each
+/// till switches at that day's start without a software update.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VatRateEntry {
+    pub code: VatCode,
+    pub rate: VatRate,
+    /// The first day (in the shop's time zone) the rate applies.
+    pub valid_from: chrono::NaiveDate,
+}
+
+impl VatRateEntry {
+    /// The feed key of the entry: one per code and starting day.
+    pub fn key(&self) -> String {
+        format!("{}@{}", code_name(self.code), self.valid_from)
+    }
+}
+
+/// The name of a VAT code as written in files and the feed (`super_reduced`).
+pub fn code_name(code: VatCode) -> &'static str {
+    match code {
+        VatCode::Standard => "standard",
+        VatCode::Intermediate => "intermediate",
+        VatCode::Reduced => "reduced",
+        VatCode::SuperReduced => "super_reduced",
+        VatCode::Exempt => "exempt",
+    }
+}
+
+/// The rate of `code` on `day`: the newest of `entries` for that code already in force, or,
+/// when head office sent none, the built-in rate of the territory ([`rate_for`]).
+pub fn rate_on(
+    code: VatCode,
+    territory: Territory,
+    entries: &[VatRateEntry],
+    day: chrono::NaiveDate,
+) -> VatRate {
+    entries
+        .iter()
+        .filter(|e| e.code == code && e.valid_from <= day)
+        .max_by_key(|e| e.valid_from)
+        .map_or_else(|| rate_for(code, territory), |e| e.rate)
+}
+
 /// One VAT rate's share of a ticket.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VatLine {
@@ -198,6 +242,31 @@ pub fn breakdown(amounts: impl IntoIterator<Item = (VatRate, Money)>) -> Vec<Vat
 mod tests {
     use super::*;
     use rust_decimal_macros::dec;
+
+    #[test]
+    fn distributed_rates_take_effect_on_their_day_and_fall_back_to_the_law() {
+        let day = |d| chrono::NaiveDate::from_ymd_opt(2027, 1, d).unwrap();
+        let entries = [
+            VatRateEntry {
+                code: VatCode::Standard,
+                rate: "20".parse().unwrap(),
+                valid_from: day(1),
+            },
+            VatRateEntry {
+                code: VatCode::Standard,
+                rate: "21".parse().unwrap(),
+                valid_from: day(15),
+            },
+        ];
+        let on = |d| rate_on(VatCode::Standard, Territory::Reunion, &entries, day(d)).to_string();
+        assert_eq!(on(14), "20");
+        assert_eq!(on(15), "21");
+        assert_eq!(
+            rate_on(VatCode::Reduced, Territory::Reunion, &entries, day(15)).to_string(),
+            "2.1"
+        );
+        assert_eq!(entries[1].key(), "standard@2027-01-15");
+    }
 
     #[test]
     fn vat_is_computed_per_ticket_and_rate_not_per_line() {

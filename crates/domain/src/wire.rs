@@ -157,6 +157,14 @@ pub mod kinds {
     pub const SETTING: &str = "setting";
     /// A customer of the shop ([`crate::customer::Customer`]); key: the customer id.
     pub const CUSTOMER: &str = "customer";
+    /// A VAT rate of the shop's territory from a day on ([`crate::vat::VatRateEntry`]); key:
+    /// `code@day` ([`crate::vat::VatRateEntry::key`]).
+    pub const VAT_RATE: &str = "vat_rate";
+    /// How the shop takes a means of payment ([`crate::tender::TenderType`]); key: the kind
+    /// (`cheque`).
+    pub const TENDER: &str = "tender";
+    /// A promotion the shop's tills apply ([`crate::promotion::Promotion`]); key: its id.
+    pub const PROMOTION: &str = "promotion";
 }
 
 /// The body of `POST /api/v1/tills/{till_id}/customers`: customers created or changed at the

@@ -254,6 +254,8 @@ pub struct LineView {
     pub gross: String,
     /// Taken off by the line's discount.
     pub line_discount: String,
+    /// The head-office promotion the line's discount comes from (its label), if it does.
+    pub promotion: Option<String>,
     /// This line's share of the ticket discount.
     pub ticket_discount_share: String,
     /// What the customer pays for the line, VAT included.
@@ -284,6 +286,18 @@ pub enum TenderKind {
     Voucher,
     Cheque,
     StoreCredit,
+}
+
+/// How this shop takes a means of payment, as head office set it (the payment screen offers
+/// only those `accepted`).
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct TenderTypeView {
+    pub kind: TenderKind,
+    pub accepted: bool,
+    /// The name head office gave it (`Titre-restaurant`), when not the usual one.
+    pub label: Option<String>,
+    /// The most one ticket may take in it.
+    pub max_amount: Option<String>,
 }
 
 /// A tender as entered at payment. A card tender names the approved `payment_id` from

@@ -81,7 +81,8 @@ commands! {
     park_cart(ParkRequest) -> ParkedCart;
     parked_carts(Empty) -> Vec<ParkedCart>;
     resume_cart(ParkedCartId) -> Cart;
-    // Card payments.
+    // Means of payment this shop takes, and card payments.
+    tender_types(Empty) -> Vec<TenderTypeView>;
     card_payment_start(CardPaymentRequest) -> CardPayment;
     card_payment_status(PaymentId) -> CardPayment;
     card_payment_cancel(PaymentId) -> CardPayment;

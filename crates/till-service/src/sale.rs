@@ -36,7 +36,7 @@ impl Service {
         let product = till
             .product_by_barcode(code)?
             .ok_or_else(|| pos_till::TillError::UnknownBarcode(code.to_string()))?;
-        Ok(views::product(&product, till.identity().territory))
+        Ok(views::product(&product, &till.vat_table()?))
     }
 
     pub fn product_by_id(&self, request: ProductIdRequest) -> ApiResult<ProductView> {
@@ -46,7 +46,7 @@ impl Service {
         let product = till
             .product_by_id(id)?
             .ok_or_else(|| pos_till::TillError::UnknownProduct(id.to_string()))?;
-        Ok(views::product(&product, till.identity().territory))
+        Ok(views::product(&product, &till.vat_table()?))
     }
 
     pub fn search_products(&self, request: SearchRequest) -> ApiResult<Vec<ProductView>> {
@@ -56,11 +56,11 @@ impl Service {
             .limit
             .unwrap_or(DEFAULT_SEARCH_LIMIT)
             .clamp(1, MAX_PAGE);
-        let territory = till.identity().territory;
+        let vat = till.vat_table()?;
         Ok(till
             .search_products(&request.text, limit as usize)?
             .iter()
-            .map(|p| views::product(p, territory))
+            .map(|p| views::product(p, &vat))
             .collect())
     }
 
@@ -79,7 +79,7 @@ impl Service {
     pub fn products_in_category(&self, request: CategoryRequest) -> ApiResult<Vec<ProductView>> {
         self.current()?;
         let till = lock(&self.till);
-        let territory = till.identity().territory;
+        let vat = till.vat_table()?;
         let limit = request.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
         Ok(till
             .products_in_category(
@@ -88,7 +88,22 @@ impl Service {
                 request.offset.unwrap_or(0) as usize,
             )?
             .iter()
-            .map(|p| views::product(p, territory))
+            .map(|p| views::product(p, &vat))
+            .collect())
+    }
+
+    /// Every means of payment with whether this shop takes it, its label and its limit.
+    pub fn tender_types(&self, _: Empty) -> ApiResult<Vec<TenderTypeView>> {
+        self.current()?;
+        Ok(lock(&self.till)
+            .tender_types()?
+            .into_iter()
+            .map(|t| TenderTypeView {
+                kind: views::tender_kind_view(t.kind),
+                accepted: t.accepted,
+                label: t.label,
+                max_amount: t.max_amount.map(|m| m.to_string()),
+            })
             .collect())
     }
 

@@ -8,7 +8,7 @@ use pos_domain::closure::PeriodTotals;
 use pos_domain::product::{Product, SerialCapture};
 use pos_domain::tender::Tender;
 use pos_domain::ticket::{Discount, Quantity, Ticket, TicketLine};
-use pos_domain::vat::{Territory, VatLine, rate_for};
+use pos_domain::vat::VatLine;
 use pos_till::requests::{RecordedTicket, SaleLineRequest};
 use rust_decimal::Decimal;
 
@@ -87,14 +87,15 @@ pub fn tender_view(tender: &Tender) -> TenderView {
     }
 }
 
-pub fn product(p: &Product, territory: Territory) -> ProductView {
+/// A product with the VAT rate it sells at today.
+pub fn product(p: &Product, vat: &pos_till::shop_rules::VatTable) -> ProductView {
     ProductView {
         id: p.id.clone(),
         label: p.label.clone(),
         category: p.category.clone(),
         barcodes: p.barcodes.iter().map(|b| b.as_str().to_string()).collect(),
         price: p.price.to_string(),
-        vat_rate: rate_for(p.vat_code, territory).to_string(),
+        vat_rate: vat.rate(p.vat_code).to_string(),
         sold_by: match p.sold_by {
             pos_domain::product::SoldBy::Unit => SoldBy::Unit,
             pos_domain::product::SoldBy::Weight => SoldBy::Weight,
@@ -131,6 +132,7 @@ pub fn line(l: &TicketLine) -> LineView {
         unit_price: l.unit_price.to_string(),
         gross: l.gross.to_string(),
         line_discount: l.line_discount.to_string(),
+        promotion: l.promotion.as_ref().map(|p| p.label.clone()),
         ticket_discount_share: l.ticket_discount_share.to_string(),
         total: l.total.to_string(),
         vat_rate: l.vat_rate.to_string(),

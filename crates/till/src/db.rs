@@ -219,6 +219,19 @@ const MIGRATIONS: &[&str] = &[
         VALUES (NEW.rowid, NEW.name, NEW.email, NEW.phone_keys);
     END;
     "#,
+    // 8: rules head office sets for the shop (VAT rates of its territory from a day on, the
+    // means of payment it takes, promotions), as the changes feed sent them. `starts`/`ends`
+    // bound the days a dated rule (a promotion) applies, so a sale reads only today's.
+    r#"
+    CREATE TABLE shop_rules (
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        body TEXT NOT NULL,
+        starts TEXT,
+        ends TEXT,
+        PRIMARY KEY (kind, key)
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

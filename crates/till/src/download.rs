@@ -29,6 +29,7 @@ use crate::engine::{SYSTEM_OPERATOR, Till, append_event};
 use crate::error::{Result, TillError};
 use crate::identity::{self, SettingsChange};
 use crate::ledger::Author;
+use crate::shop_rules;
 use crate::sync::{self, Server};
 
 /// Entries asked for per request: about a megabyte of products (see BENCHMARKS.md).
@@ -65,6 +66,8 @@ pub struct DownloadSummary {
     pub web_orders: u64,
     /// Customers received (new, changed or erased at head office).
     pub customers: u64,
+    /// Shop rules received: VAT rates, tender types, promotions (set or removed).
+    pub rules: u64,
     /// Entries of kinds this till does not know, or settings it refuses (logged).
     pub skipped: u64,
 }
@@ -78,6 +81,7 @@ impl DownloadSummary {
             + self.settings
             + self.web_orders
             + self.customers
+            + self.rules
             + self.skipped
     }
 }
@@ -214,6 +218,14 @@ fn apply(
                 }
             }
             summary.customers += 1;
+        }
+        kind if shop_rules::is_rule(kind) => {
+            let body = change.data.take().map(|d| d.to_string());
+            if shop_rules::apply(tx, kind, &change.key, body.as_deref())? {
+                summary.rules += 1;
+            } else {
+                summary.skipped += 1;
+            }
         }
         _ => summary.skipped += 1,
     }

@@ -14,12 +14,12 @@ use pos_domain::clock::Clock;
 use pos_domain::exchange::{ExchangeDraft, compute_exchange, quote_exchange};
 use pos_domain::journal::{CashMovement, CashMovementKind, Duplicate, Event, EventKind};
 use pos_domain::product::{Product, SoldBy};
+use pos_domain::promotion::{Promotion, best_for};
 use pos_domain::record::{Chain, Depth, PublicKey, SignedRecord, Signer, SoftwareKey, timestamp};
 use pos_domain::ticket::{
     LineDraft, Quantity, SaleDraft, Ticket, compute_cancellation, compute_return, compute_sale,
     default_refund, quote_sale,
 };
-use pos_domain::vat::rate_for;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -32,6 +32,7 @@ use crate::ledger::{self, Author, VerifyReport};
 use crate::requests::{
     ExchangeRequest, RecordedTicket, ReturnRequest, SaleLineRequest, SaleRequest,
 };
+use crate::shop_rules;
 
 /// The software name and version written into every record.
 pub const SOFTWARE: &str = concat!("pos-till ", env!("CARGO_PKG_VERSION"));
@@ -42,6 +43,13 @@ pub const MAX_QUANTITY: u32 = 1_000_000;
 
 /// Operator recorded when none is given.
 pub const SYSTEM_OPERATOR: &str = "system";
+
+/// The shop's rules a line is priced with, read once per ticket.
+struct LineRules {
+    vat: shop_rules::VatTable,
+    promotions: Vec<Promotion>,
+    day: chrono::NaiveDate,
+}
 
 /// A till: its ledger, identity, signing key and clock.
 pub struct Till {
@@ -302,7 +310,21 @@ impl Till {
         catalog::in_category(&self.conn, category, limit, offset)
     }
 
-    fn resolve_line(&self, index: usize, line: &SaleLineRequest) -> Result<LineDraft> {
+    /// What pricing a line needs beyond the catalog: today's VAT rates and promotions.
+    fn line_rules(&self) -> Result<LineRules> {
+        Ok(LineRules {
+            vat: self.vat_table()?,
+            promotions: self.promotions()?,
+            day: self.shop_day(),
+        })
+    }
+
+    fn resolve_line(
+        &self,
+        index: usize,
+        line: &SaleLineRequest,
+        rules: &LineRules,
+    ) -> Result<LineDraft> {
         let product = match (&line.barcode, &line.product_id) {
             (Some(code), _) => self
                 .product_by_barcode(code)?
@@ -354,11 +376,23 @@ impl Till {
                 ));
             }
         };
+        let unit_price = line.unit_price.unwrap_or(product.price);
+        // A discount or a price the cashier entered replaces any promotion on the line.
+        let (discount, promotion) = match (line.discount, line.unit_price) {
+            (None, None) => {
+                match best_for(&rules.promotions, &product, quantity, unit_price, rules.day) {
+                    Some((discount, promotion)) => (Some(discount), Some(promotion)),
+                    None => (None, None),
+                }
+            }
+            (discount, _) => (discount, None),
+        };
         Ok(LineDraft {
-            vat_rate: rate_for(product.vat_code, self.identity.territory),
-            unit_price: line.unit_price.unwrap_or(product.price),
+            vat_rate: rules.vat.rate(product.vat_code),
+            unit_price,
             quantity,
-            discount: line.discount,
+            discount,
+            promotion,
             seller: line.seller.clone(),
             serials: line.serials.clone(),
             product,
@@ -366,11 +400,12 @@ impl Till {
     }
 
     pub(crate) fn draft(&self, request: &SaleRequest) -> Result<SaleDraft> {
+        let rules = self.line_rules()?;
         let lines = request
             .lines
             .iter()
             .enumerate()
-            .map(|(i, l)| self.resolve_line(i, l))
+            .map(|(i, l)| self.resolve_line(i, l, &rules))
             .collect::<Result<Vec<_>>>()?;
         // A ticket names a customer of the directory by id, never free text: their details
         // stay out of the signed record, so they can be changed or erased.
@@ -452,11 +487,12 @@ impl Till {
     }
 
     fn exchange_draft(&self, request: &ExchangeRequest) -> Result<ExchangeDraft> {
+        let rules = self.line_rules()?;
         let new_lines = request
             .lines
             .iter()
             .enumerate()
-            .map(|(i, l)| self.resolve_line(request.returned.len() + i, l))
+            .map(|(i, l)| self.resolve_line(request.returned.len() + i, l, &rules))
             .collect::<Result<Vec<_>>>()?;
         Ok(ExchangeDraft {
             returned: request.returned.clone(),
@@ -497,6 +533,8 @@ impl Till {
         let mut recorded = None;
         let (signed, hash) = self.write(operator, |tx, author| {
             let mut ticket = compute(tx)?;
+            // Every kind of ticket pays through here: the shop's tender rules hold for all.
+            pos_domain::tender::check_accepted(&ticket.tenders, &shop_rules::tender_types(tx)?)?;
             let head = ledger::head(tx, chain)?;
             let (grand_total, absolute) = match head.clone() {
                 // Another process may have appended since: trust the cache only for this head.

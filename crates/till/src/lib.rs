@@ -33,6 +33,7 @@ pub mod ledger;
 pub mod parked;
 pub mod receipt;
 pub mod requests;
+pub mod shop_rules;
 pub mod staff;
 pub mod sync;
 pub mod sync_loop;

@@ -177,7 +177,11 @@ pub fn render(
         );
         out.push(columns(&detail, &line.gross.to_string()));
         if !line.line_discount.is_zero() {
-            out.push(columns("  Remise", &(-line.line_discount).to_string()));
+            let label = match &line.promotion {
+                Some(promotion) => format!("  Promo {}", promotion.label),
+                None => "  Remise".to_string(),
+            };
+            out.push(columns(&label, &(-line.line_discount).to_string()));
         }
         for serial in &line.serials {
             out.push(format!("  IMEI {serial}"));

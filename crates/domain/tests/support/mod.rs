@@ -26,6 +26,7 @@ pub fn line(product: Product, units: u32) -> LineDraft {
         product,
         quantity: Quantity::Units(units),
         discount: None,
+        promotion: None,
         seller: None,
         serials: vec![],
     }

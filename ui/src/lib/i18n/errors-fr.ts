@@ -32,6 +32,8 @@ export const errorsFr: Readonly<Record<string, string>> = {
   tender_not_positive: 'Un paiement doit être supérieur à zéro.',
   tenders_short: 'Les paiements ne couvrent pas le total : ajoutez un paiement.',
   change_without_cash: 'La monnaie ne se rend qu’en espèces : ajustez le montant du paiement.',
+  tender_not_accepted: 'Ce magasin n’accepte pas ce moyen de paiement : demandez-en un autre.',
+  tender_above_limit: 'Ce moyen de paiement est plafonné par ticket : réglez le reste autrement.',
   card_without_payment: 'Lancez d’abord le paiement sur le terminal de paiement.',
   payment_not_approved: 'Le paiement par carte n’est pas accepté : choisissez un autre moyen de paiement.',
   payment_amount_mismatch: 'Le montant payé par carte ne correspond pas : annulez-le et relancez le paiement.',

@@ -266,6 +266,10 @@ gross: string,
  */
 line_discount: string, 
 /**
+ * The head-office promotion the line's discount comes from (its label), if it does.
+ */
+promotion: string | null, 
+/**
  * This line's share of the ticket discount.
  */
 ticket_discount_share: string, 
@@ -463,6 +467,16 @@ export type TenderKind = "cash" | "card" | "gift_card" | "voucher" | "cheque" | 
 
 export type TenderTotalView = { kind: TenderKind, amount: string, count: number, };
 
+export type TenderTypeView = { kind: TenderKind, accepted: boolean, 
+/**
+ * The name head office gave it (`Titre-restaurant`), when not the usual one.
+ */
+label: string | null, 
+/**
+ * The most one ticket may take in it.
+ */
+max_amount: string | null, };
+
 export type TenderView = { kind: TenderKind, amount: string, reference: string | null, };
 
 export type TicketKind = "sale" | "return" | "cancellation" | "exchange";
@@ -555,6 +569,7 @@ export interface Commands {
   park_cart: { request: ParkRequest; response: ParkedCart };
   parked_carts: { request: Empty; response: Array<ParkedCart> };
   resume_cart: { request: ParkedCartId; response: Cart };
+  tender_types: { request: Empty; response: Array<TenderTypeView> };
   card_payment_start: { request: CardPaymentRequest; response: CardPayment };
   card_payment_status: { request: PaymentId; response: CardPayment };
   card_payment_cancel: { request: PaymentId; response: CardPayment };
