@@ -31,6 +31,7 @@
 
 pub mod accounting;
 pub mod admin_feed;
+pub mod admin_rules;
 pub mod api;
 pub mod config;
 pub mod crm;

@@ -40,6 +40,18 @@ impl TenderKind {
     }
 }
 
+impl std::str::FromStr for TenderKind {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        serde_json::from_value(serde_json::Value::String(text.to_lowercase())).map_err(|_| {
+            format!(
+                "unknown means of payment `{text}`: use cash, card, gift_card, voucher, cheque \
+                 or store_credit"
+            )
+        })
+    }
+}
+
 /// One payment (positive) or refund (negative) on a ticket.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tender {

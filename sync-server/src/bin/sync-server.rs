@@ -127,6 +127,8 @@ enum Admin {
     },
     #[command(flatten)]
     Feed(sync_server::admin_feed::FeedAdmin),
+    #[command(flatten)]
+    Rules(sync_server::admin_rules::RulesAdmin),
 }
 
 #[derive(Subcommand)]
@@ -328,6 +330,10 @@ async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<
     match what {
         Admin::Feed(command) => {
             let (value, text) = sync_server::admin_feed::run(store, command).await?;
+            print(json_output, value, text);
+        }
+        Admin::Rules(command) => {
+            let (value, text) = sync_server::admin_rules::run(store, command).await?;
             print(json_output, value, text);
         }
         Admin::Entity { action } => match action {

@@ -463,7 +463,11 @@ pub trait Store: Send + Sync + 'static {
     /// Writes entries of the changes feed in one transaction, each with a new version (an
     /// entry whose data did not change keeps its version). Returns how many changed.
     async fn put_changes(&self, changes: Vec<NewChange>) -> Result<u64>;
-    /// The feed of a shop after `since`: its own entries and those of every shop.
+    /// The scopes (shop ids, [`crate::distribution::EVERY_SHOP`]...) holding a live entry
+    /// `(kind, key)` of the changes feed (removed ones left out).
+    async fn live_scopes(&self, kind: &str, key: &str) -> Result<Vec<String>>;
+    /// The feed of a shop after `since`: its own entries, those of every shop and those of its
+    /// VAT territory.
     async fn changes(
         &self,
         shop_id: &str,

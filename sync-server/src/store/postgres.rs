@@ -1186,6 +1186,18 @@ impl Store for PgStore {
         Ok(changed)
     }
 
+    async fn live_scopes(&self, kind: &str, key: &str) -> Result<Vec<String>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT shop_id FROM distribution WHERE kind = $1 AND key = $2 AND data IS NOT NULL
+                 ORDER BY shop_id",
+                &[&kind, &key],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     async fn changes(
         &self,
         shop_id: &str,

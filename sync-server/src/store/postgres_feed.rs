@@ -13,6 +13,7 @@ use pos_domain::record::timestamp;
 use pos_domain::web_order::{self, WebOrder};
 
 use super::{NewChange, Placed, Placement, Result, StoreError, TillAuth};
+use crate::admin_rules::territory_scope;
 use crate::distribution::{EVERY_SHOP, StoredChange, StoredPage};
 use crate::events::OutboxEvent;
 use crate::ingest::ChainPlan;
@@ -111,11 +112,22 @@ pub async fn changes(
     since: u64,
     limit: u32,
 ) -> Result<StoredPage> {
+    let territory: Option<String> = tx
+        .query_opt("SELECT territory FROM shops WHERE id = $1", &[&shop])
+        .await?
+        .map(|r| r.get(0));
+    let territory = territory_scope(territory.as_deref().unwrap_or_default());
     let rows = tx
         .query(
             "SELECT version, kind, key, data FROM distribution
-             WHERE version > $1 AND shop_id IN ($2, $3) ORDER BY version LIMIT $4",
-            &[&(since as i64), &EVERY_SHOP, &shop, &i64::from(limit)],
+             WHERE version > $1 AND shop_id IN ($2, $3, $5) ORDER BY version LIMIT $4",
+            &[
+                &(since as i64),
+                &EVERY_SHOP,
+                &shop,
+                &i64::from(limit),
+                &territory,
+            ],
         )
         .await?;
     let mut out = Vec::with_capacity(rows.len());
@@ -131,8 +143,9 @@ pub async fn changes(
         .query_one(
             "SELECT greatest(
                 coalesce((SELECT max(version) FROM distribution WHERE shop_id = $1), 0),
-                coalesce((SELECT max(version) FROM distribution WHERE shop_id = $2), 0))",
-            &[&EVERY_SHOP, &shop],
+                coalesce((SELECT max(version) FROM distribution WHERE shop_id = $2), 0),
+                coalesce((SELECT max(version) FROM distribution WHERE shop_id = $3), 0))",
+            &[&EVERY_SHOP, &shop, &territory],
         )
         .await?
         .get(0);

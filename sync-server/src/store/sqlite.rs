@@ -1251,6 +1251,21 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn live_scopes(&self, kind: &str, key: &str) -> Result<Vec<String>> {
+        let (kind, key) = (kind.to_string(), key.to_string());
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT shop_id FROM distribution WHERE kind = ?1 AND key = ?2 AND data IS NOT NULL
+                 ORDER BY shop_id",
+            )?;
+            let scopes = stmt
+                .query_map(params![kind, key], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(scopes)
+        })
+        .await
+    }
+
     async fn changes(
         &self,
         shop_id: &str,

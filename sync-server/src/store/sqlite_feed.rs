@@ -9,6 +9,7 @@ use pos_domain::web_order::{self, WebOrder};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{NewChange, Placed, Placement, Result, StoreError, TillAuth};
+use crate::admin_rules::territory_scope;
 use crate::distribution::{EVERY_SHOP, StoredChange, StoredPage};
 use crate::events::OutboxEvent;
 use crate::ingest::ChainPlan;
@@ -80,18 +81,27 @@ pub fn put_changes(tx: &Connection, changes: &[NewChange]) -> Result<u64> {
 
 /// A page of a shop's feed.
 pub fn changes(conn: &Connection, shop: &str, since: u64, limit: u32) -> Result<StoredPage> {
+    let territory: Option<String> = conn
+        .query_row("SELECT territory FROM shops WHERE id = ?1", [shop], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let territory = territory_scope(territory.as_deref().unwrap_or_default());
     let mut stmt = conn.prepare_cached(
         "SELECT version, kind, key, data FROM distribution
-         WHERE version > ?1 AND shop_id IN (?2, ?3) ORDER BY version LIMIT ?4",
+         WHERE version > ?1 AND shop_id IN (?2, ?3, ?5) ORDER BY version LIMIT ?4",
     )?;
-    let rows = stmt.query_map(params![since as i64, EVERY_SHOP, shop, limit as i64], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<String>>(3)?,
-        ))
-    })?;
+    let rows = stmt.query_map(
+        params![since as i64, EVERY_SHOP, shop, limit as i64, territory],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        },
+    )?;
     let mut out = Vec::new();
     for row in rows {
         let (version, kind, key, data) = row?;
@@ -104,8 +114,9 @@ pub fn changes(conn: &Connection, shop: &str, since: u64, limit: u32) -> Result<
     }
     let latest: i64 = conn.query_row(
         "SELECT max(coalesce((SELECT max(version) FROM distribution WHERE shop_id = ?1), 0),
-                    coalesce((SELECT max(version) FROM distribution WHERE shop_id = ?2), 0))",
-        params![EVERY_SHOP, shop],
+                    coalesce((SELECT max(version) FROM distribution WHERE shop_id = ?2), 0),
+                    coalesce((SELECT max(version) FROM distribution WHERE shop_id = ?3), 0))",
+        params![EVERY_SHOP, shop, territory],
         |r| r.get(0),
     )?;
     let next = out.last().map(|c| c.version).unwrap_or(since);
