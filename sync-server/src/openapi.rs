@@ -128,8 +128,8 @@ pub struct ShopTillDoc {
 pub struct ChangeDoc {
     /// The global version of this change; versions only grow.
     pub version: u64,
-    /// `product`, `price`, `staff`, `web_order`, `setting` or `customer`
-    /// ([`pos_domain::wire::kinds`]); a till skips kinds it does not know.
+    /// `product`, `price`, `staff`, `web_order`, `setting`, `customer`, `vat_rate`, `tender`
+    /// or `promotion` ([`pos_domain::wire::kinds`]); a till skips kinds it does not know.
     pub kind: String,
     /// Which entry of its kind (a product id, a staff id, an order id).
     pub key: String,
