@@ -18,10 +18,11 @@ use pos_domain::journal::EventKind;
 use pos_domain::product::Product;
 use pos_domain::record::timestamp;
 use pos_domain::web_order::WebOrder;
-use pos_domain::wire::{Change, ChangesPage, ShopPrice, StaffMember, kinds};
+use pos_domain::wire::{ShopPrice, StaffMember, kinds};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use serde_json::value::RawValue;
 
 use crate::catalog;
 use crate::customers;
@@ -86,21 +87,55 @@ impl DownloadSummary {
     }
 }
 
-fn corrupt_change(change: &Change, e: impl std::fmt::Display) -> TillError {
+/// A page of the changes feed ([`pos_domain::wire::ChangesPage`]) as the till reads it: each
+/// entry's data kept as its JSON text and decoded once, straight into the type its kind names,
+/// instead of through a `serde_json::Value` tree (which cost as much as the rest of a
+/// million-product download's decoding).
+#[derive(Deserialize)]
+struct FeedPage {
+    changes: Vec<FeedEntry>,
+    next: u64,
+    latest: u64,
+}
+
+/// One entry of a [`FeedPage`] ([`pos_domain::wire::Change`]).
+#[derive(Deserialize)]
+struct FeedEntry {
+    kind: String,
+    key: String,
+    /// `None` when the entry was removed.
+    #[serde(default)]
+    data: Option<Box<RawValue>>,
+    /// A product's data, decoded by the fetching thread so the applier only writes.
+    #[serde(skip)]
+    product: Option<Product>,
+}
+
+impl FeedEntry {
+    /// Decodes a product's data ahead of the apply (the rest stays text until applied).
+    fn decode_product(&mut self) -> Result<()> {
+        if self.kind == kinds::PRODUCT && self.data.is_some() {
+            self.product = data_of(self)?;
+        }
+        Ok(())
+    }
+}
+
+fn corrupt_change(change: &FeedEntry, e: impl std::fmt::Display) -> TillError {
     TillError::Unreachable(format!(
         "head office sent a {} entry `{}` this till cannot read: {e}",
         change.kind, change.key
     ))
 }
 
-/// The entry's data as `T` (taken out of the change: each entry is applied once).
-fn data_of<T: serde::de::DeserializeOwned>(change: &mut Change) -> Result<Option<T>> {
-    change
-        .data
-        .take()
-        .map(serde_json::from_value)
-        .transpose()
-        .map_err(|e| corrupt_change(change, e))
+/// The entry's data as `T` (taken out of the entry: each entry is applied once).
+fn data_of<T: serde::de::DeserializeOwned>(change: &mut FeedEntry) -> Result<Option<T>> {
+    match change.data.take() {
+        Some(raw) => serde_json::from_str(raw.get())
+            .map(Some)
+            .map_err(|e| corrupt_change(change, e)),
+        None => Ok(None),
+    }
 }
 
 /// Applies a shop setting: the identity changes and a settings-changed event records it, as
@@ -139,14 +174,18 @@ fn apply_setting(
 fn apply(
     tx: &Connection,
     author: &Author<'_>,
-    change: &mut Change,
+    change: &mut FeedEntry,
     now: &str,
     first_bulk: bool,
     summary: &mut DownloadSummary,
 ) -> Result<()> {
     let kind = change.kind.clone();
     match kind.as_str() {
-        kinds::PRODUCT => match data_of::<Product>(change)? {
+        kinds::PRODUCT => match change
+            .product
+            .take()
+            .map_or_else(|| data_of::<Product>(change), |p| Ok(Some(p)))?
+        {
             Some(product) if first_bulk => {
                 catalog::insert_new(tx, &product)?;
                 summary.products += 1;
@@ -220,8 +259,8 @@ fn apply(
             summary.customers += 1;
         }
         kind if shop_rules::is_rule(kind) => {
-            let body = change.data.take().map(|d| d.to_string());
-            if shop_rules::apply(tx, kind, &change.key, body.as_deref())? {
+            let body = change.data.take();
+            if shop_rules::apply(tx, kind, &change.key, body.as_ref().map(|b| b.get()))? {
                 summary.rules += 1;
             } else {
                 summary.skipped += 1;
@@ -299,7 +338,7 @@ impl Till {
     /// Applies one page in one transaction with its version; the counts after it.
     fn apply_page(
         &mut self,
-        page: &mut ChangesPage,
+        page: &mut FeedPage,
         last_page: bool,
         fresh: bool,
         before: &DownloadSummary,
@@ -367,7 +406,7 @@ struct PageFetcher {
 impl PageFetcher {
     /// Sends each non-empty page (or the error that ended the reading) to `pages`; stops after
     /// the page that reaches the newest version, or when the applier hangs up.
-    fn run(&self, since: u64, pages: &std::sync::mpsc::SyncSender<Result<ChangesPage>>) {
+    fn run(&self, since: u64, pages: &std::sync::mpsc::SyncSender<Result<FeedPage>>) {
         let mut since = since;
         loop {
             let page = match self.page(since) {
@@ -387,7 +426,7 @@ impl PageFetcher {
     }
 
     /// The page after `since`; `None` when there is nothing more.
-    fn page(&self, since: u64) -> Result<Option<ChangesPage>> {
+    fn page(&self, since: u64) -> Result<Option<FeedPage>> {
         let response = self
             .http
             .get(format!("{}?since={since}&limit={PAGE}", self.url))
@@ -395,7 +434,7 @@ impl PageFetcher {
             .timeout(Duration::from_secs(120))
             .send()
             .map_err(|e| TillError::Unreachable(e.to_string()))?;
-        let page: ChangesPage = match sync::answer(response) {
+        let mut page: FeedPage = match sync::answer(response) {
             Ok(page) => page,
             // A head office older than the changes feed: nothing to download from it.
             Err(TillError::Server { code, .. }) if code == "not_found" => {
@@ -412,6 +451,9 @@ impl PageFetcher {
                 "head office answered version {} after {since}: versions must grow",
                 page.next
             )));
+        }
+        for entry in &mut page.changes {
+            entry.decode_product()?;
         }
         Ok(Some(page))
     }
