@@ -216,8 +216,54 @@ async fn a_regional_manager_sees_exactly_the_shops_of_their_region(backend: Back
     assert_eq!(fleet_tills, [TILL_A]);
     let (status, _) = server.get("/api/v1/hq/alarms", Some(token)).await;
     assert_eq!(status, StatusCode::OK);
+    // Web orders: those of the region's shops only; another shop's order is refused.
+    let mut order_ids = BTreeMap::new();
+    for shop in [SHOP_A, SHOP_B, SHOP_C] {
+        let order = sync_server_json(
+            &server.db_url,
+            &[
+                "admin",
+                "web-order",
+                "create",
+                "--shop",
+                shop,
+                "--line",
+                "ACC-COQ|Coque|1|14.00",
+            ],
+        );
+        order_ids.insert(shop, order["id"].as_str().unwrap().to_string());
+    }
     let (status, orders) = server.get("/api/v1/hq/web-orders", Some(token)).await;
     assert_eq!(status, StatusCode::OK, "{orders}");
+    let listed: Vec<&str> = orders
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [order_ids[SHOP_A].as_str()]);
+    let (status, _) = server
+        .get(
+            &format!("/api/v1/web-orders/{}", order_ids[SHOP_A]),
+            Some(token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, refused) = server
+        .get(
+            &format!("/api/v1/web-orders/{}", order_ids[SHOP_B]),
+            Some(token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    let (_, all_orders) = server
+        .get("/api/v1/hq/web-orders", Some(&server.admin_token))
+        .await;
+    assert_eq!(
+        all_orders.as_array().unwrap().len(),
+        3,
+        "an admin sees every shop's"
+    );
     let (status, own) = server
         .get(&format!("/api/v1/hq/fleet?shop={SHOP_A}"), Some(token))
         .await;
