@@ -641,6 +641,41 @@ async fn stored_secret(db_url: &str, webhook: &str) -> String {
     }
 }
 
+/// Starts `sync-server serve` with the key file, waits until it listens, stops it with SIGINT,
+/// and returns what it logged.
+fn serve_until_listening(db_url: &str, key_file: &std::path::Path) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"))
+        .env_remove("SYNC_SECRET_KEY")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .args(["--db", db_url, "--secret-key-file"])
+        .arg(key_file)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = String::new();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("address=") {
+            break;
+        }
+    }
+    let stopped = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    assert!(
+        child.wait().unwrap().success(),
+        "serve stops cleanly: {log}"
+    );
+    log
+}
+
 /// Writes a webhook the way versions before sealing did: its secret in clear.
 async fn insert_plain_webhook(db_url: &str, id: &str, url: &str) {
     let sql = format!(
@@ -718,15 +753,22 @@ async fn secrets_are_sealed_at_rest_and_those_in_clear_sealed_at_start(backend: 
             .await
             .contains(SECRET)
     );
-    // A webhook stored in clear by an earlier version is sealed by what `serve` runs first.
+    // A webhook stored in clear by an earlier version is sealed when `serve` starts, before
+    // it listens.
     insert_plain_webhook(&server.db_url, "legacy", &receiver.url).await;
     assert_eq!(stored_secret(&server.db_url, "legacy").await, SECRET);
+    let (db_url, key_path) = (server.db_url.clone(), key_file.clone());
+    let log = blocking(move || serve_until_listening(&db_url, &key_path)).await;
+    assert!(
+        log.contains("webhook secrets stored in clear are now sealed count=1"),
+        "{log}"
+    );
     let source = KeySource::File(key_file.clone());
     let (key, report) = prepare_webhook_secrets(server.store.as_ref(), &source)
         .await
         .unwrap();
-    assert_eq!(report.checked, 1, "the sealed secret opens with the key");
-    assert_eq!(report.sealed, 1, "the secret in clear is sealed");
+    assert_eq!(report.checked, 2, "both sealed secrets open with the key");
+    assert_eq!(report.sealed, 0, "nothing left in clear");
     for id in ["fresh", "legacy"] {
         let stored = stored_secret(&server.db_url, id).await;
         assert!(

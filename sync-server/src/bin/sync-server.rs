@@ -858,10 +858,7 @@ async fn serve(
 ) -> Result<()> {
     // Before anything listens: a wrong key stops here, and secrets left in clear by earlier
     // versions are sealed.
-    let (key, sealed) = prepare_webhook_secrets(store.as_ref(), &key_source).await?;
-    if sealed.sealed > 0 {
-        tracing::info!(sealed = sealed.sealed, key = %key_source.name(), "webhook secrets sealed");
-    }
+    let (key, _) = prepare_webhook_secrets(store.as_ref(), &key_source).await?;
     let keys = Arc::new(ServerKeys::from_source(key_source, key));
     let listen = pick(args.listen, file.listen, DEFAULT_LISTEN.to_string());
     let defaults = ServerConfig::default();
