@@ -4,7 +4,9 @@
 //!
 //! The previous period has as many days as `from..=to` and ends the day before `from`. Both
 //! periods are read from the same rollups with the same shops, so each period's total equals
-//! the sum of its tickets; a row present in only one period counts zero in the other.
+//! the sum of its tickets; a row present in only one period counts zero in the other. By day,
+//! each day is compared with its counterpart, the day as many days earlier as the period is
+//! long (the rows are the days of the period asked).
 
 use std::collections::BTreeMap;
 
@@ -192,7 +194,13 @@ pub(crate) async fn hq_sales(
         to: Some(last.clone()),
         ..query.clone()
     };
-    let before: Vec<SalesRow> = state.store.sales(&earlier).await?;
+    let mut before: Vec<SalesRow> = state.store.sales(&earlier).await?;
+    if query.by == "day" {
+        let shift = previous_shift(&first, from)?;
+        for row in &mut before {
+            row.key = shifted_day(&row.key, shift)?;
+        }
+    }
     let previous_total: i64 = before.iter().map(|r| r.amount_cents).sum();
     let previous_excluding_vat: i64 = before.iter().map(|r| r.excluding_vat_cents).sum();
     Ok(Json(SalesAnswer {
@@ -209,6 +217,22 @@ pub(crate) async fn hq_sales(
             difference_excluding_vat: Money::from_cents(excluding_vat - previous_excluding_vat),
         }),
     }))
+}
+
+/// The number of days from the previous period's first day to `from`: the period's length.
+fn previous_shift(first: &str, from: Option<NaiveDate>) -> Result<u64, Failure> {
+    let first = day(first)?;
+    let from = from.ok_or_else(|| bad_query("`compare=previous` needs `from`".into()))?;
+    u64::try_from((from - first).num_days())
+        .map_err(|_| bad_query("the previous period must come before `from`".into()))
+}
+
+/// `key` (a day) moved `days` later: a previous period's day keyed by its counterpart.
+fn shifted_day(key: &str, days: u64) -> Result<String, Failure> {
+    day(key)?
+        .checked_add_days(chrono::Days::new(days))
+        .map(|d| d.to_string())
+        .ok_or_else(|| bad_query(format!("`{key}` moved by {days} days leaves the calendar")))
 }
 
 fn line(row: &SalesRow, previous: Option<SalesFigures>) -> SalesLine {

@@ -481,6 +481,23 @@ async fn the_previous_period_is_compared_row_by_row(backend: Backend) {
         assert_eq!(same["previous"]["amount"], row["amount"]);
         assert_eq!(same["previous"]["tickets"], row["tickets"]);
     }
+    // By day, each day is compared with its counterpart two days earlier.
+    let (_, by_day) = server
+        .get(
+            &format!("/api/v1/hq/sales?by=day&from={from}&to={to}&compare=previous"),
+            Some(&server.admin_token),
+        )
+        .await;
+    assert_eq!(keys(&by_day), [from.clone(), to.clone()], "the days asked");
+    for (row, earlier) in by_day["rows"].as_array().unwrap().iter().zip(&days[..2]) {
+        let expected: i64 = chain
+            .tills
+            .values()
+            .map(|till| total_between(till, earlier, earlier))
+            .sum();
+        assert_eq!(cents(&row["previous"]["amount"]), expected, "{row}");
+    }
+    assert_eq!(by_day["comparison"]["total"], answer["comparison"]["total"]);
     // A regional manager compares their region only.
     let (_, north) = server
         .get(

@@ -282,7 +282,8 @@ pub struct SalesQuery {
     /// days of equal number just before `from..to` (both needed): for `from=2026-03-08` and
     /// `to=2026-03-14`, the days 2026-03-01 to 2026-03-07; and the difference, this period
     /// minus the previous one. Rows present in only one of the periods count zero in the
-    /// other.
+    /// other. By day, each day is compared with the day as many days earlier as the period is
+    /// long (its counterpart), under the key of the day asked.
     pub compare: Option<String>,
 }
 
