@@ -97,11 +97,6 @@ impl Failure {
         Failure::new(StatusCode::UNAUTHORIZED, codes::UNAUTHENTICATED, message)
     }
 
-    /// The message said to the caller.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
     pub(crate) fn forbidden(message: impl Into<String>) -> Failure {
         Failure::new(StatusCode::FORBIDDEN, codes::FORBIDDEN, message)
     }
@@ -467,7 +462,9 @@ pub(crate) struct ShopFilter {
 #[utoipa::path(get, path = "/api/v1/hq/fleet", tag = "head office",
     params(ShopFilter),
     security(("bearer" = [])),
-    responses((status = 200, description = "Status of each till", body = Vec<crate::store::TillStatus>)))]
+    responses(
+        (status = 200, description = "Status of each till of the shops asked and in the user's scope", body = Vec<crate::store::TillStatus>),
+        (status = 403, description = "A shop or region outside the user's scope, or a regional manager bound to no region", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn hq_fleet(
     State(state): State<AppState>,
     caller: Caller,
@@ -481,7 +478,9 @@ pub(crate) async fn hq_fleet(
 #[utoipa::path(get, path = "/api/v1/hq/alarms", tag = "head office",
     params(ShopFilter),
     security(("bearer" = [])),
-    responses((status = 200, description = "Alarms, newest last", body = Vec<crate::store::Alarm>)))]
+    responses(
+        (status = 200, description = "Alarms of the shops asked and in the user's scope, newest last", body = Vec<crate::store::Alarm>),
+        (status = 403, description = "A shop or region outside the user's scope, or a regional manager bound to no region", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn hq_alarms(
     State(state): State<AppState>,
     caller: Caller,
