@@ -63,6 +63,7 @@ async fn setup(store: &Arc<dyn Store>, products: u64) -> String {
             territory: "metropole".into(),
             timezone: "Europe/Paris".into(),
             address: String::new(),
+            region_id: None,
         })
         .await
         .unwrap();

@@ -157,6 +157,7 @@ async fn start(backend: &str) -> Option<(Running, String)> {
             territory: "metropole".into(),
             timezone: "Europe/Paris".into(),
             address: String::new(),
+            region_id: None,
         })
         .await
         .unwrap();
@@ -417,6 +418,7 @@ async fn sales_queries(backend: &str) {
                 name: "bench".into(),
                 role: sync_server::store::Role::Admin,
                 shop_id: None,
+                region_id: None,
             },
             &secrets::token_hash(&token),
         )

@@ -9,7 +9,9 @@
 //! | `POST /api/v1/login` | a head-office user | name and password -> a session token (12 h) |
 //! | `POST /api/v1/tills/{till_id}/records` | that till | uploads record batches per chain |
 //! | `GET /api/v1/shops/{shop_id}/tills` | a till of that shop, or a user | the shop's tills |
-//! | `GET /api/v1/hq/sales?by=&from=&to=&shop=` | a user | consolidated sales from the rollups |
+//! | `GET /api/v1/hq/sales?by=&from=&to=&shop=&region=&compare=` | a user | consolidated sales from the rollups, with the previous period (see [`crate::sales_api`]) |
+//! | `GET /api/v1/hq/tickets?shop=&day=` | a user | a shop's tickets of a day, paged (see [`crate::tickets_api`]) |
+//! | `GET /api/v1/hq/tickets/{till_id}/{number}` | a user | one ticket as the till recorded it, its signature checked again |
 //! | `GET /api/v1/hq/fleet`, `GET /api/v1/hq/alarms` | a user | till status, alarms |
 //! | `GET /api/v1/feed?after=&consumer=&limit=` | admin, accountant | the outbox as a pull feed |
 //! | `PUT /api/v1/feed/consumers/{name}` | admin, accountant | a consumer acknowledges its cursor |
@@ -23,7 +25,7 @@
 //!
 //! Tills and head-office users authenticate with `Authorization: Bearer TOKEN`; a missing or
 //! unknown token is 401, a valid one on data it has no right to is 403. A shop manager sees only
-//! their shop.
+//! their shop, a regional manager the shops of their region (see [`crate::scope`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -36,7 +38,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
-use pos_domain::Money;
 use pos_domain::record::PublicKey;
 use pos_domain::wire::{
     ApiError, Capabilities, EnrollRequest, EnrollResponse, ProtocolVersion, UploadRequest, codes,
@@ -45,10 +46,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
+use crate::scope::scope;
 use crate::secrets;
-use crate::store::{
-    Enrollment, Role, SalesQuery, SalesRow, Store, StoreError, TillAuth, User, check_batches,
-};
+use crate::store::{Enrollment, Role, Store, StoreError, TillAuth, User, check_batches};
 
 /// Protocol majors this server accepts.
 pub const SUPPORTED_MAJORS: [u32; 1] = [1];
@@ -260,30 +260,13 @@ impl Caller {
         }
     }
 
-    fn user(self) -> Result<User, Failure> {
+    pub(crate) fn user(self) -> Result<User, Failure> {
         match self {
             Caller::User(user) => Ok(user),
             Caller::Till(_) => Err(Failure::forbidden(
                 "tills have no access to head-office data",
             )),
         }
-    }
-}
-
-/// The shop a user may see: their own for a shop manager (any other is refused), else the one
-/// asked for (or all).
-pub(crate) fn shop_scope(user: &User, asked: Option<String>) -> Result<Option<String>, Failure> {
-    match (user.role, &user.shop_id) {
-        (Role::ShopManager, Some(own)) => match asked {
-            Some(shop) if &shop != own => Err(Failure::forbidden(format!(
-                "a shop manager sees only their shop `{own}`"
-            ))),
-            _ => Ok(Some(own.clone())),
-        },
-        (Role::ShopManager, None) => Err(Failure::forbidden(
-            "this shop manager is bound to no shop: ask an admin",
-        )),
-        _ => Ok(asked),
     }
 }
 
@@ -451,7 +434,7 @@ pub(crate) async fn shop_tills(
             )));
         }
         Caller::User(user) => {
-            shop_scope(user, Some(shop_id.clone()))?;
+            scope(state.store.as_ref(), user, Some(shop_id.clone()), None).await?;
         }
         Caller::Till(_) => {}
     }
@@ -466,116 +449,46 @@ pub(crate) async fn shop_tills(
     Ok(Json(tills).into_response())
 }
 
-/// A consolidated sales row as the API shows it: amounts as decimal strings.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
-pub struct SalesLine {
-    pub key: String,
-    pub tickets: i64,
-    pub quantity: i64,
-    #[schema(value_type = String, example = "12.50")]
-    pub amount: Money,
-    #[schema(value_type = String, example = "10.42")]
-    pub excluding_vat: Money,
-}
-
-/// The answer of `GET /api/v1/hq/sales`.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
-pub struct SalesAnswer {
-    pub by: String,
-    pub rows: Vec<SalesLine>,
-    /// The sum of the rows.
-    #[schema(value_type = String, example = "1234.50")]
-    pub total: Money,
-    #[schema(value_type = String, example = "1028.75")]
-    pub excluding_vat: Money,
-}
-
-#[utoipa::path(get, path = "/api/v1/hq/sales", tag = "head office",
-    params(SalesQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "Consolidated sales from the rollups", body = SalesAnswer),
-        (status = 400, description = "Unknown dimension or bad day", body = crate::openapi::ApiErrorDoc),
-        (status = 403, description = "A shop outside the user's scope", body = crate::openapi::ApiErrorDoc)))]
-pub(crate) async fn hq_sales(
-    State(state): State<AppState>,
-    caller: Caller,
-    QueryParams(mut query): QueryParams<SalesQuery>,
-) -> Result<Json<SalesAnswer>, Failure> {
-    let user = caller.user()?;
-    query.shop = shop_scope(&user, query.shop.take())?;
-    if query.grouping().is_none() {
-        return Err(Failure::new(
-            StatusCode::BAD_REQUEST,
-            codes::QUERY_INVALID,
-            format!(
-                "`by={}` is not a sales dimension: use shop, day, product, category, seller or tender",
-                query.by
-            ),
-        ));
-    }
-    for day in [&query.from, &query.to].into_iter().flatten() {
-        if chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err() {
-            return Err(Failure::new(
-                StatusCode::BAD_REQUEST,
-                codes::QUERY_INVALID,
-                format!("`{day}` is not a day: write it YYYY-MM-DD"),
-            ));
-        }
-    }
-    let rows: Vec<SalesRow> = state.store.sales(&query).await?;
-    let total = rows.iter().map(|r| r.amount_cents).sum();
-    let excluding_vat = rows.iter().map(|r| r.excluding_vat_cents).sum();
-    Ok(Json(SalesAnswer {
-        by: query.by.clone(),
-        rows: rows
-            .into_iter()
-            .map(|r| SalesLine {
-                key: r.key,
-                tickets: r.tickets,
-                quantity: r.quantity,
-                amount: Money::from_cents(r.amount_cents),
-                excluding_vat: Money::from_cents(r.excluding_vat_cents),
-            })
-            .collect(),
-        total: Money::from_cents(total),
-        excluding_vat: Money::from_cents(excluding_vat),
-    }))
-}
-
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ShopFilter {
     /// Only this shop (a shop manager always sees only theirs).
     shop: Option<String>,
+    /// Only the shops of this region (`(none)`: the shops without a region; a regional
+    /// manager always sees only their region's).
+    region: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/hq/fleet", tag = "head office",
     params(ShopFilter),
     security(("bearer" = [])),
-    responses((status = 200, description = "Status of each till", body = Vec<crate::store::TillStatus>)))]
+    responses(
+        (status = 200, description = "Status of each till of the shops asked and in the user's scope", body = Vec<crate::store::TillStatus>),
+        (status = 403, description = "A shop or region outside the user's scope, or a regional manager bound to no region", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn hq_fleet(
     State(state): State<AppState>,
     caller: Caller,
     QueryParams(filter): QueryParams<ShopFilter>,
 ) -> Result<Response, Failure> {
     let user = caller.user()?;
-    let shop = shop_scope(&user, filter.shop)?;
-    Ok(Json(state.store.fleet(shop.as_deref()).await?).into_response())
+    let scoped = scope(state.store.as_ref(), &user, filter.shop, filter.region).await?;
+    Ok(Json(state.store.fleet(&scoped.selection).await?).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/hq/alarms", tag = "head office",
     params(ShopFilter),
     security(("bearer" = [])),
-    responses((status = 200, description = "Alarms, newest last", body = Vec<crate::store::Alarm>)))]
+    responses(
+        (status = 200, description = "Alarms of the shops asked and in the user's scope, newest last", body = Vec<crate::store::Alarm>),
+        (status = 403, description = "A shop or region outside the user's scope, or a regional manager bound to no region", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn hq_alarms(
     State(state): State<AppState>,
     caller: Caller,
     QueryParams(filter): QueryParams<ShopFilter>,
 ) -> Result<Response, Failure> {
     let user = caller.user()?;
-    let shop = shop_scope(&user, filter.shop)?;
-    Ok(Json(state.store.alarms(shop.as_deref()).await?).into_response())
+    let scoped = scope(state.store.as_ref(), &user, filter.shop, filter.region).await?;
+    Ok(Json(state.store.alarms(&scoped.selection).await?).into_response())
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -932,7 +845,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/login", post(login))
         .route("/api/v1/tills/{till_id}/records", post(upload))
         .route("/api/v1/shops/{shop_id}/tills", get(shop_tills))
-        .route("/api/v1/hq/sales", get(hq_sales))
+        .route("/api/v1/hq/sales", get(crate::sales_api::hq_sales))
+        .route("/api/v1/hq/tickets", get(crate::tickets_api::day_tickets))
+        .route(
+            "/api/v1/hq/tickets/{till_id}/{number}",
+            get(crate::tickets_api::ticket),
+        )
         .route("/api/v1/hq/fleet", get(hq_fleet))
         .route("/api/v1/hq/alarms", get(hq_alarms))
         .route("/api/v1/hq/exports/fec", get(export_fec))

@@ -10,6 +10,8 @@
 //! nats_prefix = "pos"                   # SYNC_NATS_PREFIX, --nats-prefix (streams POS_SALES...)
 //! max_body_bytes = 16777216             # SYNC_MAX_BODY_BYTES, --max-body-bytes
 //! max_records = 5000                    # SYNC_MAX_RECORDS, --max-records
+//! secret_key_file = "/etc/pos/sync-server.key" # SYNC_SECRET_KEY_FILE, --secret-key-file
+//! # (or the key itself in SYNC_SECRET_KEY; see `crate::server_key` for the default file)
 //!
 //! [webhooks]
 //! max_attempts = 12          # SYNC_WEBHOOK_MAX_ATTEMPTS, --webhook-max-attempts
@@ -38,6 +40,8 @@ pub struct FileConfig {
     pub nats_prefix: Option<String>,
     pub max_body_bytes: Option<usize>,
     pub max_records: Option<usize>,
+    /// The file of the server key that seals webhook secrets (see [`crate::server_key`]).
+    pub secret_key_file: Option<std::path::PathBuf>,
     #[serde(default)]
     pub webhooks: WebhookFileConfig,
 }

@@ -10,9 +10,14 @@
 //!   [`store::postgres`], each owning its migrations;
 //! - [`api`]: the HTTP API (axum) and [`api::serve`], which takes a listener and a shutdown
 //!   signal so tests bind port 0;
+//! - [`scope`]: which shops a head-office user sees (their shop, their region's, or all);
+//!   [`sales_api`]: consolidated sales with the previous period; [`tickets_api`]: a shop's
+//!   tickets of a day and one ticket with its signature verified again;
 //! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`);
 //! - [`config`]: the settings file of `serve` and the order of file, variables and flags;
-//! - [`secrets`]: enrollment codes and bearer tokens (only their SHA-256 is stored).
+//! - [`secrets`]: enrollment codes and bearer tokens (only their SHA-256 is stored);
+//!   [`server_key`]: the server key (never in the database) and the webhook secrets sealed
+//!   under it.
 //! - [`distribution`]: the changes feed tills download (catalog, per-shop prices, staff, web
 //!   orders); [`web_orders`]: click & collect orders, their state machine and events;
 //! - [`accounting`]: daily journal entries posted from day (Z) closures on ingest, and the
@@ -43,10 +48,14 @@ pub mod ingest;
 pub mod openapi;
 pub mod orders_api;
 pub mod rollup;
+pub mod sales_api;
+pub mod scope;
 pub mod secrets;
+pub mod server_key;
 pub mod signatures;
 pub mod stock;
 pub mod store;
+pub mod tickets_api;
 pub mod web_orders;
 
 pub use api::{AppState, ServerConfig, serve};

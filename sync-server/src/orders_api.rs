@@ -22,8 +22,9 @@ use pos_domain::web_order::NewWebOrder;
 use pos_domain::wire::codes;
 use serde::Deserialize;
 
-use crate::api::{AppState, Caller, Failure, JsonBody, QueryParams, shop_scope};
+use crate::api::{AppState, Caller, Failure, JsonBody, QueryParams};
 use crate::distribution::{DEFAULT_PAGE, MAX_PAGE};
+use crate::scope::scope;
 use crate::secrets;
 use crate::store::{Placed, Placement, Role};
 use crate::web_orders::{self, NewOrderError};
@@ -258,7 +259,7 @@ pub(crate) async fn get_order(
     })?;
     match &caller {
         OrderCaller::User(user) => {
-            shop_scope(user, Some(order.shop.clone()))?;
+            scope(state.store.as_ref(), user, Some(order.shop.clone()), None).await?;
         }
         OrderCaller::WebShop(webshop) => placed_by(&state, &id, webshop).await?,
     }
@@ -314,6 +315,9 @@ pub(crate) async fn cancel_order(
 pub(crate) struct ShopQuery {
     /// Only this pickup shop's orders (a shop manager always sees only theirs).
     shop: Option<String>,
+    /// Only the orders of this region's shops (`(none)`: shops without a region; a regional
+    /// manager always sees only their region's).
+    region: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/hq/web-orders", tag = "web orders",
@@ -336,6 +340,11 @@ pub(crate) async fn hq_orders(
             "tills have no access to head-office data",
         ));
     };
-    let shop = shop_scope(&user, query.shop)?;
-    Ok(Json(state.store.web_orders(shop.as_deref()).await?).into_response())
+    let scoped = scope(state.store.as_ref(), &user, query.shop, query.region).await?;
+    let mut orders = state
+        .store
+        .web_orders(scoped.selection.shop.as_deref())
+        .await?;
+    orders.retain(|order| scoped.contains(&order.shop));
+    Ok(Json(orders).into_response())
 }

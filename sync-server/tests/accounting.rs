@@ -231,6 +231,7 @@ async fn exports_match_the_uploaded_z_closures(backend: Backend) {
                 name: "Cora Comptable".into(),
                 role: Role::Accountant,
                 shop_id: None,
+                region_id: None,
             },
             &secrets::token_hash(&accountant_token),
         )

@@ -136,9 +136,7 @@ async fn held_at_head_office(db: &str, till_id: &str) -> (u64, i64) {
     let rows = store
         .sales(&SalesQuery {
             by: "shop".into(),
-            from: None,
-            to: None,
-            shop: None,
+            ..SalesQuery::default()
         })
         .await
         .unwrap();

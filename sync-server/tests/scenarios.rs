@@ -1240,7 +1240,15 @@ async fn held_records_and_alarms_cannot_be_changed_even_with_sql(backend: Backen
         server.store.record_count(TILL_A).await.unwrap(),
         tickets.len() as u64
     );
-    assert_eq!(server.store.alarms(None).await.unwrap().len(), 1);
+    assert_eq!(
+        server
+            .store
+            .alarms(&Default::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     server.stop().await;
 }
 

@@ -2,7 +2,9 @@
 //! or no answer before the timeout) for a while and then recovers, on every storage backend:
 //! every event arrives at least once, every signature verifies, events of one subject arrive in
 //! outbox order; failures past the limit are dead-lettered, visible at head office and retried
-//! by the admin command; a restarted server resumes its queues.
+//! by the admin command; a restarted server resumes its queues. Secrets are sealed at rest
+//! under the server key; those stored in clear before are sealed at start, and a wrong key
+//! stops the server before it signs anything.
 
 mod support;
 
@@ -20,6 +22,7 @@ use support::*;
 use sync_server::Store;
 use sync_server::feeds::SystemClock;
 use sync_server::feeds::webhooks::{self, DeliveryTiming, WebhookWorker};
+use sync_server::server_key::{KeySource, ServerKey, ServerKeys, prepare_webhook_secrets};
 use sync_server::store::NewWebhook;
 use tokio::sync::watch;
 
@@ -28,10 +31,21 @@ on_every_backend!(
     events_are_dead_lettered_after_the_limit_then_retried,
     deliveries_resume_after_a_restart,
     an_https_receiver_gets_events_once_its_authority_is_trusted,
+    secrets_are_sealed_at_rest_and_those_in_clear_sealed_at_start,
 );
 
 const TILL: &str = "PARIS-OPERA-1";
 const SECRET: &str = "a-webhook-secret-of-some-length";
+/// The server key of these tests, given to the admin command as `SYNC_SECRET_KEY`.
+const KEY_HEX: &str = "3f1c9a0b7d2e4c6f8a1b3d5e7f90a2c4e6f8091b3d5f7a9c1e3f5a7b9d1f3e5a";
+
+fn test_key() -> ServerKey {
+    ServerKey::from_hex(KEY_HEX, "the test key").unwrap()
+}
+
+fn test_keys() -> Arc<ServerKeys> {
+    Arc::new(ServerKeys::fixed(test_key()))
+}
 
 /// One request the receiver got.
 #[derive(Clone, Debug)]
@@ -205,7 +219,7 @@ fn start_worker(
     timing: DeliveryTiming,
 ) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
     let (stop, stopped) = watch::channel(false);
-    let worker = WebhookWorker::new(store, Arc::new(SystemClock), timing).unwrap();
+    let worker = WebhookWorker::new(store, Arc::new(SystemClock), timing, test_keys()).unwrap();
     (stop, tokio::spawn(worker.run(stopped)))
 }
 
@@ -215,7 +229,7 @@ async fn register(store: &dyn Store, id: &str, url: &str, types: &[&str]) {
             &NewWebhook {
                 id: id.into(),
                 url: url.into(),
-                secret: SECRET.into(),
+                sealed_secret: test_key().seal(id, SECRET).unwrap(),
                 types: types.iter().map(|t| t.to_string()).collect(),
                 from_start: false,
             },
@@ -353,6 +367,7 @@ async fn a_failing_receiver_gets_every_event_signed_and_in_order_per_subject(bac
 /// Runs `sync-server --db DB --json admin ARGS...` and returns its JSON output.
 fn admin(db: &str, args: &[&str]) -> Value {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"))
+        .env("SYNC_SECRET_KEY", KEY_HEX)
         .arg("--db")
         .arg(db)
         .arg("--json")
@@ -595,6 +610,7 @@ async fn an_https_receiver_gets_events_once_its_authority_is_trusted(backend: Ba
         server.store.clone(),
         Arc::new(SystemClock),
         fast_timing(1000),
+        test_keys(),
         vec![root],
     )
     .unwrap();
@@ -607,5 +623,216 @@ async fn an_https_receiver_gets_events_once_its_authority_is_trusted(backend: Ba
     let _ = stop.send(true);
     worker.await.unwrap();
     assert!(receiver.attempts().iter().all(|a| a.signature_valid));
+    server.stop().await;
+}
+
+/// What the database holds as the secret of `webhook`.
+async fn stored_secret(db_url: &str, webhook: &str) -> String {
+    let sql = format!("SELECT secret FROM webhooks WHERE id = '{webhook}'");
+    if let Some(path) = db_url.strip_prefix("sqlite:") {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.query_row(&sql, [], |r| r.get(0)).unwrap()
+    } else {
+        let (client, connection) = tokio_postgres::connect(db_url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client.query_one(&sql, &[]).await.unwrap().get(0)
+    }
+}
+
+/// Starts `sync-server serve` with the key file, waits until it listens, stops it with SIGINT,
+/// and returns what it logged.
+fn serve_until_listening(db_url: &str, key_file: &std::path::Path) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"))
+        .env_remove("SYNC_SECRET_KEY")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .args(["--db", db_url, "--secret-key-file"])
+        .arg(key_file)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = String::new();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("address=") {
+            break;
+        }
+    }
+    let stopped = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    assert!(
+        child.wait().unwrap().success(),
+        "serve stops cleanly: {log}"
+    );
+    log
+}
+
+/// Writes a webhook the way versions before sealing did: its secret in clear.
+async fn insert_plain_webhook(db_url: &str, id: &str, url: &str) {
+    let sql = format!(
+        "INSERT INTO webhooks (id, url, secret, types, cursor, created_at)
+         VALUES ('{id}', '{url}', '{SECRET}', 'pos.stock', 0, '2026-03-30T08:00:00.000000Z')"
+    );
+    if let Some(path) = db_url.strip_prefix("sqlite:") {
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .execute(&sql, [])
+            .unwrap();
+    } else {
+        let (client, connection) = tokio_postgres::connect(db_url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client.batch_execute(&sql).await.unwrap();
+    }
+}
+
+async fn secrets_are_sealed_at_rest_and_those_in_clear_sealed_at_start(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let receiver = Receiver::start(Behaviour::default()).await;
+    let key_file = server.dir.path().join("conf").join("sync-server.key");
+    std::fs::create_dir_all(key_file.parent().unwrap()).unwrap();
+    let run = |env_key: Option<&str>, args: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"));
+        command
+            .env_remove("SYNC_SECRET_KEY")
+            .args(["--db", &server.db_url, "--secret-key-file"])
+            .arg(&key_file)
+            .args(args);
+        if let Some(key) = env_key {
+            command.env("SYNC_SECRET_KEY", key);
+        }
+        command.output().expect("the sync-server binary runs")
+    };
+    // A webhook added now: sealed at once, under a key file created with mode 0600.
+    let added = run(
+        None,
+        &[
+            "--json",
+            "admin",
+            "webhook",
+            "add",
+            "--id",
+            "fresh",
+            "--url",
+            &receiver.url,
+            "--secret",
+            SECRET,
+            "--types",
+            "pos.stock",
+        ],
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the key file is for the server's user only"
+        );
+    }
+    assert!(
+        !stored_secret(&server.db_url, "fresh")
+            .await
+            .contains(SECRET)
+    );
+    // A webhook stored in clear by an earlier version is sealed when `serve` starts, before
+    // it listens.
+    insert_plain_webhook(&server.db_url, "legacy", &receiver.url).await;
+    assert_eq!(stored_secret(&server.db_url, "legacy").await, SECRET);
+    let (db_url, key_path) = (server.db_url.clone(), key_file.clone());
+    let log = blocking(move || serve_until_listening(&db_url, &key_path)).await;
+    assert!(
+        log.contains("webhook secrets stored in clear are now sealed count=1"),
+        "{log}"
+    );
+    let source = KeySource::File(key_file.clone());
+    let (key, report) = prepare_webhook_secrets(server.store.as_ref(), &source)
+        .await
+        .unwrap();
+    assert_eq!(report.checked, 2, "both sealed secrets open with the key");
+    assert_eq!(report.sealed, 0, "nothing left in clear");
+    for id in ["fresh", "legacy"] {
+        let stored = stored_secret(&server.db_url, id).await;
+        assert!(
+            !stored.contains(SECRET),
+            "the database holds no secret in clear, here `{id}`'s: {stored}"
+        );
+    }
+    // Both still sign their deliveries with the secret they were given.
+    let (stop, stopped) = watch::channel(false);
+    let worker = WebhookWorker::new(
+        server.store.clone(),
+        Arc::new(SystemClock),
+        fast_timing(1000),
+        Arc::new(ServerKeys::from_source(source, key)),
+    )
+    .unwrap();
+    let worker = tokio::spawn(worker.run(stopped));
+    upload_ledger(&server, 6).await;
+    let stock_events = server
+        .feed_all()
+        .await
+        .iter()
+        .filter(|e| e["type"].as_str().unwrap().starts_with("pos.stock"))
+        .count();
+    assert!(stock_events > 0);
+    eventually("each webhook got each stock event", || {
+        receiver.attempts().len() >= 2 * stock_events
+    })
+    .await;
+    drained(server.store.as_ref()).await;
+    let _ = stop.send(true);
+    worker.await.unwrap();
+    let attempts = receiver.attempts();
+    assert_eq!(
+        attempts.len(),
+        2 * stock_events,
+        "each webhook got each stock event"
+    );
+    assert!(
+        attempts.iter().all(|a| a.signature_valid),
+        "every delivery is signed with the webhook's own secret"
+    );
+
+    // Another key: `serve` refuses to start, saying why, and changes nothing.
+    let before = stored_secret(&server.db_url, "legacy").await;
+    let refused = run(
+        Some(&"00".repeat(32)),
+        &["serve", "--listen", "127.0.0.1:0"],
+    );
+    assert!(!refused.status.success(), "a wrong key stops the server");
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("does not open with the server key"),
+        "{message}"
+    );
+    assert_eq!(stored_secret(&server.db_url, "legacy").await, before);
+    // So does a missing key file.
+    std::fs::remove_file(&key_file).unwrap();
+    let missing = run(None, &["serve", "--listen", "127.0.0.1:0"]);
+    assert!(!missing.status.success());
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("no server key"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
     server.stop().await;
 }

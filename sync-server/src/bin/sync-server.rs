@@ -6,6 +6,9 @@
 //! sync-server --db sqlite:server.sqlite admin webhook add --url https://crm.example/hook --secret "$(openssl rand -hex 32)" --types pos.crm
 //! sync-server --db postgres://pos@localhost/pos admin entity create --id ACME --name "Acme SA" --siren 123456789
 //! sync-server --db sqlite:server.sqlite --json admin till create --shop PARIS-OPERA --name "Caisse 1"
+//! sync-server --db sqlite:server.sqlite admin region create --id NORTH --name "Nord"
+//! sync-server --db sqlite:server.sqlite admin shop update --id PARIS-OPERA --region NORTH
+//! sync-server --db sqlite:server.sqlite admin user create --name "Rita" --role regional_manager --region NORTH
 //! ```
 
 use std::process::ExitCode;
@@ -20,7 +23,8 @@ use sync_server::config::{DEFAULT_DB, DEFAULT_LISTEN, FileConfig, pick};
 use sync_server::feeds::SystemClock;
 use sync_server::feeds::nats::{NatsConfig, NatsPublisher};
 use sync_server::feeds::webhooks::{DeliveryTiming, WebhookWorker};
-use sync_server::store::{LegalEntity, NewTill, NewWebhook, Role, Shop, User};
+use sync_server::server_key::{KeySource, ServerKeys, prepare_webhook_secrets};
+use sync_server::store::{LegalEntity, NewTill, NewWebhook, Region, Role, Shop, User};
 use sync_server::{AppState, ServerConfig, Store, accounting, open_store, secrets};
 
 #[derive(Parser)]
@@ -40,6 +44,11 @@ struct Cli {
     /// Print results as JSON.
     #[arg(long, global = true)]
     json: bool,
+    /// File of the server key sealing webhook secrets (created at first need, mode 0600)
+    /// [default: sync-server.key next to the config file, or to the SQLite database]. The key
+    /// itself may be given in `SYNC_SECRET_KEY` (64 hex digits) instead.
+    #[arg(long, env = "SYNC_SECRET_KEY_FILE", global = true)]
+    secret_key_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -99,6 +108,11 @@ enum Admin {
     Entity {
         #[command(subcommand)]
         action: EntityAction,
+    },
+    /// Regions: groups of shops, each overseen by regional managers.
+    Region {
+        #[command(subcommand)]
+        action: RegionAction,
     },
     /// Shops.
     Shop {
@@ -211,6 +225,18 @@ enum EntityAction {
 }
 
 #[derive(Subcommand)]
+enum RegionAction {
+    Create {
+        /// Defaults to a slug of the name.
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long)]
+        name: String,
+    },
+    List,
+}
+
+#[derive(Subcommand)]
 enum ShopAction {
     Create {
         #[arg(long)]
@@ -227,6 +253,22 @@ enum ShopAction {
         timezone: String,
         #[arg(long, default_value = "")]
         address: String,
+        /// The region it belongs to.
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// Puts a shop in a region (`--region REGION`) or in none (`--no-region`).
+    Update {
+        #[arg(long)]
+        id: String,
+        #[arg(
+            long,
+            required_unless_present = "no_region",
+            conflicts_with = "no_region"
+        )]
+        region: Option<String>,
+        #[arg(long)]
+        no_region: bool,
     },
     List,
 }
@@ -269,6 +311,22 @@ enum UserAction {
         /// The shop of a shop manager.
         #[arg(long)]
         shop: Option<String>,
+        /// The region of a regional manager.
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// Binds a regional manager to a region (`--region REGION`) or to none (`--no-region`).
+    Region {
+        #[arg(long)]
+        id: String,
+        #[arg(
+            long,
+            required_unless_present = "no_region",
+            conflicts_with = "no_region"
+        )]
+        region: Option<String>,
+        #[arg(long)]
+        no_region: bool,
     },
     /// Sets a user's login password, read from the first line of standard input.
     Password {
@@ -279,7 +337,7 @@ enum UserAction {
 }
 
 /// Ids are 1 to 64 ASCII letters, digits, `-`, `_` or `.` (so they fit URLs and never take
-/// the chain-wide rollup's `*`).
+/// the chain-wide rollup's `*` or the `(none)` of shops without a region).
 fn checked_id(kind: &str, id: String) -> Result<String> {
     let ok = !id.is_empty()
         && id.len() <= 64
@@ -326,7 +384,12 @@ fn print(json_output: bool, value: Value, text: String) {
     }
 }
 
-async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<()> {
+async fn admin(
+    store: Arc<dyn Store>,
+    what: Admin,
+    json_output: bool,
+    key_source: &KeySource,
+) -> Result<()> {
     match what {
         Admin::Feed(command) => {
             let (value, text) = sync_server::admin_feed::run(store, command).await?;
@@ -369,7 +432,42 @@ async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<
                 print(json_output, serde_json::to_value(&list)?, text);
             }
         },
+        Admin::Region { action } => match action {
+            RegionAction::Create { id, name } => {
+                let region = Region {
+                    id: checked_id("region", id.unwrap_or_else(|| slug(&name)))?,
+                    name,
+                };
+                store
+                    .create_region(&region)
+                    .await
+                    .context("is the region id new? give another with --id")?;
+                let text = format!("region {} created", region.id);
+                print(json_output, serde_json::to_value(&region)?, text);
+            }
+            RegionAction::List => {
+                let list = store.regions().await?;
+                let text = list
+                    .iter()
+                    .map(|r| format!("{}\t{}", r.id, r.name))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                print(json_output, serde_json::to_value(&list)?, text);
+            }
+        },
         Admin::Shop { action } => match action {
+            ShopAction::Update {
+                id,
+                region,
+                no_region: _,
+            } => {
+                store.set_shop_region(&id, region.as_deref()).await?;
+                let text = match &region {
+                    Some(region) => format!("shop {id} is in region {region}"),
+                    None => format!("shop {id} is in no region"),
+                };
+                print(json_output, json!({"id": id, "region_id": region}), text);
+            }
             ShopAction::Create {
                 id,
                 entity,
@@ -377,6 +475,7 @@ async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<
                 territory,
                 timezone,
                 address,
+                region,
             } => {
                 territory
                     .parse::<Territory>()
@@ -392,11 +491,11 @@ async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<
                     territory,
                     timezone,
                     address,
+                    region_id: region,
                 };
-                store
-                    .create_shop(&shop)
-                    .await
-                    .context("is the legal entity created, and the shop id new?")?;
+                store.create_shop(&shop).await.context(
+                    "is the legal entity created, the region created (if given), and the shop id new?",
+                )?;
                 let text = format!("shop {} created", shop.id);
                 print(json_output, serde_json::to_value(&shop)?, text);
             }
@@ -404,7 +503,16 @@ async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<
                 let list = store.shops().await?;
                 let text = list
                     .iter()
-                    .map(|s| format!("{}\t{}\t{}\t{}", s.id, s.name, s.territory, s.timezone))
+                    .map(|s| {
+                        format!(
+                            "{}\t{}\t{}\t{}\t{}",
+                            s.id,
+                            s.name,
+                            s.territory,
+                            s.timezone,
+                            s.region_id.as_deref().unwrap_or("-")
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n");
                 print(json_output, serde_json::to_value(&list)?, text);
@@ -489,6 +597,7 @@ async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<
                 name,
                 role,
                 shop,
+                region,
             } => {
                 let role = Role::parse(&role).with_context(|| {
                     format!(
@@ -498,16 +607,21 @@ async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<
                 if (role == Role::ShopManager) != shop.is_some() {
                     bail!("give --shop for a shop manager, and only for one");
                 }
+                if (role == Role::RegionalManager) != region.is_some() {
+                    bail!("give --region for a regional manager, and only for one");
+                }
                 let token = secrets::new_token()?;
                 let user = User {
                     id: checked_id("user", id.unwrap_or_else(|| slug(&name).to_lowercase()))?,
                     name,
                     role,
                     shop_id: shop,
+                    region_id: region,
                 };
                 store
                     .create_user(&user, &secrets::token_hash(&token))
-                    .await?;
+                    .await
+                    .context("is the user id new, and the shop or region created?")?;
                 let text = format!(
                     "user {} ({}) created\nAPI token (shown once): {token}",
                     user.id,
@@ -516,6 +630,29 @@ async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<
                 let mut value = serde_json::to_value(&user)?;
                 value["token"] = json!(token);
                 print(json_output, value, text);
+            }
+            UserAction::Region {
+                id,
+                region,
+                no_region: _,
+            } => {
+                if region.is_some() {
+                    let user = store.users().await?.into_iter().find(|u| u.id == id);
+                    if let Some(user) = user
+                        && user.role != Role::RegionalManager
+                    {
+                        bail!(
+                            "user {id} is a {}: only regional managers are bound to a region",
+                            user.role.name()
+                        );
+                    }
+                }
+                store.set_user_region(&id, region.as_deref()).await?;
+                let text = match &region {
+                    Some(region) => format!("user {id} oversees region {region}"),
+                    None => format!("user {id} is bound to no region"),
+                };
+                print(json_output, json!({"id": id, "region_id": region}), text);
             }
             UserAction::Password { id } => {
                 let mut line = String::new();
@@ -544,7 +681,9 @@ async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<
                 print(json_output, serde_json::to_value(&list)?, text);
             }
         },
-        Admin::Webhook { action } => webhook(store.as_ref(), action, json_output).await?,
+        Admin::Webhook { action } => {
+            webhook(store.as_ref(), action, json_output, key_source).await?
+        }
         Admin::Export { format } => match format {
             ExportFormat::Fec { entity, year, out } => {
                 let (name, bytes) = accounting::fec_export(store.as_ref(), &entity, year).await?;
@@ -572,7 +711,12 @@ async fn admin(store: Arc<dyn Store>, what: Admin, json_output: bool) -> Result<
     Ok(())
 }
 
-async fn webhook(store: &dyn Store, action: WebhookAction, json_output: bool) -> Result<()> {
+async fn webhook(
+    store: &dyn Store,
+    action: WebhookAction,
+    json_output: bool,
+    key_source: &KeySource,
+) -> Result<()> {
     match action {
         WebhookAction::Add {
             id,
@@ -596,12 +740,17 @@ async fn webhook(store: &dyn Store, action: WebhookAction, json_output: bool) ->
                 .map(|t| t.trim().to_string())
                 .filter(|t| !t.is_empty())
                 .collect();
-            let id =
-                id.unwrap_or_else(|| slug(parsed.host_str().unwrap_or("webhook")).to_lowercase());
+            let id = checked_id(
+                "webhook",
+                id.unwrap_or_else(|| slug(parsed.host_str().unwrap_or("webhook")).to_lowercase()),
+            )?;
+            // The key must open the secrets already sealed: a wrong key never seals new ones.
+            prepare_webhook_secrets(store, key_source).await?;
+            let key = key_source.load_or_create()?;
             let hook = NewWebhook {
-                id: checked_id("webhook", id)?,
+                sealed_secret: key.seal(&id, &secret)?,
+                id,
                 url,
-                secret,
                 types,
                 from_start,
             };
@@ -688,18 +837,35 @@ async fn run(cli: Cli) -> Result<()> {
         None => FileConfig::default(),
     };
     let db = pick(cli.db, file.db.clone(), DEFAULT_DB.to_string());
+    let key_source = KeySource::pick(
+        std::env::var("SYNC_SECRET_KEY")
+            .ok()
+            .filter(|k| !k.is_empty()),
+        cli.secret_key_file.or(file.secret_key_file.clone()),
+        cli.config.as_deref(),
+        &db,
+    );
     let store = open_store(&db)
         .await
         .with_context(|| format!("opening the database {db}"))?;
     match cli.command {
-        Command::Serve(args) => serve(store, args, file).await?,
-        Command::Admin { what } => admin(store, what, cli.json).await?,
+        Command::Serve(args) => serve(store, args, file, key_source).await?,
+        Command::Admin { what } => admin(store, what, cli.json, &key_source).await?,
         Command::Openapi => {}
     }
     Ok(())
 }
 
-async fn serve(store: Arc<dyn Store>, args: ServeArgs, file: FileConfig) -> Result<()> {
+async fn serve(
+    store: Arc<dyn Store>,
+    args: ServeArgs,
+    file: FileConfig,
+    key_source: KeySource,
+) -> Result<()> {
+    // Before anything listens: a wrong key stops here, and secrets left in clear by earlier
+    // versions are sealed.
+    let (key, _) = prepare_webhook_secrets(store.as_ref(), &key_source).await?;
+    let keys = Arc::new(ServerKeys::from_source(key_source, key));
     let listen = pick(args.listen, file.listen, DEFAULT_LISTEN.to_string());
     let defaults = ServerConfig::default();
     let config = ServerConfig {
@@ -752,7 +918,7 @@ async fn serve(store: Arc<dyn Store>, args: ServeArgs, file: FileConfig) -> Resu
     let mut terminate = signal(SignalKind::terminate()).context("handling SIGTERM")?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let webhooks =
-        WebhookWorker::with_extra_roots(store.clone(), Arc::new(SystemClock), timing, roots)
+        WebhookWorker::with_extra_roots(store.clone(), Arc::new(SystemClock), timing, keys, roots)
             .map_err(anyhow::Error::msg)?;
     let mut workers = vec![tokio::spawn(webhooks.run(stopped.clone()))];
     if let Some(url) = &nats {

@@ -5,6 +5,9 @@
 //! - **Signature**: `X-Pos-Timestamp: <unix seconds>` and
 //!   `X-Pos-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`; the timestamp
 //!   is in the signed bytes so a captured request cannot be replayed later with a new one.
+//!   The secret is stored sealed under the server key and opened for each pass (see
+//!   [`crate::server_key`]); a webhook whose secret does not open is not attempted at all, its
+//!   events stay queued, and the error is logged.
 //! - **At least once**: an event leaves a webhook's queue only when the receiver answered 2xx;
 //!   queues and attempts are in the store, so a restarted server resumes.
 //! - **In order per subject**: an event is attempted only when no earlier event of the same
@@ -29,6 +32,7 @@ use rustls::pki_types::pem::PemObject;
 use sha2::Sha256;
 
 use super::{Shutdown, stopped};
+use crate::server_key::ServerKeys;
 use crate::store::{DueDelivery, Store, StoreError, Webhook};
 
 /// The header carrying the signature, `sha256=<hex>`.
@@ -132,6 +136,7 @@ pub struct WebhookWorker {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     timing: DeliveryTiming,
+    keys: Arc<ServerKeys>,
     http: HttpClient,
 }
 
@@ -143,12 +148,14 @@ type HttpClient = hyper_util::client::legacy::Client<
 
 impl WebhookWorker {
     /// A worker trusting the system's certificate authorities for `https://` webhooks.
+    /// `keys` opens the webhooks' sealed secrets.
     pub fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         timing: DeliveryTiming,
+        keys: Arc<ServerKeys>,
     ) -> Result<Self, String> {
-        WebhookWorker::with_extra_roots(store, clock, timing, Vec::new())
+        WebhookWorker::with_extra_roots(store, clock, timing, keys, Vec::new())
     }
 
     /// A worker also trusting `roots` (a private certificate authority of the receivers).
@@ -156,6 +163,7 @@ impl WebhookWorker {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         timing: DeliveryTiming,
+        keys: Arc<ServerKeys>,
         roots: Vec<CertificateDer<'static>>,
     ) -> Result<Self, String> {
         let mut trusted = rustls::RootCertStore::empty();
@@ -187,6 +195,7 @@ impl WebhookWorker {
             store,
             clock,
             timing,
+            keys,
             http,
         })
     }
@@ -223,6 +232,18 @@ impl WebhookWorker {
 
     async fn pass_one(&self, hook: &Webhook) -> Result<PassReport, StoreError> {
         let mut report = PassReport::default();
+        let secret = match self.keys.get() {
+            Ok(key) => key.open(&hook.id, &hook.sealed_secret),
+            Err(e) => {
+                tracing::error!(webhook = %hook.id, error = %e, "webhook not attempted: no server key");
+                return Ok(report);
+            }
+        };
+        let Some(secret) = secret else {
+            tracing::error!(webhook = %hook.id,
+                "webhook not attempted: its secret does not open with the server key (restart with the key it was sealed with)");
+            return Ok(report);
+        };
         while self
             .store
             .queue_webhook_events(hook, self.timing.batch, self.clock.now())
@@ -238,7 +259,7 @@ impl WebhookWorker {
                 break;
             }
             let outcomes: Vec<_> = futures_util::stream::iter(due)
-                .map(|d| async { (self.attempt(hook, &d).await, d) })
+                .map(|d| async { (self.attempt(hook, &secret, &d).await, d) })
                 .buffer_unordered(self.timing.parallel.max(1))
                 .collect()
                 .await;
@@ -289,10 +310,15 @@ impl WebhookWorker {
     }
 
     /// POSTs one event; `Err` says why it did not count as delivered.
-    async fn attempt(&self, hook: &Webhook, delivery: &DueDelivery) -> Result<(), String> {
+    async fn attempt(
+        &self,
+        hook: &Webhook,
+        secret: &str,
+        delivery: &DueDelivery,
+    ) -> Result<(), String> {
         let timestamp = self.clock.now().timestamp();
         let body = delivery.body.clone().into_bytes();
-        let signed = signature(&hook.secret, timestamp, &body);
+        let signed = signature(secret, timestamp, &body);
         let request = Request::post(hook.url.as_str())
             .header(header::CONTENT_TYPE, CONTENT_TYPE)
             .header(EVENT_ID_HEADER, delivery.event_id.as_str())

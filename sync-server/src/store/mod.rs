@@ -107,6 +107,66 @@ pub struct Shop {
     /// IANA time zone.
     pub timezone: String,
     pub address: String,
+    /// The region it belongs to, if any (see [`Region`]).
+    #[serde(default)]
+    pub region_id: Option<String>,
+}
+
+/// A region: a group of shops a regional manager oversees. A shop belongs to at most one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Region {
+    pub id: String,
+    pub name: String,
+}
+
+/// The key of the shops without a region in sales by region, and the `region` filter value
+/// that selects them. Region ids never take it (see the admin command's id rules).
+pub const NO_REGION: &str = "(none)";
+
+/// Which shops a query covers: all, one shop, the shops of one region, or one shop if it is in
+/// that region. A region of [`NO_REGION`] means the shops without a region.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShopSelection {
+    pub shop: Option<String>,
+    pub region: Option<String>,
+}
+
+impl ShopSelection {
+    /// Every shop.
+    pub fn all() -> ShopSelection {
+        ShopSelection::default()
+    }
+
+    /// One shop.
+    pub fn shop(id: &str) -> ShopSelection {
+        ShopSelection {
+            shop: Some(id.to_string()),
+            region: None,
+        }
+    }
+
+    /// Whether it selects every shop.
+    pub fn is_all(&self) -> bool {
+        self.shop.is_none() && self.region.is_none()
+    }
+
+    /// Whether `shop` (in `region`) is selected.
+    pub fn contains(&self, shop: &str, region: Option<&str>) -> bool {
+        self.shop.as_deref().is_none_or(|s| s == shop)
+            && self
+                .region
+                .as_deref()
+                .is_none_or(|r| r == region.unwrap_or(NO_REGION))
+    }
+
+    /// The SQL condition selecting `column` (a shop id), with `shop` and `region` the
+    /// placeholders of [`ShopSelection::shop`] and [`ShopSelection::region`] (typed as text).
+    pub fn condition(column: &str, shop: &str, region: &str) -> String {
+        format!(
+            "({shop} IS NULL OR {column} = {shop}) AND ({region} IS NULL OR {column} IN \
+             (SELECT id FROM shops WHERE coalesce(region_id, '{NO_REGION}') = {region}))"
+        )
+    }
 }
 
 /// A till as head office sees it.
@@ -165,13 +225,16 @@ impl Role {
     }
 }
 
-/// A head-office user. Shop managers are bound to one shop.
+/// A head-office user. Shop managers are bound to one shop, regional managers to one region.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct User {
     pub id: String,
     pub name: String,
     pub role: Role,
     pub shop_id: Option<String>,
+    /// The region of a regional manager.
+    #[serde(default)]
+    pub region_id: Option<String>,
 }
 
 /// An authenticated till.
@@ -200,16 +263,28 @@ pub struct Enrollment {
 }
 
 /// A consolidated sales query.
-#[derive(Clone, Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SalesQuery {
-    /// `shop`, `day`, `product`, `category`, `seller` or `tender`.
+    /// `shop`, `region`, `day`, `product`, `category`, `seller` or `tender`. By region, rows
+    /// are keyed by region id, and the shops without a region are under the key `(none)`; a
+    /// shop counts in the region it belongs to when the query runs.
     pub by: String,
     /// First local day, inclusive (`YYYY-MM-DD`).
     pub from: Option<String>,
     /// Last local day, inclusive.
     pub to: Option<String>,
+    /// Only this shop.
     pub shop: Option<String>,
+    /// Only the shops of this region (`(none)`: the shops without a region).
+    pub region: Option<String>,
+    /// `previous`: also give, per row and in total, the figures of the previous period, the
+    /// days of equal number just before `from..to` (both needed): for `from=2026-03-08` and
+    /// `to=2026-03-14`, the days 2026-03-01 to 2026-03-07; and the difference, this period
+    /// minus the previous one. Rows present in only one of the periods count zero in the
+    /// other. By day, each day is compared with the day as many days earlier as the period is
+    /// long (its counterpart), under the key of the day asked.
+    pub compare: Option<String>,
 }
 
 impl SalesQuery {
@@ -217,6 +292,10 @@ impl SalesQuery {
     pub fn grouping(&self) -> Option<(&'static str, &'static str)> {
         Some(match self.by.as_str() {
             "shop" => ("total", "shop_id"),
+            "region" => (
+                "total",
+                "coalesce((SELECT region_id FROM shops WHERE shops.id = sales_rollup.shop_id), '(none)')",
+            ),
             "day" => ("total", "day"),
             "product" => ("product", "key"),
             "category" => ("category", "key"),
@@ -226,16 +305,29 @@ impl SalesQuery {
         })
     }
 
-    /// The SQL condition on `shop_id`, with `shop` the placeholder of [`SalesQuery::shop`].
-    /// By shop: the per-shop rows (of one shop if asked). Otherwise: one shop's rows, or the
-    /// chain-wide rows ([`crate::rollup::ALL_SHOPS`]) that ingest keeps so that chain-wide
-    /// reports read one row per day and key instead of one per shop.
-    pub fn shop_condition(&self, shop: &str) -> String {
+    /// The shops the query covers.
+    pub fn selection(&self) -> ShopSelection {
+        ShopSelection {
+            shop: self.shop.clone(),
+            region: self.region.clone(),
+        }
+    }
+
+    /// The SQL condition on `shop_id`, with `shop` and `region` the placeholders of
+    /// [`SalesQuery::shop`] and [`SalesQuery::region`]. By shop or region, or for some shops:
+    /// the per-shop rows of the selected shops. For every shop otherwise: the chain-wide rows
+    /// ([`crate::rollup::ALL_SHOPS`]) that ingest keeps so that chain-wide reports read one
+    /// row per day and key instead of one per shop.
+    pub fn shop_condition(&self, shop: &str, region: &str) -> String {
         let all = crate::rollup::ALL_SHOPS;
-        if self.by == "shop" {
-            format!("shop_id <> '{all}' AND ({shop} IS NULL OR shop_id = {shop})")
+        if matches!(self.by.as_str(), "shop" | "region") || !self.selection().is_all() {
+            format!(
+                "shop_id <> '{all}' AND {}",
+                ShopSelection::condition("shop_id", shop, region)
+            )
         } else {
-            format!("shop_id = coalesce({shop}, '{all}')")
+            // Both placeholders appear, as the backends bind every parameter.
+            format!("shop_id = '{all}' AND {shop} IS NULL AND {region} IS NULL")
         }
     }
 
@@ -256,6 +348,32 @@ pub struct SalesRow {
     pub quantity: i64,
     pub amount_cents: i64,
     pub excluding_vat_cents: i64,
+}
+
+/// A record as stored, with what head office needs to check it again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredRecord {
+    pub till_id: String,
+    pub shop_id: String,
+    pub chain: String,
+    pub seq: u64,
+    /// The record's time, canonical UTC.
+    pub at: String,
+    /// SHA-256 of the stored bytes.
+    pub hash: String,
+    /// The signed bytes exactly as the till sent them.
+    pub body: Vec<u8>,
+    pub received_at: String,
+    /// The till's enrolled public key (hex SEC1).
+    pub public_key: Option<String>,
+}
+
+/// A position in a list of records ordered by time, till and sequence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordCursor {
+    pub at: String,
+    pub till_id: String,
+    pub seq: u64,
 }
 
 /// Fleet status of one till.
@@ -309,23 +427,26 @@ pub struct Consumer {
 }
 
 /// A webhook to register: events whose type starts with one of `types` (all if empty) are
-/// POSTed to `url`, signed with `secret`.
+/// POSTed to `url`, signed with the secret sealed in `sealed_secret`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewWebhook {
     pub id: String,
     pub url: String,
-    pub secret: String,
+    /// The signing secret sealed under the server key ([`crate::server_key::ServerKey::seal`]):
+    /// the database never holds it in clear.
+    pub sealed_secret: String,
     pub types: Vec<String>,
     /// Deliver the events already in the outbox too (otherwise only those written from now on).
     pub from_start: bool,
 }
 
-/// A registered webhook as the delivery worker needs it (with its secret).
+/// A registered webhook as the delivery worker needs it (with its sealed secret).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Webhook {
     pub id: String,
     pub url: String,
-    pub secret: String,
+    /// See [`NewWebhook::sealed_secret`].
+    pub sealed_secret: String,
     pub types: Vec<String>,
 }
 
@@ -389,6 +510,14 @@ pub trait Store: Send + Sync + 'static {
 
     async fn create_entity(&self, entity: &LegalEntity) -> Result<()>;
     async fn create_shop(&self, shop: &Shop) -> Result<()>;
+    async fn create_region(&self, region: &Region) -> Result<()>;
+    async fn regions(&self) -> Result<Vec<Region>>;
+    /// Puts a shop in a region, or in none ([`StoreError::NotFound`] for an unknown shop or
+    /// region).
+    async fn set_shop_region(&self, shop_id: &str, region_id: Option<&str>) -> Result<()>;
+    /// Binds a user to a region, or to none ([`StoreError::NotFound`] for an unknown user or
+    /// region).
+    async fn set_user_region(&self, user_id: &str, region_id: Option<&str>) -> Result<()>;
     async fn create_till(&self, till: &NewTill) -> Result<()>;
     /// Creates a user authenticated by the token whose hash is given.
     async fn create_user(&self, user: &User, token_hash: &str) -> Result<()>;
@@ -436,8 +565,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<UploadResponse>;
 
     async fn sales(&self, query: &SalesQuery) -> Result<Vec<SalesRow>>;
-    async fn fleet(&self, shop: Option<&str>) -> Result<Vec<TillStatus>>;
-    async fn alarms(&self, shop: Option<&str>) -> Result<Vec<Alarm>>;
+    async fn fleet(&self, shops: &ShopSelection) -> Result<Vec<TillStatus>>;
+    async fn alarms(&self, shops: &ShopSelection) -> Result<Vec<Alarm>>;
+    /// A stored record of a till, with its shop and the till's enrolled key.
+    async fn record(&self, till_id: &str, chain: Chain, seq: u64) -> Result<Option<StoredRecord>>;
+    /// The ticket records of a shop's tills whose time is in `from..to` (canonical UTC
+    /// timestamps, `to` excluded), after `after` in the order (time, till, sequence), at most
+    /// `limit`.
+    async fn ticket_records(
+        &self,
+        shop_id: &str,
+        from: &str,
+        to: &str,
+        after: Option<&RecordCursor>,
+        limit: u32,
+    ) -> Result<Vec<StoredRecord>>;
     /// Outbox events with cursor greater than `after`, oldest first.
     async fn feed(&self, after: i64, limit: u32) -> Result<Vec<FeedEvent>>;
     /// The cursor a feed consumer acknowledged (`None`: an unknown consumer).
@@ -507,8 +649,12 @@ pub trait Store: Send + Sync + 'static {
     async fn create_webhook(&self, hook: &NewWebhook, now: DateTime<Utc>) -> Result<()>;
     /// Every webhook with its queue counts.
     async fn webhooks(&self) -> Result<Vec<WebhookStatus>>;
-    /// Every webhook with its secret, for the delivery worker.
+    /// Every webhook whose secret is sealed, with that secret, for the delivery worker.
     async fn webhook_targets(&self) -> Result<Vec<Webhook>>;
+    /// The webhooks whose secret is still in clear (stored by earlier versions), with it.
+    async fn plain_webhook_secrets(&self) -> Result<Vec<(String, String)>>;
+    /// Replaces a webhook's secret in clear by its sealed form (nothing if already sealed).
+    async fn seal_webhook_secret(&self, webhook_id: &str, sealed: &str) -> Result<()>;
     /// Queues, for `hook`, the outbox events after its cursor that it wants (at most `limit`
     /// events are looked at), and moves its cursor past them. Returns the events looked at.
     async fn queue_webhook_events(

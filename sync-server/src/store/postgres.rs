@@ -214,6 +214,20 @@ CREATE INDEX outbox_by_subject ON outbox (subject);
 -- Customers erased here: a till that had not heard of it yet cannot bring them back.
 CREATE TABLE erased_customers (id TEXT PRIMARY KEY, erased_at TEXT NOT NULL);
 "#,
+    // Regions: a shop in at most one, a regional manager bound to one. Records by time, for
+    // a shop's tickets of a day.
+    r#"
+CREATE TABLE regions (id TEXT PRIMARY KEY, name TEXT NOT NULL);
+ALTER TABLE shops ADD COLUMN region_id TEXT REFERENCES regions(id);
+ALTER TABLE users ADD COLUMN region_id TEXT REFERENCES regions(id);
+CREATE INDEX shops_by_region ON shops (region_id);
+CREATE INDEX records_by_time ON records (till_id, chain, at);
+"#,
+    // Webhook secrets sealed under the server key; those stored before stay in clear until
+    // the next start seals them (see `crate::server_key`).
+    r#"
+ALTER TABLE webhooks ADD COLUMN secret_sealed BOOLEAN NOT NULL DEFAULT FALSE;
+"#,
 ];
 
 /// The PostgreSQL store.
@@ -272,6 +286,59 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// Sets the region of a row of `table` (`shops` or `users`), checking both exist.
+    async fn set_region(
+        &self,
+        table: &'static str,
+        what: &str,
+        id: &str,
+        region_id: Option<&str>,
+    ) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        if let Some(region) = region_id
+            && tx
+                .query_opt("SELECT 1 FROM regions WHERE id = $1", &[&region])
+                .await?
+                .is_none()
+        {
+            return Err(StoreError::NotFound(format!(
+                "no region `{region}`: create it first (`sync-server admin region create`)"
+            )));
+        }
+        let changed = tx
+            .execute(
+                &format!("UPDATE {table} SET region_id = $2 WHERE id = $1"),
+                &[&id, &region_id],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("no {what} `{id}`")));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn stored_record(r: &tokio_postgres::Row) -> StoredRecord {
+    StoredRecord {
+        till_id: r.get(0),
+        shop_id: r.get(1),
+        chain: r.get(2),
+        seq: r.get::<_, i64>(3) as u64,
+        at: r.get(4),
+        hash: r.get(5),
+        body: r.get(6),
+        received_at: r.get(7),
+        public_key: r.get(8),
+    }
+}
+
+/// The columns [`stored_record`] reads, from `records r JOIN tills t`.
+const STORED_RECORD_COLUMNS: &str =
+    "r.till_id, t.shop_id, r.chain, r.seq, r.at, r.hash, r.body, r.received_at, t.public_key";
+
 fn till_info(row: &tokio_postgres::Row) -> TillInfo {
     let public_key: Option<String> = row.get(4);
     TillInfo {
@@ -298,6 +365,7 @@ fn user_of(row: &tokio_postgres::Row) -> User {
         name: row.get(1),
         role: Role::parse(&role).unwrap_or(Role::ShopManager),
         shop_id: row.get(3),
+        region_id: row.get(4),
     }
 }
 
@@ -559,11 +627,44 @@ impl Store for PgStore {
         let client = self.pool.get().await?;
         client
             .execute(
-                "INSERT INTO shops (id, entity_id, name, territory, timezone, address) VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&s.id, &s.entity_id, &s.name, &s.territory, &s.timezone, &s.address],
+                "INSERT INTO shops (id, entity_id, name, territory, timezone, address, region_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[&s.id, &s.entity_id, &s.name, &s.territory, &s.timezone, &s.address, &s.region_id],
             )
             .await?;
         Ok(())
+    }
+
+    async fn create_region(&self, r: &Region) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO regions (id, name) VALUES ($1, $2)",
+                &[&r.id, &r.name],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn regions(&self) -> Result<Vec<Region>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query("SELECT id, name FROM regions ORDER BY id", &[])
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Region {
+                id: r.get(0),
+                name: r.get(1),
+            })
+            .collect())
+    }
+
+    async fn set_shop_region(&self, shop_id: &str, region_id: Option<&str>) -> Result<()> {
+        self.set_region("shops", "shop", shop_id, region_id).await
+    }
+
+    async fn set_user_region(&self, user_id: &str, region_id: Option<&str>) -> Result<()> {
+        self.set_region("users", "user", user_id, region_id).await
     }
 
     async fn create_till(&self, t: &NewTill) -> Result<()> {
@@ -581,8 +682,8 @@ impl Store for PgStore {
         let client = self.pool.get().await?;
         client
             .execute(
-                "INSERT INTO users (id, name, role, shop_id, token_hash) VALUES ($1, $2, $3, $4, $5)",
-                &[&u.id, &u.name, &u.role.name(), &u.shop_id, &token_hash],
+                "INSERT INTO users (id, name, role, shop_id, token_hash, region_id) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&u.id, &u.name, &u.role.name(), &u.shop_id, &token_hash, &u.region_id],
             )
             .await?;
         Ok(())
@@ -611,7 +712,7 @@ impl Store for PgStore {
         let client = self.pool.get().await?;
         let rows = client
             .query(
-                "SELECT id, entity_id, name, territory, timezone, address FROM shops ORDER BY id",
+                "SELECT id, entity_id, name, territory, timezone, address, region_id FROM shops ORDER BY id",
                 &[],
             )
             .await?;
@@ -624,6 +725,7 @@ impl Store for PgStore {
                 territory: r.get(3),
                 timezone: r.get(4),
                 address: r.get(5),
+                region_id: r.get(6),
             })
             .collect())
     }
@@ -643,7 +745,10 @@ impl Store for PgStore {
     async fn users(&self) -> Result<Vec<User>> {
         let client = self.pool.get().await?;
         let rows = client
-            .query("SELECT id, name, role, shop_id FROM users ORDER BY id", &[])
+            .query(
+                "SELECT id, name, role, shop_id, region_id FROM users ORDER BY id",
+                &[],
+            )
             .await?;
         Ok(rows.iter().map(user_of).collect())
     }
@@ -732,9 +837,9 @@ impl Store for PgStore {
         let client = self.pool.get().await?;
         Ok(client
             .query_opt(
-                "SELECT id, name, role, shop_id FROM users WHERE token_hash = $1
+                "SELECT id, name, role, shop_id, region_id FROM users WHERE token_hash = $1
                  UNION ALL
-                 SELECT u.id, u.name, u.role, u.shop_id FROM sessions s JOIN users u ON u.id = s.user_id
+                 SELECT u.id, u.name, u.role, u.shop_id, u.region_id FROM sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.token_hash = $1 AND s.expires_at > $2
                  LIMIT 1",
                 &[&token_hash, &timestamp::format(&now)],
@@ -762,11 +867,11 @@ impl Store for PgStore {
         let client = self.pool.get().await?;
         Ok(client
             .query_opt(
-                "SELECT id, name, role, shop_id, password_hash FROM users WHERE id = $1",
+                "SELECT id, name, role, shop_id, region_id, password_hash FROM users WHERE id = $1",
                 &[&user_id],
             )
             .await?
-            .map(|r| (user_of(&r), r.get(4))))
+            .map(|r| (user_of(&r), r.get(5))))
     }
 
     async fn create_session(
@@ -1003,11 +1108,14 @@ impl Store for PgStore {
             "SELECT {column}, sum(tickets)::BIGINT, sum(quantity)::BIGINT, sum(amount_cents)::BIGINT, sum(excluding_vat_cents)::BIGINT
              FROM sales_rollup
              WHERE dimension = $1 AND day BETWEEN $2 AND $3 AND {}
-             GROUP BY {column} ORDER BY {column}",
-            q.shop_condition("$4::TEXT")
+             GROUP BY 1 ORDER BY 1",
+            q.shop_condition("$4::TEXT", "$5::TEXT")
         );
         let rows = client
-            .query(&sql, &[&dimension, &q.from_day(), &q.to_day(), &q.shop])
+            .query(
+                &sql,
+                &[&dimension, &q.from_day(), &q.to_day(), &q.shop, &q.region],
+            )
             .await?;
         Ok(rows
             .iter()
@@ -1021,16 +1129,17 @@ impl Store for PgStore {
             .collect())
     }
 
-    async fn fleet(&self, shop: Option<&str>) -> Result<Vec<TillStatus>> {
+    async fn fleet(&self, shops: &ShopSelection) -> Result<Vec<TillStatus>> {
         let client = self.pool.get().await?;
         let rows = client
             .query(
-                "SELECT t.id, t.shop_id, t.name, t.public_key IS NOT NULL, t.software, t.last_contact_at,
+                &format!("SELECT t.id, t.shop_id, t.name, t.public_key IS NOT NULL, t.software, t.last_contact_at,
                         (SELECT count(*) FROM alarms a WHERE a.till_id = t.id),
                         (SELECT max(raised_at) FROM alarms a WHERE a.till_id = t.id),
                         t.clock_skew_ms
-                 FROM tills t WHERE ($1::TEXT IS NULL OR t.shop_id = $1) ORDER BY t.id",
-                &[&shop],
+                 FROM tills t WHERE {} ORDER BY t.id",
+                ShopSelection::condition("t.shop_id", "$1::TEXT", "$2::TEXT")),
+                &[&shops.shop, &shops.region],
             )
             .await?;
         let mut tills = Vec::new();
@@ -1067,14 +1176,15 @@ impl Store for PgStore {
         Ok(tills)
     }
 
-    async fn alarms(&self, shop: Option<&str>) -> Result<Vec<Alarm>> {
+    async fn alarms(&self, shops: &ShopSelection) -> Result<Vec<Alarm>> {
         let client = self.pool.get().await?;
         let rows = client
             .query(
-                "SELECT a.id, a.till_id, t.shop_id, a.chain, a.seq, a.kind, a.reason, a.received_hash, a.raised_at
+                &format!("SELECT a.id, a.till_id, t.shop_id, a.chain, a.seq, a.kind, a.reason, a.received_hash, a.raised_at
                  FROM alarms a JOIN tills t ON t.id = a.till_id
-                 WHERE ($1::TEXT IS NULL OR t.shop_id = $1) ORDER BY a.id",
-                &[&shop],
+                 WHERE {} ORDER BY a.id",
+                ShopSelection::condition("t.shop_id", "$1::TEXT", "$2::TEXT")),
+                &[&shops.shop, &shops.region],
             )
             .await?;
         Ok(rows
@@ -1091,6 +1201,52 @@ impl Store for PgStore {
                 raised_at: r.get(8),
             })
             .collect())
+    }
+
+    async fn record(&self, till_id: &str, chain: Chain, seq: u64) -> Result<Option<StoredRecord>> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .query_opt(
+                &format!(
+                    "SELECT {STORED_RECORD_COLUMNS} FROM records r JOIN tills t ON t.id = r.till_id
+                     WHERE r.till_id = $1 AND r.chain = $2 AND r.seq = $3"
+                ),
+                &[&till_id, &chain.name(), &(seq as i64)],
+            )
+            .await?
+            .as_ref()
+            .map(stored_record))
+    }
+
+    async fn ticket_records(
+        &self,
+        shop_id: &str,
+        from: &str,
+        to: &str,
+        after: Option<&RecordCursor>,
+        limit: u32,
+    ) -> Result<Vec<StoredRecord>> {
+        let client = self.pool.get().await?;
+        let (at, till, seq) = match after {
+            Some(a) => (
+                Some(a.at.as_str()),
+                Some(a.till_id.as_str()),
+                Some(a.seq as i64),
+            ),
+            None => (None, None, None),
+        };
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {STORED_RECORD_COLUMNS} FROM records r JOIN tills t ON t.id = r.till_id
+                     WHERE t.shop_id = $1 AND r.chain = 'ticket' AND r.at >= $2 AND r.at < $3
+                       AND ($4::TEXT IS NULL OR (r.at, r.till_id, r.seq) > ($4::TEXT, $5::TEXT, $6::BIGINT))
+                     ORDER BY r.at, r.till_id, r.seq LIMIT $7"
+                ),
+                &[&shop_id, &from, &to, &at, &till, &seq, &i64::from(limit)],
+            )
+            .await?;
+        Ok(rows.iter().map(stored_record).collect())
     }
 
     async fn feed(&self, after: i64, limit: u32) -> Result<Vec<FeedEvent>> {
@@ -1432,12 +1588,12 @@ impl Store for PgStore {
                 .get(0)
         };
         tx.execute(
-            "INSERT INTO webhooks (id, url, secret, types, cursor, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO webhooks (id, url, secret, types, cursor, created_at, secret_sealed)
+             VALUES ($1, $2, $3, $4, $5, $6, TRUE)",
             &[
                 &hook.id,
                 &hook.url,
-                &hook.secret,
+                &hook.sealed_secret,
                 &hook.types.join(","),
                 &cursor,
                 &timestamp::format(&now),
@@ -1477,7 +1633,7 @@ impl Store for PgStore {
         let client = self.pool.get().await?;
         let rows = client
             .query(
-                "SELECT id, url, secret, types FROM webhooks ORDER BY id",
+                "SELECT id, url, secret, types FROM webhooks WHERE secret_sealed ORDER BY id",
                 &[],
             )
             .await?;
@@ -1486,10 +1642,32 @@ impl Store for PgStore {
             .map(|r| Webhook {
                 id: r.get(0),
                 url: r.get(1),
-                secret: r.get(2),
+                sealed_secret: r.get(2),
                 types: split_types(r.get(3)),
             })
             .collect())
+    }
+
+    async fn plain_webhook_secrets(&self) -> Result<Vec<(String, String)>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT id, secret FROM webhooks WHERE NOT secret_sealed ORDER BY id",
+                &[],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    async fn seal_webhook_secret(&self, webhook_id: &str, sealed: &str) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "UPDATE webhooks SET secret = $2, secret_sealed = TRUE WHERE id = $1 AND NOT secret_sealed",
+                &[&webhook_id, &sealed],
+            )
+            .await?;
+        Ok(())
     }
 
     async fn queue_webhook_events(

@@ -207,6 +207,20 @@ CREATE INDEX outbox_by_subject ON outbox (subject);
 -- Customers erased here: a till that had not heard of it yet cannot bring them back.
 CREATE TABLE erased_customers (id TEXT PRIMARY KEY, erased_at TEXT NOT NULL);
 "#,
+    // Regions: a shop in at most one, a regional manager bound to one. Records by time, for
+    // a shop's tickets of a day.
+    r#"
+CREATE TABLE regions (id TEXT PRIMARY KEY, name TEXT NOT NULL);
+ALTER TABLE shops ADD COLUMN region_id TEXT REFERENCES regions(id);
+ALTER TABLE users ADD COLUMN region_id TEXT REFERENCES regions(id);
+CREATE INDEX shops_by_region ON shops (region_id);
+CREATE INDEX records_by_time ON records (till_id, chain, at);
+"#,
+    // Webhook secrets sealed under the server key; those stored before stay in clear until
+    // the next start seals them (see `crate::server_key`).
+    r#"
+ALTER TABLE webhooks ADD COLUMN secret_sealed INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The SQLite store: one connection for writes, one (query-only) for reads, so head-office
@@ -767,6 +781,53 @@ fn till_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<TillInfo> {
     })
 }
 
+/// Sets the region of a row of `table` (`shops` or `users`), checking both exist.
+fn set_region(
+    conn: &mut Connection,
+    table: &'static str,
+    what: &str,
+    id: &str,
+    region_id: Option<&str>,
+) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if let Some(region) = region_id
+        && !tx
+            .prepare("SELECT 1 FROM regions WHERE id = ?1")?
+            .exists([region])?
+    {
+        return Err(StoreError::NotFound(format!(
+            "no region `{region}`: create it first (`sync-server admin region create`)"
+        )));
+    }
+    let changed = tx.execute(
+        &format!("UPDATE {table} SET region_id = ?2 WHERE id = ?1"),
+        params![id, region_id],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(format!("no {what} `{id}`")));
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn stored_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRecord> {
+    Ok(StoredRecord {
+        till_id: r.get(0)?,
+        shop_id: r.get(1)?,
+        chain: r.get(2)?,
+        seq: r.get::<_, i64>(3)? as u64,
+        at: r.get(4)?,
+        hash: r.get(5)?,
+        body: r.get(6)?,
+        received_at: r.get(7)?,
+        public_key: r.get(8)?,
+    })
+}
+
+/// The columns [`stored_record`] reads, from `records r JOIN tills t`.
+const STORED_RECORD_COLUMNS: &str =
+    "r.till_id, t.shop_id, r.chain, r.seq, r.at, r.hash, r.body, r.received_at, t.public_key";
+
 fn user_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     let role: String = row.get(2)?;
     Ok(User {
@@ -774,6 +835,7 @@ fn user_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         name: row.get(1)?,
         role: Role::parse(&role).unwrap_or(Role::ShopManager),
         shop_id: row.get(3)?,
+        region_id: row.get(4)?,
     })
 }
 
@@ -799,12 +861,50 @@ impl Store for SqliteStore {
         let s = s.clone();
         self.with(move |c| {
             c.execute(
-                "INSERT INTO shops (id, entity_id, name, territory, timezone, address) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![s.id, s.entity_id, s.name, s.territory, s.timezone, s.address],
+                "INSERT INTO shops (id, entity_id, name, territory, timezone, address, region_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![s.id, s.entity_id, s.name, s.territory, s.timezone, s.address, s.region_id],
             )?;
             Ok(())
         })
         .await
+    }
+
+    async fn create_region(&self, r: &Region) -> Result<()> {
+        let r = r.clone();
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO regions (id, name) VALUES (?1, ?2)",
+                params![r.id, r.name],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn regions(&self) -> Result<Vec<Region>> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT id, name FROM regions ORDER BY id")?;
+            let rows = stmt.query_map([], |r| {
+                Ok(Region {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn set_shop_region(&self, shop_id: &str, region_id: Option<&str>) -> Result<()> {
+        let (shop_id, region_id) = (shop_id.to_string(), region_id.map(str::to_string));
+        self.with(move |c| set_region(c, "shops", "shop", &shop_id, region_id.as_deref()))
+            .await
+    }
+
+    async fn set_user_region(&self, user_id: &str, region_id: Option<&str>) -> Result<()> {
+        let (user_id, region_id) = (user_id.to_string(), region_id.map(str::to_string));
+        self.with(move |c| set_region(c, "users", "user", &user_id, region_id.as_deref()))
+            .await
     }
 
     async fn create_till(&self, t: &NewTill) -> Result<()> {
@@ -823,8 +923,8 @@ impl Store for SqliteStore {
         let (u, token_hash) = (u.clone(), token_hash.to_string());
         self.with(move |c| {
             c.execute(
-                "INSERT INTO users (id, name, role, shop_id, token_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![u.id, u.name, u.role.name(), u.shop_id, token_hash],
+                "INSERT INTO users (id, name, role, shop_id, token_hash, region_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![u.id, u.name, u.role.name(), u.shop_id, token_hash, u.region_id],
             )?;
             Ok(())
         })
@@ -852,7 +952,7 @@ impl Store for SqliteStore {
     async fn shops(&self) -> Result<Vec<Shop>> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT id, entity_id, name, territory, timezone, address FROM shops ORDER BY id",
+                "SELECT id, entity_id, name, territory, timezone, address, region_id FROM shops ORDER BY id",
             )?;
             let rows = stmt.query_map([], |r| {
                 Ok(Shop {
@@ -862,6 +962,7 @@ impl Store for SqliteStore {
                     territory: r.get(3)?,
                     timezone: r.get(4)?,
                     address: r.get(5)?,
+                    region_id: r.get(6)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -883,7 +984,8 @@ impl Store for SqliteStore {
 
     async fn users(&self) -> Result<Vec<User>> {
         self.read(|c| {
-            let mut stmt = c.prepare("SELECT id, name, role, shop_id FROM users ORDER BY id")?;
+            let mut stmt =
+                c.prepare("SELECT id, name, role, shop_id, region_id FROM users ORDER BY id")?;
             let rows = stmt.query_map([], user_of)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
@@ -982,9 +1084,9 @@ impl Store for SqliteStore {
         let token_hash = token_hash.to_string();
         self.read(move |c| {
             Ok(c.query_row(
-                "SELECT id, name, role, shop_id FROM users WHERE token_hash = ?1
+                "SELECT id, name, role, shop_id, region_id FROM users WHERE token_hash = ?1
                  UNION ALL
-                 SELECT u.id, u.name, u.role, u.shop_id FROM sessions s JOIN users u ON u.id = s.user_id
+                 SELECT u.id, u.name, u.role, u.shop_id, u.region_id FROM sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.token_hash = ?1 AND s.expires_at > ?2
                  LIMIT 1",
                 params![token_hash, timestamp::format(&now)],
@@ -1014,9 +1116,9 @@ impl Store for SqliteStore {
         let user_id = user_id.to_string();
         self.read(move |c| {
             Ok(c.query_row(
-                "SELECT id, name, role, shop_id, password_hash FROM users WHERE id = ?1",
+                "SELECT id, name, role, shop_id, region_id, password_hash FROM users WHERE id = ?1",
                 [&user_id],
-                |r| Ok((user_of(r)?, r.get(4)?)),
+                |r| Ok((user_of(r)?, r.get(5)?)),
             )
             .optional()?)
         })
@@ -1062,11 +1164,11 @@ impl Store for SqliteStore {
                 "SELECT {column}, sum(tickets), sum(quantity), sum(amount_cents), sum(excluding_vat_cents)
                  FROM sales_rollup
                  WHERE dimension = ?1 AND day BETWEEN ?2 AND ?3 AND {}
-                 GROUP BY {column} ORDER BY {column}",
-                q.shop_condition("?4")
+                 GROUP BY 1 ORDER BY 1",
+                q.shop_condition("?4", "?5")
             );
             let mut stmt = c.prepare(&sql)?;
-            let rows = stmt.query_map(params![dimension, q.from_day(), q.to_day(), q.shop], |r| {
+            let rows = stmt.query_map(params![dimension, q.from_day(), q.to_day(), q.shop, q.region], |r| {
                 Ok(SalesRow {
                     key: r.get(0)?,
                     tickets: r.get(1)?,
@@ -1080,18 +1182,19 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn fleet(&self, shop: Option<&str>) -> Result<Vec<TillStatus>> {
-        let shop = shop.map(str::to_string);
+    async fn fleet(&self, shops: &ShopSelection) -> Result<Vec<TillStatus>> {
+        let shops = shops.clone();
         self.read(move |c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare(&format!(
                 "SELECT t.id, t.shop_id, t.name, t.public_key IS NOT NULL, t.software, t.last_contact_at,
                         (SELECT count(*) FROM alarms a WHERE a.till_id = t.id),
                         (SELECT max(raised_at) FROM alarms a WHERE a.till_id = t.id),
                         t.clock_skew_ms
-                 FROM tills t WHERE (?1 IS NULL OR t.shop_id = ?1) ORDER BY t.id",
-            )?;
+                 FROM tills t WHERE {} ORDER BY t.id",
+                ShopSelection::condition("t.shop_id", "?1", "?2")
+            ))?;
             let mut tills: Vec<TillStatus> = stmt
-                .query_map([&shop], |r| {
+                .query_map(params![shops.shop, shops.region], |r| {
                     Ok(TillStatus {
                         till_id: r.get(0)?,
                         shop_id: r.get(1)?,
@@ -1124,15 +1227,16 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn alarms(&self, shop: Option<&str>) -> Result<Vec<Alarm>> {
-        let shop = shop.map(str::to_string);
+    async fn alarms(&self, shops: &ShopSelection) -> Result<Vec<Alarm>> {
+        let shops = shops.clone();
         self.read(move |c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare(&format!(
                 "SELECT a.id, a.till_id, t.shop_id, a.chain, a.seq, a.kind, a.reason, a.received_hash, a.raised_at
                  FROM alarms a JOIN tills t ON t.id = a.till_id
-                 WHERE (?1 IS NULL OR t.shop_id = ?1) ORDER BY a.id",
-            )?;
-            let rows = stmt.query_map([&shop], |r| {
+                 WHERE {} ORDER BY a.id",
+                ShopSelection::condition("t.shop_id", "?1", "?2")
+            ))?;
+            let rows = stmt.query_map(params![shops.shop, shops.region], |r| {
                 Ok(Alarm {
                     id: r.get(0)?,
                     till_id: r.get(1)?,
@@ -1145,6 +1249,56 @@ impl Store for SqliteStore {
                     raised_at: r.get(8)?,
                 })
             })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn record(&self, till_id: &str, chain: Chain, seq: u64) -> Result<Option<StoredRecord>> {
+        let till_id = till_id.to_string();
+        self.read(move |c| {
+            Ok(c.query_row(
+                &format!(
+                    "SELECT {STORED_RECORD_COLUMNS} FROM records r JOIN tills t ON t.id = r.till_id
+                     WHERE r.till_id = ?1 AND r.chain = ?2 AND r.seq = ?3"
+                ),
+                params![till_id, chain.name(), seq as i64],
+                stored_record,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn ticket_records(
+        &self,
+        shop_id: &str,
+        from: &str,
+        to: &str,
+        after: Option<&RecordCursor>,
+        limit: u32,
+    ) -> Result<Vec<StoredRecord>> {
+        let (shop_id, from, to) = (shop_id.to_string(), from.to_string(), to.to_string());
+        let after = after.cloned();
+        self.read(move |c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {STORED_RECORD_COLUMNS} FROM records r JOIN tills t ON t.id = r.till_id
+                 WHERE t.shop_id = ?1 AND r.chain = 'ticket' AND r.at >= ?2 AND r.at < ?3
+                   AND (?4 IS NULL OR (r.at, r.till_id, r.seq) > (?4, ?5, ?6))
+                 ORDER BY r.at, r.till_id, r.seq LIMIT ?7"
+            ))?;
+            let rows = stmt.query_map(
+                params![
+                    shop_id,
+                    from,
+                    to,
+                    after.as_ref().map(|a| a.at.clone()),
+                    after.as_ref().map(|a| a.till_id.clone()),
+                    after.as_ref().map(|a| a.seq as i64),
+                    limit
+                ],
+                stored_record,
+            )?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
         .await
@@ -1404,12 +1558,12 @@ impl Store for SqliteStore {
                 })?
             };
             tx.execute(
-                "INSERT INTO webhooks (id, url, secret, types, cursor, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO webhooks (id, url, secret, types, cursor, created_at, secret_sealed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)",
                 params![
                     hook.id,
                     hook.url,
-                    hook.secret,
+                    hook.sealed_secret,
                     hook.types.join(","),
                     cursor,
                     timestamp::format(&now)
@@ -1447,17 +1601,40 @@ impl Store for SqliteStore {
 
     async fn webhook_targets(&self) -> Result<Vec<Webhook>> {
         self.read(|conn| {
-            let mut stmt =
-                conn.prepare("SELECT id, url, secret, types FROM webhooks ORDER BY id")?;
+            let mut stmt = conn.prepare(
+                "SELECT id, url, secret, types FROM webhooks WHERE secret_sealed = 1 ORDER BY id",
+            )?;
             let rows = stmt.query_map([], |r| {
                 Ok(Webhook {
                     id: r.get(0)?,
                     url: r.get(1)?,
-                    secret: r.get(2)?,
+                    sealed_secret: r.get(2)?,
                     types: split_types(&r.get::<_, String>(3)?),
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn plain_webhook_secrets(&self) -> Result<Vec<(String, String)>> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare("SELECT id, secret FROM webhooks WHERE secret_sealed = 0 ORDER BY id")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn seal_webhook_secret(&self, webhook_id: &str, sealed: &str) -> Result<()> {
+        let (id, sealed) = (webhook_id.to_string(), sealed.to_string());
+        self.with(move |conn| {
+            conn.execute(
+                "UPDATE webhooks SET secret = ?2, secret_sealed = 1 WHERE id = ?1 AND secret_sealed = 0",
+                params![id, sealed],
+            )?;
+            Ok(())
         })
         .await
     }

@@ -120,6 +120,7 @@ impl Server {
                     territory: "metropole".into(),
                     timezone: tz.into(),
                     address: "1 rue de la Paix".into(),
+                    region_id: None,
                 })
                 .await
                 .unwrap();
@@ -132,6 +133,7 @@ impl Server {
                     name: "Ada Admin".into(),
                     role: Role::Admin,
                     shop_id: None,
+                    region_id: None,
                 },
                 &secrets::token_hash(&admin_token),
             )
@@ -145,6 +147,7 @@ impl Server {
                     name: "Max Manager".into(),
                     role: Role::ShopManager,
                     shop_id: Some(SHOP_A.into()),
+                    region_id: None,
                 },
                 &secrets::token_hash(&manager_token),
             )
