@@ -22,8 +22,7 @@ use chrono::{DateTime, Utc};
 use pos_domain::record::{Chain, canonical_bytes, sha256_hex, timestamp};
 use pos_domain::ticket::Ticket;
 use pos_domain::web_order::{
-    self, NewWebOrder, OrderState, PickedLine, TillAction, WebOrder, apply_till_action,
-    whole_order,
+    self, NewWebOrder, OrderState, PickedLine, TillAction, WebOrder, apply_till_action, whole_order,
 };
 use pos_domain::web_return::{is_web_order_return, returned_per_line};
 use pos_domain::wire::kinds;

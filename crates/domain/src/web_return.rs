@@ -254,12 +254,18 @@ mod tests {
             compute_web_order_return("WO-1", &lines, &[], &[back(1, 1), back(2, 1)], cash(-1099))
                 .unwrap();
         assert_eq!(ticket.kind, TicketKind::Return);
-        assert_eq!(ticket.original, None, "a web order return has no original ticket");
+        assert_eq!(
+            ticket.original, None,
+            "a web order return has no original ticket"
+        );
         assert_eq!(ticket.web_order.as_deref(), Some("WO-1"));
         assert_eq!(ticket.total, Money::from_cents(-1099));
         assert_eq!(ticket.lines[0].original_line, Some(1));
         assert_eq!(ticket.lines[1].original_line, Some(2));
-        assert_eq!(ticket.lines[1].vat_rate, VatRate::percent(Decimal::new(55, 1)));
+        assert_eq!(
+            ticket.lines[1].vat_rate,
+            VatRate::percent(Decimal::new(55, 1))
+        );
         assert!(is_web_order_return(&ticket));
     }
 
@@ -281,14 +287,24 @@ mod tests {
         }
         let total: Money = done.iter().map(|t| t.total).sum();
         let vat: Money = done.iter().flat_map(|t| &t.vat).map(|v| v.vat).sum();
-        assert_eq!(total, Money::from_cents(-297), "3 x 0.99 back in steps is 2.97");
+        assert_eq!(
+            total,
+            Money::from_cents(-297),
+            "3 x 0.99 back in steps is 2.97"
+        );
         let rate = lines[0].vat_rate;
         assert_eq!(
             vat,
             -rate.vat_in(Money::from_cents(297)),
             "the VAT refunded in steps equals the VAT of the 2.97 collected"
         );
-        assert_eq!(returned_per_line(&done), vec![PickedLine { line: 1, quantity: 3 }]);
+        assert_eq!(
+            returned_per_line(&done),
+            vec![PickedLine {
+                line: 1,
+                quantity: 3
+            }]
+        );
         let err = quote_web_order_return("WO-1", &lines, &done, &[back(1, 1)]).unwrap_err();
         assert_eq!(err.code(), "return_exceeds_collected", "{err}");
     }
@@ -310,7 +326,11 @@ mod tests {
         assert_eq!(err.code(), "web_refund_tender_not_allowed", "{err}");
         let err =
             compute_web_order_return("WO-1", &lines, &[], &[back(2, 1)], cash(-400)).unwrap_err();
-        assert_eq!(err.code(), "refund_mismatch", "the refund must be exact: {err}");
+        assert_eq!(
+            err.code(),
+            "refund_mismatch",
+            "the refund must be exact: {err}"
+        );
     }
 
     #[test]
@@ -337,13 +357,22 @@ mod tests {
             collected: Vec::new(),
             returned: Vec::new(),
         };
-        assert_eq!(handed_over(&order, None).unwrap(), whole_order(&order.lines));
+        assert_eq!(
+            handed_over(&order, None).unwrap(),
+            whole_order(&order.lines)
+        );
         order.state = OrderState::PartiallyCollected;
         let err = handed_over(&order, None).unwrap_err();
         assert_eq!(err.code(), "web_order_not_collected", "{err}");
-        order.collected = vec![PickedLine { line: 1, quantity: 1 }];
+        order.collected = vec![PickedLine {
+            line: 1,
+            quantity: 1,
+        }];
         assert_eq!(handed_over(&order, None).unwrap(), order.collected);
-        let here = [PickedLine { line: 2, quantity: 1 }];
+        let here = [PickedLine {
+            line: 2,
+            quantity: 1,
+        }];
         assert_eq!(handed_over(&order, Some(&here)).unwrap(), here.to_vec());
         order.state = OrderState::Ready;
         order.collected.clear();
