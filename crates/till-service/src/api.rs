@@ -985,6 +985,66 @@ pub struct WebOrderView {
     pub lines: Vec<WebOrderLineView>,
 }
 
+/// `web_order_return_find`: the web order a customer brings back, by its web shop reference
+/// (`WEB-1001`), its id, or its pickup code (typed, or scanned from the customer's QR code).
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct WebOrderFindRequest {
+    pub text: String,
+    /// The text was scanned (the pickup QR code), not typed.
+    #[serde(default)]
+    #[ts(as = "Option<bool>", optional)]
+    pub scanned: bool,
+}
+
+/// What a web order paid online can give back at this till.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct WebOrderReturnable {
+    pub order: WebOrderView,
+    /// The lines handed over.
+    pub lines: Vec<WebOrderReturnLineView>,
+    /// Found by scanning its pickup QR code in this session: the proof of purchase, so the
+    /// return needs no `refund_without_receipt` approval (pass `by_pickup_code`).
+    pub by_pickup_code: bool,
+}
+
+/// A line handed over: what the customer took and paid online, and what came back here.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct WebOrderReturnLineView {
+    /// The line's number in the order.
+    pub line: u32,
+    pub product_id: String,
+    pub label: String,
+    /// Units handed over.
+    pub collected: u32,
+    /// Units already returned at this till.
+    pub returned: u32,
+    /// The price paid online, VAT included.
+    pub unit_price: String,
+    pub vat_rate: String,
+}
+
+/// `web_order_return_quote` and `web_order_return`: lines of a web order paid online coming
+/// back. The till cannot refund the web payment: `refund_to` is `cash`, `store_credit` or
+/// `card` (a refund on the terminal, `payment_id`).
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct WebOrderReturnRequest {
+    pub order: String,
+    /// Order line numbers and units.
+    pub lines: Vec<ReturnLineInput>,
+    pub refund_to: RefundTo,
+    #[serde(default)]
+    #[ts(optional)]
+    pub payment_id: Option<String>,
+    /// The order was found by scanning its pickup QR code (`web_order_return_find` with
+    /// `scanned`, in this session). Otherwise a `refund_without_receipt` approval is needed.
+    #[serde(default)]
+    #[ts(as = "Option<bool>", optional)]
+    pub by_pickup_code: bool,
+    #[serde(default)]
+    #[ts(optional)]
+    pub approval: Option<String>,
+}
+
 /// `web_orders`: the shop's web orders, all or in one state, oldest first.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
 pub struct WebOrdersRequest {

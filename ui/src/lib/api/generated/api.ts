@@ -497,6 +497,12 @@ returns_amount: string, vat: Array<VatView>, tenders: Array<TenderTotalView>, to
 
 export type VatView = { rate: string, excluding_vat: string, vat: string, including_vat: string, };
 
+export type WebOrderFindRequest = { text: string, 
+/**
+ * The text was scanned (the pickup QR code), not typed.
+ */
+scanned?: boolean, };
+
 export type WebOrderId = { id: string, };
 
 export type WebOrderLineView = { 
@@ -518,6 +524,46 @@ amount_due: string,
  * Fewer units than ordered: a partial pickup.
  */
 partial: boolean, };
+
+export type WebOrderReturnLineView = { 
+/**
+ * The line's number in the order.
+ */
+line: number, product_id: string, label: string, 
+/**
+ * Units handed over.
+ */
+collected: number, 
+/**
+ * Units already returned at this till.
+ */
+returned: number, 
+/**
+ * The price paid online, VAT included.
+ */
+unit_price: string, vat_rate: string, };
+
+export type WebOrderReturnRequest = { order: string, 
+/**
+ * Order line numbers and units.
+ */
+lines: Array<ReturnLineInput>, refund_to: RefundTo, payment_id?: string, 
+/**
+ * The order was found by scanning its pickup QR code (`web_order_return_find` with
+ * `scanned`, in this session). Otherwise a `refund_without_receipt` approval is needed.
+ */
+by_pickup_code?: boolean, approval?: string, };
+
+export type WebOrderReturnable = { order: WebOrderView, 
+/**
+ * The lines handed over.
+ */
+lines: Array<WebOrderReturnLineView>, 
+/**
+ * Found by scanning its pickup QR code in this session: the proof of purchase, so the
+ * return needs no `refund_without_receipt` approval (pass `by_pickup_code`).
+ */
+by_pickup_code: boolean, };
 
 export type WebOrderState = "placed" | "prepared" | "ready" | "collected" | "partially_collected" | "refused" | "cancelled";
 
@@ -584,6 +630,9 @@ export interface Commands {
   web_order_quote: { request: WebOrderPickRequest; response: WebOrderQuote };
   web_order_handover: { request: HandoverRequest; response: HandoverResult };
   web_order_refuse: { request: RefuseRequest; response: WebOrderView };
+  web_order_return_find: { request: WebOrderFindRequest; response: WebOrderReturnable };
+  web_order_return_quote: { request: WebOrderReturnRequest; response: ReturnQuote };
+  web_order_return: { request: WebOrderReturnRequest; response: SaleResult };
   sync_status: { request: Empty; response: SyncStatus };
   sync_now: { request: Empty; response: SyncStatus };
   enroll: { request: EnrollRequest; response: SyncStatus };
