@@ -540,6 +540,8 @@ pub struct TicketView {
     pub tenders: Vec<TenderView>,
     pub change: String,
     pub customer: Option<String>,
+    /// The web order this ticket takes payment for, or (a return) gives back.
+    pub web_order: Option<String>,
 }
 
 /// A receipt's text as printed, for the on-screen preview.

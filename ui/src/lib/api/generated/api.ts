@@ -473,7 +473,11 @@ export type TicketView = { number: number,
 /**
  * UTC, RFC 3339.
  */
-at: string, operator: string, kind: TicketKind, original: number | null, lines: Array<LineView>, vat: Array<VatView>, ticket_discount: string, total: string, tenders: Array<TenderView>, change: string, customer: string | null, };
+at: string, operator: string, kind: TicketKind, original: number | null, lines: Array<LineView>, vat: Array<VatView>, ticket_discount: string, total: string, tenders: Array<TenderView>, change: string, customer: string | null, 
+/**
+ * The web order this ticket takes payment for, or (a return) gives back.
+ */
+web_order: string | null, };
 
 export type TillInfo = { shop_name: string, till_name: string, till_id: string, shop_address: string, siret: string, vat_number: string, software: string, 
 /**
