@@ -988,14 +988,10 @@ pub struct WebOrderView {
 }
 
 /// `web_order_return_find`: the web order a customer brings back, by its web shop reference
-/// (`WEB-1001`), its id, or its pickup code (typed, or scanned from the customer's QR code).
+/// (`WEB-1001`), its id, or its pickup code (scanned from the customer's QR code, or typed).
 #[derive(Clone, Debug, Serialize, Deserialize, TS)]
 pub struct WebOrderFindRequest {
     pub text: String,
-    /// The text was scanned (the pickup QR code), not typed.
-    #[serde(default)]
-    #[ts(as = "Option<bool>", optional)]
-    pub scanned: bool,
 }
 
 /// What a web order paid online can give back at this till.
@@ -1004,8 +1000,9 @@ pub struct WebOrderReturnable {
     pub order: WebOrderView,
     /// The lines handed over.
     pub lines: Vec<WebOrderReturnLineView>,
-    /// Found by scanning its pickup QR code in this session: the proof of purchase, so the
-    /// return needs no `refund_without_receipt` approval (pass `by_pickup_code`).
+    /// Found by its pickup code (which only the customer holds: the till never shows it) in
+    /// this session: the proof of purchase, so the return needs no `refund_without_receipt`
+    /// approval (pass `by_pickup_code`).
     pub by_pickup_code: bool,
 }
 
@@ -1037,8 +1034,8 @@ pub struct WebOrderReturnRequest {
     #[serde(default)]
     #[ts(optional)]
     pub payment_id: Option<String>,
-    /// The order was found by scanning its pickup QR code (`web_order_return_find` with
-    /// `scanned`, in this session). Otherwise a `refund_without_receipt` approval is needed.
+    /// The order was found by its pickup code (`web_order_return_find`, in this session).
+    /// Otherwise a `refund_without_receipt` approval is needed.
     #[serde(default)]
     #[ts(as = "Option<bool>", optional)]
     pub by_pickup_code: bool,

@@ -4,10 +4,11 @@
 //! ([`pos_till::web_returns`]).
 //!
 //! The till cannot refund the web payment itself: the refund goes to cash, store credit or
-//! the customer's card through a refund on the terminal. An order found by scanning its pickup
-//! QR code is proven as a scanned receipt proves a ticket; found by its typed reference, the
-//! return needs a manager's `refund_without_receipt` approval, as a return without receipt
-//! does.
+//! the customer's card through a refund on the terminal. An order found by its pickup code
+//! (the customer's QR code, or the code typed) is proven as a scanned receipt proves a ticket:
+//! only the customer holds the code, the till never shows it. Found by its reference, which
+//! anyone may quote, the return needs a manager's `refund_without_receipt` approval, as a
+//! return without receipt does.
 
 use pos_domain::ticket::ReturnLine;
 use pos_till::web_returns::WebOrderReturnRequest as EngineReturn;
@@ -30,7 +31,7 @@ impl Service {
         let by_code = normalized(&order.pickup_code) == normalized(&request.text);
         let returnable = till.web_order_returnable(&order.id)?;
         drop(till);
-        if request.scanned && by_code {
+        if by_code {
             lock(&self.found_by_pickup_code).insert(order.id.clone());
         }
         Ok(WebOrderReturnable {
@@ -96,7 +97,7 @@ impl Service {
             self.require_approval(
                 &mut till,
                 ApprovalAction::RefundWithoutReceipt,
-                "a web order return without its pickup QR code",
+                "a web order return without its pickup code",
                 &approvals,
             )?;
         }

@@ -162,7 +162,7 @@ export const en: Record<MessageKey, string> = {
   'returns.giveBack': 'Back',
   'returns.pick': 'Return line {n}',
   'returns.webOrder': 'Web order {ref} · paid online',
-  'returns.byPickupCode': 'pickup QR code scanned',
+  'returns.byPickupCode': 'customer’s pickup code',
   'returns.collected': 'Handed over',
   'returns.webRefundNote': 'The till cannot refund the online payment: refund in cash, as store credit or to the customer’s card (terminal).',
   'returns.refundTo': 'Refund',

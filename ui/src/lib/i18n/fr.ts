@@ -160,7 +160,7 @@ export const fr = {
   'returns.giveBack': 'Rendu',
   'returns.pick': 'Retourner la ligne {n}',
   'returns.webOrder': 'Commande web {ref} · payée en ligne',
-  'returns.byPickupCode': 'QR code de retrait scanné',
+  'returns.byPickupCode': 'code de retrait du client',
   'returns.collected': 'Remis',
   'returns.webRefundNote': 'La caisse ne peut pas rembourser le paiement en ligne : remboursez en espèces, en avoir ou sur la carte du client (terminal).',
   'returns.refundTo': 'Rembourser',

@@ -501,11 +501,7 @@ returns_amount: string, vat: Array<VatView>, tenders: Array<TenderTotalView>, to
 
 export type VatView = { rate: string, excluding_vat: string, vat: string, including_vat: string, };
 
-export type WebOrderFindRequest = { text: string, 
-/**
- * The text was scanned (the pickup QR code), not typed.
- */
-scanned?: boolean, };
+export type WebOrderFindRequest = { text: string, };
 
 export type WebOrderId = { id: string, };
 
@@ -553,8 +549,8 @@ export type WebOrderReturnRequest = { order: string,
  */
 lines: Array<ReturnLineInput>, refund_to: RefundTo, payment_id?: string, 
 /**
- * The order was found by scanning its pickup QR code (`web_order_return_find` with
- * `scanned`, in this session). Otherwise a `refund_without_receipt` approval is needed.
+ * The order was found by its pickup code (`web_order_return_find`, in this session).
+ * Otherwise a `refund_without_receipt` approval is needed.
  */
 by_pickup_code?: boolean, approval?: string, };
 
@@ -564,8 +560,9 @@ export type WebOrderReturnable = { order: WebOrderView,
  */
 lines: Array<WebOrderReturnLineView>, 
 /**
- * Found by scanning its pickup QR code in this session: the proof of purchase, so the
- * return needs no `refund_without_receipt` approval (pass `by_pickup_code`).
+ * Found by its pickup code (which only the customer holds: the till never shows it) in
+ * this session: the proof of purchase, so the return needs no `refund_without_receipt`
+ * approval (pass `by_pickup_code`).
  */
 by_pickup_code: boolean, };
 
