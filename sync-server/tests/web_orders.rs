@@ -719,6 +719,15 @@ async fn returns_of_a_web_order_are_recorded_beside_it_and_over_returns_alarmed(
         events[1]["data"]["lines"],
         json!([{"line": 1, "quantity": 1}])
     );
+    // The cases came back into the shop's stock, three in all.
+    let stock: Vec<Value> = server
+        .feed_all()
+        .await
+        .into_iter()
+        .filter(|e| e["subject"] == format!("shops/{SHOP_A}/stock/P1"))
+        .collect();
+    assert_eq!(stock.len(), 2, "one stock movement per return ticket");
+    assert_eq!(stock[1]["data"]["level"].as_i64(), Some(3), "{stock:?}");
     // The refunds count in the shop's sales: nothing was sold at these tills.
     let (status, sales) = server
         .get(

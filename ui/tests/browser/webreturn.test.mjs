@@ -83,14 +83,17 @@ describe('web order returns', () => {
 
         // Head office: the order stays collected, the return recorded beside it, the refund in
         // the shop's sales.
-        await eventually(async () => {
-          const held = office.admin('web-order', 'list').find((o) => o.id === order.id);
-          return held?.state === 'collected' && JSON.stringify(held.returned) === JSON.stringify([{ line: 1, quantity: 1 }]);
+        const auth = { headers: { authorization: `Bearer ${hq}` } };
+        const held = await eventually(async () => {
+          const answer = await (await fetch(`${office.url}/api/v1/web-orders/${order.id}`, auth)).json();
+          return JSON.stringify(answer.returned) === JSON.stringify([{ line: 1, quantity: 1 }]) && answer;
         }, 'head office recording the return beside the order', 30_000);
-        const response = await fetch(`${office.url}/api/v1/hq/sales?by=tender`, { headers: { authorization: `Bearer ${hq}` } });
+        assert.equal(held.state, 'collected', 'the handover stands: the return is recorded beside it');
+        assert.deepEqual(held.collected, [{ line: 1, quantity: 2 }, { line: 2, quantity: 1 }]);
+        const response = await fetch(`${office.url}/api/v1/hq/sales?by=tender`, auth);
         assert.equal(response.status, 200);
         assert.equal((await response.json()).total, '-25.00', 'the cash refund in head office sales');
-        const feed = await fetch(`${office.url}/api/v1/feed?after=0&limit=5000`, { headers: { authorization: `Bearer ${hq}` } });
+        const feed = await fetch(`${office.url}/api/v1/feed?after=0&limit=5000`, auth);
         const events = (await feed.json()).events ?? [];
         assert.ok(
           events.some((e) => e.type === 'pos.web_order.returned' && e.data?.order?.id === order.id),
