@@ -170,7 +170,7 @@ pub enum WebOrderAction {
         /// The pickup shop.
         #[arg(long)]
         shop: String,
-        /// `PRODUCT_ID|LABEL|QUANTITY|UNIT_PRICE`, once per line.
+        /// `PRODUCT_ID|LABEL|QUANTITY|UNIT_PRICE[|VAT_CODE]`, once per line.
         #[arg(long = "line", required = true)]
         lines: Vec<String>,
         /// `paid-online` or `pay-in-shop`.
@@ -195,8 +195,10 @@ pub enum WebOrderAction {
 
 fn parse_line(text: &str) -> Result<NewOrderLine> {
     let parts: Vec<&str> = text.split('|').collect();
-    let [product_id, label, quantity, price] = parts[..] else {
-        bail!("--line `{text}`: write PRODUCT_ID|LABEL|QUANTITY|UNIT_PRICE");
+    let (product_id, label, quantity, price, vat_code) = match parts[..] {
+        [p, l, q, u] => (p, l, q, u, None),
+        [p, l, q, u, v] => (p, l, q, u, Some(v)),
+        _ => bail!("--line `{text}`: write PRODUCT_ID|LABEL|QUANTITY|UNIT_PRICE[|VAT_CODE]"),
     };
     Ok(NewOrderLine {
         product_id: product_id.trim().into(),
@@ -208,6 +210,10 @@ fn parse_line(text: &str) -> Result<NewOrderLine> {
         unit_price: price
             .trim()
             .parse()
+            .map_err(|e| anyhow::anyhow!("--line `{text}`: {e}"))?,
+        vat_code: vat_code
+            .map(|v| v.trim().parse())
+            .transpose()
             .map_err(|e| anyhow::anyhow!("--line `{text}`: {e}"))?,
     })
 }

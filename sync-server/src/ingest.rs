@@ -68,8 +68,12 @@ pub enum AlarmKind {
     /// A till's web-order record conflicts with what head office knows: a handover of an
     /// order cancelled online, or a second handover of one order.
     WebOrderConflict,
-    /// A till's web-order record names an order head office does not know for its shop.
+    /// A till's web-order record (or a return ticket naming a web order) names an order head
+    /// office does not know for its shop.
     WebOrderUnknown,
+    /// Returns of a web order recorded at the shop's tills add up to more than was handed
+    /// over (two tills each took back the last unit).
+    WebOrderOverReturned,
 }
 
 impl AlarmKind {
@@ -81,6 +85,7 @@ impl AlarmKind {
             AlarmKind::PayloadUnreadable => "payload_unreadable",
             AlarmKind::WebOrderConflict => "web_order_conflict",
             AlarmKind::WebOrderUnknown => "web_order_unknown",
+            AlarmKind::WebOrderOverReturned => "web_order_over_returned",
         }
     }
 }

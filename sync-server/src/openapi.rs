@@ -225,6 +225,10 @@ pub struct NewOrderLineDoc {
     /// Including VAT, as agreed online; a decimal string, not negative.
     #[schema(example = "12.50")]
     pub unit_price: String,
+    /// The VAT code charged online: `standard`, `intermediate`, `reduced`, `super_reduced` or
+    /// `exempt`; a return in a shop refunds that VAT. Absent, the till uses its catalog's code.
+    #[schema(example = "standard")]
+    pub vat_code: Option<String>,
 }
 
 /// [`pos_domain::web_order::NewWebOrder`]: unknown fields are refused.
@@ -252,6 +256,18 @@ pub struct OrderLineDoc {
     pub quantity: u32,
     #[schema(example = "12.50")]
     pub unit_price: String,
+    /// The VAT code charged online, when the web shop gave it.
+    #[schema(example = "standard")]
+    pub vat_code: Option<String>,
+}
+
+/// [`pos_domain::web_order::PickedLine`]: units of one order line.
+#[derive(Serialize, ToSchema)]
+#[schema(as = PickedLine)]
+pub struct PickedLineDoc {
+    /// The line's number in the order.
+    pub line: u32,
+    pub quantity: u32,
 }
 
 /// [`pos_domain::web_order::WebOrder`]: the order as head office holds it.
@@ -274,6 +290,11 @@ pub struct WebOrderDoc {
     pub state: OrderStateDoc,
     /// RFC 3339 UTC.
     pub placed_at: String,
+    /// What was handed over, per line (absent before the handover).
+    pub collected: Vec<PickedLineDoc>,
+    /// What came back in shops, per line, from the return tickets naming the order (absent
+    /// when nothing came back). The state stays what the handover made it.
+    pub returned: Vec<PickedLineDoc>,
 }
 
 /// Declares the `bearer` security scheme the protected routes name.
@@ -544,6 +565,7 @@ mod tests {
             label: "Mug".into(),
             quantity: 2,
             unit_price: Money::from_cents(1250),
+            vat_code: Some(pos_domain::vat::VatCode::Standard),
         };
         assert_eq!(properties("NewOrderLine"), keys(&new_line));
         // Optional fields are left out when empty: filled, every field shows.
@@ -563,6 +585,7 @@ mod tests {
             label: "Mug".into(),
             quantity: 2,
             unit_price: Money::from_cents(1250),
+            vat_code: Some(pos_domain::vat::VatCode::Standard),
         };
         assert_eq!(properties("OrderLine"), keys(&line));
         assert_eq!(
@@ -578,6 +601,14 @@ mod tests {
                 reference: Some("r".into()),
                 state: OrderState::Placed,
                 placed_at: "2026-01-01T00:00:00Z".into(),
+                collected: vec![pos_domain::web_order::PickedLine {
+                    line: 1,
+                    quantity: 2,
+                }],
+                returned: vec![pos_domain::web_order::PickedLine {
+                    line: 1,
+                    quantity: 1,
+                }],
             })
         );
         assert_eq!(enum_values("OrderState"), strings(OrderState::ALL));

@@ -6,14 +6,25 @@
 //! record (prepared, ready, collected, partially collected, refused), commits with an outbox
 //! event `pos.web_order.<state>` (id `web_order/<order>/<state>`) and a new version of the
 //! order's entry in the changes feed, so the shop's tills see it at their next sync.
+//!
+//! A web order paid online and returned in a shop is a `return` ticket naming the order
+//! (`web_order`, no `original`). Head office records each such return beside the order: the
+//! order keeps the state its handover gave it (a return does not undo a handover), and its
+//! `returned` lines add up what came back, with a `pos.web_order.returned` event per return
+//! ticket (id `web_order/<order>/return/<till>/<ticket>`) carrying the lines and the refund.
+//! Each till refuses to take back more than was collected from its own returns; returns of one
+//! order at two tills that together exceed what was collected are stored all the same (they
+//! are what the tills did) and raise a `web_order_over_returned` alarm.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use pos_domain::record::{Chain, canonical_bytes, sha256_hex, timestamp};
+use pos_domain::ticket::Ticket;
 use pos_domain::web_order::{
-    self, NewWebOrder, OrderState, TillAction, WebOrder, apply_till_action,
+    self, NewWebOrder, OrderState, PickedLine, TillAction, WebOrder, apply_till_action, whole_order,
 };
+use pos_domain::web_return::{is_web_order_return, returned_per_line};
 use pos_domain::wire::kinds;
 use serde_json::json;
 
@@ -36,6 +47,8 @@ pub fn new_order(request: &NewWebOrder, now: DateTime<Utc>) -> Result<WebOrder, 
         reference: request.reference.clone(),
         state: OrderState::Placed,
         placed_at: timestamp::format(&now),
+        collected: Vec::new(),
+        returned: Vec::new(),
     })
 }
 
@@ -100,11 +113,12 @@ pub fn order_change(order: &WebOrder) -> NewChange {
     }
 }
 
-/// The orders named by the accepted `web_order` records of an upload, which the backend loads
-/// before calling [`plan_till_actions`].
+/// The orders named by the accepted `web_order` records and web-order return tickets of an
+/// upload, which the backend loads before calling [`plan_till_actions`].
 pub fn orders_named(plans: &[ChainPlan]) -> Vec<String> {
     let mut ids: Vec<String> = actions(plans)
         .filter_map(|(_, action)| action.ok().map(|a| a.order().to_string()))
+        .chain(web_order_returns(plans).filter_map(|(_, t)| t.web_order))
         .collect();
     ids.sort();
     ids.dedup();
@@ -123,6 +137,112 @@ fn actions(
                 .map_err(|e| e.to_string());
             (a, action)
         })
+}
+
+/// The accepted tickets of an upload that return a web order paid online.
+fn web_order_returns(
+    plans: &[ChainPlan],
+) -> impl Iterator<Item = (&crate::ingest::Accepted, Ticket)> {
+    plans
+        .iter()
+        .filter(|p| p.chain == Chain::Ticket)
+        .flat_map(|p| &p.accepted)
+        .filter_map(|a| {
+            serde_json::from_value::<Ticket>(a.record.record.payload.clone())
+                .ok()
+                .filter(is_web_order_return)
+                .map(|t| (a, t))
+        })
+}
+
+/// What head office knows was handed over of `order`, if it knows.
+fn collected_of(order: &WebOrder) -> Option<Vec<PickedLine>> {
+    if !order.collected.is_empty() {
+        Some(order.collected.clone())
+    } else if order.state == OrderState::Collected {
+        Some(whole_order(&order.lines))
+    } else {
+        None
+    }
+}
+
+/// Why the returns recorded for `order` are more than was handed over, if they are. Until
+/// head office knows of the handover (its record may come in a later upload) nothing is said.
+pub fn over_returned(order: &WebOrder) -> Option<String> {
+    let collected = collected_of(order)?;
+    let over: Vec<String> = order
+        .returned
+        .iter()
+        .filter_map(|r| {
+            let handed = collected
+                .iter()
+                .filter(|c| c.line == r.line)
+                .map(|c| c.quantity)
+                .sum::<u32>();
+            (r.quantity > handed).then(|| {
+                format!(
+                    "line {}: {} returned but {handed} collected",
+                    r.line, r.quantity
+                )
+            })
+        })
+        .collect();
+    (!over.is_empty()).then(|| {
+        format!(
+            "{}: returns in shops exceed what was handed over ({}); check the return tickets of the order at each till",
+            order.id,
+            over.join("; ")
+        )
+    })
+}
+
+/// Adds the lines of return `ticket` to what `order` has had returned.
+fn add_returned(order: &mut WebOrder, ticket: &Ticket) {
+    let mut all = order.returned.clone();
+    for line in returned_per_line(std::slice::from_ref(ticket)) {
+        match all.iter_mut().find(|r| r.line == line.line) {
+            Some(r) => r.quantity += line.quantity,
+            None => all.push(line),
+        }
+    }
+    all.sort_by_key(|r| r.line);
+    order.returned = all;
+}
+
+/// The outbox event of a return ticket of `order` (as the order is after it).
+pub fn return_event(
+    order: &WebOrder,
+    till: &str,
+    number: u64,
+    ticket: &Ticket,
+    now: DateTime<Utc>,
+) -> OutboxEvent {
+    let event_type = "pos.web_order.returned".to_string();
+    let id = format!("web_order/{}/return/{till}/{number}", order.id);
+    let subject = format!("web-orders/{}", order.id);
+    let envelope = json!({
+        "specversion": "1.0",
+        "id": id,
+        "source": format!("/shops/{}", order.shop),
+        "type": event_type,
+        "subject": subject,
+        "time": timestamp::format(&now),
+        "datacontenttype": "application/json",
+        "data": {
+            "order": order,
+            "till": till,
+            "ticket": number,
+            "lines": returned_per_line(std::slice::from_ref(ticket)),
+            "refund": ticket.total,
+            "tenders": ticket.tenders,
+        },
+    });
+    OutboxEvent {
+        id,
+        event_type,
+        subject,
+        envelope,
+    }
 }
 
 /// What an upload's web-order records do: orders changed, their events and feed entries, and
@@ -189,9 +309,54 @@ pub fn plan_till_actions(
         }
         if step.changed {
             order.state = step.state;
+            if let TillAction::HandedOver { lines, .. } = &action {
+                order.collected = lines.clone();
+                // Returns that came in before the handover are checked now.
+                if let Some(reason) = over_returned(order) {
+                    writes
+                        .alarms
+                        .push(alarm(AlarmKind::WebOrderOverReturned, reason));
+                }
+            }
             writes.events.push(state_event(order, now));
             changed.insert(order.id.clone(), order.clone());
         }
+    }
+    // Returns after handovers: a handover and a return of one upload apply in that order.
+    for (accepted, ticket) in web_order_returns(plans) {
+        let alarm = |kind, reason: String| NewAlarm {
+            chain: Chain::Ticket,
+            seq: accepted.seq,
+            kind,
+            reason,
+            received: accepted.record.stored.clone(),
+            received_hash: accepted.hash.clone(),
+        };
+        let id = ticket.web_order.clone().unwrap_or_default();
+        let Some(order) = known.get_mut(&id).filter(|o| o.shop == till.shop_id) else {
+            writes.alarms.push(alarm(
+                AlarmKind::WebOrderUnknown,
+                format!(
+                    "return ticket {} names web order `{id}`, unknown for shop `{}`: the refund is recorded; find the order",
+                    accepted.seq, till.shop_id
+                ),
+            ));
+            continue;
+        };
+        add_returned(order, &ticket);
+        if let Some(reason) = over_returned(order) {
+            writes
+                .alarms
+                .push(alarm(AlarmKind::WebOrderOverReturned, reason));
+        }
+        writes.events.push(return_event(
+            order,
+            &till.till_id,
+            accepted.seq,
+            &ticket,
+            now,
+        ));
+        changed.insert(order.id.clone(), order.clone());
     }
     for order in changed.into_values() {
         writes.changes.push(order_change(&order));

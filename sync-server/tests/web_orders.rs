@@ -1,7 +1,9 @@
 //! The changes feed and web orders on every backend, over real HTTP: versions and paging, a
 //! till seeing only its shop's prices and orders, idempotent order placement (a resend returns
 //! the same order, another body under the same key is 409), the order state machine driven by
-//! tills' signed `web_order` records, and the alarms of conflicting handovers.
+//! tills' signed `web_order` records, and the alarms of conflicting handovers; returns of a
+//! web order paid online at two tills, recorded beside the order and alarmed when together
+//! they exceed what was collected.
 
 mod support;
 
@@ -22,6 +24,7 @@ on_every_backend!(
     web_orders_are_placed_once_per_idempotency_key,
     tills_move_orders_through_legal_states_only,
     a_handover_after_an_online_cancellation_raises_an_alarm,
+    returns_of_a_web_order_are_recorded_beside_it_and_over_returns_alarmed,
 );
 
 const TILL_A: &str = "PARIS-OPERA-1";
@@ -605,5 +608,142 @@ async fn a_handover_after_an_online_cancellation_raises_an_alarm(backend: Backen
     let error = refused.expect_err("a collected order is not handed over twice");
     assert_eq!(error.code(), "web_order_closed");
     drop(a);
+    server.stop().await;
+}
+
+async fn held_order(server: &Server, id: &str) -> Value {
+    let (status, order) = server
+        .get(
+            &format!("/api/v1/web-orders/{id}"),
+            Some(&server.admin_token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{order}");
+    order
+}
+
+async fn returns_of_a_web_order_are_recorded_beside_it_and_over_returns_alarmed(backend: Backend) {
+    use pos_domain::tender::{Tender, TenderKind};
+    use pos_domain::ticket::ReturnLine;
+    use pos_till::web_returns::WebOrderReturnRequest;
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let key = webshop(&server).await;
+    let mut body = order_body(SHOP_A, "paid_online");
+    body["lines"][0]["vat_code"] = json!("standard");
+    body["lines"][1]["vat_code"] = json!("reduced");
+    let (status, order) = post_order(&server, &key, Some("r1"), &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    let id = order["id"].as_str().unwrap().to_string();
+    let code = order["pickup_code"].as_str().unwrap().to_string();
+    let a1 = till_client(&server, SHOP_A, "PARIS-OPERA-1", 41).await;
+    let a2 = till_client(&server, SHOP_A, "PARIS-OPERA-2", 42).await;
+    // Till 1 hands over in full; till 2 learns it at its next sync.
+    let (a1, handed) = on_till(a1, {
+        let h = handover(&id, &code, None);
+        move |t| t.hand_over(&h)
+    })
+    .await;
+    handed.unwrap();
+    let (a1, _) = sync(a1).await;
+    let (a2, _) = sync(a2).await;
+    let returning = |n: u32, cents: i64, kind: TenderKind| WebOrderReturnRequest {
+        operator: Some("alice".into()),
+        order: id.clone(),
+        lines: vec![ReturnLine {
+            line: 1,
+            quantity: n,
+            serials: vec![],
+        }],
+        tenders: vec![Tender {
+            kind,
+            amount: Money::from_cents(cents),
+            reference: None,
+        }],
+    };
+    // Each till, offline, takes back cases: 2 at till 1, 1 at till 2; 2 were collected.
+    let (a1, first) = on_till(a1, {
+        let r = returning(2, -3000, TenderKind::Cash);
+        move |t| t.return_web_order(&r)
+    })
+    .await;
+    let first = first.expect("till 1 takes back both cases");
+    let (a2, second) = on_till(a2, {
+        let r = returning(1, -1500, TenderKind::StoreCredit);
+        move |t| t.return_web_order(&r)
+    })
+    .await;
+    let second = second.expect("till 2 knows only of its own returns");
+    let (_a1, _) = sync(a1).await;
+    let after_first = held_order(&server, &id).await;
+    assert_eq!(
+        after_first["state"], "collected",
+        "a return leaves the handover as it was"
+    );
+    assert_eq!(
+        after_first["collected"],
+        json!([{"line": 1, "quantity": 2}, {"line": 2, "quantity": 1}])
+    );
+    assert_eq!(after_first["returned"], json!([{"line": 1, "quantity": 2}]));
+    assert!(
+        alarms_of(&server, "web_order_over_returned")
+            .await
+            .is_empty()
+    );
+    let (_a2, _) = sync(a2).await;
+    let after_second = held_order(&server, &id).await;
+    assert_eq!(
+        after_second["returned"],
+        json!([{"line": 1, "quantity": 3}]),
+        "both tills' returns are recorded, even beyond what was collected"
+    );
+    let alarms = alarms_of(&server, "web_order_over_returned").await;
+    assert_eq!(alarms.len(), 1, "{alarms:?}");
+    assert_eq!(alarms[0]["till_id"], "PARIS-OPERA-2", "{alarms:?}");
+    assert_eq!(alarms[0]["chain"], "ticket", "{alarms:?}");
+    let events: Vec<Value> = server
+        .feed_all()
+        .await
+        .into_iter()
+        .filter(|e| e["type"] == "pos.web_order.returned")
+        .collect();
+    assert_eq!(events.len(), 2, "one event per return ticket");
+    assert_eq!(
+        events[0]["id"],
+        format!("web_order/{id}/return/PARIS-OPERA-1/{}", first.number)
+    );
+    assert_eq!(events[0]["data"]["refund"], "-30.00");
+    assert_eq!(events[1]["data"]["ticket"], second.number);
+    assert_eq!(
+        events[1]["data"]["lines"],
+        json!([{"line": 1, "quantity": 1}])
+    );
+    // The cases came back into the shop's stock, three in all.
+    let stock: Vec<Value> = server
+        .feed_all()
+        .await
+        .into_iter()
+        .filter(|e| e["subject"] == format!("shops/{SHOP_A}/stock/P1"))
+        .collect();
+    assert_eq!(stock.len(), 2, "one stock movement per return ticket");
+    assert_eq!(stock[1]["data"]["level"].as_i64(), Some(3), "{stock:?}");
+    // The refunds count in the shop's sales: nothing was sold at these tills.
+    let (status, sales) = server
+        .get(
+            &format!("/api/v1/hq/sales?by=product&shop={SHOP_A}"),
+            Some(&server.admin_token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{sales}");
+    let p1 = sales["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "P1")
+        .cloned()
+        .unwrap_or_else(|| panic!("no row P1 in {sales}"));
+    assert_eq!(p1["quantity"].as_i64(), Some(-3), "{p1}");
+    assert_eq!(p1["amount"], "-45.00", "{p1}");
     server.stop().await;
 }

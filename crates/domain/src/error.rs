@@ -113,6 +113,37 @@ pub enum SaleError {
     ExchangeIncomplete { missing: &'static str },
     #[error("line {line}: {quantity} is more than a till can sell on one line (at most {max})")]
     QuantityTooLarge { line: u32, quantity: i64, max: u32 },
+    #[error(
+        "line {line} of web order {order} was not handed over: only collected lines can come back"
+    )]
+    WebOrderLineNotCollected { order: String, line: u32 },
+    #[error(
+        "line {line} of web order {order}: {asked} asked back but only {remaining} left to return \
+         ({collected} collected, {returned} already returned)"
+    )]
+    ReturnExceedsCollected {
+        order: String,
+        line: u32,
+        collected: u32,
+        returned: u32,
+        asked: u32,
+        remaining: u32,
+    },
+    #[error(
+        "web order {order} is {state}: only goods handed over can be returned; hand it over or \
+         refuse it first"
+    )]
+    WebOrderNotCollected { order: String, state: &'static str },
+    #[error(
+        "web order {order} was paid in the shop: return it from its sale ticket (scan the receipt \
+         or find the ticket)"
+    )]
+    WebOrderPaidInShop { order: String },
+    #[error(
+        "a web order cannot be refunded by {kind:?} at the till: refund to cash, store credit or \
+         the card"
+    )]
+    WebRefundTender { kind: TenderKind },
 }
 
 impl SaleError {
@@ -145,6 +176,11 @@ impl SaleError {
             SaleError::QuantityTooLarge { .. } => "quantity_too_large",
             SaleError::LineWasAReturn { .. } => "original_line_was_returned",
             SaleError::ExchangeIncomplete { .. } => "exchange_incomplete",
+            SaleError::WebOrderLineNotCollected { .. } => "web_order_line_not_collected",
+            SaleError::ReturnExceedsCollected { .. } => "return_exceeds_collected",
+            SaleError::WebOrderNotCollected { .. } => "web_order_not_collected",
+            SaleError::WebOrderPaidInShop { .. } => "web_order_paid_in_shop",
+            SaleError::WebRefundTender { .. } => "web_refund_tender_not_allowed",
         }
     }
 }

@@ -18,6 +18,7 @@
 //! - [`record`]: canonical bytes, chains, ES256 signatures and chain verification;
 //! - [`customer`]: customers' contact details, ids made offline, search normalization;
 //! - [`web_order`]: click & collect orders, their states and legal transitions;
+//! - [`web_return`]: a web order paid online returned in a shop, from its collected lines;
 //! - [`wire`]: the sync protocol's JSON bodies (upload, changes feed).
 
 pub mod accounting;
@@ -36,6 +37,7 @@ pub mod tender;
 pub mod ticket;
 pub mod vat;
 pub mod web_order;
+pub mod web_return;
 pub mod wire;
 
 pub use error::SaleError;

@@ -28,6 +28,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::money::Money;
+use crate::vat::VatCode;
 
 /// Whether the customer paid online or pays at pickup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +141,10 @@ pub struct OrderLine {
     pub label: String,
     pub quantity: u32,
     pub unit_price: Money,
+    /// The VAT code the web shop charged; absent, the till takes its catalog's code for the
+    /// product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vat_code: Option<VatCode>,
 }
 
 /// A web order as head office holds it and sends it to the pickup shop's tills.
@@ -162,6 +167,14 @@ pub struct WebOrder {
     pub state: OrderState,
     /// RFC 3339 UTC.
     pub placed_at: String,
+    /// What was handed over (set by head office from the till's handover record), so any
+    /// till of the shop knows what a return can take back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub collected: Vec<PickedLine>,
+    /// What came back in shops, per order line, as head office has received it (the return
+    /// tickets naming the order). The order's state stays what the handover made it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub returned: Vec<PickedLine>,
 }
 
 /// A line the web shop sends.
@@ -172,6 +185,10 @@ pub struct NewOrderLine {
     pub label: String,
     pub quantity: u32,
     pub unit_price: Money,
+    /// The VAT code charged online (`standard`, `reduced`...), so a return in a shop refunds
+    /// the VAT the customer paid; absent, the till uses its catalog's code for the product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vat_code: Option<VatCode>,
 }
 
 /// `POST /api/v1/web-orders`: an order for pickup in `shop`.
@@ -213,6 +230,7 @@ impl NewWebOrder {
                     label: l.label.clone(),
                     quantity: l.quantity,
                     unit_price: l.unit_price,
+                    vat_code: l.vat_code,
                 })
             })
             .collect()
@@ -461,6 +479,7 @@ mod tests {
             label: "P".into(),
             quantity,
             unit_price: Money::from_cents(100),
+            vat_code: None,
         };
         let ordered = [line(1, 2), line(2, 1)];
         let picked = |l: &[(u32, u32)]| -> Vec<PickedLine> {

@@ -532,6 +532,7 @@ mod tests {
                     label: "Coque".into(),
                     quantity: 2,
                     unit_price: crate::Money::from_cents(1500),
+                    vat_code: None,
                 }],
                 payment: PaymentState::PayInShop,
                 customer: None,
@@ -550,10 +551,48 @@ mod tests {
             reference: None,
             state: OrderState::Ready,
             placed_at: "2026-03-30T08:00:00.000000Z".into(),
+            collected: vec![],
+            returned: vec![],
         };
         locks(
             order,
             r#"{"id":"W-1","shop":"PARIS-OPERA","lines":[],"payment":"paid_online","total":"0.00","pickup_code":"K7QM2XPD","customer":"C1","state":"ready","placed_at":"2026-03-30T08:00:00.000000Z"}"#,
+        );
+    }
+
+    #[test]
+    fn collected_and_returned_web_orders_are_locked() {
+        use crate::web_order::{OrderLine, OrderState, PickedLine, WebOrder};
+        let order = WebOrder {
+            id: "W-1".into(),
+            shop: "PARIS-OPERA".into(),
+            lines: vec![OrderLine {
+                line: 1,
+                product_id: "ACC-1".into(),
+                label: "Coque".into(),
+                quantity: 2,
+                unit_price: crate::Money::from_cents(1500),
+                vat_code: Some(crate::vat::VatCode::Standard),
+            }],
+            payment: crate::web_order::PaymentState::PaidOnline,
+            total: crate::Money::from_cents(3000),
+            pickup_code: "K7QM2XPD".into(),
+            customer: None,
+            reference: None,
+            state: OrderState::Collected,
+            placed_at: "2026-03-30T08:00:00.000000Z".into(),
+            collected: vec![PickedLine {
+                line: 1,
+                quantity: 2,
+            }],
+            returned: vec![PickedLine {
+                line: 1,
+                quantity: 1,
+            }],
+        };
+        locks(
+            order,
+            r#"{"id":"W-1","shop":"PARIS-OPERA","lines":[{"line":1,"product_id":"ACC-1","label":"Coque","quantity":2,"unit_price":"15.00","vat_code":"standard"}],"payment":"paid_online","total":"30.00","pickup_code":"K7QM2XPD","state":"collected","placed_at":"2026-03-30T08:00:00.000000Z","collected":[{"line":1,"quantity":2}],"returned":[{"line":1,"quantity":1}]}"#,
         );
     }
 

@@ -19,7 +19,8 @@ use pos_domain::record::{
 };
 use pos_domain::tender::{Tender, TenderKind};
 use pos_domain::ticket::{Discount, ReturnLine, SaleDraft, compute_sale};
-use pos_domain::vat::VatCode;
+use pos_domain::vat::{Territory, VatCode, rate_for};
+use pos_domain::web_return::{CollectedLine, compute_web_order_return};
 use rust_decimal_macros::dec;
 use serde::{Deserialize, Serialize};
 use support::{line, product};
@@ -181,6 +182,44 @@ fn build() -> VectorFile {
     )
     .sign(&key)
     .unwrap();
+    // A web order paid online returned in the shop: a return naming the order, no original
+    // ticket (appended, so the vectors above never move).
+    let collected = [CollectedLine {
+        line: 2,
+        product_id: "guide-5g".into(),
+        label: "Guide 5G".into(),
+        category: "web".into(),
+        quantity: 2,
+        unit_price: Money::from_cents(990),
+        vat_code: VatCode::Reduced,
+        vat_rate: rate_for(VatCode::Reduced, Territory::Metropole),
+    }];
+    let mut web_return = compute_web_order_return(
+        "WO-7K2M9QX4RT",
+        &collected,
+        &[],
+        &[ReturnLine {
+            line: 2,
+            quantity: 1,
+            serials: vec![],
+        }],
+        vec![Tender {
+            kind: TenderKind::StoreCredit,
+            amount: Money::from_cents(-990),
+            reference: None,
+        }],
+    )
+    .unwrap();
+    web_return.chain_totals(exchange.grand_total, exchange.perpetual_absolute_total);
+    let web_returned = base(
+        Chain::Ticket,
+        3,
+        "2026-11-24T11:00:00Z",
+        exchanged.hash(),
+        serde_json::to_value(&web_return).unwrap(),
+    )
+    .sign(&key)
+    .unwrap();
     let e1 = event(1, String::new(), EventKind::StartUp);
     let e2 = event(2, e1.hash(), EventKind::Login);
     let vector = |name: &str, signed: &SignedRecord| Vector {
@@ -206,6 +245,10 @@ fn build() -> VectorFile {
                 &exchanged,
             ),
             vector("day closure with an exchange", &z2),
+            vector(
+                "return of a web order paid online, refunded as store credit",
+                &web_returned,
+            ),
         ],
     }
 }

@@ -554,6 +554,8 @@ pub struct TicketView {
     pub tenders: Vec<TenderView>,
     pub change: String,
     pub customer: Option<String>,
+    /// The web order this ticket takes payment for, or (a return) gives back.
+    pub web_order: Option<String>,
 }
 
 /// A receipt's text as printed, for the on-screen preview.
@@ -997,6 +999,63 @@ pub struct WebOrderView {
     /// UTC, RFC 3339.
     pub placed_at: String,
     pub lines: Vec<WebOrderLineView>,
+}
+
+/// `web_order_return_find`: the web order a customer brings back, by its web shop reference
+/// (`WEB-1001`), its id, or its pickup code (scanned from the customer's QR code, or typed).
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct WebOrderFindRequest {
+    pub text: String,
+}
+
+/// What a web order paid online can give back at this till.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct WebOrderReturnable {
+    pub order: WebOrderView,
+    /// The lines handed over.
+    pub lines: Vec<WebOrderReturnLineView>,
+    /// Found by its pickup code (which only the customer holds: the till never shows it) in
+    /// this session: the proof of purchase, so the return needs no `refund_without_receipt`
+    /// approval (pass `by_pickup_code`).
+    pub by_pickup_code: bool,
+}
+
+/// A line handed over: what the customer took and paid online, and what came back here.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct WebOrderReturnLineView {
+    /// The line's number in the order.
+    pub line: u32,
+    pub product_id: String,
+    pub label: String,
+    /// Units handed over.
+    pub collected: u32,
+    /// Units already returned at this till.
+    pub returned: u32,
+    /// The price paid online, VAT included.
+    pub unit_price: String,
+    pub vat_rate: String,
+}
+
+/// `web_order_return_quote` and `web_order_return`: lines of a web order paid online coming
+/// back. The till cannot refund the web payment: `refund_to` is `cash`, `store_credit` or
+/// `card` (a refund on the terminal, `payment_id`).
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct WebOrderReturnRequest {
+    pub order: String,
+    /// Order line numbers and units.
+    pub lines: Vec<ReturnLineInput>,
+    pub refund_to: RefundTo,
+    #[serde(default)]
+    #[ts(optional)]
+    pub payment_id: Option<String>,
+    /// The order was found by its pickup code (`web_order_return_find`, in this session).
+    /// Otherwise a `refund_without_receipt` approval is needed.
+    #[serde(default)]
+    #[ts(as = "Option<bool>", optional)]
+    pub by_pickup_code: bool,
+    #[serde(default)]
+    #[ts(optional)]
+    pub approval: Option<String>,
 }
 
 /// `web_orders`: the shop's web orders, all or in one state, oldest first.

@@ -117,6 +117,10 @@ commands! {
     web_order_quote(WebOrderPickRequest) -> WebOrderQuote;
     web_order_handover(HandoverRequest) -> HandoverResult;
     web_order_refuse(RefuseRequest) -> WebOrderView;
+    // Returns of web orders paid online.
+    web_order_return_find(WebOrderFindRequest) -> WebOrderReturnable;
+    web_order_return_quote(WebOrderReturnRequest) -> ReturnQuote;
+    web_order_return(WebOrderReturnRequest) -> SaleResult;
     // Sync, identity, status bar.
     sync_status(Empty) -> SyncStatus;
     sync_now(Empty) -> SyncStatus;

@@ -8,7 +8,8 @@
 //!   returns; [`customers`]: customer search, creation and changes; [`exchange`]: exchanges (a
 //!   return and a sale on one ticket); [`payments`]: card payments on the terminal; [`ops`]:
 //!   cash, closures, devices, identity and status; [`sync`]: the background sync loop, "sync
-//!   now" and enrollment; [`web_orders`]: click & collect; [`devices`]: printer, drawer and
+//!   now" and enrollment; [`web_orders`]: click & collect; [`web_returns`]: returns of web
+//!   orders paid online; [`devices`]: printer, drawer and
 //!   terminal links; [`views`]: engine types to API views;
 //! - [`http`]: the loopback HTTP transport (`POST /api/{command}`), which browser tests and
 //!   development use; the Tauri shell (`src-tauri`) calls the same dispatcher;
@@ -33,6 +34,7 @@ pub mod simulators;
 pub mod sync;
 pub mod views;
 pub mod web_orders;
+pub mod web_returns;
 
 pub use error::{ApiError, ApiResult};
 pub use service::{Service, ServiceOptions};

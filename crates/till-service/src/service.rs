@@ -65,6 +65,9 @@ pub struct Service {
     /// Tickets found by scanning their receipt's QR code in this session: their returns need
     /// no "refund without receipt" approval.
     pub(crate) found_by_receipt: Mutex<HashSet<u64>>,
+    /// Web orders found by scanning their pickup QR code in this session (a web order's proof
+    /// of purchase, as a scanned receipt is a ticket's).
+    pub(crate) found_by_pickup_code: Mutex<HashSet<String>>,
     db_path: PathBuf,
 }
 
@@ -113,6 +116,7 @@ impl Service {
             sync_loop: Mutex::new(None),
             last_pass: Mutex::new(LastPass::default()),
             found_by_receipt: Mutex::new(HashSet::new()),
+            found_by_pickup_code: Mutex::new(HashSet::new()),
             db_path: db.to_path_buf(),
         })
     }
@@ -233,6 +237,7 @@ impl Service {
         let previous = lock(&self.session).take();
         lock(&self.approvals).clear();
         lock(&self.found_by_receipt).clear();
+        lock(&self.found_by_pickup_code).clear();
         if let Some(session) = previous {
             lock(&self.till).log_event(
                 &session.staff.id,

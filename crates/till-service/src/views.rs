@@ -181,6 +181,7 @@ pub fn ticket(recorded: &RecordedTicket) -> TicketView {
         tenders: t.tenders.iter().map(tender_view).collect(),
         change: t.change.to_string(),
         customer: t.customer.clone(),
+        web_order: t.web_order.clone(),
     }
 }
 

@@ -38,7 +38,7 @@ fn state_of(view: WebOrderState) -> OrderState {
     }
 }
 
-fn view(order: &WebOrder) -> WebOrderView {
+pub(crate) fn view(order: &WebOrder) -> WebOrderView {
     WebOrderView {
         id: order.id.clone(),
         reference: order.reference.clone(),

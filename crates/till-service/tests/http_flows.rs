@@ -956,3 +956,90 @@ fn exchange_from_the_receipt_paid_by_card_refunded_or_even() {
     assert_eq!(from_exchange["returnable"][0]["remaining"], 0);
     assert_eq!(from_exchange["returnable"][1]["remaining"], 1);
 }
+
+#[test]
+fn a_web_order_paid_online_is_returned_by_its_pickup_qr_code_or_with_a_manager() {
+    let till = TestTill::start("amount-rule", TIMEOUT);
+    receive_web_order(&till.db(), "WO7", "paid_online");
+    receive_web_order(&till.db(), "WO8", "pay_in_shop");
+    till.login("1234");
+    let not_yet = till.call("web_order_return_find", json!({"text": "WEB-WO7"}));
+    assert_eq!(not_yet.code(), "web_order_not_collected");
+    till.call(
+        "web_order_handover",
+        json!({"order": "WO7", "pickup_code": "WO7CODE", "lines": [{"line": 1, "quantity": 2}]}),
+    )
+    .ok();
+
+    // By the pickup code (the customer's QR code, or typed): the proof of purchase.
+    let found = till
+        .call("web_order_return_find", json!({"text": "wo7-code"}))
+        .ok();
+    assert_eq!(found["order"]["id"], "WO7");
+    assert_eq!(found["by_pickup_code"], true);
+    assert_eq!(
+        found["lines"],
+        json!([{"line": 1, "product_id": "ACC-COQ-IP16", "label": "Coque silicone iPhone 16",
+                "collected": 2, "returned": 0, "unit_price": "29.99", "vat_rate": "20"}]),
+        "only the cases were handed over"
+    );
+    let request = json!({"order": "WO7", "lines": [{"line": 1, "quantity": 1}],
+                         "refund_to": "cash", "by_pickup_code": true});
+    let quote = till.call("web_order_return_quote", request.clone()).ok();
+    assert_eq!(quote["total"], "-29.99");
+    assert_eq!(quote["approvals_needed"], json!([]));
+    assert_eq!(quote["tenders"][0]["kind"], "cash");
+    let online = till.call(
+        "web_order_return",
+        json!({"order": "WO7", "lines": [{"line": 1, "quantity": 1}], "refund_to": "original",
+               "by_pickup_code": true}),
+    );
+    assert_eq!(online.code(), "web_refund_to_original");
+    let returned = till.call("web_order_return", request).ok();
+    assert_eq!(returned["ticket"]["kind"], "return");
+    assert_eq!(returned["ticket"]["web_order"], "WO7");
+    assert_eq!(
+        returned["drawer"]["ok"], true,
+        "a cash refund opens the drawer"
+    );
+    let number = returned["ticket"]["number"]
+        .as_u64()
+        .expect("ticket number");
+    let printed = till.printed_with(&format!("Retour n° {number} "));
+    assert!(printed.contains("Retour commande web WO7"), "{printed}");
+
+    // By its reference only: a manager approves.
+    let typed = till
+        .call("web_order_return_find", json!({"text": "web-wo7"}))
+        .ok();
+    assert_eq!(typed["lines"][0]["returned"], 1);
+    let second = json!({"order": "WO7", "lines": [{"line": 1, "quantity": 1}],
+                        "refund_to": "store_credit"});
+    let quote = till.call("web_order_return_quote", second.clone()).ok();
+    assert_eq!(quote["approvals_needed"], json!(["refund_without_receipt"]));
+    let refused = till.call("web_order_return", second.clone());
+    assert_eq!(refused.code(), "approval_required");
+    let approval = till
+        .call(
+            "approve",
+            json!({"pin": "9999", "action": "refund_without_receipt"}),
+        )
+        .ok();
+    let mut approved = second.clone();
+    approved["approval"] = approval["approval_id"].clone();
+    let returned = till.call("web_order_return", approved).ok();
+    assert_eq!(returned["ticket"]["tenders"][0]["kind"], "store_credit");
+    assert_eq!(returned["ticket"]["total"], "-29.99");
+    let over = till.call(
+        "web_order_return_quote",
+        json!({"order": "WO7", "lines": [{"line": 1, "quantity": 1}], "refund_to": "cash"}),
+    );
+    assert_eq!(
+        over.code(),
+        "return_exceeds_collected",
+        "two collected, two returned"
+    );
+    // Paid in the shop: its sale ticket is the way back.
+    let in_shop = till.call("web_order_return_find", json!({"text": "WEB-WO8"}));
+    assert_eq!(in_shop.code(), "web_order_paid_in_shop");
+}

@@ -232,6 +232,15 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (kind, key)
     );
     "#,
+    // 9: the return tickets of each web order paid online, written with the ticket, so the
+    // next return of the order checks what already came back here without scanning tickets.
+    r#"
+    CREATE TABLE web_order_returns (
+        order_id TEXT NOT NULL,
+        ticket INTEGER NOT NULL,
+        PRIMARY KEY (order_id, ticket)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -10,6 +10,7 @@
 //!   [`sync_loop`]: the background loop the app runs, with backoff and a status;
 //!   [`download`]: head office's changes feed (catalog, per-shop prices, staff, web orders),
 //!   one local transaction per page; [`web_orders`]: click & collect at the till;
+//!   [`web_returns`]: web orders paid online returned at the till;
 //! - [`staff`]: who may log in (Argon2 PIN hashes); [`parked`]: carts put aside at the till;
 //! - [`customers`]: the shop's customers, searched as you type, synced both ways;
 //! - [`demo`]: realistic demo data and large catalogs, generated through the same API.
@@ -39,6 +40,7 @@ pub mod sync;
 pub mod sync_loop;
 pub mod system;
 pub mod web_orders;
+pub mod web_returns;
 
 pub use engine::Till;
 pub use error::{Result, TillError};

@@ -147,7 +147,12 @@ pub fn render(
         out.push(format!("Sur ticket n° {original}"));
     }
     if let Some(order) = &ticket.ticket.web_order {
-        out.push(format!("Retrait commande web {order}"));
+        out.push(match ticket.ticket.kind {
+            TicketKind::Return | TicketKind::Cancellation => {
+                format!("Retour commande web {order}")
+            }
+            _ => format!("Retrait commande web {order}"),
+        });
     }
     out.push(rule.clone());
     let exchange = ticket.ticket.kind == TicketKind::Exchange;

@@ -61,7 +61,7 @@ fn normalize_code(code: &str) -> String {
 }
 
 /// An order as stored, with the state this till shows.
-fn load(conn: &Connection, id: &str) -> Result<Option<WebOrder>> {
+pub(crate) fn load(conn: &Connection, id: &str) -> Result<Option<WebOrder>> {
     let row: Option<(String, String, Option<String>)> = conn
         .query_row(
             "SELECT body, server_state, local_state FROM web_orders WHERE id = ?1",

@@ -76,6 +76,15 @@ export const errorsFr: Readonly<Record<string, string>> = {
   picked_lines_invalid: 'Quantités remises invalides : entre 0 et la quantité commandée, et au moins un article.',
   nothing_to_pay: 'Commande payée en ligne : n’encaissez rien.',
   reason_missing: 'Indiquez le motif du refus.',
+  // Returns of web orders paid online.
+  web_order_reference_missing: 'Tapez ou scannez la référence de la commande (WEB-…) ou son code de retrait.',
+  web_order_not_collected: 'Cette commande n’a pas été remise au client : rien ne peut en être retourné.',
+  web_order_paid_in_shop: 'Commande payée en magasin : faites le retour depuis son ticket de vente (scannez le ticket ou tapez son numéro).',
+  web_order_line_not_collected: 'Cette ligne de la commande n’a pas été remise au client : elle ne peut pas être retournée.',
+  return_exceeds_collected: 'On ne peut pas retourner plus que ce qui a été remis au client.',
+  web_order_vat_unknown: 'Article inconnu du catalogue de la caisse et sans taux de TVA dans la commande : synchronisez la caisse, ou faites le remboursement au siège.',
+  web_refund_tender_not_allowed: 'Une commande web se rembourse en espèces, en avoir ou sur la carte.',
+  web_refund_to_original: 'La caisse ne peut pas rembourser le paiement en ligne : remboursez en espèces, en avoir ou sur la carte du client.',
   // Head office and devices.
   not_enrolled: 'Caisse non rattachée au siège : un responsable la rattache dans les réglages.',
   server_unreachable: 'Siège injoignable : vérifiez le réseau. La caisse continue de vendre hors ligne.',

@@ -487,7 +487,11 @@ export type TicketView = { number: number,
 /**
  * UTC, RFC 3339.
  */
-at: string, operator: string, kind: TicketKind, original: number | null, lines: Array<LineView>, vat: Array<VatView>, ticket_discount: string, total: string, tenders: Array<TenderView>, change: string, customer: string | null, };
+at: string, operator: string, kind: TicketKind, original: number | null, lines: Array<LineView>, vat: Array<VatView>, ticket_discount: string, total: string, tenders: Array<TenderView>, change: string, customer: string | null, 
+/**
+ * The web order this ticket takes payment for, or (a return) gives back.
+ */
+web_order: string | null, };
 
 export type TillInfo = { shop_name: string, till_name: string, till_id: string, shop_address: string, siret: string, vat_number: string, software: string, 
 /**
@@ -511,6 +515,8 @@ returns_amount: string, vat: Array<VatView>, tenders: Array<TenderTotalView>, to
 
 export type VatView = { rate: string, excluding_vat: string, vat: string, including_vat: string, };
 
+export type WebOrderFindRequest = { text: string, };
+
 export type WebOrderId = { id: string, };
 
 export type WebOrderLineView = { 
@@ -532,6 +538,47 @@ amount_due: string,
  * Fewer units than ordered: a partial pickup.
  */
 partial: boolean, };
+
+export type WebOrderReturnLineView = { 
+/**
+ * The line's number in the order.
+ */
+line: number, product_id: string, label: string, 
+/**
+ * Units handed over.
+ */
+collected: number, 
+/**
+ * Units already returned at this till.
+ */
+returned: number, 
+/**
+ * The price paid online, VAT included.
+ */
+unit_price: string, vat_rate: string, };
+
+export type WebOrderReturnRequest = { order: string, 
+/**
+ * Order line numbers and units.
+ */
+lines: Array<ReturnLineInput>, refund_to: RefundTo, payment_id?: string, 
+/**
+ * The order was found by its pickup code (`web_order_return_find`, in this session).
+ * Otherwise a `refund_without_receipt` approval is needed.
+ */
+by_pickup_code?: boolean, approval?: string, };
+
+export type WebOrderReturnable = { order: WebOrderView, 
+/**
+ * The lines handed over.
+ */
+lines: Array<WebOrderReturnLineView>, 
+/**
+ * Found by its pickup code (which only the customer holds: the till never shows it) in
+ * this session: the proof of purchase, so the return needs no `refund_without_receipt`
+ * approval (pass `by_pickup_code`).
+ */
+by_pickup_code: boolean, };
 
 export type WebOrderState = "placed" | "prepared" | "ready" | "collected" | "partially_collected" | "refused" | "cancelled";
 
@@ -599,6 +646,9 @@ export interface Commands {
   web_order_quote: { request: WebOrderPickRequest; response: WebOrderQuote };
   web_order_handover: { request: HandoverRequest; response: HandoverResult };
   web_order_refuse: { request: RefuseRequest; response: WebOrderView };
+  web_order_return_find: { request: WebOrderFindRequest; response: WebOrderReturnable };
+  web_order_return_quote: { request: WebOrderReturnRequest; response: ReturnQuote };
+  web_order_return: { request: WebOrderReturnRequest; response: SaleResult };
   sync_status: { request: Empty; response: SyncStatus };
   sync_now: { request: Empty; response: SyncStatus };
   enroll: { request: EnrollRequest; response: SyncStatus };
