@@ -424,6 +424,32 @@ async fn sales_queries(backend: &str) {
         )
         .await
         .unwrap();
+    // The shops of the rollups, in 12 regions of 50 shops (a chain's regional managers).
+    for r in 1..=12 {
+        server
+            .store
+            .create_region(&sync_server::store::Region {
+                id: format!("R{r}"),
+                name: format!("Region {r}"),
+            })
+            .await
+            .unwrap();
+    }
+    for x in 1..=shops {
+        server
+            .store
+            .create_shop(&Shop {
+                id: format!("SHOP-{x}"),
+                entity_id: "E".into(),
+                name: format!("Shop {x}"),
+                territory: "metropole".into(),
+                timezone: "Europe/Paris".into(),
+                address: String::new(),
+                region_id: Some(format!("R{}", (x - 1) / 50 % 12 + 1)),
+            })
+            .await
+            .unwrap();
+    }
     // (dimension, keys per shop and day)
     let dims = [
         ("total", 1),
@@ -526,6 +552,22 @@ async fn sales_queries(backend: &str) {
         (
             "by shop, whole year",
             "by=shop&from=2025-01-01&to=2025-12-31",
+        ),
+        (
+            "by region, whole year",
+            "by=region&from=2025-01-01&to=2025-12-31",
+        ),
+        (
+            "by product, one month, one region",
+            "by=product&from=2025-03-01&to=2025-03-31&region=R3",
+        ),
+        (
+            "by shop, one month, with the previous month",
+            "by=shop&from=2025-03-01&to=2025-03-31&compare=previous",
+        ),
+        (
+            "by product, one month, all shops, with the previous month",
+            "by=product&from=2025-03-01&to=2025-03-31&compare=previous",
         ),
     ];
     let runs = env_u64("BENCH_RUNS", 20);

@@ -159,6 +159,24 @@ impl ShopSelection {
                 .is_none_or(|r| r == region.unwrap_or(NO_REGION))
     }
 
+    /// [`ShopSelection::condition`] written for this selection: only the parts that select
+    /// something compare `column`, so the planner can use an index on it (an `x IS NULL OR`
+    /// form hides the index and made one shop's or one region's sales read every shop's rows);
+    /// each placeholder still appears once, as the backends bind every parameter.
+    pub fn narrowing(&self, column: &str, shop: &str, region: &str) -> String {
+        let by_shop = match self.shop {
+            Some(_) => format!("{column} = {shop}"),
+            None => format!("{shop} IS NULL"),
+        };
+        let by_region = match self.region {
+            Some(_) => format!(
+                "{column} IN (SELECT id FROM shops WHERE coalesce(region_id, '{NO_REGION}') = {region})"
+            ),
+            None => format!("{region} IS NULL"),
+        };
+        format!("{by_shop} AND {by_region}")
+    }
+
     /// The SQL condition selecting `column` (a shop id), with `shop` and `region` the
     /// placeholders of [`ShopSelection::shop`] and [`ShopSelection::region`] (typed as text).
     pub fn condition(column: &str, shop: &str, region: &str) -> String {
@@ -292,10 +310,7 @@ impl SalesQuery {
     pub fn grouping(&self) -> Option<(&'static str, &'static str)> {
         Some(match self.by.as_str() {
             "shop" => ("total", "shop_id"),
-            "region" => (
-                "total",
-                "coalesce((SELECT region_id FROM shops WHERE shops.id = sales_rollup.shop_id), '(none)')",
-            ),
+            "region" => ("total", "coalesce(shops.region_id, '(none)')"),
             "day" => ("total", "day"),
             "product" => ("product", "key"),
             "category" => ("category", "key"),
@@ -313,6 +328,15 @@ impl SalesQuery {
         }
     }
 
+    /// What the sales query reads: the rollups, joined to the shops when grouped by region.
+    pub fn source(&self) -> &'static str {
+        if self.by == "region" {
+            "sales_rollup LEFT JOIN shops ON shops.id = sales_rollup.shop_id"
+        } else {
+            "sales_rollup"
+        }
+    }
+
     /// The SQL condition on `shop_id`, with `shop` and `region` the placeholders of
     /// [`SalesQuery::shop`] and [`SalesQuery::region`]. By shop or region, or for some shops:
     /// the per-shop rows of the selected shops. For every shop otherwise: the chain-wide rows
@@ -323,7 +347,7 @@ impl SalesQuery {
         if matches!(self.by.as_str(), "shop" | "region") || !self.selection().is_all() {
             format!(
                 "shop_id <> '{all}' AND {}",
-                ShopSelection::condition("shop_id", shop, region)
+                self.selection().narrowing("shop_id", shop, region)
             )
         } else {
             // Both placeholders appear, as the backends bind every parameter.

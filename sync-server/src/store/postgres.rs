@@ -1106,9 +1106,10 @@ impl Store for PgStore {
         let client = self.pool.get().await?;
         let sql = format!(
             "SELECT {column}, sum(tickets)::BIGINT, sum(quantity)::BIGINT, sum(amount_cents)::BIGINT, sum(excluding_vat_cents)::BIGINT
-             FROM sales_rollup
+             FROM {}
              WHERE dimension = $1 AND day BETWEEN $2 AND $3 AND {}
              GROUP BY 1 ORDER BY 1",
+            q.source(),
             q.shop_condition("$4::TEXT", "$5::TEXT")
         );
         let rows = client

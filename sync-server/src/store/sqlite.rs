@@ -1162,9 +1162,10 @@ impl Store for SqliteStore {
         self.read(move |c| {
             let sql = format!(
                 "SELECT {column}, sum(tickets), sum(quantity), sum(amount_cents), sum(excluding_vat_cents)
-                 FROM sales_rollup
+                 FROM {}
                  WHERE dimension = ?1 AND day BETWEEN ?2 AND ?3 AND {}
                  GROUP BY 1 ORDER BY 1",
+                q.source(),
                 q.shop_condition("?4", "?5")
             );
             let mut stmt = c.prepare(&sql)?;
