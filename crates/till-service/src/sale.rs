@@ -144,13 +144,25 @@ impl Service {
         let above = |off: Money, gross: Money| {
             gross.is_positive() && off.as_decimal() > gross.as_decimal() * limit
         };
-        let gross: Money = ticket.lines.iter().map(|l| l.gross).sum();
+        // A head-office promotion is no cashier's discount: it needs no approval, and the
+        // cashier's discounts are measured against what is left after it.
+        let promoted = |l: &pos_domain::ticket::TicketLine| {
+            if l.promotion.is_some() {
+                l.line_discount
+            } else {
+                Money::ZERO
+            }
+        };
+        let base: Money = ticket.lines.iter().map(|l| l.gross - promoted(l)).sum();
         let off: Money = ticket
             .lines
             .iter()
-            .map(|l| l.line_discount + l.ticket_discount_share)
+            .map(|l| l.line_discount - promoted(l) + l.ticket_discount_share)
             .sum();
-        if ticket.lines.iter().any(|l| above(l.line_discount, l.gross)) || above(off, gross) {
+        let line_above = |l: &pos_domain::ticket::TicketLine| {
+            l.promotion.is_none() && above(l.line_discount, l.gross)
+        };
+        if ticket.lines.iter().any(line_above) || above(off, base) {
             needed.push(ApprovalAction::DiscountAboveLimit);
         }
         needed
