@@ -30,6 +30,11 @@ head_office_start() {
     "${admin[@]}" staff add --shop "$DEMO_SHOP" --id bruno --name "Bruno Petit" --role manager --pin 9999 >/dev/null
     "${admin[@]}" user create --name "Head office" --role admin >"$dir/head-office-admin.json"
     "${admin[@]}" till create --shop "$DEMO_SHOP" --name "Caisse 1" --id "$DEMO_TILL" >"$dir/till-code.json"
+    # Rules the till applies by itself: a promotion on cables, meal vouchers with their limit.
+    "${admin[@]}" promotion set --id CABLES-20 --label "Câbles -20 %" --from "$(date +%F)" \
+      --to "$(date -d '+60 days' +%F)" --percent 20 \
+      --product ACC-CBL-CC1 --product ACC-CBL-CL1 >/dev/null
+    "${admin[@]}" tender set --shop "$DEMO_SHOP" --kind voucher --label Titre-restaurant --max 25.00 >/dev/null
     "${admin[@]}" web-order create --shop "$DEMO_SHOP" --customer "Chloé Bernard" --reference WEB-1001 \
       --line "ACC-COQ-IP16|Coque silicone iPhone 16|1|29.99" \
       --line "ACC-CBL-CC1|Câble USB-C vers USB-C 1 m|2|14.90" >/dev/null

@@ -373,15 +373,16 @@ fn slug(text: &str) -> String {
     out.trim_end_matches('-').to_string()
 }
 
+/// Prints an answer. A reader that went away (`| head`) is not an error: the command's work
+/// is done and committed by then.
 fn print(json_output: bool, value: Value, text: String) {
-    if json_output {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        );
+    use std::io::Write;
+    let out = if json_output {
+        serde_json::to_string_pretty(&value).unwrap_or_default()
     } else {
-        println!("{text}");
-    }
+        text
+    };
+    let _ = writeln!(std::io::stdout(), "{out}");
 }
 
 async fn admin(
