@@ -155,8 +155,9 @@ pub fn territory_scope(territory: &str) -> String {
     format!("territory:{territory}")
 }
 
-fn territory_name(territory: Territory) -> String {
-    serde_json::to_value(territory)
+/// The name a unit enum is written under in JSON (`metropole`, `gift_card`).
+fn enum_name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
@@ -214,7 +215,7 @@ async fn vat(store: Arc<dyn Store>, action: VatAction) -> Result<(Value, String)
             false,
         ),
     };
-    let territory = territory_name(territory);
+    let territory = enum_name(&territory);
     let changed = store
         .put_changes(vec![NewChange {
             kind: kinds::VAT_RATE,
@@ -262,7 +263,7 @@ async fn tender(store: Arc<dyn Store>, action: TenderAction) -> Result<(Value, S
         TenderAction::Reset { shops, kind } => (shops, kind, None),
     };
     let shops = shop_ids(&store, &shops).await?;
-    let key = tender_key(kind);
+    let key = enum_name(&kind);
     let changes = shops
         .iter()
         .map(|shop| NewChange {
@@ -285,12 +286,6 @@ async fn tender(store: Arc<dyn Store>, action: TenderAction) -> Result<(Value, S
         json!({"kind": key, "shops": shops, "rule": rule, "changed": changed}),
         format!("{what} in {} shop(s) ({changed} changed)", shops.len()),
     ))
-}
-
-fn tender_key(kind: TenderKind) -> String {
-    to_value(&kind)
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 async fn promotion(store: Arc<dyn Store>, action: PromotionAction) -> Result<(Value, String)> {

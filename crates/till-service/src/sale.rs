@@ -548,13 +548,7 @@ impl Service {
                 reference: None,
             }],
         };
-        Ok(ReturnQuote {
-            lines: computed.lines.iter().map(views::line).collect(),
-            vat: computed.vat.iter().map(views::vat).collect(),
-            total: computed.total.to_string(),
-            tenders: tenders.iter().map(views::tender_view).collect(),
-            approvals_needed,
-        })
+        Ok(views::return_quote(&computed, &tenders, approvals_needed))
     }
 
     pub fn return_items(&self, request: ReturnRequest) -> ApiResult<SaleResult> {

@@ -79,6 +79,21 @@ pub fn tender_kind_view(kind: pos_domain::tender::TenderKind) -> TenderKind {
     }
 }
 
+/// A return as the returns screen shows it before it is recorded.
+pub fn return_quote(
+    computed: &pos_domain::ticket::Ticket,
+    tenders: &[Tender],
+    approvals_needed: Vec<crate::api::ApprovalAction>,
+) -> crate::api::ReturnQuote {
+    crate::api::ReturnQuote {
+        lines: computed.lines.iter().map(line).collect(),
+        vat: computed.vat.iter().map(vat).collect(),
+        total: computed.total.to_string(),
+        tenders: tenders.iter().map(tender_view).collect(),
+        approvals_needed,
+    }
+}
+
 pub fn tender_view(tender: &Tender) -> TenderView {
     TenderView {
         kind: tender_kind_view(tender.kind),

@@ -78,13 +78,7 @@ impl Service {
                 _ => Err(e),
             })?
             .unwrap_or_default();
-        Ok(ReturnQuote {
-            lines: computed.lines.iter().map(views::line).collect(),
-            vat: computed.vat.iter().map(views::vat).collect(),
-            total: computed.total.to_string(),
-            tenders: tenders.iter().map(views::tender_view).collect(),
-            approvals_needed,
-        })
+        Ok(views::return_quote(&computed, &tenders, approvals_needed))
     }
 
     /// Records the return, refunded as asked, and prints its receipt after the commit.
