@@ -83,15 +83,13 @@ pub fn post(
 pub fn entry_posted(shop_id: &str, till_id: &str, seq: u64, entry: &JournalEntry) -> OutboxEvent {
     let id = format!("entry/{till_id}/{seq}");
     let subject = format!("tills/{till_id}/closure/{seq}/entry");
-    let envelope = json!({
-        "specversion": "1.0",
-        "id": id,
-        "source": format!("/shops/{shop_id}/tills/{till_id}"),
-        "type": ENTRY_POSTED_TYPE,
-        "subject": subject,
-        "time": format!("{}T00:00:00Z", entry.date),
-        "datacontenttype": "application/json",
-        "data": {
+    OutboxEvent::new(
+        id,
+        ENTRY_POSTED_TYPE,
+        format!("/shops/{shop_id}/tills/{till_id}"),
+        subject,
+        format!("{}T00:00:00Z", entry.date),
+        json!({
             "shop": shop_id,
             "till": till_id,
             "closure_seq": seq,
@@ -99,14 +97,8 @@ pub fn entry_posted(shop_id: &str, till_id: &str, seq: u64, entry: &JournalEntry
             "debit": entry.total_debit().to_string(),
             "credit": entry.total_credit().to_string(),
             "entry": entry,
-        },
-    });
-    OutboxEvent {
-        id,
-        event_type: ENTRY_POSTED_TYPE.to_string(),
-        subject,
-        envelope,
-    }
+        }),
+    )
 }
 
 /// The first and last day of the fiscal year that *starts* in `year` at `start_month`

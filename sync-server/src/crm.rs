@@ -106,15 +106,13 @@ pub fn purchase(shop_id: &str, signed: &SignedRecord, ticket: &Ticket) -> Option
             line
         })
         .collect();
-    let envelope = json!({
-        "specversion": "1.0",
-        "id": id,
-        "source": format!("/shops/{shop_id}/tills/{}", r.till),
-        "type": PURCHASE_TYPE,
-        "subject": subject(customer),
-        "time": timestamp::format(&r.at),
-        "datacontenttype": "application/json",
-        "data": {
+    Some(OutboxEvent::new(
+        id,
+        PURCHASE_TYPE,
+        format!("/shops/{shop_id}/tills/{}", r.till),
+        subject(customer),
+        timestamp::format(&r.at),
+        json!({
             "customer": customer,
             "shop": shop_id,
             "till": r.till,
@@ -123,14 +121,8 @@ pub fn purchase(shop_id: &str, signed: &SignedRecord, ticket: &Ticket) -> Option
             "at": timestamp::format(&r.at),
             "total": ticket.total,
             "lines": lines,
-        },
-    });
-    Some(OutboxEvent {
-        id,
-        event_type: PURCHASE_TYPE.to_string(),
-        subject: subject(customer),
-        envelope,
-    })
+        }),
+    ))
 }
 
 /// A ticket naming a customer, as the customer's figures need it.
@@ -286,15 +278,13 @@ pub fn customer_changed(state: &CustomerState) -> OutboxEvent {
         .chain([state.last_purchase_at.clone()])
         .max()
         .unwrap_or_default();
-    let envelope = json!({
-        "specversion": "1.0",
-        "id": id,
-        "source": format!("/shops/{}", state.first_shop_id),
-        "type": event_type,
-        "subject": subject(&state.id),
-        "time": time,
-        "datacontenttype": "application/json",
-        "data": {
+    OutboxEvent::new(
+        id,
+        event_type,
+        format!("/shops/{}", state.first_shop_id),
+        subject(&state.id),
+        time,
+        json!({
             "customer": state.id,
             "version": state.version,
             "name": contact.map(|c| c.name.as_str()),
@@ -306,14 +296,8 @@ pub fn customer_changed(state: &CustomerState) -> OutboxEvent {
             "last_purchase_at": (!state.last_purchase_at.is_empty()).then_some(&state.last_purchase_at),
             "tickets": state.tickets,
             "total": Money::from_cents(state.total_cents),
-        },
-    });
-    OutboxEvent {
-        id,
-        event_type: event_type.to_string(),
-        subject: subject(&state.id),
-        envelope,
-    }
+        }),
+    )
 }
 
 #[cfg(test)]

@@ -26,21 +26,50 @@ pub struct OutboxEvent {
     pub envelope: Value,
 }
 
+impl OutboxEvent {
+    /// A CloudEvents 1.0 event with JSON `data`; its id, type and subject are kept beside the
+    /// envelope for the outbox's columns.
+    pub fn new(
+        id: impl Into<String>,
+        event_type: impl Into<String>,
+        source: impl Into<String>,
+        subject: impl Into<String>,
+        time: impl Into<String>,
+        data: Value,
+    ) -> OutboxEvent {
+        let (id, event_type, subject) = (id.into(), event_type.into(), subject.into());
+        let envelope = json!({
+            "specversion": "1.0",
+            "id": id,
+            "source": source.into(),
+            "type": event_type,
+            "subject": subject,
+            "time": time.into(),
+            "datacontenttype": "application/json",
+            "data": data,
+        });
+        OutboxEvent {
+            id,
+            event_type,
+            subject,
+            envelope,
+        }
+    }
+}
+
 /// The event of an accepted record: its identity, hash, time and payload.
 pub fn record_accepted(shop_id: &str, signed: &SignedRecord, hash: &str) -> OutboxEvent {
     let r = &signed.record;
     let subject = format!("tills/{}/{}/{}", r.till, r.chain, r.seq);
     let event_type = record_type(r.chain.name());
     let id = format!("record/{}/{}/{}", r.till, r.chain, r.seq);
-    let envelope = json!({
-        "specversion": "1.0",
-        "id": id,
-        "source": format!("/shops/{shop_id}/tills/{}", r.till),
-        "type": event_type,
-        "subject": subject,
-        "time": timestamp::format(&r.at),
-        "datacontenttype": "application/json",
-        "data": {
+    OutboxEvent::new(
+        id,
+        event_type,
+        format!("/shops/{shop_id}/tills/{}", r.till),
+        subject,
+        timestamp::format(&r.at),
+        json!({
             "shop": shop_id,
             "till": r.till,
             "chain": r.chain,
@@ -51,14 +80,8 @@ pub fn record_accepted(shop_id: &str, signed: &SignedRecord, hash: &str) -> Outb
             "software": r.software,
             "hash": hash,
             "payload": r.payload,
-        },
-    });
-    OutboxEvent {
-        id,
-        event_type,
-        subject,
-        envelope,
-    }
+        }),
+    )
 }
 
 /// The event of an alarm raised at `now`.
@@ -74,15 +97,13 @@ pub fn alarm_raised(
         alarm.chain, alarm.seq, alarm.received_hash
     );
     let subject = format!("tills/{till_id}/{}/{}", alarm.chain, alarm.seq);
-    let envelope = json!({
-        "specversion": "1.0",
-        "id": id,
-        "source": format!("/shops/{shop_id}/tills/{till_id}"),
-        "type": ALARM_TYPE,
-        "subject": subject,
-        "time": timestamp::format(&now),
-        "datacontenttype": "application/json",
-        "data": {
+    OutboxEvent::new(
+        id,
+        ALARM_TYPE,
+        format!("/shops/{shop_id}/tills/{till_id}"),
+        subject,
+        timestamp::format(&now),
+        json!({
             "shop": shop_id,
             "till": till_id,
             "chain": alarm.chain,
@@ -90,12 +111,6 @@ pub fn alarm_raised(
             "kind": kind,
             "reason": alarm.reason,
             "received_hash": alarm.received_hash,
-        },
-    });
-    OutboxEvent {
-        id,
-        event_type: ALARM_TYPE.to_string(),
-        subject,
-        envelope,
-    }
+        }),
+    )
 }

@@ -104,29 +104,21 @@ pub fn level_changed(level: &StockLevel, time: &str) -> OutboxEvent {
         k.shop_id, k.product_id, k.unit, level.version
     );
     let subject = format!("shops/{}/stock/{}", k.shop_id, k.product_id);
-    let envelope = json!({
-        "specversion": "1.0",
-        "id": id,
-        "source": format!("/shops/{}", k.shop_id),
-        "type": STOCK_CHANGED_TYPE,
-        "subject": subject,
-        "time": time,
-        "datacontenttype": "application/json",
-        "data": {
+    OutboxEvent::new(
+        id,
+        STOCK_CHANGED_TYPE,
+        format!("/shops/{}", k.shop_id),
+        subject,
+        time,
+        json!({
             "shop": k.shop_id,
             "product": k.product_id,
             "unit": k.unit,
             "change": level.change,
             "level": level.level,
             "version": level.version,
-        },
-    });
-    OutboxEvent {
-        id,
-        event_type: STOCK_CHANGED_TYPE.to_string(),
-        subject,
-        envelope,
-    }
+        }),
+    )
 }
 
 #[cfg(test)]

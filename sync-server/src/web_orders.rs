@@ -85,22 +85,14 @@ pub fn state_event(order: &WebOrder, now: DateTime<Utc>) -> OutboxEvent {
     let event_type = format!("pos.web_order.{state}");
     let id = format!("web_order/{}/{state}", order.id);
     let subject = format!("web-orders/{}", order.id);
-    let envelope = json!({
-        "specversion": "1.0",
-        "id": id,
-        "source": format!("/shops/{}", order.shop),
-        "type": event_type,
-        "subject": subject,
-        "time": timestamp::format(&now),
-        "datacontenttype": "application/json",
-        "data": order,
-    });
-    OutboxEvent {
+    OutboxEvent::new(
         id,
         event_type,
+        format!("/shops/{}", order.shop),
         subject,
-        envelope,
-    }
+        timestamp::format(&now),
+        json!(order),
+    )
 }
 
 /// The changes-feed entry of an order, for its pickup shop.
@@ -220,29 +212,21 @@ pub fn return_event(
     let event_type = "pos.web_order.returned".to_string();
     let id = format!("web_order/{}/return/{till}/{number}", order.id);
     let subject = format!("web-orders/{}", order.id);
-    let envelope = json!({
-        "specversion": "1.0",
-        "id": id,
-        "source": format!("/shops/{}", order.shop),
-        "type": event_type,
-        "subject": subject,
-        "time": timestamp::format(&now),
-        "datacontenttype": "application/json",
-        "data": {
+    OutboxEvent::new(
+        id,
+        event_type,
+        format!("/shops/{}", order.shop),
+        subject,
+        timestamp::format(&now),
+        json!({
             "order": order,
             "till": till,
             "ticket": number,
             "lines": returned_per_line(std::slice::from_ref(ticket)),
             "refund": ticket.total,
             "tenders": ticket.tenders,
-        },
-    });
-    OutboxEvent {
-        id,
-        event_type,
-        subject,
-        envelope,
-    }
+        }),
+    )
 }
 
 /// What an upload's web-order records do: orders changed, their events and feed entries, and
