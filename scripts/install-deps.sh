@@ -44,7 +44,9 @@ for component in rustfmt clippy; do
 done
 
 # The UI's build and tests (Vite 8, Vitest 4) need Node ^20.19 or >=22.12; Debian 12's nodejs is
-# 18: take Node 22 from NodeSource's apt repository when the Node here is missing or too old.
+# 18. When the Node here is missing or too old, take Debian's (for npm), then Node 22's official
+# Linux build as the npm registry publishes it (package node-linux-<arch>), into /opt/node22;
+# Debian's npm then runs on it (it starts the first `node` on the PATH).
 node_ok() {
   command -v node >/dev/null && node -e '
     const [major, minor] = process.versions.node.split(".").map(Number);
@@ -52,16 +54,13 @@ node_ok() {
 }
 if [ -f ui/package.json ] || [ -f "$(dirname "$0")/../ui/package.json" ]; then
   if ! node_ok; then
-    echo "install-deps: installing Node 22 from NodeSource (the UI needs Node 20.19+ or 22.12+)"
+    echo "install-deps: installing Node 22 from the npm registry (the UI needs Node 20.19+ or 22.12+)"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends ca-certificates curl gnupg
-    install -d -m 0755 /etc/apt/keyrings
-    curl -fsSL https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key \
-      | gpg --dearmor --yes -o /etc/apt/keyrings/nodesource.gpg
-    echo "deb [signed-by=/etc/apt/keyrings/nodesource.gpg] https://deb.nodesource.com/node_22.x nodistro main" \
-      > /etc/apt/sources.list.d/nodesource.list
-    apt-get update -qq
-    apt-get install -y -qq nodejs
+    command -v npm >/dev/null || { apt-get update -qq; apt-get install -y -qq --no-install-recommends nodejs npm; }
+    case "$(uname -m)" in x86_64) arch=x64 ;; aarch64) arch=arm64 ;; *) arch=$(uname -m) ;; esac
+    npm install --silent --no-save --prefix /opt/node22 "node-linux-${arch}@22"
+    ln -sf /opt/node22/node_modules/node-linux-${arch}/bin/node /usr/local/bin/node
+    hash -r
+    node_ok || { echo "install-deps: Node 20.19+ or 22.12+ is still missing" >&2; exit 1; }
   fi
 fi
