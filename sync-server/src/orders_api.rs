@@ -242,24 +242,25 @@ pub(crate) async fn place_order(
     responses(
         (status = 200, description = "The order as it now is", body = crate::openapi::WebOrderDoc),
         (status = 401, description = "Missing or unknown key or token", body = crate::openapi::ApiErrorDoc),
-        (status = 403, description = "A till, or a shop manager of another shop", body = crate::openapi::ApiErrorDoc),
-        (status = 404, description = "No such order (or another web shop's)", body = crate::openapi::ApiErrorDoc),
+        (status = 403, description = "A till, or a manager bound to no shop or region", body = crate::openapi::ApiErrorDoc),
+        (status = 404, description = "No such order (or another web shop's, or one of a shop outside the user's scope: answered alike)", body = crate::openapi::ApiErrorDoc),
         (status = 500, description = "Storage failed: retry later", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn get_order(
     State(state): State<AppState>,
     Path(id): Path<String>,
     caller: OrderCaller,
 ) -> Result<Response, Failure> {
-    let order = state.store.web_order(&id).await?.ok_or_else(|| {
+    let missing = || {
         Failure::new(
             StatusCode::NOT_FOUND,
             codes::NOT_FOUND,
             format!("no web order `{id}`"),
         )
-    })?;
+    };
+    let order = state.store.web_order(&id).await?.ok_or_else(missing)?;
     match &caller {
         OrderCaller::User(user) => {
-            scope(state.store.as_ref(), user, Some(order.shop.clone()), None).await?;
+            crate::scope::visible(state.store.as_ref(), user, &order.shop, missing).await?;
         }
         OrderCaller::WebShop(webshop) => placed_by(&state, &id, webshop).await?,
     }
