@@ -501,7 +501,8 @@ pub async fn run(store: Arc<dyn Store>, command: FeedAdmin) -> Result<(Value, St
                 (serde_json::to_value(&order)?, order_text(&order))
             }
             WebOrderAction::List { shop } => {
-                let orders = store.web_orders(shop.as_deref()).await?;
+                let shops = crate::store::ShopSelection { shop, region: None };
+                let orders = crate::store::all_web_orders(store.as_ref(), &shops).await?;
                 let text = orders.iter().map(order_text).collect::<Vec<_>>().join("\n");
                 (serde_json::to_value(&orders)?, text)
             }

@@ -332,6 +332,57 @@ async fn a_till_cannot_flood_the_alarms_and_lists_come_a_page_at_a_time(backend:
         .await;
     assert_eq!(next[0]["till_id"], TILL_A, "{next}");
 
+    // Web orders, newest first, each page before the previous page's last order.
+    let placed: Vec<String> = (0..3)
+        .map(|_| {
+            let order = sync_server_json(
+                &server.db_url,
+                &[
+                    "admin",
+                    "web-order",
+                    "create",
+                    "--shop",
+                    SHOP_A,
+                    "--line",
+                    "ACC-COQ|Coque|1|14.00",
+                ],
+            );
+            order["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let order_ids = |page: &Value| -> Vec<String> {
+        page.as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (status, all) = server
+        .get("/api/v1/hq/web-orders", Some(&server.admin_token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    let all = order_ids(&all);
+    let mut sorted = placed.clone();
+    sorted.sort();
+    let mut listed = all.clone();
+    listed.sort();
+    assert_eq!(listed, sorted, "every order is listed");
+    let (_, first) = server
+        .get("/api/v1/hq/web-orders?limit=2", Some(&server.admin_token))
+        .await;
+    assert_eq!(order_ids(&first), all[..2], "a page holds `limit` orders");
+    let (_, rest) = server
+        .get(
+            &format!("/api/v1/hq/web-orders?limit=2&after={}", all[1]),
+            Some(&server.admin_token),
+        )
+        .await;
+    assert_eq!(
+        order_ids(&rest),
+        all[2..],
+        "the next page starts after the last order"
+    );
+
     // And the dead letters (none here): the page parameters are accepted.
     let (status, dead) = server
         .get(

@@ -705,8 +705,10 @@ pub trait Store: Send + Sync + 'static {
     async fn web_order(&self, id: &str) -> Result<Option<WebOrder>>;
     /// The web shop that placed an order (`None` if there is no such order).
     async fn web_order_webshop(&self, id: &str) -> Result<Option<String>>;
-    /// Web orders, of one shop if given, newest first.
-    async fn web_orders(&self, shop: Option<&str>) -> Result<Vec<WebOrder>>;
+    /// The web orders of the selected shops, newest first, a page at a time (keyed by order
+    /// id: the orders placed before the order `page.after`).
+    async fn web_orders(&self, shops: &ShopSelection, page: &Page<String>)
+    -> Result<Vec<WebOrder>>;
     /// Cancels a web order online (refused once a handover or refusal is known).
     async fn cancel_web_order(&self, id: &str, now: DateTime<Utc>) -> Result<WebOrder>;
     /// Registers a webhook ([`StoreError::Conflict`] if the id is taken).
@@ -798,6 +800,23 @@ pub async fn all_dead_letters(store: &dyn Store) -> Result<Vec<DeadLetter>> {
         let after = all.last().map(|d| (d.cursor, d.webhook_id.clone()));
         let page = store
             .dead_letters(&Page::new(after, Some(MAX_PAGE_LIMIT)))
+            .await?;
+        let last_page = page.len() < MAX_PAGE_LIMIT as usize;
+        all.extend(page);
+        if last_page {
+            return Ok(all);
+        }
+    }
+}
+
+/// Every web order of the selected shops, newest first, page after page (for the admin
+/// command).
+pub async fn all_web_orders(store: &dyn Store, shops: &ShopSelection) -> Result<Vec<WebOrder>> {
+    let mut all: Vec<WebOrder> = Vec::new();
+    loop {
+        let after = all.last().map(|o| o.id.clone());
+        let page = store
+            .web_orders(shops, &Page::new(after, Some(MAX_PAGE_LIMIT)))
             .await?;
         let last_page = page.len() < MAX_PAGE_LIMIT as usize;
         all.extend(page);

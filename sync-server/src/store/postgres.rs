@@ -1468,9 +1468,13 @@ impl Store for PgStore {
         Ok(row.map(|r| r.get(0)))
     }
 
-    async fn web_orders(&self, shop: Option<&str>) -> Result<Vec<WebOrder>> {
+    async fn web_orders(
+        &self,
+        shops: &ShopSelection,
+        page: &Page<String>,
+    ) -> Result<Vec<WebOrder>> {
         let client = self.pool.get().await?;
-        postgres_feed::web_orders(&client, shop).await
+        postgres_feed::web_orders(&client, shops, page).await
     }
 
     async fn cancel_web_order(&self, id: &str, now: DateTime<Utc>) -> Result<WebOrder> {

@@ -1590,9 +1590,13 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn web_orders(&self, shop: Option<&str>) -> Result<Vec<WebOrder>> {
-        let shop = shop.map(str::to_string);
-        self.read(move |c| sqlite_feed::web_orders(c, shop.as_deref()))
+    async fn web_orders(
+        &self,
+        shops: &ShopSelection,
+        page: &Page<String>,
+    ) -> Result<Vec<WebOrder>> {
+        let (shops, page) = (shops.clone(), page.clone());
+        self.read(move |c| sqlite_feed::web_orders(c, &shops, &page))
             .await
     }
 
