@@ -969,3 +969,43 @@ fn split_types(text: &str) -> Vec<String> {
 pub fn chain_names() -> impl Iterator<Item = &'static str> {
     Chain::ALL.into_iter().map(Chain::name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tills_last_contact_is_written_at_most_once_a_minute() {
+        let now: DateTime<Utc> = "2026-03-30T10:00:00Z".parse().unwrap();
+        let at = |text: &str| pos_domain::record::timestamp::format(&text.parse().unwrap());
+        assert!(last_contact_is_stale(None, now), "never seen: recorded");
+        assert!(
+            !last_contact_is_stale(Some(&at("2026-03-30T09:59:30Z")), now),
+            "seen 30 s ago: a bearer lookup writes nothing"
+        );
+        assert!(last_contact_is_stale(
+            Some(&at("2026-03-30T09:58:59Z")),
+            now
+        ));
+    }
+
+    #[test]
+    fn ids_follow_one_rule() {
+        for ok in ["PARIS-OPERA", "web_shop.1", &"a".repeat(64)] {
+            assert!(is_plain_id(ok), "{ok}");
+        }
+        for bad in ["", "*", NO_REGION, "a b", "a/b", "é", &"a".repeat(65)] {
+            assert!(!is_plain_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_page_asks_for_1_to_5000_items() {
+        assert_eq!(Page::<i64>::new(None, None).limit, DEFAULT_PAGE_LIMIT);
+        assert_eq!(Page::<i64>::new(None, Some(0)).limit, 1);
+        assert_eq!(
+            Page::<i64>::new(None, Some(1_000_000)).limit,
+            MAX_PAGE_LIMIT
+        );
+    }
+}

@@ -2,7 +2,11 @@
 //!
 //! One connection in WAL mode with `synchronous=FULL`, behind a mutex, used from tokio's
 //! blocking thread pool; every write is one `BEGIN IMMEDIATE` transaction, so uploads are
-//! serialized (SQLite has a single writer anyway). Migrations are numbered by `user_version`.
+//! serialized (SQLite has a single writer anyway). Reads go to a second, query-only
+//! connection, so they never wait for the writer; a bearer lookup is a read, and writes the
+//! till's last contact only when it is stale ([`super::last_contact_is_stale`]). A panic in a
+//! storage call does not stop the later ones: the poisoned lock is taken back and any
+//! transaction left open is rolled back. Migrations are numbered by `user_version`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
