@@ -663,7 +663,7 @@ pub(crate) async fn export_fec(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Cursor recorded"),
-        (status = 400, description = "A malformed consumer name", body = crate::openapi::ApiErrorDoc),
+        (status = 400, description = "A malformed consumer name, or a body that is not JSON", body = crate::openapi::ApiErrorDoc),
         (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
         (status = 403, description = "Neither admin nor accountant", body = crate::openapi::ApiErrorDoc),
         (status = 422, description = "A negative cursor, or one past the feed's last event (`invalid`)", body = crate::openapi::ApiErrorDoc)))]
