@@ -26,8 +26,9 @@ head_office_start() {
     "${admin[@]}" shop create --entity ACME-TELECOM --name "Paris Opéra" --territory metropole \
       --timezone Europe/Paris --address "12 boulevard des Capucines, 75009 Paris" >/dev/null
     "${admin[@]}" catalog import crates/till/fixtures/demo-catalog.csv >/dev/null
-    "${admin[@]}" staff add --shop "$DEMO_SHOP" --id alice --name "Alice Martin" --role cashier --pin 1234 >/dev/null
-    "${admin[@]}" staff add --shop "$DEMO_SHOP" --id bruno --name "Bruno Petit" --role manager --pin 9999 >/dev/null
+    # PINs go on standard input, never on the command line (where `ps` shows them).
+    echo 1234 | "${admin[@]}" staff add --shop "$DEMO_SHOP" --id alice --name "Alice Martin" --role cashier >/dev/null
+    echo 9999 | "${admin[@]}" staff add --shop "$DEMO_SHOP" --id bruno --name "Bruno Petit" --role manager >/dev/null
     "${admin[@]}" user create --name "Head office" --role admin >"$dir/head-office-admin.json"
     "${admin[@]}" till create --shop "$DEMO_SHOP" --name "Caisse 1" --id "$DEMO_TILL" >"$dir/till-code.json"
     # Rules the till applies by itself: a promotion on cables, meal vouchers with their limit.

@@ -34,7 +34,8 @@ pub enum FeedAdmin {
         #[command(subcommand)]
         action: SettingsAction,
     },
-    /// Staff who may log in at a shop's tills (PINs kept as Argon2 hashes).
+    /// Staff who may log in at a shop's tills (PINs read from standard input, kept as Argon2
+    /// hashes).
     Staff {
         #[command(subcommand)]
         action: StaffAction,
@@ -137,9 +138,11 @@ pub enum StaffAction {
         /// cashier or manager.
         #[arg(long)]
         role: String,
-        /// 4 to 8 digits; only its Argon2 hash is stored and sent to tills.
-        #[arg(long)]
-        pin: String,
+        /// Refused: a PIN on the command line is readable by every user of the machine (`ps`)
+        /// and stays in the shell history. The PIN is read from the first line of standard
+        /// input instead (4 to 8 digits; only its Argon2 hash is stored and sent to tills).
+        #[arg(long, hide = true)]
+        pin: Option<String>,
         /// Defaults to a slug of the name.
         #[arg(long)]
         id: Option<String>,
@@ -191,6 +194,20 @@ pub enum WebOrderAction {
         #[arg(long)]
         shop: Option<String>,
     },
+}
+
+/// Reads a staff PIN from the first line of standard input, asking for it on a terminal.
+fn read_pin(name: &str) -> Result<String> {
+    use std::io::{IsTerminal, Write};
+    if std::io::stdin().is_terminal() {
+        eprint!("PIN of {name} (4 to 8 digits): ");
+        let _ = std::io::stderr().flush();
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the PIN from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
 fn parse_line(text: &str) -> Result<NewOrderLine> {
@@ -375,11 +392,19 @@ pub async fn run(store: Arc<dyn Store>, command: FeedAdmin) -> Result<(Value, St
                     id,
                 },
         } => {
+            if pin.is_some() {
+                bail!(
+                    "--pin puts the PIN where every user of this machine can read it (ps, shell \
+                     history): leave it out and give the PIN on standard input, e.g. \
+                     `printf '%s\\n' \"$PIN\" | sync-server admin staff add ...`"
+                );
+            }
             let role = match role.as_str() {
                 "cashier" => StaffRole::Cashier,
                 "manager" => StaffRole::Manager,
                 other => bail!("role `{other}`: use cashier or manager"),
             };
+            let pin = read_pin(&name)?;
             if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
                 bail!("a PIN is 4 to 8 digits");
             }
@@ -409,6 +434,11 @@ pub async fn run(store: Arc<dyn Store>, command: FeedAdmin) -> Result<(Value, St
             action: WebshopAction::Add { name, id },
         } => {
             let id = id.unwrap_or_else(|| distribution::staff_id(&name));
+            if !crate::store::is_plain_id(&id) {
+                bail!(
+                    "web shop id `{id}`: use 1 to 64 letters, digits, `-`, `_` or `.` (give --id)"
+                );
+            }
             let key = secrets::new_token()?;
             store
                 .create_webshop(&id, &name, &secrets::token_hash(&key))
@@ -471,7 +501,8 @@ pub async fn run(store: Arc<dyn Store>, command: FeedAdmin) -> Result<(Value, St
                 (serde_json::to_value(&order)?, order_text(&order))
             }
             WebOrderAction::List { shop } => {
-                let orders = store.web_orders(shop.as_deref()).await?;
+                let shops = crate::store::ShopSelection { shop, region: None };
+                let orders = crate::store::all_web_orders(store.as_ref(), &shops).await?;
                 let text = orders.iter().map(order_text).collect::<Vec<_>>().join("\n");
                 (serde_json::to_value(&orders)?, text)
             }

@@ -12,13 +12,13 @@
 //! | `GET /api/v1/hq/sales?by=&from=&to=&shop=&region=&compare=` | a user | consolidated sales from the rollups, with the previous period (see [`crate::sales_api`]) |
 //! | `GET /api/v1/hq/tickets?shop=&day=` | a user | a shop's tickets of a day, paged (see [`crate::tickets_api`]) |
 //! | `GET /api/v1/hq/tickets/{till_id}/{number}` | a user | one ticket as the till recorded it, its signature checked again |
-//! | `GET /api/v1/hq/fleet`, `GET /api/v1/hq/alarms` | a user | till status, alarms |
+//! | `GET /api/v1/hq/fleet?after=&limit=`, `GET /api/v1/hq/alarms?after=&limit=` | a user | till status, alarms, a page at a time |
 //! | `GET /api/v1/feed?after=&consumer=&limit=` | admin, accountant | the outbox as a pull feed |
-//! | `PUT /api/v1/feed/consumers/{name}` | admin, accountant | a consumer acknowledges its cursor |
-//! | `GET /api/v1/feed/consumers` | a user | consumers and their lag |
+//! | `PUT /api/v1/feed/consumers/{name}` | admin, accountant | a consumer acknowledges its cursor (at most the feed's last) |
+//! | `GET /api/v1/feed/consumers` | admin, accountant | consumers and their lag |
 //! | `GET /api/v1/hq/exports/fec?entity=&year=` | admin, accountant | the entity's FEC for the fiscal year starting in `year` |
 //! | `GET /api/v1/hq/webhooks` | admin | registered webhooks and their queues |
-//! | `GET /api/v1/hq/webhooks/dead-letters` | admin | events parked after their last delivery attempt |
+//! | `GET /api/v1/hq/webhooks/dead-letters?after=&after_webhook=&limit=` | admin | events parked after their last delivery attempt, a page at a time |
 //! | `POST /api/v1/hq/webhooks/dead-letters/retry` | admin | queues dead letters again |
 //!
 //! The changes feed and web orders are in [`crate::orders_api`].
@@ -48,7 +48,7 @@ use tokio::net::TcpListener;
 
 use crate::scope::scope;
 use crate::secrets;
-use crate::store::{Enrollment, Role, Store, StoreError, TillAuth, User, check_batches};
+use crate::store::{Enrollment, Page, Role, Store, StoreError, TillAuth, User, check_batches};
 
 /// Protocol majors this server accepts.
 pub const SUPPORTED_MAJORS: [u32; 1] = [1];
@@ -449,46 +449,72 @@ pub(crate) async fn shop_tills(
     Ok(Json(tills).into_response())
 }
 
+/// `GET /api/v1/hq/fleet` parameters: the shops asked, and a page of their tills by id.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub(crate) struct ShopFilter {
+pub(crate) struct FleetQuery {
     /// Only this shop (a shop manager always sees only theirs).
     shop: Option<String>,
     /// Only the shops of this region (`(none)`: the shops without a region; a regional
     /// manager always sees only their region's).
     region: Option<String>,
+    /// The tills after this till id (the `till_id` of the previous page's last till).
+    after: Option<String>,
+    /// Tills per page: 1 to 5000, default 500.
+    limit: Option<u32>,
 }
 
 #[utoipa::path(get, path = "/api/v1/hq/fleet", tag = "head office",
-    params(ShopFilter),
+    params(FleetQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Status of each till of the shops asked and in the user's scope", body = Vec<crate::store::TillStatus>),
+        (status = 200, description = "Status of each till of the shops asked and in the user's scope, by till id, one page (shorter than `limit`: the last)", body = Vec<crate::store::TillStatus>),
+        (status = 400, description = "`limit` is not a number", body = crate::openapi::ApiErrorDoc),
+        (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
         (status = 403, description = "A shop or region outside the user's scope, or a regional manager bound to no region", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn hq_fleet(
     State(state): State<AppState>,
     caller: Caller,
-    QueryParams(filter): QueryParams<ShopFilter>,
+    QueryParams(query): QueryParams<FleetQuery>,
 ) -> Result<Response, Failure> {
     let user = caller.user()?;
-    let scoped = scope(state.store.as_ref(), &user, filter.shop, filter.region).await?;
-    Ok(Json(state.store.fleet(&scoped.selection).await?).into_response())
+    let scoped = scope(state.store.as_ref(), &user, query.shop, query.region).await?;
+    let page = Page::new(query.after, query.limit);
+    Ok(Json(state.store.fleet(&scoped.selection, &page).await?).into_response())
+}
+
+/// `GET /api/v1/hq/alarms` parameters: the shops asked, and a page of their alarms.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AlarmQuery {
+    /// Only this shop (a shop manager always sees only theirs).
+    shop: Option<String>,
+    /// Only the shops of this region (`(none)`: the shops without a region; a regional
+    /// manager always sees only their region's).
+    region: Option<String>,
+    /// The alarms after this alarm id (the `id` of the previous page's last alarm).
+    after: Option<i64>,
+    /// Alarms per page: 1 to 5000, default 500.
+    limit: Option<u32>,
 }
 
 #[utoipa::path(get, path = "/api/v1/hq/alarms", tag = "head office",
-    params(ShopFilter),
+    params(AlarmQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Alarms of the shops asked and in the user's scope, newest last", body = Vec<crate::store::Alarm>),
+        (status = 200, description = "Alarms of the shops asked and in the user's scope, oldest first, one page (shorter than `limit`: the last)", body = Vec<crate::store::Alarm>),
+        (status = 400, description = "`after` or `limit` is not a number", body = crate::openapi::ApiErrorDoc),
+        (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
         (status = 403, description = "A shop or region outside the user's scope, or a regional manager bound to no region", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn hq_alarms(
     State(state): State<AppState>,
     caller: Caller,
-    QueryParams(filter): QueryParams<ShopFilter>,
+    QueryParams(query): QueryParams<AlarmQuery>,
 ) -> Result<Response, Failure> {
     let user = caller.user()?;
-    let scoped = scope(state.store.as_ref(), &user, filter.shop, filter.region).await?;
-    Ok(Json(state.store.alarms(&scoped.selection).await?).into_response())
+    let scoped = scope(state.store.as_ref(), &user, query.shop, query.region).await?;
+    let page = Page::new(query.after, query.limit);
+    Ok(Json(state.store.alarms(&scoped.selection, &page).await?).into_response())
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -530,12 +556,7 @@ fn feed_reader(caller: Caller) -> Result<User, Failure> {
 }
 
 fn consumer_name(name: &str) -> Result<(), Failure> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
-    if ok {
+    if crate::store::is_plain_id(name) {
         Ok(())
     } else {
         Err(Failure::new(
@@ -640,7 +661,12 @@ pub(crate) async fn export_fec(
     params(("name" = String, Path, description = "The consumer: 1 to 64 letters, digits, `-`, `_` or `.`")),
     request_body = Acknowledge,
     security(("bearer" = [])),
-    responses((status = 204, description = "Cursor recorded")))]
+    responses(
+        (status = 204, description = "Cursor recorded"),
+        (status = 400, description = "A malformed consumer name, or a body that is not JSON", body = crate::openapi::ApiErrorDoc),
+        (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
+        (status = 403, description = "Neither admin nor accountant", body = crate::openapi::ApiErrorDoc),
+        (status = 422, description = "A negative cursor, or one past the feed's last event (`invalid`)", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn acknowledge(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -656,6 +682,19 @@ pub(crate) async fn acknowledge(
             "a cursor is 0 or more",
         ));
     }
+    // A cursor past the end would make the consumer (the NATS publisher among them) skip
+    // every event written until the outbox reaches it.
+    let end = state.store.feed_end().await?;
+    if ack.cursor > end {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            codes::INVALID,
+            format!(
+                "cursor {} is past the feed's last event ({end}): acknowledge a `next` the feed gave you",
+                ack.cursor
+            ),
+        ));
+    }
     state
         .store
         .set_consumer_cursor(&name, ack.cursor, Utc::now())
@@ -665,12 +704,15 @@ pub(crate) async fn acknowledge(
 
 #[utoipa::path(get, path = "/api/v1/feed/consumers", tag = "feeds",
     security(("bearer" = [])),
-    responses((status = 200, description = "Feed consumers and their lag", body = Vec<crate::store::Consumer>)))]
+    responses(
+        (status = 200, description = "Feed consumers and their lag", body = Vec<crate::store::Consumer>),
+        (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
+        (status = 403, description = "Neither admin nor accountant: only the roles that run feeds see them", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn consumers(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Response, Failure> {
-    caller.user()?;
+    feed_reader(caller)?;
     Ok(Json(state.store.consumers().await?).into_response())
 }
 
@@ -770,17 +812,38 @@ pub(crate) async fn hq_webhooks(
     Ok(Json(state.store.webhooks().await?).into_response())
 }
 
+/// `GET /api/v1/hq/webhooks/dead-letters` parameters: a page of dead letters, ordered by
+/// event cursor then webhook id.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct DeadLetterQuery {
+    /// The dead letters after this event cursor (the `cursor` of the previous page's last).
+    after: Option<i64>,
+    /// With `after`: the `webhook_id` of the previous page's last dead letter.
+    after_webhook: Option<String>,
+    /// Dead letters per page: 1 to 5000, default 500.
+    limit: Option<u32>,
+}
+
 #[utoipa::path(get, path = "/api/v1/hq/webhooks/dead-letters", tag = "feeds",
+    params(DeadLetterQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Events parked after their last delivery attempt", body = Vec<crate::store::DeadLetter>),
+        (status = 200, description = "Events parked after their last delivery attempt, by event cursor and webhook, one page (shorter than `limit`: the last)", body = Vec<crate::store::DeadLetter>),
+        (status = 400, description = "`after` or `limit` is not a number", body = crate::openapi::ApiErrorDoc),
+        (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
         (status = 403, description = "Not an admin", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn hq_dead_letters(
     State(state): State<AppState>,
     caller: Caller,
+    QueryParams(query): QueryParams<DeadLetterQuery>,
 ) -> Result<Response, Failure> {
     admin_only(caller)?;
-    Ok(Json(state.store.dead_letters().await?).into_response())
+    let after = query
+        .after
+        .map(|cursor| (cursor, query.after_webhook.unwrap_or_default()));
+    let page = Page::new(after, query.limit);
+    Ok(Json(state.store.dead_letters(&page).await?).into_response())
 }
 
 /// The body of `POST /api/v1/hq/webhooks/dead-letters/retry`: which dead letters to queue

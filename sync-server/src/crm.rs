@@ -12,17 +12,23 @@
 //! details known at that point with the figures learnt from the tickets (tickets, net total,
 //! first shop, last purchase). A customer seen first through their details is `created` then;
 //! one seen first on a ticket is `created` without details, and `updated` when they arrive.
+//!
+//! "Later" is the till's `updated_at`, so a till's clock decides which change wins. A change
+//! dated more than [`MAX_CLOCK_AHEAD`] past head office's clock cannot be genuine: it is
+//! stored as of head office's time and alarmed ([`bound_to_clock`]), so one till (a wrong
+//! clock, or a dishonest one) cannot pin a customer's details against every later change.
+//! Each stored change keeps the shop and till that made it ([`ContactOrigin`]).
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use pos_domain::Money;
 use pos_domain::customer::Customer;
-use pos_domain::record::{SignedRecord, timestamp};
+use pos_domain::record::{SignedRecord, sha256_hex, timestamp};
 use pos_domain::ticket::Ticket;
 use serde_json::json;
 
-use crate::events::OutboxEvent;
+use crate::events::{ALARM_TYPE, OutboxEvent};
 
 /// A ticket naming a customer was accepted.
 pub const PURCHASE_TYPE: &str = "pos.crm.purchase.recorded";
@@ -161,6 +167,111 @@ pub struct CustomerState {
     pub version: i64,
     /// The latest contact details a till sent, if any.
     pub contact: Option<Customer>,
+    /// Who sent them (none for details stored before head office kept it).
+    pub origin: Option<ContactOrigin>,
+}
+
+/// Where a stored change of a customer's details came from: the shop and till that uploaded
+/// it, and when head office received it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContactOrigin {
+    pub shop_id: String,
+    pub till_id: String,
+    /// Head office's time of the upload (canonical UTC).
+    pub received_at: String,
+}
+
+impl ContactOrigin {
+    /// An upload of `till_id`, of shop `shop_id`, received at `now`.
+    pub fn new(shop_id: &str, till_id: &str, now: DateTime<Utc>) -> ContactOrigin {
+        ContactOrigin {
+            shop_id: shop_id.to_string(),
+            till_id: till_id.to_string(),
+            received_at: timestamp::format(&now),
+        }
+    }
+}
+
+/// How far past head office's clock, in seconds, a till may date a change of customer
+/// details. Tills set their clocks by NTP; five minutes covers a drifting one, while a change
+/// dated further ahead would outrank every genuine change made until that date.
+pub const MAX_CLOCK_AHEAD_SECONDS: i64 = 5 * 60;
+
+/// The `chain` and `kind` of the alarm raised for a change dated past head office's clock
+/// (customers have no chain: their alarms are under `customers`, sequence 0).
+pub const CLOCK_ALARM_CHAIN: &str = "customers";
+pub const CLOCK_ALARM_KIND: &str = "customer_clock_ahead";
+
+/// A till's change of details dated more than [`MAX_CLOCK_AHEAD_SECONDS`] past head office's
+/// clock: the evidence an alarm keeps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClockAlarm {
+    pub customer: String,
+    pub reason: String,
+    /// The customer exactly as the till sent them (JSON).
+    pub received: Vec<u8>,
+    /// Hex SHA-256 of `received`: the same change sent again raises no second alarm.
+    pub received_hash: String,
+}
+
+impl ClockAlarm {
+    /// The outbox event of this alarm, raised on an upload from `origin`.
+    pub fn event(&self, origin: &ContactOrigin) -> OutboxEvent {
+        let till = &origin.till_id;
+        OutboxEvent::new(
+            format!(
+                "alarm/{till}/{CLOCK_ALARM_CHAIN}/0/{CLOCK_ALARM_KIND}/{}",
+                self.received_hash
+            ),
+            ALARM_TYPE,
+            format!("/shops/{}/tills/{till}", origin.shop_id),
+            subject(&self.customer),
+            origin.received_at.clone(),
+            json!({
+                "shop": origin.shop_id,
+                "till": till,
+                "chain": CLOCK_ALARM_CHAIN,
+                "seq": 0,
+                "kind": CLOCK_ALARM_KIND,
+                "reason": self.reason,
+                "received_hash": self.received_hash,
+                "customer": self.customer,
+            }),
+        )
+    }
+}
+
+/// Bounds a till's change of details to head office's clock: one dated more than
+/// [`MAX_CLOCK_AHEAD_SECONDS`] past `now` is taken as made at `now`, with an alarm.
+///
+/// Clamped rather than refused: a till whose clock runs ahead is a fault to fix, not a reason
+/// to lose what the cashier typed, and a refusal would hold back every customer of the
+/// upload, retried for ever. Any genuine change made after `now` wins over the clamped one.
+pub fn bound_to_clock(customer: &Customer, now: DateTime<Utc>) -> (Customer, Option<ClockAlarm>) {
+    let limit = now + chrono::Duration::seconds(MAX_CLOCK_AHEAD_SECONDS);
+    if customer.updated_at <= limit {
+        return (customer.clone(), None);
+    }
+    let received = serde_json::to_vec(customer).unwrap_or_default();
+    let alarm = ClockAlarm {
+        customer: customer.id.clone(),
+        reason: format!(
+            "customer {} changed with updated_at {}, more than {} minutes past head office's \
+             clock ({}): stored as of head office's time; check the till's clock",
+            customer.id,
+            timestamp::format(&customer.updated_at),
+            MAX_CLOCK_AHEAD_SECONDS / 60,
+            timestamp::format(&now),
+        ),
+        received_hash: sha256_hex(&received),
+        received,
+    };
+    let bounded = Customer {
+        created_at: customer.created_at.min(now),
+        updated_at: now,
+        ..customer.clone()
+    };
+    (bounded, Some(alarm))
 }
 
 impl CustomerState {
@@ -176,6 +287,7 @@ impl CustomerState {
             total_cents: 0,
             version: 0,
             contact: None,
+            origin: None,
         }
     }
 
@@ -190,6 +302,7 @@ impl CustomerState {
             total_cents: 0,
             version: 0,
             contact: None,
+            origin: None,
         }
     }
 
@@ -206,21 +319,34 @@ pub fn contact_from_json(text: Option<&str>) -> Result<Option<Customer>, serde_j
     text.map(serde_json::from_str).transpose()
 }
 
-/// Applies the contact details a till of `shop_id` uploaded (`states` holds every customer
-/// named, [`CustomerState::from_contact`] if new): a version later than the stored one
-/// replaces it and makes an event; an earlier or equal one changes nothing. Returns the
-/// events and the customers whose details changed, in upload order.
+/// What applying an upload of contact details did.
+#[derive(Debug, Default)]
+pub struct AppliedContacts {
+    /// The customer events, in upload order.
+    pub events: Vec<OutboxEvent>,
+    /// The customers whose details changed, as stored, in upload order.
+    pub changed: Vec<Customer>,
+    /// The changes dated past head office's clock (see [`bound_to_clock`]).
+    pub alarms: Vec<ClockAlarm>,
+}
+
+/// Applies the contact details a till uploaded from `origin` (`states` holds every customer
+/// named, [`CustomerState::from_contact`] if new), each first bounded to head office's clock
+/// `now` ([`bound_to_clock`]): a version later than the stored one replaces it, with its
+/// origin, and makes an event; an earlier or equal one changes nothing.
 pub fn apply_contacts(
     states: &mut BTreeMap<String, CustomerState>,
-    shop_id: &str,
+    origin: &ContactOrigin,
+    now: DateTime<Utc>,
     uploaded: &[Customer],
-) -> (Vec<OutboxEvent>, Vec<Customer>) {
-    let mut events = Vec::new();
-    let mut changed = Vec::new();
+) -> AppliedContacts {
+    let mut applied = AppliedContacts::default();
     for customer in uploaded {
+        let (customer, alarm) = bound_to_clock(customer, now);
+        applied.alarms.extend(alarm);
         let state = states
             .entry(customer.id.clone())
-            .or_insert_with(|| CustomerState::from_contact(shop_id, customer));
+            .or_insert_with(|| CustomerState::from_contact(&origin.shop_id, &customer));
         let newer = state
             .contact
             .as_ref()
@@ -229,11 +355,12 @@ pub fn apply_contacts(
             continue;
         }
         state.contact = Some(customer.clone());
+        state.origin = Some(origin.clone());
         state.version += 1;
-        events.push(customer_changed(state));
-        changed.push(customer.clone());
+        applied.events.push(customer_changed(state));
+        applied.changed.push(customer);
     }
-    (events, changed)
+    applied
 }
 
 /// Applies an upload's customer tickets, in ticket order, to the customers' stored states
@@ -291,6 +418,8 @@ pub fn customer_changed(state: &CustomerState) -> OutboxEvent {
             "phone": contact.and_then(|c| c.phone.as_deref()),
             "email": contact.and_then(|c| c.email.as_deref()),
             "details_updated_at": contact_at,
+            "details_shop": state.origin.as_ref().map(|o| o.shop_id.as_str()),
+            "details_till": state.origin.as_ref().map(|o| o.till_id.as_str()),
             "first_shop": state.first_shop_id,
             "first_seen_at": state.first_seen_at,
             "last_purchase_at": (!state.last_purchase_at.is_empty()).then_some(&state.last_purchase_at),
@@ -343,6 +472,21 @@ mod tests {
         assert_eq!(c1.first_seen_at, "2026-03-30T10:00:00.000000Z");
     }
 
+    /// Applies an upload of a till of `shop` received on 2026-04-01 (after every test change).
+    fn upload(
+        states: &mut BTreeMap<String, CustomerState>,
+        shop: &str,
+        uploaded: &[Customer],
+    ) -> (Vec<OutboxEvent>, Vec<Customer>) {
+        let now = "2026-04-01T00:00:00Z".parse().unwrap();
+        let applied = apply_contacts(states, &ContactOrigin::new(shop, "T1", now), now, uploaded);
+        assert!(
+            applied.alarms.is_empty(),
+            "every test change is in the past"
+        );
+        (applied.events, applied.changed)
+    }
+
     fn contact(name: &str, updated_at: &str) -> Customer {
         Customer {
             id: "C1".into(),
@@ -357,7 +501,7 @@ mod tests {
     #[test]
     fn contact_details_are_events_and_the_later_change_wins() {
         let mut states = BTreeMap::new();
-        let (events, changed) = apply_contacts(
+        let (events, changed) = upload(
             &mut states,
             "SHOP",
             &[contact("Zoé", "2026-03-29T09:00:00Z")],
@@ -377,7 +521,7 @@ mod tests {
         assert_eq!(events[0].event_type, CUSTOMER_UPDATED_TYPE);
         assert_eq!(events[0].envelope["data"]["name"], "Zoé");
         assert_eq!(events[0].envelope["data"]["tickets"], 1);
-        let (events, changed) = apply_contacts(
+        let (events, changed) = upload(
             &mut states,
             "SHOP",
             &[
@@ -387,7 +531,7 @@ mod tests {
         );
         assert!(events.is_empty() && changed.is_empty());
 
-        let (events, _) = apply_contacts(
+        let (events, _) = upload(
             &mut states,
             "OTHER",
             &[contact("Zoé Martin", "2026-03-31T09:00:00Z")],
@@ -402,7 +546,7 @@ mod tests {
     #[test]
     fn scrubbing_removes_the_contact_details_only() {
         let mut states = BTreeMap::new();
-        let (events, _) = apply_contacts(
+        let (events, _) = upload(
             &mut states,
             "SHOP",
             &[contact("Zoé", "2026-03-29T09:00:00Z")],
@@ -423,7 +567,7 @@ mod tests {
         let events = apply(&mut states, &[ticket("C1", "2026-03-30T10:00:00Z", 500)]);
         assert_eq!(events[0].event_type, CUSTOMER_CREATED_TYPE);
         assert_eq!(events[0].envelope["data"]["name"], serde_json::Value::Null);
-        let (events, _) = apply_contacts(
+        let (events, _) = upload(
             &mut states,
             "SHOP",
             &[contact("Zoé", "2026-03-29T09:00:00Z")],
@@ -434,5 +578,43 @@ mod tests {
             events[0].envelope["time"], "2026-03-30T10:00:00.000000Z",
             "the purchase is the latest fact"
         );
+    }
+
+    #[test]
+    fn a_change_dated_past_head_offices_clock_is_stored_as_of_now_with_an_alarm() {
+        let now: DateTime<Utc> = "2026-04-01T00:00:00Z".parse().unwrap();
+        let mut states = BTreeMap::new();
+        let origin = ContactOrigin::new("OTHER", "OTHER-1", now);
+        let pinned = contact("Pinned", "2999-01-01T00:00:00Z");
+        let applied = apply_contacts(&mut states, &origin, now, &[pinned]);
+        assert_eq!(
+            applied.changed[0].updated_at, now,
+            "a change dated in 2999 is stored as made when head office received it"
+        );
+        assert_eq!(applied.alarms.len(), 1, "and it is alarmed");
+        assert_eq!(applied.alarms[0].customer, "C1");
+        let alarm = applied.alarms[0].event(&origin);
+        assert_eq!(alarm.envelope["data"]["kind"], CLOCK_ALARM_KIND);
+        assert_eq!(alarm.envelope["data"]["till"], "OTHER-1");
+        assert_eq!(
+            applied.events[0].envelope["data"]["details_shop"], "OTHER",
+            "the change is recorded with the shop that made it"
+        );
+
+        // The real shop's change a minute later wins.
+        let later = now + chrono::Duration::minutes(1);
+        let real = contact("Zoé", "2026-04-01T00:01:00Z");
+        let applied = apply_contacts(
+            &mut states,
+            &ContactOrigin::new("SHOP", "SHOP-1", later),
+            later,
+            std::slice::from_ref(&real),
+        );
+        assert_eq!(applied.changed, vec![real], "the later genuine change wins");
+
+        // Within the allowed skew, a till's time is kept as it is.
+        let ahead = contact("Ahead", "2026-04-01T00:05:00Z");
+        let (kept, alarm) = bound_to_clock(&ahead, now);
+        assert_eq!((kept, alarm), (ahead, None));
     }
 }

@@ -2,7 +2,11 @@
 //!
 //! | route | who | what |
 //! |---|---|---|
-//! | `POST /api/v1/tills/{till_id}/customers` | that till | customers created or changed at the till: each one later than head office's copy is stored, sent to the shop's tills through the changes feed (kind `customer`) and announced by a `pos.crm.customer.*` event; resending changes nothing |
+//! | `POST /api/v1/tills/{till_id}/customers` | that till | customers created or changed at the till: each one later than head office's copy is stored with the shop and till that sent it, sent to the shop's tills through the changes feed (kind `customer`) and announced by a `pos.crm.customer.*` event; resending changes nothing |
+//!
+//! A change dated more than [`crate::crm::MAX_CLOCK_AHEAD_SECONDS`] past head office's clock
+//! is taken as made when head office received it and raises a `customer_clock_ahead` alarm
+//! (see [`crate::crm::bound_to_clock`]): one till's clock cannot pin a customer's details.
 //!
 //! Customers are checked as the tills check them ([`pos_domain::customer::validate`]): a
 //! customer whose details are not already in their normalized form is refused with the whole
@@ -12,6 +16,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
+use chrono::Utc;
 use pos_domain::customer::{self, ContactInput, Customer};
 use pos_domain::wire::{CustomersUpload, CustomersUploadResponse, codes};
 
@@ -58,7 +63,7 @@ pub fn check(c: &Customer) -> Result<(), String> {
     request_body = crate::openapi::CustomersUploadDoc,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Stored: how many were newer than head office's copy, how many changed nothing", body = crate::openapi::CustomersUploadResponseDoc),
+        (status = 200, description = "Stored: how many were newer than head office's copy, how many changed nothing (a change dated more than 5 minutes past head office's clock counts as made now, and is alarmed)", body = crate::openapi::CustomersUploadResponseDoc),
         (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
         (status = 403, description = "A head-office user, or another till's id", body = crate::openapi::ApiErrorDoc),
         (status = 413, description = "More than 1000 customers: send them in several uploads", body = crate::openapi::ApiErrorDoc),
@@ -92,16 +97,20 @@ pub(crate) async fn upload_customers(
     }
     // On its own task, like record uploads: a till hanging up never cancels it half-way.
     let store = state.store.clone();
-    let answer = tokio::spawn(async move { store.put_customers(&till, request.customers).await })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "customer upload task failed");
-            Failure::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                codes::INTERNAL,
-                "the server could not store the customers; nothing was half-stored: retry",
-            )
-        })??;
+    let answer = tokio::spawn(async move {
+        store
+            .put_customers(&till, request.customers, Utc::now())
+            .await
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "customer upload task failed");
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::INTERNAL,
+            "the server could not store the customers; nothing was half-stored: retry",
+        )
+    })??;
     Ok(Json(answer))
 }
 

@@ -10,6 +10,12 @@
 //! | already held | different | fork: refused, alarm, never overwritten |
 //! | the next expected | — | verified (shape, till, chain, link, signature): stored, or refused with an alarm |
 //! | beyond the next expected | — | gap: refused, answered with the expected sequence |
+//!
+//! Alarms are append-only and a till chooses what it sends, so what one till can make them
+//! hold is bounded ([`admit_alarms`]): an alarm keeps at most [`MAX_ALARM_EVIDENCE_BYTES`] of
+//! the offending bytes (its identity stays the hash of all of them), and a till raises at most
+//! [`MAX_ALARMS_PER_TILL_PER_HOUR`] alarms an hour, then one [`AlarmKind::Flood`] alarm per
+//! chain and hour; the ones left out are logged.
 
 use std::collections::BTreeMap;
 
@@ -74,6 +80,9 @@ pub enum AlarmKind {
     /// Returns of a web order recorded at the shop's tills add up to more than was handed
     /// over (two tills each took back the last unit).
     WebOrderOverReturned,
+    /// The till raised more than [`MAX_ALARMS_PER_TILL_PER_HOUR`] alarms within an hour: its
+    /// later alarms of the hour are in the server's log only.
+    Flood,
 }
 
 impl AlarmKind {
@@ -86,6 +95,7 @@ impl AlarmKind {
             AlarmKind::WebOrderConflict => "web_order_conflict",
             AlarmKind::WebOrderUnknown => "web_order_unknown",
             AlarmKind::WebOrderOverReturned => "web_order_over_returned",
+            AlarmKind::Flood => "alarm_flood",
         }
     }
 }
@@ -102,6 +112,82 @@ pub struct NewAlarm {
     /// Hex SHA-256 of the offending bytes: with till, chain, seq and kind, the alarm's identity,
     /// so the same offending record sent again raises no second alarm.
     pub received_hash: String,
+}
+
+/// Most bytes of the offending record an alarm keeps as evidence (a record is a few KiB; the
+/// upload limit, 16 MiB, is not a size to keep once per alarm).
+pub const MAX_ALARM_EVIDENCE_BYTES: usize = 64 * 1024;
+
+/// Most characters of an alarm's reason kept.
+pub const MAX_ALARM_REASON_CHARS: usize = 1000;
+
+/// Most alarms one till raises in an hour before they are coalesced (see [`admit_alarms`]).
+pub const MAX_ALARMS_PER_TILL_PER_HOUR: u64 = 100;
+
+impl NewAlarm {
+    /// This alarm as stored: its evidence cut to [`MAX_ALARM_EVIDENCE_BYTES`] and its reason to
+    /// [`MAX_ALARM_REASON_CHARS`]; its identity (`received_hash`) stays the hash of every byte
+    /// received.
+    pub fn bounded(mut self) -> NewAlarm {
+        if self.received.len() > MAX_ALARM_EVIDENCE_BYTES {
+            let received = self.received.len();
+            self.received.truncate(MAX_ALARM_EVIDENCE_BYTES);
+            self.reason = format!(
+                "{} (evidence: the first {MAX_ALARM_EVIDENCE_BYTES} of {received} bytes received)",
+                self.reason
+            );
+        }
+        if self.reason.chars().count() > MAX_ALARM_REASON_CHARS {
+            self.reason = self.reason.chars().take(MAX_ALARM_REASON_CHARS).collect();
+        }
+        self
+    }
+}
+
+/// The alarms of an upload a till may still store, bounded ([`NewAlarm::bounded`]), given
+/// how many it raised in the hour before (`raised_last_hour`) and the hour's name (`hour`,
+/// e.g. `2026-03-30T10`): up to [`MAX_ALARMS_PER_TILL_PER_HOUR`] in all, then one
+/// [`AlarmKind::Flood`] alarm per chain and hour in place of the rest, which are logged.
+pub fn admit_alarms<'a>(
+    till_id: &str,
+    alarms: impl IntoIterator<Item = &'a NewAlarm>,
+    raised_last_hour: u64,
+    hour: &str,
+) -> Vec<NewAlarm> {
+    let room = MAX_ALARMS_PER_TILL_PER_HOUR.saturating_sub(raised_last_hour) as usize;
+    let mut admitted = Vec::new();
+    let mut flooded = std::collections::BTreeSet::new();
+    for (index, alarm) in alarms.into_iter().enumerate() {
+        if index < room {
+            admitted.push(alarm.clone().bounded());
+            continue;
+        }
+        tracing::warn!(
+            till = %till_id,
+            chain = %alarm.chain,
+            seq = alarm.seq,
+            kind = alarm.kind.name(),
+            received_hash = %alarm.received_hash,
+            reason = %alarm.reason.chars().take(MAX_ALARM_REASON_CHARS).collect::<String>(),
+            "alarm not stored: the till raised more than {MAX_ALARMS_PER_TILL_PER_HOUR} within an hour"
+        );
+        if flooded.insert(alarm.chain) {
+            let identity = format!("alarm flood {till_id} {} {hour}", alarm.chain);
+            admitted.push(NewAlarm {
+                chain: alarm.chain,
+                seq: 0,
+                kind: AlarmKind::Flood,
+                reason: format!(
+                    "this till raised more than {MAX_ALARMS_PER_TILL_PER_HOUR} alarms within an \
+                     hour: later ones of hour {hour} are in the server's log only; check the \
+                     till (its software, or whether it is still trustworthy)"
+                ),
+                received: Vec::new(),
+                received_hash: sha256_hex(identity.as_bytes()),
+            });
+        }
+    }
+    admitted
 }
 
 /// What to do with one chain's batch.

@@ -24,7 +24,8 @@
 //!   FEC and hledger exports of a legal entity.
 //! - [`crm`] and [`stock`]: customer, purchase and per-shop stock events derived from the
 //!   tickets on ingest, for the CRM and the web shop; [`customers_api`]: the customers tills
-//!   create or change (contact details, the later change wins), stored, sent to the shop's
+//!   create or change (contact details, the later change wins, dated no later than head
+//!   office's clock allows), stored with the shop and till that made them, sent to the shop's
 //!   tills and announced to the CRM;
 //! - [`feeds`]: push delivery of the outbox: signed webhooks with retries and dead letters,
 //!   and a NATS JetStream publisher.

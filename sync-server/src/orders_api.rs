@@ -6,7 +6,7 @@
 //! | `POST /api/v1/web-orders` (`Idempotency-Key` header) | a web shop | places an order: 201 with the order; the same key and body again: 200 with the same order; the same key with another body: 409 `idempotency_conflict` |
 //! | `GET /api/v1/web-orders/{id}` | a web shop, a user | the order as it now is |
 //! | `POST /api/v1/web-orders/{id}/cancel` | a web shop, an admin | cancels it (409 `order_state` once handed over or refused) |
-//! | `GET /api/v1/hq/web-orders?shop=` | a user | orders, newest first (a shop manager: their shop's) |
+//! | `GET /api/v1/hq/web-orders?shop=&region=&after=&limit=` | a user | orders, newest first, a page at a time (a shop manager: their shop's) |
 //!
 //! A web shop authenticates with `Authorization: Bearer KEY`, the key printed once by
 //! `sync-server admin webshop add`.
@@ -242,24 +242,25 @@ pub(crate) async fn place_order(
     responses(
         (status = 200, description = "The order as it now is", body = crate::openapi::WebOrderDoc),
         (status = 401, description = "Missing or unknown key or token", body = crate::openapi::ApiErrorDoc),
-        (status = 403, description = "A till, or a shop manager of another shop", body = crate::openapi::ApiErrorDoc),
-        (status = 404, description = "No such order (or another web shop's)", body = crate::openapi::ApiErrorDoc),
+        (status = 403, description = "A till, or a manager bound to no shop or region", body = crate::openapi::ApiErrorDoc),
+        (status = 404, description = "No such order (or another web shop's, or one of a shop outside the user's scope: answered alike)", body = crate::openapi::ApiErrorDoc),
         (status = 500, description = "Storage failed: retry later", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn get_order(
     State(state): State<AppState>,
     Path(id): Path<String>,
     caller: OrderCaller,
 ) -> Result<Response, Failure> {
-    let order = state.store.web_order(&id).await?.ok_or_else(|| {
+    let missing = || {
         Failure::new(
             StatusCode::NOT_FOUND,
             codes::NOT_FOUND,
             format!("no web order `{id}`"),
         )
-    })?;
+    };
+    let order = state.store.web_order(&id).await?.ok_or_else(missing)?;
     match &caller {
         OrderCaller::User(user) => {
-            scope(state.store.as_ref(), user, Some(order.shop.clone()), None).await?;
+            crate::scope::visible(state.store.as_ref(), user, &order.shop, missing).await?;
         }
         OrderCaller::WebShop(webshop) => placed_by(&state, &id, webshop).await?,
     }
@@ -318,13 +319,18 @@ pub(crate) struct ShopQuery {
     /// Only the orders of this region's shops (`(none)`: shops without a region; a regional
     /// manager always sees only their region's).
     region: Option<String>,
+    /// The orders placed before this order (the `id` of the previous page's last order).
+    after: Option<String>,
+    /// Orders per page: 1 to 5000, default 500.
+    limit: Option<u32>,
 }
 
 #[utoipa::path(get, path = "/api/v1/hq/web-orders", tag = "web orders",
     params(ShopQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Web orders, newest first", body = Vec<crate::openapi::WebOrderDoc>),
+        (status = 200, description = "Web orders, newest first, one page (shorter than `limit`: the last)", body = Vec<crate::openapi::WebOrderDoc>),
+        (status = 400, description = "`limit` is not a number", body = crate::openapi::ApiErrorDoc),
         (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
         (status = 403, description = "A till, or a shop outside the user's scope", body = crate::openapi::ApiErrorDoc),
         (status = 500, description = "Storage failed: retry later", body = crate::openapi::ApiErrorDoc)))]
@@ -341,10 +347,7 @@ pub(crate) async fn hq_orders(
         ));
     };
     let scoped = scope(state.store.as_ref(), &user, query.shop, query.region).await?;
-    let mut orders = state
-        .store
-        .web_orders(scoped.selection.shop.as_deref())
-        .await?;
-    orders.retain(|order| scoped.contains(&order.shop));
+    let page = crate::store::Page::new(query.after, query.limit);
+    let orders = state.store.web_orders(&scoped.selection, &page).await?;
     Ok(Json(orders).into_response())
 }

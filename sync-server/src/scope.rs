@@ -1,7 +1,9 @@
 //! What a head-office user may see: admins and accountants every shop, a regional manager the
 //! shops of their region, a shop manager their shop. A request naming a shop or a region
 //! outside the user's scope is refused (403, naming the scope); a request naming none covers
-//! every shop the user may see.
+//! every shop the user may see. A single resource (a ticket, a web order) of a shop outside
+//! the scope is answered as if it did not exist (404, see [`visible`]), so its id tells
+//! nothing.
 //!
 //! Region membership is read when the request runs: a shop moved to another region takes its
 //! history with it.
@@ -45,6 +47,24 @@ pub async fn scope(
     let shops = store.shops().await?;
     let selection = select(user, &shops, shop, region)?;
     Ok(Scoped { selection, shops })
+}
+
+/// Checks that `user` may see a resource of shop `shop_id`; one outside their scope is
+/// answered `missing()`, the answer for an unknown id, so ids (ticket numbers, order ids) do
+/// not tell what exists beyond the scope. A user who may see nothing at all (a manager bound
+/// to no shop or region) is still told why (403).
+pub async fn visible(
+    store: &dyn Store,
+    user: &User,
+    shop_id: &str,
+    missing: impl FnOnce() -> Failure,
+) -> Result<(), Failure> {
+    let scoped = scope(store, user, None, None).await?;
+    if scoped.contains(shop_id) {
+        Ok(())
+    } else {
+        Err(missing())
+    }
 }
 
 /// The rules of [`scope`], given every shop.

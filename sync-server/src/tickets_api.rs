@@ -6,7 +6,7 @@
 //! - `GET /api/v1/hq/tickets/{till_id}/{number}`: one ticket, `number` being its sequence in
 //!   the till's ticket chain (the number printed on the receipt), as the till recorded and
 //!   signed it, with its record's hash, its link to the previous record and its signature
-//!   status.
+//!   status; a ticket of a shop outside the user's scope is answered 404, as an unknown one.
 //!
 //! A record is stored only after its signature verified against the till's enrolled key and
 //! its link to the previous record held (see [`crate::ingest`]), so every stored ticket was
@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::api::{AppState, Caller, Failure, QueryParams};
-use crate::scope::scope;
+use crate::scope::{scope, visible};
 use crate::signatures::FastKey;
 use crate::store::{RecordCursor, StoredRecord};
 
@@ -274,32 +274,30 @@ pub fn verify_stored(record: &StoredRecord, chain: Chain) -> (Option<SignedRecor
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The ticket as recorded, with its signature verified again", body = TicketDetail),
-        (status = 403, description = "A ticket of a shop outside the user's scope", body = crate::openapi::ApiErrorDoc),
-        (status = 404, description = "No such ticket", body = crate::openapi::ApiErrorDoc)))]
+        (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
+        (status = 403, description = "A till, or a manager bound to no shop or region", body = crate::openapi::ApiErrorDoc),
+        (status = 404, description = "No such ticket, or one of a shop outside the user's scope (answered alike)", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn ticket(
     State(state): State<AppState>,
     Path((till_id, number)): Path<(String, u64)>,
     caller: Caller,
 ) -> Result<Json<TicketDetail>, Failure> {
     let user = caller.user()?;
+    let missing = || {
+        Failure::new(
+            StatusCode::NOT_FOUND,
+            codes::NOT_FOUND,
+            format!(
+                "till `{till_id}` has no ticket {number} on the server (it may not be uploaded yet)"
+            ),
+        )
+    };
     let record = state
         .store
         .record(&till_id, Chain::Ticket, number)
         .await?
-        .ok_or_else(|| {
-            Failure::new(
-                StatusCode::NOT_FOUND,
-                codes::NOT_FOUND,
-                format!("till `{till_id}` has no ticket {number} on the server (it may not be uploaded yet)"),
-            )
-        })?;
-    scope(
-        state.store.as_ref(),
-        &user,
-        Some(record.shop_id.clone()),
-        None,
-    )
-    .await?;
+        .ok_or_else(missing)?;
+    visible(state.store.as_ref(), &user, &record.shop_id, missing).await?;
     let (signed, problems) = verify_stored(&record, Chain::Ticket);
     let record_of = signed.as_ref().map(|s| &s.record);
     Ok(Json(TicketDetail {

@@ -196,7 +196,6 @@ async fn a_regional_manager_sees_exactly_the_shops_of_their_region(backend: Back
         format!("/api/v1/hq/web-orders?shop={SHOP_B}"),
         format!("/api/v1/shops/{SHOP_B}/tills"),
         format!("/api/v1/hq/tickets?shop={SHOP_B}&day=2026-03-30"),
-        format!("/api/v1/hq/tickets/{TILL_B}/1"),
     ] {
         let (status, body) = server.get(&asked, Some(token)).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{asked}: {body}");
@@ -205,6 +204,20 @@ async fn a_regional_manager_sees_exactly_the_shops_of_their_region(backend: Back
             "the refusal names the scope: {body}"
         );
     }
+    // One ticket of another region's shop is answered as a ticket that does not exist, so
+    // ticket numbers tell nothing beyond the scope.
+    let (status, hidden) = server
+        .get(&format!("/api/v1/hq/tickets/{TILL_B}/1"), Some(token))
+        .await;
+    let (_, unknown) = server
+        .get(&format!("/api/v1/hq/tickets/{TILL_B}/999999"), Some(token))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "an out-of-scope ticket is answered 404, like an unknown one: {hidden}"
+    );
+    assert_eq!(hidden["code"], unknown["code"], "{hidden} / {unknown}");
     let (status, fleet) = server.get("/api/v1/hq/fleet", Some(token)).await;
     assert_eq!(status, StatusCode::OK);
     let fleet_tills: Vec<&str> = fleet
@@ -255,7 +268,11 @@ async fn a_regional_manager_sees_exactly_the_shops_of_their_region(backend: Back
             Some(token),
         )
         .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another region's order is answered as an unknown one: {refused}"
+    );
     let (_, all_orders) = server
         .get("/api/v1/hq/web-orders", Some(&server.admin_token))
         .await;

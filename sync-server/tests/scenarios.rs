@@ -1243,7 +1243,7 @@ async fn held_records_and_alarms_cannot_be_changed_even_with_sql(backend: Backen
     assert_eq!(
         server
             .store
-            .alarms(&Default::default())
+            .alarms(&Default::default(), &sync_server::store::Page::first())
             .await
             .unwrap()
             .len(),

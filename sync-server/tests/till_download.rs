@@ -32,13 +32,29 @@ on_every_backend!(
 const TILL: &str = "PARIS-OPERA-4";
 
 fn admin(server: &Server, args: &[&str]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_sync-server"))
+    admin_with_input(server, args, "")
+}
+
+/// Runs an admin command with `input` on its standard input (where secrets such as PINs go).
+fn admin_with_input(server: &Server, args: &[&str], input: &str) -> Value {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sync-server"))
         .arg("--db")
         .arg(&server.db_url)
         .arg("--json")
         .args(args)
-        .output()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("the sync-server binary runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
     assert!(
         output.status.success(),
         "sync-server {args:?} failed: {}",
@@ -116,7 +132,7 @@ async fn a_till_receives_its_shops_catalog_prices_and_staff(backend: Backend) {
             "1.00",
         ],
     );
-    let staff = admin(
+    let staff = admin_with_input(
         &server,
         &[
             "admin",
@@ -128,9 +144,8 @@ async fn a_till_receives_its_shops_catalog_prices_and_staff(backend: Backend) {
             "Alice Martin",
             "--role",
             "cashier",
-            "--pin",
-            "4821",
         ],
+        "4821\n",
     );
     assert_eq!(staff["id"], "alice-martin");
     admin(

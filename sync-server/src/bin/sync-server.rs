@@ -339,12 +339,7 @@ enum UserAction {
 /// Ids are 1 to 64 ASCII letters, digits, `-`, `_` or `.` (so they fit URLs and never take
 /// the chain-wide rollup's `*` or the `(none)` of shops without a region).
 fn checked_id(kind: &str, id: String) -> Result<String> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if ok {
+    if sync_server::store::is_plain_id(&id) {
         Ok(id)
     } else {
         bail!("{kind} id `{id}`: use 1 to 64 letters, digits, `-`, `_` or `.` (give --id)")
@@ -795,7 +790,7 @@ async fn webhook(
             print(json_output, serde_json::to_value(&list)?, text);
         }
         WebhookAction::DeadLetters => {
-            let list = store.dead_letters().await?;
+            let list = sync_server::store::all_dead_letters(store).await?;
             let text = list
                 .iter()
                 .map(|d| {

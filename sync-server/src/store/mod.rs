@@ -187,6 +187,38 @@ impl ShopSelection {
     }
 }
 
+/// A page of a list: the items after `after` in the list's order (from the first if `None`),
+/// at most `limit` of them. A client asks for the next page with the key of the last item it
+/// received, until a page comes back shorter than `limit`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page<K> {
+    pub after: Option<K>,
+    pub limit: u32,
+}
+
+/// Items per page when a request does not say.
+pub const DEFAULT_PAGE_LIMIT: u32 = 500;
+/// Most items per page.
+pub const MAX_PAGE_LIMIT: u32 = 5000;
+
+impl<K> Page<K> {
+    /// The page a request asks for, its limit brought within 1..=[`MAX_PAGE_LIMIT`].
+    pub fn new(after: Option<K>, limit: Option<u32>) -> Page<K> {
+        Page {
+            after,
+            limit: limit.unwrap_or(DEFAULT_PAGE_LIMIT).clamp(1, MAX_PAGE_LIMIT),
+        }
+    }
+
+    /// The first page of at most [`MAX_PAGE_LIMIT`] items.
+    pub fn first() -> Page<K> {
+        Page {
+            after: None,
+            limit: MAX_PAGE_LIMIT,
+        }
+    }
+}
+
 /// A till as head office sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TillInfo {
@@ -561,7 +593,8 @@ pub trait Store: Send + Sync + 'static {
     /// Consumes a valid, unexpired enrollment code: stores the till's key and token hash. A
     /// till enrolling again must present the key it enrolled with; its old token stops working.
     async fn enroll(&self, enrollment: &Enrollment, now: DateTime<Utc>) -> Result<Enrolled>;
-    /// The till holding this token, its last contact set to `now`.
+    /// The till holding this token, its last contact set to `now` unless it was recorded less
+    /// than [`LAST_CONTACT_EVERY_SECONDS`] before (see [`last_contact_is_stale`]).
     async fn till_by_token(&self, token_hash: &str, now: DateTime<Utc>)
     -> Result<Option<TillAuth>>;
     /// The user holding this API token, or this unexpired session token.
@@ -589,8 +622,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<UploadResponse>;
 
     async fn sales(&self, query: &SalesQuery) -> Result<Vec<SalesRow>>;
-    async fn fleet(&self, shops: &ShopSelection) -> Result<Vec<TillStatus>>;
-    async fn alarms(&self, shops: &ShopSelection) -> Result<Vec<Alarm>>;
+    /// The status of the selected shops' tills, by till id, a page at a time (keyed by till id).
+    async fn fleet(&self, shops: &ShopSelection, page: &Page<String>) -> Result<Vec<TillStatus>>;
+    /// The alarms of the selected shops' tills, oldest first, a page at a time (keyed by id).
+    async fn alarms(&self, shops: &ShopSelection, page: &Page<i64>) -> Result<Vec<Alarm>>;
     /// A stored record of a till, with its shop and the till's enrolled key.
     async fn record(&self, till_id: &str, chain: Chain, seq: u64) -> Result<Option<StoredRecord>>;
     /// The ticket records of a shop's tills whose time is in `from..to` (canonical UTC
@@ -606,6 +641,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<StoredRecord>>;
     /// Outbox events with cursor greater than `after`, oldest first.
     async fn feed(&self, after: i64, limit: u32) -> Result<Vec<FeedEvent>>;
+    /// The cursor of the newest outbox event (0 when there is none).
+    async fn feed_end(&self) -> Result<i64>;
     /// The cursor a feed consumer acknowledged (`None`: an unknown consumer).
     async fn consumer_cursor(&self, name: &str) -> Result<Option<i64>>;
     /// Records a consumer's cursor (creating the consumer). Moving it back replays events.
@@ -640,13 +677,16 @@ pub trait Store: Send + Sync + 'static {
         since: u64,
         limit: u32,
     ) -> Result<crate::distribution::StoredPage>;
-    /// Stores the customers a till uploaded, in one transaction: each one later than head
-    /// office's copy replaces it, goes to the till's shop through the changes feed and makes a
-    /// customer event ([`crate::crm::apply_contacts`]); the others change nothing.
+    /// Stores the customers a till uploaded at `now`, in one transaction: each one later than
+    /// head office's copy replaces it, with the shop and till that sent it, goes to the till's
+    /// shop through the changes feed and makes a customer event; one dated too far past `now`
+    /// is taken as made at `now` and alarmed ([`crate::crm::apply_contacts`]); the others
+    /// change nothing.
     async fn put_customers(
         &self,
         till: &TillAuth,
         customers: Vec<pos_domain::customer::Customer>,
+        now: DateTime<Utc>,
     ) -> Result<pos_domain::wire::CustomersUploadResponse>;
     /// Erases a customer's contact details, in one transaction: the stored copy, the copies of
     /// the shops' tills (a removal in the changes feed) and the details in the customer events
@@ -665,8 +705,10 @@ pub trait Store: Send + Sync + 'static {
     async fn web_order(&self, id: &str) -> Result<Option<WebOrder>>;
     /// The web shop that placed an order (`None` if there is no such order).
     async fn web_order_webshop(&self, id: &str) -> Result<Option<String>>;
-    /// Web orders, of one shop if given, newest first.
-    async fn web_orders(&self, shop: Option<&str>) -> Result<Vec<WebOrder>>;
+    /// The web orders of the selected shops, newest first, a page at a time (keyed by order
+    /// id: the orders placed before the order `page.after`).
+    async fn web_orders(&self, shops: &ShopSelection, page: &Page<String>)
+    -> Result<Vec<WebOrder>>;
     /// Cancels a web order online (refused once a handover or refusal is known).
     async fn cancel_web_order(&self, id: &str, now: DateTime<Utc>) -> Result<WebOrder>;
     /// Registers a webhook ([`StoreError::Conflict`] if the id is taken).
@@ -707,8 +749,9 @@ pub trait Store: Send + Sync + 'static {
         retry_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<()>;
-    /// The dead letters, oldest first.
-    async fn dead_letters(&self) -> Result<Vec<DeadLetter>>;
+    /// The dead letters by outbox cursor (oldest event first) and webhook, a page at a time
+    /// (keyed by cursor and webhook id).
+    async fn dead_letters(&self, page: &Page<(i64, String)>) -> Result<Vec<DeadLetter>>;
     /// Queues dead letters again with their attempts reset, due at `now`: all of them, those of
     /// one webhook, or one event of one webhook. Returns how many.
     async fn retry_dead_letters(
@@ -748,6 +791,39 @@ pub enum Placed {
     Created(WebOrder),
     /// The same request was placed before: the order as it is now.
     Existing(WebOrder),
+}
+
+/// Every dead letter, page after page (for the admin command).
+pub async fn all_dead_letters(store: &dyn Store) -> Result<Vec<DeadLetter>> {
+    let mut all: Vec<DeadLetter> = Vec::new();
+    loop {
+        let after = all.last().map(|d| (d.cursor, d.webhook_id.clone()));
+        let page = store
+            .dead_letters(&Page::new(after, Some(MAX_PAGE_LIMIT)))
+            .await?;
+        let last_page = page.len() < MAX_PAGE_LIMIT as usize;
+        all.extend(page);
+        if last_page {
+            return Ok(all);
+        }
+    }
+}
+
+/// Every web order of the selected shops, newest first, page after page (for the admin
+/// command).
+pub async fn all_web_orders(store: &dyn Store, shops: &ShopSelection) -> Result<Vec<WebOrder>> {
+    let mut all: Vec<WebOrder> = Vec::new();
+    loop {
+        let after = all.last().map(|o| o.id.clone());
+        let page = store
+            .web_orders(shops, &Page::new(after, Some(MAX_PAGE_LIMIT)))
+            .await?;
+        let last_page = page.len() < MAX_PAGE_LIMIT as usize;
+        all.extend(page);
+        if last_page {
+            return Ok(all);
+        }
+    }
 }
 
 /// Opens a store from `sqlite:PATH` or `postgres://...`, running its migrations.
@@ -831,9 +907,32 @@ pub fn ingest_writes(till: &TillAuth, plans: &[ChainPlan]) -> IngestWrites {
     }
 }
 
+/// How often, at most, a till's bearer lookups record its last contact: the fleet view needs
+/// minutes, not every request, and each recording is a write (on SQLite, behind the single
+/// writer).
+pub const LAST_CONTACT_EVERY_SECONDS: i64 = 60;
+
+/// Whether a till last seen at `last_contact_at` (canonical UTC) should be recorded as seen at
+/// `now` (see [`LAST_CONTACT_EVERY_SECONDS`]).
+pub fn last_contact_is_stale(last_contact_at: Option<&str>, now: DateTime<Utc>) -> bool {
+    let due = now - chrono::Duration::seconds(LAST_CONTACT_EVERY_SECONDS);
+    last_contact_at.is_none_or(|at| at < pos_domain::record::timestamp::format(&due).as_str())
+}
+
 /// The till's clock minus the server's, in milliseconds.
 pub fn clock_skew_ms(now: DateTime<Utc>, till_clock: Option<DateTime<Utc>>) -> Option<i64> {
     till_clock.map(|at| (at - now).num_milliseconds())
+}
+
+/// The rule of head office's ids (shops, tills, users, regions, web shops, feed consumers...):
+/// 1 to 64 ASCII letters, digits, `-`, `_` or `.`, so they fit URLs and never take the
+/// chain-wide rollup's `*` or the `(none)` of shops without a region.
+pub fn is_plain_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Checks an upload's shape before touching storage: each chain at most once.
@@ -869,4 +968,44 @@ fn split_types(text: &str) -> Vec<String> {
 /// Chain names in a fixed order, for fleet maps.
 pub fn chain_names() -> impl Iterator<Item = &'static str> {
     Chain::ALL.into_iter().map(Chain::name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tills_last_contact_is_written_at_most_once_a_minute() {
+        let now: DateTime<Utc> = "2026-03-30T10:00:00Z".parse().unwrap();
+        let at = |text: &str| pos_domain::record::timestamp::format(&text.parse().unwrap());
+        assert!(last_contact_is_stale(None, now), "never seen: recorded");
+        assert!(
+            !last_contact_is_stale(Some(&at("2026-03-30T09:59:30Z")), now),
+            "seen 30 s ago: a bearer lookup writes nothing"
+        );
+        assert!(last_contact_is_stale(
+            Some(&at("2026-03-30T09:58:59Z")),
+            now
+        ));
+    }
+
+    #[test]
+    fn ids_follow_one_rule() {
+        for ok in ["PARIS-OPERA", "web_shop.1", &"a".repeat(64)] {
+            assert!(is_plain_id(ok), "{ok}");
+        }
+        for bad in ["", "*", NO_REGION, "a b", "a/b", "é", &"a".repeat(65)] {
+            assert!(!is_plain_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_page_asks_for_1_to_5000_items() {
+        assert_eq!(Page::<i64>::new(None, None).limit, DEFAULT_PAGE_LIMIT);
+        assert_eq!(Page::<i64>::new(None, Some(0)).limit, 1);
+        assert_eq!(
+            Page::<i64>::new(None, Some(1_000_000)).limit,
+            MAX_PAGE_LIMIT
+        );
+    }
 }

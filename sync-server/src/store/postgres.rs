@@ -228,6 +228,13 @@ CREATE INDEX records_by_time ON records (till_id, chain, at);
     r#"
 ALTER TABLE webhooks ADD COLUMN secret_sealed BOOLEAN NOT NULL DEFAULT FALSE;
 "#,
+    // Which shop and till made a customer's stored change of details, and when head office
+    // received it (see `crate::crm::ContactOrigin`).
+    r#"
+ALTER TABLE customers ADD COLUMN contact_shop_id TEXT;
+ALTER TABLE customers ADD COLUMN contact_till_id TEXT;
+ALTER TABLE customers ADD COLUMN contact_received_at TEXT;
+"#,
 ];
 
 /// The PostgreSQL store.
@@ -383,7 +390,8 @@ async fn customer_states(
     let mut states = BTreeMap::new();
     for r in tx
         .query(
-            "SELECT id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version, contact
+            "SELECT id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version, contact,
+                    contact_shop_id, contact_till_id, contact_received_at
              FROM customers WHERE id = ANY($1)",
             &[&ids],
         )
@@ -391,6 +399,14 @@ async fn customer_states(
     {
         let id: String = r.get(0);
         let contact: Option<String> = r.get(7);
+        let origin = match (r.get(8), r.get(9), r.get(10)) {
+            (Some(shop_id), Some(till_id), Some(received_at)) => Some(crm::ContactOrigin {
+                shop_id,
+                till_id,
+                received_at,
+            }),
+            _ => None,
+        };
         let state = crm::CustomerState {
             first_shop_id: r.get(1),
             first_seen_at: r.get(2),
@@ -400,6 +416,7 @@ async fn customer_states(
             version: r.get(6),
             contact: crm::contact_from_json(contact.as_deref())
                 .map_err(|e| StoreError::Corrupt(format!("customer {id}: {e}")))?,
+            origin,
             id,
         };
         states.insert(state.id.clone(), state);
@@ -813,11 +830,20 @@ impl Store for PgStore {
         now: DateTime<Utc>,
     ) -> Result<Option<TillAuth>> {
         let client = self.pool.get().await?;
+        // The last contact is written only when it is stale (see `last_contact_is_stale`): a
+        // row write per request would make every read of a till a write.
+        let due = now - chrono::Duration::seconds(super::LAST_CONTACT_EVERY_SECONDS);
         let row = client
             .query_opt(
-                "UPDATE tills SET last_contact_at = $2 WHERE token_hash = $1
-                 RETURNING id, shop_id, public_key",
-                &[&token_hash, &timestamp::format(&now)],
+                "WITH found AS (SELECT id, shop_id, public_key, last_contact_at FROM tills WHERE token_hash = $1),
+                 seen AS (UPDATE tills SET last_contact_at = $2 FROM found
+                          WHERE tills.id = found.id AND coalesce(found.last_contact_at, '') < $3)
+                 SELECT id, shop_id, public_key FROM found",
+                &[
+                    &token_hash,
+                    &timestamp::format(&now),
+                    &timestamp::format(&due),
+                ],
             )
             .await?;
         let Some(row) = row else { return Ok(None) };
@@ -992,7 +1018,22 @@ impl Store for PgStore {
         // After the records: the orders' feed entries take versions in this transaction.
         let orders = postgres_feed::apply_till_actions(&tx, till, &plans, now).await?;
         let mut alarm_events = Vec::new();
-        for al in writes.alarms.iter().chain(&orders.alarms) {
+        let raised = writes.alarms.iter().chain(&orders.alarms);
+        let admitted = if raised.clone().next().is_none() {
+            Vec::new()
+        } else {
+            let last_hour = timestamp::format(&(now - chrono::Duration::hours(1)));
+            let raised_last_hour: i64 = tx
+                .query_one(
+                    "SELECT count(*) FROM alarms WHERE till_id = $1 AND raised_at > $2",
+                    &[&till.till_id, &last_hour],
+                )
+                .await?
+                .get(0);
+            let hour = now.format("%Y-%m-%dT%H").to_string();
+            crate::ingest::admit_alarms(&till.till_id, raised, raised_last_hour as u64, &hour)
+        };
+        for al in &admitted {
             let inserted = tx
                 .execute(
                     "INSERT INTO alarms (till_id, chain, seq, kind, reason, received_hash, received, raised_at)
@@ -1130,7 +1171,7 @@ impl Store for PgStore {
             .collect())
     }
 
-    async fn fleet(&self, shops: &ShopSelection) -> Result<Vec<TillStatus>> {
+    async fn fleet(&self, shops: &ShopSelection, page: &Page<String>) -> Result<Vec<TillStatus>> {
         let client = self.pool.get().await?;
         let rows = client
             .query(
@@ -1138,9 +1179,9 @@ impl Store for PgStore {
                         (SELECT count(*) FROM alarms a WHERE a.till_id = t.id),
                         (SELECT max(raised_at) FROM alarms a WHERE a.till_id = t.id),
                         t.clock_skew_ms
-                 FROM tills t WHERE {} ORDER BY t.id",
+                 FROM tills t WHERE {} AND ($3::TEXT IS NULL OR t.id > $3) ORDER BY t.id LIMIT $4",
                 ShopSelection::condition("t.shop_id", "$1::TEXT", "$2::TEXT")),
-                &[&shops.shop, &shops.region],
+                &[&shops.shop, &shops.region, &page.after, &i64::from(page.limit)],
             )
             .await?;
         let mut tills = Vec::new();
@@ -1177,15 +1218,20 @@ impl Store for PgStore {
         Ok(tills)
     }
 
-    async fn alarms(&self, shops: &ShopSelection) -> Result<Vec<Alarm>> {
+    async fn alarms(&self, shops: &ShopSelection, page: &Page<i64>) -> Result<Vec<Alarm>> {
         let client = self.pool.get().await?;
         let rows = client
             .query(
                 &format!("SELECT a.id, a.till_id, t.shop_id, a.chain, a.seq, a.kind, a.reason, a.received_hash, a.raised_at
                  FROM alarms a JOIN tills t ON t.id = a.till_id
-                 WHERE {} ORDER BY a.id",
+                 WHERE {} AND a.id > $3 ORDER BY a.id LIMIT $4",
                 ShopSelection::condition("t.shop_id", "$1::TEXT", "$2::TEXT")),
-                &[&shops.shop, &shops.region],
+                &[
+                    &shops.shop,
+                    &shops.region,
+                    &page.after.unwrap_or(0),
+                    &i64::from(page.limit),
+                ],
             )
             .await?;
         Ok(rows
@@ -1267,6 +1313,14 @@ impl Store for PgStore {
                 Ok(FeedEvent { cursor, event })
             })
             .collect()
+    }
+
+    async fn feed_end(&self) -> Result<i64> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .query_one("SELECT coalesce(max(cursor), 0)::BIGINT FROM outbox", &[])
+            .await?
+            .get(0))
     }
 
     async fn consumer_cursor(&self, name: &str) -> Result<Option<i64>> {
@@ -1414,9 +1468,13 @@ impl Store for PgStore {
         Ok(row.map(|r| r.get(0)))
     }
 
-    async fn web_orders(&self, shop: Option<&str>) -> Result<Vec<WebOrder>> {
+    async fn web_orders(
+        &self,
+        shops: &ShopSelection,
+        page: &Page<String>,
+    ) -> Result<Vec<WebOrder>> {
         let client = self.pool.get().await?;
-        postgres_feed::web_orders(&client, shop).await
+        postgres_feed::web_orders(&client, shops, page).await
     }
 
     async fn cancel_web_order(&self, id: &str, now: DateTime<Utc>) -> Result<WebOrder> {
@@ -1431,6 +1489,7 @@ impl Store for PgStore {
         &self,
         till: &TillAuth,
         customers: Vec<pos_domain::customer::Customer>,
+        now: DateTime<Utc>,
     ) -> Result<pos_domain::wire::CustomersUploadResponse> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
@@ -1457,7 +1516,12 @@ impl Store for PgStore {
             .cloned()
             .collect();
         let mut states = customer_states(&*tx, &ids).await?;
-        let (events, changed) = crm::apply_contacts(&mut states, &till.shop_id, &kept);
+        let origin = crm::ContactOrigin::new(&till.shop_id, &till.till_id, now);
+        let crm::AppliedContacts {
+            mut events,
+            changed,
+            alarms,
+        } = crm::apply_contacts(&mut states, &origin, now, &kept);
         let mut saved = std::collections::BTreeSet::new();
         for c in &changed {
             if !saved.insert(c.id.clone()) {
@@ -1465,9 +1529,12 @@ impl Store for PgStore {
             }
             let s = &states[&c.id];
             tx.execute(
-                "INSERT INTO customers (id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version, contact)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 ON CONFLICT (id) DO UPDATE SET version = excluded.version, contact = excluded.contact",
+                "INSERT INTO customers (id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version, contact,
+                                        contact_shop_id, contact_till_id, contact_received_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                 ON CONFLICT (id) DO UPDATE SET version = excluded.version, contact = excluded.contact,
+                   contact_shop_id = excluded.contact_shop_id, contact_till_id = excluded.contact_till_id,
+                   contact_received_at = excluded.contact_received_at",
                 &[
                     &s.id,
                     &s.first_shop_id,
@@ -1477,9 +1544,34 @@ impl Store for PgStore {
                     &s.total_cents,
                     &s.version,
                     &s.contact_json(),
+                    &origin.shop_id,
+                    &origin.till_id,
+                    &origin.received_at,
                 ],
             )
             .await?;
+        }
+        for al in &alarms {
+            let inserted = tx
+                .execute(
+                    "INSERT INTO alarms (till_id, chain, seq, kind, reason, received_hash, received, raised_at)
+                     VALUES ($1, $2, 0, $3, $4, $5, $6, $7)
+                     ON CONFLICT DO NOTHING",
+                    &[
+                        &till.till_id,
+                        &crm::CLOCK_ALARM_CHAIN,
+                        &crm::CLOCK_ALARM_KIND,
+                        &al.reason,
+                        &al.received_hash,
+                        &al.received,
+                        &origin.received_at,
+                    ],
+                )
+                .await?;
+            if inserted == 1 {
+                tracing::warn!(till = %till.till_id, customer = %al.customer, "{}", al.reason);
+                events.push(al.event(&origin));
+            }
         }
         let feed: Vec<NewChange> = changed
             .iter()
@@ -1782,15 +1874,17 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
+    async fn dead_letters(&self, page: &Page<(i64, String)>) -> Result<Vec<DeadLetter>> {
+        let (after_cursor, after_webhook) = page.after.clone().unwrap_or((0, String::new()));
         let client = self.pool.get().await?;
         let rows = client
             .query(
                 "SELECT d.webhook_id, d.cursor, o.event_id, o.type, d.subject, d.attempts,
                         coalesce(d.last_error, ''), d.dead_at
                  FROM webhook_deliveries d JOIN outbox o ON o.cursor = d.cursor
-                 WHERE d.dead_at IS NOT NULL ORDER BY d.dead_at, d.webhook_id, d.cursor",
-                &[],
+                 WHERE d.dead_at IS NOT NULL AND (d.cursor, d.webhook_id) > ($1::BIGINT, $2::TEXT)
+                 ORDER BY d.cursor, d.webhook_id LIMIT $3",
+                &[&after_cursor, &after_webhook, &i64::from(page.limit)],
             )
             .await?;
         Ok(rows

@@ -12,7 +12,7 @@ use deadpool_postgres::GenericClient;
 use pos_domain::record::timestamp;
 use pos_domain::web_order::{self, WebOrder};
 
-use super::{NewChange, Placed, Placement, Result, StoreError, TillAuth};
+use super::{NewChange, Page, Placed, Placement, Result, ShopSelection, StoreError, TillAuth};
 use crate::admin_rules::territory_scope;
 use crate::distribution::{EVERY_SHOP, StoredChange, StoredPage};
 use crate::events::OutboxEvent;
@@ -191,11 +191,25 @@ pub async fn web_order(tx: &impl GenericClient, id: &str, lock: bool) -> Result<
 }
 
 /// Web orders, of one shop if given, newest first.
-pub async fn web_orders(tx: &impl GenericClient, shop: Option<&str>) -> Result<Vec<WebOrder>> {
+pub async fn web_orders(
+    tx: &impl GenericClient,
+    shops: &ShopSelection,
+    page: &Page<String>,
+) -> Result<Vec<WebOrder>> {
     let rows = tx
         .query(
-            "SELECT body FROM web_orders WHERE ($1::TEXT IS NULL OR shop_id = $1) ORDER BY placed_at DESC, id",
-            &[&shop],
+            &format!(
+                "SELECT body FROM web_orders WHERE {}
+                   AND ($3::TEXT IS NULL OR (placed_at, id) < (SELECT placed_at, id FROM web_orders WHERE id = $3))
+                 ORDER BY placed_at DESC, id DESC LIMIT $4",
+                shops.narrowing("shop_id", "$1::TEXT", "$2::TEXT"),
+            ),
+            &[
+                &shops.shop,
+                &shops.region,
+                &page.after,
+                &i64::from(page.limit),
+            ],
         )
         .await?;
     rows.iter().map(|r| order_of(r.get(0))).collect()

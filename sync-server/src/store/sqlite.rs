@@ -2,7 +2,11 @@
 //!
 //! One connection in WAL mode with `synchronous=FULL`, behind a mutex, used from tokio's
 //! blocking thread pool; every write is one `BEGIN IMMEDIATE` transaction, so uploads are
-//! serialized (SQLite has a single writer anyway). Migrations are numbered by `user_version`.
+//! serialized (SQLite has a single writer anyway). Reads go to a second, query-only
+//! connection, so they never wait for the writer; a bearer lookup is a read, and writes the
+//! till's last contact only when it is stale ([`super::last_contact_is_stale`]). A panic in a
+//! storage call does not stop the later ones: the poisoned lock is taken back and any
+//! transaction left open is rolled back. Migrations are numbered by `user_version`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -221,6 +225,13 @@ CREATE INDEX records_by_time ON records (till_id, chain, at);
     r#"
 ALTER TABLE webhooks ADD COLUMN secret_sealed INTEGER NOT NULL DEFAULT 0;
 "#,
+    // Which shop and till made a customer's stored change of details, and when head office
+    // received it (see `crate::crm::ContactOrigin`).
+    r#"
+ALTER TABLE customers ADD COLUMN contact_shop_id TEXT;
+ALTER TABLE customers ADD COLUMN contact_till_id TEXT;
+ALTER TABLE customers ADD COLUMN contact_received_at TEXT;
+"#,
 ];
 
 /// The SQLite store: one connection for writes, one (query-only) for reads, so head-office
@@ -276,14 +287,28 @@ impl SqliteStore {
         work: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn
-                .lock()
-                .map_err(|_| StoreError::Database("connection lock poisoned".into()))?;
+            // A panic in an earlier `work` poisons the lock, but cannot leave the connection
+            // half-way: its transaction was rolled back as the panic unwound (rusqlite's
+            // `Transaction` rolls back on drop), and `usable` makes sure. Refusing every
+            // later request would turn one bug into an outage.
+            let mut guard = conn.lock().unwrap_or_else(|poisoned| {
+                tracing::error!("a storage call panicked earlier; the connection is used again");
+                poisoned.into_inner()
+            });
+            usable(&mut guard)?;
             work(&mut guard)
         })
         .await
         .map_err(|e| StoreError::Database(e.to_string()))?
     }
+}
+
+/// Makes sure no transaction is left open on `conn` (one left by a panic is rolled back).
+fn usable(conn: &mut Connection) -> Result<()> {
+    if !conn.is_autocommit() {
+        conn.execute_batch("ROLLBACK")?;
+    }
+    Ok(())
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
@@ -379,7 +404,20 @@ fn ingest_tx(
         // After the records: the orders' feed entries take versions in this transaction.
         let orders = sqlite_feed::apply_till_actions(&tx, till, &plans, now)?;
         let mut alarm_events = Vec::new();
-        for al in writes.alarms.iter().chain(&orders.alarms) {
+        let raised = writes.alarms.iter().chain(&orders.alarms);
+        let admitted = if raised.clone().next().is_none() {
+            Vec::new()
+        } else {
+            let last_hour = timestamp::format(&(now - chrono::Duration::hours(1)));
+            let raised_last_hour: i64 = tx.query_row(
+                "SELECT count(*) FROM alarms WHERE till_id = ?1 AND raised_at > ?2",
+                params![till.till_id, last_hour],
+                |r| r.get(0),
+            )?;
+            let hour = now.format("%Y-%m-%dT%H").to_string();
+            ingest::admit_alarms(&till.till_id, raised, raised_last_hour as u64, &hour)
+        };
+        for al in &admitted {
             let inserted = alarm.execute(params![
                 till.till_id,
                 al.chain.name(),
@@ -455,11 +493,20 @@ fn ingest_tx(
 /// A stored customer's state, contact details included.
 fn customer_state(conn: &Connection, id: &str) -> Result<Option<crm::CustomerState>> {
     let mut get = conn.prepare_cached(
-        "SELECT id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version, contact
+        "SELECT id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version, contact,
+                contact_shop_id, contact_till_id, contact_received_at
          FROM customers WHERE id = ?1",
     )?;
     let row = get
         .query_row(params![id], |r| {
+            let origin = match (r.get(8)?, r.get(9)?, r.get(10)?) {
+                (Some(shop_id), Some(till_id), Some(received_at)) => Some(crm::ContactOrigin {
+                    shop_id,
+                    till_id,
+                    received_at,
+                }),
+                _ => None,
+            };
             Ok((
                 crm::CustomerState {
                     id: r.get(0)?,
@@ -470,6 +517,7 @@ fn customer_state(conn: &Connection, id: &str) -> Result<Option<crm::CustomerSta
                     total_cents: r.get(5)?,
                     version: r.get(6)?,
                     contact: None,
+                    origin,
                 },
                 r.get::<_, Option<String>>(7)?,
             ))
@@ -488,6 +536,7 @@ fn put_customers(
     tx: &rusqlite::Transaction<'_>,
     till: &TillAuth,
     uploaded: &[pos_domain::customer::Customer],
+    now: DateTime<Utc>,
 ) -> Result<pos_domain::wire::CustomersUploadResponse> {
     let mut erased = tx.prepare_cached("SELECT 1 FROM erased_customers WHERE id = ?1")?;
     let mut kept = Vec::new();
@@ -506,11 +555,19 @@ fn put_customers(
             states.insert(c.id.clone(), state);
         }
     }
-    let (events, changed) = crm::apply_contacts(&mut states, &till.shop_id, uploaded);
+    let origin = crm::ContactOrigin::new(&till.shop_id, &till.till_id, now);
+    let crm::AppliedContacts {
+        mut events,
+        changed,
+        alarms,
+    } = crm::apply_contacts(&mut states, &origin, now, uploaded);
     let mut put = tx.prepare_cached(
-        "INSERT INTO customers (id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version, contact)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-         ON CONFLICT (id) DO UPDATE SET version = excluded.version, contact = excluded.contact",
+        "INSERT INTO customers (id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version, contact,
+                                contact_shop_id, contact_till_id, contact_received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (id) DO UPDATE SET version = excluded.version, contact = excluded.contact,
+           contact_shop_id = excluded.contact_shop_id, contact_till_id = excluded.contact_till_id,
+           contact_received_at = excluded.contact_received_at",
     )?;
     let mut saved = std::collections::BTreeSet::new();
     for c in &changed {
@@ -527,7 +584,30 @@ fn put_customers(
             s.total_cents,
             s.version,
             s.contact_json(),
+            origin.shop_id,
+            origin.till_id,
+            origin.received_at,
         ])?;
+    }
+    let mut alarm = tx.prepare_cached(
+        "INSERT INTO alarms (till_id, chain, seq, kind, reason, received_hash, received, raised_at)
+         VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT DO NOTHING",
+    )?;
+    for al in &alarms {
+        let inserted = alarm.execute(params![
+            till.till_id,
+            crm::CLOCK_ALARM_CHAIN,
+            crm::CLOCK_ALARM_KIND,
+            al.reason,
+            al.received_hash,
+            al.received,
+            origin.received_at,
+        ])?;
+        if inserted == 1 {
+            tracing::warn!(till = %till.till_id, customer = %al.customer, "{}", al.reason);
+            events.push(al.event(&origin));
+        }
     }
     let feed: Vec<NewChange> = changed
         .iter()
@@ -1053,31 +1133,48 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Option<TillAuth>> {
         let token_hash = token_hash.to_string();
-        self.with(move |c| {
-            let found: Option<(String, String, String)> = c
-                .query_row(
-                    "SELECT id, shop_id, public_key FROM tills WHERE token_hash = ?1",
+        // Looked up on the reading connection: a till's request must not queue behind an
+        // upload for the single writer just to say it was seen.
+        let found = self
+            .read(move |c| {
+                Ok(c.query_row(
+                    "SELECT id, shop_id, public_key, last_contact_at FROM tills WHERE token_hash = ?1",
                     [&token_hash],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, Option<String>>(3)?,
+                        ))
+                    },
                 )
-                .optional()?;
-            let Some((till_id, shop_id, key)) = found else {
-                return Ok(None);
-            };
-            c.execute(
-                "UPDATE tills SET last_contact_at = ?2 WHERE id = ?1",
-                params![till_id, timestamp::format(&now)],
-            )?;
-            let public_key = key
-                .parse()
-                .map_err(|e: String| StoreError::Corrupt(format!("till {till_id}: {e}")))?;
-            Ok(Some(TillAuth {
-                till_id,
-                shop_id,
-                public_key,
-            }))
-        })
-        .await
+                .optional()?)
+            })
+            .await?;
+        let Some((till_id, shop_id, key, last_contact_at)) = found else {
+            return Ok(None);
+        };
+        if last_contact_is_stale(last_contact_at.as_deref(), now) {
+            let id = till_id.clone();
+            let at = timestamp::format(&now);
+            self.with(move |c| {
+                c.execute(
+                    "UPDATE tills SET last_contact_at = ?2 WHERE id = ?1 AND coalesce(last_contact_at, '') < ?2",
+                    params![id, at],
+                )?;
+                Ok(())
+            })
+            .await?;
+        }
+        let public_key = key
+            .parse()
+            .map_err(|e: String| StoreError::Corrupt(format!("till {till_id}: {e}")))?;
+        Ok(Some(TillAuth {
+            till_id,
+            shop_id,
+            public_key,
+        }))
     }
 
     async fn user_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
@@ -1183,19 +1280,19 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn fleet(&self, shops: &ShopSelection) -> Result<Vec<TillStatus>> {
-        let shops = shops.clone();
+    async fn fleet(&self, shops: &ShopSelection, page: &Page<String>) -> Result<Vec<TillStatus>> {
+        let (shops, page) = (shops.clone(), page.clone());
         self.read(move |c| {
             let mut stmt = c.prepare(&format!(
                 "SELECT t.id, t.shop_id, t.name, t.public_key IS NOT NULL, t.software, t.last_contact_at,
                         (SELECT count(*) FROM alarms a WHERE a.till_id = t.id),
                         (SELECT max(raised_at) FROM alarms a WHERE a.till_id = t.id),
                         t.clock_skew_ms
-                 FROM tills t WHERE {} ORDER BY t.id",
+                 FROM tills t WHERE {} AND (?3 IS NULL OR t.id > ?3) ORDER BY t.id LIMIT ?4",
                 ShopSelection::condition("t.shop_id", "?1", "?2")
             ))?;
             let mut tills: Vec<TillStatus> = stmt
-                .query_map(params![shops.shop, shops.region], |r| {
+                .query_map(params![shops.shop, shops.region, page.after, page.limit], |r| {
                     Ok(TillStatus {
                         till_id: r.get(0)?,
                         shop_id: r.get(1)?,
@@ -1228,16 +1325,17 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn alarms(&self, shops: &ShopSelection) -> Result<Vec<Alarm>> {
-        let shops = shops.clone();
+    async fn alarms(&self, shops: &ShopSelection, page: &Page<i64>) -> Result<Vec<Alarm>> {
+        let (shops, page) = (shops.clone(), page.clone());
         self.read(move |c| {
             let mut stmt = c.prepare(&format!(
                 "SELECT a.id, a.till_id, t.shop_id, a.chain, a.seq, a.kind, a.reason, a.received_hash, a.raised_at
                  FROM alarms a JOIN tills t ON t.id = a.till_id
-                 WHERE {} ORDER BY a.id",
+                 WHERE {} AND a.id > ?3 ORDER BY a.id LIMIT ?4",
                 ShopSelection::condition("t.shop_id", "?1", "?2")
             ))?;
-            let rows = stmt.query_map(params![shops.shop, shops.region], |r| {
+            let after = page.after.unwrap_or(0);
+            let rows = stmt.query_map(params![shops.shop, shops.region, after, page.limit], |r| {
                 Ok(Alarm {
                     id: r.get(0)?,
                     till_id: r.get(1)?,
@@ -1321,6 +1419,17 @@ impl Store for SqliteStore {
                 out.push(FeedEvent { cursor, event });
             }
             Ok(out)
+        })
+        .await
+    }
+
+    async fn feed_end(&self) -> Result<i64> {
+        self.read(|c| {
+            Ok(
+                c.query_row("SELECT coalesce(max(cursor), 0) FROM outbox", [], |r| {
+                    r.get(0)
+                })?,
+            )
         })
         .await
     }
@@ -1485,9 +1594,13 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn web_orders(&self, shop: Option<&str>) -> Result<Vec<WebOrder>> {
-        let shop = shop.map(str::to_string);
-        self.read(move |c| sqlite_feed::web_orders(c, shop.as_deref()))
+    async fn web_orders(
+        &self,
+        shops: &ShopSelection,
+        page: &Page<String>,
+    ) -> Result<Vec<WebOrder>> {
+        let (shops, page) = (shops.clone(), page.clone());
+        self.read(move |c| sqlite_feed::web_orders(c, &shops, &page))
             .await
     }
 
@@ -1506,11 +1619,12 @@ impl Store for SqliteStore {
         &self,
         till: &TillAuth,
         customers: Vec<pos_domain::customer::Customer>,
+        now: DateTime<Utc>,
     ) -> Result<pos_domain::wire::CustomersUploadResponse> {
         let till = till.clone();
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let answer = put_customers(&tx, &till, &customers)?;
+            let answer = put_customers(&tx, &till, &customers, now)?;
             tx.commit()?;
             Ok(answer)
         })
@@ -1754,15 +1868,18 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
-        self.read(|conn| {
+    async fn dead_letters(&self, page: &Page<(i64, String)>) -> Result<Vec<DeadLetter>> {
+        let (after_cursor, after_webhook) = page.after.clone().unwrap_or((0, String::new()));
+        let limit = page.limit;
+        self.read(move |conn| {
             let mut stmt = conn.prepare(
                 "SELECT d.webhook_id, d.cursor, o.event_id, o.type, d.subject, d.attempts,
                         coalesce(d.last_error, ''), d.dead_at
                  FROM webhook_deliveries d JOIN outbox o ON o.cursor = d.cursor
-                 WHERE d.dead_at IS NOT NULL ORDER BY d.dead_at, d.webhook_id, d.cursor",
+                 WHERE d.dead_at IS NOT NULL AND (d.cursor, d.webhook_id) > (?1, ?2)
+                 ORDER BY d.cursor, d.webhook_id LIMIT ?3",
             )?;
-            let rows = stmt.query_map([], |r| {
+            let rows = stmt.query_map(params![after_cursor, after_webhook, limit], |r| {
                 Ok(DeadLetter {
                     webhook_id: r.get(0)?,
                     cursor: r.get(1)?,
@@ -1796,5 +1913,42 @@ impl Store for SqliteStore {
             Ok(n as u64)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_in_one_storage_call_does_not_stop_the_later_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("server.sqlite"))
+            .await
+            .unwrap();
+        let panicked = store
+            .with(|c| -> Result<()> {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                tx.execute(
+                    "INSERT INTO regions (id, name) VALUES ('HALF', 'half-way')",
+                    [],
+                )?;
+                panic!("a bug in a storage call, half-way through its transaction");
+            })
+            .await;
+        assert!(panicked.is_err(), "the panicking call fails");
+        let region = Region {
+            id: "NORTH".into(),
+            name: "Nord".into(),
+        };
+        store
+            .create_region(&region)
+            .await
+            .expect("a panic in one storage call does not stop the later ones");
+        assert_eq!(
+            store.regions().await.unwrap(),
+            vec![region],
+            "the panicking call's transaction was rolled back, the next one committed"
+        );
     }
 }

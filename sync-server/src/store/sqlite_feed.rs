@@ -8,7 +8,7 @@ use pos_domain::record::timestamp;
 use pos_domain::web_order::{self, WebOrder};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{NewChange, Placed, Placement, Result, StoreError, TillAuth};
+use super::{NewChange, Page, Placed, Placement, Result, ShopSelection, StoreError, TillAuth};
 use crate::admin_rules::territory_scope;
 use crate::distribution::{EVERY_SHOP, StoredChange, StoredPage};
 use crate::events::OutboxEvent;
@@ -170,15 +170,27 @@ pub fn web_order_webshop(conn: &Connection, id: &str) -> Result<Option<String>> 
 }
 
 /// Web orders, of one shop if given, newest first.
-pub fn web_orders(conn: &Connection, shop: Option<&str>) -> Result<Vec<WebOrder>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT body FROM web_orders WHERE (?1 IS NULL OR shop_id = ?1) ORDER BY placed_at DESC, id",
-    )?;
+pub fn web_orders(
+    conn: &Connection,
+    shops: &ShopSelection,
+    page: &Page<String>,
+) -> Result<Vec<WebOrder>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT body FROM web_orders WHERE {} AND {WEB_ORDERS_AFTER} ORDER BY placed_at DESC, id DESC LIMIT ?4",
+        shops.narrowing("shop_id", "?1", "?2"),
+    ))?;
     let bodies: Vec<String> = stmt
-        .query_map([shop], |r| r.get(0))?
+        .query_map(
+            params![shops.shop, shops.region, page.after, page.limit],
+            |r| r.get(0),
+        )?
         .collect::<rusqlite::Result<_>>()?;
     bodies.iter().map(|b| order_of(b)).collect()
 }
+
+/// The orders after the order `?3` in the list's order (newest first), or all if `?3` is null.
+const WEB_ORDERS_AFTER: &str =
+    "(?3 IS NULL OR (placed_at, id) < (SELECT placed_at, id FROM web_orders WHERE id = ?3))";
 
 /// Stores an order's new state with its feed entry and event.
 fn save_order(tx: &Connection, order: &WebOrder, now: DateTime<Utc>) -> Result<()> {

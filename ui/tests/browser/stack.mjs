@@ -83,14 +83,17 @@ export async function startHeadOffice({ webOrders = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'head-office-'));
   const db = `sqlite:${join(dir, 'head-office.sqlite')}`;
   const server = bin('sync-server');
-  const admin = (...args) => JSON.parse(execFileSync(server, ['--db', db, '--json', 'admin', ...args], { encoding: 'utf8' }));
+  const adminWithInput = (input, ...args) =>
+    JSON.parse(execFileSync(server, ['--db', db, '--json', 'admin', ...args], { encoding: 'utf8', input }));
+  const admin = (...args) => adminWithInput('', ...args);
   const shop = 'PARIS-OPERA';
   admin('entity', 'create', '--name', 'Acme Télécom', '--siren', '123456789');
   admin('shop', 'create', '--entity', 'ACME-TELECOM', '--name', 'Paris Opéra', '--territory', 'metropole',
     '--timezone', 'Europe/Paris', '--address', '12 boulevard des Capucines, 75009 Paris');
   admin('catalog', 'import', demoCatalog(dir).file);
   for (const s of [CASHIER, MANAGER]) {
-    admin('staff', 'add', '--shop', shop, '--id', s.id, '--name', s.name, '--role', s.role, '--pin', s.pin);
+    // The PIN goes on standard input, never on the command line.
+    adminWithInput(`${s.pin}\n`, 'staff', 'add', '--shop', shop, '--id', s.id, '--name', s.name, '--role', s.role);
   }
   const till = admin('till', 'create', '--shop', shop, '--name', 'Caisse 1', '--id', `${shop}-CAISSE-1`);
   const orders = webOrders.map((o) =>
