@@ -183,6 +183,7 @@ async fn customers_reach_the_crm_and_the_shops_other_till_and_the_later_change_w
                 kind: TenderKind::Cash,
                 amount: Money::from_cents(3490),
                 reference: None,
+                payment: None,
             }],
             customer: Some(id),
             ..Default::default()

@@ -28,6 +28,7 @@ fn tender(kind: TenderKind, cents: i64) -> Tender {
         kind,
         amount: Money::from_cents(cents),
         reference: None,
+        payment: None,
     }
 }
 

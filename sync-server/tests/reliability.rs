@@ -483,6 +483,7 @@ async fn the_background_loop_rides_out_an_outage_of_head_office(backend: Backend
                 kind: pos_domain::tender::TenderKind::Cash,
                 amount: pos_domain::Money::from_cents(1490),
                 reference: None,
+                payment: None,
             }],
             ..Default::default()
         };

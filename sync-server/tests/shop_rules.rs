@@ -64,6 +64,7 @@ fn pay(kind: TenderKind, amount: &str) -> Tender {
         kind,
         amount: amount.parse().unwrap(),
         reference: Some("T-1".into()),
+        payment: None,
     }
 }
 

@@ -243,6 +243,7 @@ async fn a_till_receives_its_shops_catalog_prices_and_staff(backend: Backend) {
                 kind: TenderKind::Cash,
                 amount: Money::from_cents(1250),
                 reference: None,
+                payment: None,
             }],
             ..SaleRequest::default()
         })
@@ -372,6 +373,7 @@ async fn an_order_paid_in_the_shop_is_handed_over_offline_and_collected_at_the_n
                     kind: TenderKind::Card,
                     amount: Money::from_cents(2800),
                     reference: Some("A1".into()),
+                    payment: None,
                 }],
             };
             let wrong = t

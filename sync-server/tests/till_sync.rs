@@ -125,6 +125,7 @@ async fn the_till_client_enrolls_and_catches_up_exactly_once(backend: Backend) {
             kind: pos_domain::tender::TenderKind::Cash,
             amount: pos_domain::Money::from_cents(1490),
             reference: None,
+            payment: None,
         }],
         ..Default::default()
     };

@@ -660,6 +660,7 @@ async fn returns_of_a_web_order_are_recorded_beside_it_and_over_returns_alarmed(
             kind,
             amount: Money::from_cents(cents),
             reference: None,
+            payment: None,
         }],
     };
     // Each till, offline, takes back cases: 2 at till 1, 1 at till 2; 2 were collected.

@@ -60,6 +60,10 @@ pub struct Tender {
     /// Card authorisation number, gift card or voucher number, cheque number...
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// The terminal transaction a card tender consumed (its intent's reference): one approval
+    /// pays one ticket only. Absent on other tenders and on records written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<String>,
 }
 
 /// How a shop takes one means of payment, as head office sets it. A kind with no entry is
@@ -194,6 +198,7 @@ mod tests {
             kind,
             amount: Money::from_cents(cents),
             reference: None,
+            payment: None,
         }
     }
 

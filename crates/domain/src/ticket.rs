@@ -635,6 +635,7 @@ pub fn default_refund(original: &Ticket, total: Money) -> Vec<Tender> {
         kind,
         amount: total,
         reference: None,
+        payment: None,
     }]
 }
 

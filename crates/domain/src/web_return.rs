@@ -242,6 +242,7 @@ mod tests {
             kind: TenderKind::Cash,
             amount: Money::from_cents(cents),
             reference: None,
+            payment: None,
         }]
     }
 
@@ -321,6 +322,7 @@ mod tests {
             kind: TenderKind::Voucher,
             amount: Money::from_cents(-500),
             reference: None,
+            payment: None,
         }];
         let err =
             compute_web_order_return("WO-1", &lines, &[], &[back(2, 1)], voucher).unwrap_err();

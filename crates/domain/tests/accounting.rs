@@ -33,6 +33,7 @@ fn tender(kind: TenderKind, cents: i64) -> Tender {
         kind,
         amount: Money::from_cents(cents),
         reference: None,
+        payment: None,
     }
 }
 
@@ -957,6 +958,7 @@ fn tickets_of(sales: &[GenSale]) -> Vec<Ticket> {
                     kind,
                     amount,
                     reference: None,
+                    payment: None,
                 });
             }
         }
@@ -979,6 +981,7 @@ fn tickets_of(sales: &[GenSale]) -> Vec<Ticket> {
                     kind,
                     amount: as_paid.total,
                     reference: None,
+                    payment: None,
                 }]
             };
             let back = compute_return(1, &sale, &[], &asked, Some(refund)).unwrap();

@@ -58,6 +58,7 @@ fn paid(mut draft: SaleDraft) -> pos_domain::ticket::Ticket {
         kind: TenderKind::Cash,
         amount: Money::from_cents(100_000_000),
         reference: None,
+        payment: None,
     }];
     compute_sale(draft).expect("a sale paid in full in cash is valid")
 }
@@ -92,7 +93,7 @@ proptest! {
         }
         let remaining_total = -(sale.total + returns.iter().map(|r| r.total).sum::<Money>());
         let tenders = if remaining_total.is_zero() { vec![] } else {
-            vec![Tender { kind: TenderKind::Cash, amount: remaining_total, reference: None }]
+            vec![Tender { kind: TenderKind::Cash, amount: remaining_total, reference: None, payment: None }]
         };
         returns.push(compute_cancellation(1, &sale, &returns, Some(tenders)).unwrap());
         for sold in &sale.vat {
@@ -120,7 +121,7 @@ proptest! {
         let draft = ExchangeDraft { returned: back.clone(), new_lines: new.lines.clone(), customer: None };
         // Cash both ways: enough to cover a positive difference, exact for a refund.
         let quoted = pos_domain::exchange::quote_exchange(1, &sale, &[], draft.clone()).unwrap();
-        let cash = |cents: i64| Tender { kind: TenderKind::Cash, amount: Money::from_cents(cents), reference: None };
+        let cash = |cents: i64| Tender { kind: TenderKind::Cash, amount: Money::from_cents(cents), reference: None, payment: None };
         let tenders = if quoted.total.is_positive() { vec![cash(100_000_000)] }
             else if quoted.total.is_negative() { vec![cash(quoted.total.cents())] } else { vec![] };
         let exchange = compute_exchange(1, &sale, &[], draft, Some(tenders)).unwrap();

@@ -19,6 +19,7 @@ fn cash(cents: i64) -> Tender {
         kind: TenderKind::Cash,
         amount: Money::from_cents(cents),
         reference: None,
+        payment: None,
     }
 }
 
@@ -178,6 +179,7 @@ fn default_refund_goes_back_in_cash_when_cash_was_used() {
                 kind: TenderKind::Card,
                 amount: Money::from_cents(500),
                 reference: None,
+                payment: None,
             },
             cash(499),
         ],

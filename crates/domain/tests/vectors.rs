@@ -67,11 +67,13 @@ fn build() -> VectorFile {
                 kind: TenderKind::Card,
                 amount: Money::from_cents(5000),
                 reference: Some("A12345".into()),
+                payment: None,
             },
             Tender {
                 kind: TenderKind::Cash,
                 amount: Money::from_cents(5000),
                 reference: None,
+                payment: None,
             },
         ],
         customer: Some("C-0001 Zoé Lefèvre \"VIP\"".into()),
@@ -149,6 +151,7 @@ fn build() -> VectorFile {
             kind: TenderKind::Card,
             amount: Money::from_cents(1328),
             reference: Some("A67890".into()),
+            payment: None,
         }]),
     )
     .unwrap();
@@ -207,6 +210,7 @@ fn build() -> VectorFile {
             kind: TenderKind::StoreCredit,
             amount: Money::from_cents(-990),
             reference: None,
+            payment: None,
         }],
     )
     .unwrap();

@@ -472,6 +472,11 @@ pub struct CardPaymentRequest {
     #[serde(default)]
     #[ts(optional)]
     pub kind: Option<PaymentKind>,
+    /// The card payments already on the sale being paid (a split between cards): a debit is
+    /// refused while any other charge no ticket holds, or any unknown payment, exists.
+    #[serde(default)]
+    #[ts(as = "Option<Vec<String>>", optional)]
+    pub alongside: Vec<String>,
 }
 
 /// A card payment and its live status.

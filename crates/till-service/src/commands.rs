@@ -88,6 +88,7 @@ commands! {
     card_payment_cancel(PaymentId) -> CardPayment;
     card_payment_resolve(ResolvePaymentRequest) -> CardPayment;
     card_payments_unresolved(Empty) -> Vec<CardPayment>;
+    card_payments_charged(Empty) -> Vec<CardPayment>;
     // Sales and receipts.
     sell(SellRequest) -> SaleResult;
     receipt(TicketNumber) -> ReceiptView;

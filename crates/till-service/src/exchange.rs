@@ -94,6 +94,7 @@ impl Service {
                 kind: views::tender_kind(t.kind),
                 amount: money(&format!("tender {}", i + 1), &t.amount)?,
                 reference: None,
+                payment: None,
             });
         }
         let tendered: Money = tenders.iter().map(|t| t.amount).sum();
@@ -115,6 +116,7 @@ impl Service {
                     }),
                     amount: total,
                     reference: None,
+                    payment: None,
                 }],
             }
         } else {

@@ -3,9 +3,14 @@
 //! terminal's own receipt.
 //!
 //! Every transaction goes through the drivers' intent journal (a fsync'd file next to the
-//! ledger) before a byte is sent, so a payment interrupted by a crash shows up, after restart,
-//! as an unknown payment to resolve: a card is never charged without the till knowing it might
-//! have been.
+//! ledger) before a byte is sent, and every outcome is journaled before the service answers.
+//! So after a crash or restart a payment interrupted mid-way shows up as unknown, to resolve
+//! from the terminal's receipt, and an approved payment not yet on a ticket shows up as
+//! charged, to put on the sale or give back on the terminal: a card is never charged without
+//! the till knowing it. The ledger says which payments tickets consumed (a card tender names
+//! its payment, checked in the ticket's transaction); the journal releases a charge once a
+//! ticket holds it or the terminal gave it back. A new debit is refused while any payment is
+//! unknown or charged and unused, so the cashier cannot charge the customer twice.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,8 +18,9 @@ use std::sync::{Arc, Mutex};
 
 use pos_domain::Money;
 use pos_payment_terminal::{
-    FileJournal, Kind, Outcome, PaymentError, PaymentRequest, UnknownCause, new_reference,
+    Charged, FileJournal, Kind, Outcome, PaymentError, PaymentRequest, UnknownCause, new_reference,
 };
+use pos_till::Till;
 
 use crate::api::ResolvePaymentRequest;
 use crate::api::{CardPayment, CardPaymentRequest, PaymentId, PaymentKind, PaymentState};
@@ -49,8 +55,9 @@ fn from_cents(cents: u64) -> Money {
 }
 
 impl PaymentBook {
-    /// Opens the intent journal in `dir`; intents a crash left open become unknown payments.
-    pub fn open(dir: &Path) -> ApiResult<PaymentBook> {
+    /// Opens the intent journal in `dir`: intents a crash left open become unknown payments,
+    /// and approvals no ticket of `till` consumed come back as charged, not yet on a ticket.
+    pub fn open(dir: &Path, till: &Till) -> ApiResult<PaymentBook> {
         let journal = FileJournal::open(dir).map_err(|e| {
             ApiError::failure(
                 "payment_journal_unavailable",
@@ -90,12 +97,126 @@ impl PaymentBook {
             );
             payments.insert(intent.reference.clone(), payment);
         }
+        let mut journal = journal;
+        for charged in journal.charged().to_vec() {
+            let reference = &charged.intent.reference;
+            if let Some(ticket) = till.card_payment_ticket(reference)? {
+                // The ticket committed but the process stopped before the journal heard of it.
+                release(&mut journal, reference, &format!("on ticket {ticket}"));
+                continue;
+            }
+            payments.insert(reference.clone(), charged_unused(&charged));
+        }
         Ok(PaymentBook {
             payments,
             journal: Arc::new(Mutex::new(journal)),
         })
     }
 
+    /// Approved payments no ticket holds yet: each must go on a sale or back to the card.
+    pub fn charged_unused(&self) -> Vec<CardPayment> {
+        self.payments
+            .values()
+            .filter(|p| p.is_charged_unused())
+            .map(|p| p.view.clone())
+            .collect()
+    }
+
+    /// Why a new debit may not start: a payment whose outcome is unknown, or a charge no ticket
+    /// holds that is not one of `alongside` (the payments already on the sale being paid).
+    fn debit_blocked_by(&self, alongside: &[String]) -> Option<ApiError> {
+        if let Some(unknown) = self
+            .payments
+            .values()
+            .find(|p| p.view.state == PaymentState::Unknown)
+        {
+            return Some(ApiError::invalid(
+                "payment_unresolved",
+                format!(
+                    "card payment {} of {} has an unknown outcome: check the terminal's receipt and resolve it before charging the card again",
+                    unknown.view.payment_id, unknown.view.amount
+                ),
+            ));
+        }
+        let unused = self.payments.values().find(|p| {
+            p.is_charged_unused()
+                && p.view.kind == PaymentKind::Debit
+                && !alongside.contains(&p.view.payment_id)
+        })?;
+        Some(ApiError::invalid(
+            "payment_charged_unused",
+            format!(
+                "the card was already charged {} (payment {}) and no ticket holds it: put that payment on the sale, or give it back on the terminal, before charging again",
+                unused
+                    .view
+                    .charged
+                    .as_deref()
+                    .unwrap_or(&unused.view.amount),
+                unused.view.payment_id
+            ),
+        ))
+    }
+}
+
+impl Payment {
+    fn is_charged_unused(&self) -> bool {
+        matches!(
+            self.view.state,
+            PaymentState::Approved | PaymentState::PartiallyApproved
+        ) && self.charged.is_some()
+    }
+}
+
+/// A charge found in the journal after a restart, no ticket holding it.
+fn charged_unused(charged: &Charged) -> Payment {
+    let intent = &charged.intent;
+    let amount = from_cents(charged.amount_cents);
+    let state = if charged.amount_cents < intent.amount_cents {
+        PaymentState::PartiallyApproved
+    } else {
+        PaymentState::Approved
+    };
+    let (kind, message) = if intent.kind == Kind::Refund {
+        (
+            PaymentKind::Refund,
+            format!(
+                "{amount} was refunded to the card and no return ticket holds it yet: put it on the return, or charge it back on the terminal"
+            ),
+        )
+    } else {
+        (
+            PaymentKind::Debit,
+            format!(
+                "the card was charged {amount} and no ticket holds it yet: put it on the sale, or give it back on the terminal"
+            ),
+        )
+    };
+    Payment {
+        view: CardPayment {
+            payment_id: intent.reference.clone(),
+            reference: intent.reference.clone(),
+            kind,
+            amount: from_cents(intent.amount_cents).to_string(),
+            state,
+            charged: Some(amount.to_string()),
+            masked_pan: charged.masked_pan.clone(),
+            authorisation: charged.authorisation.clone(),
+            message,
+            ticket: None,
+        },
+        charged: Some(amount),
+    }
+}
+
+/// Tells the journal a charge is accounted for. A failure only means the charge shows again
+/// after the next restart, where the ledger says it is used: logged, not an error.
+fn release(journal: &mut FileJournal, reference: &str, why: &str) {
+    if let Err(error) = journal.release(reference, why) {
+        tracing::warn!(%error, reference, "card payment release not journaled");
+    }
+}
+
+impl PaymentBook {
     pub(crate) fn get(&self, id: &str) -> ApiResult<&Payment> {
         self.payments.get(id).ok_or_else(|| unknown_payment(id))
     }
@@ -207,10 +328,16 @@ impl Service {
         &self,
         kind: PaymentKind,
         amount: Money,
+        alongside: &[String],
     ) -> ApiResult<CardPayment> {
         let amount_cents = cents(amount)?;
         let settings = self.terminal()?;
         let mut book = lock(&self.payments);
+        if kind == PaymentKind::Debit
+            && let Some(refusal) = book.debit_blocked_by(alongside)
+        {
+            return Err(refusal);
+        }
         if let Some(busy) = book.in_progress() {
             return Err(ApiError::invalid(
                 "payment_in_progress",
@@ -273,7 +400,11 @@ impl Service {
     pub fn card_payment_start(&self, request: CardPaymentRequest) -> ApiResult<CardPayment> {
         self.current()?;
         let amount = money("amount", &request.amount)?;
-        self.start_transaction(request.kind.unwrap_or(PaymentKind::Debit), amount)
+        self.start_transaction(
+            request.kind.unwrap_or(PaymentKind::Debit),
+            amount,
+            &request.alongside,
+        )
     }
 
     pub fn card_payment_status(&self, request: PaymentId) -> ApiResult<CardPayment> {
@@ -329,6 +460,14 @@ impl Service {
                     }
                 };
                 let mut book = lock(&self.payments);
+                if matches!(outcome, Outcome::Approved(_)) {
+                    let journal = book.journal.clone();
+                    release(
+                        &mut lock(&journal),
+                        &request.payment_id,
+                        "given back on the terminal (cancellation)",
+                    );
+                }
                 let payment = book.get_mut(&request.payment_id)?;
                 match outcome {
                     Outcome::Approved(_) => {
@@ -377,6 +516,7 @@ impl Service {
                 "{verdict} according to the terminal's receipt, checked by {}",
                 staff.id
             ),
+            Some(request.approved),
         ) {
             tracing::warn!(%error, "resolved payment not found open in the journal");
         }
@@ -402,6 +542,13 @@ impl Service {
     pub fn card_payments_unresolved(&self, _: crate::api::Empty) -> ApiResult<Vec<CardPayment>> {
         self.current()?;
         Ok(lock(&self.payments).unresolved())
+    }
+
+    /// Card payments charged (or refunded) that no ticket holds, including those found in the
+    /// journal after a restart: each goes on a ticket or back on the terminal.
+    pub fn card_payments_charged(&self, _: crate::api::Empty) -> ApiResult<Vec<CardPayment>> {
+        self.current()?;
+        Ok(lock(&self.payments).charged_unused())
     }
 
     /// Checks that `payment_id` is an approved, unused payment of `kind` for exactly `amount`.
@@ -447,9 +594,13 @@ impl Service {
             .unwrap_or_else(|| payment.view.reference.clone()))
     }
 
+    /// After the ticket committed (the ledger already holds which payments it consumed): the
+    /// payments are used, and the journal releases them.
     pub(crate) fn mark_used(&self, payment_ids: &[String], ticket: u64) {
         let mut book = lock(&self.payments);
+        let journal = book.journal.clone();
         for id in payment_ids {
+            release(&mut lock(&journal), id, &format!("on ticket {ticket}"));
             if let Ok(payment) = book.get_mut(id) {
                 payment.view.state = PaymentState::Used;
                 payment.view.ticket = Some(number(ticket));
@@ -460,6 +611,6 @@ impl Service {
 
     pub fn test_payment(&self, _: crate::api::Empty) -> ApiResult<CardPayment> {
         self.current()?;
-        self.start_transaction(PaymentKind::Debit, Money::from_cents(100))
+        self.start_transaction(PaymentKind::Debit, Money::from_cents(100), &[])
     }
 }

@@ -174,6 +174,7 @@ impl Service {
         for (i, input) in inputs.iter().enumerate() {
             let mut amount = money(&format!("tender {}", i + 1), &input.amount)?;
             let mut reference = input.reference.clone().filter(|r| !r.trim().is_empty());
+            let mut payment = None;
             if input.kind == TenderKind::Card {
                 let payment_id = input.payment_id.as_deref().ok_or_else(|| {
                     ApiError::invalid(
@@ -190,6 +191,7 @@ impl Service {
                     ));
                 }
                 payments.push(payment_id.to_string());
+                payment = Some(payment_id.to_string());
             } else if input.payment_id.is_some() {
                 return Err(ApiError::invalid(
                     "payment_on_non_card",
@@ -203,6 +205,7 @@ impl Service {
                 kind: views::tender_kind(input.kind),
                 amount,
                 reference,
+                payment,
             });
         }
         Ok(Tenders { tenders, payments })
@@ -227,6 +230,7 @@ impl Service {
                     kind: views::tender_kind(t.kind),
                     amount: money("tender", &t.amount)?,
                     reference: None,
+                    payment: None,
                 })
             })
             .collect::<ApiResult<Vec<_>>>()?;
@@ -488,6 +492,7 @@ impl Service {
                 kind,
                 amount: total,
                 reference: None,
+                payment: None,
             }]))
         };
         use pos_domain::tender::TenderKind as K;
@@ -546,6 +551,7 @@ impl Service {
                 }),
                 amount: computed.total,
                 reference: None,
+                payment: None,
             }],
         };
         Ok(views::return_quote(&computed, &tenders, approvals_needed))

@@ -104,7 +104,7 @@ impl Service {
             .intents_dir
             .clone()
             .unwrap_or_else(|| intents_dir_for(db));
-        let payments = PaymentBook::open(&intents)?;
+        let payments = PaymentBook::open(&intents, &till)?;
         Ok(Service {
             till: Mutex::new(till),
             clock,

@@ -74,6 +74,7 @@ impl Service {
                     kind: pos_domain::tender::TenderKind::Card,
                     amount: computed.total,
                     reference: None,
+                    payment: None,
                 }])),
                 _ => Err(e),
             })?

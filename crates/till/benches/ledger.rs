@@ -88,6 +88,7 @@ fn five_line_sale() -> SaleRequest {
             kind: TenderKind::Cash,
             amount: Money::from_cents(20_000),
             reference: None,
+            payment: None,
         }],
         ..Default::default()
     }

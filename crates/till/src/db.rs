@@ -241,6 +241,15 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (order_id, ticket)
     ) WITHOUT ROWID;
     "#,
+    // 10: the card payments tickets consumed, written with the ticket: one terminal approval
+    // pays one ticket only, checked by the primary key inside the write transaction.
+    r#"
+    CREATE TABLE card_payments_used (
+        payment TEXT PRIMARY KEY,
+        chain TEXT NOT NULL,
+        ticket INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -210,10 +210,12 @@ fn demo_tenders(rng: &mut StdRng, total: Money) -> Vec<Tender> {
         kind,
         amount,
         reference: None,
+        payment: None,
     };
     match rng.random_range(0..100) {
         0..60 => vec![Tender {
             reference: Some(format!("{:06}", rng.random_range(0..1_000_000))),
+            payment: None,
             ..tender(TenderKind::Card, total)
         }],
         60..90 => vec![tender(TenderKind::Cash, round_up_to(total, 500))],

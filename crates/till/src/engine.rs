@@ -20,7 +20,7 @@ use pos_domain::ticket::{
     LineDraft, Quantity, SaleDraft, Ticket, compute_cancellation, compute_return, compute_sale,
     default_refund, quote_sale,
 };
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -555,6 +555,7 @@ impl Till {
             let payload =
                 serde_json::to_value(&ticket).map_err(|e| TillError::Corrupt(e.to_string()))?;
             let appended = ledger::append_after(tx, author, chain, head, payload, ticket.original)?;
+            consume_card_payments(tx, chain, appended.0.record.seq, &ticket)?;
             also(tx, author, appended.0.record.seq)?;
             recorded = Some(ticket);
             Ok(appended)
@@ -576,6 +577,20 @@ impl Till {
             signature: signed.signature.to_string(),
             hash: head.hash,
         })
+    }
+
+    /// The ticket that consumed card payment `payment` (a terminal transaction's reference),
+    /// if one did.
+    pub fn card_payment_ticket(&self, payment: &str) -> Result<Option<u64>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT ticket FROM card_payments_used WHERE payment = ?1",
+                [payment],
+                |row| row.get::<_, i64>(0),
+            )
+            .optional()?
+            .and_then(|n| u64::try_from(n).ok()))
     }
 
     /// A recorded ticket (chain `ticket` or `training`).
@@ -696,6 +711,43 @@ fn original_and_returns(conn: &Connection, number: u64) -> Result<(Ticket, Vec<T
         .map(ticket_of)
         .collect::<Result<Vec<_>>>()?;
     Ok((ticket_of(&original)?, earlier))
+}
+
+/// Notes the card payments a ticket's tenders consumed, in the ticket's transaction, refusing
+/// one that an earlier ticket already consumed: whatever the front end does, one terminal
+/// approval can never pay two tickets.
+fn consume_card_payments(
+    tx: &Connection,
+    chain: Chain,
+    number: u64,
+    ticket: &Ticket,
+) -> Result<()> {
+    for payment in ticket.tenders.iter().filter_map(|t| t.payment.as_deref()) {
+        let earlier: Option<i64> = tx
+            .query_row(
+                "SELECT ticket FROM card_payments_used WHERE payment = ?1",
+                [payment],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(earlier) = earlier {
+            return Err(TillError::invalid(
+                "payment_already_used",
+                format!(
+                    "card payment {payment} is already on ticket {earlier}: take a new card payment for this ticket"
+                ),
+            ));
+        }
+        tx.execute(
+            "INSERT INTO card_payments_used (payment, chain, ticket) VALUES (?1, ?2, ?3)",
+            rusqlite::params![
+                payment,
+                chain.to_string(),
+                i64::try_from(number).unwrap_or(i64::MAX)
+            ],
+        )?;
+    }
+    Ok(())
 }
 
 fn operator(given: &Option<String>) -> &str {

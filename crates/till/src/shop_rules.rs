@@ -210,6 +210,7 @@ mod tests {
             kind,
             amount: Money::from_cents(cents),
             reference: None,
+            payment: None,
         }
     }
 

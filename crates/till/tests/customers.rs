@@ -32,6 +32,7 @@ fn sale_to(customer: &str) -> SaleRequest {
             kind: TenderKind::Cash,
             amount: Money::from_cents(2999),
             reference: None,
+            payment: None,
         }],
         customer: Some(customer.into()),
         ..Default::default()

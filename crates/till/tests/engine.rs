@@ -18,6 +18,7 @@ fn cash(cents: i64) -> Tender {
         kind: TenderKind::Cash,
         amount: Money::from_cents(cents),
         reference: None,
+        payment: None,
     }
 }
 
@@ -571,6 +572,7 @@ fn card(cents: i64) -> Tender {
         kind: TenderKind::Card,
         amount: Money::from_cents(cents),
         reference: Some("A1".into()),
+        payment: None,
     }
 }
 

@@ -58,6 +58,7 @@ fn refund(kind: TenderKind, cents: i64) -> Vec<Tender> {
         kind,
         amount: Money::from_cents(cents),
         reference: None,
+        payment: None,
     }]
 }
 

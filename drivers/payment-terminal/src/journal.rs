@@ -1,6 +1,7 @@
 //! The intent hook: the caller persists each payment intent before the first byte goes to the
 //! terminal and its outcome afterwards, so that after a crash every open intent is known and
-//! reported as unknown for a person to resolve.
+//! reported as unknown for a person to resolve, and every charge the terminal approved is known
+//! until the caller releases it (the charge is on a ticket, or was given back on the terminal).
 //!
 //! The till implements [`IntentJournal`] on its ledger. [`FileJournal`] is a small append-only
 //! JSON-lines file, fsync'd on every record, used by `posdev`.
@@ -91,7 +92,28 @@ pub enum Record {
         reference: String,
         resolution: String,
         at_ms: u64,
+        /// What the person found: charged (`true`) or not. Absent in journals written before
+        /// it was recorded, read as "not charged".
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        approved: Option<bool>,
     },
+    /// A charge is accounted for: recorded on a ticket, or given back on the terminal.
+    Released {
+        reference: String,
+        why: String,
+        at_ms: u64,
+    },
+}
+
+/// A transaction the terminal approved (or a person found approved) and that the caller has not
+/// released yet: money moved that no ticket may hold yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Charged {
+    pub intent: Intent,
+    /// What was actually charged (a partial approval is less than the intent).
+    pub amount_cents: u64,
+    pub authorisation: Option<String>,
+    pub masked_pan: Option<String>,
 }
 
 /// Append-only JSON-lines journal in `DIR/intents.jsonl`.
@@ -99,6 +121,7 @@ pub struct FileJournal {
     path: PathBuf,
     file: File,
     open: Vec<Intent>,
+    charged: Vec<Charged>,
 }
 
 pub const JOURNAL_FILE: &str = "intents.jsonl";
@@ -131,7 +154,15 @@ impl FileJournal {
                 .and_then(|()| file.sync_data())
                 .map_err(io)?;
         }
-        let mut open: Vec<Intent> = Vec::new();
+        let mut journal = FileJournal {
+            path,
+            file,
+            open: Vec::new(),
+            charged: Vec::new(),
+        };
+        // Every intent stays known while replaying: an outcome or resolution may come long
+        // after its intent.
+        let mut intents: Vec<Intent> = Vec::new();
         for (i, line) in String::from_utf8_lossy(&bytes[..durable])
             .lines()
             .enumerate()
@@ -139,21 +170,65 @@ impl FileJournal {
             if line.trim().is_empty() {
                 continue;
             }
-            match serde_json::from_str::<Record>(line) {
-                Ok(Record::Intent { intent }) => open.push(intent),
-                Ok(Record::Outcome { reference, .. }) | Ok(Record::Resolved { reference, .. }) => {
-                    open.retain(|i| i.reference != reference)
-                }
-                Err(e) => {
-                    return Err(JournalError::Corrupt {
-                        path: path.display().to_string(),
-                        line: i + 1,
-                        error: e.to_string(),
+            let record =
+                serde_json::from_str::<Record>(line).map_err(|e| JournalError::Corrupt {
+                    path: journal.path.display().to_string(),
+                    line: i + 1,
+                    error: e.to_string(),
+                })?;
+            if let Record::Intent { intent } = &record {
+                intents.push(intent.clone());
+            }
+            journal.replay(&record, &intents);
+        }
+        Ok(journal)
+    }
+
+    /// Applies one record to the journal's view: which intents are open, which are charged.
+    fn replay(&mut self, record: &Record, intents: &[Intent]) {
+        let intent_of = |reference: &str| intents.iter().rev().find(|i| i.reference == reference);
+        match record {
+            Record::Intent { intent } => self.open.push(intent.clone()),
+            Record::Outcome { reference, outcome } => {
+                self.open.retain(|i| &i.reference != reference);
+                if let (Some(intent), Outcome::Approved(a) | Outcome::PartiallyApproved(a)) =
+                    (intent_of(reference), outcome)
+                {
+                    self.charge(Charged {
+                        intent: intent.clone(),
+                        amount_cents: a.amount_cents,
+                        authorisation: a.authorisation.clone(),
+                        masked_pan: a.masked_pan.clone(),
                     });
                 }
             }
+            Record::Resolved {
+                reference,
+                approved,
+                ..
+            } => {
+                self.open.retain(|i| &i.reference != reference);
+                if let (Some(intent), Some(true)) = (intent_of(reference), approved) {
+                    self.charge(Charged {
+                        intent: intent.clone(),
+                        amount_cents: intent.amount_cents,
+                        authorisation: None,
+                        masked_pan: None,
+                    });
+                }
+            }
+            Record::Released { reference, .. } => {
+                self.charged.retain(|c| &c.intent.reference != reference)
+            }
         }
-        Ok(FileJournal { path, file, open })
+    }
+
+    /// A cancellation moves no money of its own: it gives back the charge it cancels, which
+    /// its caller releases.
+    fn charge(&mut self, charged: Charged) {
+        if charged.intent.kind != Kind::Cancellation {
+            self.charged.push(charged);
+        }
     }
 
     /// Intents with neither an outcome nor a resolution: the process stopped mid-payment, so
@@ -162,23 +237,53 @@ impl FileJournal {
         &self.open
     }
 
+    /// Approved transactions not released yet, oldest first: after a restart, the charges the
+    /// caller must still account for.
+    pub fn charged(&self) -> &[Charged] {
+        &self.charged
+    }
+
+    /// Marks a charge accounted for: on a ticket, or given back on the terminal (`why` says
+    /// which). Releasing a reference that is not charged is a no-op.
+    pub fn release(&mut self, reference: &str, why: &str) -> Result<(), JournalError> {
+        if !self.charged.iter().any(|c| c.intent.reference == reference) {
+            return Ok(());
+        }
+        let record = Record::Released {
+            reference: reference.to_string(),
+            why: why.to_string(),
+            at_ms: now_ms(),
+        };
+        self.append(&record)?;
+        self.replay(&record, &[]);
+        Ok(())
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Closes an open intent after a person checked the terminal.
-    pub fn resolve(&mut self, reference: &str, resolution: &str) -> Result<(), JournalError> {
-        if !self.open.iter().any(|i| i.reference == reference) {
+    /// Closes an open intent after a person checked the terminal: `approved` says whether the
+    /// card was charged (`None`: not said), and a charge found is then known as any other.
+    pub fn resolve(
+        &mut self,
+        reference: &str,
+        resolution: &str,
+        approved: Option<bool>,
+    ) -> Result<(), JournalError> {
+        let Some(intent) = self.open.iter().find(|i| i.reference == reference).cloned() else {
             return Err(JournalError::Other(format!(
                 "no open intent with reference {reference:?}"
             )));
-        }
-        self.append(&Record::Resolved {
+        };
+        let record = Record::Resolved {
             reference: reference.to_string(),
             resolution: resolution.to_string(),
             at_ms: now_ms(),
-        })?;
-        self.open.retain(|i| i.reference != reference);
+            approved,
+        };
+        self.append(&record)?;
+        self.replay(&record, &[intent]);
         Ok(())
     }
 
@@ -224,11 +329,18 @@ impl IntentJournal for FileJournal {
     }
 
     fn record_outcome(&mut self, reference: &str, outcome: &Outcome) -> Result<(), JournalError> {
-        self.append(&Record::Outcome {
+        let intent: Vec<Intent> = self
+            .open
+            .iter()
+            .filter(|i| i.reference == reference)
+            .cloned()
+            .collect();
+        let record = Record::Outcome {
             reference: reference.to_string(),
             outcome: outcome.clone(),
-        })?;
-        self.open.retain(|i| i.reference != reference);
+        };
+        self.append(&record)?;
+        self.replay(&record, &intent);
         Ok(())
     }
 }
@@ -297,15 +409,58 @@ mod tests {
     }
 
     #[test]
+    fn approved_charges_stay_known_across_a_restart_until_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let approved = |cents| {
+            Outcome::Approved(Approved {
+                amount_cents: cents,
+                authorisation: Some("A1B2C3".into()),
+                ..Approved::default()
+            })
+        };
+        {
+            let mut j = FileJournal::open(dir.path()).unwrap();
+            j.record_intent(&intent("PAID")).unwrap();
+            j.record_outcome("PAID", &approved(1250)).unwrap();
+            j.record_intent(&intent("ON-TICKET")).unwrap();
+            j.record_outcome("ON-TICKET", &approved(1250)).unwrap();
+            j.release("ON-TICKET", "ticket 7").unwrap();
+            j.record_intent(&intent("CHECKED")).unwrap();
+            j.resolve("CHECKED", "approved on the merchant receipt", Some(true))
+                .unwrap();
+            j.record_intent(&intent("REFUSED")).unwrap();
+            j.resolve("REFUSED", "declined on the merchant receipt", Some(false))
+                .unwrap();
+        }
+        let j = FileJournal::open(dir.path()).unwrap();
+        let charged: Vec<_> = j
+            .charged()
+            .iter()
+            .map(|c| (c.intent.reference.as_str(), c.amount_cents))
+            .collect();
+        assert_eq!(
+            charged,
+            [("PAID", 1250), ("CHECKED", 1250)],
+            "an approval not released, and one a person found, are still charged after a restart"
+        );
+        assert_eq!(
+            j.charged()[0].authorisation.as_deref(),
+            Some("A1B2C3"),
+            "the authorisation of a charge comes back with it"
+        );
+    }
+
+    #[test]
     fn resolved_intents_are_closed_and_a_torn_last_line_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
         {
             let mut j = FileJournal::open(dir.path()).unwrap();
             j.record_intent(&intent("A")).unwrap();
             j.record_intent(&intent("B")).unwrap();
-            j.resolve("A", "approved on the merchant receipt").unwrap();
+            j.resolve("A", "approved on the merchant receipt", Some(true))
+                .unwrap();
             assert!(
-                j.resolve("Z", "x").is_err(),
+                j.resolve("Z", "x", None).is_err(),
                 "resolving an unknown reference is an error"
             );
         }

@@ -25,7 +25,7 @@ pub mod terminal;
 pub use caisse_ap::client::{CaisseApClient, CaisseApConfig};
 pub use concert::client::{ConcertV2Client, ConcertV2Config};
 pub use concert::session::LinkTimeouts;
-pub use journal::{FileJournal, Intent, IntentJournal, JournalError, MemoryJournal};
+pub use journal::{Charged, FileJournal, Intent, IntentJournal, JournalError, MemoryJournal};
 pub use outcome::{Approved, DeclineReason, Declined, NotSent, Outcome, Unknown, UnknownCause};
 pub use request::{Kind, PaymentRequest, RequestError, new_reference};
 pub use terminal::{PaymentError, PaymentTerminal};

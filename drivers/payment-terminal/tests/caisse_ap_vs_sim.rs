@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use common::{SerialSim, TcpSim, fast, requests};
 use pos_payment_terminal::sim::concert::Flavour;
-use pos_payment_terminal::sim::{SimEvent, TEST_AUTHORISATION, TEST_CARD_PAN};
+use pos_payment_terminal::sim::{
+    SimEvent, TEST_AUTHORISATION, TEST_CARD_PAN, TEST_TERMINAL_PRIVATE,
+};
 use pos_payment_terminal::{
     CaisseApClient, CaisseApConfig, DeclineReason, Kind, MemoryJournal, Outcome, PaymentRequest,
     PaymentTerminal, UnknownCause,
@@ -30,7 +32,7 @@ fn pay_tcp(sim: &TcpSim, request: &PaymentRequest, wait: Duration) -> Outcome {
 }
 
 #[test]
-fn tcp_approve_carries_card_authorisation_receipt_and_reference() {
+fn tcp_approve_carries_card_authorisation_receipt_and_the_terminals_private_data() {
     let sim = TcpSim::start("amount-rule");
     let outcome = pay_tcp(
         &sim,
@@ -45,8 +47,8 @@ fn tcp_approve_carries_card_authorisation_receipt_and_reference() {
     assert_eq!(a.authorisation.as_deref(), Some(TEST_AUTHORISATION));
     assert_eq!(
         a.private.as_deref(),
-        Some("ORDER-2026-000042"),
-        "CF is echoed"
+        Some(TEST_TERMINAL_PRIVATE),
+        "CF carries the terminal's own private data, not our reference, and that is an approval"
     );
     assert!(
         a.receipt.unwrap_or_default().contains("12.50 EUR"),
@@ -253,4 +255,34 @@ fn tcp_answer_without_its_echoes_is_unknown_not_approved() {
         matches!(outcome, Outcome::Unknown(_)),
         "an answer without echoes is incomplete, never an approval: {outcome:?}"
     );
+}
+
+/// A peer answering as terminals in the field do: every echo that matters (CA, CB, CD, CE) and
+/// its own private data in `CF`, here the answer an independent simulator written from
+/// Ingenico terminals gives to every approval.
+#[test]
+fn tcp_answer_with_the_terminals_own_cf_is_an_approval() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut socket, _) = listener.accept().unwrap();
+        let mut request = [0u8; 256];
+        let _ = socket.read(&mut request).unwrap();
+        socket
+            .write_all(b"CZ0040320CJ012123456789012CA00201CB0041250CD0010CE003978AE00210AC006A1B2C3CF0101010000000")
+            .unwrap();
+    });
+    let outcome = CaisseApClient::tcp("127.0.0.1", port, config(Duration::from_secs(2)))
+        .pay(
+            &PaymentRequest::debit(1250, "ORDER-42"),
+            &mut MemoryJournal::default(),
+        )
+        .unwrap();
+    peer.join().unwrap();
+    let Outcome::Approved(approved) = outcome else {
+        panic!("a CF that is not our reference must not turn an approval into unknown: {outcome:?}")
+    };
+    assert_eq!(approved.amount_cents, 1250);
+    assert_eq!(approved.private.as_deref(), Some("1010000000"));
 }

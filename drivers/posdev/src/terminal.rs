@@ -290,7 +290,7 @@ pub fn pay(args: &PayArgs, json: bool) -> anyhow::Result<ExitCode> {
 pub fn intents(args: &IntentsArgs, json: bool) -> anyhow::Result<ExitCode> {
     let mut journal = FileJournal::open(&journal_dir(&args.journal)?)?;
     if let (Some(reference), Some(note)) = (&args.resolve, &args.note) {
-        journal.resolve(reference, note)?;
+        journal.resolve(reference, note, None)?;
     }
     let open: Vec<serde_json::Value> = journal.open_intents().iter().map(intent_json).collect();
     if json {

@@ -162,7 +162,9 @@ fn interpret(config: &CaisseApConfig, request: &PaymentRequest, m: &Message) -> 
         })
     };
     // Every echo must be present and equal: an answer that does not say which request it
-    // answers could be a late answer to another payment.
+    // answers could be a late answer to another payment. `CF` is not among them: terminals in
+    // the field answer it with their own private data whatever was sent (specs/devices.md), and
+    // the connection carries one transaction; our reference is kept in the intent journal.
     let kind = (request.kind.code() as char).to_string();
     let echoes = [
         (
@@ -172,7 +174,6 @@ fn interpret(config: &CaisseApConfig, request: &PaymentRequest, m: &Message) -> 
         ),
         ("CE currency", "CE", request.currency.clone()),
         ("CD kind", "CD", kind),
-        ("CF reference", "CF", request.reference.clone()),
     ];
     for (field, tag, expected) in echoes {
         match m.text(tag) {

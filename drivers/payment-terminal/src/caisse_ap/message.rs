@@ -32,8 +32,9 @@ impl Message {
 /// Tags a request must carry before the terminal can act on it.
 pub const REQUEST_TAGS: &[&str] = &["CZ", "CJ", "CA", "CB", "CE", "CD"];
 /// A response is complete once it says what happened and echoes what it happened to: terminal
-/// number, amount, kind, currency and our reference. An answer without them proves nothing.
-pub const RESPONSE_TAGS: &[&str] = &["AE", "CA", "CB", "CD", "CE", "CF"];
+/// number, amount, kind and currency. An answer without them proves nothing. `CF` is not
+/// required: real terminals answer it with their own private data, not our reference.
+pub const RESPONSE_TAGS: &[&str] = &["AE", "CA", "CB", "CD", "CE"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
@@ -46,7 +47,7 @@ pub struct Request {
     pub answer_at_once: bool,
     /// BF: accept a partial payment.
     pub allow_partial: bool,
-    /// CF: our reference, echoed back.
+    /// CF: private data; we send our reference, but terminals answer their own (no echo).
     pub reference: Option<String>,
     /// CK 100: ask for the customer receipt.
     pub want_receipt: bool,

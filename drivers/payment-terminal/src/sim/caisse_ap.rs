@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use pos_transport::TcpLink;
 
-use super::{Behaviour, SimEvent, TEST_AUTHORISATION, TEST_CARD_EXPIRY, TEST_CARD_PAN, Verdict};
+use super::{
+    Behaviour, SimEvent, TEST_AUTHORISATION, TEST_CARD_EXPIRY, TEST_CARD_PAN,
+    TEST_TERMINAL_PRIVATE, Verdict,
+};
 use crate::caisse_ap::message::{Message, REQUEST_TAGS, Request, VERSION};
 use crate::caisse_ap::tlv::{self, Field, TlvParser};
 use crate::link::Link;
@@ -71,9 +74,7 @@ pub fn answer_fields(
             ));
         }
     }
-    if let Some(cf) = m.get("CF") {
-        f.push(Field::new("CF", cf));
-    }
+    f.push(Field::new("CF", TEST_TERMINAL_PRIVATE));
     (f, verdict, status.to_string())
 }
 

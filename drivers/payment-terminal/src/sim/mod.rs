@@ -155,3 +155,6 @@ pub enum SimEvent {
 pub const TEST_CARD_PAN: &str = "497010XXXXXX0019";
 pub const TEST_CARD_EXPIRY: &str = "2812";
 pub const TEST_AUTHORISATION: &str = "A1B2C3";
+/// The private data (`CF`) the simulated Caisse-AP terminal answers with, whatever was sent, as
+/// terminals in the field do (specs/devices.md): never an echo of the till's reference.
+pub const TEST_TERMINAL_PRIVATE: &str = "1010000000";

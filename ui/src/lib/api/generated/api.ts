@@ -51,7 +51,12 @@ export type CardPaymentRequest = { amount: string,
 /**
  * Default `debit`; `refund` for a return refunded to the card.
  */
-kind?: PaymentKind, };
+kind?: PaymentKind, 
+/**
+ * The card payments already on the sale being paid (a split between cards): a debit is
+ * refused while any other charge no ticket holds, or any unknown payment, exists.
+ */
+alongside?: Array<string>, };
 
 export type Cart = { lines: Array<CartLine>, 
 /**
@@ -622,6 +627,7 @@ export interface Commands {
   card_payment_cancel: { request: PaymentId; response: CardPayment };
   card_payment_resolve: { request: ResolvePaymentRequest; response: CardPayment };
   card_payments_unresolved: { request: Empty; response: Array<CardPayment> };
+  card_payments_charged: { request: Empty; response: Array<CardPayment> };
   sell: { request: SellRequest; response: SaleResult };
   receipt: { request: TicketNumber; response: ReceiptView };
   reprint: { request: TicketNumber; response: ReprintResult };
