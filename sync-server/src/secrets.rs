@@ -1,5 +1,7 @@
 //! Enrollment codes and bearer tokens. The server stores only their SHA-256, so a copy of the
-//! database does not let anyone act as a till or a head-office user.
+//! database does not let anyone act as a till or a head-office user. Head-office passwords are
+//! Argon2id PHC strings; [`verify_password_in`] checks one in a buffer the caller reuses, so
+//! the memory of many checks is bounded (see [`crate::login_throttle`]).
 
 use pos_domain::record::sha256_hex;
 

@@ -25,6 +25,7 @@ on_every_backend!(
     a_password_change_ends_sessions_and_tokens,
     a_revoked_web_shop_key_is_refused,
     a_login_burst_is_bounded_and_then_throttled,
+    tokens_made_before_expiry_work_for_90_more_days,
 );
 
 const TILL_A: &str = "PARIS-OPERA-1";
@@ -600,6 +601,10 @@ async fn a_login_burst_is_bounded_and_then_throttled(backend: Backend) {
         .iter()
         .filter(|(s, _, _)| *s == StatusCode::TOO_MANY_REQUESTS)
         .count();
+    eprintln!(
+        "200 wrong logins: peak RSS {} MB, {throttled} throttled",
+        peak / (1024 * 1024)
+    );
     assert!(
         throttled > 150,
         "past the free failures, attempts are throttled without checking the password ({throttled} of 200)"
@@ -631,4 +636,118 @@ async fn a_login_burst_is_bounded_and_then_throttled(backend: Backend) {
     }
     drop(server);
     drop_database(&db).await;
+}
+
+/// Puts the database back as it was before revocable credentials: users' API tokens in
+/// `users.token_hash`, no `user_tokens` table, no `revoked_at` columns, the migration not
+/// applied.
+async fn undo_credentials_migration(db_url: &str, tokens: &[(&str, String)]) {
+    if let Some(path) = db_url.strip_prefix("sqlite:") {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.execute_batch(
+            "DROP TABLE user_tokens;
+             DROP INDEX sessions_by_user;
+             ALTER TABLE tills DROP COLUMN revoked_at;
+             ALTER TABLE webshops DROP COLUMN revoked_at;",
+        )
+        .unwrap();
+        for (user, token) in tokens {
+            conn.execute(
+                "UPDATE users SET token_hash = ?2 WHERE id = ?1",
+                [user, &secrets::token_hash(token).as_str()],
+            )
+            .unwrap();
+        }
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        conn.pragma_update(None, "user_version", version - 1)
+            .unwrap();
+        return;
+    }
+    let (client, connection) = tokio_postgres::connect(db_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute(
+            "DROP TABLE user_tokens;
+             DROP INDEX sessions_by_user;
+             ALTER TABLE tills DROP COLUMN revoked_at;
+             ALTER TABLE webshops DROP COLUMN revoked_at;
+             ALTER TABLE users ADD COLUMN token_hash TEXT UNIQUE;",
+        )
+        .await
+        .unwrap();
+    for (user, token) in tokens {
+        client
+            .execute(
+                "UPDATE users SET token_hash = $2 WHERE id = $1",
+                &[user, &secrets::token_hash(token)],
+            )
+            .await
+            .unwrap();
+    }
+    client
+        .batch_execute(
+            "ALTER TABLE users ALTER COLUMN token_hash SET NOT NULL;
+             DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations);",
+        )
+        .await
+        .unwrap();
+}
+
+async fn tokens_made_before_expiry_work_for_90_more_days(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let tokens = [
+        ("ada", server.admin_token.clone()),
+        ("max", server.manager_token.clone()),
+    ];
+    let db_url = server.db_url.clone();
+    let dir = server.stop_keeping_data().await;
+    undo_credentials_migration(&db_url, &tokens).await;
+
+    let store = sync_server::open_store(&db_url)
+        .await
+        .expect("the store migrates a database from before revocable credentials");
+    let now = Utc::now();
+    for (user, token) in &tokens {
+        let found = store
+            .user_by_token(&secrets::token_hash(token), now)
+            .await
+            .unwrap();
+        assert_eq!(
+            found.map(|u| u.id).as_deref(),
+            Some(*user),
+            "a token made before tokens expired still works after the upgrade"
+        );
+        let in_89_days = now + chrono::Duration::days(89);
+        assert!(
+            store
+                .user_by_token(&secrets::token_hash(token), in_89_days)
+                .await
+                .unwrap()
+                .is_some(),
+            "for 90 days"
+        );
+        let in_91_days = now + chrono::Duration::days(91);
+        assert!(
+            store
+                .user_by_token(&secrets::token_hash(token), in_91_days)
+                .await
+                .unwrap()
+                .is_none(),
+            "and no longer"
+        );
+    }
+    assert_eq!(
+        store.revoke_user("max").await.unwrap(),
+        1,
+        "the migrated token can be revoked"
+    );
+    drop(store);
+    drop_database(&db_url).await;
+    drop(dir);
 }
