@@ -493,6 +493,8 @@ fn peak_rss_bytes(pid: u32) -> u64 {
 struct ServeProcess {
     child: std::process::Child,
     url: String,
+    /// Its log lines so far.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl ServeProcess {
@@ -507,12 +509,15 @@ impl ServeProcess {
             .expect("the sync-server binary runs");
         let (found, address) = std::sync::mpsc::channel();
         let stderr = child.stderr.take().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let lines = log.clone();
         // Read the whole log, so the server never blocks on a full pipe.
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(rest) = line.split("address=").nth(1) {
                     let _ = found.send(rest.split_whitespace().next().unwrap_or("").to_string());
                 }
+                lines.lock().unwrap().push(line);
             }
         });
         let address = address
@@ -521,6 +526,7 @@ impl ServeProcess {
         ServeProcess {
             child,
             url: format!("http://{address}"),
+            log,
         }
     }
 }
@@ -608,6 +614,16 @@ async fn a_login_burst_is_bounded_and_then_throttled(backend: Backend) {
     assert!(
         throttled > 150,
         "past the free failures, attempts are throttled without checking the password ({throttled} of 200)"
+    );
+
+    let log = server.log.lock().unwrap().join("\n");
+    assert!(
+        log.contains("head-office login failed") && log.contains("user=\"ada\""),
+        "failed logins are logged with the user name: {log}"
+    );
+    assert!(
+        !log.contains("wrong password!!"),
+        "the log never holds a password: {log}"
     );
 
     // The right password is throttled for a while, then accepted.
