@@ -718,16 +718,10 @@ pub(crate) async fn login(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
     JsonBody(request): JsonBody<LoginRequest>,
-) -> Result<Json<LoginResponse>, Response> {
+) -> Result<Json<LoginResponse>, LoginRefused> {
     let throttle = &state.config.login;
-    throttle
-        .admit(&request.user, address)
-        .map_err(login_refused)?;
-    let found = state
-        .store
-        .password_of(&request.user)
-        .await
-        .map_err(|e| Failure::from(e).into_response())?;
+    throttle.admit(&request.user, address)?;
+    let found = state.store.password_of(&request.user).await?;
     // Verify even for an unknown user, so timing does not tell which users exist.
     let (user, stored) = match found {
         Some((user, Some(hash))) => (Some(user), hash),
@@ -735,15 +729,14 @@ pub(crate) async fn login(
     };
     let matches = throttle
         .verify(&request.user, address, request.password, stored)
-        .await
-        .map_err(login_refused)?;
+        .await?;
     let Some(user) = user.filter(|_| matches) else {
         return Err(Failure::new(
             StatusCode::UNAUTHORIZED,
             codes::LOGIN_FAILED,
             "unknown user or wrong password: check both, or ask an admin to set your password",
         )
-        .into_response());
+        .into());
     };
     let token = secrets::new_token().map_err(|e| {
         Failure::new(
@@ -751,14 +744,12 @@ pub(crate) async fn login(
             codes::INTERNAL,
             e.to_string(),
         )
-        .into_response()
     })?;
     let expires = Utc::now() + chrono::Duration::hours(SESSION_HOURS);
     state
         .store
         .create_session(&secrets::token_hash(&token), &user.id, expires)
-        .await
-        .map_err(|e| Failure::from(e).into_response())?;
+        .await?;
     Ok(Json(LoginResponse {
         token,
         expires_at: pos_domain::record::timestamp::format(&expires),
@@ -766,31 +757,57 @@ pub(crate) async fn login(
     }))
 }
 
-/// A throttled login: 429 (locked) or 503 (busy), with `Retry-After`.
-fn login_refused(refusal: Refusal) -> Response {
-    let (status, code, wait, message): (_, _, _, fn(u64) -> String) = match refusal {
-        Refusal::Locked(wait) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            codes::LOGIN_THROTTLED,
-            wait,
-            |s| {
-                format!(
-                    "too many failed logins for this user or from this address: try again in {s} s (ask an admin if you forgot your password)"
-                )
-            },
-        ),
-        Refusal::Busy(wait) => (StatusCode::SERVICE_UNAVAILABLE, codes::BUSY, wait, |s| {
-            format!("the server is checking too many logins at once: try again in {s} s")
-        }),
-    };
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let seconds = seconds.max(1);
-    let mut response = Failure::new(status, code, message(seconds)).into_response();
-    response.headers_mut().insert(
-        axum::http::header::RETRY_AFTER,
-        axum::http::HeaderValue::from(seconds),
-    );
-    response
+/// Why a login got no session: a `{code, message}` failure, or the throttle (429 when
+/// locked, 503 when busy, with `Retry-After`).
+pub(crate) enum LoginRefused {
+    Failure(Failure),
+    Throttled(Refusal),
+}
+
+impl From<Failure> for LoginRefused {
+    fn from(failure: Failure) -> Self {
+        LoginRefused::Failure(failure)
+    }
+}
+
+impl From<StoreError> for LoginRefused {
+    fn from(e: StoreError) -> Self {
+        LoginRefused::Failure(e.into())
+    }
+}
+
+impl From<Refusal> for LoginRefused {
+    fn from(refusal: Refusal) -> Self {
+        LoginRefused::Throttled(refusal)
+    }
+}
+
+impl IntoResponse for LoginRefused {
+    fn into_response(self) -> Response {
+        let refusal = match self {
+            LoginRefused::Failure(failure) => return failure.into_response(),
+            LoginRefused::Throttled(refusal) => refusal,
+        };
+        let (status, code, wait) = match refusal {
+            Refusal::Locked(wait) => (StatusCode::TOO_MANY_REQUESTS, codes::LOGIN_THROTTLED, wait),
+            Refusal::Busy(wait) => (StatusCode::SERVICE_UNAVAILABLE, codes::BUSY, wait),
+        };
+        let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        let message = match refusal {
+            Refusal::Locked(_) => format!(
+                "too many failed logins for this user or from this address: try again in {seconds} s (ask an admin if you forgot your password)"
+            ),
+            Refusal::Busy(_) => {
+                format!("the server is checking too many logins at once: try again in {seconds} s")
+            }
+        };
+        let mut response = Failure::new(status, code, message).into_response();
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(seconds),
+        );
+        response
+    }
 }
 
 /// The client's address as the throttle counts it: the connection's peer (see [`serve`]),
