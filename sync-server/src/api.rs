@@ -55,7 +55,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
-use crate::login_throttle::{LoginThrottle, Refusal};
+use crate::login_throttle::{self, LoginThrottle, Refusal};
 use crate::scope::scope;
 use crate::secrets;
 use crate::store::{Enrollment, Role, Store, StoreError, TillAuth, User, check_batches};
@@ -259,7 +259,7 @@ impl FromRequestParts<AppState> for Caller {
                 return Ok(Caller::User(user));
             }
             Err(Failure::unauthenticated(
-                "the token is unknown or revoked: enroll the till again or ask head office for a new token",
+                "the token is unknown, expired or revoked: log in again, or enroll the till again, or ask head office for a new token",
             ))
         }
     }
@@ -810,9 +810,9 @@ impl IntoResponse for LoginRefused {
     }
 }
 
-/// The client's address as the throttle counts it: the connection's peer (see [`serve`]),
-/// an IPv6 address by its /64 (what one subscriber usually holds). `None` when the server
-/// runs without connection info (a router driven directly in tests).
+/// The client's address as the throttle counts it ([`login_throttle::counted_address`] of
+/// the connection's peer, see [`serve`]). `None` when the server runs without connection info
+/// (a router driven directly in tests).
 pub(crate) struct ClientAddress(Option<IpAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
@@ -822,10 +822,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(peer)| match peer.ip().to_canonical() {
-                IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
-                v4 => v4,
-            });
+            .map(|ConnectInfo(peer)| login_throttle::counted_address(peer.ip()));
         Ok(ClientAddress(peer))
     }
 }

@@ -188,6 +188,15 @@ impl LoginThrottle {
     }
 }
 
+/// The address a client's failures count against: an IPv4 address (IPv4-mapped IPv6
+/// included) as is, an IPv6 address by its /64, which one subscriber usually holds whole.
+pub fn counted_address(peer: IpAddr) -> IpAddr {
+    match peer.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        v4 => v4,
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // The data is counters and spare buffers: still sound after a panic elsewhere.
     mutex
@@ -375,6 +384,23 @@ mod tests {
             Ok(()),
             "another address is free"
         );
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_by_its_64() {
+        let counted = |a: &str| counted_address(a.parse().unwrap()).to_string();
+        assert_eq!(counted("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::");
+        assert_eq!(
+            counted("2001:db8:1:2:bbbb::9"),
+            counted("2001:db8:1:2:aaaa::1"),
+            "addresses of one /64 share a series"
+        );
+        assert_eq!(
+            counted("::ffff:192.0.2.7"),
+            "192.0.2.7",
+            "IPv4-mapped is IPv4"
+        );
+        assert_eq!(counted("192.0.2.7"), "192.0.2.7");
     }
 
     #[test]
