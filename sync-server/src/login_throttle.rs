@@ -386,6 +386,33 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn an_attempt_finding_every_check_busy_is_told_to_retry() {
+        let throttle = LoginThrottle::new(LoginPolicy {
+            hashing_permits: 1,
+            queue_wait: Duration::from_millis(50),
+            ..policy()
+        });
+        let stored = secrets::hash_password("correct horse").unwrap();
+        let busy = throttle.hashing.acquire().await.unwrap();
+        assert_eq!(
+            throttle
+                .verify("ada", None, "correct horse".into(), stored.clone())
+                .await,
+            Err(Refusal::Busy(Duration::from_secs(1))),
+            "no password is checked beyond the permits"
+        );
+        drop(busy);
+        assert_eq!(
+            throttle
+                .verify("ada", None, "correct horse".into(), stored)
+                .await,
+            Ok(true),
+            "a free permit checks the password"
+        );
+        assert_eq!(lock(&throttle.buffers).len(), 1, "the buffer went back");
+    }
+
     #[test]
     fn an_ipv6_client_counts_by_its_64() {
         let counted = |a: &str| counted_address(a.parse().unwrap()).to_string();
