@@ -220,6 +220,22 @@ async fn user_tokens_end_when_revoked_or_expired(backend: Backend) {
     let days = (expires - Utc::now()).num_hours();
     assert!((47..=48).contains(&days), "--days 2: {answer}");
     assert_eq!(answer_to(&server, &second).await, StatusCode::OK);
+    let listed = admin(&server, &["admin", "user", "tokens", "--id", "max"]).await;
+    let expiries: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["expires_at"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        expiries.len(),
+        2,
+        "the first token and the new one: {listed}"
+    );
+    assert!(
+        expiries.contains(&answer["expires_at"].as_str().unwrap()),
+        "the list says when each token expires: {listed}"
+    );
 
     // An expired token is refused.
     let expired = secrets::new_token().unwrap();

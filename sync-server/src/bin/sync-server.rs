@@ -342,6 +342,11 @@ enum UserAction {
         #[arg(long, default_value_t = USER_TOKEN_DAYS)]
         days: i64,
     },
+    /// A user's API tokens: when each was made and when it expires.
+    Tokens {
+        #[arg(long)]
+        id: String,
+    },
     /// Ends every API token and login session of a user at once (their password stays).
     Revoke {
         #[arg(long)]
@@ -697,6 +702,15 @@ async fn admin(
                     format!("user {id}: API token (shown once, expires {expires_at}): {token}");
                 let value = json!({"user": id, "token": token, "expires_at": expires_at});
                 print(json_output, value, text);
+            }
+            UserAction::Tokens { id } => {
+                let list = store.user_tokens(&id).await?;
+                let text = list
+                    .iter()
+                    .map(|t| format!("made {}\texpires {}", t.created_at, t.expires_at))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                print(json_output, serde_json::to_value(&list)?, text);
             }
             UserAction::Revoke { id } => {
                 let ended = store.revoke_user(&id).await?;

@@ -218,6 +218,13 @@ pub struct NewTill {
 /// (`admin user token --days`).
 pub const USER_TOKEN_DAYS: i64 = 90;
 
+/// A user's API token as head office shows it: when it was made and when it expires.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserToken {
+    pub created_at: String,
+    pub expires_at: String,
+}
+
 /// Head-office roles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -611,6 +618,9 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<()>;
+    /// A user's API tokens (never their hashes), oldest first ([`StoreError::NotFound`] for
+    /// an unknown user).
+    async fn user_tokens(&self, user_id: &str) -> Result<Vec<UserToken>>;
     /// Ends the login session or API token whose hash is given (logout); false if there was
     /// none.
     async fn end_session(&self, token_hash: &str) -> Result<bool>;

@@ -982,6 +982,32 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn user_tokens(&self, user_id: &str) -> Result<Vec<UserToken>> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let found = tx
+            .query_opt("SELECT id FROM users WHERE id = $1", &[&user_id])
+            .await?;
+        if found.is_none() {
+            return Err(StoreError::NotFound(format!("no user `{user_id}`")));
+        }
+        let rows = tx
+            .query(
+                "SELECT created_at, expires_at FROM user_tokens WHERE user_id = $1
+                 ORDER BY created_at, expires_at",
+                &[&user_id],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(rows
+            .iter()
+            .map(|r| UserToken {
+                created_at: r.get(0),
+                expires_at: r.get(1),
+            })
+            .collect())
+    }
+
     async fn end_session(&self, token_hash: &str) -> Result<bool> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;

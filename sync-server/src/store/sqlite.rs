@@ -1239,6 +1239,32 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn user_tokens(&self, user_id: &str) -> Result<Vec<UserToken>> {
+        let user_id = user_id.to_string();
+        self.read(move |c| {
+            let known: Option<String> = c
+                .query_row("SELECT id FROM users WHERE id = ?1", [&user_id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if known.is_none() {
+                return Err(StoreError::NotFound(format!("no user `{user_id}`")));
+            }
+            let mut stmt = c.prepare(
+                "SELECT created_at, expires_at FROM user_tokens WHERE user_id = ?1
+                 ORDER BY created_at, expires_at",
+            )?;
+            let rows = stmt.query_map([&user_id], |r| {
+                Ok(UserToken {
+                    created_at: r.get(0)?,
+                    expires_at: r.get(1)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
     async fn end_session(&self, token_hash: &str) -> Result<bool> {
         let token_hash = token_hash.to_string();
         self.with(move |c| {
