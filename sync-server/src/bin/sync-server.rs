@@ -9,6 +9,8 @@
 //! sync-server --db sqlite:server.sqlite admin region create --id NORTH --name "Nord"
 //! sync-server --db sqlite:server.sqlite admin shop update --id PARIS-OPERA --region NORTH
 //! sync-server --db sqlite:server.sqlite admin user create --name "Rita" --role regional_manager --region NORTH
+//! sync-server --db sqlite:server.sqlite admin user token --id rita --days 30
+//! sync-server --db sqlite:server.sqlite admin till revoke --id PARIS-OPERA-CAISSE-1
 //! ```
 
 use std::process::ExitCode;
