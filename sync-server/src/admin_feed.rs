@@ -164,6 +164,16 @@ pub enum WebshopAction {
         #[arg(long)]
         id: Option<String>,
     },
+    /// Revokes the web shop's API key at once (its orders stay); `key` gives it a new one.
+    Revoke {
+        #[arg(long)]
+        id: String,
+    },
+    /// Gives the web shop a new API key (printed once); the old one stops working.
+    Key {
+        #[arg(long)]
+        id: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -447,6 +457,31 @@ pub async fn run(store: Arc<dyn Store>, command: FeedAdmin) -> Result<(Value, St
             (
                 json!({"id": id, "name": name, "api_key": key}),
                 format!("web shop {id} created\nAPI key (shown once): {key}"),
+            )
+        }
+        FeedAdmin::Webshop {
+            action: WebshopAction::Revoke { id },
+        } => {
+            store.revoke_webshop(&id, chrono::Utc::now()).await?;
+            (
+                json!({"id": id, "revoked": true}),
+                format!(
+                    "web shop {id}: API key revoked (give it a new one with `admin webshop key --id {id}`)"
+                ),
+            )
+        }
+        FeedAdmin::Webshop {
+            action: WebshopAction::Key { id },
+        } => {
+            let key = secrets::new_token()?;
+            store
+                .set_webshop_key(&id, &secrets::token_hash(&key))
+                .await?;
+            (
+                json!({"id": id, "api_key": key}),
+                format!(
+                    "web shop {id}: new API key (shown once; the old one no longer works): {key}"
+                ),
             )
         }
         FeedAdmin::Customer {

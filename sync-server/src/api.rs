@@ -6,7 +6,11 @@
 //! | `GET /openapi.json` | anyone | the OpenAPI document of this API (see [`crate::openapi`]) |
 //! | `GET /api/v1/capabilities` | anyone | protocol versions and limits |
 //! | `POST /api/v1/enroll` | a till with a one-time code | registers its key, returns its token |
-//! | `POST /api/v1/login` | a head-office user | name and password -> a session token (12 h) |
+//! | `POST /api/v1/login` | a head-office user | name and password -> a session token (12 h); throttled (see [`crate::login_throttle`]) |
+//! | `POST /api/v1/logout` | a head-office user | ends the session (or API token) it is called with |
+//! | `POST /api/v1/hq/tills/{till_id}/revoke` | admin | the till's token and pending code stop working; its records stay |
+//! | `POST /api/v1/hq/users/{user_id}/revoke` | admin | every API token and session of the user ends |
+//! | `POST /api/v1/hq/webshops/{webshop_id}/revoke` | admin | the web shop's API key stops working; its orders stay |
 //! | `POST /api/v1/tills/{till_id}/records` | that till | uploads record batches per chain |
 //! | `GET /api/v1/shops/{shop_id}/tills` | a till of that shop, or a user | the shop's tills |
 //! | `GET /api/v1/hq/sales?by=&from=&to=&shop=&region=&compare=` | a user | consolidated sales from the rollups, with the previous period (see [`crate::sales_api`]) |
@@ -23,15 +27,20 @@
 //!
 //! The changes feed and web orders are in [`crate::orders_api`].
 //!
-//! Tills and head-office users authenticate with `Authorization: Bearer TOKEN`; a missing or
-//! unknown token is 401, a valid one on data it has no right to is 403. A shop manager sees only
+//! Tills and head-office users authenticate with `Authorization: Bearer TOKEN`; a missing,
+//! unknown, expired or revoked token is 401, a valid one on data it has no right to is 403.
+//! A new enrollment code revokes the till's token; a password change ends the user's
+//! sessions (and their API tokens when it replaces a password). A shop manager sees only
 //! their shop, a regional manager the shops of their region (see [`crate::scope`]).
 
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State,
+};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -46,6 +55,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
+use crate::login_throttle::{self, LoginThrottle, Refusal};
 use crate::scope::scope;
 use crate::secrets;
 use crate::store::{Enrollment, Page, Role, Store, StoreError, TillAuth, User, check_batches};
@@ -58,6 +68,8 @@ pub const SUPPORTED_MAJORS: [u32; 1] = [1];
 pub struct ServerConfig {
     pub max_body_bytes: usize,
     pub max_records_per_upload: usize,
+    /// The login throttle, with its limits and its counts, shared by every clone.
+    pub login: Arc<LoginThrottle>,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +77,7 @@ impl Default for ServerConfig {
         ServerConfig {
             max_body_bytes: 16 * 1024 * 1024,
             max_records_per_upload: 5000,
+            login: Arc::default(),
         }
     }
 }
@@ -246,7 +259,7 @@ impl FromRequestParts<AppState> for Caller {
                 return Ok(Caller::User(user));
             }
             Err(Failure::unauthenticated(
-                "the token is unknown or revoked: enroll the till again or ask head office for a new token",
+                "the token is unknown, expired or revoked: log in again, or enroll the till again, or ask head office for a new token",
             ))
         }
     }
@@ -738,30 +751,34 @@ pub const SESSION_HOURS: i64 = 12;
     request_body = LoginRequest,
     responses(
         (status = 200, description = "A session token", body = LoginResponse),
-        (status = 401, description = "Unknown user or wrong password", body = crate::openapi::ApiErrorDoc)))]
+        (status = 401, description = "Unknown user or wrong password (the same answer for both)", body = crate::openapi::ApiErrorDoc),
+        (status = 429, description = "Too many failed logins for this user name or from this address: even the right password is refused until `Retry-After` seconds have passed", body = crate::openapi::ApiErrorDoc,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Too many logins being checked at once", body = crate::openapi::ApiErrorDoc,
+            headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 pub(crate) async fn login(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     JsonBody(request): JsonBody<LoginRequest>,
-) -> Result<Json<LoginResponse>, Failure> {
-    let refused = || {
-        Failure::new(
-            StatusCode::UNAUTHORIZED,
-            codes::LOGIN_FAILED,
-            "unknown user or wrong password: check both, or ask an admin to set your password",
-        )
-    };
+) -> Result<Json<LoginResponse>, LoginRefused> {
+    let throttle = &state.config.login;
+    throttle.admit(&request.user, address)?;
     let found = state.store.password_of(&request.user).await?;
     // Verify even for an unknown user, so timing does not tell which users exist.
     let (user, stored) = match found {
         Some((user, Some(hash))) => (Some(user), hash),
         _ => (None, DUMMY_HASH.clone()),
     };
-    let password = request.password;
-    let matches = tokio::task::spawn_blocking(move || secrets::verify_password(&password, &stored))
-        .await
-        .unwrap_or(false);
+    let matches = throttle
+        .verify(&request.user, address, request.password, stored)
+        .await?;
     let Some(user) = user.filter(|_| matches) else {
-        return Err(refused());
+        return Err(Failure::new(
+            StatusCode::UNAUTHORIZED,
+            codes::LOGIN_FAILED,
+            "unknown user or wrong password: check both, or ask an admin to set your password",
+        )
+        .into());
     };
     let token = secrets::new_token().map_err(|e| {
         Failure::new(
@@ -780,6 +797,170 @@ pub(crate) async fn login(
         expires_at: pos_domain::record::timestamp::format(&expires),
         user,
     }))
+}
+
+/// Why a login got no session: a `{code, message}` failure, or the throttle (429 when
+/// locked, 503 when busy, with `Retry-After`).
+pub(crate) enum LoginRefused {
+    Failure(Failure),
+    Throttled(Refusal),
+}
+
+impl From<Failure> for LoginRefused {
+    fn from(failure: Failure) -> Self {
+        LoginRefused::Failure(failure)
+    }
+}
+
+impl From<StoreError> for LoginRefused {
+    fn from(e: StoreError) -> Self {
+        LoginRefused::Failure(e.into())
+    }
+}
+
+impl From<Refusal> for LoginRefused {
+    fn from(refusal: Refusal) -> Self {
+        LoginRefused::Throttled(refusal)
+    }
+}
+
+impl IntoResponse for LoginRefused {
+    fn into_response(self) -> Response {
+        let refusal = match self {
+            LoginRefused::Failure(failure) => return failure.into_response(),
+            LoginRefused::Throttled(refusal) => refusal,
+        };
+        let (status, code, wait) = match refusal {
+            Refusal::Locked(wait) => (StatusCode::TOO_MANY_REQUESTS, codes::LOGIN_THROTTLED, wait),
+            Refusal::Busy(wait) => (StatusCode::SERVICE_UNAVAILABLE, codes::BUSY, wait),
+        };
+        let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        let message = match refusal {
+            Refusal::Locked(_) => format!(
+                "too many failed logins for this user or from this address: try again in {seconds} s (ask an admin if you forgot your password)"
+            ),
+            Refusal::Busy(_) => {
+                format!("the server is checking too many logins at once: try again in {seconds} s")
+            }
+        };
+        let mut response = Failure::new(status, code, message).into_response();
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(seconds),
+        );
+        response
+    }
+}
+
+/// The client's address as the throttle counts it ([`login_throttle::counted_address`] of
+/// the connection's peer, see [`serve`]). `None` when the server runs without connection info
+/// (a router driven directly in tests).
+pub(crate) struct ClientAddress(Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| login_throttle::counted_address(peer.ip()));
+        Ok(ClientAddress(peer))
+    }
+}
+
+/// The bearer token of the request, as sent.
+pub(crate) struct BearerToken(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        bearer(parts).map(BearerToken)
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/logout", tag = "head office",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The session (or API token) the request was made with no longer works"),
+        (status = 401, description = "No valid token", body = crate::openapi::ApiErrorDoc),
+        (status = 403, description = "A till's token (tills do not log out)", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    BearerToken(token): BearerToken,
+) -> Result<StatusCode, Failure> {
+    caller.user()?;
+    state
+        .store
+        .end_session(&secrets::token_hash(&token))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn credentials_admin(caller: Caller) -> Result<User, Failure> {
+    let user = caller.user()?;
+    if user.role != Role::Admin {
+        return Err(Failure::forbidden(
+            "only admins revoke tills', users' and web shops' credentials",
+        ));
+    }
+    Ok(user)
+}
+
+#[utoipa::path(post, path = "/api/v1/hq/tills/{till_id}/revoke", tag = "head office",
+    params(("till_id" = String, Path, description = "The till")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The till's token and any pending enrollment code no longer work; its records stay. `sync-server admin till code` lets it enroll again with its key."),
+        (status = 403, description = "Not an admin", body = crate::openapi::ApiErrorDoc),
+        (status = 404, description = "Unknown till", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn revoke_till(
+    State(state): State<AppState>,
+    Path(till_id): Path<String>,
+    caller: Caller,
+) -> Result<StatusCode, Failure> {
+    let admin = credentials_admin(caller)?;
+    state.store.revoke_till(&till_id, Utc::now()).await?;
+    tracing::warn!(till = %till_id, by = %admin.id, "till revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/hq/users/{user_id}/revoke", tag = "head office",
+    params(("user_id" = String, Path, description = "The head-office user")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Every API token and session of the user ended (their password stays: change it with `sync-server admin user password`)"),
+        (status = 403, description = "Not an admin", body = crate::openapi::ApiErrorDoc),
+        (status = 404, description = "Unknown user", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn revoke_user(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+    caller: Caller,
+) -> Result<StatusCode, Failure> {
+    let admin = credentials_admin(caller)?;
+    let ended = state.store.revoke_user(&user_id).await?;
+    tracing::warn!(user = %user_id, by = %admin.id, ended, "user's tokens and sessions revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/hq/webshops/{webshop_id}/revoke", tag = "web orders",
+    params(("webshop_id" = String, Path, description = "The web shop")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The web shop's API key no longer works; its orders stay. `sync-server admin webshop key` gives it a new one."),
+        (status = 403, description = "Not an admin", body = crate::openapi::ApiErrorDoc),
+        (status = 404, description = "Unknown web shop", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn revoke_webshop(
+    State(state): State<AppState>,
+    Path(webshop_id): Path<String>,
+    caller: Caller,
+) -> Result<StatusCode, Failure> {
+    let admin = credentials_admin(caller)?;
+    state.store.revoke_webshop(&webshop_id, Utc::now()).await?;
+    tracing::warn!(webshop = %webshop_id, by = %admin.id, "web shop key revoked");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// An Argon2id hash of a random password, verified against when the user is unknown or has
@@ -906,6 +1087,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/capabilities", get(get_capabilities))
         .route("/api/v1/enroll", post(enroll))
         .route("/api/v1/login", post(login))
+        .route("/api/v1/logout", post(logout))
+        .route("/api/v1/hq/tills/{till_id}/revoke", post(revoke_till))
+        .route("/api/v1/hq/users/{user_id}/revoke", post(revoke_user))
+        .route(
+            "/api/v1/hq/webshops/{webshop_id}/revoke",
+            post(revoke_webshop),
+        )
         .route("/api/v1/tills/{till_id}/records", post(upload))
         .route("/api/v1/shops/{shop_id}/tills", get(shop_tills))
         .route("/api/v1/hq/sales", get(crate::sales_api::hq_sales))
@@ -937,12 +1125,14 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes requests in flight.
+/// Each request knows its peer's address (for the login throttle).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

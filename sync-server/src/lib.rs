@@ -15,6 +15,8 @@
 //!   tickets of a day and one ticket with its signature verified again;
 //! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`);
 //! - [`config`]: the settings file of `serve` and the order of file, variables and flags;
+//! - [`login_throttle`]: head-office logins throttled per user name and per address, with
+//!   the Argon2 work bounded;
 //! - [`secrets`]: enrollment codes and bearer tokens (only their SHA-256 is stored);
 //!   [`server_key`]: the server key (never in the database) and the webhook secrets sealed
 //!   under it.
@@ -46,6 +48,7 @@ pub mod distribution;
 pub mod events;
 pub mod feeds;
 pub mod ingest;
+pub mod login_throttle;
 pub mod openapi;
 pub mod orders_api;
 pub mod rollup;

@@ -309,7 +309,7 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "A till's token from enrollment, a head-office user's API token, a login session token, or a web shop's API key (`sync-server admin webshop add`)",
+                        "A till's token from enrollment, a head-office user's API token (`sync-server admin user token`, it expires), a login session token (12 h, ended by `POST /api/v1/logout`), or a web shop's API key (`sync-server admin webshop add`); each can be revoked",
                     ))
                     .build(),
             ),
@@ -329,6 +329,10 @@ impl Modify for BearerAuth {
         api::get_capabilities,
         api::enroll,
         api::login,
+        api::logout,
+        api::revoke_till,
+        api::revoke_user,
+        api::revoke_webshop,
         api::upload,
         api::shop_tills,
         crate::sales_api::hq_sales,
@@ -355,7 +359,7 @@ impl Modify for BearerAuth {
     tags(
         (name = "tills", description = "Enrollment, upload of the tills' signed ledgers, and the changes feed they download"),
         (name = "web orders", description = "Orders a web shop places for pickup in a shop (click & collect)"),
-        (name = "head office", description = "Consolidated reports, fleet, alarms, exports"),
+        (name = "head office", description = "Login and logout, consolidated reports, fleet, alarms, exports, revocation of credentials"),
         (name = "feeds", description = "The outbox as a pull feed, and webhook delivery"),
         (name = "meta", description = "This document"),
     )

@@ -1,5 +1,7 @@
 //! Enrollment codes and bearer tokens. The server stores only their SHA-256, so a copy of the
-//! database does not let anyone act as a till or a head-office user.
+//! database does not let anyone act as a till or a head-office user. Head-office passwords are
+//! Argon2id PHC strings; [`verify_password_in`] checks one in a buffer the caller reuses, so
+//! the memory of many checks is bounded (see [`crate::login_throttle`]).
 
 use pos_domain::record::sha256_hex;
 
@@ -74,12 +76,54 @@ pub fn hash_password(password: &str) -> Result<String, RandomError> {
 
 /// True if `password` matches the stored PHC hash.
 pub fn verify_password(password: &str, stored: &str) -> bool {
-    use argon2::password_hash::{PasswordHash, PasswordVerifier};
-    PasswordHash::new(stored).is_ok_and(|hash| {
-        argon2::Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .is_ok()
-    })
+    verify_password_in(password, stored, &mut Vec::new())
+}
+
+/// Argon2 memory blocks (1 KiB each) a verification may use: what [`hash_password`] uses
+/// (19 MiB). A stored hash asking for more is refused rather than let it take more memory.
+pub const PASSWORD_MEMORY_BLOCKS: usize = argon2::Params::DEFAULT_M_COST as usize;
+
+/// [`verify_password`] working in `memory`, which is grown to the hash's size once and then
+/// reused: a server verifying with a fixed set of buffers never holds more than they do,
+/// however many logins arrive (Argon2's 19 MiB per hash, allocated afresh on each of many
+/// threads, took it from 0.25 to 4.9 GB).
+pub fn verify_password_in(password: &str, stored: &str, memory: &mut Vec<argon2::Block>) -> bool {
+    use argon2::password_hash::{Output, PasswordHash};
+    let Ok(hash) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) = (
+        argon2::Algorithm::try_from(hash.algorithm),
+        argon2::Params::try_from(&hash),
+    ) else {
+        return false;
+    };
+    let version = match hash.version.map(argon2::Version::try_from) {
+        None => argon2::Version::default(),
+        Some(Ok(version)) => version,
+        Some(Err(_)) => return false,
+    };
+    if params.block_count() > PASSWORD_MEMORY_BLOCKS {
+        return false;
+    }
+    if memory.len() < params.block_count() {
+        memory.resize(params.block_count(), argon2::Block::default());
+    }
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let argon2 = argon2::Argon2::new(algorithm, version, params);
+    let computed = Output::init_with(expected.len(), |out| {
+        argon2
+            .hash_password_into_with_memory(password.as_bytes(), salt, out, &mut memory[..])
+            .map_err(|_| argon2::password_hash::Error::Crypto)
+    });
+    // `Output` compares in constant time.
+    computed.is_ok_and(|computed| computed == expected)
 }
 
 #[cfg(test)]
@@ -112,6 +156,19 @@ mod tests {
         assert!(
             !verify_password("correct horse", "garbage"),
             "a bad hash fails"
+        );
+        let mut memory = Vec::new();
+        for _ in 0..2 {
+            assert!(
+                verify_password_in("correct horse", &a, &mut memory),
+                "a reused buffer verifies like a fresh one"
+            );
+            assert!(!verify_password_in("correct hors", &a, &mut memory));
+        }
+        assert_eq!(
+            memory.len(),
+            PASSWORD_MEMORY_BLOCKS,
+            "the buffer holds one hash's memory"
         );
     }
 

@@ -518,6 +518,7 @@ async fn bad_bodies_are_refused_and_store_nothing(backend: Backend) {
     let config = ServerConfig {
         max_body_bytes: 64 * 1024,
         max_records_per_upload: 10,
+        ..ServerConfig::default()
     };
     let Some(server) = Server::start_with(backend, config).await else {
         return;

@@ -139,6 +139,11 @@ pub mod codes {
     pub const ORDER_STATE: &str = "order_state";
     /// The request is well-formed but its content is refused (the message says why).
     pub const INVALID: &str = "invalid";
+    /// Too many failed logins for this user name or from this address: wait the
+    /// `Retry-After` seconds (even the right password is refused meanwhile).
+    pub const LOGIN_THROTTLED: &str = "login_throttled";
+    /// The server is at capacity for this kind of request: retry after `Retry-After` seconds.
+    pub const BUSY: &str = "busy";
 }
 
 /// Kinds of entries in the changes feed ([`Change::kind`]).

@@ -9,6 +9,8 @@
 //! sync-server --db sqlite:server.sqlite admin region create --id NORTH --name "Nord"
 //! sync-server --db sqlite:server.sqlite admin shop update --id PARIS-OPERA --region NORTH
 //! sync-server --db sqlite:server.sqlite admin user create --name "Rita" --role regional_manager --region NORTH
+//! sync-server --db sqlite:server.sqlite admin user token --id rita --days 30
+//! sync-server --db sqlite:server.sqlite admin till revoke --id PARIS-OPERA-CAISSE-1
 //! ```
 
 use std::process::ExitCode;
@@ -23,8 +25,11 @@ use sync_server::config::{DEFAULT_DB, DEFAULT_LISTEN, FileConfig, pick};
 use sync_server::feeds::SystemClock;
 use sync_server::feeds::nats::{NatsConfig, NatsPublisher};
 use sync_server::feeds::webhooks::{DeliveryTiming, WebhookWorker};
+use sync_server::login_throttle::{LoginPolicy, LoginThrottle};
 use sync_server::server_key::{KeySource, ServerKeys, prepare_webhook_secrets};
-use sync_server::store::{LegalEntity, NewTill, NewWebhook, Region, Role, Shop, User};
+use sync_server::store::{
+    LegalEntity, NewTill, NewWebhook, Region, Role, Shop, USER_TOKEN_DAYS, User,
+};
 use sync_server::{AppState, ServerConfig, Store, accounting, open_store, secrets};
 
 #[derive(Parser)]
@@ -100,6 +105,13 @@ struct ServeArgs {
     /// system's.
     #[arg(long, env = "SYNC_WEBHOOK_CA")]
     webhook_ca: Option<std::path::PathBuf>,
+    /// Seconds a user name or address is locked after its free failed logins; doubles with
+    /// each further failure, up to 15 minutes [default: 30].
+    #[arg(long, env = "SYNC_LOGIN_LOCKOUT")]
+    login_lockout: Option<u64>,
+    /// Passwords checked at once, 19 MiB each [default: the cores, 2 to 4].
+    #[arg(long, env = "SYNC_LOGIN_CHECKS")]
+    login_checks: Option<usize>,
 }
 
 #[derive(Subcommand)]
@@ -287,13 +299,19 @@ enum TillAction {
         #[arg(long, default_value_t = 72)]
         expires_hours: i64,
     },
-    /// A new one-time code for an existing till (it lost its token); it must enroll with the
-    /// same key, and its old token stops working.
+    /// A new one-time code for an existing till (it lost its token, or it was revoked); it
+    /// must enroll with the same key. Its current token stops working at once.
     Code {
         #[arg(long)]
         id: String,
         #[arg(long, default_value_t = 72)]
         expires_hours: i64,
+    },
+    /// Revokes a till (stolen, retired): its token and any pending code stop working at once;
+    /// its records stay. `code` lets it enroll again.
+    Revoke {
+        #[arg(long)]
+        id: String,
     },
     List,
 }
@@ -314,6 +332,27 @@ enum UserAction {
         /// The region of a regional manager.
         #[arg(long)]
         region: Option<String>,
+        /// Days the API token printed works.
+        #[arg(long, default_value_t = USER_TOKEN_DAYS)]
+        token_days: i64,
+    },
+    /// A new API token for a user (printed once), working for `--days` days; the user's other
+    /// tokens keep working until they expire or are revoked.
+    Token {
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value_t = USER_TOKEN_DAYS)]
+        days: i64,
+    },
+    /// A user's API tokens: when each was made and when it expires.
+    Tokens {
+        #[arg(long)]
+        id: String,
+    },
+    /// Ends every API token and login session of a user at once (their password stays).
+    Revoke {
+        #[arg(long)]
+        id: String,
     },
     /// Binds a regional manager to a region (`--region REGION`) or to none (`--no-region`).
     Region {
@@ -328,12 +367,21 @@ enum UserAction {
         #[arg(long)]
         no_region: bool,
     },
-    /// Sets a user's login password, read from the first line of standard input.
+    /// Sets a user's login password, read from the first line of standard input. Their
+    /// sessions end; when it replaces a password, their API tokens end too.
     Password {
         #[arg(long)]
         id: String,
     },
     List,
+}
+
+/// When a user's API token made now for `days` days expires (1 to 3650 days).
+fn token_expiry(days: i64) -> Result<chrono::DateTime<Utc>> {
+    if !(1..=3650).contains(&days) {
+        bail!("an API token works 1 to 3650 days: give --days (or --token-days) in that range");
+    }
+    Ok(Utc::now() + Duration::days(days))
 }
 
 /// Ids are 1 to 64 ASCII letters, digits, `-`, `_` or `.` (so they fit URLs and never take
@@ -565,6 +613,13 @@ async fn admin(
                     json!({"till_id": id, "enrollment_code": code, "expires_at": expires_at});
                 print(json_output, value, text);
             }
+            TillAction::Revoke { id } => {
+                store.revoke_till(&id, Utc::now()).await?;
+                let text = format!(
+                    "till {id} revoked: its token no longer works (its records stay; `admin till code --id {id}` lets it enroll again)"
+                );
+                print(json_output, json!({"till_id": id, "revoked": true}), text);
+            }
             TillAction::List => {
                 let list = store.tills().await?;
                 let text = list
@@ -575,7 +630,9 @@ async fn admin(
                             t.id,
                             t.shop_id,
                             t.name,
-                            if t.enrolled {
+                            if t.revoked_at.is_some() {
+                                "revoked"
+                            } else if t.enrolled {
                                 "enrolled"
                             } else {
                                 "awaiting enrollment"
@@ -594,6 +651,7 @@ async fn admin(
                 role,
                 shop,
                 region,
+                token_days,
             } => {
                 let role = Role::parse(&role).with_context(|| {
                     format!(
@@ -607,6 +665,7 @@ async fn admin(
                     bail!("give --region for a regional manager, and only for one");
                 }
                 let token = secrets::new_token()?;
+                let expires = token_expiry(token_days)?;
                 let user = User {
                     id: checked_id("user", id.unwrap_or_else(|| slug(&name).to_lowercase()))?,
                     name,
@@ -615,17 +674,45 @@ async fn admin(
                     region_id: region,
                 };
                 store
-                    .create_user(&user, &secrets::token_hash(&token))
+                    .create_user_with_token(&user, &secrets::token_hash(&token), expires)
                     .await
                     .context("is the user id new, and the shop or region created?")?;
+                let expires_at = pos_domain::record::timestamp::format(&expires);
                 let text = format!(
-                    "user {} ({}) created\nAPI token (shown once): {token}",
+                    "user {} ({}) created\nAPI token (shown once, expires {expires_at}): {token}",
                     user.id,
                     role.name()
                 );
                 let mut value = serde_json::to_value(&user)?;
                 value["token"] = json!(token);
+                value["token_expires_at"] = json!(expires_at);
                 print(json_output, value, text);
+            }
+            UserAction::Token { id, days } => {
+                let token = secrets::new_token()?;
+                let expires = token_expiry(days)?;
+                store
+                    .create_user_token(&secrets::token_hash(&token), &id, Utc::now(), expires)
+                    .await?;
+                let expires_at = pos_domain::record::timestamp::format(&expires);
+                let text =
+                    format!("user {id}: API token (shown once, expires {expires_at}): {token}");
+                let value = json!({"user": id, "token": token, "expires_at": expires_at});
+                print(json_output, value, text);
+            }
+            UserAction::Tokens { id } => {
+                let list = store.user_tokens(&id).await?;
+                let text = list
+                    .iter()
+                    .map(|t| format!("made {}\texpires {}", t.created_at, t.expires_at))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                print(json_output, serde_json::to_value(&list)?, text);
+            }
+            UserAction::Revoke { id } => {
+                let ended = store.revoke_user(&id).await?;
+                let text = format!("user {id}: {ended} API token(s) and session(s) ended");
+                print(json_output, json!({"user": id, "ended": ended}), text);
             }
             UserAction::Region {
                 id,
@@ -852,6 +939,18 @@ async fn run(cli: Cli) -> Result<()> {
     Ok(())
 }
 
+/// The login throttle's limits: the defaults, with the lockout and the checks at once given.
+fn login_policy(args: &ServeArgs) -> LoginPolicy {
+    let defaults = LoginPolicy::default();
+    LoginPolicy {
+        first_lockout: args
+            .login_lockout
+            .map_or(defaults.first_lockout, std::time::Duration::from_secs),
+        hashing_permits: args.login_checks.unwrap_or(defaults.hashing_permits).max(1),
+        ..defaults
+    }
+}
+
 async fn serve(
     store: Arc<dyn Store>,
     args: ServeArgs,
@@ -862,6 +961,7 @@ async fn serve(
     // versions are sealed.
     let (key, _) = prepare_webhook_secrets(store.as_ref(), &key_source).await?;
     let keys = Arc::new(ServerKeys::from_source(key_source, key));
+    let login = login_policy(&args);
     let listen = pick(args.listen, file.listen, DEFAULT_LISTEN.to_string());
     let defaults = ServerConfig::default();
     let config = ServerConfig {
@@ -875,6 +975,7 @@ async fn serve(
             file.max_records,
             defaults.max_records_per_upload,
         ),
+        login: Arc::new(LoginThrottle::new(login)),
     };
     let hooks = file.webhooks;
     let timing = DeliveryTiming::default();

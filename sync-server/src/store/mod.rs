@@ -231,6 +231,9 @@ pub struct TillInfo {
     pub software: Option<String>,
     pub protocol: Option<String>,
     pub last_contact_at: Option<String>,
+    /// When head office revoked its token (`admin till revoke`), if it has not enrolled since.
+    #[serde(default)]
+    pub revoked_at: Option<String>,
 }
 
 /// A till to create, with the hash of its one-time enrollment code.
@@ -241,6 +244,17 @@ pub struct NewTill {
     pub name: String,
     pub code_hash: String,
     pub code_expires_at: DateTime<Utc>,
+}
+
+/// Days a head-office user's API token works unless chosen otherwise
+/// (`admin user token --days`).
+pub const USER_TOKEN_DAYS: i64 = 90;
+
+/// A user's API token as head office shows it: when it was made and when it expires.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserToken {
+    pub created_at: String,
+    pub expires_at: String,
 }
 
 /// Head-office roles.
@@ -575,15 +589,27 @@ pub trait Store: Send + Sync + 'static {
     /// region).
     async fn set_user_region(&self, user_id: &str, region_id: Option<&str>) -> Result<()>;
     async fn create_till(&self, till: &NewTill) -> Result<()>;
-    /// Creates a user authenticated by the token whose hash is given.
-    async fn create_user(&self, user: &User, token_hash: &str) -> Result<()>;
+    /// Creates a user with a first API token (the hash is given) that works until
+    /// `token_expires_at`.
+    async fn create_user_with_token(
+        &self,
+        user: &User,
+        token_hash: &str,
+        token_expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Creates a user with a first API token valid for [`USER_TOKEN_DAYS`] days.
+    async fn create_user(&self, user: &User, token_hash: &str) -> Result<()> {
+        let expires = Utc::now() + chrono::Duration::days(USER_TOKEN_DAYS);
+        self.create_user_with_token(user, token_hash, expires).await
+    }
     async fn entities(&self) -> Result<Vec<LegalEntity>>;
     async fn shops(&self) -> Result<Vec<Shop>>;
     async fn tills(&self) -> Result<Vec<TillInfo>>;
     async fn users(&self) -> Result<Vec<User>>;
 
     /// Gives an existing till a new one-time enrollment code (a till that lost its token
-    /// enrolls again, with the same key).
+    /// enrolls again, with the same key). Its current token stops working at once: whoever
+    /// holds it may be why a new code was asked for.
     async fn reissue_code(
         &self,
         till_id: &str,
@@ -597,9 +623,11 @@ pub trait Store: Send + Sync + 'static {
     /// than [`LAST_CONTACT_EVERY_SECONDS`] before (see [`last_contact_is_stale`]).
     async fn till_by_token(&self, token_hash: &str, now: DateTime<Utc>)
     -> Result<Option<TillAuth>>;
-    /// The user holding this API token, or this unexpired session token.
+    /// The user holding this unexpired API token or session token.
     async fn user_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>>;
-    /// Sets a user's password hash (PHC string).
+    /// Sets a user's password hash (PHC string). Their login sessions end; when this replaces
+    /// a password they had, their API tokens end too (a changed password says a credential
+    /// may be known to someone else).
     async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<()>;
     /// A user and their password hash, if they have one.
     async fn password_of(&self, user_id: &str) -> Result<Option<(User, Option<String>)>>;
@@ -610,6 +638,35 @@ pub trait Store: Send + Sync + 'static {
         user_id: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<()>;
+
+    // Revocation (see `crate::api` for who may call it). Revoking removes credentials only:
+    // a till's records, a user, a web shop's orders stay.
+
+    /// Gives a user another API token, working until `expires_at` ([`StoreError::NotFound`]
+    /// for an unknown user).
+    async fn create_user_token(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// A user's API tokens (never their hashes), oldest first ([`StoreError::NotFound`] for
+    /// an unknown user).
+    async fn user_tokens(&self, user_id: &str) -> Result<Vec<UserToken>>;
+    /// Ends the login session or API token whose hash is given (logout); false if there was
+    /// none.
+    async fn end_session(&self, token_hash: &str) -> Result<bool>;
+    /// Ends every API token and session of a user; returns how many. Their password stays.
+    async fn revoke_user(&self, user_id: &str) -> Result<u64>;
+    /// Revokes a till: its token and any pending enrollment code stop working at once; its
+    /// records stay. A new code (`reissue_code`) lets it enroll again with the same key.
+    async fn revoke_till(&self, till_id: &str, now: DateTime<Utc>) -> Result<()>;
+    /// Revokes a web shop's API key; its orders stay.
+    async fn revoke_webshop(&self, webshop_id: &str, now: DateTime<Utc>) -> Result<()>;
+    /// Gives a web shop a new API key (the hash is given); the old one stops working and a
+    /// revoked web shop works again with the new one.
+    async fn set_webshop_key(&self, webshop_id: &str, key_hash: &str) -> Result<()>;
 
     /// Verifies and stores an upload in one transaction (see [`crate::ingest`]).
     /// `till_clock` is the till's clock when it sent the upload, if it said.
@@ -697,7 +754,7 @@ pub trait Store: Send + Sync + 'static {
     async fn customer_contact(&self, id: &str) -> Result<Option<pos_domain::customer::Customer>>;
     /// Registers a web shop, authenticated by the API key whose hash is given.
     async fn create_webshop(&self, id: &str, name: &str, key_hash: &str) -> Result<()>;
-    /// The web shop holding this API key.
+    /// The web shop holding this API key, unless revoked.
     async fn webshop_by_key(&self, key_hash: &str) -> Result<Option<String>>;
     /// Places a web order once per (web shop, idempotency key): a resend with the same
     /// request hash returns the stored order, another body is an `IdempotencyConflict`.

@@ -235,6 +235,27 @@ ALTER TABLE customers ADD COLUMN contact_shop_id TEXT;
 ALTER TABLE customers ADD COLUMN contact_till_id TEXT;
 ALTER TABLE customers ADD COLUMN contact_received_at TEXT;
 "#,
+    // Revocable credentials. Users' API tokens get their own table with an expiry; the token
+    // each user was created with moves there, valid 90 more days. Revoked tills and web shops
+    // say when.
+    r#"
+CREATE TABLE user_tokens (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE INDEX user_tokens_by_user ON user_tokens (user_id);
+INSERT INTO user_tokens (token_hash, user_id, created_at, expires_at)
+SELECT token_hash, id,
+       to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+       to_char((now() AT TIME ZONE 'UTC') + interval '90 days', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+FROM users;
+ALTER TABLE users DROP COLUMN token_hash;
+CREATE INDEX sessions_by_user ON sessions (user_id);
+ALTER TABLE tills ADD COLUMN revoked_at TEXT;
+ALTER TABLE webshops ADD COLUMN revoked_at TEXT;
+"#,
 ];
 
 /// The PostgreSQL store.
@@ -362,6 +383,38 @@ fn till_info(row: &tokio_postgres::Row) -> TillInfo {
         software: row.get(5),
         protocol: row.get(6),
         last_contact_at: row.get(7),
+        revoked_at: row.get(8),
+    }
+}
+
+async fn insert_user_token(
+    tx: &tokio_postgres::Transaction<'_>,
+    token_hash: &str,
+    user_id: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO user_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        &[
+            &token_hash,
+            &user_id,
+            &timestamp::format(&now),
+            &timestamp::format(&expires_at),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// [`StoreError::NotFound`] unless the user exists (locking their row until the commit).
+async fn known_user(tx: &tokio_postgres::Transaction<'_>, user_id: &str) -> Result<()> {
+    let found = tx
+        .query_opt("SELECT id FROM users WHERE id = $1 FOR UPDATE", &[&user_id])
+        .await?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(StoreError::NotFound(format!("no user `{user_id}`"))),
     }
 }
 
@@ -695,14 +748,21 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn create_user(&self, u: &User, token_hash: &str) -> Result<()> {
-        let client = self.pool.get().await?;
-        client
-            .execute(
-                "INSERT INTO users (id, name, role, shop_id, token_hash, region_id) VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&u.id, &u.name, &u.role.name(), &u.shop_id, &token_hash, &u.region_id],
-            )
-            .await?;
+    async fn create_user_with_token(
+        &self,
+        u: &User,
+        token_hash: &str,
+        token_expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "INSERT INTO users (id, name, role, shop_id, region_id) VALUES ($1, $2, $3, $4, $5)",
+            &[&u.id, &u.name, &u.role.name(), &u.shop_id, &u.region_id],
+        )
+        .await?;
+        insert_user_token(&tx, token_hash, &u.id, Utc::now(), token_expires_at).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -751,7 +811,8 @@ impl Store for PgStore {
         let client = self.pool.get().await?;
         let rows = client
             .query(
-                "SELECT id, shop_id, name, code_expires_at, public_key, software, protocol, last_contact_at
+                "SELECT id, shop_id, name, code_expires_at, public_key, software, protocol, last_contact_at,
+                        revoked_at
                  FROM tills ORDER BY id",
                 &[],
             )
@@ -779,7 +840,7 @@ impl Store for PgStore {
         let client = self.pool.get().await?;
         let changed = client
             .execute(
-                "UPDATE tills SET code_hash = $2, code_expires_at = $3 WHERE id = $1",
+                "UPDATE tills SET code_hash = $2, code_expires_at = $3, token_hash = NULL WHERE id = $1",
                 &[&till_id, &code_hash, &timestamp::format(&expires_at)],
             )
             .await?;
@@ -809,7 +870,8 @@ impl Store for PgStore {
         check_enrolled_key(enrolled.as_deref(), &e.public_key)?;
         tx.execute(
             "UPDATE tills SET code_hash = NULL, public_key = $2, token_hash = $3, software = $4,
-             protocol = $5, enrolled_at = $6, last_contact_at = $6 WHERE id = $1",
+             protocol = $5, enrolled_at = $6, last_contact_at = $6, revoked_at = NULL
+             WHERE id = $1",
             &[
                 &till_id,
                 &e.public_key.to_string(),
@@ -863,7 +925,8 @@ impl Store for PgStore {
         let client = self.pool.get().await?;
         Ok(client
             .query_opt(
-                "SELECT id, name, role, shop_id, region_id FROM users WHERE token_hash = $1
+                "SELECT u.id, u.name, u.role, u.shop_id, u.region_id FROM user_tokens t JOIN users u ON u.id = t.user_id
+                 WHERE t.token_hash = $1 AND t.expires_at > $2
                  UNION ALL
                  SELECT u.id, u.name, u.role, u.shop_id, u.region_id FROM sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.token_hash = $1 AND s.expires_at > $2
@@ -876,16 +939,30 @@ impl Store for PgStore {
     }
 
     async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<()> {
-        let client = self.pool.get().await?;
-        let changed = client
-            .execute(
-                "UPDATE users SET password_hash = $2 WHERE id = $1",
-                &[&user_id, &password_hash],
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let Some(row) = tx
+            .query_opt(
+                "SELECT password_hash FROM users WHERE id = $1 FOR UPDATE",
+                &[&user_id],
             )
-            .await?;
-        if changed == 0 {
+            .await?
+        else {
             return Err(StoreError::NotFound(format!("no user `{user_id}`")));
+        };
+        let had: Option<String> = row.get(0);
+        tx.execute(
+            "UPDATE users SET password_hash = $2 WHERE id = $1",
+            &[&user_id, &password_hash],
+        )
+        .await?;
+        tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id])
+            .await?;
+        if had.is_some() {
+            tx.execute("DELETE FROM user_tokens WHERE user_id = $1", &[&user_id])
+                .await?;
         }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -913,6 +990,118 @@ impl Store for PgStore {
                 &[&token_hash, &user_id, &timestamp::format(&expires_at)],
             )
             .await?;
+        Ok(())
+    }
+
+    async fn create_user_token(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        known_user(&tx, user_id).await?;
+        insert_user_token(&tx, token_hash, user_id, now, expires_at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn user_tokens(&self, user_id: &str) -> Result<Vec<UserToken>> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let found = tx
+            .query_opt("SELECT id FROM users WHERE id = $1", &[&user_id])
+            .await?;
+        if found.is_none() {
+            return Err(StoreError::NotFound(format!("no user `{user_id}`")));
+        }
+        let rows = tx
+            .query(
+                "SELECT created_at, expires_at FROM user_tokens WHERE user_id = $1
+                 ORDER BY created_at, expires_at",
+                &[&user_id],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(rows
+            .iter()
+            .map(|r| UserToken {
+                created_at: r.get(0),
+                expires_at: r.get(1),
+            })
+            .collect())
+    }
+
+    async fn end_session(&self, token_hash: &str) -> Result<bool> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let ended = tx
+            .execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])
+            .await?
+            + tx.execute(
+                "DELETE FROM user_tokens WHERE token_hash = $1",
+                &[&token_hash],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(ended > 0)
+    }
+
+    async fn revoke_user(&self, user_id: &str) -> Result<u64> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        known_user(&tx, user_id).await?;
+        let ended = tx
+            .execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id])
+            .await?
+            + tx.execute("DELETE FROM user_tokens WHERE user_id = $1", &[&user_id])
+                .await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    async fn revoke_till(&self, till_id: &str, now: DateTime<Utc>) -> Result<()> {
+        let client = self.pool.get().await?;
+        let changed = client
+            .execute(
+                "UPDATE tills SET token_hash = NULL, code_hash = NULL, code_expires_at = NULL,
+                 revoked_at = $2 WHERE id = $1",
+                &[&till_id, &timestamp::format(&now)],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("no till `{till_id}`")));
+        }
+        Ok(())
+    }
+
+    async fn revoke_webshop(&self, webshop_id: &str, now: DateTime<Utc>) -> Result<()> {
+        let client = self.pool.get().await?;
+        let changed = client
+            .execute(
+                "UPDATE webshops SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1",
+                &[&webshop_id, &timestamp::format(&now)],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("no web shop `{webshop_id}`")));
+        }
+        Ok(())
+    }
+
+    async fn set_webshop_key(&self, webshop_id: &str, key_hash: &str) -> Result<()> {
+        let client = self.pool.get().await?;
+        let changed = client
+            .execute(
+                "UPDATE webshops SET key_hash = $2, revoked_at = NULL WHERE id = $1",
+                &[&webshop_id, &key_hash],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("no web shop `{webshop_id}`")));
+        }
         Ok(())
     }
 
@@ -1442,7 +1631,10 @@ impl Store for PgStore {
     async fn webshop_by_key(&self, key_hash: &str) -> Result<Option<String>> {
         let client = self.pool.get().await?;
         Ok(client
-            .query_opt("SELECT id FROM webshops WHERE key_hash = $1", &[&key_hash])
+            .query_opt(
+                "SELECT id FROM webshops WHERE key_hash = $1 AND revoked_at IS NULL",
+                &[&key_hash],
+            )
             .await?
             .map(|r| r.get(0)))
     }

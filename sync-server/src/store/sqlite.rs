@@ -232,7 +232,35 @@ ALTER TABLE customers ADD COLUMN contact_shop_id TEXT;
 ALTER TABLE customers ADD COLUMN contact_till_id TEXT;
 ALTER TABLE customers ADD COLUMN contact_received_at TEXT;
 "#,
+    // Revocable credentials. Users' API tokens get their own table with an expiry; the token
+    // each user was created with moves there, valid 90 more days, and `users.token_hash`
+    // (NOT NULL UNIQUE, which SQLite cannot drop) keeps a placeholder no token hashes to.
+    // Revoked tills and web shops say when.
+    r#"
+CREATE TABLE user_tokens (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE INDEX user_tokens_by_user ON user_tokens (user_id);
+INSERT INTO user_tokens (token_hash, user_id, created_at, expires_at)
+SELECT token_hash, id,
+       strftime('%Y-%m-%dT%H:%M:%S', 'now') || '.000000Z',
+       strftime('%Y-%m-%dT%H:%M:%S', 'now', '+90 days') || '.000000Z'
+FROM users;
+UPDATE users SET token_hash = 'user_tokens:' || id;
+CREATE INDEX sessions_by_user ON sessions (user_id);
+ALTER TABLE tills ADD COLUMN revoked_at TEXT;
+ALTER TABLE webshops ADD COLUMN revoked_at TEXT;
+"#,
 ];
+
+/// What `users.token_hash` holds since API tokens moved to `user_tokens`: unique, and never
+/// the SHA-256 hex of a token.
+fn retired_token_column(user_id: &str) -> String {
+    format!("user_tokens:{user_id}")
+}
 
 /// The SQLite store: one connection for writes, one (query-only) for reads, so head-office
 /// reports and the feed never wait for an upload in progress (WAL lets them read the last
@@ -858,6 +886,7 @@ fn till_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<TillInfo> {
         software: row.get(5)?,
         protocol: row.get(6)?,
         last_contact_at: row.get(7)?,
+        revoked_at: row.get(8)?,
     })
 }
 
@@ -907,6 +936,25 @@ fn stored_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRecord> {
 /// The columns [`stored_record`] reads, from `records r JOIN tills t`.
 const STORED_RECORD_COLUMNS: &str =
     "r.till_id, t.shop_id, r.chain, r.seq, r.at, r.hash, r.body, r.received_at, t.public_key";
+
+fn insert_user_token(
+    tx: &Connection,
+    token_hash: &str,
+    user_id: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO user_tokens (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            token_hash,
+            user_id,
+            timestamp::format(&now),
+            timestamp::format(&expires_at)
+        ],
+    )?;
+    Ok(())
+}
 
 fn user_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     let role: String = row.get(2)?;
@@ -999,13 +1047,21 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_user(&self, u: &User, token_hash: &str) -> Result<()> {
+    async fn create_user_with_token(
+        &self,
+        u: &User,
+        token_hash: &str,
+        token_expires_at: DateTime<Utc>,
+    ) -> Result<()> {
         let (u, token_hash) = (u.clone(), token_hash.to_string());
         self.with(move |c| {
-            c.execute(
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(
                 "INSERT INTO users (id, name, role, shop_id, token_hash, region_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![u.id, u.name, u.role.name(), u.shop_id, token_hash, u.region_id],
+                params![u.id, u.name, u.role.name(), u.shop_id, retired_token_column(&u.id), u.region_id],
             )?;
+            insert_user_token(&tx, &token_hash, &u.id, Utc::now(), token_expires_at)?;
+            tx.commit()?;
             Ok(())
         })
         .await
@@ -1053,7 +1109,8 @@ impl Store for SqliteStore {
     async fn tills(&self) -> Result<Vec<TillInfo>> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT id, shop_id, name, code_expires_at, public_key, software, protocol, last_contact_at
+                "SELECT id, shop_id, name, code_expires_at, public_key, software, protocol, last_contact_at,
+                        revoked_at
                  FROM tills ORDER BY id",
             )?;
             let rows = stmt.query_map([], till_info)?;
@@ -1081,7 +1138,7 @@ impl Store for SqliteStore {
         let (till_id, code_hash) = (till_id.to_string(), code_hash.to_string());
         self.with(move |c| {
             let changed = c.execute(
-                "UPDATE tills SET code_hash = ?2, code_expires_at = ?3 WHERE id = ?1",
+                "UPDATE tills SET code_hash = ?2, code_expires_at = ?3, token_hash = NULL WHERE id = ?1",
                 params![till_id, code_hash, timestamp::format(&expires_at)],
             )?;
             if changed == 0 {
@@ -1111,7 +1168,8 @@ impl Store for SqliteStore {
             check_enrolled_key(enrolled.as_deref(), &e.public_key)?;
             tx.execute(
                 "UPDATE tills SET code_hash = NULL, public_key = ?2, token_hash = ?3, software = ?4,
-                 protocol = ?5, enrolled_at = ?6, last_contact_at = ?6 WHERE id = ?1",
+                 protocol = ?5, enrolled_at = ?6, last_contact_at = ?6, revoked_at = NULL
+                 WHERE id = ?1",
                 params![
                     till_id,
                     e.public_key.to_string(),
@@ -1181,7 +1239,8 @@ impl Store for SqliteStore {
         let token_hash = token_hash.to_string();
         self.read(move |c| {
             Ok(c.query_row(
-                "SELECT id, name, role, shop_id, region_id FROM users WHERE token_hash = ?1
+                "SELECT u.id, u.name, u.role, u.shop_id, u.region_id FROM user_tokens t JOIN users u ON u.id = t.user_id
+                 WHERE t.token_hash = ?1 AND t.expires_at > ?2
                  UNION ALL
                  SELECT u.id, u.name, u.role, u.shop_id, u.region_id FROM sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.token_hash = ?1 AND s.expires_at > ?2
@@ -1197,13 +1256,26 @@ impl Store for SqliteStore {
     async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<()> {
         let (user_id, hash) = (user_id.to_string(), password_hash.to_string());
         self.with(move |c| {
-            let changed = c.execute(
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let had: Option<Option<String>> = tx
+                .query_row(
+                    "SELECT password_hash FROM users WHERE id = ?1",
+                    [&user_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(had) = had else {
+                return Err(StoreError::NotFound(format!("no user `{user_id}`")));
+            };
+            tx.execute(
                 "UPDATE users SET password_hash = ?2 WHERE id = ?1",
                 params![user_id, hash],
             )?;
-            if changed == 0 {
-                return Err(StoreError::NotFound(format!("no user `{user_id}`")));
+            tx.execute("DELETE FROM sessions WHERE user_id = ?1", [&user_id])?;
+            if had.is_some() {
+                tx.execute("DELETE FROM user_tokens WHERE user_id = ?1", [&user_id])?;
             }
+            tx.commit()?;
             Ok(())
         })
         .await
@@ -1234,6 +1306,138 @@ impl Store for SqliteStore {
                 "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
                 params![token_hash, user_id, timestamp::format(&expires_at)],
             )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_user_token(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let (token_hash, user_id) = (token_hash.to_string(), user_id.to_string());
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let known: Option<String> = tx
+                .query_row("SELECT id FROM users WHERE id = ?1", [&user_id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if known.is_none() {
+                return Err(StoreError::NotFound(format!("no user `{user_id}`")));
+            }
+            insert_user_token(&tx, &token_hash, &user_id, now, expires_at)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn user_tokens(&self, user_id: &str) -> Result<Vec<UserToken>> {
+        let user_id = user_id.to_string();
+        self.read(move |c| {
+            let known: Option<String> = c
+                .query_row("SELECT id FROM users WHERE id = ?1", [&user_id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if known.is_none() {
+                return Err(StoreError::NotFound(format!("no user `{user_id}`")));
+            }
+            let mut stmt = c.prepare(
+                "SELECT created_at, expires_at FROM user_tokens WHERE user_id = ?1
+                 ORDER BY created_at, expires_at",
+            )?;
+            let rows = stmt.query_map([&user_id], |r| {
+                Ok(UserToken {
+                    created_at: r.get(0)?,
+                    expires_at: r.get(1)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn end_session(&self, token_hash: &str) -> Result<bool> {
+        let token_hash = token_hash.to_string();
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let ended = tx.execute("DELETE FROM sessions WHERE token_hash = ?1", [&token_hash])?
+                + tx.execute(
+                    "DELETE FROM user_tokens WHERE token_hash = ?1",
+                    [&token_hash],
+                )?;
+            tx.commit()?;
+            Ok(ended > 0)
+        })
+        .await
+    }
+
+    async fn revoke_user(&self, user_id: &str) -> Result<u64> {
+        let user_id = user_id.to_string();
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let known: Option<String> = tx
+                .query_row("SELECT id FROM users WHERE id = ?1", [&user_id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if known.is_none() {
+                return Err(StoreError::NotFound(format!("no user `{user_id}`")));
+            }
+            let ended = tx.execute("DELETE FROM sessions WHERE user_id = ?1", [&user_id])?
+                + tx.execute("DELETE FROM user_tokens WHERE user_id = ?1", [&user_id])?;
+            tx.commit()?;
+            Ok(ended as u64)
+        })
+        .await
+    }
+
+    async fn revoke_till(&self, till_id: &str, now: DateTime<Utc>) -> Result<()> {
+        let till_id = till_id.to_string();
+        self.with(move |c| {
+            let changed = c.execute(
+                "UPDATE tills SET token_hash = NULL, code_hash = NULL, code_expires_at = NULL,
+                 revoked_at = ?2 WHERE id = ?1",
+                params![till_id, timestamp::format(&now)],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("no till `{till_id}`")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn revoke_webshop(&self, webshop_id: &str, now: DateTime<Utc>) -> Result<()> {
+        let webshop_id = webshop_id.to_string();
+        self.with(move |c| {
+            let changed = c.execute(
+                "UPDATE webshops SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
+                params![webshop_id, timestamp::format(&now)],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("no web shop `{webshop_id}`")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_webshop_key(&self, webshop_id: &str, key_hash: &str) -> Result<()> {
+        let (webshop_id, key_hash) = (webshop_id.to_string(), key_hash.to_string());
+        self.with(move |c| {
+            let changed = c.execute(
+                "UPDATE webshops SET key_hash = ?2, revoked_at = NULL WHERE id = ?1",
+                params![webshop_id, key_hash],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("no web shop `{webshop_id}`")));
+            }
             Ok(())
         })
         .await
@@ -1563,7 +1767,7 @@ impl Store for SqliteStore {
         let key_hash = key_hash.to_string();
         self.read(move |c| {
             Ok(c.query_row(
-                "SELECT id FROM webshops WHERE key_hash = ?1",
+                "SELECT id FROM webshops WHERE key_hash = ?1 AND revoked_at IS NULL",
                 [&key_hash],
                 |r| r.get(0),
             )
