@@ -241,6 +241,20 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (order_id, ticket)
     ) WITHOUT ROWID;
     "#,
+    // 10: wrong staff PINs, per staff member (`staff:ID`) and per till (`till`): the current
+    // series and, once it locked PIN entry out, when, and the staff records' `updated_at` then
+    // (head office re-sending the staff lifts the lockout). Not fiscal data: the journal holds
+    // each series as a signed event.
+    r#"
+    CREATE TABLE pin_failures (
+        scope TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        first_at TEXT NOT NULL,
+        last_at TEXT NOT NULL,
+        locked_at TEXT,
+        staff_version TEXT
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

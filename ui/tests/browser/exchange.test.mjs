@@ -14,9 +14,14 @@ after(async () => {
 });
 const withTill = (options, body, name) => run(browser, options, body, name);
 
-/** From the receipt screen of `sale`: finds it by its QR code and ticks line `line`. */
-async function returnLineOfReceipt(page, sale, line) {
-  const qr = (await text(page, 'receipt-qr')).replace(/^QR:\s*/, '');
+/**
+ * Scans the QR code of `sale`'s printed receipt (the screen does not show it: only the paper
+ * proves the purchase), finds the ticket and ticks line `line`.
+ */
+async function returnLineOfReceipt(stack, page, sale, line) {
+  const ticket = new RegExp(`Ticket n° ${sale.number}\\b`);
+  const printed = await eventually(() => stack.printed().find((r) => ticket.test(r) && !/DUPLICATA/.test(r)), 'the printed receipt');
+  const qr = printed.match(/\[QR ([^\]]+)\]/)[1];
   await page.keyboard.press('F2');
   await page.getByTestId('returns-screen').waitFor();
   await scan(page, qr);
@@ -31,7 +36,7 @@ describe('exchanges', () => {
       await login(page, CASHIER.pin);
       // 29.99 + 17.90 = 47.89, paid 50 in cash.
       const sale = await cashSale(page, [stack.product('ACC-COQ-IP16').barcode, stack.product('ACC-SD-128').barcode], '50');
-      await returnLineOfReceipt(page, sale, 2); // the memory card, 17.90
+      await returnLineOfReceipt(stack, page, sale, 2); // the memory card, 17.90
       await eventually(async () => compact(await text(page, 'return-total')) === `Remboursement${fr('-17.90')}`, 'the refund quote');
 
       await page.keyboard.press('Alt+X');
@@ -91,7 +96,7 @@ describe('exchanges', () => {
     await withTill({}, async (stack, page) => {
       await login(page, CASHIER.pin);
       const sale = await cashSale(page, [stack.product('ACC-CHG-65W').barcode], '50'); // 49.90
-      await returnLineOfReceipt(page, sale, 1);
+      await returnLineOfReceipt(stack, page, sale, 1);
       await page.getByTestId('exchange-start').click();
       await page.getByTestId('sale-screen').waitFor();
       await scan(page, stack.product('SRV-POSE').barcode); // 9.90

@@ -40,6 +40,7 @@ export const en: Record<MessageKey, string> = {
   'approval.action.discount_above_limit': 'Discount above the limit',
   'approval.action.refund_without_receipt': 'Refund without receipt',
   'approval.action.drawer_open_without_sale': 'Drawer opened without a sale',
+  'approval.action.unlock_pins': 'Unlocking PIN entry after wrong PINs',
 
   'sale.search': 'Scan or search',
   'sale.searchPlaceholder': 'Scan, or type a product name…',

@@ -38,6 +38,7 @@ export const fr = {
   'approval.action.discount_above_limit': 'Remise au-delà de la limite',
   'approval.action.refund_without_receipt': 'Remboursement sans ticket',
   'approval.action.drawer_open_without_sale': 'Ouverture du tiroir sans vente',
+  'approval.action.unlock_pins': 'Déblocage de la saisie des codes après des codes faux',
 
   'sale.search': 'Scanner ou chercher',
   'sale.searchPlaceholder': 'Scannez, ou tapez un nom de produit…',
