@@ -384,3 +384,133 @@ fn a_logged_in_cashier_cannot_find_the_managers_pin_through_approvals() {
         "a cashier cannot lift a lockout herself"
     );
 }
+
+/// `till-app-http`, the real process, serving a UI directory; killed when dropped.
+struct AppProcess {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for AppProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_app(
+    dir: &std::path::Path,
+    ui: &std::path::Path,
+    secret_file: &std::path::Path,
+) -> AppProcess {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_till-app-http"))
+        .arg("--db")
+        .arg(dir.join("till.db"))
+        .args(["--demo", "--listen", "127.0.0.1:0", "--sync-every", "3600"])
+        .arg("--ui")
+        .arg(ui)
+        .arg("--secret-file")
+        .arg(secret_file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("till-app-http starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("ready line");
+    let ready: Value = serde_json::from_str(&first).expect("the ready line is JSON");
+    let url = ready["url"].as_str().expect("url").to_string();
+    AppProcess { child, url }
+}
+
+#[test]
+fn the_served_page_carries_the_launch_secret_that_opens_the_api() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ui = dir.path().join("ui");
+    std::fs::create_dir_all(&ui).expect("ui dir");
+    std::fs::write(
+        ui.join("index.html"),
+        "<!doctype html><html><head><title>Caisse</title></head><body></body></html>",
+    )
+    .expect("index.html");
+    std::fs::write(ui.join("app.js"), "console.log('till');").expect("app.js");
+    let secret_file = dir.path().join("http.secret");
+    let app = start_app(dir.path(), &ui, &secret_file);
+    let client = reqwest::blocking::Client::new();
+
+    let page = client.get(format!("{}/", app.url)).send().expect("GET /");
+    assert_eq!(
+        page.headers()["x-frame-options"],
+        "DENY",
+        "no other page may frame the till"
+    );
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let html = page.text().expect("page");
+    let secret = html
+        .split(r#"<meta name="till-secret" content=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("the served page carries the launch secret: {html}"))
+        .to_string();
+    assert_eq!(secret.len(), 64, "32 random bytes in hex");
+    assert_eq!(
+        std::fs::read_to_string(&secret_file).expect("secret file"),
+        secret,
+        "--secret-file holds the same secret"
+    );
+    let mode = std::fs::metadata(&secret_file)
+        .expect("secret file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the secret file is its owner's only");
+    let deep = client
+        .get(format!("{}/returns", app.url))
+        .send()
+        .expect("GET /returns")
+        .text()
+        .expect("page");
+    assert!(
+        deep.contains(&secret),
+        "any screen's address serves the page with its secret"
+    );
+    let script = client
+        .get(format!("{}/app.js", app.url))
+        .send()
+        .expect("GET /app.js")
+        .text()
+        .expect("script");
+    assert_eq!(script, "console.log('till');", "assets are served as built");
+
+    let post = |secret: Option<&str>| {
+        let mut request = client
+            .post(format!("{}/api/session", app.url))
+            .header("content-type", "application/json")
+            .header("origin", &app.url)
+            .header("sec-fetch-site", "same-origin")
+            .body("{}");
+        if let Some(secret) = secret {
+            request = request.header(pos_till_service::http::SECRET_HEADER, secret);
+        }
+        request.send().expect("POST").status().as_u16()
+    };
+    assert_eq!(post(Some(&secret)), 200, "the page's secret opens the API");
+    assert_eq!(post(None), 403, "without it, the API refuses");
+
+    // Another launch draws another secret: an old page's no longer works.
+    drop(app);
+    let again = start_app(dir.path(), &ui, &secret_file);
+    let status = client
+        .post(format!("{}/api/session", again.url))
+        .header("content-type", "application/json")
+        .header(pos_till_service::http::SECRET_HEADER, &secret)
+        .body("{}")
+        .send()
+        .expect("POST")
+        .status()
+        .as_u16();
+    assert_eq!(status, 403, "each launch has its own secret");
+}

@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CASHIER, eventually, launchBrowser } from './harness.mjs';
-import { cartLines, cashSale, compact, fr, login, scan, tender, text, withTill as run } from './ui.mjs';
+import { cartLines, cashSale, compact, fr, login, printedQr, scan, tender, text, withTill as run } from './ui.mjs';
 
 let browser;
 before(async () => {
@@ -19,9 +19,7 @@ const withTill = (options, body, name) => run(browser, options, body, name);
  * proves the purchase), finds the ticket and ticks line `line`.
  */
 async function returnLineOfReceipt(stack, page, sale, line) {
-  const ticket = new RegExp(`Ticket n° ${sale.number}\\b`);
-  const printed = await eventually(() => stack.printed().find((r) => ticket.test(r) && !/DUPLICATA/.test(r)), 'the printed receipt');
-  const qr = printed.match(/\[QR ([^\]]+)\]/)[1];
+  const qr = await printedQr(stack, sale.number);
   await page.keyboard.press('F2');
   await page.getByTestId('returns-screen').waitFor();
   await scan(page, qr);
