@@ -247,6 +247,11 @@ export const en: Record<MessageKey, string> = {
   'settings.enrollCode': 'Enrollment code',
   'settings.enroll': 'Enroll the till',
   'settings.syncNow': 'Sync now',
+  'settings.pins': 'Staff PINs',
+  'settings.pinsHelp': 'After six wrong PINs, PIN entry is locked (for one person, or without choosing a name) until it is unlocked here or by head office.',
+  'settings.unlockPins': 'Unlock PINs',
+  'settings.unlocked': 'Unlocked: {list}',
+  'settings.nothingLocked': 'No PIN is locked.',
 
   'status.engineDown': 'Till engine unreachable',
   'status.notEnrolled': 'Not linked to head office',

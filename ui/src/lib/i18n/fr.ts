@@ -245,6 +245,11 @@ export const fr = {
   'settings.enrollCode': 'Code d’enregistrement',
   'settings.enroll': 'Enregistrer la caisse',
   'settings.syncNow': 'Synchroniser maintenant',
+  'settings.pins': 'Codes du personnel',
+  'settings.pinsHelp': 'Après six codes faux, la saisie du code est bloquée (pour une personne, ou sans choix du nom) jusqu’à son déblocage ici ou par le siège.',
+  'settings.unlockPins': 'Débloquer les codes',
+  'settings.unlocked': 'Débloqué : {list}',
+  'settings.nothingLocked': 'Aucun code bloqué.',
 
   'status.engineDown': 'Moteur de caisse injoignable',
   'status.notEnrolled': 'Non reliée au siège',
