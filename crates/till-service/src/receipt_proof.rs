@@ -11,7 +11,7 @@
 
 use std::fs::OpenOptions;
 use std::io::{ErrorKind, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use hmac::{Hmac, KeyInit, Mac};
@@ -49,7 +49,9 @@ pub fn key_file_for(db: &Path) -> PathBuf {
 }
 
 impl ReceiptKey {
-    /// Reads the key file next to the ledger `db`, creating it (mode 0600) on first use.
+    /// Reads the key file next to the ledger `db`, creating it (mode 0600) on first use. The
+    /// app window and the HTTP transport may start together on one ledger: the key is written
+    /// to a file of its own, then linked into place, so both read the same complete key.
     pub fn open(db: &Path) -> ApiResult<ReceiptKey> {
         let path = key_file_for(db);
         let unreadable = |e: std::io::Error| {
@@ -61,27 +63,12 @@ impl ReceiptKey {
                 ),
             )
         };
-        let mut key = [0u8; KEY_BYTES];
-        match OpenOptions::new().read(true).open(&path) {
-            Ok(mut file) => {
-                file.read_exact(&mut key).map_err(unreadable)?;
-                Ok(ReceiptKey { key })
-            }
+        match read_key(&path) {
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                getrandom::fill(&mut key)
-                    .map_err(|e| ApiError::failure("randomness_unavailable", e.to_string()))?;
-                let mut file = OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(&path)
-                    .map_err(unreadable)?;
-                file.write_all(&key)
-                    .and_then(|()| file.sync_all())
-                    .map_err(unreadable)?;
-                Ok(ReceiptKey { key })
+                create_key(&path).map_err(unreadable)?;
+                read_key(&path).map_err(unreadable)
             }
-            Err(e) => Err(unreadable(e)),
+            read => read.map_err(unreadable),
         }
     }
 
@@ -123,10 +110,49 @@ impl ReceiptKey {
     }
 }
 
+fn read_key(path: &Path) -> std::io::Result<ReceiptKey> {
+    let mut file = OpenOptions::new().read(true).open(path)?;
+    let mode = file.metadata()?.permissions().mode();
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            path = %path.display(),
+            mode = format!("{:o}", mode & 0o777),
+            "the receipt key file is readable by others: chmod 600 it"
+        );
+    }
+    let mut key = [0u8; KEY_BYTES];
+    file.read_exact(&mut key)?;
+    Ok(ReceiptKey { key })
+}
+
+/// Writes a new random key to `path` unless another process did first.
+fn create_key(path: &Path) -> std::io::Result<()> {
+    let mut key = [0u8; KEY_BYTES];
+    let mut draft_id = [0u8; 8];
+    getrandom::fill(&mut key).map_err(std::io::Error::other)?;
+    getrandom::fill(&mut draft_id).map_err(std::io::Error::other)?;
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.tmp", hex::encode(draft_id)));
+    let draft = path.with_file_name(name);
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&draft)?;
+    file.write_all(&key)?;
+    file.sync_all()?;
+    // A link never replaces: the first process to link wins, the others read its key.
+    let linked = std::fs::hard_link(&draft, path);
+    let _ = std::fs::remove_file(&draft);
+    match linked {
+        Err(e) if e.kind() != ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::PermissionsExt;
-
     use super::*;
 
     #[test]
@@ -158,5 +184,27 @@ mod tests {
         );
         let forged = format!("{reference}:{}", "0".repeat(PROOF_HEX));
         assert_eq!(key.check(&forged), Scanned::Forged);
+    }
+
+    #[test]
+    fn processes_starting_together_share_one_key() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("till.db");
+        let keys: Vec<ReceiptKey> = std::thread::scope(|s| {
+            let starts: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| ReceiptKey::open(&db).expect("key")))
+                .collect();
+            starts
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        let printed = keys[0].printed_qr("POS1:T1:1:0123456789abcdef");
+        assert!(
+            keys.iter().all(|k| k.check(&printed) != Scanned::Forged),
+            "every process checks the receipts any of them printed"
+        );
+        let leftovers = std::fs::read_dir(dir.path()).expect("dir").count();
+        assert_eq!(leftovers, 1, "only the key file is left");
     }
 }

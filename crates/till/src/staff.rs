@@ -388,9 +388,15 @@ impl Till {
             let own_locked =
                 own != gate && matches!(self.pin_gate(&own, now)?, Some(PinCheck::Locked(_)));
             if !own_locked {
-                let wrong_before = series(&self.conn, &own)?.map_or(0, |s| s.failures);
-                self.conn
-                    .execute("DELETE FROM pin_failures WHERE scope = ?1", [own.key()])?;
+                // The right PIN ends its owner's series.
+                let wrong_before = match series(&self.conn, &own)? {
+                    Some(series) => {
+                        self.conn
+                            .execute("DELETE FROM pin_failures WHERE scope = ?1", [own.key()])?;
+                        series.failures
+                    }
+                    None => 0,
+                };
                 return Ok(PinCheck::Accepted {
                     staff,
                     wrong_before,
