@@ -52,8 +52,7 @@ pub struct LaunchSecret(Arc<str>);
 impl LaunchSecret {
     /// 32 random bytes, as 64 hex digits.
     pub fn random() -> std::io::Result<LaunchSecret> {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
+        let bytes = pos_till::system::random_secret().map_err(std::io::Error::other)?;
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         Ok(LaunchSecret(hex.into()))
     }

@@ -15,6 +15,7 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use hmac::{Hmac, KeyInit, Mac};
+use pos_till::system::{random_id, random_secret};
 use sha2::Sha256;
 
 use crate::error::{ApiError, ApiResult};
@@ -127,10 +128,8 @@ fn read_key(path: &Path) -> std::io::Result<ReceiptKey> {
 
 /// Writes a new random key to `path` unless another process did first.
 fn create_key(path: &Path) -> std::io::Result<()> {
-    let mut key = [0u8; KEY_BYTES];
-    let mut draft_id = [0u8; 8];
-    getrandom::fill(&mut key).map_err(std::io::Error::other)?;
-    getrandom::fill(&mut draft_id).map_err(std::io::Error::other)?;
+    let key: [u8; KEY_BYTES] = random_secret().map_err(std::io::Error::other)?;
+    let draft_id = random_id().map_err(std::io::Error::other)?;
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".{}.tmp", hex::encode(draft_id)));
     let draft = path.with_file_name(name);
