@@ -434,7 +434,9 @@ impl Till {
         if now - series.last_at > PIN_SERIES_QUIET {
             return Ok(None);
         }
-        let wait = series.last_at + pin_delay(series.failures) - now;
+        // Never longer than the delay itself, should the clock have been set back.
+        let delay = pin_delay(series.failures);
+        let wait = (series.last_at + delay - now).min(delay);
         if wait > Duration::zero() {
             // Rounded up: waiting what is said is always enough.
             let seconds = (wait.num_milliseconds() + 999) / 1000;
