@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CASHIER, MANAGER, eventually, launchBrowser } from './harness.mjs';
-import { login, text, withTill as run } from './ui.mjs';
+import { cartLines, compact, fr, login, scan, text, withTill as run } from './ui.mjs';
 
 let browser;
 before(async () => {
@@ -14,10 +14,10 @@ after(async () => {
 });
 const withTill = (options, body, name) => run(browser, options, body, name);
 
-/** Types wrong PINs through the API until PIN entry locks, waiting when asked; answers how many. */
-async function guessUntilLocked(stack) {
+/** Types wrong PINs through `command` until PIN entry locks, waiting when asked; answers how many. */
+async function guessUntilLocked(stack, command = 'login', request = { pin: '0000' }) {
   for (let tries = 1; tries <= 40; tries++) {
-    const refusal = await stack.api('login', { pin: '0000' }).then(
+    const refusal = await stack.api(command, request).then(
       () => assert.fail('0000 is nobody’s PIN'),
       (e) => JSON.parse(e.message.slice(e.message.indexOf('{'))).code,
     );
@@ -48,6 +48,33 @@ describe('staff PINs', () => {
       await page.keyboard.press('F8');
       await page.getByTestId('login-staff').selectOption('');
       await login(page, CASHIER.pin);
+    }, t.name);
+  });
+
+  it('still takes a named manager’s approval once approvals without a name are locked out', async (t) => {
+    await withTill({}, async (stack, page) => {
+      await login(page, CASHIER.pin);
+      // A cashier hunting for the manager's PIN through approvals is stopped at the sixth.
+      await guessUntilLocked(stack, 'approve', { pin: '0000', action: 'discount_above_limit' });
+
+      await scan(page, stack.product('ACC-EAR-BT').barcode); // 79.00
+      await cartLines(page, 1);
+      await page.keyboard.press('Alt+R');
+      const discount = page.getByTestId('edit-discount');
+      await discount.fill('50');
+      await discount.press('Enter');
+      await eventually(async () => compact(await text(page, 'line-total')) === fr('39.50'), 'the discounted line');
+      await page.keyboard.press('F9');
+      const dialog = page.getByTestId('approval-dialog');
+      await dialog.waitFor();
+      const pin = page.getByTestId('approval-pin');
+      await pin.pressSequentially(MANAGER.pin);
+      await pin.press('Enter');
+      await eventually(async () => /Trop de codes faux/.test(await dialog.innerText()), 'the lockout in the dialog');
+      await page.getByTestId('approval-manager').selectOption(MANAGER.id);
+      await pin.pressSequentially(MANAGER.pin);
+      await pin.press('Enter');
+      await page.getByTestId('payment-screen').waitFor();
     }, t.name);
   });
 });
