@@ -229,7 +229,8 @@ struct Ui {
 }
 
 /// `index.html` with the launch secret in a `<meta>` tag, never cached (a new launch has a new
-/// secret) and never framed by another page.
+/// secret), never framed by another page, and allowed to talk to this origin only (a link
+/// naming another engine, `?api=...`, cannot send the cashier's PINs elsewhere).
 async fn index(State(ui): State<Ui>) -> Response {
     let file = ui.dir.join("index.html");
     let html = match tokio::fs::read_to_string(&file).await {
@@ -257,7 +258,10 @@ async fn index(State(ui): State<Ui>) -> Response {
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
             (header::X_FRAME_OPTIONS, "DENY"),
-            (header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "frame-ancestors 'none'; connect-src 'self'",
+            ),
         ],
         html,
     )

@@ -449,6 +449,11 @@ fn the_served_page_carries_the_launch_secret_that_opens_the_api() {
         "no other page may frame the till"
     );
     assert_eq!(page.headers()["cache-control"], "no-store");
+    assert_eq!(
+        page.headers()["content-security-policy"],
+        "frame-ancestors 'none'; connect-src 'self'",
+        "the page talks to its own engine only"
+    );
     let html = page.text().expect("page");
     let secret = html
         .split(r#"<meta name="till-secret" content=""#)

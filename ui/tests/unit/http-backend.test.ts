@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BackendError, ENGINE_TIMEOUT, HttpBackend, UNREACHABLE } from '../../src/lib/api';
+import { BackendError, ENGINE_TIMEOUT, HttpBackend, UNREACHABLE, isLoopbackUrl } from '../../src/lib/api';
 import { launchSecret } from '../../src/lib/api/http';
 
 // A real HTTP server on 127.0.0.1:0 standing for the engine's transport contract:
@@ -53,6 +53,15 @@ describe('HttpBackend', () => {
     await new HttpBackend(base, 45_000, secret).call('session', {});
     expect(seen.at(-1)).toMatchObject({ url: '/api/session', type: 'application/json', secret: 'f00d' });
     expect(launchSecret(undefined)).toBe('');
+  });
+
+  it('takes another engine from a link only on this machine, so a link cannot send PINs elsewhere', () => {
+    expect(isLoopbackUrl('http://127.0.0.1:8787')).toBe(true);
+    expect(isLoopbackUrl('http://localhost:8787/')).toBe(true);
+    expect(isLoopbackUrl('http://[::1]:8787')).toBe(true);
+    expect(isLoopbackUrl('https://evil.example')).toBe(false);
+    expect(isLoopbackUrl('http://127.0.0.1.evil.example:8787')).toBe(false);
+    expect(isLoopbackUrl('not a url')).toBe(false);
   });
 
   it('turns an error answer into a BackendError with its code and message', async () => {
