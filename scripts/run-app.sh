@@ -26,8 +26,9 @@ head_office_till "$DIR" "$DIR/till.db"
 echo "run-app: head office on $HEAD_OFFICE_URL (admin token in $DIR/head-office-admin.json)"
 
 cargo build --quiet -p pos-till-service --bin till-app-http -p pos-cashier
+# The launch secret also goes to a 0600 file, for `npm run dev`'s proxy (ui/vite.config.ts).
 target/debug/till-app-http --db "$DIR/till.db" --demo --listen "127.0.0.1:$PORT" "${UI_ARGS[@]}" \
-  --printer "sim:$DIR/receipts" --terminal sim:amount-rule > "$DIR/http.json" &
+  --secret-file "$DIR/http.secret" --printer "sim:$DIR/receipts" --terminal sim:amount-rule > "$DIR/http.json" &
 SERVER=$!
 trap 'kill $SERVER $HEAD_OFFICE_PID 2>/dev/null; [ -n "${APP:-}" ] && kill $APP 2>/dev/null; wait' EXIT INT TERM
 for _ in $(seq 100); do [ -s "$DIR/http.json" ] && break; sleep 0.1; done

@@ -1,8 +1,19 @@
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 
-// The engine's loopback HTTP transport, for `npm run dev` (see README.md).
+// The engine's loopback HTTP transport, for `npm run dev` (see README.md). Its commands need
+// the launch secret, which the page the engine serves carries; the dev server's page does not,
+// so the proxy adds it, read from the file `till-app-http --secret-file` wrote.
 const engineUrl = process.env.TILL_API_URL ?? 'http://127.0.0.1:8787';
+const secretFile = process.env.TILL_API_SECRET_FILE ?? '../out/app/http.secret';
+function engineSecret(): Record<string, string> {
+  try {
+    return { 'x-till-secret': readFileSync(secretFile, 'utf8').trim() };
+  } catch {
+    return {};
+  }
+}
 
 export default defineConfig({
   plugins: [svelte()],
@@ -13,7 +24,7 @@ export default defineConfig({
   server: {
     port: 5173,
     strictPort: true,
-    proxy: { '/api': engineUrl },
+    proxy: { '/api': { target: engineUrl, headers: engineSecret() } },
   },
   build: {
     outDir: 'dist',

@@ -60,6 +60,13 @@ pub enum EventKind {
     SettingsChanged,
     SoftwareVersionChanged,
     CatalogImported,
+    /// A series of wrong staff PINs (login or manager approval): journaled when it starts and
+    /// when it locks PIN entry out. Detail: `scope` (`till` or `staff:ID`), `via`, `attempts`,
+    /// `locked`.
+    LoginFailed,
+    /// A PIN lockout lifted, by a manager (`by`: their id) or by head office re-sending the
+    /// staff (`by`: `head_office`). Detail: `scope`, `by`.
+    LoginUnlocked,
 }
 
 /// A technical event.

@@ -32,6 +32,12 @@ pub struct StaffMember {
 }
 
 /// `login`: a staff PIN, and optionally who is logging in (faster with many staff).
+///
+/// Guessing is limited per staff member (when `staff_id` names one) and per till (without):
+/// from the third wrong PIN the next try waits (`pin_wait`), the sixth locks PIN entry out
+/// (`pin_locked`) for that staff member, or for PINs typed without choosing a name, until a
+/// manager lifts it (`unlock_pins`) or head office re-sends the staff. Each series is
+/// journaled (`login_failed` events).
 #[derive(Clone, Debug, Serialize, Deserialize, TS)]
 pub struct LoginRequest {
     pub pin: String,
@@ -67,13 +73,39 @@ pub enum ApprovalAction {
     RefundWithoutReceipt,
     /// Opening the drawer outside a cash sale.
     DrawerOpenWithoutSale,
+    /// Lifting a lockout after too many wrong PINs (`unlock_pins`).
+    UnlockPins,
 }
 
-/// `approve`: a manager types their PIN to allow one action.
+/// `approve`: a manager types their PIN to allow one action. Wrong PINs count as at login
+/// (see `login`).
 #[derive(Clone, Debug, Serialize, Deserialize, TS)]
 pub struct ApprovalRequest {
     pub pin: String,
     pub action: ApprovalAction,
+    /// The manager chosen before typing; without, the PIN is tried against every manager.
+    #[serde(default)]
+    #[ts(optional)]
+    pub staff_id: Option<String>,
+}
+
+/// `unlock_pins`: lifts the lockout after too many wrong PINs of one staff member, or every
+/// lockout of this till when `staff_id` is left out. A manager, or a cashier with a manager's
+/// approval for `unlock_pins`.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct UnlockPinsRequest {
+    #[serde(default)]
+    #[ts(optional)]
+    pub staff_id: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub approval: Option<String>,
+}
+
+/// The lockouts lifted: `till` (PINs typed without choosing a name) or `staff:ID`.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct UnlockedPins {
+    pub lifted: Vec<String>,
 }
 
 /// A manager's approval: pass `approval_id` with the command it allows. Used once; it expires
@@ -569,8 +601,9 @@ pub struct ReceiptView {
     pub ticket: u32,
     /// The reprint number when this is a duplicate.
     pub duplicate: Option<u32>,
-    /// What the receipt's QR code holds (scanned for a return).
-    pub qr: String,
+    /// The ticket's public reference (`POS1:TILL:NUMBER:HASH16`, printed in clear too). The
+    /// original's QR code adds a proof of purchase that no answer carries.
+    pub reference: String,
     pub text: String,
 }
 
@@ -606,7 +639,8 @@ pub struct ReprintResult {
     pub printed: DeviceResult,
 }
 
-/// `find_ticket`: by number typed, or by the receipt's scanned QR code.
+/// `find_ticket`: by number typed, or by the receipt's scanned QR code (the original's proves
+/// the purchase; a reference alone, from a duplicate or the screen, finds the ticket only).
 #[derive(Clone, Debug, Serialize, Deserialize, TS)]
 pub struct FindTicketRequest {
     #[serde(default)]
@@ -634,7 +668,8 @@ pub struct FoundTicket {
     pub returnable: Vec<Returnable>,
     /// Returns already made of this ticket.
     pub returns: Vec<u32>,
-    /// True when found by its receipt's QR code (no approval needed to refund).
+    /// True when found by the original receipt's QR code, proof of purchase (no approval
+    /// needed to refund); false for a number or a reference without proof.
     pub by_receipt: bool,
 }
 

@@ -65,6 +65,7 @@ commands! {
     logout(Empty) -> Empty;
     session(Empty) -> CurrentSession;
     approve(ApprovalRequest) -> Approval;
+    unlock_pins(UnlockPinsRequest) -> UnlockedPins;
     // Catalog.
     product_by_barcode(BarcodeRequest) -> ProductView;
     product_by_id(ProductIdRequest) -> ProductView;

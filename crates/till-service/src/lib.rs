@@ -5,7 +5,8 @@
 //!   from them, see [`bindings`]); [`error::ApiError`]: `{code, message}` for every refusal;
 //! - [`commands`]: the command table and the one dispatcher, [`Service::call`];
 //! - [`service`]: sessions and manager approvals; [`sale`]: catalog, cart, sale, receipts,
-//!   returns; [`customers`]: customer search, creation and changes; [`exchange`]: exchanges (a
+//!   returns; [`receipt_proof`]: the proof of purchase only an original receipt's QR code
+//!   carries; [`customers`]: customer search, creation and changes; [`exchange`]: exchanges (a
 //!   return and a sale on one ticket); [`payments`]: card payments on the terminal; [`ops`]:
 //!   cash, closures, devices, identity and status; [`sync`]: the background sync loop, "sync
 //!   now" and enrollment; [`web_orders`]: click & collect; [`web_returns`]: returns of web
@@ -27,6 +28,7 @@ pub mod exchange;
 pub mod http;
 pub mod ops;
 pub mod payments;
+pub mod receipt_proof;
 pub mod sale;
 pub mod service;
 pub mod setup;

@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 use crate::api::*;
 use crate::devices;
 use crate::error::{ApiError, ApiResult};
+use crate::receipt_proof::Scanned;
 use crate::service::{Service, lock};
 use crate::views::{self, money, number};
 
@@ -344,7 +345,9 @@ impl Service {
             .iter()
             .any(|t| t.kind == pos_domain::tender::TenderKind::Cash);
         let printer = lock(&self.devices).printer.clone();
-        let printed = match devices::receipt_bytes(&receipt.text, Some(&receipt.qr), cash) {
+        // Only the original's QR code carries the proof of purchase (see `receipt_proof`).
+        let qr = self.receipt_key.printed_qr(&receipt.qr);
+        let printed = match devices::receipt_bytes(&receipt.text, Some(&qr), cash) {
             Ok(bytes) => devices::print(printer.as_ref(), &bytes),
             Err(e) => DeviceResult {
                 ok: false,
@@ -383,6 +386,7 @@ impl Service {
         let staff = self.current()?;
         let receipt = lock(&self.till).receipt(Some(&staff.id), u64::from(request.number), true)?;
         let printer = lock(&self.devices).printer.clone();
+        // A duplicate's QR code is the reference alone: a reprint is no proof of purchase.
         let printed = match devices::receipt_bytes(&receipt.text, Some(&receipt.qr), false) {
             Ok(bytes) => devices::print(printer.as_ref(), &bytes),
             Err(e) => DeviceResult {
@@ -402,7 +406,14 @@ impl Service {
         self.current()?;
         let till = lock(&self.till);
         let (number, by_receipt) = match (&request.qr, request.number) {
-            (Some(qr), _) => (ticket_from_qr(&till, qr)?, true),
+            (Some(qr), _) => match self.receipt_key.check(qr) {
+                Scanned::Original(reference) => (ticket_from_reference(&till, reference)?, true),
+                // The screen's reference or a duplicate finds the ticket, as its number would.
+                Scanned::ReferenceOnly(reference) => {
+                    (ticket_from_reference(&till, reference)?, false)
+                }
+                Scanned::Forged => return Err(not_a_receipt()),
+            },
             (None, Some(number)) => (u64::from(number), false),
             (None, None) => {
                 return Err(ApiError::invalid(
@@ -600,16 +611,18 @@ fn parked_view(parked: &pos_till::parked::Parked) -> ParkedCart {
     }
 }
 
-/// The ticket number a receipt's QR code refers to (`POS1:TILL:NUMBER:HASH16`), checked
-/// against this till and the ticket's hash.
-fn ticket_from_qr(till: &pos_till::Till, qr: &str) -> ApiResult<u64> {
-    let refused = || {
-        ApiError::invalid(
-            "qr_not_a_receipt",
-            "this code is not one of this till's receipts: type the ticket number instead",
-        )
-    };
-    let parts: Vec<&str> = qr.trim().split(':').collect();
+fn not_a_receipt() -> ApiError {
+    ApiError::invalid(
+        "qr_not_a_receipt",
+        "this code is not one of this till's receipts: type the ticket number instead",
+    )
+}
+
+/// The ticket number a receipt's reference names (`POS1:TILL:NUMBER:HASH16`), checked against
+/// this till and the ticket's hash.
+fn ticket_from_reference(till: &pos_till::Till, reference: &str) -> ApiResult<u64> {
+    let refused = not_a_receipt;
+    let parts: Vec<&str> = reference.trim().split(':').collect();
     let [prefix, till_id, number, hash] = parts.as_slice() else {
         return Err(refused());
     };

@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::Duration;
 use pos_domain::clock::Clock;
 use pos_till::Till;
-use pos_till::staff::{Staff, StaffRole};
+use pos_till::staff::{
+    PIN_LOCKOUT_AT, PinAttempt, PinCheck, PinPurpose, PinScope, Staff, StaffRole,
+};
 use pos_till::sync_loop::SyncLoop;
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -20,6 +22,7 @@ use crate::api::*;
 use crate::devices::Devices;
 use crate::error::{ApiError, ApiResult};
 use crate::payments::PaymentBook;
+use crate::receipt_proof::ReceiptKey;
 use crate::sync::LastPass;
 
 /// How long a manager's approval stays usable.
@@ -68,6 +71,8 @@ pub struct Service {
     /// Web orders found by scanning their pickup QR code in this session (a web order's proof
     /// of purchase, as a scanned receipt is a ticket's).
     pub(crate) found_by_pickup_code: Mutex<HashSet<String>>,
+    /// Signs the proof of purchase printed on original receipts only.
+    pub(crate) receipt_key: ReceiptKey,
     db_path: PathBuf,
 }
 
@@ -105,6 +110,7 @@ impl Service {
             .clone()
             .unwrap_or_else(|| intents_dir_for(db));
         let payments = PaymentBook::open(&intents, &till)?;
+        let receipt_key = ReceiptKey::open(db)?;
         Ok(Service {
             till: Mutex::new(till),
             clock,
@@ -117,6 +123,7 @@ impl Service {
             last_pass: Mutex::new(LastPass::default()),
             found_by_receipt: Mutex::new(HashSet::new()),
             found_by_pickup_code: Mutex::new(HashSet::new()),
+            receipt_key,
             db_path: db.to_path_buf(),
         })
     }
@@ -148,7 +155,7 @@ impl Service {
     }
 
     /// Checks that the logged-in staff member may do `action`: a manager may; a cashier needs
-    /// one of `approvals` granted for it (which is used up).
+    /// one of `approvals` granted for it (which is used up). Answers the deciding manager's id.
     /// The approval is recorded in `till`'s event journal (the caller holds the engine).
     pub(crate) fn require_approval(
         &self,
@@ -156,10 +163,10 @@ impl Service {
         action: ApprovalAction,
         what: &str,
         approvals: &[String],
-    ) -> ApiResult<()> {
+    ) -> ApiResult<String> {
         let staff = self.current()?;
         if staff.role == Role::Manager {
-            return Ok(());
+            return Ok(staff.id);
         }
         let now = self.clock.now();
         let mut pending = lock(&self.approvals);
@@ -171,15 +178,16 @@ impl Service {
             Some(id) => {
                 let approval = pending.remove(id);
                 drop(pending);
-                if let Some(approval) = approval {
-                    // The manager's authentication, as a login event with what it allowed.
-                    till.log_event(
-                        &approval.manager.id,
-                        pos_domain::journal::EventKind::Login,
-                        json!({"approves": action, "for": staff.id}),
-                    )?;
-                }
-                Ok(())
+                let Some(approval) = approval else {
+                    return Err(ApiError::approval_required(action, what));
+                };
+                // The manager's authentication, as a login event with what it allowed.
+                till.log_event(
+                    &approval.manager.id,
+                    pos_domain::journal::EventKind::Login,
+                    json!({"approves": action, "for": staff.id}),
+                )?;
+                Ok(approval.manager.id)
             }
             None => Err(ApiError::approval_required(action, what)),
         }
@@ -209,18 +217,67 @@ impl Service {
         Ok(lock(&self.till).staff()?.iter().map(member).collect())
     }
 
+    /// The staff member whose PIN this is, within the limits on guessing; every refusal says
+    /// what to do.
+    fn staff_by_typed_pin(
+        &self,
+        till: &mut Till,
+        pin: &str,
+        staff_id: Option<&str>,
+        purpose: PinPurpose,
+    ) -> ApiResult<(Staff, u32)> {
+        let staff_id = staff_id.map(str::trim).filter(|id| !id.is_empty());
+        let check = till.check_pin(&PinAttempt {
+            pin: pin.trim(),
+            staff_id,
+            purpose,
+        })?;
+        match check {
+            PinCheck::Accepted {
+                staff,
+                wrong_before,
+            } => Ok((staff, wrong_before)),
+            PinCheck::Wrong { locked: true, .. } => Err(pin_locked(till, staff_id)),
+            PinCheck::Wrong { failures, .. } => {
+                let (code, mut message) = match purpose {
+                    PinPurpose::Login => (
+                        "pin_wrong",
+                        "this PIN is not known here: type it again".to_string(),
+                    ),
+                    PinPurpose::Approval => (
+                        "approval_refused",
+                        "this is not a manager's PIN: ask a manager to type theirs".to_string(),
+                    ),
+                };
+                if failures >= 3 {
+                    message.push_str(&format!(
+                        " ({failures} wrong PINs: the {PIN_LOCKOUT_AT}th locks PIN entry until a manager unlocks it)"
+                    ));
+                }
+                Err(ApiError::invalid(code, message))
+            }
+            PinCheck::Wait { seconds } => Err(ApiError::invalid(
+                "pin_wait",
+                format!("too many wrong PINs: wait {seconds} s, then type the PIN again"),
+            )),
+            PinCheck::Locked(PinScope::Till) => Err(pin_locked(till, None)),
+            PinCheck::Locked(PinScope::Staff(id)) => Err(pin_locked(till, Some(&id))),
+        }
+    }
+
     pub fn login(&self, request: LoginRequest) -> ApiResult<Session> {
         let mut till = lock(&self.till);
-        let staff = till
-            .staff_by_pin(request.pin.trim(), request.staff_id.as_deref())?
-            .ok_or_else(|| {
-                ApiError::invalid("pin_wrong", "this PIN is not known here: type it again")
-            })?;
-        till.log_event(
-            &staff.id,
-            pos_domain::journal::EventKind::Login,
-            json!({"name": staff.name}),
+        let (staff, wrong_before) = self.staff_by_typed_pin(
+            &mut till,
+            &request.pin,
+            request.staff_id.as_deref(),
+            PinPurpose::Login,
         )?;
+        let mut detail = json!({"name": staff.name});
+        if wrong_before > 0 {
+            detail["after_wrong_pins"] = json!(wrong_before);
+        }
+        till.log_event(&staff.id, pos_domain::journal::EventKind::Login, detail)?;
         let session = Session {
             staff: member(&staff),
             since: pos_domain::record::timestamp::format(&self.clock.now()),
@@ -231,6 +288,22 @@ impl Service {
             lock(&self.approvals).clear();
         }
         Ok(session)
+    }
+
+    pub fn unlock_pins(&self, request: UnlockPinsRequest) -> ApiResult<UnlockedPins> {
+        let mut till = lock(&self.till);
+        let approvals: Vec<String> = request.approval.iter().cloned().collect();
+        let manager = self.require_approval(
+            &mut till,
+            ApprovalAction::UnlockPins,
+            "lifting a PIN lockout",
+            &approvals,
+        )?;
+        let staff_id = request.staff_id.as_deref().map(str::trim);
+        let lifted = till.unlock_pins(&manager, staff_id.filter(|id| !id.is_empty()))?;
+        Ok(UnlockedPins {
+            lifted: lifted.iter().map(PinScope::key).collect(),
+        })
     }
 
     pub fn logout(&self, _: Empty) -> ApiResult<Empty> {
@@ -256,15 +329,12 @@ impl Service {
 
     pub fn approve(&self, request: ApprovalRequest) -> ApiResult<Approval> {
         self.current()?;
-        let manager = lock(&self.till)
-            .staff_by_pin(request.pin.trim(), None)?
-            .filter(|s| s.role == StaffRole::Manager)
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "approval_refused",
-                    "this is not a manager's PIN: ask a manager to type theirs",
-                )
-            })?;
+        let (manager, _) = self.staff_by_typed_pin(
+            &mut lock(&self.till),
+            &request.pin,
+            request.staff_id.as_deref(),
+            PinPurpose::Approval,
+        )?;
         let mut bytes = [0u8; 12];
         getrandom::fill(&mut bytes)
             .map_err(|e| ApiError::failure("randomness_unavailable", e.to_string()))?;
@@ -284,6 +354,24 @@ impl Service {
             manager,
         })
     }
+}
+
+/// The refusal of a PIN while its entry is locked out, saying who can lift it.
+fn pin_locked(till: &Till, staff_id: Option<&str>) -> ApiError {
+    let message = match staff_id {
+        Some(id) => {
+            let name = till
+                .staff_member(id)
+                .ok()
+                .flatten()
+                .map_or_else(|| id.to_string(), |s| s.name);
+            format!(
+                "too many wrong PINs for {name}: PIN entry is locked until a manager unlocks it (Unlock PINs) or head office re-sends the staff"
+            )
+        }
+        None => "too many wrong PINs at this till: choose your name before typing your PIN; a manager unlocks the till (Unlock PINs), or head office by re-sending the staff".to_string(),
+    };
+    ApiError::invalid("pin_locked", message)
 }
 
 /// The intent journal's directory for a ledger file: `till.db` -> `till.db.intents/`.

@@ -204,7 +204,7 @@ pub fn receipt(r: &pos_till::receipt::Receipt) -> ReceiptView {
     ReceiptView {
         ticket: number(r.ticket),
         duplicate: r.duplicate,
-        qr: r.qr.clone(),
+        reference: r.qr.clone(),
         text: r.text.clone(),
     }
 }

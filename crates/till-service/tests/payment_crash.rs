@@ -13,14 +13,19 @@ use serde_json::{Value, json};
 struct App {
     child: Child,
     url: String,
+    /// The per-launch secret every command must carry (as the served page does).
+    secret: String,
     client: reqwest::blocking::Client,
 }
 
 impl App {
     fn start(db: &Path, terminal: &str) -> App {
+        let secret_file = db.with_extension("secret");
         let mut child = Command::new(env!("CARGO_BIN_EXE_till-app-http"))
             .arg("--db")
             .arg(db)
+            .arg("--secret-file")
+            .arg(&secret_file)
             .args(["--demo", "--listen", "127.0.0.1:0", "--printer", "none"])
             .args(["--terminal", terminal, "--terminal-timeout", "60"])
             .stdout(Stdio::piped())
@@ -35,6 +40,10 @@ impl App {
         App {
             child,
             url: ready["url"].as_str().expect("url").to_string(),
+            secret: std::fs::read_to_string(&secret_file)
+                .expect("the launch secret file")
+                .trim()
+                .to_string(),
             client: reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
@@ -46,6 +55,7 @@ impl App {
         let response = self
             .client
             .post(format!("{}/api/{command}", self.url))
+            .header("x-till-secret", &self.secret)
             .json(&request)
             .send()
             .expect("HTTP request");

@@ -241,7 +241,21 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (order_id, ticket)
     ) WITHOUT ROWID;
     "#,
-    // 10: the card payments tickets consumed, written with the ticket: one terminal approval
+    // 10: wrong staff PINs, per staff member (`staff:ID`) and per till (`till`): the current
+    // series and, once it locked PIN entry out, when, and the staff records' `updated_at` then
+    // (head office re-sending the staff lifts the lockout). Not fiscal data: the journal holds
+    // each series as a signed event.
+    r#"
+    CREATE TABLE pin_failures (
+        scope TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        first_at TEXT NOT NULL,
+        last_at TEXT NOT NULL,
+        locked_at TEXT,
+        staff_version TEXT
+    ) WITHOUT ROWID;
+    "#,
+    // 11: the card payments tickets consumed, written with the ticket: one terminal approval
     // pays one ticket only, checked by the primary key inside the write transaction.
     r#"
     CREATE TABLE card_payments_used (

@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CASHIER, eventually, launchBrowser } from './harness.mjs';
-import { cartLines, cashSale, compact, fr, login, scan, tender, text, withTill as run } from './ui.mjs';
+import { cartLines, cashSale, compact, fr, login, printedQr, scan, tender, text, withTill as run } from './ui.mjs';
 
 let browser;
 before(async () => {
@@ -14,9 +14,12 @@ after(async () => {
 });
 const withTill = (options, body, name) => run(browser, options, body, name);
 
-/** From the receipt screen of `sale`: finds it by its QR code and ticks line `line`. */
-async function returnLineOfReceipt(page, sale, line) {
-  const qr = (await text(page, 'receipt-qr')).replace(/^QR:\s*/, '');
+/**
+ * Scans the QR code of `sale`'s printed receipt (the screen does not show it: only the paper
+ * proves the purchase), finds the ticket and ticks line `line`.
+ */
+async function returnLineOfReceipt(stack, page, sale, line) {
+  const qr = await printedQr(stack, sale.number);
   await page.keyboard.press('F2');
   await page.getByTestId('returns-screen').waitFor();
   await scan(page, qr);
@@ -31,7 +34,7 @@ describe('exchanges', () => {
       await login(page, CASHIER.pin);
       // 29.99 + 17.90 = 47.89, paid 50 in cash.
       const sale = await cashSale(page, [stack.product('ACC-COQ-IP16').barcode, stack.product('ACC-SD-128').barcode], '50');
-      await returnLineOfReceipt(page, sale, 2); // the memory card, 17.90
+      await returnLineOfReceipt(stack, page, sale, 2); // the memory card, 17.90
       await eventually(async () => compact(await text(page, 'return-total')) === `Remboursement${fr('-17.90')}`, 'the refund quote');
 
       await page.keyboard.press('Alt+X');
@@ -91,7 +94,7 @@ describe('exchanges', () => {
     await withTill({}, async (stack, page) => {
       await login(page, CASHIER.pin);
       const sale = await cashSale(page, [stack.product('ACC-CHG-65W').barcode], '50'); // 49.90
-      await returnLineOfReceipt(page, sale, 1);
+      await returnLineOfReceipt(stack, page, sale, 1);
       await page.getByTestId('exchange-start').click();
       await page.getByTestId('sale-screen').waitFor();
       await scan(page, stack.product('SRV-POSE').barcode); // 9.90

@@ -91,6 +91,10 @@ export async function startStack({ terminal = 'amount-rule', terminalTimeout = 3
     children.push(engine.child);
     const ready = JSON.parse(engine.first);
     engine.url = ready.url;
+    // The launch secret every command carries, read from the page the engine serves, as the UI does.
+    const page = await (await fetch(`${engine.url}/`)).text();
+    const secret = page.match(/<meta name="till-secret" content="([0-9a-f]+)">/)?.[1];
+    if (!secret) throw new Error(`the served page carries no launch secret: ${page.slice(0, 300)}`);
 
     return {
       dir,
@@ -107,7 +111,7 @@ export async function startStack({ terminal = 'amount-rule', terminalTimeout = 3
       api: async (command, request = {}) => {
         const response = await fetch(`${engine.url}/api/${command}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', 'x-till-secret': secret },
           body: JSON.stringify(request),
         });
         const body = await response.json();

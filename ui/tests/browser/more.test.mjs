@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CASHIER, MANAGER, eventually, launchBrowser } from './harness.mjs';
-import { cartLines, cashSale, compact, fr, login, loginWithKeypad, scan, tender, text, withTill as run } from './ui.mjs';
+import { cartLines, cashSale, compact, fr, login, loginWithKeypad, printedQr, scan, tender, text, withTill as run } from './ui.mjs';
 
 let browser;
 before(async () => {
@@ -88,7 +88,7 @@ describe('approvals, parked sales, cash and duplicates', () => {
       await page.getByTestId('payment-screen').waitFor();
       await tender(page, 'B');
       await page.getByTestId('receipt-screen').waitFor();
-      const qr = (await text(page, 'receipt-qr')).replace(/^QR:\s*/, '');
+      const qr = await printedQr(stack, 1);
 
       await page.keyboard.press('F2');
       await page.getByTestId('returns-screen').waitFor();

@@ -3,9 +3,20 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startStack, uiDir } from './harness.mjs';
+import { eventually, startStack, uiDir } from './harness.mjs';
 
 const resultsDir = join(uiDir, 'test-results');
+
+/**
+ * The QR code printed on the original receipt of ticket `number`, as the simulator's text shows
+ * it: what a scanner reads off the paper. The screen never shows it (only the paper the customer
+ * took home proves the purchase).
+ */
+export async function printedQr(stack, number) {
+  const ticket = new RegExp(`Ticket n° ${number}\\b`);
+  const printed = await eventually(() => stack.printed().find((r) => ticket.test(r) && !/DUPLICATA/.test(r)), `the printed receipt of ticket ${number}`);
+  return printed.match(/\[QR ([^\]]+)\]/)[1];
+}
 
 /** Money as shown, without its spaces (French uses no-break spaces): "1 234,50 €" -> "1234,50€". */
 export const compact = (text) => text.replace(/[\s\u00a0\u202f]/g, '');

@@ -1,20 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BackendError, ENGINE_TIMEOUT, HttpBackend, UNREACHABLE } from '../../src/lib/api';
+import { BackendError, ENGINE_TIMEOUT, HttpBackend, UNREACHABLE, isLoopbackUrl } from '../../src/lib/api';
+import { launchSecret } from '../../src/lib/api/http';
 
 // A real HTTP server on 127.0.0.1:0 standing for the engine's transport contract:
 // POST /api/{command}, JSON in, JSON out, errors as {code, message} with a 4xx/5xx status.
 let server: Server;
 let base = '';
-const seen: { method?: string; url?: string; type?: string; body: string }[] = [];
+const seen: { method?: string; url?: string; type?: string; secret?: string | string[]; body: string }[] = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      seen.push({ method: req.method, url: req.url, type: req.headers['content-type'], body });
+      seen.push({ method: req.method, url: req.url, type: req.headers['content-type'], secret: req.headers['x-till-secret'], body });
       res.setHeader('content-type', 'application/json');
       if (req.url === '/api/product_by_barcode') {
         res.statusCode = 404;
@@ -43,6 +44,24 @@ describe('HttpBackend', () => {
     const backend = new HttpBackend(base + '/');
     expect(await backend.call('session', {})).toEqual({ session: null });
     expect(seen.at(-1)).toEqual({ method: 'POST', url: '/api/session', type: 'application/json', body: '{}' });
+  });
+
+  it('sends the launch secret the served page carries with every command', async () => {
+    const page = { querySelector: (q: string) => (q === 'meta[name="till-secret"]' ? { getAttribute: () => 'f00d' } : null) };
+    const secret = launchSecret(page as unknown as Document);
+    expect(secret).toBe('f00d');
+    await new HttpBackend(base, 45_000, secret).call('session', {});
+    expect(seen.at(-1)).toMatchObject({ url: '/api/session', type: 'application/json', secret: 'f00d' });
+    expect(launchSecret(undefined)).toBe('');
+  });
+
+  it('takes another engine from a link only on this machine, so a link cannot send PINs elsewhere', () => {
+    expect(isLoopbackUrl('http://127.0.0.1:8787')).toBe(true);
+    expect(isLoopbackUrl('http://localhost:8787/')).toBe(true);
+    expect(isLoopbackUrl('http://[::1]:8787')).toBe(true);
+    expect(isLoopbackUrl('https://evil.example')).toBe(false);
+    expect(isLoopbackUrl('http://127.0.0.1.evil.example:8787')).toBe(false);
+    expect(isLoopbackUrl('not a url')).toBe(false);
   });
 
   it('turns an error answer into a BackendError with its code and message', async () => {

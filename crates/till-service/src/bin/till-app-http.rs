@@ -11,13 +11,17 @@
 //! its receipts to DIR, `sim:BEHAVIOUR` for a Caisse-AP terminal (`sim:amount-rule`,
 //! `sim:decline`, `sim:never-answer`...). The first line on stdout is JSON saying where
 //! everything is: `{"url": "http://127.0.0.1:PORT", "printer": ..., "receipts": ..., "terminal": ...}`.
+//!
+//! Every command must carry the secret drawn at launch (see [`pos_till_service::http`]): the
+//! served UI has it in its page; `--secret-file PATH` also writes it to PATH (mode 0600) for a
+//! tool or a development server that talks to the API without the page.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::Parser;
 use pos_till::sync_loop::SyncLoopOptions;
 use pos_till::system::SystemClock;
@@ -59,6 +63,9 @@ struct Cli {
     /// (cashier Alice PIN 1234, manager Bruno PIN 9999).
     #[arg(long)]
     demo: bool,
+    /// Also write the launch secret that commands must carry to this file (mode 0600).
+    #[arg(long)]
+    secret_file: Option<PathBuf>,
     /// Seconds between background syncs while head office answers (a recorded ticket syncs at
     /// once; failures back off exponentially).
     #[arg(long, default_value_t = 30)]
@@ -77,6 +84,23 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
+}
+
+/// Writes the launch secret to `path`, readable by its owner only.
+fn write_secret(path: &std::path::Path, secret: &http::LaunchSecret) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write the secret file {}", path.display()))?;
+    // An existing file keeps its mode when opened: make it private before writing.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(secret.as_str().as_bytes())?;
+    Ok(())
 }
 
 #[tokio::main]
@@ -136,6 +160,10 @@ async fn main() -> anyhow::Result<()> {
             ui.display()
         );
     }
+    let secret = http::LaunchSecret::random()?;
+    if let Some(path) = &cli.secret_file {
+        write_secret(path, &secret)?;
+    }
     let listener = http::bind_loopback(cli.listen).await?;
     let url = format!("http://{}", listener.local_addr()?);
     let ready = serde_json::json!({
@@ -146,7 +174,7 @@ async fn main() -> anyhow::Result<()> {
         "db": cli.db.display().to_string(),
     });
     println!("{ready}");
-    http::serve(listener, service, cli.ui.clone(), shutdown_signal()).await?;
+    http::serve(listener, service, cli.ui.clone(), secret, shutdown_signal()).await?;
     drop(setup);
     Ok(())
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use pos_domain::record::Chain;
 use pos_till::system::SystemClock;
 use pos_till_service::devices::Devices;
 use pos_till_service::simulators::{PrinterSimulator, TerminalSimulator};
@@ -16,6 +17,8 @@ use serde_json::{Value, json};
 pub struct TestTill {
     pub dir: tempfile::TempDir,
     pub url: String,
+    /// The launch secret every command carries (the served UI reads it from its page).
+    pub secret: http::LaunchSecret,
     pub printer: PrinterSimulator,
     pub terminal: TerminalSimulator,
     client: reqwest::blocking::Client,
@@ -65,6 +68,8 @@ impl TestTill {
             )
             .expect("service"),
         );
+        let secret = http::LaunchSecret::random().expect("launch secret");
+        let served_secret = secret.clone();
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let server = std::thread::spawn(move || {
@@ -80,7 +85,7 @@ impl TestTill {
                 ready_tx
                     .send(listener.local_addr().expect("addr"))
                     .expect("ready");
-                http::serve(listener, service, None, async {
+                http::serve(listener, service, None, served_secret, async {
                     let _ = stopped.await;
                 })
                 .await
@@ -91,6 +96,7 @@ impl TestTill {
         TestTill {
             dir,
             url: format!("http://{addr}"),
+            secret,
             printer,
             terminal,
             client: reqwest::blocking::Client::builder()
@@ -104,6 +110,15 @@ impl TestTill {
 
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("till.db")
+    }
+
+    /// The length of every chain of the ledger, read from the file itself.
+    pub fn chain_lengths(&self) -> Vec<(Chain, u64)> {
+        let till = pos_till::Till::open(&self.db(), Arc::new(SystemClock)).expect("ledger");
+        Chain::ALL
+            .iter()
+            .map(|c| (*c, till.chain_length(*c).expect("chain length")))
+            .collect()
     }
 
     /// Stops the server and gives the directory back (to start again on the same ledger).
@@ -122,14 +137,25 @@ impl TestTill {
         }
     }
 
-    /// Calls a command over HTTP.
+    /// Calls a command over HTTP, as the till's own UI does.
     pub fn call(&self, command: &str, request: Value) -> Answer {
-        let response = self
-            .client
-            .post(format!("{}/api/{command}", self.url))
-            .json(&request)
-            .send()
-            .expect("HTTP request");
+        self.call_with(
+            command,
+            request.to_string(),
+            &[
+                ("content-type", "application/json"),
+                (http::SECRET_HEADER, self.secret.as_str()),
+            ],
+        )
+    }
+
+    /// Posts `body` to a command with exactly these headers (what another page could send).
+    pub fn call_with(&self, command: &str, body: String, headers: &[(&str, &str)]) -> Answer {
+        let mut post = self.client.post(format!("{}/api/{command}", self.url));
+        for (name, value) in headers {
+            post = post.header(*name, *value);
+        }
+        let response = post.body(body).send().expect("HTTP request");
         let status = response.status().as_u16();
         let body = response.json().expect("JSON body");
         Answer { status, body }
@@ -182,6 +208,20 @@ impl TestTill {
         }
     }
 
+    /// The QR code of the first receipt printed with `needle`, decoded from the simulator's
+    /// PNG image of the paper, as a scanner reads it.
+    pub fn scan_printed_qr(&self, needle: &str) -> String {
+        self.printed_with(needle);
+        let receipts = self
+            .printer
+            .wait_receipts(usize::MAX, Duration::from_millis(200));
+        let receipt = receipts
+            .iter()
+            .find(|r| r.text.contains(needle))
+            .expect("the receipt was printed");
+        scan_qr(&receipt.png)
+    }
+
     /// The text of the `n`th receipt the printer simulator wrote (1-based).
     pub fn printed(&self, n: usize) -> String {
         let receipts = self.printer.wait_receipts(n, Duration::from_secs(10));
@@ -203,4 +243,29 @@ impl Drop for TestTill {
 /// A cart line by product id.
 pub fn line(product_id: &str, quantity: u32) -> Value {
     json!({ "product_id": product_id, "quantity": quantity })
+}
+
+/// The one QR code in a PNG image.
+pub fn scan_qr(png_file: &std::path::Path) -> String {
+    let file = std::fs::File::open(png_file).expect("receipt image");
+    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().expect("PNG header");
+    let mut buf = vec![0; reader.output_buffer_size().expect("PNG size")];
+    let info = reader.next_frame(&mut buf).expect("PNG image");
+    assert_eq!(
+        info.color_type,
+        png::ColorType::Grayscale,
+        "receipt images are grey"
+    );
+    let (w, h) = (info.width as usize, info.height as usize);
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| buf[y * w + x]);
+    let grids = image.detect_grids();
+    assert_eq!(
+        grids.len(),
+        1,
+        "one QR code on the receipt {}",
+        png_file.display()
+    );
+    grids[0].decode().expect("the QR code decodes").1
 }

@@ -1,6 +1,18 @@
-/** The engine's loopback HTTP transport: `POST {base}/api/{command}` with a JSON body. */
+/**
+ * The engine's loopback HTTP transport: `POST {base}/api/{command}` with a JSON body and the
+ * engine's launch secret, which the page it served carries in `<meta name="till-secret">`
+ * (another site's page cannot read it, so it cannot drive the till).
+ */
 import type { CommandName } from './generated/api';
 import { BackendError, ENGINE_TIMEOUT, UNREACHABLE, toBackendError, type Backend, type Request, type Response } from './backend';
+
+/** The header the launch secret travels in. */
+export const SECRET_HEADER = 'x-till-secret';
+
+/** The launch secret of the page the engine served (empty elsewhere: the dev server's proxy adds it). */
+export function launchSecret(doc: Document | undefined = globalThis.document): string {
+  return doc?.querySelector('meta[name="till-secret"]')?.getAttribute('content') ?? '';
+}
 
 export class HttpBackend implements Backend {
   readonly transport = 'http' as const;
@@ -8,10 +20,12 @@ export class HttpBackend implements Backend {
   /**
    * `baseUrl` is empty for the same origin (the engine serves the built UI), or an origin.
    * `timeoutMs` bounds the wait for one answer, so a stuck engine never freezes the screen.
+   * `secret` is the engine's launch secret, sent with every command.
    */
   constructor(
     private readonly baseUrl = '',
     private readonly timeoutMs = 45_000,
+    private readonly secret = '',
   ) {}
 
   async call<C extends CommandName>(command: C, request: Request<C>): Promise<Response<C>> {
@@ -19,7 +33,7 @@ export class HttpBackend implements Backend {
     try {
       response = await fetch(`${this.baseUrl.replace(/\/$/, '')}/api/${command}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: this.secret ? { 'content-type': 'application/json', [SECRET_HEADER]: this.secret } : { 'content-type': 'application/json' },
         body: JSON.stringify(request ?? {}),
         signal: AbortSignal.timeout(this.timeoutMs),
       });

@@ -40,6 +40,7 @@ export const en: Record<MessageKey, string> = {
   'approval.action.discount_above_limit': 'Discount above the limit',
   'approval.action.refund_without_receipt': 'Refund without receipt',
   'approval.action.drawer_open_without_sale': 'Drawer opened without a sale',
+  'approval.action.unlock_pins': 'Unlocking PIN entry after wrong PINs',
 
   'sale.search': 'Scan or search',
   'sale.searchPlaceholder': 'Scan, or type a product name…',
@@ -247,6 +248,11 @@ export const en: Record<MessageKey, string> = {
   'settings.enrollCode': 'Enrollment code',
   'settings.enroll': 'Enroll the till',
   'settings.syncNow': 'Sync now',
+  'settings.pins': 'Staff PINs',
+  'settings.pinsHelp': 'After six wrong PINs, PIN entry is locked (for one person, or without choosing a name) until it is unlocked here or by head office.',
+  'settings.unlockPins': 'Unlock PINs',
+  'settings.unlocked': 'Unlocked: {list}',
+  'settings.nothingLocked': 'No PIN is locked.',
 
   'status.engineDown': 'Till engine unreachable',
   'status.notEnrolled': 'Not linked to head office',

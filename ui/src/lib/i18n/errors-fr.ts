@@ -8,7 +8,14 @@ export const errorsFr: Readonly<Record<string, string>> = {
   pin_wrong: 'Code inconnu ici : retapez-le.',
   not_logged_in: 'Session terminée : reconnectez-vous avec votre code.',
   approval_refused: 'Ce n’est pas un code responsable : demandez à un responsable de taper le sien.',
+  pin_wait: 'Trop de codes faux : patientez quelques secondes, puis retapez le code.',
+  pin_locked:
+    'Trop de codes faux : la saisie du code est bloquée. Choisissez votre nom avant de taper votre code ; un responsable débloque (Débloquer les codes), ou le siège en renvoyant le personnel.',
+  staff_unknown: 'Personne inconnue ici : choisissez un nom dans la liste.',
   manager_only: 'Réservé aux responsables : connectez-vous avec un code responsable.',
+  cross_site_refused: 'Requête venue d’une autre page refusée : utilisez l’écran de la caisse.',
+  origin_refused: 'Requête venue d’une autre page refusée : utilisez l’écran de la caisse.',
+  secret_refused: 'Cette page n’est plus celle de la caisse en cours : rechargez-la.',
   // Catalog and cart.
   unknown_barcode: 'Code-barres inconnu : cherchez l’article par son nom ou sa catégorie.',
   unknown_product: 'Article absent du catalogue de la caisse : cherchez-le par son nom, ou synchronisez la caisse.',

@@ -38,6 +38,7 @@ export const fr = {
   'approval.action.discount_above_limit': 'Remise au-delà de la limite',
   'approval.action.refund_without_receipt': 'Remboursement sans ticket',
   'approval.action.drawer_open_without_sale': 'Ouverture du tiroir sans vente',
+  'approval.action.unlock_pins': 'Déblocage de la saisie des codes après des codes faux',
 
   'sale.search': 'Scanner ou chercher',
   'sale.searchPlaceholder': 'Scannez, ou tapez un nom de produit…',
@@ -245,6 +246,11 @@ export const fr = {
   'settings.enrollCode': 'Code d’enregistrement',
   'settings.enroll': 'Enregistrer la caisse',
   'settings.syncNow': 'Synchroniser maintenant',
+  'settings.pins': 'Codes du personnel',
+  'settings.pinsHelp': 'Après six codes faux, la saisie du code est bloquée (pour une personne, ou sans choix du nom) jusqu’à son déblocage ici ou par le siège.',
+  'settings.unlockPins': 'Débloquer les codes',
+  'settings.unlocked': 'Débloqué : {list}',
+  'settings.nothingLocked': 'Aucun code bloqué.',
 
   'status.engineDown': 'Moteur de caisse injoignable',
   'status.notEnrolled': 'Non reliée au siège',

@@ -23,9 +23,13 @@ input_error: boolean, };
 
 export type Approval = { approval_id: string, action: ApprovalAction, manager: StaffMember, };
 
-export type ApprovalAction = "price_override" | "discount_above_limit" | "refund_without_receipt" | "drawer_open_without_sale";
+export type ApprovalAction = "price_override" | "discount_above_limit" | "refund_without_receipt" | "drawer_open_without_sale" | "unlock_pins";
 
-export type ApprovalRequest = { pin: string, action: ApprovalAction, };
+export type ApprovalRequest = { pin: string, action: ApprovalAction, 
+/**
+ * The manager chosen before typing; without, the PIN is tried against every manager.
+ */
+staff_id?: string, };
 
 export type BarcodeRequest = { barcode: string, };
 
@@ -249,7 +253,8 @@ export type FoundTicket = { ticket: TicketView, returnable: Array<Returnable>,
  */
 returns: Array<number>, 
 /**
- * True when found by its receipt's QR code (no approval needed to refund).
+ * True when found by the original receipt's QR code, proof of purchase (no approval
+ * needed to refund); false for a number or a reference without proof.
  */
 by_receipt: boolean, };
 
@@ -365,9 +370,10 @@ export type ReceiptView = { ticket: number,
  */
 duplicate: number | null, 
 /**
- * What the receipt's QR code holds (scanned for a return).
+ * The ticket's public reference (`POS1:TILL:NUMBER:HASH16`, printed in clear too). The
+ * original's QR code adds a proof of purchase that no answer carries.
  */
-qr: string, text: string, };
+reference: string, text: string, };
 
 export type RefundTo = "original" | "cash" | "store_credit" | "card";
 
@@ -518,6 +524,10 @@ sales_amount: string,
  */
 returns_amount: string, vat: Array<VatView>, tenders: Array<TenderTotalView>, total: string, absolute_total: string, grand_total: string, perpetual_absolute_total: string, };
 
+export type UnlockPinsRequest = { staff_id?: string, approval?: string, };
+
+export type UnlockedPins = { lifted: Array<string>, };
+
 export type VatView = { rate: string, excluding_vat: string, vat: string, including_vat: string, };
 
 export type WebOrderFindRequest = { text: string, };
@@ -608,6 +618,7 @@ export interface Commands {
   logout: { request: Empty; response: Empty };
   session: { request: Empty; response: CurrentSession };
   approve: { request: ApprovalRequest; response: Approval };
+  unlock_pins: { request: UnlockPinsRequest; response: UnlockedPins };
   product_by_barcode: { request: BarcodeRequest; response: ProductView };
   product_by_id: { request: ProductIdRequest; response: ProductView };
   search_products: { request: SearchRequest; response: Array<ProductView> };
