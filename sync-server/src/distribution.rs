@@ -180,6 +180,9 @@ pub fn read_catalog(format: FileFormat, input: impl Read) -> Result<Vec<Product>
                 p.id
             ));
         }
+        // The tills refuse what is beyond the domain's limits: it is never distributed.
+        p.check_limits()
+            .map_err(|e| format!("{e} [{}]", e.code()))?;
     }
     Ok(products)
 }
@@ -208,6 +211,8 @@ pub fn read_prices(input: impl Read) -> Result<Vec<(String, Option<Money>)>, Str
             if price.is_negative() {
                 return Err(format!("price file line {line}: a price is not negative"));
             }
+            pos_domain::limits::check_amount(format_args!("price file line {line}"), price)
+                .map_err(|e| format!("{e} [{}]", e.code()))?;
             Some(price)
         };
         out.push((row.product_id, price));

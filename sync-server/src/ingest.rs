@@ -74,6 +74,10 @@ pub enum AlarmKind {
     /// Returns of a web order recorded at the shop's tills add up to more than was handed
     /// over (two tills each took back the last unit).
     WebOrderOverReturned,
+    /// A till skipped an entry of its changes feed it could not read (its signed
+    /// `feed_entry_skipped` event): the entry's kind, key and version say what to fix or
+    /// remove (`sync-server admin web-order remove` for a web order).
+    FeedEntrySkipped,
 }
 
 impl AlarmKind {
@@ -86,6 +90,7 @@ impl AlarmKind {
             AlarmKind::WebOrderConflict => "web_order_conflict",
             AlarmKind::WebOrderUnknown => "web_order_unknown",
             AlarmKind::WebOrderOverReturned => "web_order_over_returned",
+            AlarmKind::FeedEntrySkipped => "feed_entry_skipped",
         }
     }
 }
@@ -102,6 +107,37 @@ pub struct NewAlarm {
     /// Hex SHA-256 of the offending bytes: with till, chain, seq and kind, the alarm's identity,
     /// so the same offending record sent again raises no second alarm.
     pub received_hash: String,
+}
+
+/// The alarm of an accepted `feed_entry_skipped` event (see [`AlarmKind::FeedEntrySkipped`]),
+/// if `accepted` is one: head office hears of every feed entry a till could not read.
+pub fn skipped_feed_entry(chain: Chain, accepted: &Accepted) -> Option<NewAlarm> {
+    let payload = &accepted.record.record.payload;
+    if chain != Chain::Event || payload.get("kind")?.as_str()? != "feed_entry_skipped" {
+        return None;
+    }
+    let detail = payload.get("detail")?;
+    let text = |field: &str| {
+        detail
+            .get(field)
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            .unwrap_or_default()
+    };
+    Some(NewAlarm {
+        chain,
+        seq: accepted.seq,
+        kind: AlarmKind::FeedEntrySkipped,
+        reason: format!(
+            "the till skipped the {} entry `{}` (version {}) of its changes feed: {}; fix or \
+             remove it at head office",
+            text("kind"),
+            text("key"),
+            text("version"),
+            text("reason")
+        ),
+        received: accepted.record.stored.clone(),
+        received_hash: accepted.hash.clone(),
+    })
 }
 
 /// What to do with one chain's batch.

@@ -175,11 +175,8 @@ pub async fn write_events(tx: &impl GenericClient, events: &[OutboxEvent]) -> Re
     Ok(())
 }
 
-fn order_of(body: &str) -> Result<WebOrder> {
-    serde_json::from_str(body).map_err(|e| corrupt("web order", e))
-}
-
-/// A web order by id (`lock`: hold its row until the transaction ends).
+/// A web order by id (`lock`: hold its row until the transaction ends); one that cannot be
+/// read is a [`StoreError::Corrupt`] saying what to do (see [`web_orders::stored_order`]).
 pub async fn web_order(tx: &impl GenericClient, id: &str, lock: bool) -> Result<Option<WebOrder>> {
     let sql = if lock {
         "SELECT body FROM web_orders WHERE id = $1 FOR UPDATE"
@@ -187,18 +184,45 @@ pub async fn web_order(tx: &impl GenericClient, id: &str, lock: bool) -> Result<
         "SELECT body FROM web_orders WHERE id = $1"
     };
     let row = tx.query_opt(sql, &[&id]).await?;
-    row.map(|r| order_of(r.get(0))).transpose()
+    row.map(|r| web_orders::stored_order(id, r.get(0)))
+        .transpose()
 }
 
-/// Web orders, of one shop if given, newest first.
+/// Web orders, of one shop if given, newest first; those that cannot be read are left out and
+/// alarmed ([`web_orders::readable_orders`]).
 pub async fn web_orders(tx: &impl GenericClient, shop: Option<&str>) -> Result<Vec<WebOrder>> {
     let rows = tx
         .query(
-            "SELECT body FROM web_orders WHERE ($1::TEXT IS NULL OR shop_id = $1) ORDER BY placed_at DESC, id",
+            "SELECT id, body FROM web_orders WHERE ($1::TEXT IS NULL OR shop_id = $1) ORDER BY placed_at DESC, id",
             &[&shop],
         )
         .await?;
-    rows.iter().map(|r| order_of(r.get(0))).collect()
+    Ok(web_orders::readable_orders(
+        rows.iter().map(|r| (r.get(0), r.get(1))),
+    ))
+}
+
+/// Removes an order (`sync-server admin web-order remove`): its row goes, and a feed entry
+/// and an event tell the shop's tills and the web shop. Returns its pickup shop, or `None` if
+/// there is no such order.
+pub async fn remove(
+    tx: &impl GenericClient,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<String>> {
+    let row = tx
+        .query_opt(
+            "DELETE FROM web_orders WHERE id = $1 RETURNING shop_id",
+            &[&id],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let shop: String = row.get(0);
+    put_changes(tx, &[web_orders::order_removal(id, &shop)]).await?;
+    write_events(tx, &[web_orders::removed_event(id, &shop, now)]).await?;
+    Ok(Some(shop))
 }
 
 async fn save_order(tx: &impl GenericClient, order: &WebOrder, now: DateTime<Utc>) -> Result<()> {
@@ -255,9 +279,9 @@ pub async fn place(tx: &impl GenericClient, p: &Placement) -> Result<Placed> {
         )
         .await?;
     match existing {
-        Some(row) if row.get::<_, &str>(0) == p.request_hash => {
-            Ok(Placed::Existing(order_of(row.get(1))?))
-        }
+        Some(row) if row.get::<_, &str>(0) == p.request_hash => Ok(Placed::Existing(
+            web_orders::stored_order(&p.order.id, row.get(1))?,
+        )),
         Some(_) => Err(StoreError::IdempotencyConflict),
         None => Err(StoreError::NotFound(format!(
             "no shop `{}`: give the id of the pickup shop",
@@ -295,7 +319,7 @@ pub async fn apply_till_actions(
     }
     let mut known = BTreeMap::new();
     for id in ids {
-        if let Some(order) = web_order(tx, &id, true).await? {
+        if let Some(order) = web_orders::known_or_skipped(web_order(tx, &id, true).await)? {
             known.insert(id, order);
         }
     }

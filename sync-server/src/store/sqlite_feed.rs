@@ -144,18 +144,16 @@ pub fn write_events(tx: &Connection, events: &[OutboxEvent]) -> Result<()> {
     Ok(())
 }
 
-fn order_of(body: &str) -> Result<WebOrder> {
-    serde_json::from_str(body).map_err(|e| corrupt("web order", e))
-}
-
-/// A web order by id.
+/// A web order by id; one that cannot be read is a [`StoreError::Corrupt`] saying what to do
+/// (see [`web_orders::stored_order`]).
 pub fn web_order(conn: &Connection, id: &str) -> Result<Option<WebOrder>> {
     let body: Option<String> = conn
         .query_row("SELECT body FROM web_orders WHERE id = ?1", [id], |r| {
             r.get(0)
         })
         .optional()?;
-    body.as_deref().map(order_of).transpose()
+    body.map(|body| web_orders::stored_order(id, &body))
+        .transpose()
 }
 
 /// The web shop that placed an order.
@@ -169,15 +167,34 @@ pub fn web_order_webshop(conn: &Connection, id: &str) -> Result<Option<String>> 
         .optional()?)
 }
 
-/// Web orders, of one shop if given, newest first.
+/// Web orders, of one shop if given, newest first; those that cannot be read are left out and
+/// alarmed ([`web_orders::readable_orders`]).
 pub fn web_orders(conn: &Connection, shop: Option<&str>) -> Result<Vec<WebOrder>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT body FROM web_orders WHERE (?1 IS NULL OR shop_id = ?1) ORDER BY placed_at DESC, id",
+        "SELECT id, body FROM web_orders WHERE (?1 IS NULL OR shop_id = ?1) ORDER BY placed_at DESC, id",
     )?;
-    let bodies: Vec<String> = stmt
-        .query_map([shop], |r| r.get(0))?
+    let rows: Vec<(String, String)> = stmt
+        .query_map([shop], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    bodies.iter().map(|b| order_of(b)).collect()
+    Ok(web_orders::readable_orders(rows))
+}
+
+/// Removes an order (`sync-server admin web-order remove`): its row goes, and a feed entry
+/// and an event tell the shop's tills and the web shop. Returns its pickup shop, or `None` if
+/// there is no such order.
+pub fn remove(tx: &Connection, id: &str, now: DateTime<Utc>) -> Result<Option<String>> {
+    let shop: Option<String> = tx
+        .query_row("SELECT shop_id FROM web_orders WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(shop) = shop else {
+        return Ok(None);
+    };
+    tx.execute("DELETE FROM web_orders WHERE id = ?1", [id])?;
+    put_changes(tx, &[web_orders::order_removal(id, &shop)])?;
+    write_events(tx, &[web_orders::removed_event(id, &shop, now)])?;
+    Ok(Some(shop))
 }
 
 /// Stores an order's new state with its feed entry and event.
@@ -203,7 +220,10 @@ pub fn place(tx: &Connection, p: &Placement) -> Result<Placed> {
         if hash != p.request_hash {
             return Err(StoreError::IdempotencyConflict);
         }
-        return Ok(Placed::Existing(order_of(&body)?));
+        return Ok(Placed::Existing(web_orders::stored_order(
+            &p.order.id,
+            &body,
+        )?));
     }
     let shop: Option<String> = tx
         .query_row("SELECT id FROM shops WHERE id = ?1", [&p.order.shop], |r| {
@@ -265,7 +285,7 @@ pub fn apply_till_actions(
     }
     let mut known = BTreeMap::new();
     for id in ids {
-        if let Some(order) = web_order(tx, &id)? {
+        if let Some(order) = web_orders::known_or_skipped(web_order(tx, &id))? {
             known.insert(id, order);
         }
     }
