@@ -1,6 +1,6 @@
 //! `sync-server admin` commands for what tills download and for web orders: catalog import,
-//! per-shop prices, staff, web shops and demo web orders. Each write commits its changes-feed
-//! entries (and, for orders, outbox events) in one transaction.
+//! per-shop prices, staff, web shops, demo web orders and the removal of a broken one. Each
+//! write commits its changes-feed entries (and, for orders, outbox events) in one transaction.
 
 use std::sync::Arc;
 
@@ -295,9 +295,7 @@ pub async fn run(store: Arc<dyn Store>, command: FeedAdmin) -> Result<(Value, St
                     product,
                     price,
                 } => {
-                    if price.is_negative() {
-                        bail!("a price is not negative");
-                    }
+                    distribution::check_price(price).map_err(anyhow::Error::msg)?;
                     (shop, vec![(product, Some(price))])
                 }
                 PriceAction::Remove { shop, product } => (shop, vec![(product, None)]),

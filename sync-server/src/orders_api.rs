@@ -3,8 +3,8 @@
 //! | route | who | what |
 //! |---|---|---|
 //! | `GET /api/v1/tills/{till_id}/changes?since=V&limit=N` | that till | a page of its shop's changes feed after version `V` |
-//! | `POST /api/v1/web-orders` (`Idempotency-Key` header) | a web shop | places an order: 201 with the order; the same key and body again: 200 with the same order; the same key with another body: 409 `idempotency_conflict` |
-//! | `GET /api/v1/web-orders/{id}` | a web shop, a user | the order as it now is |
+//! | `POST /api/v1/web-orders` (`Idempotency-Key` header) | a web shop | places an order: 201 with the order; the same key and body again: 200 with the same order; the same key with another body: 409 `idempotency_conflict`; beyond a limit of [`pos_domain::limits`]: 422 `amount_too_large`, `too_many_lines` or `text_too_long`, nothing stored |
+//! | `GET /api/v1/web-orders/{id}` | a web shop, a user | the order as it now is (409 `web_order_unreadable` for an order stored but unreadable: `sync-server admin web-order remove` drops it) |
 //! | `POST /api/v1/web-orders/{id}/cancel` | a web shop, an admin | cancels it (409 `order_state` once handed over or refused) |
 //! | `GET /api/v1/hq/web-orders?shop=` | a user | orders, newest first (a shop manager: their shop's) |
 //!

@@ -159,6 +159,9 @@ impl Till {
         operator: &str,
         write: impl FnOnce(&Transaction<'_>, &Author<'_>) -> Result<T>,
     ) -> Result<T> {
+        // Every record names its operator: bounded like any id, so every reader reads it.
+        pos_domain::limits::check_text("the operator", operator, pos_domain::limits::MAX_ID_CHARS)
+            .map_err(SaleError::from)?;
         let at = self.clock.now();
         let tx = self
             .conn

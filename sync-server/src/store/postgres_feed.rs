@@ -14,7 +14,7 @@ use pos_domain::web_order::{self, WebOrder};
 
 use super::{NewChange, Placed, Placement, Result, StoreError, TillAuth};
 use crate::admin_rules::territory_scope;
-use crate::distribution::{EVERY_SHOP, StoredChange, StoredPage};
+use crate::distribution::{self, EVERY_SHOP, StoredChange, StoredPage};
 use crate::events::OutboxEvent;
 use crate::ingest::ChainPlan;
 use crate::web_orders::{self, TillActionWrites};
@@ -149,6 +149,7 @@ pub async fn changes(
         )
         .await?
         .get(0);
+    distribution::keep_within_page_bytes(&mut out);
     let next = out.last().map(|c| c.version).unwrap_or(since);
     Ok(StoredPage {
         changes: out,

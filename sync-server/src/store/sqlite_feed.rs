@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{NewChange, Placed, Placement, Result, StoreError, TillAuth};
 use crate::admin_rules::territory_scope;
-use crate::distribution::{EVERY_SHOP, StoredChange, StoredPage};
+use crate::distribution::{self, EVERY_SHOP, StoredChange, StoredPage};
 use crate::events::OutboxEvent;
 use crate::ingest::ChainPlan;
 use crate::web_orders::{self, TillActionWrites};
@@ -119,6 +119,7 @@ pub fn changes(conn: &Connection, shop: &str, since: u64, limit: u32) -> Result<
         params![EVERY_SHOP, shop, territory],
         |r| r.get(0),
     )?;
+    distribution::keep_within_page_bytes(&mut out);
     let next = out.last().map(|c| c.version).unwrap_or(since);
     Ok(StoredPage {
         changes: out,
