@@ -162,29 +162,19 @@ async fn an_oversized_web_order_is_refused_and_nothing_is_stored(backend: Backen
     server.stop().await;
 }
 
-/// Runs `sql` on the server's database behind the server's back (a row written by an older
-/// version, or edited by hand). `$1`/`?1` is the order id, `$2`/`?2` the new JSON.
-async fn force_sql(server: &Server, backend: Backend, id: &str, body: &str) {
+/// Runs one `UPDATE` on the server's database behind the server's back (a row written by an
+/// older version, or edited by hand): `sql` with `?1`/`?2` (SQLite) or `$1`/`$2`
+/// (PostgreSQL) for `key` and `body`. Returns the rows changed.
+async fn force_sql(server: &Server, backend: Backend, sql: &str, key: &str, body: &str) -> u64 {
     match backend {
         Backend::Sqlite => {
             let path = server.db_url.strip_prefix("sqlite:").unwrap().to_string();
-            let (id, body) = (id.to_string(), body.to_string());
+            let (sql, key, body) = (sql.to_string(), key.to_string(), body.to_string());
             blocking(move || {
                 let conn = rusqlite::Connection::open(path).unwrap();
-                conn.execute(
-                    "UPDATE web_orders SET body = ?2 WHERE id = ?1",
-                    [&id, &body],
-                )
-                .unwrap();
-                let n = conn
-                    .execute(
-                        "UPDATE distribution SET data = ?2 WHERE kind = 'web_order' AND key = ?1",
-                        [&id, &body],
-                    )
-                    .unwrap();
-                assert_eq!(n, 1, "the order's feed entry is rewritten");
+                conn.execute(&sql, [&key, &body]).unwrap() as u64
             })
-            .await;
+            .await
         }
         Backend::Postgres => {
             let (client, connection) =
@@ -192,23 +182,27 @@ async fn force_sql(server: &Server, backend: Backend, id: &str, body: &str) {
                     .await
                     .unwrap();
             tokio::spawn(connection);
-            client
-                .execute(
-                    "UPDATE web_orders SET body = $2 WHERE id = $1",
-                    &[&id, &body],
-                )
-                .await
-                .unwrap();
-            let n = client
-                .execute(
-                    "UPDATE distribution SET data = $2 WHERE kind = 'web_order' AND key = $1",
-                    &[&id, &body],
-                )
-                .await
-                .unwrap();
-            assert_eq!(n, 1, "the order's feed entry is rewritten");
+            let sql = sql.replace("?1", "$1").replace("?2", "$2");
+            client.execute(&sql, &[&key, &body]).await.unwrap()
         }
     }
+}
+
+/// Rewrites a web order as stored and as its feed entry carries it.
+async fn force_order(server: &Server, backend: Backend, id: &str, body: &str) {
+    let sql = "UPDATE web_orders SET body = ?2 WHERE id = ?1";
+    assert_eq!(force_sql(server, backend, sql, id, body).await, 1);
+    force_entry(server, backend, "web_order", id, body).await;
+}
+
+/// Rewrites the data of a feed entry.
+async fn force_entry(server: &Server, backend: Backend, kind: &str, key: &str, data: &str) {
+    let sql = format!("UPDATE distribution SET data = ?2 WHERE kind = '{kind}' AND key = ?1");
+    assert_eq!(
+        force_sql(server, backend, &sql, key, data).await,
+        1,
+        "the {kind} entry `{key}` is rewritten"
+    );
 }
 
 async fn on_till<R: Send + 'static>(
@@ -261,7 +255,23 @@ async fn an_unreadable_entry_never_blocks_a_shops_feed(backend: Backend) {
     unreadable["lines"][0]["quantity"] = json!(10_000);
     unreadable["lines"][0]["unit_price"] = json!("1000000000000000.00");
     unreadable["total"] = json!("10000000000000000000.00");
-    force_sql(&server, backend, &broken_id, &unreadable.to_string()).await;
+    force_order(&server, backend, &broken_id, &unreadable.to_string()).await;
+    // A product whose price parses but is beyond the domain's limit: the till skips it too.
+    let catalog = server.dir.path().join("catalog.csv");
+    std::fs::write(
+        &catalog,
+        "id,barcodes,label,category,vat_code,price,sold_by,serial\n\
+         HUGE,,Huge,Accessoires,standard,10.00,,\n\
+         FINE,,Fine,Accessoires,standard,2.00,,\n",
+    )
+    .unwrap();
+    admin_ok(
+        &server,
+        &["admin", "catalog", "import", catalog.to_str().unwrap()],
+    );
+    let huge = json!({"id": "HUGE", "label": "Huge", "category": "Accessoires",
+        "vat_code": "standard", "price": "1000000000000000.00"});
+    force_entry(&server, backend, "product", "HUGE", &huge.to_string()).await;
     let (status, good) = post_order(&server, &key, "b", &order(vec![line(2, "5.00")])).await;
     assert_eq!(status, StatusCode::CREATED, "{good}");
     let good_id = good["id"].as_str().unwrap().to_string();
@@ -270,7 +280,18 @@ async fn an_unreadable_entry_never_blocks_a_shops_feed(backend: Backend) {
     let till = enrolled_till(&server, 51).await;
     let (till, first) = on_till(till, |t| t.sync(|_, _, _| {})).await;
     let first = first.expect("an unreadable feed entry never fails a sync");
-    assert_eq!(first.download.skipped, 1, "{:?}", first.download);
+    assert_eq!(first.download.skipped, 2, "{:?}", first.download);
+    let (till, products) = on_till(till, |t| {
+        (
+            t.product_by_id("HUGE").unwrap(),
+            t.product_by_id("FINE").unwrap(),
+        )
+    })
+    .await;
+    assert!(
+        products.0.is_none() && products.1.is_some(),
+        "the product beyond the limit is skipped, the next one applied: {products:?}"
+    );
     let (till, orders) = on_till(till, |t| t.web_orders(None).unwrap()).await;
     let ids: Vec<&str> = orders.iter().map(|o| o.id.as_str()).collect();
     assert_eq!(
@@ -279,26 +300,41 @@ async fn an_unreadable_entry_never_blocks_a_shops_feed(backend: Backend) {
         "the entries after an unreadable one still apply"
     );
     let (till, skipped) = on_till(till, |t| skipped_events(t)).await;
-    assert_eq!(skipped.len(), 1, "the skip is journaled as a signed event");
-    assert_eq!(skipped[0].detail["key"], broken_id.as_str());
-    assert_eq!(skipped[0].detail["kind"], "web_order");
+    assert_eq!(skipped.len(), 2, "each skip is journaled as a signed event");
+    let order_skip = skipped
+        .iter()
+        .find(|e| e.detail["kind"] == "web_order")
+        .expect("the web order's skip is journaled");
+    assert_eq!(order_skip.detail["key"], broken_id.as_str());
+    assert!(
+        skipped.iter().any(|e| e.detail["key"] == "HUGE"
+            && e.detail["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("9999999.99"))),
+        "the product's skip says the limit: {skipped:?}"
+    );
 
     // The next sync uploads the event: head office raises an alarm naming the entry.
     let (till, _) = on_till(till, |t| t.sync(|_, _, _| {}).unwrap()).await;
     let (_, alarms) = server
         .get("/api/v1/hq/alarms", Some(&server.admin_token))
         .await;
-    let alarm = alarms
+    let skipped_alarms: Vec<&Value> = alarms
         .as_array()
         .unwrap()
         .iter()
-        .find(|a| a["kind"] == "feed_entry_skipped")
-        .unwrap_or_else(|| panic!("head office alarms on a skipped feed entry: {alarms}"));
+        .filter(|a| a["kind"] == "feed_entry_skipped")
+        .collect();
+    assert_eq!(
+        skipped_alarms.len(),
+        2,
+        "head office alarms on each skipped feed entry: {alarms}"
+    );
     assert!(
-        alarm["reason"]
-            .as_str()
-            .is_some_and(|r| r.contains(&broken_id)),
-        "the alarm names the entry: {alarm}"
+        skipped_alarms
+            .iter()
+            .any(|a| a["reason"].as_str().is_some_and(|r| r.contains(&broken_id))),
+        "an alarm names the web order: {alarms}"
     );
 
     // Head office's readers skip it or answer 409 saying what to do, never 500.
