@@ -1,6 +1,6 @@
 //! Amounts every reader can read back (see `pos_domain::limits`): an amount beyond the domain's
 //! limit is refused before anything is signed, and whatever the ledger accepts, the receipt,
-//! the X report, the Z closure and the ticket read-back all read.
+//! the X report, the Z and month closures, the ticket read-back and the archive export all read.
 
 mod support;
 
@@ -316,5 +316,13 @@ proptest! {
             t.till.close("manager", ClosureLevel::Month).is_ok(),
             "the month closure sums the day closures"
         );
+        // The fiscal export reads every record back, and verifies.
+        let out = t.dir.path().join("archive.json");
+        // The test clock stays on 2026-03-30, a day in Paris as in UTC at 08:00.
+        let day = support::start().date_naive();
+        let archived = t.till.archive_export("manager", day, day, &out);
+        prop_assert!(archived.is_ok(), "the archive export reads every record: {:?}", archived.err());
+        let check = pos_till::archive::verify_archive(&out).unwrap();
+        prop_assert!(check.intact && check.signature_valid, "the archive verifies: {:?}", check);
     }
 }
