@@ -1,6 +1,6 @@
 //! `sync-server admin` commands for what tills download and for web orders: catalog import,
-//! per-shop prices, staff, web shops and demo web orders. Each write commits its changes-feed
-//! entries (and, for orders, outbox events) in one transaction.
+//! per-shop prices, staff, web shops, demo web orders and the removal of a broken one. Each
+//! write commits its changes-feed entries (and, for orders, outbox events) in one transaction.
 
 use std::sync::Arc;
 
@@ -199,10 +199,17 @@ pub enum WebOrderAction {
         #[arg(long)]
         id: String,
     },
-    /// Lists web orders, newest first.
+    /// Lists web orders, newest first (an order that cannot be read is left out and logged).
     List {
         #[arg(long)]
         shop: Option<String>,
+    },
+    /// Removes a web order that cannot be read (stored before the amount limits), or any
+    /// order: its shop's tills drop it at their next sync and the web shop gets a
+    /// `pos.web_order.removed` event.
+    Remove {
+        #[arg(long)]
+        id: String,
     },
 }
 
@@ -315,9 +322,7 @@ pub async fn run(store: Arc<dyn Store>, command: FeedAdmin) -> Result<(Value, St
                     product,
                     price,
                 } => {
-                    if price.is_negative() {
-                        bail!("a price is not negative");
-                    }
+                    distribution::check_price(price).map_err(anyhow::Error::msg)?;
                     (shop, vec![(product, Some(price))])
                 }
                 PriceAction::Remove { shop, product } => (shop, vec![(product, None)]),
@@ -534,6 +539,17 @@ pub async fn run(store: Arc<dyn Store>, command: FeedAdmin) -> Result<(Value, St
             WebOrderAction::Cancel { id } => {
                 let order = store.cancel_web_order(&id, Utc::now()).await?;
                 (serde_json::to_value(&order)?, order_text(&order))
+            }
+            WebOrderAction::Remove { id } => {
+                let Some(shop) = store.remove_web_order(&id, Utc::now()).await? else {
+                    bail!("no web order `{id}`: `sync-server admin web-order list` shows them");
+                };
+                (
+                    serde_json::json!({"removed": id, "shop": shop}),
+                    format!(
+                        "web order {id} removed; the tills of shop {shop} drop it at their next sync"
+                    ),
+                )
             }
             WebOrderAction::List { shop } => {
                 let shops = crate::store::ShopSelection { shop, region: None };

@@ -30,6 +30,25 @@ pub const EVERY_SHOP: &str = "*";
 pub const DEFAULT_PAGE: u32 = 5000;
 pub const MAX_PAGE: u32 = 20_000;
 
+/// The most bytes of entry data one page carries (the entries beyond wait for the next page;
+/// a page always carries at least one): the domain's limits bound each entry (a web order of
+/// 250 lines is about 250 KB), and this bounds a page of many large ones, which a till reads
+/// in memory. A million-product catalog's pages (about 1 MB each) are far below it.
+pub const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Cuts a page's entries (oldest first) to [`MAX_PAGE_BYTES`] of data, keeping at least one.
+pub fn keep_within_page_bytes(changes: &mut Vec<StoredChange>) {
+    let mut bytes = 0;
+    let keep = changes
+        .iter()
+        .position(|c| {
+            bytes += c.key.len() + c.data.as_ref().map_or(0, String::len);
+            bytes > MAX_PAGE_BYTES
+        })
+        .map_or(changes.len(), |first_beyond| first_beyond.max(1));
+    changes.truncate(keep);
+}
+
 /// A page of the feed as stored: each entry's data still the JSON text it was stored as, so
 /// serving a page never parses and re-serializes a million products.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -180,8 +199,20 @@ pub fn read_catalog(format: FileFormat, input: impl Read) -> Result<Vec<Product>
                 p.id
             ));
         }
+        // The tills refuse what is beyond the domain's limits: it is never distributed.
+        p.check_limits()
+            .map_err(|e| format!("{e} [{}]", e.code()))?;
     }
     Ok(products)
+}
+
+/// Checks a shop's price before it is distributed: not negative, and within the domain's
+/// amount limit (a till refuses what is beyond it).
+pub fn check_price(price: Money) -> Result<(), String> {
+    if price.is_negative() {
+        return Err("a price is not negative".into());
+    }
+    pos_domain::limits::check_amount("the price", price).map_err(|e| format!("{e} [{}]", e.code()))
 }
 
 /// Reads a shop's price file: CSV `product_id,price` with a header; an empty price removes
@@ -205,9 +236,7 @@ pub fn read_prices(input: impl Read) -> Result<Vec<(String, Option<Money>)>, Str
         } else {
             let price =
                 Money::from_str(&row.price).map_err(|e| format!("price file line {line}: {e}"))?;
-            if price.is_negative() {
-                return Err(format!("price file line {line}: a price is not negative"));
-            }
+            check_price(price).map_err(|e| format!("price file line {line}: {e}"))?;
             Some(price)
         };
         out.push((row.product_id, price));
@@ -290,6 +319,25 @@ pub fn staff_id(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_of_large_entries_is_cut_to_its_byte_budget() {
+        let entry = |version, bytes| StoredChange {
+            version,
+            kind: "web_order".into(),
+            key: format!("WO-{version}"),
+            data: Some("x".repeat(bytes)),
+        };
+        let mut page: Vec<StoredChange> = (1..=40).map(|v| entry(v, 300_000)).collect();
+        keep_within_page_bytes(&mut page);
+        assert_eq!(page.len(), 27, "8 MiB of 300 KB entries: 27 of them");
+        let mut one = vec![entry(1, MAX_PAGE_BYTES * 2), entry(2, 10)];
+        keep_within_page_bytes(&mut one);
+        assert_eq!(one.len(), 1, "a page always carries its first entry");
+        let mut small: Vec<StoredChange> = (1..=5000).map(|v| entry(v, 200)).collect();
+        keep_within_page_bytes(&mut small);
+        assert_eq!(small.len(), 5000, "a page of products is not cut");
+    }
 
     #[test]
     fn csv_catalogs_read_like_the_tills_import() {

@@ -83,6 +83,10 @@ pub enum AlarmKind {
     /// The till raised more than [`MAX_ALARMS_PER_TILL_PER_HOUR`] alarms within an hour: its
     /// later alarms of the hour are in the server's log only.
     Flood,
+    /// A till skipped an entry of its changes feed it could not read (its signed
+    /// `feed_entry_skipped` event): the entry's kind, key and version say what to fix or
+    /// remove (`sync-server admin web-order remove` for a web order).
+    FeedEntrySkipped,
 }
 
 impl AlarmKind {
@@ -96,6 +100,7 @@ impl AlarmKind {
             AlarmKind::WebOrderUnknown => "web_order_unknown",
             AlarmKind::WebOrderOverReturned => "web_order_over_returned",
             AlarmKind::Flood => "alarm_flood",
+            AlarmKind::FeedEntrySkipped => "feed_entry_skipped",
         }
     }
 }
@@ -188,6 +193,38 @@ pub fn admit_alarms<'a>(
         }
     }
     admitted
+
+}
+
+/// The alarm of an accepted `feed_entry_skipped` event (see [`AlarmKind::FeedEntrySkipped`]),
+/// if `accepted` is one: head office hears of every feed entry a till could not read.
+pub fn skipped_feed_entry(chain: Chain, accepted: &Accepted) -> Option<NewAlarm> {
+    let payload = &accepted.record.record.payload;
+    if chain != Chain::Event || payload.get("kind")?.as_str()? != "feed_entry_skipped" {
+        return None;
+    }
+    let detail = payload.get("detail")?;
+    let text = |field: &str| {
+        detail
+            .get(field)
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            .unwrap_or_default()
+    };
+    Some(NewAlarm {
+        chain,
+        seq: accepted.seq,
+        kind: AlarmKind::FeedEntrySkipped,
+        reason: format!(
+            "the till skipped the {} entry `{}` (version {}) of its changes feed: {}; fix or \
+             remove it at head office",
+            text("kind"),
+            text("key"),
+            text("version"),
+            text("reason")
+        ),
+        received: accepted.record.stored.clone(),
+        received_hash: accepted.hash.clone(),
+    })
 }
 
 /// What to do with one chain's batch.

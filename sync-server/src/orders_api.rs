@@ -3,8 +3,8 @@
 //! | route | who | what |
 //! |---|---|---|
 //! | `GET /api/v1/tills/{till_id}/changes?since=V&limit=N` | that till | a page of its shop's changes feed after version `V` |
-//! | `POST /api/v1/web-orders` (`Idempotency-Key` header) | a web shop | places an order: 201 with the order; the same key and body again: 200 with the same order; the same key with another body: 409 `idempotency_conflict` |
-//! | `GET /api/v1/web-orders/{id}` | a web shop, a user | the order as it now is |
+//! | `POST /api/v1/web-orders` (`Idempotency-Key` header) | a web shop | places an order: 201 with the order; the same key and body again: 200 with the same order; the same key with another body: 409 `idempotency_conflict`; beyond a limit of [`pos_domain::limits`]: 422 `amount_too_large`, `too_many_lines` or `text_too_long`, nothing stored |
+//! | `GET /api/v1/web-orders/{id}` | a web shop, a user | the order as it now is (409 `web_order_unreadable` for an order stored but unreadable: `sync-server admin web-order remove` drops it) |
 //! | `POST /api/v1/web-orders/{id}/cancel` | a web shop, an admin | cancels it (409 `order_state` once handed over or refused) |
 //! | `GET /api/v1/hq/web-orders?shop=&region=&after=&limit=` | a user | orders, newest first, a page at a time (a shop manager: their shop's) |
 //!
@@ -175,10 +175,23 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, Failure> {
     Ok(key.to_string())
 }
 
+/// A read of one order: an order stored but unreadable (see
+/// [`web_orders::stored_order`]) is a 409 `web_order_unreadable` saying how to remove it,
+/// never a 500.
+fn order_read_failure(e: crate::StoreError) -> Failure {
+    match e {
+        crate::StoreError::Corrupt(message) => {
+            web_orders::skip_unreadable(&crate::StoreError::Corrupt(message.clone()));
+            Failure::new(StatusCode::CONFLICT, web_orders::UNREADABLE, message)
+        }
+        other => other.into(),
+    }
+}
+
 fn order_failure(e: NewOrderError) -> Failure {
     match e {
-        NewOrderError::Invalid(m) => {
-            Failure::new(StatusCode::UNPROCESSABLE_ENTITY, codes::INVALID, m)
+        NewOrderError::Invalid(e) => {
+            Failure::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string())
         }
         NewOrderError::Random(e) => Failure::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -202,7 +215,7 @@ fn order_failure(e: NewOrderError) -> Failure {
         (status = 409, description = "The same key with another body (`idempotency_conflict`)", body = crate::openapi::ApiErrorDoc),
         (status = 413, description = "Too large a body", body = crate::openapi::ApiErrorDoc),
         (status = 415, description = "No `Content-Type: application/json`", body = crate::openapi::ApiErrorDoc),
-        (status = 422, description = "Unknown fields or pickup shop, no lines, a bad quantity or price (`json_invalid`, `invalid`)", body = crate::openapi::ApiErrorDoc),
+        (status = 422, description = "Unknown fields or pickup shop, no lines, a bad quantity or price (`json_invalid`, `invalid`), or beyond a limit of `pos_domain::limits`: an amount above 9999999.99 (`amount_too_large`), more than 250 lines (`too_many_lines`), a text too long (`text_too_long`); nothing is stored", body = crate::openapi::ApiErrorDoc),
         (status = 500, description = "Storage or randomness failed: nothing was placed, resend with the same key", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn place_order(
     State(state): State<AppState>,
@@ -228,7 +241,7 @@ pub(crate) async fn place_order(
             crate::StoreError::NotFound(m) => {
                 Failure::new(StatusCode::UNPROCESSABLE_ENTITY, codes::INVALID, m)
             }
-            other => other.into(),
+            other => order_read_failure(other),
         })?;
     Ok(match placed {
         Placed::Created(order) => (StatusCode::CREATED, Json(order)).into_response(),
@@ -244,6 +257,7 @@ pub(crate) async fn place_order(
         (status = 401, description = "Missing or unknown key or token", body = crate::openapi::ApiErrorDoc),
         (status = 403, description = "A till, or a manager bound to no shop or region", body = crate::openapi::ApiErrorDoc),
         (status = 404, description = "No such order (or another web shop's, or one of a shop outside the user's scope: answered alike)", body = crate::openapi::ApiErrorDoc),
+        (status = 409, description = "The order is stored but cannot be read (`web_order_unreadable`): an administrator removes it", body = crate::openapi::ApiErrorDoc),
         (status = 500, description = "Storage failed: retry later", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn get_order(
     State(state): State<AppState>,
@@ -257,12 +271,18 @@ pub(crate) async fn get_order(
             format!("no web order `{id}`"),
         )
     };
-    let order = state.store.web_order(&id).await?.ok_or_else(missing)?;
-    match &caller {
-        OrderCaller::User(user) => {
-            crate::scope::visible(state.store.as_ref(), user, &order.shop, missing).await?;
-        }
-        OrderCaller::WebShop(webshop) => placed_by(&state, &id, webshop).await?,
+    // Another web shop's order is unknown to this one, readable or not.
+    if let OrderCaller::WebShop(webshop) = &caller {
+        placed_by(&state, &id, webshop).await?;
+    }
+    let order = state
+        .store
+        .web_order(&id)
+        .await
+        .map_err(order_read_failure)?
+        .ok_or_else(missing)?;
+    if let OrderCaller::User(user) = &caller {
+        crate::scope::visible(state.store.as_ref(), user, &order.shop, missing).await?;
     }
     Ok(Json(order).into_response())
 }
@@ -288,7 +308,7 @@ async fn placed_by(state: &AppState, id: &str, webshop: &str) -> Result<(), Fail
         (status = 401, description = "Missing or unknown key or token", body = crate::openapi::ApiErrorDoc),
         (status = 403, description = "A till, or a head-office user other than an admin", body = crate::openapi::ApiErrorDoc),
         (status = 404, description = "No such order (or another web shop's)", body = crate::openapi::ApiErrorDoc),
-        (status = 409, description = "Already handed over or refused at the till (`order_state`)", body = crate::openapi::ApiErrorDoc),
+        (status = 409, description = "Already handed over or refused at the till (`order_state`), or stored but unreadable (`web_order_unreadable`)", body = crate::openapi::ApiErrorDoc),
         (status = 500, description = "Storage failed: nothing changed, retry", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn cancel_order(
     State(state): State<AppState>,
@@ -307,7 +327,11 @@ pub(crate) async fn cancel_order(
     if let OrderCaller::WebShop(webshop) = &caller {
         placed_by(&state, &id, webshop).await?;
     }
-    let order = state.store.cancel_web_order(&id, Utc::now()).await?;
+    let order = state
+        .store
+        .cancel_web_order(&id, Utc::now())
+        .await
+        .map_err(order_read_failure)?;
     Ok(Json(order).into_response())
 }
 

@@ -15,6 +15,15 @@
 //! Each till refuses to take back more than was collected from its own returns; returns of one
 //! order at two tills that together exceed what was collected are stored all the same (they
 //! are what the tills did) and raise a `web_order_over_returned` alarm.
+//!
+//! An order is placed only within the limits of [`pos_domain::limits`] (checked by
+//! [`pos_domain::web_order::NewWebOrder::lines`]; refused with 422 and the limit's code), so
+//! every reader reads back what is stored. An order stored before those limits, or edited by
+//! hand, that no longer parses is never a 500: lists and uploads leave it out with a logged
+//! `web_order_unreadable` alarm ([`readable_orders`], [`known_or_skipped`]), a read of it
+//! answers 409 `web_order_unreadable`, and `sync-server admin web-order remove` drops it at
+//! head office and, through a removal in the changes feed, at its shop's tills (with a
+//! `pos.web_order.removed` event for the web shop).
 
 use std::collections::BTreeMap;
 
@@ -31,11 +40,11 @@ use serde_json::json;
 use crate::events::OutboxEvent;
 use crate::ingest::{AlarmKind, ChainPlan, NewAlarm};
 use crate::secrets::{self, RandomError};
-use crate::store::{NewChange, TillAuth};
+use crate::store::{NewChange, StoreError, TillAuth};
 
 /// A new web order from the web shop's request: a fresh id and pickup code, state `placed`.
 pub fn new_order(request: &NewWebOrder, now: DateTime<Utc>) -> Result<WebOrder, NewOrderError> {
-    let lines = request.lines().map_err(NewOrderError::Invalid)?;
+    let lines = request.lines()?;
     Ok(WebOrder {
         id: format!("WO-{}", random_code(10)?),
         shop: request.shop.clone(),
@@ -55,8 +64,9 @@ pub fn new_order(request: &NewWebOrder, now: DateTime<Utc>) -> Result<WebOrder, 
 /// Why an order cannot be made.
 #[derive(Debug, thiserror::Error)]
 pub enum NewOrderError {
-    #[error("{0}")]
-    Invalid(String),
+    /// Refused as the web shop sent it (4xx, with the domain's code).
+    #[error(transparent)]
+    Invalid(#[from] web_order::OrderError),
     #[error(transparent)]
     Random(#[from] RandomError),
 }
@@ -93,6 +103,72 @@ pub fn state_event(order: &WebOrder, now: DateTime<Utc>) -> OutboxEvent {
         timestamp::format(&now),
         json!(order),
     )
+}
+
+/// The stable code of a stored order no reader can parse.
+pub const UNREADABLE: &str = "web_order_unreadable";
+
+/// Reads a stored order back. An order stored before the limits of [`pos_domain::limits`]
+/// (or edited by hand) may not parse: that is a [`StoreError::Corrupt`] naming the order and
+/// the command that removes it. Lists and uploads skip such an order ([`skip_unreadable`]);
+/// a read of that one order answers 409 `web_order_unreadable`.
+pub fn stored_order(id: &str, body: &str) -> Result<WebOrder, StoreError> {
+    serde_json::from_str(body).map_err(|e| {
+        StoreError::Corrupt(format!(
+            "web order `{id}` is stored but cannot be read ({e}): an administrator removes it \
+             with `sync-server admin web-order remove --id {id}`"
+        ))
+    })
+}
+
+/// Leaves an unreadable order out of a list or an upload, and raises head office's alarm for
+/// it: an error in the server's log with the code [`UNREADABLE`] and what to do.
+pub fn skip_unreadable(error: &StoreError) {
+    tracing::error!(code = UNREADABLE, %error, "a stored web order was left out of a read");
+}
+
+/// Reads stored `(id, body)` rows, leaving out (and alarming) those that cannot be read.
+pub fn readable_orders(rows: impl IntoIterator<Item = (String, String)>) -> Vec<WebOrder> {
+    rows.into_iter()
+        .filter_map(|(id, body)| stored_order(&id, &body).inspect_err(skip_unreadable).ok())
+        .collect()
+}
+
+/// Reading one order, an unreadable one read as unknown (and alarmed), so an upload naming it
+/// is stored and raises the usual `web_order_unknown` alarm rather than failing for good.
+pub fn known_or_skipped(
+    read: Result<Option<WebOrder>, StoreError>,
+) -> Result<Option<WebOrder>, StoreError> {
+    match read {
+        Err(error @ StoreError::Corrupt(_)) => {
+            skip_unreadable(&error);
+            Ok(None)
+        }
+        other => other,
+    }
+}
+
+/// The outbox event of an order removed by an administrator (`sync-server admin web-order
+/// remove`): the web shop learns the order is gone; the feed entry tells the tills.
+pub fn removed_event(id: &str, shop: &str, now: DateTime<Utc>) -> OutboxEvent {
+    OutboxEvent::new(
+        format!("web_order/{id}/removed"),
+        "pos.web_order.removed".to_string(),
+        format!("/shops/{shop}"),
+        format!("web-orders/{id}"),
+        timestamp::format(&now),
+        json!({"id": id, "shop": shop}),
+    )
+}
+
+/// The changes-feed entry removing an order from its pickup shop's tills.
+pub fn order_removal(id: &str, shop: &str) -> NewChange {
+    NewChange {
+        kind: kinds::WEB_ORDER,
+        shop_id: shop.to_string(),
+        key: id.to_string(),
+        data: None,
+    }
 }
 
 /// The changes-feed entry of an order, for its pickup shop.

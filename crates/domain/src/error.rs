@@ -2,12 +2,16 @@
 //! UI and scripts) and a message that tells the cashier what to do next.
 
 use crate::codes::CodeError;
+use crate::limits::LimitError;
 use crate::money::Money;
 use crate::tender::TenderKind;
 
 /// A ticket the rules refuse. Nothing is recorded when one of these is returned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SaleError {
+    /// An amount, count or text beyond its limit (see [`crate::limits`]).
+    #[error(transparent)]
+    Limit(#[from] LimitError),
     #[error("the ticket has no line: add at least one item")]
     Empty,
     #[error("line {line}: quantity must be more than zero")]
@@ -150,6 +154,7 @@ impl SaleError {
     /// A stable code the UI and scripts can match on.
     pub fn code(&self) -> &'static str {
         match self {
+            SaleError::Limit(e) => e.code(),
             SaleError::Empty => "ticket_empty",
             SaleError::ZeroQuantity { .. } => "quantity_not_positive",
             SaleError::WrongUnit { .. } => "quantity_wrong_unit",

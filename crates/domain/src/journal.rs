@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::limits::{self, LimitError};
 use crate::money::Money;
 
 /// A reprint of a ticket. The receipt says "DUPLICATA n".
@@ -42,6 +43,22 @@ pub struct CashMovement {
     pub reason: Option<String>,
 }
 
+impl CashMovement {
+    /// Checks the amounts and the reason against [`crate::limits`]: the amount entered or
+    /// counted is one amount; the expected cash and the difference are running totals of the
+    /// drawer, which must stay readable.
+    pub fn check_limits(&self) -> Result<(), LimitError> {
+        limits::check_amount("the cash amount", self.amount)?;
+        if let Some(expected) = self.expected {
+            limits::check_running_total("expected cash", expected)?;
+        }
+        if let Some(difference) = self.difference {
+            limits::check_running_total("cash difference", difference)?;
+        }
+        limits::check_optional_text("the reason", self.reason.as_deref(), limits::MAX_NOTE_CHARS)
+    }
+}
+
 /// The kinds of technical events in the event journal (JET).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -67,6 +84,10 @@ pub enum EventKind {
     /// A PIN lockout lifted, by a manager (`by`: their id) or by head office re-sending the
     /// staff (`by`: `head_office`). Detail: `scope`, `by`.
     LoginUnlocked,
+    /// An entry of head office's changes feed this till cannot read was skipped (its kind,
+    /// key, version and why), so the entries after it still apply; head office raises an
+    /// alarm when the event comes up.
+    FeedEntrySkipped,
 }
 
 /// A technical event.

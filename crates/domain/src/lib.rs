@@ -7,6 +7,7 @@
 //! the test vectors in `tests/vectors/`.
 //!
 //! - [`money`]: euros as exact decimals, rounding half away from zero;
+//! - [`limits`]: the one bound of every amount, count and text, so what is accepted is read back;
 //! - [`vat`]: VAT categories, territories, rates and the per-ticket rounding method;
 //! - [`codes`]: GTIN/EAN barcodes and IMEIs, check digits validated;
 //! - [`product`], [`ticket`], [`tender`]: what is sold, and how sales and returns are computed;
@@ -29,6 +30,7 @@ pub mod customer;
 pub mod error;
 pub mod exchange;
 pub mod journal;
+pub mod limits;
 pub mod money;
 pub mod product;
 pub mod promotion;

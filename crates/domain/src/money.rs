@@ -2,6 +2,11 @@
 //!
 //! Rounding is half away from zero (`MidpointAwayFromZero`), so the refund of an amount rounds to
 //! exactly the negation of the sale's rounding, and till and server agree to the cent.
+//!
+//! Two bounds: [`Money::MAX_AMOUNT`], the most any one amount entered or computed for a line, a
+//! ticket or an order may be (checked at every entry, see [`crate::limits`]), and
+//! [`Money::MAX_EUROS`], the most any reader accepts, which perpetual running totals must stay
+//! under. The arithmetic that keeps the first well inside the second is in [`crate::limits`].
 
 use std::fmt;
 use std::iter::Sum;
@@ -36,10 +41,19 @@ pub fn round_cents(value: Decimal) -> Decimal {
 impl Money {
     pub const ZERO: Money = Money(Decimal::ZERO);
 
-    /// The largest amount read from text, in euros (10^15). Far beyond any till's perpetual
-    /// total, and small enough that prices times quantities times VAT arithmetic can never
-    /// overflow a decimal.
+    /// The largest amount read from text, in euros (10^15): the reader limit. Far beyond any
+    /// till's perpetual total (see [`crate::limits`]), and small enough that prices times
+    /// quantities times VAT arithmetic can never overflow a decimal nor `i64` cents.
     pub const MAX_EUROS: i64 = 1_000_000_000_000_000;
+
+    /// The largest amount one price, discount, tender, cash movement, line, ticket or order may
+    /// be: 9,999,999.99 EUR, checked at every entry ([`crate::limits::check_amount`]).
+    pub const MAX_AMOUNT: Money = Money(Decimal::from_parts(999_999_999, 0, 0, false, 2));
+
+    /// [`Money::MAX_EUROS`] as an amount.
+    pub fn max_readable() -> Money {
+        Money(Decimal::from(Money::MAX_EUROS))
+    }
 
     /// Rounds any decimal to the cent (half away from zero).
     pub fn from_decimal(value: Decimal) -> Money {
@@ -106,7 +120,7 @@ impl FromStr for Money {
         if value.scale() > 2 && value != round_cents(value) {
             return Err(MoneyError::TooPrecise(text.to_string()));
         }
-        if value.abs() > Decimal::from(Money::MAX_EUROS) {
+        if value.abs() > Money::max_readable().0 {
             return Err(MoneyError::TooLarge(text.to_string()));
         }
         Ok(Money(round_cents(value)))

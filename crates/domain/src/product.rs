@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::codes::Gtin;
+use crate::limits::{self, LimitError, MAX_ID_CHARS, MAX_LABEL_CHARS};
 use crate::money::Money;
 use crate::vat::VatCode;
 
@@ -42,4 +43,32 @@ pub struct Product {
     pub sold_by: SoldBy,
     #[serde(default)]
     pub serial: SerialCapture,
+}
+
+/// The most barcodes one product may have.
+pub const MAX_BARCODES: u32 = 100;
+
+impl Product {
+    /// Checks the product's price and texts against [`crate::limits`]: every catalog entry
+    /// (an import at the till or at head office, the changes feed) passes here.
+    pub fn check_limits(&self) -> Result<(), LimitError> {
+        let id = &self.id;
+        limits::check_text("a product id", id, MAX_ID_CHARS)?;
+        limits::check_text(
+            format_args!("product `{id}`: the label"),
+            &self.label,
+            MAX_LABEL_CHARS,
+        )?;
+        limits::check_text(
+            format_args!("product `{id}`: the category"),
+            &self.category,
+            MAX_LABEL_CHARS,
+        )?;
+        limits::check_quantity(
+            format_args!("product `{id}`: the barcodes"),
+            self.barcodes.len() as u64,
+            MAX_BARCODES,
+        )?;
+        limits::check_amount(format_args!("product `{id}`: the price"), self.price)
+    }
 }

@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{self, LimitError, MAX_ID_CHARS, MAX_LABEL_CHARS};
 use crate::money::Money;
 use crate::product::{Product, SoldBy};
 use crate::ticket::{Discount, Quantity};
@@ -44,6 +45,9 @@ pub struct Promotion {
     pub benefit: Benefit,
 }
 
+/// The most products and categories one promotion may name.
+pub const MAX_PROMOTION_TARGETS: u32 = 10_000;
+
 /// The promotion a ticket line's discount comes from, as recorded on the ticket.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppliedPromotion {
@@ -51,11 +55,38 @@ pub struct AppliedPromotion {
     pub label: String,
 }
 
+impl AppliedPromotion {
+    /// Checks its id and label against [`crate::limits`].
+    pub fn check_limits(&self) -> Result<(), LimitError> {
+        limits::check_text("a promotion id", &self.id, MAX_ID_CHARS)?;
+        limits::check_text(
+            format_args!("promotion `{}`: the label", self.id),
+            &self.label,
+            MAX_LABEL_CHARS,
+        )
+    }
+}
+
 impl Promotion {
     /// Checks what head office is about to distribute; the message says what to fix.
     pub fn validate(&self) -> Result<(), String> {
         if self.id.trim().is_empty() || self.label.trim().is_empty() {
             return Err("a promotion needs an id and a label".into());
+        }
+        self.applied().check_limits().map_err(|e| e.to_string())?;
+        let targets = self.products.len() + self.categories.len();
+        limits::check_quantity(
+            format_args!("promotion `{}`: the products and categories", self.id),
+            targets as u64,
+            MAX_PROMOTION_TARGETS,
+        )
+        .map_err(|e| e.to_string())?;
+        if let Benefit::AmountOffEach(amount) = self.benefit {
+            limits::check_amount(
+                format_args!("promotion `{}`: the amount off", self.id),
+                amount,
+            )
+            .map_err(|e| e.to_string())?;
         }
         if self.ends < self.starts {
             return Err(format!(

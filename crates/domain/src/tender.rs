@@ -102,12 +102,22 @@ impl TenderType {
         if self.kind == TenderKind::Cash && !self.accepted {
             return Err("cash cannot be refused: change and refunds are given in cash".to_string());
         }
+        crate::limits::check_optional_text(
+            "the tender label",
+            self.label.as_deref(),
+            crate::limits::MAX_LABEL_CHARS,
+        )
+        .map_err(|e| e.to_string())?;
         match self.max_amount {
             Some(max) if !max.is_positive() => Err(format!(
                 "the limit for {} must be more than zero (leave it out for no limit)",
                 self.label()
             )),
-            _ => Ok(()),
+            Some(max) => {
+                crate::limits::check_amount(format_args!("the limit for {}", self.label()), max)
+                    .map_err(|e| e.to_string())
+            }
+            None => Ok(()),
         }
     }
 }

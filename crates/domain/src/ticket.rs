@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::codes::Imei;
 use crate::error::SaleError;
+use crate::limits::{
+    self, LimitError, MAX_ID_CHARS, MAX_LABEL_CHARS, MAX_QUANTITY, check_amount,
+    check_optional_text, check_text,
+};
 use crate::money::Money;
 use crate::product::{Product, SerialCapture, SoldBy};
 use crate::promotion::AppliedPromotion;
@@ -175,10 +179,47 @@ pub struct Ticket {
 }
 
 impl Ticket {
-    /// Sets the perpetual totals from those of the previous ticket in the chain.
-    pub fn chain_totals(&mut self, previous_grand_total: Money, previous_absolute: Money) {
-        self.grand_total = previous_grand_total + self.total;
-        self.perpetual_absolute_total = previous_absolute + self.absolute_amount();
+    /// Sets the perpetual totals from those of the previous ticket in the chain; refused when
+    /// they would pass what readers accept (see [`crate::limits`]), so a till never signs a
+    /// total it cannot read back.
+    pub fn chain_totals(
+        &mut self,
+        previous_grand_total: Money,
+        previous_absolute: Money,
+    ) -> Result<(), LimitError> {
+        let grand_total = previous_grand_total + self.total;
+        let absolute = previous_absolute + self.absolute_amount();
+        limits::check_running_total("grand total", grand_total)?;
+        limits::check_running_total("absolute total", absolute)?;
+        self.grand_total = grand_total;
+        self.perpetual_absolute_total = absolute;
+        Ok(())
+    }
+
+    /// Checks every amount, count and text of the ticket against [`crate::limits`]. Every
+    /// computation of a ticket ends with it, and the till checks again before signing.
+    pub fn check_limits(&self) -> Result<(), LimitError> {
+        limits::check_lines("the ticket", self.lines.len())?;
+        for line in &self.lines {
+            line.check_limits()?;
+        }
+        check_amount("the amount sold", self.sold_amount())?;
+        check_amount("the amount given back", self.returned_amount())?;
+        check_amount("the ticket total", self.total)?;
+        check_amount("the ticket discount", self.ticket_discount_amount)?;
+        limits::check_tenders(self.tenders.len())?;
+        for (index, tender) in self.tenders.iter().enumerate() {
+            let n = index + 1;
+            check_amount(format_args!("tender {n}"), tender.amount)?;
+            check_optional_text(
+                format_args!("the reference of tender {n}"),
+                tender.reference.as_deref(),
+                MAX_ID_CHARS,
+            )?;
+        }
+        check_amount("the change", self.change)?;
+        check_optional_text("the customer id", self.customer.as_deref(), MAX_ID_CHARS)?;
+        check_optional_text("the web order id", self.web_order.as_deref(), MAX_ID_CHARS)
     }
 
     /// What the lines sold on this ticket come to (positive), VAT included.
@@ -212,6 +253,49 @@ impl TicketLine {
     pub fn is_returned(&self) -> bool {
         self.original_line.is_some()
     }
+
+    /// Checks the line's quantity, amounts and texts against [`crate::limits`].
+    fn check_limits(&self) -> Result<(), LimitError> {
+        let n = self.line;
+        limits::check_quantity(
+            format_args!("line {n}: the quantity"),
+            self.quantity.count().into(),
+            MAX_QUANTITY,
+        )?;
+        check_amount(format_args!("line {n}: the unit price"), self.unit_price)?;
+        check_amount(format_args!("line {n}: the amount"), self.gross)?;
+        check_amount(format_args!("line {n}: the discount"), self.line_discount)?;
+        check_amount(format_args!("line {n}: the total"), self.total)?;
+        check_text(
+            format_args!("line {n}: the product id"),
+            &self.product_id,
+            MAX_ID_CHARS,
+        )?;
+        check_text(
+            format_args!("line {n}: the label"),
+            &self.label,
+            MAX_LABEL_CHARS,
+        )?;
+        check_text(
+            format_args!("line {n}: the category"),
+            &self.category,
+            MAX_LABEL_CHARS,
+        )?;
+        check_optional_text(
+            format_args!("line {n}: the seller"),
+            self.seller.as_deref(),
+            MAX_ID_CHARS,
+        )?;
+        limits::check_quantity(
+            format_args!("line {n}: the IMEIs"),
+            self.serials.len() as u64,
+            limits::MAX_SERIALS,
+        )?;
+        if let Some(promotion) = &self.promotion {
+            promotion.check_limits()?;
+        }
+        Ok(())
+    }
 }
 
 /// A line as the cashier entered it, with its product already looked up in the catalog.
@@ -242,9 +326,11 @@ pub struct SaleDraft {
 /// Checks and computes a sale. Perpetual totals are left at zero for the ledger to chain.
 pub fn compute_sale(draft: SaleDraft) -> Result<Ticket, SaleError> {
     let tenders = draft.tenders.clone();
+    limits::check_tenders(tenders.len())?;
     let mut ticket = quote_sale(draft)?;
     ticket.change = settle(ticket.total, &tenders)?;
     ticket.tenders = tenders;
+    ticket.check_limits()?;
     Ok(ticket)
 }
 
@@ -254,6 +340,7 @@ pub fn quote_sale(draft: SaleDraft) -> Result<Ticket, SaleError> {
     if draft.lines.is_empty() {
         return Err(SaleError::Empty);
     }
+    limits::check_lines("the ticket", draft.lines.len())?;
     let mut lines = price_lines(0, draft.lines)?;
     let ticket_discount_amount = apply_ticket_discount(&mut lines, draft.ticket_discount)?;
     finish(
@@ -290,6 +377,18 @@ fn price_line(
     if entered.quantity.count() == 0 {
         return Err(SaleError::ZeroQuantity { line });
     }
+    if entered.quantity.count() > MAX_QUANTITY {
+        return Err(SaleError::QuantityTooLarge {
+            line,
+            quantity: entered.quantity.count().into(),
+            max: MAX_QUANTITY,
+        });
+    }
+    // The entered price first: a price beyond the limit is named as such, not as a line total.
+    check_amount(
+        format_args!("line {line}: the unit price"),
+        entered.unit_price,
+    )?;
     if !entered.quantity.fits(product.sold_by) {
         let expected = match product.sold_by {
             SoldBy::Unit => "in units",
@@ -318,7 +417,7 @@ fn price_line(
         });
     }
     let total = gross - line_discount;
-    Ok(TicketLine {
+    let line = TicketLine {
         line,
         product_id: product.id,
         label: product.label,
@@ -337,7 +436,9 @@ fn price_line(
         seller: entered.seller,
         serials,
         original_line: None,
-    })
+    };
+    line.check_limits()?;
+    Ok(line)
 }
 
 fn check_serials(
@@ -456,12 +557,13 @@ pub(crate) fn finish(
         Refund::AsPaid(original) => default_refund(original, total),
         Refund::Unsettled => Vec::new(),
     };
+    limits::check_tenders(tenders.len())?;
     let change = if settled {
         settle(total, &tenders)?
     } else {
         Money::ZERO
     };
-    Ok(Ticket {
+    let ticket = Ticket {
         kind,
         original,
         lines,
@@ -475,7 +577,9 @@ pub(crate) fn finish(
         web_order: None,
         grand_total: Money::ZERO,
         perpetual_absolute_total: Money::ZERO,
-    })
+    };
+    ticket.check_limits()?;
+    Ok(ticket)
 }
 
 /// One line of an original ticket brought back.

@@ -27,6 +27,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{self, LimitError, MAX_ID_CHARS, MAX_LABEL_CHARS, MAX_ORDER_QUANTITY};
 use crate::money::Money;
 use crate::vat::VatCode;
 
@@ -204,36 +205,122 @@ pub struct NewWebOrder {
     pub reference: Option<String>,
 }
 
-impl NewWebOrder {
-    /// Checks the order and numbers its lines; the error says what to fix.
-    pub fn lines(&self) -> Result<Vec<OrderLine>, String> {
-        if self.lines.is_empty() {
-            return Err("an order needs at least one line".into());
+/// Why a web order is refused: a stable code and a message that says what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrderError {
+    /// A line or field the order cannot have (no lines, an empty label, a negative price...).
+    #[error("{0}")]
+    Invalid(String),
+    /// An amount, count or text beyond its limit (see [`crate::limits`]).
+    #[error(transparent)]
+    Limit(#[from] LimitError),
+}
+
+impl OrderError {
+    /// A stable code the web shop can match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            OrderError::Invalid(_) => "invalid",
+            OrderError::Limit(e) => e.code(),
         }
-        self.lines
+    }
+}
+
+impl NewWebOrder {
+    /// Checks the order and numbers its lines; the error says what to fix. Whatever passes
+    /// here makes a [`WebOrder`] every reader reads back ([`WebOrder::check_limits`]).
+    pub fn lines(&self) -> Result<Vec<OrderLine>, OrderError> {
+        if self.lines.is_empty() {
+            return Err(OrderError::Invalid(
+                "an order needs at least one line".into(),
+            ));
+        }
+        limits::check_lines("the order", self.lines.len())?;
+        limits::check_text("the pickup shop", &self.shop, MAX_ID_CHARS)?;
+        limits::check_optional_text("the customer", self.customer.as_deref(), MAX_ID_CHARS)?;
+        limits::check_optional_text("the reference", self.reference.as_deref(), MAX_ID_CHARS)?;
+        let lines = self
+            .lines
             .iter()
             .enumerate()
             .map(|(i, l)| {
                 let n = i as u32 + 1;
                 if l.product_id.trim().is_empty() || l.label.trim().is_empty() {
-                    return Err(format!("line {n}: give product_id and label"));
+                    return Err(OrderError::Invalid(format!(
+                        "line {n}: give product_id and label"
+                    )));
                 }
-                if l.quantity == 0 || l.quantity > 10_000 {
-                    return Err(format!("line {n}: quantity must be 1 to 10000"));
+                if l.quantity == 0 || l.quantity > MAX_ORDER_QUANTITY {
+                    return Err(OrderError::Invalid(format!(
+                        "line {n}: quantity must be 1 to {MAX_ORDER_QUANTITY}"
+                    )));
                 }
                 if l.unit_price.is_negative() {
-                    return Err(format!("line {n}: unit_price must not be negative"));
+                    return Err(OrderError::Invalid(format!(
+                        "line {n}: unit_price must not be negative"
+                    )));
                 }
-                Ok(OrderLine {
+                let line = OrderLine {
                     line: n,
                     product_id: l.product_id.clone(),
                     label: l.label.clone(),
                     quantity: l.quantity,
                     unit_price: l.unit_price,
                     vat_code: l.vat_code,
-                })
+                };
+                line.check_limits()?;
+                Ok(line)
             })
-            .collect()
+            .collect::<Result<Vec<_>, OrderError>>()?;
+        limits::check_amount("the order total", total_of(&lines))?;
+        Ok(lines)
+    }
+}
+
+impl OrderLine {
+    /// Checks the line's quantity, amounts and texts against [`crate::limits`].
+    fn check_limits(&self) -> Result<(), LimitError> {
+        let n = self.line;
+        limits::check_quantity(
+            format_args!("line {n}: the quantity"),
+            self.quantity.into(),
+            MAX_ORDER_QUANTITY,
+        )?;
+        limits::check_amount(format_args!("line {n}: the unit price"), self.unit_price)?;
+        limits::check_amount(
+            format_args!("line {n}: the amount"),
+            self.unit_price.times(self.quantity.into()),
+        )?;
+        limits::check_text(
+            format_args!("line {n}: the product id"),
+            &self.product_id,
+            MAX_ID_CHARS,
+        )?;
+        limits::check_text(
+            format_args!("line {n}: the label"),
+            &self.label,
+            MAX_LABEL_CHARS,
+        )
+    }
+}
+
+impl WebOrder {
+    /// Checks a whole order against [`crate::limits`]: what head office stores and sends to
+    /// the tills. An order read back from storage that fails here is one no reader may
+    /// trust (see the skipping readers at head office and the till).
+    pub fn check_limits(&self) -> Result<(), LimitError> {
+        limits::check_lines("the order", self.lines.len())?;
+        for line in &self.lines {
+            line.check_limits()?;
+        }
+        limits::check_amount("the order total", self.total)?;
+        limits::check_text("the order id", &self.id, MAX_ID_CHARS)?;
+        limits::check_text("the pickup shop", &self.shop, MAX_ID_CHARS)?;
+        limits::check_text("the pickup code", &self.pickup_code, MAX_ID_CHARS)?;
+        limits::check_optional_text("the customer", self.customer.as_deref(), MAX_ID_CHARS)?;
+        limits::check_optional_text("the reference", self.reference.as_deref(), MAX_ID_CHARS)?;
+        limits::check_lines("the collected lines", self.collected.len())?;
+        limits::check_lines("the returned lines", self.returned.len())
     }
 }
 

@@ -50,7 +50,7 @@ fn closed(tickets: &mut [Ticket]) -> PeriodTotals {
     let (mut grand, mut absolute) = (Money::ZERO, Money::ZERO);
     let mut builder = TotalsBuilder::new(Money::ZERO, Money::ZERO);
     for (i, ticket) in tickets.iter_mut().enumerate() {
-        ticket.chain_totals(grand, absolute);
+        ticket.chain_totals(grand, absolute).unwrap();
         grand = ticket.grand_total;
         absolute = ticket.perpetual_absolute_total;
         builder.add_ticket(i as u64 + 1, ticket);

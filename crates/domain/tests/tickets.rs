@@ -256,3 +256,57 @@ fn three_single_returns_refund_exactly_the_vat_of_the_sale() {
         "cumulative VAT: nothing left over once all is returned"
     );
 }
+
+#[test]
+fn amounts_beyond_the_limit_are_refused_by_every_computation() {
+    let max = Money::MAX_AMOUNT.cents();
+    // One line at the limit is a sale; two of them are a ticket beyond it.
+    let at_limit = line(product("tv", max, VatCode::Standard), 1);
+    let sale = compute_sale(SaleDraft {
+        lines: vec![at_limit.clone()],
+        tenders: vec![cash(max)],
+        ..SaleDraft::default()
+    })
+    .expect("a ticket at the limit is a sale");
+    let twice = compute_sale(SaleDraft {
+        lines: vec![at_limit.clone(), at_limit],
+        tenders: vec![cash(2 * max)],
+        ..SaleDraft::default()
+    })
+    .unwrap_err();
+    assert_eq!(
+        twice.code(),
+        "amount_too_large",
+        "a ticket total beyond the limit is refused: {twice}"
+    );
+    let price = compute_sale(SaleDraft {
+        lines: vec![line(product("tv", max + 1, VatCode::Standard), 1)],
+        tenders: vec![cash(max + 1)],
+        ..SaleDraft::default()
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&price, SaleError::Limit(_)) && price.to_string().contains("unit price"),
+        "the unit price is named: {price}"
+    );
+    let lines = compute_sale(SaleDraft {
+        lines: vec![line(product("pen", 100, VatCode::Standard), 1); 251],
+        tenders: vec![cash(25_100)],
+        ..SaleDraft::default()
+    })
+    .unwrap_err();
+    assert_eq!(lines.code(), "too_many_lines", "{lines}");
+
+    // The perpetual totals never pass what readers accept.
+    let mut next = sale.clone();
+    let near_full = Money::max_readable() - Money::from_cents(1);
+    let full = next.chain_totals(Money::ZERO, near_full).unwrap_err();
+    assert_eq!(full.code(), "running_total_full", "{full}");
+    assert_eq!(
+        next.perpetual_absolute_total,
+        Money::ZERO,
+        "a refused chaining leaves the totals unset"
+    );
+    next.chain_totals(Money::ZERO, Money::ZERO).unwrap();
+    assert_eq!(next.perpetual_absolute_total, Money::MAX_AMOUNT);
+}

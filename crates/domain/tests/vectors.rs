@@ -79,7 +79,7 @@ fn build() -> VectorFile {
         customer: Some("C-0001 Zoé Lefèvre \"VIP\"".into()),
     };
     let mut ticket = compute_sale(draft).unwrap();
-    ticket.chain_totals(Money::ZERO, Money::ZERO);
+    ticket.chain_totals(Money::ZERO, Money::ZERO).unwrap();
     let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
     let base = |chain, seq, when: &str, prev: String, payload| Record {
         till: "FR-PARIS-01-T1".into(),
@@ -155,7 +155,9 @@ fn build() -> VectorFile {
         }]),
     )
     .unwrap();
-    exchange.chain_totals(ticket.grand_total, ticket.perpetual_absolute_total);
+    exchange
+        .chain_totals(ticket.grand_total, ticket.perpetual_absolute_total)
+        .unwrap();
     let exchanged = base(
         Chain::Ticket,
         2,
@@ -214,7 +216,9 @@ fn build() -> VectorFile {
         }],
     )
     .unwrap();
-    web_return.chain_totals(exchange.grand_total, exchange.perpetual_absolute_total);
+    web_return
+        .chain_totals(exchange.grand_total, exchange.perpetual_absolute_total)
+        .unwrap();
     let web_returned = base(
         Chain::Ticket,
         3,

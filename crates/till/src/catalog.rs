@@ -114,7 +114,19 @@ pub fn read(format: CatalogFormat, input: impl Read) -> Result<Vec<Product>> {
             return Err(bad_row(index + 2, "price must not be negative"));
         }
     }
+    check_limits(&products)?;
     Ok(products)
+}
+
+/// Checks every product against the domain's limits (price, texts, barcodes: see
+/// [`pos_domain::limits`]), so no sale of a product in the catalog can be refused for it.
+pub fn check_limits(products: &[Product]) -> Result<()> {
+    for product in products {
+        product
+            .check_limits()
+            .map_err(|e| TillError::invalid(e.code(), format!("catalog: {e}")))?;
+    }
+    Ok(())
 }
 
 /// Writes products as CSV in the import format.

@@ -10,6 +10,13 @@
 //! with what this pass applied, unless it applied customers only. Large pages (a first download) leave the search index to a
 //! rebuild in one pass at the end of the download, about ten times faster than indexing row by
 //! row; a till killed before that rebuilds it at its next start-up or download.
+//!
+//! An entry this till cannot read (data that does not parse, or beyond the domain's limits of
+//! [`pos_domain::limits`]) is skipped, never a blockage: the page's other entries and the pages
+//! after it apply, and a signed `feed_entry_skipped` event names the entry (kind, key, version,
+//! why), which head office turns into an alarm when the event chain is uploaded. A web order
+//! removed at head office (`sync-server admin web-order remove`) comes as a removal and is
+//! dropped here.
 
 use std::time::Duration;
 
@@ -101,6 +108,8 @@ struct FeedPage {
 /// One entry of a [`FeedPage`] ([`pos_domain::wire::Change`]).
 #[derive(Deserialize)]
 struct FeedEntry {
+    #[serde(default)]
+    version: u64,
     kind: String,
     key: String,
     /// `None` when the entry was removed.
@@ -109,23 +118,35 @@ struct FeedEntry {
     /// A product's data, decoded by the fetching thread so the applier only writes.
     #[serde(skip)]
     product: Option<Product>,
+    /// Why the fetching thread could not read the entry's data, if it could not.
+    #[serde(skip)]
+    unreadable: Option<String>,
 }
 
 impl FeedEntry {
-    /// Decodes a product's data ahead of the apply (the rest stays text until applied).
-    fn decode_product(&mut self) -> Result<()> {
+    /// Decodes a product's data ahead of the apply (the rest stays text until applied). A
+    /// product this till cannot read is kept as such, to be skipped by the applier.
+    fn decode_product(&mut self) {
         if self.kind == kinds::PRODUCT && self.data.is_some() {
-            self.product = data_of(self)?;
+            match data_of::<Product>(self) {
+                Ok(product) => self.product = product,
+                Err(e) => self.unreadable = Some(e.to_string()),
+            }
         }
-        Ok(())
     }
 }
 
+/// The code of an entry this till cannot read: [`apply_page`](Till::apply_page) skips it.
+const UNREADABLE: &str = "feed_entry_unreadable";
+
 fn corrupt_change(change: &FeedEntry, e: impl std::fmt::Display) -> TillError {
-    TillError::Unreachable(format!(
-        "head office sent a {} entry `{}` this till cannot read: {e}",
-        change.kind, change.key
-    ))
+    TillError::invalid(
+        UNREADABLE,
+        format!(
+            "head office sent a {} entry `{}` this till cannot read: {e}",
+            change.kind, change.key
+        ),
+    )
 }
 
 /// The entry's data as `T` (taken out of the entry: each entry is applied once).
@@ -136,6 +157,49 @@ fn data_of<T: serde::de::DeserializeOwned>(change: &mut FeedEntry) -> Result<Opt
             .map_err(|e| corrupt_change(change, e)),
         None => Ok(None),
     }
+}
+
+/// Refuses data beyond the domain's limits as unreadable: the till never stores what its
+/// sales, receipts or closures could not use.
+fn within_limits(
+    change: &FeedEntry,
+    checked: std::result::Result<(), pos_domain::limits::LimitError>,
+) -> Result<()> {
+    checked.map_err(|e| corrupt_change(change, e))
+}
+
+/// Records that an entry was skipped: a signed `feed_entry_skipped` event (kind, key, version
+/// and why), which head office alarms on when it is uploaded.
+fn skip_entry(
+    tx: &Connection,
+    author: &Author<'_>,
+    change: &FeedEntry,
+    reason: &str,
+    summary: &mut DownloadSummary,
+) -> Result<()> {
+    tracing::warn!(kind = %change.kind, key = %change.key, %reason, "a changes-feed entry was skipped");
+    let reason: String = reason
+        .chars()
+        .take(pos_domain::limits::MAX_NOTE_CHARS)
+        .collect();
+    let key: String = change
+        .key
+        .chars()
+        .take(pos_domain::limits::MAX_ID_CHARS)
+        .collect();
+    append_event(
+        tx,
+        author,
+        EventKind::FeedEntrySkipped,
+        json!({
+            "kind": change.kind,
+            "key": key,
+            "version": change.version,
+            "reason": reason,
+        }),
+    )?;
+    summary.skipped += 1;
+    Ok(())
 }
 
 /// Applies a shop setting: the identity changes and a settings-changed event records it, as
@@ -179,6 +243,9 @@ fn apply(
     first_bulk: bool,
     summary: &mut DownloadSummary,
 ) -> Result<()> {
+    if let Some(reason) = change.unreadable.take() {
+        return Err(TillError::invalid(UNREADABLE, reason));
+    }
     let kind = change.kind.clone();
     match kind.as_str() {
         kinds::PRODUCT => match change
@@ -186,12 +253,13 @@ fn apply(
             .take()
             .map_or_else(|| data_of::<Product>(change), |p| Ok(Some(p)))?
         {
-            Some(product) if first_bulk => {
-                catalog::insert_new(tx, &product)?;
-                summary.products += 1;
-            }
             Some(product) => {
-                catalog::upsert(tx, std::slice::from_ref(&product))?;
+                within_limits(change, product.check_limits())?;
+                if first_bulk {
+                    catalog::insert_new(tx, &product)?;
+                } else {
+                    catalog::upsert(tx, std::slice::from_ref(&product))?;
+                }
                 summary.products += 1;
             }
             None => {
@@ -201,11 +269,17 @@ fn apply(
         },
         kinds::PRICE => {
             match data_of::<ShopPrice>(change)? {
-                Some(price) => tx.execute(
-                    "INSERT INTO shop_prices (product_id, price) VALUES (?1, ?2)
+                Some(price) => {
+                    within_limits(
+                        change,
+                        pos_domain::limits::check_amount("the shop price", price.price),
+                    )?;
+                    tx.execute(
+                        "INSERT INTO shop_prices (product_id, price) VALUES (?1, ?2)
                      ON CONFLICT (product_id) DO UPDATE SET price = excluded.price",
-                    params![price.product_id, price.price.to_string()],
-                )?,
+                        params![price.product_id, price.price.to_string()],
+                    )?
+                }
                 None => tx.execute(
                     "DELETE FROM shop_prices WHERE product_id = ?1",
                     [&change.key],
@@ -234,7 +308,14 @@ fn apply(
             }
         }
         kinds::WEB_ORDER => {
-            if let Some(order) = data_of::<WebOrder>(change)? {
+            let Some(order) = data_of::<WebOrder>(change)? else {
+                // Removed at head office (`sync-server admin web-order remove`).
+                tx.execute("DELETE FROM web_orders WHERE id = ?1", [&change.key])?;
+                summary.web_orders += 1;
+                return Ok(());
+            };
+            within_limits(change, order.check_limits())?;
+            {
                 let body =
                     serde_json::to_string(&order).map_err(|e| TillError::Corrupt(e.to_string()))?;
                 tx.execute(
@@ -248,8 +329,9 @@ fn apply(
         kinds::CUSTOMER => {
             match data_of::<Customer>(change)? {
                 Some(customer) => {
-                    customers::apply_received(tx, &customer)
+                    pos_domain::customer::check_id(&customer.id)
                         .map_err(|e| corrupt_change(change, e))?;
+                    customers::apply_received(tx, &customer)?;
                 }
                 // Erased at head office: personal data goes everywhere it went.
                 None => {
@@ -354,7 +436,12 @@ impl Till {
             let now = timestamp::format(&author.at);
             let mut apply_all = || -> Result<()> {
                 for change in &mut page.changes {
-                    apply(tx, author, change, &now, fresh && bulk, &mut counts)?;
+                    match apply(tx, author, change, &now, fresh && bulk, &mut counts) {
+                        Err(TillError::Invalid { code, message }) if code == UNREADABLE => {
+                            skip_entry(tx, author, change, &message, &mut counts)?;
+                        }
+                        other => other?,
+                    }
                 }
                 Ok(())
             };
@@ -453,7 +540,7 @@ impl PageFetcher {
             )));
         }
         for entry in &mut page.changes {
-            entry.decode_product()?;
+            entry.decode_product();
         }
         Ok(Some(page))
     }

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use pos_domain::Money;
 use pos_domain::clock::Clock;
 use pos_domain::exchange::{ExchangeDraft, compute_exchange, quote_exchange};
 use pos_domain::journal::{CashMovement, CashMovementKind, Duplicate, Event, EventKind};
@@ -20,6 +19,7 @@ use pos_domain::ticket::{
     LineDraft, Quantity, SaleDraft, Ticket, compute_cancellation, compute_return, compute_sale,
     default_refund, quote_sale,
 };
+use pos_domain::{Money, SaleError};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -37,9 +37,9 @@ use crate::shop_rules;
 /// The software name and version written into every record.
 pub const SOFTWARE: &str = concat!("pos-till ", env!("CARGO_PKG_VERSION"));
 
-/// The most units (or grams) one line may hold: far above any real sale, and low enough that
-/// no price times quantity can overflow.
-pub const MAX_QUANTITY: u32 = 1_000_000;
+/// The most units (or grams) one line may hold (the domain's limit, see
+/// [`pos_domain::limits`]).
+pub use pos_domain::limits::MAX_QUANTITY;
 
 /// Operator recorded when none is given.
 pub const SYSTEM_OPERATOR: &str = "system";
@@ -159,6 +159,9 @@ impl Till {
         operator: &str,
         write: impl FnOnce(&Transaction<'_>, &Author<'_>) -> Result<T>,
     ) -> Result<T> {
+        // Every record names its operator: bounded like any id, so every reader reads it.
+        pos_domain::limits::check_text("the operator", operator, pos_domain::limits::MAX_ID_CHARS)
+            .map_err(SaleError::from)?;
         let at = self.clock.now();
         let tx = self
             .conn
@@ -265,8 +268,10 @@ impl Till {
         Ok(changed)
     }
 
-    /// Imports products (insert or replace) and records the import as an event.
+    /// Imports products (insert or replace) and records the import as an event. A product
+    /// beyond the domain's limits (see [`pos_domain::limits`]) refuses the whole import.
     pub fn import_catalog(&mut self, products: &[Product], source: &str) -> Result<ImportSummary> {
+        catalog::check_limits(products)?;
         self.write(SYSTEM_OPERATOR, |tx, author| {
             catalog::upsert(tx, products)?;
             let size = catalog::count(tx)?;
@@ -342,10 +347,10 @@ impl Till {
         let line_no = index as u32 + 1;
         let count = |n: i64| -> Result<u32> {
             if n <= 0 {
-                return Err(pos_domain::SaleError::ZeroQuantity { line: line_no }.into());
+                return Err(SaleError::ZeroQuantity { line: line_no }.into());
             }
             if n > MAX_QUANTITY as i64 {
-                let error = pos_domain::SaleError::QuantityTooLarge {
+                let error = SaleError::QuantityTooLarge {
                     line: line_no,
                     quantity: n,
                     max: MAX_QUANTITY,
@@ -533,6 +538,9 @@ impl Till {
         let mut recorded = None;
         let (signed, hash) = self.write(operator, |tx, author| {
             let mut ticket = compute(tx)?;
+            // Every kind of ticket is signed here: nothing beyond the domain's limits is, so
+            // every reader reads back what the ledger holds.
+            ticket.check_limits().map_err(SaleError::from)?;
             // Every kind of ticket pays through here: the shop's tender rules hold for all.
             pos_domain::tender::check_accepted(&ticket.tenders, &shop_rules::tender_types(tx)?)?;
             let head = ledger::head(tx, chain)?;
@@ -551,7 +559,9 @@ impl Till {
                 },
                 None => (Money::ZERO, Money::ZERO),
             };
-            ticket.chain_totals(grand_total, absolute);
+            ticket
+                .chain_totals(grand_total, absolute)
+                .map_err(SaleError::from)?;
             let payload =
                 serde_json::to_value(&ticket).map_err(|e| TillError::Corrupt(e.to_string()))?;
             let appended = ledger::append_after(tx, author, chain, head, payload, ticket.original)?;
@@ -646,6 +656,7 @@ impl Till {
                 difference,
                 reason,
             };
+            movement.check_limits().map_err(SaleError::from)?;
             let payload =
                 serde_json::to_value(&movement).map_err(|e| TillError::Corrupt(e.to_string()))?;
             ledger::append(tx, author, Chain::Cash, payload, None)?;

@@ -314,6 +314,12 @@ impl Till {
                 "say why the customer refused the order",
             ));
         }
+        pos_domain::limits::check_text(
+            "the reason",
+            reason.trim(),
+            pos_domain::limits::MAX_NOTE_CHARS,
+        )
+        .map_err(pos_domain::SaleError::from)?;
         let id = id.to_string();
         self.write(operator, |tx, author| {
             let mut order = load(tx, &id)?.ok_or_else(|| unknown(&id))?;

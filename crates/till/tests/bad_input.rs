@@ -92,6 +92,12 @@ fn refused_input_changes_nothing() {
             "largest amount",
         ),
         (
+            "a price the ledger could sign but never read back in its totals",
+            &["sell"],
+            r#"{"lines":[{"product_id":"ACC-CBL-CC1","unit_price":"1000000000000000.00"}],"tenders":[{"kind":"cash","amount":"1000000000000000.00"}]}"#,
+            "9999999.99",
+        ),
+        (
             "a line returned twice in one return",
             &["return"],
             r#"{"original":1,"lines":[{"line":2,"quantity":1},{"line":2,"quantity":1}]}"#,

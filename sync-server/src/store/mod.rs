@@ -768,6 +768,10 @@ pub trait Store: Send + Sync + 'static {
     -> Result<Vec<WebOrder>>;
     /// Cancels a web order online (refused once a handover or refusal is known).
     async fn cancel_web_order(&self, id: &str, now: DateTime<Utc>) -> Result<WebOrder>;
+    /// Removes a web order, readable or not (`sync-server admin web-order remove`), with a
+    /// feed entry that drops it at its shop's tills and a `pos.web_order.removed` event.
+    /// Returns its pickup shop, or `None` if there was no such order.
+    async fn remove_web_order(&self, id: &str, now: DateTime<Utc>) -> Result<Option<String>>;
     /// Registers a webhook ([`StoreError::Conflict`] if the id is taken).
     async fn create_webhook(&self, hook: &NewWebhook, now: DateTime<Utc>) -> Result<()>;
     /// Every webhook with its queue counts.
@@ -924,6 +928,7 @@ pub fn ingest_writes(till: &TillAuth, plans: &[ChainPlan]) -> IngestWrites {
     for plan in plans {
         for accepted in &plan.accepted {
             let signed = &accepted.record;
+            alarms.extend(crate::ingest::skipped_feed_entry(plan.chain, accepted));
             events.push(events::record_accepted(
                 &till.shop_id,
                 signed,

@@ -1677,6 +1677,14 @@ impl Store for PgStore {
         Ok(order)
     }
 
+    async fn remove_web_order(&self, id: &str, now: DateTime<Utc>) -> Result<Option<String>> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let shop = postgres_feed::remove(&tx, id, now).await?;
+        tx.commit().await?;
+        Ok(shop)
+    }
+
     async fn put_customers(
         &self,
         till: &TillAuth,

@@ -14,7 +14,7 @@ use pos_domain::web_order::{self, WebOrder};
 
 use super::{NewChange, Page, Placed, Placement, Result, ShopSelection, StoreError, TillAuth};
 use crate::admin_rules::territory_scope;
-use crate::distribution::{EVERY_SHOP, StoredChange, StoredPage};
+use crate::distribution::{self, EVERY_SHOP, StoredChange, StoredPage};
 use crate::events::OutboxEvent;
 use crate::ingest::ChainPlan;
 use crate::web_orders::{self, TillActionWrites};
@@ -149,6 +149,7 @@ pub async fn changes(
         )
         .await?
         .get(0);
+    distribution::keep_within_page_bytes(&mut out);
     let next = out.last().map(|c| c.version).unwrap_or(since);
     Ok(StoredPage {
         changes: out,
@@ -175,11 +176,8 @@ pub async fn write_events(tx: &impl GenericClient, events: &[OutboxEvent]) -> Re
     Ok(())
 }
 
-fn order_of(body: &str) -> Result<WebOrder> {
-    serde_json::from_str(body).map_err(|e| corrupt("web order", e))
-}
-
-/// A web order by id (`lock`: hold its row until the transaction ends).
+/// A web order by id (`lock`: hold its row until the transaction ends); one that cannot be
+/// read is a [`StoreError::Corrupt`] saying what to do (see [`web_orders::stored_order`]).
 pub async fn web_order(tx: &impl GenericClient, id: &str, lock: bool) -> Result<Option<WebOrder>> {
     let sql = if lock {
         "SELECT body FROM web_orders WHERE id = $1 FOR UPDATE"
@@ -187,10 +185,12 @@ pub async fn web_order(tx: &impl GenericClient, id: &str, lock: bool) -> Result<
         "SELECT body FROM web_orders WHERE id = $1"
     };
     let row = tx.query_opt(sql, &[&id]).await?;
-    row.map(|r| order_of(r.get(0))).transpose()
+    row.map(|r| web_orders::stored_order(id, r.get(0)))
+        .transpose()
 }
 
-/// Web orders, of one shop if given, newest first.
+/// Web orders of the shops selected, newest first, a page at a time; those that cannot be
+/// read are left out and alarmed ([`web_orders::readable_orders`]).
 pub async fn web_orders(
     tx: &impl GenericClient,
     shops: &ShopSelection,
@@ -199,7 +199,7 @@ pub async fn web_orders(
     let rows = tx
         .query(
             &format!(
-                "SELECT body FROM web_orders WHERE {}
+                "SELECT id, body FROM web_orders WHERE {}
                    AND ($3::TEXT IS NULL OR (placed_at, id) < (SELECT placed_at, id FROM web_orders WHERE id = $3))
                  ORDER BY placed_at DESC, id DESC LIMIT $4",
                 shops.narrowing("shop_id", "$1::TEXT", "$2::TEXT"),
@@ -212,7 +212,32 @@ pub async fn web_orders(
             ],
         )
         .await?;
-    rows.iter().map(|r| order_of(r.get(0))).collect()
+    Ok(web_orders::readable_orders(
+        rows.iter().map(|r| (r.get(0), r.get(1))),
+    ))
+}
+
+/// Removes an order (`sync-server admin web-order remove`): its row goes, and a feed entry
+/// and an event tell the shop's tills and the web shop. Returns its pickup shop, or `None` if
+/// there is no such order.
+pub async fn remove(
+    tx: &impl GenericClient,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<String>> {
+    let row = tx
+        .query_opt(
+            "DELETE FROM web_orders WHERE id = $1 RETURNING shop_id",
+            &[&id],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let shop: String = row.get(0);
+    put_changes(tx, &[web_orders::order_removal(id, &shop)]).await?;
+    write_events(tx, &[web_orders::removed_event(id, &shop, now)]).await?;
+    Ok(Some(shop))
 }
 
 async fn save_order(tx: &impl GenericClient, order: &WebOrder, now: DateTime<Utc>) -> Result<()> {
@@ -269,9 +294,9 @@ pub async fn place(tx: &impl GenericClient, p: &Placement) -> Result<Placed> {
         )
         .await?;
     match existing {
-        Some(row) if row.get::<_, &str>(0) == p.request_hash => {
-            Ok(Placed::Existing(order_of(row.get(1))?))
-        }
+        Some(row) if row.get::<_, &str>(0) == p.request_hash => Ok(Placed::Existing(
+            web_orders::stored_order(&p.order.id, row.get(1))?,
+        )),
         Some(_) => Err(StoreError::IdempotencyConflict),
         None => Err(StoreError::NotFound(format!(
             "no shop `{}`: give the id of the pickup shop",
@@ -309,7 +334,7 @@ pub async fn apply_till_actions(
     }
     let mut known = BTreeMap::new();
     for id in ids {
-        if let Some(order) = web_order(tx, &id, true).await? {
+        if let Some(order) = web_orders::known_or_skipped(web_order(tx, &id, true).await)? {
             known.insert(id, order);
         }
     }

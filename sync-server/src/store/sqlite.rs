@@ -1819,6 +1819,17 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn remove_web_order(&self, id: &str, now: DateTime<Utc>) -> Result<Option<String>> {
+        let id = id.to_string();
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let shop = sqlite_feed::remove(&tx, &id, now)?;
+            tx.commit()?;
+            Ok(shop)
+        })
+        .await
+    }
+
     async fn put_customers(
         &self,
         till: &TillAuth,

@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{NewChange, Page, Placed, Placement, Result, ShopSelection, StoreError, TillAuth};
 use crate::admin_rules::territory_scope;
-use crate::distribution::{EVERY_SHOP, StoredChange, StoredPage};
+use crate::distribution::{self, EVERY_SHOP, StoredChange, StoredPage};
 use crate::events::OutboxEvent;
 use crate::ingest::ChainPlan;
 use crate::web_orders::{self, TillActionWrites};
@@ -119,6 +119,7 @@ pub fn changes(conn: &Connection, shop: &str, since: u64, limit: u32) -> Result<
         params![EVERY_SHOP, shop, territory],
         |r| r.get(0),
     )?;
+    distribution::keep_within_page_bytes(&mut out);
     let next = out.last().map(|c| c.version).unwrap_or(since);
     Ok(StoredPage {
         changes: out,
@@ -144,18 +145,16 @@ pub fn write_events(tx: &Connection, events: &[OutboxEvent]) -> Result<()> {
     Ok(())
 }
 
-fn order_of(body: &str) -> Result<WebOrder> {
-    serde_json::from_str(body).map_err(|e| corrupt("web order", e))
-}
-
-/// A web order by id.
+/// A web order by id; one that cannot be read is a [`StoreError::Corrupt`] saying what to do
+/// (see [`web_orders::stored_order`]).
 pub fn web_order(conn: &Connection, id: &str) -> Result<Option<WebOrder>> {
     let body: Option<String> = conn
         .query_row("SELECT body FROM web_orders WHERE id = ?1", [id], |r| {
             r.get(0)
         })
         .optional()?;
-    body.as_deref().map(order_of).transpose()
+    body.map(|body| web_orders::stored_order(id, &body))
+        .transpose()
 }
 
 /// The web shop that placed an order.
@@ -169,23 +168,42 @@ pub fn web_order_webshop(conn: &Connection, id: &str) -> Result<Option<String>> 
         .optional()?)
 }
 
-/// Web orders, of one shop if given, newest first.
+/// Web orders of the shops selected, newest first, a page at a time; those that cannot be
+/// read are left out and alarmed ([`web_orders::readable_orders`]).
 pub fn web_orders(
     conn: &Connection,
     shops: &ShopSelection,
     page: &Page<String>,
 ) -> Result<Vec<WebOrder>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT body FROM web_orders WHERE {} AND {WEB_ORDERS_AFTER} ORDER BY placed_at DESC, id DESC LIMIT ?4",
+        "SELECT id, body FROM web_orders WHERE {} AND {WEB_ORDERS_AFTER} ORDER BY placed_at DESC, id DESC LIMIT ?4",
         shops.narrowing("shop_id", "?1", "?2"),
     ))?;
-    let bodies: Vec<String> = stmt
+    let rows: Vec<(String, String)> = stmt
         .query_map(
             params![shops.shop, shops.region, page.after, page.limit],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?
         .collect::<rusqlite::Result<_>>()?;
-    bodies.iter().map(|b| order_of(b)).collect()
+    Ok(web_orders::readable_orders(rows))
+}
+
+/// Removes an order (`sync-server admin web-order remove`): its row goes, and a feed entry
+/// and an event tell the shop's tills and the web shop. Returns its pickup shop, or `None` if
+/// there is no such order.
+pub fn remove(tx: &Connection, id: &str, now: DateTime<Utc>) -> Result<Option<String>> {
+    let shop: Option<String> = tx
+        .query_row("SELECT shop_id FROM web_orders WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(shop) = shop else {
+        return Ok(None);
+    };
+    tx.execute("DELETE FROM web_orders WHERE id = ?1", [id])?;
+    put_changes(tx, &[web_orders::order_removal(id, &shop)])?;
+    write_events(tx, &[web_orders::removed_event(id, &shop, now)])?;
+    Ok(Some(shop))
 }
 
 /// The orders after the order `?3` in the list's order (newest first), or all if `?3` is null.
@@ -215,7 +233,10 @@ pub fn place(tx: &Connection, p: &Placement) -> Result<Placed> {
         if hash != p.request_hash {
             return Err(StoreError::IdempotencyConflict);
         }
-        return Ok(Placed::Existing(order_of(&body)?));
+        return Ok(Placed::Existing(web_orders::stored_order(
+            &p.order.id,
+            &body,
+        )?));
     }
     let shop: Option<String> = tx
         .query_row("SELECT id FROM shops WHERE id = ?1", [&p.order.shop], |r| {
@@ -277,7 +298,7 @@ pub fn apply_till_actions(
     }
     let mut known = BTreeMap::new();
     for id in ids {
-        if let Some(order) = web_order(tx, &id)? {
+        if let Some(order) = web_orders::known_or_skipped(web_order(tx, &id))? {
             known.insert(id, order);
         }
     }
