@@ -122,7 +122,7 @@ impl Till {
         let max_records =
             u64::from(enrolled.capabilities.max_records_per_upload).clamp(1, MAX_BATCH);
         let now = timestamp::format(&self.clock.now());
-        let detail = serde_json::json!({"server": url, "shop": enrolled.shop_id});
+        let detail = serde_json::json!({"server": url, "shop": enrolled.shop_id, "authority_pinned": authority_pem.is_some()});
         self.write(SYSTEM_OPERATOR, |tx, author| {
             tx.execute(
                 "INSERT INTO sync_server (id, url, token, shop_id, max_records, enrolled_at, ca_pem) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
