@@ -76,7 +76,10 @@ impl TestPki {
 
 /// Serves `server`'s store over HTTPS with the library's entry point; the address, and what
 /// stops it when dropped.
-async fn serve_https(server: &Server, pki: &TestPki) -> (SocketAddr, oneshot::Sender<()>) {
+async fn serve_https(
+    server: &Server,
+    tls: Arc<rustls::ServerConfig>,
+) -> (SocketAddr, oneshot::Sender<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -84,14 +87,9 @@ async fn serve_https(server: &Server, pki: &TestPki) -> (SocketAddr, oneshot::Se
         store: server.store.clone(),
         config: ServerConfig::default(),
     };
-    tokio::spawn(sync_server::tls::serve(
-        listener,
-        pki.server_config(),
-        state,
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    tokio::spawn(sync_server::tls::serve(listener, tls, state, async {
+        let _ = stopped.await;
+    }));
     (address, stop)
 }
 
@@ -127,7 +125,7 @@ async fn a_till_enrolls_and_syncs_over_https_with_the_pinned_authority(backend: 
         return;
     };
     let pki = TestPki::new();
-    let (address, _stop) = serve_https(&server, &pki).await;
+    let (address, _stop) = serve_https(&server, pki.server_config()).await;
     let code = server.create_till(SHOP_A, "PARIS-OPERA-1").await;
     let t = TestTill::new("PARIS-OPERA-1", 21, 40, 2, 3);
     let total_cents = t.ticket_total_cents();
@@ -164,7 +162,7 @@ async fn a_till_enrolls_and_syncs_over_https_with_the_pinned_authority(backend: 
 async fn a_till_without_the_pinned_authority_is_refused_and_told_what_to_do() {
     let server = Server::start(Backend::Sqlite).await.unwrap();
     let pki = TestPki::new();
-    let (address, _stop) = serve_https(&server, &pki).await;
+    let (address, _stop) = serve_https(&server, pki.server_config()).await;
     let code = server.create_till(SHOP_A, "PARIS-OPERA-2").await;
     let TestTill {
         dir: _dir, till, ..
@@ -197,6 +195,29 @@ async fn a_till_without_the_pinned_authority_is_refused_and_told_what_to_do() {
     );
     // Nothing reached head office either: the one-time code still enrolls the pinned till.
     enroll_and_sync(till, url, code, pki.authority_pem.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_self_signed_certificate_of_head_office_can_be_pinned_itself() {
+    let server = Server::start(Backend::Sqlite).await.unwrap();
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_file, key_file) = (dir.path().join("hq.pem"), dir.path().join("hq.key"));
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, signing_key.serialize_pem()).unwrap();
+    let tls = sync_server::tls::server_config(&cert_file, &key_file).unwrap();
+    let (address, _stop) = serve_https(&server, tls).await;
+    let code = server.create_till(SHOP_A, "PARIS-OPERA-6").await;
+    let t = TestTill::new("PARIS-OPERA-6", 26, 10, 1, 8);
+    let total_cents = t.ticket_total_cents();
+    let url = format!("https://localhost:{}", address.port());
+    let _till = enroll_and_sync(t.till, url, code, cert.pem()).await;
+    assert_eq!(
+        head_office_total_cents(&server).await,
+        total_cents,
+        "the pinned certificate is trusted as its own authority"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
