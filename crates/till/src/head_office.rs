@@ -37,7 +37,7 @@ use crate::error::{Result, TillError};
 /// How long a connection may take to open.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a request may take, answer included, unless the caller says otherwise.
-pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The code of a plain `http://` address refused because it is not this machine.
 pub const PLAIN_HTTP_REFUSED: &str = "plain_http_refused";
