@@ -19,6 +19,7 @@ if [ ! -f "$ledger" ]; then
   target/debug/till --db "$ledger.tmp" catalog import "$dir/catalog-$products.csv"
   target/debug/till --db "$ledger.tmp" staff add --id alice --name "Alice Martin" --role cashier --pin 1234
   mv "$ledger.tmp" "$ledger"
+  mv "$ledger.tmp.key" "$ledger.key" # the signing key lives beside the ledger
   rm -f "$ledger.tmp-wal" "$ledger.tmp-shm"
 fi
 # Barcodes spread over the whole catalog, in a shuffled order, of products sold by the unit

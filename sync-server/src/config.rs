@@ -12,6 +12,9 @@
 //! max_records = 5000                    # SYNC_MAX_RECORDS, --max-records
 //! secret_key_file = "/etc/pos/sync-server.key" # SYNC_SECRET_KEY_FILE, --secret-key-file
 //! # (or the key itself in SYNC_SECRET_KEY; see `crate::server_key` for the default file)
+//! tls_cert = "/etc/pos/hq.pem"          # SYNC_TLS_CERT, --tls-cert (certificate chain, PEM)
+//! tls_key = "/etc/pos/hq.key"           # SYNC_TLS_KEY, --tls-key (its private key, PEM);
+//! # with both, `serve` speaks HTTPS only (see `crate::tls`)
 //!
 //! [webhooks]
 //! max_attempts = 12          # SYNC_WEBHOOK_MAX_ATTEMPTS, --webhook-max-attempts
@@ -42,6 +45,10 @@ pub struct FileConfig {
     pub max_records: Option<usize>,
     /// The file of the server key that seals webhook secrets (see [`crate::server_key`]).
     pub secret_key_file: Option<std::path::PathBuf>,
+    /// The certificate chain `serve` presents over HTTPS (PEM), with `tls_key`.
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The private key of `tls_cert` (PEM).
+    pub tls_key: Option<std::path::PathBuf>,
     #[serde(default)]
     pub webhooks: WebhookFileConfig,
 }
@@ -107,6 +114,8 @@ listen = "0.0.0.0:8080"
 nats = "nats://127.0.0.1:4222"
 max_body_bytes = 1024
 max_records = 10
+tls_cert = "/etc/pos/hq.pem"
+tls_key = "/etc/pos/hq.key"
 [webhooks]
 max_attempts = 3
 first_retry_seconds = 1
@@ -117,6 +126,14 @@ timeout_seconds = 2
         .unwrap();
         assert_eq!(config.db.as_deref(), Some("postgres://pos@localhost/pos"));
         assert_eq!(config.max_records, Some(10));
+        assert_eq!(
+            config.tls_cert.as_deref(),
+            Some(Path::new("/etc/pos/hq.pem"))
+        );
+        assert_eq!(
+            config.tls_key.as_deref(),
+            Some(Path::new("/etc/pos/hq.key"))
+        );
         assert_eq!(config.webhooks.max_attempts, Some(3));
     }
 

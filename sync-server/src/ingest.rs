@@ -193,7 +193,6 @@ pub fn admit_alarms<'a>(
         }
     }
     admitted
-
 }
 
 /// The alarm of an accepted `feed_entry_skipped` event (see [`AlarmKind::FeedEntrySkipped`]),

@@ -9,7 +9,8 @@
 //! - [`store`]: the storage trait and its two backends, [`store::sqlite`] and
 //!   [`store::postgres`], each owning its migrations;
 //! - [`api`]: the HTTP API (axum) and [`api::serve`], which takes a listener and a shutdown
-//!   signal so tests bind port 0;
+//!   signal so tests bind port 0; [`tls`]: the same served over HTTPS (`serve --tls-cert
+//!   --tls-key`);
 //! - [`scope`]: which shops a head-office user sees (their shop, their region's, or all);
 //!   [`sales_api`]: consolidated sales with the previous period; [`tickets_api`]: a shop's
 //!   tickets of a day and one ticket with its signature verified again;
@@ -60,6 +61,7 @@ pub mod signatures;
 pub mod stock;
 pub mod store;
 pub mod tickets_api;
+pub mod tls;
 pub mod web_orders;
 
 pub use api::{AppState, ServerConfig, serve};

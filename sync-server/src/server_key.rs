@@ -13,6 +13,11 @@
 //! - **Start**: every sealed secret must open with the key (a wrong key stops the server with
 //!   a message, rather than signing deliveries with garbage); secrets stored in clear by
 //!   earlier versions are then sealed, each in its own transaction, so no webhook is lost.
+//! - **Files**: the key file and the SQLite database (tokens' hashes, customers, sales) are
+//!   readable by their owner only: [`create_owner_only`] makes a new database file mode 0600
+//!   before SQLite opens it (its `-wal` and `-shm` then get the same mode), and
+//!   [`warn_if_shared`] names, at start, each such file others may read and the `chmod 600` to
+//!   run.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -168,8 +173,7 @@ impl KeySource {
         let dir = config
             .map(|c| c.parent().unwrap_or(Path::new("")).to_path_buf())
             .or_else(|| {
-                let path = db.strip_prefix("sqlite:")?;
-                let path = Path::new(path.strip_prefix("//").unwrap_or(path));
+                let path = sqlite_file(db)?;
                 Some(path.parent().unwrap_or(Path::new("")).to_path_buf())
             })
             .unwrap_or_default();
@@ -189,7 +193,10 @@ impl KeySource {
         match self {
             KeySource::Hex(text) => ServerKey::from_hex(text, &self.name()).map(Some),
             KeySource::File(path) => match std::fs::read_to_string(path) {
-                Ok(text) => ServerKey::from_hex(&text, &self.name()).map(Some),
+                Ok(text) => {
+                    warn_if_shared(path);
+                    ServerKey::from_hex(&text, &self.name()).map(Some)
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(KeyError::File {
                     path: path.display().to_string(),
@@ -244,6 +251,66 @@ impl KeySource {
             Err(e) => Err(file_error(e)),
         }
     }
+}
+
+/// The file of a `sqlite:FILE` (or `sqlite://FILE`) database URL; `None` for another database.
+pub fn sqlite_file(db: &str) -> Option<PathBuf> {
+    let path = db.strip_prefix("sqlite:")?;
+    Some(PathBuf::from(path.strip_prefix("//").unwrap_or(path)))
+}
+
+/// Creates `path` empty and readable by its owner only, unless it exists.
+pub fn create_owner_only(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether the file at `path` exists and others than its owner may read or write it.
+pub fn is_shared(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
+/// Warns, naming the command that fixes it, when others than its owner may read `path`.
+pub fn warn_if_shared(path: &Path) {
+    if is_shared(path) {
+        tracing::warn!(
+            file = %path.display(),
+            "other users of this machine may read {}, which holds head office's secrets or data: run `chmod 600 {}`",
+            path.display(),
+            path.display()
+        );
+    }
+}
+
+/// Creates a SQLite database file of `db` owner-only if it does not exist yet (before SQLite
+/// opens it), and warns about its files others may read. Nothing for another database.
+pub fn protect_sqlite_files(db: &str) -> std::io::Result<()> {
+    let Some(path) = sqlite_file(db) else {
+        return Ok(());
+    };
+    create_owner_only(&path)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_os_string();
+        name.push(suffix);
+        warn_if_shared(Path::new(&name));
+    }
+    Ok(())
 }
 
 /// The key the webhook worker opens secrets with: loaded when first needed, so a server started
@@ -398,6 +465,33 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn a_new_sqlite_database_is_created_owner_only_and_a_shared_one_is_noticed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.sqlite");
+        protect_sqlite_files(&format!("sqlite:{}", path.display())).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "head office's database is created readable by its owner only"
+        );
+        assert!(!is_shared(&path));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(
+            is_shared(&path),
+            "a database others may read is warned about"
+        );
+        protect_sqlite_files(&format!("sqlite:{}", path.display())).unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o644,
+            "an existing database is only warned about, never changed"
+        );
+        assert!(protect_sqlite_files("postgres://pos@localhost/pos").is_ok());
     }
 
     #[test]

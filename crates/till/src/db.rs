@@ -1,10 +1,16 @@
-//! Opening the ledger database: durability pragmas and versioned migrations.
+//! Opening the ledger database: durability pragmas, versioned migrations, and who may read
+//! the files.
 //!
 //! WAL with `synchronous=FULL` makes each committed transaction durable before `COMMIT`
 //! returns, so a sale is on disk before its receipt prints. Migrations are numbered; each runs
 //! once in its own transaction and bumps `PRAGMA user_version`.
+//!
+//! The ledger holds head office's token, staff PIN hashes and customers: a new ledger is
+//! created mode 0600 before SQLite opens it, and SQLite gives its `-wal` and `-shm` files the
+//! database's mode. At every open, a ledger file (or the signing key file beside it) that
+//! other users may read is reported with a warning naming the `chmod 600` to run.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -264,17 +270,93 @@ const MIGRATIONS: &[&str] = &[
         ticket INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 12: the certificate authority (PEM) pinned at enrollment (`till enroll --ca-cert`),
+    // trusted besides the system's for every request to head office.
+    r#"
+    ALTER TABLE sync_server ADD COLUMN ca_pem TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// Opens (creating if needed) a ledger database with the durability settings and migrations.
+/// Opens (creating if needed, mode 0600) a ledger database with the durability settings and
+/// migrations, and warns about its files other users may read.
 pub fn open(path: &Path) -> Result<Connection> {
+    create_private(path)?;
     let mut conn = Connection::open(path)?;
     configure(&conn)?;
     migrate(&mut conn)?;
+    warn_if_shared(path);
     Ok(conn)
+}
+
+/// Creates `path` empty and readable by its owner only, unless it exists.
+pub(crate) fn create_private(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(TillError::File {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+/// The files of the ledger at `path`: the database, its write-ahead log and shared memory,
+/// and the signing key file.
+pub fn ledger_files(path: &Path) -> Vec<PathBuf> {
+    ["", "-wal", "-shm"]
+        .iter()
+        .map(|suffix| with_suffix(path, suffix))
+        .chain([crate::identity::key_file(path)])
+        .collect()
+}
+
+/// `path` with `suffix` appended to its file name (`till.db` -> `till.db-wal`).
+pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// The files of the ledger at `path` that exist and that users other than their owner may
+/// read or write.
+pub fn files_shared_with_others(path: &Path) -> Vec<PathBuf> {
+    ledger_files(path)
+        .into_iter()
+        .filter(|file| is_shared(file))
+        .collect()
+}
+
+/// Whether the file at `path` exists and others than its owner may read or write it.
+pub fn is_shared(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
+/// Warns, naming the command that fixes it, about each file of the ledger others may read.
+fn warn_if_shared(path: &Path) {
+    for file in files_shared_with_others(path) {
+        tracing::warn!(
+            file = %file.display(),
+            "other users of this machine may read {} (it holds the till's secrets, staff PIN hashes or customers): run `chmod 600 {}`",
+            file.display(),
+            file.display()
+        );
+    }
 }
 
 /// Applies the pragmas every connection to a ledger must have.

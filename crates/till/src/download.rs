@@ -35,10 +35,11 @@ use crate::catalog;
 use crate::customers;
 use crate::engine::{SYSTEM_OPERATOR, Till, append_event};
 use crate::error::{Result, TillError};
+use crate::head_office::HeadOffice;
 use crate::identity::{self, SettingsChange};
 use crate::ledger::Author;
 use crate::shop_rules;
-use crate::sync::{self, Server};
+use crate::sync::Server;
 
 /// Entries asked for per request: about a megabyte of products (see BENCHMARKS.md).
 pub const PAGE: u32 = 5000;
@@ -374,11 +375,8 @@ impl Till {
         // A catalog never downloaded into: its products are new, nothing to clear first.
         let fresh = version_before == 0;
         let fetcher = PageFetcher {
-            http: sync::client()?,
-            url: format!(
-                "{}/api/v1/tills/{}/changes",
-                server.url, self.identity.till_id
-            ),
+            http: server.http.clone(),
+            path: format!("/api/v1/tills/{}/changes", self.identity.till_id),
             token: server.token.clone(),
         };
         let (pages_in, pages) = std::sync::mpsc::sync_channel(PAGES_AHEAD);
@@ -485,8 +483,8 @@ const PAGES_AHEAD: usize = 2;
 
 /// Reads the changes feed page after page, ahead of the applier, until the till is up to date.
 struct PageFetcher {
-    http: reqwest::blocking::Client,
-    url: String,
+    http: HeadOffice,
+    path: String,
     token: String,
 }
 
@@ -514,14 +512,11 @@ impl PageFetcher {
 
     /// The page after `since`; `None` when there is nothing more.
     fn page(&self, since: u64) -> Result<Option<FeedPage>> {
-        let response = self
-            .http
-            .get(format!("{}?since={since}&limit={PAGE}", self.url))
-            .bearer_auth(&self.token)
-            .timeout(Duration::from_secs(120))
-            .send()
-            .map_err(|e| TillError::Unreachable(e.to_string()))?;
-        let mut page: FeedPage = match sync::answer(response) {
+        let mut page: FeedPage = match self.http.get_json(
+            &format!("{}?since={since}&limit={PAGE}", self.path),
+            Some(&self.token),
+            Duration::from_secs(120),
+        ) {
             Ok(page) => page,
             // A head office older than the changes feed: nothing to download from it.
             Err(TillError::Server { code, .. }) if code == "not_found" => {

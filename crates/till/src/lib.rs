@@ -7,6 +7,7 @@
 //! - [`engine`]: the [`Till`] API; [`closing`]: X reports and closures; [`receipt`]: receipt
 //!   text; [`archive`]: signed period archives; [`catalog`]: products and search;
 //! - [`sync`]: enrollment with head office and the upload of every chain, exactly once;
+//!   [`head_office`]: the one HTTPS client every request to head office goes through;
 //!   [`sync_loop`]: the background loop the app runs, with backoff and a status;
 //!   [`download`]: head office's changes feed (catalog, per-shop prices, staff, web orders),
 //!   one local transaction per page; [`web_orders`]: click & collect at the till;
@@ -17,7 +18,8 @@
 //!
 //! Invariants: no record is ever updated or deleted (SQLite triggers refuse it); every write is
 //! one transaction; nothing reads the system clock except through [`pos_domain::clock::Clock`];
-//! this crate has no UI, HTTP or Tauri dependency.
+//! the ledger, its WAL and the signing key file (beside the ledger, never in it) are readable
+//! by their owner only; this crate has no UI, HTTP server or Tauri dependency.
 
 pub mod archive;
 pub mod catalog;
@@ -29,6 +31,7 @@ pub mod device_settings;
 pub mod download;
 pub mod engine;
 pub mod error;
+pub mod head_office;
 pub mod identity;
 pub mod ledger;
 pub mod parked;

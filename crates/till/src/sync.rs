@@ -10,17 +10,18 @@
 //! ledger database (`sync_lock`), which a crashed sync leaves to expire (on Linux it is free
 //! as soon as the holding process is gone).
 //!
-//! The HTTP client is blocking: call these methods from a thread that may block (the app runs
-//! them on a background thread); the till never waits for them to sell.
+//! Every request goes through [`crate::head_office`]: HTTPS trusting the system's authorities
+//! and the one pinned at enrollment, plain HTTP only on this machine. The client is blocking:
+//! call these methods from a thread that may block (the app runs them on a background
+//! thread); the till never waits for them to sell.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pos_domain::record::{Chain, timestamp};
 use pos_domain::wire::{
-    ApiError, ChainAck, ChainBatch, ChainOutcome, CustomersUpload, CustomersUploadResponse,
-    EnrollRequest, EnrollResponse, ProtocolVersion, UploadRequest, UploadResponse, WireRecord,
-    codes,
+    ChainAck, ChainBatch, ChainOutcome, CustomersUpload, CustomersUploadResponse, EnrollRequest,
+    EnrollResponse, ProtocolVersion, UploadRequest, UploadResponse, WireRecord, codes,
 };
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
@@ -29,6 +30,7 @@ use crate::customers;
 use crate::download::{DownloadProgress, DownloadSummary};
 use crate::engine::{SOFTWARE, SYSTEM_OPERATOR, Till};
 use crate::error::{Result, TillError};
+use crate::head_office::HeadOffice;
 use crate::ledger;
 
 /// How long a sync may hold its lease before another sync may take over; renewed per batch.
@@ -75,64 +77,39 @@ pub struct SyncSummary {
 }
 
 pub(crate) struct Server {
-    pub(crate) url: String,
+    pub(crate) http: HeadOffice,
     pub(crate) token: String,
     max_records: u64,
-}
-
-pub(crate) fn client() -> Result<reqwest::blocking::Client> {
-    reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .connect_timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| TillError::Unreachable(e.to_string()))
-}
-
-/// Reads an answer: the expected JSON on success, the server's `{code, message}` otherwise.
-pub(crate) fn answer<T: serde::de::DeserializeOwned>(
-    response: reqwest::blocking::Response,
-) -> Result<T> {
-    let status = response.status();
-    let body = response
-        .bytes()
-        .map_err(|e| TillError::Unreachable(e.to_string()))?;
-    if status.is_success() {
-        return serde_json::from_slice(&body).map_err(|e| {
-            TillError::Unreachable(format!("unexpected answer from head office: {e}"))
-        });
-    }
-    let error: ApiError = serde_json::from_slice(&body).unwrap_or(ApiError {
-        code: format!("http_{}", status.as_u16()),
-        message: String::from_utf8_lossy(&body).chars().take(300).collect(),
-    });
-    Err(TillError::Server {
-        code: error.code,
-        message: error.message,
-    })
-}
-
-fn unreachable(error: reqwest::Error) -> TillError {
-    TillError::Unreachable(error.to_string())
 }
 
 impl Till {
     /// Registers this till's public key with head office using a one-time enrollment code, and
     /// stores the access token. The ledger must have been initialized with the till id head
-    /// office created (`till init --till-id`), since every record carries it.
+    /// office created (`till init --till-id`), since every record carries it. Head office is
+    /// trusted through the system's certificate authorities: see
+    /// [`Till::enroll_trusting`] for a private one.
     pub fn enroll(&mut self, server: &str, code: &str) -> Result<Enrollment> {
-        let url = server.trim_end_matches('/').to_string();
+        self.enroll_trusting(server, code, None)
+    }
+
+    /// [`Till::enroll`], also trusting the certificate authority (or the certificate) in
+    /// `authority_pem` (PEM), as `till enroll --ca-cert FILE.pem` does. The pin is kept with
+    /// the enrollment and used for every later request to head office.
+    pub fn enroll_trusting(
+        &mut self,
+        server: &str,
+        code: &str,
+        authority_pem: Option<&str>,
+    ) -> Result<Enrollment> {
+        let http = HeadOffice::new(server, authority_pem)?;
+        let url = http.base().to_string();
         let request = EnrollRequest {
             protocol: ProtocolVersion::CURRENT,
             code: code.trim().to_string(),
             public_key: self.public_key().to_string(),
             software: SOFTWARE.to_string(),
         };
-        let response = client()?
-            .post(format!("{url}/api/v1/enroll"))
-            .json(&request)
-            .send()
-            .map_err(unreachable)?;
-        let enrolled: EnrollResponse = answer(response)?;
+        let enrolled: EnrollResponse = http.post_json("/api/v1/enroll", None, &request)?;
         if enrolled.till_id != self.identity.till_id {
             return Err(TillError::invalid(
                 "till_id_mismatch",
@@ -145,13 +122,14 @@ impl Till {
         let max_records =
             u64::from(enrolled.capabilities.max_records_per_upload).clamp(1, MAX_BATCH);
         let now = timestamp::format(&self.clock.now());
-        let detail = serde_json::json!({"server": url, "shop": enrolled.shop_id});
+        let detail = serde_json::json!({"server": url, "shop": enrolled.shop_id, "authority_pinned": authority_pem.is_some()});
         self.write(SYSTEM_OPERATOR, |tx, author| {
             tx.execute(
-                "INSERT INTO sync_server (id, url, token, shop_id, max_records, enrolled_at) VALUES (1, ?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO sync_server (id, url, token, shop_id, max_records, enrolled_at, ca_pem) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (id) DO UPDATE SET url = excluded.url, token = excluded.token,
-                   shop_id = excluded.shop_id, max_records = excluded.max_records, enrolled_at = excluded.enrolled_at",
-                params![url, enrolled.token, enrolled.shop_id, max_records as i64, now],
+                   shop_id = excluded.shop_id, max_records = excluded.max_records, enrolled_at = excluded.enrolled_at,
+                   ca_pem = excluded.ca_pem",
+                params![url, enrolled.token, enrolled.shop_id, max_records as i64, now, authority_pem],
             )?;
             crate::engine::append_event(tx, author, pos_domain::journal::EventKind::SettingsChanged, serde_json::json!({"enrolled": detail}))?;
             Ok(())
@@ -163,17 +141,20 @@ impl Till {
         })
     }
 
+    /// Head office as enrolled, with a client trusting the authority pinned at enrollment.
     fn server(&self) -> Result<Server> {
-        self.conn
+        let (url, token, max_records, pinned) = self
+            .conn
             .query_row(
-                "SELECT url, token, max_records FROM sync_server WHERE id = 1",
+                "SELECT url, token, max_records, ca_pem FROM sync_server WHERE id = 1",
                 [],
                 |r| {
-                    Ok(Server {
-                        url: r.get(0)?,
-                        token: r.get(1)?,
-                        max_records: r.get::<_, i64>(2)?.max(1) as u64,
-                    })
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?.max(1) as u64,
+                        r.get::<_, Option<String>>(3)?,
+                    ))
                 },
             )
             .optional()?
@@ -182,7 +163,12 @@ impl Till {
                     "not_enrolled",
                     "this till is not enrolled: run `till enroll --server URL --code CODE`",
                 )
-            })
+            })?;
+        Ok(Server {
+            http: HeadOffice::new(&url, pinned.as_deref())?,
+            token,
+            max_records,
+        })
     }
 
     /// Head office's address when this till is enrolled.
@@ -305,26 +291,20 @@ impl Till {
     /// them, in batches; each acknowledged version stops being pending unless it changed again
     /// meanwhile. Returns how many head office stored.
     fn upload_customers(&mut self, server: &Server) -> Result<u64> {
-        let url = format!(
-            "{}/api/v1/tills/{}/customers",
-            server.url, self.identity.till_id
-        );
-        let http = client()?;
+        let path = format!("/api/v1/tills/{}/customers", self.identity.till_id);
         let mut stored = 0;
         loop {
             let batch = customers::pending(&self.conn, CUSTOMER_BATCH)?;
             if batch.is_empty() {
                 return Ok(stored);
             }
-            let response = http
-                .post(&url)
-                .bearer_auth(&server.token)
-                .json(&CustomersUpload {
+            let answer: CustomersUploadResponse = match server.http.post_json(
+                &path,
+                Some(&server.token),
+                &CustomersUpload {
                     customers: batch.clone(),
-                })
-                .send()
-                .map_err(unreachable)?;
-            let answer: CustomersUploadResponse = match answer(response) {
+                },
+            ) {
                 Ok(answer) => answer,
                 // A head office older than customer uploads: the records still go, and the
                 // customers wait, pending, for a server that takes them.
@@ -348,11 +328,7 @@ impl Till {
         holder: &str,
         progress: &mut impl FnMut(Chain, u64, u64),
     ) -> Result<SyncSummary> {
-        let http = client()?;
-        let url = format!(
-            "{}/api/v1/tills/{}/records",
-            server.url, self.identity.till_id
-        );
+        let path = format!("/api/v1/tills/{}/records", self.identity.till_id);
         let mut summary = SyncSummary {
             uploads: 0,
             chains: Vec::new(),
@@ -404,13 +380,10 @@ impl Till {
                     chains: vec![ChainBatch { chain, records }],
                     sent_at: Some(timestamp::format(&self.clock.now())),
                 };
-                let response = http
-                    .post(&url)
-                    .bearer_auth(&server.token)
-                    .json(&request)
-                    .send()
-                    .map_err(unreachable)?;
-                let answer: UploadResponse = answer(response)?;
+                let answer: UploadResponse =
+                    server
+                        .http
+                        .post_json(&path, Some(&server.token), &request)?;
                 summary.uploads += 1;
                 let ack: &ChainAck =
                     answer

@@ -245,6 +245,12 @@ fn verify_after(
         .unwrap()
         .execute("VACUUM INTO ?1", [copy.to_str().unwrap()])
         .unwrap();
+    // The signing key is not in the ledger: the copy needs its key file to open.
+    std::fs::copy(
+        pos_till::identity::key_file(&t.path),
+        pos_till::identity::key_file(&copy),
+    )
+    .unwrap();
     let conn = Connection::open(&copy).unwrap();
     unlock(&conn);
     alter(&conn);

@@ -4,7 +4,9 @@
 //! until the caller releases it (the charge is on a ticket, or was given back on the terminal).
 //!
 //! The till implements [`IntentJournal`] on its ledger. [`FileJournal`] is a small append-only
-//! JSON-lines file, fsync'd on every record, used by `posdev`.
+//! JSON-lines file, fsync'd on every record, used by `posdev`; it names card payments and their
+//! amounts, so it is created readable by its owner only (mode 0600), and opening one others
+//! may read logs a warning with the `chmod 600` to run.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -116,6 +118,27 @@ pub struct Charged {
     pub masked_pan: Option<String>,
 }
 
+/// Warns, naming the command that fixes it, when others than its owner may read the journal.
+fn warn_if_shared(file: &File, path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if file
+            .metadata()
+            .is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+        {
+            tracing::warn!(
+                file = %path.display(),
+                "other users of this machine may read the payment journal {}: run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (file, path);
+}
+
 /// Append-only JSON-lines journal in `DIR/intents.jsonl`.
 pub struct FileJournal {
     path: PathBuf,
@@ -136,12 +159,12 @@ impl FileJournal {
             source,
         };
         std::fs::create_dir_all(dir).map_err(io)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .read(true)
-            .open(&path)
-            .map_err(io)?;
+        let mut options = OpenOptions::new();
+        options.create(true).append(true).read(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path).map_err(io)?;
+        warn_if_shared(&file, &path);
         // Make the file's directory entry durable too, once.
         File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
         // A record is durable once its line, newline included, is on disk. Bytes after the last
@@ -405,6 +428,24 @@ mod tests {
             open,
             ["B"],
             "only the intent without an outcome is open after a restart"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_journal_is_created_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = FileJournal::open(dir.path()).unwrap();
+        j.record_intent(&intent("A")).unwrap();
+        let mode = std::fs::metadata(dir.path().join(JOURNAL_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the payment journal is created readable by its owner only"
         );
     }
 

@@ -112,6 +112,13 @@ struct ServeArgs {
     /// Passwords checked at once, 19 MiB each [default: the cores, 2 to 4].
     #[arg(long, env = "SYNC_LOGIN_CHECKS")]
     login_checks: Option<usize>,
+    /// Serve HTTPS with this certificate chain (PEM, the server's certificate first), with
+    /// `--tls-key`; without both, plain HTTP (for loopback or behind a TLS-terminating proxy).
+    #[arg(long, env = "SYNC_TLS_CERT", value_name = "FILE.pem")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The private key of `--tls-cert` (PEM).
+    #[arg(long, env = "SYNC_TLS_KEY", value_name = "FILE.pem")]
+    tls_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -928,6 +935,9 @@ async fn run(cli: Cli) -> Result<()> {
         cli.config.as_deref(),
         &db,
     );
+    // A new SQLite database is created owner-only before SQLite opens it.
+    sync_server::server_key::protect_sqlite_files(&db)
+        .with_context(|| format!("creating the database {db}"))?;
     let store = open_store(&db)
         .await
         .with_context(|| format!("opening the database {db}"))?;
@@ -963,6 +973,17 @@ async fn serve(
     let keys = Arc::new(ServerKeys::from_source(key_source, key));
     let login = login_policy(&args);
     let listen = pick(args.listen, file.listen, DEFAULT_LISTEN.to_string());
+    // Before anything listens, so a wrong file stops the start with its name.
+    let tls = match (
+        args.tls_cert.or(file.tls_cert),
+        args.tls_key.or(file.tls_key),
+    ) {
+        (Some(cert), Some(key)) => Some(sync_server::tls::server_config(&cert, &key)?),
+        (None, None) => None,
+        _ => bail!(
+            "HTTPS needs both the certificate and its key: give --tls-cert and --tls-key (or tls_cert and tls_key in the config file)"
+        ),
+    };
     let defaults = ServerConfig::default();
     let config = ServerConfig {
         max_body_bytes: pick(
@@ -1035,6 +1056,7 @@ async fn serve(
         .with_context(|| format!("listening on {listen}"))?;
     tracing::info!(
         address = %listener.local_addr()?,
+        scheme = if tls.is_some() { "https" } else { "http" },
         backend = store.backend(),
         max_records = config.max_records_per_upload,
         nats = nats.as_deref().unwrap_or("-"),
@@ -1048,7 +1070,10 @@ async fn serve(
         }
         let _ = stop.send(true);
     };
-    sync_server::serve(listener, state, shutdown).await?;
+    match tls {
+        Some(tls) => sync_server::tls::serve(listener, tls, state, shutdown).await?,
+        None => sync_server::serve(listener, state, shutdown).await?,
+    }
     for worker in workers {
         worker.await.context("a delivery worker failed")?;
     }

@@ -146,11 +146,17 @@ enum Command {
     Archive(ArchiveCommand),
     /// Register this till with head office using the one-time code it printed.
     Enroll {
-        /// Head office's address, for example `http://hq.example:8080`
+        /// Head office's address, for example `https://hq.example` (plain `http://` only for a
+        /// head office on this machine)
         #[arg(long)]
         server: String,
         #[arg(long)]
         code: String,
+        /// PEM file of the certificate authority (or the certificate) of a head office whose
+        /// certificate no system authority signed; kept with the enrollment and trusted for
+        /// every later sync, besides the system's authorities
+        #[arg(long, value_name = "FILE.pem")]
+        ca_cert: Option<PathBuf>,
     },
     /// Upload to head office every record it does not hold yet, then apply head office's
     /// changes (catalog, prices, staff, web orders) (one pass).
@@ -681,8 +687,23 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 return Err(Failure::Reported(1));
             }
         }
-        Command::Enroll { server, code } => {
-            let enrollment = open(&cli)?.enroll(server, code)?;
+        Command::Enroll {
+            server,
+            code,
+            ca_cert,
+        } => {
+            let pinned = match ca_cert {
+                Some(path) => {
+                    Some(
+                        std::fs::read_to_string(path).map_err(|source| TillError::File {
+                            path: path.display().to_string(),
+                            source,
+                        })?,
+                    )
+                }
+                None => None,
+            };
+            let enrollment = open(&cli)?.enroll_trusting(server, code, pinned.as_deref())?;
             print(json, &enrollment, || {
                 format!(
                     "enrolled as {} (shop {}) with {}\n",
