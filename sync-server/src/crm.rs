@@ -14,7 +14,7 @@
 //! one seen first on a ticket is `created` without details, and `updated` when they arrive.
 //!
 //! "Later" is the till's `updated_at`, so a till's clock decides which change wins. A change
-//! dated more than [`MAX_CLOCK_AHEAD`] past head office's clock cannot be genuine: it is
+//! dated more than [`MAX_CLOCK_AHEAD_SECONDS`] past head office's clock cannot be genuine: it is
 //! stored as of head office's time and alarmed ([`bound_to_clock`]), so one till (a wrong
 //! clock, or a dishonest one) cannot pin a customer's details against every later change.
 //! Each stored change keeps the shop and till that made it ([`ContactOrigin`]).
