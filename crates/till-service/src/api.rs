@@ -955,11 +955,16 @@ pub struct SyncStatus {
     pub last_error: Option<String>,
 }
 
-/// `enroll`: head office's address and the one-time code it gave for this till.
+/// `enroll`: head office's address and the one-time code it gave for this till, and the
+/// certificate authority (or certificate) to trust for it besides the system's, in PEM, when
+/// head office's certificate comes from a private authority.
 #[derive(Clone, Debug, Serialize, Deserialize, TS)]
 pub struct EnrollRequest {
     pub server: String,
     pub code: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub ca_pem: Option<String>,
 }
 
 /// Shop and till identity.

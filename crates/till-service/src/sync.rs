@@ -120,7 +120,15 @@ impl Service {
                 "enrolling the till is a manager's: ask a manager to log in",
             ));
         }
-        Till::open(self.db_path(), self.clock.clone())?.enroll(&request.server, &request.code)?;
+        let authority = request
+            .ca_pem
+            .as_deref()
+            .filter(|pem| !pem.trim().is_empty());
+        Till::open(self.db_path(), self.clock.clone())?.enroll_trusting(
+            &request.server,
+            &request.code,
+            authority,
+        )?;
         self.request_sync();
         self.sync_status(Empty {})
     }

@@ -519,3 +519,42 @@ fn the_served_page_carries_the_launch_secret_that_opens_the_api() {
         .as_u16();
     assert_eq!(status, 403, "each launch has its own secret");
 }
+
+/// The app enrolls as `till enroll` does: plain HTTP to another machine is refused before any
+/// connection, and the authority a manager pastes is read (a text that is no certificate is
+/// refused), so head office's private authority can be pinned from the settings screen.
+#[test]
+fn the_apps_enrollment_refuses_plain_http_and_reads_the_pasted_authority() {
+    let till = TestTill::start("amount-rule", Duration::from_secs(5));
+    till.login("9999");
+    let started = std::time::Instant::now();
+    let plain = till.call(
+        "enroll",
+        json!({"server": "http://192.0.2.1:8080", "code": "K7QM-2XPD-9RTA"}),
+    );
+    assert_eq!(
+        plain.code(),
+        "plain_http_refused",
+        "plain HTTP to another machine is refused: {}",
+        plain.body
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the refusal comes before any connection"
+    );
+    let pasted = till.call(
+        "enroll",
+        json!({"server": "https://192.0.2.1:8443", "code": "K7QM-2XPD-9RTA", "ca_pem": "not a certificate"}),
+    );
+    assert_eq!(
+        pasted.code(),
+        "ca_cert_invalid",
+        "the pasted authority is checked before any connection: {}",
+        pasted.body
+    );
+    assert_eq!(
+        till.call("sync_status", json!({})).ok()["enrolled"],
+        false,
+        "a refused enrollment leaves the till unenrolled"
+    );
+}

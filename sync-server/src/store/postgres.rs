@@ -1011,12 +1011,7 @@ impl Store for PgStore {
     async fn user_tokens(&self, user_id: &str) -> Result<Vec<UserToken>> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let found = tx
-            .query_opt("SELECT id FROM users WHERE id = $1", &[&user_id])
-            .await?;
-        if found.is_none() {
-            return Err(StoreError::NotFound(format!("no user `{user_id}`")));
-        }
+        known_user(&tx, user_id).await?;
         let rows = tx
             .query(
                 "SELECT created_at, expires_at FROM user_tokens WHERE user_id = $1

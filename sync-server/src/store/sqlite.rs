@@ -937,6 +937,13 @@ fn stored_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRecord> {
 const STORED_RECORD_COLUMNS: &str =
     "r.till_id, t.shop_id, r.chain, r.seq, r.at, r.hash, r.body, r.received_at, t.public_key";
 
+/// [`StoreError::NotFound`] unless the user exists.
+fn known_user(conn: &Connection, user_id: &str) -> Result<()> {
+    conn.query_row("SELECT 1 FROM users WHERE id = ?1", [user_id], |_| Ok(()))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("no user `{user_id}`")))
+}
+
 fn insert_user_token(
     tx: &Connection,
     token_hash: &str,
@@ -1321,14 +1328,7 @@ impl Store for SqliteStore {
         let (token_hash, user_id) = (token_hash.to_string(), user_id.to_string());
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let known: Option<String> = tx
-                .query_row("SELECT id FROM users WHERE id = ?1", [&user_id], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            if known.is_none() {
-                return Err(StoreError::NotFound(format!("no user `{user_id}`")));
-            }
+            known_user(&tx, &user_id)?;
             insert_user_token(&tx, &token_hash, &user_id, now, expires_at)?;
             tx.commit()?;
             Ok(())
@@ -1339,14 +1339,7 @@ impl Store for SqliteStore {
     async fn user_tokens(&self, user_id: &str) -> Result<Vec<UserToken>> {
         let user_id = user_id.to_string();
         self.read(move |c| {
-            let known: Option<String> = c
-                .query_row("SELECT id FROM users WHERE id = ?1", [&user_id], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            if known.is_none() {
-                return Err(StoreError::NotFound(format!("no user `{user_id}`")));
-            }
+            known_user(c, &user_id)?;
             let mut stmt = c.prepare(
                 "SELECT created_at, expires_at FROM user_tokens WHERE user_id = ?1
                  ORDER BY created_at, expires_at",
@@ -1381,14 +1374,7 @@ impl Store for SqliteStore {
         let user_id = user_id.to_string();
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let known: Option<String> = tx
-                .query_row("SELECT id FROM users WHERE id = ?1", [&user_id], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            if known.is_none() {
-                return Err(StoreError::NotFound(format!("no user `{user_id}`")));
-            }
+            known_user(&tx, &user_id)?;
             let ended = tx.execute("DELETE FROM sessions WHERE user_id = ?1", [&user_id])?
                 + tx.execute("DELETE FROM user_tokens WHERE user_id = ?1", [&user_id])?;
             tx.commit()?;

@@ -246,6 +246,7 @@ export const en: Record<MessageKey, string> = {
   'settings.notEnrolled': 'Till not enrolled with head office yet: type its address and the one-time code it gave.',
   'settings.server': 'Head office address',
   'settings.enrollCode': 'Enrollment code',
+  'settings.enrollAuthority': 'Head office’s certificate authority (PEM, only if head office gave one)',
   'settings.enroll': 'Enroll the till',
   'settings.syncNow': 'Sync now',
   'settings.pins': 'Staff PINs',

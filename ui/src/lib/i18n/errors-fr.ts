@@ -101,5 +101,11 @@ export const errorsFr: Readonly<Record<string, string>> = {
   not_enrolled: 'Caisse non rattachée au siège : un responsable la rattache dans les réglages.',
   server_unreachable: 'Siège injoignable : vérifiez le réseau. La caisse continue de vendre hors ligne.',
   server_refused: 'Le siège a refusé le rattachement : vérifiez le code qu’il a donné pour cette caisse.',
+  plain_http_refused: 'Adresse non chiffrée refusée : saisissez l’adresse du siège en https://.',
+  server_certificate_untrusted:
+    'Le certificat du siège n’est pas reconnu : collez l’autorité de certification que le siège a fournie, puis rattachez à nouveau.',
+  server_certificate_refused: 'Le certificat du siège est refusé (nom ou date) : vérifiez l’adresse du siège, ou prévenez-le.',
+  ca_cert_invalid: 'Ce texte n’est pas un certificat : collez le bloc « BEGIN CERTIFICATE » fourni par le siège.',
+  server_address_invalid: 'Adresse du siège invalide : par exemple https://siege.exemple.fr.',
   device_uri_invalid: 'Adresse d’appareil invalide : par exemple tcp://192.168.1.50:9100, serial:///dev/ttyUSB0 ou none.',
 };

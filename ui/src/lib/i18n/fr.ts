@@ -244,6 +244,7 @@ export const fr = {
   'settings.notEnrolled': 'Caisse pas encore enregistrée auprès du siège : tapez son adresse et le code à usage unique qu’il a donné.',
   'settings.server': 'Adresse du siège',
   'settings.enrollCode': 'Code d’enregistrement',
+  'settings.enrollAuthority': 'Autorité de certification du siège (PEM, seulement si le siège en a donné une)',
   'settings.enroll': 'Enregistrer la caisse',
   'settings.syncNow': 'Synchroniser maintenant',
   'settings.pins': 'Codes du personnel',

@@ -170,7 +170,7 @@ export type DrawerRequest = { approval?: string, };
 
 export type Empty = Record<string, never>;
 
-export type EnrollRequest = { server: string, code: string, };
+export type EnrollRequest = { server: string, code: string, ca_pem?: string, };
 
 export type ExchangeQuote = { 
 /**
