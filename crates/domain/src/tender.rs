@@ -199,6 +199,34 @@ pub fn settle(total: Money, tenders: &[Tender]) -> Result<Money, SaleError> {
     Ok(change)
 }
 
+/// Where a payment in progress stands: what was tendered, what is still due and the change to
+/// give, as the payment screen shows it while tenders are added. Change follows [`settle`]'s
+/// rule (cash only): tenders it would refuse show no change, and [`settle`] refuses them when
+/// the ticket is recorded. A refund (total < 0) shows nothing due and no change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settlement {
+    pub tendered: Money,
+    pub due: Money,
+    pub change: Money,
+}
+
+/// The one rule for amount due and change, used by every quote (sale, exchange, web order).
+pub fn settlement(total: Money, tenders: &[Tender]) -> Settlement {
+    let tendered: Money = tenders.iter().map(|t| t.amount).sum();
+    let (due, change) = if total.is_negative() {
+        (Money::ZERO, Money::ZERO)
+    } else if tendered >= total {
+        (Money::ZERO, settle(total, tenders).unwrap_or(Money::ZERO))
+    } else {
+        (total - tendered, Money::ZERO)
+    };
+    Settlement {
+        tendered,
+        due,
+        change,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,6 +267,45 @@ mod tests {
     fn tenders_must_cover_the_total() {
         let err = settle(Money::from_cents(1000), &[tender(TenderKind::Card, 999)]).unwrap_err();
         assert!(matches!(err, SaleError::TendersShort { .. }), "{err}");
+    }
+
+    #[test]
+    fn settlement_shows_what_is_due_and_the_change_in_cash_only() {
+        let tender = |kind, cents| Tender {
+            kind,
+            amount: Money::from_cents(cents),
+            reference: None,
+            payment: None,
+        };
+        let total = Money::from_cents(4990);
+        let partial = settlement(total, &[tender(TenderKind::Card, 2000)]);
+        assert_eq!(
+            (partial.due, partial.change),
+            (Money::from_cents(2990), Money::ZERO)
+        );
+        let with_cash = settlement(
+            total,
+            &[
+                tender(TenderKind::Card, 2000),
+                tender(TenderKind::Cash, 5000),
+            ],
+        );
+        assert_eq!(
+            (with_cash.tendered, with_cash.due, with_cash.change),
+            (
+                Money::from_cents(7000),
+                Money::ZERO,
+                Money::from_cents(2010)
+            )
+        );
+        let card_over = settlement(total, &[tender(TenderKind::Card, 6000)]);
+        assert_eq!(
+            card_over.change,
+            Money::ZERO,
+            "no change out of a card: settle refuses it when recorded"
+        );
+        let refund = settlement(Money::from_cents(-1000), &[]);
+        assert_eq!((refund.due, refund.change), (Money::ZERO, Money::ZERO));
     }
 
     #[test]

@@ -5,15 +5,14 @@
 //! computes the ticket; this module checks who may do it, picks the tenders from the sign of
 //! the difference, and prints after the ledger commit.
 
-use pos_domain::Money;
-use pos_domain::tender::{Tender, settle};
+use pos_domain::tender::{Tender, settlement};
 use pos_domain::ticket::{ReturnLine, Ticket};
 use pos_till::requests::ExchangeRequest as EngineExchange;
 
 use crate::api::*;
 use crate::error::{ApiError, ApiResult};
 use crate::service::{Service, lock};
-use crate::views::{self, money};
+use crate::views;
 
 impl Service {
     fn engine_exchange(
@@ -88,23 +87,7 @@ impl Service {
             .filter(|a| !self.has_approval(*a, &approvals))
             .collect();
         let total = computed.total;
-        let mut tenders = Vec::new();
-        for (i, t) in request.tenders.iter().enumerate() {
-            tenders.push(Tender {
-                kind: views::tender_kind(t.kind),
-                amount: money(&format!("tender {}", i + 1), &t.amount)?,
-                reference: None,
-                payment: None,
-            });
-        }
-        let tendered: Money = tenders.iter().map(|t| t.amount).sum();
-        let (amount_due, change) = if !total.is_positive() {
-            (Money::ZERO, Money::ZERO)
-        } else if tendered >= total {
-            (Money::ZERO, settle(total, &tenders).unwrap_or(Money::ZERO))
-        } else {
-            (total - tendered, Money::ZERO)
-        };
+        let settlement = settlement(total, &views::tenders_entered(&request.tenders)?);
         let refund = if total.is_negative() {
             match request.refund_to {
                 RefundTo::Original => computed.tenders.clone(),
@@ -128,9 +111,9 @@ impl Service {
             returned_total: computed.returned_amount().to_string(),
             sold_total: computed.sold_amount().to_string(),
             total: total.to_string(),
-            tendered: tendered.to_string(),
-            amount_due: amount_due.to_string(),
-            change: change.to_string(),
+            tendered: settlement.tendered.to_string(),
+            amount_due: settlement.due.to_string(),
+            change: settlement.change.to_string(),
             refund: refund.iter().map(views::tender_view).collect(),
             approvals_needed,
         })

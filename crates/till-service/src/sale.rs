@@ -5,7 +5,7 @@
 
 use pos_domain::Money;
 use pos_domain::record::Chain;
-use pos_domain::tender::{Tender, settle};
+use pos_domain::tender::{Tender, settlement};
 use pos_domain::ticket::{ReturnLine, Ticket};
 use pos_till::requests::{RecordedTicket, ReturnRequest as EngineReturn, SaleRequest};
 use rust_decimal::Decimal;
@@ -217,33 +217,7 @@ impl Service {
         let till = lock(&self.till);
         let ticket = till.quote(&self.sale_request(&request.cart, &staff.id, Vec::new())?)?;
         drop(till);
-        let tendered: Money = request
-            .tenders
-            .iter()
-            .enumerate()
-            .map(|(i, t)| money(&format!("tender {}", i + 1), &t.amount))
-            .sum::<ApiResult<Money>>()?;
-        let tenders = request
-            .tenders
-            .iter()
-            .map(|t| {
-                Ok(Tender {
-                    kind: views::tender_kind(t.kind),
-                    amount: money("tender", &t.amount)?,
-                    reference: None,
-                    payment: None,
-                })
-            })
-            .collect::<ApiResult<Vec<_>>>()?;
-        let (amount_due, change) = if tendered >= ticket.total {
-            // The engine's rule for change (cash only) decides; a refusal shows as no change.
-            (
-                Money::ZERO,
-                settle(ticket.total, &tenders).unwrap_or(Money::ZERO),
-            )
-        } else {
-            (ticket.total - tendered, Money::ZERO)
-        };
+        let settlement = settlement(ticket.total, &views::tenders_entered(&request.tenders)?);
         let approvals_needed = self
             .approvals_for(&request.cart, &ticket)
             .into_iter()
@@ -254,9 +228,9 @@ impl Service {
             vat: ticket.vat.iter().map(views::vat).collect(),
             ticket_discount: ticket.ticket_discount_amount.to_string(),
             total: ticket.total.to_string(),
-            tendered: tendered.to_string(),
-            amount_due: amount_due.to_string(),
-            change: change.to_string(),
+            tendered: settlement.tendered.to_string(),
+            amount_due: settlement.due.to_string(),
+            change: settlement.change.to_string(),
             approvals_needed,
         })
     }
@@ -314,17 +288,18 @@ impl Service {
     pub fn sell(&self, request: SellRequest) -> ApiResult<SaleResult> {
         let staff = self.current()?;
         let mut till = lock(&self.till);
-        let quote = till.quote(&self.sale_request(&request.cart, &staff.id, Vec::new())?)?;
-        for action in self.approvals_for(&request.cart, &quote) {
+        let tenders = self.tenders(&request.tenders, PaymentKind::Debit)?;
+        let sale = self.sale_request(&request.cart, &staff.id, tenders.tenders)?;
+        // Priced once: the approvals are checked against the very ticket that is recorded.
+        let priced = till.price_sale(&sale)?;
+        for action in self.approvals_for(&request.cart, priced.ticket()) {
             let what = match action {
                 ApprovalAction::PriceOverride => "changing a price",
                 _ => "a discount this large",
             };
             self.require_approval(&mut till, action, what, &request.cart.approvals)?;
         }
-        let tenders = self.tenders(&request.tenders, PaymentKind::Debit)?;
-        let sale = self.sale_request(&request.cart, &staff.id, tenders.tenders)?;
-        let recorded = till.sell(&sale)?;
+        let recorded = till.record_sale(priced)?;
         self.mark_used(&tenders.payments, recorded.number);
         let receipt = till.receipt(Some(&staff.id), recorded.number, false)?;
         drop(till);

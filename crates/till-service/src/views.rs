@@ -67,6 +67,23 @@ pub fn tender_kind(kind: TenderKind) -> pos_domain::tender::TenderKind {
     }
 }
 
+/// The tenders a payment screen has entered so far, read as the domain's tenders for a quote's
+/// amount due and change (no payment is checked: nothing is recorded).
+pub fn tenders_entered(inputs: &[TenderInput]) -> ApiResult<Vec<Tender>> {
+    inputs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            Ok(Tender {
+                kind: tender_kind(t.kind),
+                amount: money(&format!("tender {}", i + 1), &t.amount)?,
+                reference: None,
+                payment: None,
+            })
+        })
+        .collect()
+}
+
 pub fn tender_kind_view(kind: pos_domain::tender::TenderKind) -> TenderKind {
     use pos_domain::tender::TenderKind as K;
     match kind {

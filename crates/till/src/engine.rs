@@ -51,6 +51,23 @@ struct LineRules {
     day: chrono::NaiveDate,
 }
 
+/// A sale the engine priced, ready to record ([`Till::price_sale`], [`Till::record_sale`]).
+/// Only the engine makes one, so a front end can read the ticket but never record one it
+/// computed itself.
+#[derive(Debug)]
+pub struct PricedSale {
+    ticket: Ticket,
+    chain: Chain,
+    operator: String,
+}
+
+impl PricedSale {
+    /// The ticket as it will be recorded (before its chain totals).
+    pub fn ticket(&self) -> &Ticket {
+        &self.ticket
+    }
+}
+
 /// A till: its ledger, identity, signing key and clock.
 pub struct Till {
     pub(crate) conn: Connection,
@@ -434,13 +451,33 @@ impl Till {
 
     /// Records a sale (or a training sale). Nothing is written if the sale is refused.
     pub fn sell(&mut self, request: &SaleRequest) -> Result<RecordedTicket> {
-        let ticket = compute_sale(self.draft(request)?)?;
-        let chain = if request.training {
-            Chain::Training
-        } else {
-            Chain::Ticket
-        };
-        self.record_ticket(chain, operator(&request.operator), |_| Ok(ticket))
+        let priced = self.price_sale(request)?;
+        self.record_sale(priced)
+    }
+
+    /// Prices a sale with its tenders, checked as [`Till::sell`] checks them, without
+    /// recording it: a front end looks at the ticket (what needs a manager) and then records
+    /// this very ticket with [`Till::record_sale`], so a sale is priced once.
+    pub fn price_sale(&self, request: &SaleRequest) -> Result<PricedSale> {
+        Ok(PricedSale {
+            ticket: compute_sale(self.draft(request)?)?,
+            chain: if request.training {
+                Chain::Training
+            } else {
+                Chain::Ticket
+            },
+            operator: operator(&request.operator).to_string(),
+        })
+    }
+
+    /// Records a sale [`Till::price_sale`] priced. Nothing is written if it is refused.
+    pub fn record_sale(&mut self, sale: PricedSale) -> Result<RecordedTicket> {
+        let PricedSale {
+            ticket,
+            chain,
+            operator,
+        } = sale;
+        self.record_ticket(chain, &operator, |_| Ok(ticket))
     }
 
     /// Records a return of lines of an earlier sale, or its cancellation.

@@ -45,6 +45,6 @@ pub mod system;
 pub mod web_orders;
 pub mod web_returns;
 
-pub use engine::Till;
+pub use engine::{PricedSale, Till};
 pub use error::{Result, TillError};
 pub use identity::{Identity, InitOptions};
