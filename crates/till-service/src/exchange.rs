@@ -5,7 +5,7 @@
 //! computes the ticket; this module checks who may do it, picks the tenders from the sign of
 //! the difference, and prints after the ledger commit.
 
-use pos_domain::tender::{Tender, settlement};
+use pos_domain::tender::settlement;
 use pos_domain::ticket::{ReturnLine, Ticket};
 use pos_till::requests::ExchangeRequest as EngineExchange;
 
@@ -89,19 +89,7 @@ impl Service {
         let total = computed.total;
         let settlement = settlement(total, &views::tenders_entered(&request.tenders)?);
         let refund = if total.is_negative() {
-            match request.refund_to {
-                RefundTo::Original => computed.tenders.clone(),
-                other => vec![Tender {
-                    kind: views::tender_kind(match other {
-                        RefundTo::Cash => TenderKind::Cash,
-                        RefundTo::StoreCredit => TenderKind::StoreCredit,
-                        _ => TenderKind::Card,
-                    }),
-                    amount: total,
-                    reference: None,
-                    payment: None,
-                }],
-            }
+            crate::sale::refund_preview(request.refund_to, &computed)
         } else {
             Vec::new()
         };

@@ -472,15 +472,7 @@ impl Service {
         payment_id: Option<&String>,
         computed: &Ticket,
     ) -> ApiResult<Option<Vec<Tender>>> {
-        let total = computed.total;
-        let single = |kind| {
-            Ok(Some(vec![Tender {
-                kind,
-                amount: total,
-                reference: None,
-                payment: None,
-            }]))
-        };
+        let single = |kind| Ok(Some(vec![refund_tender(kind, computed.total)]));
         use pos_domain::tender::TenderKind as K;
         match refund_to {
             RefundTo::Original => {
@@ -505,7 +497,7 @@ impl Service {
                 let tenders = self.tenders(
                     &[TenderInput {
                         kind: TenderKind::Card,
-                        amount: total.abs().to_string(),
+                        amount: computed.total.abs().to_string(),
                         reference: None,
                         payment_id: Some(payment_id),
                     }],
@@ -527,19 +519,7 @@ impl Service {
         {
             approvals_needed.push(ApprovalAction::RefundWithoutReceipt);
         }
-        let tenders = match request.refund_to {
-            RefundTo::Original => computed.tenders.clone(),
-            RefundTo::Cash | RefundTo::StoreCredit | RefundTo::Card => vec![Tender {
-                kind: views::tender_kind(match request.refund_to {
-                    RefundTo::Cash => TenderKind::Cash,
-                    RefundTo::StoreCredit => TenderKind::StoreCredit,
-                    _ => TenderKind::Card,
-                }),
-                amount: computed.total,
-                reference: None,
-                payment: None,
-            }],
-        };
+        let tenders = refund_preview(request.refund_to, &computed);
         Ok(views::return_quote(&computed, &tenders, approvals_needed))
     }
 
@@ -610,4 +590,27 @@ fn ticket_from_reference(till: &pos_till::Till, reference: &str) -> ApiResult<u6
         return Err(refused());
     }
     Ok(number)
+}
+
+/// The refund of `total` (negative) in one tender of `kind`.
+pub(crate) fn refund_tender(kind: pos_domain::tender::TenderKind, total: Money) -> Tender {
+    Tender {
+        kind,
+        amount: total,
+        reference: None,
+        payment: None,
+    }
+}
+
+/// The refund tenders a quote shows for `refund_to` (a card refund not started yet shows as
+/// the card): what [`Service::refund_tenders`] records once the refund is on its way.
+pub(crate) fn refund_preview(refund_to: RefundTo, computed: &Ticket) -> Vec<Tender> {
+    use pos_domain::tender::TenderKind as K;
+    let kind = match refund_to {
+        RefundTo::Original => return computed.tenders.clone(),
+        RefundTo::Cash => K::Cash,
+        RefundTo::StoreCredit => K::StoreCredit,
+        RefundTo::Card => K::Card,
+    };
+    vec![refund_tender(kind, computed.total)]
 }

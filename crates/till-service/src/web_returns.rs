@@ -70,12 +70,7 @@ impl Service {
             .refund_tenders(request.refund_to, None, &computed)
             .or_else(|e| match request.refund_to {
                 // The card refund is not started yet: show it as the card.
-                RefundTo::Card => Ok(Some(vec![pos_domain::tender::Tender {
-                    kind: pos_domain::tender::TenderKind::Card,
-                    amount: computed.total,
-                    reference: None,
-                    payment: None,
-                }])),
+                RefundTo::Card => Ok(Some(crate::sale::refund_preview(RefundTo::Card, &computed))),
                 _ => Err(e),
             })?
             .unwrap_or_default();
