@@ -2182,11 +2182,14 @@ fn serving_lock_path(database: &Path) -> PathBuf {
 /// when the process ends, however it ends, so a server killed outright does not block the next.
 fn hold_serving_lock(lock_path: &Path) -> Result<Connection> {
     let lock = Connection::open(lock_path)?;
-    lock.busy_timeout(std::time::Duration::ZERO)?;
-    lock.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
-    // The file holds nothing: no journal to leave behind.
-    lock.pragma_update(None, "journal_mode", "OFF")?;
-    match lock.execute_batch("BEGIN EXCLUSIVE") {
+    let taken = (|| {
+        lock.busy_timeout(std::time::Duration::ZERO)?;
+        lock.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+        // The file holds nothing: no journal to leave behind.
+        lock.pragma_update(None, "journal_mode", "OFF")?;
+        lock.execute_batch("BEGIN EXCLUSIVE")
+    })();
+    match taken {
         Ok(()) => Ok(lock),
         Err(rusqlite::Error::SqliteFailure(e, _))
             if e.code == rusqlite::ErrorCode::DatabaseBusy =>
