@@ -7,6 +7,9 @@
 //!   whose delivery the killed process had claimed and not recorded), in order per subject, and
 //!   JetStream holds each event once, published after the kill by the replica that took over.
 //! - SQLite: a second `serve` on one file is refused, saying why; admin commands still run.
+//! - Three webhook workers, each with its own connections to one database as three servers'
+//!   would have (every backend), and a receiver failing now and then: each event is accepted
+//!   once, in order per subject.
 //! - Concurrent writers through several connections of one database (every backend): one
 //!   enrollment code enrolls one till, and the changes feed's versions stay unique and
 //!   become visible in order, so a till following the feed misses none.
@@ -33,13 +36,18 @@ use pos_domain::record::Chain;
 use pos_till::Till;
 use serde_json::Value;
 use support::*;
+use sync_server::feeds::SystemClock;
 use sync_server::feeds::nats::{FAMILIES, NatsConfig};
-use sync_server::feeds::webhooks;
-use sync_server::store::{Enrollment, NewChange, SalesQuery, StoreError};
+use sync_server::feeds::webhooks::{self, DeliveryTiming, WebhookWorker};
+use sync_server::server_key::{ServerKey, ServerKeys};
+use sync_server::store::{Enrollment, NewChange, NewWebhook, SalesQuery, StoreError};
 use sync_server::{Store, open_store, secrets};
 use tokio::net::{TcpListener, TcpStream};
 
-on_every_backend!(concurrent_writers_use_an_enrollment_code_once_and_miss_no_change);
+on_every_backend!(
+    workers_of_three_servers_deliver_each_event_once_in_order,
+    concurrent_writers_use_an_enrollment_code_once_and_miss_no_change,
+);
 
 /// The server key of these tests (every replica signs with the webhook's secret sealed under it).
 const KEY_HEX: &str = "3f1c9a0b7d2e4c6f8a1b3d5e7f90a2c4e6f8091b3d5f7a9c1e3f5a7b9d1f3e5a";
@@ -344,9 +352,13 @@ async fn claimed_by_process(db: &str, pid: u32) -> BTreeSet<String> {
         .collect()
 }
 
-/// Checks, in arrival order, that no event of a subject arrived before every earlier event
-/// (in outbox order) of that subject had.
-fn assert_in_order_per_subject(events: &[Value], deliveries: &[Delivery]) {
+/// Checks, over the requests in arrival order, each with whether the receiver accepted it, that
+/// no event of a subject was sent before every earlier event (in outbox order) of that subject
+/// had been accepted.
+fn assert_in_order_per_subject<'a>(
+    events: &[Value],
+    requests: impl IntoIterator<Item = (&'a Delivery, bool)>,
+) {
     let position: BTreeMap<&str, usize> = events
         .iter()
         .enumerate()
@@ -359,20 +371,22 @@ fn assert_in_order_per_subject(events: &[Value], deliveries: &[Delivery]) {
             .or_default()
             .push(e["id"].as_str().unwrap());
     }
-    let mut arrived = BTreeSet::new();
-    for d in deliveries {
+    let mut accepted = BTreeSet::new();
+    for (d, ok) in requests {
         for earlier in by_subject[d.subject.as_str()]
             .iter()
             .take_while(|id| position[*id] < position[d.event_id.as_str()])
         {
             assert!(
-                arrived.contains(*earlier),
-                "{} arrived before {earlier} of the same subject {}: order per subject holds across replicas",
+                accepted.contains(*earlier),
+                "{} was sent before {earlier} of the same subject {} was accepted: order per subject holds across servers",
                 d.event_id,
                 d.subject
             );
         }
-        arrived.insert(d.event_id.as_str());
+        if ok {
+            accepted.insert(d.event_id.as_str());
+        }
     }
 }
 
@@ -483,6 +497,11 @@ async fn three_replicas_over_postgres_deliver_each_event_once_through_a_kill() {
     kill_now
         .await
         .expect("the first till reached its 6th upload");
+    // Killed while it holds claims if it gets any within 5 s, so their takeover is exercised.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while claimed_by_process(&db, victim_pid).await.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     replicas[victim].kill();
     let claimed_at_death = claimed_by_process(&db, victim_pid).await;
     let mut held = Vec::new();
@@ -578,7 +597,7 @@ async fn three_replicas_over_postgres_deliver_each_event_once_through_a_kill() {
         times.values().all(|n| *n <= 2),
         "no event is delivered more than twice: {times:?}"
     );
-    assert_in_order_per_subject(&events, &deliveries);
+    assert_in_order_per_subject(&events, deliveries.iter().map(|d| (d, true)));
 
     // JetStream: every event once, the publisher's lead taken over after the kill.
     if let Some((config, _)) = &nats {
@@ -758,4 +777,130 @@ async fn write_changes(store: Arc<dyn Store>, writer: usize, rounds: usize, per_
             .collect();
         store.put_changes(changes).await.unwrap();
     }
+}
+
+/// The requests a receiver got, each with whether it accepted it.
+type Requests = Arc<Mutex<Vec<(Delivery, bool)>>>;
+
+/// Records every request; answers 503 to every fifth, 204 to the others.
+async fn receive_failing_sometimes(State(deliveries): State<Requests>, body: Bytes) -> StatusCode {
+    let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let accepted = {
+        let mut deliveries = deliveries.lock().unwrap();
+        let accepted = deliveries.len() % 5 != 4;
+        let delivery = Delivery {
+            event_id: event["id"].as_str().unwrap_or_default().to_string(),
+            subject: event["subject"].as_str().unwrap_or_default().to_string(),
+            signature_valid: true,
+        };
+        deliveries.push((delivery, accepted));
+        accepted
+    };
+    tokio::time::sleep(Duration::from_millis(3)).await;
+    if accepted {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    }
+}
+
+async fn workers_of_three_servers_deliver_each_event_once_in_order(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let deliveries: Requests = Arc::new(Mutex::new(Vec::new()));
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(receive_failing_sometimes))
+        .with_state(deliveries.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let key = ServerKey::from_hex(KEY_HEX, "the test key").unwrap();
+    server
+        .store
+        .create_webhook(
+            &NewWebhook {
+                id: "erp".into(),
+                url,
+                sealed_secret: key.seal("erp", SECRET).unwrap(),
+                types: Vec::new(),
+                from_start: true,
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    // Events of every kind, several per subject (stock levels, customers), from many uploads.
+    let code = server.create_till(SHOP_A, "PARIS-OPERA-1").await;
+    let till = TestTill::new("PARIS-OPERA-1", 21, 60, 2, 5);
+    let token = server.enroll(&code, &till).await.token;
+    for chains in till.batches(10) {
+        server.upload(&token, "PARIS-OPERA-1", chains).await;
+    }
+
+    let timing = DeliveryTiming {
+        poll_interval: Duration::from_millis(10),
+        first_retry: Duration::from_millis(20),
+        max_retry: Duration::from_millis(100),
+        max_attempts: 1000,
+        request_timeout: Duration::from_secs(2),
+        parallel: 4,
+        batch: 50,
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut workers = Vec::new();
+    for n in 0..3 {
+        // Each worker on its own store: its own connections, as another server's.
+        let store = open_store(&server.db_url).await.unwrap();
+        let worker = WebhookWorker::new(
+            store,
+            Arc::new(SystemClock),
+            timing.clone(),
+            Arc::new(ServerKeys::fixed(key.clone())),
+        )
+        .unwrap()
+        .claiming_as(&format!("server-{n}"));
+        workers.push(tokio::spawn(worker.run(stopped.clone())));
+    }
+    let events = server.feed_all().await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let hooks = server.store.webhooks().await.unwrap();
+        if hooks.iter().all(|h| h.pending == 0 && h.dead == 0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the queue drains within 60 s: {hooks:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = stop.send(true);
+    for worker in workers {
+        worker.await.unwrap();
+    }
+
+    let deliveries = deliveries.lock().unwrap().clone();
+    let mut accepted: BTreeMap<&str, usize> = BTreeMap::new();
+    for (delivery, ok) in &deliveries {
+        if *ok {
+            *accepted.entry(delivery.event_id.as_str()).or_default() += 1;
+        }
+    }
+    assert_eq!(
+        accepted.len(),
+        events.len(),
+        "every event is accepted by the receiver"
+    );
+    assert!(
+        accepted.values().all(|n| *n == 1),
+        "three servers' workers over one database send each event once per webhook: {:?}",
+        accepted.iter().filter(|(_, n)| **n > 1).collect::<Vec<_>>()
+    );
+    assert!(
+        deliveries.len() > events.len(),
+        "some attempts were refused and retried"
+    );
+    assert_in_order_per_subject(&events, deliveries.iter().map(|(d, ok)| (d, *ok)));
+    server.stop().await;
 }

@@ -14,7 +14,7 @@
 //!   [`DeliveryTiming::claim_lease`] (one attempt and its recording, with room to spare), so
 //!   other servers over the same database leave them alone; a claim whose server died expires
 //!   and another server takes the event over. An event is sent twice only when its server died
-//!   between the receiver's answer and the recording of it (receivers de-duplicate by
+//!   after the receiver got it and before its answer was recorded (receivers de-duplicate by
 //!   `X-Pos-Event-Id`).
 //! - **In order per subject**: an event is attempted only when no earlier event of the same
 //!   subject is still queued or dead-lettered for that webhook, and is claimed with it, so one
@@ -101,7 +101,7 @@ pub struct DeliveryTiming {
     /// Deliveries in flight at once per webhook (each to a different subject): also how many a
     /// pass claims at a time.
     pub parallel: usize,
-    /// Events read from the store per query.
+    /// Outbox events looked at per query when queueing them for a webhook.
     pub batch: u32,
 }
 
@@ -238,8 +238,8 @@ impl WebhookWorker {
         })
     }
 
-    /// The same worker claiming under another name (tests run several "servers" in one
-    /// process this way).
+    /// The same worker claiming under another name than its process's (tests run several
+    /// servers' workers in one process this way).
     pub fn claiming_as(self, claimant: &str) -> Self {
         WebhookWorker {
             claimant: claimant.to_string(),
