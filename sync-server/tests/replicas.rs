@@ -904,3 +904,49 @@ async fn workers_of_three_servers_deliver_each_event_once_in_order(backend: Back
     assert_in_order_per_subject(&events, deliveries.iter().map(|(d, ok)| (d, *ok)));
     server.stop().await;
 }
+
+/// PostgreSQL: one server leads a singleton job; another takes the lead once the first lets go
+/// (its process died: its connection, and so its advisory lock, is gone).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_singleton_job_has_one_leader_until_it_lets_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(db) = fresh_database(Backend::Postgres, dir.path()).await else {
+        return;
+    };
+    let first = open_store(&db).await.unwrap();
+    let second = open_store(&db).await.unwrap();
+    let mut lead = first
+        .try_lead("nats nats-jetstream")
+        .await
+        .unwrap()
+        .expect("the first server to try leads");
+    assert!(lead.still_leading().await);
+    assert!(
+        second
+            .try_lead("nats nats-jetstream")
+            .await
+            .unwrap()
+            .is_none(),
+        "a second server does not lead a job already led"
+    );
+    assert!(
+        second.try_lead("another job").await.unwrap().is_some(),
+        "each job has its own lead"
+    );
+    drop(lead);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while second
+        .try_lead("nats nats-jetstream")
+        .await
+        .unwrap()
+        .is_none()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "another server takes the lead once the leader lets go"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop((first, second));
+    drop_database(&db).await;
+}

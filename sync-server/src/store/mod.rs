@@ -5,6 +5,10 @@
 //! (microseconds, `Z`), which sorts chronologically; days as `YYYY-MM-DD`; amounts as integer
 //! cents; records as their stored bytes plus the SHA-256 of those bytes; `records` and `alarms`
 //! refuse UPDATE and DELETE by trigger.
+//!
+//! Several server processes over one database: background work is claimed for a lease
+//! ([`Claim`], [`Store::claim_webhook_deliveries`]) and singleton jobs are led by one process
+//! ([`Store::try_lead`]); SQLite is served by one process ([`Store::begin_serving`]).
 
 pub mod postgres;
 mod postgres_feed;
