@@ -894,8 +894,12 @@ async fn workers_of_three_servers_deliver_each_event_once_in_order(backend: Back
     );
     assert!(
         accepted.values().all(|n| *n == 1),
-        "three servers' workers over one database send each event once per webhook: {:?}",
-        accepted.iter().filter(|(_, n)| **n > 1).collect::<Vec<_>>()
+        "three servers' workers over one database send each event once per webhook (the first sent more often: {:?})",
+        accepted
+            .iter()
+            .filter(|(_, n)| **n > 1)
+            .take(10)
+            .collect::<Vec<_>>()
     );
     assert!(
         deliveries.len() > events.len(),
