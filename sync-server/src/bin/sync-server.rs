@@ -972,7 +972,7 @@ async fn serve(
     store.begin_serving().await?;
     tracing::info!(
         replica = sync_server::feeds::replica_id(),
-        "claims and leads of this server"
+        "this server's name in work claims and leads"
     );
     // Before anything listens: a wrong key stops here, and secrets left in clear by earlier
     // versions are sealed.
