@@ -670,12 +670,23 @@ async fn a_login_burst_is_bounded_and_then_throttled(backend: Backend) {
     drop_database(&db).await;
 }
 
+/// The migrations applied after the credentials one, undone first (newest first) with it.
+const UNDO_LATER_MIGRATIONS: &[&str] = &[
+    // Claims of webhook deliveries by replicas.
+    "ALTER TABLE webhook_deliveries DROP COLUMN claimed_by;
+     ALTER TABLE webhook_deliveries DROP COLUMN claimed_until;",
+];
+
 /// Puts the database back as it was before revocable credentials: users' API tokens in
-/// `users.token_hash`, no `user_tokens` table, no `revoked_at` columns, the migration not
-/// applied.
+/// `users.token_hash`, no `user_tokens` table, no `revoked_at` columns, the migration (and
+/// those after it) not applied.
 async fn undo_credentials_migration(db_url: &str, tokens: &[(&str, String)]) {
+    let undone = 1 + UNDO_LATER_MIGRATIONS.len() as i64;
     if let Some(path) = db_url.strip_prefix("sqlite:") {
         let conn = rusqlite::Connection::open(path).unwrap();
+        for undo in UNDO_LATER_MIGRATIONS {
+            conn.execute_batch(undo).unwrap();
+        }
         conn.execute_batch(
             "DROP TABLE user_tokens;
              DROP INDEX sessions_by_user;
@@ -693,7 +704,7 @@ async fn undo_credentials_migration(db_url: &str, tokens: &[(&str, String)]) {
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        conn.pragma_update(None, "user_version", version - 1)
+        conn.pragma_update(None, "user_version", version - undone)
             .unwrap();
         return;
     }
@@ -701,6 +712,9 @@ async fn undo_credentials_migration(db_url: &str, tokens: &[(&str, String)]) {
         .await
         .unwrap();
     tokio::spawn(connection);
+    for undo in UNDO_LATER_MIGRATIONS {
+        client.batch_execute(undo).await.unwrap();
+    }
     client
         .batch_execute(
             "DROP TABLE user_tokens;
@@ -723,7 +737,15 @@ async fn undo_credentials_migration(db_url: &str, tokens: &[(&str, String)]) {
     client
         .batch_execute(
             "ALTER TABLE users ALTER COLUMN token_hash SET NOT NULL;
-             DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations);",
+",
+        )
+        .await
+        .unwrap();
+    client
+        .execute(
+            "DELETE FROM schema_migrations
+             WHERE version > (SELECT max(version) FROM schema_migrations) - $1",
+            &[&(undone as i32)],
         )
         .await
         .unwrap();

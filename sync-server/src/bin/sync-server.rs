@@ -967,6 +967,13 @@ async fn serve(
     file: FileConfig,
     key_source: KeySource,
 ) -> Result<()> {
+    // First of all: a second server on one SQLite file stops here, having changed nothing
+    // (PostgreSQL takes several; their workers claim their work).
+    store.begin_serving().await?;
+    tracing::info!(
+        replica = sync_server::feeds::replica_id(),
+        "this server's name in work claims and leads"
+    );
     // Before anything listens: a wrong key stops here, and secrets left in clear by earlier
     // versions are sealed.
     let (key, _) = prepare_webhook_secrets(store.as_ref(), &key_source).await?;

@@ -13,6 +13,11 @@
 //!   `Nats-Msg-Id`, so JetStream drops a second copy within its duplicate window; the
 //!   publisher's cursor (a feed consumer named `nats-jetstream`, visible with the other
 //!   consumers) moves only past events JetStream acknowledged, so a restart resumes there.
+//! - **One publisher among replicas**: the publisher publishes only while its process leads the
+//!   job `nats <cursor name>` ([`crate::feeds::lead`], a PostgreSQL advisory lock held on a
+//!   connection of its own); the other servers stand by and one takes over within a poll
+//!   interval of the leader's death. `Nats-Msg-Id` stays the second line of defence, for the
+//!   moment a leader lost its lock but has not noticed yet.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +26,7 @@ use async_nats::jetstream::{self, context::Context, message::PublishMessage};
 use chrono::Utc;
 
 use super::{Shutdown, stopped};
-use crate::store::Store;
+use crate::store::{Leadership, Store};
 
 /// Any error of the publisher (connection, stream creation, publish, store).
 pub type NatsError = async_nats::Error;
@@ -240,12 +245,43 @@ impl NatsPublisher {
         Ok(events.len() as u32)
     }
 
-    /// Publishes until `shutdown` fires; errors (NATS down, a stream refused) are logged and
-    /// the round is tried again after the poll interval, from the saved cursor.
+    /// The singleton job of this publisher, led by one server at a time.
+    fn job(&self) -> String {
+        format!("nats {}", self.config.cursor_name)
+    }
+
+    /// Publishes while this process leads the job (see the module's doc), until `shutdown`
+    /// fires; a lost lead is waited for again.
     pub async fn run(mut self, mut shutdown: Shutdown) {
+        let (store, job, retry) = (self.store.clone(), self.job(), self.config.poll_interval);
+        while let Some(mut lead) = super::lead(store.as_ref(), &job, retry, &mut shutdown).await {
+            if self
+                .publish_while_leading(lead.as_mut(), &mut shutdown)
+                .await
+            {
+                return;
+            }
+            tracing::warn!(
+                job,
+                "lost the lead (its database connection broke); standing by"
+            );
+        }
+    }
+
+    /// Publishes until `shutdown` fires (true) or the lead is lost (false); errors (NATS down,
+    /// a stream refused) are logged and the round is tried again after the poll interval, from
+    /// the saved cursor.
+    async fn publish_while_leading(
+        &mut self,
+        lead: &mut dyn Leadership,
+        shutdown: &mut Shutdown,
+    ) -> bool {
         loop {
+            if !lead.still_leading().await {
+                return false;
+            }
             let wait = tokio::select! {
-                _ = stopped(&mut shutdown) => return,
+                _ = stopped(shutdown) => return true,
                 result = self.round() => match result {
                     Ok(n) => n < self.config.batch,
                     Err(e) => {
@@ -257,7 +293,7 @@ impl NatsPublisher {
             };
             if wait {
                 tokio::select! {
-                    _ = stopped(&mut shutdown) => return,
+                    _ = stopped(shutdown) => return true,
                     _ = tokio::time::sleep(self.config.poll_interval) => {}
                 }
             }

@@ -10,8 +10,15 @@
 //!   events stay queued, and the error is logged.
 //! - **At least once**: an event leaves a webhook's queue only when the receiver answered 2xx;
 //!   queues and attempts are in the store, so a restarted server resumes.
+//! - **Once per webhook across servers**: each pass claims the deliveries it sends, for
+//!   [`DeliveryTiming::claim_lease`] (one attempt and its recording, with room to spare), so
+//!   other servers over the same database leave them alone; a claim whose server died expires
+//!   and another server takes the event over. An event is sent twice only when its server died
+//!   after the receiver got it and before its answer was recorded (receivers de-duplicate by
+//!   `X-Pos-Event-Id`).
 //! - **In order per subject**: an event is attempted only when no earlier event of the same
-//!   subject is still queued or dead-lettered for that webhook; different subjects proceed in
+//!   subject is still queued or dead-lettered for that webhook, and is claimed with it, so one
+//!   subject is in the hands of one server at a time; different subjects proceed in
 //!   parallel.
 //! - **Backoff**: after the n-th failure the next attempt waits `first_retry * 2^(n-1)`
 //!   (capped at `max_retry`), half of it fixed and half random (jitter), so receivers coming
@@ -33,7 +40,7 @@ use sha2::Sha256;
 
 use super::{Shutdown, stopped};
 use crate::server_key::ServerKeys;
-use crate::store::{DueDelivery, Store, StoreError, Webhook};
+use crate::store::{Claim, DueDelivery, Store, StoreError, Webhook};
 
 /// The header carrying the signature, `sha256=<hex>`.
 pub const SIGNATURE_HEADER: &str = "X-Pos-Signature";
@@ -91,9 +98,10 @@ pub struct DeliveryTiming {
     pub max_attempts: u32,
     /// Time a receiver has to answer.
     pub request_timeout: Duration,
-    /// Deliveries in flight at once per webhook (each to a different subject).
+    /// Deliveries in flight at once per webhook (each to a different subject): also how many a
+    /// pass claims at a time.
     pub parallel: usize,
-    /// Events read from the store per query.
+    /// Outbox events looked at per query when queueing them for a webhook.
     pub batch: u32,
 }
 
@@ -108,6 +116,15 @@ impl Default for DeliveryTiming {
             parallel: 8,
             batch: 200,
         }
+    }
+}
+
+impl DeliveryTiming {
+    /// How long a claim on a delivery lasts: three times the receiver's time to answer, so the
+    /// attempt, its recording and some clock skew between servers fit in it, while an event
+    /// claimed by a server that died waits little before another server takes it over.
+    pub fn claim_lease(&self) -> Duration {
+        self.request_timeout.saturating_mul(3)
     }
 }
 
@@ -131,6 +148,24 @@ pub struct PassReport {
     pub dead_lettered: u32,
 }
 
+/// What became of one attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Delivered,
+    Failed,
+    DeadLettered,
+}
+
+impl PassReport {
+    fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Delivered => self.delivered += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::DeadLettered => self.dead_lettered += 1,
+        }
+    }
+}
+
 /// The webhook delivery worker.
 pub struct WebhookWorker {
     store: Arc<dyn Store>,
@@ -138,6 +173,8 @@ pub struct WebhookWorker {
     timing: DeliveryTiming,
     keys: Arc<ServerKeys>,
     http: HttpClient,
+    /// The name of this worker's claims.
+    claimant: String,
 }
 
 /// The HTTP(S) client of the worker.
@@ -197,7 +234,17 @@ impl WebhookWorker {
             timing,
             keys,
             http,
+            claimant: super::replica_id().to_string(),
         })
+    }
+
+    /// The same worker claiming under another name than its process's (tests run several
+    /// servers' workers in one process this way).
+    pub fn claiming_as(self, claimant: &str) -> Self {
+        WebhookWorker {
+            claimant: claimant.to_string(),
+            ..self
+        }
     }
 
     /// Reads a PEM file of certificate authorities to trust besides the system's.
@@ -213,9 +260,10 @@ impl WebhookWorker {
         Ok(roots)
     }
 
-    /// One pass: queues the new outbox events for every webhook, then attempts every delivery
-    /// that is due, repeating while deliveries succeed (a delivery can free the next event of
-    /// its subject). Webhooks are served concurrently, so a slow receiver delays only itself.
+    /// One pass: queues the new outbox events for every webhook, then claims and attempts the
+    /// deliveries that are due, repeating while deliveries succeed (a delivery can free the
+    /// next event of its subject). Webhooks are served concurrently, so a slow receiver delays
+    /// only itself.
     pub async fn pass(&self) -> Result<PassReport, StoreError> {
         let hooks = self.store.webhook_targets().await?;
         let reports =
@@ -250,22 +298,30 @@ impl WebhookWorker {
             .await?
             == self.timing.batch
         {}
+        let parallel = self.timing.parallel.max(1);
+        let secret = secret.as_str();
         loop {
-            let due = self
+            let claimed = self
                 .store
-                .due_webhook_deliveries(&hook.id, self.clock.now(), self.timing.batch)
+                .claim_webhook_deliveries(&hook.id, &self.claim(), parallel as u32)
                 .await?;
-            if due.is_empty() {
+            if claimed.is_empty() {
                 break;
             }
-            let outcomes: Vec<_> = futures_util::stream::iter(due)
-                .map(|d| async { (self.attempt(hook, &secret, &d).await, d) })
-                .buffer_unordered(self.timing.parallel.max(1))
+            // Each outcome is recorded as soon as it is known: the claim is released (or the
+            // event removed) at once, and a server dying now leaves the fewest deliveries sent
+            // but not recorded.
+            let outcomes: Vec<_> = futures_util::stream::iter(claimed)
+                .map(|delivery| async move {
+                    let sent = self.attempt(hook, secret, &delivery).await;
+                    self.record(hook, &delivery, sent).await
+                })
+                .buffer_unordered(parallel)
                 .collect()
                 .await;
             let before = report.delivered;
-            for (outcome, delivery) in outcomes {
-                self.record(hook, &delivery, outcome, &mut report).await?;
+            for outcome in outcomes {
+                report.count(outcome?);
             }
             if report.delivered == before {
                 break;
@@ -274,19 +330,30 @@ impl WebhookWorker {
         Ok(report)
     }
 
+    /// A claim made now, for one lease.
+    fn claim(&self) -> Claim {
+        let now = self.clock.now();
+        let lease =
+            chrono::Duration::from_std(self.timing.claim_lease()).unwrap_or(chrono::Duration::MAX);
+        Claim {
+            by: self.claimant.clone(),
+            now,
+            until: now + lease,
+        }
+    }
+
     async fn record(
         &self,
         hook: &Webhook,
         delivery: &DueDelivery,
-        outcome: Result<(), String>,
-        report: &mut PassReport,
-    ) -> Result<(), StoreError> {
-        match outcome {
+        sent: Result<(), String>,
+    ) -> Result<Outcome, StoreError> {
+        match sent {
             Ok(()) => {
-                report.delivered += 1;
                 self.store
                     .webhook_delivered(&hook.id, delivery.cursor)
-                    .await
+                    .await?;
+                Ok(Outcome::Delivered)
             }
             Err(error) => {
                 let failures = delivery.attempts + 1;
@@ -295,16 +362,24 @@ impl WebhookWorker {
                     let wait = retry_delay(&self.timing, failures, rand::random::<f64>());
                     now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX)
                 });
-                if retry_at.is_some() {
-                    report.failed += 1;
+                let outcome = if retry_at.is_some() {
+                    Outcome::Failed
                 } else {
-                    report.dead_lettered += 1;
                     tracing::warn!(webhook = %hook.id, event = %delivery.event_id, %error,
                         "webhook delivery dead-lettered after {failures} attempts");
-                }
+                    Outcome::DeadLettered
+                };
                 self.store
-                    .webhook_failed(&hook.id, delivery.cursor, &error, retry_at, now)
-                    .await
+                    .webhook_failed(
+                        &hook.id,
+                        delivery.cursor,
+                        &self.claimant,
+                        &error,
+                        retry_at,
+                        now,
+                    )
+                    .await?;
+                Ok(outcome)
             }
         }
     }

@@ -5,6 +5,10 @@
 //! (microseconds, `Z`), which sorts chronologically; days as `YYYY-MM-DD`; amounts as integer
 //! cents; records as their stored bytes plus the SHA-256 of those bytes; `records` and `alarms`
 //! refuse UPDATE and DELETE by trigger.
+//!
+//! Several server processes over one database: background work is claimed for a lease
+//! ([`Claim`], [`Store::claim_webhook_deliveries`]) and singleton jobs are led by one process
+//! ([`Store::try_lead`]); SQLite is served by one process ([`Store::begin_serving`]).
 
 pub mod postgres;
 mod postgres_feed;
@@ -558,6 +562,18 @@ pub struct DueDelivery {
     pub attempts: u32,
 }
 
+/// A claim on background work, made by one server process so the others leave that work
+/// alone until it expires (when its process died without finishing).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    /// The claiming process (see [`crate::feeds::replica_id`]).
+    pub by: String,
+    /// When the claim is made: work due by then is claimable.
+    pub now: DateTime<Utc>,
+    /// When the claim expires.
+    pub until: DateTime<Utc>,
+}
+
 /// An event parked after its last allowed attempt failed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeadLetter {
@@ -790,22 +806,28 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         now: DateTime<Utc>,
     ) -> Result<u32>;
-    /// The queued events of `webhook_id` whose next attempt is due at `now` and that no earlier
-    /// undelivered event of the same subject (queued or dead) holds back, oldest first.
-    async fn due_webhook_deliveries(
+    /// Claims for `claim.by` until `claim.until`, in one transaction, at most `limit` queued
+    /// events of `webhook_id` that are due at `claim.now`, unclaimed (or whose claim expired:
+    /// its process died), and first of their subject (no earlier undelivered event of the same
+    /// subject, queued or dead, is left), oldest first. So each event is attempted by one
+    /// server at a time, and one subject by at most one server, in order.
+    async fn claim_webhook_deliveries(
         &self,
         webhook_id: &str,
-        now: DateTime<Utc>,
+        claim: &Claim,
         limit: u32,
     ) -> Result<Vec<DueDelivery>>;
-    /// Removes a delivered event from the webhook's queue.
+    /// Removes a delivered event from the webhook's queue (whoever holds its claim: it is
+    /// delivered).
     async fn webhook_delivered(&self, webhook_id: &str, cursor: i64) -> Result<()>;
-    /// Records a failed attempt: the event is tried again at `retry_at`, or, if `None`, parked
-    /// as a dead letter at `now`.
+    /// Records a failed attempt of the claim of `claimant` and releases it: the event is tried
+    /// again at `retry_at`, or, if `None`, parked as a dead letter at `now`. Nothing changes if
+    /// the claim expired and another server took the event over.
     async fn webhook_failed(
         &self,
         webhook_id: &str,
         cursor: i64,
+        claimant: &str,
         error: &str,
         retry_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
@@ -821,6 +843,37 @@ pub trait Store: Send + Sync + 'static {
         cursor: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<u64>;
+
+    // Several server processes over one database.
+
+    /// Makes this process the one serving the database, before `serve` starts any work.
+    /// SQLite is served by one process at a time: a second is refused with a
+    /// [`StoreError::Conflict`] saying so, until the first stops or dies (admin commands still
+    /// run beside it). PostgreSQL takes any number of serving processes, which claim their
+    /// work: nothing to do there.
+    async fn begin_serving(&self) -> Result<()>;
+    /// Tries to make this process the leader of the singleton job `job` (the NATS publisher):
+    /// `Some` while it leads, `None` while another process does. The lead lasts as long as
+    /// the returned guard and its process; a process that dies loses it at once.
+    async fn try_lead(&self, job: &str) -> Result<Option<Box<dyn Leadership>>>;
+}
+
+/// The lead of a singleton job, held while this value lives (see [`Store::try_lead`]).
+#[async_trait]
+pub trait Leadership: Send {
+    /// Whether this process still leads: false once the hold is lost (its database connection
+    /// broke), after which another process may lead and this one must stop the job.
+    async fn still_leading(&mut self) -> bool;
+}
+
+/// The lead of a database only one process serves (SQLite): kept for as long as it lives.
+pub struct SoleLeader;
+
+#[async_trait]
+impl Leadership for SoleLeader {
+    async fn still_leading(&mut self) -> bool {
+        true
+    }
 }
 
 /// An entry of the changes feed to write.

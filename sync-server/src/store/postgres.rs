@@ -7,6 +7,11 @@
 //! cursors become visible in increasing order and a pull-feed consumer never skips an event
 //! committed late with a smaller cursor. Migrations are numbered in `schema_migrations`,
 //! applied under an advisory lock so several servers can start at once.
+//!
+//! Several servers (replicas) share the database: webhook deliveries are claimed with
+//! `FOR UPDATE SKIP LOCKED` and a lease (`claimed_by`, `claimed_until`) written in the claiming
+//! statement; a singleton job is led by the server holding its session advisory lock, on a
+//! connection taken out of the pool for good, so the lock goes when that server dies.
 
 use std::collections::BTreeMap;
 
@@ -255,6 +260,12 @@ ALTER TABLE users DROP COLUMN token_hash;
 CREATE INDEX sessions_by_user ON sessions (user_id);
 ALTER TABLE tills ADD COLUMN revoked_at TEXT;
 ALTER TABLE webshops ADD COLUMN revoked_at TEXT;
+"#,
+    // Several servers over one database: a delivery is claimed by one of them (`claimed_by`,
+    // see `crate::feeds::replica_id`) until `claimed_until`, when another may take it over.
+    r#"
+ALTER TABLE webhook_deliveries ADD COLUMN claimed_by TEXT;
+ALTER TABLE webhook_deliveries ADD COLUMN claimed_until TEXT;
 "#,
 ];
 
@@ -2006,26 +2017,38 @@ impl Store for PgStore {
         Ok(events.len() as u32)
     }
 
-    async fn due_webhook_deliveries(
+    async fn claim_webhook_deliveries(
         &self,
         webhook_id: &str,
-        now: DateTime<Utc>,
+        claim: &Claim,
         limit: u32,
     ) -> Result<Vec<DueDelivery>> {
         let client = self.pool.get().await?;
+        let now = timestamp::format(&claim.now);
+        let until = timestamp::format(&claim.until);
+        // SKIP LOCKED: rows another server is claiming right now are left to it; one it claimed
+        // a moment ago fails `claimed_until <= now` when rechecked on its new version. The
+        // subject check sees the statement's snapshot, so a later event of a subject whose
+        // first is claimed elsewhere is never taken.
         let rows = client
             .query(
-                "SELECT d.cursor, o.event_id, o.envelope, d.attempts
-                 FROM webhook_deliveries d JOIN outbox o ON o.cursor = d.cursor
-                 WHERE d.webhook_id = $1 AND d.dead_at IS NULL AND d.next_attempt_at <= $2
-                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
-                                   WHERE e.webhook_id = d.webhook_id AND e.subject = d.subject
-                                     AND e.cursor < d.cursor)
-                 ORDER BY d.cursor LIMIT $3",
-                &[&webhook_id, &timestamp::format(&now), &i64::from(limit)],
+                "WITH due AS (
+                     SELECT d.webhook_id, d.cursor FROM webhook_deliveries d
+                     WHERE d.webhook_id = $1 AND d.dead_at IS NULL AND d.next_attempt_at <= $2
+                       AND (d.claimed_until IS NULL OR d.claimed_until <= $2)
+                       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
+                                       WHERE e.webhook_id = d.webhook_id AND e.subject = d.subject
+                                         AND e.cursor < d.cursor)
+                     ORDER BY d.cursor LIMIT $5
+                     FOR UPDATE OF d SKIP LOCKED)
+                 UPDATE webhook_deliveries w SET claimed_by = $3, claimed_until = $4
+                 FROM due JOIN outbox o ON o.cursor = due.cursor
+                 WHERE w.webhook_id = due.webhook_id AND w.cursor = due.cursor
+                 RETURNING w.cursor, o.event_id, o.envelope, w.attempts",
+                &[&webhook_id, &now, &claim.by, &until, &i64::from(limit)],
             )
             .await?;
-        Ok(rows
+        let mut due: Vec<DueDelivery> = rows
             .iter()
             .map(|r| DueDelivery {
                 cursor: r.get(0),
@@ -2033,7 +2056,9 @@ impl Store for PgStore {
                 body: r.get(2),
                 attempts: r.get::<_, i32>(3) as u32,
             })
-            .collect())
+            .collect();
+        due.sort_by_key(|d| d.cursor);
+        Ok(due)
     }
 
     async fn webhook_delivered(&self, webhook_id: &str, cursor: i64) -> Result<()> {
@@ -2051,6 +2076,7 @@ impl Store for PgStore {
         &self,
         webhook_id: &str,
         cursor: i64,
+        claimant: &str,
         error: &str,
         retry_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
@@ -2061,9 +2087,9 @@ impl Store for PgStore {
         client
             .execute(
                 "UPDATE webhook_deliveries SET attempts = attempts + 1, last_error = $3,
-                   next_attempt_at = $4, dead_at = $5
-                 WHERE webhook_id = $1 AND cursor = $2",
-                &[&webhook_id, &cursor, &error, &next, &dead_at],
+                   next_attempt_at = $4, dead_at = $5, claimed_by = NULL, claimed_until = NULL
+                 WHERE webhook_id = $1 AND cursor = $2 AND claimed_by = $6",
+                &[&webhook_id, &cursor, &error, &next, &dead_at, &claimant],
             )
             .await?;
         Ok(())
@@ -2106,11 +2132,52 @@ impl Store for PgStore {
         let client = self.pool.get().await?;
         Ok(client
             .execute(
-                "UPDATE webhook_deliveries SET dead_at = NULL, attempts = 0, next_attempt_at = $3
+                "UPDATE webhook_deliveries SET dead_at = NULL, attempts = 0, next_attempt_at = $3,
+                   claimed_by = NULL, claimed_until = NULL
                  WHERE dead_at IS NOT NULL AND ($1::TEXT IS NULL OR webhook_id = $1)
                    AND ($2::BIGINT IS NULL OR cursor = $2)",
                 &[&webhook_id, &cursor, &timestamp::format(&now)],
             )
             .await?)
+    }
+
+    async fn begin_serving(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn try_lead(&self, job: &str) -> Result<Option<Box<dyn Leadership>>> {
+        let client = self.pool.get().await?;
+        let leads: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&leader_lock(job)])
+            .await?
+            .get(0);
+        if !leads {
+            return Ok(None);
+        }
+        // The lock belongs to this session: the connection leaves the pool for good, so no
+        // other request ever runs on it, and closing it (the guard dropped, the process dead)
+        // releases the lock for another server.
+        Ok(Some(Box::new(PgLeader {
+            client: deadpool_postgres::Object::take(client),
+        })))
+    }
+}
+
+/// The advisory lock key of a singleton job: the first 8 bytes of the SHA-256 of its name.
+fn leader_lock(job: &str) -> i64 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("pos-sync-server leader {job}").as_bytes());
+    i64::from_be_bytes(digest[..8].try_into().expect("a SHA-256 has 8 bytes"))
+}
+
+/// A lead held as a session advisory lock on a connection of its own.
+struct PgLeader {
+    client: deadpool_postgres::ClientWrapper,
+}
+
+#[async_trait]
+impl Leadership for PgLeader {
+    async fn still_leading(&mut self) -> bool {
+        !self.client.is_closed() && self.client.simple_query("SELECT 1").await.is_ok()
     }
 }

@@ -7,9 +7,14 @@
 //! till's last contact only when it is stale ([`super::last_contact_is_stale`]). A panic in a
 //! storage call does not stop the later ones: the poisoned lock is taken back and any
 //! transaction left open is rolled back. Migrations are numbered by `user_version`.
+//!
+//! One process serves a file: `serve` holds an exclusive SQLite lock on
+//! `<database>-serving.lock` while it runs (released by the system when it ends, however it
+//! ends), so a second `serve` is refused; admin commands open the database beside it. That
+//! process leads every singleton job.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -254,6 +259,12 @@ CREATE INDEX sessions_by_user ON sessions (user_id);
 ALTER TABLE tills ADD COLUMN revoked_at TEXT;
 ALTER TABLE webshops ADD COLUMN revoked_at TEXT;
 "#,
+    // Claims of deliveries, as on PostgreSQL (one SQLite file has one serving process, so
+    // only that process ever claims).
+    r#"
+ALTER TABLE webhook_deliveries ADD COLUMN claimed_by TEXT;
+ALTER TABLE webhook_deliveries ADD COLUMN claimed_until TEXT;
+"#,
 ];
 
 /// What `users.token_hash` holds since API tokens moved to `user_tokens`: unique, and never
@@ -268,11 +279,15 @@ fn retired_token_column(user_id: &str) -> String {
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     reader: Arc<Mutex<Connection>>,
+    path: PathBuf,
+    /// The lock marking the file as served, once `serve` took it ([`Store::begin_serving`]).
+    serving: Mutex<Option<Connection>>,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and migrates it.
     pub async fn open(path: &Path) -> Result<SqliteStore> {
+        let database = path.to_path_buf();
         let path = path.to_path_buf();
         let (conn, reader) = tokio::task::spawn_blocking(move || -> Result<_> {
             let mut conn = Connection::open(&path)?;
@@ -291,6 +306,8 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             reader: Arc::new(Mutex::new(reader)),
+            path: database,
+            serving: Mutex::new(None),
         })
     }
 
@@ -2003,33 +2020,49 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn due_webhook_deliveries(
+    async fn claim_webhook_deliveries(
         &self,
         webhook_id: &str,
-        now: DateTime<Utc>,
+        claim: &Claim,
         limit: u32,
     ) -> Result<Vec<DueDelivery>> {
-        let webhook_id = webhook_id.to_string();
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT d.cursor, o.event_id, o.envelope, d.attempts
-                 FROM webhook_deliveries d JOIN outbox o ON o.cursor = d.cursor
-                 WHERE d.webhook_id = ?1 AND d.dead_at IS NULL AND d.next_attempt_at <= ?2
-                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
-                                   WHERE e.webhook_id = d.webhook_id AND e.subject = d.subject
-                                     AND e.cursor < d.cursor)
-                 ORDER BY d.cursor LIMIT ?3",
-            )?;
-            let rows =
-                stmt.query_map(params![webhook_id, timestamp::format(&now), limit], |r| {
+        let (webhook_id, claim) = (webhook_id.to_string(), claim.clone());
+        self.with(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let now = timestamp::format(&claim.now);
+            let due: Vec<DueDelivery> = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT d.cursor, o.event_id, o.envelope, d.attempts
+                     FROM webhook_deliveries d JOIN outbox o ON o.cursor = d.cursor
+                     WHERE d.webhook_id = ?1 AND d.dead_at IS NULL AND d.next_attempt_at <= ?2
+                       AND (d.claimed_until IS NULL OR d.claimed_until <= ?2)
+                       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
+                                       WHERE e.webhook_id = d.webhook_id AND e.subject = d.subject
+                                         AND e.cursor < d.cursor)
+                     ORDER BY d.cursor LIMIT ?3",
+                )?;
+                stmt.query_map(params![webhook_id, now, limit], |r| {
                     Ok(DueDelivery {
                         cursor: r.get(0)?,
                         event_id: r.get(1)?,
                         body: r.get(2)?,
                         attempts: r.get(3)?,
                     })
-                })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+                })?
+                .collect::<rusqlite::Result<_>>()?
+            };
+            {
+                let mut mark = tx.prepare_cached(
+                    "UPDATE webhook_deliveries SET claimed_by = ?3, claimed_until = ?4
+                     WHERE webhook_id = ?1 AND cursor = ?2",
+                )?;
+                let until = timestamp::format(&claim.until);
+                for delivery in &due {
+                    mark.execute(params![webhook_id, delivery.cursor, claim.by, until])?;
+                }
+            }
+            tx.commit()?;
+            Ok(due)
         })
         .await
     }
@@ -2050,19 +2083,24 @@ impl Store for SqliteStore {
         &self,
         webhook_id: &str,
         cursor: i64,
+        claimant: &str,
         error: &str,
         retry_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let (webhook_id, error) = (webhook_id.to_string(), error.to_string());
+        let (webhook_id, claimant, error) = (
+            webhook_id.to_string(),
+            claimant.to_string(),
+            error.to_string(),
+        );
         self.with(move |conn| {
             let dead_at = retry_at.is_none().then(|| timestamp::format(&now));
             let next = timestamp::format(&retry_at.unwrap_or(now));
             conn.execute(
                 "UPDATE webhook_deliveries SET attempts = attempts + 1, last_error = ?3,
-                   next_attempt_at = ?4, dead_at = ?5
-                 WHERE webhook_id = ?1 AND cursor = ?2",
-                params![webhook_id, cursor, error, next, dead_at],
+                   next_attempt_at = ?4, dead_at = ?5, claimed_by = NULL, claimed_until = NULL
+                 WHERE webhook_id = ?1 AND cursor = ?2 AND claimed_by = ?6",
+                params![webhook_id, cursor, error, next, dead_at, claimant],
             )?;
             Ok(())
         })
@@ -2106,7 +2144,8 @@ impl Store for SqliteStore {
         let webhook_id = webhook_id.map(str::to_string);
         self.with(move |conn| {
             let n = conn.execute(
-                "UPDATE webhook_deliveries SET dead_at = NULL, attempts = 0, next_attempt_at = ?3
+                "UPDATE webhook_deliveries SET dead_at = NULL, attempts = 0, next_attempt_at = ?3,
+                   claimed_by = NULL, claimed_until = NULL
                  WHERE dead_at IS NOT NULL AND (?1 IS NULL OR webhook_id = ?1)
                    AND (?2 IS NULL OR cursor = ?2)",
                 params![webhook_id, cursor, timestamp::format(&now)],
@@ -2114,6 +2153,56 @@ impl Store for SqliteStore {
             Ok(n as u64)
         })
         .await
+    }
+
+    async fn begin_serving(&self) -> Result<()> {
+        let lock_path = serving_lock_path(&self.path);
+        let lock = tokio::task::spawn_blocking(move || hold_serving_lock(&lock_path))
+            .await
+            .map_err(|e| StoreError::Database(e.to_string()))??;
+        *self.serving.lock().unwrap_or_else(|p| p.into_inner()) = Some(lock);
+        Ok(())
+    }
+
+    async fn try_lead(&self, _job: &str) -> Result<Option<Box<dyn Leadership>>> {
+        // One process serves the file (`begin_serving`): it leads every job.
+        Ok(Some(Box::new(SoleLeader)))
+    }
+}
+
+/// The file whose lock marks a database as served: `<database>-serving.lock`.
+fn serving_lock_path(database: &Path) -> PathBuf {
+    let mut name = database.as_os_str().to_os_string();
+    name.push("-serving.lock");
+    PathBuf::from(name)
+}
+
+/// Takes the exclusive lock of `lock_path` without waiting, held while the returned connection
+/// is open: SQLite's own file lock (POSIX advisory locks), which the operating system releases
+/// when the process ends, however it ends, so a server killed outright does not block the next.
+fn hold_serving_lock(lock_path: &Path) -> Result<Connection> {
+    let lock = Connection::open(lock_path)?;
+    let taken = (|| {
+        lock.busy_timeout(std::time::Duration::ZERO)?;
+        lock.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+        // The file holds nothing: no journal to leave behind.
+        lock.pragma_update(None, "journal_mode", "OFF")?;
+        lock.execute_batch("BEGIN EXCLUSIVE")
+    })();
+    match taken {
+        Ok(()) => Ok(lock),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+        {
+            Err(StoreError::Conflict(format!(
+                "another `sync-server serve` is already serving this SQLite database (it holds {}): \
+                 SQLite is served by one process at a time; stop the other one first, or use \
+                 PostgreSQL (--db postgres://...) to run several servers (admin commands may run \
+                 beside a server)",
+                lock_path.display()
+            )))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
