@@ -9,7 +9,8 @@
 //!   error goes to the log, never to the unauthenticated caller.
 //! - `GET /metrics`, Prometheus text format ([`Metrics`]): requests by route template and status
 //!   with latency histograms (the [`track_requests`] middleware: the matched route, never the
-//!   raw path, so ids in paths never become labels), records ingested, and gauges read from the
+//!   raw path, so ids in paths never become labels; written `/api/v1/tills/:till_id/records`),
+//!   records ingested, and gauges read from the
 //!   database when scraped, in a few bounded reads ([`crate::store::Store::operations_gauges`]):
 //!   tills waiting, outbox lag per consumer, webhook queues and dead letters.
 //!
@@ -294,11 +295,10 @@ pub async fn track_requests(
     request: Request,
     next: Next,
 ) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
-        .to_owned();
+    let route = request.extensions().get::<MatchedPath>().map_or_else(
+        || UNMATCHED_ROUTE.to_owned(),
+        |path| route_label(path.as_str()),
+    );
     let method = request.method().clone();
     let started = Instant::now();
     let response = next.run(request).await;
@@ -312,6 +312,13 @@ pub async fn track_requests(
         "request"
     );
     response
+}
+
+/// The `route` label of a route template, its parameters written `:name` rather than `{name}`:
+/// the same template, but with no brace inside a label value, which line-oriented readers of
+/// the text format (`prometheus-parse` among them) take for the end of the labels.
+fn route_label(template: &str) -> String {
+    template.replace('{', ":").replace('}', "")
 }
 
 /// Alive as long as the process serves requests.
