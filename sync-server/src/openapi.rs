@@ -703,6 +703,11 @@ mod tests {
             include_str!("customers_api.rs"),
             "pub fn routes(",
         ));
+        assert!(
+            api.contains(".merge(crate::ops::probe_routes())"),
+            "the router takes the probes of ops"
+        );
+        routes.extend(routes_in(include_str!("ops.rs"), "pub fn probe_routes("));
         assert_eq!(documented, routes, "each route has a #[utoipa::path]");
     }
 }
