@@ -1143,9 +1143,12 @@ async fn until_stopped(mut stopped: Shutdown) {
 fn start_logging(format: LogFormat) {
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // A log line that cannot be written (standard error closed by whoever started the
+    // server) is dropped: by default the subscriber reports it with `eprint!`, which panics.
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .log_internal_errors(false);
     match format {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().flatten_event(true).init(),
