@@ -464,8 +464,12 @@ async fn sigterm_finishes_the_upload_in_flight(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     process.signal_terminate();
     let started = Instant::now();
-    while !process.logged("stopping: no new connections; finishing the requests in flight and the workers' current items") {
-        assert!(started.elapsed() < PATIENCE, "serve logs SIGTERM: {:?}", process.raw_logs());
+    while !process.logged("stopping: no new connections; answering the requests in flight") {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "serve logs SIGTERM: {:?}",
+            process.raw_logs()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(

@@ -14,9 +14,10 @@
 //! sync-server --log-format json --db postgres://pos@localhost/pos serve --metrics-listen 127.0.0.1:9464
 //! ```
 //!
-//! `serve` stops on SIGTERM or SIGINT: it stops accepting connections, finishes the requests
-//! in flight (an upload being ingested commits whole), lets the delivery workers finish their
-//! current item, then exits 0.
+//! `serve` stops on SIGTERM or SIGINT: it stops accepting connections, answers the requests in
+//! flight (an upload being ingested commits whole), stops the delivery workers (a webhook
+//! delivery or NATS round cut short is made again at the next start; nothing is lost), then
+//! exits 0.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -1103,7 +1104,7 @@ async fn serve(
         };
         tracing::info!(
             signal,
-            "stopping: no new connections; finishing the requests in flight and the workers' current items"
+            "stopping: no new connections; answering the requests in flight"
         );
         let _ = stop.send(true);
     });
