@@ -14,7 +14,7 @@ use pos_domain::wire::{ChainBatch, EnrollRequest, ProtocolVersion, UploadRequest
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::*;
-use sync_server::store::{LegalEntity, NewTill, Role, Shop, User};
+use sync_server::store::{LegalEntity, NewTill, NewWebhook, Role, Shop, User, WebhookQueue};
 use sync_server::{Store, open_store, secrets};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -26,6 +26,7 @@ const PATIENCE: Duration = Duration::from_secs(30);
 on_every_backend!(
     metrics_count_requests_by_route_and_status_and_the_records_ingested,
     sigterm_finishes_the_upload_in_flight,
+    the_gauges_count_waiting_tills_consumer_lag_and_dead_letters,
 );
 
 /// An entity, shop A, an admin and a till awaiting enrollment: the admin's token and the
@@ -604,4 +605,83 @@ async fn readyz_follows_the_database_and_healthz_stays_alive() {
     );
     process.stop().await;
     drop_database(&db).await;
+}
+
+/// The store's reads behind the gauges, on each backend: tills waiting by their last contact,
+/// revoked tills left out, a consumer's cursor, a webhook's queue and dead letters.
+async fn the_gauges_count_waiting_tills_consumer_lag_and_dead_letters(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let store = server.store.clone();
+    let code = server.create_till(SHOP_A, TILL).await;
+    let till = TestTill::new(TILL, 11, 5, 1, 2);
+    let token = server.enroll(&code, &till).await.token;
+    for chains in till.batches(100) {
+        server.upload(&token, TILL, chains).await;
+    }
+    let now = chrono::Utc::now();
+    let an_hour_ago = now - chrono::Duration::hours(1);
+    let gauges = store.operations_gauges(an_hour_ago).await.unwrap();
+    assert_eq!(gauges.tills_enrolled, 1);
+    assert_eq!(
+        gauges.tills_waiting, 0,
+        "a till heard from just now is not waiting"
+    );
+    assert!(gauges.outbox_end as u64 >= till.record_count());
+    let later = now + chrono::Duration::minutes(1);
+    assert_eq!(
+        store.operations_gauges(later).await.unwrap().tills_waiting,
+        1,
+        "a till not heard from since the time asked is waiting"
+    );
+
+    store.set_consumer_cursor("crm", 2, now).await.unwrap();
+    let hook = NewWebhook {
+        id: "crm-hook".into(),
+        url: "http://127.0.0.1:9/hook".into(),
+        sealed_secret: "sealed".into(),
+        types: Vec::new(),
+        from_start: true,
+    };
+    store.create_webhook(&hook, now).await.unwrap();
+    let target = sync_server::store::Webhook {
+        id: hook.id.clone(),
+        url: hook.url.clone(),
+        sealed_secret: hook.sealed_secret.clone(),
+        types: Vec::new(),
+    };
+    let queued = store
+        .queue_webhook_events(&target, 1000, now)
+        .await
+        .unwrap();
+    assert!(queued > 0);
+    let due = store
+        .due_webhook_deliveries(&hook.id, now, 1)
+        .await
+        .unwrap();
+    store
+        .webhook_failed(&hook.id, due[0].cursor, "refused", None, now)
+        .await
+        .unwrap();
+    let gauges = store.operations_gauges(an_hour_ago).await.unwrap();
+    assert_eq!(gauges.consumer_cursors, vec![("crm".to_string(), 2)]);
+    assert_eq!(
+        gauges.webhook_queues,
+        vec![WebhookQueue {
+            webhook_id: hook.id.clone(),
+            pending: i64::from(queued) - 1,
+            dead: 1,
+        }],
+        "a webhook's queue counts its pending deliveries and its dead letters apart"
+    );
+
+    store.revoke_till(TILL, now).await.unwrap();
+    let gauges = store.operations_gauges(later).await.unwrap();
+    assert_eq!(
+        (gauges.tills_enrolled, gauges.tills_waiting),
+        (0, 0),
+        "a revoked till is neither enrolled nor waiting"
+    );
+    server.stop().await;
 }
