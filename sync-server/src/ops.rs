@@ -53,6 +53,8 @@ pub const DATABASE_UNAVAILABLE: &str = "database_unavailable";
 pub const MIGRATIONS_PENDING: &str = "migrations_pending";
 /// How long `/readyz` waits for the database before answering 503.
 pub const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a scrape waits for the database's gauges before answering without them.
+pub const GAUGES_TIMEOUT: Duration = Duration::from_secs(5);
 /// After how long without a word from a till it counts as waiting, by default.
 pub const DEFAULT_TILLS_WAITING_AFTER: Duration = Duration::from_secs(3600);
 /// The `route` label of requests that matched no route (one label, whatever the path).
@@ -220,13 +222,19 @@ impl Metrics {
         let silent_since = Utc::now()
             - chrono::Duration::from_std(self.tills_waiting_after)
                 .unwrap_or_else(|_| chrono::Duration::days(3650));
-        match state.store.operations_gauges(silent_since).await {
-            Ok(gauges) => {
+        // Bounded in time too: a database that hangs must not hang every later scrape.
+        let read = state.store.operations_gauges(silent_since);
+        match tokio::time::timeout(GAUGES_TIMEOUT, read).await {
+            Ok(Ok(gauges)) => {
                 self.set_gauges(&gauges);
                 self.database_up.set(1);
             }
-            Err(error) => {
+            Ok(Err(error)) => {
                 tracing::warn!(%error, "metrics: the database's gauges could not be read");
+                self.database_up.set(0);
+            }
+            Err(_) => {
+                tracing::warn!(timeout = ?GAUGES_TIMEOUT, "metrics: the database is too slow to read the gauges");
                 self.database_up.set(0);
             }
         }
