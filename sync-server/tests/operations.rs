@@ -27,6 +27,7 @@ on_every_backend!(
     metrics_count_requests_by_route_and_status_and_the_records_ingested,
     sigterm_finishes_the_upload_in_flight,
     the_gauges_count_waiting_tills_consumer_lag_and_dead_letters,
+    readyz_says_when_the_database_lacks_a_migration,
 );
 
 /// An entity, shop A, an admin and a till awaiting enrollment: the admin's token and the
@@ -683,5 +684,77 @@ async fn the_gauges_count_waiting_tills_consumer_lag_and_dead_letters(backend: B
         (0, 0),
         "a revoked till is neither enrolled nor waiting"
     );
+    server.stop().await;
+}
+
+/// Moves the database's migration count by `by` (the count stays in the database's own
+/// bookkeeping: `user_version` on SQLite, `schema_migrations` on PostgreSQL).
+async fn shift_migration_count(server: &Server, by: i64) {
+    if let Some(path) = server.db_url.strip_prefix("sqlite:") {
+        let connection = rusqlite::Connection::open(path).unwrap();
+        let applied: i64 = connection
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        connection
+            .pragma_update(None, "user_version", applied + by)
+            .unwrap();
+        return;
+    }
+    let (client, connection) = tokio_postgres::connect(&server.db_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let applied: i32 = client
+        .query_one("SELECT max(version) FROM schema_migrations", &[])
+        .await
+        .unwrap()
+        .get(0);
+    if by < 0 {
+        client
+            .execute(
+                "DELETE FROM schema_migrations WHERE version > $1",
+                &[&(applied + by as i32)],
+            )
+            .await
+            .unwrap();
+    } else {
+        for version in applied + 1..=applied + by as i32 {
+            client
+                .execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 'test')",
+                    &[&version],
+                )
+                .await
+                .unwrap();
+        }
+    }
+}
+
+async fn readyz_says_when_the_database_lacks_a_migration(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let (status, body) = server.get("/readyz", None).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("ready"))
+    );
+    shift_migration_count(&server, -1).await;
+    let (status, body) = server.get("/readyz", None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        body["code"], "migrations_pending",
+        "a database missing a migration this build needs is not ready: {body}"
+    );
+    let (status, _) = server.get("/healthz", None).await;
+    assert_eq!(status, StatusCode::OK, "alive all the same");
+    shift_migration_count(&server, 2).await;
+    let (status, _) = server.get("/readyz", None).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a database migrated further by a newer replica keeps this one ready"
+    );
+    shift_migration_count(&server, -1).await;
     server.stop().await;
 }
