@@ -4,6 +4,7 @@
 //! | route | who | what |
 //! |---|---|---|
 //! | `GET /openapi.json` | anyone | the OpenAPI document of this API (see [`crate::openapi`]) |
+//! | `GET /healthz`, `GET /readyz` | anyone | alive; ready (the database answers and is migrated), see [`crate::ops`] |
 //! | `GET /api/v1/capabilities` | anyone | protocol versions and limits |
 //! | `POST /api/v1/enroll` | a till with a one-time code | registers its key, returns its token |
 //! | `POST /api/v1/login` | a head-office user | name and password -> a session token (12 h); throttled (see [`crate::login_throttle`]) |
@@ -56,6 +57,7 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
 use crate::login_throttle::{self, LoginThrottle, Refusal};
+use crate::ops::Metrics;
 use crate::scope::scope;
 use crate::secrets;
 use crate::store::{Enrollment, Page, Role, Store, StoreError, TillAuth, User, check_batches};
@@ -70,6 +72,8 @@ pub struct ServerConfig {
     pub max_records_per_upload: usize,
     /// The login throttle, with its limits and its counts, shared by every clone.
     pub login: Arc<LoginThrottle>,
+    /// The operations metrics, shared by every clone (see [`crate::ops`]).
+    pub metrics: Arc<Metrics>,
 }
 
 impl Default for ServerConfig {
@@ -78,6 +82,7 @@ impl Default for ServerConfig {
             max_body_bytes: 16 * 1024 * 1024,
             max_records_per_upload: 5000,
             login: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 }
@@ -425,6 +430,7 @@ pub(crate) async fn upload(
             "the server could not complete the upload; nothing was half-stored: retry",
         )
     })??;
+    state.config.metrics.count_ingested(&answer);
     Ok(Json(answer).into_response())
 }
 
@@ -1079,11 +1085,13 @@ async fn not_found() -> Failure {
     )
 }
 
-/// The router with every route.
+/// The router with every route, each request counted in the metrics (see [`crate::ops`]).
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
+    let metrics = state.config.metrics.clone();
     Router::new()
         .route("/openapi.json", get(openapi_json))
+        .merge(crate::ops::probe_routes())
         .route("/api/v1/capabilities", get(get_capabilities))
         .route("/api/v1/enroll", post(enroll))
         .route("/api/v1/login", post(login))
@@ -1121,6 +1129,11 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::customers_api::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
+        // Outermost, so it sees every answer, the extractors' refusals and 404s included.
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::ops::track_requests,
+        ))
         .with_state(state)
 }
 

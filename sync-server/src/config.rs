@@ -15,6 +15,10 @@
 //! tls_cert = "/etc/pos/hq.pem"          # SYNC_TLS_CERT, --tls-cert (certificate chain, PEM)
 //! tls_key = "/etc/pos/hq.key"           # SYNC_TLS_KEY, --tls-key (its private key, PEM);
 //! # with both, `serve` speaks HTTPS only (see `crate::tls`)
+//! metrics_listen = "127.0.0.1:9464"     # SYNC_METRICS_LISTEN, --metrics-listen (Prometheus
+//! # metrics on an address of their own, see `crate::ops`; not served if absent)
+//! tills_waiting_after_seconds = 3600    # SYNC_TILLS_WAITING_AFTER, --tills-waiting-after
+//! log_format = "json"                   # SYNC_LOG_FORMAT, --log-format (`text` by default)
 //!
 //! [webhooks]
 //! max_attempts = 12          # SYNC_WEBHOOK_MAX_ATTEMPTS, --webhook-max-attempts
@@ -49,8 +53,38 @@ pub struct FileConfig {
     pub tls_cert: Option<std::path::PathBuf>,
     /// The private key of `tls_cert` (PEM).
     pub tls_key: Option<std::path::PathBuf>,
+    /// The address serving Prometheus metrics (see [`crate::ops`]).
+    pub metrics_listen: Option<String>,
+    /// Seconds without a word from a till after which it counts as waiting in the metrics.
+    pub tills_waiting_after_seconds: Option<u64>,
+    /// How log lines are written.
+    pub log_format: Option<LogFormat>,
     #[serde(default)]
     pub webhooks: WebhookFileConfig,
+}
+
+/// How the server writes its log lines (to standard error).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// For people: one line per event, aligned fields.
+    #[default]
+    Text,
+    /// For log collectors: one JSON object per line (`timestamp`, `level`, `target`,
+    /// `message` and the event's fields).
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<LogFormat, String> {
+        match text {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("`{other}` is not a log format: give text or json")),
+        }
+    }
 }
 
 /// The `[webhooks]` table of a config file.
@@ -116,6 +150,9 @@ max_body_bytes = 1024
 max_records = 10
 tls_cert = "/etc/pos/hq.pem"
 tls_key = "/etc/pos/hq.key"
+metrics_listen = "127.0.0.1:9464"
+tills_waiting_after_seconds = 600
+log_format = "json"
 [webhooks]
 max_attempts = 3
 first_retry_seconds = 1
@@ -135,6 +172,19 @@ timeout_seconds = 2
             Some(Path::new("/etc/pos/hq.key"))
         );
         assert_eq!(config.webhooks.max_attempts, Some(3));
+        assert_eq!(config.metrics_listen.as_deref(), Some("127.0.0.1:9464"));
+        assert_eq!(config.tills_waiting_after_seconds, Some(600));
+        assert_eq!(config.log_format, Some(LogFormat::Json));
+    }
+
+    #[test]
+    fn a_log_format_is_text_or_json() {
+        assert_eq!("json".parse(), Ok(LogFormat::Json));
+        assert_eq!("text".parse(), Ok(LogFormat::Text));
+        let wrong = "xml".parse::<LogFormat>().unwrap_err();
+        assert!(wrong.contains("text or json"), "{wrong}");
+        let refused = FileConfig::parse("log_format = \"xml\"").unwrap_err();
+        assert!(refused.contains("log_format"), "{refused}");
     }
 
     #[test]

@@ -15,6 +15,8 @@
 //!   [`sales_api`]: consolidated sales with the previous period; [`tickets_api`]: a shop's
 //!   tickets of a day and one ticket with its signature verified again;
 //! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`);
+//! - [`ops`]: operations: `/healthz`, `/readyz`, and Prometheus metrics on the address of
+//!   `serve --metrics-listen`, with the middleware counting requests by route template;
 //! - [`config`]: the settings file of `serve` and the order of file, variables and flags;
 //! - [`login_throttle`]: head-office logins throttled per user name and per address, with
 //!   the Argon2 work bounded;
@@ -51,6 +53,7 @@ pub mod feeds;
 pub mod ingest;
 pub mod login_throttle;
 pub mod openapi;
+pub mod ops;
 pub mod orders_api;
 pub mod rollup;
 pub mod sales_api;

@@ -326,6 +326,8 @@ impl Modify for BearerAuth {
     ),
     paths(
         api::openapi_json,
+        crate::ops::healthz,
+        crate::ops::readyz,
         api::get_capabilities,
         api::enroll,
         api::login,
@@ -361,7 +363,7 @@ impl Modify for BearerAuth {
         (name = "web orders", description = "Orders a web shop places for pickup in a shop (click & collect)"),
         (name = "head office", description = "Login and logout, consolidated reports, fleet, alarms, exports, revocation of credentials"),
         (name = "feeds", description = "The outbox as a pull feed, and webhook delivery"),
-        (name = "meta", description = "This document"),
+        (name = "meta", description = "This document, and the probes of operations (alive, ready); Prometheus metrics are served on the address of `serve --metrics-listen` only"),
     )
 )]
 struct ApiDoc;
@@ -701,6 +703,11 @@ mod tests {
             include_str!("customers_api.rs"),
             "pub fn routes(",
         ));
+        assert!(
+            api.contains(".merge(crate::ops::probe_routes())"),
+            "the router takes the probes of ops"
+        );
+        routes.extend(routes_in(include_str!("ops.rs"), "pub fn probe_routes("));
         assert_eq!(documented, routes, "each route has a #[utoipa::path]");
     }
 }

@@ -11,7 +11,13 @@
 //! sync-server --db sqlite:server.sqlite admin user create --name "Rita" --role regional_manager --region NORTH
 //! sync-server --db sqlite:server.sqlite admin user token --id rita --days 30
 //! sync-server --db sqlite:server.sqlite admin till revoke --id PARIS-OPERA-CAISSE-1
+//! sync-server --log-format json --db postgres://pos@localhost/pos serve --metrics-listen 127.0.0.1:9464
 //! ```
+//!
+//! `serve` stops on SIGTERM or SIGINT: it stops accepting connections, answers the requests in
+//! flight (an upload being ingested commits whole), stops the delivery workers (a webhook
+//! delivery or NATS round cut short is made again at the next start; nothing is lost), then
+//! exits 0.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -21,11 +27,12 @@ use chrono::{Duration, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use pos_domain::vat::Territory;
 use serde_json::{Value, json};
-use sync_server::config::{DEFAULT_DB, DEFAULT_LISTEN, FileConfig, pick};
-use sync_server::feeds::SystemClock;
+use sync_server::config::{DEFAULT_DB, DEFAULT_LISTEN, FileConfig, LogFormat, pick};
 use sync_server::feeds::nats::{NatsConfig, NatsPublisher};
 use sync_server::feeds::webhooks::{DeliveryTiming, WebhookWorker};
+use sync_server::feeds::{Shutdown, SystemClock};
 use sync_server::login_throttle::{LoginPolicy, LoginThrottle};
+use sync_server::ops::{DEFAULT_TILLS_WAITING_AFTER, Metrics};
 use sync_server::server_key::{KeySource, ServerKeys, prepare_webhook_secrets};
 use sync_server::store::{
     LegalEntity, NewTill, NewWebhook, Region, Role, Shop, USER_TOKEN_DAYS, User,
@@ -49,6 +56,10 @@ struct Cli {
     /// Print results as JSON.
     #[arg(long, global = true)]
     json: bool,
+    /// Log lines on standard error as `text` (default) or `json` (one object per line, for a
+    /// log collector); `RUST_LOG` chooses which (default `info`).
+    #[arg(long, env = "SYNC_LOG_FORMAT", global = true, value_name = "text|json")]
+    log_format: Option<LogFormat>,
     /// File of the server key sealing webhook secrets (created at first need, mode 0600)
     /// [default: sync-server.key next to the config file, or to the SQLite database]. The key
     /// itself may be given in `SYNC_SECRET_KEY` (64 hex digits) instead.
@@ -119,6 +130,14 @@ struct ServeArgs {
     /// The private key of `--tls-cert` (PEM).
     #[arg(long, env = "SYNC_TLS_KEY", value_name = "FILE.pem")]
     tls_key: Option<std::path::PathBuf>,
+    /// Serve Prometheus metrics at `/metrics` on this address (plain HTTP; loopback or a
+    /// private interface), apart from the API's; not served without it.
+    #[arg(long, env = "SYNC_METRICS_LISTEN", value_name = "HOST:PORT")]
+    metrics_listen: Option<String>,
+    /// Seconds without a word from a till after which the metrics count it as waiting
+    /// [default: 3600].
+    #[arg(long, env = "SYNC_TILLS_WAITING_AFTER", value_name = "SECONDS")]
+    tills_waiting_after: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -926,6 +945,7 @@ async fn run(cli: Cli) -> Result<()> {
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
     };
+    start_logging(pick(cli.log_format, file.log_format, LogFormat::Text));
     let db = pick(cli.db, file.db.clone(), DEFAULT_DB.to_string());
     let key_source = KeySource::pick(
         std::env::var("SYNC_SECRET_KEY")
@@ -1004,7 +1024,13 @@ async fn serve(
             defaults.max_records_per_upload,
         ),
         login: Arc::new(LoginThrottle::new(login)),
+        metrics: Arc::new(Metrics::new(
+            args.tills_waiting_after
+                .or(file.tills_waiting_after_seconds)
+                .map_or(DEFAULT_TILLS_WAITING_AFTER, std::time::Duration::from_secs),
+        )),
     };
+    let metrics_listen = args.metrics_listen.or(file.metrics_listen);
     let hooks = file.webhooks;
     let timing = DeliveryTiming::default();
     let seconds = std::time::Duration::from_secs;
@@ -1061,6 +1087,14 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
+    let metrics_listener = match &metrics_listen {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("listening for metrics on {address}"))?,
+        ),
+        None => None,
+    };
     tracing::info!(
         address = %listener.local_addr()?,
         scheme = if tls.is_some() { "https" } else { "http" },
@@ -1070,31 +1104,68 @@ async fn serve(
         "serving"
     );
     let state = AppState { store, config };
-    let shutdown = async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
+    tokio::spawn(async move {
+        let signal = tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        };
+        tracing::info!(
+            signal,
+            "stopping: no new connections; answering the requests in flight"
+        );
         let _ = stop.send(true);
+    });
+    let metrics_server = match metrics_listener {
+        Some(listener) => {
+            tracing::info!(address = %listener.local_addr()?, "serving metrics");
+            let shutdown = until_stopped(stopped.clone());
+            Some(tokio::spawn(sync_server::ops::serve_metrics(
+                listener,
+                state.clone(),
+                shutdown,
+            )))
+        }
+        None => None,
     };
+    let shutdown = until_stopped(stopped.clone());
     match tls {
         Some(tls) => sync_server::tls::serve(listener, tls, state, shutdown).await?,
         None => sync_server::serve(listener, state, shutdown).await?,
     }
+    if let Some(server) = metrics_server {
+        server.await.context("the metrics server failed")??;
+    }
     for worker in workers {
         worker.await.context("a delivery worker failed")?;
     }
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// Completes when `serve` is told to stop (the servers' graceful shutdown).
+async fn until_stopped(mut stopped: Shutdown) {
+    sync_server::feeds::stopped(&mut stopped).await;
+}
+
+/// Writes log lines to standard error in `format`, filtered by `RUST_LOG` (default `info`).
+fn start_logging(format: LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // A log line that cannot be written (standard error closed by whoever started the
+    // server) is dropped: by default the subscriber reports it with `eprint!`, which panics.
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .log_internal_errors(false);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // Logging starts in `run`, once the config file has said which format.
     let cli = Cli::parse();
     let json_output = cli.json;
     match run(cli).await {

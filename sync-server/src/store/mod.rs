@@ -588,11 +588,50 @@ pub struct DeadLetter {
     pub dead_at: String,
 }
 
+/// How far the database's schema is migrated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SchemaState {
+    /// Migrations applied to the database.
+    pub applied: u32,
+    /// Migrations this build knows (a newer build may have applied more).
+    pub known: u32,
+}
+
+/// Counts over the whole fleet for operations (never a per-shop figure).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OperationsGauges {
+    /// The newest outbox cursor (0 for an empty outbox).
+    pub outbox_end: i64,
+    /// Each pull-feed consumer (the NATS publisher among them) and its acknowledged cursor.
+    pub consumer_cursors: Vec<(String, i64)>,
+    /// Each webhook with its queued deliveries and its dead letters.
+    pub webhook_queues: Vec<WebhookQueue>,
+    /// Enrolled tills that are not revoked.
+    pub tills_enrolled: u64,
+    /// Of those, the ones not heard from since the time asked (their records wait on them).
+    pub tills_waiting: u64,
+}
+
+/// A webhook's queue, for operations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookQueue {
+    pub webhook_id: String,
+    pub pending: i64,
+    pub dead: i64,
+}
+
 /// Server storage. Every method is one transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+
+    /// Operations (`GET /readyz`): one trivial read of the schema's migration count, proving
+    /// the database answers, with the count this build knows.
+    async fn schema_state(&self) -> Result<SchemaState>;
+    /// Operations (`GET /metrics`): fleet-wide counts in a few bounded reads, with the tills
+    /// not heard from since `silent_since` counted as waiting.
+    async fn operations_gauges(&self, silent_since: DateTime<Utc>) -> Result<OperationsGauges>;
 
     async fn create_entity(&self, entity: &LegalEntity) -> Result<()>;
     async fn create_shop(&self, shop: &Shop) -> Result<()>;

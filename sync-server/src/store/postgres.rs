@@ -693,6 +693,65 @@ impl Store for PgStore {
         "postgres"
     }
 
+    async fn schema_state(&self) -> Result<SchemaState> {
+        let client = self.pool.get().await?;
+        let applied: i32 = client
+            .query_one(
+                "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                &[],
+            )
+            .await?
+            .get(0);
+        Ok(SchemaState {
+            applied: applied as u32,
+            known: MIGRATIONS.len() as u32,
+        })
+    }
+
+    async fn operations_gauges(&self, silent_since: DateTime<Utc>) -> Result<OperationsGauges> {
+        let client = self.pool.get().await?;
+        let outbox_end: i64 = client
+            .query_one("SELECT coalesce(max(cursor), 0)::BIGINT FROM outbox", &[])
+            .await?
+            .get(0);
+        let consumer_cursors = client
+            .query("SELECT name, cursor FROM feed_consumers ORDER BY name", &[])
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let webhook_queues = client
+            .query(
+                "SELECT w.id,
+                   (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.dead_at IS NULL),
+                   (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.dead_at IS NOT NULL)
+                 FROM webhooks w ORDER BY w.id",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| WebhookQueue {
+                webhook_id: r.get(0),
+                pending: r.get(1),
+                dead: r.get(2),
+            })
+            .collect();
+        let tills = client
+            .query_one(
+                "SELECT count(*), count(*) FILTER (WHERE last_contact_at IS NULL OR last_contact_at < $1)
+                 FROM tills WHERE public_key IS NOT NULL AND revoked_at IS NULL",
+                &[&timestamp::format(&silent_since)],
+            )
+            .await?;
+        Ok(OperationsGauges {
+            outbox_end,
+            consumer_cursors,
+            webhook_queues,
+            tills_enrolled: tills.get::<_, i64>(0) as u64,
+            tills_waiting: tills.get::<_, i64>(1) as u64,
+        })
+    }
+
     async fn create_entity(&self, e: &LegalEntity) -> Result<()> {
         let client = self.pool.get().await?;
         client

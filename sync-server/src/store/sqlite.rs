@@ -997,6 +997,59 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
+    async fn schema_state(&self) -> Result<SchemaState> {
+        self.read(|conn| {
+            let applied: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            Ok(SchemaState {
+                applied: applied as u32,
+                known: MIGRATIONS.len() as u32,
+            })
+        })
+        .await
+    }
+
+    async fn operations_gauges(&self, silent_since: DateTime<Utc>) -> Result<OperationsGauges> {
+        let since = timestamp::format(&silent_since);
+        self.read(move |conn| {
+            let outbox_end = conn.query_row("SELECT coalesce(max(cursor), 0) FROM outbox", [], |r| {
+                r.get(0)
+            })?;
+            let consumer_cursors = conn
+                .prepare("SELECT name, cursor FROM feed_consumers ORDER BY name")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let webhook_queues = conn
+                .prepare(
+                    "SELECT w.id,
+                       (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.dead_at IS NULL),
+                       (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.dead_at IS NOT NULL)
+                     FROM webhooks w ORDER BY w.id",
+                )?
+                .query_map([], |r| {
+                    Ok(WebhookQueue {
+                        webhook_id: r.get(0)?,
+                        pending: r.get(1)?,
+                        dead: r.get(2)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let (tills_enrolled, tills_waiting): (i64, i64) = conn.query_row(
+                "SELECT count(*), coalesce(sum(last_contact_at IS NULL OR last_contact_at < ?1), 0)
+                 FROM tills WHERE public_key IS NOT NULL AND revoked_at IS NULL",
+                [&since],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            Ok(OperationsGauges {
+                outbox_end,
+                consumer_cursors,
+                webhook_queues,
+                tills_enrolled: tills_enrolled as u64,
+                tills_waiting: tills_waiting as u64,
+            })
+        })
+        .await
+    }
+
     async fn create_entity(&self, e: &LegalEntity) -> Result<()> {
         let e = e.clone();
         self.with(move |c| {
