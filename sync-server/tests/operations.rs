@@ -657,12 +657,17 @@ async fn the_gauges_count_waiting_tills_consumer_lag_and_dead_letters(backend: B
         .await
         .unwrap();
     assert!(queued > 0);
+    let claim = sync_server::store::Claim {
+        by: "operations-test".into(),
+        now,
+        until: now + chrono::Duration::seconds(30),
+    };
     let due = store
-        .due_webhook_deliveries(&hook.id, now, 1)
+        .claim_webhook_deliveries(&hook.id, &claim, 1)
         .await
         .unwrap();
     store
-        .webhook_failed(&hook.id, due[0].cursor, "refused", None, now)
+        .webhook_failed(&hook.id, due[0].cursor, &claim.by, "refused", None, now)
         .await
         .unwrap();
     let gauges = store.operations_gauges(an_hour_ago).await.unwrap();
