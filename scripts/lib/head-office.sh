@@ -29,8 +29,10 @@ head_office_start() {
     # PINs go on standard input, never on the command line (where `ps` shows them).
     echo 1234 | "${admin[@]}" staff add --shop "$DEMO_SHOP" --id alice --name "Alice Martin" --role cashier >/dev/null
     echo 9999 | "${admin[@]}" staff add --shop "$DEMO_SHOP" --id bruno --name "Bruno Petit" --role manager >/dev/null
-    "${admin[@]}" user create --name "Head office" --role admin >"$dir/head-office-admin.json"
-    "${admin[@]}" till create --shop "$DEMO_SHOP" --name "Caisse 1" --id "$DEMO_TILL" >"$dir/till-code.json"
+    # The admin token and the enrollment code are credentials: readable by their owner only.
+    (umask 077
+     "${admin[@]}" user create --name "Head office" --role admin >"$dir/head-office-admin.json"
+     "${admin[@]}" till create --shop "$DEMO_SHOP" --name "Caisse 1" --id "$DEMO_TILL" >"$dir/till-code.json")
     # Rules the till applies by itself: a promotion on cables, meal vouchers with their limit.
     "${admin[@]}" promotion set --id CABLES-20 --label "Câbles -20 %" --from "$(date +%F)" \
       --to "$(date -d '+60 days' +%F)" --percent 20 \

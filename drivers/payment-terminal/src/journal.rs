@@ -158,7 +158,12 @@ impl FileJournal {
             path: path.display().to_string(),
             source,
         };
-        std::fs::create_dir_all(dir).map_err(io)?;
+        // The journal's folder is the owner's only, like the file (card amounts, references).
+        let mut folder = std::fs::DirBuilder::new();
+        folder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+        folder.create(dir).map_err(io)?;
         let mut options = OpenOptions::new();
         options.create(true).append(true).read(true);
         #[cfg(unix)]
@@ -435,17 +440,20 @@ mod tests {
     #[test]
     fn the_journal_is_created_readable_by_its_owner_only() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let mut j = FileJournal::open(dir.path()).unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("till.db.intents");
+        let mut j = FileJournal::open(&dir).unwrap();
         j.record_intent(&intent("A")).unwrap();
-        let mode = std::fs::metadata(dir.path().join(JOURNAL_FILE))
-            .unwrap()
-            .permissions()
-            .mode();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
         assert_eq!(
-            mode & 0o777,
+            mode(&dir.join(JOURNAL_FILE)),
             0o600,
             "the payment journal is created readable by its owner only"
+        );
+        assert_eq!(
+            mode(&dir),
+            0o700,
+            "the journal's folder is created for its owner only"
         );
     }
 
