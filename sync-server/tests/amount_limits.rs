@@ -205,29 +205,6 @@ async fn force_entry(server: &Server, backend: Backend, kind: &str, key: &str, d
     );
 }
 
-async fn on_till<R: Send + 'static>(
-    till: TestTill,
-    work: impl FnOnce(&mut Till) -> R + Send + 'static,
-) -> (TestTill, R) {
-    tokio::task::spawn_blocking(move || {
-        let mut till = till;
-        let out = work(&mut till.till);
-        (till, out)
-    })
-    .await
-    .expect("the till work completes")
-}
-
-async fn enrolled_till(server: &Server, secret: u8) -> TestTill {
-    let code = server.create_till(SHOP_A, TILL).await;
-    let url = server.url.clone();
-    on_till(TestTill::new(TILL, secret, 0, 1, 1), move |t| {
-        t.enroll(&url, &code).expect("enrollment");
-    })
-    .await
-    .0
-}
-
 /// The till's `feed_entry_skipped` events.
 fn skipped_events(till: &Till) -> Vec<Event> {
     let mut out = Vec::new();
@@ -277,7 +254,7 @@ async fn an_unreadable_entry_never_blocks_a_shops_feed(backend: Backend) {
     let good_id = good["id"].as_str().unwrap().to_string();
 
     // The till skips the unreadable entry and applies the one after it.
-    let till = enrolled_till(&server, 51).await;
+    let till = enrolled_till(&server, SHOP_A, TILL, 51).await;
     let (till, first) = on_till(till, |t| t.sync(|_, _, _| {})).await;
     let first = first.expect("an unreadable feed entry never fails a sync");
     assert_eq!(first.download.skipped, 2, "{:?}", first.download);
@@ -459,7 +436,7 @@ async fn read_back(server: &Server, key: &str, accepted: &[WebOrder], products: 
                 .expect("the event feed's orders read back");
         }
     }
-    let till = enrolled_till(server, 77).await;
+    let till = enrolled_till(server, SHOP_A, TILL, 77).await;
     let (till, summary) = on_till(till, |t| t.sync(|_, _, _| {}).unwrap()).await;
     assert_eq!(
         summary.download.skipped, 0,

@@ -13,7 +13,6 @@ use pos_domain::Money;
 use pos_domain::customer::{ContactInput, Customer};
 use pos_domain::tender::{Tender, TenderKind};
 use pos_domain::wire::CustomersUpload;
-use pos_till::Till;
 use pos_till::requests::{SaleLineRequest, SaleRequest};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -27,29 +26,6 @@ on_every_backend!(
 
 const TILL_1: &str = "PARIS-OPERA-1";
 const TILL_2: &str = "PARIS-OPERA-2";
-
-async fn on_till<R: Send + 'static>(
-    till: TestTill,
-    work: impl FnOnce(&mut Till) -> R + Send + 'static,
-) -> (TestTill, R) {
-    tokio::task::spawn_blocking(move || {
-        let mut till = till;
-        let out = work(&mut till.till);
-        (till, out)
-    })
-    .await
-    .expect("the till work completes")
-}
-
-async fn enrolled_till(server: &Server, id: &str, secret: u8) -> TestTill {
-    let code = server.create_till(SHOP_A, id).await;
-    let url = server.url.clone();
-    on_till(TestTill::new(id, secret, 0, 1, 1), move |t| {
-        t.enroll(&url, &code).expect("enrollment");
-    })
-    .await
-    .0
-}
 
 fn contact(name: &str, phone: Option<&str>, email: Option<&str>) -> ContactInput {
     ContactInput {
@@ -78,8 +54,8 @@ async fn customers_reach_the_crm_and_the_shops_other_till_and_the_later_change_w
     let Some(server) = Server::start(backend).await else {
         return;
     };
-    let one = enrolled_till(&server, TILL_1, 51).await;
-    let two = enrolled_till(&server, TILL_2, 52).await;
+    let one = enrolled_till(&server, SHOP_A, TILL_1, 51).await;
+    let two = enrolled_till(&server, SHOP_A, TILL_2, 52).await;
 
     // Created at the first till, offline, then synced.
     let (one, zoe) = on_till(one, |t| {
@@ -298,8 +274,8 @@ async fn an_erased_customer_is_gone_everywhere_and_stays_gone(backend: Backend) 
     let Some(server) = Server::start(backend).await else {
         return;
     };
-    let one = enrolled_till(&server, TILL_1, 54).await;
-    let two = enrolled_till(&server, TILL_2, 55).await;
+    let one = enrolled_till(&server, SHOP_A, TILL_1, 54).await;
+    let two = enrolled_till(&server, SHOP_A, TILL_2, 55).await;
     let (one, zoe) = on_till(one, |t| {
         let zoe = t
             .create_customer(

@@ -63,29 +63,6 @@ fn admin_with_input(server: &Server, args: &[&str], input: &str) -> Value {
     serde_json::from_slice(&output.stdout).expect("--json prints JSON")
 }
 
-async fn on_till<R: Send + 'static>(
-    till: TestTill,
-    work: impl FnOnce(&mut Till) -> R + Send + 'static,
-) -> (TestTill, R) {
-    tokio::task::spawn_blocking(move || {
-        let mut till = till;
-        let out = work(&mut till.till);
-        (till, out)
-    })
-    .await
-    .expect("the till work completes")
-}
-
-async fn enrolled_till(server: &Server, secret: u8) -> TestTill {
-    let code = server.create_till(SHOP_A, TILL).await;
-    let url = server.url.clone();
-    on_till(TestTill::new(TILL, secret, 0, 1, 1), move |t| {
-        t.enroll(&url, &code).expect("enrollment");
-    })
-    .await
-    .0
-}
-
 async fn a_till_receives_its_shops_catalog_prices_and_staff(backend: Backend) {
     let Some(server) = Server::start(backend).await else {
         return;
@@ -163,7 +140,7 @@ async fn a_till_receives_its_shops_catalog_prices_and_staff(backend: Backend) {
         ],
     );
 
-    let till = enrolled_till(&server, 41).await;
+    let till = enrolled_till(&server, SHOP_A, TILL, 41).await;
     let mut pages = Vec::new();
     let (till, (summary, pages)) = on_till(till, move |t| {
         let summary = t
@@ -348,7 +325,7 @@ async fn an_order_paid_in_the_shop_is_handed_over_offline_and_collected_at_the_n
     let id = order["id"].as_str().unwrap().to_string();
     let code = order["pickup_code"].as_str().unwrap().to_string();
 
-    let till = enrolled_till(&server, 42).await;
+    let till = enrolled_till(&server, SHOP_A, TILL, 42).await;
     let (till, summary) = on_till(till, |t| t.sync(|_, _, _| {}).unwrap()).await;
     assert_eq!(summary.download.web_orders, 1);
     let (till, placed) = on_till(till, |t| t.web_orders(Some(OrderState::Placed)).unwrap()).await;
@@ -479,7 +456,7 @@ async fn a_till_killed_while_applying_resumes_from_its_last_page(backend: Backen
         .collect();
     server.store.put_changes(changes).await.unwrap();
     let first_version = 1; // the first versions of a fresh server
-    let till = enrolled_till(&server, 43).await;
+    let till = enrolled_till(&server, SHOP_A, TILL, 43).await;
     let TestTill {
         dir: _dir,
         path,

@@ -381,26 +381,10 @@ async fn web_orders_are_placed_once_per_idempotency_key(backend: Backend) {
     server.stop().await;
 }
 
-/// Runs blocking till code (the till's HTTP client is blocking) off the async runtime.
-async fn on_till<R: Send + 'static>(
-    till: TestTill,
-    work: impl FnOnce(&mut pos_till::Till) -> R + Send + 'static,
-) -> (TestTill, R) {
-    tokio::task::spawn_blocking(move || {
-        let mut till = till;
-        let out = work(&mut till.till);
-        (till, out)
-    })
-    .await
-    .expect("the till work completes")
-}
-
 /// A till of `shop` enrolled with its own client (`till enroll`), having synced once.
 async fn till_client(server: &Server, shop: &str, till_id: &str, secret: u8) -> TestTill {
-    let code = server.create_till(shop, till_id).await;
-    let url = server.url.clone();
-    on_till(TestTill::new(till_id, secret, 0, 1, 1), move |till| {
-        till.enroll(&url, &code).expect("enrollment");
+    let till = enrolled_till(server, shop, till_id, secret).await;
+    on_till(till, |till| {
         till.sync(|_, _, _| {}).expect("a first sync");
     })
     .await

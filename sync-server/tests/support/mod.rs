@@ -534,3 +534,28 @@ pub async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'stat
         .await
         .expect("the blocking work completes")
 }
+
+/// Runs blocking work on a till (its client to head office is blocking) off the async runtime,
+/// and hands the till back with the work's result.
+pub async fn on_till<R: Send + 'static>(
+    till: TestTill,
+    work: impl FnOnce(&mut Till) -> R + Send + 'static,
+) -> (TestTill, R) {
+    blocking(move || {
+        let mut till = till;
+        let out = work(&mut till.till);
+        (till, out)
+    })
+    .await
+}
+
+/// A new till `id` of `shop`, enrolled with head office through its own client (`till enroll`).
+pub async fn enrolled_till(server: &Server, shop: &str, id: &str, secret: u8) -> TestTill {
+    let code = server.create_till(shop, id).await;
+    let url = server.url.clone();
+    on_till(TestTill::new(id, secret, 0, 1, 1), move |t| {
+        t.enroll(&url, &code).expect("enrollment");
+    })
+    .await
+    .0
+}
