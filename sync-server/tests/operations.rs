@@ -478,10 +478,15 @@ async fn sigterm_finishes_the_upload_in_flight(backend: Backend) {
         process.child.try_wait().unwrap().is_none(),
         "serve waits for the upload in flight"
     );
-    assert!(
-        tokio::net::TcpStream::connect(&address).await.is_err(),
-        "once told to stop, serve takes no new connection"
-    );
+    // The listener closes as the shutdown starts, a moment after the log line: wait for it.
+    let started = Instant::now();
+    while tokio::net::TcpStream::connect(&address).await.is_ok() {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "once told to stop, serve takes no new connection"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     connection.write_all(rest).await.unwrap();
     let mut answer = Vec::new();
     connection.read_to_end(&mut answer).await.unwrap();
