@@ -3,7 +3,10 @@
 //! 1. one till catching up `BENCH_TICKETS` tickets (default 10,000): seconds, tickets/s;
 //! 2. `BENCH_TILLS` tills (default 100) uploading at once: tickets/s and p99 request latency;
 //! 3. the ratio of ingest throughput to a bare bulk insert of the same rows into the same
-//!    database (same batch size, one transaction per batch, no verification, no HTTP).
+//!    database (same batch size, one transaction per batch, no verification, no HTTP);
+//! 4. the ratio of the catch-up's speed to PouchDB replicating the very same records from a
+//!    local PouchDB to pouchdb-server (`benches/pouchdb/replicate.mjs`, run in the same run;
+//!    its npm packages are installed there on first use; `BENCH_POUCHDB=0` skips it).
 //!
 //! Run: `cargo bench -p pos-sync-server --bench ingest` (PostgreSQL too when `DATABASE_URL` is
 //! set: `export DATABASE_URL=$(sync-server/scripts/start-postgres.sh)`). Ledgers are generated
@@ -644,6 +647,7 @@ async fn main() {
     if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "verify") {
         return;
     }
+    let pouchdb = pouchdb_baseline(&big, gen_dir.path());
     let http = reqwest::Client::new();
     for backend in ["sqlite", "postgres"] {
         let Some((server, db)) = start(backend).await else {
@@ -669,6 +673,14 @@ async fn main() {
             p(&h, 0.5),
             p(&h, 0.99),
         );
+        if let Some(pouchdb) = pouchdb {
+            println!(
+                "{backend}: catch-up {:.1}x as fast as PouchDB replicating the same records ({:.2} s against {:.2} s)",
+                pouchdb.as_secs_f64() / ingest.as_secs_f64(),
+                ingest.as_secs_f64(),
+                pouchdb.as_secs_f64(),
+            );
+        }
         // 3. Bare bulk insert of the same rows, same database.
         let bare = bare_insert(&db, &big).await;
         println!(
@@ -714,4 +726,58 @@ async fn main() {
             drop_bench_database(&db).await;
         }
     }
+}
+
+/// The catch-up's baseline: PouchDB replicating the same records, one document per record (its
+/// stored JSON as the document's body), from a local PouchDB to pouchdb-server on loopback.
+/// `None` when skipped (`BENCH_POUCHDB=0`); a failure to run it is a failure of the bench.
+fn pouchdb_baseline(ledger: &Ledger, dir: &std::path::Path) -> Option<Duration> {
+    use std::io::Write;
+    use std::process::Command;
+
+    if std::env::var("BENCH_POUCHDB").is_ok_and(|v| v == "0") {
+        println!("PouchDB baseline: skipped (BENCH_POUCHDB=0)");
+        return None;
+    }
+    let bench = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/pouchdb");
+    if !bench.join("node_modules").exists() {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&bench)
+            .status()
+            .expect("npm (installed by scripts/install-deps.sh) runs");
+        assert!(status.success(), "npm ci in {} failed", bench.display());
+    }
+    let path = dir.join("records.jsonl");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    for (chain, records) in &ledger.chains {
+        for r in records {
+            let body: serde_json::Value = serde_json::from_slice(&r.stored).unwrap();
+            let doc = serde_json::json!({
+                "_id": format!("{}/{}/{:010}", ledger.till_id, chain.name(), r.record.seq),
+                "record": body,
+            });
+            writeln!(file, "{doc}").unwrap();
+        }
+    }
+    file.flush().unwrap();
+    drop(file);
+    let output = Command::new("node")
+        .arg(bench.join("replicate.mjs"))
+        .arg(&path)
+        .output()
+        .expect("node (installed by scripts/install-deps.sh) runs");
+    assert!(
+        output.status.success(),
+        "PouchDB baseline failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let seconds = answer["seconds"].as_f64().unwrap();
+    println!(
+        "PouchDB baseline: {} documents replicated to pouchdb-server in {seconds:.2} s, {:.0} documents/s",
+        answer["docs"],
+        answer["docs"].as_f64().unwrap() / seconds
+    );
+    Some(Duration::from_secs_f64(seconds))
 }
