@@ -275,6 +275,8 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE sync_server ADD COLUMN ca_pem TEXT;
     "#,
+    // 13: the index of credit-note and gift-card movements (see `stored_value`).
+    crate::stored_value::MIGRATION,
 ];
 
 /// The schema version this build writes.

@@ -39,6 +39,7 @@ pub mod receipt;
 pub mod requests;
 pub mod shop_rules;
 pub mod staff;
+pub mod stored_value;
 pub mod sync;
 pub mod sync_loop;
 pub mod system;
