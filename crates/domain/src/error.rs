@@ -18,6 +18,8 @@ pub enum SaleError {
     StoredValue(#[from] StoredValueError),
     #[error("the ticket has no line: add at least one item")]
     Empty,
+    #[error("a return without a receipt needs a reason: say why the customer brings it back")]
+    ReasonRequired,
     #[error("line {line}: quantity must be more than zero")]
     ZeroQuantity { line: u32 },
     #[error("line {line}: `{product}` is sold {expected}: give the quantity {expected}")]
@@ -161,6 +163,7 @@ impl SaleError {
             SaleError::Limit(e) => e.code(),
             SaleError::StoredValue(e) => e.code(),
             SaleError::Empty => "ticket_empty",
+            SaleError::ReasonRequired => "reason_required",
             SaleError::ZeroQuantity { .. } => "quantity_not_positive",
             SaleError::WrongUnit { .. } => "quantity_wrong_unit",
             SaleError::SerialCount { .. } => "serial_missing",

@@ -156,6 +156,14 @@ pub struct Ticket {
     /// The original ticket number, for returns and cancellations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original: Option<u64>,
+    /// The till that recorded `original`, when another till did (a return at any till, see
+    /// [`crate::returns_anywhere`]); absent, the original is this till's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_till: Option<String>,
+    /// A return not checked against its original (another till's receipt while offline, or
+    /// no receipt): who approved it and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unchecked_return: Option<crate::returns_anywhere::UncheckedReturn>,
     pub lines: Vec<TicketLine>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket_discount: Option<Discount>,
@@ -226,6 +234,14 @@ impl Ticket {
         check_amount("the change", self.change)?;
         check_optional_text("the customer id", self.customer.as_deref(), MAX_ID_CHARS)?;
         check_optional_text("the web order id", self.web_order.as_deref(), MAX_ID_CHARS)?;
+        check_optional_text(
+            "the original till",
+            self.original_till.as_deref(),
+            MAX_ID_CHARS,
+        )?;
+        if let Some(unchecked) = &self.unchecked_return {
+            unchecked.check_limits()?;
+        }
         limits::check_tenders(self.stored_value.len())?;
         for movement in &self.stored_value {
             movement.check_limits()?;
@@ -624,6 +640,8 @@ pub(crate) fn finish(
         change,
         customer,
         web_order: None,
+        original_till: None,
+        unchecked_return: None,
         stored_value: Vec::new(),
         grand_total: Money::ZERO,
         perpetual_absolute_total: Money::ZERO,

@@ -173,6 +173,9 @@ pub mod kinds {
     /// The chain's credit-note and gift-card rules: validity, largest load, offline caps
     /// ([`crate::stored_value::StoredValueRules`]); key: `chain`.
     pub const STORED_VALUE_RULES: &str = "stored_value_rules";
+    /// The caps on returns not checked against their original
+    /// ([`crate::returns_anywhere::ReturnRules`]); key: `chain`.
+    pub const RETURN_RULES: &str = "return_rules";
 }
 
 /// The body of `POST /api/v1/tills/{till_id}/customers`: customers created or changed at the

@@ -277,6 +277,9 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 13: the index of credit-note and gift-card movements (see `stored_value`).
     crate::stored_value::MIGRATION,
+    // 14: the index of returns made against other tills' tickets or without receipt (see
+    // `returns_anywhere`).
+    crate::returns_anywhere::MIGRATION,
 ];
 
 /// The schema version this build writes.

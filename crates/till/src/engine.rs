@@ -664,7 +664,10 @@ impl Till {
                 .map_err(SaleError::from)?;
             let payload =
                 serde_json::to_value(&ticket).map_err(|e| TillError::Corrupt(e.to_string()))?;
-            let appended = ledger::append_after(tx, author, chain, head, payload, ticket.original)?;
+            // A return of another till's ticket names it in its payload only: it must never be
+            // found as a return of this till's ticket of the same number.
+            let reference = ledger::reference_of(chain, &payload);
+            let appended = ledger::append_after(tx, author, chain, head, payload, reference)?;
             consume_card_payments(tx, chain, appended.0.record.seq, &ticket)?;
             // Checked again against the ledger as it stands in this transaction.
             crate::stored_value::record_ticket_movements(

@@ -37,6 +37,7 @@ pub mod ledger;
 pub mod parked;
 pub mod receipt;
 pub mod requests;
+pub mod returns_anywhere;
 pub mod shop_rules;
 pub mod staff;
 pub mod stored_value;

@@ -231,8 +231,24 @@ pub fn render(
         &format!("Caisse {}", identity.till_id),
         &format!("Op. {}", ticket.operator),
     ));
-    if let Some(original) = ticket.ticket.original {
-        out.push(format!("Sur ticket n° {original}"));
+    match (ticket.ticket.original, &ticket.ticket.original_till) {
+        (Some(original), Some(till)) => {
+            out.push(format!("Sur ticket n° {original} caisse {till}"));
+        }
+        (Some(original), None) => out.push(format!("Sur ticket n° {original}")),
+        _ => {}
+    }
+    if let Some(unchecked) = &ticket.ticket.unchecked_return {
+        if !unchecked.with_receipt {
+            out.push("Retour sans ticket".into());
+        }
+        out.push(format!("Accord responsable {}", unchecked.approved_by));
+        if let Some(reason) = &unchecked.reason {
+            out.push(format!(
+                "Motif : {}",
+                reason.chars().take(WIDTH - 8).collect::<String>()
+            ));
+        }
     }
     if let Some(order) = &ticket.ticket.web_order {
         out.push(match ticket.ticket.kind {
