@@ -33,6 +33,7 @@ pub mod sale;
 pub mod service;
 pub mod setup;
 pub mod simulators;
+pub mod stored_value;
 pub mod sync;
 pub mod views;
 pub mod web_orders;
