@@ -76,8 +76,11 @@ describe('credit notes, gift cards, returns at any till', () => {
       assert.equal(await page.getByTestId('tender-amount').inputValue(), '14,90', 'the amount due is proposed');
       await page.getByTestId('tender-amount').press('Enter');
       await page.getByTestId('receipt-screen').waitFor();
-      const printed = await eventually(() => stack.printed().find((r) => r.includes('Avoir AV...')), 'the sale receipt');
-      assert.match(printed, /Avoir AV\.\.\.\d{4}\s+14\.90/, 'the receipt names the note (shortened) and what it paid');
+      const printed = await eventually(
+        () => stack.printed().find((r) => /Ticket n°/.test(r) && /Avoir AV\.\.\.\d{4}\s+14\.90/.test(r)),
+        'the sale receipt naming the note (shortened) and what it paid',
+      );
+      assert.match(printed, /C.ble USB-C/, 'the cable sold');
       const left = await stack.api('instrument_lookup', { number: scanned });
       assert.equal(left.balance, '15.09', 'a partial redemption leaves the rest on the note');
     }, 'credit note slip');
