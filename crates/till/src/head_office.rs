@@ -11,8 +11,8 @@
 //! - **Errors** say what to do: an untrusted certificate names `--ca-cert`, a refused scheme
 //!   names `https://`.
 //!
-//! - **Customer money across the chain** ([`Till::lookup_instrument`], [`Till::hold_redemption`],
-//!   [`Till::lookup_ticket`], [`Till::reserve_return`]): asked while the customer waits, so
+//! - **Customer money across the chain** ([`crate::Till::lookup_instrument`], [`crate::Till::hold_redemption`],
+//!   [`crate::Till::lookup_ticket`], [`crate::Till::reserve_return`]): asked while the customer waits, so
 //!   each allows [`ASK_TIMEOUT`]; no answer (no network, not enrolled, a head office without
 //!   the feature) is `Ok(None)`, and the caller applies the offline rules (caps, a manager's
 //!   approval) instead of refusing. Only a refusal head office *answered* is an error.
