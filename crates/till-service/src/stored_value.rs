@@ -22,21 +22,62 @@ use crate::error::{ApiError, ApiResult};
 use crate::service::{Service, lock};
 use crate::views;
 
-/// Head office's balances of the instruments `tenders` name (those it answered for).
+/// How long head office keeps a redemption hold or a return reservation for this till.
+const HOLD_SECONDS: u32 = 120;
+
+/// A random id for a hold or a reservation (a resend is the same one).
+fn random_id() -> ApiResult<String> {
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ApiError::failure("randomness_unavailable", e.to_string()))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Head office's balances of the instruments `tenders` name, each with the amount spent held
+/// for this sale, so another till cannot spend the same money meanwhile. An instrument head
+/// office does not answer for (or whose hold it does not answer) is spent offline; a hold it
+/// refuses is refused here with its code.
 pub(crate) fn balances_for(till: &Till, tenders: &[Tender]) -> ApiResult<StoredValueRequest> {
     let mut balances: Vec<InstrumentState> = Vec::new();
-    for number in tenders
-        .iter()
-        .filter_map(|t| t.reference.as_deref())
-        .filter_map(|r| InstrumentNumber::parse(r).ok())
-    {
-        if balances.iter().any(|b| b.number == number) {
+    let mut spent: Vec<(InstrumentNumber, Money)> = Vec::new();
+    for tender in tenders.iter().filter(|t| t.amount.is_positive()) {
+        let Some(number) = tender
+            .reference
+            .as_deref()
+            .and_then(|r| InstrumentNumber::parse(r).ok())
+        else {
             continue;
+        };
+        match spent.iter_mut().find(|(n, _)| *n == number) {
+            Some((_, amount)) => *amount += tender.amount,
+            None => spent.push((number, tender.amount)),
         }
-        if let Some(answer) = till.lookup_instrument(&number)?
-            && answer.known
-        {
-            balances.push(answer.state);
+    }
+    for (number, amount) in spent {
+        let Some(answer) = till.lookup_instrument(&number)?.filter(|a| a.known) else {
+            continue;
+        };
+        let hold = pos_domain::wire::RedemptionHold {
+            protocol: pos_domain::wire::ProtocolVersion::CURRENT,
+            hold: random_id()?,
+            number: number.clone(),
+            amount,
+            seconds: HOLD_SECONDS,
+        };
+        match till.hold_redemption(&hold)? {
+            Some(held) if held.granted => balances.push(held.state),
+            Some(held) => {
+                return Err(ApiError::invalid(
+                    "instrument_hold_refused",
+                    format!(
+                        "head office refused to set {amount} of {number} aside ({}): its balance is {}; take less from it",
+                        held.refused.unwrap_or_default(),
+                        held.state.balance
+                    ),
+                ));
+            }
+            // Looked up but not held: the engine checks the balance head office gave.
+            None => balances.push(answer.state),
         }
     }
     Ok(StoredValueRequest {
@@ -109,7 +150,7 @@ impl Service {
     pub fn return_anywhere_quote(&self, request: ReturnAnywhereRequest) -> ApiResult<ReturnQuote> {
         let staff = self.current()?;
         let till = lock(&self.till);
-        let (engine, checked) = self.engine_return_anywhere(&till, &request, &staff.id, None)?;
+        let (engine, checked) = self.engine_return_anywhere(&till, &request, &staff.id, false)?;
         let mut approvals_needed = Vec::new();
         let approvals: Vec<String> = request.approval.iter().cloned().collect();
         if !checked && !self.has_approval(ApprovalAction::ReturnUnchecked, &approvals) {
@@ -134,7 +175,7 @@ impl Service {
         let mut till = lock(&self.till);
         let approvals: Vec<String> = request.approval.iter().cloned().collect();
         let (mut engine, checked) =
-            self.engine_return_anywhere(&till, &request, &staff.id, None)?;
+            self.engine_return_anywhere(&till, &request, &staff.id, true)?;
         if !checked {
             let manager = self.require_approval(
                 &mut till,
@@ -152,14 +193,15 @@ impl Service {
         Ok(self.after_commit(&recorded, &receipt))
     }
 
-    /// The engine's request, with head office's answer when it found the receipt's ticket;
-    /// and whether it did (a checked return needs no approval).
+    /// The engine's request, with head office's answer when it found the receipt's ticket
+    /// (and, with `reserve`, reserved its lines); and whether it did (a checked return needs no
+    /// approval). A quote reserves nothing.
     fn engine_return_anywhere(
         &self,
         till: &Till,
         request: &ReturnAnywhereRequest,
         operator: &str,
-        approved_by: Option<String>,
+        reserve: bool,
     ) -> ApiResult<(EngineReturn, bool)> {
         let found = match request.receipt.as_deref() {
             Some(text) => {
@@ -168,6 +210,42 @@ impl Service {
                 till.lookup_ticket(&receipt)?
             }
             None => None,
+        };
+        // Head office reserves the lines in the request that checks them, so two tills cannot
+        // both take back the last unit; without its answer the return is unchecked.
+        let found = match (&found, request.receipt.as_deref()) {
+            (Some(answer), Some(_)) if reserve => {
+                let reservation = pos_domain::wire::ReturnReservation {
+                    protocol: pos_domain::wire::ProtocolVersion::CURRENT,
+                    reservation: random_id()?,
+                    original_till: answer.original.till.clone(),
+                    original_ticket: answer.original.ticket,
+                    lines: request
+                        .lines
+                        .iter()
+                        .map(|l| ReturnLine {
+                            line: l.line,
+                            quantity: l.quantity,
+                            serials: l.serials.clone(),
+                        })
+                        .collect(),
+                    seconds: HOLD_SECONDS,
+                };
+                match till.reserve_return(&reservation)? {
+                    Some(answer) if !answer.granted => {
+                        return Err(ApiError::invalid(
+                            "return_reserved_elsewhere",
+                            format!(
+                                "head office refused the return ({}): these units were already returned or are being returned at another till",
+                                answer.refused.unwrap_or_default()
+                            ),
+                        ));
+                    }
+                    Some(_) => found,
+                    None => None,
+                }
+            }
+            _ => found,
         };
         let checked = found.is_some();
         let items = self
@@ -195,7 +273,7 @@ impl Service {
                     })
                     .collect(),
                 items,
-                approved_by,
+                approved_by: None,
                 reason: request.reason.clone(),
                 tenders: None,
             },

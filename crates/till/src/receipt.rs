@@ -181,8 +181,9 @@ pub fn render_credit_note(
         ));
     }
     out.push(rule);
-    out.push("Utilisable dans tous nos magasins, en une ou".into());
-    out.push("plusieurs fois. Non remboursable en especes.".into());
+    out.push("Utilisable dans tous nos magasins,".into());
+    out.push("en une ou plusieurs fois.".into());
+    out.push("Non remboursable en especes.".into());
     out.push(format!("Code {}", issue.number.scan_payload()));
     paper(&out)
 }
