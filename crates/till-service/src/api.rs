@@ -75,6 +75,9 @@ pub enum ApprovalAction {
     DrawerOpenWithoutSale,
     /// Lifting a lockout after too many wrong PINs (`unlock_pins`).
     UnlockPins,
+    /// A return head office could not check: another till's receipt while offline, or no
+    /// receipt at all (`return_anywhere`).
+    ReturnUnchecked,
 }
 
 /// `approve`: a manager types their PIN to allow one action. Wrong PINs count as at login
@@ -593,6 +596,12 @@ pub struct TicketView {
     pub customer: Option<String>,
     /// The web order this ticket takes payment for, or (a return) gives back.
     pub web_order: Option<String>,
+    /// The till of `original` when another till sold it (a return at any till).
+    pub original_till: Option<String>,
+    /// Gift cards sold on the ticket (paid on top of `total`: no VAT, not revenue).
+    pub gift_cards: String,
+    /// What the customer pays: `total` plus `gift_cards`.
+    pub amount_due: String,
 }
 
 /// A receipt's text as printed, for the on-screen preview.
@@ -624,6 +633,8 @@ pub struct SaleResult {
     pub printed: DeviceResult,
     /// The drawer kick, when cash changed hands.
     pub drawer: Option<DeviceResult>,
+    /// The credit notes the ticket issued, printed after the receipt.
+    pub credit_notes: Vec<CreditNoteView>,
 }
 
 /// `receipt`, `reprint`.
@@ -1174,4 +1185,108 @@ pub struct HandoverResult {
 pub struct RefuseRequest {
     pub order: String,
     pub reason: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Customer money across the chain: credit notes, gift cards, returns at any till
+
+/// What an instrument is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum InstrumentKind {
+    /// An avoir, issued by a refund to store credit; paid with as `store_credit`.
+    CreditNote,
+    /// A carte cadeau; paid with as `gift_card`.
+    GiftCard,
+}
+
+/// `instrument_lookup`: a credit note's or gift card's number, as scanned or typed.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct InstrumentRequest {
+    pub number: String,
+}
+
+/// Where a balance comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum BalanceSource {
+    /// Head office answered: spending is checked against it.
+    HeadOffice,
+    /// Head office did not answer; this till issued or sold it, so it knows the balance.
+    ThisTill,
+    /// Head office did not answer and this till does not know it: it may be spent up to
+    /// `offline_limit`, within the till's daily offline limit.
+    Unknown,
+}
+
+/// A credit note or gift card as the payment screen shows it.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct InstrumentView {
+    /// Canonical number: what a tender's `reference` names.
+    pub number: String,
+    /// Grouped for reading.
+    pub grouped: String,
+    pub kind: InstrumentKind,
+    /// The tender kind that spends it.
+    pub tender: TenderKind,
+    pub source: BalanceSource,
+    pub balance: String,
+    /// The last day it may be spent (YYYY-MM-DD).
+    pub expires: Option<String>,
+    /// Expired or cancelled.
+    pub closed: bool,
+    /// The most this till may take from it now without head office.
+    pub offline_limit: String,
+}
+
+/// `gift_card_sell`: a gift card (its number as scanned) loaded with `amount`, or topped up,
+/// paid with `tenders` like a sale. Not revenue: no VAT, not in the sales totals.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct GiftCardSaleRequest {
+    pub number: String,
+    pub amount: String,
+    #[serde(default)]
+    #[ts(as = "Option<bool>", optional)]
+    pub top_up: bool,
+    pub tenders: Vec<TenderInput>,
+}
+
+/// A credit note issued by a ticket, as its slip prints it.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct CreditNoteView {
+    pub number: String,
+    pub grouped: String,
+    pub amount: String,
+    pub expires: Option<String>,
+    /// What the slip's QR code carries (scan it at the payment screen).
+    pub scan: String,
+    /// The slip's text as printed.
+    pub text: String,
+}
+
+/// `return_anywhere_quote`, `return_anywhere`: an item bought at another till (its receipt's
+/// QR reference, or `TILL:NUMBER`), or with no receipt at all (`receipt` absent). When head
+/// office finds the ticket, `lines` name its lines; otherwise `items` are the goods brought
+/// back, priced from the catalog, and a manager approves (`return_unchecked`).
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ReturnAnywhereRequest {
+    #[serde(default)]
+    #[ts(optional)]
+    pub receipt: Option<String>,
+    #[serde(default)]
+    #[ts(as = "Option<Vec<ReturnLineInput>>", optional)]
+    pub lines: Vec<ReturnLineInput>,
+    #[serde(default)]
+    #[ts(as = "Option<Vec<CartLine>>", optional)]
+    pub items: Vec<CartLine>,
+    /// `original` (as the original was paid: only when head office found it), `cash` or
+    /// `store_credit` (the default without a receipt).
+    pub refund_to: RefundTo,
+    /// Why, for a return without receipt (required then).
+    #[serde(default)]
+    #[ts(optional)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub approval: Option<String>,
 }

@@ -100,6 +100,11 @@ commands! {
     return_items(ReturnRequest) -> SaleResult;
     exchange_quote(ExchangeRequest) -> ExchangeQuote;
     exchange(ExchangeRequest) -> SaleResult;
+    // Credit notes, gift cards, returns at any till.
+    instrument_lookup(InstrumentRequest) -> InstrumentView;
+    gift_card_sell(GiftCardSaleRequest) -> SaleResult;
+    return_anywhere_quote(ReturnAnywhereRequest) -> ReturnQuote;
+    return_anywhere(ReturnAnywhereRequest) -> SaleResult;
     // Cash, reports, closures.
     cash_movement(CashMovementRequest) -> CashMovementView;
     report_x(PrintOption) -> XReportView;

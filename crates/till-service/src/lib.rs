@@ -10,7 +10,8 @@
 //!   return and a sale on one ticket); [`payments`]: card payments on the terminal; [`ops`]:
 //!   cash, closures, devices, identity and status; [`sync`]: the background sync loop, "sync
 //!   now" and enrollment; [`web_orders`]: click & collect; [`web_returns`]: returns of web
-//!   orders paid online; [`devices`]: printer, drawer and
+//!   orders paid online; [`stored_value`]: credit notes, gift cards and returns at any till;
+//!   [`devices`]: printer, drawer and
 //!   terminal links; [`views`]: engine types to API views;
 //! - [`http`]: the loopback HTTP transport (`POST /api/{command}`), which browser tests and
 //!   development use; the Tauri shell (`src-tauri`) calls the same dispatcher;
@@ -33,6 +34,7 @@ pub mod sale;
 pub mod service;
 pub mod setup;
 pub mod simulators;
+pub mod stored_value;
 pub mod sync;
 pub mod views;
 pub mod web_orders;

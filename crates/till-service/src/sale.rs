@@ -290,8 +290,10 @@ impl Service {
         let mut till = lock(&self.till);
         let tenders = self.tenders(&request.tenders, PaymentKind::Debit)?;
         let sale = self.sale_request(&request.cart, &staff.id, tenders.tenders)?;
+        // Head office's balances of the credit notes and gift cards spent, when it answers.
+        let stored = crate::stored_value::balances_for(&till, &sale.tenders)?;
         // Priced once: the approvals are checked against the very ticket that is recorded.
-        let priced = till.price_sale(&sale)?;
+        let priced = till.price_sale_with(&sale, &stored)?;
         for action in self.approvals_for(&request.cart, priced.ticket()) {
             let what = match action {
                 ApprovalAction::PriceOverride => "changing a price",
@@ -340,12 +342,14 @@ impl Service {
                 devices::open_drawer(printer.as_ref())
             }
         });
+        let credit_notes = self.print_credit_notes(recorded);
         SaleResult {
             ticket: views::ticket(recorded),
             change: recorded.ticket.change.to_string(),
             receipt: views::receipt(receipt),
             printed,
             drawer,
+            credit_notes,
         }
     }
 

@@ -214,6 +214,9 @@ pub fn ticket(recorded: &RecordedTicket) -> TicketView {
         change: t.change.to_string(),
         customer: t.customer.clone(),
         web_order: t.web_order.clone(),
+        original_till: t.original_till.clone(),
+        gift_cards: pos_domain::stored_value::loads_total(&t.stored_value).to_string(),
+        amount_due: t.amount_due().to_string(),
     }
 }
 

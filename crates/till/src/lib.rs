@@ -12,6 +12,9 @@
 //!   [`download`]: head office's changes feed (catalog, per-shop prices, staff, web orders),
 //!   one local transaction per page; [`web_orders`]: click & collect at the till;
 //!   [`web_returns`]: web orders paid online returned at the till;
+//! - [`stored_value`]: credit notes issued on refunds, gift cards sold, redemptions checked
+//!   against head office or within its offline caps, expiry and cancellation, credit-note
+//!   slips; [`returns_anywhere`]: returns of another till's ticket or without receipt;
 //! - [`staff`]: who may log in (Argon2 PIN hashes); [`parked`]: carts put aside at the till;
 //! - [`customers`]: the shop's customers, searched as you type, synced both ways;
 //! - [`demo`]: realistic demo data and large catalogs, generated through the same API.
@@ -37,8 +40,10 @@ pub mod ledger;
 pub mod parked;
 pub mod receipt;
 pub mod requests;
+pub mod returns_anywhere;
 pub mod shop_rules;
 pub mod staff;
+pub mod stored_value;
 pub mod sync;
 pub mod sync_loop;
 pub mod system;

@@ -142,7 +142,7 @@ impl Till {
     }
 
     /// Head office as enrolled, with a client trusting the authority pinned at enrollment.
-    fn server(&self) -> Result<Server> {
+    pub(crate) fn server(&self) -> Result<Server> {
         let (url, token, max_records, pinned) = self
             .conn
             .query_row(
@@ -341,7 +341,7 @@ impl Till {
             let held_before = self.synced(chain)?;
             // A chain added after protocol 1.0 goes only to servers that need it: while it is
             // empty, a server older than the chain is never sent a name it cannot read.
-            if chain == Chain::WebOrder && local == 0 {
+            if matches!(chain, Chain::WebOrder | Chain::StoredValue) && local == 0 {
                 continue;
             }
             let mut line = ChainSync {

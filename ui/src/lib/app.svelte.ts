@@ -7,7 +7,7 @@ import { BackendError, HttpBackend, chooseBackend, type Backend, type Request, t
 import type { ApprovalAction, CommandName, Session, StatusBar, TillInfo } from './api/generated/api';
 import { engineMessage } from './errors';
 
-export type Screen = 'sale' | 'payment' | 'receipt' | 'returns' | 'tickets' | 'cash' | 'collect' | 'closures' | 'settings';
+export type Screen = 'sale' | 'payment' | 'receipt' | 'returns' | 'tickets' | 'cash' | 'collect' | 'closures' | 'settings' | 'giftcard' | 'anywhere';
 
 interface ApprovalPrompt {
   action: ApprovalAction;

@@ -109,7 +109,7 @@ describe('exchanges', () => {
       assert.match(await text(page, 'ticket-number'), /Échange enregistré/);
       const printed = await eventually(() => stack.printed().find((r) => r.includes('Echange n°')), 'the exchange receipt');
       assert.match(printed, /A rembourser\s+40\.00/);
-      assert.match(printed, /Avoir\s+-40\.00/, 'refunded as store credit');
+      assert.match(printed, /Avoir AV\.\.\.\d{4}\s+-40\.00/, 'refunded as store credit, to the credit note issued');
     }, t.name);
   });
 });

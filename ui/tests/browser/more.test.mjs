@@ -75,7 +75,7 @@ describe('approvals, parked sales, cash and duplicates', () => {
       await page.getByTestId('receipt-screen').waitFor();
       assert.match(await text(page, 'ticket-number'), /Retour enregistré/);
       const refund = await eventually(() => stack.printed().find((r) => /-59\.90/.test(r)), 'the return receipt');
-      assert.match(refund, /Avoir\s+-59\.90/, 'refunded as store credit');
+      assert.match(refund, /Avoir AV\.\.\.\d{4}\s+-59\.90/, 'refunded as store credit, to the credit note issued');
     }, t.name);
   });
 

@@ -16,6 +16,16 @@ export const errorsFr: Readonly<Record<string, string>> = {
   cross_site_refused: 'Requête venue d’une autre page refusée : utilisez l’écran de la caisse.',
   origin_refused: 'Requête venue d’une autre page refusée : utilisez l’écran de la caisse.',
   secret_refused: 'Cette page n’est plus celle de la caisse en cours : rechargez-la.',
+  // Credit notes, gift cards, returns at any till.
+  instrument_number_invalid: 'Numéro d’avoir ou de carte cadeau incorrect : rescannez le code ou vérifiez chaque chiffre.',
+  instrument_balance_insufficient: 'Solde insuffisant : prenez au plus le solde sur l’avoir ou la carte, et le reste autrement.',
+  instrument_not_usable: 'Avoir ou carte expiré ou annulé : il ne peut plus servir, prenez un autre moyen de paiement.',
+  offline_cap_instrument: 'Siège injoignable : plafond hors ligne de cette carte atteint. Prenez moins sur la carte, ou un autre moyen de paiement.',
+  offline_cap_till: 'Siège injoignable : plafond hors ligne du jour de cette caisse atteint. Prenez un autre moyen de paiement.',
+  gift_card_already_loaded: 'Cette carte est déjà vendue : rechargez-la plutôt.',
+  return_cap_reached: 'Plafond journalier de cette caisse pour les retours non vérifiés atteint : attendez le retour du siège.',
+  reason_required: 'Un retour sans ticket demande un motif : indiquez pourquoi le client rapporte l’article.',
+  manager_approval_required: 'Le siège ne peut pas vérifier ce ticket : un responsable doit accorder le retour.',
   // Catalog and cart.
   unknown_barcode: 'Code-barres inconnu : cherchez l’article par son nom ou sa catégorie.',
   unknown_product: 'Article absent du catalogue de la caisse : cherchez-le par son nom, ou synchronisez la caisse.',

@@ -23,13 +23,15 @@ input_error: boolean, };
 
 export type Approval = { approval_id: string, action: ApprovalAction, manager: StaffMember, };
 
-export type ApprovalAction = "price_override" | "discount_above_limit" | "refund_without_receipt" | "drawer_open_without_sale" | "unlock_pins";
+export type ApprovalAction = "price_override" | "discount_above_limit" | "refund_without_receipt" | "drawer_open_without_sale" | "unlock_pins" | "return_unchecked";
 
 export type ApprovalRequest = { pin: string, action: ApprovalAction, 
 /**
  * The manager chosen before typing; without, the PIN is tried against every manager.
  */
 staff_id?: string, };
+
+export type BalanceSource = "head_office" | "this_till" | "unknown";
 
 export type BarcodeRequest = { barcode: string, };
 
@@ -126,6 +128,16 @@ export type CloseRequest = { level: ClosureLevel, print?: boolean, };
 export type ClosureLevel = "day" | "month" | "year";
 
 export type ClosureView = { number: number, level: ClosureLevel, period: string, at: string, totals: TotalsView, text: string, printed: DeviceResult | null, };
+
+export type CreditNoteView = { number: string, grouped: string, amount: string, expires: string | null, 
+/**
+ * What the slip's QR code carries (scan it at the payment screen).
+ */
+scan: string, 
+/**
+ * The slip's text as printed.
+ */
+text: string, };
 
 export type CurrentSession = { session: Session | null, };
 
@@ -258,9 +270,41 @@ returns: Array<number>,
  */
 by_receipt: boolean, };
 
+export type GiftCardSaleRequest = { number: string, amount: string, top_up?: boolean, tenders: Array<TenderInput>, };
+
 export type HandoverRequest = { order: string, pickup_code: string, lines?: Array<PickedLineInput>, tenders?: Array<TenderInput>, };
 
 export type HandoverResult = { order: WebOrderView, sale: SaleResult | null, };
+
+export type InstrumentKind = "credit_note" | "gift_card";
+
+export type InstrumentRequest = { number: string, };
+
+export type InstrumentView = { 
+/**
+ * Canonical number: what a tender's `reference` names.
+ */
+number: string, 
+/**
+ * Grouped for reading.
+ */
+grouped: string, kind: InstrumentKind, 
+/**
+ * The tender kind that spends it.
+ */
+tender: TenderKind, source: BalanceSource, balance: string, 
+/**
+ * The last day it may be spent (YYYY-MM-DD).
+ */
+expires: string | null, 
+/**
+ * Expired or cancelled.
+ */
+closed: boolean, 
+/**
+ * The most this till may take from it now without head office.
+ */
+offline_limit: string, };
 
 export type LineView = { 
 /**
@@ -387,6 +431,17 @@ export type ResolvePaymentRequest = { payment_id: string, approved: boolean,
  */
 authorisation?: string, };
 
+export type ReturnAnywhereRequest = { receipt?: string, lines?: Array<ReturnLineInput>, items?: Array<CartLine>, 
+/**
+ * `original` (as the original was paid: only when head office found it), `cash` or
+ * `store_credit` (the default without a receipt).
+ */
+refund_to: RefundTo, 
+/**
+ * Why, for a return without receipt (required then).
+ */
+reason?: string, approval?: string, };
+
 export type ReturnLineInput = { line: number, quantity: number, 
 /**
  * For handsets: the IMEIs coming back (default: those not yet returned).
@@ -434,7 +489,11 @@ change: string, receipt: ReceiptView, printed: DeviceResult,
 /**
  * The drawer kick, when cash changed hands.
  */
-drawer: DeviceResult | null, };
+drawer: DeviceResult | null, 
+/**
+ * The credit notes the ticket issued, printed after the receipt.
+ */
+credit_notes: Array<CreditNoteView>, };
 
 export type SearchRequest = { text: string, 
 /**
@@ -502,7 +561,19 @@ at: string, operator: string, kind: TicketKind, original: number | null, lines: 
 /**
  * The web order this ticket takes payment for, or (a return) gives back.
  */
-web_order: string | null, };
+web_order: string | null, 
+/**
+ * The till of `original` when another till sold it (a return at any till).
+ */
+original_till: string | null, 
+/**
+ * Gift cards sold on the ticket (paid on top of `total`: no VAT, not revenue).
+ */
+gift_cards: string, 
+/**
+ * What the customer pays: `total` plus `gift_cards`.
+ */
+amount_due: string, };
 
 export type TillInfo = { shop_name: string, till_name: string, till_id: string, shop_address: string, siret: string, vat_number: string, software: string, 
 /**
@@ -647,6 +718,10 @@ export interface Commands {
   return_items: { request: ReturnRequest; response: SaleResult };
   exchange_quote: { request: ExchangeRequest; response: ExchangeQuote };
   exchange: { request: ExchangeRequest; response: SaleResult };
+  instrument_lookup: { request: InstrumentRequest; response: InstrumentView };
+  gift_card_sell: { request: GiftCardSaleRequest; response: SaleResult };
+  return_anywhere_quote: { request: ReturnAnywhereRequest; response: ReturnQuote };
+  return_anywhere: { request: ReturnAnywhereRequest; response: SaleResult };
   cash_movement: { request: CashMovementRequest; response: CashMovementView };
   report_x: { request: PrintOption; response: XReportView };
   close: { request: CloseRequest; response: ClosureView };
