@@ -32,6 +32,7 @@ export const SCREENSHOTS = process.env.HQ_SCREENSHOTS ?? join(repoDir, 'docs');
 export const PASSWORD = 'correct horse battery staple';
 export const ADMIN = { id: 'ada', name: 'Ada Lovelace', role: 'admin' };
 export const MANAGER = { id: 'sam', name: 'Sam Lyon', role: 'shop_manager', shop: 'LYON-BELLECOUR' };
+export const REGIONAL = { id: 'rita', name: 'Rita Nord', role: 'regional_manager', region: 'NORD' };
 export const SHOPS = [
   { id: 'PARIS-OPERA', name: 'Paris Opéra', region: 'NORD' },
   { id: 'LILLE-CENTRE', name: 'Lille Centre', region: 'NORD' },
@@ -120,7 +121,8 @@ export async function startChain() {
   admin('catalog', 'import', demoCatalog(dir).file);
   admin('user', 'create', '--id', ADMIN.id, '--name', ADMIN.name, '--role', ADMIN.role);
   admin('user', 'create', '--id', MANAGER.id, '--name', MANAGER.name, '--role', MANAGER.role, '--shop', MANAGER.shop);
-  for (const user of [ADMIN, MANAGER]) adminWithInput(`${PASSWORD}\n`, 'user', 'password', '--id', user.id);
+  admin('user', 'create', '--id', REGIONAL.id, '--name', REGIONAL.name, '--role', REGIONAL.role, '--region', REGIONAL.region);
+  for (const user of [ADMIN, MANAGER, REGIONAL]) adminWithInput(`${PASSWORD}\n`, 'user', 'password', '--id', user.id);
 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;

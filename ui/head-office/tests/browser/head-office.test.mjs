@@ -6,7 +6,7 @@
 // are changed. Screenshots of the main screens go to docs/.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, MANAGER, apiCents, cents, eventually, logIn, screenshot, startChain } from './chain.mjs';
+import { ADMIN, MANAGER, REGIONAL, SHOPS, apiCents, cents, eventually, logIn, screenshot, startChain } from './chain.mjs';
 
 let chain;
 const zTotals = new Map();
@@ -110,6 +110,20 @@ test('a shop manager sees only their shop, and the API refuses them another shop
   await page.context().close();
 });
 
+test('a regional manager sees only the shops of their region', async () => {
+  const page = await chain.page();
+  await logIn(page, chain.app, REGIONAL.id);
+  await page.getByTestId('who').waitFor();
+  await page.keyboard.press('Alt+2');
+  await page.getByTestId('by-shop').waitFor();
+  const shown = await page.getByTestId('by-shop').locator('td[data-col="key"]').allTextContents();
+  const north = SHOPS.filter((s) => s.region === REGIONAL.region).map((s) => s.id);
+  assert.deepEqual(shown.sort(), north.sort(), 'the period screen lists their region\'s shops only');
+  const other = await page.evaluate(async () => (await fetch('/api/v1/hq/sales?by=shop&region=SUD')).status);
+  assert.equal(other, 403, "the API refuses another region's figures");
+  await page.context().close();
+});
+
 test('drill-down reaches a ticket shown verified, and NOT verified once its stored bytes change', async () => {
   const page = await chain.page();
   await logIn(page, chain.app, ADMIN.id);
@@ -149,5 +163,8 @@ test('drill-down reaches a ticket shown verified, and NOT verified once its stor
   await page.keyboard.press('Alt+5');
   await page.getByRole('heading', { name: 'Alarmes' }).waitFor();
   await screenshot(page, 'alarms');
+  await page.getByRole('button', { name: 'English' }).click();
+  await page.getByRole('heading', { name: 'Alarms' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Today' }).count(), 1, 'English is available');
   await page.context().close();
 });
