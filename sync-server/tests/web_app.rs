@@ -1,7 +1,8 @@
 //! The head-office web app's server side: the browser session in a strict cookie standing for
 //! a bearer token (scoped like the API, refused cross-site, ended by logout), the live stream
 //! told of each upload of the user's shops, and the built app served under `/hq/` with a
-//! strict Content-Security-Policy.
+//! strict Content-Security-Policy, by the binary too (`serve --web-dir`), over HTTPS with a
+//! `Secure` cookie.
 
 mod support;
 
@@ -373,5 +374,126 @@ async fn the_built_app_is_served_with_a_strict_content_security_policy(backend: 
     assert_eq!(root.headers()["location"], "/hq/", "/ leads to the app");
     let (status, _) = server.get("/api/v1/capabilities", None).await;
     assert_eq!(status, StatusCode::OK, "the API is served beside the app");
+    server.stop().await;
+}
+
+/// Starts the `sync-server` binary serving `db` with `args`; it and the address it logs.
+fn start_binary(db: &str, dir: &std::path::Path, args: &[&str]) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("SYNC_") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .current_dir(dir)
+        .args(["--db", db, "serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let address = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.split("address=")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .map(str::to_string)
+        })
+        .expect("the server logs the address it listens on");
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, address)
+}
+
+/// `curl -sk -i` (a real HTTPS client; the test certificate is self-signed): the answer's
+/// head and body.
+fn curl(args: &[&str]) -> String {
+    let output = std::process::Command::new("curl")
+        .args(["-sk", "-i", "--max-time", "10"])
+        .args(args)
+        .output()
+        .expect("curl runs (apt-get install curl)");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// One process: `sync-server serve --tls-cert --tls-key --web-dir` serves the app and the
+/// API over HTTPS, and there the session cookie is `Secure`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_serves_the_app_over_https_with_a_secure_session_cookie() {
+    let server = Server::start(Backend::Sqlite).await.unwrap();
+    with_passwords(&server).await;
+    let files = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let cert = files.path().join("hq.pem");
+    let key = files.path().join("hq.key");
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let web = files.path().join("web");
+    std::fs::create_dir(&web).unwrap();
+    std::fs::write(
+        web.join("index.html"),
+        "<!doctype html><title>Siège</title>",
+    )
+    .unwrap();
+    let (mut child, address) = start_binary(
+        &server.db_url,
+        server.dir.path(),
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+            "--web-dir",
+            web.to_str().unwrap(),
+        ],
+    );
+    let base = format!("https://{address}");
+    let answers = blocking(move || {
+        let page = curl(&[&format!("{base}/hq/")]);
+        let login = curl(&[
+            "-X",
+            "POST",
+            "-H",
+            "x-pos-hq: 1",
+            "-H",
+            "content-type: application/json",
+            "--data",
+            &format!(r#"{{"user": "ada", "password": "{PASSWORD}"}}"#),
+            &format!("{base}/api/v1/web/session"),
+        ]);
+        (page, login)
+    })
+    .await;
+    let (page, login) = answers;
+    assert!(
+        page.starts_with("HTTP/1.1 200") && page.contains("Siège"),
+        "the binary serves the app from --web-dir: {page}"
+    );
+    assert!(
+        page.to_lowercase().contains(
+            &format!("content-security-policy: {CONTENT_SECURITY_POLICY}").to_lowercase()
+        ),
+        "with its policy: {page}"
+    );
+    let set_cookie = login
+        .lines()
+        .find(|l| l.to_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("the login sets the session cookie: {login}"));
+    for attribute in ["HttpOnly", "SameSite=Strict", "Secure"] {
+        assert!(
+            set_cookie.contains(attribute),
+            "over HTTPS the session cookie is {attribute}: {set_cookie}"
+        );
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "stops cleanly");
     server.stop().await;
 }
