@@ -1,8 +1,9 @@
 #!/bin/sh
 # Every check of the head-office web app: npm ci, the type check, the unit tests, the production
 # build, then the browser tests driving the built app served by a real `sync-server serve` on
-# SQLite with real tills (the `till` CLI) recording and uploading. Screenshots of the main
-# screens go to docs/. Exits non-zero on the first failure.
+# SQLite, then on PostgreSQL (DATABASE_URL), with real tills (the `till` CLI) recording and
+# uploading. Screenshots of the main screens go to docs/ (from the SQLite run). Exits non-zero
+# on the first failure.
 #
 # Environment: CHROMIUM (default /usr/bin/chromium); CI=true makes a missing Chromium a failure
 # instead of a skip; SKIP_CARGO_BUILD=1 uses the binaries already built; SYNC_SERVER_BIN and
@@ -46,5 +47,15 @@ if [ "${SKIP_CARGO_BUILD:-}" != "1" ]; then
   (cd ../.. && nice -n 10 cargo build -p pos-till -p pos-sync-server --bins)
 fi
 
-step "browser tests (playwright-core + Chromium, real sync server and tills)"
-CHROMIUM="$CHROMIUM" node --test --test-concurrency=1 tests/browser/
+step "browser tests on SQLite (playwright-core + Chromium, real sync server and tills)"
+CHROMIUM="$CHROMIUM" HQ_BACKEND=sqlite node --test --test-concurrency=1 tests/browser/
+
+if [ -n "${DATABASE_URL:-}" ]; then
+  step "browser tests on PostgreSQL ($DATABASE_URL, a fresh database)"
+  CHROMIUM="$CHROMIUM" HQ_BACKEND=postgres node --test --test-concurrency=1 tests/browser/
+elif [ "${CI:-}" = "true" ]; then
+  echo "FAIL: CI=true but DATABASE_URL is not set: the browser tests must run on PostgreSQL too" >&2
+  exit 1
+else
+  echo "SKIPPED: browser tests on PostgreSQL, DATABASE_URL is not set (sync-server/scripts/start-postgres.sh)" >&2
+fi

@@ -1,11 +1,13 @@
 // The real stack for the head-office browser tests: a sync server (`sync-server serve` on a
-// SQLite file, serving the built app from ui/head-office/dist) with two regions, three shops,
+// SQLite file, or with HQ_BACKEND=postgres on a fresh database of DATABASE_URL's PostgreSQL,
+// serving the built app from ui/head-office/dist) with two regions, three shops,
 // head-office users with passwords, and real tills (`till` CLI ledgers) enrolled with it that
 // record, close and upload through their own sync client; Debian's Chromium driven by
 // playwright-core. Nothing is mocked.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer, connect } from 'node:net';
@@ -26,8 +28,10 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
   '--no-first-run',
 ];
-/** Where the screenshots of the main screens go (committed, shown in the README). */
-export const SCREENSHOTS = process.env.HQ_SCREENSHOTS ?? join(repoDir, 'docs');
+/** Where the screenshots of the main screens go: docs/ from the SQLite run (committed, shown
+ * in the README), target/ from the PostgreSQL one. */
+const screenshots = () =>
+  process.env.HQ_SCREENSHOTS ?? (BACKEND === 'sqlite' ? join(repoDir, 'docs') : join(repoDir, 'target', 'head-office-screenshots'));
 
 export const PASSWORD = 'correct horse battery staple';
 export const ADMIN = { id: 'ada', name: 'Ada Lovelace', role: 'admin' };
@@ -104,10 +108,41 @@ class Till {
   }
 }
 
+export const BACKEND = process.env.HQ_BACKEND ?? 'sqlite';
+
+/** A fresh database for head office: a SQLite file in `dir`, or a new PostgreSQL database. */
+function freshDatabase(dir) {
+  if (BACKEND === 'sqlite') return `sqlite:${join(dir, 'hq.sqlite')}`;
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('HQ_BACKEND=postgres needs DATABASE_URL (sync-server/scripts/start-postgres.sh)');
+  const name = `hq_web_${randomBytes(6).toString('hex')}`;
+  execFileSync('psql', [url, '-q', '-c', `CREATE DATABASE ${name}`]);
+  const base = url.split('?')[0];
+  return `${base.slice(0, base.lastIndexOf('/'))}/${name}`;
+}
+
+/** Runs `sql` on head office's database, with its append-only trigger put aside. */
+function tamperSql(db, tillId, number) {
+  const where = `WHERE till_id = '${tillId}' AND chain = 'ticket' AND seq = ${number}`;
+  if (db.startsWith('sqlite:')) {
+    execFileSync('sqlite3', [
+      db.slice('sqlite:'.length),
+      `DROP TRIGGER records_no_update; UPDATE records SET body = CAST(replace(CAST(body AS TEXT), '"operator":"', '"operator":"X') AS BLOB) ${where};`,
+    ]);
+  } else {
+    execFileSync('psql', [
+      db,
+      '-q',
+      '-c',
+      `ALTER TABLE records DISABLE TRIGGER records_append_only; UPDATE records SET body = convert_to(replace(convert_from(body, 'UTF8'), '"operator":"', '"operator":"X'), 'UTF8') ${where};`,
+    ]);
+  }
+}
+
 /** The whole chain: head office serving the app, its data, and enrolled tills. */
 export async function startChain() {
   const dir = mkdtempSync(join(tmpdir(), 'hq-web-'));
-  const db = `sqlite:${join(dir, 'hq.sqlite')}`;
+  const db = freshDatabase(dir);
   const server = bin('sync-server');
   const adminWithInput = (input, ...args) =>
     JSON.parse(execFileSync(server, ['--db', db, '--json', 'admin', ...args], { encoding: 'utf8', input }));
@@ -167,11 +202,7 @@ export async function startChain() {
     },
     /** Changes a stored ticket's bytes in the database, the append-only trigger put aside. */
     tamper(tillId, number) {
-      const path = db.slice('sqlite:'.length);
-      execFileSync('sqlite3', [
-        path,
-        `DROP TRIGGER records_no_update; UPDATE records SET body = CAST(replace(CAST(body AS TEXT), '"operator":"', '"operator":"X') AS BLOB) WHERE till_id = '${tillId}' AND chain = 'ticket' AND seq = ${number};`,
-      ]);
+      tamperSql(db, tillId, number);
     },
     async close() {
       await browser.close();
@@ -179,6 +210,10 @@ export async function startChain() {
       child.kill('SIGTERM');
       await exited;
       rmSync(dir, { recursive: true, force: true });
+      if (!db.startsWith('sqlite:')) {
+        const name = db.slice(db.lastIndexOf('/') + 1);
+        execFileSync('psql', [process.env.DATABASE_URL, '-q', '-c', `DROP DATABASE IF EXISTS ${name}`]);
+      }
     },
   };
 }
@@ -205,6 +240,6 @@ export function apiCents(amount) {
 }
 
 export async function screenshot(page, name) {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: join(SCREENSHOTS, `head-office-${name}.png`), fullPage: true });
+  mkdirSync(screenshots(), { recursive: true });
+  await page.screenshot({ path: join(screenshots(), `head-office-${name}.png`), fullPage: true });
 }
