@@ -130,6 +130,8 @@ test('drill-down reaches a ticket shown verified, and NOT verified once its stor
   await page.getByTestId('who').waitFor();
   await page.keyboard.press('Alt+2');
   await page.getByTestId('by-shop').waitFor();
+  await page.getByTestId('dimension').selectOption('seller');
+  await eventually(async () => (await page.getByTestId('ranking').locator('td[data-col="key"]').allTextContents()).includes('S101'), 'the ranking by seller');
   await screenshot(page, 'period');
 
   await page.keyboard.press('Alt+3');
