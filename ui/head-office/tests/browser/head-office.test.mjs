@@ -69,7 +69,7 @@ test("the dashboard's total for the day equals the sum of that day's Z of every 
   });
   const tickets = [...zTotals.values()].reduce((sum, z) => sum + z.totals.tickets, 0);
   assert.equal(Number(await page.getByTestId('kpi-tickets-value').textContent()), tickets, 'the tickets are those of the Z');
-  assert.match(await page.getByTestId('completeness').textContent(), /Toutes les caisses/, 'every till has synced');
+  await eventually(async () => /Toutes les caisses/.test(await page.getByTestId('completeness').textContent()), 'the completeness indicator saying every till has synced');
   await page.getByTestId('live').and(page.locator('[data-open="true"]')).waitFor();
   await screenshot(page, 'dashboard');
 
