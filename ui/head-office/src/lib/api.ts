@@ -12,6 +12,7 @@ import type {
   TicketDetail,
   TicketPage,
   TillStatus,
+  WebOrder,
   WebSession,
 } from './types';
 
@@ -99,6 +100,18 @@ export async function alarms(): Promise<Alarm[]> {
   let after: number | undefined;
   for (;;) {
     const page = await call<Alarm[]>('GET', `/hq/alarms${query({ after, limit: 5000 })}`);
+    all.push(...page);
+    if (page.length < 5000) return all;
+    after = page[page.length - 1]?.id;
+  }
+}
+
+/** Every web order of the user's scope, newest first. */
+export async function webOrders(): Promise<WebOrder[]> {
+  const all: WebOrder[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await call<WebOrder[]>('GET', `/hq/web-orders${query({ after, limit: 5000 })}`);
     all.push(...page);
     if (page.length < 5000) return all;
     after = page[page.length - 1]?.id;

@@ -17,8 +17,9 @@ export const fr = {
   'nav.drill': 'Exploration',
   'nav.fleet': 'Parc de caisses',
   'nav.alarms': 'Alarmes',
+  'nav.orders': 'Commandes web',
   'nav.logout': 'Se déconnecter',
-  'nav.keys': 'Raccourcis : Alt+1 à Alt+5',
+  'nav.keys': 'Raccourcis : Alt+1 à Alt+6',
   'login.title': 'Connexion au siège',
   'login.user': 'Identifiant',
   'login.password': 'Mot de passe',
@@ -114,6 +115,14 @@ export const fr = {
   'alarms.reason': 'Raison',
   'alarms.record': 'Enregistrement',
   'alarms.none': 'Aucune alarme.',
+  'orders.title': 'Commandes web',
+  'orders.byState': 'Par état',
+  'orders.reference': 'Référence',
+  'orders.state': 'État',
+  'orders.payment': 'Paiement',
+  'orders.placed': 'Passée le',
+  'orders.lines': 'Lignes',
+  'orders.none': 'Aucune commande web.',
 } as const;
 
 export type MessageKey = keyof typeof fr;
@@ -127,8 +136,9 @@ export const en: Record<MessageKey, string> = {
   'nav.drill': 'Drill-down',
   'nav.fleet': 'Tills',
   'nav.alarms': 'Alarms',
+  'nav.orders': 'Web orders',
   'nav.logout': 'Log out',
-  'nav.keys': 'Shortcuts: Alt+1 to Alt+5',
+  'nav.keys': 'Shortcuts: Alt+1 to Alt+6',
   'login.title': 'Head-office login',
   'login.user': 'User name',
   'login.password': 'Password',
@@ -224,6 +234,14 @@ export const en: Record<MessageKey, string> = {
   'alarms.reason': 'Reason',
   'alarms.record': 'Record',
   'alarms.none': 'No alarm.',
+  'orders.title': 'Web orders',
+  'orders.byState': 'By state',
+  'orders.reference': 'Reference',
+  'orders.state': 'State',
+  'orders.payment': 'Payment',
+  'orders.placed': 'Placed',
+  'orders.lines': 'Lines',
+  'orders.none': 'No web order.',
 };
 
 const dictionaries: Record<Lang, Record<MessageKey, string>> = { fr, en };

@@ -125,3 +125,15 @@ export interface Alarm {
   received_hash: string;
   raised_at: string;
 }
+
+export interface WebOrder {
+  id: string;
+  shop: string;
+  lines: { product_id: string; label: string; quantity: number; unit_price: string }[];
+  payment: string;
+  total: string;
+  customer: string | null;
+  reference: string | null;
+  state: string;
+  placed_at: string;
+}

@@ -154,6 +154,8 @@ export async function startChain() {
     admin('shop', 'create', '--id', shop.id, '--entity', 'ACME', '--name', shop.name, '--timezone', 'Europe/Paris', '--region', shop.region);
   }
   admin('catalog', 'import', demoCatalog(dir).file);
+  admin('web-order', 'create', '--shop', 'PARIS-OPERA', '--customer', 'Chloé Bernard', '--reference', 'WEB-1001',
+    '--line', 'ACC-CBL-CC1|Câble USB-C vers USB-C 1 m|2|14.90');
   admin('user', 'create', '--id', ADMIN.id, '--name', ADMIN.name, '--role', ADMIN.role);
   admin('user', 'create', '--id', MANAGER.id, '--name', MANAGER.name, '--role', MANAGER.role, '--shop', MANAGER.shop);
   admin('user', 'create', '--id', REGIONAL.id, '--name', REGIONAL.name, '--role', REGIONAL.role, '--region', REGIONAL.region);

@@ -99,6 +99,9 @@ test('a shop manager sees only their shop, and the API refuses them another shop
   await page.getByRole('alert').waitFor();
   assert.match(await page.getByRole('alert').textContent(), /NORD|region|région/i, 'another region is refused on screen');
 
+  await page.keyboard.press('Alt+6');
+  await page.getByText('Aucune commande web.').waitFor();
+
   const answers = await page.evaluate(async () => {
     const other = await fetch('/api/v1/hq/sales?by=shop&shop=PARIS-OPERA');
     const mine = await fetch('/api/v1/hq/sales?by=shop');
@@ -165,8 +168,12 @@ test('drill-down reaches a ticket shown verified, and NOT verified once its stor
   await page.keyboard.press('Alt+5');
   await page.getByRole('heading', { name: 'Alarmes' }).waitFor();
   await screenshot(page, 'alarms');
+  await page.keyboard.press('Alt+6');
+  await page.getByTestId('web-orders').waitFor();
+  assert.match(await page.getByTestId('web-orders').textContent(), /WEB-1001/, 'the web order is listed');
+  await screenshot(page, 'web-orders');
   await page.getByRole('button', { name: 'English' }).click();
-  await page.getByRole('heading', { name: 'Alarms' }).waitFor();
+  await page.getByRole('heading', { name: 'Web orders' }).first().waitFor();
   assert.equal(await page.getByRole('link', { name: 'Today' }).count(), 1, 'English is available');
   await page.context().close();
 });
