@@ -20,6 +20,11 @@ dpkg -s libwebkit2gtk-4.1-dev >/dev/null 2>&1 || need_apt+=(libwebkit2gtk-4.1-de
 command -v WebKitWebDriver >/dev/null || need_apt+=(webkit2gtk-driver)
 command -v xvfb-run >/dev/null || need_apt+=(xvfb xauth)
 command -v chromium >/dev/null || need_apt+=(chromium)
+# The head-office app's browser tests: sqlite3 and psql change a stored ticket (tampering), psql
+# creates their PostgreSQL database; curl is the HTTPS client of the web app's server test.
+command -v sqlite3 >/dev/null || need_apt+=(sqlite3)
+command -v psql >/dev/null || need_apt+=(postgresql-client)
+command -v curl >/dev/null || need_apt+=(curl)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-deps: installing ${need_apt[*]}"

@@ -19,11 +19,23 @@ fi
 UI_ARGS=()
 [ -f ui/dist/index.html ] && UI_ARGS=(--ui ui/dist)
 
+# The head-office web app: sync-server serves ui/head-office/dist under /hq/ when it is built.
+if [ -f ui/head-office/package.json ] && [ ! -f ui/head-office/dist/index.html ]; then
+  echo "run-app: building the head-office app"
+  (cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund; }) # shared sources compile with ui's tsconfig
+  (cd ui/head-office && npm ci --no-audit --no-fund && npm run build)
+fi
+
 . scripts/lib/head-office.sh
 head_office_start "$DIR" "${HEAD_OFFICE_PORT:-8780}"
 trap 'kill $HEAD_OFFICE_PID 2>/dev/null' EXIT INT TERM
 head_office_till "$DIR" "$DIR/till.db"
 echo "run-app: head office on $HEAD_OFFICE_URL (admin token in $DIR/head-office-admin.json)"
+# A demo password for the head-office admin, for the web app's login (on standard input).
+HQ_USER=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$DIR/head-office-admin.json")
+HQ_PASSWORD=${HQ_DEMO_PASSWORD:-demo-siege-2026}
+echo "$HQ_PASSWORD" | target/debug/sync-server --db "sqlite:$DIR/head-office.sqlite" admin user password --id "$HQ_USER" >/dev/null
+echo "run-app: head-office app on $HEAD_OFFICE_URL/hq/ (log in as $HQ_USER, password $HQ_PASSWORD)"
 
 cargo build --quiet -p pos-till-service --bin till-app-http -p pos-cashier
 # The launch secret also goes to a 0600 file, for `npm run dev`'s proxy (ui/vite.config.ts).

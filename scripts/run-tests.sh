@@ -39,6 +39,19 @@ if [ -x ui/scripts/test.sh ]; then
   fi
 fi
 
+# The head-office web app: type check, unit tests, build, and browser tests against a real
+# `sync-server serve` with real tills (the `till` CLI); screenshots of its screens go to docs/.
+if [ -x ui/head-office/scripts/test.sh ]; then
+  echo "== ui/head-office/scripts/test.sh"
+  if cargo build -p pos-till -p pos-sync-server --bins 2>&1 | tee -a "$log"; then
+    SKIP_CARGO_BUILD=1 TILL_BIN="$PWD/target/debug/till" SYNC_SERVER_BIN="$PWD/target/debug/sync-server" \
+      ui/head-office/scripts/test.sh 2>&1 | tee -a "$log"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  else
+    status=1
+  fi
+fi
+
 # The real app window (Xvfb + tauri-driver + WebKitWebDriver), through its screens: login, a
 # cash sale, its receipt in the printer simulator; screenshots go to target/window-screenshots.
 echo "== scripts/test-window.sh"

@@ -17,6 +17,9 @@
 //! | `GET /api/v1/hq/sales?by=&from=&to=&shop=&region=&compare=` | a user | consolidated sales from the rollups, with the previous period (see [`crate::sales_api`]) |
 //! | `GET /api/v1/hq/tickets?shop=&day=` | a user | a shop's tickets of a day, paged (see [`crate::tickets_api`]) |
 //! | `GET /api/v1/hq/tickets/{till_id}/{number}` | a user | one ticket as the till recorded it, its signature checked again |
+//! | `GET /api/v1/hq/live` | a user | server-sent events when a till of their scope uploads (see [`crate::live`]) |
+//! | `POST`, `GET`, `DELETE /api/v1/web/session` | a head-office user's browser | login, who, logout with a session cookie (see [`crate::web_session`]) |
+//! | `GET /hq/` | anyone | the head-office web app (see [`crate::web_app`]) |
 //! | `GET /api/v1/hq/fleet?after=&limit=`, `GET /api/v1/hq/alarms?after=&limit=` | a user | till status, alarms, a page at a time |
 //! | `GET /api/v1/feed?after=&consumer=&limit=` | admin, accountant | the outbox as a pull feed |
 //! | `PUT /api/v1/feed/consumers/{name}` | admin, accountant | a consumer acknowledges its cursor (at most the feed's last) |
@@ -28,7 +31,8 @@
 //!
 //! The changes feed and web orders are in [`crate::orders_api`].
 //!
-//! Tills and head-office users authenticate with `Authorization: Bearer TOKEN`; a missing,
+//! Tills and head-office users authenticate with `Authorization: Bearer TOKEN` (the web app's
+//! session cookie stands for it, see [`crate::web_session`]); a missing,
 //! unknown, expired or revoked token is 401, a valid one on data it has no right to is 403.
 //! A new enrollment code revokes the till's token; a password change ends the user's
 //! sessions (and their API tokens when it replaces a password). A shop manager sees only
@@ -74,6 +78,10 @@ pub struct ServerConfig {
     pub login: Arc<LoginThrottle>,
     /// The operations metrics, shared by every clone (see [`crate::ops`]).
     pub metrics: Arc<Metrics>,
+    /// The head-office web app's folder and cookie settings (see [`crate::web_app`]).
+    pub web: crate::web_app::WebSettings,
+    /// The open live streams told of each upload (see [`crate::live`]).
+    pub live: Arc<crate::live::LiveUpdates>,
 }
 
 impl Default for ServerConfig {
@@ -83,6 +91,8 @@ impl Default for ServerConfig {
             max_records_per_upload: 5000,
             login: Arc::default(),
             metrics: Arc::default(),
+            web: crate::web_app::WebSettings::default(),
+            live: Arc::default(),
         }
     }
 }
@@ -416,6 +426,7 @@ pub(crate) async fn upload(
     // still commits or rolls back as a whole instead of being cancelled at an await point;
     // the till's retry is then a no-op.
     let store = state.store.clone();
+    let shop_id = till.shop_id.clone();
     let answer = tokio::spawn(async move {
         store
             .ingest(&till, request.chains, Utc::now(), till_clock)
@@ -431,6 +442,7 @@ pub(crate) async fn upload(
         )
     })??;
     state.config.metrics.count_ingested(&answer);
+    state.config.live.uploaded(&shop_id, &answer);
     Ok(Json(answer).into_response())
 }
 
@@ -1127,8 +1139,14 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(crate::orders_api::routes())
         .merge(crate::customers_api::routes())
+        .merge(crate::live::routes())
+        .merge(crate::web_session::routes())
+        .merge(crate::web_app::routes(&state.config.web))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(
+            crate::web_session::cookie_to_bearer,
+        ))
         // Outermost, so it sees every answer, the extractors' refusals and 404s included.
         .layer(axum::middleware::from_fn_with_state(
             metrics,

@@ -19,6 +19,8 @@
 //! # metrics on an address of their own, see `crate::ops`; not served if absent)
 //! tills_waiting_after_seconds = 3600    # SYNC_TILLS_WAITING_AFTER, --tills-waiting-after
 //! log_format = "json"                   # SYNC_LOG_FORMAT, --log-format (`text` by default)
+//! web_dir = "/usr/share/pos/head-office" # SYNC_WEB_DIR, --web-dir (the built web app, served
+//! # under /hq/; default ui/head-office/dist when built under the working directory)
 //!
 //! [webhooks]
 //! max_attempts = 12          # SYNC_WEBHOOK_MAX_ATTEMPTS, --webhook-max-attempts
@@ -59,6 +61,8 @@ pub struct FileConfig {
     pub tills_waiting_after_seconds: Option<u64>,
     /// How log lines are written.
     pub log_format: Option<LogFormat>,
+    /// The head-office web app's built folder (see [`crate::web_app`]).
+    pub web_dir: Option<std::path::PathBuf>,
     #[serde(default)]
     pub webhooks: WebhookFileConfig,
 }

@@ -32,6 +32,9 @@
 //!   create or change (contact details, the later change wins, dated no later than head
 //!   office's clock allows), stored with the shop and till that made them, sent to the shop's
 //!   tills and announced to the CRM;
+//! - [`web_app`]: the head-office web app served under `/hq/` with a strict CSP;
+//!   [`web_session`]: its login in an `HttpOnly`, `SameSite=Strict` cookie standing for a
+//!   bearer token; [`live`]: server-sent events telling open screens of each upload;
 //! - [`feeds`]: push delivery of the outbox: signed webhooks with retries and dead letters,
 //!   and a NATS JetStream publisher.
 //!
@@ -51,6 +54,7 @@ pub mod distribution;
 pub mod events;
 pub mod feeds;
 pub mod ingest;
+pub mod live;
 pub mod login_throttle;
 pub mod openapi;
 pub mod ops;
@@ -65,7 +69,9 @@ pub mod stock;
 pub mod store;
 pub mod tickets_api;
 pub mod tls;
+pub mod web_app;
 pub mod web_orders;
+pub mod web_session;
 
 pub use api::{AppState, ServerConfig, serve};
 pub use store::{Store, StoreError, open_store};

@@ -138,6 +138,10 @@ struct ServeArgs {
     /// [default: 3600].
     #[arg(long, env = "SYNC_TILLS_WAITING_AFTER", value_name = "SECONDS")]
     tills_waiting_after: Option<u64>,
+    /// Serve the head-office web app under /hq/ from this built folder [default:
+    /// ui/head-office/dist when it is built under the working directory].
+    #[arg(long, env = "SYNC_WEB_DIR", value_name = "DIR")]
+    web_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -1029,6 +1033,14 @@ async fn serve(
                 .or(file.tills_waiting_after_seconds)
                 .map_or(DEFAULT_TILLS_WAITING_AFTER, std::time::Duration::from_secs),
         )),
+        web: sync_server::web_app::WebSettings {
+            dir: args
+                .web_dir
+                .or(file.web_dir)
+                .or_else(sync_server::web_app::default_dir),
+            secure_cookies: tls.is_some(),
+        },
+        live: Arc::default(),
     };
     let metrics_listen = args.metrics_listen.or(file.metrics_listen);
     let hooks = file.webhooks;
@@ -1101,6 +1113,7 @@ async fn serve(
         backend = store.backend(),
         max_records = config.max_records_per_upload,
         nats = nats.as_deref().unwrap_or("-"),
+        web_app = config.web.dir.as_ref().map_or("-".into(), |d| d.display().to_string()),
         "serving"
     );
     let state = AppState { store, config };
