@@ -8,7 +8,9 @@
 //!   returns; [`receipt_proof`]: the proof of purchase only an original receipt's QR code
 //!   carries; [`customers`]: customer search, creation and changes; [`exchange`]: exchanges (a
 //!   return and a sale on one ticket); [`payments`]: card payments on the terminal; [`ops`]:
-//!   cash, closures, devices, identity and status; [`sync`]: the background sync loop, "sync
+//!   cash, closures, devices, identity and status; [`cash_office`]: who handles cash, the
+//!   blind count, pay-out limits, shifts and the Z the app asks for ([`shop_floor_api`]: their
+//!   types); [`sync`]: the background sync loop, "sync
 //!   now" and enrollment; [`web_orders`]: click & collect; [`web_returns`]: returns of web
 //!   orders paid online; [`devices`]: printer, drawer and
 //!   terminal links; [`views`]: engine types to API views;
@@ -20,6 +22,7 @@
 
 pub mod api;
 pub mod bindings;
+pub mod cash_office;
 pub mod commands;
 pub mod customers;
 pub mod devices;
@@ -32,6 +35,7 @@ pub mod receipt_proof;
 pub mod sale;
 pub mod service;
 pub mod setup;
+pub mod shop_floor_api;
 pub mod simulators;
 pub mod sync;
 pub mod views;

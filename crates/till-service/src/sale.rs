@@ -286,7 +286,7 @@ impl Service {
     // --- Sale -----------------------------------------------------------------------------------
 
     pub fn sell(&self, request: SellRequest) -> ApiResult<SaleResult> {
-        let staff = self.current()?;
+        let staff = self.require_cash_role()?;
         let mut till = lock(&self.till);
         let tenders = self.tenders(&request.tenders, PaymentKind::Debit)?;
         let sale = self.sale_request(&request.cart, &staff.id, tenders.tenders)?;
@@ -524,7 +524,7 @@ impl Service {
     }
 
     pub fn return_items(&self, request: ReturnRequest) -> ApiResult<SaleResult> {
-        let staff = self.current()?;
+        let staff = self.require_cash_role()?;
         let mut till = lock(&self.till);
         if !self.with_receipt(request.by_receipt, request.original) {
             let approvals: Vec<String> = request.approval.iter().cloned().collect();

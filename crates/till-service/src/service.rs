@@ -91,6 +91,7 @@ fn member(staff: &Staff) -> StaffMember {
         role: match staff.role {
             StaffRole::Cashier => Role::Cashier,
             StaffRole::Manager => Role::Manager,
+            StaffRole::Stock => Role::Stock,
         },
     }
 }
@@ -166,6 +167,8 @@ impl Service {
     ) -> ApiResult<String> {
         let staff = self.current()?;
         if staff.role == Role::Manager {
+            // A manager doing it themselves is an override too: journaled alike.
+            log_override(till, &staff.id, action, &staff.id)?;
             return Ok(staff.id);
         }
         let now = self.clock.now();
@@ -181,12 +184,7 @@ impl Service {
                 let Some(approval) = approval else {
                     return Err(ApiError::approval_required(action, what));
                 };
-                // The manager's authentication, as a login event with what it allowed.
-                till.log_event(
-                    &approval.manager.id,
-                    pos_domain::journal::EventKind::Login,
-                    json!({"approves": action, "for": staff.id}),
-                )?;
+                log_override(till, &approval.manager.id, action, &staff.id)?;
                 Ok(approval.manager.id)
             }
             None => Err(ApiError::approval_required(action, what)),
@@ -354,6 +352,21 @@ impl Service {
             manager,
         })
     }
+}
+
+/// Journals a manager override: `manager` allowed `action` for `for_staff`.
+fn log_override(
+    till: &mut Till,
+    manager: &str,
+    action: ApprovalAction,
+    for_staff: &str,
+) -> ApiResult<()> {
+    till.log_event(
+        manager,
+        pos_domain::journal::EventKind::ManagerOverride,
+        json!({"action": action, "manager": manager, "for": for_staff}),
+    )?;
+    Ok(())
 }
 
 /// The refusal of a PIN while its entry is locked out, saying who can lift it.

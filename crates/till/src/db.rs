@@ -275,6 +275,22 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE sync_server ADD COLUMN ca_pem TEXT;
     "#,
+    // 13: the stock role, besides cashier and manager (SQLite cannot change a CHECK: the table
+    // is rebuilt with the same rows).
+    r#"
+    CREATE TABLE staff_with_stock_role (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('cashier', 'manager', 'stock')),
+        pin_hash TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        updated_at TEXT NOT NULL
+    );
+    INSERT INTO staff_with_stock_role (id, name, role, pin_hash, active, updated_at)
+        SELECT id, name, role, pin_hash, active, updated_at FROM staff;
+    DROP TABLE staff;
+    ALTER TABLE staff_with_stock_role RENAME TO staff;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -5,7 +5,8 @@
 //! - [`db`]: opening the database (WAL, `synchronous=FULL`) and migrations;
 //! - [`ledger`]: appending signed records to their chain, reading and verifying them;
 //! - [`engine`]: the [`Till`] API; [`closing`]: X reports and closures; [`receipt`]: receipt
-//!   text; [`archive`]: signed period archives; [`catalog`]: products and search;
+//!   text; [`shifts`]: cashier shifts (float, blind count) and their X reports;
+//!   [`archive`]: signed period archives; [`catalog`]: products and search;
 //! - [`sync`]: enrollment with head office and the upload of every chain, exactly once;
 //!   [`head_office`]: the one HTTPS client every request to head office goes through;
 //!   [`sync_loop`]: the background loop the app runs, with backoff and a status;
@@ -37,6 +38,7 @@ pub mod ledger;
 pub mod parked;
 pub mod receipt;
 pub mod requests;
+pub mod shifts;
 pub mod shop_rules;
 pub mod staff;
 pub mod sync;
