@@ -291,6 +291,34 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE staff;
     ALTER TABLE staff_with_stock_role RENAME TO staff;
     "#,
+    // 14: the sale screen's category grid, kept by triggers as the catalog changes (a bulk
+    // download drops them and rebuilds the table once, as it does the search index), so
+    // opening the screen reads a few rows instead of counting a million products; and the
+    // index that lists one category's products by label.
+    r#"
+    CREATE INDEX products_by_category ON products (category, label, id);
+    CREATE TABLE category_counts (
+        category TEXT PRIMARY KEY,
+        products INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO category_counts (category, products)
+        SELECT category, count(*) FROM products GROUP BY category;
+    CREATE TRIGGER products_category_insert AFTER INSERT ON products BEGIN
+        INSERT INTO category_counts (category, products) VALUES (NEW.category, 1)
+            ON CONFLICT (category) DO UPDATE SET products = products + 1;
+    END;
+    CREATE TRIGGER products_category_delete AFTER DELETE ON products BEGIN
+        UPDATE category_counts SET products = products - 1 WHERE category = OLD.category;
+        DELETE FROM category_counts WHERE category = OLD.category AND products <= 0;
+    END;
+    CREATE TRIGGER products_category_update AFTER UPDATE OF category ON products
+    WHEN NEW.category IS NOT OLD.category BEGIN
+        UPDATE category_counts SET products = products - 1 WHERE category = OLD.category;
+        DELETE FROM category_counts WHERE category = OLD.category AND products <= 0;
+        INSERT INTO category_counts (category, products) VALUES (NEW.category, 1)
+            ON CONFLICT (category) DO UPDATE SET products = products + 1;
+    END;
+    "#,
 ];
 
 /// The schema version this build writes.

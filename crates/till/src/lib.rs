@@ -10,6 +10,7 @@
 //! - [`sync`]: enrollment with head office and the upload of every chain, exactly once;
 //!   [`head_office`]: the one HTTPS client every request to head office goes through;
 //!   [`sync_loop`]: the background loop the app runs, with backoff and a status;
+//!   [`offline`]: the outages it journals (`offline_start`, `offline_end`);
 //!   [`download`]: head office's changes feed (catalog, per-shop prices, staff, web orders),
 //!   one local transaction per page; [`web_orders`]: click & collect at the till;
 //!   [`web_returns`]: web orders paid online returned at the till;
@@ -35,6 +36,7 @@ pub mod error;
 pub mod head_office;
 pub mod identity;
 pub mod ledger;
+pub mod offline;
 pub mod parked;
 pub mod receipt;
 pub mod requests;
