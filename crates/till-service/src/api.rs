@@ -935,6 +935,8 @@ pub struct DeviceView {
 pub struct DevicesView {
     pub printer: DeviceView,
     pub terminal: DeviceView,
+    /// The customer display.
+    pub display: DeviceView,
 }
 
 /// `set_devices`: new device URIs (`none` to go without); left out, unchanged.
@@ -946,6 +948,10 @@ pub struct DevicesSettings {
     #[serde(default)]
     #[ts(optional)]
     pub terminal: Option<String>,
+    /// The customer display's URI (`none` to go without).
+    #[serde(default)]
+    #[ts(optional)]
+    pub display: Option<String>,
 }
 
 /// `open_drawer`: a cashier needs a `drawer_open_without_sale` approval.

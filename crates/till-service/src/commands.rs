@@ -114,6 +114,7 @@ commands! {
     devices(Empty) -> DevicesView;
     set_devices(DevicesSettings) -> DevicesView;
     test_print(Empty) -> DeviceResult;
+    test_display(Empty) -> DeviceResult;
     open_drawer(DrawerRequest) -> DeviceResult;
     test_payment(Empty) -> CardPayment;
     // Click & collect.

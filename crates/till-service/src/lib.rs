@@ -13,7 +13,7 @@
 //!   types); [`sync`]: the background sync loop, "sync
 //!   now" and enrollment; [`web_orders`]: click & collect; [`web_returns`]: returns of web
 //!   orders paid online; [`devices`]: printer, drawer and
-//!   terminal links; [`views`]: engine types to API views;
+//!   terminal links; [`display`]: the customer display, fed without ever blocking a sale; [`views`]: engine types to API views;
 //! - [`http`]: the loopback HTTP transport (`POST /api/{command}`), which browser tests and
 //!   development use; the Tauri shell (`src-tauri`) calls the same dispatcher;
 //! - [`setup`]: the demo ledger and staff; [`simulators`]: the printer and terminal simulators started in-process for tests and demos.
@@ -26,6 +26,7 @@ pub mod cash_office;
 pub mod commands;
 pub mod customers;
 pub mod devices;
+pub mod display;
 pub mod error;
 pub mod exchange;
 pub mod http;

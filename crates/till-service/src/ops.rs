@@ -130,6 +130,7 @@ impl Service {
         DevicesView {
             printer: devices::printer_view(devices.printer.as_ref()),
             terminal,
+            display: self.display_view(),
         }
     }
 
@@ -169,6 +170,9 @@ impl Service {
         }
         if request.terminal.is_some() {
             current.terminal = given.terminal;
+        }
+        if let Some(display) = &request.display {
+            self.set_display(&staff.id, Some(display))?;
         }
         *lock(&self.devices) = current.clone();
         Ok(self.devices_view(&current))

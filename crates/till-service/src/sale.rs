@@ -218,6 +218,7 @@ impl Service {
         let ticket = till.quote(&self.sale_request(&request.cart, &staff.id, Vec::new())?)?;
         drop(till);
         let settlement = settlement(ticket.total, &views::tenders_entered(&request.tenders)?);
+        self.show_cart(&ticket);
         let approvals_needed = self
             .approvals_for(&request.cart, &ticket)
             .into_iter()
@@ -340,6 +341,11 @@ impl Service {
                 devices::open_drawer(printer.as_ref())
             }
         });
+        let paid: pos_domain::Money = recorded.ticket.tenders.iter().map(|t| t.amount).sum();
+        self.show_on_display(crate::display::Screen::paid(
+            &paid.to_string(),
+            &recorded.ticket.change.to_string(),
+        ));
         SaleResult {
             ticket: views::ticket(recorded),
             change: recorded.ticket.change.to_string(),

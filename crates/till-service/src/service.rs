@@ -73,6 +73,8 @@ pub struct Service {
     pub(crate) found_by_pickup_code: Mutex<HashSet<String>>,
     /// Signs the proof of purchase printed on original receipts only.
     pub(crate) receipt_key: ReceiptKey,
+    /// The customer display, when one is set up (see [`crate::display`]).
+    pub(crate) display: Mutex<Option<crate::display::CustomerDisplay>>,
     db_path: PathBuf,
 }
 
@@ -112,6 +114,13 @@ impl Service {
             .unwrap_or_else(|| intents_dir_for(db));
         let payments = PaymentBook::open(&intents, &till)?;
         let receipt_key = ReceiptKey::open(db)?;
+        // The display a manager saved; one that cannot be set up again is left out, never
+        // keeping the till from starting.
+        let display = till
+            .device_settings()?
+            .remove("display")
+            .filter(|uri| uri != "none")
+            .and_then(|uri| crate::display::CustomerDisplay::from_uri(&uri).ok());
         Ok(Service {
             till: Mutex::new(till),
             clock,
@@ -125,6 +134,7 @@ impl Service {
             found_by_receipt: Mutex::new(HashSet::new()),
             found_by_pickup_code: Mutex::new(HashSet::new()),
             receipt_key,
+            display: Mutex::new(display),
             db_path: db.to_path_buf(),
         })
     }
@@ -305,6 +315,7 @@ impl Service {
     }
 
     pub fn logout(&self, _: Empty) -> ApiResult<Empty> {
+        self.show_idle();
         let previous = lock(&self.session).take();
         lock(&self.approvals).clear();
         lock(&self.found_by_receipt).clear();

@@ -53,6 +53,10 @@ struct Cli {
     /// the one a manager saved in the settings (else none).
     #[arg(long)]
     terminal: Option<String>,
+    /// Customer display: a device URI, `sim:DIR` (simulator writing each screen to
+    /// DIR/display.log) or `none`; when left out, the one a manager saved in the settings.
+    #[arg(long)]
+    display: Option<String>,
     /// Seconds to wait for a card payment's result before it is unknown.
     #[arg(long, default_value_t = 180)]
     terminal_timeout: u64,
@@ -147,6 +151,24 @@ async fn main() -> anyhow::Result<()> {
     .await?
     .map_err(|e| anyhow::anyhow!(e.message))?;
     let service = Arc::new(service);
+    let display_sim = match cli.display.as_deref().map(|d| (d, d.strip_prefix("sim:"))) {
+        Some((_, Some(dir))) => {
+            let dir = if dir.is_empty() { "out/display" } else { dir };
+            let sim =
+                pos_till_service::simulators::DisplaySimulator::start(std::path::Path::new(dir))?;
+            service
+                .set_display("system", Some(sim.uri()))
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            Some((sim, dir.to_string()))
+        }
+        Some((uri, None)) => {
+            service
+                .set_display("system", Some(uri))
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            None
+        }
+        None => None,
+    };
     service.start_sync_loop(SyncLoopOptions {
         every: Duration::from_secs(cli.sync_every.max(1)),
         ..SyncLoopOptions::default()
@@ -171,10 +193,13 @@ async fn main() -> anyhow::Result<()> {
         "printer": setup.printer,
         "receipts": setup.printer_sim.as_ref().map(|s| s.out_dir().display().to_string()),
         "terminal": setup.terminal,
+        "display": display_sim.as_ref().map(|(sim, _)| sim.uri().to_string()),
+        "display_log": display_sim.as_ref().map(|(_, dir)| format!("{dir}/display.log")),
         "db": cli.db.display().to_string(),
     });
     println!("{ready}");
     http::serve(listener, service, cli.ui.clone(), secret, shutdown_signal()).await?;
     drop(setup);
+    drop(display_sim);
     Ok(())
 }

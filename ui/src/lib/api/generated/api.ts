@@ -189,9 +189,17 @@ export type DeviceView = {
  */
 uri: string, ready: boolean, message: string, };
 
-export type DevicesSettings = { printer?: string, terminal?: string, };
+export type DevicesSettings = { printer?: string, terminal?: string, 
+/**
+ * The customer display's URI (`none` to go without).
+ */
+display?: string, };
 
-export type DevicesView = { printer: DeviceView, terminal: DeviceView, };
+export type DevicesView = { printer: DeviceView, terminal: DeviceView, 
+/**
+ * The customer display.
+ */
+display: DeviceView, };
 
 export type DiscountInput = { "percent": string } | { "amount": string };
 
@@ -694,6 +702,7 @@ export interface Commands {
   devices: { request: Empty; response: DevicesView };
   set_devices: { request: DevicesSettings; response: DevicesView };
   test_print: { request: Empty; response: DeviceResult };
+  test_display: { request: Empty; response: DeviceResult };
   open_drawer: { request: DrawerRequest; response: DeviceResult };
   test_payment: { request: Empty; response: CardPayment };
   web_orders: { request: WebOrdersRequest; response: Array<WebOrderView> };
