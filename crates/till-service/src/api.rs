@@ -937,6 +937,8 @@ pub struct DevicesView {
     pub terminal: DeviceView,
     /// The customer display.
     pub display: DeviceView,
+    /// The serial scanner (a keyboard-wedge one needs no setting).
+    pub scanner: DeviceView,
 }
 
 /// `set_devices`: new device URIs (`none` to go without); left out, unchanged.
@@ -952,6 +954,10 @@ pub struct DevicesSettings {
     #[serde(default)]
     #[ts(optional)]
     pub display: Option<String>,
+    /// The serial scanner's URI (`none` to go without).
+    #[serde(default)]
+    #[ts(optional)]
+    pub scanner: Option<String>,
 }
 
 /// `open_drawer`: a cashier needs a `drawer_open_without_sale` approval.

@@ -115,6 +115,7 @@ commands! {
     set_devices(DevicesSettings) -> DevicesView;
     test_print(Empty) -> DeviceResult;
     test_display(Empty) -> DeviceResult;
+    scanned_codes(ScannedCodesRequest) -> ScannedCodes;
     open_drawer(DrawerRequest) -> DeviceResult;
     test_payment(Empty) -> CardPayment;
     // Click & collect.

@@ -13,7 +13,8 @@
 //!   types); [`sync`]: the background sync loop, "sync
 //!   now" and enrollment; [`web_orders`]: click & collect; [`web_returns`]: returns of web
 //!   orders paid online; [`devices`]: printer, drawer and
-//!   terminal links; [`display`]: the customer display, fed without ever blocking a sale; [`views`]: engine types to API views;
+//!   terminal links; [`display`]: the customer display, fed without ever blocking a sale; [`scanner`]: a
+//!   serial barcode scanner whose codes the sale screen collects; [`views`]: engine types to API views;
 //! - [`http`]: the loopback HTTP transport (`POST /api/{command}`), which browser tests and
 //!   development use; the Tauri shell (`src-tauri`) calls the same dispatcher;
 //! - [`setup`]: the demo ledger and staff; [`simulators`]: the printer and terminal simulators started in-process for tests and demos.
@@ -34,6 +35,7 @@ pub mod ops;
 pub mod payments;
 pub mod receipt_proof;
 pub mod sale;
+pub mod scanner;
 pub mod service;
 pub mod setup;
 pub mod shop_floor_api;

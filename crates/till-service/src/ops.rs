@@ -131,6 +131,7 @@ impl Service {
             printer: devices::printer_view(devices.printer.as_ref()),
             terminal,
             display: self.display_view(),
+            scanner: self.scanner_view(),
         }
     }
 
@@ -173,6 +174,9 @@ impl Service {
         }
         if let Some(display) = &request.display {
             self.set_display(&staff.id, Some(display))?;
+        }
+        if let Some(scanner) = &request.scanner {
+            self.set_scanner(&staff.id, Some(scanner))?;
         }
         *lock(&self.devices) = current.clone();
         Ok(self.devices_view(&current))

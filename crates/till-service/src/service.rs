@@ -75,6 +75,8 @@ pub struct Service {
     pub(crate) receipt_key: ReceiptKey,
     /// The customer display, when one is set up (see [`crate::display`]).
     pub(crate) display: Mutex<Option<crate::display::CustomerDisplay>>,
+    /// The serial scanner, when one is set up (see [`crate::scanner`]).
+    pub(crate) scanner: Mutex<Option<Arc<crate::scanner::SerialScanner>>>,
     db_path: PathBuf,
 }
 
@@ -114,13 +116,18 @@ impl Service {
             .unwrap_or_else(|| intents_dir_for(db));
         let payments = PaymentBook::open(&intents, &till)?;
         let receipt_key = ReceiptKey::open(db)?;
-        // The display a manager saved; one that cannot be set up again is left out, never
+        // The display and scanner a manager saved; one that cannot be set up again is left out, never
         // keeping the till from starting.
-        let display = till
-            .device_settings()?
+        let mut saved = till.device_settings()?;
+        let display = saved
             .remove("display")
             .filter(|uri| uri != "none")
             .and_then(|uri| crate::display::CustomerDisplay::from_uri(&uri).ok());
+        let scanner = saved
+            .remove("scanner")
+            .filter(|uri| uri != "none")
+            .and_then(|uri| crate::scanner::SerialScanner::start(&uri).ok())
+            .map(Arc::new);
         Ok(Service {
             till: Mutex::new(till),
             clock,
@@ -135,6 +142,7 @@ impl Service {
             found_by_pickup_code: Mutex::new(HashSet::new()),
             receipt_key,
             display: Mutex::new(display),
+            scanner: Mutex::new(scanner),
             db_path: db.to_path_buf(),
         })
     }

@@ -1,12 +1,12 @@
 //! The API types of the cash office and the shop floor (re-exported by [`crate::api`]): the
 //! day closure the app asks for, cashier shifts and their reports, the cash office's rules,
-//! and the customer display and serial scanner. Same conventions as [`crate::api`]: amounts
+//! and the serial scanner's codes. Same conventions as [`crate::api`]: amounts
 //! as decimal strings, numbers as JSON numbers.
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::api::{DeviceResult, TotalsView};
+use crate::api::{DeviceResult, DeviceView, TotalsView};
 
 /// Why the app asks for the day closure now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -97,4 +97,31 @@ pub struct CashOfficeRulesView {
     pub payout_limit: String,
     /// The local hour the shop closes (the app asks for the Z from then on).
     pub closing_hour: Option<u8>,
+}
+
+/// `scanned_codes`: the serial scanner's codes numbered after `after` (all kept ones when left
+/// out), waiting up to `wait_ms` (at most 2000) for one.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+pub struct ScannedCodesRequest {
+    #[serde(default)]
+    #[ts(optional)]
+    pub after: Option<u32>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub wait_ms: Option<u32>,
+}
+
+/// A code the serial scanner read, numbered in reading order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ScannedCode {
+    pub seq: u32,
+    pub code: String,
+}
+
+/// The codes read, the newest number (to ask for what comes after it), the scanner's state.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ScannedCodes {
+    pub codes: Vec<ScannedCode>,
+    pub latest: u32,
+    pub scanner: DeviceView,
 }

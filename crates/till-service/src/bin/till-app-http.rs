@@ -57,6 +57,10 @@ struct Cli {
     /// DIR/display.log) or `none`; when left out, the one a manager saved in the settings.
     #[arg(long)]
     display: Option<String>,
+    /// Serial barcode scanner: a device URI (`serial:///dev/ttyACM0`) or `none`; when left
+    /// out, the one a manager saved in the settings.
+    #[arg(long)]
+    scanner: Option<String>,
     /// Seconds to wait for a card payment's result before it is unknown.
     #[arg(long, default_value_t = 180)]
     terminal_timeout: u64,
@@ -169,6 +173,11 @@ async fn main() -> anyhow::Result<()> {
         }
         None => None,
     };
+    if let Some(scanner) = cli.scanner.as_deref() {
+        service
+            .set_scanner("system", Some(scanner))
+            .map_err(|e| anyhow::anyhow!(e.message))?;
+    }
     service.start_sync_loop(SyncLoopOptions {
         every: Duration::from_secs(cli.sync_every.max(1)),
         ..SyncLoopOptions::default()

@@ -193,13 +193,21 @@ export type DevicesSettings = { printer?: string, terminal?: string,
 /**
  * The customer display's URI (`none` to go without).
  */
-display?: string, };
+display?: string, 
+/**
+ * The serial scanner's URI (`none` to go without).
+ */
+scanner?: string, };
 
 export type DevicesView = { printer: DeviceView, terminal: DeviceView, 
 /**
  * The customer display.
  */
-display: DeviceView, };
+display: DeviceView, 
+/**
+ * The serial scanner (a keyboard-wedge one needs no setting).
+ */
+scanner: DeviceView, };
 
 export type DiscountInput = { "percent": string } | { "amount": string };
 
@@ -475,6 +483,12 @@ change: string, receipt: ReceiptView, printed: DeviceResult,
  */
 drawer: DeviceResult | null, };
 
+export type ScannedCode = { seq: number, code: string, };
+
+export type ScannedCodes = { codes: Array<ScannedCode>, latest: number, scanner: DeviceView, };
+
+export type ScannedCodesRequest = { after?: number, wait_ms?: number, };
+
 export type SearchRequest = { text: string, 
 /**
  * At most this many products (default 20, at most 200).
@@ -703,6 +717,7 @@ export interface Commands {
   set_devices: { request: DevicesSettings; response: DevicesView };
   test_print: { request: Empty; response: DeviceResult };
   test_display: { request: Empty; response: DeviceResult };
+  scanned_codes: { request: ScannedCodesRequest; response: ScannedCodes };
   open_drawer: { request: DrawerRequest; response: DeviceResult };
   test_payment: { request: Empty; response: CardPayment };
   web_orders: { request: WebOrdersRequest; response: Array<WebOrderView> };
