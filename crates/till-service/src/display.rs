@@ -154,20 +154,27 @@ fn show(
 }
 
 impl crate::service::Service {
-    /// Sets the customer display up (`None` or `none`: no display), saved in the ledger so
-    /// the till comes back with it; shows the idle message at once.
+    /// Sets the customer display up (`None` or `none`: no display) and saves it in the
+    /// ledger, so the till comes back with it; shows the idle message at once.
     pub fn set_display(&self, staff: &str, uri: Option<&str>) -> ApiResult<()> {
+        let saved = self.use_display(uri)?;
+        crate::service::lock(&self.till).set_device_setting(staff, "display", &saved)?;
+        Ok(())
+    }
+
+    /// Uses the customer display at `uri` until the app stops, without saving it (a device
+    /// given on the command line, like a simulator's); answers the URI in force.
+    pub fn use_display(&self, uri: Option<&str>) -> ApiResult<String> {
         let display = match uri.map(str::trim).filter(|u| !u.is_empty() && *u != "none") {
             Some(uri) => Some(CustomerDisplay::from_uri(uri)?),
             None => None,
         };
-        let saved = display
+        let in_force = display
             .as_ref()
             .map_or_else(|| "none".to_string(), CustomerDisplay::uri);
-        crate::service::lock(&self.till).set_device_setting(staff, "display", &saved)?;
         *crate::service::lock(&self.display) = display;
         self.show_idle();
-        Ok(())
+        Ok(in_force)
     }
 
     /// Queues `screen` on the customer display, if there is one (never waits for it).

@@ -157,18 +157,26 @@ fn push(shared: &Shared, code: String) {
 }
 
 impl Service {
-    /// Sets the serial scanner up (`none`: without), saved in the ledger like the printer.
+    /// Sets the serial scanner up (`none`: without) and saves it in the ledger like the
+    /// printer.
     pub fn set_scanner(&self, staff: &str, uri: Option<&str>) -> ApiResult<()> {
+        let saved = self.use_scanner(uri)?;
+        lock(&self.till).set_device_setting(staff, "scanner", &saved)?;
+        Ok(())
+    }
+
+    /// Reads the serial scanner at `uri` until the app stops, without saving it (a device
+    /// given on the command line); answers the URI in force.
+    pub fn use_scanner(&self, uri: Option<&str>) -> ApiResult<String> {
         let scanner = match uri.map(str::trim).filter(|u| !u.is_empty() && *u != "none") {
             Some(uri) => Some(SerialScanner::start(uri)?),
             None => None,
         };
-        let saved = scanner
+        let in_force = scanner
             .as_ref()
             .map_or_else(|| "none".to_string(), |s| s.uri.to_string());
-        lock(&self.till).set_device_setting(staff, "scanner", &saved)?;
         *lock(&self.scanner) = scanner.map(Arc::new);
-        Ok(())
+        Ok(in_force)
     }
 
     pub(crate) fn scanner_view(&self) -> DeviceView {

@@ -161,13 +161,13 @@ async fn main() -> anyhow::Result<()> {
             let sim =
                 pos_till_service::simulators::DisplaySimulator::start(std::path::Path::new(dir))?;
             service
-                .set_display("system", Some(sim.uri()))
+                .use_display(Some(sim.uri()))
                 .map_err(|e| anyhow::anyhow!(e.message))?;
             Some((sim, dir.to_string()))
         }
         Some((uri, None)) => {
             service
-                .set_display("system", Some(uri))
+                .use_display(Some(uri))
                 .map_err(|e| anyhow::anyhow!(e.message))?;
             None
         }
@@ -175,7 +175,7 @@ async fn main() -> anyhow::Result<()> {
     };
     if let Some(scanner) = cli.scanner.as_deref() {
         service
-            .set_scanner("system", Some(scanner))
+            .use_scanner(Some(scanner))
             .map_err(|e| anyhow::anyhow!(e.message))?;
     }
     service.start_sync_loop(SyncLoopOptions {
