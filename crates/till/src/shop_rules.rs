@@ -3,13 +3,14 @@
 //! rules (pay-out limit, closing hour). They come through the changes feed (kinds `vat_rate`,
 //! `tender`, `promotion`, `cash_office`) and are kept in `shop_rules`.
 //!
-//! None of them is a ledger record: what a rule changes is recorded on each ticket it touches
+//! A change of the rules that set how the till works (VAT rates, tenders, the cash office's)
+//! is journaled as a settings change; none of the rules is a ledger record itself: what a rule changes is recorded on each ticket it touches
 //! (each line's VAT rate, each promotion's discount and name), so a ticket reads the same
 //! whatever the rules become. Without any rule from head office the till sells as the law and
 //! its defaults say: the built-in VAT rates, every means of payment, no promotion.
 
 use chrono::NaiveDate;
-use pos_domain::journal::{CASH_OFFICE_RULES, CASH_OFFICE_RULES_KEY, CashOfficeRules};
+use pos_domain::journal::{CASH_OFFICE_RULES, CASH_OFFICE_RULES_KEY, CashOfficeRules, EventKind};
 use pos_domain::promotion::Promotion;
 use pos_domain::tender::{TenderKind, TenderType};
 use pos_domain::vat::{Territory, VatCode, VatRate, VatRateEntry, rate_on};
@@ -17,8 +18,9 @@ use pos_domain::wire::kinds;
 use rusqlite::{Connection, params};
 use serde::de::DeserializeOwned;
 
-use crate::engine::Till;
+use crate::engine::{Till, append_event};
 use crate::error::{Result, TillError};
+use crate::ledger::Author;
 
 /// The VAT rates in force at the till on one day.
 #[derive(Clone, Debug)]
@@ -78,6 +80,28 @@ pub(crate) fn is_rule(kind: &str) -> bool {
         kind,
         kinds::PROMOTION | kinds::VAT_RATE | kinds::TENDER | CASH_OFFICE_RULES
     )
+}
+
+/// Journals a rule head office changed as a settings change, for the rules that set how the
+/// till works (VAT rates, means of payment, the cash office's limits): promotions are
+/// commercial and recorded on every ticket they touch instead.
+pub(crate) fn journal_change(
+    tx: &Connection,
+    author: &Author<'_>,
+    kind: &str,
+    key: &str,
+    removed: bool,
+) -> Result<()> {
+    if kind == kinds::PROMOTION {
+        return Ok(());
+    }
+    append_event(
+        tx,
+        author,
+        EventKind::SettingsChanged,
+        serde_json::json!({"source": "head office", "rule": kind, "key": key, "removed": removed}),
+    )?;
+    Ok(())
 }
 
 fn parse<T: DeserializeOwned>(kind: &str, key: &str, body: &str) -> Result<T> {
@@ -170,8 +194,15 @@ impl Till {
                 "the pay-out limit must be a non-negative amount and the closing hour 0 to 23",
             ));
         }
-        self.write(crate::engine::SYSTEM_OPERATOR, |tx, _| {
-            apply(tx, CASH_OFFICE_RULES, CASH_OFFICE_RULES_KEY, Some(&body)).map(|_| ())
+        self.write(crate::engine::SYSTEM_OPERATOR, |tx, author| {
+            apply(tx, CASH_OFFICE_RULES, CASH_OFFICE_RULES_KEY, Some(&body))?;
+            append_event(
+                tx,
+                author,
+                EventKind::SettingsChanged,
+                serde_json::json!({"rule": CASH_OFFICE_RULES, "to": rules}),
+            )?;
+            Ok(())
         })
     }
 }

@@ -812,12 +812,23 @@ fn the_z_is_due_after_the_closing_hour_head_office_set() {
         None,
         "no closing hour: nothing due the same day"
     );
+    let events = t.till.chain_length(Chain::Event).unwrap();
     t.till
         .set_cash_office_rules(&pos_domain::journal::CashOfficeRules {
             closing_hour: Some(19),
             ..Default::default()
         })
         .unwrap();
+    let journaled = t.till.chain_length(Chain::Event).unwrap();
+    assert_eq!(journaled, events + 1, "a rule change is journaled");
+    let mut kind = String::new();
+    t.till
+        .records(Chain::Event, journaled, journaled, |r| {
+            kind = r.record.payload["kind"].as_str().unwrap().to_string();
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(kind, "settings_changed");
     assert_eq!(
         t.till.closure_due().unwrap().reason,
         None,
