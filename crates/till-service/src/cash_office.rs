@@ -3,12 +3,12 @@
 //! closure the app asks for.
 //!
 //! The rules, written once here and called by every command that touches them:
-//! - the stock role never handles cash ([`Service::require_cash_role`]);
+//! - the stock role never handles cash (`Service::require_cash_role`);
 //! - a cashier never reads the expected cash before their blind count of the day is recorded
-//!   ([`Service::may_see_expected_cash`]): not in the X report, not in a shift report, not in
+//!   (`Service::may_see_expected_cash`): not in the X report, not in a shift report, not in
 //!   the printed text;
 //! - a pay-out above the limit head office set (50.00 by default) needs a manager
-//!   ([`Service::check_payout`]);
+//!   (`Service::check_payout`);
 //! - a cashier reads their own shifts and reports only; a manager reads anyone's.
 
 use pos_domain::Money;
