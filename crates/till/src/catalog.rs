@@ -1,5 +1,7 @@
 //! The till's copy of the catalog: import from CSV or JSON, lookup by barcode or id, and
-//! accent- and case-insensitive prefix search (SQLite FTS5, `unicode61 remove_diacritics 2`).
+//! accent- and case-insensitive prefix search (SQLite FTS5, `unicode61 remove_diacritics 2`),
+//! and the sale screen's category grid, read from `category_counts` (kept by triggers as
+//! products change, rebuilt once after a bulk download) and never counted over the products.
 //!
 //! # CSV columns
 //!
