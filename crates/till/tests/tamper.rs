@@ -79,6 +79,18 @@ fn build_ledger() -> support::TestTill {
     t.till
         .cancel_instrument("alice", card.as_str(), "sold in error")
         .unwrap();
+    // Two days sold, closed late by one Z per day.
+    let sale =
+        serde_json::from_str::<pos_till::requests::SaleRequest>(support::SIMPLE_SALE).unwrap();
+    t.till.sell(&sale).unwrap();
+    t.clock.advance(chrono::Duration::days(1));
+    t.till.sell(&sale).unwrap();
+    t.clock.advance(chrono::Duration::days(1));
+    let zs = t
+        .till
+        .close_all("manager", pos_domain::closure::ClosureLevel::Day)
+        .unwrap();
+    assert_eq!(zs.len(), 2, "the fixture holds a late Z per day");
     for chain in Chain::ALL {
         assert!(
             t.till.chain_length(chain).unwrap() > 0,
