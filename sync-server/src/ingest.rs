@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use pos_domain::record::{
     Chain, ChainVerifier, DefectKind, Depth, PublicKey, SignedRecord, sha256_hex,
 };
-use pos_domain::wire::{ChainAck, ChainOutcome, WireRecord};
+use pos_domain::wire::{ChainAck, ChainBatch, ChainOutcome, WireRecord};
 
 use crate::signatures;
 
@@ -242,17 +242,53 @@ impl ChainPlan {
     }
 }
 
-/// Plans one chain's batch (see the module docs). `key` is the till's enrolled key.
+/// Whether each record of each batch of an upload carries a valid signature of the till's key,
+/// in the batches' order. Signatures do not depend on what head office holds, so they are
+/// checked before the upload's transaction, all at once, on every core (see
+/// [`crate::signatures`]); [`plan_chain`] then checks links, shape and sequence against the
+/// held state and reads these verdicts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SignatureVerdicts {
+    valid: Vec<Vec<bool>>,
+}
+
+impl SignatureVerdicts {
+    /// Checks every record of `batches` under `key`.
+    pub fn check(key: &PublicKey, batches: &[ChainBatch]) -> SignatureVerdicts {
+        let fast = signatures::FastKey::new(key);
+        let records: Vec<&str> = batches
+            .iter()
+            .flat_map(|b| b.records.iter().map(|r| r.stored.as_str()))
+            .collect();
+        let mut flat =
+            signatures::valid_stored(&fast, &records, signatures::default_threads()).into_iter();
+        let valid = batches
+            .iter()
+            .map(|b| flat.by_ref().take(b.records.len()).collect())
+            .collect();
+        SignatureVerdicts { valid }
+    }
+
+    /// The verdicts of the batch at `index` (one per record).
+    pub fn of_batch(&self, index: usize) -> &[bool] {
+        self.valid.get(index).map(Vec::as_slice).unwrap_or_default()
+    }
+}
+
+/// Plans one chain's batch (see the module docs). `key` is the till's enrolled key;
+/// `signatures` says whose signature is valid, one verdict per record of `batch` (see
+/// [`SignatureVerdicts`]).
 pub fn plan_chain(
     key: PublicKey,
     till_id: &str,
     chain: Chain,
     held: &Held,
     batch: &[WireRecord],
+    signatures: &[bool],
 ) -> ChainPlan {
     let head_seq = held.head_seq();
     // Links, shape, till, chain and sequence are checked record by record here; signatures
-    // after the loop, all at once, on every core (see `crate::signatures`).
+    // were checked before, all at once, on every core.
     let mut verifier = ChainVerifier::new(key, till_id, chain, Depth::Links);
     if let Some((seq, hash)) = &held.head {
         verifier = verifier.resume(*seq, hash.clone());
@@ -262,7 +298,7 @@ pub fn plan_chain(
     let mut duplicates = 0;
     let mut alarm = None;
     let mut outcome = ChainOutcome::Ok;
-    for wire in batch {
+    for (index, wire) in batch.iter().enumerate() {
         let bytes = wire.stored.as_bytes();
         if wire.seq < expected {
             // Held before this batch, or accepted earlier in it.
@@ -296,7 +332,16 @@ pub fn plan_chain(
             outcome = ChainOutcome::Gap { expected };
             break;
         }
-        match verifier.push(wire.seq, bytes) {
+        let verified = verifier
+            .push(wire.seq, bytes)
+            .map_err(|(_, kind)| kind.to_string())
+            .and_then(|record| match signatures.get(index) {
+                Some(true) => Ok(record),
+                // Everything from the first bad signature on is refused (later records link
+                // to it).
+                _ => Err(DefectKind::BadSignature.to_string()),
+            });
+        match verified {
             Ok(record) => {
                 accepted.push(Accepted {
                     seq: wire.seq,
@@ -305,8 +350,7 @@ pub fn plan_chain(
                 });
                 expected += 1;
             }
-            Err((_, kind)) => {
-                let reason = kind.to_string();
+            Err(reason) => {
                 alarm = Some(NewAlarm {
                     chain,
                     seq: wire.seq,
@@ -322,28 +366,6 @@ pub fn plan_chain(
                 break;
             }
         }
-    }
-    let candidates: Vec<&SignedRecord> = accepted.iter().map(|a| &a.record).collect();
-    let fast = signatures::FastKey::new(&key);
-    if let Some(bad) = signatures::first_invalid(&fast, &candidates, signatures::default_threads())
-    {
-        // Everything from the first bad signature on is refused (later records link to it).
-        let rejected = accepted[bad].clone();
-        accepted.truncate(bad);
-        expected = rejected.seq;
-        let reason = DefectKind::BadSignature.to_string();
-        alarm = Some(NewAlarm {
-            chain,
-            seq: rejected.seq,
-            kind: AlarmKind::InvalidRecord,
-            reason: reason.clone(),
-            received: rejected.record.stored.clone(),
-            received_hash: rejected.hash.clone(),
-        });
-        outcome = ChainOutcome::Rejected {
-            seq: rejected.seq,
-            reason,
-        };
     }
     let stored = accepted.len() as u64;
     ChainPlan {
@@ -459,7 +481,19 @@ mod tests {
     }
 
     fn plan(held: &Held, batch: &[WireRecord]) -> ChainPlan {
-        plan_chain(key().public_key(), "T1", Chain::Cash, held, batch)
+        let upload = [ChainBatch {
+            chain: Chain::Cash,
+            records: batch.to_vec(),
+        }];
+        let verdicts = SignatureVerdicts::check(&key().public_key(), &upload);
+        plan_chain(
+            key().public_key(),
+            "T1",
+            Chain::Cash,
+            held,
+            batch,
+            verdicts.of_batch(0),
+        )
     }
 
     #[test]

@@ -47,6 +47,7 @@ pub mod api;
 pub mod config;
 pub mod crm;
 pub mod customers_api;
+pub mod derive;
 pub mod distribution;
 pub mod events;
 pub mod feeds;

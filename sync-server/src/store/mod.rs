@@ -10,6 +10,7 @@
 //! ([`Claim`], [`Store::claim_webhook_deliveries`]) and singleton jobs are led by one process
 //! ([`Store::try_lead`]); SQLite is served by one process ([`Store::begin_serving`]).
 
+pub mod ingest_tx;
 pub mod postgres;
 mod postgres_feed;
 pub mod sqlite;
@@ -26,11 +27,6 @@ use pos_domain::web_order::WebOrder;
 use pos_domain::wire::{ChainBatch, UploadResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-use crate::events::{self, OutboxEvent};
-use crate::ingest::{AlarmKind, ChainPlan, NewAlarm};
-use crate::rollup::{self, RollupDelta, RollupKey};
-use crate::{crm, stock};
 
 /// Storage errors. `Conflict` and `NotFound` are the caller's to fix; the rest are server faults.
 #[derive(Debug, thiserror::Error)]
@@ -990,74 +986,6 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>> {
         Err(StoreError::Database(format!(
             "`{url}` is not a database URL: give sqlite:FILE or postgres://USER@HOST/DB"
         )))
-    }
-}
-
-/// Everything an ingest writes besides the records and chain heads: computed from the plans,
-/// outside any backend, so both write the same rows.
-pub struct IngestWrites {
-    pub rollups: BTreeMap<RollupKey, RollupDelta>,
-    /// Events of the accepted records.
-    pub events: Vec<OutboxEvent>,
-    /// Alarms to raise; a backend writes an alarm's event only if the alarm is new (the same
-    /// offending record sent again raises nothing more).
-    pub alarms: Vec<NewAlarm>,
-    /// The software of the newest record accepted, if any: the till's current version.
-    pub software: Option<String>,
-    /// The upload's tickets naming a customer, in order (see [`crate::crm`]).
-    pub customers: Vec<crm::CustomerTicket>,
-    /// The upload's stock movements, in ticket order (see [`crate::stock`]).
-    pub stock: Vec<(stock::StockKey, i64)>,
-}
-
-/// Computes rollups, events and alarms for the plans of one upload.
-pub fn ingest_writes(till: &TillAuth, plans: &[ChainPlan]) -> IngestWrites {
-    let mut rollups = BTreeMap::new();
-    let mut events = Vec::new();
-    let mut alarms = Vec::new();
-    let mut customers = Vec::new();
-    let mut stock = Vec::new();
-    for plan in plans {
-        for accepted in &plan.accepted {
-            let signed = &accepted.record;
-            alarms.extend(crate::ingest::skipped_feed_entry(plan.chain, accepted));
-            events.push(events::record_accepted(
-                &till.shop_id,
-                signed,
-                &accepted.hash,
-            ));
-            match rollup::parse_ticket(signed) {
-                Ok(None) => {}
-                Ok(Some(ticket)) => {
-                    rollup::add_ticket_record(&till.shop_id, signed, &ticket, &mut rollups);
-                    events.extend(crm::purchase(&till.shop_id, signed, &ticket));
-                    customers.extend(crm::customer_ticket(&till.shop_id, signed, &ticket));
-                    stock.extend(stock::movements(&till.shop_id, &ticket));
-                }
-                Err(e) => alarms.push(NewAlarm {
-                    chain: plan.chain,
-                    seq: accepted.seq,
-                    kind: AlarmKind::PayloadUnreadable,
-                    reason: format!("stored, but left out of the sales rollups: {e}"),
-                    received: signed.stored.clone(),
-                    received_hash: accepted.hash.clone(),
-                }),
-            }
-        }
-        alarms.extend(plan.alarm.clone());
-    }
-    let software = plans
-        .iter()
-        .flat_map(|p| &p.accepted)
-        .max_by_key(|a| a.record.record.at)
-        .map(|a| a.record.record.software.clone());
-    IngestWrites {
-        rollups,
-        events,
-        alarms,
-        software,
-        customers,
-        stock,
     }
 }
 

@@ -22,9 +22,11 @@ use pos_domain::record::timestamp;
 use pos_domain::wire::{ChainBatch, UploadResponse};
 use tokio_postgres::NoTls;
 
+use super::ingest_tx::{self, CheckedUpload, IngestTx, PostedEntry};
 use super::*;
 use crate::accounting;
-use crate::ingest::{self, Held};
+use crate::ingest::{self, NewAlarm};
+use crate::rollup::{RollupDelta, RollupKey};
 use crate::store::postgres_feed;
 use crate::{crm, stock};
 
@@ -440,12 +442,6 @@ fn user_of(row: &tokio_postgres::Row) -> User {
     }
 }
 
-/// Records the day closures of this upload as pending and posts every pending closure of the
-/// till whose cash records are now held (see [`crate::accounting`]); returns their events.
-/// Applies the upload's customer tickets and stock movements to the stored customers and
-/// stock lines (see [`crate::crm`], [`crate::stock`]); returns their events. The caller holds
-/// the outbox lock, which serializes this read-modify-write between uploads of different
-/// tills of one shop.
 /// The stored states of the customers `ids` (contact details included), by id.
 async fn customer_states(
     tx: &impl tokio_postgres::GenericClient,
@@ -488,52 +484,372 @@ async fn customer_states(
     Ok(states)
 }
 
-async fn customers_and_stock(
-    tx: &tokio_postgres::Transaction<'_>,
-    writes: &IngestWrites,
-    now: &str,
-) -> Result<Vec<crate::events::OutboxEvent>> {
-    let mut out = Vec::new();
-    if !writes.customers.is_empty() {
-        let ids: Vec<&str> = writes
-            .customers
-            .iter()
-            .map(|t| t.customer.as_str())
-            .collect();
-        let mut states = customer_states(tx, &ids).await?;
-        out.extend(crm::apply(&mut states, &writes.customers));
-        let c: Vec<&crm::CustomerState> = states.values().collect();
-        tx.execute(
-            "INSERT INTO customers (id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version)
-             SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::BIGINT[], $7::BIGINT[])
-             ON CONFLICT (id) DO UPDATE SET last_purchase_at = excluded.last_purchase_at,
-               tickets = excluded.tickets, total_cents = excluded.total_cents, version = excluded.version",
-            &[
-                &c.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|s| s.first_shop_id.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|s| s.first_seen_at.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|s| s.last_purchase_at.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|s| s.tickets).collect::<Vec<_>>(),
-                &c.iter().map(|s| s.total_cents).collect::<Vec<_>>(),
-                &c.iter().map(|s| s.version).collect::<Vec<_>>(),
-            ],
-        )
-        .await?;
+/// The storage verbs of an upload's transaction on PostgreSQL (see [`IngestTx`]): each batch
+/// is one statement (`UNNEST` arrays).
+struct PgIngest<'a> {
+    tx: &'a deadpool_postgres::Transaction<'a>,
+    /// Whether this transaction holds the outbox lock ([`OUTBOX_LOCK`]).
+    outbox_locked: bool,
+}
+
+impl PgIngest<'_> {
+    /// Takes the outbox lock, once per transaction. Customers and stock lines are shared
+    /// between tills: they are read and written under it, as the outbox events are.
+    async fn lock_outbox(&mut self) -> Result<()> {
+        if !self.outbox_locked {
+            self.tx
+                .execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
+                .await?;
+            self.outbox_locked = true;
+        }
+        Ok(())
     }
-    if !writes.stock.is_empty() {
-        let shops: Vec<&str> = writes
-            .stock
+}
+
+impl IngestTx for PgIngest<'_> {
+    async fn lock_till(&mut self, till_id: &str) -> Result<()> {
+        self.tx
+            .execute("SELECT 1 FROM tills WHERE id = $1 FOR UPDATE", &[&till_id])
+            .await?;
+        Ok(())
+    }
+
+    async fn chain_heads(
+        &mut self,
+        till_id: &str,
+        chains: &[Chain],
+    ) -> Result<Vec<Option<(u64, String)>>> {
+        let names: Vec<&str> = chains.iter().map(|c| c.name()).collect();
+        let held: BTreeMap<String, (u64, String)> = self
+            .tx
+            .query(
+                "SELECT chain, seq, hash FROM chain_heads WHERE till_id = $1 AND chain = ANY($2)",
+                &[&till_id, &names],
+            )
+            .await?
             .iter()
-            .map(|(k, _)| k.shop_id.as_str())
+            .map(|r| (r.get(0), (r.get::<_, i64>(1) as u64, r.get(2))))
             .collect();
-        let products: Vec<&str> = writes
-            .stock
+        Ok(names.iter().map(|n| held.get(*n).cloned()).collect())
+    }
+
+    async fn record_hashes(
+        &mut self,
+        till_id: &str,
+        chain: Chain,
+        seqs: &[u64],
+    ) -> Result<BTreeMap<u64, String>> {
+        let seqs: Vec<i64> = seqs.iter().map(|s| *s as i64).collect();
+        Ok(self
+            .tx
+            .query(
+                "SELECT seq, hash FROM records WHERE till_id = $1 AND chain = $2 AND seq = ANY($3)",
+                &[&till_id, &chain.name(), &seqs],
+            )
+            .await?
             .iter()
-            .map(|(k, _)| k.product_id.as_str())
+            .map(|row| (row.get::<_, i64>(0) as u64, row.get(1)))
+            .collect())
+    }
+
+    async fn insert_records(
+        &mut self,
+        till_id: &str,
+        chain: Chain,
+        records: &[ingest::Accepted],
+        received_at: &str,
+    ) -> Result<()> {
+        let seqs: Vec<i64> = records.iter().map(|a| a.seq as i64).collect();
+        let ats: Vec<String> = records
+            .iter()
+            .map(|a| timestamp::format(&a.record.record.at))
             .collect();
-        let units: Vec<&str> = writes.stock.iter().map(|(k, _)| k.unit).collect();
-        let mut lines: BTreeMap<stock::StockKey, stock::Stored> = BTreeMap::new();
-        for r in tx
+        let hashes: Vec<&str> = records.iter().map(|a| a.hash.as_str()).collect();
+        let bodies: Vec<&[u8]> = records.iter().map(|a| a.record.stored.as_slice()).collect();
+        self.tx
+            .execute(
+                "INSERT INTO records (till_id, chain, seq, at, hash, body, received_at)
+                 SELECT $1, $2, s, a, h, b, $7
+                 FROM UNNEST($3::BIGINT[], $4::TEXT[], $5::TEXT[], $6::BYTEA[]) AS u(s, a, h, b)",
+                &[
+                    &till_id,
+                    &chain.name(),
+                    &seqs,
+                    &ats,
+                    &hashes,
+                    &bodies,
+                    &received_at,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn upsert_heads(&mut self, till_id: &str, heads: &[(Chain, u64, &str)]) -> Result<()> {
+        let chains: Vec<&str> = heads.iter().map(|h| h.0.name()).collect();
+        let seqs: Vec<i64> = heads.iter().map(|h| h.1 as i64).collect();
+        let hashes: Vec<&str> = heads.iter().map(|h| h.2).collect();
+        self.tx
+            .execute(
+                "INSERT INTO chain_heads (till_id, chain, seq, hash)
+                 SELECT $1, c, s, h FROM UNNEST($2::TEXT[], $3::BIGINT[], $4::TEXT[]) AS u(c, s, h)
+                 ON CONFLICT (till_id, chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                &[&till_id, &chains, &seqs, &hashes],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn web_order_bodies(&mut self, ids: &[String]) -> Result<BTreeMap<String, String>> {
+        // Locked in id order, as every writer of several orders takes them.
+        Ok(self
+            .tx
+            .query(
+                "SELECT id, body FROM web_orders WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+                &[&ids],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
+    async fn save_web_orders(&mut self, orders: &[WebOrder], now: DateTime<Utc>) -> Result<()> {
+        for order in orders {
+            postgres_feed::save_order(self.tx, order, now).await?;
+        }
+        Ok(())
+    }
+
+    async fn put_changes(&mut self, changes: &[NewChange]) -> Result<u64> {
+        postgres_feed::put_changes(self.tx, changes).await
+    }
+
+    async fn alarms_raised_since(&mut self, till_id: &str, since: &str) -> Result<u64> {
+        let count: i64 = self
+            .tx
+            .query_one(
+                "SELECT count(*) FROM alarms WHERE till_id = $1 AND raised_at > $2",
+                &[&till_id, &since],
+            )
+            .await?
+            .get(0);
+        Ok(count as u64)
+    }
+
+    async fn insert_alarms(
+        &mut self,
+        till_id: &str,
+        alarms: &[NewAlarm],
+        raised_at: &str,
+    ) -> Result<Vec<bool>> {
+        let mut new = Vec::with_capacity(alarms.len());
+        for al in alarms {
+            let inserted = self
+                .tx
+                .execute(
+                    "INSERT INTO alarms (till_id, chain, seq, kind, reason, received_hash, received, raised_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT DO NOTHING",
+                    &[
+                        &till_id,
+                        &al.chain.name(),
+                        &(al.seq as i64),
+                        &al.kind.name(),
+                        &al.reason,
+                        &al.received_hash,
+                        &al.received,
+                        &raised_at,
+                    ],
+                )
+                .await?;
+            new.push(inserted == 1);
+        }
+        Ok(new)
+    }
+
+    async fn add_rollups(&mut self, rollups: &BTreeMap<RollupKey, RollupDelta>) -> Result<()> {
+        let mut shops = Vec::new();
+        let mut days = Vec::new();
+        let mut dims = Vec::new();
+        let mut keys = Vec::new();
+        let (mut tickets, mut qty, mut amount, mut excl) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (k, d) in rollups {
+            shops.push(k.shop_id.as_str());
+            days.push(k.day.as_str());
+            dims.push(k.dimension);
+            keys.push(k.key.as_str());
+            tickets.push(d.tickets);
+            qty.push(d.quantity);
+            amount.push(d.amount_cents);
+            excl.push(d.excluding_vat_cents);
+        }
+        self.tx
+            .execute(
+                "INSERT INTO sales_rollup AS r (shop_id, day, dimension, key, tickets, quantity, amount_cents, excluding_vat_cents)
+                 SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::BIGINT[], $7::BIGINT[], $8::BIGINT[])
+                 ON CONFLICT (dimension, day, shop_id, key) DO UPDATE SET
+                   tickets = r.tickets + excluded.tickets,
+                   quantity = r.quantity + excluded.quantity,
+                   amount_cents = r.amount_cents + excluded.amount_cents,
+                   excluding_vat_cents = r.excluding_vat_cents + excluded.excluding_vat_cents",
+                &[&shops, &days, &dims, &keys, &tickets, &qty, &amount, &excl],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn touch_till(
+        &mut self,
+        till_id: &str,
+        at: &str,
+        clock_skew_ms: Option<i64>,
+        software: Option<&str>,
+    ) -> Result<()> {
+        self.tx
+            .execute(
+                "UPDATE tills SET last_contact_at = $2, clock_skew_ms = coalesce($3, clock_skew_ms),
+                 software = coalesce($4, software) WHERE id = $1",
+                &[&till_id, &at, &clock_skew_ms, &software],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn add_pending_closures(
+        &mut self,
+        till_id: &str,
+        closures: &[accounting::PendingClosure],
+    ) -> Result<()> {
+        let seqs: Vec<i64> = closures.iter().map(|c| c.seq as i64).collect();
+        let through: Vec<i64> = closures.iter().map(|c| c.through_cash as i64).collect();
+        self.tx
+            .execute(
+                "INSERT INTO pending_closures (till_id, closure_seq, through_cash)
+                 SELECT $1, s, t FROM UNNEST($2::BIGINT[], $3::BIGINT[]) AS u(s, t)",
+                &[&till_id, &seqs, &through],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn pending_closures(&mut self, till_id: &str) -> Result<Vec<accounting::PendingClosure>> {
+        Ok(self
+            .tx
+            .query(
+                "SELECT closure_seq, through_cash FROM pending_closures WHERE till_id = $1
+                 ORDER BY closure_seq",
+                &[&till_id],
+            )
+            .await?
+            .iter()
+            .map(|r| accounting::PendingClosure {
+                seq: r.get::<_, i64>(0) as u64,
+                through_cash: r.get::<_, i64>(1) as u64,
+            })
+            .collect())
+    }
+
+    async fn posted_through_cash(&mut self, till_id: &str, closure_seq: u64) -> Result<u64> {
+        Ok(self
+            .tx
+            .query_opt(
+                "SELECT through_cash FROM daily_entries WHERE till_id = $1 AND closure_seq < $2
+                 ORDER BY closure_seq DESC LIMIT 1",
+                &[&till_id, &(closure_seq as i64)],
+            )
+            .await?
+            .map_or(0, |r| r.get::<_, i64>(0) as u64))
+    }
+
+    async fn record_bodies(
+        &mut self,
+        till_id: &str,
+        chain: Chain,
+        after: u64,
+        through: u64,
+    ) -> Result<Vec<Vec<u8>>> {
+        Ok(self
+            .tx
+            .query(
+                "SELECT body FROM records WHERE till_id = $1 AND chain = $2
+                 AND seq > $3 AND seq <= $4 ORDER BY seq",
+                &[&till_id, &chain.name(), &(after as i64), &(through as i64)],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    async fn post_entry(&mut self, posted: &PostedEntry<'_>) -> Result<()> {
+        let json = serde_json::to_string(posted.entry)
+            .map_err(|e| StoreError::Corrupt(format!("entry: {e}")))?;
+        let seq = posted.closure_seq as i64;
+        self.tx
+            .execute(
+                "INSERT INTO daily_entries (till_id, closure_seq, shop_id, day, through_cash, entry, posted_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &posted.till_id,
+                    &seq,
+                    &posted.shop_id,
+                    &posted.entry.date.to_string(),
+                    &(posted.through_cash as i64),
+                    &json,
+                    &posted.posted_at,
+                ],
+            )
+            .await?;
+        self.tx
+            .execute(
+                "DELETE FROM pending_closures WHERE till_id = $1 AND closure_seq = $2",
+                &[&posted.till_id, &seq],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn customer_states(
+        &mut self,
+        ids: &[&str],
+    ) -> Result<BTreeMap<String, crm::CustomerState>> {
+        self.lock_outbox().await?;
+        customer_states(&**self.tx, ids).await
+    }
+
+    async fn save_customer_figures(&mut self, c: &[&crm::CustomerState]) -> Result<()> {
+        self.tx
+            .execute(
+                "INSERT INTO customers (id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version)
+                 SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::BIGINT[], $7::BIGINT[])
+                 ON CONFLICT (id) DO UPDATE SET last_purchase_at = excluded.last_purchase_at,
+                   tickets = excluded.tickets, total_cents = excluded.total_cents, version = excluded.version",
+                &[
+                    &c.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+                    &c.iter().map(|s| s.first_shop_id.as_str()).collect::<Vec<_>>(),
+                    &c.iter().map(|s| s.first_seen_at.as_str()).collect::<Vec<_>>(),
+                    &c.iter().map(|s| s.last_purchase_at.as_str()).collect::<Vec<_>>(),
+                    &c.iter().map(|s| s.tickets).collect::<Vec<_>>(),
+                    &c.iter().map(|s| s.total_cents).collect::<Vec<_>>(),
+                    &c.iter().map(|s| s.version).collect::<Vec<_>>(),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn stock_lines(
+        &mut self,
+        keys: &[&stock::StockKey],
+    ) -> Result<BTreeMap<stock::StockKey, stock::Stored>> {
+        self.lock_outbox().await?;
+        let shops: Vec<&str> = keys.iter().map(|k| k.shop_id.as_str()).collect();
+        let products: Vec<&str> = keys.iter().map(|k| k.product_id.as_str()).collect();
+        let units: Vec<&str> = keys.iter().map(|k| k.unit).collect();
+        Ok(self
+            .tx
             .query(
                 "SELECT DISTINCT s.shop_id, s.product_id, s.unit, s.level, s.version
                  FROM stock_levels s JOIN UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[]) AS u(shop, product, unit)
@@ -541,150 +857,64 @@ async fn customers_and_stock(
                 &[&shops, &products, &units],
             )
             .await?
-        {
-            let key = stock::StockKey {
-                shop_id: r.get(0),
-                product_id: r.get(1),
-                unit: stock::unit_name(r.get(2)),
-            };
-            lines.insert(
-                key,
-                stock::Stored {
+            .iter()
+            .map(|r| {
+                let key = stock::StockKey {
+                    shop_id: r.get(0),
+                    product_id: r.get(1),
+                    unit: stock::unit_name(r.get(2)),
+                };
+                let stored = stock::Stored {
                     level: r.get(3),
                     version: r.get(4),
-                },
-            );
-        }
-        out.extend(stock::apply(&mut lines, &writes.stock, now));
-        let l: Vec<(&stock::StockKey, &stock::Stored)> = lines.iter().collect();
-        tx.execute(
-            "INSERT INTO stock_levels (shop_id, product_id, unit, level, version)
-             SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[])
-             ON CONFLICT (shop_id, product_id, unit) DO UPDATE SET
-               level = excluded.level, version = excluded.version",
-            &[
-                &l.iter()
-                    .map(|(k, _)| k.shop_id.as_str())
-                    .collect::<Vec<_>>(),
-                &l.iter()
-                    .map(|(k, _)| k.product_id.as_str())
-                    .collect::<Vec<_>>(),
-                &l.iter().map(|(k, _)| k.unit).collect::<Vec<_>>(),
-                &l.iter().map(|(_, s)| s.level).collect::<Vec<_>>(),
-                &l.iter().map(|(_, s)| s.version).collect::<Vec<_>>(),
-            ],
-        )
-        .await?;
+                };
+                (key, stored)
+            })
+            .collect())
     }
-    Ok(out)
-}
 
-async fn post_entries(
-    tx: &tokio_postgres::Transaction<'_>,
-    till: &TillAuth,
-    plans: &[ChainPlan],
-    posted_at: &str,
-) -> Result<Vec<crate::events::OutboxEvent>> {
-    for closure in plans
-        .iter()
-        .flat_map(|p| &p.accepted)
-        .filter_map(|a| accounting::day_closure(&a.record))
-    {
-        tx.execute(
-            "INSERT INTO pending_closures (till_id, closure_seq, through_cash) VALUES ($1, $2, $3)",
-            &[
-                &till.till_id,
-                &(closure.seq as i64),
-                &(closure.through_cash as i64),
-            ],
-        )
-        .await?;
+    async fn save_stock_lines(
+        &mut self,
+        lines: &BTreeMap<stock::StockKey, stock::Stored>,
+    ) -> Result<()> {
+        let l: Vec<(&stock::StockKey, &stock::Stored)> = lines.iter().collect();
+        self.tx
+            .execute(
+                "INSERT INTO stock_levels (shop_id, product_id, unit, level, version)
+                 SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[])
+                 ON CONFLICT (shop_id, product_id, unit) DO UPDATE SET
+                   level = excluded.level, version = excluded.version",
+                &[
+                    &l.iter().map(|(k, _)| k.shop_id.as_str()).collect::<Vec<_>>(),
+                    &l.iter().map(|(k, _)| k.product_id.as_str()).collect::<Vec<_>>(),
+                    &l.iter().map(|(k, _)| k.unit).collect::<Vec<_>>(),
+                    &l.iter().map(|(_, s)| s.level).collect::<Vec<_>>(),
+                    &l.iter().map(|(_, s)| s.version).collect::<Vec<_>>(),
+                ],
+            )
+            .await?;
+        Ok(())
     }
-    let cash_head: i64 = tx
-        .query_opt(
-            "SELECT seq FROM chain_heads WHERE till_id = $1 AND chain = 'cash'",
-            &[&till.till_id],
-        )
-        .await?
-        .map(|r| r.get(0))
-        .unwrap_or(0);
-    let ready: Vec<(i64, i64)> = tx
-        .query(
-            "SELECT closure_seq, through_cash FROM pending_closures WHERE till_id = $1
-             ORDER BY closure_seq",
-            &[&till.till_id],
-        )
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    let mut out = Vec::new();
-    for (seq, through_cash) in ready {
-        if through_cash > cash_head {
-            break;
-        }
-        let previous: i64 = tx
-            .query_opt(
-                "SELECT through_cash FROM daily_entries WHERE till_id = $1 AND closure_seq < $2
-                 ORDER BY closure_seq DESC LIMIT 1",
-                &[&till.till_id, &seq],
+
+    async fn insert_outbox_events(&mut self, events: &[&crate::events::OutboxEvent]) -> Result<()> {
+        // Written last, under the outbox lock: cursors become visible in increasing order.
+        self.lock_outbox().await?;
+        let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+        let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+        let subjects: Vec<&str> = events.iter().map(|e| e.subject.as_str()).collect();
+        let envelopes: Vec<String> = events.iter().map(|e| e.envelope.to_string()).collect();
+        self.tx
+            .execute(
+                "INSERT INTO outbox (event_id, type, subject, envelope)
+                 SELECT i, t, s, e
+                 FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[]) WITH ORDINALITY AS u(i, t, s, e, n)
+                 ORDER BY n
+                 ON CONFLICT (event_id) DO NOTHING",
+                &[&ids, &types, &subjects, &envelopes],
             )
-            .await?
-            .map(|r| r.get(0))
-            .unwrap_or(0);
-        let closure: Vec<u8> = tx
-            .query_one(
-                "SELECT body FROM records WHERE till_id = $1 AND chain = 'closure' AND seq = $2",
-                &[&till.till_id, &seq],
-            )
-            .await?
-            .get(0);
-        let cash: Vec<Vec<u8>> = tx
-            .query(
-                "SELECT body FROM records WHERE till_id = $1 AND chain = 'cash'
-                 AND seq > $2 AND seq <= $3 ORDER BY seq",
-                &[&till.till_id, &previous, &through_cash],
-            )
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        let (_, _, entry) = match accounting::post(&till.till_id, &till.shop_id, &closure, &cash) {
-            Ok(posted) => posted,
-            Err(e) => {
-                tracing::warn!(till = %till.till_id, seq, "day closure left pending: {e}");
-                break;
-            }
-        };
-        let json = serde_json::to_string(&entry)
-            .map_err(|e| StoreError::Corrupt(format!("entry: {e}")))?;
-        tx.execute(
-            "INSERT INTO daily_entries (till_id, closure_seq, shop_id, day, through_cash, entry, posted_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[
-                &till.till_id,
-                &seq,
-                &till.shop_id,
-                &entry.date.to_string(),
-                &through_cash,
-                &json,
-                &posted_at,
-            ],
-        )
-        .await?;
-        tx.execute(
-            "DELETE FROM pending_closures WHERE till_id = $1 AND closure_seq = $2",
-            &[&till.till_id, &seq],
-        )
-        .await?;
-        out.push(accounting::entry_posted(
-            &till.shop_id,
-            &till.till_id,
-            seq as u64,
-            &entry,
-        ));
+            .await?;
+        Ok(())
     }
-    Ok(out)
 }
 
 #[async_trait]
@@ -1177,221 +1407,29 @@ impl Store for PgStore {
         now: DateTime<Utc>,
         till_clock: Option<DateTime<Utc>>,
     ) -> Result<UploadResponse> {
+        // Signature checks are CPU work: keep them off the async workers, and out of the
+        // transaction.
+        let checked = {
+            let till = till.clone();
+            tokio::task::spawn_blocking(move || CheckedUpload::check(&till, batches))
+                .await
+                .map_err(|e| StoreError::Database(e.to_string()))?
+        };
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        // One upload at a time per till.
-        tx.execute(
-            "SELECT 1 FROM tills WHERE id = $1 FOR UPDATE",
-            &[&till.till_id],
+        let answer = ingest_tx::ingest(
+            &mut PgIngest {
+                tx: &tx,
+                outbox_locked: false,
+            },
+            till,
+            &checked,
+            now,
+            till_clock,
         )
         .await?;
-        let mut helds = Vec::new();
-        for batch in &batches {
-            let chain = batch.chain.name();
-            let head = tx
-                .query_opt(
-                    "SELECT seq, hash FROM chain_heads WHERE till_id = $1 AND chain = $2",
-                    &[&till.till_id, &chain],
-                )
-                .await?
-                .map(|r| (r.get::<_, i64>(0) as u64, r.get::<_, String>(1)));
-            let head_seq = head.as_ref().map(|h| h.0).unwrap_or(0);
-            let seqs: Vec<i64> = ingest::held_sequences(&batch.records, head_seq)
-                .into_iter()
-                .map(|s| s as i64)
-                .collect();
-            let mut hashes = BTreeMap::new();
-            if !seqs.is_empty() {
-                for row in tx
-                    .query(
-                        "SELECT seq, hash FROM records WHERE till_id = $1 AND chain = $2 AND seq = ANY($3)",
-                        &[&till.till_id, &chain, &seqs],
-                    )
-                    .await?
-                {
-                    hashes.insert(row.get::<_, i64>(0) as u64, row.get::<_, String>(1));
-                }
-            }
-            helds.push(Held { head, hashes });
-        }
-        // Signature checks are CPU work: keep them off the async workers.
-        let plan_till = till.clone();
-        let (plans, writes, batches) = tokio::task::spawn_blocking(move || {
-            let plans: Vec<_> = batches
-                .iter()
-                .zip(&helds)
-                .map(|(batch, held)| {
-                    ingest::plan_chain(
-                        plan_till.public_key,
-                        &plan_till.till_id,
-                        batch.chain,
-                        held,
-                        &batch.records,
-                    )
-                })
-                .collect();
-            let writes = ingest_writes(&plan_till, &plans);
-            (plans, writes, batches)
-        })
-        .await
-        .map_err(|e| StoreError::Database(e.to_string()))?;
-        drop(batches);
-        let received_at = timestamp::format(&now);
-        for plan in &plans {
-            let chain = plan.chain.name();
-            if !plan.accepted.is_empty() {
-                let seqs: Vec<i64> = plan.accepted.iter().map(|a| a.seq as i64).collect();
-                let ats: Vec<String> = plan
-                    .accepted
-                    .iter()
-                    .map(|a| timestamp::format(&a.record.record.at))
-                    .collect();
-                let hashes: Vec<&str> = plan.accepted.iter().map(|a| a.hash.as_str()).collect();
-                let bodies: Vec<&[u8]> = plan
-                    .accepted
-                    .iter()
-                    .map(|a| a.record.stored.as_slice())
-                    .collect();
-                tx.execute(
-                    "INSERT INTO records (till_id, chain, seq, at, hash, body, received_at)
-                     SELECT $1, $2, s, a, h, b, $7
-                     FROM UNNEST($3::BIGINT[], $4::TEXT[], $5::TEXT[], $6::BYTEA[]) AS u(s, a, h, b)",
-                    &[&till.till_id, &chain, &seqs, &ats, &hashes, &bodies, &received_at],
-                )
-                .await?;
-            }
-            if let Some((seq, hash)) = plan.new_head() {
-                tx.execute(
-                    "INSERT INTO chain_heads (till_id, chain, seq, hash) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (till_id, chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-                    &[&till.till_id, &chain, &(seq as i64), &hash],
-                )
-                .await?;
-            }
-        }
-        // After the records: the orders' feed entries take versions in this transaction.
-        let orders = postgres_feed::apply_till_actions(&tx, till, &plans, now).await?;
-        let mut alarm_events = Vec::new();
-        let raised = writes.alarms.iter().chain(&orders.alarms);
-        let admitted = if raised.clone().next().is_none() {
-            Vec::new()
-        } else {
-            let last_hour = timestamp::format(&(now - chrono::Duration::hours(1)));
-            let raised_last_hour: i64 = tx
-                .query_one(
-                    "SELECT count(*) FROM alarms WHERE till_id = $1 AND raised_at > $2",
-                    &[&till.till_id, &last_hour],
-                )
-                .await?
-                .get(0);
-            let hour = now.format("%Y-%m-%dT%H").to_string();
-            crate::ingest::admit_alarms(&till.till_id, raised, raised_last_hour as u64, &hour)
-        };
-        for al in &admitted {
-            let inserted = tx
-                .execute(
-                    "INSERT INTO alarms (till_id, chain, seq, kind, reason, received_hash, received, raised_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                     ON CONFLICT DO NOTHING",
-                    &[
-                        &till.till_id,
-                        &al.chain.name(),
-                        &(al.seq as i64),
-                        &al.kind.name(),
-                        &al.reason,
-                        &al.received_hash,
-                        &al.received,
-                        &received_at,
-                    ],
-                )
-                .await?;
-            if inserted == 1 {
-                alarm_events.push(crate::events::alarm_raised(
-                    &till.shop_id,
-                    &till.till_id,
-                    al,
-                    now,
-                ));
-            }
-        }
-        if !writes.rollups.is_empty() {
-            let mut shops = Vec::new();
-            let mut days = Vec::new();
-            let mut dims = Vec::new();
-            let mut keys = Vec::new();
-            let (mut tickets, mut qty, mut amount, mut excl) =
-                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            for (k, d) in &writes.rollups {
-                shops.push(k.shop_id.as_str());
-                days.push(k.day.as_str());
-                dims.push(k.dimension);
-                keys.push(k.key.as_str());
-                tickets.push(d.tickets);
-                qty.push(d.quantity);
-                amount.push(d.amount_cents);
-                excl.push(d.excluding_vat_cents);
-            }
-            tx.execute(
-                "INSERT INTO sales_rollup AS r (shop_id, day, dimension, key, tickets, quantity, amount_cents, excluding_vat_cents)
-                 SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::BIGINT[], $7::BIGINT[], $8::BIGINT[])
-                 ON CONFLICT (dimension, day, shop_id, key) DO UPDATE SET
-                   tickets = r.tickets + excluded.tickets,
-                   quantity = r.quantity + excluded.quantity,
-                   amount_cents = r.amount_cents + excluded.amount_cents,
-                   excluding_vat_cents = r.excluding_vat_cents + excluded.excluding_vat_cents",
-                &[&shops, &days, &dims, &keys, &tickets, &qty, &amount, &excl],
-            )
-            .await?;
-        }
-        tx.execute(
-            "UPDATE tills SET last_contact_at = $2, clock_skew_ms = coalesce($3, clock_skew_ms),
-             software = coalesce($4, software) WHERE id = $1",
-            &[
-                &till.till_id,
-                &received_at,
-                &clock_skew_ms(now, till_clock),
-                &writes.software,
-            ],
-        )
-        .await?;
-        let entry_events = post_entries(&tx, till, &plans, &received_at).await?;
-        // Customers and stock lines are shared between tills: they are read and written under
-        // the outbox lock, taken anyway whenever an upload has events.
-        let has_events = !writes.events.is_empty()
-            || !alarm_events.is_empty()
-            || !entry_events.is_empty()
-            || !orders.events.is_empty();
-        if has_events {
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
-                .await?;
-        }
-        let feed_events = customers_and_stock(&tx, &writes, &received_at).await?;
-        let events: Vec<_> = writes
-            .events
-            .iter()
-            .chain(&alarm_events)
-            .chain(&entry_events)
-            .chain(&orders.events)
-            .chain(&feed_events)
-            .collect();
-        if !events.is_empty() {
-            let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
-            let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
-            let subjects: Vec<&str> = events.iter().map(|e| e.subject.as_str()).collect();
-            let envelopes: Vec<String> = events.iter().map(|e| e.envelope.to_string()).collect();
-            tx.execute(
-                "INSERT INTO outbox (event_id, type, subject, envelope)
-                 SELECT i, t, s, e
-                 FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[]) WITH ORDINALITY AS u(i, t, s, e, n)
-                 ORDER BY n",
-                &[&ids, &types, &subjects, &envelopes],
-            )
-            .await?;
-        }
         tx.commit().await?;
-        Ok(UploadResponse {
-            chains: plans.into_iter().map(|p| p.ack).collect(),
-        })
+        Ok(answer)
     }
 
     async fn sales(&self, q: &SalesQuery) -> Result<Vec<SalesRow>> {

@@ -5,19 +5,16 @@
 //! writing transaction: writers of feed entries are serialized, so versions become visible in
 //! increasing order and a till reading `version > since` never skips one committed late.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use pos_domain::record::timestamp;
 use pos_domain::web_order::{self, WebOrder};
 
-use super::{NewChange, Page, Placed, Placement, Result, ShopSelection, StoreError, TillAuth};
+use super::{NewChange, Page, Placed, Placement, Result, ShopSelection, StoreError};
 use crate::admin_rules::territory_scope;
 use crate::distribution::{self, EVERY_SHOP, StoredChange, StoredPage};
 use crate::events::OutboxEvent;
-use crate::ingest::ChainPlan;
-use crate::web_orders::{self, TillActionWrites};
+use crate::web_orders;
 
 use super::postgres::OUTBOX_LOCK;
 
@@ -240,7 +237,11 @@ pub async fn remove(
     Ok(Some(shop))
 }
 
-async fn save_order(tx: &impl GenericClient, order: &WebOrder, now: DateTime<Utc>) -> Result<()> {
+pub async fn save_order(
+    tx: &impl GenericClient,
+    order: &WebOrder,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let body = serde_json::to_string(order).map_err(|e| corrupt("web order", e))?;
     tx.execute(
         "UPDATE web_orders SET state = $2, body = $3, updated_at = $4 WHERE id = $1",
@@ -318,30 +319,4 @@ pub async fn cancel(tx: &impl GenericClient, id: &str, now: DateTime<Utc>) -> Re
         write_events(tx, &[web_orders::state_event(&order, now)]).await?;
     }
     Ok(order)
-}
-
-/// Applies the web-order records of an upload: locks and loads the orders they name, plans,
-/// and saves the orders and feed entries. The caller writes the returned events and alarms.
-pub async fn apply_till_actions(
-    tx: &impl GenericClient,
-    till: &TillAuth,
-    plans: &[ChainPlan],
-    now: DateTime<Utc>,
-) -> Result<TillActionWrites> {
-    let ids = web_orders::orders_named(plans);
-    if ids.is_empty() {
-        return Ok(TillActionWrites::default());
-    }
-    let mut known = BTreeMap::new();
-    for id in ids {
-        if let Some(order) = web_orders::known_or_skipped(web_order(tx, &id, true).await)? {
-            known.insert(id, order);
-        }
-    }
-    let writes = web_orders::plan_till_actions(till, plans, known, now);
-    for order in &writes.orders {
-        save_order(tx, order, now).await?;
-    }
-    put_changes(tx, &writes.changes).await?;
-    Ok(writes)
 }

@@ -23,10 +23,12 @@ use pos_domain::record::timestamp;
 use pos_domain::wire::{ChainBatch, UploadResponse};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::ingest_tx::{self, CheckedUpload, IngestTx, PostedEntry};
 use super::*;
 use crate::accounting;
 use crate::events;
-use crate::ingest::{self, Held};
+use crate::ingest::{self, NewAlarm};
+use crate::rollup::{RollupDelta, RollupKey};
 use crate::store::sqlite_feed;
 use crate::{crm, stock};
 
@@ -371,113 +373,178 @@ fn opt_u64(value: Option<i64>) -> u64 {
     value.map(|v| v as u64).unwrap_or(0)
 }
 
+/// The storage verbs of an upload's transaction on SQLite (see [`IngestTx`]). Its futures
+/// complete at once: [`ingest_tx`] drives them on the blocking thread holding the writer.
+struct SqliteIngest<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+}
+
+/// Ingests a checked upload in one `BEGIN IMMEDIATE` transaction.
 fn ingest_tx(
     conn: &mut Connection,
     till: &TillAuth,
-    batches: &[ChainBatch],
+    upload: &CheckedUpload,
     now: DateTime<Utc>,
     till_clock: Option<DateTime<Utc>>,
 ) -> Result<UploadResponse> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut plans = Vec::new();
-    for batch in batches {
-        let chain = batch.chain.name();
-        let head: Option<(u64, String)> = tx
-            .query_row(
-                "SELECT seq, hash FROM chain_heads WHERE till_id = ?1 AND chain = ?2",
-                params![till.till_id, chain],
-                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
-            )
-            .optional()?;
-        let head_seq = head.as_ref().map(|h| h.0).unwrap_or(0);
+    let answer = futures_executor::block_on(ingest_tx::ingest(
+        &mut SqliteIngest { tx: &tx },
+        till,
+        upload,
+        now,
+        till_clock,
+    ))?;
+    tx.commit()?;
+    Ok(answer)
+}
+
+impl IngestTx for SqliteIngest<'_> {
+    async fn lock_till(&mut self, _till_id: &str) -> Result<()> {
+        // `BEGIN IMMEDIATE` already made this transaction the only writer.
+        Ok(())
+    }
+
+    async fn chain_heads(
+        &mut self,
+        till_id: &str,
+        chains: &[Chain],
+    ) -> Result<Vec<Option<(u64, String)>>> {
+        let mut get = self.tx.prepare_cached(
+            "SELECT seq, hash FROM chain_heads WHERE till_id = ?1 AND chain = ?2",
+        )?;
+        let mut heads = Vec::with_capacity(chains.len());
+        for chain in chains {
+            heads.push(
+                get.query_row(params![till_id, chain.name()], |r| {
+                    Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+                })
+                .optional()?,
+            );
+        }
+        Ok(heads)
+    }
+
+    async fn record_hashes(
+        &mut self,
+        till_id: &str,
+        chain: Chain,
+        seqs: &[u64],
+    ) -> Result<BTreeMap<u64, String>> {
+        let mut get = self.tx.prepare_cached(
+            "SELECT hash FROM records WHERE till_id = ?1 AND chain = ?2 AND seq = ?3",
+        )?;
         let mut hashes = BTreeMap::new();
-        {
-            let mut stmt = tx.prepare_cached(
-                "SELECT hash FROM records WHERE till_id = ?1 AND chain = ?2 AND seq = ?3",
-            )?;
-            for seq in ingest::held_sequences(&batch.records, head_seq) {
-                let hash: Option<String> = stmt
-                    .query_row(params![till.till_id, chain, seq as i64], |r| r.get(0))
-                    .optional()?;
-                if let Some(hash) = hash {
-                    hashes.insert(seq, hash);
-                }
+        for seq in seqs {
+            let hash: Option<String> = get
+                .query_row(params![till_id, chain.name(), *seq as i64], |r| r.get(0))
+                .optional()?;
+            if let Some(hash) = hash {
+                hashes.insert(*seq, hash);
             }
         }
-        let held = Held { head, hashes };
-        plans.push(ingest::plan_chain(
-            till.public_key,
-            &till.till_id,
-            batch.chain,
-            &held,
-            &batch.records,
-        ));
+        Ok(hashes)
     }
-    let writes = ingest_writes(till, &plans);
-    let received_at = timestamp::format(&now);
-    {
-        let mut insert = tx.prepare_cached(
+
+    async fn insert_records(
+        &mut self,
+        till_id: &str,
+        chain: Chain,
+        records: &[ingest::Accepted],
+        received_at: &str,
+    ) -> Result<()> {
+        let mut insert = self.tx.prepare_cached(
             "INSERT INTO records (till_id, chain, seq, at, hash, body, received_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
-        let mut head = tx.prepare_cached(
+        for a in records {
+            insert.execute(params![
+                till_id,
+                chain.name(),
+                a.seq as i64,
+                timestamp::format(&a.record.record.at),
+                a.hash,
+                a.record.stored,
+                received_at,
+            ])?;
+        }
+        Ok(())
+    }
+
+    async fn upsert_heads(&mut self, till_id: &str, heads: &[(Chain, u64, &str)]) -> Result<()> {
+        let mut put = self.tx.prepare_cached(
             "INSERT INTO chain_heads (till_id, chain, seq, hash) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (till_id, chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
         )?;
-        let mut alarm = tx.prepare_cached(
+        for (chain, seq, hash) in heads {
+            put.execute(params![till_id, chain.name(), *seq as i64, hash])?;
+        }
+        Ok(())
+    }
+
+    async fn web_order_bodies(&mut self, ids: &[String]) -> Result<BTreeMap<String, String>> {
+        let mut get = self
+            .tx
+            .prepare_cached("SELECT body FROM web_orders WHERE id = ?1")?;
+        let mut bodies = BTreeMap::new();
+        for id in ids {
+            if let Some(body) = get.query_row([id], |r| r.get(0)).optional()? {
+                bodies.insert(id.clone(), body);
+            }
+        }
+        Ok(bodies)
+    }
+
+    async fn save_web_orders(&mut self, orders: &[WebOrder], now: DateTime<Utc>) -> Result<()> {
+        for order in orders {
+            sqlite_feed::save_order(self.tx, order, now)?;
+        }
+        Ok(())
+    }
+
+    async fn put_changes(&mut self, changes: &[NewChange]) -> Result<u64> {
+        sqlite_feed::put_changes(self.tx, changes)
+    }
+
+    async fn alarms_raised_since(&mut self, till_id: &str, since: &str) -> Result<u64> {
+        let count: i64 = self.tx.query_row(
+            "SELECT count(*) FROM alarms WHERE till_id = ?1 AND raised_at > ?2",
+            params![till_id, since],
+            |r| r.get(0),
+        )?;
+        Ok(count as u64)
+    }
+
+    async fn insert_alarms(
+        &mut self,
+        till_id: &str,
+        alarms: &[NewAlarm],
+        raised_at: &str,
+    ) -> Result<Vec<bool>> {
+        let mut insert = self.tx.prepare_cached(
             "INSERT INTO alarms (till_id, chain, seq, kind, reason, received_hash, received, raised_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT DO NOTHING",
         )?;
-        for plan in &plans {
-            let chain = plan.chain.name();
-            for a in &plan.accepted {
-                insert.execute(params![
-                    till.till_id,
-                    chain,
-                    a.seq as i64,
-                    timestamp::format(&a.record.record.at),
-                    a.hash,
-                    a.record.stored,
-                    received_at,
-                ])?;
-            }
-            if let Some((seq, hash)) = plan.new_head() {
-                head.execute(params![till.till_id, chain, seq as i64, hash])?;
-            }
-        }
-        // After the records: the orders' feed entries take versions in this transaction.
-        let orders = sqlite_feed::apply_till_actions(&tx, till, &plans, now)?;
-        let mut alarm_events = Vec::new();
-        let raised = writes.alarms.iter().chain(&orders.alarms);
-        let admitted = if raised.clone().next().is_none() {
-            Vec::new()
-        } else {
-            let last_hour = timestamp::format(&(now - chrono::Duration::hours(1)));
-            let raised_last_hour: i64 = tx.query_row(
-                "SELECT count(*) FROM alarms WHERE till_id = ?1 AND raised_at > ?2",
-                params![till.till_id, last_hour],
-                |r| r.get(0),
-            )?;
-            let hour = now.format("%Y-%m-%dT%H").to_string();
-            ingest::admit_alarms(&till.till_id, raised, raised_last_hour as u64, &hour)
-        };
-        for al in &admitted {
-            let inserted = alarm.execute(params![
-                till.till_id,
+        let mut new = Vec::with_capacity(alarms.len());
+        for al in alarms {
+            let inserted = insert.execute(params![
+                till_id,
                 al.chain.name(),
                 al.seq as i64,
                 al.kind.name(),
                 al.reason,
                 al.received_hash,
                 al.received,
-                received_at,
+                raised_at,
             ])?;
-            if inserted == 1 {
-                alarm_events.push(events::alarm_raised(&till.shop_id, &till.till_id, al, now));
-            }
+            new.push(inserted == 1);
         }
-        let mut rollup = tx.prepare_cached(
+        Ok(new)
+    }
+
+    async fn add_rollups(&mut self, rollups: &BTreeMap<RollupKey, RollupDelta>) -> Result<()> {
+        let mut add = self.tx.prepare_cached(
             "INSERT INTO sales_rollup (shop_id, day, dimension, key, tickets, quantity, amount_cents, excluding_vat_cents)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT (dimension, day, shop_id, key) DO UPDATE SET
@@ -486,8 +553,8 @@ fn ingest_tx(
                amount_cents = amount_cents + excluded.amount_cents,
                excluding_vat_cents = excluding_vat_cents + excluded.excluding_vat_cents",
         )?;
-        for (k, d) in &writes.rollups {
-            rollup.execute(params![
+        for (k, d) in rollups {
+            add.execute(params![
                 k.shop_id,
                 k.day,
                 k.dimension,
@@ -498,41 +565,199 @@ fn ingest_tx(
                 d.excluding_vat_cents
             ])?;
         }
-        let entry_events = post_entries(&tx, till, &plans, &received_at)?;
-        let feed_events = customers_and_stock(&tx, &writes, &received_at)?;
-        let mut outbox = tx.prepare_cached(
-            "INSERT INTO outbox (event_id, type, subject, envelope) VALUES (?1, ?2, ?3, ?4)",
+        Ok(())
+    }
+
+    async fn touch_till(
+        &mut self,
+        till_id: &str,
+        at: &str,
+        clock_skew_ms: Option<i64>,
+        software: Option<&str>,
+    ) -> Result<()> {
+        self.tx.execute(
+            "UPDATE tills SET last_contact_at = ?2, clock_skew_ms = coalesce(?3, clock_skew_ms),
+             software = coalesce(?4, software) WHERE id = ?1",
+            params![till_id, at, clock_skew_ms, software],
         )?;
-        for event in writes
-            .events
-            .iter()
-            .chain(&alarm_events)
-            .chain(&entry_events)
-            .chain(&feed_events)
-        {
-            outbox.execute(params![
-                event.id,
-                event.event_type,
-                event.subject,
-                event.envelope.to_string()
+        Ok(())
+    }
+
+    async fn add_pending_closures(
+        &mut self,
+        till_id: &str,
+        closures: &[accounting::PendingClosure],
+    ) -> Result<()> {
+        let mut pending = self.tx.prepare_cached(
+            "INSERT INTO pending_closures (till_id, closure_seq, through_cash) VALUES (?1, ?2, ?3)",
+        )?;
+        for closure in closures {
+            pending.execute(params![
+                till_id,
+                closure.seq as i64,
+                closure.through_cash as i64
             ])?;
         }
-        sqlite_feed::write_events(&tx, &orders.events)?;
+        Ok(())
     }
-    tx.execute(
-        "UPDATE tills SET last_contact_at = ?2, clock_skew_ms = coalesce(?3, clock_skew_ms),
-         software = coalesce(?4, software) WHERE id = ?1",
-        params![
-            till.till_id,
-            received_at,
-            clock_skew_ms(now, till_clock),
-            writes.software
-        ],
-    )?;
-    tx.commit()?;
-    Ok(UploadResponse {
-        chains: plans.into_iter().map(|p| p.ack).collect(),
-    })
+
+    async fn pending_closures(&mut self, till_id: &str) -> Result<Vec<accounting::PendingClosure>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT closure_seq, through_cash FROM pending_closures WHERE till_id = ?1
+             ORDER BY closure_seq",
+        )?;
+        Ok(stmt
+            .query_map(params![till_id], |r| {
+                Ok(accounting::PendingClosure {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    through_cash: r.get::<_, i64>(1)? as u64,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    async fn posted_through_cash(&mut self, till_id: &str, closure_seq: u64) -> Result<u64> {
+        let through: Option<i64> = self
+            .tx
+            .query_row(
+                "SELECT through_cash FROM daily_entries WHERE till_id = ?1 AND closure_seq < ?2
+                 ORDER BY closure_seq DESC LIMIT 1",
+                params![till_id, closure_seq as i64],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(opt_u64(through))
+    }
+
+    async fn record_bodies(
+        &mut self,
+        till_id: &str,
+        chain: Chain,
+        after: u64,
+        through: u64,
+    ) -> Result<Vec<Vec<u8>>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT body FROM records WHERE till_id = ?1 AND chain = ?2
+             AND seq > ?3 AND seq <= ?4 ORDER BY seq",
+        )?;
+        Ok(stmt
+            .query_map(
+                params![till_id, chain.name(), after as i64, through as i64],
+                |r| r.get(0),
+            )?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    async fn post_entry(&mut self, posted: &PostedEntry<'_>) -> Result<()> {
+        let json = serde_json::to_string(posted.entry)
+            .map_err(|e| StoreError::Corrupt(format!("entry: {e}")))?;
+        self.tx.execute(
+            "INSERT INTO daily_entries (till_id, closure_seq, shop_id, day, through_cash, entry, posted_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                posted.till_id,
+                posted.closure_seq as i64,
+                posted.shop_id,
+                posted.entry.date.to_string(),
+                posted.through_cash as i64,
+                json,
+                posted.posted_at
+            ],
+        )?;
+        self.tx.execute(
+            "DELETE FROM pending_closures WHERE till_id = ?1 AND closure_seq = ?2",
+            params![posted.till_id, posted.closure_seq as i64],
+        )?;
+        Ok(())
+    }
+
+    async fn customer_states(
+        &mut self,
+        ids: &[&str],
+    ) -> Result<BTreeMap<String, crm::CustomerState>> {
+        let mut states = BTreeMap::new();
+        for id in ids {
+            if !states.contains_key(*id)
+                && let Some(state) = customer_state(self.tx, id)?
+            {
+                states.insert(id.to_string(), state);
+            }
+        }
+        Ok(states)
+    }
+
+    async fn save_customer_figures(&mut self, states: &[&crm::CustomerState]) -> Result<()> {
+        let mut put = self.tx.prepare_cached(
+            "INSERT INTO customers (id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (id) DO UPDATE SET last_purchase_at = excluded.last_purchase_at,
+               tickets = excluded.tickets, total_cents = excluded.total_cents, version = excluded.version",
+        )?;
+        for c in states {
+            put.execute(params![
+                c.id,
+                c.first_shop_id,
+                c.first_seen_at,
+                c.last_purchase_at,
+                c.tickets,
+                c.total_cents,
+                c.version
+            ])?;
+        }
+        Ok(())
+    }
+
+    async fn stock_lines(
+        &mut self,
+        keys: &[&stock::StockKey],
+    ) -> Result<BTreeMap<stock::StockKey, stock::Stored>> {
+        let mut get = self.tx.prepare_cached(
+            "SELECT level, version FROM stock_levels WHERE shop_id = ?1 AND product_id = ?2 AND unit = ?3",
+        )?;
+        let mut lines = BTreeMap::new();
+        for key in keys {
+            if lines.contains_key(*key) {
+                continue;
+            }
+            let stored = get
+                .query_row(params![key.shop_id, key.product_id, key.unit], |r| {
+                    Ok(stock::Stored {
+                        level: r.get(0)?,
+                        version: r.get(1)?,
+                    })
+                })
+                .optional()?;
+            if let Some(stored) = stored {
+                lines.insert((*key).clone(), stored);
+            }
+        }
+        Ok(lines)
+    }
+
+    async fn save_stock_lines(
+        &mut self,
+        lines: &BTreeMap<stock::StockKey, stock::Stored>,
+    ) -> Result<()> {
+        let mut put = self.tx.prepare_cached(
+            "INSERT INTO stock_levels (shop_id, product_id, unit, level, version) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (shop_id, product_id, unit) DO UPDATE SET
+               level = excluded.level, version = excluded.version",
+        )?;
+        for (key, line) in lines {
+            put.execute(params![
+                key.shop_id,
+                key.product_id,
+                key.unit,
+                line.level,
+                line.version
+            ])?;
+        }
+        Ok(())
+    }
+
+    async fn insert_outbox_events(&mut self, events: &[&events::OutboxEvent]) -> Result<()> {
+        sqlite_feed::write_events(self.tx, events.iter().copied())
+    }
 }
 
 /// A stored customer's state, contact details included.
@@ -706,185 +931,6 @@ fn erase_customer(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<bool> {
     }
     sqlite_feed::write_events(tx, &[crm::erased_event(id)])?;
     Ok(true)
-}
-
-/// Applies the upload's customer tickets and stock movements to the stored customers and
-/// stock lines (see [`crate::crm`], [`crate::stock`]); returns their events.
-fn customers_and_stock(
-    tx: &rusqlite::Transaction<'_>,
-    writes: &IngestWrites,
-    now: &str,
-) -> Result<Vec<events::OutboxEvent>> {
-    let mut out = Vec::new();
-    if !writes.customers.is_empty() {
-        let mut states = BTreeMap::new();
-        for t in &writes.customers {
-            if states.contains_key(&t.customer) {
-                continue;
-            }
-            let state =
-                customer_state(tx, &t.customer)?.unwrap_or_else(|| crm::CustomerState::unseen(t));
-            states.insert(t.customer.clone(), state);
-        }
-        out.extend(crm::apply(&mut states, &writes.customers));
-        let mut put = tx.prepare_cached(
-            "INSERT INTO customers (id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (id) DO UPDATE SET last_purchase_at = excluded.last_purchase_at,
-               tickets = excluded.tickets, total_cents = excluded.total_cents, version = excluded.version",
-        )?;
-        for c in states.values() {
-            put.execute(params![
-                c.id,
-                c.first_shop_id,
-                c.first_seen_at,
-                c.last_purchase_at,
-                c.tickets,
-                c.total_cents,
-                c.version
-            ])?;
-        }
-    }
-    if !writes.stock.is_empty() {
-        let mut lines = BTreeMap::new();
-        let mut get = tx.prepare_cached(
-            "SELECT level, version FROM stock_levels WHERE shop_id = ?1 AND product_id = ?2 AND unit = ?3",
-        )?;
-        for (key, _) in &writes.stock {
-            if lines.contains_key(key) {
-                continue;
-            }
-            let stored = get
-                .query_row(params![key.shop_id, key.product_id, key.unit], |r| {
-                    Ok(stock::Stored {
-                        level: r.get(0)?,
-                        version: r.get(1)?,
-                    })
-                })
-                .optional()?
-                .unwrap_or_default();
-            lines.insert(key.clone(), stored);
-        }
-        out.extend(stock::apply(&mut lines, &writes.stock, now));
-        let mut put = tx.prepare_cached(
-            "INSERT INTO stock_levels (shop_id, product_id, unit, level, version) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (shop_id, product_id, unit) DO UPDATE SET
-               level = excluded.level, version = excluded.version",
-        )?;
-        for (key, line) in &lines {
-            put.execute(params![
-                key.shop_id,
-                key.product_id,
-                key.unit,
-                line.level,
-                line.version
-            ])?;
-        }
-    }
-    Ok(out)
-}
-
-/// Records the day closures of this upload as pending and posts every pending closure of the
-/// till whose cash records are now held (see [`crate::accounting`]); returns their events.
-fn post_entries(
-    tx: &rusqlite::Transaction<'_>,
-    till: &TillAuth,
-    plans: &[ChainPlan],
-    posted_at: &str,
-) -> Result<Vec<events::OutboxEvent>> {
-    {
-        let mut pending = tx.prepare_cached(
-            "INSERT INTO pending_closures (till_id, closure_seq, through_cash) VALUES (?1, ?2, ?3)",
-        )?;
-        for closure in plans
-            .iter()
-            .flat_map(|p| &p.accepted)
-            .filter_map(|a| accounting::day_closure(&a.record))
-        {
-            pending.execute(params![
-                till.till_id,
-                closure.seq as i64,
-                closure.through_cash as i64
-            ])?;
-        }
-    }
-    let cash_head: i64 = tx
-        .query_row(
-            "SELECT seq FROM chain_heads WHERE till_id = ?1 AND chain = 'cash'",
-            params![till.till_id],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or(0);
-    let ready: Vec<(i64, i64)> = {
-        let mut stmt = tx.prepare_cached(
-            "SELECT closure_seq, through_cash FROM pending_closures WHERE till_id = ?1
-             ORDER BY closure_seq",
-        )?;
-        stmt.query_map(params![till.till_id], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?
-    };
-    let mut out = Vec::new();
-    for (seq, through_cash) in ready {
-        if through_cash > cash_head {
-            break;
-        }
-        let previous: i64 = tx
-            .query_row(
-                "SELECT through_cash FROM daily_entries WHERE till_id = ?1 AND closure_seq < ?2
-                 ORDER BY closure_seq DESC LIMIT 1",
-                params![till.till_id, seq],
-                |r| r.get(0),
-            )
-            .optional()?
-            .unwrap_or(0);
-        let closure: Vec<u8> = tx.query_row(
-            "SELECT body FROM records WHERE till_id = ?1 AND chain = 'closure' AND seq = ?2",
-            params![till.till_id, seq],
-            |r| r.get(0),
-        )?;
-        let cash: Vec<Vec<u8>> = {
-            let mut stmt = tx.prepare_cached(
-                "SELECT body FROM records WHERE till_id = ?1 AND chain = 'cash'
-                 AND seq > ?2 AND seq <= ?3 ORDER BY seq",
-            )?;
-            stmt.query_map(params![till.till_id, previous, through_cash], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?
-        };
-        let (_, _, entry) = match accounting::post(&till.till_id, &till.shop_id, &closure, &cash) {
-            Ok(posted) => posted,
-            Err(e) => {
-                tracing::warn!(till = %till.till_id, seq, "day closure left pending: {e}");
-                break;
-            }
-        };
-        let json = serde_json::to_string(&entry)
-            .map_err(|e| StoreError::Corrupt(format!("entry: {e}")))?;
-        tx.execute(
-            "INSERT INTO daily_entries (till_id, closure_seq, shop_id, day, through_cash, entry, posted_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                till.till_id,
-                seq,
-                till.shop_id,
-                entry.date.to_string(),
-                through_cash,
-                json,
-                posted_at
-            ],
-        )?;
-        tx.execute(
-            "DELETE FROM pending_closures WHERE till_id = ?1 AND closure_seq = ?2",
-            params![till.till_id, seq],
-        )?;
-        out.push(accounting::entry_posted(
-            &till.shop_id,
-            &till.till_id,
-            seq as u64,
-            &entry,
-        ));
-    }
-    Ok(out)
 }
 
 fn till_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<TillInfo> {
@@ -1507,7 +1553,14 @@ impl Store for SqliteStore {
         till_clock: Option<DateTime<Utc>>,
     ) -> Result<UploadResponse> {
         let till = till.clone();
-        self.with(move |c| ingest_tx(c, &till, &batches, now, till_clock))
+        // Signatures first, off the writer: other uploads keep being written meanwhile.
+        let checked = {
+            let till = till.clone();
+            tokio::task::spawn_blocking(move || CheckedUpload::check(&till, batches))
+                .await
+                .map_err(|e| StoreError::Database(e.to_string()))?
+        };
+        self.with(move |c| ingest_tx(c, &till, &checked, now, till_clock))
             .await
     }
 

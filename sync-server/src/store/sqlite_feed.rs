@@ -1,19 +1,16 @@
 //! The SQLite side of distribution and web orders (see [`crate::distribution`] and
 //! [`crate::web_orders`]): functions that run inside the caller's transaction.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use pos_domain::record::timestamp;
 use pos_domain::web_order::{self, WebOrder};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{NewChange, Page, Placed, Placement, Result, ShopSelection, StoreError, TillAuth};
+use super::{NewChange, Page, Placed, Placement, Result, ShopSelection, StoreError};
 use crate::admin_rules::territory_scope;
 use crate::distribution::{self, EVERY_SHOP, StoredChange, StoredPage};
 use crate::events::OutboxEvent;
-use crate::ingest::ChainPlan;
-use crate::web_orders::{self, TillActionWrites};
+use crate::web_orders;
 
 /// The schema of distribution and web orders, appended to the backend's migrations.
 pub const MIGRATION: &str = r#"
@@ -129,7 +126,10 @@ pub fn changes(conn: &Connection, shop: &str, since: u64, limit: u32) -> Result<
 }
 
 /// Writes outbox events; an event id already written is skipped.
-pub fn write_events(tx: &Connection, events: &[OutboxEvent]) -> Result<()> {
+pub fn write_events<'a>(
+    tx: &Connection,
+    events: impl IntoIterator<Item = &'a OutboxEvent>,
+) -> Result<()> {
     let mut outbox = tx.prepare_cached(
         "INSERT INTO outbox (event_id, type, subject, envelope) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (event_id) DO NOTHING",
@@ -211,7 +211,7 @@ const WEB_ORDERS_AFTER: &str =
     "(?3 IS NULL OR (placed_at, id) < (SELECT placed_at, id FROM web_orders WHERE id = ?3))";
 
 /// Stores an order's new state with its feed entry and event.
-fn save_order(tx: &Connection, order: &WebOrder, now: DateTime<Utc>) -> Result<()> {
+pub fn save_order(tx: &Connection, order: &WebOrder, now: DateTime<Utc>) -> Result<()> {
     let body = serde_json::to_string(order).map_err(|e| corrupt("web order", e))?;
     tx.execute(
         "UPDATE web_orders SET state = ?2, body = ?3, updated_at = ?4 WHERE id = ?1",
@@ -282,30 +282,4 @@ pub fn cancel(tx: &Connection, id: &str, now: DateTime<Utc>) -> Result<WebOrder>
         write_events(tx, &[web_orders::state_event(&order, now)])?;
     }
     Ok(order)
-}
-
-/// Applies the web-order records of an upload: loads the orders they name, plans, and saves
-/// the orders and feed entries. The caller writes the returned events and alarms.
-pub fn apply_till_actions(
-    tx: &Connection,
-    till: &TillAuth,
-    plans: &[ChainPlan],
-    now: DateTime<Utc>,
-) -> Result<TillActionWrites> {
-    let ids = web_orders::orders_named(plans);
-    if ids.is_empty() {
-        return Ok(TillActionWrites::default());
-    }
-    let mut known = BTreeMap::new();
-    for id in ids {
-        if let Some(order) = web_orders::known_or_skipped(web_order(tx, &id))? {
-            known.insert(id, order);
-        }
-    }
-    let writes = web_orders::plan_till_actions(till, plans, known, now);
-    for order in &writes.orders {
-        save_order(tx, order, now)?;
-    }
-    put_changes(tx, &writes.changes)?;
-    Ok(writes)
 }
