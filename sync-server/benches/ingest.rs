@@ -5,7 +5,7 @@
 //! 3. the ratio of ingest throughput to a bare bulk insert of the same rows into the same
 //!    database (same batch size, one transaction per batch, no verification, no HTTP).
 //!
-//! Run: `cargo bench -p pos-sync-server --bench ingest` (PostgreSQL too when `DATABASE_URL` is
+//! Run: `cargo bench -p sync-server --bench ingest` (PostgreSQL too when `DATABASE_URL` is
 //! set: `export DATABASE_URL=$(sync-server/scripts/start-postgres.sh)`). Ledgers are generated
 //! first with the till engine (not timed).
 

@@ -19,6 +19,9 @@
 //! delivery or NATS round cut short is made again at the next start; nothing is lost), then
 //! exits 0.
 
+mod admin_feed;
+mod admin_rules;
+
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -37,7 +40,7 @@ use sync_server::server_key::{KeySource, ServerKeys, prepare_webhook_secrets};
 use sync_server::store::{
     LegalEntity, NewTill, NewWebhook, Region, Role, Shop, USER_TOKEN_DAYS, User,
 };
-use sync_server::{AppState, ServerConfig, Store, accounting, open_store, secrets};
+use sync_server::{AppState, ServerConfig, Store, accounting_export, open_store, secrets};
 
 #[derive(Parser)]
 #[command(
@@ -178,9 +181,9 @@ enum Admin {
         format: ExportFormat,
     },
     #[command(flatten)]
-    Feed(sync_server::admin_feed::FeedAdmin),
+    Feed(admin_feed::FeedAdmin),
     #[command(flatten)]
-    Rules(sync_server::admin_rules::RulesAdmin),
+    Rules(admin_rules::RulesAdmin),
 }
 
 #[derive(Subcommand)]
@@ -462,11 +465,11 @@ async fn admin(
 ) -> Result<()> {
     match what {
         Admin::Feed(command) => {
-            let (value, text) = sync_server::admin_feed::run(store, command).await?;
+            let (value, text) = admin_feed::run(store, command).await?;
             print(json_output, value, text);
         }
         Admin::Rules(command) => {
-            let (value, text) = sync_server::admin_rules::run(store, command).await?;
+            let (value, text) = admin_rules::run(store, command).await?;
             print(json_output, value, text);
         }
         Admin::Entity { action } => match action {
@@ -795,7 +798,8 @@ async fn admin(
         }
         Admin::Export { format } => match format {
             ExportFormat::Fec { entity, year, out } => {
-                let (name, bytes) = accounting::fec_export(store.as_ref(), &entity, year).await?;
+                let (name, bytes) =
+                    accounting_export::fec_export(store.as_ref(), &entity, year).await?;
                 let path = out.join(&name);
                 std::fs::write(&path, &bytes)
                     .with_context(|| format!("writing {}", path.display()))?;
@@ -809,7 +813,8 @@ async fn admin(
                 to,
                 out,
             } => {
-                let journal = accounting::hledger_export(store.as_ref(), &entity, from, to).await?;
+                let journal =
+                    accounting_export::hledger_export(store.as_ref(), &entity, from, to).await?;
                 std::fs::write(&out, &journal)
                     .with_context(|| format!("writing {}", out.display()))?;
                 let text = format!("{} written", out.display());

@@ -1,5 +1,6 @@
 //! Accounting on the server: the daily journal entry of each till's day (Z) closure, posted on
-//! ingest and kept, so the FEC and hledger exports only read stored entries.
+//! ingest and kept, so the FEC and hledger exports (`sync_server::accounting_export`) only read
+//! stored entries.
 //!
 //! **When an entry is posted.** A day closure says how far the cash chain went when it was
 //! made (`through_cash`). Its entry is posted, in the ingest transaction, once the server holds
@@ -23,7 +24,6 @@ use pos_domain::record::{Chain, SignedRecord};
 use serde_json::json;
 
 use crate::events::OutboxEvent;
-use crate::store::{Store, StoreError};
 
 /// Event type of a posted daily entry.
 pub const ENTRY_POSTED_TYPE: &str = "pos.accounting.entry.posted";
@@ -107,59 +107,6 @@ pub fn fiscal_year(start_month: u32, year: i32) -> Option<(NaiveDate, NaiveDate)
     let first = NaiveDate::from_ymd_opt(year, start_month, 1)?;
     let next = NaiveDate::from_ymd_opt(year + 1, start_month, 1)?;
     Some((first, next.pred_opt()?))
-}
-
-/// Why an export could not be made.
-#[derive(Debug, thiserror::Error)]
-pub enum ExportError {
-    #[error("unknown legal entity `{0}`")]
-    UnknownEntity(String),
-    #[error("{0}")]
-    BadRequest(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("the export cannot be written: {0}")]
-    Render(#[from] accounting::AccountingError),
-}
-
-/// The FEC of a legal entity's fiscal year starting in `year` (see [`fiscal_year`]): its file
-/// name `<SIREN>FEC<closing date>.txt` and its ISO-8859-15 bytes, entries in chronological
-/// order with continuous numbering (rendered by [`accounting::render_fec`]).
-pub async fn fec_export(
-    store: &dyn Store,
-    entity_id: &str,
-    year: i32,
-) -> Result<(String, Vec<u8>), ExportError> {
-    let entity = store
-        .entities()
-        .await?
-        .into_iter()
-        .find(|e| e.id == entity_id)
-        .ok_or_else(|| ExportError::UnknownEntity(entity_id.to_string()))?;
-    let (first, last) = fiscal_year(entity.fiscal_year_start_month, year)
-        .ok_or_else(|| ExportError::BadRequest(format!("no fiscal year {year}")))?;
-    let entries = store
-        .journal_entries(&entity.id, &first.to_string(), &last.to_string())
-        .await?;
-    let name = accounting::fec_file_name(&entity.siren, last)?;
-    let bytes = accounting::render_fec(&entries)?;
-    Ok((name, bytes))
-}
-
-/// The entity's daily entries of the days `from..=to` as an hledger journal.
-pub async fn hledger_export(
-    store: &dyn Store,
-    entity_id: &str,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<String, ExportError> {
-    if !store.entities().await?.iter().any(|e| e.id == entity_id) {
-        return Err(ExportError::UnknownEntity(entity_id.to_string()));
-    }
-    let entries = store
-        .journal_entries(entity_id, &from.to_string(), &to.to_string())
-        .await?;
-    Ok(accounting::render_hledger(&entries)?)
 }
 
 #[cfg(test)]

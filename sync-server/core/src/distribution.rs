@@ -20,7 +20,19 @@ use pos_domain::product::Product;
 use pos_domain::wire::{ShopPrice, StaffMember, kinds};
 use serde::Deserialize;
 
-use crate::store::NewChange;
+use serde_json::Value;
+
+/// An entry of the changes feed to write.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewChange {
+    /// See [`pos_domain::wire::kinds`].
+    pub kind: &'static str,
+    /// The shop it is for, or [`EVERY_SHOP`].
+    pub shop_id: String,
+    pub key: String,
+    /// `None` removes the entry.
+    pub data: Option<Value>,
+}
 
 /// The shop id of entries meant for every shop (products).
 pub const EVERY_SHOP: &str = "*";
@@ -314,6 +326,12 @@ pub fn staff_id(name: &str) -> String {
         }
     }
     id.trim_end_matches('-').to_string()
+}
+
+/// The scope of a territory's entries in the changes feed: every shop of the territory gets
+/// them (see the backends' `changes`).
+pub fn territory_scope(territory: &str) -> String {
+    format!("territory:{territory}")
 }
 
 #[cfg(test)]

@@ -26,6 +26,14 @@ use pos_domain::wire::{ChainAck, ChainBatch, ChainOutcome, WireRecord};
 
 use crate::signatures;
 
+/// An authenticated till.
+#[derive(Clone, Debug)]
+pub struct TillAuth {
+    pub till_id: String,
+    pub shop_id: String,
+    pub public_key: PublicKey,
+}
+
 /// What the server holds of one chain before the batch.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Held {

@@ -37,10 +37,11 @@ use pos_domain::web_return::{is_web_order_return, returned_per_line};
 use pos_domain::wire::kinds;
 use serde_json::json;
 
+use crate::distribution::NewChange;
 use crate::events::OutboxEvent;
+use crate::ingest::TillAuth;
 use crate::ingest::{AlarmKind, ChainPlan, NewAlarm};
-use crate::secrets::{self, RandomError};
-use crate::store::{NewChange, StoreError, TillAuth};
+use crate::random::{RandomError, random_bytes};
 
 /// A new web order from the web shop's request: a fresh id and pickup code, state `placed`.
 pub fn new_order(request: &NewWebOrder, now: DateTime<Utc>) -> Result<WebOrder, NewOrderError> {
@@ -74,7 +75,7 @@ pub enum NewOrderError {
 /// `n` (at most 32) characters of Crockford base32 (no I, L, O, U), easy to read out and type.
 fn random_code(n: usize) -> Result<String, RandomError> {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let bytes: [u8; 32] = secrets::random_bytes()?;
+    let bytes: [u8; 32] = random_bytes()?;
     Ok(bytes
         .iter()
         .take(n)
@@ -108,44 +109,56 @@ pub fn state_event(order: &WebOrder, now: DateTime<Utc>) -> OutboxEvent {
 /// The stable code of a stored order no reader can parse.
 pub const UNREADABLE: &str = "web_order_unreadable";
 
+/// A stored order no reader can parse (see [`stored_order`]).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "web order `{id}` is stored but cannot be read ({reason}): an administrator removes it \
+     with `sync-server admin web-order remove --id {id}`"
+)]
+pub struct UnreadableOrder {
+    pub id: String,
+    pub reason: String,
+}
+
 /// Reads a stored order back. An order stored before the limits of [`pos_domain::limits`]
-/// (or edited by hand) may not parse: that is a [`StoreError::Corrupt`] naming the order and
-/// the command that removes it. Lists and uploads skip such an order ([`skip_unreadable`]);
-/// a read of that one order answers 409 `web_order_unreadable`.
-pub fn stored_order(id: &str, body: &str) -> Result<WebOrder, StoreError> {
-    serde_json::from_str(body).map_err(|e| {
-        StoreError::Corrupt(format!(
-            "web order `{id}` is stored but cannot be read ({e}): an administrator removes it \
-             with `sync-server admin web-order remove --id {id}`"
-        ))
+/// (or edited by hand) may not parse: that is an [`UnreadableOrder`] naming the order and the
+/// command that removes it (the store reports it as corrupt). Lists and uploads skip such an
+/// order ([`skip_unreadable`]); a read of that one order answers 409 `web_order_unreadable`.
+pub fn stored_order(id: &str, body: &str) -> Result<WebOrder, UnreadableOrder> {
+    serde_json::from_str(body).map_err(|e| UnreadableOrder {
+        id: id.to_string(),
+        reason: e.to_string(),
     })
 }
 
 /// Leaves an unreadable order out of a list or an upload, and raises head office's alarm for
 /// it: an error in the server's log with the code [`UNREADABLE`] and what to do.
-pub fn skip_unreadable(error: &StoreError) {
+pub fn skip_unreadable(error: &dyn std::fmt::Display) {
     tracing::error!(code = UNREADABLE, %error, "a stored web order was left out of a read");
 }
 
 /// Reads stored `(id, body)` rows, leaving out (and alarming) those that cannot be read.
 pub fn readable_orders(rows: impl IntoIterator<Item = (String, String)>) -> Vec<WebOrder> {
     rows.into_iter()
-        .filter_map(|(id, body)| stored_order(&id, &body).inspect_err(skip_unreadable).ok())
+        .filter_map(|(id, body)| {
+            stored_order(&id, &body)
+                .inspect_err(|e| skip_unreadable(e))
+                .ok()
+        })
         .collect()
 }
 
-/// Reading one order, an unreadable one read as unknown (and alarmed), so an upload naming it
-/// is stored and raises the usual `web_order_unknown` alarm rather than failing for good.
-pub fn known_or_skipped(
-    read: Result<Option<WebOrder>, StoreError>,
-) -> Result<Option<WebOrder>, StoreError> {
-    match read {
-        Err(error @ StoreError::Corrupt(_)) => {
-            skip_unreadable(&error);
-            Ok(None)
-        }
-        other => other,
-    }
+/// The orders of `bodies` (id and stored body) that can be read, by id; an unreadable one is
+/// left out (and alarmed), so an upload naming it is stored and raises the usual
+/// `web_order_unknown` alarm rather than failing for good.
+pub fn known_orders(bodies: BTreeMap<String, String>) -> BTreeMap<String, WebOrder> {
+    bodies
+        .into_iter()
+        .filter_map(|(id, body)| {
+            let order = stored_order(&id, &body).inspect_err(|e| skip_unreadable(e));
+            order.ok().map(|order| (id, order))
+        })
+        .collect()
 }
 
 /// The outbox event of an order removed by an administrator (`sync-server admin web-order

@@ -644,17 +644,17 @@ pub(crate) async fn export_fec(
         ));
     }
     let (name, bytes) =
-        crate::accounting::fec_export(state.store.as_ref(), &query.entity, query.year)
+        crate::accounting_export::fec_export(state.store.as_ref(), &query.entity, query.year)
             .await
             .map_err(|e| match e {
-                crate::accounting::ExportError::UnknownEntity(_) => {
+                crate::accounting_export::ExportError::UnknownEntity(_) => {
                     Failure::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, e.to_string())
                 }
-                crate::accounting::ExportError::BadRequest(m) => {
+                crate::accounting_export::ExportError::BadRequest(m) => {
                     Failure::new(StatusCode::BAD_REQUEST, codes::QUERY_INVALID, m)
                 }
-                crate::accounting::ExportError::Store(e) => Failure::from(e),
-                crate::accounting::ExportError::Render(e) => Failure::new(
+                crate::accounting_export::ExportError::Store(e) => Failure::from(e),
+                crate::accounting_export::ExportError::Render(e) => Failure::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     codes::JSON_INVALID,
                     e.to_string(),

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the HTTP API, generated from the handlers' and types'
 //! annotations (utoipa), served at `GET /openapi.json` and committed as
 //! `sync-server/openapi.json` (a test fails when the two differ; regenerate with
-//! `cargo run -q -p pos-sync-server -- openapi > sync-server/openapi.json`).
+//! `cargo run -q -p sync-server -- openapi > sync-server/openapi.json`).
 //!
 //! The wire types of [`pos_domain::wire`] and [`pos_domain::web_order`] belong to the domain
 //! crate, shared with the tills; their schemas are described here by the `*Doc` types, named as

@@ -8,17 +8,7 @@ use pos_domain::record::sha256_hex;
 /// Characters of enrollment codes: Crockford base32 (no I, L, O, U), easy to read and type.
 const CODE_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-/// The operating system gave no random bytes.
-#[derive(Debug, thiserror::Error)]
-#[error("the operating system gave no random bytes: {0}")]
-pub struct RandomError(String);
-
-/// Random bytes from the operating system.
-pub fn random_bytes<const N: usize>() -> Result<[u8; N], RandomError> {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(|e| RandomError(e.to_string()))?;
-    Ok(bytes)
-}
+pub use pos_hq_core::random::{RandomError, random_bytes};
 
 /// A new one-time enrollment code, 12 characters in groups of four (`K7QM-2XPD-9RTA`): 60 bits.
 pub fn new_enrollment_code() -> Result<String, RandomError> {

@@ -1,5 +1,5 @@
-//! The PostgreSQL side of distribution and web orders (see [`crate::distribution`] and
-//! [`crate::web_orders`]): functions that run inside the caller's transaction.
+//! The PostgreSQL side of distribution and web orders (see [`pos_hq_core::distribution`] and
+//! [`pos_hq_core::web_orders`]): functions that run inside the caller's transaction.
 //!
 //! Versions come from the one-row `change_counter`, whose row lock is held to the end of the
 //! writing transaction: writers of feed entries are serialized, so versions become visible in
@@ -10,49 +10,12 @@ use deadpool_postgres::GenericClient;
 use pos_domain::record::timestamp;
 use pos_domain::web_order::{self, WebOrder};
 
-use super::{NewChange, Page, Placed, Placement, Result, ShopSelection, StoreError};
-use crate::admin_rules::territory_scope;
-use crate::distribution::{self, EVERY_SHOP, StoredChange, StoredPage};
-use crate::events::OutboxEvent;
-use crate::web_orders;
+use pos_hq_core::distribution::{self, EVERY_SHOP, StoredChange, StoredPage, territory_scope};
+use pos_hq_core::events::OutboxEvent;
+use pos_hq_core::web_orders;
+use pos_hq_store::{NewChange, Page, Placed, Placement, Result, ShopSelection, StoreError};
 
-use super::postgres::OUTBOX_LOCK;
-
-/// The schema of distribution and web orders, appended to the backend's migrations.
-pub const MIGRATION: &str = r#"
-CREATE TABLE change_counter (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    version BIGINT NOT NULL
-);
-INSERT INTO change_counter (id, version) VALUES (1, 0);
-CREATE TABLE distribution (
-    kind TEXT NOT NULL,
-    shop_id TEXT NOT NULL,
-    key TEXT NOT NULL,
-    version BIGINT NOT NULL UNIQUE,
-    data TEXT,
-    PRIMARY KEY (kind, shop_id, key)
-);
-CREATE INDEX distribution_by_shop ON distribution (shop_id, version);
-CREATE TABLE webshops (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    key_hash TEXT NOT NULL UNIQUE
-);
-CREATE TABLE web_orders (
-    id TEXT PRIMARY KEY,
-    shop_id TEXT NOT NULL REFERENCES shops(id),
-    webshop_id TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL,
-    request_hash TEXT NOT NULL,
-    state TEXT NOT NULL,
-    body TEXT NOT NULL,
-    placed_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    UNIQUE (webshop_id, idempotency_key)
-);
-CREATE INDEX web_orders_by_shop ON web_orders (shop_id, placed_at);
-"#;
+use crate::OUTBOX_LOCK;
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
@@ -182,7 +145,7 @@ pub async fn web_order(tx: &impl GenericClient, id: &str, lock: bool) -> Result<
         "SELECT body FROM web_orders WHERE id = $1"
     };
     let row = tx.query_opt(sql, &[&id]).await?;
-    row.map(|r| web_orders::stored_order(id, r.get(0)))
+    row.map(|r| web_orders::stored_order(id, r.get(0)).map_err(StoreError::from))
         .transpose()
 }
 

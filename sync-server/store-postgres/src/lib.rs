@@ -3,9 +3,12 @@
 //!
 //! An upload locks its till's row (`SELECT ... FOR UPDATE`), so two uploads of one till are
 //! serialized while different tills ingest in parallel. Signature checks run on the blocking
-//! pool. Outbox rows are written last, under a transaction-level advisory lock, so outbox
+//! pool, before the transaction; the upload's writes follow the one sequence of
+//! [`pos_hq_store::ingest_tx`], whose verbs this backend implements (a batch per statement,
+//! `UNNEST` arrays). Outbox rows are written last, under a transaction-level advisory lock, so outbox
 //! cursors become visible in increasing order and a pull-feed consumer never skips an event
-//! committed late with a smaller cursor. Migrations are numbered in `schema_migrations`,
+//! committed late with a smaller cursor. Migrations are the files of `migrations/`
+//! (`NNNN_name.sql`, embedded in order), numbered in `schema_migrations`,
 //! applied under an advisory lock so several servers can start at once.
 //!
 //! Several servers (replicas) share the database: webhook deliveries are claimed with
@@ -22,253 +25,39 @@ use pos_domain::record::timestamp;
 use pos_domain::wire::{ChainBatch, UploadResponse};
 use tokio_postgres::NoTls;
 
-use super::ingest_tx::{self, CheckedUpload, IngestTx, PostedEntry};
-use super::*;
-use crate::accounting;
-use crate::ingest::{self, NewAlarm};
-use crate::rollup::{RollupDelta, RollupKey};
-use crate::store::postgres_feed;
-use crate::{crm, stock};
+use pos_domain::accounting::JournalEntry;
+use pos_domain::record::Chain;
+use pos_domain::web_order::WebOrder;
+use pos_hq_core::ingest::{self, NewAlarm};
+use pos_hq_core::rollup::{RollupDelta, RollupKey};
+use pos_hq_core::{accounting, crm, stock};
+use pos_hq_store::ingest_tx::{self, CheckedUpload, IngestTx, PostedEntry};
+use pos_hq_store::*;
+
+mod feed;
+
+use feed as postgres_feed;
 
 /// Advisory lock key for migrations.
 const MIGRATION_LOCK: i64 = 0x0070_6f73_5f6d_6967;
 /// Advisory lock key serializing outbox writes.
-pub(super) const OUTBOX_LOCK: i64 = 0x0070_6f73_5f6f_7574;
+const OUTBOX_LOCK: i64 = 0x0070_6f73_5f6f_7574;
 
 const MIGRATIONS: &[&str] = &[
-    r#"
-CREATE TABLE legal_entities (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    siren TEXT NOT NULL,
-    fiscal_year_start_month INTEGER NOT NULL
-);
-CREATE TABLE shops (
-    id TEXT PRIMARY KEY,
-    entity_id TEXT NOT NULL REFERENCES legal_entities(id),
-    name TEXT NOT NULL,
-    territory TEXT NOT NULL,
-    timezone TEXT NOT NULL,
-    address TEXT NOT NULL
-);
-CREATE TABLE tills (
-    id TEXT PRIMARY KEY,
-    shop_id TEXT NOT NULL REFERENCES shops(id),
-    name TEXT NOT NULL,
-    code_hash TEXT UNIQUE,
-    code_expires_at TEXT,
-    public_key TEXT,
-    token_hash TEXT UNIQUE,
-    software TEXT,
-    protocol TEXT,
-    enrolled_at TEXT,
-    last_contact_at TEXT
-);
-CREATE TABLE users (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    role TEXT NOT NULL,
-    shop_id TEXT REFERENCES shops(id),
-    token_hash TEXT NOT NULL UNIQUE
-);
-CREATE TABLE records (
-    till_id TEXT NOT NULL REFERENCES tills(id),
-    chain TEXT NOT NULL,
-    seq BIGINT NOT NULL,
-    at TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    body BYTEA NOT NULL,
-    received_at TEXT NOT NULL,
-    PRIMARY KEY (till_id, chain, seq)
-);
-CREATE TABLE chain_heads (
-    till_id TEXT NOT NULL REFERENCES tills(id),
-    chain TEXT NOT NULL,
-    seq BIGINT NOT NULL,
-    hash TEXT NOT NULL,
-    PRIMARY KEY (till_id, chain)
-);
-CREATE TABLE alarms (
-    id BIGSERIAL PRIMARY KEY,
-    till_id TEXT NOT NULL REFERENCES tills(id),
-    chain TEXT NOT NULL,
-    seq BIGINT NOT NULL,
-    kind TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    received_hash TEXT NOT NULL,
-    received BYTEA NOT NULL,
-    raised_at TEXT NOT NULL,
-    UNIQUE (till_id, chain, seq, kind, received_hash)
-);
-CREATE TABLE outbox (
-    cursor BIGSERIAL PRIMARY KEY,
-    event_id TEXT NOT NULL UNIQUE,
-    type TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    envelope TEXT NOT NULL
-);
-CREATE TABLE sales_rollup (
-    shop_id TEXT NOT NULL,
-    day TEXT NOT NULL,
-    dimension TEXT NOT NULL,
-    key TEXT NOT NULL,
-    tickets BIGINT NOT NULL,
-    quantity BIGINT NOT NULL,
-    amount_cents BIGINT NOT NULL,
-    excluding_vat_cents BIGINT NOT NULL,
-    PRIMARY KEY (dimension, day, shop_id, key)
-);
-CREATE FUNCTION append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
-END $$;
-CREATE TRIGGER records_append_only BEFORE UPDATE OR DELETE ON records
-    FOR EACH ROW EXECUTE FUNCTION append_only();
-CREATE TRIGGER alarms_append_only BEFORE UPDATE OR DELETE ON alarms
-    FOR EACH ROW EXECUTE FUNCTION append_only();
-"#,
-    r#"
-ALTER TABLE tills ADD COLUMN clock_skew_ms BIGINT;
-"#,
-    r#"
-CREATE TABLE feed_consumers (
-    name TEXT PRIMARY KEY,
-    cursor BIGINT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-"#,
-    r#"
-INSERT INTO sales_rollup
-SELECT '*', day, dimension, key, sum(tickets), sum(quantity), sum(amount_cents), sum(excluding_vat_cents)
-FROM sales_rollup WHERE shop_id <> '*' GROUP BY day, dimension, key;
-CREATE INDEX sales_rollup_by_shop ON sales_rollup (dimension, shop_id, day);
-"#,
-    r#"
-ALTER TABLE users ADD COLUMN password_hash TEXT;
-CREATE TABLE sessions (
-    token_hash TEXT PRIMARY KEY,
-    user_id TEXT NOT NULL REFERENCES users(id),
-    expires_at TEXT NOT NULL
-);
-"#,
-    r#"
-CREATE TABLE daily_entries (
-    till_id TEXT NOT NULL REFERENCES tills(id),
-    closure_seq BIGINT NOT NULL,
-    shop_id TEXT NOT NULL REFERENCES shops(id),
-    day TEXT NOT NULL,
-    through_cash BIGINT NOT NULL,
-    entry TEXT NOT NULL,
-    posted_at TEXT NOT NULL,
-    PRIMARY KEY (till_id, closure_seq)
-);
-CREATE INDEX daily_entries_by_day ON daily_entries (day, shop_id);
-CREATE TABLE pending_closures (
-    till_id TEXT NOT NULL REFERENCES tills(id),
-    closure_seq BIGINT NOT NULL,
-    through_cash BIGINT NOT NULL,
-    PRIMARY KEY (till_id, closure_seq)
-);
-CREATE FUNCTION daily_entries_append_only() RETURNS trigger AS $$
-BEGIN RAISE EXCEPTION 'journal entries are append-only'; END;
-$$ LANGUAGE plpgsql;
-CREATE TRIGGER daily_entries_no_change BEFORE UPDATE OR DELETE ON daily_entries
-FOR EACH ROW EXECUTE FUNCTION daily_entries_append_only();
-"#,
-    postgres_feed::MIGRATION,
-    r#"
-CREATE TABLE webhooks (
-    id TEXT PRIMARY KEY,
-    url TEXT NOT NULL,
-    secret TEXT NOT NULL,
-    types TEXT NOT NULL,
-    cursor BIGINT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE webhook_deliveries (
-    webhook_id TEXT NOT NULL REFERENCES webhooks(id),
-    cursor BIGINT NOT NULL,
-    subject TEXT NOT NULL,
-    attempts INTEGER NOT NULL,
-    next_attempt_at TEXT NOT NULL,
-    last_error TEXT,
-    dead_at TEXT,
-    PRIMARY KEY (webhook_id, cursor)
-);
-CREATE INDEX webhook_deliveries_by_subject ON webhook_deliveries (webhook_id, subject, cursor);
-CREATE TABLE customers (
-    id TEXT PRIMARY KEY,
-    first_shop_id TEXT NOT NULL,
-    first_seen_at TEXT NOT NULL,
-    last_purchase_at TEXT NOT NULL,
-    tickets BIGINT NOT NULL,
-    total_cents BIGINT NOT NULL,
-    version BIGINT NOT NULL
-);
-CREATE TABLE stock_levels (
-    shop_id TEXT NOT NULL,
-    product_id TEXT NOT NULL,
-    unit TEXT NOT NULL,
-    level BIGINT NOT NULL,
-    version BIGINT NOT NULL,
-    PRIMARY KEY (shop_id, product_id, unit)
-);
-"#,
-    // The contact details tills upload (a `pos_domain::customer::Customer` as JSON).
-    r#"
-ALTER TABLE customers ADD COLUMN contact TEXT;
-CREATE INDEX outbox_by_subject ON outbox (subject);
--- Customers erased here: a till that had not heard of it yet cannot bring them back.
-CREATE TABLE erased_customers (id TEXT PRIMARY KEY, erased_at TEXT NOT NULL);
-"#,
-    // Regions: a shop in at most one, a regional manager bound to one. Records by time, for
-    // a shop's tickets of a day.
-    r#"
-CREATE TABLE regions (id TEXT PRIMARY KEY, name TEXT NOT NULL);
-ALTER TABLE shops ADD COLUMN region_id TEXT REFERENCES regions(id);
-ALTER TABLE users ADD COLUMN region_id TEXT REFERENCES regions(id);
-CREATE INDEX shops_by_region ON shops (region_id);
-CREATE INDEX records_by_time ON records (till_id, chain, at);
-"#,
-    // Webhook secrets sealed under the server key; those stored before stay in clear until
-    // the next start seals them (see `crate::server_key`).
-    r#"
-ALTER TABLE webhooks ADD COLUMN secret_sealed BOOLEAN NOT NULL DEFAULT FALSE;
-"#,
-    // Which shop and till made a customer's stored change of details, and when head office
-    // received it (see `crate::crm::ContactOrigin`).
-    r#"
-ALTER TABLE customers ADD COLUMN contact_shop_id TEXT;
-ALTER TABLE customers ADD COLUMN contact_till_id TEXT;
-ALTER TABLE customers ADD COLUMN contact_received_at TEXT;
-"#,
-    // Revocable credentials. Users' API tokens get their own table with an expiry; the token
-    // each user was created with moves there, valid 90 more days. Revoked tills and web shops
-    // say when.
-    r#"
-CREATE TABLE user_tokens (
-    token_hash TEXT PRIMARY KEY,
-    user_id TEXT NOT NULL REFERENCES users(id),
-    created_at TEXT NOT NULL,
-    expires_at TEXT NOT NULL
-);
-CREATE INDEX user_tokens_by_user ON user_tokens (user_id);
-INSERT INTO user_tokens (token_hash, user_id, created_at, expires_at)
-SELECT token_hash, id,
-       to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-       to_char((now() AT TIME ZONE 'UTC') + interval '90 days', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-FROM users;
-ALTER TABLE users DROP COLUMN token_hash;
-CREATE INDEX sessions_by_user ON sessions (user_id);
-ALTER TABLE tills ADD COLUMN revoked_at TEXT;
-ALTER TABLE webshops ADD COLUMN revoked_at TEXT;
-"#,
-    // Several servers over one database: a delivery is claimed by one of them (`claimed_by`,
-    // see `crate::feeds::replica_id`) until `claimed_until`, when another may take it over.
-    r#"
-ALTER TABLE webhook_deliveries ADD COLUMN claimed_by TEXT;
-ALTER TABLE webhook_deliveries ADD COLUMN claimed_until TEXT;
-"#,
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_till_clock_skew.sql"),
+    include_str!("../migrations/0003_feed_consumers.sql"),
+    include_str!("../migrations/0004_chain_wide_rollup.sql"),
+    include_str!("../migrations/0005_passwords_and_sessions.sql"),
+    include_str!("../migrations/0006_accounting.sql"),
+    include_str!("../migrations/0007_distribution_and_web_orders.sql"),
+    include_str!("../migrations/0008_webhooks_customers_stock.sql"),
+    include_str!("../migrations/0009_customer_contacts.sql"),
+    include_str!("../migrations/0010_regions.sql"),
+    include_str!("../migrations/0011_sealed_webhook_secrets.sql"),
+    include_str!("../migrations/0012_contact_origin.sql"),
+    include_str!("../migrations/0013_revocable_credentials.sql"),
+    include_str!("../migrations/0014_delivery_claims.sql"),
 ];
 
 /// The PostgreSQL store.
@@ -896,7 +685,10 @@ impl IngestTx for PgIngest<'_> {
         Ok(())
     }
 
-    async fn insert_outbox_events(&mut self, events: &[&crate::events::OutboxEvent]) -> Result<()> {
+    async fn insert_outbox_events(
+        &mut self,
+        events: &[&pos_hq_core::events::OutboxEvent],
+    ) -> Result<()> {
         // Written last, under the outbox lock: cursors become visible in increasing order.
         self.lock_outbox().await?;
         let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
@@ -1194,7 +986,7 @@ impl Store for PgStore {
         let client = self.pool.get().await?;
         // The last contact is written only when it is stale (see `last_contact_is_stale`): a
         // row write per request would make every read of a till a write.
-        let due = now - chrono::Duration::seconds(super::LAST_CONTACT_EVERY_SECONDS);
+        let due = now - chrono::Duration::seconds(LAST_CONTACT_EVERY_SECONDS);
         let row = client
             .query_opt(
                 "WITH found AS (SELECT id, shop_id, public_key, last_contact_at FROM tills WHERE token_hash = $1),
@@ -1706,7 +1498,7 @@ impl Store for PgStore {
         shop_id: &str,
         since: u64,
         limit: u32,
-    ) -> Result<crate::distribution::StoredPage> {
+    ) -> Result<pos_hq_core::distribution::StoredPage> {
         let mut client = self.pool.get().await?;
         // One snapshot for the page and `latest`.
         let tx = client
@@ -1878,7 +1670,7 @@ impl Store for PgStore {
         }
         let feed: Vec<NewChange> = changed
             .iter()
-            .map(|c| crate::distribution::customer_change(&till.shop_id, c))
+            .map(|c| pos_hq_core::distribution::customer_change(&till.shop_id, c))
             .collect();
         postgres_feed::put_changes(&tx, &feed).await?;
         postgres_feed::write_events(&tx, &events).await?;
@@ -2276,5 +2068,21 @@ struct PgLeader {
 impl Leadership for PgLeader {
     async fn still_leading(&mut self) -> bool {
         !self.client.is_closed() && self.client.simple_query("SELECT 1").await.is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_migrations_are_the_files_of_migrations_in_order() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        pos_hq_store::migrations::check_embedded(&dir, MIGRATIONS).unwrap();
+        assert_eq!(
+            MIGRATIONS.len(),
+            14,
+            "the 14 migrations of earlier versions stay, so existing databases keep working"
+        );
     }
 }

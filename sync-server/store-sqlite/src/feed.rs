@@ -1,52 +1,15 @@
-//! The SQLite side of distribution and web orders (see [`crate::distribution`] and
-//! [`crate::web_orders`]): functions that run inside the caller's transaction.
+//! The SQLite side of distribution and web orders (see [`pos_hq_core::distribution`] and
+//! [`pos_hq_core::web_orders`]): functions that run inside the caller's transaction.
 
 use chrono::{DateTime, Utc};
 use pos_domain::record::timestamp;
 use pos_domain::web_order::{self, WebOrder};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{NewChange, Page, Placed, Placement, Result, ShopSelection, StoreError};
-use crate::admin_rules::territory_scope;
-use crate::distribution::{self, EVERY_SHOP, StoredChange, StoredPage};
-use crate::events::OutboxEvent;
-use crate::web_orders;
-
-/// The schema of distribution and web orders, appended to the backend's migrations.
-pub const MIGRATION: &str = r#"
-CREATE TABLE change_counter (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    version INTEGER NOT NULL
-);
-INSERT INTO change_counter (id, version) VALUES (1, 0);
-CREATE TABLE distribution (
-    kind TEXT NOT NULL,
-    shop_id TEXT NOT NULL,
-    key TEXT NOT NULL,
-    version INTEGER NOT NULL UNIQUE,
-    data TEXT,
-    PRIMARY KEY (kind, shop_id, key)
-) WITHOUT ROWID;
-CREATE INDEX distribution_by_shop ON distribution (shop_id, version);
-CREATE TABLE webshops (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    key_hash TEXT NOT NULL UNIQUE
-);
-CREATE TABLE web_orders (
-    id TEXT PRIMARY KEY,
-    shop_id TEXT NOT NULL REFERENCES shops(id),
-    webshop_id TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL,
-    request_hash TEXT NOT NULL,
-    state TEXT NOT NULL,
-    body TEXT NOT NULL,
-    placed_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    UNIQUE (webshop_id, idempotency_key)
-);
-CREATE INDEX web_orders_by_shop ON web_orders (shop_id, placed_at);
-"#;
+use pos_hq_core::distribution::{self, EVERY_SHOP, StoredChange, StoredPage, territory_scope};
+use pos_hq_core::events::OutboxEvent;
+use pos_hq_core::web_orders;
+use pos_hq_store::{NewChange, Page, Placed, Placement, Result, ShopSelection, StoreError};
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
@@ -153,7 +116,7 @@ pub fn web_order(conn: &Connection, id: &str) -> Result<Option<WebOrder>> {
             r.get(0)
         })
         .optional()?;
-    body.map(|body| web_orders::stored_order(id, &body))
+    body.map(|body| web_orders::stored_order(id, &body).map_err(StoreError::from))
         .transpose()
 }
 

@@ -2,11 +2,14 @@
 //!
 //! One connection in WAL mode with `synchronous=FULL`, behind a mutex, used from tokio's
 //! blocking thread pool; every write is one `BEGIN IMMEDIATE` transaction, so uploads are
-//! serialized (SQLite has a single writer anyway). Reads go to a second, query-only
+//! serialized (SQLite has a single writer anyway). An upload's signatures are checked before
+//! it takes the writer; its writes follow the one sequence of [`pos_hq_store::ingest_tx`],
+//! driven on the blocking thread (the verbs' futures complete at once). Reads go to a second, query-only
 //! connection, so they never wait for the writer; a bearer lookup is a read, and writes the
-//! till's last contact only when it is stale ([`super::last_contact_is_stale`]). A panic in a
+//! till's last contact only when it is stale ([`pos_hq_store::last_contact_is_stale`]). A panic in a
 //! storage call does not stop the later ones: the poisoned lock is taken back and any
-//! transaction left open is rolled back. Migrations are numbered by `user_version`.
+//! transaction left open is rolled back. Migrations are the files of `migrations/`
+//! (`NNNN_name.sql`, embedded in order), numbered by `user_version`.
 //!
 //! One process serves a file: `serve` holds an exclusive SQLite lock on
 //! `<database>-serving.lock` while it runs (released by the system when it ends, however it
@@ -23,250 +26,35 @@ use pos_domain::record::timestamp;
 use pos_domain::wire::{ChainBatch, UploadResponse};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::ingest_tx::{self, CheckedUpload, IngestTx, PostedEntry};
-use super::*;
-use crate::accounting;
-use crate::events;
-use crate::ingest::{self, NewAlarm};
-use crate::rollup::{RollupDelta, RollupKey};
-use crate::store::sqlite_feed;
-use crate::{crm, stock};
+use pos_domain::accounting::JournalEntry;
+use pos_domain::record::Chain;
+use pos_domain::web_order::WebOrder;
+use pos_hq_core::ingest::{self, NewAlarm};
+use pos_hq_core::rollup::{RollupDelta, RollupKey};
+use pos_hq_core::{accounting, crm, events, stock};
+use pos_hq_store::ingest_tx::{self, CheckedUpload, IngestTx, PostedEntry};
+use pos_hq_store::*;
+
+mod feed;
+
+use feed as sqlite_feed;
 
 /// Migrations, applied in order; `user_version` is the number applied.
 const MIGRATIONS: &[&str] = &[
-    r#"
-CREATE TABLE legal_entities (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    siren TEXT NOT NULL,
-    fiscal_year_start_month INTEGER NOT NULL
-);
-CREATE TABLE shops (
-    id TEXT PRIMARY KEY,
-    entity_id TEXT NOT NULL REFERENCES legal_entities(id),
-    name TEXT NOT NULL,
-    territory TEXT NOT NULL,
-    timezone TEXT NOT NULL,
-    address TEXT NOT NULL
-);
-CREATE TABLE tills (
-    id TEXT PRIMARY KEY,
-    shop_id TEXT NOT NULL REFERENCES shops(id),
-    name TEXT NOT NULL,
-    code_hash TEXT UNIQUE,
-    code_expires_at TEXT,
-    public_key TEXT,
-    token_hash TEXT UNIQUE,
-    software TEXT,
-    protocol TEXT,
-    enrolled_at TEXT,
-    last_contact_at TEXT
-);
-CREATE TABLE users (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    role TEXT NOT NULL,
-    shop_id TEXT REFERENCES shops(id),
-    token_hash TEXT NOT NULL UNIQUE
-);
-CREATE TABLE records (
-    till_id TEXT NOT NULL REFERENCES tills(id),
-    chain TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    at TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    body BLOB NOT NULL,
-    received_at TEXT NOT NULL,
-    PRIMARY KEY (till_id, chain, seq)
-) WITHOUT ROWID;
-CREATE TABLE chain_heads (
-    till_id TEXT NOT NULL REFERENCES tills(id),
-    chain TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    hash TEXT NOT NULL,
-    PRIMARY KEY (till_id, chain)
-) WITHOUT ROWID;
-CREATE TABLE alarms (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    till_id TEXT NOT NULL REFERENCES tills(id),
-    chain TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    received_hash TEXT NOT NULL,
-    received BLOB NOT NULL,
-    raised_at TEXT NOT NULL,
-    UNIQUE (till_id, chain, seq, kind, received_hash)
-);
-CREATE TABLE outbox (
-    cursor INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id TEXT NOT NULL UNIQUE,
-    type TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    envelope TEXT NOT NULL
-);
-CREATE TABLE sales_rollup (
-    shop_id TEXT NOT NULL,
-    day TEXT NOT NULL,
-    dimension TEXT NOT NULL,
-    key TEXT NOT NULL,
-    tickets INTEGER NOT NULL,
-    quantity INTEGER NOT NULL,
-    amount_cents INTEGER NOT NULL,
-    excluding_vat_cents INTEGER NOT NULL,
-    PRIMARY KEY (dimension, day, shop_id, key)
-) WITHOUT ROWID;
-CREATE TRIGGER records_no_update BEFORE UPDATE ON records
-BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
-CREATE TRIGGER records_no_delete BEFORE DELETE ON records
-BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
-CREATE TRIGGER alarms_no_update BEFORE UPDATE ON alarms
-BEGIN SELECT RAISE(ABORT, 'alarms are append-only'); END;
-CREATE TRIGGER alarms_no_delete BEFORE DELETE ON alarms
-BEGIN SELECT RAISE(ABORT, 'alarms are append-only'); END;
-"#,
-    r#"
-ALTER TABLE tills ADD COLUMN clock_skew_ms INTEGER;
-"#,
-    r#"
-CREATE TABLE feed_consumers (
-    name TEXT PRIMARY KEY,
-    cursor INTEGER NOT NULL,
-    updated_at TEXT NOT NULL
-);
-"#,
-    r#"
-INSERT INTO sales_rollup
-SELECT '*', day, dimension, key, sum(tickets), sum(quantity), sum(amount_cents), sum(excluding_vat_cents)
-FROM sales_rollup WHERE shop_id <> '*' GROUP BY day, dimension, key;
-CREATE INDEX sales_rollup_by_shop ON sales_rollup (dimension, shop_id, day);
-"#,
-    r#"
-ALTER TABLE users ADD COLUMN password_hash TEXT;
-CREATE TABLE sessions (
-    token_hash TEXT PRIMARY KEY,
-    user_id TEXT NOT NULL REFERENCES users(id),
-    expires_at TEXT NOT NULL
-);
-"#,
-    r#"
-CREATE TABLE daily_entries (
-    till_id TEXT NOT NULL REFERENCES tills(id),
-    closure_seq INTEGER NOT NULL,
-    shop_id TEXT NOT NULL REFERENCES shops(id),
-    day TEXT NOT NULL,
-    through_cash INTEGER NOT NULL,
-    entry TEXT NOT NULL,
-    posted_at TEXT NOT NULL,
-    PRIMARY KEY (till_id, closure_seq)
-);
-CREATE INDEX daily_entries_by_day ON daily_entries (day, shop_id);
-CREATE TABLE pending_closures (
-    till_id TEXT NOT NULL REFERENCES tills(id),
-    closure_seq INTEGER NOT NULL,
-    through_cash INTEGER NOT NULL,
-    PRIMARY KEY (till_id, closure_seq)
-);
-CREATE TRIGGER daily_entries_no_update BEFORE UPDATE ON daily_entries
-BEGIN SELECT RAISE(ABORT, 'journal entries are append-only'); END;
-CREATE TRIGGER daily_entries_no_delete BEFORE DELETE ON daily_entries
-BEGIN SELECT RAISE(ABORT, 'journal entries are append-only'); END;
-"#,
-    sqlite_feed::MIGRATION,
-    r#"
-CREATE TABLE webhooks (
-    id TEXT PRIMARY KEY,
-    url TEXT NOT NULL,
-    secret TEXT NOT NULL,
-    types TEXT NOT NULL,
-    cursor INTEGER NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE webhook_deliveries (
-    webhook_id TEXT NOT NULL REFERENCES webhooks(id),
-    cursor INTEGER NOT NULL,
-    subject TEXT NOT NULL,
-    attempts INTEGER NOT NULL,
-    next_attempt_at TEXT NOT NULL,
-    last_error TEXT,
-    dead_at TEXT,
-    PRIMARY KEY (webhook_id, cursor)
-);
-CREATE INDEX webhook_deliveries_by_subject ON webhook_deliveries (webhook_id, subject, cursor);
-CREATE TABLE customers (
-    id TEXT PRIMARY KEY,
-    first_shop_id TEXT NOT NULL,
-    first_seen_at TEXT NOT NULL,
-    last_purchase_at TEXT NOT NULL,
-    tickets INTEGER NOT NULL,
-    total_cents INTEGER NOT NULL,
-    version INTEGER NOT NULL
-);
-CREATE TABLE stock_levels (
-    shop_id TEXT NOT NULL,
-    product_id TEXT NOT NULL,
-    unit TEXT NOT NULL,
-    level INTEGER NOT NULL,
-    version INTEGER NOT NULL,
-    PRIMARY KEY (shop_id, product_id, unit)
-);
-"#,
-    // The contact details tills upload (a `pos_domain::customer::Customer` as JSON).
-    r#"
-ALTER TABLE customers ADD COLUMN contact TEXT;
-CREATE INDEX outbox_by_subject ON outbox (subject);
--- Customers erased here: a till that had not heard of it yet cannot bring them back.
-CREATE TABLE erased_customers (id TEXT PRIMARY KEY, erased_at TEXT NOT NULL);
-"#,
-    // Regions: a shop in at most one, a regional manager bound to one. Records by time, for
-    // a shop's tickets of a day.
-    r#"
-CREATE TABLE regions (id TEXT PRIMARY KEY, name TEXT NOT NULL);
-ALTER TABLE shops ADD COLUMN region_id TEXT REFERENCES regions(id);
-ALTER TABLE users ADD COLUMN region_id TEXT REFERENCES regions(id);
-CREATE INDEX shops_by_region ON shops (region_id);
-CREATE INDEX records_by_time ON records (till_id, chain, at);
-"#,
-    // Webhook secrets sealed under the server key; those stored before stay in clear until
-    // the next start seals them (see `crate::server_key`).
-    r#"
-ALTER TABLE webhooks ADD COLUMN secret_sealed INTEGER NOT NULL DEFAULT 0;
-"#,
-    // Which shop and till made a customer's stored change of details, and when head office
-    // received it (see `crate::crm::ContactOrigin`).
-    r#"
-ALTER TABLE customers ADD COLUMN contact_shop_id TEXT;
-ALTER TABLE customers ADD COLUMN contact_till_id TEXT;
-ALTER TABLE customers ADD COLUMN contact_received_at TEXT;
-"#,
-    // Revocable credentials. Users' API tokens get their own table with an expiry; the token
-    // each user was created with moves there, valid 90 more days, and `users.token_hash`
-    // (NOT NULL UNIQUE, which SQLite cannot drop) keeps a placeholder no token hashes to.
-    // Revoked tills and web shops say when.
-    r#"
-CREATE TABLE user_tokens (
-    token_hash TEXT PRIMARY KEY,
-    user_id TEXT NOT NULL REFERENCES users(id),
-    created_at TEXT NOT NULL,
-    expires_at TEXT NOT NULL
-);
-CREATE INDEX user_tokens_by_user ON user_tokens (user_id);
-INSERT INTO user_tokens (token_hash, user_id, created_at, expires_at)
-SELECT token_hash, id,
-       strftime('%Y-%m-%dT%H:%M:%S', 'now') || '.000000Z',
-       strftime('%Y-%m-%dT%H:%M:%S', 'now', '+90 days') || '.000000Z'
-FROM users;
-UPDATE users SET token_hash = 'user_tokens:' || id;
-CREATE INDEX sessions_by_user ON sessions (user_id);
-ALTER TABLE tills ADD COLUMN revoked_at TEXT;
-ALTER TABLE webshops ADD COLUMN revoked_at TEXT;
-"#,
-    // Claims of deliveries, as on PostgreSQL (one SQLite file has one serving process, so
-    // only that process ever claims).
-    r#"
-ALTER TABLE webhook_deliveries ADD COLUMN claimed_by TEXT;
-ALTER TABLE webhook_deliveries ADD COLUMN claimed_until TEXT;
-"#,
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_till_clock_skew.sql"),
+    include_str!("../migrations/0003_feed_consumers.sql"),
+    include_str!("../migrations/0004_chain_wide_rollup.sql"),
+    include_str!("../migrations/0005_passwords_and_sessions.sql"),
+    include_str!("../migrations/0006_accounting.sql"),
+    include_str!("../migrations/0007_distribution_and_web_orders.sql"),
+    include_str!("../migrations/0008_webhooks_customers_stock.sql"),
+    include_str!("../migrations/0009_customer_contacts.sql"),
+    include_str!("../migrations/0010_regions.sql"),
+    include_str!("../migrations/0011_sealed_webhook_secrets.sql"),
+    include_str!("../migrations/0012_contact_origin.sql"),
+    include_str!("../migrations/0013_revocable_credentials.sql"),
+    include_str!("../migrations/0014_delivery_claims.sql"),
 ];
 
 /// What `users.token_hash` holds since API tokens moved to `user_tokens`: unique, and never
@@ -881,7 +669,7 @@ fn put_customers(
     }
     let feed: Vec<NewChange> = changed
         .iter()
-        .map(|c| crate::distribution::customer_change(&till.shop_id, c))
+        .map(|c| pos_hq_core::distribution::customer_change(&till.shop_id, c))
         .collect();
     sqlite_feed::put_changes(tx, &feed)?;
     sqlite_feed::write_events(tx, &events)?;
@@ -1848,7 +1636,7 @@ impl Store for SqliteStore {
         shop_id: &str,
         since: u64,
         limit: u32,
-    ) -> Result<crate::distribution::StoredPage> {
+    ) -> Result<pos_hq_core::distribution::StoredPage> {
         let shop_id = shop_id.to_string();
         self.read(move |c| {
             // One read transaction: the page and `latest` from the same snapshot.
@@ -2315,6 +2103,17 @@ fn hold_serving_lock(lock_path: &Path) -> Result<Connection> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_migrations_are_the_files_of_migrations_in_order() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        pos_hq_store::migrations::check_embedded(&dir, MIGRATIONS).unwrap();
+        assert_eq!(
+            MIGRATIONS.len(),
+            14,
+            "the 14 migrations of earlier versions stay, so existing databases keep working"
+        );
+    }
 
     #[tokio::test]
     async fn a_panic_in_one_storage_call_does_not_stop_the_later_ones() {

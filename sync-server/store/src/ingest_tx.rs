@@ -4,20 +4,20 @@
 //! An upload is checked in three steps. Its signatures first, before any transaction, on every
 //! core ([`SignatureVerdicts::check`]: they do not depend on what head office holds). Then, in
 //! the upload's transaction, [`ingest`]: the held state is read, each chain planned
-//! ([`crate::ingest::plan_chain`]: links, forks, gaps) and the rest derived
-//! ([`crate::derive`]), then written in this order:
+//! ([`pos_hq_core::ingest::plan_chain`]: links, forks, gaps) and the rest derived
+//! ([`pos_hq_core::derive`]), then written in this order:
 //!
 //! 1. the records and the new chain heads;
 //! 2. the web orders the till's records move, with their feed entries (after the records, so
 //!    the entries take versions in this transaction);
-//! 3. the alarms, bounded per till and hour ([`crate::ingest::admit_alarms`]), each new one
+//! 3. the alarms, bounded per till and hour ([`pos_hq_core::ingest::admit_alarms`]), each new one
 //!    with its event;
 //! 4. the sales rollups (deltas added to the stored rows);
 //! 5. the till's last contact, clock skew and software;
 //! 6. the day closures, and the daily entries of every closure whose cash records are held
-//!    ([`crate::accounting`]);
-//! 7. the customers' figures and the stock lines the tickets move ([`crate::crm`],
-//!    [`crate::stock`]);
+//!    ([`pos_hq_core::accounting`]);
+//! 7. the customers' figures and the stock lines the tickets move ([`pos_hq_core::crm`],
+//!    [`pos_hq_core::stock`]);
 //! 8. the outbox events: the records', the alarms', the entries', the orders', the
 //!    customers' and stock lines', in that order.
 //!
@@ -33,14 +33,14 @@ use pos_domain::web_order::WebOrder;
 use pos_domain::wire::{ChainBatch, UploadResponse};
 
 use super::{NewChange, Result, StoreError, TillAuth, clock_skew_ms};
-use crate::accounting::{self, PendingClosure};
-use crate::crm::CustomerState;
-use crate::derive::{IngestWrites, ingest_writes};
-use crate::events::{self, OutboxEvent};
-use crate::ingest::{self, Accepted, ChainPlan, Held, NewAlarm, SignatureVerdicts};
-use crate::rollup::{RollupDelta, RollupKey};
-use crate::stock::{self, StockKey};
-use crate::web_orders::{self, TillActionWrites};
+use pos_hq_core::accounting::{self, PendingClosure};
+use pos_hq_core::crm::CustomerState;
+use pos_hq_core::derive::{IngestWrites, ingest_writes};
+use pos_hq_core::events::{self, OutboxEvent};
+use pos_hq_core::ingest::{self, Accepted, ChainPlan, Held, NewAlarm, SignatureVerdicts};
+use pos_hq_core::rollup::{RollupDelta, RollupKey};
+use pos_hq_core::stock::{self, StockKey};
+use pos_hq_core::web_orders::{self, TillActionWrites};
 
 /// The storage verbs of one upload's transaction. Every verb reads or writes within that
 /// transaction; none decides anything (the decisions are in [`ingest`] and the pure modules
@@ -278,15 +278,7 @@ async fn apply_till_actions(
     }
     ids.sort();
     ids.dedup();
-    let bodies = tx.web_order_bodies(&ids).await?;
-    let mut known = BTreeMap::new();
-    for (id, body) in &bodies {
-        if let Some(order) =
-            web_orders::known_or_skipped(web_orders::stored_order(id, body).map(Some))?
-        {
-            known.insert(id.clone(), order);
-        }
-    }
+    let known = web_orders::known_orders(tx.web_order_bodies(&ids).await?);
     let writes = web_orders::plan_till_actions(till, plans, known, now);
     if !writes.orders.is_empty() {
         tx.save_web_orders(&writes.orders, now).await?;
@@ -324,7 +316,7 @@ async fn raise_alarms(
 }
 
 /// Records the day closures of this upload as pending and posts every pending closure of the
-/// till whose cash records are now held (see [`crate::accounting`]); returns their events.
+/// till whose cash records are now held (see [`pos_hq_core::accounting`]); returns their events.
 async fn post_entries(
     tx: &mut impl IngestTx,
     till: &TillAuth,
@@ -387,7 +379,7 @@ async fn post_entries(
 }
 
 /// Applies the upload's customer tickets and stock movements to the stored customers and
-/// stock lines (see [`crate::crm`], [`crate::stock`]); returns their events.
+/// stock lines (see [`pos_hq_core::crm`], [`pos_hq_core::stock`]); returns their events.
 async fn customers_and_stock(
     tx: &mut impl IngestTx,
     writes: &IngestWrites,
@@ -401,7 +393,7 @@ async fn customers_and_stock(
             .map(|t| t.customer.as_str())
             .collect();
         let mut states = tx.customer_states(&ids).await?;
-        out.extend(crate::crm::apply(&mut states, &writes.customers));
+        out.extend(pos_hq_core::crm::apply(&mut states, &writes.customers));
         let states: Vec<&CustomerState> = states.values().collect();
         tx.save_customer_figures(&states).await?;
     }

@@ -1,5 +1,7 @@
-//! Server storage: one trait, [`Store`], and one implementation per backend, each owning its
-//! migrations ([`sqlite`], [`postgres`]). The same scenario tests run against both.
+//! Head office's storage interface: the [`Store`] trait with its rows and errors, and the one
+//! ingest sequence ([`ingest_tx`]) over the storage verbs of [`ingest_tx::IngestTx`]. Each
+//! backend is a crate of its own implementing both, with its migrations
+//! (`pos-hq-store-sqlite`, `pos-hq-store-postgres`); the same scenario tests run against both.
 //!
 //! Decisions shared by both backends: timestamps are stored as canonical RFC 3339 UTC text
 //! (microseconds, `Z`), which sorts chronologically; days as `YYYY-MM-DD`; amounts as integer
@@ -11,13 +13,9 @@
 //! ([`Store::try_lead`]); SQLite is served by one process ([`Store::begin_serving`]).
 
 pub mod ingest_tx;
-pub mod postgres;
-mod postgres_feed;
-pub mod sqlite;
-mod sqlite_feed;
+pub mod migrations;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -55,6 +53,16 @@ pub enum StoreError {
     OrderState(String),
 }
 
+pub use pos_hq_core::distribution::NewChange;
+pub use pos_hq_core::ingest::TillAuth;
+
+impl From<pos_hq_core::web_orders::UnreadableOrder> for StoreError {
+    fn from(e: pos_hq_core::web_orders::UnreadableOrder) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+#[cfg(feature = "sqlite")]
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         if let rusqlite::Error::SqliteFailure(code, _) = &e
@@ -66,6 +74,7 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+#[cfg(feature = "postgres")]
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
         if let Some(db) = e.as_db_error()
@@ -77,6 +86,7 @@ impl From<tokio_postgres::Error> for StoreError {
     }
 }
 
+#[cfg(feature = "postgres")]
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
         StoreError::Database(e.to_string())
@@ -301,14 +311,6 @@ pub struct User {
     pub region_id: Option<String>,
 }
 
-/// An authenticated till.
-#[derive(Clone, Debug)]
-pub struct TillAuth {
-    pub till_id: String,
-    pub shop_id: String,
-    pub public_key: PublicKey,
-}
-
 /// What an enrollment returns.
 #[derive(Clone, Debug)]
 pub struct Enrolled {
@@ -386,10 +388,10 @@ impl SalesQuery {
     /// The SQL condition on `shop_id`, with `shop` and `region` the placeholders of
     /// [`SalesQuery::shop`] and [`SalesQuery::region`]. By shop or region, or for some shops:
     /// the per-shop rows of the selected shops. For every shop otherwise: the chain-wide rows
-    /// ([`crate::rollup::ALL_SHOPS`]) that ingest keeps so that chain-wide reports read one
+    /// ([`pos_hq_core::rollup::ALL_SHOPS`]) that ingest keeps so that chain-wide reports read one
     /// row per day and key instead of one per shop.
     pub fn shop_condition(&self, shop: &str, region: &str) -> String {
-        let all = crate::rollup::ALL_SHOPS;
+        let all = pos_hq_core::rollup::ALL_SHOPS;
         if matches!(self.by.as_str(), "shop" | "region") || !self.selection().is_all() {
             format!(
                 "shop_id <> '{all}' AND {}",
@@ -719,7 +721,7 @@ pub trait Store: Send + Sync + 'static {
     /// revoked web shop works again with the new one.
     async fn set_webshop_key(&self, webshop_id: &str, key_hash: &str) -> Result<()>;
 
-    /// Verifies and stores an upload in one transaction (see [`crate::ingest`]).
+    /// Verifies and stores an upload in one transaction (see [`pos_hq_core::ingest`]).
     /// `till_clock` is the till's clock when it sent the upload, if it said.
     async fn ingest(
         &self,
@@ -758,7 +760,7 @@ pub trait Store: Send + Sync + 'static {
     /// Every feed consumer with its lag behind the newest event.
     async fn consumers(&self) -> Result<Vec<Consumer>>;
     /// The posted daily entries of the entity's shops whose day is in `from..=to`
-    /// (`YYYY-MM-DD`), by day, till and closure (see [`crate::accounting`]).
+    /// (`YYYY-MM-DD`), by day, till and closure (see [`pos_hq_core::accounting`]).
     async fn journal_entries(
         &self,
         entity_id: &str,
@@ -768,13 +770,13 @@ pub trait Store: Send + Sync + 'static {
     /// The number of stored records of a till (for tests and fleet checks).
     async fn record_count(&self, till_id: &str) -> Result<u64>;
 
-    // Distribution to tills (the changes feed) and web orders: see `crate::distribution` and
-    // `crate::web_orders`.
+    // Distribution to tills (the changes feed) and web orders: see `pos_hq_core::distribution` and
+    // `pos_hq_core::web_orders`.
 
     /// Writes entries of the changes feed in one transaction, each with a new version (an
     /// entry whose data did not change keeps its version). Returns how many changed.
     async fn put_changes(&self, changes: Vec<NewChange>) -> Result<u64>;
-    /// The scopes (shop ids, [`crate::distribution::EVERY_SHOP`]...) holding a live entry
+    /// The scopes (shop ids, [`pos_hq_core::distribution::EVERY_SHOP`]...) holding a live entry
     /// `(kind, key)` of the changes feed (removed ones left out).
     async fn live_scopes(&self, kind: &str, key: &str) -> Result<Vec<String>>;
     /// The feed of a shop after `since`: its own entries, those of every shop and those of its
@@ -784,11 +786,11 @@ pub trait Store: Send + Sync + 'static {
         shop_id: &str,
         since: u64,
         limit: u32,
-    ) -> Result<crate::distribution::StoredPage>;
+    ) -> Result<pos_hq_core::distribution::StoredPage>;
     /// Stores the customers a till uploaded at `now`, in one transaction: each one later than
     /// head office's copy replaces it, with the shop and till that sent it, goes to the till's
     /// shop through the changes feed and makes a customer event; one dated too far past `now`
-    /// is taken as made at `now` and alarmed ([`crate::crm::apply_contacts`]); the others
+    /// is taken as made at `now` and alarmed ([`pos_hq_core::crm::apply_contacts`]); the others
     /// change nothing.
     async fn put_customers(
         &self,
@@ -911,18 +913,6 @@ impl Leadership for SoleLeader {
     }
 }
 
-/// An entry of the changes feed to write.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NewChange {
-    /// See [`pos_domain::wire::kinds`].
-    pub kind: &'static str,
-    /// The shop it is for, or [`crate::distribution::EVERY_SHOP`].
-    pub shop_id: String,
-    pub key: String,
-    /// `None` removes the entry.
-    pub data: Option<Value>,
-}
-
 /// A web order to place.
 #[derive(Clone, Debug)]
 pub struct Placement {
@@ -972,20 +962,6 @@ pub async fn all_web_orders(store: &dyn Store, shops: &ShopSelection) -> Result<
         if last_page {
             return Ok(all);
         }
-    }
-}
-
-/// Opens a store from `sqlite:PATH` or `postgres://...`, running its migrations.
-pub async fn open_store(url: &str) -> Result<Arc<dyn Store>> {
-    if let Some(path) = url.strip_prefix("sqlite:") {
-        let path = path.strip_prefix("//").unwrap_or(path);
-        Ok(Arc::new(sqlite::SqliteStore::open(path.as_ref()).await?))
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::PgStore::connect(url).await?))
-    } else {
-        Err(StoreError::Database(format!(
-            "`{url}` is not a database URL: give sqlite:FILE or postgres://USER@HOST/DB"
-        )))
     }
 }
 
@@ -1039,8 +1015,8 @@ pub fn check_enrolled_key(enrolled: Option<&str>, presented: &PublicKey) -> Resu
     }
 }
 
-/// Webhook type prefixes are stored comma-separated.
-fn split_types(text: &str) -> Vec<String> {
+/// Webhook type prefixes are stored comma-separated: the list of a stored text.
+pub fn split_types(text: &str) -> Vec<String> {
     text.split(',')
         .filter(|t| !t.is_empty())
         .map(str::to_string)
