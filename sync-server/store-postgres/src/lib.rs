@@ -16,7 +16,7 @@
 //! statement; a singleton job is led by the server holding its session advisory lock, on a
 //! connection taken out of the pool for good, so the lock goes when that server dies.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -706,6 +706,91 @@ impl IngestTx for PgIngest<'_> {
             )
             .await?;
         Ok(())
+    }
+
+    async fn lock_feed(&mut self) -> Result<()> {
+        // The feed's counter row, before the outbox lock: the order every writer of both
+        // takes them.
+        self.tx
+            .execute("SELECT 1 FROM change_counter WHERE id = 1 FOR UPDATE", &[])
+            .await?;
+        Ok(())
+    }
+
+    async fn erased_customers(&mut self, ids: &[&str]) -> Result<BTreeSet<String>> {
+        Ok(self
+            .tx
+            .query(
+                "SELECT id FROM erased_customers WHERE id = ANY($1)",
+                &[&ids],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    async fn save_customer_contacts(
+        &mut self,
+        c: &[&crm::CustomerState],
+        origin: &crm::ContactOrigin,
+    ) -> Result<()> {
+        self.tx
+            .execute(
+                "INSERT INTO customers (id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version, contact,
+                                        contact_shop_id, contact_till_id, contact_received_at)
+                 SELECT i, f, s, l, t, c, v, x, $9, $10, $11
+                 FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::BIGINT[], $7::BIGINT[], $8::TEXT[])
+                   AS u(i, f, s, l, t, c, v, x)
+                 ON CONFLICT (id) DO UPDATE SET version = excluded.version, contact = excluded.contact,
+                   contact_shop_id = excluded.contact_shop_id, contact_till_id = excluded.contact_till_id,
+                   contact_received_at = excluded.contact_received_at",
+                &[
+                    &c.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+                    &c.iter().map(|s| s.first_shop_id.as_str()).collect::<Vec<_>>(),
+                    &c.iter().map(|s| s.first_seen_at.as_str()).collect::<Vec<_>>(),
+                    &c.iter().map(|s| s.last_purchase_at.as_str()).collect::<Vec<_>>(),
+                    &c.iter().map(|s| s.tickets).collect::<Vec<_>>(),
+                    &c.iter().map(|s| s.total_cents).collect::<Vec<_>>(),
+                    &c.iter().map(|s| s.version).collect::<Vec<_>>(),
+                    &c.iter().map(|s| s.contact_json()).collect::<Vec<_>>(),
+                    &origin.shop_id,
+                    &origin.till_id,
+                    &origin.received_at,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_clock_alarms(
+        &mut self,
+        till_id: &str,
+        alarms: &[crm::ClockAlarm],
+        raised_at: &str,
+    ) -> Result<Vec<bool>> {
+        let mut new = Vec::with_capacity(alarms.len());
+        for al in alarms {
+            let inserted = self
+                .tx
+                .execute(
+                    "INSERT INTO alarms (till_id, chain, seq, kind, reason, received_hash, received, raised_at)
+                     VALUES ($1, $2, 0, $3, $4, $5, $6, $7)
+                     ON CONFLICT DO NOTHING",
+                    &[
+                        &till_id,
+                        &crm::CLOCK_ALARM_CHAIN,
+                        &crm::CLOCK_ALARM_KIND,
+                        &al.reason,
+                        &al.received_hash,
+                        &al.received,
+                        &raised_at,
+                    ],
+                )
+                .await?;
+            new.push(inserted == 1);
+        }
+        Ok(new)
     }
 }
 
@@ -1588,97 +1673,18 @@ impl Store for PgStore {
     ) -> Result<pos_domain::wire::CustomersUploadResponse> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        // Customers are shared by the tills of every shop: their read-modify-write runs under
-        // the outbox lock, as on ingest. The feed's counter row is locked first, in the order
-        // every writer of both takes them.
-        tx.execute("SELECT 1 FROM change_counter WHERE id = 1 FOR UPDATE", &[])
-            .await?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
-            .await?;
-        let ids: Vec<&str> = customers.iter().map(|c| c.id.as_str()).collect();
-        let erased: std::collections::BTreeSet<String> = tx
-            .query(
-                "SELECT id FROM erased_customers WHERE id = ANY($1)",
-                &[&ids],
-            )
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        let kept: Vec<_> = customers
-            .iter()
-            .filter(|c| !erased.contains(&c.id))
-            .cloned()
-            .collect();
-        let mut states = customer_states(&*tx, &ids).await?;
-        let origin = crm::ContactOrigin::new(&till.shop_id, &till.till_id, now);
-        let crm::AppliedContacts {
-            mut events,
-            changed,
-            alarms,
-        } = crm::apply_contacts(&mut states, &origin, now, &kept);
-        let mut saved = std::collections::BTreeSet::new();
-        for c in &changed {
-            if !saved.insert(c.id.clone()) {
-                continue;
-            }
-            let s = &states[&c.id];
-            tx.execute(
-                "INSERT INTO customers (id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version, contact,
-                                        contact_shop_id, contact_till_id, contact_received_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                 ON CONFLICT (id) DO UPDATE SET version = excluded.version, contact = excluded.contact,
-                   contact_shop_id = excluded.contact_shop_id, contact_till_id = excluded.contact_till_id,
-                   contact_received_at = excluded.contact_received_at",
-                &[
-                    &s.id,
-                    &s.first_shop_id,
-                    &s.first_seen_at,
-                    &s.last_purchase_at,
-                    &s.tickets,
-                    &s.total_cents,
-                    &s.version,
-                    &s.contact_json(),
-                    &origin.shop_id,
-                    &origin.till_id,
-                    &origin.received_at,
-                ],
-            )
-            .await?;
-        }
-        for al in &alarms {
-            let inserted = tx
-                .execute(
-                    "INSERT INTO alarms (till_id, chain, seq, kind, reason, received_hash, received, raised_at)
-                     VALUES ($1, $2, 0, $3, $4, $5, $6, $7)
-                     ON CONFLICT DO NOTHING",
-                    &[
-                        &till.till_id,
-                        &crm::CLOCK_ALARM_CHAIN,
-                        &crm::CLOCK_ALARM_KIND,
-                        &al.reason,
-                        &al.received_hash,
-                        &al.received,
-                        &origin.received_at,
-                    ],
-                )
-                .await?;
-            if inserted == 1 {
-                tracing::warn!(till = %till.till_id, customer = %al.customer, "{}", al.reason);
-                events.push(al.event(&origin));
-            }
-        }
-        let feed: Vec<NewChange> = changed
-            .iter()
-            .map(|c| pos_hq_core::distribution::customer_change(&till.shop_id, c))
-            .collect();
-        postgres_feed::put_changes(&tx, &feed).await?;
-        postgres_feed::write_events(&tx, &events).await?;
+        let answer = ingest_tx::put_customers(
+            &mut PgIngest {
+                tx: &tx,
+                outbox_locked: false,
+            },
+            till,
+            &customers,
+            now,
+        )
+        .await?;
         tx.commit().await?;
-        Ok(pos_domain::wire::CustomersUploadResponse {
-            stored: changed.len() as u64,
-            unchanged: (customers.len() - changed.len()) as u64,
-        })
+        Ok(answer)
     }
 
     async fn erase_customer(&self, id: &str) -> Result<bool> {

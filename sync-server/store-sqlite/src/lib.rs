@@ -16,7 +16,7 @@
 //! ends), so a second `serve` is refused; admin commands open the database beside it. That
 //! process leads every singleton job.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -546,6 +546,82 @@ impl IngestTx for SqliteIngest<'_> {
     async fn insert_outbox_events(&mut self, events: &[&events::OutboxEvent]) -> Result<()> {
         sqlite_feed::write_events(self.tx, events.iter().copied())
     }
+
+    async fn lock_feed(&mut self) -> Result<()> {
+        // `BEGIN IMMEDIATE` already made this transaction the only writer.
+        Ok(())
+    }
+
+    async fn erased_customers(&mut self, ids: &[&str]) -> Result<BTreeSet<String>> {
+        let mut erased = self
+            .tx
+            .prepare_cached("SELECT 1 FROM erased_customers WHERE id = ?1")?;
+        let mut found = BTreeSet::new();
+        for id in ids {
+            if erased.exists([id])? {
+                found.insert(id.to_string());
+            }
+        }
+        Ok(found)
+    }
+
+    async fn save_customer_contacts(
+        &mut self,
+        states: &[&crm::CustomerState],
+        origin: &crm::ContactOrigin,
+    ) -> Result<()> {
+        let mut put = self.tx.prepare_cached(
+            "INSERT INTO customers (id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version, contact,
+                                    contact_shop_id, contact_till_id, contact_received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version, contact = excluded.contact,
+               contact_shop_id = excluded.contact_shop_id, contact_till_id = excluded.contact_till_id,
+               contact_received_at = excluded.contact_received_at",
+        )?;
+        for s in states {
+            put.execute(params![
+                s.id,
+                s.first_shop_id,
+                s.first_seen_at,
+                s.last_purchase_at,
+                s.tickets,
+                s.total_cents,
+                s.version,
+                s.contact_json(),
+                origin.shop_id,
+                origin.till_id,
+                origin.received_at,
+            ])?;
+        }
+        Ok(())
+    }
+
+    async fn insert_clock_alarms(
+        &mut self,
+        till_id: &str,
+        alarms: &[crm::ClockAlarm],
+        raised_at: &str,
+    ) -> Result<Vec<bool>> {
+        let mut insert = self.tx.prepare_cached(
+            "INSERT INTO alarms (till_id, chain, seq, kind, reason, received_hash, received, raised_at)
+             VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT DO NOTHING",
+        )?;
+        let mut new = Vec::with_capacity(alarms.len());
+        for al in alarms {
+            let inserted = insert.execute(params![
+                till_id,
+                crm::CLOCK_ALARM_CHAIN,
+                crm::CLOCK_ALARM_KIND,
+                al.reason,
+                al.received_hash,
+                al.received,
+                raised_at,
+            ])?;
+            new.push(inserted == 1);
+        }
+        Ok(new)
+    }
 }
 
 /// A stored customer's state, contact details included.
@@ -587,96 +663,6 @@ fn customer_state(conn: &Connection, id: &str) -> Result<Option<crm::CustomerSta
         Ok(state)
     })
     .transpose()
-}
-
-/// Stores customers a till uploaded (see [`Store::put_customers`]) in the caller's transaction.
-fn put_customers(
-    tx: &rusqlite::Transaction<'_>,
-    till: &TillAuth,
-    uploaded: &[pos_domain::customer::Customer],
-    now: DateTime<Utc>,
-) -> Result<pos_domain::wire::CustomersUploadResponse> {
-    let mut erased = tx.prepare_cached("SELECT 1 FROM erased_customers WHERE id = ?1")?;
-    let mut kept = Vec::new();
-    for c in uploaded {
-        if !erased.exists([&c.id])? {
-            kept.push(c.clone());
-        }
-    }
-    let uploaded_count = uploaded.len();
-    let uploaded = &kept[..];
-    let mut states = BTreeMap::new();
-    for c in uploaded {
-        if !states.contains_key(&c.id)
-            && let Some(state) = customer_state(tx, &c.id)?
-        {
-            states.insert(c.id.clone(), state);
-        }
-    }
-    let origin = crm::ContactOrigin::new(&till.shop_id, &till.till_id, now);
-    let crm::AppliedContacts {
-        mut events,
-        changed,
-        alarms,
-    } = crm::apply_contacts(&mut states, &origin, now, uploaded);
-    let mut put = tx.prepare_cached(
-        "INSERT INTO customers (id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version, contact,
-                                contact_shop_id, contact_till_id, contact_received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-         ON CONFLICT (id) DO UPDATE SET version = excluded.version, contact = excluded.contact,
-           contact_shop_id = excluded.contact_shop_id, contact_till_id = excluded.contact_till_id,
-           contact_received_at = excluded.contact_received_at",
-    )?;
-    let mut saved = std::collections::BTreeSet::new();
-    for c in &changed {
-        if !saved.insert(c.id.clone()) {
-            continue;
-        }
-        let s = &states[&c.id];
-        put.execute(params![
-            s.id,
-            s.first_shop_id,
-            s.first_seen_at,
-            s.last_purchase_at,
-            s.tickets,
-            s.total_cents,
-            s.version,
-            s.contact_json(),
-            origin.shop_id,
-            origin.till_id,
-            origin.received_at,
-        ])?;
-    }
-    let mut alarm = tx.prepare_cached(
-        "INSERT INTO alarms (till_id, chain, seq, kind, reason, received_hash, received, raised_at)
-         VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT DO NOTHING",
-    )?;
-    for al in &alarms {
-        let inserted = alarm.execute(params![
-            till.till_id,
-            crm::CLOCK_ALARM_CHAIN,
-            crm::CLOCK_ALARM_KIND,
-            al.reason,
-            al.received_hash,
-            al.received,
-            origin.received_at,
-        ])?;
-        if inserted == 1 {
-            tracing::warn!(till = %till.till_id, customer = %al.customer, "{}", al.reason);
-            events.push(al.event(&origin));
-        }
-    }
-    let feed: Vec<NewChange> = changed
-        .iter()
-        .map(|c| pos_hq_core::distribution::customer_change(&till.shop_id, c))
-        .collect();
-    sqlite_feed::put_changes(tx, &feed)?;
-    sqlite_feed::write_events(tx, &events)?;
-    Ok(pos_domain::wire::CustomersUploadResponse {
-        stored: changed.len() as u64,
-        unchanged: (uploaded_count - changed.len()) as u64,
-    })
 }
 
 /// Erases a customer's details (see [`Store::erase_customer`]) in the caller's transaction.
@@ -1736,7 +1722,12 @@ impl Store for SqliteStore {
         let till = till.clone();
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let answer = put_customers(&tx, &till, &customers, now)?;
+            let answer = futures_executor::block_on(ingest_tx::put_customers(
+                &mut SqliteIngest { tx: &tx },
+                &till,
+                &customers,
+                now,
+            ))?;
             tx.commit()?;
             Ok(answer)
         })

@@ -21,20 +21,24 @@
 //! 8. the outbox events: the records', the alarms', the entries', the orders', the
 //!    customers' and stock lines', in that order.
 //!
+//! The customers a till uploads (their contact details) follow [`put_customers`], over the
+//! same verbs.
+//!
 //! A backend implements the verbs, never the order. Each verb takes a whole batch, so a
 //! backend can write it in one statement.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use pos_domain::accounting::JournalEntry;
+use pos_domain::customer::Customer;
 use pos_domain::record::{Chain, timestamp};
 use pos_domain::web_order::WebOrder;
-use pos_domain::wire::{ChainBatch, UploadResponse};
+use pos_domain::wire::{ChainBatch, CustomersUploadResponse, UploadResponse};
 
 use super::{NewChange, Result, StoreError, TillAuth, clock_skew_ms};
 use pos_hq_core::accounting::{self, PendingClosure};
-use pos_hq_core::crm::CustomerState;
+use pos_hq_core::crm::{self, ClockAlarm, ContactOrigin, CustomerState};
 use pos_hq_core::derive::{IngestWrites, ingest_writes};
 use pos_hq_core::events::{self, OutboxEvent};
 use pos_hq_core::ingest::{self, Accepted, ChainPlan, Held, NewAlarm, SignatureVerdicts};
@@ -139,6 +143,28 @@ pub trait IngestTx {
     async fn save_stock_lines(&mut self, lines: &BTreeMap<StockKey, stock::Stored>) -> Result<()>;
     /// Appends events to the outbox, in order (an event id already written is skipped).
     async fn insert_outbox_events(&mut self, events: &[&OutboxEvent]) -> Result<()>;
+
+    // The customers a till uploads (see [`put_customers`]).
+
+    /// Serializes writers of the changes feed until the transaction ends. Taken before
+    /// anything shared by every till (customers), in the order every writer takes them.
+    async fn lock_feed(&mut self) -> Result<()>;
+    /// The customers among `ids` erased at head office.
+    async fn erased_customers(&mut self, ids: &[&str]) -> Result<BTreeSet<String>>;
+    /// Stores customers' contact details (and their version), made by the till of `origin`.
+    async fn save_customer_contacts(
+        &mut self,
+        states: &[&CustomerState],
+        origin: &ContactOrigin,
+    ) -> Result<()>;
+    /// Stores the alarms of changes of details dated too far ahead, each unless the same one
+    /// is held; says, per alarm, whether it was new.
+    async fn insert_clock_alarms(
+        &mut self,
+        till_id: &str,
+        alarms: &[ClockAlarm],
+        raised_at: &str,
+    ) -> Result<Vec<bool>>;
 }
 
 /// A daily entry to store (see [`IngestTx::post_entry`]).
@@ -393,7 +419,7 @@ async fn customers_and_stock(
             .map(|t| t.customer.as_str())
             .collect();
         let mut states = tx.customer_states(&ids).await?;
-        out.extend(pos_hq_core::crm::apply(&mut states, &writes.customers));
+        out.extend(crm::apply(&mut states, &writes.customers));
         let states: Vec<&CustomerState> = states.values().collect();
         tx.save_customer_figures(&states).await?;
     }
@@ -404,4 +430,64 @@ async fn customers_and_stock(
         tx.save_stock_lines(&lines).await?;
     }
     Ok(out)
+}
+
+/// Stores the customers a till uploaded, in the caller's transaction (see
+/// [`super::Store::put_customers`]): each one later than head office's copy replaces it, with
+/// the shop and till that sent it, goes to the till's shop through the changes feed and makes
+/// a customer event; one dated too far past `now` is taken as made at `now` and alarmed
+/// ([`crm::apply_contacts`]); an erased customer or an older change changes nothing.
+pub async fn put_customers(
+    tx: &mut impl IngestTx,
+    till: &TillAuth,
+    uploaded: &[Customer],
+    now: DateTime<Utc>,
+) -> Result<CustomersUploadResponse> {
+    tx.lock_feed().await?;
+    let ids: Vec<&str> = uploaded.iter().map(|c| c.id.as_str()).collect();
+    let erased = tx.erased_customers(&ids).await?;
+    let kept: Vec<Customer> = uploaded
+        .iter()
+        .filter(|c| !erased.contains(&c.id))
+        .cloned()
+        .collect();
+    let kept_ids: Vec<&str> = kept.iter().map(|c| c.id.as_str()).collect();
+    let mut states = tx.customer_states(&kept_ids).await?;
+    let origin = ContactOrigin::new(&till.shop_id, &till.till_id, now);
+    let crm::AppliedContacts {
+        mut events,
+        changed,
+        alarms,
+    } = crm::apply_contacts(&mut states, &origin, now, &kept);
+    let mut saved = BTreeSet::new();
+    let to_save: Vec<&CustomerState> = changed
+        .iter()
+        .filter(|c| saved.insert(c.id.clone()))
+        .map(|c| &states[&c.id])
+        .collect();
+    if !to_save.is_empty() {
+        tx.save_customer_contacts(&to_save, &origin).await?;
+    }
+    if !alarms.is_empty() {
+        let new = tx
+            .insert_clock_alarms(&till.till_id, &alarms, &origin.received_at)
+            .await?;
+        for (alarm, _) in alarms.iter().zip(new).filter(|(_, new)| *new) {
+            tracing::warn!(till = %till.till_id, customer = %alarm.customer, "{}", alarm.reason);
+            events.push(alarm.event(&origin));
+        }
+    }
+    let feed: Vec<NewChange> = changed
+        .iter()
+        .map(|c| pos_hq_core::distribution::customer_change(&till.shop_id, c))
+        .collect();
+    tx.put_changes(&feed).await?;
+    if !events.is_empty() {
+        tx.insert_outbox_events(&events.iter().collect::<Vec<_>>())
+            .await?;
+    }
+    Ok(CustomersUploadResponse {
+        stored: changed.len() as u64,
+        unchanged: (uploaded.len() - changed.len()) as u64,
+    })
 }
