@@ -24,7 +24,7 @@ use pos_domain::record::{
 };
 use pos_domain::wire::{ChainAck, ChainBatch, ChainOutcome, WireRecord};
 
-use crate::signatures;
+use crate::signatures::{self, Checked};
 
 /// An authenticated till.
 #[derive(Clone, Debug)]
@@ -250,57 +250,55 @@ impl ChainPlan {
     }
 }
 
-/// Whether each record of each batch of an upload carries a valid signature of the till's key,
-/// in the batches' order. Signatures do not depend on what head office holds, so they are
-/// checked before the upload's transaction, all at once, on every core (see
-/// [`crate::signatures`]); [`plan_chain`] then checks links, shape and sequence against the
-/// held state and reads these verdicts.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SignatureVerdicts {
-    valid: Vec<Vec<bool>>,
+/// The records of an upload, each read (parsed and hashed) and its signature checked, in the
+/// batches' order. None of this depends on what head office holds, so it is done before the
+/// upload's transaction, all at once, on every core (see [`crate::signatures`]);
+/// [`plan_chain`] then checks sequences, links and forks against the held state.
+#[derive(Clone, Debug, Default)]
+pub struct CheckedBatches {
+    batches: Vec<Vec<Option<Checked>>>,
 }
 
-impl SignatureVerdicts {
-    /// Checks every record of `batches` under `key`.
-    pub fn check(key: &PublicKey, batches: &[ChainBatch]) -> SignatureVerdicts {
+impl CheckedBatches {
+    /// Reads and checks every record of `batches` under `key`.
+    pub fn check(key: &PublicKey, batches: &[ChainBatch]) -> CheckedBatches {
         let fast = signatures::FastKey::new(key);
         let records: Vec<&str> = batches
             .iter()
             .flat_map(|b| b.records.iter().map(|r| r.stored.as_str()))
             .collect();
         let mut flat =
-            signatures::valid_stored(&fast, &records, signatures::default_threads()).into_iter();
-        let valid = batches
+            signatures::check_stored(&fast, &records, signatures::default_threads()).into_iter();
+        let batches = batches
             .iter()
             .map(|b| flat.by_ref().take(b.records.len()).collect())
             .collect();
-        SignatureVerdicts { valid }
+        CheckedBatches { batches }
     }
 
-    /// The verdicts of the batch at `index` (one per record).
-    pub fn of_batch(&self, index: usize) -> &[bool] {
-        self.valid.get(index).map(Vec::as_slice).unwrap_or_default()
+    /// Takes the checked records of the batch at `index` (one per record of the batch).
+    pub fn take_batch(&mut self, index: usize) -> Vec<Option<Checked>> {
+        self.batches
+            .get_mut(index)
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 }
 
-/// Plans one chain's batch (see the module docs). `key` is the till's enrolled key;
-/// `signatures` says whose signature is valid, one verdict per record of `batch` (see
-/// [`SignatureVerdicts`]).
+/// Plans one chain's batch (see the module docs). `key` is the till's enrolled key; `checked`
+/// holds each record of `batch` read and its signature checked (see [`CheckedBatches`]).
 pub fn plan_chain(
     key: PublicKey,
     till_id: &str,
     chain: Chain,
     held: &Held,
     batch: &[WireRecord],
-    signatures: &[bool],
+    mut checked: Vec<Option<Checked>>,
 ) -> ChainPlan {
     let head_seq = held.head_seq();
-    // Links, shape, till, chain and sequence are checked record by record here; signatures
-    // were checked before, all at once, on every core.
-    let mut verifier = ChainVerifier::new(key, till_id, chain, Depth::Links);
-    if let Some((seq, hash)) = &held.head {
-        verifier = verifier.resume(*seq, hash.clone());
-    }
+    // Sequences, links, forks and gaps are checked record by record here, against the held
+    // state; records were read and their signatures checked before, all at once.
+    let mut prev_hash = held.head.as_ref().map(|h| h.1.clone()).unwrap_or_default();
     let mut expected = head_seq + 1;
     let mut accepted: Vec<Accepted> = Vec::new();
     let mut duplicates = 0;
@@ -340,20 +338,25 @@ pub fn plan_chain(
             outcome = ChainOutcome::Gap { expected };
             break;
         }
-        let verified = verifier
-            .push(wire.seq, bytes)
-            .map_err(|(_, kind)| kind.to_string())
-            .and_then(|record| match signatures.get(index) {
-                Some(true) => Ok(record),
-                // Everything from the first bad signature on is refused (later records link
-                // to it).
-                _ => Err(DefectKind::BadSignature.to_string()),
-            });
+        let verified = match checked.get_mut(index).and_then(Option::take) {
+            Some(read) if links(&read.record, till_id, chain, wire.seq, &prev_hash) => {
+                if read.signature_valid {
+                    Ok((read.record, read.hash))
+                } else {
+                    // Everything from the first bad signature on is refused (later records
+                    // link to it).
+                    Err(DefectKind::BadSignature.to_string())
+                }
+            }
+            // Unreadable or unlinked: the domain's verifier says exactly why.
+            _ => verify_one(key, till_id, chain, wire, &prev_hash),
+        };
         match verified {
-            Ok(record) => {
+            Ok((record, hash)) => {
+                prev_hash = hash.clone();
                 accepted.push(Accepted {
                     seq: wire.seq,
-                    hash: record.hash(),
+                    hash,
                     record,
                 });
                 expected += 1;
@@ -387,6 +390,41 @@ pub fn plan_chain(
             outcome,
         },
         accepted,
+    }
+}
+
+/// Whether `record`, stored under `seq`, is the next record of the till's `chain` after the
+/// record whose hash is `prev_hash` (`""`: the chain's first): what the domain's
+/// [`ChainVerifier`] checks of a readable record, short of its signature.
+fn links(record: &SignedRecord, till_id: &str, chain: Chain, seq: u64, prev_hash: &str) -> bool {
+    let r = &record.record;
+    r.chain == chain
+        && r.seq == seq
+        && r.till == till_id
+        && r.prev == prev_hash
+        && r.first == (seq == 1)
+}
+
+/// The next record of a chain (after `prev_hash`) checked on its own by the domain's
+/// [`ChainVerifier`] and its signature: the record and its hash, or why it is refused in the
+/// verifier's words.
+fn verify_one(
+    key: PublicKey,
+    till_id: &str,
+    chain: Chain,
+    wire: &WireRecord,
+    prev_hash: &str,
+) -> Result<(SignedRecord, String), String> {
+    let mut verifier = ChainVerifier::new(key, till_id, chain, Depth::Links)
+        .resume(wire.seq - 1, prev_hash.to_string());
+    let record = verifier
+        .push(wire.seq, wire.stored.as_bytes())
+        .map_err(|(_, kind)| kind.to_string())?;
+    if signatures::FastKey::new(&key).verify_record(&record) {
+        let hash = record.hash();
+        Ok((record, hash))
+    } else {
+        Err(DefectKind::BadSignature.to_string())
     }
 }
 
@@ -493,14 +531,14 @@ mod tests {
             chain: Chain::Cash,
             records: batch.to_vec(),
         }];
-        let verdicts = SignatureVerdicts::check(&key().public_key(), &upload);
+        let mut checked = CheckedBatches::check(&key().public_key(), &upload);
         plan_chain(
             key().public_key(),
             "T1",
             Chain::Cash,
             held,
             batch,
-            verdicts.of_batch(0),
+            checked.take_batch(0),
         )
     }
 

@@ -31,11 +31,28 @@ impl FastKey {
     }
 }
 
-/// Whether each stored record (canonical bytes with the signature) parses and carries a valid
-/// signature under this key, checking on up to `threads` threads, in the records' order.
-pub fn valid_stored(key: &FastKey, stored: &[&str], threads: usize) -> Vec<bool> {
+/// A stored record as read before an upload's transaction: parsed, hashed, its signature
+/// checked.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    pub record: SignedRecord,
+    /// Hex SHA-256 of the stored bytes.
+    pub hash: String,
+    /// Whether its signature is valid under the till's key.
+    pub signature_valid: bool,
+}
+
+/// Reads each stored record (canonical bytes with the signature) and checks its signature,
+/// on up to `threads` threads, in the records' order (`None`: not a record).
+pub fn check_stored(key: &FastKey, stored: &[&str], threads: usize) -> Vec<Option<Checked>> {
     let check = |bytes: &str| {
-        SignedRecord::from_stored(bytes.as_bytes()).is_ok_and(|r| key.verify_record(&r))
+        SignedRecord::from_stored(bytes.as_bytes())
+            .ok()
+            .map(|record| Checked {
+                hash: record.hash(),
+                signature_valid: key.verify_record(&record),
+                record,
+            })
     };
     let threads = threads.clamp(1, 16);
     if threads == 1 || stored.len() < 32 {
@@ -50,8 +67,8 @@ pub fn valid_stored(key: &FastKey, stored: &[&str], threads: usize) -> Vec<bool>
         handles
             .into_iter()
             .zip(stored.chunks(chunk))
-            // A check that panicked proves nothing: its records count as invalid.
-            .flat_map(|(h, part)| h.join().unwrap_or_else(|_| vec![false; part.len()]))
+            // A check that panicked proves nothing: its records count as unreadable.
+            .flat_map(|(h, part)| h.join().unwrap_or_else(|_| vec![None; part.len()]))
             .collect()
     })
 }
@@ -148,8 +165,16 @@ mod tests {
         let refs: Vec<&str> = stored.iter().map(String::as_str).collect();
         let fast = FastKey::new(&key.public_key());
         for threads in [1, 2, 3, 8] {
-            let valid = valid_stored(&fast, &refs, threads);
-            let invalid: Vec<usize> = (0..valid.len()).filter(|i| !valid[*i]).collect();
+            let checked = check_stored(&fast, &refs, threads);
+            let invalid: Vec<usize> = (0..checked.len())
+                .filter(|i| !checked[*i].as_ref().is_some_and(|c| c.signature_valid))
+                .collect();
+            assert!(checked[10].is_none(), "threads {threads}: not a record");
+            assert_eq!(
+                checked[0].as_ref().map(|c| c.hash.clone()),
+                Some(list[0].hash()),
+                "threads {threads}: each record's hash is that of its stored bytes"
+            );
             assert_eq!(
                 invalid,
                 vec![10, 70, 90],

@@ -1300,7 +1300,7 @@ impl Store for PgStore {
                 outbox_locked: false,
             },
             till,
-            &checked,
+            checked,
             now,
             till_clock,
         )

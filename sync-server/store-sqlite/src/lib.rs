@@ -171,7 +171,7 @@ struct SqliteIngest<'a> {
 fn ingest_tx(
     conn: &mut Connection,
     till: &TillAuth,
-    upload: &CheckedUpload,
+    upload: CheckedUpload,
     now: DateTime<Utc>,
     till_clock: Option<DateTime<Utc>>,
 ) -> Result<UploadResponse> {
@@ -1334,7 +1334,7 @@ impl Store for SqliteStore {
                 .await
                 .map_err(|e| StoreError::Database(e.to_string()))?
         };
-        self.with(move |c| ingest_tx(c, &till, &checked, now, till_clock))
+        self.with(move |c| ingest_tx(c, &till, checked, now, till_clock))
             .await
     }
 

@@ -2,7 +2,7 @@
 //! inside its transaction, over [`IngestTx`], the storage verbs a backend offers.
 //!
 //! An upload is checked in three steps. Its signatures first, before any transaction, on every
-//! core ([`SignatureVerdicts::check`]: they do not depend on what head office holds). Then, in
+//! core ([`CheckedBatches::check`]: they do not depend on what head office holds). Then, in
 //! the upload's transaction, [`ingest`]: the held state is read, each chain planned
 //! ([`pos_hq_core::ingest::plan_chain`]: links, forks, gaps) and the rest derived
 //! ([`pos_hq_core::derive`]), then written in this order:
@@ -41,7 +41,7 @@ use pos_hq_core::accounting::{self, PendingClosure};
 use pos_hq_core::crm::{self, ClockAlarm, ContactOrigin, CustomerState};
 use pos_hq_core::derive::{IngestWrites, ingest_writes};
 use pos_hq_core::events::{self, OutboxEvent};
-use pos_hq_core::ingest::{self, Accepted, ChainPlan, Held, NewAlarm, SignatureVerdicts};
+use pos_hq_core::ingest::{self, Accepted, ChainPlan, CheckedBatches, Held, NewAlarm};
 use pos_hq_core::rollup::{RollupDelta, RollupKey};
 use pos_hq_core::stock::{self, StockKey};
 use pos_hq_core::web_orders::{self, TillActionWrites};
@@ -180,18 +180,15 @@ pub struct PostedEntry<'a> {
 /// An upload whose signatures were checked, ready for [`ingest`].
 pub struct CheckedUpload {
     pub batches: Vec<ChainBatch>,
-    pub signatures: SignatureVerdicts,
+    pub checked: CheckedBatches,
 }
 
 impl CheckedUpload {
     /// Checks the signatures of an upload of `till` (CPU work, on every core: run it off the
     /// async workers and before the transaction).
     pub fn check(till: &TillAuth, batches: Vec<ChainBatch>) -> CheckedUpload {
-        let signatures = SignatureVerdicts::check(&till.public_key, &batches);
-        CheckedUpload {
-            batches,
-            signatures,
-        }
+        let checked = CheckedBatches::check(&till.public_key, &batches);
+        CheckedUpload { batches, checked }
     }
 }
 
@@ -200,7 +197,7 @@ impl CheckedUpload {
 pub async fn ingest(
     tx: &mut impl IngestTx,
     till: &TillAuth,
-    upload: &CheckedUpload,
+    upload: CheckedUpload,
     now: DateTime<Utc>,
     till_clock: Option<DateTime<Utc>>,
 ) -> Result<UploadResponse> {
@@ -243,7 +240,7 @@ pub async fn ingest(
 async fn plan(
     tx: &mut impl IngestTx,
     till: &TillAuth,
-    upload: &CheckedUpload,
+    mut upload: CheckedUpload,
 ) -> Result<Vec<ChainPlan>> {
     let chains: Vec<Chain> = upload.batches.iter().map(|b| b.chain).collect();
     let heads = tx.chain_heads(&till.till_id, &chains).await?;
@@ -262,7 +259,7 @@ async fn plan(
             batch.chain,
             &Held { head, hashes },
             &batch.records,
-            upload.signatures.of_batch(index),
+            upload.checked.take_batch(index),
         ));
     }
     Ok(plans)
