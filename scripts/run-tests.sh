@@ -30,7 +30,7 @@ cargo test --workspace 2>&1 | tee -a "$log"
 # built yet; `cargo build -p pos-cashier` after this embeds the built UI.)
 if [ -x ui/scripts/test.sh ]; then
   echo "== ui/scripts/test.sh"
-  if cargo build -p pos-till -p pos-till-service -p pos-sync-server --bins 2>&1 | tee -a "$log"; then
+  if cargo build -p pos-till -p pos-till-service -p sync-server --bins 2>&1 | tee -a "$log"; then
     export TILL_APP_HTTP="$PWD/target/debug/till-app-http" TILL_BIN="$PWD/target/debug/till"
     ui/scripts/test.sh 2>&1 | tee -a "$log"
     [ "${PIPESTATUS[0]}" -eq 0 ] || status=1

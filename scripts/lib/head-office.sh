@@ -17,7 +17,7 @@ DEMO_TILL=PARIS-OPERA-CAISSE-1
 head_office_start() {
   local dir=$1 port=$2
   local db="sqlite:$dir/head-office.sqlite"
-  cargo build --quiet -p pos-sync-server --bin sync-server -p pos-till --bin till
+  cargo build --quiet -p sync-server --bin sync-server -p pos-till --bin till
   mkdir -p "$dir"
   if [ ! -f "$dir/head-office.sqlite" ]; then
     echo "head office: creating the demo data in $dir/head-office.sqlite"

@@ -18,7 +18,7 @@ window_prepare() {
   fi
   cargo build --quiet -p pos-cashier --features custom-protocol
   # The window test enrolls its till with a head office: the sync server and the till CLI.
-  cargo build --quiet -p pos-sync-server --bin sync-server -p pos-till --bin till
+  cargo build --quiet -p sync-server --bin sync-server -p pos-till --bin till
   (cd tests/window && npm ci --no-audit --no-fund --silent)
   export CASHIER_APP="$PWD/target/debug/pos-cashier"
 }

@@ -6,7 +6,7 @@
 //! 2. a fresh, enrolled till's whole first sync (`Till::sync`: download and apply, one local
 //!    transaction per page of `pos_till::download::PAGE`): seconds and products/s.
 //!
-//! Run: `cargo bench -p pos-sync-server --bench download` (PostgreSQL too when `DATABASE_URL`
+//! Run: `cargo bench -p sync-server --bench download` (PostgreSQL too when `DATABASE_URL`
 //! is set). The catalog is written to the server first (timed separately, as the admin import
 //! would).
 

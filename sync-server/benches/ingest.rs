@@ -8,7 +8,7 @@
 //!    local PouchDB to pouchdb-server (`benches/pouchdb/replicate.mjs`, run in the same run;
 //!    its npm packages are installed there on first use; `BENCH_POUCHDB=0` skips it).
 //!
-//! Run: `cargo bench -p pos-sync-server --bench ingest` (PostgreSQL too when `DATABASE_URL` is
+//! Run: `cargo bench -p sync-server --bench ingest` (PostgreSQL too when `DATABASE_URL` is
 //! set: `export DATABASE_URL=$(sync-server/scripts/start-postgres.sh)`). Ledgers are generated
 //! first with the till engine (not timed).
 

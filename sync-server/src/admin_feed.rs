@@ -12,9 +12,9 @@ use pos_domain::web_order::{NewOrderLine, NewWebOrder, PaymentState, WebOrder};
 use pos_domain::wire::{StaffMember, StaffRole, kinds};
 use serde_json::{Value, json};
 
-use crate::distribution::{self, FileFormat};
-use crate::store::{NewChange, Placed, Placement, Store};
-use crate::{secrets, web_orders};
+use sync_server::distribution::{self, FileFormat};
+use sync_server::store::{NewChange, Placed, Placement, Store};
+use sync_server::{secrets, web_orders};
 
 /// The admin commands of this module (flattened into `sync-server admin`).
 #[derive(Subcommand, Debug)]
@@ -449,7 +449,7 @@ pub async fn run(store: Arc<dyn Store>, command: FeedAdmin) -> Result<(Value, St
             action: WebshopAction::Add { name, id },
         } => {
             let id = id.unwrap_or_else(|| distribution::staff_id(&name));
-            if !crate::store::is_plain_id(&id) {
+            if !sync_server::store::is_plain_id(&id) {
                 bail!(
                     "web shop id `{id}`: use 1 to 64 letters, digits, `-`, `_` or `.` (give --id)"
                 );
@@ -552,8 +552,8 @@ pub async fn run(store: Arc<dyn Store>, command: FeedAdmin) -> Result<(Value, St
                 )
             }
             WebOrderAction::List { shop } => {
-                let shops = crate::store::ShopSelection { shop, region: None };
-                let orders = crate::store::all_web_orders(store.as_ref(), &shops).await?;
+                let shops = sync_server::store::ShopSelection { shop, region: None };
+                let orders = sync_server::store::all_web_orders(store.as_ref(), &shops).await?;
                 let text = orders.iter().map(order_text).collect::<Vec<_>>().join("\n");
                 (serde_json::to_value(&orders)?, text)
             }

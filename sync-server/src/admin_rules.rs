@@ -1,7 +1,7 @@
 //! `sync-server admin` commands for the rules the tills apply by themselves: VAT rates per
 //! territory from a day on, the means of payment each shop takes, and promotions. Each is
 //! checked here (a rule a till would refuse is never distributed) and written as a changes-feed
-//! entry ([`crate::distribution`]): VAT rates for every shop of a territory, tender types per
+//! entry ([`sync_server::distribution`]): VAT rates for every shop of a territory, tender types per
 //! shop, promotions for every shop or one.
 
 use std::sync::Arc;
@@ -17,8 +17,8 @@ use pos_domain::wire::kinds;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::distribution::{self, EVERY_SHOP};
-use crate::store::{NewChange, Store};
+use sync_server::distribution::{self, EVERY_SHOP, territory_scope};
+use sync_server::store::{NewChange, Store};
 
 /// The admin commands of this module (flattened into `sync-server admin`).
 #[derive(Subcommand, Debug)]
@@ -147,12 +147,6 @@ pub enum PromotionAction {
         #[arg(long)]
         shop: Option<String>,
     },
-}
-
-/// The scope of a territory's entries in the changes feed: every shop of the territory gets
-/// them ([`crate::store::Store::changes`]).
-pub fn territory_scope(territory: &str) -> String {
-    format!("territory:{territory}")
 }
 
 /// The name a unit enum is written under in JSON (`metropole`, `gift_card`).

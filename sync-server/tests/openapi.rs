@@ -14,7 +14,7 @@ fn the_committed_document_is_the_generated_one() {
     assert!(
         committed == generated,
         "sync-server/openapi.json differs from the document the code generates: regenerate it with\n  \
-         cargo run -q -p pos-sync-server -- openapi > sync-server/openapi.json\nand commit it"
+         cargo run -q -p sync-server -- openapi > sync-server/openapi.json\nand commit it"
     );
 }
 

@@ -41,7 +41,7 @@ fi
 
 if [ "${SKIP_CARGO_BUILD:-}" != "1" ]; then
   step "engine binaries for the browser tests"
-  (cd .. && nice -n 10 cargo build -p pos-till -p pos-till-service -p pos-sync-server --bins)
+  (cd .. && nice -n 10 cargo build -p pos-till -p pos-till-service -p sync-server --bins)
 fi
 
 step "browser tests (playwright-core + Chromium, real engine and simulators)"

@@ -18,7 +18,7 @@ export const bin = (name) => {
   const override = { 'till-app-http': process.env.TILL_APP_HTTP, till: process.env.TILL_BIN, 'sync-server': process.env.SYNC_SERVER_BIN }[name];
   const path = override ? resolve(override) : join(targetDir, 'debug', name);
   if (!existsSync(path)) {
-    throw new Error(`${path} is missing: build it with \`cargo build -p pos-till -p pos-till-service -p pos-sync-server --bins\` (ui/scripts/test.sh does)`);
+    throw new Error(`${path} is missing: build it with \`cargo build -p pos-till -p pos-till-service -p sync-server --bins\` (ui/scripts/test.sh does)`);
   }
   return path;
 };

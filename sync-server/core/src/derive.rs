@@ -1,0 +1,75 @@
+//! Derivations of an upload: from the plans of its chains (see [`crate::ingest`]) to what
+//! head office writes besides the records and chain heads (sales rollups, the records' events,
+//! alarms, the customers and stock movements of the tickets, the till's software). Pure, so
+//! both backends write the same rows.
+
+use std::collections::BTreeMap;
+
+use crate::events::{self, OutboxEvent};
+use crate::ingest::{self, AlarmKind, ChainPlan, NewAlarm};
+use crate::rollup::{self, RollupDelta, RollupKey};
+use crate::{crm, stock};
+
+/// Everything an ingest writes besides the records and chain heads: computed from the plans,
+/// outside any backend, so both write the same rows.
+pub struct IngestWrites {
+    pub rollups: BTreeMap<RollupKey, RollupDelta>,
+    /// Events of the accepted records.
+    pub events: Vec<OutboxEvent>,
+    /// Alarms to raise; a backend writes an alarm's event only if the alarm is new (the same
+    /// offending record sent again raises nothing more).
+    pub alarms: Vec<NewAlarm>,
+    /// The software of the newest record accepted, if any: the till's current version.
+    pub software: Option<String>,
+    /// The upload's tickets naming a customer, in order (see [`crate::crm`]).
+    pub customers: Vec<crm::CustomerTicket>,
+    /// The upload's stock movements, in ticket order (see [`crate::stock`]).
+    pub stock: Vec<(stock::StockKey, i64)>,
+}
+
+/// Computes rollups, events and alarms for the plans of one upload.
+pub fn ingest_writes(shop_id: &str, plans: &[ChainPlan]) -> IngestWrites {
+    let mut rollups = BTreeMap::new();
+    let mut events = Vec::new();
+    let mut alarms = Vec::new();
+    let mut customers = Vec::new();
+    let mut stock = Vec::new();
+    for plan in plans {
+        for accepted in &plan.accepted {
+            let signed = &accepted.record;
+            alarms.extend(ingest::skipped_feed_entry(plan.chain, accepted));
+            events.push(events::record_accepted(shop_id, signed, &accepted.hash));
+            match rollup::parse_ticket(signed) {
+                Ok(None) => {}
+                Ok(Some(ticket)) => {
+                    rollup::add_ticket_record(shop_id, signed, &ticket, &mut rollups);
+                    events.extend(crm::purchase(shop_id, signed, &ticket));
+                    customers.extend(crm::customer_ticket(shop_id, signed, &ticket));
+                    stock.extend(stock::movements(shop_id, &ticket));
+                }
+                Err(e) => alarms.push(NewAlarm {
+                    chain: plan.chain,
+                    seq: accepted.seq,
+                    kind: AlarmKind::PayloadUnreadable,
+                    reason: format!("stored, but left out of the sales rollups: {e}"),
+                    received: signed.stored.clone(),
+                    received_hash: accepted.hash.clone(),
+                }),
+            }
+        }
+        alarms.extend(plan.alarm.clone());
+    }
+    let software = plans
+        .iter()
+        .flat_map(|p| &p.accepted)
+        .max_by_key(|a| a.record.record.at)
+        .map(|a| a.record.record.software.clone());
+    IngestWrites {
+        rollups,
+        events,
+        alarms,
+        software,
+        customers,
+        stock,
+    }
+}

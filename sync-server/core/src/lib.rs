@@ -1,0 +1,25 @@
+//! Head office's pure core: what head office decides, with no database, no HTTP and no async
+//! runtime, so every backend and every route applies the same rules.
+//!
+//! - [`ingest`]: the upload planner (held state + batch -> records to store, alarm,
+//!   acknowledgement), with the signature verdicts of [`signatures`] checked before the
+//!   transaction, and the alarms' bound per till and hour;
+//! - [`derive`]: what an upload writes besides its records (rollups, events, alarms, customers,
+//!   stock), from the plans;
+//! - [`rollup`]: sales rollups from ticket payloads; [`accounting`]: the daily journal entry of
+//!   a day (Z) closure; [`crm`] and [`stock`]: customer and per-shop stock events of tickets;
+//!   [`web_orders`]: click & collect orders, their state machine applied to tills' records;
+//! - [`distribution`]: the entries of the changes feed tills download; [`events`]: the
+//!   CloudEvents of the outbox; [`random`]: random bytes for ids and codes.
+
+pub mod accounting;
+pub mod crm;
+pub mod derive;
+pub mod distribution;
+pub mod events;
+pub mod ingest;
+pub mod random;
+pub mod rollup;
+pub mod signatures;
+pub mod stock;
+pub mod web_orders;

@@ -1,0 +1,185 @@
+//! ES256 signature checks for ingest, the costliest step of an upload.
+//!
+//! Each check is the domain's [`PublicKey::verify`] (ring, low-S signatures only: the same
+//! verdict as every till and auditor); this module spreads a batch's checks over the available
+//! cores.
+
+use pos_domain::record::{PublicKey, Signature, SignedRecord};
+
+/// A till's public key, for checking a batch of its records.
+#[derive(Clone, Copy, Debug)]
+pub struct FastKey {
+    key: PublicKey,
+}
+
+impl FastKey {
+    pub fn new(key: &PublicKey) -> FastKey {
+        FastKey { key: *key }
+    }
+
+    /// True if `signature` (64 bytes `r‖s`) signs `message` under this key.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        Signature::from_bytes(signature).is_some_and(|s| self.key.verify(message, &s))
+    }
+
+    /// True if the record's signature is valid.
+    pub fn verify_record(&self, record: &SignedRecord) -> bool {
+        record
+            .record
+            .signed_bytes()
+            .is_ok_and(|message| self.key.verify(&message, &record.signature))
+    }
+}
+
+/// A stored record as read before an upload's transaction: parsed, hashed, its signature
+/// checked.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    pub record: SignedRecord,
+    /// Hex SHA-256 of the stored bytes.
+    pub hash: String,
+    /// Whether its signature is valid under the till's key.
+    pub signature_valid: bool,
+}
+
+/// Reads each stored record (canonical bytes with the signature) and checks its signature,
+/// on up to `threads` threads, in the records' order (`None`: not a record).
+pub fn check_stored(key: &FastKey, stored: &[&str], threads: usize) -> Vec<Option<Checked>> {
+    let check = |bytes: &str| {
+        SignedRecord::from_stored(bytes.as_bytes())
+            .ok()
+            .map(|record| Checked {
+                hash: record.hash(),
+                signature_valid: key.verify_record(&record),
+                record,
+            })
+    };
+    let threads = threads.clamp(1, 16);
+    if threads == 1 || stored.len() < 32 {
+        return stored.iter().map(|s| check(s)).collect();
+    }
+    let chunk = stored.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = stored
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(|s| check(s)).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .zip(stored.chunks(chunk))
+            // A check that panicked proves nothing: its records count as unreadable.
+            .flat_map(|(h, part)| h.join().unwrap_or_else(|_| vec![None; part.len()]))
+            .collect()
+    })
+}
+
+/// Threads for signature checks: the machine's cores.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+    use pos_domain::record::{Chain, Record, Signer, SoftwareKey};
+    use serde_json::json;
+
+    fn records(key: &SoftwareKey, n: u64) -> Vec<SignedRecord> {
+        (1..=n)
+            .map(|seq| {
+                Record {
+                    till: "T".into(),
+                    chain: Chain::Event,
+                    seq,
+                    at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+                    tz: "Europe/Paris".into(),
+                    operator: "o".into(),
+                    software: "s".into(),
+                    first: seq == 1,
+                    prev: String::new(),
+                    payload: json!({"n": seq, "label": "Écouteurs sans fil"}),
+                }
+                .sign(key)
+                .unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ring_and_the_domain_agree() {
+        let key = SoftwareKey::from_secret_bytes(&[5; 32]).unwrap();
+        let other = SoftwareKey::from_secret_bytes(&[6; 32]).unwrap();
+        let fast = FastKey::new(&key.public_key());
+        let fast_other = FastKey::new(&other.public_key());
+        for record in records(&key, 20) {
+            let message = record.record.signed_bytes().unwrap();
+            let signature = hex::decode(record.signature.to_string()).unwrap();
+            let reference = key.public_key().verify(&message, &record.signature);
+            assert!(reference, "the domain accepts a genuine record");
+            assert_eq!(
+                fast.verify(&message, &signature),
+                reference,
+                "ring agrees on a genuine record"
+            );
+            assert!(
+                !fast_other.verify(&message, &signature),
+                "another key's check fails"
+            );
+            for i in 0..signature.len() {
+                let mut bad = signature.clone();
+                bad[i] ^= 0x01;
+                let parsed = hex::encode(&bad).parse().unwrap();
+                assert_eq!(
+                    fast.verify(&message, &bad),
+                    key.public_key().verify(&message, &parsed),
+                    "ring and the domain agree on a signature with byte {i} changed"
+                );
+            }
+            for i in 0..message.len() {
+                let mut altered = message.clone();
+                altered[i] ^= 0x20;
+                assert!(
+                    !fast.verify(&altered, &signature),
+                    "any changed byte of the record fails"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_record_is_judged_on_any_number_of_threads() {
+        let key = SoftwareKey::from_secret_bytes(&[5; 32]).unwrap();
+        let other = SoftwareKey::from_secret_bytes(&[6; 32]).unwrap();
+        let mut list = records(&key, 100);
+        let forged = records(&other, 100);
+        list[70] = forged[70].clone();
+        list[90] = forged[90].clone();
+        let mut stored: Vec<String> = list
+            .iter()
+            .map(|r| String::from_utf8(r.stored.clone()).unwrap())
+            .collect();
+        stored[10] = "not a record".into();
+        let refs: Vec<&str> = stored.iter().map(String::as_str).collect();
+        let fast = FastKey::new(&key.public_key());
+        for threads in [1, 2, 3, 8] {
+            let checked = check_stored(&fast, &refs, threads);
+            let invalid: Vec<usize> = (0..checked.len())
+                .filter(|i| !checked[*i].as_ref().is_some_and(|c| c.signature_valid))
+                .collect();
+            assert!(checked[10].is_none(), "threads {threads}: not a record");
+            assert_eq!(
+                checked[0].as_ref().map(|c| c.hash.clone()),
+                Some(list[0].hash()),
+                "threads {threads}: each record's hash is that of its stored bytes"
+            );
+            assert_eq!(
+                invalid,
+                vec![10, 70, 90],
+                "threads {threads}: exactly the unreadable and forged records fail, in order"
+            );
+        }
+    }
+}

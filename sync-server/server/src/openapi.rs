@@ -1,0 +1,717 @@
+//! The OpenAPI 3.1 document of the HTTP API, generated from the handlers' and types'
+//! annotations (utoipa), served at `GET /openapi.json` and committed as
+//! `sync-server/openapi.json` (a test fails when the two differ; regenerate with
+//! `cargo run -q -p sync-server -- openapi > sync-server/openapi.json`).
+//!
+//! The wire types of [`pos_domain::wire`] and [`pos_domain::web_order`] belong to the domain
+//! crate, shared with the tills; their schemas are described here by the `*Doc` types, named as
+//! the domain types, and a test checks that their fields (and enum values) are those the domain
+//! types serialize.
+
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::{api, customers_api, orders_api};
+
+/// `{code, message}`: every error answer ([`pos_domain::wire::ApiError`]).
+#[derive(Serialize, ToSchema)]
+#[schema(as = ApiError)]
+pub struct ApiErrorDoc {
+    /// Stable code (`unauthenticated`, `forbidden`, `json_invalid`, ...).
+    pub code: String,
+    /// What happened and what to do next.
+    pub message: String,
+}
+
+/// [`pos_domain::wire::Capabilities`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = Capabilities)]
+pub struct CapabilitiesDoc {
+    /// The server's newest protocol version, `MAJOR.MINOR`.
+    #[schema(example = "1.0")]
+    pub protocol: String,
+    pub supported_majors: Vec<u32>,
+    pub max_records_per_upload: u32,
+    pub max_body_bytes: u64,
+    pub features: Vec<String>,
+}
+
+/// [`pos_domain::wire::EnrollRequest`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = EnrollRequest)]
+pub struct EnrollRequestDoc {
+    #[schema(example = "1.0")]
+    pub protocol: String,
+    /// The one-time enrollment code printed at head office.
+    pub code: String,
+    /// The till's P-256 public key, hex SEC1.
+    pub public_key: String,
+    pub software: String,
+}
+
+/// [`pos_domain::wire::EnrollResponse`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = EnrollResponse)]
+pub struct EnrollResponseDoc {
+    pub till_id: String,
+    pub shop_id: String,
+    /// Bearer token for every later request (the server keeps only its hash).
+    pub token: String,
+    pub capabilities: CapabilitiesDoc,
+}
+
+/// [`pos_domain::wire::WireRecord`]: one signed record.
+#[derive(Serialize, ToSchema)]
+#[schema(as = WireRecord)]
+pub struct WireRecordDoc {
+    pub seq: u64,
+    /// The record exactly as stored and signed at the till.
+    pub stored: String,
+}
+
+/// [`pos_domain::wire::ChainBatch`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = ChainBatch)]
+pub struct ChainBatchDoc {
+    /// `ticket`, `training`, `closure`, `duplicate`, `cash`, `event` or `archive`.
+    pub chain: String,
+    pub records: Vec<WireRecordDoc>,
+}
+
+/// [`pos_domain::wire::UploadRequest`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = UploadRequest)]
+pub struct UploadRequestDoc {
+    #[schema(example = "1.0")]
+    pub protocol: String,
+    pub chains: Vec<ChainBatchDoc>,
+    /// The till's clock when it sent the upload (RFC 3339).
+    pub sent_at: Option<String>,
+}
+
+/// [`pos_domain::wire::ChainAck`]: the outcome fields depend on `status`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ChainAck)]
+pub struct ChainAckDoc {
+    pub chain: String,
+    /// Every record from 1 to here is held: the till may mark them synced.
+    pub held: u64,
+    pub stored: u64,
+    pub duplicates: u64,
+    /// `ok`, `gap` (resend from `expected`), `fork` or `rejected` (at `seq`, with `reason`).
+    pub status: String,
+    pub expected: Option<u64>,
+    pub seq: Option<u64>,
+    pub reason: Option<String>,
+}
+
+/// [`pos_domain::wire::UploadResponse`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = UploadResponse)]
+pub struct UploadResponseDoc {
+    pub chains: Vec<ChainAckDoc>,
+}
+
+/// A till as `GET /api/v1/shops/{shop_id}/tills` lists it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ShopTill)]
+pub struct ShopTillDoc {
+    pub id: String,
+    pub name: String,
+    pub enrolled: bool,
+}
+
+/// [`pos_domain::wire::Change`]: one entry of the changes feed at its newest version.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Change)]
+pub struct ChangeDoc {
+    /// The global version of this change; versions only grow.
+    pub version: u64,
+    /// `product`, `price`, `staff`, `web_order`, `setting`, `customer`, `vat_rate`, `tender`
+    /// or `promotion` ([`pos_domain::wire::kinds`]); a till skips kinds it does not know.
+    pub kind: String,
+    /// Which entry of its kind (a product id, a staff id, an order id).
+    pub key: String,
+    /// The entry as it now is (a product, a shop price, a staff member, a `WebOrder`, a
+    /// setting, a `Customer`); `null` when it was removed.
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<serde_json::Value>,
+}
+
+/// [`pos_domain::customer::Customer`]: a customer as tills make them and the changes feed
+/// sends them (kind `customer`).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Customer)]
+pub struct CustomerDoc {
+    /// A random (version 4) UUID made by the till that created the customer.
+    pub id: String,
+    /// Trimmed, single spaces.
+    pub name: String,
+    /// E.164 (`+33612345678`); at least one of `phone` and `email` is given.
+    pub phone: Option<String>,
+    /// Its domain in lower case.
+    pub email: Option<String>,
+    /// UTC, RFC 3339 with microseconds (`2026-03-30T10:00:00.000000Z`).
+    pub created_at: String,
+    /// When the details last changed: between two versions, the later wins.
+    pub updated_at: String,
+}
+
+/// [`pos_domain::wire::CustomersUpload`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = CustomersUpload)]
+pub struct CustomersUploadDoc {
+    /// At most 1000.
+    pub customers: Vec<CustomerDoc>,
+}
+
+/// [`pos_domain::wire::CustomersUploadResponse`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = CustomersUploadResponse)]
+pub struct CustomersUploadResponseDoc {
+    /// Customers new or later than head office's copy, now stored.
+    pub stored: u64,
+    /// Customers head office held at the same or a later change (kept as they were).
+    pub unchanged: u64,
+}
+
+/// [`pos_domain::wire::ChangesPage`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = ChangesPage)]
+pub struct ChangesPageDoc {
+    /// Changes with a version above `since`, oldest first, at most `limit`.
+    pub changes: Vec<ChangeDoc>,
+    /// The `since` of the next request, to store with this page once applied.
+    pub next: u64,
+    /// The newest version of the till's feed when the page was read: the till is up to date
+    /// once `next` reaches it.
+    pub latest: u64,
+}
+
+/// [`pos_domain::web_order::PaymentState`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = PaymentState)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStateDoc {
+    /// Paid on the web shop: the till hands over without taking money.
+    PaidOnline,
+    /// Paid at the till at pickup.
+    PayInShop,
+}
+
+/// [`pos_domain::web_order::OrderState`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = OrderState)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStateDoc {
+    Placed,
+    Prepared,
+    Ready,
+    Collected,
+    PartiallyCollected,
+    Refused,
+    Cancelled,
+}
+
+/// [`pos_domain::web_order::NewOrderLine`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = NewOrderLine)]
+pub struct NewOrderLineDoc {
+    pub product_id: String,
+    pub label: String,
+    /// 1 to 10000.
+    pub quantity: u32,
+    /// Including VAT, as agreed online; a decimal string, not negative.
+    #[schema(example = "12.50")]
+    pub unit_price: String,
+    /// The VAT code charged online: `standard`, `intermediate`, `reduced`, `super_reduced` or
+    /// `exempt`; a return in a shop refunds that VAT. Absent, the till uses its catalog's code.
+    #[schema(example = "standard")]
+    pub vat_code: Option<String>,
+}
+
+/// [`pos_domain::web_order::NewWebOrder`]: unknown fields are refused.
+#[derive(Serialize, ToSchema)]
+#[schema(as = NewWebOrder)]
+pub struct NewWebOrderDoc {
+    /// The pickup shop's id.
+    pub shop: String,
+    /// At least one.
+    pub lines: Vec<NewOrderLineDoc>,
+    pub payment: PaymentStateDoc,
+    pub customer: Option<String>,
+    /// The web shop's own reference.
+    pub reference: Option<String>,
+}
+
+/// [`pos_domain::web_order::OrderLine`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = OrderLine)]
+pub struct OrderLineDoc {
+    /// 1, 2... in the order.
+    pub line: u32,
+    pub product_id: String,
+    pub label: String,
+    pub quantity: u32,
+    #[schema(example = "12.50")]
+    pub unit_price: String,
+    /// The VAT code charged online, when the web shop gave it.
+    #[schema(example = "standard")]
+    pub vat_code: Option<String>,
+}
+
+/// [`pos_domain::web_order::PickedLine`]: units of one order line.
+#[derive(Serialize, ToSchema)]
+#[schema(as = PickedLine)]
+pub struct PickedLineDoc {
+    /// The line's number in the order.
+    pub line: u32,
+    pub quantity: u32,
+}
+
+/// [`pos_domain::web_order::WebOrder`]: the order as head office holds it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = WebOrder)]
+pub struct WebOrderDoc {
+    #[schema(example = "WO-7K2M9QX4RT")]
+    pub id: String,
+    /// The pickup shop.
+    pub shop: String,
+    pub lines: Vec<OrderLineDoc>,
+    pub payment: PaymentStateDoc,
+    /// Total including VAT of every line.
+    #[schema(example = "25.00")]
+    pub total: String,
+    /// What the customer shows at the counter (as a QR code or typed).
+    pub pickup_code: String,
+    pub customer: Option<String>,
+    pub reference: Option<String>,
+    pub state: OrderStateDoc,
+    /// RFC 3339 UTC.
+    pub placed_at: String,
+    /// What was handed over, per line (absent before the handover).
+    pub collected: Vec<PickedLineDoc>,
+    /// What came back in shops, per line, from the return tickets naming the order (absent
+    /// when nothing came back). The state stays what the handover made it.
+    pub returned: Vec<PickedLineDoc>,
+}
+
+/// Declares the `bearer` security scheme the protected routes name.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A till's token from enrollment, a head-office user's API token (`sync-server admin user token`, it expires), a login session token (12 h, ended by `POST /api/v1/logout`), or a web shop's API key (`sync-server admin webshop add`); each can be revoked",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Point-of-sale head-office sync server",
+        description = "Till enrollment, ledger upload and the changes feed, web orders (click & collect), head-office reports, the outbox feed and webhook administration. Errors are `{code, message}`.",
+        license(name = "Apache-2.0 OR MIT"),
+    ),
+    paths(
+        api::openapi_json,
+        crate::ops::healthz,
+        crate::ops::readyz,
+        api::get_capabilities,
+        api::enroll,
+        api::login,
+        api::logout,
+        api::revoke_till,
+        api::revoke_user,
+        api::revoke_webshop,
+        api::upload,
+        api::shop_tills,
+        crate::sales_api::hq_sales,
+        crate::tickets_api::day_tickets,
+        crate::tickets_api::ticket,
+        api::hq_fleet,
+        api::hq_alarms,
+        api::export_fec,
+        api::hq_webhooks,
+        api::hq_dead_letters,
+        api::hq_retry_dead_letters,
+        api::feed,
+        api::consumers,
+        api::acknowledge,
+        orders_api::changes,
+        orders_api::place_order,
+        orders_api::get_order,
+        orders_api::cancel_order,
+        orders_api::hq_orders,
+        customers_api::upload_customers,
+        crate::live::hq_live,
+        crate::web_session::web_login,
+        crate::web_session::current_session,
+        crate::web_session::web_logout,
+    ),
+    components(schemas(crate::store::Role)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "tills", description = "Enrollment, upload of the tills' signed ledgers, and the changes feed they download"),
+        (name = "web orders", description = "Orders a web shop places for pickup in a shop (click & collect)"),
+        (name = "head office", description = "Login and logout, consolidated reports, fleet, alarms, exports, revocation of credentials"),
+        (name = "feeds", description = "The outbox as a pull feed, and webhook delivery"),
+        (name = "meta", description = "This document, and the probes of operations (alive, ready); Prometheus metrics are served on the address of `serve --metrics-listen` only"),
+    )
+)]
+struct ApiDoc;
+
+/// The OpenAPI document, with the crate's version.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    doc
+}
+
+/// The document as the committed `sync-server/openapi.json` holds it (pretty, newline-ended).
+pub fn pretty_json() -> String {
+    let mut text = document()
+        .to_pretty_json()
+        .expect("the OpenAPI document serializes");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use pos_domain::Money;
+    use pos_domain::record::Chain;
+    use pos_domain::web_order::{
+        NewOrderLine, NewWebOrder, OrderLine, OrderState, PaymentState, WebOrder,
+    };
+    use pos_domain::wire::*;
+    use serde_json::Value;
+
+    use super::*;
+
+    /// The property names of a schema in the document.
+    fn properties(name: &str) -> BTreeSet<String> {
+        let doc = serde_json::to_value(document()).unwrap();
+        doc["components"]["schemas"][name]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("schema {name} is in the document"))
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// The values of an enum schema in the document.
+    fn enum_values(name: &str) -> BTreeSet<String> {
+        let doc = serde_json::to_value(document()).unwrap();
+        doc["components"]["schemas"][name]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("schema {name} is an enum in the document"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// What each value serializes to, for enums serialized as strings.
+    fn strings<T: Serialize>(values: impl IntoIterator<Item = T>) -> BTreeSet<String> {
+        values
+            .into_iter()
+            .map(|v| match serde_json::to_value(v).unwrap() {
+                Value::String(text) => text,
+                other => panic!("not a string: {other}"),
+            })
+            .collect()
+    }
+
+    fn keys(value: impl Serialize) -> BTreeSet<String> {
+        match serde_json::to_value(value).unwrap() {
+            Value::Object(map) => map.keys().cloned().collect(),
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    #[test]
+    fn the_wire_schemas_have_the_fields_the_wire_types_serialize() {
+        let capabilities = Capabilities {
+            protocol: ProtocolVersion::CURRENT,
+            supported_majors: vec![1],
+            max_records_per_upload: 1,
+            max_body_bytes: 1,
+            features: vec![],
+        };
+        assert_eq!(properties("Capabilities"), keys(&capabilities));
+        assert_eq!(
+            properties("ApiError"),
+            keys(ApiError {
+                code: "c".into(),
+                message: "m".into()
+            })
+        );
+        assert_eq!(
+            properties("EnrollRequest"),
+            keys(EnrollRequest {
+                protocol: ProtocolVersion::CURRENT,
+                code: "c".into(),
+                public_key: "k".into(),
+                software: "s".into(),
+            })
+        );
+        assert_eq!(
+            properties("EnrollResponse"),
+            keys(EnrollResponse {
+                till_id: "t".into(),
+                shop_id: "s".into(),
+                token: "x".into(),
+                capabilities,
+            })
+        );
+        let record = WireRecord {
+            seq: 1,
+            stored: "{}".into(),
+        };
+        assert_eq!(properties("WireRecord"), keys(&record));
+        let batch = ChainBatch {
+            chain: Chain::Ticket,
+            records: vec![record],
+        };
+        assert_eq!(properties("ChainBatch"), keys(&batch));
+        assert_eq!(
+            properties("UploadRequest"),
+            keys(UploadRequest {
+                protocol: ProtocolVersion::CURRENT,
+                chains: vec![batch],
+                sent_at: Some("2026-01-01T00:00:00Z".into()),
+            })
+        );
+        let mut ack_fields = BTreeSet::new();
+        for outcome in [
+            ChainOutcome::Ok,
+            ChainOutcome::Gap { expected: 2 },
+            ChainOutcome::Fork {
+                seq: 1,
+                reason: "r".into(),
+            },
+            ChainOutcome::Rejected {
+                seq: 1,
+                reason: "r".into(),
+            },
+        ] {
+            ack_fields.extend(keys(ChainAck {
+                chain: Chain::Ticket,
+                held: 1,
+                stored: 1,
+                duplicates: 0,
+                outcome,
+            }));
+        }
+        assert_eq!(properties("ChainAck"), ack_fields);
+        assert_eq!(
+            properties("UploadResponse"),
+            keys(UploadResponse { chains: vec![] })
+        );
+    }
+
+    #[test]
+    fn the_customer_schemas_have_the_fields_the_wire_types_serialize() {
+        let customer = pos_domain::customer::Customer {
+            id: "i".into(),
+            name: "n".into(),
+            phone: Some("+33612345678".into()),
+            email: Some("e@example.fr".into()),
+            created_at: "2026-03-30T10:00:00Z".parse().unwrap(),
+            updated_at: "2026-03-30T10:00:00Z".parse().unwrap(),
+        };
+        assert_eq!(properties("Customer"), keys(&customer));
+        assert_eq!(
+            properties("CustomersUpload"),
+            keys(pos_domain::wire::CustomersUpload {
+                customers: vec![customer]
+            })
+        );
+        assert_eq!(
+            properties("CustomersUploadResponse"),
+            keys(pos_domain::wire::CustomersUploadResponse {
+                stored: 1,
+                unchanged: 0
+            })
+        );
+    }
+
+    #[test]
+    fn the_changes_feed_schemas_have_the_fields_the_wire_types_serialize() {
+        let change = Change {
+            version: 7,
+            kind: kinds::PRODUCT.into(),
+            key: "P1".into(),
+            data: None,
+        };
+        assert_eq!(properties("Change"), keys(&change));
+        assert_eq!(
+            properties("ChangesPage"),
+            keys(ChangesPage {
+                changes: vec![change],
+                next: 7,
+                latest: 9,
+            })
+        );
+    }
+
+    #[test]
+    fn the_web_order_schemas_have_the_fields_the_domain_types_serialize() {
+        let new_line = NewOrderLine {
+            product_id: "P1".into(),
+            label: "Mug".into(),
+            quantity: 2,
+            unit_price: Money::from_cents(1250),
+            vat_code: Some(pos_domain::vat::VatCode::Standard),
+        };
+        assert_eq!(properties("NewOrderLine"), keys(&new_line));
+        // Optional fields are left out when empty: filled, every field shows.
+        assert_eq!(
+            properties("NewWebOrder"),
+            keys(NewWebOrder {
+                shop: "S1".into(),
+                lines: vec![new_line],
+                payment: PaymentState::PaidOnline,
+                customer: Some("c".into()),
+                reference: Some("r".into()),
+            })
+        );
+        let line = OrderLine {
+            line: 1,
+            product_id: "P1".into(),
+            label: "Mug".into(),
+            quantity: 2,
+            unit_price: Money::from_cents(1250),
+            vat_code: Some(pos_domain::vat::VatCode::Standard),
+        };
+        assert_eq!(properties("OrderLine"), keys(&line));
+        assert_eq!(
+            properties("WebOrder"),
+            keys(WebOrder {
+                id: "WO-1".into(),
+                shop: "S1".into(),
+                lines: vec![line],
+                payment: PaymentState::PayInShop,
+                total: Money::from_cents(2500),
+                pickup_code: "K".into(),
+                customer: Some("c".into()),
+                reference: Some("r".into()),
+                state: OrderState::Placed,
+                placed_at: "2026-01-01T00:00:00Z".into(),
+                collected: vec![pos_domain::web_order::PickedLine {
+                    line: 1,
+                    quantity: 2,
+                }],
+                returned: vec![pos_domain::web_order::PickedLine {
+                    line: 1,
+                    quantity: 1,
+                }],
+            })
+        );
+        assert_eq!(enum_values("OrderState"), strings(OrderState::ALL));
+        assert_eq!(
+            enum_values("PaymentState"),
+            strings([PaymentState::PaidOnline, PaymentState::PayInShop])
+        );
+    }
+
+    #[test]
+    fn the_changes_page_limits_described_are_the_servers() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let parameters = doc["paths"]["/api/v1/tills/{till_id}/changes"]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        let limit = parameters
+            .iter()
+            .find(|p| p["name"] == "limit")
+            .expect("the changes route documents `limit`");
+        let description = limit["description"].as_str().unwrap();
+        for value in [
+            crate::distribution::DEFAULT_PAGE,
+            crate::distribution::MAX_PAGE,
+        ] {
+            assert!(
+                description.contains(&value.to_string()),
+                "`{description}` names {value}"
+            );
+        }
+    }
+
+    /// `(method, path)` of each `.route(...)` in the function `function` of `source`.
+    fn routes_in(source: &str, function: &str) -> BTreeSet<(String, String)> {
+        let body = &source[source.find(function).unwrap()..];
+        let body = &body[..body.find("\n}\n").unwrap()];
+        let mut routes = BTreeSet::new();
+        for route in body.split(".route(").skip(1) {
+            let route = &route[..route.find(".route(").unwrap_or(route.len())];
+            // The route's one string literal is its path; the method routers follow it.
+            let path = route.split('"').nth(1).unwrap();
+            let handlers = &route[route.rfind('"').unwrap()..];
+            let mut methods = 0;
+            for method in ["get", "post", "put", "patch", "delete"] {
+                let called = handlers
+                    .match_indices(&format!("{method}("))
+                    .any(|(at, _)| {
+                        !handlers[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                    });
+                if called {
+                    routes.insert((method.to_string(), path.to_string()));
+                    methods += 1;
+                }
+            }
+            assert!(methods > 0, "the method of route `{path}` is read");
+        }
+        assert!(!routes.is_empty(), "{function} has routes");
+        routes
+    }
+
+    #[test]
+    fn every_route_of_the_router_is_documented() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let documented: BTreeSet<(String, String)> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .unwrap()
+                    .keys()
+                    .map(move |method| (method.clone(), path.clone()))
+            })
+            .collect();
+        let api = include_str!("api.rs");
+        assert!(
+            api.contains(".merge(crate::orders_api::routes())"),
+            "the router takes the routes of orders_api"
+        );
+        let mut routes = routes_in(api, "pub fn router(");
+        routes.extend(routes_in(include_str!("orders_api.rs"), "pub fn routes("));
+        assert!(
+            api.contains(".merge(crate::customers_api::routes())"),
+            "the router takes the routes of customers_api"
+        );
+        routes.extend(routes_in(
+            include_str!("customers_api.rs"),
+            "pub fn routes(",
+        ));
+        assert!(
+            api.contains(".merge(crate::ops::probe_routes())"),
+            "the router takes the probes of ops"
+        );
+        routes.extend(routes_in(include_str!("ops.rs"), "pub fn probe_routes("));
+        assert_eq!(documented, routes, "each route has a #[utoipa::path]");
+    }
+}

@@ -1,0 +1,1 @@
+ALTER TABLE tills ADD COLUMN clock_skew_ms BIGINT;

@@ -1,0 +1,490 @@
+//! The one ingest sequence, written once for every backend: the order of an upload's writes
+//! inside its transaction, over [`IngestTx`], the storage verbs a backend offers.
+//!
+//! An upload is checked in three steps. Its signatures first, before any transaction, on every
+//! core ([`CheckedBatches::check`]: they do not depend on what head office holds). Then, in
+//! the upload's transaction, [`ingest`]: the held state is read, each chain planned
+//! ([`pos_hq_core::ingest::plan_chain`]: links, forks, gaps) and the rest derived
+//! ([`pos_hq_core::derive`]), then written in this order:
+//!
+//! 1. the records and the new chain heads;
+//! 2. the web orders the till's records move, with their feed entries (after the records, so
+//!    the entries take versions in this transaction);
+//! 3. the alarms, bounded per till and hour ([`pos_hq_core::ingest::admit_alarms`]), each new one
+//!    with its event;
+//! 4. the sales rollups (deltas added to the stored rows);
+//! 5. the till's last contact, clock skew and software;
+//! 6. the day closures, and the daily entries of every closure whose cash records are held
+//!    ([`pos_hq_core::accounting`]);
+//! 7. the customers' figures and the stock lines the tickets move ([`pos_hq_core::crm`],
+//!    [`pos_hq_core::stock`]);
+//! 8. the outbox events: the records', the alarms', the entries', the orders', the
+//!    customers' and stock lines', in that order.
+//!
+//! The customers a till uploads (their contact details) follow [`put_customers`], over the
+//! same verbs.
+//!
+//! A backend implements the verbs, never the order. Each verb takes a whole batch, so a
+//! backend can write it in one statement.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use pos_domain::accounting::JournalEntry;
+use pos_domain::customer::Customer;
+use pos_domain::record::{Chain, timestamp};
+use pos_domain::web_order::WebOrder;
+use pos_domain::wire::{ChainBatch, CustomersUploadResponse, UploadResponse};
+
+use super::{NewChange, Result, StoreError, TillAuth, clock_skew_ms};
+use pos_hq_core::accounting::{self, PendingClosure};
+use pos_hq_core::crm::{self, ClockAlarm, ContactOrigin, CustomerState};
+use pos_hq_core::derive::{IngestWrites, ingest_writes};
+use pos_hq_core::events::{self, OutboxEvent};
+use pos_hq_core::ingest::{self, Accepted, ChainPlan, CheckedBatches, Held, NewAlarm};
+use pos_hq_core::rollup::{RollupDelta, RollupKey};
+use pos_hq_core::stock::{self, StockKey};
+use pos_hq_core::web_orders::{self, TillActionWrites};
+
+/// The storage verbs of one upload's transaction. Every verb reads or writes within that
+/// transaction; none decides anything (the decisions are in [`ingest`] and the pure modules
+/// it calls).
+// `async fn` in a trait: the futures' `Send` cannot be required here, but each backend's
+// futures are `Send` or not by themselves, and [`ingest`] is called with a concrete backend.
+#[allow(async_fn_in_trait)]
+pub trait IngestTx {
+    /// Serializes the uploads of one till until the transaction ends.
+    async fn lock_till(&mut self, till_id: &str) -> Result<()>;
+    /// The held head (sequence, hash) of each chain, in the order of `chains`.
+    async fn chain_heads(
+        &mut self,
+        till_id: &str,
+        chains: &[Chain],
+    ) -> Result<Vec<Option<(u64, String)>>>;
+    /// The hashes of the held records of `chain` among `seqs`, by sequence.
+    async fn record_hashes(
+        &mut self,
+        till_id: &str,
+        chain: Chain,
+        seqs: &[u64],
+    ) -> Result<BTreeMap<u64, String>>;
+    /// Stores accepted records of `chain`.
+    async fn insert_records(
+        &mut self,
+        till_id: &str,
+        chain: Chain,
+        records: &[Accepted],
+        received_at: &str,
+    ) -> Result<()>;
+    /// Moves chain heads (chain, sequence, hash).
+    async fn upsert_heads(&mut self, till_id: &str, heads: &[(Chain, u64, &str)]) -> Result<()>;
+    /// The stored bodies of the web orders `ids` that exist, by id, each held until the
+    /// transaction ends.
+    async fn web_order_bodies(&mut self, ids: &[String]) -> Result<BTreeMap<String, String>>;
+    /// Stores web orders' new states.
+    async fn save_web_orders(&mut self, orders: &[WebOrder], now: DateTime<Utc>) -> Result<()>;
+    /// Writes entries of the changes feed, each with a new version (see
+    /// [`super::Store::put_changes`]).
+    async fn put_changes(&mut self, changes: &[NewChange]) -> Result<u64>;
+    /// How many alarms the till raised after `since` (canonical UTC).
+    async fn alarms_raised_since(&mut self, till_id: &str, since: &str) -> Result<u64>;
+    /// Stores alarms, each unless the same one is held; says, per alarm, whether it was new.
+    async fn insert_alarms(
+        &mut self,
+        till_id: &str,
+        alarms: &[NewAlarm],
+        raised_at: &str,
+    ) -> Result<Vec<bool>>;
+    /// Adds deltas to the sales rollup rows.
+    async fn add_rollups(&mut self, rollups: &BTreeMap<RollupKey, RollupDelta>) -> Result<()>;
+    /// Records the till's contact at `at`, its clock skew and its software (each kept when
+    /// `None`).
+    async fn touch_till(
+        &mut self,
+        till_id: &str,
+        at: &str,
+        clock_skew_ms: Option<i64>,
+        software: Option<&str>,
+    ) -> Result<()>;
+    /// Records day closures waiting for their entries.
+    async fn add_pending_closures(
+        &mut self,
+        till_id: &str,
+        closures: &[PendingClosure],
+    ) -> Result<()>;
+    /// The till's day closures waiting for their entries, by closure sequence.
+    async fn pending_closures(&mut self, till_id: &str) -> Result<Vec<PendingClosure>>;
+    /// The `through_cash` of the till's last entry posted before closure `closure_seq` (0 if
+    /// none).
+    async fn posted_through_cash(&mut self, till_id: &str, closure_seq: u64) -> Result<u64>;
+    /// The stored bodies of the till's records of `chain` with `after < seq <= through`, by
+    /// sequence.
+    async fn record_bodies(
+        &mut self,
+        till_id: &str,
+        chain: Chain,
+        after: u64,
+        through: u64,
+    ) -> Result<Vec<Vec<u8>>>;
+    /// Stores a closure's daily entry and drops it from the pending ones.
+    async fn post_entry(&mut self, posted: &PostedEntry<'_>) -> Result<()>;
+    /// The stored states of the customers `ids` (contact details included), by id. Customers
+    /// are shared by every till: the backend serializes this read with its write.
+    async fn customer_states(&mut self, ids: &[&str]) -> Result<BTreeMap<String, CustomerState>>;
+    /// Stores customers' figures (first shop and visit, last purchase, tickets, total,
+    /// version), leaving their contact details.
+    async fn save_customer_figures(&mut self, states: &[&CustomerState]) -> Result<()>;
+    /// The stored stock lines among `keys` (serialized as customers are).
+    async fn stock_lines(
+        &mut self,
+        keys: &[&StockKey],
+    ) -> Result<BTreeMap<StockKey, stock::Stored>>;
+    /// Stores stock lines.
+    async fn save_stock_lines(&mut self, lines: &BTreeMap<StockKey, stock::Stored>) -> Result<()>;
+    /// Appends events to the outbox, in order (an event id already written is skipped).
+    async fn insert_outbox_events(&mut self, events: &[&OutboxEvent]) -> Result<()>;
+
+    // The customers a till uploads (see [`put_customers`]).
+
+    /// Serializes writers of the changes feed until the transaction ends. Taken before
+    /// anything shared by every till (customers), in the order every writer takes them.
+    async fn lock_feed(&mut self) -> Result<()>;
+    /// The customers among `ids` erased at head office.
+    async fn erased_customers(&mut self, ids: &[&str]) -> Result<BTreeSet<String>>;
+    /// Stores customers' contact details (and their version), made by the till of `origin`.
+    async fn save_customer_contacts(
+        &mut self,
+        states: &[&CustomerState],
+        origin: &ContactOrigin,
+    ) -> Result<()>;
+    /// Stores the alarms of changes of details dated too far ahead, each unless the same one
+    /// is held; says, per alarm, whether it was new.
+    async fn insert_clock_alarms(
+        &mut self,
+        till_id: &str,
+        alarms: &[ClockAlarm],
+        raised_at: &str,
+    ) -> Result<Vec<bool>>;
+}
+
+/// A daily entry to store (see [`IngestTx::post_entry`]).
+pub struct PostedEntry<'a> {
+    pub till_id: &'a str,
+    pub shop_id: &'a str,
+    pub closure_seq: u64,
+    pub through_cash: u64,
+    pub entry: &'a JournalEntry,
+    pub posted_at: &'a str,
+}
+
+/// An upload whose signatures were checked, ready for [`ingest`].
+pub struct CheckedUpload {
+    pub batches: Vec<ChainBatch>,
+    pub checked: CheckedBatches,
+}
+
+impl CheckedUpload {
+    /// Checks the signatures of an upload of `till` (CPU work, on every core: run it off the
+    /// async workers and before the transaction).
+    pub fn check(till: &TillAuth, batches: Vec<ChainBatch>) -> CheckedUpload {
+        let checked = CheckedBatches::check(&till.public_key, &batches);
+        CheckedUpload { batches, checked }
+    }
+}
+
+/// Ingests a checked upload in the caller's transaction (see the module docs); the caller
+/// commits. `till_clock` is the till's clock when it sent the upload, if it said.
+pub async fn ingest(
+    tx: &mut impl IngestTx,
+    till: &TillAuth,
+    upload: CheckedUpload,
+    now: DateTime<Utc>,
+    till_clock: Option<DateTime<Utc>>,
+) -> Result<UploadResponse> {
+    tx.lock_till(&till.till_id).await?;
+    let plans = plan(tx, till, upload).await?;
+    let writes = ingest_writes(&till.shop_id, &plans);
+    let received_at = timestamp::format(&now);
+    store_records(tx, till, &plans, &received_at).await?;
+    let orders = apply_till_actions(tx, till, &plans, now).await?;
+    let alarm_events = raise_alarms(tx, till, &writes, &orders, now).await?;
+    if !writes.rollups.is_empty() {
+        tx.add_rollups(&writes.rollups).await?;
+    }
+    tx.touch_till(
+        &till.till_id,
+        &received_at,
+        clock_skew_ms(now, till_clock),
+        writes.software.as_deref(),
+    )
+    .await?;
+    let entry_events = post_entries(tx, till, &plans, &received_at).await?;
+    let feed_events = customers_and_stock(tx, &writes, &received_at).await?;
+    let events: Vec<&OutboxEvent> = writes
+        .events
+        .iter()
+        .chain(&alarm_events)
+        .chain(&entry_events)
+        .chain(&orders.events)
+        .chain(&feed_events)
+        .collect();
+    if !events.is_empty() {
+        tx.insert_outbox_events(&events).await?;
+    }
+    Ok(UploadResponse {
+        chains: plans.into_iter().map(|p| p.ack).collect(),
+    })
+}
+
+/// Reads what is held of each chain of the upload and plans it.
+async fn plan(
+    tx: &mut impl IngestTx,
+    till: &TillAuth,
+    mut upload: CheckedUpload,
+) -> Result<Vec<ChainPlan>> {
+    let chains: Vec<Chain> = upload.batches.iter().map(|b| b.chain).collect();
+    let heads = tx.chain_heads(&till.till_id, &chains).await?;
+    let mut plans = Vec::with_capacity(upload.batches.len());
+    for (index, (batch, head)) in upload.batches.iter().zip(heads).enumerate() {
+        let head_seq = head.as_ref().map(|h| h.0).unwrap_or(0);
+        let seqs = ingest::held_sequences(&batch.records, head_seq);
+        let hashes = if seqs.is_empty() {
+            BTreeMap::new()
+        } else {
+            tx.record_hashes(&till.till_id, batch.chain, &seqs).await?
+        };
+        plans.push(ingest::plan_chain(
+            till.public_key,
+            &till.till_id,
+            batch.chain,
+            &Held { head, hashes },
+            &batch.records,
+            upload.checked.take_batch(index),
+        ));
+    }
+    Ok(plans)
+}
+
+/// Stores the accepted records and moves the chain heads.
+async fn store_records(
+    tx: &mut impl IngestTx,
+    till: &TillAuth,
+    plans: &[ChainPlan],
+    received_at: &str,
+) -> Result<()> {
+    for plan in plans.iter().filter(|p| !p.accepted.is_empty()) {
+        tx.insert_records(&till.till_id, plan.chain, &plan.accepted, received_at)
+            .await?;
+    }
+    let heads: Vec<(Chain, u64, &str)> = plans
+        .iter()
+        .filter_map(|p| p.new_head().map(|(seq, hash)| (p.chain, seq, hash)))
+        .collect();
+    if !heads.is_empty() {
+        tx.upsert_heads(&till.till_id, &heads).await?;
+    }
+    Ok(())
+}
+
+/// Applies the web-order records of an upload: loads the orders they name, plans (see
+/// [`web_orders::plan_till_actions`]), and saves the orders and feed entries. The caller
+/// writes the returned events and alarms.
+async fn apply_till_actions(
+    tx: &mut impl IngestTx,
+    till: &TillAuth,
+    plans: &[ChainPlan],
+    now: DateTime<Utc>,
+) -> Result<TillActionWrites> {
+    let mut ids = web_orders::orders_named(plans);
+    if ids.is_empty() {
+        return Ok(TillActionWrites::default());
+    }
+    ids.sort();
+    ids.dedup();
+    let known = web_orders::known_orders(tx.web_order_bodies(&ids).await?);
+    let writes = web_orders::plan_till_actions(till, plans, known, now);
+    if !writes.orders.is_empty() {
+        tx.save_web_orders(&writes.orders, now).await?;
+    }
+    tx.put_changes(&writes.changes).await?;
+    Ok(writes)
+}
+
+/// Stores the upload's alarms and the orders', within the till's hourly bound; returns the
+/// events of the new ones.
+async fn raise_alarms(
+    tx: &mut impl IngestTx,
+    till: &TillAuth,
+    writes: &IngestWrites,
+    orders: &TillActionWrites,
+    now: DateTime<Utc>,
+) -> Result<Vec<OutboxEvent>> {
+    let raised: Vec<&NewAlarm> = writes.alarms.iter().chain(&orders.alarms).collect();
+    if raised.is_empty() {
+        return Ok(Vec::new());
+    }
+    let last_hour = timestamp::format(&(now - chrono::Duration::hours(1)));
+    let raised_last_hour = tx.alarms_raised_since(&till.till_id, &last_hour).await?;
+    let hour = now.format("%Y-%m-%dT%H").to_string();
+    let admitted = ingest::admit_alarms(&till.till_id, raised, raised_last_hour, &hour);
+    let new = tx
+        .insert_alarms(&till.till_id, &admitted, &timestamp::format(&now))
+        .await?;
+    Ok(admitted
+        .iter()
+        .zip(new)
+        .filter(|(_, new)| *new)
+        .map(|(alarm, _)| events::alarm_raised(&till.shop_id, &till.till_id, alarm, now))
+        .collect())
+}
+
+/// Records the day closures of this upload as pending and posts every pending closure of the
+/// till whose cash records are now held (see [`pos_hq_core::accounting`]); returns their events.
+async fn post_entries(
+    tx: &mut impl IngestTx,
+    till: &TillAuth,
+    plans: &[ChainPlan],
+    posted_at: &str,
+) -> Result<Vec<OutboxEvent>> {
+    let closures: Vec<PendingClosure> = plans
+        .iter()
+        .flat_map(|p| &p.accepted)
+        .filter_map(|a| accounting::day_closure(&a.record))
+        .collect();
+    if !closures.is_empty() {
+        tx.add_pending_closures(&till.till_id, &closures).await?;
+    }
+    let cash_head = tx.chain_heads(&till.till_id, &[Chain::Cash]).await?;
+    let cash_head = cash_head.first().cloned().flatten().map_or(0, |h| h.0);
+    let mut out = Vec::new();
+    for pending in tx.pending_closures(&till.till_id).await? {
+        if pending.through_cash > cash_head {
+            break;
+        }
+        let previous = tx.posted_through_cash(&till.till_id, pending.seq).await?;
+        let closure = tx
+            .record_bodies(&till.till_id, Chain::Closure, pending.seq - 1, pending.seq)
+            .await?
+            .pop()
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "till {}: the day closure {} waits for its entry but is not stored",
+                    till.till_id, pending.seq
+                ))
+            })?;
+        let cash = tx
+            .record_bodies(&till.till_id, Chain::Cash, previous, pending.through_cash)
+            .await?;
+        let (_, _, entry) = match accounting::post(&till.till_id, &till.shop_id, &closure, &cash) {
+            Ok(posted) => posted,
+            Err(e) => {
+                tracing::warn!(till = %till.till_id, seq = pending.seq, "day closure left pending: {e}");
+                break;
+            }
+        };
+        tx.post_entry(&PostedEntry {
+            till_id: &till.till_id,
+            shop_id: &till.shop_id,
+            closure_seq: pending.seq,
+            through_cash: pending.through_cash,
+            entry: &entry,
+            posted_at,
+        })
+        .await?;
+        out.push(accounting::entry_posted(
+            &till.shop_id,
+            &till.till_id,
+            pending.seq,
+            &entry,
+        ));
+    }
+    Ok(out)
+}
+
+/// Applies the upload's customer tickets and stock movements to the stored customers and
+/// stock lines (see [`pos_hq_core::crm`], [`pos_hq_core::stock`]); returns their events.
+async fn customers_and_stock(
+    tx: &mut impl IngestTx,
+    writes: &IngestWrites,
+    now: &str,
+) -> Result<Vec<OutboxEvent>> {
+    let mut out = Vec::new();
+    if !writes.customers.is_empty() {
+        let ids: Vec<&str> = writes
+            .customers
+            .iter()
+            .map(|t| t.customer.as_str())
+            .collect();
+        let mut states = tx.customer_states(&ids).await?;
+        out.extend(crm::apply(&mut states, &writes.customers));
+        let states: Vec<&CustomerState> = states.values().collect();
+        tx.save_customer_figures(&states).await?;
+    }
+    if !writes.stock.is_empty() {
+        let keys: Vec<&StockKey> = writes.stock.iter().map(|(k, _)| k).collect();
+        let mut lines = tx.stock_lines(&keys).await?;
+        out.extend(stock::apply(&mut lines, &writes.stock, now));
+        tx.save_stock_lines(&lines).await?;
+    }
+    Ok(out)
+}
+
+/// Stores the customers a till uploaded, in the caller's transaction (see
+/// [`super::Store::put_customers`]): each one later than head office's copy replaces it, with
+/// the shop and till that sent it, goes to the till's shop through the changes feed and makes
+/// a customer event; one dated too far past `now` is taken as made at `now` and alarmed
+/// ([`crm::apply_contacts`]); an erased customer or an older change changes nothing.
+pub async fn put_customers(
+    tx: &mut impl IngestTx,
+    till: &TillAuth,
+    uploaded: &[Customer],
+    now: DateTime<Utc>,
+) -> Result<CustomersUploadResponse> {
+    tx.lock_feed().await?;
+    let ids: Vec<&str> = uploaded.iter().map(|c| c.id.as_str()).collect();
+    let erased = tx.erased_customers(&ids).await?;
+    let kept: Vec<Customer> = uploaded
+        .iter()
+        .filter(|c| !erased.contains(&c.id))
+        .cloned()
+        .collect();
+    let kept_ids: Vec<&str> = kept.iter().map(|c| c.id.as_str()).collect();
+    let mut states = tx.customer_states(&kept_ids).await?;
+    let origin = ContactOrigin::new(&till.shop_id, &till.till_id, now);
+    let crm::AppliedContacts {
+        mut events,
+        changed,
+        alarms,
+    } = crm::apply_contacts(&mut states, &origin, now, &kept);
+    let mut saved = BTreeSet::new();
+    let to_save: Vec<&CustomerState> = changed
+        .iter()
+        .filter(|c| saved.insert(c.id.clone()))
+        .map(|c| &states[&c.id])
+        .collect();
+    if !to_save.is_empty() {
+        tx.save_customer_contacts(&to_save, &origin).await?;
+    }
+    if !alarms.is_empty() {
+        let new = tx
+            .insert_clock_alarms(&till.till_id, &alarms, &origin.received_at)
+            .await?;
+        for (alarm, _) in alarms.iter().zip(new).filter(|(_, new)| *new) {
+            tracing::warn!(till = %till.till_id, customer = %alarm.customer, "{}", alarm.reason);
+            events.push(alarm.event(&origin));
+        }
+    }
+    let feed: Vec<NewChange> = changed
+        .iter()
+        .map(|c| pos_hq_core::distribution::customer_change(&till.shop_id, c))
+        .collect();
+    tx.put_changes(&feed).await?;
+    if !events.is_empty() {
+        tx.insert_outbox_events(&events.iter().collect::<Vec<_>>())
+            .await?;
+    }
+    Ok(CustomersUploadResponse {
+        stored: changed.len() as u64,
+        unchanged: (uploaded.len() - changed.len()) as u64,
+    })
+}
