@@ -45,6 +45,12 @@ echo "== scripts/test-window.sh"
 SCREENSHOTS_DIR="$PWD/target/window-screenshots" scripts/test-window.sh 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
+# The sync server's HTTP API against its OpenAPI document (sync-server/openapi.json):
+# schemathesis with every check over every operation, against a server with data.
+echo "== scripts/test-openapi-fuzz.sh"
+scripts/test-openapi-fuzz.sh 2>&1 | tee -a "$log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
 for script in scripts/test-*-conformance.sh; do
   [ -x "$script" ] || continue
   echo "== $script"

@@ -5,12 +5,13 @@
 # every request the document allows is accepted and every one it forbids is refused.
 #
 # The server is the real `sync-server serve` on a fresh SQLite database with data: a shop and
-# its catalog, an enrolled till that sold and uploaded tickets, a head-office admin, a web shop
-# with an order, a webhook. Each operation is called with the credential it is meant for (see
+# its catalog, an enrolled till that sold, closed its day and uploaded it all, a head-office
+# admin, a web shop with an order, a webhook. Each operation is called with the credential it is meant for (see
 # scripts/openapi-fuzz/schemathesis.toml). Exits non-zero when schemathesis finds anything.
 #
 # Usage: scripts/test-openapi-fuzz.sh [schemathesis run options...]
 #   FUZZ_MAX_EXAMPLES  generated cases per operation (default 40: the run stays near 2 minutes)
+#   SYNC_SERVER_BIN, TILL_BIN  the binaries to use (default: built here, debug)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -29,11 +30,15 @@ if ! cmp -s "$requirements" "$stamp"; then
   cp "$requirements" "$stamp"
 fi
 
-cargo build --quiet -p pos-sync-server --bin sync-server -p pos-till --bin till \
-  || die "cargo build of sync-server and till failed"
-target_dir=$(cargo metadata --format-version 1 --no-deps | "$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-server_bin=$target_dir/debug/sync-server
-till_bin=$target_dir/debug/till
+# The binaries: built here, unless given (SYNC_SERVER_BIN and TILL_BIN, as scripts/run-tests.sh
+# builds them once for every suite).
+if [ -z "${SYNC_SERVER_BIN:-}" ] || [ -z "${TILL_BIN:-}" ]; then
+  cargo build --quiet -p pos-sync-server --bin sync-server -p pos-till --bin till \
+    || die "cargo build of sync-server and till failed"
+  target_dir=$(cargo metadata --format-version 1 --no-deps | "$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+fi
+server_bin=${SYNC_SERVER_BIN:-$target_dir/debug/sync-server}
+till_bin=${TILL_BIN:-$target_dir/debug/till}
 
 work=$(mktemp -d)
 server_pid=
@@ -59,8 +64,6 @@ admin_token=$("${admin[@]}" user create --name "Head office" --role admin | json
 logout_token=$("${admin[@]}" user create --name "Logging out" --role admin | json token)
 code=$("${admin[@]}" till create --shop "$shop" --name "Caisse 1" --id "$till_id" | json enrollment_code)
 webshop_key=$("${admin[@]}" webshop add --name "Boutique en ligne" --id WEB | json api_key)
-order_id=$("${admin[@]}" web-order create --shop "$shop" --customer "Chloé Bernard" --reference WEB-1001 \
-  --line "ACC-COQ-IP16|Coque silicone iPhone 16|1|29.99" | json id)
 # What the revocation routes revoke: spares, so the credentials above keep working.
 spare_user=$("${admin[@]}" user create --name "Spare" --role accountant | json id)
 "${admin[@]}" till create --shop "$shop" --name "Spare" --id SPARE-TILL >/dev/null
@@ -85,6 +88,11 @@ ledger=$work/till.db
 "$till_bin" --db "$ledger" enroll --server "$url" --code "$code" >/dev/null
 "$till_bin" --db "$ledger" demo --tickets 30 >/dev/null
 "$till_bin" --db "$ledger" sync >/dev/null
+# The web shop's order, placed as a web shop places it (a web shop sees its own orders only).
+order_id=$(curl -sf -X POST "$url/api/v1/web-orders" -H "Authorization: Bearer $webshop_key" \
+  -H "Idempotency-Key: fuzz-order-1" -H "Content-Type: application/json" \
+  -d "{\"shop\": \"$shop\", \"payment\": \"paid_online\", \"customer\": \"Chloé Bernard\", \"lines\": [{\"product_id\": \"ACC-COQ-IP16\", \"label\": \"Coque silicone iPhone 16\", \"quantity\": 1, \"unit_price\": \"29.99\"}]}" \
+  | json id) || die "the web shop could not place its order"
 till_token=$("$venv/bin/python" - "$ledger" <<'EOF'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
@@ -95,7 +103,7 @@ EOF
 # --- the run ----------------------------------------------------------------------------------
 export FUZZ_ADMIN_TOKEN=$admin_token FUZZ_LOGOUT_TOKEN=$logout_token FUZZ_TILL_TOKEN=$till_token \
   FUZZ_TILL_ID=$till_id FUZZ_SHOP_ID=$shop FUZZ_WEBSHOP_KEY=$webshop_key FUZZ_ORDER_ID=$order_id \
-  FUZZ_SPARE_USER=$spare_user
+  FUZZ_SPARE_USER=$spare_user FUZZ_YEAR=$(date +%Y)
 echo "test-openapi-fuzz: schemathesis over $url/openapi.json (server log: kept on failure)"
 status=0
 "$venv/bin/schemathesis" --no-color --config-file scripts/openapi-fuzz/schemathesis.toml run \

@@ -924,6 +924,99 @@ mod tests {
         routes
     }
 
+    /// Every operation of the document, as `(label, operation)`.
+    fn operations_of(doc: &Value) -> Vec<(String, Value)> {
+        let mut out = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                out.push((format!("{method} {path}"), operation.clone()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_operation_documents_the_answers_of_its_extractors() {
+        let doc = serde_json::to_value(document()).unwrap();
+        for (label, operation) in operations_of(&doc) {
+            let responses = &operation["responses"];
+            let mut expected = Vec::new();
+            if operation["security"].is_array() {
+                expected.push("401");
+            }
+            if operation["requestBody"]["content"]["application/json"].is_object() {
+                expected.extend(["400", "413", "415", "422"]);
+            }
+            let parameters = operation["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if parameters.iter().any(|p| p["in"] == "query") {
+                expected.push("400");
+            }
+            for status in expected {
+                assert!(
+                    responses[status].is_object(),
+                    "{label} can answer {status} (its extractors do): the document says so"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unsigned_parameters_are_documented_with_their_whole_range() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let limit = doc["paths"]["/api/v1/feed"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "limit")
+            .unwrap()["schema"]
+            .clone();
+        assert_eq!(limit["format"], "uint32", "{limit}");
+        assert_eq!(
+            limit["maximum"],
+            u64::from(u32::MAX),
+            "a u32 takes every value to 4294967295, not a signed int32's range: {limit}"
+        );
+        let since = doc["paths"]["/api/v1/tills/{till_id}/changes"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "since")
+            .unwrap()["schema"]
+            .clone();
+        assert_eq!(since["format"], "uint64", "{since}");
+        assert_eq!(since["maximum"], u64::MAX, "{since}");
+    }
+
+    #[test]
+    fn every_parameter_rule_names_a_documented_parameter() {
+        let doc = serde_json::to_value(document()).unwrap();
+        for (path, name, _) in PARAMETER_RULES {
+            let named = doc["paths"][*path]
+                .as_object()
+                .unwrap_or_else(|| panic!("{path} is documented"))
+                .values()
+                .flat_map(|operation| {
+                    operation["parameters"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .any(|parameter| parameter["name"] == *name);
+            assert!(
+                named,
+                "the rule for `{name}` of {path} applies to a parameter of the document"
+            );
+        }
+    }
+
+    #[test]
+    fn the_chain_schema_lists_every_chain() {
+        assert_eq!(enum_values("Chain"), strings(Chain::ALL));
+    }
+
     #[test]
     fn every_route_of_the_router_is_documented() {
         let doc = serde_json::to_value(document()).unwrap();
