@@ -69,3 +69,14 @@ if [ -f ui/package.json ] || [ -f "$(dirname "$0")/../ui/package.json" ]; then
     node_ok || { echo "install-deps: Node 20.19+ or 22.12+ is still missing" >&2; exit 1; }
   fi
 fi
+
+# The OpenAPI fuzzer of the sync server's API (scripts/test-openapi-fuzz.sh): schemathesis, at
+# the version pinned in scripts/openapi-fuzz/requirements.txt, in the repository's .venv.
+root=$(cd "$(dirname "$0")/.." && pwd)
+fuzz_requirements=$root/scripts/openapi-fuzz/requirements.txt
+if ! cmp -s "$fuzz_requirements" "$root/.venv/.openapi-fuzz-requirements" 2>/dev/null; then
+  echo "install-deps: installing the OpenAPI fuzzer ($fuzz_requirements) in .venv"
+  [ -x "$root/.venv/bin/python" ] || python3 -m venv "$root/.venv"
+  "$root/.venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$fuzz_requirements"
+  cp "$fuzz_requirements" "$root/.venv/.openapi-fuzz-requirements"
+fi

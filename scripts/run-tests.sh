@@ -43,7 +43,7 @@ fi
 # `sync-server serve` with real tills (the `till` CLI); screenshots of its screens go to docs/.
 if [ -x ui/head-office/scripts/test.sh ]; then
   echo "== ui/head-office/scripts/test.sh"
-  if cargo build -p pos-till -p pos-sync-server --bins 2>&1 | tee -a "$log"; then
+  if cargo build -p pos-till -p sync-server --bins 2>&1 | tee -a "$log"; then
     SKIP_CARGO_BUILD=1 TILL_BIN="$PWD/target/debug/till" SYNC_SERVER_BIN="$PWD/target/debug/sync-server" \
       ui/head-office/scripts/test.sh 2>&1 | tee -a "$log"
     [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
@@ -56,6 +56,12 @@ fi
 # cash sale, its receipt in the printer simulator; screenshots go to target/window-screenshots.
 echo "== scripts/test-window.sh"
 SCREENSHOTS_DIR="$PWD/target/window-screenshots" scripts/test-window.sh 2>&1 | tee -a "$log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+# The sync server's HTTP API against its OpenAPI document (sync-server/openapi.json):
+# schemathesis with every check over every operation, against a server with data.
+echo "== scripts/test-openapi-fuzz.sh"
+scripts/test-openapi-fuzz.sh 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 for script in scripts/test-*-conformance.sh; do

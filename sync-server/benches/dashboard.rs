@@ -13,7 +13,7 @@
 //!
 //! The rollups are written with SQL straight into `sales_rollup` (ingesting a year of tickets
 //! of 600 shops would take hours and measure ingest, which `--bench ingest` does); the reads
-//! go through the API like the app's. Run: `cargo bench -p pos-sync-server --bench dashboard`
+//! go through the API like the app's. Run: `cargo bench -p sync-server --bench dashboard`
 //! (PostgreSQL too when `DATABASE_URL` is set). `BENCH_ROUNDS` (default 200) rounds per role.
 
 use std::sync::Arc;

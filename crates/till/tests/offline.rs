@@ -3,7 +3,7 @@
 //! and one `offline_end`, however many passes fail in between.
 //!
 //! The server binary is `$SYNC_SERVER_BIN`, or the workspace's `target/debug/sync-server`
-//! (`cargo build -p pos-sync-server --bin sync-server`). Without it the test fails under
+//! (`cargo build -p sync-server --bin sync-server`). Without it the test fails under
 //! `CI=true` and is skipped otherwise.
 
 mod support;
@@ -33,7 +33,7 @@ fn server_bin() -> Option<PathBuf> {
     }
     assert!(
         std::env::var("CI").is_err(),
-        "the head-office binary {} is missing: cargo build -p pos-sync-server --bin sync-server",
+        "the head-office binary {} is missing: cargo build -p sync-server --bin sync-server",
         path.display()
     );
     None

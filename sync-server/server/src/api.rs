@@ -179,7 +179,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = Failure;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
+        // Every body is a JSON object; serde would also take a struct written as an array of
+        // its field values, which no client means and the OpenAPI document does not allow.
+        let Json(raw) = Json::<Box<serde_json::value::RawValue>>::from_request(req, state)
+            .await
+            .map_err(json_failure)?;
+        if !raw.get().trim_start().starts_with('{') {
+            return Err(Failure::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                codes::JSON_INVALID,
+                "the body must be a JSON object, with the fields the API documents",
+            ));
+        }
+        match Json::<T>::from_bytes(raw.get().as_bytes()) {
             Ok(Json(value)) => Ok(JsonBody(value)),
             Err(rejection) => Err(json_failure(rejection)),
         }
@@ -226,6 +238,27 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
             .map(|Query(q)| QueryParams(q))
             .map_err(|e: QueryRejection| {
                 Failure::new(StatusCode::BAD_REQUEST, codes::QUERY_INVALID, e.body_text())
+            })
+    }
+}
+
+/// Path parameters whose rejections are `{code, message}` answers: a path whose segment is not
+/// of its type (a ticket number `-1`) names nothing, so it is 404 like an unknown id.
+pub struct PathParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathParams<T> {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(p)| PathParams(p))
+            .map_err(|e| {
+                Failure::new(
+                    StatusCode::NOT_FOUND,
+                    codes::NOT_FOUND,
+                    format!("nothing is at this path: {}", e.body_text()),
+                )
             })
     }
 }

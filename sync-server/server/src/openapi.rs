@@ -9,7 +9,10 @@
 //! types serialize.
 
 use serde::Serialize;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::{KnownFormat, Object, Schema, SchemaFormat};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::{api, customers_api, orders_api};
@@ -41,11 +44,14 @@ pub struct CapabilitiesDoc {
 #[derive(Serialize, ToSchema)]
 #[schema(as = EnrollRequest)]
 pub struct EnrollRequestDoc {
-    #[schema(example = "1.0")]
+    /// `MAJOR.MINOR`: this server takes major 1 (another is 400 `protocol_unsupported`).
+    #[schema(example = "1.0", pattern = r"^1\.[0-9]{1,9}$")]
     pub protocol: String,
     /// The one-time enrollment code printed at head office.
     pub code: String,
-    /// The till's P-256 public key, hex SEC1.
+    /// The till's P-256 public key, hex SEC1 (uncompressed: `04`, then x and y); a string of
+    /// that form which is not a point of the curve is 422 `public_key_invalid`.
+    #[schema(pattern = r"^04[0-9a-fA-F]{128}$")]
     pub public_key: String,
     pub software: String,
 }
@@ -74,19 +80,39 @@ pub struct WireRecordDoc {
 #[derive(Serialize, ToSchema)]
 #[schema(as = ChainBatch)]
 pub struct ChainBatchDoc {
-    /// `ticket`, `training`, `closure`, `duplicate`, `cash`, `event` or `archive`.
+    /// The chain the records belong to.
+    #[schema(value_type = ChainDoc)]
     pub chain: String,
     pub records: Vec<WireRecordDoc>,
 }
 
-/// [`pos_domain::wire::UploadRequest`].
+/// [`pos_domain::record::Chain`]: a till's chains.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Chain)]
+#[serde(rename_all = "snake_case")]
+pub enum ChainDoc {
+    Ticket,
+    Training,
+    Closure,
+    Duplicate,
+    Cash,
+    Event,
+    Archive,
+    WebOrder,
+}
+
+/// [`pos_domain::wire::UploadRequest`]. Records whose signature, link or sequence is wrong are
+/// not refused by status: their chain's acknowledgement says `rejected`, `gap` or `fork`.
 #[derive(Serialize, ToSchema)]
 #[schema(as = UploadRequest)]
 pub struct UploadRequestDoc {
-    #[schema(example = "1.0")]
+    /// `MAJOR.MINOR`: this server takes major 1 (another is 400 `protocol_unsupported`).
+    #[schema(example = "1.0", pattern = r"^1\.[0-9]{1,9}$")]
     pub protocol: String,
+    /// At most `max_records_per_upload` records in all (413 beyond, see capabilities).
     pub chains: Vec<ChainBatchDoc>,
     /// The till's clock when it sent the upload (RFC 3339).
+    #[schema(format = DateTime)]
     pub sent_at: Option<String>,
 }
 
@@ -144,17 +170,23 @@ pub struct ChangeDoc {
 #[derive(Serialize, ToSchema)]
 #[schema(as = Customer)]
 pub struct CustomerDoc {
-    /// A random (version 4) UUID made by the till that created the customer.
+    /// A random (version 4) UUID made by the till that created the customer, hyphenated, in
+    /// lower case.
+    #[schema(pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")]
     pub id: String,
-    /// Trimmed, single spaces.
+    /// Trimmed, single spaces, at most 120 characters.
+    #[schema(min_length = 1, max_length = 120)]
     pub name: String,
     /// E.164 (`+33612345678`); at least one of `phone` and `email` is given.
     pub phone: Option<String>,
-    /// Its domain in lower case.
+    /// Its domain in lower case, at most 254 characters.
+    #[schema(max_length = 254)]
     pub email: Option<String>,
     /// UTC, RFC 3339 with microseconds (`2026-03-30T10:00:00.000000Z`).
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")]
     pub created_at: String,
-    /// When the details last changed: between two versions, the later wins.
+    /// When the details last changed: between two versions, the later wins. Same form.
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")]
     pub updated_at: String,
 }
 
@@ -162,7 +194,8 @@ pub struct CustomerDoc {
 #[derive(Serialize, ToSchema)]
 #[schema(as = CustomersUpload)]
 pub struct CustomersUploadDoc {
-    /// At most 1000.
+    /// At most 1000 (413 beyond).
+    #[schema(max_items = 1000)]
     pub customers: Vec<CustomerDoc>,
 }
 
@@ -217,13 +250,19 @@ pub enum OrderStateDoc {
 /// [`pos_domain::web_order::NewOrderLine`].
 #[derive(Serialize, ToSchema)]
 #[schema(as = NewOrderLine)]
+#[serde(deny_unknown_fields)]
 pub struct NewOrderLineDoc {
+    /// Not blank, at most 100 characters.
+    #[schema(pattern = r"\S", max_length = 100)]
     pub product_id: String,
+    /// Not blank, at most 200 characters.
+    #[schema(pattern = r"\S", max_length = 200)]
     pub label: String,
-    /// 1 to 10000.
+    #[schema(minimum = 1, maximum = 10000)]
     pub quantity: u32,
-    /// Including VAT, as agreed online; a decimal string, not negative.
-    #[schema(example = "12.50")]
+    /// Including VAT, as agreed online; a decimal string in euros, not negative, at most
+    /// 9999999.99 (and the line's amount and the order's total too).
+    #[schema(example = "12.50", pattern = r"^[0-9]{1,7}(\.[0-9]{1,2})?$")]
     pub unit_price: String,
     /// The VAT code charged online: `standard`, `intermediate`, `reduced`, `super_reduced` or
     /// `exempt`; a return in a shop refunds that VAT. Absent, the till uses its catalog's code.
@@ -234,14 +273,20 @@ pub struct NewOrderLineDoc {
 /// [`pos_domain::web_order::NewWebOrder`]: unknown fields are refused.
 #[derive(Serialize, ToSchema)]
 #[schema(as = NewWebOrder)]
+#[serde(deny_unknown_fields)]
 pub struct NewWebOrderDoc {
-    /// The pickup shop's id.
+    /// The pickup shop's id (at most 100 characters); an unknown shop is 422.
+    #[schema(max_length = 100)]
     pub shop: String,
-    /// At least one.
+    /// 1 to 250.
+    #[schema(min_items = 1, max_items = 250)]
     pub lines: Vec<NewOrderLineDoc>,
     pub payment: PaymentStateDoc,
+    /// At most 100 characters.
+    #[schema(max_length = 100)]
     pub customer: Option<String>,
-    /// The web shop's own reference.
+    /// The web shop's own reference, at most 100 characters.
+    #[schema(max_length = 100)]
     pub reference: Option<String>,
 }
 
@@ -291,9 +336,11 @@ pub struct WebOrderDoc {
     /// RFC 3339 UTC.
     pub placed_at: String,
     /// What was handed over, per line (absent before the handover).
+    #[schema(required = false)]
     pub collected: Vec<PickedLineDoc>,
     /// What came back in shops, per line, from the return tickets naming the order (absent
     /// when nothing came back). The state stays what the handover made it.
+    #[schema(required = false)]
     pub returned: Vec<PickedLineDoc>,
 }
 
@@ -314,6 +361,209 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// The operations of a path.
+fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// The answers every operation of a kind can give, whatever its handler does: they come from
+/// the shared extractors of [`crate::api`] (`Caller` and the other bearer checks, `JsonBody`,
+/// `QueryParams`), so they are written here once rather than on each route. A route's own
+/// description of the same status, when it has one, is kept.
+struct SharedAnswers;
+
+impl SharedAnswers {
+    /// `(status, when)` of the bearer check.
+    const BEARER: [(&str, &str); 1] = [(
+        "401",
+        "No `Authorization: Bearer TOKEN`, or a token that is unknown, expired or revoked (`unauthenticated`)",
+    )];
+    /// `(status, when)` of a JSON body's extractor.
+    const JSON_BODY: [(&str, &str); 4] = [
+        ("400", "The body is not JSON (`json_malformed`)"),
+        (
+            "413",
+            "The body is larger than the server takes (`body_too_large`, see `GET /api/v1/capabilities`)",
+        ),
+        (
+            "415",
+            "The body is not sent as `Content-Type: application/json` (`content_type`)",
+        ),
+        (
+            "422",
+            "The JSON does not have the documented fields and types, or a value is outside its documented limits (`json_invalid`)",
+        ),
+    ];
+    /// `(status, when)` of the query string's extractor.
+    const QUERY: [(&str, &str); 1] = [(
+        "400",
+        "A query parameter is missing, not of its type or outside its documented limits (`query_invalid`)",
+    )];
+
+    fn add(operation: &mut Operation, answers: &[(&str, &str)]) {
+        for (status, when) in answers {
+            if !operation.responses.responses.contains_key(*status) {
+                let response = ResponseBuilder::new()
+                    .description(*when)
+                    .content(
+                        "application/json",
+                        utoipa::openapi::ContentBuilder::new()
+                            .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                                "ApiError",
+                            ))))
+                            .build(),
+                    )
+                    .build();
+                operation
+                    .responses
+                    .responses
+                    .insert(status.to_string(), RefOr::T(response));
+            }
+        }
+    }
+}
+
+impl Modify for SharedAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for operation in operations(item) {
+                if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    Self::add(operation, &Self::BEARER);
+                }
+                let json_body = operation
+                    .request_body
+                    .as_ref()
+                    .is_some_and(|body| body.content.contains_key("application/json"));
+                if json_body {
+                    Self::add(operation, &Self::JSON_BODY);
+                }
+                let has_query = operation
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|parameter| matches!(parameter.parameter_in, ParameterIn::Query));
+                if has_query {
+                    Self::add(operation, &Self::QUERY);
+                }
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    if let Some(schema) = parameter.schema.as_mut() {
+                        bound_unsigned(schema);
+                    }
+                }
+            }
+        }
+        if let Some(components) = openapi.components.as_mut() {
+            for schema in components.schemas.values_mut() {
+                bound_unsigned(schema);
+            }
+        }
+        apply_parameter_rules(openapi);
+    }
+}
+
+/// `(path, parameter, rule)`: see [`PARAMETER_RULES`].
+type ParameterRule = (&'static str, &'static str, fn(&mut Object));
+
+/// What the handlers check of a parameter beyond its Rust type, as `(path, parameter, rule)`:
+/// the parameter structs live with their handlers (and the sales query with the store), so
+/// the limits they enforce are written into the document here. A test checks each rule still
+/// names a parameter of the document.
+const PARAMETER_RULES: &[ParameterRule] = &[
+    ("/api/v1/feed", "consumer", consumer_name),
+    ("/api/v1/feed/consumers/{name}", "name", consumer_name),
+    ("/api/v1/hq/sales", "by", |o| {
+        o.enum_values = Some(
+            [
+                "shop", "region", "day", "product", "category", "seller", "tender",
+            ]
+            .map(Into::into)
+            .into(),
+        );
+    }),
+    ("/api/v1/hq/sales", "from", day),
+    ("/api/v1/hq/sales", "to", day),
+    ("/api/v1/hq/sales", "compare", |o| {
+        o.enum_values = Some(vec!["previous".into()]);
+    }),
+    ("/api/v1/hq/tickets", "day", day),
+    ("/api/v1/web-orders", "Idempotency-Key", |o| {
+        o.min_length = Some(1);
+        o.max_length = Some(200);
+    }),
+];
+
+/// A feed consumer's name ([`crate::api`] checks it).
+fn consumer_name(schema: &mut Object) {
+    schema.pattern = Some("^[A-Za-z0-9._-]{1,64}$".into());
+}
+
+/// A local day, `YYYY-MM-DD`.
+fn day(schema: &mut Object) {
+    schema.format = Some(SchemaFormat::KnownFormat(KnownFormat::Date));
+}
+
+fn apply_parameter_rules(openapi: &mut utoipa::openapi::OpenApi) {
+    for (path, name, rule) in PARAMETER_RULES {
+        let Some(item) = openapi.paths.paths.get_mut(*path) else {
+            continue;
+        };
+        for operation in operations(item) {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if parameter.name == *name
+                    && let Some(RefOr::T(Schema::Object(object))) = parameter.schema.as_mut()
+                {
+                    rule(object);
+                }
+            }
+        }
+    }
+}
+
+/// Gives an unsigned integer (a `u32` or `u64`, told apart by the `non_strict_integers` feature
+/// of utoipa) the format `uint32` or `uint64` and the maximum its Rust type takes: the server accepts every value up to it,
+/// so a client (or a fuzzer) must not read the format as a signed one's range.
+fn bound_unsigned(schema: &mut RefOr<Schema>) {
+    let RefOr::T(schema) = schema else { return };
+    match schema {
+        Schema::Object(object) => {
+            let unsigned = match object.format {
+                Some(SchemaFormat::KnownFormat(KnownFormat::UInt32)) => {
+                    Some(("uint32", u32::MAX as usize))
+                }
+                Some(SchemaFormat::KnownFormat(KnownFormat::UInt64)) => {
+                    Some(("uint64", u64::MAX as usize))
+                }
+                _ => None,
+            };
+            if let Some((format, maximum)) = unsigned {
+                // utoipa spells these formats `u-int32`; the usual name is `uint32`.
+                object.format = Some(SchemaFormat::Custom(format.into()));
+                object.maximum.get_or_insert(utoipa::Number::UInt(maximum));
+            }
+            for property in object.properties.values_mut() {
+                bound_unsigned(property);
+            }
+        }
+        Schema::Array(array) => {
+            if let utoipa::openapi::schema::ArrayItems::RefOrSchema(items) = &mut array.items {
+                bound_unsigned(items);
+            }
+        }
+        Schema::OneOf(one_of) => one_of.items.iter_mut().for_each(bound_unsigned),
+        Schema::AllOf(all_of) => all_of.items.iter_mut().for_each(bound_unsigned),
+        Schema::AnyOf(any_of) => any_of.items.iter_mut().for_each(bound_unsigned),
+        _ => {}
     }
 }
 
@@ -361,7 +611,7 @@ impl Modify for BearerAuth {
         crate::web_session::web_logout,
     ),
     components(schemas(crate::store::Role)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &SharedAnswers),
     tags(
         (name = "tills", description = "Enrollment, upload of the tills' signed ledgers, and the changes feed they download"),
         (name = "web orders", description = "Orders a web shop places for pickup in a shop (click & collect)"),
@@ -676,6 +926,99 @@ mod tests {
         }
         assert!(!routes.is_empty(), "{function} has routes");
         routes
+    }
+
+    /// Every operation of the document, as `(label, operation)`.
+    fn operations_of(doc: &Value) -> Vec<(String, Value)> {
+        let mut out = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                out.push((format!("{method} {path}"), operation.clone()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_operation_documents_the_answers_of_its_extractors() {
+        let doc = serde_json::to_value(document()).unwrap();
+        for (label, operation) in operations_of(&doc) {
+            let responses = &operation["responses"];
+            let mut expected = Vec::new();
+            if operation["security"].is_array() {
+                expected.push("401");
+            }
+            if operation["requestBody"]["content"]["application/json"].is_object() {
+                expected.extend(["400", "413", "415", "422"]);
+            }
+            let parameters = operation["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if parameters.iter().any(|p| p["in"] == "query") {
+                expected.push("400");
+            }
+            for status in expected {
+                assert!(
+                    responses[status].is_object(),
+                    "{label} can answer {status} (its extractors do): the document says so"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unsigned_parameters_are_documented_with_their_whole_range() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let limit = doc["paths"]["/api/v1/feed"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "limit")
+            .unwrap()["schema"]
+            .clone();
+        assert_eq!(limit["format"], "uint32", "{limit}");
+        assert_eq!(
+            limit["maximum"],
+            u64::from(u32::MAX),
+            "a u32 takes every value to 4294967295, not a signed int32's range: {limit}"
+        );
+        let since = doc["paths"]["/api/v1/tills/{till_id}/changes"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "since")
+            .unwrap()["schema"]
+            .clone();
+        assert_eq!(since["format"], "uint64", "{since}");
+        assert_eq!(since["maximum"], u64::MAX, "{since}");
+    }
+
+    #[test]
+    fn every_parameter_rule_names_a_documented_parameter() {
+        let doc = serde_json::to_value(document()).unwrap();
+        for (path, name, _) in PARAMETER_RULES {
+            let named = doc["paths"][*path]
+                .as_object()
+                .unwrap_or_else(|| panic!("{path} is documented"))
+                .values()
+                .flat_map(|operation| {
+                    operation["parameters"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .any(|parameter| parameter["name"] == *name);
+            assert!(
+                named,
+                "the rule for `{name}` of {path} applies to a parameter of the document"
+            );
+        }
+    }
+
+    #[test]
+    fn the_chain_schema_lists_every_chain() {
+        assert_eq!(enum_values("Chain"), strings(Chain::ALL));
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //! change to the stored bytes after ingest shows.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{NaiveDate, TimeZone};
 use chrono_tz::Tz;
@@ -26,7 +26,7 @@ use pos_domain::wire::codes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::api::{AppState, Caller, Failure, QueryParams};
+use crate::api::{AppState, Caller, Failure, PathParams, QueryParams};
 use crate::scope::{scope, visible};
 use crate::signatures::FastKey;
 use crate::store::{RecordCursor, StoredRecord};
@@ -279,7 +279,7 @@ pub fn verify_stored(record: &StoredRecord, chain: Chain) -> (Option<SignedRecor
         (status = 404, description = "No such ticket, or one of a shop outside the user's scope (answered alike)", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn ticket(
     State(state): State<AppState>,
-    Path((till_id, number)): Path<(String, u64)>,
+    PathParams((till_id, number)): PathParams<(String, u64)>,
     caller: Caller,
 ) -> Result<Json<TicketDetail>, Failure> {
     let user = caller.user()?;

@@ -44,7 +44,7 @@ fi
 
 if [ "${SKIP_CARGO_BUILD:-}" != "1" ]; then
   step "binaries for the browser tests"
-  (cd ../.. && nice -n 10 cargo build -p pos-till -p pos-sync-server --bins)
+  (cd ../.. && nice -n 10 cargo build -p pos-till -p sync-server --bins)
 fi
 
 step "browser tests on SQLite (playwright-core + Chromium, real sync server and tills)"
