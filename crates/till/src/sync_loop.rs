@@ -210,9 +210,12 @@ fn pass(
             "the ledger cannot be opened".into(),
         )),
     };
-    if let Some(till) = till.as_mut() {
-        journal_outage(shared, till, &result);
-    }
+    // An outage ended by this pass is journaled after its upload: one record more waits for
+    // the next pass, which comes soon (`retry_min`), so head office holds it too.
+    let ended_outage = match till.as_mut() {
+        Some(till) => journal_outage(shared, till, &result),
+        None => false,
+    };
     let now = timestamp::format(&clock.now());
     let mut state = shared.lock();
     let status = &mut state.status;
@@ -220,13 +223,14 @@ fn pass(
     status.last_attempt_at = Some(now.clone());
     match result {
         Ok(summary) => {
+            let waiting = summary.waiting + u64::from(ended_outage);
             status.enrolled = true;
             status.online = Some(true);
-            status.waiting = Some(summary.waiting);
+            status.waiting = Some(waiting);
             status.last_success_at = Some(now);
             status.last_error = None;
             status.failures = 0;
-            if summary.waiting > 0 {
+            if waiting > 0 {
                 options.retry_min
             } else {
                 options.every
@@ -250,12 +254,13 @@ fn pass(
 
 /// Records the start or the end of an outage in the event journal when this pass changed it:
 /// a pass that reached head office ends an open outage; a pass that could not reach it (not
-/// "not enrolled", not "another sync is running") starts one if none is open.
+/// "not enrolled", not "another sync is running") starts one if none is open. Says whether it
+/// ended an outage (a record the pass did not upload).
 fn journal_outage(
     shared: &Shared,
     till: &mut Till,
     result: &crate::Result<crate::sync::SyncSummary>,
-) {
+) -> bool {
     let known = shared.lock().offline_recorded;
     let recorded = match known {
         Some(recorded) => recorded,
@@ -263,7 +268,7 @@ fn journal_outage(
             Ok(recorded) => recorded,
             Err(error) => {
                 tracing::warn!(%error, "cannot read the journal's offline state");
-                return;
+                return false;
             }
         },
     };
@@ -276,9 +281,15 @@ fn journal_outage(
         _ => Ok(recorded),
     };
     match written {
-        Ok(now) => shared.lock().offline_recorded = Some(now),
+        Ok(now) => {
+            shared.lock().offline_recorded = Some(now);
+            recorded && !now
+        }
         // Not recorded: the next pass tries again.
-        Err(error) => tracing::warn!(%error, "cannot journal the offline state"),
+        Err(error) => {
+            tracing::warn!(%error, "cannot journal the offline state");
+            false
+        }
     }
 }
 

@@ -99,6 +99,7 @@ pub enum ChainDoc {
     Event,
     Archive,
     WebOrder,
+    StoredValue,
 }
 
 /// [`pos_domain::wire::UploadRequest`]. Records whose signature, link or sequence is wrong are
@@ -1055,6 +1056,16 @@ mod tests {
             "the router takes the probes of ops"
         );
         routes.extend(routes_in(include_str!("ops.rs"), "pub fn probe_routes("));
+        for (module, source) in [
+            ("live", include_str!("live.rs")),
+            ("web_session", include_str!("web_session.rs")),
+        ] {
+            assert!(
+                api.contains(&format!(".merge(crate::{module}::routes())")),
+                "the router takes the routes of {module}"
+            );
+            routes.extend(routes_in(source, "pub fn routes("));
+        }
         assert_eq!(documented, routes, "each route has a #[utoipa::path]");
     }
 }
