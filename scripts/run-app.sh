@@ -2,7 +2,8 @@
 # `make run`: the whole system on its embedded defaults. Head office (the sync server on a SQLite
 # file, with a legal entity, a shop, its staff, the demo catalog and two web orders for pickup)
 # on 127.0.0.1:8780; the demo till, enrolled with it, with the printer and payment terminal
-# simulators; the loopback HTTP transport (API + built UI) on 127.0.0.1:8787; and, when a
+# simulators and the customer display simulator (its screens in out/app/display/display.log);
+# the loopback HTTP transport (API + built UI) on 127.0.0.1:8787; and, when a
 # display is available, the app window on the same ledger and simulators. Log in as Alice
 # (PIN 1234, cashier) or Bruno (PIN 9999, manager). Receipts land in out/app/receipts.
 set -euo pipefail
@@ -28,7 +29,8 @@ echo "run-app: head office on $HEAD_OFFICE_URL (admin token in $DIR/head-office-
 cargo build --quiet -p pos-till-service --bin till-app-http -p pos-cashier
 # The launch secret also goes to a 0600 file, for `npm run dev`'s proxy (ui/vite.config.ts).
 target/debug/till-app-http --db "$DIR/till.db" --demo --listen "127.0.0.1:$PORT" "${UI_ARGS[@]}" \
-  --secret-file "$DIR/http.secret" --printer "sim:$DIR/receipts" --terminal sim:amount-rule > "$DIR/http.json" &
+  --secret-file "$DIR/http.secret" --printer "sim:$DIR/receipts" --terminal sim:amount-rule \
+  --display "sim:$DIR/display" > "$DIR/http.json" &
 SERVER=$!
 trap 'kill $SERVER $HEAD_OFFICE_PID 2>/dev/null; [ -n "${APP:-}" ] && kill $APP 2>/dev/null; wait' EXIT INT TERM
 for _ in $(seq 100); do [ -s "$DIR/http.json" ] && break; sleep 0.1; done
@@ -36,6 +38,7 @@ for _ in $(seq 100); do [ -s "$DIR/http.json" ] && break; sleep 0.1; done
 read -r URL PRINTER TERMINAL < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["url"], d["printer"], d["terminal"])' "$DIR/http.json")
 echo "run-app: API and UI on $URL (printer $PRINTER, terminal $TERMINAL, receipts in $DIR/receipts)"
 echo "run-app: log in as Alice (PIN 1234) or Bruno (PIN 9999); the terminal declines amounts ending in .13"
+echo "run-app: the customer display shows in $DIR/display/display.log (tail -f it)"
 
 APP_BIN=target/debug/pos-cashier
 if [ -x "$APP_BIN" ] && [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then

@@ -352,7 +352,7 @@ fn the_day_difference_is_the_last_counts() {
         amount: Money::from_cents(cents),
         expected: difference.map(|d| Money::from_cents(cents - d)),
         difference: difference.map(Money::from_cents),
-        reason: None,
+        ..CashMovement::new(kind, Money::from_cents(cents))
     };
     assert_eq!(day_cash_difference(&[]), None);
     assert_eq!(

@@ -8,6 +8,8 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+pub use crate::shop_floor_api::*;
+
 /// A request without parameters: `{}` (or `null`).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
 pub struct Empty {}
@@ -20,7 +22,10 @@ pub struct Empty {}
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Cashier,
+    /// The shop manager (not a head-office user: head office's users never log in at a till).
     Manager,
+    /// Stock work: products, web orders to prepare; never cash or sales.
+    Stock,
 }
 
 /// A staff member as the login screen lists them (never their PIN).
@@ -75,6 +80,8 @@ pub enum ApprovalAction {
     DrawerOpenWithoutSale,
     /// Lifting a lockout after too many wrong PINs (`unlock_pins`).
     UnlockPins,
+    /// A pay-out above the shop's limit (see `cash_office_rules`).
+    PayOutAboveLimit,
 }
 
 /// `approve`: a manager types their PIN to allow one action. Wrong PINs count as at login
@@ -808,6 +815,10 @@ pub struct CashMovementRequest {
     #[serde(default)]
     #[ts(optional)]
     pub reason: Option<String>,
+    /// A manager's approval (`pay_out_above_limit`) for a pay-out above the shop's limit.
+    #[serde(default)]
+    #[ts(optional)]
+    pub approval: Option<String>,
 }
 
 /// A recorded cash movement; for a count, what was expected and the difference.
@@ -864,12 +875,13 @@ pub struct PrintOption {
     pub print: bool,
 }
 
-/// The X report of the open day.
+/// The X report of the open day. `expected_cash` is `null` for a cashier until their blind
+/// count is recorded.
 #[derive(Clone, Debug, Serialize, Deserialize, TS)]
 pub struct XReportView {
     pub at: String,
     pub totals: TotalsView,
-    pub expected_cash: String,
+    pub expected_cash: Option<String>,
     pub text: String,
     pub printed: Option<DeviceResult>,
 }
@@ -891,7 +903,7 @@ pub struct CloseRequest {
     pub print: bool,
 }
 
-/// A recorded closure.
+/// A recorded closure. `text` is the print of every closure recorded with it, oldest first.
 #[derive(Clone, Debug, Serialize, Deserialize, TS)]
 pub struct ClosureView {
     pub number: u32,
@@ -899,6 +911,9 @@ pub struct ClosureView {
     pub period: String,
     pub at: String,
     pub totals: TotalsView,
+    /// The periods of the closures recorded before it by the same request: the Z of each day
+    /// left open when a day closure is made late, the Zs a month closure made first.
+    pub also_closed: Vec<String>,
     pub text: String,
     pub printed: Option<DeviceResult>,
 }
@@ -920,6 +935,10 @@ pub struct DeviceView {
 pub struct DevicesView {
     pub printer: DeviceView,
     pub terminal: DeviceView,
+    /// The customer display.
+    pub display: DeviceView,
+    /// The serial scanner (a keyboard-wedge one needs no setting).
+    pub scanner: DeviceView,
 }
 
 /// `set_devices`: new device URIs (`none` to go without); left out, unchanged.
@@ -931,6 +950,14 @@ pub struct DevicesSettings {
     #[serde(default)]
     #[ts(optional)]
     pub terminal: Option<String>,
+    /// The customer display's URI (`none` to go without).
+    #[serde(default)]
+    #[ts(optional)]
+    pub display: Option<String>,
+    /// The serial scanner's URI (`none` to go without).
+    #[serde(default)]
+    #[ts(optional)]
+    pub scanner: Option<String>,
 }
 
 /// `open_drawer`: a cashier needs a `drawer_open_without_sale` approval.

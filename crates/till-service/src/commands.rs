@@ -104,10 +104,18 @@ commands! {
     cash_movement(CashMovementRequest) -> CashMovementView;
     report_x(PrintOption) -> XReportView;
     close(CloseRequest) -> ClosureView;
+    closure_due(Empty) -> ClosureDueView;
+    cash_office_rules(Empty) -> CashOfficeRulesView;
+    open_shift(OpenShiftRequest) -> ShiftView;
+    close_shift(CloseShiftRequest) -> ShiftView;
+    shift_report(ShiftReportRequest) -> ShiftView;
+    cashier_report(CashierReportRequest) -> CashierReportView;
     // Devices.
     devices(Empty) -> DevicesView;
     set_devices(DevicesSettings) -> DevicesView;
     test_print(Empty) -> DeviceResult;
+    test_display(Empty) -> DeviceResult;
+    scanned_codes(ScannedCodesRequest) -> ScannedCodes;
     open_drawer(DrawerRequest) -> DeviceResult;
     test_payment(Empty) -> CardPayment;
     // Click & collect.

@@ -8,10 +8,13 @@
 //!   returns; [`receipt_proof`]: the proof of purchase only an original receipt's QR code
 //!   carries; [`customers`]: customer search, creation and changes; [`exchange`]: exchanges (a
 //!   return and a sale on one ticket); [`payments`]: card payments on the terminal; [`ops`]:
-//!   cash, closures, devices, identity and status; [`sync`]: the background sync loop, "sync
+//!   cash, closures, devices, identity and status; [`cash_office`]: who handles cash, the
+//!   blind count, pay-out limits, shifts and the Z the app asks for ([`shop_floor_api`]: their
+//!   types); [`sync`]: the background sync loop, "sync
 //!   now" and enrollment; [`web_orders`]: click & collect; [`web_returns`]: returns of web
 //!   orders paid online; [`devices`]: printer, drawer and
-//!   terminal links; [`views`]: engine types to API views;
+//!   terminal links; [`display`]: the customer display, fed without ever blocking a sale; [`scanner`]: a
+//!   serial barcode scanner whose codes the sale screen collects; [`views`]: engine types to API views;
 //! - [`http`]: the loopback HTTP transport (`POST /api/{command}`), which browser tests and
 //!   development use; the Tauri shell (`src-tauri`) calls the same dispatcher;
 //! - [`setup`]: the demo ledger and staff; [`simulators`]: the printer and terminal simulators started in-process for tests and demos.
@@ -20,9 +23,11 @@
 
 pub mod api;
 pub mod bindings;
+pub mod cash_office;
 pub mod commands;
 pub mod customers;
 pub mod devices;
+pub mod display;
 pub mod error;
 pub mod exchange;
 pub mod http;
@@ -30,8 +35,10 @@ pub mod ops;
 pub mod payments;
 pub mod receipt_proof;
 pub mod sale;
+pub mod scanner;
 pub mod service;
 pub mod setup;
+pub mod shop_floor_api;
 pub mod simulators;
 pub mod sync;
 pub mod views;

@@ -11,8 +11,11 @@ impl Service {
     // --- Cash ---------------------------------------------------------------------------------
 
     pub fn cash_movement(&self, request: CashMovementRequest) -> ApiResult<CashMovementView> {
-        let staff = self.current()?;
+        let staff = self.require_cash_role()?;
         let amount = money("amount", &request.amount)?;
+        if request.kind == CashMovementKind::PayOut {
+            self.check_payout(amount, request.approval.as_deref())?;
+        }
         let movement = lock(&self.till).cash_movement(
             &staff.id,
             views::cash_kind(request.kind),
@@ -34,7 +37,7 @@ impl Service {
 
     // --- Reports and closures -----------------------------------------------------------------
 
-    fn print_text(&self, text: &str) -> DeviceResult {
+    pub(crate) fn print_text(&self, text: &str) -> DeviceResult {
         let printer = lock(&self.devices).printer.clone();
         match devices::receipt_bytes(text, None, false) {
             Ok(bytes) => devices::print(printer.as_ref(), &bytes),
@@ -45,17 +48,20 @@ impl Service {
         }
     }
 
+    /// The till's X report. A cashier gets it without the expected cash until their blind
+    /// count is recorded (see [`crate::cash_office`]).
     pub fn report_x(&self, request: PrintOption) -> ApiResult<XReportView> {
-        self.current()?;
+        let staff = self.require_cash_role()?;
+        let show_expected = self.may_see_expected_cash(&staff)?;
         let till = lock(&self.till);
         let report = till.report_x()?;
-        let text = pos_till::receipt::render_x(till.identity(), &report);
+        let text = pos_till::receipt::render_x_report(till.identity(), &report, show_expected);
         drop(till);
         let printed = request.print.then(|| self.print_text(&text));
         Ok(XReportView {
             at: report.at,
             totals: views::totals(&report.totals),
-            expected_cash: report.expected_cash.to_string(),
+            expected_cash: show_expected.then(|| report.expected_cash.to_string()),
             text,
             printed,
         })
@@ -70,10 +76,18 @@ impl Service {
             ));
         }
         let mut till = lock(&self.till);
-        let closure = till.close(&staff.id, views::closure_level(request.level))?;
-        let text = pos_till::receipt::render_closure(till.identity(), &closure);
+        let mut closures = till.close_all(&staff.id, views::closure_level(request.level))?;
+        let texts: Vec<String> = closures
+            .iter()
+            .map(|c| pos_till::receipt::render_closure(till.identity(), c))
+            .collect();
         drop(till);
         self.request_sync();
+        let closure = closures
+            .pop()
+            .ok_or_else(|| ApiError::failure("closure_missing", "the closure recorded nothing"))?;
+        // Closed late, each open day got its own Z first: print them all, oldest first.
+        let text = texts.join("\n");
         let printed = request.print.then(|| self.print_text(&text));
         Ok(ClosureView {
             number: number(closure.number),
@@ -81,6 +95,7 @@ impl Service {
             period: closure.closure.period.clone(),
             at: closure.at.clone(),
             totals: views::totals(&closure.closure.totals),
+            also_closed: closures.iter().map(|c| c.closure.period.clone()).collect(),
             text,
             printed,
         })
@@ -115,6 +130,8 @@ impl Service {
         DevicesView {
             printer: devices::printer_view(devices.printer.as_ref()),
             terminal,
+            display: self.display_view(),
+            scanner: self.scanner_view(),
         }
     }
 
@@ -155,6 +172,12 @@ impl Service {
         if request.terminal.is_some() {
             current.terminal = given.terminal;
         }
+        if let Some(display) = &request.display {
+            self.set_display(&staff.id, Some(display))?;
+        }
+        if let Some(scanner) = &request.scanner {
+            self.set_scanner(&staff.id, Some(scanner))?;
+        }
         *lock(&self.devices) = current.clone();
         Ok(self.devices_view(&current))
     }
@@ -172,7 +195,7 @@ impl Service {
     pub fn open_drawer(&self, request: DrawerRequest) -> ApiResult<DeviceResult> {
         let staff = self.current()?;
         let approvals: Vec<String> = request.approval.iter().cloned().collect();
-        self.require_approval(
+        let approved_by = self.require_approval(
             &mut lock(&self.till),
             ApprovalAction::DrawerOpenWithoutSale,
             "opening the drawer without a sale",
@@ -181,8 +204,8 @@ impl Service {
         let result = devices::open_drawer(lock(&self.devices).printer.clone().as_ref());
         lock(&self.till).log_event(
             &staff.id,
-            pos_domain::journal::EventKind::SettingsChanged,
-            serde_json::json!({"drawer_opened_without_sale": result.ok}),
+            pos_domain::journal::EventKind::DrawerOpenedWithoutSale,
+            serde_json::json!({"opened": result.ok, "approved_by": approved_by}),
         )?;
         Ok(result)
     }

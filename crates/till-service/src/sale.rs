@@ -218,6 +218,7 @@ impl Service {
         let ticket = till.quote(&self.sale_request(&request.cart, &staff.id, Vec::new())?)?;
         drop(till);
         let settlement = settlement(ticket.total, &views::tenders_entered(&request.tenders)?);
+        self.show_cart(&ticket);
         let approvals_needed = self
             .approvals_for(&request.cart, &ticket)
             .into_iter()
@@ -286,7 +287,7 @@ impl Service {
     // --- Sale -----------------------------------------------------------------------------------
 
     pub fn sell(&self, request: SellRequest) -> ApiResult<SaleResult> {
-        let staff = self.current()?;
+        let staff = self.require_cash_role()?;
         let mut till = lock(&self.till);
         let tenders = self.tenders(&request.tenders, PaymentKind::Debit)?;
         let sale = self.sale_request(&request.cart, &staff.id, tenders.tenders)?;
@@ -340,6 +341,11 @@ impl Service {
                 devices::open_drawer(printer.as_ref())
             }
         });
+        let paid: pos_domain::Money = recorded.ticket.tenders.iter().map(|t| t.amount).sum();
+        self.show_on_display(crate::display::Screen::paid(
+            &paid.to_string(),
+            &recorded.ticket.change.to_string(),
+        ));
         SaleResult {
             ticket: views::ticket(recorded),
             change: recorded.ticket.change.to_string(),
@@ -524,7 +530,7 @@ impl Service {
     }
 
     pub fn return_items(&self, request: ReturnRequest) -> ApiResult<SaleResult> {
-        let staff = self.current()?;
+        let staff = self.require_cash_role()?;
         let mut till = lock(&self.till);
         if !self.with_receipt(request.by_receipt, request.original) {
             let approvals: Vec<String> = request.approval.iter().cloned().collect();

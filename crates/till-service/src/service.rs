@@ -73,6 +73,10 @@ pub struct Service {
     pub(crate) found_by_pickup_code: Mutex<HashSet<String>>,
     /// Signs the proof of purchase printed on original receipts only.
     pub(crate) receipt_key: ReceiptKey,
+    /// The customer display, when one is set up (see [`crate::display`]).
+    pub(crate) display: Mutex<Option<crate::display::CustomerDisplay>>,
+    /// The serial scanner, when one is set up (see [`crate::scanner`]).
+    pub(crate) scanner: Mutex<Option<Arc<crate::scanner::SerialScanner>>>,
     db_path: PathBuf,
 }
 
@@ -91,6 +95,7 @@ fn member(staff: &Staff) -> StaffMember {
         role: match staff.role {
             StaffRole::Cashier => Role::Cashier,
             StaffRole::Manager => Role::Manager,
+            StaffRole::Stock => Role::Stock,
         },
     }
 }
@@ -111,6 +116,18 @@ impl Service {
             .unwrap_or_else(|| intents_dir_for(db));
         let payments = PaymentBook::open(&intents, &till)?;
         let receipt_key = ReceiptKey::open(db)?;
+        // The display and scanner a manager saved; one that cannot be set up again is left out, never
+        // keeping the till from starting.
+        let mut saved = till.device_settings()?;
+        let display = saved
+            .remove("display")
+            .filter(|uri| uri != "none")
+            .and_then(|uri| crate::display::CustomerDisplay::from_uri(&uri).ok());
+        let scanner = saved
+            .remove("scanner")
+            .filter(|uri| uri != "none")
+            .and_then(|uri| crate::scanner::SerialScanner::start(&uri).ok())
+            .map(Arc::new);
         Ok(Service {
             till: Mutex::new(till),
             clock,
@@ -124,6 +141,8 @@ impl Service {
             found_by_receipt: Mutex::new(HashSet::new()),
             found_by_pickup_code: Mutex::new(HashSet::new()),
             receipt_key,
+            display: Mutex::new(display),
+            scanner: Mutex::new(scanner),
             db_path: db.to_path_buf(),
         })
     }
@@ -166,6 +185,8 @@ impl Service {
     ) -> ApiResult<String> {
         let staff = self.current()?;
         if staff.role == Role::Manager {
+            // A manager doing it themselves is an override too: journaled alike.
+            log_override(till, &staff.id, action, &staff.id)?;
             return Ok(staff.id);
         }
         let now = self.clock.now();
@@ -181,12 +202,7 @@ impl Service {
                 let Some(approval) = approval else {
                     return Err(ApiError::approval_required(action, what));
                 };
-                // The manager's authentication, as a login event with what it allowed.
-                till.log_event(
-                    &approval.manager.id,
-                    pos_domain::journal::EventKind::Login,
-                    json!({"approves": action, "for": staff.id}),
-                )?;
+                log_override(till, &approval.manager.id, action, &staff.id)?;
                 Ok(approval.manager.id)
             }
             None => Err(ApiError::approval_required(action, what)),
@@ -307,6 +323,7 @@ impl Service {
     }
 
     pub fn logout(&self, _: Empty) -> ApiResult<Empty> {
+        self.show_idle();
         let previous = lock(&self.session).take();
         lock(&self.approvals).clear();
         lock(&self.found_by_receipt).clear();
@@ -354,6 +371,21 @@ impl Service {
             manager,
         })
     }
+}
+
+/// Journals a manager override: `manager` allowed `action` for `for_staff`.
+fn log_override(
+    till: &mut Till,
+    manager: &str,
+    action: ApprovalAction,
+    for_staff: &str,
+) -> ApiResult<()> {
+    till.log_event(
+        manager,
+        pos_domain::journal::EventKind::ManagerOverride,
+        json!({"action": action, "manager": manager, "for": for_staff}),
+    )?;
+    Ok(())
 }
 
 /// The refusal of a PIN while its entry is locked out, saying who can lift it.

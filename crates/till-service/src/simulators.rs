@@ -128,6 +128,75 @@ impl Drop for TerminalSimulator {
     }
 }
 
+/// A customer display simulator on 127.0.0.1 (DM-D bytes over TCP, as a serial-to-Ethernet
+/// adapter would carry them): each screen it shows is appended to `display.log` in its
+/// directory as one line, `top|bottom`; stopped when dropped.
+pub struct DisplaySimulator {
+    uri: String,
+    log: PathBuf,
+    stop: Arc<AtomicBool>,
+}
+
+impl DisplaySimulator {
+    pub fn start(out_dir: &Path) -> io::Result<DisplaySimulator> {
+        std::fs::create_dir_all(out_dir)?;
+        let log = out_dir.join("display.log");
+        std::fs::write(&log, b"")?;
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let uri = format!("tcp://{}", listener.local_addr()?);
+        let stop = Arc::new(AtomicBool::new(false));
+        let (flag, path) = (stop.clone(), log.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if flag.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(link) = stream.and_then(pos_transport::tcp::TcpLink::from_stream) else {
+                    continue;
+                };
+                let (flag, path) = (flag.clone(), path.clone());
+                std::thread::spawn(move || {
+                    let settle = Duration::from_millis(50);
+                    let shown =
+                        pos_customer_display::sim::serve_link(link, &flag, settle, |lines| {
+                            use std::io::Write;
+                            let line = format!("{}|{}\n", lines[0].trim_end(), lines[1].trim_end());
+                            if let Ok(mut file) =
+                                std::fs::OpenOptions::new().append(true).open(&path)
+                            {
+                                let _ = file.write_all(line.as_bytes());
+                            }
+                        });
+                    if let Err(error) = shown {
+                        tracing::warn!(%error, "display simulator link closed");
+                    }
+                });
+            }
+        });
+        Ok(DisplaySimulator { uri, log, stop })
+    }
+
+    /// Its device URI (`tcp://127.0.0.1:PORT`).
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// Every screen shown so far, oldest first, as `top|bottom` (trailing spaces cut).
+    pub fn screens(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for DisplaySimulator {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Devices from command-line URIs, where `sim:...` starts a simulator in this process:
 /// `sim:DIR` for the printer (receipts written to DIR), `sim:BEHAVIOUR` for the terminal.
 pub struct DeviceSetup {

@@ -309,8 +309,9 @@ pub fn count(conn: &Connection) -> Result<u64> {
     })? as u64)
 }
 
-/// Runs `write` (which inserts or updates many products) with the search index's triggers
-/// off, in the caller's transaction, and marks the index stale for [`rebuild_search_if_stale`].
+/// Runs `write` (which inserts or updates many products) with the triggers of the search index
+/// and of the category grid off, in the caller's transaction, and marks both stale for
+/// [`rebuild_search_if_stale`].
 /// Indexing row by row costs about ten times a rebuild in one pass, which is what makes a
 /// million-product first download take seconds instead of a minute. The triggers are put back,
 /// with their stored text, before the transaction commits, so a crash leaves them in place.
@@ -318,7 +319,7 @@ pub fn without_search_index<T>(conn: &Connection, write: impl FnOnce() -> Result
     let triggers: Vec<(String, String)> = {
         let mut stmt = conn.prepare(
             "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'products'
-             AND name LIKE 'products_search_%' ORDER BY name",
+             AND (name LIKE 'products_search_%' OR name LIKE 'products_category_%') ORDER BY name",
         )?;
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?
@@ -338,7 +339,8 @@ pub fn without_search_index<T>(conn: &Connection, write: impl FnOnce() -> Result
     Ok(out)
 }
 
-/// Rebuilds the search index in one pass if a large download left it stale; true if it did.
+/// Rebuilds the search index and the category grid (`category_counts`) in one pass each if a
+/// large download left them stale; true if it did.
 pub fn rebuild_search_if_stale(conn: &Connection) -> Result<bool> {
     let stale: bool = conn
         .query_row(
@@ -358,16 +360,20 @@ pub fn rebuild_search_if_stale(conn: &Connection) -> Result<bool> {
             "INSERT INTO product_search (product_search, rank) VALUES ('hashsize', 67108864);
              INSERT INTO product_search (product_search) VALUES ('rebuild');
              INSERT INTO product_search (product_search, rank) VALUES ('hashsize', 1048576);
+             DELETE FROM category_counts;
+             INSERT INTO category_counts (category, products)
+                 SELECT category, count(*) FROM products GROUP BY category;
              UPDATE sync_changes SET search_stale = 0 WHERE id = 1;",
         )?;
     }
     Ok(stale)
 }
 
-/// Categories with how many products each holds, by name.
+/// The category grid: each category with its number of products, read from the table the
+/// catalog's triggers keep (never a count over the products).
 pub fn categories(conn: &Connection) -> Result<Vec<(String, u64)>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT category, count(*) FROM products GROUP BY category ORDER BY category",
+        "SELECT category, products FROM category_counts WHERE products > 0 ORDER BY category",
     )?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)

@@ -1,15 +1,17 @@
 //! Closures and reports: the X report of the current day, and day (Z), month and fiscal-year
 //! closures recorded in the closure chain.
 //!
-//! A day closure covers the tickets after the previous day closure's `through_ticket`; a month
+//! A day closure covers one calendar day of the shop's time zone: a closure made late (three
+//! days on) records one Z per open day, oldest first, each with its own totals and dated its
+//! day; [`Till::closure_due`] tells the app when to ask for it. A month
 //! closure sums the day closures since the previous month closure, closing the pending day
 //! first; a year closure sums month closures the same way. Everything is computed from the
 //! ledger at the moment of closing, in the same transaction that records it.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use pos_domain::Money;
 use pos_domain::closure::{Closure, ClosureLevel, PeriodTotals, TotalsBuilder};
-use pos_domain::journal::{CashMovement, CashMovementKind, EventKind};
+use pos_domain::journal::{CashMovement, EventKind};
 use pos_domain::record::{Chain, SignedRecord, timestamp};
 use pos_domain::tender::TenderKind;
 use rusqlite::Connection;
@@ -19,7 +21,7 @@ use crate::engine::{Till, append_event, payload_of, ticket_of};
 use crate::error::{Result, TillError};
 use crate::identity::Identity;
 use crate::ledger::{self, Author};
-use crate::requests::{RecordedClosure, XReport};
+use crate::requests::{ClosureDue, ClosureDueReason, RecordedClosure, XReport};
 
 fn closure_of(record: &SignedRecord) -> Result<Closure> {
     payload_of(record)
@@ -66,7 +68,6 @@ struct OpenDay {
     after_cash: u64,
     head: u64,
     totals: PeriodTotals,
-    first_at: Option<DateTime<Utc>>,
     last_signature: Option<String>,
 }
 
@@ -81,10 +82,8 @@ fn open_day(conn: &Connection) -> Result<OpenDay> {
         .unwrap_or(0);
     let (grand, absolute) = perpetual_after(conn, after_ticket)?;
     let mut builder = TotalsBuilder::new(grand, absolute);
-    let mut first_at = None;
     let mut last_signature = None;
     ledger::for_each_in(conn, Chain::Ticket, after_ticket + 1, head, |record| {
-        first_at.get_or_insert(record.record.at);
         builder.add_ticket(record.record.seq, &ticket_of(&record)?);
         last_signature = Some(record.signature.to_string());
         Ok(())
@@ -94,9 +93,18 @@ fn open_day(conn: &Connection) -> Result<OpenDay> {
         after_cash,
         head,
         totals: builder.finish(),
-        first_at,
         last_signature,
     })
+}
+
+/// The newest ticket covered by a day closure (0 before the first Z).
+pub(crate) fn last_day_through_ticket(conn: &Connection) -> Result<u64> {
+    Ok(last_closure(conn, ClosureLevel::Day)?.map_or(0, |(_, c)| c.through_ticket))
+}
+
+/// The newest cash record covered by a day closure (0 before the first Z).
+pub(crate) fn last_day_through_cash(conn: &Connection) -> Result<u64> {
+    Ok(last_closure(conn, ClosureLevel::Day)?.map_or(0, |(_, c)| c.through_cash))
 }
 
 /// Cash the drawer should hold now (see [`expected_cash_of`]).
@@ -121,11 +129,7 @@ fn expected_cash_of(conn: &Connection, day: &OpenDay) -> Result<Money> {
         .sum();
     ledger::for_each_in(conn, Chain::Cash, day.after_cash + 1, head, |record| {
         let movement: CashMovement = payload_of(&record)?;
-        match movement.kind {
-            CashMovementKind::OpeningFloat | CashMovementKind::PayIn => net += movement.amount,
-            CashMovementKind::PayOut | CashMovementKind::BankDeposit => net -= movement.amount,
-            CashMovementKind::Count => {}
-        }
+        net += Money::from_cents(movement.amount.cents() * movement.kind.drawer_sign());
         Ok(())
     })?;
     Ok(net)
@@ -153,20 +157,147 @@ fn append_closure(tx: &Connection, author: &Author<'_>, closure: &Closure) -> Re
     ledger::append(tx, author, Chain::Closure, payload, None)
 }
 
-fn close_day(tx: &Connection, author: &Author<'_>, identity: &Identity) -> Result<SignedRecord> {
-    let day = open_day(tx)?;
-    let closure = Closure {
-        level: ClosureLevel::Day,
-        period: local_date(identity, day.first_at.unwrap_or(author.at)).to_string(),
-        through_ticket: day.head,
-        through_cash: ledger::head(tx, Chain::Cash)?
-            .map(|(seq, _)| seq)
-            .unwrap_or(0),
-        closures: None,
-        totals: day.totals,
-        last_ticket_signature: day.last_signature,
+/// One calendar day of the open period: its tickets' totals, and how far the ticket and cash
+/// chains go by its end.
+struct DayToClose {
+    date: NaiveDate,
+    totals: TotalsBuilder,
+    through_ticket: u64,
+    last_signature: Option<String>,
+}
+
+/// The local day each record counts for: its own, or the latest day already seen if the clock
+/// went back, so days never interleave and every record falls in exactly one closure.
+fn day_of(identity: &Identity, at: DateTime<Utc>, latest: Option<NaiveDate>) -> NaiveDate {
+    let date = local_date(identity, at);
+    latest.map_or(date, |latest| latest.max(date))
+}
+
+/// The open tickets split by local calendar day, oldest first. Each day's totals start from
+/// the perpetual totals at the end of the day before, so every day closure carries its own.
+fn open_days(conn: &Connection, identity: &Identity) -> Result<(OpenDay, Vec<DayToClose>)> {
+    let day = open_day(conn)?;
+    let (mut grand, mut absolute) = perpetual_after(conn, day.after_ticket)?;
+    let mut days: Vec<DayToClose> = Vec::new();
+    ledger::for_each_in(
+        conn,
+        Chain::Ticket,
+        day.after_ticket + 1,
+        day.head,
+        |record| {
+            let date = day_of(identity, record.record.at, days.last().map(|d| d.date));
+            if days.last().is_none_or(|d| d.date != date) {
+                days.push(DayToClose {
+                    date,
+                    totals: TotalsBuilder::new(grand, absolute),
+                    through_ticket: day.after_ticket,
+                    last_signature: None,
+                });
+            }
+            let ticket = ticket_of(&record)?;
+            (grand, absolute) = (ticket.grand_total, ticket.perpetual_absolute_total);
+            let open = days.last_mut().expect("a day was just pushed");
+            open.totals.add_ticket(record.record.seq, &ticket);
+            open.through_ticket = record.record.seq;
+            open.last_signature = Some(record.signature.to_string());
+            Ok(())
+        },
+    )?;
+    Ok((day, days))
+}
+
+/// For each day of `days` but the last, the cash-chain head at its end: the newest cash
+/// movement dated that day or before (never less than the day before's).
+fn cash_through_each_day(
+    conn: &Connection,
+    identity: &Identity,
+    after_cash: u64,
+    days: &[NaiveDate],
+) -> Result<Vec<u64>> {
+    let head = ledger::head(conn, Chain::Cash)?.map_or(0, |(seq, _)| seq);
+    let mut through = vec![after_cash; days.len()];
+    let mut latest = None;
+    ledger::for_each_in(conn, Chain::Cash, after_cash + 1, head, |record| {
+        let date = day_of(identity, record.record.at, latest);
+        latest = Some(date);
+        for (slot, day) in through.iter_mut().zip(days) {
+            if date <= *day {
+                *slot = record.record.seq;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(through)
+}
+
+/// Closes every open calendar day, oldest first: one Z per day with its own totals, dated that
+/// day, even when the closure is made days later. With no ticket since the last Z, one empty Z
+/// dated today carries the perpetual totals (and the cash counted since). Returns the Zs made.
+fn close_days(
+    tx: &Connection,
+    author: &Author<'_>,
+    identity: &Identity,
+) -> Result<Vec<SignedRecord>> {
+    let (open, days) = open_days(tx, identity)?;
+    let cash_head = ledger::head(tx, Chain::Cash)?.map_or(0, |(seq, _)| seq);
+    if days.is_empty() {
+        let closure = Closure {
+            level: ClosureLevel::Day,
+            period: local_date(identity, author.at).to_string(),
+            through_ticket: open.head,
+            through_cash: cash_head,
+            closures: None,
+            totals: open.totals,
+            last_ticket_signature: open.last_signature,
+        };
+        return Ok(vec![append_closure(tx, author, &closure)?]);
+    }
+    let dates: Vec<NaiveDate> = days.iter().map(|d| d.date).collect();
+    let mut cash_through = cash_through_each_day(tx, identity, open.after_cash, &dates)?;
+    // The last Z takes every cash movement made up to now, as a single Z always did.
+    if let Some(last) = cash_through.last_mut() {
+        *last = cash_head;
+    }
+    days.into_iter()
+        .zip(cash_through)
+        .map(|(day, through_cash)| {
+            let closure = Closure {
+                level: ClosureLevel::Day,
+                period: day.date.to_string(),
+                through_ticket: day.through_ticket,
+                through_cash,
+                closures: None,
+                totals: day.totals.finish(),
+                last_ticket_signature: day.last_signature,
+            };
+            append_closure(tx, author, &closure)
+        })
+        .collect()
+}
+
+/// The days with tickets but no Z yet, and whether a Z is due now: a day before today (in the
+/// shop's time zone) is still open, or it is past the shop's closing hour and today has
+/// tickets. The app asks for the Z at the first action when it is due.
+pub(crate) fn closure_due(
+    conn: &Connection,
+    identity: &Identity,
+    now: DateTime<Utc>,
+    closing_hour: Option<u32>,
+) -> Result<ClosureDue> {
+    let (_, days) = open_days(conn, identity)?;
+    let local_now = now.with_timezone(&identity.timezone);
+    let today = local_now.date_naive();
+    let open_days: Vec<String> = days.iter().map(|d| d.date.to_string()).collect();
+    let earlier_day_open = days.iter().any(|d| d.date < today);
+    let past_closing = closing_hour.is_some_and(|hour| local_now.hour() >= hour);
+    let reason = if earlier_day_open {
+        Some(ClosureDueReason::DayChanged)
+    } else if past_closing && !days.is_empty() {
+        Some(ClosureDueReason::PastClosingHour)
+    } else {
+        None
     };
-    append_closure(tx, author, &closure)
+    Ok(ClosureDue { open_days, reason })
 }
 
 /// The closure-chain sequence of the newest closure of `level` (0 if none).
@@ -219,7 +350,8 @@ fn period_of(identity: &Identity, level: ClosureLevel, lower: &Closure) -> Optio
 }
 
 /// Closes `level`, first closing what is pending below it (a month closure closes the open
-/// day, a year closure the open months), and returns the closure of `level`.
+/// days, a year closure the open months), and returns every closure recorded, the closure of
+/// `level` last.
 ///
 /// A closure covers one calendar period only: a month closure the day closures of the earliest
 /// month not yet closed, a year closure the month closures of the earliest fiscal year. Days of
@@ -230,12 +362,13 @@ fn close_level(
     author: &Author<'_>,
     identity: &Identity,
     level: ClosureLevel,
-) -> Result<SignedRecord> {
+) -> Result<Vec<SignedRecord>> {
     let Some(lower) = level.sums() else {
-        return close_day(tx, author, identity);
+        return close_days(tx, author, identity);
     };
+    let mut made = Vec::new();
     while has_pending(tx, lower)? {
-        close_level(tx, author, identity, lower)?;
+        made.extend(close_level(tx, author, identity, lower)?);
     }
     let previous = last_closure(tx, level)?;
     let from = covered_until(tx, level)? + 1;
@@ -289,14 +422,28 @@ fn close_level(
             .rev()
             .find_map(|(_, c)| c.last_ticket_signature.clone()),
     };
-    append_closure(tx, author, &closure)
+    made.push(append_closure(tx, author, &closure)?);
+    Ok(made)
 }
 
 impl Till {
-    /// Closes the day, month or fiscal year, and records the closure-started event with it.
+    /// Closes the day, month or fiscal year, and records the closure-started event with it;
+    /// returns the closure of `level` (see [`Till::close_all`] for every closure made).
     pub fn close(&mut self, operator: &str, level: ClosureLevel) -> Result<RecordedClosure> {
+        self.close_all(operator, level)?
+            .pop()
+            .ok_or_else(|| TillError::Corrupt("a closure recorded nothing".into()))
+    }
+
+    /// Closes the day, month or fiscal year and answers every closure recorded, oldest first:
+    /// a Z per open calendar day, then the month (and year) closures they lead to.
+    pub fn close_all(
+        &mut self,
+        operator: &str,
+        level: ClosureLevel,
+    ) -> Result<Vec<RecordedClosure>> {
         let identity = self.identity.clone();
-        let record = self.write(operator, |tx, author| {
+        let records = self.write(operator, |tx, author| {
             append_event(
                 tx,
                 author,
@@ -310,7 +457,19 @@ impl Till {
         if let Err(error) = self.checkpoint() {
             tracing::warn!(%error, "checkpoint after the closure failed; SQLite will retry");
         }
-        recorded(&record)
+        records.iter().map(recorded).collect()
+    }
+
+    /// Whether the app should ask for the Z now (see [`ClosureDue`]), by the shop's closing
+    /// hour from head office's rules.
+    pub fn closure_due(&self) -> Result<ClosureDue> {
+        let closing_hour = self.cash_office_rules()?.closing_hour;
+        closure_due(
+            &self.conn,
+            &self.identity,
+            self.clock.now(),
+            closing_hour.map(u32::from),
+        )
     }
 
     /// The X report: totals since the last day closure and the cash the drawer should hold.

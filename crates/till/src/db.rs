@@ -275,6 +275,50 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE sync_server ADD COLUMN ca_pem TEXT;
     "#,
+    // 13: the stock role, besides cashier and manager (SQLite cannot change a CHECK: the table
+    // is rebuilt with the same rows).
+    r#"
+    CREATE TABLE staff_with_stock_role (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('cashier', 'manager', 'stock')),
+        pin_hash TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        updated_at TEXT NOT NULL
+    );
+    INSERT INTO staff_with_stock_role (id, name, role, pin_hash, active, updated_at)
+        SELECT id, name, role, pin_hash, active, updated_at FROM staff;
+    DROP TABLE staff;
+    ALTER TABLE staff_with_stock_role RENAME TO staff;
+    "#,
+    // 14: the sale screen's category grid, kept by triggers as the catalog changes (a bulk
+    // download drops them and rebuilds the table once, as it does the search index), so
+    // opening the screen reads a few rows instead of counting a million products; and the
+    // index that lists one category's products by label.
+    r#"
+    CREATE INDEX products_by_category ON products (category, label, id);
+    CREATE TABLE category_counts (
+        category TEXT PRIMARY KEY,
+        products INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO category_counts (category, products)
+        SELECT category, count(*) FROM products GROUP BY category;
+    CREATE TRIGGER products_category_insert AFTER INSERT ON products BEGIN
+        INSERT INTO category_counts (category, products) VALUES (NEW.category, 1)
+            ON CONFLICT (category) DO UPDATE SET products = products + 1;
+    END;
+    CREATE TRIGGER products_category_delete AFTER DELETE ON products BEGIN
+        UPDATE category_counts SET products = products - 1 WHERE category = OLD.category;
+        DELETE FROM category_counts WHERE category = OLD.category AND products <= 0;
+    END;
+    CREATE TRIGGER products_category_update AFTER UPDATE OF category ON products
+    WHEN NEW.category IS NOT OLD.category BEGIN
+        UPDATE category_counts SET products = products - 1 WHERE category = OLD.category;
+        DELETE FROM category_counts WHERE category = OLD.category AND products <= 0;
+        INSERT INTO category_counts (category, products) VALUES (NEW.category, 1)
+            ON CONFLICT (category) DO UPDATE SET products = products + 1;
+    END;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -14,7 +14,7 @@ use crate::engine::{Till, append_event};
 use crate::error::{Result, TillError};
 
 /// The devices a till has settings for.
-pub const DEVICES: [&str; 2] = ["printer", "terminal"];
+pub const DEVICES: [&str; 4] = ["printer", "terminal", "display", "scanner"];
 
 impl Till {
     /// The saved device URIs, by device (`printer`, `terminal`).
@@ -31,7 +31,7 @@ impl Till {
         if !DEVICES.contains(&device) {
             return Err(TillError::invalid(
                 "device_unknown",
-                format!("`{device}`: the devices are printer and terminal"),
+                format!("`{device}`: the devices are printer, terminal, display and scanner"),
             ));
         }
         let uri = uri.trim();

@@ -344,6 +344,7 @@ fn apply(
         kind if shop_rules::is_rule(kind) => {
             let body = change.data.take();
             if shop_rules::apply(tx, kind, &change.key, body.as_ref().map(|b| b.get()))? {
+                shop_rules::journal_change(tx, author, kind, &change.key, body.is_none())?;
                 summary.rules += 1;
             } else {
                 summary.skipped += 1;

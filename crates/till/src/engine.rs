@@ -678,6 +678,15 @@ impl Till {
                 "give a positive amount: the kind says which way the cash goes",
             ));
         }
+        if matches!(
+            kind,
+            CashMovementKind::ShiftOpen | CashMovementKind::ShiftClose
+        ) {
+            return Err(TillError::invalid(
+                "shift_movement",
+                "shifts open and close with `open_shift` and `close_shift`",
+            ));
+        }
         self.write(operator, |tx, author| {
             // The expected cash is computed in the transaction that records the count.
             let (expected, difference) = if kind == CashMovementKind::Count {
@@ -687,11 +696,10 @@ impl Till {
                 (None, None)
             };
             let movement = CashMovement {
-                kind,
-                amount,
                 expected,
                 difference,
                 reason,
+                ..CashMovement::new(kind, amount)
             };
             movement.check_limits().map_err(SaleError::from)?;
             let payload =

@@ -5,10 +5,12 @@
 //! - [`db`]: opening the database (WAL, `synchronous=FULL`) and migrations;
 //! - [`ledger`]: appending signed records to their chain, reading and verifying them;
 //! - [`engine`]: the [`Till`] API; [`closing`]: X reports and closures; [`receipt`]: receipt
-//!   text; [`archive`]: signed period archives; [`catalog`]: products and search;
+//!   text; [`shifts`]: cashier shifts (float, blind count) and their X reports;
+//!   [`archive`]: signed period archives; [`catalog`]: products and search;
 //! - [`sync`]: enrollment with head office and the upload of every chain, exactly once;
 //!   [`head_office`]: the one HTTPS client every request to head office goes through;
 //!   [`sync_loop`]: the background loop the app runs, with backoff and a status;
+//!   [`offline`]: the outages it journals (`offline_start`, `offline_end`);
 //!   [`download`]: head office's changes feed (catalog, per-shop prices, staff, web orders),
 //!   one local transaction per page; [`web_orders`]: click & collect at the till;
 //!   [`web_returns`]: web orders paid online returned at the till;
@@ -34,9 +36,11 @@ pub mod error;
 pub mod head_office;
 pub mod identity;
 pub mod ledger;
+pub mod offline;
 pub mod parked;
 pub mod receipt;
 pub mod requests;
+pub mod shifts;
 pub mod shop_rules;
 pub mod staff;
 pub mod sync;

@@ -390,6 +390,16 @@ pub fn render_closure(identity: &Identity, closure: &crate::requests::RecordedCl
 
 /// The printed form of an X report (not recorded).
 pub fn render_x(identity: &Identity, report: &crate::requests::XReport) -> String {
+    render_x_report(identity, report, true)
+}
+
+/// The X report, with the expected cash or without it (for a cashier who has not counted yet:
+/// the count stays blind).
+pub fn render_x_report(
+    identity: &Identity,
+    report: &crate::requests::XReport,
+    show_expected: bool,
+) -> String {
     let mut out = vec![
         centered(&identity.shop_name),
         centered("RAPPORT X (lecture)"),
@@ -400,9 +410,46 @@ pub fn render_x(identity: &Identity, report: &crate::requests::XReport) -> Strin
         &local_time(identity, &report.at),
     ));
     totals_lines(&mut out, &report.totals);
-    out.push(columns(
-        "Especes attendues en caisse",
-        &report.expected_cash.to_string(),
-    ));
+    if show_expected {
+        out.push(columns(
+            "Especes attendues en caisse",
+            &report.expected_cash.to_string(),
+        ));
+    }
+    paper(&out)
+}
+
+/// A cashier's shift report: their tickets, the float and, when `show_expected`, the cash
+/// expected; once counted, the count and the difference.
+pub fn render_shift(
+    identity: &Identity,
+    report: &crate::shifts::ShiftReport,
+    show_expected: bool,
+) -> String {
+    let mut out = vec![
+        centered(&identity.shop_name),
+        centered(&format!("RAPPORT X - POSTE {}", report.shift)),
+        "-".repeat(WIDTH),
+        columns(
+            &format!("Caisse {}", identity.till_name),
+            &format!("Caissier {}", report.cashier),
+        ),
+        columns("Ouverture", &local_time(identity, &report.opened_at)),
+    ];
+    if let Some(closed) = &report.closed_at {
+        out.push(columns("Fermeture", &local_time(identity, closed)));
+    }
+    out.push(columns("Fond de caisse", &report.float.to_string()));
+    totals_lines(&mut out, &report.totals);
+    if show_expected {
+        out.push(columns(
+            "Especes attendues",
+            &report.expected_cash.to_string(),
+        ));
+    }
+    if let (Some(counted), Some(difference)) = (report.counted, report.difference) {
+        out.push(columns("Especes comptees", &counted.to_string()));
+        out.push(columns("Ecart", &difference.to_string()));
+    }
     paper(&out)
 }

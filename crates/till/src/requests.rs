@@ -140,3 +140,20 @@ pub struct XReport {
     /// Cash the drawer should hold: float and movements plus net cash taken.
     pub expected_cash: Money,
 }
+
+/// Why the app should ask for the day closure now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClosureDueReason {
+    /// A day before today (in the shop's time zone) has tickets and no Z.
+    DayChanged,
+    /// It is past the shop's closing hour and today has tickets with no Z.
+    PastClosingHour,
+}
+
+/// The days with tickets and no Z, oldest first, and whether the Z is due now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosureDue {
+    pub open_days: Vec<String>,
+    pub reason: Option<ClosureDueReason>,
+}

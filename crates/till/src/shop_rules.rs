@@ -1,13 +1,16 @@
 //! Rules head office sets for the shop and the till applies by itself: the VAT rates of its
-//! territory from a day on, the means of payment it takes, and promotions. They come through
-//! the changes feed (kinds `vat_rate`, `tender`, `promotion`) and are kept in `shop_rules`.
+//! territory from a day on, the means of payment it takes, promotions, and the cash office's
+//! rules (pay-out limit, closing hour). They come through the changes feed (kinds `vat_rate`,
+//! `tender`, `promotion`, `cash_office`) and are kept in `shop_rules`.
 //!
-//! None of them is a ledger record: what a rule changes is recorded on each ticket it touches
+//! A change of the rules that set how the till works (VAT rates, tenders, the cash office's)
+//! is journaled as a settings change; none of the rules is a ledger record itself: what a rule changes is recorded on each ticket it touches
 //! (each line's VAT rate, each promotion's discount and name), so a ticket reads the same
 //! whatever the rules become. Without any rule from head office the till sells as the law and
 //! its defaults say: the built-in VAT rates, every means of payment, no promotion.
 
 use chrono::NaiveDate;
+use pos_domain::journal::{CASH_OFFICE_RULES, CASH_OFFICE_RULES_KEY, CashOfficeRules, EventKind};
 use pos_domain::promotion::Promotion;
 use pos_domain::tender::{TenderKind, TenderType};
 use pos_domain::vat::{Territory, VatCode, VatRate, VatRateEntry, rate_on};
@@ -15,8 +18,9 @@ use pos_domain::wire::kinds;
 use rusqlite::{Connection, params};
 use serde::de::DeserializeOwned;
 
-use crate::engine::Till;
+use crate::engine::{Till, append_event};
 use crate::error::{Result, TillError};
+use crate::ledger::Author;
 
 /// The VAT rates in force at the till on one day.
 #[derive(Clone, Debug)]
@@ -49,6 +53,11 @@ pub(crate) fn apply(tx: &Connection, kind: &str, key: &str, body: Option<&str>) 
             .map(|p| (Some(p.starts.to_string()), Some(p.ends.to_string()))),
         kinds::VAT_RATE => parse::<VatRateEntry>(kind, key, body).map(|_| (None, None)),
         kinds::TENDER => parse::<TenderType>(kind, key, body).map(|_| (None, None)),
+        CASH_OFFICE_RULES => parse::<CashOfficeRules>(kind, key, body).and_then(|rules| {
+            rules.is_valid().then_some((None, None)).ok_or_else(|| {
+                TillError::Corrupt(format!("{kind} `{key}`: a negative limit or no such hour"))
+            })
+        }),
         other => Err(TillError::Corrupt(format!("`{other}` is not a shop rule"))),
     };
     let (starts, ends) = match days {
@@ -67,7 +76,32 @@ pub(crate) fn apply(tx: &Connection, kind: &str, key: &str, body: Option<&str>) 
 
 /// Whether `kind` is one of the rules this module keeps.
 pub(crate) fn is_rule(kind: &str) -> bool {
-    matches!(kind, kinds::PROMOTION | kinds::VAT_RATE | kinds::TENDER)
+    matches!(
+        kind,
+        kinds::PROMOTION | kinds::VAT_RATE | kinds::TENDER | CASH_OFFICE_RULES
+    )
+}
+
+/// Journals a rule head office changed as a settings change, for the rules that set how the
+/// till works (VAT rates, means of payment, the cash office's limits): promotions are
+/// commercial and recorded on every ticket they touch instead.
+pub(crate) fn journal_change(
+    tx: &Connection,
+    author: &Author<'_>,
+    kind: &str,
+    key: &str,
+    removed: bool,
+) -> Result<()> {
+    if kind == kinds::PROMOTION {
+        return Ok(());
+    }
+    append_event(
+        tx,
+        author,
+        EventKind::SettingsChanged,
+        serde_json::json!({"source": "head office", "rule": kind, "key": key, "removed": removed}),
+    )?;
+    Ok(())
 }
 
 fn parse<T: DeserializeOwned>(kind: &str, key: &str, body: &str) -> Result<T> {
@@ -142,6 +176,34 @@ impl Till {
     /// The promotions in force today.
     pub fn promotions(&self) -> Result<Vec<Promotion>> {
         promotions_on(&self.conn, self.shop_day())
+    }
+
+    /// The cash office's rules head office set for the shop (the safe defaults without).
+    pub fn cash_office_rules(&self) -> Result<CashOfficeRules> {
+        let set: Vec<CashOfficeRules> = bodies(&self.conn, CASH_OFFICE_RULES, None)?;
+        Ok(set.into_iter().next().unwrap_or_default())
+    }
+
+    /// Sets the cash office's rules as head office's feed would (the `till` CLI's and tests'
+    /// way to set them on a till not enrolled).
+    pub fn set_cash_office_rules(&mut self, rules: &CashOfficeRules) -> Result<()> {
+        let body = serde_json::to_string(rules).map_err(|e| TillError::Corrupt(e.to_string()))?;
+        if !rules.is_valid() {
+            return Err(TillError::invalid(
+                "rules_invalid",
+                "the pay-out limit must be a non-negative amount and the closing hour 0 to 23",
+            ));
+        }
+        self.write(crate::engine::SYSTEM_OPERATOR, |tx, author| {
+            apply(tx, CASH_OFFICE_RULES, CASH_OFFICE_RULES_KEY, Some(&body))?;
+            append_event(
+                tx,
+                author,
+                EventKind::SettingsChanged,
+                serde_json::json!({"rule": CASH_OFFICE_RULES, "to": rules}),
+            )?;
+            Ok(())
+        })
     }
 }
 

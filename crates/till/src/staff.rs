@@ -33,7 +33,10 @@ pub const PIN_LENGTH: std::ops::RangeInclusive<usize> = 4..=8;
 #[serde(rename_all = "snake_case")]
 pub enum StaffRole {
     Cashier,
+    /// The shop manager: distinct from head office's users, who never log in at a till.
     Manager,
+    /// Stock work only: never cash or sales.
+    Stock,
 }
 
 impl StaffRole {
@@ -41,6 +44,7 @@ impl StaffRole {
         match self {
             StaffRole::Cashier => "cashier",
             StaffRole::Manager => "manager",
+            StaffRole::Stock => "stock",
         }
     }
 
@@ -48,6 +52,7 @@ impl StaffRole {
         match text {
             "cashier" => Ok(StaffRole::Cashier),
             "manager" => Ok(StaffRole::Manager),
+            "stock" => Ok(StaffRole::Stock),
             other => Err(TillError::Corrupt(format!("staff role `{other}`"))),
         }
     }

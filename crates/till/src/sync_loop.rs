@@ -4,7 +4,8 @@
 //!
 //! Each pass opens its own connection to the ledger, so selling never waits for the network,
 //! and the ledger's sync lease keeps it from overlapping a `till sync` run by hand. The loop's
-//! [`SyncLoopStatus`] is what the app's status bar shows. Waiting uses the monotonic clock of
+//! [`SyncLoopStatus`] is what the app's status bar shows. The loop journals each outage once,
+//! with `offline_start` and `offline_end` events (see [`crate::offline`]). Waiting uses the monotonic clock of
 //! the operating system; the timestamps in the status come from the injected [`Clock`].
 
 use std::hash::{Hash, Hasher};
@@ -61,6 +62,9 @@ pub struct SyncLoopStatus {
 
 struct State {
     status: SyncLoopStatus,
+    /// Whether the event journal holds an outage not yet ended (read from it at the first
+    /// pass), so each outage gets one `offline_start` and one `offline_end`.
+    offline_recorded: Option<bool>,
     stop: bool,
     requested: bool,
     /// A pass is in progress.
@@ -96,6 +100,7 @@ impl SyncLoop {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 status: SyncLoopStatus::default(),
+                offline_recorded: None,
                 stop: false,
                 requested: false,
                 running: false,
@@ -192,7 +197,22 @@ fn pass(
     options: &SyncLoopOptions,
     spread: f64,
 ) -> Duration {
-    let result = Till::open(path, clock.clone()).and_then(|mut till| till.sync(|_, _, _| {}));
+    let mut till = match Till::open(path, clock.clone()) {
+        Ok(till) => Some(till),
+        Err(error) => {
+            tracing::warn!(%error, "the sync loop cannot open the ledger");
+            None
+        }
+    };
+    let result = match till.as_mut() {
+        Some(till) => till.sync(|_, _, _| {}),
+        None => Err(crate::TillError::Corrupt(
+            "the ledger cannot be opened".into(),
+        )),
+    };
+    if let Some(till) = till.as_mut() {
+        journal_outage(shared, till, &result);
+    }
     let now = timestamp::format(&clock.now());
     let mut state = shared.lock();
     let status = &mut state.status;
@@ -225,6 +245,40 @@ fn pass(
             status.failures = status.failures.saturating_add(1);
             backoff(options, status.failures, spread)
         }
+    }
+}
+
+/// Records the start or the end of an outage in the event journal when this pass changed it:
+/// a pass that reached head office ends an open outage; a pass that could not reach it (not
+/// "not enrolled", not "another sync is running") starts one if none is open.
+fn journal_outage(
+    shared: &Shared,
+    till: &mut Till,
+    result: &crate::Result<crate::sync::SyncSummary>,
+) {
+    let known = shared.lock().offline_recorded;
+    let recorded = match known {
+        Some(recorded) => recorded,
+        None => match till.offline_recorded() {
+            Ok(recorded) => recorded,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the journal's offline state");
+                return;
+            }
+        },
+    };
+    let failures = shared.lock().status.failures;
+    let written = match result {
+        Ok(_) if recorded => till.record_offline_end(failures).map(|()| false),
+        Err(error) if !recorded && !matches!(error.code(), "not_enrolled" | "sync_running") => till
+            .record_offline_start(error.code(), &error.to_string())
+            .map(|()| true),
+        _ => Ok(recorded),
+    };
+    match written {
+        Ok(now) => shared.lock().offline_recorded = Some(now),
+        // Not recorded: the next pass tries again.
+        Err(error) => tracing::warn!(%error, "cannot journal the offline state"),
     }
 }
 

@@ -708,3 +708,136 @@ fn the_cli_records_an_exchange_read_on_stdin() {
         "refunded in cash as the original was paid"
     );
 }
+
+#[test]
+fn a_late_z_closes_each_open_day_with_its_own_totals() {
+    let mut t = new_till(); // 2026-03-30 08:00 UTC, Paris time
+    t.clock.set("2026-03-02T09:00:00Z".parse().unwrap());
+    let mut per_day = Vec::new();
+    for (day, quantity) in [(0, 1), (1, 2), (2, 3)] {
+        let mut day_total = Money::ZERO;
+        for _ in 0..quantity {
+            t.clock.advance(Duration::minutes(30));
+            day_total += t
+                .till
+                .sell(&sale("ACC-CBL-CC1", 1, vec![cash(1490)]))
+                .unwrap()
+                .ticket
+                .total;
+        }
+        t.till
+            .cash_movement(
+                "alice",
+                CashMovementKind::PayIn,
+                Money::from_cents(100 * (day + 1)),
+                None,
+            )
+            .unwrap();
+        per_day.push(day_total);
+        t.clock.advance(Duration::days(1));
+    }
+    // Day 4 (March 5): nothing sold yet, the Z of the three days is due.
+    let due = t.till.closure_due().unwrap();
+    assert_eq!(
+        due.open_days,
+        ["2026-03-02", "2026-03-03", "2026-03-04"],
+        "each day with sales and no Z is open"
+    );
+    assert_eq!(
+        due.reason,
+        Some(pos_till::requests::ClosureDueReason::DayChanged),
+        "a day before today without a Z makes the Z due"
+    );
+    let made = t.till.close_all("manager", ClosureLevel::Day).unwrap();
+    let periods: Vec<&str> = made.iter().map(|c| c.closure.period.as_str()).collect();
+    assert_eq!(
+        periods,
+        ["2026-03-02", "2026-03-03", "2026-03-04"],
+        "a Z taken on day 4 records one closure per day, each dated its own day"
+    );
+    let mut grand = Money::ZERO;
+    for (z, total) in made.iter().zip(&per_day) {
+        grand += *total;
+        assert_eq!(
+            z.closure.totals.total, *total,
+            "{}: the Z holds its own day's sales only",
+            z.closure.period
+        );
+        assert_eq!(
+            z.closure.totals.grand_total, grand,
+            "{}: the perpetual total at the end of that day",
+            z.closure.period
+        );
+    }
+    assert_eq!(
+        made.iter()
+            .map(|z| z.closure.totals.tickets)
+            .collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert_eq!(
+        made.iter()
+            .map(|z| z.closure.through_cash)
+            .collect::<Vec<_>>(),
+        [1, 2, 3],
+        "each day's pay-in is counted in that day's drawer"
+    );
+    assert_eq!(
+        t.till.closure_due().unwrap().reason,
+        None,
+        "nothing left to close"
+    );
+    let month = t.till.close("manager", ClosureLevel::Month).unwrap();
+    assert_eq!(
+        month.closure.totals.total,
+        per_day.iter().copied().sum::<Money>(),
+        "the month closure sums its days exactly"
+    );
+    assert_eq!(month.closure.totals.tickets, 6);
+    assert_eq!(
+        month.closure.closures,
+        Some((made[0].number, made[2].number))
+    );
+    assert!(t.till.verify(Depth::Full).unwrap().intact());
+}
+
+#[test]
+fn the_z_is_due_after_the_closing_hour_head_office_set() {
+    let mut t = new_till(); // 2026-03-30 08:00 UTC = 10:00 in Paris
+    t.till
+        .sell(&sale("ACC-CBL-CC1", 1, vec![cash(1490)]))
+        .unwrap();
+    assert_eq!(
+        t.till.closure_due().unwrap().reason,
+        None,
+        "no closing hour: nothing due the same day"
+    );
+    let events = t.till.chain_length(Chain::Event).unwrap();
+    t.till
+        .set_cash_office_rules(&pos_domain::journal::CashOfficeRules {
+            closing_hour: Some(19),
+            ..Default::default()
+        })
+        .unwrap();
+    let journaled = t.till.chain_length(Chain::Event).unwrap();
+    assert_eq!(journaled, events + 1, "a rule change is journaled");
+    let mut kind = String::new();
+    t.till
+        .records(Chain::Event, journaled, journaled, |r| {
+            kind = r.record.payload["kind"].as_str().unwrap().to_string();
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(kind, "settings_changed");
+    assert_eq!(
+        t.till.closure_due().unwrap().reason,
+        None,
+        "10:00 is before 19:00"
+    );
+    t.clock.set("2026-03-30T17:05:00Z".parse().unwrap()); // 19:05 in Paris
+    assert_eq!(
+        t.till.closure_due().unwrap().reason,
+        Some(pos_till::requests::ClosureDueReason::PastClosingHour),
+        "past the shop's closing hour with sales, the Z is due"
+    );
+}

@@ -55,6 +55,18 @@ fn build_ledger() -> support::TestTill {
         )
         .unwrap();
     t.till.mark_ready("alice", "WO-1").unwrap();
+    // Two days sold, closed late by one Z per day.
+    let sale =
+        serde_json::from_str::<pos_till::requests::SaleRequest>(support::SIMPLE_SALE).unwrap();
+    t.till.sell(&sale).unwrap();
+    t.clock.advance(chrono::Duration::days(1));
+    t.till.sell(&sale).unwrap();
+    t.clock.advance(chrono::Duration::days(1));
+    let zs = t
+        .till
+        .close_all("manager", pos_domain::closure::ClosureLevel::Day)
+        .unwrap();
+    assert_eq!(zs.len(), 2, "the fixture holds a late Z per day");
     for chain in Chain::ALL {
         assert!(
             t.till.chain_length(chain).unwrap() > 0,

@@ -56,7 +56,7 @@ function startPrinting(command, args, label, env = {}) {
  * the till is enrolled with it and its first sync brings the catalog, the staff and the web
  * orders down; the engine then syncs in the background every `syncEvery` seconds.
  */
-export async function startStack({ terminal = 'amount-rule', terminalTimeout = 30, headOffice = null, syncEvery = 30 } = {}) {
+export async function startStack({ terminal = 'amount-rule', terminalTimeout = 30, headOffice = null, syncEvery = 30, display = false, scanner = null } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'till-ui-'));
   const db = join(dir, 'till.db');
   const receipts = join(dir, 'receipts');
@@ -84,6 +84,9 @@ export async function startStack({ terminal = 'amount-rule', terminalTimeout = 3
         '--terminal', `sim:${terminal}`,
         '--terminal-timeout', String(terminalTimeout),
         '--sync-every', String(syncEvery),
+        // The customer display simulator writes each screen to display/display.log.
+        ...(display ? ['--display', `sim:${join(dir, 'display')}`] : []),
+        ...(scanner ? ['--scanner', scanner] : []),
       ],
       'till-app-http',
       { RUST_LOG: 'warn' },
@@ -117,6 +120,11 @@ export async function startStack({ terminal = 'amount-rule', terminalTimeout = 3
         const body = await response.json();
         if (!response.ok) throw new Error(`${command}: ${JSON.stringify(body)}`);
         return body;
+      },
+      /** The screens the customer display simulator showed, oldest first, as `top|bottom`. */
+      displayed: () => {
+        const log = join(dir, 'display', 'display.log');
+        return existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
       },
       /** The receipts the printer simulator wrote, oldest first, as text. */
       printed: () =>

@@ -53,6 +53,14 @@ struct Cli {
     /// the one a manager saved in the settings (else none).
     #[arg(long)]
     terminal: Option<String>,
+    /// Customer display: a device URI, `sim:DIR` (simulator writing each screen to
+    /// DIR/display.log) or `none`; when left out, the one a manager saved in the settings.
+    #[arg(long)]
+    display: Option<String>,
+    /// Serial barcode scanner: a device URI (`serial:///dev/ttyACM0`) or `none`; when left
+    /// out, the one a manager saved in the settings.
+    #[arg(long)]
+    scanner: Option<String>,
     /// Seconds to wait for a card payment's result before it is unknown.
     #[arg(long, default_value_t = 180)]
     terminal_timeout: u64,
@@ -147,6 +155,29 @@ async fn main() -> anyhow::Result<()> {
     .await?
     .map_err(|e| anyhow::anyhow!(e.message))?;
     let service = Arc::new(service);
+    let display_sim = match cli.display.as_deref().map(|d| (d, d.strip_prefix("sim:"))) {
+        Some((_, Some(dir))) => {
+            let dir = if dir.is_empty() { "out/display" } else { dir };
+            let sim =
+                pos_till_service::simulators::DisplaySimulator::start(std::path::Path::new(dir))?;
+            service
+                .use_display(Some(sim.uri()))
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            Some((sim, dir.to_string()))
+        }
+        Some((uri, None)) => {
+            service
+                .use_display(Some(uri))
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            None
+        }
+        None => None,
+    };
+    if let Some(scanner) = cli.scanner.as_deref() {
+        service
+            .use_scanner(Some(scanner))
+            .map_err(|e| anyhow::anyhow!(e.message))?;
+    }
     service.start_sync_loop(SyncLoopOptions {
         every: Duration::from_secs(cli.sync_every.max(1)),
         ..SyncLoopOptions::default()
@@ -171,10 +202,13 @@ async fn main() -> anyhow::Result<()> {
         "printer": setup.printer,
         "receipts": setup.printer_sim.as_ref().map(|s| s.out_dir().display().to_string()),
         "terminal": setup.terminal,
+        "display": display_sim.as_ref().map(|(sim, _)| sim.uri().to_string()),
+        "display_log": display_sim.as_ref().map(|(_, dir)| format!("{dir}/display.log")),
         "db": cli.db.display().to_string(),
     });
     println!("{ready}");
     http::serve(listener, service, cli.ui.clone(), secret, shutdown_signal()).await?;
     drop(setup);
+    drop(display_sim);
     Ok(())
 }

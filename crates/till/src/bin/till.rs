@@ -283,6 +283,8 @@ fn customer_lines(customers: &[pos_domain::customer::Customer]) -> String {
 enum StaffRoleArg {
     Cashier,
     Manager,
+    /// Stock work only: never cash or sales.
+    Stock,
 }
 
 #[derive(Subcommand)]
@@ -766,6 +768,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let role = match role {
                 StaffRoleArg::Cashier => StaffRole::Cashier,
                 StaffRoleArg::Manager => StaffRole::Manager,
+                StaffRoleArg::Stock => StaffRole::Stock,
             };
             let id = id
                 .clone()

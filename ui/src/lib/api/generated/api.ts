@@ -23,7 +23,7 @@ input_error: boolean, };
 
 export type Approval = { approval_id: string, action: ApprovalAction, manager: StaffMember, };
 
-export type ApprovalAction = "price_override" | "discount_above_limit" | "refund_without_receipt" | "drawer_open_without_sale" | "unlock_pins";
+export type ApprovalAction = "price_override" | "discount_above_limit" | "refund_without_receipt" | "drawer_open_without_sale" | "unlock_pins" | "pay_out_above_limit";
 
 export type ApprovalRequest = { pin: string, action: ApprovalAction, 
 /**
@@ -101,7 +101,11 @@ serials?: Array<string>, };
 
 export type CashMovementKind = "opening_float" | "pay_in" | "pay_out" | "bank_deposit" | "count";
 
-export type CashMovementRequest = { kind: CashMovementKind, amount: string, reason?: string, };
+export type CashMovementRequest = { kind: CashMovementKind, amount: string, reason?: string, 
+/**
+ * A manager's approval (`pay_out_above_limit`) for a pay-out above the shop's limit.
+ */
+approval?: string, };
 
 export type CashMovementView = { kind: CashMovementKind, amount: string, expected: string | null, 
 /**
@@ -113,6 +117,20 @@ difference: string | null, reason: string | null,
  */
 drawer: DeviceResult | null, };
 
+export type CashOfficeRulesView = { 
+/**
+ * A pay-out above this needs a manager.
+ */
+payout_limit: string, 
+/**
+ * The local hour the shop closes (the app asks for the Z from then on).
+ */
+closing_hour: number | null, };
+
+export type CashierReportRequest = { cashier?: string, };
+
+export type CashierReportView = { cashier: string, totals: TotalsView, };
+
 export type CategoryRequest = { category: string, 
 /**
  * Default 50, at most 200.
@@ -123,9 +141,20 @@ export type CategoryView = { name: string, products: number, };
 
 export type CloseRequest = { level: ClosureLevel, print?: boolean, };
 
+export type CloseShiftRequest = { counted: string, print?: boolean, };
+
+export type ClosureDueReason = "day_changed" | "past_closing_hour";
+
+export type ClosureDueView = { open_days: Array<string>, reason: ClosureDueReason | null, };
+
 export type ClosureLevel = "day" | "month" | "year";
 
-export type ClosureView = { number: number, level: ClosureLevel, period: string, at: string, totals: TotalsView, text: string, printed: DeviceResult | null, };
+export type ClosureView = { number: number, level: ClosureLevel, period: string, at: string, totals: TotalsView, 
+/**
+ * The periods of the closures recorded before it by the same request: the Z of each day
+ * left open when a day closure is made late, the Zs a month closure made first.
+ */
+also_closed: Array<string>, text: string, printed: DeviceResult | null, };
 
 export type CurrentSession = { session: Session | null, };
 
@@ -160,9 +189,25 @@ export type DeviceView = {
  */
 uri: string, ready: boolean, message: string, };
 
-export type DevicesSettings = { printer?: string, terminal?: string, };
+export type DevicesSettings = { printer?: string, terminal?: string, 
+/**
+ * The customer display's URI (`none` to go without).
+ */
+display?: string, 
+/**
+ * The serial scanner's URI (`none` to go without).
+ */
+scanner?: string, };
 
-export type DevicesView = { printer: DeviceView, terminal: DeviceView, };
+export type DevicesView = { printer: DeviceView, terminal: DeviceView, 
+/**
+ * The customer display.
+ */
+display: DeviceView, 
+/**
+ * The serial scanner (a keyboard-wedge one needs no setting).
+ */
+scanner: DeviceView, };
 
 export type DiscountInput = { "percent": string } | { "amount": string };
 
@@ -294,6 +339,8 @@ original_line: number | null, };
 
 export type LoginRequest = { pin: string, staff_id?: string, };
 
+export type OpenShiftRequest = { float: string, };
+
 export type ParkRequest = { cart: Cart, 
 /**
  * A note to find it again ("customer in the red coat").
@@ -424,7 +471,7 @@ returned: number,
  */
 remaining: number, };
 
-export type Role = "cashier" | "manager";
+export type Role = "cashier" | "manager" | "stock";
 
 export type SaleResult = { ticket: TicketView, 
 /**
@@ -435,6 +482,12 @@ change: string, receipt: ReceiptView, printed: DeviceResult,
  * The drawer kick, when cash changed hands.
  */
 drawer: DeviceResult | null, };
+
+export type ScannedCode = { seq: number, code: string, };
+
+export type ScannedCodes = { codes: Array<ScannedCode>, latest: number, scanner: DeviceView, };
+
+export type ScannedCodesRequest = { after?: number, wait_ms?: number, };
 
 export type SearchRequest = { text: string, 
 /**
@@ -451,6 +504,10 @@ export type Session = { staff: StaffMember,
  * UTC, RFC 3339.
  */
 since: string, };
+
+export type ShiftReportRequest = { shift?: number, cashier?: string, print?: boolean, };
+
+export type ShiftView = { shift: number, cashier: string, opened_at: string, closed_at: string | null, float: string, totals: TotalsView, expected_cash: string | null, counted: string | null, difference: string | null, text: string, printed: DeviceResult | null, };
 
 export type SoldBy = "unit" | "weight";
 
@@ -609,7 +666,7 @@ placed_at: string, lines: Array<WebOrderLineView>, };
 
 export type WebOrdersRequest = { state?: WebOrderState, };
 
-export type XReportView = { at: string, totals: TotalsView, expected_cash: string, text: string, printed: DeviceResult | null, };
+export type XReportView = { at: string, totals: TotalsView, expected_cash: string | null, text: string, printed: DeviceResult | null, };
 
 /** Every command: its request and response types. */
 export interface Commands {
@@ -650,9 +707,17 @@ export interface Commands {
   cash_movement: { request: CashMovementRequest; response: CashMovementView };
   report_x: { request: PrintOption; response: XReportView };
   close: { request: CloseRequest; response: ClosureView };
+  closure_due: { request: Empty; response: ClosureDueView };
+  cash_office_rules: { request: Empty; response: CashOfficeRulesView };
+  open_shift: { request: OpenShiftRequest; response: ShiftView };
+  close_shift: { request: CloseShiftRequest; response: ShiftView };
+  shift_report: { request: ShiftReportRequest; response: ShiftView };
+  cashier_report: { request: CashierReportRequest; response: CashierReportView };
   devices: { request: Empty; response: DevicesView };
   set_devices: { request: DevicesSettings; response: DevicesView };
   test_print: { request: Empty; response: DeviceResult };
+  test_display: { request: Empty; response: DeviceResult };
+  scanned_codes: { request: ScannedCodesRequest; response: ScannedCodes };
   open_drawer: { request: DrawerRequest; response: DeviceResult };
   test_payment: { request: Empty; response: CardPayment };
   web_orders: { request: WebOrdersRequest; response: Array<WebOrderView> };
