@@ -24,6 +24,7 @@
 //! by their owner only; this crate has no UI, HTTP server or Tauri dependency.
 
 pub mod archive;
+pub mod archive_upload;
 pub mod catalog;
 pub mod closing;
 pub mod customers;
