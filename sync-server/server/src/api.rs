@@ -1127,6 +1127,7 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(crate::orders_api::routes())
         .merge(crate::customers_api::routes())
+        .merge(crate::archives_api::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         // Outermost, so it sees every answer, the extractors' refusals and 404s included.

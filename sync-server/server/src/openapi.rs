@@ -12,7 +12,7 @@ use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::{api, customers_api, orders_api};
+use crate::{api, archives_api, customers_api, orders_api};
 
 /// `{code, message}`: every error answer ([`pos_domain::wire::ApiError`]).
 #[derive(Serialize, ToSchema)]
@@ -321,7 +321,7 @@ impl Modify for BearerAuth {
 #[openapi(
     info(
         title = "Point-of-sale head-office sync server",
-        description = "Till enrollment, ledger upload and the changes feed, web orders (click & collect), head-office reports, the outbox feed and webhook administration. Errors are `{code, message}`.",
+        description = "Till enrollment, ledger upload and the changes feed, the tills' archives (kept at least six years, never deleted), web orders (click & collect), head-office reports, the outbox feed and webhook administration. Errors are `{code, message}`.",
         license(name = "Apache-2.0 OR MIT"),
     ),
     paths(
@@ -355,6 +355,10 @@ impl Modify for BearerAuth {
         orders_api::cancel_order,
         orders_api::hq_orders,
         customers_api::upload_customers,
+        archives_api::upload_archive,
+        archives_api::list_archives,
+        archives_api::download_archive,
+        archives_api::verify_archives,
     ),
     components(schemas(crate::store::Role)),
     modifiers(&BearerAuth),
@@ -708,6 +712,11 @@ mod tests {
             "the router takes the probes of ops"
         );
         routes.extend(routes_in(include_str!("ops.rs"), "pub fn probe_routes("));
+        assert!(
+            api.contains(".merge(crate::archives_api::routes())"),
+            "the router takes the routes of archives_api"
+        );
+        routes.extend(routes_in(include_str!("archives_api.rs"), "pub fn routes("));
         assert_eq!(documented, routes, "each route has a #[utoipa::path]");
     }
 }

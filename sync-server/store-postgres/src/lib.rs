@@ -34,6 +34,7 @@ use pos_hq_core::{accounting, crm, stock};
 use pos_hq_store::ingest_tx::{self, CheckedUpload, IngestTx, PostedEntry};
 use pos_hq_store::*;
 
+mod archives;
 mod feed;
 
 use feed as postgres_feed;
@@ -58,6 +59,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0012_contact_origin.sql"),
     include_str!("../migrations/0013_revocable_credentials.sql"),
     include_str!("../migrations/0014_delivery_claims.sql"),
+    include_str!("../migrations/0015_till_archives.sql"),
 ];
 
 /// The PostgreSQL store.
