@@ -12,7 +12,6 @@ use chrono::NaiveDate;
 use pos_domain::archive::ArchiveReceipt;
 use pos_domain::record::{sha256_hex, timestamp};
 use rusqlite::{OptionalExtension, params};
-use serde_json::value::RawValue;
 
 use crate::archive::archive_file_name;
 use crate::engine::Till;
@@ -52,12 +51,10 @@ impl Till {
                 // verification judges it and alarms; the recorded hash stays unsent.
                 tracing::warn!(file = %file.display(), "an archive file differs from the one recorded");
             }
-            let text = String::from_utf8(bytes)
-                .map_err(|e| TillError::Corrupt(format!("{}: {e}", file.display())))?;
-            let body = RawValue::from_string(text)
-                .map_err(|e| TillError::Corrupt(format!("{}: {e}", file.display())))?;
             let receipt: ArchiveReceipt =
-                server.http.post_json(&path, Some(&server.token), &body)?;
+                server
+                    .http
+                    .post_json_bytes(&path, Some(&server.token), bytes)?;
             if receipt.sha256 == made.file_sha256 {
                 self.mark_archive_uploaded(&made.file_sha256)?;
             }
