@@ -2103,8 +2103,8 @@ mod tests {
         pos_hq_store::migrations::check_embedded(&dir, MIGRATIONS).unwrap();
         assert_eq!(
             MIGRATIONS.len(),
-            14,
-            "the 14 migrations of earlier versions stay, so existing databases keep working"
+            15,
+            "the 15 migrations of earlier versions stay, so existing databases keep working"
         );
     }
 
