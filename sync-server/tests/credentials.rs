@@ -675,6 +675,9 @@ const UNDO_LATER_MIGRATIONS: &[&str] = &[
     // Claims of webhook deliveries by replicas.
     "ALTER TABLE webhook_deliveries DROP COLUMN claimed_by;
      ALTER TABLE webhook_deliveries DROP COLUMN claimed_until;",
+    // The tills' archives and their checks.
+    "DROP TABLE archive_checks;
+     DROP TABLE till_archives;",
 ];
 
 /// Puts the database back as it was before revocable credentials: users' API tokens in

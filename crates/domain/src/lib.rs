@@ -25,6 +25,7 @@
 //! - [`wire`]: the sync protocol's JSON bodies (upload, changes feed).
 
 pub mod accounting;
+pub mod archive;
 pub mod clock;
 pub mod closure;
 pub mod codes;

@@ -5,56 +5,32 @@
 //! Each archived record is its stored canonical JSON object, so an auditor re-serializes it
 //! canonically (see `pos_domain::record`), checks its signature with the archive's public key
 //! and its link to the previous archived record of the chain. The archive's own signature
-//! covers the canonical bytes of the whole archive object without its `signature` key.
+//! covers the canonical bytes of the whole archive object without its `signature` key. The
+//! format and its verification live in [`pos_domain::archive`], which head office applies
+//! to every archive a till uploads.
+//!
+//! The till archives each closed month, and each fiscal year at its closure, by itself
+//! ([`Till::make_due_archives`], after the closure and again at each sync pass), into an
+//! owner-only folder beside the ledger; [`crate::archive_upload`] sends them to head office.
+//! An archive covers one month or one fiscal year, so it never spans two fiscal years.
 
+use std::collections::HashSet;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use pos_domain::archive::ArchiveUnreadable;
+use pos_domain::closure::{Closure, ClosureLevel};
 use pos_domain::journal::{ArchiveMade, EventKind};
-use pos_domain::record::{
-    Chain, ChainReport, ChainVerifier, Depth, PublicKey, canonical_bytes, sha256_hex, timestamp,
-};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use pos_domain::record::{Chain, Depth, sha256_hex};
+use serde::Serialize;
+use serde_json::json;
 
-use crate::engine::{Till, append_event};
+use crate::engine::{SYSTEM_OPERATOR, Till, append_event, payload_of};
 use crate::error::{Result, TillError};
 use crate::ledger;
 
-/// The archive format identifier; bump it on any incompatible change.
-pub const FORMAT: &str = "pos-archive/1";
-
-/// One chain's records in the period.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ArchivedChain {
-    pub chain: Chain,
-    pub first_seq: u64,
-    pub last_seq: u64,
-    /// Stored records, each a canonical record object including its signature.
-    pub records: Vec<Value>,
-}
-
-/// The archive file.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Archive {
-    pub format: String,
-    pub till_id: String,
-    pub shop_name: String,
-    /// SEC1 hex public key of the till; compare it with the one registered at head office.
-    pub public_key: String,
-    /// First and last local day archived, inclusive.
-    pub from: String,
-    pub to: String,
-    pub timezone: String,
-    #[serde(with = "timestamp")]
-    pub created_at: DateTime<Utc>,
-    pub software: String,
-    pub chains: Vec<ArchivedChain>,
-    /// ES256 signature (hex `r‖s`) of the canonical archive without this key.
-    #[serde(default)]
-    pub signature: String,
-}
+pub use pos_domain::archive::{Archive, ArchiveCheck, ArchivedChain, FORMAT};
 
 /// What an export wrote.
 #[derive(Clone, Debug, Serialize)]
@@ -65,25 +41,8 @@ pub struct ArchiveSummary {
     pub archive_record: u64,
 }
 
-/// The result of checking an archive file offline.
-#[derive(Clone, Debug, Serialize)]
-pub struct ArchiveCheck {
-    pub intact: bool,
-    pub till_id: String,
-    pub from: String,
-    pub to: String,
-    pub public_key: String,
-    pub signature_valid: bool,
-    pub chains: Vec<ChainReport>,
-    pub records: u64,
-}
-
 fn unsigned_bytes(archive: &Archive) -> Result<Vec<u8>> {
-    let mut value = serde_json::to_value(archive).map_err(|e| TillError::Corrupt(e.to_string()))?;
-    if let Value::Object(map) = &mut value {
-        map.remove("signature");
-    }
-    canonical_bytes(&value).map_err(|e| TillError::Corrupt(e.to_string()))
+    pos_domain::archive::unsigned_bytes(archive).map_err(|e| TillError::Corrupt(e.to_string()))
 }
 
 impl Till {
@@ -196,6 +155,112 @@ impl Till {
     }
 }
 
+/// The period (first and last local day) of a month (`YYYY-MM`) or fiscal-year
+/// (`FIRST/LAST`) closure; `None` for a day closure, whose days the month's archive holds.
+fn archived_period(closure: &Closure) -> Option<(NaiveDate, NaiveDate)> {
+    match closure.level {
+        ClosureLevel::Day => None,
+        ClosureLevel::Month => {
+            let first =
+                NaiveDate::parse_from_str(&format!("{}-01", closure.period), "%Y-%m-%d").ok()?;
+            let next = first.checked_add_months(chrono::Months::new(1))?;
+            Some((first, next.pred_opt()?))
+        }
+        ClosureLevel::Year => {
+            let (first, last) = closure.period.split_once('/')?;
+            Some((
+                NaiveDate::parse_from_str(first, "%Y-%m-%d").ok()?,
+                NaiveDate::parse_from_str(last, "%Y-%m-%d").ok()?,
+            ))
+        }
+    }
+}
+
+/// The file name of the automatic archive of `from..=to` in [`Till::archives_dir`].
+pub fn archive_file_name(from: NaiveDate, to: NaiveDate) -> String {
+    format!("{from}_{to}.json")
+}
+
+impl Till {
+    /// The folder of the archives the till makes by itself (owner-only): beside the ledger,
+    /// named after it (`till.db` keeps them in `till.db-archives/`).
+    pub fn archives_dir(&self) -> PathBuf {
+        let name = self
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "ledger".into());
+        self.path().with_file_name(format!("{name}-archives"))
+    }
+
+    /// Makes the archive of every closed month and fiscal year that has none yet, oldest
+    /// first, into [`Till::archives_dir`]; each is recorded in the archive chain, so the sync
+    /// pass uploads it ([`crate::archive_upload`]). Called after a month or year closure and
+    /// at each sync pass, so an archive a closure could not make (a full disk) is made later.
+    pub fn make_due_archives(&mut self) -> Result<Vec<ArchiveSummary>> {
+        let archived = self.archived_periods()?;
+        let mut due = Vec::new();
+        let head = ledger::head(&self.conn, Chain::Closure)?.map_or(0, |(seq, _)| seq);
+        ledger::for_each_in(&self.conn, Chain::Closure, 1, head, |record| {
+            let closure: Closure = payload_of(&record)?;
+            if let Some(period) = archived_period(&closure)
+                && !archived.contains(&period)
+                && !due.contains(&period)
+            {
+                due.push(period);
+            }
+            Ok(())
+        })?;
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        let dir = self.archives_dir();
+        create_owner_only_dir(&dir)?;
+        let mut made = Vec::new();
+        for (from, to) in due {
+            let out = dir.join(archive_file_name(from, to));
+            made.push(self.archive_export(SYSTEM_OPERATOR, from, to, &out)?);
+        }
+        Ok(made)
+    }
+
+    /// The periods of the archives recorded in the archive chain.
+    fn archived_periods(&self) -> Result<HashSet<(NaiveDate, NaiveDate)>> {
+        Ok(self
+            .archives_made()?
+            .into_iter()
+            .filter_map(|(_, made)| {
+                Some((
+                    NaiveDate::parse_from_str(&made.from, "%Y-%m-%d").ok()?,
+                    NaiveDate::parse_from_str(&made.to, "%Y-%m-%d").ok()?,
+                ))
+            })
+            .collect())
+    }
+
+    /// Every archive recorded in the archive chain, with its sequence, oldest first.
+    pub(crate) fn archives_made(&self) -> Result<Vec<(u64, ArchiveMade)>> {
+        let mut made = Vec::new();
+        let head = ledger::head(&self.conn, Chain::Archive)?.map_or(0, |(seq, _)| seq);
+        ledger::for_each_in(&self.conn, Chain::Archive, 1, head, |record| {
+            made.push((record.record.seq, payload_of(&record)?));
+            Ok(())
+        })?;
+        Ok(made)
+    }
+}
+
+fn create_owner_only_dir(dir: &Path) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|source| TillError::File {
+        path: dir.display().to_string(),
+        source,
+    })
+}
+
 fn write_durably(path: &Path, bytes: &[u8]) -> Result<()> {
     let file_error = |source| TillError::File {
         path: path.display().to_string(),
@@ -209,79 +274,19 @@ fn write_durably(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Checks an archive file offline: its own signature, and every record's signature and links.
+/// Checks an archive file offline: its own signature, and every record's signature and links
+/// ([`pos_domain::archive::check`], the rule head office applies too).
 pub fn verify_archive(path: &Path) -> Result<ArchiveCheck> {
     let bytes = std::fs::read(path).map_err(|source| TillError::File {
         path: path.display().to_string(),
         source,
     })?;
-    let archive: Archive = serde_json::from_slice(&bytes).map_err(|e| {
-        TillError::invalid(
-            "archive_invalid",
-            format!("{} is not a till archive: {e}", path.display()),
-        )
-    })?;
-    if archive.format != FORMAT {
-        return Err(TillError::invalid(
-            "archive_format",
-            format!("archive format `{}` is not {FORMAT}", archive.format),
-        ));
-    }
-    let key: PublicKey = archive
-        .public_key
-        .parse()
-        .map_err(|e: String| TillError::invalid("archive_invalid", e))?;
-    let signature_valid = archive.signature.parse().is_ok_and(|signature| {
-        unsigned_bytes(&archive).is_ok_and(|unsigned| key.verify(&unsigned, &signature))
-    });
-    let mut chains = Vec::new();
-    let mut records = 0;
-    for archived in &archive.chains {
-        if archived.first_seq == 0
-            || archived
-                .first_seq
-                .checked_add(archived.records.len() as u64)
-                .is_none()
-        {
-            return Err(TillError::invalid(
-                "archive_invalid",
-                format!(
-                    "chain {} starts at an impossible sequence {}",
-                    archived.chain, archived.first_seq
-                ),
-            ));
-        }
-        // The period starts mid-chain: trust the first record's link to its predecessor, and
-        // check every record and link from there.
-        let prev = archived
-            .records
-            .first()
-            .and_then(|r| r.get("prev"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let mut verifier = ChainVerifier::new(key, &archive.till_id, archived.chain, Depth::Full)
-            .resume(archived.first_seq.saturating_sub(1), prev);
-        for (seq, record) in (archived.first_seq..).zip(&archived.records) {
-            let stored = canonical_bytes(record)
-                .map_err(|e| TillError::invalid("archive_invalid", e.to_string()))?;
-            if verifier.push(seq, &stored).is_err() {
-                break;
-            }
-            records += 1;
-        }
-        chains.push(verifier.finish(Some(archived.last_seq)));
-    }
-    let intact = signature_valid && chains.iter().all(|c| c.defect.is_none());
-    Ok(ArchiveCheck {
-        intact,
-        till_id: archive.till_id,
-        from: archive.from,
-        to: archive.to,
-        public_key: archive.public_key,
-        signature_valid,
-        chains,
-        records,
+    pos_domain::archive::check(&bytes).map_err(|e| {
+        let code = match e {
+            ArchiveUnreadable::Format(_) => "archive_format",
+            _ => "archive_invalid",
+        };
+        TillError::invalid(code, format!("{}: {e}", path.display()))
     })
 }
 

@@ -457,6 +457,15 @@ impl Till {
         if let Err(error) = self.checkpoint() {
             tracing::warn!(%error, "checkpoint after the closure failed; SQLite will retry");
         }
+        // A month or year closure: its archive now, by itself. The closure is committed; an
+        // archive that cannot be made now is made at the next sync pass.
+        if records
+            .iter()
+            .any(|r| payload_of::<Closure>(r).is_ok_and(|c| c.level != ClosureLevel::Day))
+            && let Err(error) = self.make_due_archives()
+        {
+            tracing::warn!(%error, "the archive of the closed period could not be made yet");
+        }
         records.iter().map(recorded).collect()
     }
 

@@ -324,6 +324,14 @@ const MIGRATIONS: &[&str] = &[
             ON CONFLICT (category) DO UPDATE SET products = products + 1;
     END;
     "#,
+    // 17: the archives head office acknowledged, by the file's SHA-256, so each is uploaded
+    // once and an interrupted upload resumes at the next sync pass (see `archive_upload`).
+    r#"
+    CREATE TABLE archive_uploads (
+        sha256 TEXT PRIMARY KEY,
+        uploaded_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -141,6 +141,17 @@ impl HeadOffice {
             .decode()
     }
 
+    /// POSTs `body`, bytes that already are JSON (a file), unchanged, and reads the answer.
+    pub(crate) fn post_json_bytes<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<T> {
+        self.send(Method::POST, path, token, Some(body), REQUEST_TIMEOUT)?
+            .decode()
+    }
+
     /// GETs `path` (below the base address, query included) and reads the answer, allowing
     /// `timeout` for the whole exchange.
     pub(crate) fn get_json<T: DeserializeOwned>(

@@ -6,8 +6,10 @@
 //! - [`ledger`]: appending signed records to their chain, reading and verifying them;
 //! - [`engine`]: the [`Till`] API; [`closing`]: X reports and closures; [`receipt`]: receipt
 //!   text; [`shifts`]: cashier shifts (float, blind count) and their X reports;
-//!   [`archive`]: signed period archives; [`catalog`]: products and search;
+//!   [`archive`]: signed period archives, made by the till itself for each closed month and
+//!   fiscal year; [`catalog`]: products and search;
 //! - [`sync`]: enrollment with head office and the upload of every chain, exactly once;
+//!   [`archive_upload`]: the archives sent to head office in each sync pass, exactly once;
 //!   [`head_office`]: the one HTTPS client every request to head office goes through;
 //!   [`sync_loop`]: the background loop the app runs, with backoff and a status;
 //!   [`offline`]: the outages it journals (`offline_start`, `offline_end`);
@@ -27,6 +29,7 @@
 //! by their owner only; this crate has no UI, HTTP server or Tauri dependency.
 
 pub mod archive;
+pub mod archive_upload;
 pub mod catalog;
 pub mod closing;
 pub mod customers;

@@ -1,7 +1,8 @@
 //! The till's side of sync (specs/sync.md): enrollment with head office, the upload of every
 //! chain of the ledger, exactly once by construction, then the download of head office's
 //! changes feed ([`crate::download`]). Before the records, the customers created or changed
-//! at the till are uploaded (`POST /api/v1/tills/{till}/customers`; a resend changes nothing).
+//! at the till are uploaded (`POST /api/v1/tills/{till}/customers`; a resend changes nothing);
+//! after the records, the archives of closed periods ([`crate::archive_upload`]).
 //!
 //! The till sends each chain's records in sequence order, in batches; the server answers, per
 //! chain, the highest contiguous sequence it holds, and only that answer moves the till's
@@ -274,8 +275,18 @@ impl Till {
         let result = self
             .upload_customers(&server)
             .and_then(|customers| {
+                // Archives of closed periods first, so their archive-chain records go up with
+                // this pass; a failure to make one is logged and retried at the next pass.
+                if let Err(error) = self.make_due_archives() {
+                    tracing::warn!(%error, "a due archive could not be made");
+                }
                 let mut summary = self.upload_all(&server, &holder, &mut progress)?;
                 summary.customers_uploaded = customers;
+                // A head office that cannot take archives yet (an older one) must not stop
+                // the records and the download: the archives wait for the next pass.
+                if let Err(error) = self.upload_archives(&server) {
+                    tracing::warn!(%error, "archives not uploaded in this pass");
+                }
                 Ok(summary)
             })
             .and_then(|mut summary| {

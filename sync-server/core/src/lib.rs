@@ -13,6 +13,7 @@
 //!   CloudEvents of the outbox; [`random`]: random bytes for ids and codes.
 
 pub mod accounting;
+pub mod archives;
 pub mod crm;
 pub mod derive;
 pub mod distribution;

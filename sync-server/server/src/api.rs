@@ -1175,6 +1175,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::live::routes())
         .merge(crate::web_session::routes())
         .merge(crate::web_app::routes(&state.config.web))
+        .merge(crate::archives_api::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(

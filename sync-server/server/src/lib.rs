@@ -13,7 +13,8 @@
 //!   [`sales_api`]: consolidated sales with the previous period; [`tickets_api`]: a shop's
 //!   tickets of a day and one ticket with its signature verified again; [`orders_api`]: web
 //!   orders; [`customers_api`]: the customers tills create or change; [`accounting_export`]:
-//!   the FEC and hledger exports of a legal entity;
+//!   the FEC and hledger exports of a legal entity; [`archives_api`]: the tills' archives,
+//!   verified on arrival, kept, listed, downloaded and verified again by auditors;
 //! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`);
 //! - [`ops`]: operations: `/healthz`, `/readyz`, and Prometheus metrics on the address of
 //!   `serve --metrics-listen`, with the middleware counting requests by route template;
@@ -36,6 +37,7 @@
 
 pub mod accounting_export;
 pub mod api;
+pub mod archives_api;
 pub mod config;
 pub mod customers_api;
 pub mod feeds;
@@ -56,7 +58,8 @@ pub mod web_session;
 
 /// The pure core's modules, under the names the server's modules and tests use.
 pub use pos_hq_core::{
-    accounting, crm, derive, distribution, events, ingest, rollup, signatures, stock, web_orders,
+    accounting, archives, crm, derive, distribution, events, ingest, rollup, signatures, stock,
+    web_orders,
 };
 
 pub use api::{AppState, ServerConfig, serve};

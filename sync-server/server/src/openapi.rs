@@ -15,7 +15,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::{api, customers_api, orders_api};
+use crate::{api, archives_api, customers_api, orders_api};
 
 /// `{code, message}`: every error answer ([`pos_domain::wire::ApiError`]).
 #[derive(Serialize, ToSchema)]
@@ -572,7 +572,7 @@ fn bound_unsigned(schema: &mut RefOr<Schema>) {
 #[openapi(
     info(
         title = "Point-of-sale head-office sync server",
-        description = "Till enrollment, ledger upload and the changes feed, web orders (click & collect), head-office reports, the outbox feed and webhook administration. Errors are `{code, message}`.",
+        description = "Till enrollment, ledger upload and the changes feed, the tills' archives (kept at least six years, never deleted), web orders (click & collect), head-office reports, the outbox feed and webhook administration. Errors are `{code, message}`.",
         license(name = "Apache-2.0 OR MIT"),
     ),
     paths(
@@ -610,6 +610,10 @@ fn bound_unsigned(schema: &mut RefOr<Schema>) {
         crate::web_session::web_login,
         crate::web_session::current_session,
         crate::web_session::web_logout,
+        archives_api::upload_archive,
+        archives_api::list_archives,
+        archives_api::download_archive,
+        archives_api::verify_archives,
     ),
     components(schemas(crate::store::Role)),
     modifiers(&BearerAuth, &SharedAnswers),
@@ -1066,6 +1070,11 @@ mod tests {
             );
             routes.extend(routes_in(source, "pub fn routes("));
         }
+        assert!(
+            api.contains(".merge(crate::archives_api::routes())"),
+            "the router takes the routes of archives_api"
+        );
+        routes.extend(routes_in(include_str!("archives_api.rs"), "pub fn routes("));
         assert_eq!(documented, routes, "each route has a #[utoipa::path]");
     }
 }

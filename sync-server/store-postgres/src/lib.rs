@@ -34,6 +34,7 @@ use pos_hq_core::{accounting, crm, stock};
 use pos_hq_store::ingest_tx::{self, CheckedUpload, IngestTx, PostedEntry};
 use pos_hq_store::*;
 
+mod archives;
 mod feed;
 
 use feed as postgres_feed;
@@ -58,6 +59,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0012_contact_origin.sql"),
     include_str!("../migrations/0013_revocable_credentials.sql"),
     include_str!("../migrations/0014_delivery_claims.sql"),
+    include_str!("../migrations/0015_till_archives.sql"),
 ];
 
 /// The PostgreSQL store.
@@ -2087,8 +2089,8 @@ mod tests {
         pos_hq_store::migrations::check_embedded(&dir, MIGRATIONS).unwrap();
         assert_eq!(
             MIGRATIONS.len(),
-            14,
-            "the 14 migrations of earlier versions stay, so existing databases keep working"
+            15,
+            "the 15 migrations of earlier versions stay, so existing databases keep working"
         );
     }
 }

@@ -35,6 +35,7 @@ use pos_hq_core::{accounting, crm, events, stock};
 use pos_hq_store::ingest_tx::{self, CheckedUpload, IngestTx, PostedEntry};
 use pos_hq_store::*;
 
+mod archives;
 mod feed;
 
 use feed as sqlite_feed;
@@ -55,6 +56,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0012_contact_origin.sql"),
     include_str!("../migrations/0013_revocable_credentials.sql"),
     include_str!("../migrations/0014_delivery_claims.sql"),
+    include_str!("../migrations/0015_till_archives.sql"),
 ];
 
 /// What `users.token_hash` holds since API tokens moved to `user_tokens`: unique, and never
@@ -2101,8 +2103,8 @@ mod tests {
         pos_hq_store::migrations::check_embedded(&dir, MIGRATIONS).unwrap();
         assert_eq!(
             MIGRATIONS.len(),
-            14,
-            "the 14 migrations of earlier versions stay, so existing databases keep working"
+            15,
+            "the 15 migrations of earlier versions stay, so existing databases keep working"
         );
     }
 

@@ -12,6 +12,8 @@
 //! ([`Claim`], [`Store::claim_webhook_deliveries`]) and singleton jobs are led by one process
 //! ([`Store::try_lead`]); SQLite is served by one process ([`Store::begin_serving`]).
 
+pub mod archives;
+pub use archives::ArchiveStore;
 pub mod ingest_tx;
 pub mod migrations;
 
@@ -620,7 +622,7 @@ pub struct WebhookQueue {
 
 /// Server storage. Every method is one transaction.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: archives::ArchiveStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 
