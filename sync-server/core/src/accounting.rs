@@ -21,6 +21,7 @@ use pos_domain::accounting::{self, AccountPlan, JournalEntry};
 use pos_domain::closure::{Closure, ClosureLevel};
 use pos_domain::journal::CashMovement;
 use pos_domain::record::{Chain, SignedRecord};
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::events::OutboxEvent;
@@ -41,7 +42,7 @@ pub fn day_closure(signed: &SignedRecord) -> Option<PendingClosure> {
     if signed.record.chain != Chain::Closure {
         return None;
     }
-    let closure: Closure = serde_json::from_value(signed.record.payload.clone()).ok()?;
+    let closure = Closure::deserialize(&signed.record.payload).ok()?;
     (closure.level == ClosureLevel::Day).then_some(PendingClosure {
         seq: signed.record.seq,
         through_cash: closure.through_cash,
@@ -58,11 +59,11 @@ pub fn post(
 ) -> Result<(u64, Closure, JournalEntry), String> {
     let signed = SignedRecord::from_stored(closure_bytes).map_err(|e| e.to_string())?;
     let closure: Closure =
-        serde_json::from_value(signed.record.payload.clone()).map_err(|e| e.to_string())?;
+        Closure::deserialize(&signed.record.payload).map_err(|e| e.to_string())?;
     let mut movements = Vec::new();
     for bytes in cash_bytes {
         let cash = SignedRecord::from_stored(bytes).map_err(|e| e.to_string())?;
-        let movement: CashMovement = serde_json::from_value(cash.record.payload.clone())
+        let movement = CashMovement::deserialize(&cash.record.payload)
             .map_err(|e| format!("cash record {}: {e}", cash.record.seq))?;
         movements.push(movement);
     }

@@ -25,6 +25,7 @@ use pos_domain::Money;
 use pos_domain::record::{Chain, SignedRecord};
 use pos_domain::tender::TenderKind;
 use pos_domain::ticket::{Quantity, Ticket, TicketLine};
+use serde::Deserialize;
 
 /// The `shop_id` of chain-wide rows: every ticket is added to its shop's row and to the
 /// chain-wide row, so chain-wide reports read one row per day and key, not one per shop.
@@ -90,7 +91,7 @@ pub fn parse_ticket(signed: &SignedRecord) -> Result<Option<Ticket>, RollupError
     if record.chain != Chain::Ticket {
         return Ok(None);
     }
-    serde_json::from_value(record.payload.clone())
+    Ticket::deserialize(&record.payload)
         .map(Some)
         .map_err(|e| RollupError {
             seq: record.seq,

@@ -35,6 +35,7 @@ use pos_domain::web_order::{
 };
 use pos_domain::web_return::{is_web_order_return, returned_per_line};
 use pos_domain::wire::kinds;
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::distribution::NewChange;
@@ -214,8 +215,8 @@ fn actions(
         .filter(|p| p.chain == Chain::WebOrder)
         .flat_map(|p| &p.accepted)
         .map(|a| {
-            let action = serde_json::from_value::<TillAction>(a.record.record.payload.clone())
-                .map_err(|e| e.to_string());
+            let action =
+                TillAction::deserialize(&a.record.record.payload).map_err(|e| e.to_string());
             (a, action)
         })
 }
@@ -229,7 +230,7 @@ fn web_order_returns(
         .filter(|p| p.chain == Chain::Ticket)
         .flat_map(|p| &p.accepted)
         .filter_map(|a| {
-            serde_json::from_value::<Ticket>(a.record.record.payload.clone())
+            Ticket::deserialize(&a.record.record.payload)
                 .ok()
                 .filter(is_web_order_return)
                 .map(|t| (a, t))
