@@ -13,6 +13,12 @@
 //! | credit | 707x sales, one account per VAT rate                       | the amount excluding VAT     |
 //! | credit | 44571x VAT collected, one account per VAT rate             | the VAT                      |
 //! | debit / credit | 530 and 758 (cash over) or 658 and 530 (cash short) | the count difference     |
+//! | credit | 4191 gift cards (the gift card tender's account)          | gift cards sold and topped up |
+//!
+//! **Stored value.** A gift card sold is an advance received (a multi-purpose voucher: no VAT
+//! at sale, VAT on the goods it later pays for), so the customer's payment for it is credited
+//! to 4191, never to sales; its redemption is a gift card tender, debited to 4191. A credit
+//! note issued is a negative store-credit tender (credit 4197), its redemption a positive one.
 //!
 //! **Signs.** FEC amounts are never negative, so every line carries a non-negative amount on
 //! one side only: a net amount that comes out negative (a day where refunds by card exceed card
@@ -481,6 +487,17 @@ pub fn daily_entry(
     for tender in &closure.totals.tenders {
         let account = plan.tender_account(tender.kind, shop)?;
         post(account, tender_label(tender.kind), tender.amount);
+    }
+    // Gift cards sold: paid in the tenders above, owed to the holder until spent (VAT comes
+    // with the goods they pay for). Credit notes and redemptions are already tenders.
+    for liability in &closure.totals.stored_value {
+        let kind = liability.kind.tender_kind();
+        let account = plan.tender_account(kind, shop)?;
+        post(
+            account,
+            &format!("{} vendues", tender_label(kind)),
+            -liability.loaded,
+        );
     }
     if let Some(difference) = cash_difference.filter(|d| !d.is_zero()) {
         let cash = plan.cash_account(shop);

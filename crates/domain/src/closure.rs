@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::money::Money;
+use crate::stored_value::{InstrumentKind, LiabilityTotal};
 use crate::tender::TenderKind;
 use crate::ticket::{Ticket, TicketKind};
 use crate::vat::{VatLine, VatRate};
@@ -65,6 +66,12 @@ pub struct PeriodTotals {
     /// Period absolute total (returns counted positive; an exchange adds what it sold plus what
     /// it refunded).
     pub absolute_total: Money,
+    /// Per instrument kind, gift cards sold and topped up, credit notes issued and stored value
+    /// spent ([`crate::stored_value`]): liability movements, never revenue. The loads are paid
+    /// in the tenders on top of `total`; the redemptions are in the tenders of their kind.
+    /// Absent from records made before stored value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stored_value: Vec<LiabilityTotal>,
     /// Perpetual grand total at the end of the period.
     pub grand_total: Money,
     /// Perpetual absolute grand total at the end of the period.
@@ -96,6 +103,7 @@ pub struct TotalsBuilder {
     totals: PeriodTotals,
     vat: BTreeMap<VatRate, VatLine>,
     tenders: BTreeMap<TenderKind, TenderTotal>,
+    stored_value: BTreeMap<InstrumentKind, LiabilityTotal>,
 }
 
 impl TotalsBuilder {
@@ -131,6 +139,13 @@ impl TotalsBuilder {
         if !ticket.change.is_zero() {
             self.add_tender(TenderKind::Cash, -ticket.change, 0);
         }
+        for movement in &ticket.stored_value {
+            let kind = movement.number.kind();
+            self.stored_value
+                .entry(kind)
+                .or_insert_with(|| LiabilityTotal::new(kind))
+                .add_movement(movement);
+        }
     }
 
     pub fn add_closure(&mut self, closure: &Closure) {
@@ -155,6 +170,12 @@ impl TotalsBuilder {
         }
         for tender in &p.tenders {
             self.add_tender(tender.kind, tender.amount, tender.count);
+        }
+        for total in &p.stored_value {
+            self.stored_value
+                .entry(total.kind)
+                .or_insert_with(|| LiabilityTotal::new(total.kind))
+                .add(total);
         }
     }
 
@@ -183,6 +204,7 @@ impl TotalsBuilder {
     pub fn finish(mut self) -> PeriodTotals {
         self.totals.vat = self.vat.into_values().collect();
         self.totals.tenders = self.tenders.into_values().collect();
+        self.totals.stored_value = self.stored_value.into_values().collect();
         self.totals
     }
 }

@@ -4,6 +4,7 @@
 use crate::codes::CodeError;
 use crate::limits::LimitError;
 use crate::money::Money;
+use crate::stored_value::StoredValueError;
 use crate::tender::TenderKind;
 
 /// A ticket the rules refuse. Nothing is recorded when one of these is returned.
@@ -12,8 +13,13 @@ pub enum SaleError {
     /// An amount, count or text beyond its limit (see [`crate::limits`]).
     #[error(transparent)]
     Limit(#[from] LimitError),
+    /// A credit note or gift card that cannot move as asked (see [`crate::stored_value`]).
+    #[error(transparent)]
+    StoredValue(#[from] StoredValueError),
     #[error("the ticket has no line: add at least one item")]
     Empty,
+    #[error("a return without a receipt needs a reason: say why the customer brings it back")]
+    ReasonRequired,
     #[error("line {line}: quantity must be more than zero")]
     ZeroQuantity { line: u32 },
     #[error("line {line}: `{product}` is sold {expected}: give the quantity {expected}")]
@@ -155,7 +161,9 @@ impl SaleError {
     pub fn code(&self) -> &'static str {
         match self {
             SaleError::Limit(e) => e.code(),
+            SaleError::StoredValue(e) => e.code(),
             SaleError::Empty => "ticket_empty",
+            SaleError::ReasonRequired => "reason_required",
             SaleError::ZeroQuantity { .. } => "quantity_not_positive",
             SaleError::WrongUnit { .. } => "quantity_wrong_unit",
             SaleError::SerialCount { .. } => "serial_missing",

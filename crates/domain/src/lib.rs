@@ -18,6 +18,8 @@
 //! - [`journal`]: duplicates, cash movements, technical events, archives;
 //! - [`record`]: canonical bytes, chains, ES256 signatures and chain verification;
 //! - [`customer`]: customers' contact details, ids made offline, search normalization;
+//! - [`returns_anywhere`]: returns naming another till's ticket, or no receipt at all;
+//! - [`stored_value`]: credit notes and gift cards, their numbers, movements and balances;
 //! - [`web_order`]: click & collect orders, their states and legal transitions;
 //! - [`web_return`]: a web order paid online returned in a shop, from its collected lines;
 //! - [`wire`]: the sync protocol's JSON bodies (upload, changes feed).
@@ -35,6 +37,8 @@ pub mod money;
 pub mod product;
 pub mod promotion;
 pub mod record;
+pub mod returns_anywhere;
+pub mod stored_value;
 pub mod tender;
 pub mod ticket;
 pub mod vat;

@@ -46,10 +46,13 @@ pub enum Chain {
     /// What the till did with web orders: prepared, ready, handed over, refused
     /// ([`crate::web_order::TillAction`]).
     WebOrder,
+    /// Stored-value movements no ticket carries: a credit note's or gift card's expiry and
+    /// cancellation ([`crate::stored_value::InstrumentMovement`]). Not fiscal: no totals.
+    StoredValue,
 }
 
 impl Chain {
-    pub const ALL: [Chain; 8] = [
+    pub const ALL: [Chain; 9] = [
         Chain::Ticket,
         Chain::Training,
         Chain::Closure,
@@ -58,6 +61,7 @@ impl Chain {
         Chain::Event,
         Chain::Archive,
         Chain::WebOrder,
+        Chain::StoredValue,
     ];
 
     pub fn name(self) -> &'static str {
@@ -70,6 +74,7 @@ impl Chain {
             Chain::Event => "event",
             Chain::Archive => "archive",
             Chain::WebOrder => "web_order",
+            Chain::StoredValue => "stored_value",
         }
     }
 }

@@ -19,6 +19,7 @@ use crate::limits::{
 use crate::money::Money;
 use crate::product::{Product, SerialCapture, SoldBy};
 use crate::promotion::AppliedPromotion;
+use crate::stored_value::InstrumentMovement;
 use crate::tender::{Tender, TenderKind, settle};
 use crate::vat::{VatCode, VatLine, VatRate, breakdown};
 
@@ -155,6 +156,14 @@ pub struct Ticket {
     /// The original ticket number, for returns and cancellations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original: Option<u64>,
+    /// The till that recorded `original`, when another till did (a return at any till, see
+    /// [`crate::returns_anywhere`]); absent, the original is this till's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_till: Option<String>,
+    /// A return not checked against its original (another till's receipt while offline, or
+    /// no receipt): who approved it and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unchecked_return: Option<crate::returns_anywhere::UncheckedReturn>,
     pub lines: Vec<TicketLine>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket_discount: Option<Discount>,
@@ -172,6 +181,11 @@ pub struct Ticket {
     /// The web order this ticket takes payment for (click & collect paid in the shop).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web_order: Option<String>,
+    /// Credit notes issued, gift cards sold or topped up, and redemptions on this ticket
+    /// ([`crate::stored_value`]). Gift cards sold are paid on top of `total`: they are a
+    /// liability, not a sale, so they are in no line, no VAT and no grand total.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stored_value: Vec<InstrumentMovement>,
     /// Perpetual grand total after this ticket (sum of every ticket's total).
     pub grand_total: Money,
     /// Perpetual absolute grand total after this ticket (refunds add their absolute value).
@@ -219,7 +233,26 @@ impl Ticket {
         }
         check_amount("the change", self.change)?;
         check_optional_text("the customer id", self.customer.as_deref(), MAX_ID_CHARS)?;
-        check_optional_text("the web order id", self.web_order.as_deref(), MAX_ID_CHARS)
+        check_optional_text("the web order id", self.web_order.as_deref(), MAX_ID_CHARS)?;
+        check_optional_text(
+            "the original till",
+            self.original_till.as_deref(),
+            MAX_ID_CHARS,
+        )?;
+        if let Some(unchecked) = &self.unchecked_return {
+            unchecked.check_limits()?;
+        }
+        limits::check_tenders(self.stored_value.len())?;
+        for movement in &self.stored_value {
+            movement.check_limits()?;
+        }
+        check_amount("the amount due", self.amount_due())
+    }
+
+    /// What the customer pays (or, negative, gets back): the total plus the gift cards sold
+    /// or topped up on the ticket.
+    pub fn amount_due(&self) -> Money {
+        self.total + crate::stored_value::loads_total(&self.stored_value)
     }
 
     /// What the lines sold on this ticket come to (positive), VAT included.
@@ -329,6 +362,38 @@ pub fn compute_sale(draft: SaleDraft) -> Result<Ticket, SaleError> {
     limits::check_tenders(tenders.len())?;
     let mut ticket = quote_sale(draft)?;
     ticket.change = settle(ticket.total, &tenders)?;
+    ticket.tenders = tenders;
+    ticket.check_limits()?;
+    Ok(ticket)
+}
+
+/// Checks and computes a sale that also moves stored value: gift cards sold or topped up
+/// (`movements` of kind load and top-up, due on top of the lines, and a sale may hold nothing
+/// else) and redemptions (which its gift card and store credit tenders must name, see
+/// [`crate::stored_value::check_ticket_movements`]). The engine checks each movement against
+/// the instrument's balance before calling this.
+pub fn compute_sale_with_stored_value(
+    draft: SaleDraft,
+    movements: Vec<InstrumentMovement>,
+) -> Result<Ticket, SaleError> {
+    let tenders = draft.tenders.clone();
+    limits::check_tenders(tenders.len())?;
+    let mut ticket = if draft.lines.is_empty() && movements.iter().any(|m| m.kind.is_load()) {
+        finish(
+            TicketKind::Sale,
+            None,
+            Vec::new(),
+            None,
+            Money::ZERO,
+            Refund::Unsettled,
+            draft.customer,
+        )?
+    } else {
+        quote_sale(draft)?
+    };
+    crate::stored_value::check_ticket_movements(&tenders, &movements)?;
+    ticket.stored_value = movements;
+    ticket.change = settle(ticket.amount_due(), &tenders)?;
     ticket.tenders = tenders;
     ticket.check_limits()?;
     Ok(ticket)
@@ -575,6 +640,9 @@ pub(crate) fn finish(
         change,
         customer,
         web_order: None,
+        original_till: None,
+        unchecked_return: None,
+        stored_value: Vec::new(),
         grand_total: Money::ZERO,
         perpetual_absolute_total: Money::ZERO,
     };

@@ -185,6 +185,9 @@ fn collected_as_sale(collected: &[CollectedLine]) -> Ticket {
         change: Money::ZERO,
         customer: None,
         web_order: None,
+        original_till: None,
+        unchecked_return: None,
+        stored_value: Vec::new(),
         grand_total: Money::ZERO,
         perpetual_absolute_total: Money::ZERO,
     }

@@ -170,6 +170,12 @@ pub mod kinds {
     pub const TENDER: &str = "tender";
     /// A promotion the shop's tills apply ([`crate::promotion::Promotion`]); key: its id.
     pub const PROMOTION: &str = "promotion";
+    /// The chain's credit-note and gift-card rules: validity, largest load, offline caps
+    /// ([`crate::stored_value::StoredValueRules`]); key: `chain`.
+    pub const STORED_VALUE_RULES: &str = "stored_value_rules";
+    /// The caps on returns not checked against their original
+    /// ([`crate::returns_anywhere::ReturnRules`]); key: `chain`.
+    pub const RETURN_RULES: &str = "return_rules";
 }
 
 /// The body of `POST /api/v1/tills/{till_id}/customers`: customers created or changed at the
@@ -357,6 +363,122 @@ pub struct ChainAck {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadResponse {
     pub chains: Vec<ChainAck>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Customer money across the chain (issue 12): what a till asks head office while a customer
+// waits. Each call has a short timeout at the till; with no answer the till applies the
+// offline rules (caps, manager approval) and records that it did, so nothing is refused after
+// the customer left. A head office that has them advertises the `stored_value` and
+// `returns_anywhere` features.
+// ---------------------------------------------------------------------------------------------
+
+/// `POST /api/v1/tills/{till_id}/instruments/lookup`: a credit note's or gift card's balance.
+/// A POST, so the number stays out of URLs and access logs; head office rate-limits it per
+/// till (numbers are unguessable, but a lookup must not become an oracle).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstrumentLookup {
+    pub protocol: ProtocolVersion,
+    pub number: crate::stored_value::InstrumentNumber,
+}
+
+/// Head office's answer to a lookup: the balance from every till's movements it holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstrumentAnswer {
+    /// Whether head office knows the instrument at all (an unknown card has no balance).
+    pub known: bool,
+    #[serde(flatten)]
+    pub state: crate::stored_value::InstrumentState,
+    /// Movements made offline at some till and not yet reconciled, which the balance may not
+    /// reflect yet.
+    #[serde(default)]
+    pub pending_offline: bool,
+}
+
+/// `POST /api/v1/tills/{till_id}/instruments/hold`: reserve `amount` of an instrument for a
+/// sale about to be recorded, so two tills cannot spend the same money online. The hold ends
+/// when the redemption record naming `hold` arrives, or after `seconds`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedemptionHold {
+    pub protocol: ProtocolVersion,
+    /// An id the till makes (random), repeated in the redemption it records: a resend of the
+    /// same hold is the same hold.
+    pub hold: String,
+    pub number: crate::stored_value::InstrumentNumber,
+    pub amount: crate::money::Money,
+    pub seconds: u32,
+}
+
+/// The answer to a hold: granted (and the balance left besides it) or refused with why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedemptionHoldAnswer {
+    pub hold: String,
+    pub granted: bool,
+    #[serde(flatten)]
+    pub state: crate::stored_value::InstrumentState,
+    /// A stable code when refused (`instrument_balance_insufficient`, `instrument_not_usable`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+}
+
+/// `POST /api/v1/tills/{till_id}/tickets/lookup`: another till's ticket, named by the
+/// receipt's QR reference (`POS1:TILL:NUMBER:HASH16`) or by its till and number.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketLookup {
+    pub protocol: ProtocolVersion,
+    pub till: String,
+    pub ticket: u64,
+    /// The first 16 hex digits of the ticket record's hash, from the QR code: proof the
+    /// customer holds the receipt. Absent when the number was typed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash_prefix: Option<String>,
+}
+
+/// A ticket as head office holds it: where it was made and its signed payload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketAt {
+    pub till: String,
+    pub shop: String,
+    pub ticket: u64,
+    /// When it was recorded (RFC 3339, the record's `at`).
+    pub at: String,
+    pub payload: crate::ticket::Ticket,
+}
+
+/// The answer to a ticket lookup: the original, and every return and exchange already made
+/// against it anywhere in the chain, so the till computes what is still returnable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketLookupAnswer {
+    pub original: TicketAt,
+    pub returns: Vec<TicketAt>,
+    /// Units reserved by returns in progress at other tills (not yet recorded), per original
+    /// line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reserved: Vec<crate::ticket::ReturnLine>,
+}
+
+/// `POST /api/v1/tills/{till_id}/returns/reserve`: reserve the lines a till is about to
+/// return against another till's ticket, in the request that checks them, so two tills
+/// racing to return the last unit cannot both succeed. The reservation ends when the return
+/// record naming it arrives, or after `seconds`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnReservation {
+    pub protocol: ProtocolVersion,
+    /// An id the till makes (random): a resend is the same reservation.
+    pub reservation: String,
+    pub original_till: String,
+    pub original_ticket: u64,
+    pub lines: Vec<crate::ticket::ReturnLine>,
+    pub seconds: u32,
+}
+
+/// The answer to a reservation: granted, or refused with the lines beyond what is left.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnReservationAnswer {
+    pub reservation: String,
+    pub granted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 #[cfg(test)]
@@ -598,6 +720,84 @@ mod tests {
         locks(
             order,
             r#"{"id":"W-1","shop":"PARIS-OPERA","lines":[{"line":1,"product_id":"ACC-1","label":"Coque","quantity":2,"unit_price":"15.00","vat_code":"standard"}],"payment":"paid_online","total":"30.00","pickup_code":"K7QM2XPD","state":"collected","placed_at":"2026-03-30T08:00:00.000000Z","collected":[{"line":1,"quantity":2}],"returned":[{"line":1,"quantity":1}]}"#,
+        );
+    }
+
+    #[test]
+    fn customer_money_requests_are_locked() {
+        let number =
+            crate::stored_value::InstrumentNumber::parse("AV 0000 0000 0000 0000 0025").unwrap();
+        let state = crate::stored_value::InstrumentState {
+            number: number.clone(),
+            balance: crate::money::Money::from_cents(1509),
+            expires: Some("2027-12-06".parse().unwrap()),
+            closed: false,
+        };
+        locks(
+            InstrumentLookup {
+                protocol: ProtocolVersion::CURRENT,
+                number: number.clone(),
+            },
+            r#"{"protocol":"1.1","number":"AV00000000000000000025"}"#,
+        );
+        locks(
+            InstrumentAnswer {
+                known: true,
+                state: state.clone(),
+                pending_offline: false,
+            },
+            r#"{"known":true,"number":"AV00000000000000000025","balance":"15.09","expires":"2027-12-06","closed":false,"pending_offline":false}"#,
+        );
+        locks(
+            RedemptionHold {
+                protocol: ProtocolVersion::CURRENT,
+                hold: "h-1".into(),
+                number,
+                amount: crate::money::Money::from_cents(1000),
+                seconds: 120,
+            },
+            r#"{"protocol":"1.1","hold":"h-1","number":"AV00000000000000000025","amount":"10.00","seconds":120}"#,
+        );
+        locks(
+            RedemptionHoldAnswer {
+                hold: "h-1".into(),
+                granted: false,
+                state,
+                refused: Some("instrument_balance_insufficient".into()),
+            },
+            r#"{"hold":"h-1","granted":false,"number":"AV00000000000000000025","balance":"15.09","expires":"2027-12-06","closed":false,"refused":"instrument_balance_insufficient"}"#,
+        );
+        locks(
+            TicketLookup {
+                protocol: ProtocolVersion::CURRENT,
+                till: "T-2".into(),
+                ticket: 41,
+                hash_prefix: Some("0123456789abcdef".into()),
+            },
+            r#"{"protocol":"1.1","till":"T-2","ticket":41,"hash_prefix":"0123456789abcdef"}"#,
+        );
+        locks(
+            ReturnReservation {
+                protocol: ProtocolVersion::CURRENT,
+                reservation: "r-1".into(),
+                original_till: "T-2".into(),
+                original_ticket: 41,
+                lines: vec![crate::ticket::ReturnLine {
+                    line: 1,
+                    quantity: 1,
+                    serials: vec![],
+                }],
+                seconds: 120,
+            },
+            r#"{"protocol":"1.1","reservation":"r-1","original_till":"T-2","original_ticket":41,"lines":[{"line":1,"quantity":1,"serials":[]}],"seconds":120}"#,
+        );
+        locks(
+            ReturnReservationAnswer {
+                reservation: "r-1".into(),
+                granted: true,
+                refused: None,
+            },
+            r#"{"reservation":"r-1","granted":true}"#,
         );
     }
 

@@ -275,6 +275,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE sync_server ADD COLUMN ca_pem TEXT;
     "#,
+    // 13: the index of credit-note and gift-card movements (see `stored_value`).
+    crate::stored_value::MIGRATION,
+    // 14: the index of returns made against other tills' tickets or without receipt (see
+    // `returns_anywhere`).
+    crate::returns_anywhere::MIGRATION,
 ];
 
 /// The schema version this build writes.

@@ -15,9 +15,10 @@ use pos_domain::journal::{CashMovement, CashMovementKind, Duplicate, Event, Even
 use pos_domain::product::{Product, SoldBy};
 use pos_domain::promotion::{Promotion, best_for};
 use pos_domain::record::{Chain, Depth, PublicKey, SignedRecord, Signer, SoftwareKey, timestamp};
+use pos_domain::stored_value::{InstrumentState, movements_from_tenders};
 use pos_domain::ticket::{
     LineDraft, Quantity, SaleDraft, Ticket, compute_cancellation, compute_return, compute_sale,
-    default_refund, quote_sale,
+    compute_sale_with_stored_value, default_refund, quote_sale,
 };
 use pos_domain::{Money, SaleError};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
@@ -33,6 +34,7 @@ use crate::requests::{
     ExchangeRequest, RecordedTicket, ReturnRequest, SaleLineRequest, SaleRequest,
 };
 use crate::shop_rules;
+use crate::stored_value::StoredValueRequest;
 
 /// The software name and version written into every record.
 pub const SOFTWARE: &str = concat!("pos-till ", env!("CARGO_PKG_VERSION"));
@@ -59,6 +61,8 @@ pub struct PricedSale {
     ticket: Ticket,
     chain: Chain,
     operator: String,
+    /// Head office's balances of the instruments the sale spends, checked again on record.
+    balances: Vec<InstrumentState>,
 }
 
 impl PricedSale {
@@ -78,6 +82,8 @@ pub struct Till {
     /// Perpetual totals at the head of the ticket and training chains, as last written here,
     /// so recording a ticket need not re-read and re-parse the previous one.
     ticket_heads: HashMap<Chain, TicketHead>,
+    /// Where new credit-note and gift-card numbers get their randomness (injected).
+    pub(crate) random: Box<dyn FnMut() -> Result<[u8; 16]> + Send>,
 }
 
 #[derive(Clone, Debug)]
@@ -139,6 +145,7 @@ impl Till {
             clock,
             path: path.to_path_buf(),
             ticket_heads: HashMap::new(),
+            random: Box::new(crate::system::random_id),
         })
     }
 
@@ -459,15 +466,53 @@ impl Till {
     /// recording it: a front end looks at the ticket (what needs a manager) and then records
     /// this very ticket with [`Till::record_sale`], so a sale is priced once.
     pub fn price_sale(&self, request: &SaleRequest) -> Result<PricedSale> {
+        self.price_sale_with(request, &StoredValueRequest::default())
+    }
+
+    /// [`Till::price_sale`] for a sale that also sells or tops up gift cards, or spends credit
+    /// notes and gift cards its tenders name, with head office's balances when it answered
+    /// (see [`crate::stored_value`]).
+    pub fn price_sale_with(
+        &self,
+        request: &SaleRequest,
+        stored: &StoredValueRequest,
+    ) -> Result<PricedSale> {
+        let mut draft = self.draft(request)?;
+        let mut movements = crate::stored_value::loads(stored)?;
+        movements.extend(movements_from_tenders(&mut draft.tenders, None));
+        let ticket = if movements.is_empty() {
+            compute_sale(draft)?
+        } else {
+            let rules = crate::stored_value::rules(&self.conn)?;
+            crate::stored_value::check_movements(
+                &self.conn,
+                &mut movements,
+                &stored.balances,
+                self.shop_day(),
+                &rules,
+            )?;
+            compute_sale_with_stored_value(draft, movements)?
+        };
         Ok(PricedSale {
-            ticket: compute_sale(self.draft(request)?)?,
+            ticket,
             chain: if request.training {
                 Chain::Training
             } else {
                 Chain::Ticket
             },
             operator: operator(&request.operator).to_string(),
+            balances: stored.balances.clone(),
         })
+    }
+
+    /// Prices and records a sale with stored value ([`Till::price_sale_with`]).
+    pub fn sell_with(
+        &mut self,
+        request: &SaleRequest,
+        stored: &StoredValueRequest,
+    ) -> Result<RecordedTicket> {
+        let priced = self.price_sale_with(request, stored)?;
+        self.record_sale(priced)
     }
 
     /// Records a sale [`Till::price_sale`] priced. Nothing is written if it is refused.
@@ -476,17 +521,28 @@ impl Till {
             ticket,
             chain,
             operator,
+            balances,
         } = sale;
-        self.record_ticket(chain, &operator, |_| Ok(ticket))
+        self.record_ticket_with(
+            chain,
+            &operator,
+            &balances,
+            |_| Ok(ticket),
+            |_, _, _| Ok(()),
+        )
     }
 
     /// Records a return of lines of an earlier sale, or its cancellation.
     pub fn return_items(&mut self, request: &ReturnRequest) -> Result<RecordedTicket> {
         check_return(request)?;
+        let note = self.new_credit_note()?;
         // The original and its earlier returns are read inside the write transaction, so two
         // tills processes can never both return the last unit of a line.
         self.record_ticket(Chain::Ticket, operator(&request.operator), |tx| {
-            compute_return_ticket(tx, request)
+            let mut ticket = compute_return_ticket(tx, request)?;
+            // A refund to store credit issues a credit note the customer can spend anywhere.
+            ticket.stored_value = movements_from_tenders(&mut ticket.tenders, Some(note));
+            Ok(ticket)
         })
     }
 
@@ -503,6 +559,7 @@ impl Till {
     pub fn exchange(&mut self, request: &ExchangeRequest) -> Result<RecordedTicket> {
         let draft = self.exchange_draft(request)?;
         let tenders = request.tenders.clone();
+        let note = self.new_credit_note()?;
         // As for a return, the original and what was already given back are read inside the
         // write transaction, so no line goes back twice.
         self.record_ticket(Chain::Ticket, operator(&request.operator), |tx| {
@@ -511,6 +568,10 @@ impl Till {
                 compute_exchange(request.original, &original, &earlier, draft, tenders)?;
             // As a return does: goods of a web order coming back name the order.
             ticket.web_order = original.web_order.clone();
+            // A difference refunded to store credit issues a credit note.
+            ticket.stored_value = movements_from_tenders(&mut ticket.tenders, Some(note));
+            pos_domain::stored_value::check_ticket_movements(&ticket.tenders, &ticket.stored_value)
+                .map_err(SaleError::from)?;
             Ok(ticket)
         })
     }
@@ -559,7 +620,7 @@ impl Till {
         operator: &str,
         compute: impl FnOnce(&Connection) -> Result<Ticket>,
     ) -> Result<RecordedTicket> {
-        self.record_ticket_with(chain, operator, compute, |_, _, _| Ok(()))
+        self.record_ticket_with(chain, operator, &[], compute, |_, _, _| Ok(()))
     }
 
     /// [`Till::record_ticket`], with `also` run in the same transaction after the ticket is
@@ -568,10 +629,12 @@ impl Till {
         &mut self,
         chain: Chain,
         operator: &str,
+        balances: &[InstrumentState],
         compute: impl FnOnce(&Connection) -> Result<Ticket>,
         also: impl FnOnce(&Transaction<'_>, &Author<'_>, u64) -> Result<()>,
     ) -> Result<RecordedTicket> {
         let cached = self.ticket_heads.get(&chain).cloned();
+        let timezone = self.identity.timezone;
         let mut recorded = None;
         let (signed, hash) = self.write(operator, |tx, author| {
             let mut ticket = compute(tx)?;
@@ -601,8 +664,20 @@ impl Till {
                 .map_err(SaleError::from)?;
             let payload =
                 serde_json::to_value(&ticket).map_err(|e| TillError::Corrupt(e.to_string()))?;
-            let appended = ledger::append_after(tx, author, chain, head, payload, ticket.original)?;
+            // A return of another till's ticket names it in its payload only: it must never be
+            // found as a return of this till's ticket of the same number.
+            let reference = ledger::reference_of(chain, &payload);
+            let appended = ledger::append_after(tx, author, chain, head, payload, reference)?;
             consume_card_payments(tx, chain, appended.0.record.seq, &ticket)?;
+            // Checked again against the ledger as it stands in this transaction.
+            crate::stored_value::record_ticket_movements(
+                tx,
+                chain,
+                appended.0.record.seq,
+                author.at.with_timezone(&timezone).date_naive(),
+                &ticket,
+                balances,
+            )?;
             also(tx, author, appended.0.record.seq)?;
             recorded = Some(ticket);
             Ok(appended)

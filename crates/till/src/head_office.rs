@@ -11,6 +11,12 @@
 //! - **Errors** say what to do: an untrusted certificate names `--ca-cert`, a refused scheme
 //!   names `https://`.
 //!
+//! - **Customer money across the chain** ([`Till::lookup_instrument`], [`Till::hold_redemption`],
+//!   [`Till::lookup_ticket`], [`Till::reserve_return`]): asked while the customer waits, so
+//!   each allows [`ASK_TIMEOUT`]; no answer (no network, not enrolled, a head office without
+//!   the feature) is `Ok(None)`, and the caller applies the offline rules (caps, a manager's
+//!   approval) instead of refusing. Only a refusal head office *answered* is an error.
+//!
 //! The client is blocking (hyper on a small runtime of its own, per client): call it from a
 //! thread that may block, never from async code. hyper is used rather than reqwest's TLS
 //! features so that no other HTTP client of the workspace depends on a process-wide rustls
@@ -58,6 +64,9 @@ pub(crate) struct HeadOffice {
     runtime: Arc<tokio::runtime::Runtime>,
     http: Client<Https, Full<Bytes>>,
 }
+
+/// How long the till waits for head office while a customer is at the till.
+pub const ASK_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// An answer: its status and body, read whole.
 pub(crate) struct Answer {
@@ -118,6 +127,20 @@ impl HeadOffice {
             .decode()
     }
 
+    /// [`HeadOffice::post_json`] allowing `timeout` for the whole exchange.
+    pub(crate) fn post_json_within<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &impl Serialize,
+        timeout: Duration,
+    ) -> Result<T> {
+        let body = serde_json::to_vec(body)
+            .map_err(|e| TillError::invalid("request_unencodable", e.to_string()))?;
+        self.send(Method::POST, path, token, Some(body), timeout)?
+            .decode()
+    }
+
     /// GETs `path` (below the base address, query included) and reads the answer, allowing
     /// `timeout` for the whole exchange.
     pub(crate) fn get_json<T: DeserializeOwned>(
@@ -174,6 +197,77 @@ impl HeadOffice {
                     timeout.as_secs()
                 ))
             })?
+    }
+}
+
+impl crate::engine::Till {
+    /// POSTs `body` to `/api/v1/tills/{till}/{what}` with [`ASK_TIMEOUT`]: `Ok(None)` when head
+    /// office does not answer (or this till is not enrolled, or head office lacks the route).
+    fn ask<T: DeserializeOwned>(&self, what: &str, body: &impl Serialize) -> Result<Option<T>> {
+        let Ok(server) = self.server() else {
+            return Ok(None);
+        };
+        let path = format!("/api/v1/tills/{}/{what}", self.identity.till_id);
+        match server
+            .http
+            .post_json_within(&path, Some(&server.token), body, ASK_TIMEOUT)
+        {
+            Ok(answer) => Ok(Some(answer)),
+            Err(TillError::Unreachable(why)) => {
+                tracing::info!(%what, %why, "head office did not answer: offline rules apply");
+                Ok(None)
+            }
+            Err(TillError::Server { code, .. }) if code == "not_found" || code == "http_404" => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Head office's balance of a credit note or gift card (`None`: no answer, spend offline).
+    pub fn lookup_instrument(
+        &self,
+        number: &pos_domain::stored_value::InstrumentNumber,
+    ) -> Result<Option<pos_domain::wire::InstrumentAnswer>> {
+        self.ask(
+            "instruments/lookup",
+            &pos_domain::wire::InstrumentLookup {
+                protocol: pos_domain::wire::ProtocolVersion::CURRENT,
+                number: number.clone(),
+            },
+        )
+    }
+
+    /// Reserves `amount` of an instrument for a sale about to be recorded.
+    pub fn hold_redemption(
+        &self,
+        hold: &pos_domain::wire::RedemptionHold,
+    ) -> Result<Option<pos_domain::wire::RedemptionHoldAnswer>> {
+        self.ask("instruments/hold", hold)
+    }
+
+    /// Another till's ticket with every return made against it in the chain.
+    pub fn lookup_ticket(
+        &self,
+        receipt: &pos_domain::returns_anywhere::ReceiptRef,
+    ) -> Result<Option<pos_domain::wire::TicketLookupAnswer>> {
+        self.ask(
+            "tickets/lookup",
+            &pos_domain::wire::TicketLookup {
+                protocol: pos_domain::wire::ProtocolVersion::CURRENT,
+                till: receipt.till.clone(),
+                ticket: receipt.ticket,
+                hash_prefix: receipt.hash_prefix.clone(),
+            },
+        )
+    }
+
+    /// Reserves the lines about to be returned against another till's ticket.
+    pub fn reserve_return(
+        &self,
+        reservation: &pos_domain::wire::ReturnReservation,
+    ) -> Result<Option<pos_domain::wire::ReturnReservationAnswer>> {
+        self.ask("returns/reserve", reservation)
     }
 }
 

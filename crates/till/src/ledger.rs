@@ -269,9 +269,11 @@ fn verify_chain(
     Ok(report)
 }
 
-/// The ticket a record refers to, as stored in the `ref` column.
+/// The ticket a record refers to, as stored in the `ref` column. A return of another till's
+/// ticket (`original_till`) refers to none of this till's.
 pub fn reference_of(chain: Chain, payload: &Value) -> Option<u64> {
     match chain {
+        Chain::Ticket | Chain::Training if payload.get("original_till").is_some() => None,
         Chain::Ticket | Chain::Training => payload.get("original").and_then(Value::as_u64),
         Chain::Duplicate => payload.get("ticket").and_then(Value::as_u64),
         _ => None,

@@ -5,6 +5,7 @@
 
 use chrono::DateTime;
 use pos_domain::Money;
+use pos_domain::stored_value::{InstrumentMovement, InstrumentNumber, MovementKind};
 use pos_domain::ticket::{Quantity, TicketKind};
 use serde::Serialize;
 
@@ -25,6 +26,10 @@ pub struct Receipt {
     /// What the QR code printed on the receipt holds: the reference to scan for a return.
     pub qr: String,
     pub text: String,
+}
+
+fn rule_line() -> String {
+    "-".repeat(WIDTH)
 }
 
 fn columns(left: &str, right: &str) -> String {
@@ -99,6 +104,89 @@ pub fn qr_reference(identity: &Identity, ticket: &RecordedTicket) -> String {
     )
 }
 
+/// A reference as the receipt prints it: a credit note's or gift card's number shortened to
+/// its prefix and last four digits (the full number is the customer's to keep on the card or
+/// the slip, not on every receipt), anything else as it is.
+fn masked(reference: &str) -> String {
+    match InstrumentNumber::parse(reference) {
+        Ok(number) => {
+            let text = number.as_str();
+            format!("{}...{}", &text[..2], &text[text.len() - 4..])
+        }
+        Err(_) => reference.to_string(),
+    }
+}
+
+/// The gift cards sold on a ticket (paid on top of the total: no VAT, not a sale) and the
+/// credit notes it issued, under the VAT table.
+fn stored_value_lines(out: &mut Vec<String>, ticket: &pos_domain::ticket::Ticket) {
+    let loads: Vec<_> = ticket
+        .stored_value
+        .iter()
+        .filter(|m| m.kind.is_load())
+        .collect();
+    if !loads.is_empty() {
+        out.push("Cartes cadeaux (hors TVA, hors CA)".into());
+        for load in loads {
+            let what = if load.kind == MovementKind::TopUp {
+                "Recharge"
+            } else {
+                "Carte"
+            };
+            out.push(columns(
+                &format!("  {what} {}", masked(load.number.as_str())),
+                &load.amount.to_string(),
+            ));
+        }
+        out.push(columns("A PAYER EUR", &ticket.amount_due().to_string()));
+    }
+    for issue in ticket
+        .stored_value
+        .iter()
+        .filter(|m| m.kind == MovementKind::Issue)
+    {
+        out.push(columns(
+            &format!("Avoir emis {}", masked(issue.number.as_str())),
+            &issue.amount.to_string(),
+        ));
+    }
+}
+
+/// The slip of a credit note `issue` made by `ticket`: what the customer brings back to spend
+/// it. The full number is printed, and carried by the QR code (and a barcode where the
+/// printer path supports one) so the till reads it back by scanning.
+pub fn render_credit_note(
+    identity: &Identity,
+    ticket: &RecordedTicket,
+    issue: &InstrumentMovement,
+) -> String {
+    let rule = "-".repeat(WIDTH);
+    let mut out = vec![
+        centered(&identity.shop_name),
+        centered("AVOIR"),
+        rule.clone(),
+        columns(
+            &format!("Ticket n° {}", ticket.number),
+            &local_time(identity, &ticket.at),
+        ),
+        format!("Caisse {}", identity.till_id),
+        rule.clone(),
+        centered(&issue.number.grouped()),
+        columns("Montant EUR", &issue.amount.to_string()),
+    ];
+    if let Some(expires) = issue.expires {
+        out.push(columns(
+            "Valable jusqu'au",
+            &expires.format("%d/%m/%Y").to_string(),
+        ));
+    }
+    out.push(rule);
+    out.push("Utilisable dans tous nos magasins, en une ou".into());
+    out.push("plusieurs fois. Non remboursable en especes.".into());
+    out.push(format!("Code {}", issue.number.scan_payload()));
+    paper(&out)
+}
+
 /// Renders a recorded ticket as receipt text. `customer_name` is the name of the customer the
 /// ticket names, when the till knows them; otherwise the receipt shows the customer's id.
 pub fn render(
@@ -143,8 +231,24 @@ pub fn render(
         &format!("Caisse {}", identity.till_id),
         &format!("Op. {}", ticket.operator),
     ));
-    if let Some(original) = ticket.ticket.original {
-        out.push(format!("Sur ticket n° {original}"));
+    match (ticket.ticket.original, &ticket.ticket.original_till) {
+        (Some(original), Some(till)) => {
+            out.push(format!("Sur ticket n° {original} caisse {till}"));
+        }
+        (Some(original), None) => out.push(format!("Sur ticket n° {original}")),
+        _ => {}
+    }
+    if let Some(unchecked) = &ticket.ticket.unchecked_return {
+        if !unchecked.with_receipt {
+            out.push("Retour sans ticket".into());
+        }
+        out.push(format!("Accord responsable {}", unchecked.approved_by));
+        if let Some(reason) = &unchecked.reason {
+            out.push(format!(
+                "Motif : {}",
+                reason.chars().take(WIDTH - 8).collect::<String>()
+            ));
+        }
     }
     if let Some(order) = &ticket.ticket.web_order {
         out.push(match ticket.ticket.kind {
@@ -232,11 +336,12 @@ pub fn render(
     }
     out.push(columns("TOTAL TTC EUR", &ticket.ticket.total.to_string()));
     vat_table(&mut out, &ticket.ticket.vat);
+    stored_value_lines(&mut out, &ticket.ticket);
     out.push(rule.clone());
     for tender in &ticket.ticket.tenders {
         let mut label = tender.kind.label_fr().to_string();
         if let Some(reference) = &tender.reference {
-            label.push_str(&format!(" {reference}"));
+            label.push_str(&format!(" {}", masked(reference)));
         }
         out.push(columns(&label, &tender.amount.to_string()));
     }
@@ -352,6 +457,24 @@ fn totals_lines(out: &mut Vec<String>, totals: &pos_domain::closure::PeriodTotal
         "Total periode absolu",
         &totals.absolute_total.to_string(),
     ));
+    if !totals.stored_value.is_empty() {
+        // Liability, not revenue: the chain owes this money to card and note holders.
+        out.push(rule_line());
+        out.push("Avoirs et cartes cadeaux (hors CA)".into());
+        for liability in &totals.stored_value {
+            let name = liability.kind.label_fr();
+            for (what, amount) in [
+                ("vendues/rechargees", liability.loaded),
+                ("emis", liability.issued),
+                ("utilises", liability.redeemed),
+                ("dont hors ligne", liability.redeemed_offline),
+            ] {
+                if !amount.is_zero() {
+                    out.push(columns(&format!("  {name} {what}"), &amount.to_string()));
+                }
+            }
+        }
+    }
     out.push(columns(
         "Grand total perpetuel",
         &totals.grand_total.to_string(),

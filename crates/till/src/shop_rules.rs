@@ -1,6 +1,7 @@
 //! Rules head office sets for the shop and the till applies by itself: the VAT rates of its
 //! territory from a day on, the means of payment it takes, and promotions. They come through
-//! the changes feed (kinds `vat_rate`, `tender`, `promotion`) and are kept in `shop_rules`.
+//! the changes feed (kinds `vat_rate`, `tender`, `promotion`, `stored_value_rules`,
+//! `return_rules`) and are kept in `shop_rules`.
 //!
 //! None of them is a ledger record: what a rule changes is recorded on each ticket it touches
 //! (each line's VAT rate, each promotion's discount and name), so a ticket reads the same
@@ -49,6 +50,12 @@ pub(crate) fn apply(tx: &Connection, kind: &str, key: &str, body: Option<&str>) 
             .map(|p| (Some(p.starts.to_string()), Some(p.ends.to_string()))),
         kinds::VAT_RATE => parse::<VatRateEntry>(kind, key, body).map(|_| (None, None)),
         kinds::TENDER => parse::<TenderType>(kind, key, body).map(|_| (None, None)),
+        kinds::RETURN_RULES => parse::<pos_domain::returns_anywhere::ReturnRules>(kind, key, body)
+            .map(|_| (None, None)),
+        kinds::STORED_VALUE_RULES => {
+            parse::<pos_domain::stored_value::StoredValueRules>(kind, key, body)
+                .map(|_| (None, None))
+        }
         other => Err(TillError::Corrupt(format!("`{other}` is not a shop rule"))),
     };
     let (starts, ends) = match days {
@@ -67,7 +74,14 @@ pub(crate) fn apply(tx: &Connection, kind: &str, key: &str, body: Option<&str>) 
 
 /// Whether `kind` is one of the rules this module keeps.
 pub(crate) fn is_rule(kind: &str) -> bool {
-    matches!(kind, kinds::PROMOTION | kinds::VAT_RATE | kinds::TENDER)
+    matches!(
+        kind,
+        kinds::PROMOTION
+            | kinds::VAT_RATE
+            | kinds::TENDER
+            | kinds::STORED_VALUE_RULES
+            | kinds::RETURN_RULES
+    )
 }
 
 fn parse<T: DeserializeOwned>(kind: &str, key: &str, body: &str) -> Result<T> {

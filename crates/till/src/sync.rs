@@ -142,7 +142,7 @@ impl Till {
     }
 
     /// Head office as enrolled, with a client trusting the authority pinned at enrollment.
-    fn server(&self) -> Result<Server> {
+    pub(crate) fn server(&self) -> Result<Server> {
         let (url, token, max_records, pinned) = self
             .conn
             .query_row(

@@ -282,6 +282,7 @@ impl Till {
                 let recorded = self.record_ticket_with(
                     Chain::Ticket,
                     &operator,
+                    &[],
                     |tx| {
                         check_still_open(tx)?;
                         Ok(ticket)

@@ -155,6 +155,7 @@ impl Till {
         self.record_ticket_with(
             Chain::Ticket,
             &operator,
+            &[],
             |tx| {
                 let earlier = returns_of_order(tx, &request.order)?;
                 Ok(compute_web_order_return(

@@ -16,8 +16,8 @@ use pos_till::demo::{DemoOptions, run};
 use rusqlite::{Connection, params};
 use support::{new_till, run_till, text};
 
-/// A small ledger with every chain populated: a demo day, a duplicate, an archive and a web
-/// order marked ready.
+/// A small ledger with every chain populated: a demo day, a duplicate, an archive, a web
+/// order marked ready and a gift card cancelled.
 fn build_ledger() -> support::TestTill {
     let mut t = new_till();
     run(
@@ -55,6 +55,30 @@ fn build_ledger() -> support::TestTill {
         )
         .unwrap();
     t.till.mark_ready("alice", "WO-1").unwrap();
+    // A gift card sold then cancelled: a record of the stored-value chain.
+    let card = pos_domain::stored_value::InstrumentNumber::generate(
+        pos_domain::stored_value::InstrumentKind::GiftCard,
+        [3; 16],
+    );
+    t.till
+        .sell_with(
+            &serde_json::from_str(
+                r#"{"operator": "alice", "lines": [], "tenders": [{"kind": "cash", "amount": "20.00"}]}"#,
+            )
+            .unwrap(),
+            &pos_till::stored_value::StoredValueRequest {
+                gift_cards: vec![pos_till::stored_value::GiftCardRequest {
+                    number: card.to_string(),
+                    amount: pos_domain::Money::from_cents(2000),
+                    top_up: false,
+                }],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    t.till
+        .cancel_instrument("alice", card.as_str(), "sold in error")
+        .unwrap();
     for chain in Chain::ALL {
         assert!(
             t.till.chain_length(chain).unwrap() > 0,

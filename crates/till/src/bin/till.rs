@@ -164,6 +164,13 @@ enum Command {
     /// Click & collect: the shop's web orders.
     #[command(subcommand)]
     WebOrders(WebOrdersCommand),
+    /// Gift cards: sell one (its number as scanned, the amount loaded) or top one up.
+    #[command(subcommand)]
+    GiftCard(GiftCardCommand),
+    /// Credit notes and gift cards: what this till knows of one, cancel one, expire those past
+    /// their validity, a ticket's credit-note slips, a new gift card number.
+    #[command(subcommand)]
+    StoredValue(StoredValueCommand),
     /// The staff who may log in at this till.
     #[command(subcommand)]
     Staff(StaffCommand),
@@ -214,6 +221,43 @@ enum WebOrdersCommand {
         #[arg(long)]
         reason: String,
     },
+}
+
+#[derive(Subcommand)]
+enum GiftCardCommand {
+    /// Sell a new gift card loaded with AMOUNT, paid with --tender (no VAT, not revenue).
+    Sell {
+        number: String,
+        amount: Money,
+        /// How the customer pays: cash, card, cheque...
+        #[arg(long, default_value = "cash")]
+        tender: String,
+    },
+    /// Put AMOUNT more on a gift card already sold.
+    TopUp {
+        number: String,
+        amount: Money,
+        #[arg(long, default_value = "cash")]
+        tender: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoredValueCommand {
+    /// What this till knows of a credit note or gift card (balance, validity, closed).
+    Show { number: String },
+    /// Cancel a credit note or gift card issued in error (its balance is removed).
+    Cancel {
+        number: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Expire the credit notes and gift cards this till issued whose validity has ended.
+    Expire,
+    /// Print the slips of the credit notes a ticket issued (number, QR payload, amount, expiry).
+    Slips { ticket: u64 },
+    /// Draw a new gift card number (for card stock).
+    NewGiftCard,
 }
 
 #[derive(Subcommand)]
@@ -757,6 +801,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::WebOrders(command) => web_orders(&cli, command)?,
+        Command::GiftCard(command) => gift_card(&cli, command)?,
+        Command::StoredValue(command) => stored_value(&cli, command)?,
         Command::Staff(StaffCommand::Add {
             name,
             role,
@@ -963,6 +1009,76 @@ fn render_archive(check: &archive::ArchiveCheck) -> String {
         }
     }
     out
+}
+
+fn gift_card(cli: &Cli, command: &GiftCardCommand) -> Result<(), Failure> {
+    use pos_till::stored_value::{GiftCardRequest, StoredValueRequest};
+    let (number, amount, tender, top_up) = match command {
+        GiftCardCommand::Sell {
+            number,
+            amount,
+            tender,
+        } => (number, amount, tender, false),
+        GiftCardCommand::TopUp {
+            number,
+            amount,
+            tender,
+        } => (number, amount, tender, true),
+    };
+    let kind: pos_domain::tender::TenderKind = tender
+        .parse()
+        .map_err(|e: String| Failure::Engine(TillError::invalid("tender_invalid", e)))?;
+    let request = SaleRequest {
+        operator: Some(cli.operator.clone()),
+        tenders: vec![pos_domain::tender::Tender {
+            kind,
+            amount: *amount,
+            reference: None,
+            payment: None,
+        }],
+        ..Default::default()
+    };
+    let stored = StoredValueRequest {
+        gift_cards: vec![GiftCardRequest {
+            number: number.clone(),
+            amount: *amount,
+            top_up,
+        }],
+        ..Default::default()
+    };
+    let ticket = open(cli)?.sell_with(&request, &stored)?;
+    print(cli.json, &ticket, || pretty(&ticket));
+    Ok(())
+}
+
+fn stored_value(cli: &Cli, command: &StoredValueCommand) -> Result<(), Failure> {
+    let json = cli.json;
+    let mut till = open(cli)?;
+    match command {
+        StoredValueCommand::Show { number } => {
+            let known = till.instrument(number)?;
+            print(json, &known, || pretty(&known));
+        }
+        StoredValueCommand::Cancel { number, reason } => {
+            let movement = till.cancel_instrument(&cli.operator, number, reason)?;
+            print(json, &movement, || pretty(&movement));
+        }
+        StoredValueCommand::Expire => {
+            let expired = till.expire_instruments(&cli.operator)?;
+            print(json, &expired, || pretty(&expired));
+        }
+        StoredValueCommand::Slips { ticket } => {
+            let slips = till.credit_note_slips(*ticket)?;
+            print(json, &slips, || {
+                slips.iter().map(|s| s.text.clone()).collect::<String>()
+            });
+        }
+        StoredValueCommand::NewGiftCard => {
+            let number = till.new_gift_card_number()?;
+            print(json, &number, || format!("{}\n", number.grouped()));
+        }
+    }
+    Ok(())
 }
 
 fn web_orders(cli: &Cli, command: &WebOrdersCommand) -> Result<(), Failure> {
