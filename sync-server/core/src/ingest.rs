@@ -95,6 +95,9 @@ pub enum AlarmKind {
     /// `feed_entry_skipped` event): the entry's kind, key and version say what to fix or
     /// remove (`sync-server admin web-order remove` for a web order).
     FeedEntrySkipped,
+    /// Offline redemptions at several tills spent more of a credit note or gift card than it
+    /// held (see [`crate::stored_value`]): raised once per instrument.
+    InstrumentOverdrawn,
 }
 
 impl AlarmKind {
@@ -109,6 +112,7 @@ impl AlarmKind {
             AlarmKind::WebOrderOverReturned => "web_order_over_returned",
             AlarmKind::Flood => "alarm_flood",
             AlarmKind::FeedEntrySkipped => "feed_entry_skipped",
+            AlarmKind::InstrumentOverdrawn => "instrument_overdrawn",
         }
     }
 }

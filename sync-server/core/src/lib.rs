@@ -9,6 +9,7 @@
 //! - [`rollup`]: sales rollups from ticket payloads; [`accounting`]: the daily journal entry of
 //!   a day (Z) closure; [`crm`] and [`stock`]: customer and per-shop stock events of tickets;
 //!   [`web_orders`]: click & collect orders, their state machine applied to tills' records;
+//!   [`stored_value`]: credit notes' and gift cards' balances, overdraft alarms, online holds;
 //! - [`distribution`]: the entries of the changes feed tills download; [`events`]: the
 //!   CloudEvents of the outbox; [`random`]: random bytes for ids and codes.
 
@@ -22,4 +23,5 @@ pub mod random;
 pub mod rollup;
 pub mod signatures;
 pub mod stock;
+pub mod stored_value;
 pub mod web_orders;

@@ -26,7 +26,8 @@
 //! | `GET /api/v1/hq/webhooks/dead-letters?after=&after_webhook=&limit=` | admin | events parked after their last delivery attempt, a page at a time |
 //! | `POST /api/v1/hq/webhooks/dead-letters/retry` | admin | queues dead letters again |
 //!
-//! The changes feed and web orders are in [`crate::orders_api`].
+//! The changes feed and web orders are in [`crate::orders_api`]; credit notes' and gift
+//! cards' balances, holds and history in [`crate::stored_value_api`].
 //!
 //! Tills and head-office users authenticate with `Authorization: Bearer TOKEN`; a missing,
 //! unknown, expired or revoked token is 401, a valid one on data it has no right to is 403.
@@ -74,6 +75,8 @@ pub struct ServerConfig {
     pub login: Arc<LoginThrottle>,
     /// The operations metrics, shared by every clone (see [`crate::ops`]).
     pub metrics: Arc<Metrics>,
+    /// Tills' instrument lookups and holds, counted per till (see [`crate::till_throttle`]).
+    pub till_lookups: Arc<crate::till_throttle::TillLookups>,
 }
 
 impl Default for ServerConfig {
@@ -83,6 +86,7 @@ impl Default for ServerConfig {
             max_records_per_upload: 5000,
             login: Arc::default(),
             metrics: Arc::default(),
+            till_lookups: Arc::default(),
         }
     }
 }
@@ -288,7 +292,7 @@ impl Caller {
     }
 }
 
-fn check_protocol(version: ProtocolVersion) -> Result<(), Failure> {
+pub(crate) fn check_protocol(version: ProtocolVersion) -> Result<(), Failure> {
     if SUPPORTED_MAJORS.contains(&version.major) {
         Ok(())
     } else {
@@ -309,7 +313,12 @@ fn capabilities(config: &ServerConfig) -> Capabilities {
         supported_majors: SUPPORTED_MAJORS.to_vec(),
         max_records_per_upload: config.max_records_per_upload as u32,
         max_body_bytes: config.max_body_bytes as u64,
-        features: vec!["upload".into(), "changes".into(), "web_orders".into()],
+        features: vec![
+            "upload".into(),
+            "changes".into(),
+            "web_orders".into(),
+            "stored_value".into(),
+        ],
     }
 }
 
@@ -1127,6 +1136,7 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(crate::orders_api::routes())
         .merge(crate::customers_api::routes())
+        .merge(crate::stored_value_api::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         // Outermost, so it sees every answer, the extractors' refusals and 404s included.

@@ -13,7 +13,9 @@
 //!   [`sales_api`]: consolidated sales with the previous period; [`tickets_api`]: a shop's
 //!   tickets of a day and one ticket with its signature verified again; [`orders_api`]: web
 //!   orders; [`customers_api`]: the customers tills create or change; [`accounting_export`]:
-//!   the FEC and hledger exports of a legal entity;
+//!   the FEC and hledger exports of a legal entity; [`stored_value_api`]: credit notes' and
+//!   gift cards' balances, online holds and history, with [`till_throttle`] bounding a
+//!   till's lookups;
 //! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`);
 //! - [`ops`]: operations: `/healthz`, `/readyz`, and Prometheus metrics on the address of
 //!   `serve --metrics-listen`, with the middleware counting requests by route template;
@@ -45,12 +47,15 @@ pub mod scope;
 pub mod secrets;
 pub mod server_key;
 pub mod store;
+pub mod stored_value_api;
 pub mod tickets_api;
+pub mod till_throttle;
 pub mod tls;
 
 /// The pure core's modules, under the names the server's modules and tests use.
 pub use pos_hq_core::{
-    accounting, crm, derive, distribution, events, ingest, rollup, signatures, stock, web_orders,
+    accounting, crm, derive, distribution, events, ingest, rollup, signatures, stock, stored_value,
+    web_orders,
 };
 
 pub use api::{AppState, ServerConfig, serve};

@@ -355,6 +355,9 @@ impl Modify for BearerAuth {
         orders_api::cancel_order,
         orders_api::hq_orders,
         customers_api::upload_customers,
+        crate::stored_value_api::lookup,
+        crate::stored_value_api::hold,
+        crate::stored_value_api::history,
     ),
     components(schemas(crate::store::Role)),
     modifiers(&BearerAuth),
@@ -362,6 +365,7 @@ impl Modify for BearerAuth {
         (name = "tills", description = "Enrollment, upload of the tills' signed ledgers, and the changes feed they download"),
         (name = "web orders", description = "Orders a web shop places for pickup in a shop (click & collect)"),
         (name = "head office", description = "Login and logout, consolidated reports, fleet, alarms, exports, revocation of credentials"),
+        (name = "stored value", description = "Credit notes and gift cards: balances and online redemption holds for tills, history for head office"),
         (name = "feeds", description = "The outbox as a pull feed, and webhook delivery"),
         (name = "meta", description = "This document, and the probes of operations (alive, ready); Prometheus metrics are served on the address of `serve --metrics-listen` only"),
     )

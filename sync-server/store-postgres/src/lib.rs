@@ -35,6 +35,7 @@ use pos_hq_store::ingest_tx::{self, CheckedUpload, IngestTx, PostedEntry};
 use pos_hq_store::*;
 
 mod feed;
+mod stored_value;
 
 use feed as postgres_feed;
 
@@ -58,6 +59,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0012_contact_origin.sql"),
     include_str!("../migrations/0013_revocable_credentials.sql"),
     include_str!("../migrations/0014_delivery_claims.sql"),
+    include_str!("../migrations/0015_stored_value.sql"),
 ];
 
 /// The PostgreSQL store.
@@ -685,6 +687,30 @@ impl IngestTx for PgIngest<'_> {
         Ok(())
     }
 
+    async fn instruments(
+        &mut self,
+        numbers: &[String],
+    ) -> Result<BTreeMap<String, pos_hq_core::stored_value::Instrument>> {
+        self.lock_outbox().await?;
+        stored_value::instruments(&**self.tx, numbers, true).await
+    }
+
+    async fn save_instruments(
+        &mut self,
+        instruments: &BTreeMap<String, pos_hq_core::stored_value::Instrument>,
+        history: &[pos_hq_core::stored_value::HistoryRow],
+    ) -> Result<()> {
+        stored_value::save(&**self.tx, instruments, history).await
+    }
+
+    async fn settle_holds(
+        &mut self,
+        till_id: &str,
+        redeemed: &[(String, pos_domain::Money)],
+    ) -> Result<()> {
+        stored_value::settle_holds(&**self.tx, till_id, redeemed).await
+    }
+
     async fn insert_outbox_events(
         &mut self,
         events: &[&pos_hq_core::events::OutboxEvent],
@@ -1222,6 +1248,40 @@ impl Store for PgStore {
         .await?;
         tx.commit().await?;
         Ok(answer)
+    }
+
+    async fn instrument(
+        &self,
+        number: &str,
+    ) -> Result<Option<pos_hq_core::stored_value::Instrument>> {
+        let client = self.pool.get().await?;
+        Ok(
+            stored_value::instruments(&**client, &[number.to_string()], false)
+                .await?
+                .into_values()
+                .next(),
+        )
+    }
+
+    async fn instrument_history(
+        &self,
+        number: &str,
+    ) -> Result<Vec<pos_hq_core::stored_value::HistoryRow>> {
+        let client = self.pool.get().await?;
+        stored_value::history(&**client, number).await
+    }
+
+    async fn hold_redemption(
+        &self,
+        till_id: &str,
+        hold: &HoldRequest,
+        now: DateTime<Utc>,
+    ) -> Result<HoldOutcome> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let outcome = stored_value::hold(&*tx, till_id, hold, now).await?;
+        tx.commit().await?;
+        Ok(outcome)
     }
 
     async fn sales(&self, q: &SalesQuery) -> Result<Vec<SalesRow>> {

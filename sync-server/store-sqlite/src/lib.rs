@@ -36,6 +36,7 @@ use pos_hq_store::ingest_tx::{self, CheckedUpload, IngestTx, PostedEntry};
 use pos_hq_store::*;
 
 mod feed;
+mod stored_value;
 
 use feed as sqlite_feed;
 
@@ -55,6 +56,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0012_contact_origin.sql"),
     include_str!("../migrations/0013_revocable_credentials.sql"),
     include_str!("../migrations/0014_delivery_claims.sql"),
+    include_str!("../migrations/0015_stored_value.sql"),
 ];
 
 /// What `users.token_hash` holds since API tokens moved to `user_tokens`: unique, and never
@@ -541,6 +543,29 @@ impl IngestTx for SqliteIngest<'_> {
             ])?;
         }
         Ok(())
+    }
+
+    async fn instruments(
+        &mut self,
+        numbers: &[String],
+    ) -> Result<BTreeMap<String, pos_hq_core::stored_value::Instrument>> {
+        stored_value::instruments(self.tx, numbers)
+    }
+
+    async fn save_instruments(
+        &mut self,
+        instruments: &BTreeMap<String, pos_hq_core::stored_value::Instrument>,
+        history: &[pos_hq_core::stored_value::HistoryRow],
+    ) -> Result<()> {
+        stored_value::save(self.tx, instruments, history)
+    }
+
+    async fn settle_holds(
+        &mut self,
+        till_id: &str,
+        redeemed: &[(String, pos_domain::Money)],
+    ) -> Result<()> {
+        stored_value::settle_holds(self.tx, till_id, redeemed)
     }
 
     async fn insert_outbox_events(&mut self, events: &[&events::OutboxEvent]) -> Result<()> {
@@ -1349,6 +1374,38 @@ impl Store for SqliteStore {
                 .map_err(|e| StoreError::Database(e.to_string()))?
         };
         self.with(move |c| ingest_tx(c, &till, &checked, now, till_clock))
+            .await
+    }
+
+    async fn instrument(
+        &self,
+        number: &str,
+    ) -> Result<Option<pos_hq_core::stored_value::Instrument>> {
+        let number = number.to_string();
+        self.read(move |c| {
+            Ok(stored_value::instruments(c, &[number])?
+                .into_values()
+                .next())
+        })
+        .await
+    }
+
+    async fn instrument_history(
+        &self,
+        number: &str,
+    ) -> Result<Vec<pos_hq_core::stored_value::HistoryRow>> {
+        let number = number.to_string();
+        self.read(move |c| stored_value::history(c, &number)).await
+    }
+
+    async fn hold_redemption(
+        &self,
+        till_id: &str,
+        hold: &HoldRequest,
+        now: DateTime<Utc>,
+    ) -> Result<HoldOutcome> {
+        let (till_id, hold) = (till_id.to_string(), hold.clone());
+        self.with(move |c| stored_value::hold(c, &till_id, &hold, now))
             .await
     }
 

@@ -10,16 +10,18 @@
 //! 1. the records and the new chain heads;
 //! 2. the web orders the till's records move, with their feed entries (after the records, so
 //!    the entries take versions in this transaction);
-//! 3. the alarms, bounded per till and hour ([`pos_hq_core::ingest::admit_alarms`]), each new one
+//! 3. the credit notes' and gift cards' balances and history, and the online holds the till's
+//!    redemptions settle ([`pos_hq_core::stored_value`]);
+//! 4. the alarms, bounded per till and hour ([`pos_hq_core::ingest::admit_alarms`]), each new one
 //!    with its event;
-//! 4. the sales rollups (deltas added to the stored rows);
-//! 5. the till's last contact, clock skew and software;
-//! 6. the day closures, and the daily entries of every closure whose cash records are held
+//! 5. the sales rollups (deltas added to the stored rows);
+//! 6. the till's last contact, clock skew and software;
+//! 7. the day closures, and the daily entries of every closure whose cash records are held
 //!    ([`pos_hq_core::accounting`]);
-//! 7. the customers' figures and the stock lines the tickets move ([`pos_hq_core::crm`],
+//! 8. the customers' figures and the stock lines the tickets move ([`pos_hq_core::crm`],
 //!    [`pos_hq_core::stock`]);
-//! 8. the outbox events: the records', the alarms', the entries', the orders', the
-//!    customers' and stock lines', in that order.
+//! 9. the outbox events: the records', the instruments' movements, the alarms', the entries',
+//!    the orders', the customers' and stock lines', in that order.
 //!
 //! A backend implements the verbs, never the order. Each verb takes a whole batch, so a
 //! backend can write it in one statement.
@@ -40,6 +42,7 @@ use pos_hq_core::events::{self, OutboxEvent};
 use pos_hq_core::ingest::{self, Accepted, ChainPlan, Held, NewAlarm, SignatureVerdicts};
 use pos_hq_core::rollup::{RollupDelta, RollupKey};
 use pos_hq_core::stock::{self, StockKey};
+use pos_hq_core::stored_value::{self, HistoryRow, Instrument};
 use pos_hq_core::web_orders::{self, TillActionWrites};
 
 /// The storage verbs of one upload's transaction. Every verb reads or writes within that
@@ -137,6 +140,22 @@ pub trait IngestTx {
     ) -> Result<BTreeMap<StockKey, stock::Stored>>;
     /// Stores stock lines.
     async fn save_stock_lines(&mut self, lines: &BTreeMap<StockKey, stock::Stored>) -> Result<()>;
+    /// The stored credit notes and gift cards among `numbers`, by number, each held until the
+    /// transaction ends (instruments are shared by every till, as customers are).
+    async fn instruments(&mut self, numbers: &[String]) -> Result<BTreeMap<String, Instrument>>;
+    /// Stores instruments' new states and appends their history rows.
+    async fn save_instruments(
+        &mut self,
+        instruments: &BTreeMap<String, Instrument>,
+        history: &[HistoryRow],
+    ) -> Result<()>;
+    /// Ends, per (number, amount) the till redeemed, its oldest online hold of that number:
+    /// the redemption it held for is recorded, the balance now counts it.
+    async fn settle_holds(
+        &mut self,
+        till_id: &str,
+        redeemed: &[(String, pos_domain::Money)],
+    ) -> Result<()>;
     /// Appends events to the outbox, in order (an event id already written is skipped).
     async fn insert_outbox_events(&mut self, events: &[&OutboxEvent]) -> Result<()>;
 }
@@ -184,7 +203,8 @@ pub async fn ingest(
     let received_at = timestamp::format(&now);
     store_records(tx, till, &plans, &received_at).await?;
     let orders = apply_till_actions(tx, till, &plans, now).await?;
-    let alarm_events = raise_alarms(tx, till, &writes, &orders, now).await?;
+    let money = apply_stored_value(tx, till, &plans, &received_at).await?;
+    let alarm_events = raise_alarms(tx, till, &writes, &orders, &money.alarms, now).await?;
     if !writes.rollups.is_empty() {
         tx.add_rollups(&writes.rollups).await?;
     }
@@ -200,6 +220,7 @@ pub async fn ingest(
     let events: Vec<&OutboxEvent> = writes
         .events
         .iter()
+        .chain(&money.events)
         .chain(&alarm_events)
         .chain(&entry_events)
         .chain(&orders.events)
@@ -287,6 +308,32 @@ async fn apply_till_actions(
     Ok(writes)
 }
 
+/// Applies the upload's stored-value movements to the instruments' balances and history and
+/// settles the holds its redemptions were made under (see [`pos_hq_core::stored_value`]); the
+/// caller writes the returned events and alarms.
+async fn apply_stored_value(
+    tx: &mut impl IngestTx,
+    till: &TillAuth,
+    plans: &[ChainPlan],
+    now: &str,
+) -> Result<stored_value::Applied> {
+    let (moves, unreadable) = stored_value::movements(&till.till_id, &till.shop_id, plans);
+    if moves.is_empty() {
+        return Ok(stored_value::Applied {
+            alarms: unreadable,
+            ..Default::default()
+        });
+    }
+    let mut instruments = tx.instruments(&stored_value::numbers(&moves)).await?;
+    let mut applied = stored_value::apply(&mut instruments, &moves, now);
+    tx.save_instruments(&instruments, &applied.history).await?;
+    if !applied.redeemed.is_empty() {
+        tx.settle_holds(&till.till_id, &applied.redeemed).await?;
+    }
+    applied.alarms.extend(unreadable);
+    Ok(applied)
+}
+
 /// Stores the upload's alarms and the orders', within the till's hourly bound; returns the
 /// events of the new ones.
 async fn raise_alarms(
@@ -294,9 +341,15 @@ async fn raise_alarms(
     till: &TillAuth,
     writes: &IngestWrites,
     orders: &TillActionWrites,
+    money: &[NewAlarm],
     now: DateTime<Utc>,
 ) -> Result<Vec<OutboxEvent>> {
-    let raised: Vec<&NewAlarm> = writes.alarms.iter().chain(&orders.alarms).collect();
+    let raised: Vec<&NewAlarm> = writes
+        .alarms
+        .iter()
+        .chain(&orders.alarms)
+        .chain(money)
+        .collect();
     if raised.is_empty() {
         return Ok(Vec::new());
     }
