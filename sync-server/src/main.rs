@@ -1034,6 +1034,7 @@ async fn serve(
                 .or(file.tills_waiting_after_seconds)
                 .map_or(DEFAULT_TILLS_WAITING_AFTER, std::time::Duration::from_secs),
         )),
+        till_lookups: defaults.till_lookups.clone(),
     };
     let metrics_listen = args.metrics_listen.or(file.metrics_listen);
     let hooks = file.webhooks;
