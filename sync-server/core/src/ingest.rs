@@ -98,6 +98,9 @@ pub enum AlarmKind {
     /// Offline redemptions at several tills spent more of a credit note or gift card than it
     /// held (see [`crate::stored_value`]): raised once per instrument.
     InstrumentOverdrawn,
+    /// Returns recorded at several tills (offline, with a manager's approval) gave back more of
+    /// a ticket's line than was sold (see [`crate::returns`]).
+    OverReturned,
 }
 
 impl AlarmKind {
@@ -113,6 +116,7 @@ impl AlarmKind {
             AlarmKind::Flood => "alarm_flood",
             AlarmKind::FeedEntrySkipped => "feed_entry_skipped",
             AlarmKind::InstrumentOverdrawn => "instrument_overdrawn",
+            AlarmKind::OverReturned => "over_returned",
         }
     }
 }

@@ -10,6 +10,7 @@
 //!   a day (Z) closure; [`crm`] and [`stock`]: customer and per-shop stock events of tickets;
 //!   [`web_orders`]: click & collect orders, their state machine applied to tills' records;
 //!   [`stored_value`]: credit notes' and gift cards' balances, overdraft alarms, online holds;
+//!   [`returns`]: what is still returnable of a ticket anywhere in the chain, over-returns;
 //! - [`distribution`]: the entries of the changes feed tills download; [`events`]: the
 //!   CloudEvents of the outbox; [`random`]: random bytes for ids and codes.
 
@@ -20,6 +21,7 @@ pub mod distribution;
 pub mod events;
 pub mod ingest;
 pub mod random;
+pub mod returns;
 pub mod rollup;
 pub mod signatures;
 pub mod stock;

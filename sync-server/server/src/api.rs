@@ -27,7 +27,8 @@
 //! | `POST /api/v1/hq/webhooks/dead-letters/retry` | admin | queues dead letters again |
 //!
 //! The changes feed and web orders are in [`crate::orders_api`]; credit notes' and gift
-//! cards' balances, holds and history in [`crate::stored_value_api`].
+//! cards' balances, holds and history in [`crate::stored_value_api`]; ticket lookups and return
+//! reservations for returns at any till in [`crate::returns_api`].
 //!
 //! Tills and head-office users authenticate with `Authorization: Bearer TOKEN`; a missing,
 //! unknown, expired or revoked token is 401, a valid one on data it has no right to is 403.
@@ -318,6 +319,7 @@ fn capabilities(config: &ServerConfig) -> Capabilities {
             "changes".into(),
             "web_orders".into(),
             "stored_value".into(),
+            "returns_anywhere".into(),
         ],
     }
 }
@@ -1137,6 +1139,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::orders_api::routes())
         .merge(crate::customers_api::routes())
         .merge(crate::stored_value_api::routes())
+        .merge(crate::returns_api::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         // Outermost, so it sees every answer, the extractors' refusals and 404s included.

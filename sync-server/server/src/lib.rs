@@ -15,7 +15,8 @@
 //!   orders; [`customers_api`]: the customers tills create or change; [`accounting_export`]:
 //!   the FEC and hledger exports of a legal entity; [`stored_value_api`]: credit notes' and
 //!   gift cards' balances, online holds and history, with [`till_throttle`] bounding a
-//!   till's lookups;
+//!   till's lookups; [`returns_api`]: another till's ticket with its returns anywhere in the
+//!   chain, and return reservations;
 //! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`);
 //! - [`ops`]: operations: `/healthz`, `/readyz`, and Prometheus metrics on the address of
 //!   `serve --metrics-listen`, with the middleware counting requests by route template;
@@ -42,6 +43,7 @@ pub mod login_throttle;
 pub mod openapi;
 pub mod ops;
 pub mod orders_api;
+pub mod returns_api;
 pub mod sales_api;
 pub mod scope;
 pub mod secrets;
@@ -54,8 +56,8 @@ pub mod tls;
 
 /// The pure core's modules, under the names the server's modules and tests use.
 pub use pos_hq_core::{
-    accounting, crm, derive, distribution, events, ingest, rollup, signatures, stock, stored_value,
-    web_orders,
+    accounting, crm, derive, distribution, events, ingest, returns, rollup, signatures, stock,
+    stored_value, web_orders,
 };
 
 pub use api::{AppState, ServerConfig, serve};

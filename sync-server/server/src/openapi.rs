@@ -358,6 +358,8 @@ impl Modify for BearerAuth {
         crate::stored_value_api::lookup,
         crate::stored_value_api::hold,
         crate::stored_value_api::history,
+        crate::returns_api::lookup,
+        crate::returns_api::reserve,
     ),
     components(schemas(crate::store::Role)),
     modifiers(&BearerAuth),
@@ -366,6 +368,7 @@ impl Modify for BearerAuth {
         (name = "web orders", description = "Orders a web shop places for pickup in a shop (click & collect)"),
         (name = "head office", description = "Login and logout, consolidated reports, fleet, alarms, exports, revocation of credentials"),
         (name = "stored value", description = "Credit notes and gift cards: balances and online redemption holds for tills, history for head office"),
+        (name = "returns", description = "Returns at any till: another till's ticket with every return made against it, and return reservations"),
         (name = "feeds", description = "The outbox as a pull feed, and webhook delivery"),
         (name = "meta", description = "This document, and the probes of operations (alive, ready); Prometheus metrics are served on the address of `serve --metrics-listen` only"),
     )

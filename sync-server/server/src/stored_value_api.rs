@@ -64,7 +64,11 @@ fn unknown() -> Failure {
 }
 
 /// The calling till, if it is `till_id` and within its lookup budget.
-fn admitted(state: &AppState, caller: Caller, till_id: &str) -> Result<TillAuth, Failure> {
+pub(crate) fn admitted(
+    state: &AppState,
+    caller: Caller,
+    till_id: &str,
+) -> Result<TillAuth, Failure> {
     let till = caller.till()?;
     if till.till_id != till_id {
         return Err(Failure::forbidden(format!(

@@ -35,6 +35,7 @@ use pos_hq_store::ingest_tx::{self, CheckedUpload, IngestTx, PostedEntry};
 use pos_hq_store::*;
 
 mod feed;
+mod returns;
 mod stored_value;
 
 use feed as postgres_feed;
@@ -60,6 +61,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0013_revocable_credentials.sql"),
     include_str!("../migrations/0014_delivery_claims.sql"),
     include_str!("../migrations/0015_stored_value.sql"),
+    include_str!("../migrations/0016_returns_anywhere.sql"),
 ];
 
 /// The PostgreSQL store.
@@ -687,6 +689,22 @@ impl IngestTx for PgIngest<'_> {
         Ok(())
     }
 
+    async fn index_returns(
+        &mut self,
+        till_id: &str,
+        named: &[pos_hq_core::returns::NamedReturn],
+    ) -> Result<()> {
+        returns::index_returns(&**self.tx, till_id, named).await
+    }
+
+    async fn returns_of(
+        &mut self,
+        original_till: &str,
+        original_ticket: u64,
+    ) -> Result<Vec<(String, u64)>> {
+        returns::returns_of(&**self.tx, original_till, original_ticket).await
+    }
+
     async fn instruments(
         &mut self,
         numbers: &[String],
@@ -1248,6 +1266,29 @@ impl Store for PgStore {
         .await?;
         tx.commit().await?;
         Ok(answer)
+    }
+
+    async fn returns_of_ticket(
+        &self,
+        original_till: &str,
+        original_ticket: u64,
+        now: DateTime<Utc>,
+    ) -> Result<pos_hq_store::returns::ReturnsOfTicket> {
+        let client = self.pool.get().await?;
+        returns::returns_of_ticket(&**client, original_till, original_ticket, now).await
+    }
+
+    async fn reserve_return(
+        &self,
+        till_id: &str,
+        request: &pos_hq_store::returns::ReservationRequest,
+        now: DateTime<Utc>,
+    ) -> Result<pos_hq_store::returns::ReservationOutcome> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let outcome = returns::reserve_return(&*tx, till_id, request, now).await?;
+        tx.commit().await?;
+        Ok(outcome)
     }
 
     async fn instrument(

@@ -36,6 +36,7 @@ use pos_hq_store::ingest_tx::{self, CheckedUpload, IngestTx, PostedEntry};
 use pos_hq_store::*;
 
 mod feed;
+mod returns;
 mod stored_value;
 
 use feed as sqlite_feed;
@@ -57,6 +58,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0013_revocable_credentials.sql"),
     include_str!("../migrations/0014_delivery_claims.sql"),
     include_str!("../migrations/0015_stored_value.sql"),
+    include_str!("../migrations/0016_returns_anywhere.sql"),
 ];
 
 /// What `users.token_hash` holds since API tokens moved to `user_tokens`: unique, and never
@@ -566,6 +568,22 @@ impl IngestTx for SqliteIngest<'_> {
         redeemed: &[(String, pos_domain::Money)],
     ) -> Result<()> {
         stored_value::settle_holds(self.tx, till_id, redeemed)
+    }
+
+    async fn index_returns(
+        &mut self,
+        till_id: &str,
+        named: &[pos_hq_core::returns::NamedReturn],
+    ) -> Result<()> {
+        returns::index_returns(self.tx, till_id, named)
+    }
+
+    async fn returns_of(
+        &mut self,
+        original_till: &str,
+        original_ticket: u64,
+    ) -> Result<Vec<(String, u64)>> {
+        returns::returns_of(self.tx, original_till, original_ticket)
     }
 
     async fn insert_outbox_events(&mut self, events: &[&events::OutboxEvent]) -> Result<()> {
@@ -1406,6 +1424,28 @@ impl Store for SqliteStore {
     ) -> Result<HoldOutcome> {
         let (till_id, hold) = (till_id.to_string(), hold.clone());
         self.with(move |c| stored_value::hold(c, &till_id, &hold, now))
+            .await
+    }
+
+    async fn returns_of_ticket(
+        &self,
+        original_till: &str,
+        original_ticket: u64,
+        now: DateTime<Utc>,
+    ) -> Result<pos_hq_store::returns::ReturnsOfTicket> {
+        let original_till = original_till.to_string();
+        self.read(move |c| returns::returns_of_ticket(c, &original_till, original_ticket, now))
+            .await
+    }
+
+    async fn reserve_return(
+        &self,
+        till_id: &str,
+        request: &pos_hq_store::returns::ReservationRequest,
+        now: DateTime<Utc>,
+    ) -> Result<pos_hq_store::returns::ReservationOutcome> {
+        let (till_id, request) = (till_id.to_string(), request.clone());
+        self.with(move |c| returns::reserve_return(c, &till_id, &request, now))
             .await
     }
 

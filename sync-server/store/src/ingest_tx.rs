@@ -11,7 +11,9 @@
 //! 2. the web orders the till's records move, with their feed entries (after the records, so
 //!    the entries take versions in this transaction);
 //! 3. the credit notes' and gift cards' balances and history, and the online holds the till's
-//!    redemptions settle ([`pos_hq_core::stored_value`]);
+//!    redemptions settle ([`pos_hq_core::stored_value`]); the returns naming an original
+//!    ticket, indexed with it, the reservations they settle, and an over-return alarm when
+//!    the chain gave back more than was sold ([`pos_hq_core::returns`]);
 //! 4. the alarms, bounded per till and hour ([`pos_hq_core::ingest::admit_alarms`]), each new one
 //!    with its event;
 //! 5. the sales rollups (deltas added to the stored rows);
@@ -156,6 +158,19 @@ pub trait IngestTx {
         till_id: &str,
         redeemed: &[(String, pos_domain::Money)],
     ) -> Result<()>;
+    /// Indexes returns under their original ticket and ends the reservations of this till
+    /// on those originals (the return they reserved for is recorded).
+    async fn index_returns(
+        &mut self,
+        till_id: &str,
+        returns: &[pos_hq_core::returns::NamedReturn],
+    ) -> Result<()>;
+    /// The (till, ticket sequence) of every return indexed under an original ticket.
+    async fn returns_of(
+        &mut self,
+        original_till: &str,
+        original_ticket: u64,
+    ) -> Result<Vec<(String, u64)>>;
     /// Appends events to the outbox, in order (an event id already written is skipped).
     async fn insert_outbox_events(&mut self, events: &[&OutboxEvent]) -> Result<()>;
 }
@@ -203,7 +218,8 @@ pub async fn ingest(
     let received_at = timestamp::format(&now);
     store_records(tx, till, &plans, &received_at).await?;
     let orders = apply_till_actions(tx, till, &plans, now).await?;
-    let money = apply_stored_value(tx, till, &plans, &received_at).await?;
+    let mut money = apply_stored_value(tx, till, &plans, &received_at).await?;
+    money.alarms.extend(index_returns(tx, till, &plans).await?);
     let alarm_events = raise_alarms(tx, till, &writes, &orders, &money.alarms, now).await?;
     if !writes.rollups.is_empty() {
         tx.add_rollups(&writes.rollups).await?;
@@ -332,6 +348,74 @@ async fn apply_stored_value(
     }
     applied.alarms.extend(unreadable);
     Ok(applied)
+}
+
+/// Indexes the upload's returns under their originals and checks each original they name
+/// against every return the chain holds; returns an over-return alarm per return that made
+/// the chain give back more than was sold (an original not synced yet is checked by nothing:
+/// its returns are found by the lookup once it is).
+async fn index_returns(
+    tx: &mut impl IngestTx,
+    till: &TillAuth,
+    plans: &[ChainPlan],
+) -> Result<Vec<NewAlarm>> {
+    let named = pos_hq_core::returns::returns_named(&till.till_id, plans);
+    if named.is_empty() {
+        return Ok(Vec::new());
+    }
+    tx.index_returns(&till.till_id, &named).await?;
+    let mut alarms = Vec::new();
+    for r in &named {
+        let Some(original) = held_ticket(tx, &r.original_till, r.original_ticket).await? else {
+            continue;
+        };
+        let mut returns = Vec::new();
+        for (till_id, seq) in tx.returns_of(&r.original_till, r.original_ticket).await? {
+            returns.extend(held_ticket(tx, &till_id, seq).await?);
+        }
+        let over = pos_hq_core::returns::over_returned(&original, &returns);
+        if over.is_empty() {
+            continue;
+        }
+        let lines: Vec<String> = over
+            .iter()
+            .map(|(line, n)| format!("line {line}: {n} more than sold"))
+            .collect();
+        alarms.push(NewAlarm {
+            chain: Chain::Ticket,
+            seq: r.seq,
+            kind: ingest::AlarmKind::OverReturned,
+            reason: format!(
+                "ticket {} of till {} was returned beyond what it sold ({}), by returns made \
+                 at several tills without head office's answer: the refunds were given, check \
+                 the goods taken back",
+                r.original_ticket,
+                r.original_till,
+                lines.join(", ")
+            ),
+            received: Vec::new(),
+            received_hash: r.hash.clone(),
+        });
+    }
+    Ok(alarms)
+}
+
+/// A held ticket of a till, read from its stored record (`None`: not held or not a ticket).
+async fn held_ticket(
+    tx: &mut impl IngestTx,
+    till_id: &str,
+    seq: u64,
+) -> Result<Option<pos_domain::ticket::Ticket>> {
+    let Some(body) = tx
+        .record_bodies(till_id, Chain::Ticket, seq.saturating_sub(1), seq)
+        .await?
+        .pop()
+    else {
+        return Ok(None);
+    };
+    Ok(pos_domain::record::SignedRecord::from_stored(&body)
+        .ok()
+        .and_then(|signed| pos_hq_core::rollup::parse_ticket(&signed).ok().flatten()))
 }
 
 /// Stores the upload's alarms and the orders', within the till's hourly bound; returns the

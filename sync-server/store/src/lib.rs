@@ -14,6 +14,7 @@
 
 pub mod ingest_tx;
 pub mod migrations;
+pub mod returns;
 
 use std::collections::BTreeMap;
 
@@ -774,6 +775,25 @@ pub trait Store: Send + Sync + 'static {
         hold: &HoldRequest,
         now: DateTime<Utc>,
     ) -> Result<HoldOutcome>;
+
+    /// The (till, sequence) of every return indexed under a ticket, and the lines of the live
+    /// return reservations on it (expired ones left out).
+    async fn returns_of_ticket(
+        &self,
+        original_till: &str,
+        original_ticket: u64,
+        now: DateTime<Utc>,
+    ) -> Result<returns::ReturnsOfTicket>;
+    /// Reserves lines of a ticket for a return `till_id` is about to record, decided by
+    /// [`returns::decide`] with the original locked, so two tills racing for the last unit
+    /// are answered one after the other. Expired reservations are dropped first; a
+    /// reservation id the till already holds is granted again unchanged.
+    async fn reserve_return(
+        &self,
+        till_id: &str,
+        request: &returns::ReservationRequest,
+        now: DateTime<Utc>,
+    ) -> Result<returns::ReservationOutcome>;
 
     async fn sales(&self, query: &SalesQuery) -> Result<Vec<SalesRow>>;
     /// The status of the selected shops' tills, by till id, a page at a time (keyed by till id).
