@@ -715,6 +715,16 @@ mod tests {
             "the router takes the probes of ops"
         );
         routes.extend(routes_in(include_str!("ops.rs"), "pub fn probe_routes("));
+        for (merged, file) in [
+            ("stored_value_api", include_str!("stored_value_api.rs")),
+            ("returns_api", include_str!("returns_api.rs")),
+        ] {
+            assert!(
+                api.contains(&format!(".merge(crate::{merged}::routes())")),
+                "the router takes the routes of {merged}"
+            );
+            routes.extend(routes_in(file, "pub fn routes("));
+        }
         assert_eq!(documented, routes, "each route has a #[utoipa::path]");
     }
 }

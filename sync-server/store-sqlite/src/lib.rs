@@ -2205,9 +2205,8 @@ mod tests {
     fn the_migrations_are_the_files_of_migrations_in_order() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
         pos_hq_store::migrations::check_embedded(&dir, MIGRATIONS).unwrap();
-        assert_eq!(
-            MIGRATIONS.len(),
-            14,
+        assert!(
+            MIGRATIONS.len() >= 14,
             "the 14 migrations of earlier versions stay, so existing databases keep working"
         );
     }
