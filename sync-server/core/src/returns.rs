@@ -3,7 +3,7 @@
 //! reservations of returns in progress, are counted; and the over-return alarm when returns
 //! recorded offline at several tills, once synced, give back more than was sold.
 //!
-//! - [`returns_named`]: the returns (and exchanges) of an upload that name an original ticket:
+//! - [`named_return`]: a return (or exchange) naming the original ticket it gives back:
 //!   another till's (`original_till`) or their own till's; head office indexes them, so a
 //!   lookup finds every return of a ticket wherever it was made;
 //! - [`returnable`]: per original line, what was sold less what was given back and reserved
@@ -17,8 +17,7 @@ use std::collections::BTreeMap;
 
 use pos_domain::ticket::{ReturnLine, Ticket};
 
-use crate::ingest::ChainPlan;
-use crate::rollup;
+use crate::ingest::Accepted;
 
 /// A return of an upload naming its original: (original till, original ticket, this till's
 /// ticket sequence).
@@ -31,32 +30,22 @@ pub struct NamedReturn {
     pub hash: String,
 }
 
-/// The returns and exchanges of an upload's ticket chain that give back lines of an original.
-pub fn returns_named(till_id: &str, plans: &[ChainPlan]) -> Vec<NamedReturn> {
-    let mut out = Vec::new();
-    for plan in plans {
-        for accepted in &plan.accepted {
-            let Ok(Some(ticket)) = rollup::parse_ticket(&accepted.record) else {
-                continue;
-            };
-            let Some(original) = ticket.original else {
-                continue;
-            };
-            if !ticket.lines.iter().any(|l| l.is_returned()) {
-                continue;
-            }
-            out.push(NamedReturn {
-                original_till: ticket
-                    .original_till
-                    .clone()
-                    .unwrap_or_else(|| till_id.to_string()),
-                original_ticket: original,
-                seq: accepted.seq,
-                hash: accepted.hash.clone(),
-            });
-        }
+/// The original a return or exchange gives back lines of (another till's, or its own till's),
+/// gathered by [`crate::derive`].
+pub fn named_return(accepted: &Accepted, ticket: &Ticket) -> Option<NamedReturn> {
+    let original = ticket.original?;
+    if !ticket.lines.iter().any(|l| l.is_returned()) {
+        return None;
     }
-    out
+    Some(NamedReturn {
+        original_till: ticket
+            .original_till
+            .clone()
+            .unwrap_or_else(|| accepted.record.record.till.clone()),
+        original_ticket: original,
+        seq: accepted.seq,
+        hash: accepted.hash.clone(),
+    })
 }
 
 /// Per line of `original`, what is still returnable: sold, less what `returns` gave back,

@@ -2,9 +2,10 @@
 //! derived at ingest from the movements the tills upload, and the online redemption holds that
 //! keep two tills from spending the same euro (issue 12; DESIGN invariant 11).
 //!
-//! - [`movements`]: the stored-value movements of an upload's accepted records, from tickets
-//!   ([`pos_domain::ticket::Ticket::stored_value`]: issues, loads, top-ups, redemptions, credits
-//!   back) and from the `stored_value` chain (expiry, cancellation), in record order;
+//! - [`ticket_movements`], [`chain_movement`]: the stored-value movements of an accepted
+//!   record, from a ticket ([`pos_domain::ticket::Ticket::stored_value`]: issues, loads,
+//!   top-ups, redemptions, credits back) or a `stored_value`-chain record (expiry,
+//!   cancellation), gathered in record order by [`crate::derive`];
 //! - [`apply`]: folds them into the stored instruments, in order, writing one history row and
 //!   one outbox event per movement, and an `instrument_overdrawn` alarm the first time an
 //!   instrument head office knows was filled goes below zero (offline redemptions at several
@@ -27,8 +28,9 @@ use pos_domain::stored_value::{InstrumentMovement, InstrumentState, MovementKind
 use serde_json::json;
 
 use crate::events::OutboxEvent;
-use crate::ingest::{AlarmKind, ChainPlan, NewAlarm};
-use crate::rollup;
+use pos_domain::ticket::Ticket;
+
+use crate::ingest::{Accepted, AlarmKind, NewAlarm};
 
 /// An instrument's balance moved.
 pub const INSTRUMENT_MOVED_TYPE: &str = "pos.stored_value.moved";
@@ -142,56 +144,42 @@ pub struct Applied {
     pub redeemed: Vec<(String, Money)>,
 }
 
-/// The stored-value movements of the accepted records of an upload, in record order, and an
-/// alarm for each `stored_value`-chain record that cannot be read (stored, but moving nothing).
-pub fn movements(
-    till_id: &str,
-    shop_id: &str,
-    plans: &[ChainPlan],
-) -> (Vec<Movement>, Vec<NewAlarm>) {
-    let mut out = Vec::new();
-    let mut alarms = Vec::new();
-    for plan in plans {
-        for accepted in &plan.accepted {
-            let record = &accepted.record.record;
-            let carried: Vec<InstrumentMovement> = match plan.chain {
-                // An unreadable ticket is alarmed by the rollups already.
-                Chain::Ticket => match rollup::parse_ticket(&accepted.record) {
-                    Ok(Some(ticket)) => ticket.stored_value,
-                    _ => Vec::new(),
-                },
-                Chain::StoredValue => {
-                    match serde_json::from_value::<InstrumentMovement>(record.payload.clone()) {
-                        Ok(movement) => vec![movement],
-                        Err(e) => {
-                            alarms.push(NewAlarm {
-                                chain: plan.chain,
-                                seq: accepted.seq,
-                                kind: AlarmKind::PayloadUnreadable,
-                                reason: format!(
-                                    "stored, but no instrument's balance moved by it: {e}"
-                                ),
-                                received: accepted.record.stored.clone(),
-                                received_hash: accepted.hash.clone(),
-                            });
-                            Vec::new()
-                        }
-                    }
-                }
-                _ => Vec::new(),
-            };
-            out.extend(carried.into_iter().map(|movement| Movement {
-                movement,
-                till_id: till_id.to_string(),
-                shop_id: shop_id.to_string(),
-                chain: plan.chain,
-                seq: accepted.seq,
-                at: timestamp::format(&record.at),
-                record_hash: accepted.hash.clone(),
-            }));
-        }
+/// The stored-value movements a ticket carries, with its record (see [`crate::derive`]).
+pub fn ticket_movements(shop_id: &str, accepted: &Accepted, ticket: &Ticket) -> Vec<Movement> {
+    ticket
+        .stored_value
+        .iter()
+        .map(|movement| moved_by(shop_id, accepted, movement.clone()))
+        .collect()
+}
+
+/// The movement a `stored_value`-chain record carries (expiry, cancellation), or the alarm of
+/// one that cannot be read (stored, but moving nothing).
+pub fn chain_movement(shop_id: &str, accepted: &Accepted) -> Result<Movement, NewAlarm> {
+    let record = &accepted.record.record;
+    serde_json::from_value::<InstrumentMovement>(record.payload.clone())
+        .map(|movement| moved_by(shop_id, accepted, movement))
+        .map_err(|e| NewAlarm {
+            chain: record.chain,
+            seq: accepted.seq,
+            kind: AlarmKind::PayloadUnreadable,
+            reason: format!("stored, but no instrument's balance moved by it: {e}"),
+            received: accepted.record.stored.clone(),
+            received_hash: accepted.hash.clone(),
+        })
+}
+
+fn moved_by(shop_id: &str, accepted: &Accepted, movement: InstrumentMovement) -> Movement {
+    let record = &accepted.record.record;
+    Movement {
+        movement,
+        till_id: record.till.clone(),
+        shop_id: shop_id.to_string(),
+        chain: record.chain,
+        seq: accepted.seq,
+        at: timestamp::format(&record.at),
+        record_hash: accepted.hash.clone(),
     }
-    (out, alarms)
 }
 
 /// The numbers `moves` touch, each once.

@@ -218,8 +218,10 @@ pub async fn ingest(
     let received_at = timestamp::format(&now);
     store_records(tx, till, &plans, &received_at).await?;
     let orders = apply_till_actions(tx, till, &plans, now).await?;
-    let mut money = apply_stored_value(tx, till, &plans, &received_at).await?;
-    money.alarms.extend(index_returns(tx, till, &plans).await?);
+    let mut money = apply_stored_value(tx, till, &writes, &received_at).await?;
+    money
+        .alarms
+        .extend(index_returns(tx, till, &writes.returns).await?);
     let alarm_events = raise_alarms(tx, till, &writes, &orders, &money.alarms, now).await?;
     if !writes.rollups.is_empty() {
         tx.add_rollups(&writes.rollups).await?;
@@ -330,23 +332,19 @@ async fn apply_till_actions(
 async fn apply_stored_value(
     tx: &mut impl IngestTx,
     till: &TillAuth,
-    plans: &[ChainPlan],
+    writes: &IngestWrites,
     now: &str,
 ) -> Result<stored_value::Applied> {
-    let (moves, unreadable) = stored_value::movements(&till.till_id, &till.shop_id, plans);
+    let moves = &writes.instrument_moves;
     if moves.is_empty() {
-        return Ok(stored_value::Applied {
-            alarms: unreadable,
-            ..Default::default()
-        });
+        return Ok(stored_value::Applied::default());
     }
-    let mut instruments = tx.instruments(&stored_value::numbers(&moves)).await?;
-    let mut applied = stored_value::apply(&mut instruments, &moves, now);
+    let mut instruments = tx.instruments(&stored_value::numbers(moves)).await?;
+    let applied = stored_value::apply(&mut instruments, moves, now);
     tx.save_instruments(&instruments, &applied.history).await?;
     if !applied.redeemed.is_empty() {
         tx.settle_holds(&till.till_id, &applied.redeemed).await?;
     }
-    applied.alarms.extend(unreadable);
     Ok(applied)
 }
 
@@ -357,15 +355,14 @@ async fn apply_stored_value(
 async fn index_returns(
     tx: &mut impl IngestTx,
     till: &TillAuth,
-    plans: &[ChainPlan],
+    named: &[pos_hq_core::returns::NamedReturn],
 ) -> Result<Vec<NewAlarm>> {
-    let named = pos_hq_core::returns::returns_named(&till.till_id, plans);
     if named.is_empty() {
         return Ok(Vec::new());
     }
-    tx.index_returns(&till.till_id, &named).await?;
+    tx.index_returns(&till.till_id, named).await?;
     let mut alarms = Vec::new();
-    for r in &named {
+    for r in named {
         let Some(original) = held_ticket(tx, &r.original_till, r.original_ticket).await? else {
             continue;
         };
