@@ -6,7 +6,8 @@
 //!   names the original till and ticket; two tills reserving the last unit at once get one
 //!   grant between them;
 //! - offline: a return of another till's ticket needs a manager's approval; two such returns
-//!   of the one unit sold, once synced, raise an over-return alarm;
+//!   of the one unit sold, once synced, raise an over-return alarm, also when they sync before
+//!   the sale does;
 //! - a lookup whose receipt proof does not match is 404 `ticket_unknown`, as an unknown ticket.
 
 mod support;
@@ -27,6 +28,7 @@ use support::*;
 on_every_backend!(
     online_returns_at_any_till_see_each_other_and_one_of_two_racing_wins,
     offline_returns_need_a_manager_and_over_returns_are_alarmed_after_sync,
+    returns_synced_before_their_sale_are_checked_when_the_sale_arrives,
 );
 
 const CASE: &str = "ACC-COQ-IP16"; // 29.99
@@ -60,6 +62,11 @@ fn sync(till: &mut Till) {
 
 /// The seller's ticket 1: `units` cases paid in cash, synced.
 async fn sold(server: &Server, units: i64) -> TestTill {
+    sold_then(server, units, true).await
+}
+
+/// The seller's ticket 1, synced or not yet.
+async fn sold_then(server: &Server, units: i64, synced: bool) -> TestTill {
     let t = shop_till(server, SHOP_A, SELLER, 81).await;
     on_till(t, move |till| {
         let sale = till
@@ -75,7 +82,9 @@ async fn sold(server: &Server, units: i64) -> TestTill {
             })
             .unwrap();
         assert_eq!(sale.number, 1);
-        sync(till);
+        if synced {
+            sync(till);
+        }
     })
     .await
     .0
@@ -225,10 +234,19 @@ async fn alarms(server: &Server, kind: &str) -> Vec<serde_json::Value> {
 }
 
 async fn offline_returns_need_a_manager_and_over_returns_are_alarmed_after_sync(backend: Backend) {
+    over_returns(backend, true).await
+}
+
+async fn returns_synced_before_their_sale_are_checked_when_the_sale_arrives(backend: Backend) {
+    over_returns(backend, false).await
+}
+
+/// One case sold (synced first, or after the returns), taken back offline at two tills.
+async fn over_returns(backend: Backend, sale_first: bool) {
     let Some(server) = Server::start(backend).await else {
         return;
     };
-    let _seller = sold(&server, 1).await;
+    let seller = sold_then(&server, 1, sale_first).await;
     let opera = shop_till(&server, SHOP_A, "OPERA-R4", 86).await;
     let lyon = shop_till(&server, SHOP_B, "LYON-R4", 87).await;
     let request = |approved_by: Option<&str>| ReturnAnywhereRequest {
@@ -263,6 +281,13 @@ async fn offline_returns_need_a_manager_and_over_returns_are_alarmed_after_sync(
     assert!(alarms(&server, "over_returned").await.is_empty());
     for t in tills {
         on_till(t, sync).await;
+    }
+    if !sale_first {
+        assert!(
+            alarms(&server, "over_returned").await.is_empty(),
+            "the sale is not held yet: nothing to compare with"
+        );
+        on_till(seller, sync).await;
     }
     let over = alarms(&server, "over_returned").await;
     assert_eq!(

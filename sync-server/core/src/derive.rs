@@ -35,6 +35,9 @@ pub struct IngestWrites {
     pub instrument_moves: Vec<Movement>,
     /// The returns naming their original ticket (see [`crate::returns`]).
     pub returns: Vec<NamedReturn>,
+    /// The upload's tickets selling something, as (sequence, hash): returns made elsewhere
+    /// may have synced before them.
+    pub sold: Vec<(u64, String)>,
 }
 
 /// Computes rollups, events and alarms for the plans of one upload.
@@ -46,6 +49,7 @@ pub fn ingest_writes(shop_id: &str, plans: &[ChainPlan]) -> IngestWrites {
     let mut stock = Vec::new();
     let mut instrument_moves = Vec::new();
     let mut named_returns = Vec::new();
+    let mut sold = Vec::new();
     for plan in plans {
         for accepted in &plan.accepted {
             let signed = &accepted.record;
@@ -67,6 +71,9 @@ pub fn ingest_writes(shop_id: &str, plans: &[ChainPlan]) -> IngestWrites {
                     instrument_moves
                         .extend(stored_value::ticket_movements(shop_id, accepted, &ticket));
                     named_returns.extend(returns::named_return(accepted, &ticket));
+                    if ticket.lines.iter().any(|l| !l.is_returned()) {
+                        sold.push((accepted.seq, accepted.hash.clone()));
+                    }
                 }
                 Err(e) => alarms.push(NewAlarm {
                     chain: plan.chain,
@@ -94,5 +101,6 @@ pub fn ingest_writes(shop_id: &str, plans: &[ChainPlan]) -> IngestWrites {
         stock,
         instrument_moves,
         returns: named_returns,
+        sold,
     }
 }

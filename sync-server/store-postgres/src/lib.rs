@@ -705,6 +705,10 @@ impl IngestTx for PgIngest<'_> {
         returns::returns_of(&**self.tx, original_till, original_ticket).await
     }
 
+    async fn tickets_with_returns(&mut self, till_id: &str, seqs: &[u64]) -> Result<Vec<u64>> {
+        returns::tickets_with_returns(&**self.tx, till_id, seqs).await
+    }
+
     async fn instruments(
         &mut self,
         numbers: &[String],

@@ -52,6 +52,25 @@ pub(crate) async fn returns_of(
         .collect())
 }
 
+/// Which of the till's tickets `seqs` have returns indexed under them.
+pub(crate) async fn tickets_with_returns(
+    tx: &impl GenericClient,
+    till_id: &str,
+    seqs: &[u64],
+) -> Result<Vec<u64>> {
+    let seqs: Vec<i64> = seqs.iter().map(|s| *s as i64).collect();
+    Ok(tx
+        .query(
+            "SELECT DISTINCT original_ticket FROM ticket_returns
+             WHERE original_till = $1 AND original_ticket = ANY($2)",
+            &[&till_id, &seqs],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get::<_, i64>(0) as u64)
+        .collect())
+}
+
 async fn reservations(
     tx: &impl GenericClient,
     original_till: &str,

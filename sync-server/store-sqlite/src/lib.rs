@@ -586,6 +586,10 @@ impl IngestTx for SqliteIngest<'_> {
         returns::returns_of(self.tx, original_till, original_ticket)
     }
 
+    async fn tickets_with_returns(&mut self, till_id: &str, seqs: &[u64]) -> Result<Vec<u64>> {
+        returns::tickets_with_returns(self.tx, till_id, seqs)
+    }
+
     async fn insert_outbox_events(&mut self, events: &[&events::OutboxEvent]) -> Result<()> {
         sqlite_feed::write_events(self.tx, events.iter().copied())
     }

@@ -46,6 +46,24 @@ pub(crate) fn returns_of(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Which of the till's tickets `seqs` have returns indexed under them.
+pub(crate) fn tickets_with_returns(
+    conn: &Connection,
+    till_id: &str,
+    seqs: &[u64],
+) -> Result<Vec<u64>> {
+    let mut any = conn.prepare_cached(
+        "SELECT 1 FROM ticket_returns WHERE original_till = ?1 AND original_ticket = ?2 LIMIT 1",
+    )?;
+    let mut out = Vec::new();
+    for seq in seqs {
+        if any.exists(params![till_id, *seq as i64])? {
+            out.push(*seq);
+        }
+    }
+    Ok(out)
+}
+
 /// The stored lines of the live reservations on a ticket, other than `except`'s.
 fn reservations(
     conn: &Connection,

@@ -171,6 +171,8 @@ pub trait IngestTx {
         original_till: &str,
         original_ticket: u64,
     ) -> Result<Vec<(String, u64)>>;
+    /// Which of the till's tickets `seqs` have returns indexed under them.
+    async fn tickets_with_returns(&mut self, till_id: &str, seqs: &[u64]) -> Result<Vec<u64>>;
     /// Appends events to the outbox, in order (an event id already written is skipped).
     async fn insert_outbox_events(&mut self, events: &[&OutboxEvent]) -> Result<()>;
 }
@@ -219,9 +221,7 @@ pub async fn ingest(
     store_records(tx, till, &plans, &received_at).await?;
     let orders = apply_till_actions(tx, till, &plans, now).await?;
     let mut money = apply_stored_value(tx, till, &writes, &received_at).await?;
-    money
-        .alarms
-        .extend(index_returns(tx, till, &writes.returns).await?);
+    money.alarms.extend(index_returns(tx, till, &writes).await?);
     let alarm_events = raise_alarms(tx, till, &writes, &orders, &money.alarms, now).await?;
     if !writes.rollups.is_empty() {
         tx.add_rollups(&writes.rollups).await?;
@@ -348,53 +348,82 @@ async fn apply_stored_value(
     Ok(applied)
 }
 
-/// Indexes the upload's returns under their originals and checks each original they name
-/// against every return the chain holds; returns an over-return alarm per return that made
-/// the chain give back more than was sold (an original not synced yet is checked by nothing:
-/// its returns are found by the lookup once it is).
+/// Indexes the upload's returns under their originals and checks each original they name,
+/// and each sale of the upload that returns synced earlier name, against every return the
+/// chain holds; returns an over-return alarm per ticket the chain gave back more of than it
+/// sold.
 async fn index_returns(
     tx: &mut impl IngestTx,
     till: &TillAuth,
-    named: &[pos_hq_core::returns::NamedReturn],
+    writes: &IngestWrites,
 ) -> Result<Vec<NewAlarm>> {
-    if named.is_empty() {
-        return Ok(Vec::new());
+    use pos_hq_core::returns::NamedReturn;
+    let mut checks: Vec<NamedReturn> = writes.returns.clone();
+    if !writes.returns.is_empty() {
+        tx.index_returns(&till.till_id, &writes.returns).await?;
     }
-    tx.index_returns(&till.till_id, named).await?;
+    // A sale synced after returns made against it elsewhere is checked now.
+    if !writes.sold.is_empty() {
+        let seqs: Vec<u64> = writes.sold.iter().map(|(seq, _)| *seq).collect();
+        let returned = tx.tickets_with_returns(&till.till_id, &seqs).await?;
+        checks.extend(
+            writes
+                .sold
+                .iter()
+                .filter(|(seq, _)| returned.contains(seq))
+                .map(|(seq, hash)| NamedReturn {
+                    original_till: till.till_id.clone(),
+                    original_ticket: *seq,
+                    seq: *seq,
+                    hash: hash.clone(),
+                }),
+        );
+    }
     let mut alarms = Vec::new();
-    for r in named {
-        let Some(original) = held_ticket(tx, &r.original_till, r.original_ticket).await? else {
-            continue;
-        };
-        let mut returns = Vec::new();
-        for (till_id, seq) in tx.returns_of(&r.original_till, r.original_ticket).await? {
-            returns.extend(held_ticket(tx, &till_id, seq).await?);
+    for r in &checks {
+        if let Some(alarm) = over_return_alarm(tx, r).await? {
+            alarms.push(alarm);
         }
-        let over = pos_hq_core::returns::over_returned(&original, &returns);
-        if over.is_empty() {
-            continue;
-        }
-        let lines: Vec<String> = over
-            .iter()
-            .map(|(line, n)| format!("line {line}: {n} more than sold"))
-            .collect();
-        alarms.push(NewAlarm {
-            chain: Chain::Ticket,
-            seq: r.seq,
-            kind: ingest::AlarmKind::OverReturned,
-            reason: format!(
-                "ticket {} of till {} was returned beyond what it sold ({}), by returns made \
-                 at several tills without head office's answer: the refunds were given, check \
-                 the goods taken back",
-                r.original_ticket,
-                r.original_till,
-                lines.join(", ")
-            ),
-            received: Vec::new(),
-            received_hash: r.hash.clone(),
-        });
     }
     Ok(alarms)
+}
+
+/// The over-return alarm of the original `r` names, on `r`'s record, if the returns held give
+/// back more than it sold (an original not held yet is checked when it arrives).
+async fn over_return_alarm(
+    tx: &mut impl IngestTx,
+    r: &pos_hq_core::returns::NamedReturn,
+) -> Result<Option<NewAlarm>> {
+    let Some(original) = held_ticket(tx, &r.original_till, r.original_ticket).await? else {
+        return Ok(None);
+    };
+    let mut returns = Vec::new();
+    for (till_id, seq) in tx.returns_of(&r.original_till, r.original_ticket).await? {
+        returns.extend(held_ticket(tx, &till_id, seq).await?);
+    }
+    let over = pos_hq_core::returns::over_returned(&original, &returns);
+    if over.is_empty() {
+        return Ok(None);
+    }
+    let lines: Vec<String> = over
+        .iter()
+        .map(|(line, n)| format!("line {line}: {n} more than sold"))
+        .collect();
+    Ok(Some(NewAlarm {
+        chain: Chain::Ticket,
+        seq: r.seq,
+        kind: ingest::AlarmKind::OverReturned,
+        reason: format!(
+            "ticket {} of till {} was returned beyond what it sold ({}), by returns made at \
+             several tills without head office's answer: the refunds were given, check the \
+             goods taken back",
+            r.original_ticket,
+            r.original_till,
+            lines.join(", ")
+        ),
+        received: Vec::new(),
+        received_hash: r.hash.clone(),
+    }))
 }
 
 /// A held ticket of a till, read from its stored record (`None`: not held or not a ticket).
