@@ -1046,6 +1046,7 @@ async fn serve(
             secure_cookies: tls.is_some(),
         },
         live: Arc::default(),
+        till_lookups: defaults.till_lookups.clone(),
     };
     let metrics_listen = args.metrics_listen.or(file.metrics_listen);
     let hooks = file.webhooks;

@@ -678,6 +678,13 @@ const UNDO_LATER_MIGRATIONS: &[&str] = &[
     // The tills' archives and their checks.
     "DROP TABLE archive_checks;
      DROP TABLE till_archives;",
+    // Credit notes' and gift cards' balances, history and holds.
+    "DROP TABLE instrument_holds;
+     DROP TABLE instrument_movements;
+     DROP TABLE instruments;",
+    // Returns indexed under the ticket they give back, and return reservations.
+    "DROP TABLE return_reservations;
+     DROP TABLE ticket_returns;",
 ];
 
 /// Puts the database back as it was before revocable credentials: users' API tokens in

@@ -1,14 +1,19 @@
 //! Derivations of an upload: from the plans of its chains (see [`crate::ingest`]) to what
 //! head office writes besides the records and chain heads (sales rollups, the records' events,
-//! alarms, the customers and stock movements of the tickets, the till's software). Pure, so
+//! alarms, the customers and stock movements of the tickets, the credit notes' and gift cards'
+//! movements, the returns naming their original, the till's software). Each ticket is read
+//! once. Pure, so
 //! both backends write the same rows.
 
 use std::collections::BTreeMap;
 
 use crate::events::{self, OutboxEvent};
 use crate::ingest::{self, AlarmKind, ChainPlan, NewAlarm};
+use crate::returns::{self, NamedReturn};
 use crate::rollup::{self, RollupDelta, RollupKey};
+use crate::stored_value::{self, Movement};
 use crate::{crm, stock};
+use pos_domain::record::Chain;
 
 /// Everything an ingest writes besides the records and chain heads: computed from the plans,
 /// outside any backend, so both write the same rows.
@@ -25,6 +30,14 @@ pub struct IngestWrites {
     pub customers: Vec<crm::CustomerTicket>,
     /// The upload's stock movements, in ticket order (see [`crate::stock`]).
     pub stock: Vec<(stock::StockKey, i64)>,
+    /// The credit notes' and gift cards' movements, in record order (see
+    /// [`crate::stored_value`]).
+    pub instrument_moves: Vec<Movement>,
+    /// The returns naming their original ticket (see [`crate::returns`]).
+    pub returns: Vec<NamedReturn>,
+    /// The upload's tickets selling something, as (sequence, hash): returns made elsewhere
+    /// may have synced before them.
+    pub sold: Vec<(u64, String)>,
 }
 
 /// Computes rollups, events and alarms for the plans of one upload.
@@ -34,18 +47,33 @@ pub fn ingest_writes(shop_id: &str, plans: &[ChainPlan]) -> IngestWrites {
     let mut alarms = Vec::new();
     let mut customers = Vec::new();
     let mut stock = Vec::new();
+    let mut instrument_moves = Vec::new();
+    let mut named_returns = Vec::new();
+    let mut sold = Vec::new();
     for plan in plans {
         for accepted in &plan.accepted {
             let signed = &accepted.record;
             alarms.extend(ingest::skipped_feed_entry(plan.chain, accepted));
             events.push(events::record_accepted(shop_id, signed, &accepted.hash));
             match rollup::parse_ticket(signed) {
+                Ok(None) if plan.chain == Chain::StoredValue => {
+                    match stored_value::chain_movement(shop_id, accepted) {
+                        Ok(movement) => instrument_moves.push(movement),
+                        Err(alarm) => alarms.push(alarm),
+                    }
+                }
                 Ok(None) => {}
                 Ok(Some(ticket)) => {
                     rollup::add_ticket_record(shop_id, signed, &ticket, &mut rollups);
                     events.extend(crm::purchase(shop_id, signed, &ticket));
                     customers.extend(crm::customer_ticket(shop_id, signed, &ticket));
                     stock.extend(stock::movements(shop_id, &ticket));
+                    instrument_moves
+                        .extend(stored_value::ticket_movements(shop_id, accepted, &ticket));
+                    named_returns.extend(returns::named_return(accepted, &ticket));
+                    if ticket.lines.iter().any(|l| !l.is_returned()) {
+                        sold.push((accepted.seq, accepted.hash.clone()));
+                    }
                 }
                 Err(e) => alarms.push(NewAlarm {
                     chain: plan.chain,
@@ -71,5 +99,8 @@ pub fn ingest_writes(shop_id: &str, plans: &[ChainPlan]) -> IngestWrites {
         software,
         customers,
         stock,
+        instrument_moves,
+        returns: named_returns,
+        sold,
     }
 }

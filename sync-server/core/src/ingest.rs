@@ -95,6 +95,12 @@ pub enum AlarmKind {
     /// `feed_entry_skipped` event): the entry's kind, key and version say what to fix or
     /// remove (`sync-server admin web-order remove` for a web order).
     FeedEntrySkipped,
+    /// Offline redemptions at several tills spent more of a credit note or gift card than it
+    /// held (see [`crate::stored_value`]): raised once per instrument.
+    InstrumentOverdrawn,
+    /// Returns recorded at several tills (offline, with a manager's approval) gave back more of
+    /// a ticket's line than was sold (see [`crate::returns`]).
+    OverReturned,
 }
 
 impl AlarmKind {
@@ -109,6 +115,8 @@ impl AlarmKind {
             AlarmKind::WebOrderOverReturned => "web_order_over_returned",
             AlarmKind::Flood => "alarm_flood",
             AlarmKind::FeedEntrySkipped => "feed_entry_skipped",
+            AlarmKind::InstrumentOverdrawn => "instrument_overdrawn",
+            AlarmKind::OverReturned => "over_returned",
         }
     }
 }

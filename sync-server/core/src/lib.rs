@@ -9,6 +9,8 @@
 //! - [`rollup`]: sales rollups from ticket payloads; [`accounting`]: the daily journal entry of
 //!   a day (Z) closure; [`crm`] and [`stock`]: customer and per-shop stock events of tickets;
 //!   [`web_orders`]: click & collect orders, their state machine applied to tills' records;
+//!   [`stored_value`]: credit notes' and gift cards' balances, overdraft alarms, online holds;
+//!   [`returns`]: what is still returnable of a ticket anywhere in the chain, over-returns;
 //! - [`distribution`]: the entries of the changes feed tills download; [`events`]: the
 //!   CloudEvents of the outbox; [`random`]: random bytes for ids and codes.
 
@@ -20,7 +22,9 @@ pub mod distribution;
 pub mod events;
 pub mod ingest;
 pub mod random;
+pub mod returns;
 pub mod rollup;
 pub mod signatures;
 pub mod stock;
+pub mod stored_value;
 pub mod web_orders;

@@ -29,7 +29,9 @@
 //! | `GET /api/v1/hq/webhooks/dead-letters?after=&after_webhook=&limit=` | admin | events parked after their last delivery attempt, a page at a time |
 //! | `POST /api/v1/hq/webhooks/dead-letters/retry` | admin | queues dead letters again |
 //!
-//! The changes feed and web orders are in [`crate::orders_api`].
+//! The changes feed and web orders are in [`crate::orders_api`]; credit notes' and gift
+//! cards' balances, holds and history in [`crate::stored_value_api`]; ticket lookups and return
+//! reservations for returns at any till in [`crate::returns_api`].
 //!
 //! Tills and head-office users authenticate with `Authorization: Bearer TOKEN` (the web app's
 //! session cookie stands for it, see [`crate::web_session`]); a missing,
@@ -82,6 +84,8 @@ pub struct ServerConfig {
     pub web: crate::web_app::WebSettings,
     /// The open live streams told of each upload (see [`crate::live`]).
     pub live: Arc<crate::live::LiveUpdates>,
+    /// Tills' instrument lookups and holds, counted per till (see [`crate::till_throttle`]).
+    pub till_lookups: Arc<crate::till_throttle::TillLookups>,
 }
 
 impl Default for ServerConfig {
@@ -93,6 +97,7 @@ impl Default for ServerConfig {
             metrics: Arc::default(),
             web: crate::web_app::WebSettings::default(),
             live: Arc::default(),
+            till_lookups: Arc::default(),
         }
     }
 }
@@ -331,7 +336,7 @@ impl Caller {
     }
 }
 
-fn check_protocol(version: ProtocolVersion) -> Result<(), Failure> {
+pub(crate) fn check_protocol(version: ProtocolVersion) -> Result<(), Failure> {
     if SUPPORTED_MAJORS.contains(&version.major) {
         Ok(())
     } else {
@@ -352,7 +357,13 @@ fn capabilities(config: &ServerConfig) -> Capabilities {
         supported_majors: SUPPORTED_MAJORS.to_vec(),
         max_records_per_upload: config.max_records_per_upload as u32,
         max_body_bytes: config.max_body_bytes as u64,
-        features: vec!["upload".into(), "changes".into(), "web_orders".into()],
+        features: vec![
+            "upload".into(),
+            "changes".into(),
+            "web_orders".into(),
+            "stored_value".into(),
+            "returns_anywhere".into(),
+        ],
     }
 }
 
@@ -1176,6 +1187,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::web_session::routes())
         .merge(crate::web_app::routes(&state.config.web))
         .merge(crate::archives_api::routes())
+        .merge(crate::stored_value_api::routes())
+        .merge(crate::returns_api::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(

@@ -15,6 +15,9 @@
 //!   orders; [`customers_api`]: the customers tills create or change; [`accounting_export`]:
 //!   the FEC and hledger exports of a legal entity; [`archives_api`]: the tills' archives,
 //!   verified on arrival, kept, listed, downloaded and verified again by auditors;
+//!   [`stored_value_api`]: credit notes' and gift cards' balances, online holds and history,
+//!   with [`till_throttle`] bounding a till's lookups; [`returns_api`]: another till's ticket
+//!   with its returns anywhere in the chain, and return reservations;
 //! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`);
 //! - [`ops`]: operations: `/healthz`, `/readyz`, and Prometheus metrics on the address of
 //!   `serve --metrics-listen`, with the middleware counting requests by route template;
@@ -46,20 +49,23 @@ pub mod login_throttle;
 pub mod openapi;
 pub mod ops;
 pub mod orders_api;
+pub mod returns_api;
 pub mod sales_api;
 pub mod scope;
 pub mod secrets;
 pub mod server_key;
 pub mod store;
+pub mod stored_value_api;
 pub mod tickets_api;
+pub mod till_throttle;
 pub mod tls;
 pub mod web_app;
 pub mod web_session;
 
 /// The pure core's modules, under the names the server's modules and tests use.
 pub use pos_hq_core::{
-    accounting, archives, crm, derive, distribution, events, ingest, rollup, signatures, stock,
-    web_orders,
+    accounting, archives, crm, derive, distribution, events, ingest, returns, rollup, signatures,
+    stock, stored_value, web_orders,
 };
 
 pub use api::{AppState, ServerConfig, serve};

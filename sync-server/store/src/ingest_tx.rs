@@ -10,16 +10,20 @@
 //! 1. the records and the new chain heads;
 //! 2. the web orders the till's records move, with their feed entries (after the records, so
 //!    the entries take versions in this transaction);
-//! 3. the alarms, bounded per till and hour ([`pos_hq_core::ingest::admit_alarms`]), each new one
+//! 3. the credit notes' and gift cards' balances and history, and the online holds the till's
+//!    redemptions settle ([`pos_hq_core::stored_value`]); the returns naming an original
+//!    ticket, indexed with it, the reservations they settle, and an over-return alarm when
+//!    the chain gave back more than was sold ([`pos_hq_core::returns`]);
+//! 4. the alarms, bounded per till and hour ([`pos_hq_core::ingest::admit_alarms`]), each new one
 //!    with its event;
-//! 4. the sales rollups (deltas added to the stored rows);
-//! 5. the till's last contact, clock skew and software;
-//! 6. the day closures, and the daily entries of every closure whose cash records are held
+//! 5. the sales rollups (deltas added to the stored rows);
+//! 6. the till's last contact, clock skew and software;
+//! 7. the day closures, and the daily entries of every closure whose cash records are held
 //!    ([`pos_hq_core::accounting`]);
-//! 7. the customers' figures and the stock lines the tickets move ([`pos_hq_core::crm`],
+//! 8. the customers' figures and the stock lines the tickets move ([`pos_hq_core::crm`],
 //!    [`pos_hq_core::stock`]);
-//! 8. the outbox events: the records', the alarms', the entries', the orders', the
-//!    customers' and stock lines', in that order.
+//! 9. the outbox events: the records', the instruments' movements, the alarms', the entries',
+//!    the orders', the customers' and stock lines', in that order.
 //!
 //! The customers a till uploads (their contact details) follow [`put_customers`], over the
 //! same verbs.
@@ -44,6 +48,7 @@ use pos_hq_core::events::{self, OutboxEvent};
 use pos_hq_core::ingest::{self, Accepted, ChainPlan, CheckedBatches, Held, NewAlarm};
 use pos_hq_core::rollup::{RollupDelta, RollupKey};
 use pos_hq_core::stock::{self, StockKey};
+use pos_hq_core::stored_value::{self, HistoryRow, Instrument};
 use pos_hq_core::web_orders::{self, TillActionWrites};
 
 /// The storage verbs of one upload's transaction. Every verb reads or writes within that
@@ -141,6 +146,37 @@ pub trait IngestTx {
     ) -> Result<BTreeMap<StockKey, stock::Stored>>;
     /// Stores stock lines.
     async fn save_stock_lines(&mut self, lines: &BTreeMap<StockKey, stock::Stored>) -> Result<()>;
+    /// The stored credit notes and gift cards among `numbers`, by number, each held until the
+    /// transaction ends (instruments are shared by every till, as customers are).
+    async fn instruments(&mut self, numbers: &[String]) -> Result<BTreeMap<String, Instrument>>;
+    /// Stores instruments' new states and appends their history rows.
+    async fn save_instruments(
+        &mut self,
+        instruments: &BTreeMap<String, Instrument>,
+        history: &[HistoryRow],
+    ) -> Result<()>;
+    /// Ends, per (number, amount) the till redeemed, its oldest online hold of that number:
+    /// the redemption it held for is recorded, the balance now counts it.
+    async fn settle_holds(
+        &mut self,
+        till_id: &str,
+        redeemed: &[(String, pos_domain::Money)],
+    ) -> Result<()>;
+    /// Indexes returns under their original ticket and ends the reservations of this till
+    /// on those originals (the return they reserved for is recorded).
+    async fn index_returns(
+        &mut self,
+        till_id: &str,
+        returns: &[pos_hq_core::returns::NamedReturn],
+    ) -> Result<()>;
+    /// The (till, ticket sequence) of every return indexed under an original ticket.
+    async fn returns_of(
+        &mut self,
+        original_till: &str,
+        original_ticket: u64,
+    ) -> Result<Vec<(String, u64)>>;
+    /// Which of the till's tickets `seqs` have returns indexed under them.
+    async fn tickets_with_returns(&mut self, till_id: &str, seqs: &[u64]) -> Result<Vec<u64>>;
     /// Appends events to the outbox, in order (an event id already written is skipped).
     async fn insert_outbox_events(&mut self, events: &[&OutboxEvent]) -> Result<()>;
 
@@ -207,7 +243,9 @@ pub async fn ingest(
     let received_at = timestamp::format(&now);
     store_records(tx, till, &plans, &received_at).await?;
     let orders = apply_till_actions(tx, till, &plans, now).await?;
-    let alarm_events = raise_alarms(tx, till, &writes, &orders, now).await?;
+    let mut money = apply_stored_value(tx, till, &writes, &received_at).await?;
+    money.alarms.extend(index_returns(tx, till, &writes).await?);
+    let alarm_events = raise_alarms(tx, till, &writes, &orders, &money.alarms, now).await?;
     if !writes.rollups.is_empty() {
         tx.add_rollups(&writes.rollups).await?;
     }
@@ -223,6 +261,7 @@ pub async fn ingest(
     let events: Vec<&OutboxEvent> = writes
         .events
         .iter()
+        .chain(&money.events)
         .chain(&alarm_events)
         .chain(&entry_events)
         .chain(&orders.events)
@@ -310,6 +349,124 @@ async fn apply_till_actions(
     Ok(writes)
 }
 
+/// Applies the upload's stored-value movements to the instruments' balances and history and
+/// settles the holds its redemptions were made under (see [`pos_hq_core::stored_value`]); the
+/// caller writes the returned events and alarms.
+async fn apply_stored_value(
+    tx: &mut impl IngestTx,
+    till: &TillAuth,
+    writes: &IngestWrites,
+    now: &str,
+) -> Result<stored_value::Applied> {
+    let moves = &writes.instrument_moves;
+    if moves.is_empty() {
+        return Ok(stored_value::Applied::default());
+    }
+    let mut instruments = tx.instruments(&stored_value::numbers(moves)).await?;
+    let applied = stored_value::apply(&mut instruments, moves, now);
+    tx.save_instruments(&instruments, &applied.history).await?;
+    if !applied.redeemed.is_empty() {
+        tx.settle_holds(&till.till_id, &applied.redeemed).await?;
+    }
+    Ok(applied)
+}
+
+/// Indexes the upload's returns under their originals and checks each original they name,
+/// and each sale of the upload that returns synced earlier name, against every return the
+/// chain holds; returns an over-return alarm per ticket the chain gave back more of than it
+/// sold.
+async fn index_returns(
+    tx: &mut impl IngestTx,
+    till: &TillAuth,
+    writes: &IngestWrites,
+) -> Result<Vec<NewAlarm>> {
+    use pos_hq_core::returns::NamedReturn;
+    let mut checks: Vec<NamedReturn> = writes.returns.clone();
+    if !writes.returns.is_empty() {
+        tx.index_returns(&till.till_id, &writes.returns).await?;
+    }
+    // A sale synced after returns made against it elsewhere is checked now.
+    if !writes.sold.is_empty() {
+        let seqs: Vec<u64> = writes.sold.iter().map(|(seq, _)| *seq).collect();
+        let returned = tx.tickets_with_returns(&till.till_id, &seqs).await?;
+        checks.extend(
+            writes
+                .sold
+                .iter()
+                .filter(|(seq, _)| returned.contains(seq))
+                .map(|(seq, hash)| NamedReturn {
+                    original_till: till.till_id.clone(),
+                    original_ticket: *seq,
+                    seq: *seq,
+                    hash: hash.clone(),
+                }),
+        );
+    }
+    let mut alarms = Vec::new();
+    for r in &checks {
+        if let Some(alarm) = over_return_alarm(tx, r).await? {
+            alarms.push(alarm);
+        }
+    }
+    Ok(alarms)
+}
+
+/// The over-return alarm of the original `r` names, on `r`'s record, if the returns held give
+/// back more than it sold (an original not held yet is checked when it arrives).
+async fn over_return_alarm(
+    tx: &mut impl IngestTx,
+    r: &pos_hq_core::returns::NamedReturn,
+) -> Result<Option<NewAlarm>> {
+    let Some(original) = held_ticket(tx, &r.original_till, r.original_ticket).await? else {
+        return Ok(None);
+    };
+    let mut returns = Vec::new();
+    for (till_id, seq) in tx.returns_of(&r.original_till, r.original_ticket).await? {
+        returns.extend(held_ticket(tx, &till_id, seq).await?);
+    }
+    let over = pos_hq_core::returns::over_returned(&original, &returns);
+    if over.is_empty() {
+        return Ok(None);
+    }
+    let lines: Vec<String> = over
+        .iter()
+        .map(|(line, n)| format!("line {line}: {n} more than sold"))
+        .collect();
+    Ok(Some(NewAlarm {
+        chain: Chain::Ticket,
+        seq: r.seq,
+        kind: ingest::AlarmKind::OverReturned,
+        reason: format!(
+            "ticket {} of till {} was returned beyond what it sold ({}), by returns made at \
+             several tills without head office's answer: the refunds were given, check the \
+             goods taken back",
+            r.original_ticket,
+            r.original_till,
+            lines.join(", ")
+        ),
+        received: Vec::new(),
+        received_hash: r.hash.clone(),
+    }))
+}
+
+/// A held ticket of a till, read from its stored record (`None`: not held or not a ticket).
+async fn held_ticket(
+    tx: &mut impl IngestTx,
+    till_id: &str,
+    seq: u64,
+) -> Result<Option<pos_domain::ticket::Ticket>> {
+    let Some(body) = tx
+        .record_bodies(till_id, Chain::Ticket, seq.saturating_sub(1), seq)
+        .await?
+        .pop()
+    else {
+        return Ok(None);
+    };
+    Ok(pos_domain::record::SignedRecord::from_stored(&body)
+        .ok()
+        .and_then(|signed| pos_hq_core::rollup::parse_ticket(&signed).ok().flatten()))
+}
+
 /// Stores the upload's alarms and the orders', within the till's hourly bound; returns the
 /// events of the new ones.
 async fn raise_alarms(
@@ -317,9 +474,15 @@ async fn raise_alarms(
     till: &TillAuth,
     writes: &IngestWrites,
     orders: &TillActionWrites,
+    money: &[NewAlarm],
     now: DateTime<Utc>,
 ) -> Result<Vec<OutboxEvent>> {
-    let raised: Vec<&NewAlarm> = writes.alarms.iter().chain(&orders.alarms).collect();
+    let raised: Vec<&NewAlarm> = writes
+        .alarms
+        .iter()
+        .chain(&orders.alarms)
+        .chain(money)
+        .collect();
     if raised.is_empty() {
         return Ok(Vec::new());
     }

@@ -16,6 +16,7 @@ pub mod archives;
 pub use archives::ArchiveStore;
 pub mod ingest_tx;
 pub mod migrations;
+pub mod returns;
 
 use std::collections::BTreeMap;
 
@@ -620,6 +621,29 @@ pub struct WebhookQueue {
     pub dead: i64,
 }
 
+/// An online redemption hold a till asks for (see [`Store::hold_redemption`]).
+#[derive(Clone, Debug)]
+pub struct HoldRequest {
+    /// The till's id for it: a resend of the same hold is the same hold.
+    pub hold_id: String,
+    pub number: String,
+    pub amount: pos_domain::Money,
+    /// How long it reserves the money if no redemption settles it.
+    pub seconds: u32,
+}
+
+/// Head office's answer to a hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HoldOutcome {
+    /// No instrument of that number is held (never filled at any synced till).
+    Unknown,
+    Granted(pos_hq_core::stored_value::Instrument),
+    Refused(
+        pos_hq_core::stored_value::Instrument,
+        pos_hq_core::stored_value::HoldRefusal,
+    ),
+}
+
 /// Server storage. Every method is one transaction.
 #[async_trait]
 pub trait Store: archives::ArchiveStore + Send + Sync + 'static {
@@ -732,6 +756,46 @@ pub trait Store: archives::ArchiveStore + Send + Sync + 'static {
         now: DateTime<Utc>,
         till_clock: Option<DateTime<Utc>>,
     ) -> Result<UploadResponse>;
+
+    /// A credit note or gift card by number, as the movements synced so far leave it.
+    async fn instrument(
+        &self,
+        number: &str,
+    ) -> Result<Option<pos_hq_core::stored_value::Instrument>>;
+    /// Every movement of an instrument, oldest first.
+    async fn instrument_history(
+        &self,
+        number: &str,
+    ) -> Result<Vec<pos_hq_core::stored_value::HistoryRow>>;
+    /// Holds `hold.amount` of an instrument for a redemption `till_id` is about to record,
+    /// decided by [`pos_hq_core::stored_value::decide_hold`] with the instrument locked, so two
+    /// holds of one instrument are decided one after the other. Expired holds are dropped
+    /// first; a hold id the till already holds is granted again unchanged.
+    async fn hold_redemption(
+        &self,
+        till_id: &str,
+        hold: &HoldRequest,
+        now: DateTime<Utc>,
+    ) -> Result<HoldOutcome>;
+
+    /// The (till, sequence) of every return indexed under a ticket, and the lines of the live
+    /// return reservations on it (expired ones left out).
+    async fn returns_of_ticket(
+        &self,
+        original_till: &str,
+        original_ticket: u64,
+        now: DateTime<Utc>,
+    ) -> Result<returns::ReturnsOfTicket>;
+    /// Reserves lines of a ticket for a return `till_id` is about to record, decided by
+    /// [`returns::decide`] with the original locked, so two tills racing for the last unit
+    /// are answered one after the other. Expired reservations are dropped first; a
+    /// reservation id the till already holds is granted again unchanged.
+    async fn reserve_return(
+        &self,
+        till_id: &str,
+        request: &returns::ReservationRequest,
+        now: DateTime<Utc>,
+    ) -> Result<returns::ReservationOutcome>;
 
     async fn sales(&self, query: &SalesQuery) -> Result<Vec<SalesRow>>;
     /// The status of the selected shops' tills, by till id, a page at a time (keyed by till id).
