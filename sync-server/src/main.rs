@@ -321,7 +321,7 @@ enum ShopAction {
 #[derive(Subcommand)]
 enum TillAction {
     Create {
-        /// Defaults to SHOP-<slug of the name>. Initialize the till's ledger with this id.
+        /// Defaults to `SHOP-<slug of the name>`. Initialize the till's ledger with this id.
         #[arg(long)]
         id: Option<String>,
         #[arg(long)]

@@ -4,7 +4,7 @@
 //! - [`ingest`]: the upload planner (held state + batch -> records to store, alarm,
 //!   acknowledgement), with the signature verdicts of [`signatures`] checked before the
 //!   transaction, and the alarms' bound per till and hour;
-//! - [`derive`]: what an upload writes besides its records (rollups, events, alarms, customers,
+//! - [`derive`](mod@derive): what an upload writes besides its records (rollups, events, alarms, customers,
 //!   stock), from the plans;
 //! - [`rollup`]: sales rollups from ticket payloads; [`accounting`]: the daily journal entry of
 //!   a day (Z) closure; [`crm`] and [`stock`]: customer and per-shop stock events of tickets;

@@ -20,7 +20,7 @@
 //! [`pos_domain::web_order::NewWebOrder::lines`]; refused with 422 and the limit's code), so
 //! every reader reads back what is stored. An order stored before those limits, or edited by
 //! hand, that no longer parses is never a 500: lists and uploads leave it out with a logged
-//! `web_order_unreadable` alarm ([`readable_orders`], [`known_or_skipped`]), a read of it
+//! `web_order_unreadable` alarm ([`readable_orders`], `known_or_skipped`), a read of it
 //! answers 409 `web_order_unreadable`, and `sync-server admin web-order remove` drops it at
 //! head office and, through a removal in the changes feed, at its shop's tills (with a
 //! `pos.web_order.removed` event for the web shop).

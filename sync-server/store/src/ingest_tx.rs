@@ -3,7 +3,7 @@
 //!
 //! An upload is checked in three steps. Its signatures first, before any transaction, on every
 //! core ([`CheckedBatches::check`]: they do not depend on what head office holds). Then, in
-//! the upload's transaction, [`ingest`]: the held state is read, each chain planned
+//! the upload's transaction, [`ingest()`]: the held state is read, each chain planned
 //! ([`pos_hq_core::ingest::plan_chain`]: links, forks, gaps) and the rest derived
 //! ([`pos_hq_core::derive`]), then written in this order:
 //!
@@ -52,7 +52,7 @@ use pos_hq_core::stored_value::{self, HistoryRow, Instrument};
 use pos_hq_core::web_orders::{self, TillActionWrites};
 
 /// The storage verbs of one upload's transaction. Every verb reads or writes within that
-/// transaction; none decides anything (the decisions are in [`ingest`] and the pure modules
+/// transaction; none decides anything (the decisions are in [`pos_hq_core::ingest`] and the pure modules
 /// it calls).
 // `async fn` in a trait: the futures' `Send` cannot be required here, but each backend's
 // futures are `Send` or not by themselves, and [`ingest`] is called with a concrete backend.
@@ -213,7 +213,7 @@ pub struct PostedEntry<'a> {
     pub posted_at: &'a str,
 }
 
-/// An upload whose signatures were checked, ready for [`ingest`].
+/// An upload whose signatures were checked, ready for [`ingest()`].
 pub struct CheckedUpload {
     pub batches: Vec<ChainBatch>,
     pub checked: CheckedBatches,

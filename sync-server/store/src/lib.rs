@@ -507,7 +507,7 @@ pub struct Consumer {
 pub struct NewWebhook {
     pub id: String,
     pub url: String,
-    /// The signing secret sealed under the server key ([`crate::server_key::ServerKey::seal`]):
+    /// The signing secret sealed under the server key (`ServerKey::seal` of the server crate):
     /// the database never holds it in clear.
     pub sealed_secret: String,
     pub types: Vec<String>,
@@ -567,7 +567,7 @@ pub struct DueDelivery {
 /// alone until it expires (when its process died without finishing).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Claim {
-    /// The claiming process (see [`crate::feeds::replica_id`]).
+    /// The claiming process (see `feeds::replica_id` of the server crate).
     pub by: String,
     /// When the claim is made: work due by then is claimable.
     pub now: DateTime<Utc>,
