@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex};
 
 use pos_domain::Money;
 use pos_payment_terminal::{
-    Charged, FileJournal, Kind, Outcome, PaymentError, PaymentRequest, UnknownCause, new_reference,
+    Charged, FileJournal, Intent, IntentJournal, JournalError, Kind, Outcome, PaymentError,
+    PaymentRequest, UnknownCause, new_reference,
 };
 use pos_till::Till;
 
@@ -208,6 +209,30 @@ fn charged_unused(charged: &Charged) -> Payment {
     }
 }
 
+/// How long `card_payment_start` waits for the intent to be journaled before answering.
+const INTENT_JOURNALED_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The intent journal as a payment thread uses it: says once the intent is journaled (or
+/// failed to be), so the service answers only after a crash could no longer lose it.
+struct AnnouncingJournal<'a> {
+    journal: &'a mut FileJournal,
+    journaled: Option<std::sync::mpsc::Sender<()>>,
+}
+
+impl IntentJournal for AnnouncingJournal<'_> {
+    fn record_intent(&mut self, intent: &Intent) -> Result<(), JournalError> {
+        let recorded = self.journal.record_intent(intent);
+        if let Some(journaled) = self.journaled.take() {
+            let _ = journaled.send(());
+        }
+        recorded
+    }
+
+    fn record_outcome(&mut self, reference: &str, outcome: &Outcome) -> Result<(), JournalError> {
+        self.journal.record_outcome(reference, outcome)
+    }
+}
+
 /// Tells the journal a charge is accounted for. A failure only means the charge shows again
 /// after the next restart, where the ledger says it is used: logged, not an error.
 fn release(journal: &mut FileJournal, reference: &str, why: &str) {
@@ -379,11 +404,16 @@ impl Service {
                 PaymentKind::Refund => Kind::Refund,
             });
         let payments = self.payments.clone();
+        let (journaled, intent_on_disk) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let outcome = match settings.connect() {
                 Ok(mut terminal) => {
                     let mut journal = lock(&journal);
-                    outcome_of(terminal.pay(&request, &mut *journal))
+                    let mut announcing = AnnouncingJournal {
+                        journal: &mut *journal,
+                        journaled: Some(journaled),
+                    };
+                    outcome_of(terminal.pay(&request, &mut announcing))
                 }
                 Err(error) => {
                     Outcome::NotSent(pos_payment_terminal::NotSent { error, attempts: 0 })
@@ -394,6 +424,10 @@ impl Service {
                 apply(payment, &outcome);
             }
         });
+        // Answer once the intent is on disk (or the terminal could not be reached and nothing
+        // was sent), so a crash right after the answer still finds the payment at the next
+        // start. The wait is bounded: a slow link only delays the answer, never hangs it.
+        let _ = intent_on_disk.recv_timeout(INTENT_JOURNALED_WITHIN);
         Ok(view)
     }
 
