@@ -24,7 +24,7 @@ use pos_domain::record::{PublicKey, timestamp};
 use pos_domain::wire::codes;
 use serde::{Deserialize, Serialize};
 
-use crate::api::{AppState, Caller, Failure, QueryParams};
+use crate::api::{AppState, Caller, Failure, PathParams, QueryParams};
 use crate::archives::{self, MAX_ARCHIVE_BYTES, Verdict};
 use crate::scope::scope;
 use crate::store::archives::{ArchiveInfo, NewArchive, NewArchiveCheck};
@@ -200,7 +200,7 @@ pub(crate) async fn list_archives(
         (status = 404, description = "No such archive in the user's scope", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn download_archive(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    PathParams(id): PathParams<i64>,
     caller: Caller,
 ) -> Result<Response, Failure> {
     let user = auditor(caller)?;

@@ -77,6 +77,14 @@ pub struct SalesChanged {
     pub shop: String,
 }
 
+/// One event of the stream as `text/event-stream` carries it (for the OpenAPI document): its
+/// name (`ready` or `sales`) and its data, the JSON of a [`SalesChanged`].
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LiveEventDoc {
+    pub event: String,
+    pub data: String,
+}
+
 /// Which shops a listener is told about: every shop, or the set of its scope.
 enum Audience {
     Everyone,
@@ -106,7 +114,7 @@ fn events(
     receiver: broadcast::Receiver<String>,
     audience: Audience,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    let ready = Event::default().event("ready").data("{}");
+    let ready = Event::default().event("ready").data("{\"shop\":\"*\"}");
     let first = futures_util::stream::once(async move { Ok(ready) });
     let changes = futures_util::stream::unfold(
         (receiver, audience),
@@ -131,7 +139,7 @@ fn events(
 #[utoipa::path(get, path = "/api/v1/hq/live", tag = "head office",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Server-sent events: `ready` once, then `sales` with `{\"shop\": ID}` each time a till of a shop in the user's scope uploads new records (`*`: re-read everything)", content_type = "text/event-stream", body = SalesChanged),
+        (status = 200, description = "Server-sent events: `ready` once (`{\"shop\": \"*\"}`: read everything), then `sales` with `{\"shop\": ID}` each time a till of a shop in the user's scope uploads new records (`*`: re-read everything)", content_type = "text/event-stream", body = LiveEventDoc),
         (status = 401, description = "Missing or unknown token (or session cookie)", body = crate::openapi::ApiErrorDoc),
         (status = 403, description = "A till, or a manager bound to no shop or region", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn hq_live(
