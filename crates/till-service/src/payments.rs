@@ -410,7 +410,7 @@ impl Service {
                 Ok(mut terminal) => {
                     let mut journal = lock(&journal);
                     let mut announcing = AnnouncingJournal {
-                        journal: &mut *journal,
+                        journal: &mut journal,
                         journaled: Some(journaled),
                     };
                     outcome_of(terminal.pay(&request, &mut announcing))
