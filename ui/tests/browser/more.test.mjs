@@ -158,7 +158,9 @@ describe('approvals, parked sales, cash and duplicates', () => {
     await withTill({}, async (stack, page) => {
       await login(page, CASHIER.pin);
       await page.getByTestId('sale-search').pressSequentially('ecouteurs blue', { delay: 40 });
-      await eventually(async () => /Écouteurs Bluetooth/.test(await page.getByTestId('search-results').innerText().catch(() => '')), 'the accent-insensitive search');
+      // Wait for the answer to the whole query (the first result is the one Enter adds), not
+      // an earlier answer to a prefix still on screen.
+      await eventually(async () => /Écouteurs Bluetooth/.test(await page.getByTestId('search-result').first().innerText().catch(() => '')), 'the accent-insensitive search');
       await page.keyboard.press('Enter');
       await cartLines(page, 1);
       await page.keyboard.press('+');
