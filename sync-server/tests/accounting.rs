@@ -6,7 +6,6 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::Command;
 
 use pos_domain::Money;
@@ -65,37 +64,6 @@ fn hledger_available() -> bool {
             false
         }
     }
-}
-
-fn hledger(args: &[&str]) -> String {
-    let out = Command::new("hledger").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "hledger {args:?} fails: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// The total of the accounts whose number starts with `prefix`, from `hledger bal` as CSV.
-fn hledger_total(journal: &Path, prefix: &str) -> Money {
-    let csv = hledger(&[
-        "-f",
-        journal.to_str().unwrap(),
-        "bal",
-        &format!("^{prefix}"),
-        "--flat",
-        "-N",
-        "-O",
-        "csv",
-    ]);
-    let mut total = Money::ZERO;
-    for line in csv.lines().skip(1) {
-        let fields: Vec<&str> = line.split("\",\"").collect();
-        let amount = fields[1].trim_matches('"').trim_end_matches(" EUR");
-        total += amount.parse::<Money>().unwrap();
-    }
-    total
 }
 
 fn admin(db_url: &str, args: &[&str]) {

@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::path::Path;
 use std::process::Command;
 
 use pos_domain::Money;
@@ -43,39 +42,6 @@ fn admin(db_url: &str, args: &[&str]) {
         "sync-server admin {args:?} fails: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn hledger(args: &[&str]) -> String {
-    let out = Command::new("hledger")
-        .args(args)
-        .output()
-        .expect("hledger is installed (the accounting checks need it)");
-    assert!(
-        out.status.success(),
-        "hledger {args:?} fails: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// The total of the accounts whose number starts with `prefix` (credit negative).
-fn hledger_total(journal: &Path, prefix: &str) -> Money {
-    let csv = hledger(&[
-        "-f",
-        journal.to_str().unwrap(),
-        "bal",
-        &format!("^{prefix}"),
-        "-O",
-        "csv",
-        "--no-total",
-    ]);
-    let mut total = Money::ZERO;
-    for line in csv.lines().skip(1) {
-        let fields: Vec<&str> = line.split("\",\"").collect();
-        let amount = fields[1].trim_matches('"').trim_end_matches(" EUR");
-        total += amount.parse::<Money>().unwrap();
-    }
-    total
 }
 
 async fn a_gift_card_is_a_liability_and_its_goods_are_taxed_when_it_is_spent(backend: Backend) {

@@ -559,3 +559,38 @@ pub async fn enrolled_till(server: &Server, shop: &str, id: &str, secret: u8) ->
     .await
     .0
 }
+
+/// Runs hledger (installed by `scripts/install-deps.sh`) and returns what it printed.
+pub fn hledger(args: &[&str]) -> String {
+    let out = std::process::Command::new("hledger")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "hledger {args:?} fails: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The total of the accounts whose number starts with `prefix`, from `hledger bal` as CSV.
+pub fn hledger_total(journal: &std::path::Path, prefix: &str) -> pos_domain::Money {
+    let csv = hledger(&[
+        "-f",
+        journal.to_str().unwrap(),
+        "bal",
+        &format!("^{prefix}"),
+        "--flat",
+        "-N",
+        "-O",
+        "csv",
+    ]);
+    let mut total = pos_domain::Money::ZERO;
+    for line in csv.lines().skip(1) {
+        let fields: Vec<&str> = line.split("\",\"").collect();
+        let amount = fields[1].trim_matches('"').trim_end_matches(" EUR");
+        total += amount.parse::<pos_domain::Money>().unwrap();
+    }
+    total
+}
