@@ -345,6 +345,168 @@ pub struct WebOrderDoc {
     pub returned: Vec<PickedLineDoc>,
 }
 
+/// A credit note's or gift card's number ([`pos_domain::stored_value::InstrumentNumber`]):
+/// `AV` (credit note) or `CC` (gift card), then 18 random digits and 2 check digits; spaces,
+/// dashes and lower case are accepted. A number of that form whose check digits are wrong is
+/// 422 `instrument_number_invalid`, a rule no JSON Schema states.
+#[derive(Serialize, ToSchema)]
+#[schema(as = InstrumentNumber, example = "AV123456789012345678 42", pattern = r"^([Aa][Vv]|[Cc][Cc])[0-9 -]{20,40}$")]
+pub struct InstrumentNumberDoc(pub String);
+
+/// [`pos_domain::wire::InstrumentLookup`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = InstrumentLookup)]
+pub struct InstrumentLookupDoc {
+    /// `MAJOR.MINOR`: this server takes major 1 (another is 400 `protocol_unsupported`).
+    #[schema(example = "1.0", pattern = r"^1\.[0-9]{1,9}$")]
+    pub protocol: String,
+    pub number: InstrumentNumberDoc,
+}
+
+/// [`pos_domain::stored_value::InstrumentState`] and whether head office knows the instrument
+/// ([`pos_domain::wire::InstrumentAnswer`]).
+#[derive(Serialize, ToSchema)]
+#[schema(as = InstrumentAnswer)]
+pub struct InstrumentAnswerDoc {
+    pub known: bool,
+    /// In canonical form: no spaces, upper case.
+    pub number: String,
+    /// From every till's synced movements.
+    #[schema(example = "25.00")]
+    pub balance: String,
+    /// The last day it may be spent (`YYYY-MM-DD`), when it expires.
+    #[schema(format = Date, required = false)]
+    pub expires: Option<String>,
+    /// Expired or cancelled: nothing more may be spent or loaded.
+    pub closed: bool,
+    /// Movements made offline and not yet reconciled, which the balance may not reflect yet.
+    pub pending_offline: bool,
+}
+
+/// [`pos_domain::wire::RedemptionHold`]: the hold ends when the redemption record naming it
+/// arrives, or after `seconds` (1 to 600; more is taken as 600).
+#[derive(Serialize, ToSchema)]
+#[schema(as = RedemptionHold)]
+pub struct RedemptionHoldDoc {
+    /// `MAJOR.MINOR`: this server takes major 1 (another is 400 `protocol_unsupported`).
+    #[schema(example = "1.0", pattern = r"^1\.[0-9]{1,9}$")]
+    pub protocol: String,
+    /// The till's id for the hold, repeated in the redemption it records: a resend of the same
+    /// hold is the same hold.
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
+    pub hold: String,
+    pub number: InstrumentNumberDoc,
+    /// Above zero, at most 9,999,999.99 (0 is 422).
+    #[schema(example = "12.50", pattern = r"^[0-9]{1,7}(\.[0-9]{1,2})?$")]
+    pub amount: String,
+    pub seconds: u32,
+}
+
+/// [`pos_domain::wire::RedemptionHoldAnswer`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = RedemptionHoldAnswer)]
+pub struct RedemptionHoldAnswerDoc {
+    pub hold: String,
+    pub granted: bool,
+    pub number: String,
+    /// The balance besides every hold granted.
+    #[schema(example = "25.00")]
+    pub balance: String,
+    #[schema(format = Date, required = false)]
+    pub expires: Option<String>,
+    pub closed: bool,
+    /// When refused: `instrument_balance_insufficient` or `instrument_not_usable`.
+    #[schema(required = false)]
+    pub refused: Option<String>,
+}
+
+/// [`pos_domain::wire::TicketLookup`]: another till's ticket, by the receipt's QR reference
+/// or by its till and number.
+#[derive(Serialize, ToSchema)]
+#[schema(as = TicketLookup)]
+pub struct TicketLookupDoc {
+    /// `MAJOR.MINOR`: this server takes major 1 (another is 400 `protocol_unsupported`).
+    #[schema(example = "1.0", pattern = r"^1\.[0-9]{1,9}$")]
+    pub protocol: String,
+    /// The till that recorded the ticket.
+    pub till: String,
+    /// Its number on that till.
+    pub ticket: u64,
+    /// The first 16 hex digits of the ticket record's hash, from the receipt's QR code (proof
+    /// the customer holds the receipt); one that does not match is 404, as an unknown ticket.
+    #[schema(required = false)]
+    pub hash_prefix: Option<String>,
+}
+
+/// [`pos_domain::wire::TicketAt`]: a ticket as head office holds it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = TicketAt)]
+pub struct TicketAtDoc {
+    pub till: String,
+    pub shop: String,
+    pub ticket: u64,
+    /// When it was recorded (RFC 3339, the record's `at`).
+    pub at: String,
+    /// The signed ticket's payload ([`pos_domain::ticket::Ticket`]).
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+}
+
+/// [`pos_domain::ticket::ReturnLine`]: units of one line of the original ticket.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ReturnLine)]
+pub struct ReturnLineDoc {
+    /// The line number on the original ticket.
+    pub line: u32,
+    /// Units (or grams) brought back.
+    pub quantity: u32,
+    /// For handsets: which IMEIs come back (empty: the ones not yet returned).
+    #[schema(required = false)]
+    pub serials: Vec<String>,
+}
+
+/// [`pos_domain::wire::TicketLookupAnswer`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = TicketLookupAnswer)]
+pub struct TicketLookupAnswerDoc {
+    pub original: TicketAtDoc,
+    /// Every return and exchange recorded against it anywhere in the chain.
+    pub returns: Vec<TicketAtDoc>,
+    /// Units reserved by returns in progress at other tills, per original line.
+    #[schema(required = false)]
+    pub reserved: Vec<ReturnLineDoc>,
+}
+
+/// [`pos_domain::wire::ReturnReservation`]: the reservation ends when the return record
+/// naming it arrives, or after `seconds` (1 to 600; more is taken as 600).
+#[derive(Serialize, ToSchema)]
+#[schema(as = ReturnReservation)]
+pub struct ReturnReservationDoc {
+    /// `MAJOR.MINOR`: this server takes major 1 (another is 400 `protocol_unsupported`).
+    #[schema(example = "1.0", pattern = r"^1\.[0-9]{1,9}$")]
+    pub protocol: String,
+    /// The till's id for it: a resend is the same reservation.
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
+    pub reservation: String,
+    pub original_till: String,
+    pub original_ticket: u64,
+    /// 1 to 250 lines.
+    #[schema(min_items = 1, max_items = 250)]
+    pub lines: Vec<ReturnLineDoc>,
+    pub seconds: u32,
+}
+
+/// [`pos_domain::wire::ReturnReservationAnswer`].
+#[derive(Serialize, ToSchema)]
+#[schema(as = ReturnReservationAnswer)]
+pub struct ReturnReservationAnswerDoc {
+    pub reservation: String,
+    pub granted: bool,
+    /// When refused: which line goes beyond what is left to return.
+    #[schema(required = false)]
+    pub refused: Option<String>,
+}
+
 /// Declares the `bearer` security scheme the protected routes name.
 struct BearerAuth;
 

@@ -69,9 +69,9 @@ fn ticket_at(record: &StoredRecord) -> Result<TicketAt, Failure> {
     path = "/api/v1/tills/{till_id}/tickets/lookup",
     tag = "returns",
     params(("till_id" = String, Path, description = "the calling till")),
-    request_body(content = Object, description = "`TicketLookup`: `{protocol, till, ticket, hash_prefix?}`"),
+    request_body(content = crate::openapi::TicketLookupDoc),
     responses(
-        (status = 200, description = "`TicketLookupAnswer`: the original, every return made against it in the chain, the lines reserved", body = Object),
+        (status = 200, description = "the original, every return made against it in the chain, the lines reserved", body = crate::openapi::TicketLookupAnswerDoc),
         (status = 404, description = "`ticket_unknown`: no such ticket held, or the receipt proof does not match", body = crate::openapi::ApiErrorDoc),
         (status = 429, description = "`rate_limited`", body = crate::openapi::ApiErrorDoc),
     ),
@@ -118,9 +118,9 @@ pub(crate) async fn lookup(
     path = "/api/v1/tills/{till_id}/returns/reserve",
     tag = "returns",
     params(("till_id" = String, Path, description = "the calling till")),
-    request_body(content = Object, description = "`ReturnReservation`: `{protocol, reservation, original_till, original_ticket, lines, seconds}`"),
+    request_body(content = crate::openapi::ReturnReservationDoc),
     responses(
-        (status = 200, description = "`ReturnReservationAnswer`: granted, or refused with the line beyond what is left", body = Object),
+        (status = 200, description = "granted, or refused with the line beyond what is left", body = crate::openapi::ReturnReservationAnswerDoc),
         (status = 404, description = "`ticket_unknown`", body = crate::openapi::ApiErrorDoc),
         (status = 422, description = "no line, or a reservation id out of bounds", body = crate::openapi::ApiErrorDoc),
         (status = 429, description = "`rate_limited`", body = crate::openapi::ApiErrorDoc),

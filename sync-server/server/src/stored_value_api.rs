@@ -86,9 +86,9 @@ pub(crate) fn admitted(
     path = "/api/v1/tills/{till_id}/instruments/lookup",
     tag = "stored value",
     params(("till_id" = String, Path, description = "the calling till")),
-    request_body(content = Object, description = "`InstrumentLookup`: `{protocol, number}`"),
+    request_body(content = crate::openapi::InstrumentLookupDoc),
     responses(
-        (status = 200, description = "`InstrumentAnswer`: the balance from every till's synced movements", body = Object),
+        (status = 200, description = "the balance from every till's synced movements", body = crate::openapi::InstrumentAnswerDoc),
         (status = 404, description = "`instrument_unknown`: head office holds no instrument of that number", body = crate::openapi::ApiErrorDoc),
         (status = 422, description = "the number fails its check digits", body = crate::openapi::ApiErrorDoc),
         (status = 429, description = "`rate_limited`: too many lookups and holds from this till; retry after `Retry-After`", body = crate::openapi::ApiErrorDoc),
@@ -121,9 +121,9 @@ pub(crate) async fn lookup(
     path = "/api/v1/tills/{till_id}/instruments/hold",
     tag = "stored value",
     params(("till_id" = String, Path, description = "the calling till")),
-    request_body(content = Object, description = "`RedemptionHold`: `{protocol, hold, number, amount, seconds}`"),
+    request_body(content = crate::openapi::RedemptionHoldDoc),
     responses(
-        (status = 200, description = "`RedemptionHoldAnswer`: granted, or refused with `instrument_balance_insufficient` or `instrument_not_usable`", body = Object),
+        (status = 200, description = "granted, or refused with `instrument_balance_insufficient` or `instrument_not_usable`", body = crate::openapi::RedemptionHoldAnswerDoc),
         (status = 404, description = "`instrument_unknown`", body = crate::openapi::ApiErrorDoc),
         (status = 422, description = "an amount not above zero, a hold id or a duration out of bounds", body = crate::openapi::ApiErrorDoc),
         (status = 429, description = "`rate_limited`", body = crate::openapi::ApiErrorDoc),
@@ -172,7 +172,7 @@ fn check_hold(request: &RedemptionHold) -> Result<(), Failure> {
         || !crate::store::is_plain_id(&request.hold)
     {
         return Err(invalid(
-            "`hold` is the till's id for the hold: 1 to 64 letters, digits, `-` or `_`".into(),
+            "`hold` is the till's id for the hold: 1 to 64 letters, digits, `-`, `_` or `.`".into(),
         ));
     }
     if !request.amount.is_positive() {
