@@ -169,7 +169,7 @@ pub fn ticket_lines(
     let mut without_seller = Money::ZERO;
     for line in &ticket.lines {
         let Some(seller) = line.seller.as_deref().filter(|s| !s.is_empty()) else {
-            without_seller = without_seller + line.total_excluding_vat;
+            without_seller += line.total_excluding_vat;
             continue;
         };
         let percent = plan.percent_for(line).unwrap_or(Decimal::ZERO);
