@@ -255,11 +255,14 @@ pub fn payroll_tables(report: &Report) -> Vec<Table> {
 }
 
 /// `GET /api/v1/hq/commissions` parameters.
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MonthQuery {
-    /// `YYYY-MM`.
+    /// The shops' local month, `YYYY-MM`.
     pub month: String,
+    /// Only this shop.
     pub shop: Option<String>,
+    /// Only the shops of this region.
     pub region: Option<String>,
     /// For the export: `csv` or `xlsx`.
     pub format: Option<String>,
@@ -288,7 +291,15 @@ async fn shops_asked(
         .collect())
 }
 
-async fn month(
+#[utoipa::path(get, path = "/api/v1/hq/commissions", tag = "head office",
+    params(MonthQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`Report`: per shop and seller the base, what was earned, what returns clawed back and the commission, with the lines; the sellers not on their shop's staff apart (in no total); the base of lines without seller", body = Object),
+        (status = 400, description = "A month not written YYYY-MM", body = crate::openapi::ApiErrorDoc),
+        (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
+        (status = 403, description = "A shop or region outside the user's scope", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn month(
     State(state): State<AppState>,
     caller: Caller,
     QueryParams(query): QueryParams<MonthQuery>,
@@ -299,7 +310,15 @@ async fn month(
     ))
 }
 
-async fn export(
+#[utoipa::path(get, path = "/api/v1/hq/commissions/export", tag = "head office",
+    params(MonthQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The payroll file `commissions-YYYY-MM.csv` (one row per shop and seller, `status` `staff` or `not_staff`) or `.xlsx` (the same, and a sheet of lines), as an attachment", body = String, content_type = "text/csv"),
+        (status = 400, description = "A month not written YYYY-MM, or no `format=csv|xlsx`", body = crate::openapi::ApiErrorDoc),
+        (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
+        (status = 403, description = "A shop or region outside the user's scope", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn export(
     State(state): State<AppState>,
     caller: Caller,
     QueryParams(query): QueryParams<MonthQuery>,
@@ -331,7 +350,12 @@ pub(crate) fn render_failure(e: spreadsheet::RenderError) -> Failure {
     )
 }
 
-async fn plan(
+#[utoipa::path(get, path = "/api/v1/hq/commissions/plan", tag = "head office",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The rates in force: `target` (`category` or `product`), `key`, `percent`, who set it and when", body = Object),
+        (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn plan(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<StoredRate>>, Failure> {
@@ -349,7 +373,15 @@ fn plan_admin(caller: Caller) -> Result<crate::store::User, Failure> {
     Ok(user)
 }
 
-async fn set_plan_rate(
+#[utoipa::path(put, path = "/api/v1/hq/commissions/plan", tag = "head office",
+    request_body(content = Object, description = "`{target: category|product, key, percent}`: percent of the amount after discounts excluding VAT, 0 to 100, at most 4 decimals"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Set; the rates in force", body = Object),
+        (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
+        (status = 403, description = "Not an admin", body = crate::openapi::ApiErrorDoc),
+        (status = 422, description = "A percent beyond 0..100 or an empty key", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn set_plan_rate(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(rate): JsonBody<Rate>,
@@ -360,13 +392,25 @@ async fn set_plan_rate(
 }
 
 /// `DELETE /api/v1/hq/commissions/plan` parameters.
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RateKey {
+    /// `category` or `product`.
+    #[param(value_type = String)]
     pub target: RateTarget,
+    /// The category name or the product id.
     pub key: String,
 }
 
-async fn remove_plan_rate(
+#[utoipa::path(delete, path = "/api/v1/hq/commissions/plan", tag = "head office",
+    params(RateKey),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
+        (status = 403, description = "Not an admin", body = crate::openapi::ApiErrorDoc),
+        (status = 404, description = "No such rate", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn remove_plan_rate(
     State(state): State<AppState>,
     caller: Caller,
     QueryParams(rate): QueryParams<RateKey>,

@@ -34,8 +34,10 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The `format` of an export (the other parameters are the sales query's).
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FormatQuery {
+    /// `csv` or `xlsx`.
     pub format: Option<String>,
 }
 
@@ -79,7 +81,15 @@ pub fn sales_table(answer: &SalesAnswer) -> Table {
     }
 }
 
-async fn sales(
+#[utoipa::path(get, path = "/api/v1/hq/exports/sales", tag = "head office",
+    params(SalesQuery, FormatQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The rows of `GET /api/v1/hq/sales` for the same query as a CSV or XLSX attachment (with `compare=previous`, the previous amount and the difference too)", body = String, content_type = "text/csv"),
+        (status = 400, description = "No `format=csv|xlsx`, or a bad sales query", body = crate::openapi::ApiErrorDoc),
+        (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
+        (status = 403, description = "A shop or region outside the user's scope", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn sales(
     state: State<AppState>,
     caller: Caller,
     QueryParams(format): QueryParams<FormatQuery>,
@@ -117,7 +127,13 @@ pub struct EntityInfo {
     pub fiscal_year_start_month: u32,
 }
 
-async fn entities(
+#[utoipa::path(get, path = "/api/v1/hq/exports/entities", tag = "head office",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The legal entities: id, name, SIREN and the month their fiscal year starts", body = Object),
+        (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
+        (status = 403, description = "Neither admin nor accountant", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn entities(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<EntityInfo>>, Failure> {
@@ -139,14 +155,25 @@ async fn entities(
 }
 
 /// `GET /api/v1/hq/exports/hledger` parameters.
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct YearQuery {
+    /// The legal entity's id.
     pub entity: String,
     /// The year the fiscal year starts in.
     pub year: i32,
 }
 
-async fn hledger(
+#[utoipa::path(get, path = "/api/v1/hq/exports/hledger", tag = "head office",
+    params(YearQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The entity's fiscal year as an hledger journal, as an attachment", body = String, content_type = "text/plain; charset=utf-8"),
+        (status = 400, description = "No such fiscal year", body = crate::openapi::ApiErrorDoc),
+        (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
+        (status = 403, description = "Neither admin nor accountant", body = crate::openapi::ApiErrorDoc),
+        (status = 404, description = "Unknown entity", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn hledger(
     State(state): State<AppState>,
     caller: Caller,
     QueryParams(query): QueryParams<YearQuery>,
