@@ -99,7 +99,7 @@ pub fn csv(table: &Table) -> Result<Vec<u8>, RenderError> {
     writer.write_record(&table.columns)?;
     for row in &table.rows {
         writer.write_record(row.iter().map(|cell| match cell {
-            Cell::Text(text) => text.clone(),
+            Cell::Text(text) => inert(text),
             Cell::Count(n) => n.to_string(),
             Cell::Amount(amount) => amount.to_string(),
         }))?;
@@ -107,6 +107,18 @@ pub fn csv(table: &Table) -> Result<Vec<u8>, RenderError> {
     writer
         .into_inner()
         .map_err(|e| RenderError::Csv(e.into_error().into()))
+}
+
+/// A text cell a spreadsheet will not run: one starting like a formula (`=`, `+`, `-`, `@`, a
+/// tab or a carriage return) gets a leading `'`. Texts come from tills and the catalog (product
+/// labels, seller ids), so a label `=HYPERLINK(...)` must stay a label in the payroll office's
+/// spreadsheet. (XLSX cells are written as strings, never formulas, so need no such care.)
+fn inert(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
 }
 
 /// Every table as a sheet of one XLSX workbook.
@@ -191,6 +203,23 @@ mod tests {
         assert_eq!(
             text, "shop,tickets,amount\n\"PARIS, Opéra\",3,1234.50\n",
             "exact decimal text"
+        );
+    }
+
+    #[test]
+    fn a_text_that_looks_like_a_formula_stays_text_in_a_csv() {
+        let table = Table {
+            name: "Lignes".into(),
+            columns: vec!["label".into(), "base".into()],
+            rows: vec![vec![
+                "=HYPERLINK(\"http://x\")".into(),
+                Money::from_cents(-150).into(),
+            ]],
+        };
+        let text = String::from_utf8(csv(&table).unwrap()).unwrap();
+        assert_eq!(
+            text, "label,base\n\"'=HYPERLINK(\"\"http://x\"\")\",-1.50\n",
+            "a formula-like text is prefixed, a negative amount is not"
         );
     }
 
