@@ -112,9 +112,10 @@ pub fn csv(table: &Table) -> Result<Vec<u8>, RenderError> {
 /// A text cell a spreadsheet will not run: one starting like a formula (`=`, `+`, `-`, `@`, a
 /// tab or a carriage return) gets a leading `'`. Texts come from tills and the catalog (product
 /// labels, seller ids), so a label `=HYPERLINK(...)` must stay a label in the payroll office's
-/// spreadsheet. (XLSX cells are written as strings, never formulas, so need no such care.)
+/// spreadsheet. A lone `-` (the key of sales without a seller) is no formula and stays as is.
+/// (XLSX cells are written as strings, never formulas, so need no such care.)
 fn inert(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if text.len() > 1 && text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {
         text.to_string()
