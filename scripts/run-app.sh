@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: the whole system on its embedded defaults. Head office (the sync server on a SQLite
-# file, with a legal entity, a shop, its staff, the demo catalog and two web orders for pickup)
+# file, with a legal entity, a shop, its staff, the demo catalog and two web orders for pickup,
+# and on the first run a demo chain: two regions, four shops, four more tills with four weeks of
+# sales by sellers, returns, exchanges, a commission plan and one alarm)
 # on 127.0.0.1:8780; the demo till, enrolled with it, with the printer and payment terminal
 # simulators and the customer display simulator (its screens in out/app/display/display.log);
 # the loopback HTTP transport (API + built UI) on 127.0.0.1:8787; and, when a
@@ -31,12 +33,14 @@ fi
 head_office_start "$DIR" "${HEAD_OFFICE_PORT:-8780}"
 trap 'kill $HEAD_OFFICE_PID 2>/dev/null' EXIT INT TERM
 head_office_till "$DIR" "$DIR/till.db"
+head_office_demo "$DIR"
 echo "run-app: head office on $HEAD_OFFICE_URL (admin token in $DIR/head-office-admin.json)"
 # A demo password for the head-office admin, for the web app's login (on standard input).
 HQ_USER=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$DIR/head-office-admin.json")
 HQ_PASSWORD=${HQ_DEMO_PASSWORD:-demo-siege-2026}
 echo "$HQ_PASSWORD" | target/debug/sync-server --db "sqlite:$DIR/head-office.sqlite" admin user password --id "$HQ_USER" >/dev/null
 echo "run-app: head-office app on $HEAD_OFFICE_URL/hq/ (log in as $HQ_USER, password $HQ_PASSWORD)"
+echo "run-app: head office holds 2 regions, 4 shops, 5 tills, four weeks of sales, commissions (#/commissions) and one alarm"
 
 cargo build --quiet -p pos-till-service --bin till-app-http -p pos-cashier
 # The launch secret also goes to a 0600 file, for `npm run dev`'s proxy (ui/vite.config.ts).

@@ -1,6 +1,6 @@
 # Head office for `make run`, on its embedded defaults: the sync server on a SQLite file with the
 # demo data (a legal entity, a shop, its staff, the demo catalog, two web orders for pickup and
-# an enrolled till), sourced by scripts/run-app.sh.
+# an enrolled till, then a demo chain of shops and trading tills), sourced by scripts/run-app.sh.
 #
 #   head_office_start DIR PORT   starts `sync-server serve` on 127.0.0.1:PORT with its database
 #                                in DIR (created with the demo data on the first run); sets
@@ -8,6 +8,10 @@
 #   head_office_till DIR LEDGER  creates the till's ledger LEDGER enrolled with head office (on
 #                                the first run) and syncs it: the catalog, staff and web orders
 #                                come down, its records go up
+#   head_office_demo DIR         on the first run, the rest of the demo chain for the head-office
+#                                app (scripts/lib/head_office_demo.py): two regions, four shops,
+#                                four more tills with four weeks of sales, returns and exchanges
+#                                by sellers, a commission plan, one alarm
 
 SYNC_SERVER=target/debug/sync-server
 TILL=target/debug/till
@@ -66,4 +70,15 @@ head_office_till() {
     "$TILL" --db "$ledger" enroll --server "$HEAD_OFFICE_URL" --code "$code" >/dev/null
   fi
   "$TILL" --db "$ledger" sync >/dev/null 2>&1 || echo "head office: the first sync failed; the app retries in the background" >&2
+}
+
+head_office_demo() {
+  local dir=$1
+  [ -f "$dir/demo-chain.done" ] && return 0
+  echo "head office: recording four weeks of trading at four more tills (first run only, about two minutes)"
+  if python3 scripts/lib/head_office_demo.py "$dir" "$HEAD_OFFICE_URL" "sqlite:$dir/head-office.sqlite"; then
+    touch "$dir/demo-chain.done"
+  else
+    echo "head office: the demo chain is incomplete; remove $dir to start again" >&2
+  fi
 }

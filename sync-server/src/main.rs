@@ -19,6 +19,7 @@
 //! delivery or NATS round cut short is made again at the next start; nothing is lost), then
 //! exits 0.
 
+mod admin_commissions;
 mod admin_feed;
 mod admin_rules;
 
@@ -188,6 +189,11 @@ enum Admin {
     Feed(admin_feed::FeedAdmin),
     #[command(flatten)]
     Rules(admin_rules::RulesAdmin),
+    /// Seller commissions: the plan's rates, and a month's report or payroll file.
+    Commission {
+        #[command(subcommand)]
+        action: admin_commissions::CommissionAction,
+    },
 }
 
 #[derive(Subcommand)]
@@ -474,6 +480,10 @@ async fn admin(
         }
         Admin::Rules(command) => {
             let (value, text) = admin_rules::run(store, command).await?;
+            print(json_output, value, text);
+        }
+        Admin::Commission { action } => {
+            let (value, text) = admin_commissions::run(store, action).await?;
             print(json_output, value, text);
         }
         Admin::Entity { action } => match action {

@@ -11,11 +11,13 @@
 //!   [`web_orders`]: click & collect orders, their state machine applied to tills' records;
 //!   [`stored_value`]: credit notes' and gift cards' balances, overdraft alarms, online holds;
 //!   [`returns`]: what is still returnable of a ticket anywhere in the chain, over-returns;
+//!   [`commissions`]: sellers' commissions under head office's plan, claw-backs included;
 //! - [`distribution`]: the entries of the changes feed tills download; [`events`]: the
 //!   CloudEvents of the outbox; [`random`]: random bytes for ids and codes.
 
 pub mod accounting;
 pub mod archives;
+pub mod commissions;
 pub mod crm;
 pub mod derive;
 pub mod distribution;

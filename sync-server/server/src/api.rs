@@ -1189,6 +1189,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::archives_api::routes())
         .merge(crate::stored_value_api::routes())
         .merge(crate::returns_api::routes())
+        .merge(crate::commissions_api::routes())
+        .merge(crate::exports_api::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(

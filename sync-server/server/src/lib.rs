@@ -17,7 +17,9 @@
 //!   verified on arrival, kept, listed, downloaded and verified again by auditors;
 //!   [`stored_value_api`]: credit notes' and gift cards' balances, online holds and history,
 //!   with [`till_throttle`] bounding a till's lookups; [`returns_api`]: another till's ticket
-//!   with its returns anywhere in the chain, and return reservations;
+//!   with its returns anywhere in the chain, and return reservations; [`commissions_api`]:
+//!   sellers' commissions under head office's plan, and their payroll file; [`exports_api`]:
+//!   the period tables and accountants' files as downloads, written by [`spreadsheet`];
 //! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`);
 //! - [`ops`]: operations: `/healthz`, `/readyz`, and Prometheus metrics on the address of
 //!   `serve --metrics-listen`, with the middleware counting requests by route template;
@@ -41,8 +43,10 @@
 pub mod accounting_export;
 pub mod api;
 pub mod archives_api;
+pub mod commissions_api;
 pub mod config;
 pub mod customers_api;
+pub mod exports_api;
 pub mod feeds;
 pub mod live;
 pub mod login_throttle;
@@ -54,6 +58,7 @@ pub mod sales_api;
 pub mod scope;
 pub mod secrets;
 pub mod server_key;
+pub mod spreadsheet;
 pub mod store;
 pub mod stored_value_api;
 pub mod tickets_api;
@@ -64,8 +69,8 @@ pub mod web_session;
 
 /// The pure core's modules, under the names the server's modules and tests use.
 pub use pos_hq_core::{
-    accounting, archives, crm, derive, distribution, events, ingest, returns, rollup, signatures,
-    stock, stored_value, web_orders,
+    accounting, archives, commissions, crm, derive, distribution, events, ingest, returns, rollup,
+    signatures, stock, stored_value, web_orders,
 };
 
 pub use api::{AppState, ServerConfig, serve};

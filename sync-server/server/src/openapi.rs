@@ -781,6 +781,14 @@ fn bound_unsigned(schema: &mut RefOr<Schema>) {
         crate::stored_value_api::history,
         crate::returns_api::lookup,
         crate::returns_api::reserve,
+        crate::commissions_api::month,
+        crate::commissions_api::export,
+        crate::commissions_api::plan,
+        crate::commissions_api::set_plan_rate,
+        crate::commissions_api::remove_plan_rate,
+        crate::exports_api::sales,
+        crate::exports_api::entities,
+        crate::exports_api::hledger,
     ),
     components(schemas(crate::store::Role)),
     modifiers(&BearerAuth, &SharedAnswers),
@@ -1235,6 +1243,8 @@ mod tests {
             ("archives_api", include_str!("archives_api.rs")),
             ("stored_value_api", include_str!("stored_value_api.rs")),
             ("returns_api", include_str!("returns_api.rs")),
+            ("commissions_api", include_str!("commissions_api.rs")),
+            ("exports_api", include_str!("exports_api.rs")),
         ] {
             assert!(
                 api.contains(&format!(".merge(crate::{module}::routes())")),

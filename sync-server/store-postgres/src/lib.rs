@@ -35,6 +35,7 @@ use pos_hq_store::ingest_tx::{self, CheckedUpload, IngestTx, PostedEntry};
 use pos_hq_store::*;
 
 mod archives;
+mod commissions;
 mod feed;
 mod returns;
 mod stored_value;
@@ -64,6 +65,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0015_till_archives.sql"),
     include_str!("../migrations/0016_stored_value.sql"),
     include_str!("../migrations/0017_returns_anywhere.sql"),
+    include_str!("../migrations/0020_commission_plans.sql"),
 ];
 
 /// The PostgreSQL store.

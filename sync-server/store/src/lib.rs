@@ -14,6 +14,8 @@
 
 pub mod archives;
 pub use archives::ArchiveStore;
+pub mod commissions;
+pub use commissions::CommissionStore;
 pub mod ingest_tx;
 pub mod migrations;
 pub mod returns;
@@ -646,7 +648,9 @@ pub enum HoldOutcome {
 
 /// Server storage. Every method is one transaction.
 #[async_trait]
-pub trait Store: archives::ArchiveStore + Send + Sync + 'static {
+pub trait Store:
+    archives::ArchiveStore + commissions::CommissionStore + Send + Sync + 'static
+{
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -29,7 +29,7 @@ export class ApiError extends Error {
 
 const API = '/api/v1';
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { 'x-pos-hq': '1' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(`${API}${path}`, {
@@ -53,7 +53,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   return json as T;
 }
 
-function query(params: Record<string, string | number | undefined>): string {
+export function query(params: Record<string, string | number | undefined>): string {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
     if (value !== undefined && value !== '') search.set(key, String(value));
