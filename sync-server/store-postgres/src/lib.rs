@@ -65,7 +65,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0015_till_archives.sql"),
     include_str!("../migrations/0016_stored_value.sql"),
     include_str!("../migrations/0017_returns_anywhere.sql"),
-    include_str!("../migrations/0020_commission_plans.sql"),
+    include_str!("../migrations/0018_commission_plans.sql"),
 ];
 
 /// The PostgreSQL store.
