@@ -1,5 +1,5 @@
 //! [`CommissionStore`] on PostgreSQL: the plan's rates in `commission_rates` (migration
-//! `0020_commission_plans.sql`).
+//! `0018_commission_plans.sql`).
 
 use async_trait::async_trait;
 use pos_hq_core::commissions::{Rate, RateTarget};

@@ -1,6 +1,6 @@
 //! The storage of head office's commission plan: [`CommissionStore`], which every
 //! [`crate::Store`] is. One row per rate (`commission_rates`, migration
-//! `0020_commission_plans.sql` in both backends), replaced when set again, with who set it and
+//! `0018_commission_plans.sql` in both backends), replaced when set again, with who set it and
 //! when; the commissions themselves are computed from the stored tickets when asked (see
 //! [`pos_hq_core::commissions`]), so nothing else is stored.
 
