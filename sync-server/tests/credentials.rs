@@ -672,6 +672,10 @@ async fn a_login_burst_is_bounded_and_then_throttled(backend: Backend) {
 
 /// The migrations applied after the credentials one, undone first (newest first) with it.
 const UNDO_LATER_MIGRATIONS: &[&str] = &[
+    // The days each till sold on and has not closed (on PostgreSQL its triggers are created
+    // again in place; SQLite's are dropped first, below).
+    "DROP TABLE till_days_without_z;
+     DROP INDEX daily_entries_by_till_day;",
     // Claims of webhook deliveries by replicas.
     "ALTER TABLE webhook_deliveries DROP COLUMN claimed_by;
      ALTER TABLE webhook_deliveries DROP COLUMN claimed_until;",
@@ -694,6 +698,13 @@ async fn undo_credentials_migration(db_url: &str, tokens: &[(&str, String)]) {
     let undone = 1 + UNDO_LATER_MIGRATIONS.len() as i64;
     if let Some(path) = db_url.strip_prefix("sqlite:") {
         let conn = rusqlite::Connection::open(path).unwrap();
+        // SQLite checks every trigger at each schema change: the days-without-Z triggers go
+        // before their table (PostgreSQL replaces them in place when the migration runs again).
+        conn.execute_batch(
+            "DROP TRIGGER sales_rollup_till_day_sold;
+             DROP TRIGGER daily_entries_till_day_closed;",
+        )
+        .unwrap();
         for undo in UNDO_LATER_MIGRATIONS {
             conn.execute_batch(undo).unwrap();
         }
