@@ -11,10 +11,15 @@
 //! 3. the period screen's three requests (28 days by day with the previous period, by region,
 //!    by shop).
 //!
+//! Each till holds four chains (their heads are what the fleet reads per till), and one till
+//! in ten has two past days with sales and no Z.
+//!
 //! The rollups are written with SQL straight into `sales_rollup` (ingesting a year of tickets
 //! of 600 shops would take hours and measure ingest, which `--bench ingest` does); the reads
 //! go through the API like the app's. Run: `cargo bench -p sync-server --bench dashboard`
-//! (PostgreSQL too when `DATABASE_URL` is set). `BENCH_ROUNDS` (default 200) rounds per role.
+//! (PostgreSQL too when `DATABASE_URL` is set). `BENCH_ROUNDS` (default 200) rounds per role;
+//! `BENCH_KEEP_DB=1` keeps each database (its URL is printed) for `EXPLAIN ANALYZE` and
+//! `ui/head-office/scripts/first-screen.mjs`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,7 +42,7 @@ fn env_u64(name: &str, default: u64) -> u64 {
 }
 
 /// The seeding SQL of a backend: a year of rollups for every shop, then the chain-wide rows.
-fn seed_sql(postgres: bool, first_day: &str, last_day: &str) -> String {
+fn seed_sql(postgres: bool, first_day: &str, second_day: &str, last_day: &str) -> String {
     let days = if postgres {
         format!(
             "SELECT to_char(d, 'YYYY-MM-DD') AS day, (extract(doy FROM d))::bigint AS n FROM generate_series(DATE '{first_day}', DATE '{last_day}', INTERVAL '1 day') d"
@@ -67,6 +72,20 @@ fn seed_sql(postgres: bool, first_day: &str, last_day: &str) -> String {
          SELECT '*', day, dimension, key, sum(tickets), sum(quantity), sum(amount_cents), sum(excluding_vat_cents)
          FROM sales_rollup WHERE shop_id <> '*' GROUP BY day, dimension, key;",
     );
+    // What the fleet reads per till: its chain heads, and for one till in ten two days
+    // without a Z.
+    sql.push_str(
+        "INSERT INTO chain_heads (till_id, chain, seq, hash)
+         SELECT tills.id, chains.chain, 1000, 'seeded' FROM tills CROSS JOIN
+           (SELECT 'ticket' AS chain UNION ALL SELECT 'closure' UNION ALL SELECT 'event'
+            UNION ALL SELECT 'cash') chains;",
+    );
+    sql.push_str(&format!(
+        "INSERT INTO till_days_without_z (till_id, day)
+         SELECT tills.id, days.day FROM tills CROSS JOIN
+           (SELECT '{first_day}' AS day UNION ALL SELECT '{second_day}') days
+         WHERE tills.id LIKE '%0-1';"
+    ));
     sql
 }
 
@@ -217,7 +236,12 @@ async fn bench_backend(postgres: bool) {
     let seeding = Instant::now();
     run_sql(
         &db,
-        &seed_sql(postgres, &first.to_string(), &today.to_string()),
+        &seed_sql(
+            postgres,
+            &first.to_string(),
+            &first.succ_opt().unwrap().to_string(),
+            &today.to_string(),
+        ),
     )
     .await;
     println!(
@@ -312,7 +336,10 @@ async fn bench_backend(postgres: bool) {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
     drop(store);
-    if postgres {
+    if std::env::var("BENCH_KEEP_DB").is_ok_and(|v| v == "1") {
+        let _kept = dir.keep();
+        println!("{name}: database kept at {db}");
+    } else if postgres {
         let url = std::env::var("DATABASE_URL").unwrap();
         let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
             .await

@@ -1,8 +1,10 @@
 //! `sync-server admin` commands for the rules the tills apply by themselves: VAT rates per
-//! territory from a day on, the means of payment each shop takes, and promotions. Each is
-//! checked here (a rule a till would refuse is never distributed) and written as a changes-feed
-//! entry ([`sync_server::distribution`]): VAT rates for every shop of a territory, tender types per
-//! shop, promotions for every shop or one.
+//! territory from a day on, the means of payment each shop takes, promotions, and the cash
+//! office's rule (the pay-out limit above which a manager approves, the closing hour after
+//! which the app asks for the Z). Each is checked here (a rule a till would refuse is never
+//! distributed) and written as a changes-feed entry ([`sync_server::distribution`]): VAT rates
+//! for every shop of a territory, tender types and the cash-office rule per shop, promotions
+//! for every shop or one.
 
 use std::sync::Arc;
 
@@ -10,6 +12,7 @@ use anyhow::{Result, bail};
 use chrono::NaiveDate;
 use clap::Subcommand;
 use pos_domain::Money;
+use pos_domain::journal::{CASH_OFFICE_RULES, CASH_OFFICE_RULES_KEY, CashOfficeRules};
 use pos_domain::promotion::{Benefit, Promotion};
 use pos_domain::tender::{TenderKind, TenderType};
 use pos_domain::vat::{Territory, VatCode, VatRate, VatRateEntry};
@@ -39,6 +42,33 @@ pub enum RulesAdmin {
     Promotion {
         #[command(subcommand)]
         action: PromotionAction,
+    },
+    /// The cash office's rule of a shop (or every shop): the pay-out limit and the closing
+    /// hour. Each till applies it at its next sync.
+    CashOffice {
+        #[command(subcommand)]
+        action: CashOfficeAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CashOfficeAction {
+    /// Sets a shop's (or every shop's) cash-office rule.
+    Set {
+        #[command(flatten)]
+        shops: ShopChoice,
+        /// A pay-out above this amount needs a manager's approval at the till: `50.00`.
+        #[arg(long)]
+        payout_limit: Money,
+        /// The local hour (0 to 23) the shop closes: from then on the app asks for the Z.
+        /// Left out: it asks at the first action of the next day.
+        #[arg(long)]
+        closing_hour: Option<u8>,
+    },
+    /// Back to the tills' built-in rule (pay-outs above 50.00 need a manager, no closing hour).
+    Reset {
+        #[command(flatten)]
+        shops: ShopChoice,
     },
 }
 
@@ -176,7 +206,56 @@ pub async fn run(store: Arc<dyn Store>, command: RulesAdmin) -> Result<(Value, S
         RulesAdmin::Vat { action } => vat(store, action).await,
         RulesAdmin::Tender { action } => tender(store, action).await,
         RulesAdmin::Promotion { action } => promotion(store, action).await,
+        RulesAdmin::CashOffice { action } => cash_office(store, action).await,
     }
+}
+
+async fn cash_office(store: Arc<dyn Store>, action: CashOfficeAction) -> Result<(Value, String)> {
+    let (shops, rule) = match action {
+        CashOfficeAction::Set {
+            shops,
+            payout_limit,
+            closing_hour,
+        } => {
+            let rule = CashOfficeRules {
+                payout_limit,
+                closing_hour,
+            };
+            if !rule.is_valid() {
+                bail!(
+                    "the pay-out limit must be a readable amount of zero or more, and the \
+                     closing hour between 0 and 23"
+                );
+            }
+            (shops, Some(rule))
+        }
+        CashOfficeAction::Reset { shops } => (shops, None),
+    };
+    let shops = shop_ids(&store, &shops).await?;
+    let changes = shops
+        .iter()
+        .map(|shop| NewChange {
+            kind: CASH_OFFICE_RULES,
+            shop_id: shop.clone(),
+            key: CASH_OFFICE_RULES_KEY.to_string(),
+            data: rule.as_ref().and_then(to_value),
+        })
+        .collect();
+    let changed = store.put_changes(changes).await?;
+    let what = match &rule {
+        Some(rule) => format!(
+            "pay-outs above {} need a manager{}",
+            rule.payout_limit,
+            rule.closing_hour
+                .map(|h| format!(", the Z is asked from {h}:00"))
+                .unwrap_or_default()
+        ),
+        None => "the built-in cash-office rule applies again".to_string(),
+    };
+    Ok((
+        json!({"shops": shops, "rule": rule, "changed": changed}),
+        format!("{what} in {} shop(s) ({changed} changed)", shops.len()),
+    ))
 }
 
 async fn vat(store: Arc<dyn Store>, action: VatAction) -> Result<(Value, String)> {

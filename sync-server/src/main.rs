@@ -1099,7 +1099,14 @@ async fn serve(
     let webhooks =
         WebhookWorker::with_extra_roots(store.clone(), Arc::new(SystemClock), timing, keys, roots)
             .map_err(anyhow::Error::msg)?;
-    let mut workers = vec![tokio::spawn(webhooks.run(stopped.clone()))];
+    let mut workers = vec![
+        tokio::spawn(webhooks.run(stopped.clone())),
+        tokio::spawn(sync_server::archives_api::recheck_periodically(
+            store.clone(),
+            sync_server::archives_api::RECHECK_EVERY,
+            stopped.clone(),
+        )),
+    ];
     if let Some(url) = &nats {
         let mut nats_config = NatsConfig::new(url);
         if let Some(prefix) = nats_prefix {

@@ -3,7 +3,8 @@
 //! verifies there with the till's enrolled key, is downloaded byte for byte by an auditor and
 //! verifies offline with the check of `till archive verify`; a resend stores nothing; the
 //! database refuses to change or delete an archive; and one byte altered in the stored
-//! archive (past the trigger) is found by head office's verification and alarmed.
+//! archive (past the trigger) is found by head office's verification, asked for or periodic,
+//! and alarmed once.
 
 mod support;
 
@@ -18,6 +19,7 @@ on_every_backend!(
     each_closed_month_is_archived_uploaded_once_and_verifies_offline,
     an_altered_stored_archive_is_found_and_alarmed,
     an_archive_a_pass_could_not_send_goes_at_a_later_pass,
+    the_periodic_recheck_alarms_an_altered_archive_once,
 );
 
 const TILL: &str = "PARIS-OPERA-1";
@@ -323,4 +325,107 @@ async fn an_archive_a_pass_could_not_send_goes_at_a_later_pass(backend: Backend)
     );
     assert_eq!(listed[0]["intact"], true);
     server.stop().await;
+}
+
+/// The periodic re-check `serve` runs (under its job's lead) finds one byte altered in a
+/// stored archive nobody asked about, and raises exactly one alarm however many rounds see it.
+async fn the_periodic_recheck_alarms_an_altered_archive_once(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let _till = till_past_a_month_end(&server).await;
+    let id = archives(&server, &server.admin_token).await[0]["id"]
+        .as_i64()
+        .unwrap();
+    let mut bytes = download(&server, id).await;
+    let at = bytes.len() / 3;
+    bytes[at] = if bytes[at] == b'1' { b'2' } else { b'1' };
+    let drop_trigger = if server.db_url.starts_with("sqlite:") {
+        "DROP TRIGGER till_archives_no_update"
+    } else {
+        "DROP TRIGGER till_archives_append_only ON till_archives"
+    };
+    assert!(execute(&server, drop_trigger, None).await);
+    assert!(
+        execute(
+            &server,
+            "UPDATE till_archives SET content = ?1 WHERE id = ?2",
+            Some((&bytes, id))
+        )
+        .await,
+        "the test alters the stored archive"
+    );
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let job = tokio::spawn(sync_server::archives_api::recheck_periodically(
+        server.store.clone(),
+        std::time::Duration::from_millis(100),
+        stopped,
+    ));
+    // Several rounds: each checks the archive again; the alarm is raised once.
+    let mut checks = 0;
+    for _ in 0..300 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        checks = archive_check_count(&server, id).await;
+        if checks >= 4 {
+            break;
+        }
+    }
+    stop.send(true).unwrap();
+    job.await.unwrap();
+    assert!(
+        checks >= 4,
+        "the periodic job verifies the stored archive again at each round (arrival + 3): {checks}"
+    );
+    let (_, alarms) = server
+        .get("/api/v1/hq/alarms", Some(&server.admin_token))
+        .await;
+    let alarmed: Vec<&Value> = alarms
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "archive_unverified")
+        .collect();
+    assert_eq!(
+        alarmed.len(),
+        1,
+        "the periodic re-check raises exactly one alarm for one altered archive: {alarms}"
+    );
+    assert_eq!(alarmed[0]["seq"], id);
+    assert_eq!(
+        archives(&server, &server.admin_token).await[0]["intact"],
+        false,
+        "the list shows the failed re-check"
+    );
+    server.stop().await;
+}
+
+/// How many verifications of archive `id` head office recorded.
+async fn archive_check_count(server: &Server, id: i64) -> i64 {
+    if let Some(path) = server.db_url.strip_prefix("sqlite:") {
+        let path = path.to_string();
+        return blocking(move || {
+            rusqlite::Connection::open(path)
+                .unwrap()
+                .query_row(
+                    "SELECT count(*) FROM archive_checks WHERE archive_id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        })
+        .await;
+    }
+    let (client, connection) = tokio_postgres::connect(&server.db_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .query_one(
+            "SELECT count(*) FROM archive_checks WHERE archive_id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0)
 }

@@ -670,7 +670,8 @@ async fn a_login_burst_is_bounded_and_then_throttled(backend: Backend) {
     drop_database(&db).await;
 }
 
-/// The migrations applied after the credentials one, undone first (newest first) with it.
+/// The migrations applied after the credentials one, oldest first, undone before it (none
+/// depends on another).
 const UNDO_LATER_MIGRATIONS: &[&str] = &[
     // Claims of webhook deliveries by replicas.
     "ALTER TABLE webhook_deliveries DROP COLUMN claimed_by;
@@ -687,6 +688,10 @@ const UNDO_LATER_MIGRATIONS: &[&str] = &[
      DROP TABLE ticket_returns;",
     // The commission plan.
     "DROP TABLE commission_rates;",
+    // The days each till sold on and has not closed (on PostgreSQL its triggers are created
+    // again in place; SQLite's are dropped first, below).
+    "DROP TABLE till_days_without_z;
+     DROP INDEX daily_entries_by_till_day;",
 ];
 
 /// Puts the database back as it was before revocable credentials: users' API tokens in
@@ -696,6 +701,13 @@ async fn undo_credentials_migration(db_url: &str, tokens: &[(&str, String)]) {
     let undone = 1 + UNDO_LATER_MIGRATIONS.len() as i64;
     if let Some(path) = db_url.strip_prefix("sqlite:") {
         let conn = rusqlite::Connection::open(path).unwrap();
+        // SQLite checks every trigger at each schema change: the days-without-Z triggers go
+        // before their table (PostgreSQL replaces them in place when the migration runs again).
+        conn.execute_batch(
+            "DROP TRIGGER sales_rollup_till_day_sold;
+             DROP TRIGGER daily_entries_till_day_closed;",
+        )
+        .unwrap();
         for undo in UNDO_LATER_MIGRATIONS {
             conn.execute_batch(undo).unwrap();
         }

@@ -8,9 +8,11 @@
 //! - `product`, `category`, `seller` (key `-` when no seller): from the lines; amounts excluding
 //!   VAT from the line totals excluding VAT, which are indicative and may differ from the
 //!   per-rate figure by a cent per ticket;
-//! - `tender`: what each means of payment took, net of the change given back in cash.
+//! - `tender`: what each means of payment took, net of the change given back in cash;
+//! - `till` (key the till id): whole tickets per till, in the shop's rows only (not
+//!   chain-wide): the days each till sold on, which the fleet compares with its day closures.
 //!
-//! Each row exists per shop and chain-wide (`shop_id` [`ALL_SHOPS`]).
+//! Each row of the other dimensions exists per shop and chain-wide (`shop_id` [`ALL_SHOPS`]).
 //!
 //! The day is the local date in the record's time zone. Returns and cancellations carry negative
 //! amounts and count negative quantities; an exchange counts its returned lines like a return's
@@ -20,6 +22,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use pos_domain::Money;
 use pos_domain::record::{Chain, SignedRecord};
@@ -33,7 +36,11 @@ use serde::Deserialize;
 pub const ALL_SHOPS: &str = "*";
 
 /// The dimensions a rollup row can belong to.
-pub const DIMENSIONS: [&str; 5] = ["total", "product", "category", "seller", "tender"];
+pub const DIMENSIONS: [&str; 6] = ["total", "product", "category", "seller", "tender", TILL];
+
+/// The dimension of a till's own totals per local day (key: the till id), kept in its shop's
+/// rows only: the fleet reads from it the days a till sold on, to find those it never closed.
+pub const TILL: &str = "till";
 
 /// The key of a rollup row.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -110,6 +117,39 @@ pub fn add_ticket_record(
     let tz: Tz = record.tz.parse().unwrap_or(Tz::UTC);
     let day = record.at.with_timezone(&tz).date_naive().to_string();
     add_ticket(shop_id, &day, ticket, into);
+    add_till_day(shop_id, &day, &record.till, ticket, into);
+}
+
+/// The days of `days` (`YYYY-MM-DD`) before the current local day of a shop in `timezone`:
+/// those a till should have closed by now (the day in progress is not late).
+pub fn days_to_close(days: Vec<String>, timezone: &str, now: DateTime<Utc>) -> Vec<String> {
+    let tz: Tz = timezone.parse().unwrap_or(Tz::UTC);
+    let today = now.with_timezone(&tz).date_naive().to_string();
+    days.into_iter().filter(|day| *day < today).collect()
+}
+
+/// Adds a ticket to its till's row of the day ([`TILL`]), in its shop's rows only.
+fn add_till_day(
+    shop_id: &str,
+    day: &str,
+    till_id: &str,
+    ticket: &Ticket,
+    into: &mut BTreeMap<RollupKey, RollupDelta>,
+) {
+    let excluding_vat: Money = ticket.vat.iter().map(|v| v.excluding_vat).sum();
+    *into
+        .entry(RollupKey {
+            shop_id: shop_id.to_string(),
+            day: day.to_string(),
+            dimension: TILL,
+            key: till_id.to_string(),
+        })
+        .or_default() += RollupDelta {
+        tickets: 1,
+        quantity: 0,
+        amount_cents: ticket.total.cents(),
+        excluding_vat_cents: excluding_vat.cents(),
+    };
 }
 
 fn add_ticket(

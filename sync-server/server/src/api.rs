@@ -543,7 +543,7 @@ pub(crate) struct FleetQuery {
     params(FleetQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Status of each till of the shops asked and in the user's scope, by till id, one page (shorter than `limit`: the last)", body = Vec<crate::store::TillStatus>),
+        (status = 200, description = "Status of each till of the shops asked and in the user's scope, by till id, with the past days it sold on and head office holds no Z of, one page (shorter than `limit`: the last)", body = Vec<crate::store::TillStatus>),
         (status = 400, description = "`limit` is not a number", body = crate::openapi::ApiErrorDoc),
         (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
         (status = 403, description = "A shop or region outside the user's scope, or a regional manager bound to no region", body = crate::openapi::ApiErrorDoc)))]

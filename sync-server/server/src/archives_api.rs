@@ -7,10 +7,18 @@
 //! | `GET /api/v1/hq/archives/{id}` | admin, accountant (scoped) | the archive's bytes as stored, which `till archive verify FILE` checks offline |
 //! | `POST /api/v1/hq/archives/verify` | admin, accountant (scoped) | verifies every archive of the scope again (bytes unchanged since arrival, signatures with the enrolled key), records each check and raises an alarm for each that fails |
 //!
+//! Besides these routes, [`recheck_periodically`] (started by `serve`) verifies every stored
+//! archive again every day, in the one process that leads the job [`RECHECK_JOB`] (any number
+//! of replicas over one PostgreSQL database run it once), so one byte changed in an archive
+//! nobody asked about is found and alarmed once.
+//!
 //! Archives are kept at least [`crate::archives::KEEP_YEARS`] years: there is no route, admin
 //! command or storage verb that deletes or changes one, and both backends refuse it by
 //! trigger. What an archive is and how it verifies is [`pos_domain::archive`], the rule of
 //! `till archive verify`; head office's verdict is [`crate::archives::judge`].
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -26,9 +34,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::{AppState, Caller, Failure, PathParams, QueryParams};
 use crate::archives::{self, MAX_ARCHIVE_BYTES, Verdict};
+use crate::feeds::{self, Shutdown};
 use crate::scope::scope;
 use crate::store::archives::{ArchiveInfo, NewArchive, NewArchiveCheck};
-use crate::store::{Page, Role, User};
+use crate::store::{Page, Role, ShopSelection, Store, StoreError, User};
 
 /// The code of an upload that is not an archive this server reads.
 pub const ARCHIVE_INVALID: &str = "archive_invalid";
@@ -258,10 +267,80 @@ pub(crate) async fn verify_archives(
     let user = auditor(caller)?;
     let scoped = scope(state.store.as_ref(), &user, query.shop, query.region).await?;
     let page = Page::new(query.after, query.limit);
-    let tills = state.store.tills().await?;
+    let answers = recheck_page(state.store.as_ref(), &scoped.selection, &page).await?;
+    Ok(Json(answers).into_response())
+}
+
+/// The name of the singleton job of [`recheck_periodically`] (see [`Store::try_lead`]).
+pub const RECHECK_JOB: &str = "archive recheck";
+/// How often `serve` verifies every stored archive again.
+pub const RECHECK_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Verifies every stored archive again every `every` (the first time at once), while this
+/// process leads [`RECHECK_JOB`]; stops when `shutdown` fires. A failed round is logged and
+/// tried again at the next.
+pub async fn recheck_periodically(store: Arc<dyn Store>, every: Duration, mut shutdown: Shutdown) {
+    let retry = every.min(Duration::from_secs(60));
+    let Some(mut lead) = feeds::lead(store.as_ref(), RECHECK_JOB, retry, &mut shutdown).await
+    else {
+        return;
+    };
+    loop {
+        if !lead.still_leading().await {
+            tracing::warn!(job = RECHECK_JOB, "lost the lead; waiting to lead again");
+            match feeds::lead(store.as_ref(), RECHECK_JOB, retry, &mut shutdown).await {
+                Some(again) => lead = again,
+                None => return,
+            }
+        }
+        match recheck_all(store.as_ref()).await {
+            Ok(checks) => {
+                let failed = checks.iter().filter(|c| !c.intact).count();
+                tracing::info!(
+                    archives = checks.len(),
+                    failed,
+                    "stored archives verified again"
+                );
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the archives' re-check failed; retrying at the next round")
+            }
+        }
+        tokio::select! {
+            _ = feeds::stopped(&mut shutdown) => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+/// Verifies every stored archive of every shop again, a page at a time.
+pub async fn recheck_all(store: &dyn Store) -> Result<Vec<ArchiveRecheck>, StoreError> {
+    let mut all = Vec::new();
+    let mut page = Page::first();
+    loop {
+        let checks = recheck_page(store, &ShopSelection::all(), &page).await?;
+        let Some(last) = checks.last().map(|c| c.id) else {
+            return Ok(all);
+        };
+        let full = checks.len() as u32 >= page.limit;
+        all.extend(checks);
+        if !full {
+            return Ok(all);
+        }
+        page.after = Some(last);
+    }
+}
+
+/// Verifies again each archive of a page of `shops`' archives.
+async fn recheck_page(
+    store: &dyn Store,
+    shops: &ShopSelection,
+    page: &Page<i64>,
+) -> Result<Vec<ArchiveRecheck>, StoreError> {
+    let tills = store.tills().await?;
     let mut answers = Vec::new();
-    for listed in state.store.archives(&scoped.selection, &page).await? {
-        let Some((info, content)) = state.store.archive_content(listed.id).await? else {
+    for listed in store.archives(shops, page).await? {
+        let Some((info, content)) = store.archive_content(listed.id).await? else {
             continue;
         };
         let key = tills
@@ -269,18 +348,18 @@ pub(crate) async fn verify_archives(
             .find(|t| t.id == info.till_id)
             .and_then(|t| t.public_key.as_deref())
             .and_then(|k| k.parse::<PublicKey>().ok());
-        answers.push(recheck(&state, &info, &content, key.as_ref()).await?);
+        answers.push(recheck(store, &info, &content, key.as_ref()).await?);
     }
-    Ok(Json(answers).into_response())
+    Ok(answers)
 }
 
 /// Verifies a stored archive again and records the check (an alarm if it fails).
 async fn recheck(
-    state: &AppState,
+    store: &dyn Store,
     info: &ArchiveInfo,
     content: &[u8],
     enrolled: Option<&PublicKey>,
-) -> Result<ArchiveRecheck, Failure> {
+) -> Result<ArchiveRecheck, StoreError> {
     let verdict = match enrolled {
         Some(key) => archives::rejudge(
             content,
@@ -297,8 +376,7 @@ async fn recheck(
             defect: Some("the till has no enrolled key to verify it with".into()),
         },
     };
-    let alarm_raised = state
-        .store
+    let alarm_raised = store
         .record_archive_check(info.id, &check_of(&verdict))
         .await?;
     Ok(ArchiveRecheck {

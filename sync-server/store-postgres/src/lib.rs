@@ -29,7 +29,7 @@ use pos_domain::accounting::JournalEntry;
 use pos_domain::record::Chain;
 use pos_domain::web_order::WebOrder;
 use pos_hq_core::ingest::{self, NewAlarm};
-use pos_hq_core::rollup::{RollupDelta, RollupKey};
+use pos_hq_core::rollup::{self, RollupDelta, RollupKey};
 use pos_hq_core::{accounting, crm, stock};
 use pos_hq_store::ingest_tx::{self, CheckedUpload, IngestTx, PostedEntry};
 use pos_hq_store::*;
@@ -66,6 +66,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0016_stored_value.sql"),
     include_str!("../migrations/0017_returns_anywhere.sql"),
     include_str!("../migrations/0018_commission_plans.sql"),
+    include_str!("../migrations/0019_days_without_z.sql"),
 ];
 
 /// The PostgreSQL store.
@@ -1456,44 +1457,70 @@ impl Store for PgStore {
                 &format!("SELECT t.id, t.shop_id, t.name, t.public_key IS NOT NULL, t.software, t.last_contact_at,
                         (SELECT count(*) FROM alarms a WHERE a.till_id = t.id),
                         (SELECT max(raised_at) FROM alarms a WHERE a.till_id = t.id),
-                        t.clock_skew_ms
-                 FROM tills t WHERE {} AND ($3::TEXT IS NULL OR t.id > $3) ORDER BY t.id LIMIT $4",
+                        t.clock_skew_ms, s.timezone
+                 FROM tills t JOIN shops s ON s.id = t.shop_id
+                 WHERE {} AND ($3::TEXT IS NULL OR t.id > $3) ORDER BY t.id LIMIT $4",
                 ShopSelection::condition("t.shop_id", "$1::TEXT", "$2::TEXT")),
                 &[&shops.shop, &shops.region, &page.after, &i64::from(page.limit)],
             )
             .await?;
-        let mut tills = Vec::new();
-        for r in &rows {
-            let till_id: String = r.get(0);
-            let mut held: BTreeMap<String, u64> =
-                chain_names().map(|c| (c.to_string(), 0)).collect();
-            let mut records_held = 0;
-            for h in client
-                .query(
-                    "SELECT chain, seq FROM chain_heads WHERE till_id = $1",
-                    &[&till_id],
-                )
-                .await?
-            {
-                let seq = h.get::<_, i64>(1) as u64;
-                records_held += seq;
-                held.insert(h.get(0), seq);
-            }
-            tills.push(TillStatus {
-                till_id,
-                shop_id: r.get(1),
-                name: r.get(2),
-                enrolled: r.get(3),
-                software: r.get(4),
-                last_contact_at: r.get(5),
-                held,
-                records_held,
-                alarms: r.get::<_, i64>(6) as u64,
-                last_alarm_at: r.get(7),
-                clock_skew_ms: r.get(8),
-            });
+        let ids: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        // One query each for the page's chain heads and days without a Z, never one per till:
+        // a round trip per till made the whole fleet's answer take over a second.
+        let mut heads: BTreeMap<String, Vec<(String, u64)>> = BTreeMap::new();
+        for h in client
+            .query(
+                "SELECT till_id, chain, seq FROM chain_heads WHERE till_id = ANY($1)",
+                &[&ids],
+            )
+            .await?
+        {
+            heads
+                .entry(h.get(0))
+                .or_default()
+                .push((h.get(1), h.get::<_, i64>(2) as u64));
         }
-        Ok(tills)
+        let mut unclosed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for d in client
+            .query(
+                "SELECT till_id, day FROM till_days_without_z WHERE till_id = ANY($1)
+                 ORDER BY till_id, day",
+                &[&ids],
+            )
+            .await?
+        {
+            unclosed.entry(d.get(0)).or_default().push(d.get(1));
+        }
+        let now = Utc::now();
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let till_id: String = r.get(0);
+                let timezone: String = r.get(9);
+                let mut held: BTreeMap<String, u64> =
+                    chain_names().map(|c| (c.to_string(), 0)).collect();
+                let mut records_held = 0;
+                for (chain, seq) in heads.remove(&till_id).unwrap_or_default() {
+                    records_held += seq;
+                    held.insert(chain, seq);
+                }
+                let days = unclosed.remove(&till_id).unwrap_or_default();
+                TillStatus {
+                    shop_id: r.get(1),
+                    name: r.get(2),
+                    enrolled: r.get(3),
+                    software: r.get(4),
+                    last_contact_at: r.get(5),
+                    held,
+                    records_held,
+                    alarms: r.get::<_, i64>(6) as u64,
+                    last_alarm_at: r.get(7),
+                    clock_skew_ms: r.get(8),
+                    days_without_z: rollup::days_to_close(days, &timezone, now),
+                    till_id,
+                }
+            })
+            .collect())
     }
 
     async fn alarms(&self, shops: &ShopSelection, page: &Page<i64>) -> Result<Vec<Alarm>> {

@@ -30,7 +30,7 @@ use pos_domain::accounting::JournalEntry;
 use pos_domain::record::Chain;
 use pos_domain::web_order::WebOrder;
 use pos_hq_core::ingest::{self, NewAlarm};
-use pos_hq_core::rollup::{RollupDelta, RollupKey};
+use pos_hq_core::rollup::{self, RollupDelta, RollupKey};
 use pos_hq_core::{accounting, crm, events, stock};
 use pos_hq_store::ingest_tx::{self, CheckedUpload, IngestTx, PostedEntry};
 use pos_hq_store::*;
@@ -63,6 +63,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0016_stored_value.sql"),
     include_str!("../migrations/0017_returns_anywhere.sql"),
     include_str!("../migrations/0018_commission_plans.sql"),
+    include_str!("../migrations/0019_days_without_z.sql"),
 ];
 
 /// What `users.token_hash` holds since API tokens moved to `user_tokens`: unique, and never
@@ -1479,29 +1480,45 @@ impl Store for SqliteStore {
                 "SELECT t.id, t.shop_id, t.name, t.public_key IS NOT NULL, t.software, t.last_contact_at,
                         (SELECT count(*) FROM alarms a WHERE a.till_id = t.id),
                         (SELECT max(raised_at) FROM alarms a WHERE a.till_id = t.id),
-                        t.clock_skew_ms
-                 FROM tills t WHERE {} AND (?3 IS NULL OR t.id > ?3) ORDER BY t.id LIMIT ?4",
+                        t.clock_skew_ms, s.timezone
+                 FROM tills t JOIN shops s ON s.id = t.shop_id
+                 WHERE {} AND (?3 IS NULL OR t.id > ?3) ORDER BY t.id LIMIT ?4",
                 ShopSelection::condition("t.shop_id", "?1", "?2")
             ))?;
+            let mut timezones = Vec::new();
             let mut tills: Vec<TillStatus> = stmt
                 .query_map(params![shops.shop, shops.region, page.after, page.limit], |r| {
-                    Ok(TillStatus {
-                        till_id: r.get(0)?,
-                        shop_id: r.get(1)?,
-                        name: r.get(2)?,
-                        enrolled: r.get(3)?,
-                        software: r.get(4)?,
-                        last_contact_at: r.get(5)?,
-                        held: BTreeMap::new(),
-                        records_held: 0,
-                        alarms: opt_u64(r.get(6)?),
-                        last_alarm_at: r.get(7)?,
-                        clock_skew_ms: r.get(8)?,
-                    })
+                    Ok((
+                        TillStatus {
+                            till_id: r.get(0)?,
+                            shop_id: r.get(1)?,
+                            name: r.get(2)?,
+                            enrolled: r.get(3)?,
+                            software: r.get(4)?,
+                            last_contact_at: r.get(5)?,
+                            held: BTreeMap::new(),
+                            records_held: 0,
+                            alarms: opt_u64(r.get(6)?),
+                            last_alarm_at: r.get(7)?,
+                            clock_skew_ms: r.get(8)?,
+                            days_without_z: Vec::new(),
+                        },
+                        r.get::<_, String>(9)?,
+                    ))
                 })?
+                .map(|row| {
+                    row.map(|(till, timezone)| {
+                        timezones.push(timezone);
+                        till
+                    })
+                })
                 .collect::<rusqlite::Result<_>>()?;
             let mut heads = c.prepare_cached("SELECT chain, seq FROM chain_heads WHERE till_id = ?1")?;
-            for till in &mut tills {
+            let mut unclosed = c.prepare_cached(
+                "SELECT day FROM till_days_without_z WHERE till_id = ?1 ORDER BY day",
+            )?;
+            let now = Utc::now();
+            for (till, timezone) in tills.iter_mut().zip(&timezones) {
                 for name in chain_names() {
                     till.held.insert(name.to_string(), 0);
                 }
@@ -1511,6 +1528,10 @@ impl Store for SqliteStore {
                     till.records_held += seq as u64;
                     till.held.insert(chain, seq as u64);
                 }
+                let days = unclosed
+                    .query_map([&till.till_id], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                till.days_without_z = rollup::days_to_close(days, timezone, now);
             }
             Ok(tills)
         })

@@ -470,6 +470,9 @@ pub struct TillStatus {
     /// The till's clock minus the server's at its last upload, in milliseconds (positive: the
     /// till is ahead), if the till sent its clock.
     pub clock_skew_ms: Option<i64>,
+    /// The local days (`YYYY-MM-DD`, oldest first) the till sold on and head office holds no
+    /// day closure (Z) of, before the shop's current day (the day in progress is not late).
+    pub days_without_z: Vec<String>,
 }
 
 /// An alarm as head office sees it.

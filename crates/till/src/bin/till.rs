@@ -115,6 +115,10 @@ enum Command {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// A cashier's shift (the cashier is `--operator`): open it with a float, close it with a
+    /// blind count, read its X report, or the X of a cashier since the last Z.
+    #[command(subcommand)]
+    Shift(ShiftCommand),
     /// Change shop settings (recorded in the event journal with old and new values).
     Settings {
         /// Shop address printed on receipts (use \n between lines).
@@ -391,6 +395,33 @@ enum Level {
     Year,
 }
 
+#[derive(Subcommand)]
+enum ShiftCommand {
+    /// Opens the operator's shift with the float put in their drawer.
+    Open {
+        #[arg(long)]
+        float: Money,
+    },
+    /// Closes the operator's shift with the cash they counted, blind: the expected cash and
+    /// the difference are shown once the count is recorded.
+    Close {
+        #[arg(long)]
+        counted: Money,
+    },
+    /// The X report of a shift (default: the operator's newest): the expected cash only once
+    /// the shift's count is recorded.
+    Report {
+        /// The shift's number (the cash-chain sequence of its opening).
+        #[arg(long)]
+        number: Option<u64>,
+    },
+    /// The X report of a cashier (default: the operator): their tickets since the last Z.
+    Cashier {
+        #[arg(long)]
+        id: Option<String>,
+    },
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum ReportKind {
     X,
@@ -516,6 +547,47 @@ fn print_value(json: bool, value: &serde_json::Value, human: &str) {
     } else {
         print!("{human}");
     }
+}
+
+/// The shift commands: the same engine calls as the till service's (`open_shift`,
+/// `close_shift`, `shift_report`, `cashier_totals`), with the same blind count: a shift's
+/// expected cash is shown only once its count is recorded.
+fn shift(cli: &Cli, json: bool, command: &ShiftCommand) -> Result<(), Failure> {
+    let cashier = cli.operator.as_str();
+    let mut till = open(cli)?;
+    let shift = match command {
+        ShiftCommand::Open { float } => till.open_shift(cashier, *float)?,
+        ShiftCommand::Close { counted } => till.close_shift(cashier, *counted)?.shift,
+        ShiftCommand::Report { number: Some(n) } => *n,
+        ShiftCommand::Report { number: None } => {
+            till.last_shift_report(cashier)?
+                .ok_or_else(|| {
+                    TillError::invalid(
+                        "no_shift",
+                        format!("{cashier} has no shift: open one with `till shift open --float`"),
+                    )
+                })?
+                .shift
+        }
+        ShiftCommand::Cashier { id } => {
+            let id = id.as_deref().unwrap_or(cashier);
+            let totals = till.cashier_totals(id)?;
+            let value = json!({"cashier": id, "totals": totals});
+            print_value(json, &value, &pretty(&value));
+            return Ok(());
+        }
+    };
+    let report = till.shift_report(shift)?;
+    let counted = report.counted.is_some();
+    let text = receipt::render_shift(till.identity(), &report, counted);
+    let mut value = serde_json::to_value(&report)
+        .map_err(|e| TillError::Corrupt(format!("shift report: {e}")))?;
+    if !counted {
+        // The count is blind: nothing tells what the drawer should hold before it.
+        value["expected_cash"] = serde_json::Value::Null;
+    }
+    print_value(json, &value, &text);
+    Ok(())
 }
 
 fn pretty<T: Serialize>(value: &T) -> String {
@@ -664,6 +736,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 open(&cli)?.cash_movement(&cli.operator, kind, *amount, reason.clone())?;
             print(json, &movement, || pretty(&movement));
         }
+        Command::Shift(command) => shift(&cli, json, command)?,
         Command::Settings {
             address,
             siret,

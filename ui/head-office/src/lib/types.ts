@@ -112,6 +112,8 @@ export interface TillStatus {
   alarms: number;
   last_alarm_at: string | null;
   clock_skew_ms: number | null;
+  /** Past local days (YYYY-MM-DD, oldest first) the till sold on with no Z at head office. */
+  days_without_z: string[];
 }
 
 export interface Alarm {

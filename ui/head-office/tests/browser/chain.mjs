@@ -206,6 +206,16 @@ export async function startChain() {
     tamper(tillId, number) {
       tamperSql(db, tillId, number);
     },
+    /**
+     * Records `day` as a day `tillId` sold on with no Z, as head office's triggers do when a
+     * till's ticket of a day arrives without its closure (the tills here close every day they
+     * trade, and their clock cannot be set back).
+     */
+    dayWithoutZ(tillId, day) {
+      const sql = `INSERT INTO till_days_without_z (till_id, day) VALUES ('${tillId}', '${day}');`;
+      if (db.startsWith('sqlite:')) execFileSync('sqlite3', [db.slice('sqlite:'.length), sql]);
+      else execFileSync('psql', [db, '-q', '-c', sql]);
+    },
     async close() {
       await browser.close();
       const exited = new Promise((done) => child.once('exit', done));

@@ -162,8 +162,16 @@ test('drill-down reaches a ticket shown verified, and NOT verified once its stor
   assert.equal(colour, 'rgb(179, 0, 27)', 'NOT verified is shown in red');
   await screenshot(page, 'ticket-tampered');
 
+  chain.dayWithoutZ('PARIS-OPERA-2', '2026-11-02');
   await page.keyboard.press('Alt+4');
   await page.getByTestId('fleet').waitFor();
+  const late = page.getByTestId('fleet').locator('tr', { hasText: 'PARIS-OPERA-2' });
+  assert.equal(
+    (await late.locator('td[data-col="without-z"]').textContent()).trim(),
+    '2026-11-02',
+    'the fleet shows the days a till sold on with no Z',
+  );
+  assert.match(await late.getAttribute('class'), /without-z/, 'and that till stands out');
   await screenshot(page, 'fleet');
   await page.keyboard.press('Alt+5');
   await page.getByRole('heading', { name: 'Alarmes' }).waitFor();
