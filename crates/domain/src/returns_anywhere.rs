@@ -7,9 +7,10 @@
 //!   it anywhere, and names the original's till ([`crate::ticket::Ticket::original_till`]). The
 //!   refund rules stay the original's.
 //! - **Unchecked**: offline against another till's receipt, or with no receipt. The items are
-//!   priced from this till's catalog (never above it), a manager approves, a reason is given
-//!   (required without a receipt), and per-till daily caps bound what can be refunded so
-//!   ([`ReturnRules`]). The ticket carries who approved and why ([`UncheckedReturn`]); head
+//!   priced from this till's catalog (never above it; without a receipt, never above the
+//!   lowest price of the last [`ReturnRules::no_receipt_lowest_price_days`]), a manager
+//!   approves, a reason is given (required without a receipt), and per-till daily caps bound
+//!   what can be refunded so ([`ReturnRules`]). The ticket carries who approved and why ([`UncheckedReturn`]); head
 //!   office reconciles it with the original after sync and alarms an over-return.
 
 use serde::{Deserialize, Serialize};
@@ -98,6 +99,11 @@ pub struct ReturnRules {
     pub offline_other_till_cap_per_day: Money,
     /// Returns without any receipt.
     pub no_receipt_cap_per_day: Money,
+    /// A return without receipt is refunded at no more than the lowest price the item had
+    /// over this many days (the current one included): an item bought on sale cannot come back
+    /// at the full price. Thirty days by default, the window French law takes for the
+    /// reference price of a reduction (Code de la consommation, art. L112-1-1).
+    pub no_receipt_lowest_price_days: u32,
 }
 
 impl Default for ReturnRules {
@@ -105,6 +111,7 @@ impl Default for ReturnRules {
         ReturnRules {
             offline_other_till_cap_per_day: Money::from_cents(30_000),
             no_receipt_cap_per_day: Money::from_cents(10_000),
+            no_receipt_lowest_price_days: 30,
         }
     }
 }

@@ -297,7 +297,7 @@ impl Till {
     pub fn import_catalog(&mut self, products: &[Product], source: &str) -> Result<ImportSummary> {
         catalog::check_limits(products)?;
         self.write(SYSTEM_OPERATOR, |tx, author| {
-            catalog::upsert(tx, products)?;
+            catalog::upsert(tx, products, &timestamp::format(&author.at))?;
             let size = catalog::count(tx)?;
             append_event(
                 tx,

@@ -10,7 +10,8 @@
 //!   the engine checks the id is an active manager's), the items are priced from this till's
 //!   catalog, and each kind stays within its per-till daily cap ([`ReturnRules`], head office's
 //!   `return_rules` or the defaults). A return without a receipt is refunded to a credit note
-//!   unless the request says otherwise, and needs a reason.
+//!   unless the request says otherwise, needs a reason, and is priced at no more than the
+//!   lowest price of the last days the rules say (from `price_history`).
 //!
 //! The return names the original till and ticket; it is never filed under this till's ticket
 //! of the same number (its ledger reference is left empty). Each such return is indexed in
@@ -223,10 +224,11 @@ impl Till {
             });
         }
         let approved_by = self.approving_manager(request.approved_by.as_deref())?;
-        let draft = self.draft(&SaleRequest {
+        let mut draft = self.draft(&SaleRequest {
             lines: request.items.clone(),
             ..Default::default()
         })?;
+        self.never_above_catalog(&mut draft.lines, receipt.is_none())?;
         let refund = -quote_sale(SaleDraft {
             lines: draft.lines.clone(),
             ..Default::default()
@@ -250,6 +252,24 @@ impl Till {
             items: draft.lines,
             tenders,
         })
+    }
+
+    /// Lowers each line of an unchecked return to the price a sale takes today, whatever was
+    /// typed; `without_receipt`, to the lowest its product had over the days head office's
+    /// rules say.
+    fn never_above_catalog(&self, lines: &mut [LineDraft], without_receipt: bool) -> Result<()> {
+        let days = rules(&self.conn)?.no_receipt_lowest_price_days;
+        let since = self.now() - chrono::Duration::days(i64::from(days));
+        let since = pos_domain::record::timestamp::format(&since);
+        for line in lines {
+            let today = line.unit_price.min(line.product.price);
+            line.unit_price = if without_receipt {
+                crate::price_history::lowest_since(&self.conn, &line.product.id, &since, today)?
+            } else {
+                today
+            };
+        }
+        Ok(())
     }
 
     /// The id of the active manager who approved, or why the return cannot go through.

@@ -280,3 +280,73 @@ fn without_head_office_the_lookups_answer_nothing_and_offline_rules_apply() {
     );
     assert_eq!(t.lookup_instrument(&number).unwrap(), None);
 }
+
+/// The demo catalog with one product at another price, imported as head office's download
+/// would change it.
+fn reprice(t: &mut TestTill, product: &str, cents: i64) {
+    let mut catalog = pos_till::demo::demo_catalog().unwrap();
+    let p = catalog.iter_mut().find(|p| p.id == product).unwrap();
+    p.price = Money::from_cents(cents);
+    t.till
+        .import_catalog(std::slice::from_ref(p), "price change")
+        .unwrap();
+}
+
+#[test]
+fn a_return_without_receipt_is_refunded_at_the_lowest_price_of_the_last_days() {
+    let mut t = here();
+    let request = ReturnAnywhereRequest {
+        operator: Some("alice".into()),
+        items: vec![SaleLineRequest {
+            // Typed above the shelf price: never refunded above it either.
+            unit_price: Some(Money::from_cents(9900)),
+            ..item("ACC-CBL-CC1")
+        }],
+        approved_by: Some("bruno".into()),
+        reason: Some("no receipt".into()),
+        ..Default::default()
+    };
+    let refunded = |t: &mut TestTill| -> i64 {
+        -t.till
+            .return_anywhere(&request)
+            .unwrap()
+            .ticket
+            .total
+            .cents()
+    };
+    assert_eq!(
+        refunded(&mut t),
+        1490,
+        "at most the shelf price, whatever price was typed"
+    );
+    // On sale at 9.90 for three days, then back at 14.90.
+    reprice(&mut t, "ACC-CBL-CC1", 990);
+    t.clock.advance(chrono::Duration::days(3));
+    reprice(&mut t, "ACC-CBL-CC1", 1490);
+    t.clock.advance(chrono::Duration::days(2));
+    let quoted = t.till.quote_return_anywhere(&request).unwrap();
+    assert_eq!(
+        quoted.total,
+        Money::from_cents(-990),
+        "a return without receipt is refunded at no more than the lowest price of the last 30 days"
+    );
+    assert_eq!(refunded(&mut t), 990);
+    // Another till's receipt, offline: the price of the day, never the price typed; the
+    // lowest price rule is for returns without any receipt.
+    let with_receipt = ReturnAnywhereRequest {
+        receipt: Some("T-ELSEWHERE:7".into()),
+        ..request.clone()
+    };
+    assert_eq!(
+        t.till.quote_return_anywhere(&with_receipt).unwrap().total,
+        Money::from_cents(-1490),
+        "an unchecked return is never refunded above the catalog's price"
+    );
+    // Once the sale price is older than the window, the current price applies again.
+    t.clock.advance(chrono::Duration::days(29));
+    assert_eq!(
+        t.till.quote_return_anywhere(&request).unwrap().total,
+        Money::from_cents(-1490),
+        "a price replaced more than 30 days ago no longer counts"
+    );
+}
