@@ -5,7 +5,8 @@
 //!   [`crate::wire::TicketLookupAnswer`]): the return is computed by
 //!   [`crate::ticket::compute_return`] from the original and every return already made against
 //!   it anywhere, and names the original's till ([`crate::ticket::Ticket::original_till`]). The
-//!   refund rules stay the original's.
+//!   refund rules stay the original's ([`crate::ticket::check_refund_as_paid`]: a card back to
+//!   a card it paid, cash, a credit note).
 //! - **Unchecked**: offline against another till's receipt, or with no receipt. The items are
 //!   priced from this till's catalog (never above it; without a receipt, never above the
 //!   lowest price of the last [`ReturnRules::no_receipt_lowest_price_days`]), a manager
@@ -19,7 +20,9 @@ use crate::error::SaleError;
 use crate::limits::{self, LimitError};
 use crate::money::Money;
 use crate::tender::Tender;
-use crate::ticket::{LineDraft, Refund, Ticket, TicketKind, finish, price_lines};
+use crate::ticket::{
+    LineDraft, Refund, Ticket, TicketKind, check_refund_as_paid, finish, price_lines,
+};
 
 /// What the receipt's QR code (or the cashier) says of the original ticket.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,6 +152,8 @@ pub fn compute_unchecked_return(
         return Err(SaleError::ReasonRequired);
     }
     approval.check_limits()?;
+    // No original to refund back to: cash or a credit note.
+    check_refund_as_paid(None, &[], &tenders)?;
     let lines = price_lines(0, items)?
         .into_iter()
         .map(|mut line| {

@@ -1306,9 +1306,14 @@ pub struct ReturnAnywhereRequest {
     #[serde(default)]
     #[ts(as = "Option<Vec<CartLine>>", optional)]
     pub items: Vec<CartLine>,
-    /// `original` (as the original was paid: only when head office found it), `cash` or
-    /// `store_credit` (the default without a receipt).
+    /// `original` (as the original was paid: only when head office found it), `cash`,
+    /// `store_credit` (the default without a receipt), or `card` (back to the card that paid
+    /// the original, through a refund on the terminal with its own `payment_id`).
     pub refund_to: RefundTo,
+    /// The approved refund on the card, when `refund_to` is `card`.
+    #[serde(default)]
+    #[ts(optional)]
+    pub payment_id: Option<String>,
     /// Why, for a return without receipt (required then).
     #[serde(default)]
     #[ts(optional)]

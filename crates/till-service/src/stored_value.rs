@@ -10,7 +10,7 @@
 use pos_domain::Money;
 use pos_domain::stored_value::{InstrumentNumber, InstrumentState};
 use pos_domain::tender::Tender;
-use pos_domain::ticket::{ReturnLine, Ticket};
+use pos_domain::ticket::ReturnLine;
 use pos_till::Till;
 use pos_till::requests::RecordedTicket;
 use pos_till::returns_anywhere::ReturnAnywhereRequest as EngineReturn;
@@ -165,8 +165,7 @@ impl Service {
             ..engine
         };
         let computed = till.quote_return_anywhere(&preview)?;
-        let tenders = self.anywhere_tenders(request.refund_to, &computed)?;
-        let shown = tenders.unwrap_or_else(|| computed.tenders.clone());
+        let shown = crate::sale::refund_preview(request.refund_to, &computed);
         Ok(views::return_quote(&computed, &shown, approvals_needed))
     }
 
@@ -186,8 +185,16 @@ impl Service {
             engine.approved_by = Some(manager);
         }
         let computed = till.quote_return_anywhere(&engine)?;
-        engine.tenders = self.anywhere_tenders(request.refund_to, &computed)?;
+        engine.tenders =
+            self.refund_tenders(request.refund_to, request.payment_id.as_ref(), &computed)?;
+        // The engine checks the refund against the original's payments (a card only back to
+        // the card that paid it, within what it paid) and that the refund is on no other ticket.
         let recorded = till.return_anywhere(&engine)?;
+        if let Some(id) = &request.payment_id
+            && request.refund_to == RefundTo::Card
+        {
+            self.mark_used(std::slice::from_ref(id), recorded.number);
+        }
         let receipt = till.receipt(Some(&staff.id), recorded.number, false)?;
         drop(till);
         Ok(self.after_commit(&recorded, &receipt))
@@ -279,22 +286,6 @@ impl Service {
             },
             checked,
         ))
-    }
-
-    /// The refund tenders a return at any till takes: as the engine chose (`original`), or
-    /// all in cash or store credit. A card refund at another till is not offered here.
-    fn anywhere_tenders(
-        &self,
-        refund_to: RefundTo,
-        computed: &Ticket,
-    ) -> ApiResult<Option<Vec<Tender>>> {
-        if refund_to == RefundTo::Card {
-            return Err(ApiError::invalid(
-                "refund_to_card_unavailable",
-                "a return of another till's ticket is refunded in cash or to a credit note",
-            ));
-        }
-        self.refund_tenders(refund_to, None, computed)
     }
 
     /// Some active manager's id, to price a quote before anyone approved it.

@@ -27,7 +27,9 @@ use pos_domain::returns_anywhere::{
 };
 use pos_domain::stored_value::movements_from_tenders;
 use pos_domain::tender::{Tender, TenderKind};
-use pos_domain::ticket::{LineDraft, ReturnLine, SaleDraft, Ticket, compute_return, quote_sale};
+use pos_domain::ticket::{
+    LineDraft, ReturnLine, SaleDraft, Ticket, check_refund_as_paid, compute_return, quote_sale,
+};
 use pos_domain::wire::{TicketLookupAnswer, kinds};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -316,6 +318,8 @@ fn compute(
                 &request.lines,
                 request.tenders.clone(),
             )?;
+            // The refund rules stay the original ticket's, wherever it comes back.
+            check_refund_as_paid(Some(&found.original.payload), &earlier, &ticket.tenders)?;
             ticket.original_till = Some(receipt.till.clone());
             Ok(ticket)
         }

@@ -350,3 +350,146 @@ fn a_return_without_receipt_is_refunded_at_the_lowest_price_of_the_last_days() {
         "a price replaced more than 30 days ago no longer counts"
     );
 }
+
+fn card(cents: i64, payment: &str) -> Tender {
+    Tender {
+        kind: TenderKind::Card,
+        amount: Money::from_cents(cents),
+        reference: None,
+        payment: Some(payment.into()),
+    }
+}
+
+#[test]
+fn at_another_till_the_refund_rules_stay_those_of_the_original_ticket() {
+    let mut other = elsewhere();
+    let mut t = here();
+    // Two cases: 29.99 on the card, 29.99 in cash.
+    let sold = other
+        .till
+        .sell(&SaleRequest {
+            operator: Some("alice".into()),
+            lines: vec![SaleLineRequest {
+                quantity: Some(2),
+                ..item("ACC-COQ-IP16")
+            }],
+            tenders: vec![card(2999, "pay-sale"), cash(2999)],
+            ..Default::default()
+        })
+        .unwrap();
+    let found = TicketLookupAnswer {
+        original: at(&other, &sold),
+        returns: vec![],
+        reserved: vec![],
+    };
+    let receipt = pos_till::receipt::qr_reference(other.till.identity(), &sold);
+    let request = |quantity, tenders: Vec<Tender>| ReturnAnywhereRequest {
+        operator: Some("alice".into()),
+        receipt: Some(receipt.clone()),
+        found: Some(found.clone()),
+        lines: vec![ReturnLine {
+            line: 1,
+            quantity,
+            serials: vec![],
+        }],
+        tenders: Some(tenders),
+        ..Default::default()
+    };
+    let err = t
+        .till
+        .return_anywhere(&request(2, vec![card(-5998, "refund-1")]))
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        "refund_above_paid",
+        "a card gets back no more than it paid on the original: {err}"
+    );
+    let back = t
+        .till
+        .return_anywhere(&request(1, vec![card(-2999, "refund-1")]))
+        .expect("a card refund back to the card that paid, with its own terminal refund");
+    assert_eq!(back.ticket.tenders, vec![card(-2999, "refund-1")]);
+    // The card got its 29.99 back: the last unit goes back in cash or to a credit note.
+    let err = t
+        .till
+        .return_anywhere(&request(1, vec![card(-2999, "refund-2")]))
+        .unwrap_err();
+    assert_eq!(err.code(), "refund_above_paid", "{err}");
+    t.till
+        .return_anywhere(&request(1, vec![cash(-2999)]))
+        .expect("cash is always a refund the original allows");
+
+    // A ticket paid in cash never comes back to a card.
+    let cash_sale = sell_case(&mut other, 1);
+    let found_cash = TicketLookupAnswer {
+        original: at(&other, &cash_sale),
+        returns: vec![],
+        reserved: vec![],
+    };
+    let err = t
+        .till
+        .return_anywhere(&ReturnAnywhereRequest {
+            receipt: Some(pos_till::receipt::qr_reference(
+                other.till.identity(),
+                &cash_sale,
+            )),
+            found: Some(found_cash),
+            ..request(1, vec![card(-2999, "refund-3")])
+        })
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        "refund_not_as_paid",
+        "a cash sale is never refunded to a card: {err}"
+    );
+    // One terminal refund goes on one return only.
+    let all_card = other
+        .till
+        .sell(&SaleRequest {
+            operator: Some("alice".into()),
+            lines: vec![SaleLineRequest {
+                quantity: Some(2),
+                ..item("ACC-COQ-IP16")
+            }],
+            tenders: vec![card(5998, "pay-sale-2")],
+            ..Default::default()
+        })
+        .unwrap();
+    let of_all_card = |payment: &str| ReturnAnywhereRequest {
+        receipt: Some(pos_till::receipt::qr_reference(
+            other.till.identity(),
+            &all_card,
+        )),
+        found: Some(TicketLookupAnswer {
+            original: at(&other, &all_card),
+            returns: vec![],
+            reserved: vec![],
+        }),
+        ..request(1, vec![card(-2999, payment)])
+    };
+    t.till.return_anywhere(&of_all_card("refund-5")).unwrap();
+    let err = t
+        .till
+        .return_anywhere(&of_all_card("refund-5"))
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        "payment_already_used",
+        "one terminal refund is on one return only: {err}"
+    );
+    t.till.return_anywhere(&of_all_card("refund-6")).unwrap();
+    // Unchecked (offline), there is no original to refund back to: cash or a credit note.
+    let err = t
+        .till
+        .return_anywhere(&ReturnAnywhereRequest {
+            operator: Some("alice".into()),
+            receipt: Some("T-ELSEWHERE:9".into()),
+            items: vec![item("ACC-COQ-IP16")],
+            approved_by: Some("bruno".into()),
+            tenders: Some(vec![card(-2999, "refund-4")]),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "refund_not_as_paid", "{err}");
+    assert!(t.till.verify(Depth::Full).unwrap().intact());
+}
