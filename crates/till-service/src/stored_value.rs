@@ -312,9 +312,7 @@ impl Service {
             .into_iter()
             .map(|issue| {
                 let text = pos_till::receipt::render_credit_note(&identity, recorded, issue);
-                if let Ok(bytes) =
-                    devices::receipt_bytes(&text, Some(issue.number.scan_payload()), false)
-                {
+                if let Ok(bytes) = devices::credit_note_bytes(&text, issue.number.scan_payload()) {
                     let printed = devices::print(printer.as_ref(), &bytes);
                     if !printed.ok {
                         tracing::warn!(message = %printed.message, "a credit note slip was not printed");
