@@ -14,7 +14,7 @@ use pos_domain::ticket::ReturnLine;
 use pos_till::Till;
 use pos_till::requests::RecordedTicket;
 use pos_till::returns_anywhere::ReturnAnywhereRequest as EngineReturn;
-use pos_till::stored_value::{GiftCardRequest, StoredValueRequest};
+use pos_till::stored_value::{GiftCardRequest, GrantedHold, StoredValueRequest};
 
 use crate::api::*;
 use crate::devices;
@@ -39,6 +39,7 @@ fn random_id() -> ApiResult<String> {
 /// refuses is refused here with its code.
 pub(crate) fn balances_for(till: &Till, tenders: &[Tender]) -> ApiResult<StoredValueRequest> {
     let mut balances: Vec<InstrumentState> = Vec::new();
+    let mut holds: Vec<GrantedHold> = Vec::new();
     let mut spent: Vec<(InstrumentNumber, Money)> = Vec::new();
     for tender in tenders.iter().filter(|t| t.amount.is_positive()) {
         let Some(number) = tender
@@ -65,7 +66,13 @@ pub(crate) fn balances_for(till: &Till, tenders: &[Tender]) -> ApiResult<StoredV
             seconds: HOLD_SECONDS,
         };
         match till.hold_redemption(&hold)? {
-            Some(held) if held.granted => balances.push(held.state),
+            Some(held) if held.granted => {
+                holds.push(GrantedHold {
+                    number: number.clone(),
+                    hold: hold.hold.clone(),
+                });
+                balances.push(held.state);
+            }
             Some(held) => {
                 return Err(ApiError::invalid(
                     "instrument_hold_refused",
@@ -82,6 +89,7 @@ pub(crate) fn balances_for(till: &Till, tenders: &[Tender]) -> ApiResult<StoredV
     }
     Ok(StoredValueRequest {
         balances,
+        holds,
         ..Default::default()
     })
 }

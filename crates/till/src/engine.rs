@@ -491,6 +491,7 @@ impl Till {
                 self.shop_day(),
                 &rules,
             )?;
+            crate::stored_value::name_holds(&mut movements, &stored.holds);
             compute_sale_with_stored_value(draft, movements)?
         };
         Ok(PricedSale {

@@ -75,6 +75,32 @@ pub struct StoredValueRequest {
     /// Head office's answers, just asked; an instrument without one is spent offline.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub balances: Vec<InstrumentState>,
+    /// The holds head office granted for this sale, named on the redemptions they are for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holds: Vec<GrantedHold>,
+}
+
+/// A hold head office granted on an instrument ([`pos_domain::wire::RedemptionHold`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantedHold {
+    pub number: InstrumentNumber,
+    /// The hold's id, as the till asked for it.
+    pub hold: String,
+}
+
+/// Names on each redemption checked online the hold head office granted for its instrument,
+/// so head office ends exactly that hold when the record arrives (specs/sync.md: each record
+/// is applied once, and what it settles is named in it).
+pub(crate) fn name_holds(movements: &mut [InstrumentMovement], holds: &[GrantedHold]) {
+    for movement in movements
+        .iter_mut()
+        .filter(|m| m.kind == MovementKind::Redeem && !m.offline)
+    {
+        movement.hold = holds
+            .iter()
+            .find(|h| h.number == movement.number)
+            .map(|h| h.hold.clone());
+    }
 }
 
 /// What the till knows of an instrument, for the balance screen and `till stored-value show`.
