@@ -13,8 +13,11 @@
 //!   unless the request says otherwise, needs a reason, and is priced at no more than the
 //!   lowest price of the last days the rules say (from `price_history`).
 //!
-//! The return names the original till and ticket; it is never filed under this till's ticket
-//! of the same number (its ledger reference is left empty). Each such return is indexed in
+//! The return names the original till and ticket: a new negative ticket referencing the
+//! original, never a change to it (specs/fiscal.md, inalterability; "a return or cancellation
+//! is a new negative ticket referencing the original"). It is never filed under this till's
+//! ticket of the same number (its ledger reference is left empty), and reaches head office as
+//! any ticket does, exactly once (specs/sync.md, upload: a record sent again is a no-op). Each such return is indexed in
 //! `returns_elsewhere` in its transaction, for the caps and for later returns of the same
 //! original.
 

@@ -7,7 +7,10 @@
 //! and cancellation) and is also indexed, in the same transaction, in `stored_value_movements`:
 //! what this till knows of each instrument's balance and what it spent offline today, read by
 //! the balance and cap checks. The index is derived (append-only, rebuilt from the records if
-//! ever lost); the records are the truth and what head office receives.
+//! ever lost); the records are the truth and what head office receives, each exactly once
+//! (specs/sync.md, upload: a record already held is accepted again as a no-op). A gift card
+//! sold is a liability, debited at redemption (specs/fiscal.md, accounting export: gift cards
+//! 4191), never a sale.
 //!
 //! Head office's answer (a balance lookup made by the front end before the sale, see
 //! [`crate::head_office`]) is passed in with the sale ([`StoredValueRequest::balances`]); an
