@@ -168,6 +168,8 @@ pub enum SaleError {
         asked: Money,
         left: Money,
     },
+    #[error("`{product}` is not on ticket {ticket}: check the receipt, or return it without it")]
+    ItemNotOnOriginal { ticket: u64, product: String },
 }
 
 impl SaleError {
@@ -210,6 +212,7 @@ impl SaleError {
             SaleError::WebRefundTender { .. } => "web_refund_tender_not_allowed",
             SaleError::RefundNotAsPaid { .. } => "refund_not_as_paid",
             SaleError::RefundAbovePaid { .. } => "refund_above_paid",
+            SaleError::ItemNotOnOriginal { .. } => "item_not_on_original",
         }
     }
 }

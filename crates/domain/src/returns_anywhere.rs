@@ -21,7 +21,7 @@ use crate::limits::{self, LimitError};
 use crate::money::Money;
 use crate::tender::Tender;
 use crate::ticket::{
-    LineDraft, Refund, Ticket, TicketKind, check_refund_as_paid, finish, price_lines,
+    LineDraft, Refund, ReturnLine, Ticket, TicketKind, check_refund_as_paid, finish, price_lines,
 };
 
 /// What the receipt's QR code (or the cashier) says of the original ticket.
@@ -128,6 +128,70 @@ impl ReturnRules {
             self.no_receipt_cap_per_day
         }
     }
+}
+
+/// The lines of `original` (ticket `number`) that give back `items` (product id, units or
+/// grams), as scanned at the till when the cashier does not pick the original's lines: each
+/// item takes the sold lines of its product in order, as far as earlier returns left units on
+/// them; what no line has left stays on the last one, for [`crate::ticket::compute_return`]
+/// to refuse as more than was sold.
+pub fn lines_for_items(
+    number: u64,
+    original: &Ticket,
+    earlier_returns: &[Ticket],
+    items: &[(String, u32)],
+) -> Result<Vec<ReturnLine>, SaleError> {
+    let mut left: Vec<(u32, &str, u32)> = original
+        .lines
+        .iter()
+        .filter(|l| !l.is_returned())
+        .map(|l| {
+            let returned: u32 = earlier_returns
+                .iter()
+                .flat_map(|t| &t.lines)
+                .filter(|r| r.original_line == Some(l.line))
+                .map(|r| r.quantity.count())
+                .sum();
+            (
+                l.line,
+                l.product_id.as_str(),
+                l.quantity.count().saturating_sub(returned),
+            )
+        })
+        .collect();
+    let mut asked: Vec<ReturnLine> = Vec::new();
+    let mut take = |line: u32, quantity: u32| match asked.iter_mut().find(|r| r.line == line) {
+        Some(r) => r.quantity += quantity,
+        None => asked.push(ReturnLine {
+            line,
+            quantity,
+            serials: vec![],
+        }),
+    };
+    for (product, quantity) in items {
+        let mut wanted = *quantity;
+        let mut last = None;
+        for (line, _, remaining) in left.iter_mut().filter(|(_, p, _)| p == product) {
+            let now = wanted.min(*remaining);
+            if now > 0 {
+                take(*line, now);
+                *remaining -= now;
+                wanted -= now;
+            }
+            last = Some(*line);
+        }
+        match last {
+            None => {
+                return Err(SaleError::ItemNotOnOriginal {
+                    ticket: number,
+                    product: product.clone(),
+                });
+            }
+            Some(line) if wanted > 0 => take(line, wanted),
+            Some(_) => {}
+        }
+    }
+    Ok(asked)
 }
 
 /// Computes an unchecked return: `items` priced as the catalog prices them today, given back

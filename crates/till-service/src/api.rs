@@ -1293,8 +1293,9 @@ pub struct CreditNoteView {
 
 /// `return_anywhere_quote`, `return_anywhere`: an item bought at another till (its receipt's
 /// QR reference, or `TILL:NUMBER`), or with no receipt at all (`receipt` absent). When head
-/// office finds the ticket, `lines` name its lines; otherwise `items` are the goods brought
-/// back, priced from the catalog, and a manager approves (`return_unchecked`).
+/// office finds the ticket, `lines` name its lines, or the `items` scanned are matched to them;
+/// otherwise `items` are the goods brought back, priced from the catalog, and a manager
+/// approves (`return_unchecked`).
 #[derive(Clone, Debug, Serialize, Deserialize, TS)]
 pub struct ReturnAnywhereRequest {
     #[serde(default)]

@@ -226,43 +226,6 @@ impl Service {
             }
             None => None,
         };
-        // Head office reserves the lines in the request that checks them, so two tills cannot
-        // both take back the last unit; without its answer the return is unchecked.
-        let found = match (&found, request.receipt.as_deref()) {
-            (Some(answer), Some(_)) if reserve => {
-                let reservation = pos_domain::wire::ReturnReservation {
-                    protocol: pos_domain::wire::ProtocolVersion::CURRENT,
-                    reservation: random_id()?,
-                    original_till: answer.original.till.clone(),
-                    original_ticket: answer.original.ticket,
-                    lines: request
-                        .lines
-                        .iter()
-                        .map(|l| ReturnLine {
-                            line: l.line,
-                            quantity: l.quantity,
-                            serials: l.serials.clone(),
-                        })
-                        .collect(),
-                    seconds: HOLD_SECONDS,
-                };
-                match till.reserve_return(&reservation)? {
-                    Some(answer) if !answer.granted => {
-                        return Err(ApiError::invalid(
-                            "return_reserved_elsewhere",
-                            format!(
-                                "head office refused the return ({}): these units were already returned or are being returned at another till",
-                                answer.refused.unwrap_or_default()
-                            ),
-                        ));
-                    }
-                    Some(_) => found,
-                    None => None,
-                }
-            }
-            _ => found,
-        };
-        let checked = found.is_some();
         let items = self
             .sale_request(
                 &Cart {
@@ -273,27 +236,71 @@ impl Service {
                 Vec::new(),
             )?
             .lines;
-        Ok((
-            EngineReturn {
-                operator: Some(operator.to_string()),
-                receipt: request.receipt.clone(),
-                found,
-                lines: request
-                    .lines
-                    .iter()
-                    .map(|l| ReturnLine {
-                        line: l.line,
-                        quantity: l.quantity,
-                        serials: l.serials.clone(),
+        let mut engine = EngineReturn {
+            operator: Some(operator.to_string()),
+            receipt: request.receipt.clone(),
+            found: found.clone(),
+            lines: request
+                .lines
+                .iter()
+                .map(|l| ReturnLine {
+                    line: l.line,
+                    quantity: l.quantity,
+                    serials: l.serials.clone(),
+                })
+                .collect(),
+            items,
+            approved_by: None,
+            reason: request.reason.clone(),
+            tenders: None,
+        };
+        // Items scanned rather than the original's lines picked: the engine matches them to
+        // its lines, and those lines are what head office reserves and the return records.
+        if engine.found.is_some() && engine.lines.is_empty() {
+            engine.lines = till
+                .quote_return_anywhere(&engine)?
+                .lines
+                .iter()
+                .filter_map(|l| {
+                    Some(ReturnLine {
+                        line: l.original_line?,
+                        quantity: l.quantity.count(),
+                        serials: l.serials.iter().map(|s| s.to_string()).collect(),
                     })
-                    .collect(),
-                items,
-                approved_by: None,
-                reason: request.reason.clone(),
-                tenders: None,
-            },
-            checked,
-        ))
+                })
+                .collect();
+        }
+        // Head office reserves the lines in the request that checks them, so two tills cannot
+        // both take back the last unit; without its answer the return is unchecked.
+        if let (Some(answer), true) = (&found, reserve) {
+            let reservation = pos_domain::wire::ReturnReservation {
+                protocol: pos_domain::wire::ProtocolVersion::CURRENT,
+                reservation: random_id()?,
+                original_till: answer.original.till.clone(),
+                original_ticket: answer.original.ticket,
+                lines: engine.lines.clone(),
+                seconds: HOLD_SECONDS,
+            };
+            match till.reserve_return(&reservation)? {
+                Some(answer) if !answer.granted => {
+                    return Err(ApiError::invalid(
+                        "return_reserved_elsewhere",
+                        format!(
+                            "head office refused the return ({}): these units were already returned or are being returned at another till",
+                            answer.refused.unwrap_or_default()
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                // Head office did not answer the reservation: the return is unchecked.
+                None => {
+                    engine.found = None;
+                    engine.lines.clear();
+                }
+            }
+        }
+        let checked = engine.found.is_some();
+        Ok((engine, checked))
     }
 
     /// Some active manager's id, to price a quote before anyone approved it.

@@ -26,7 +26,7 @@ use std::cell::RefCell;
 use pos_domain::Money;
 use pos_domain::record::Chain;
 use pos_domain::returns_anywhere::{
-    ReceiptRef, ReturnRules, UncheckedReturn, compute_unchecked_return,
+    ReceiptRef, ReturnRules, UncheckedReturn, compute_unchecked_return, lines_for_items,
 };
 use pos_domain::stored_value::movements_from_tenders;
 use pos_domain::tender::{Tender, TenderKind};
@@ -76,10 +76,11 @@ pub struct ReturnAnywhereRequest {
     /// Head office's answer to the ticket lookup, when it answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub found: Option<TicketLookupAnswer>,
-    /// With `found`: the original's lines given back.
+    /// With `found`: the original's lines given back (none: `items` are matched to them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<ReturnLine>,
-    /// Without `found`: the items brought back, priced from the catalog.
+    /// Without `found`: the items brought back, priced from the catalog. With `found` and no
+    /// `lines`: the items scanned, matched to the original's lines and refunded as paid.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<SaleLineRequest>,
     /// The manager who approved an unchecked return (their staff id).
@@ -98,6 +99,9 @@ enum Prepared {
     Checked {
         receipt: ReceiptRef,
         found: Box<TicketLookupAnswer>,
+        /// The items scanned (product id, units or grams), when the original's lines were not
+        /// picked: matched to its lines once the earlier returns are known.
+        items: Vec<(String, u32)>,
     },
     Unchecked {
         receipt: Option<ReceiptRef>,
@@ -223,9 +227,22 @@ impl Till {
                     "head office's ticket is not the one on the receipt: look it up again",
                 ));
             }
+            let items = if request.lines.is_empty() {
+                self.draft(&SaleRequest {
+                    lines: request.items.clone(),
+                    ..Default::default()
+                })?
+                .lines
+                .into_iter()
+                .map(|l| (l.product.id, l.quantity.count()))
+                .collect()
+            } else {
+                Vec::new()
+            };
             return Ok(Prepared::Checked {
                 receipt,
                 found: Box::new(found.clone()),
+                items,
             });
         }
         let approved_by = self.approving_manager(request.approved_by.as_deref())?;
@@ -301,7 +318,11 @@ fn compute(
     request: &ReturnAnywhereRequest,
 ) -> Result<Ticket> {
     match prepared {
-        Prepared::Checked { receipt, found } => {
+        Prepared::Checked {
+            receipt,
+            found,
+            items,
+        } => {
             let mut earlier: Vec<Ticket> =
                 found.returns.iter().map(|r| r.payload.clone()).collect();
             // This till's own returns of it that head office does not hold yet.
@@ -314,11 +335,16 @@ fn compute(
                     earlier.push(ticket);
                 }
             }
+            let lines = if request.lines.is_empty() {
+                lines_for_items(receipt.ticket, &found.original.payload, &earlier, items)?
+            } else {
+                request.lines.clone()
+            };
             let mut ticket = compute_return(
                 receipt.ticket,
                 &found.original.payload,
                 &earlier,
-                &request.lines,
+                &lines,
                 request.tenders.clone(),
             )?;
             // The refund rules stay the original ticket's, wherever it comes back.

@@ -493,3 +493,61 @@ fn at_another_till_the_refund_rules_stay_those_of_the_original_ticket() {
     assert_eq!(err.code(), "refund_not_as_paid", "{err}");
     assert!(t.till.verify(Depth::Full).unwrap().intact());
 }
+
+#[test]
+fn with_head_offices_answer_items_scanned_are_matched_to_the_original_lines() {
+    let mut other = elsewhere();
+    let mut t = here();
+    let sold = sell_case(&mut other, 2);
+    let returned_there = other
+        .till
+        .return_items(&pos_till::requests::ReturnRequest {
+            original: sold.number,
+            lines: vec![ReturnLine {
+                line: 1,
+                quantity: 1,
+                serials: vec![],
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+    let request = |product: &str| ReturnAnywhereRequest {
+        operator: Some("alice".into()),
+        receipt: Some(pos_till::receipt::qr_reference(
+            other.till.identity(),
+            &sold,
+        )),
+        found: Some(TicketLookupAnswer {
+            original: at(&other, &sold),
+            returns: vec![at(&other, &returned_there)],
+            reserved: vec![],
+        }),
+        items: vec![item(product)],
+        ..Default::default()
+    };
+    let back = t
+        .till
+        .return_anywhere(&request("ACC-COQ-IP16"))
+        .expect("the case scanned is the original's line 1, one unit still returnable");
+    assert!(
+        back.ticket.unchecked_return.is_none(),
+        "checked against the original: no manager"
+    );
+    assert_eq!(back.ticket.lines[0].original_line, Some(1));
+    assert_eq!(back.ticket.tenders, vec![cash(-2999)], "refunded as paid");
+    let err = t
+        .till
+        .return_anywhere(&request("ACC-COQ-IP16"))
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        "return_exceeds_sale",
+        "both units came back, one at each till: {err}"
+    );
+    let err = t.till.return_anywhere(&request("ACC-CBL-CC1")).unwrap_err();
+    assert_eq!(
+        err.code(),
+        "item_not_on_original",
+        "an item the ticket did not sell is not returned against it: {err}"
+    );
+}
