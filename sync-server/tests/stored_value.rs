@@ -10,6 +10,8 @@
 //!   alarm, however often the tills sync again;
 //! - a till's lookups are throttled; an unknown number is 404 `instrument_unknown`; a manager
 //!   sees the history of an instrument that moved in their shop only;
+//! - a redemption names the hold it was granted: head office ends exactly that hold, not an
+//!   older one of the same card;
 //! - property: however movements come, each instrument's balance is the sum of its movements.
 
 mod support;
@@ -26,7 +28,7 @@ use pos_domain::wire::{ProtocolVersion, RedemptionHold};
 use pos_till::Till;
 use pos_till::demo::demo_catalog;
 use pos_till::requests::{RecordedTicket, SaleLineRequest, SaleRequest};
-use pos_till::stored_value::{GiftCardRequest, StoredValueRequest};
+use pos_till::stored_value::{GiftCardRequest, GrantedHold, StoredValueRequest};
 use proptest::prelude::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -41,6 +43,7 @@ on_every_backend!(
     two_offline_tills_overspending_a_card_raise_one_alarm_showing_the_excess,
     two_tills_holding_the_last_euro_at_once_get_one_grant,
     lookups_are_throttled_per_till_and_history_is_scoped,
+    a_redemption_ends_exactly_the_hold_it_names,
 );
 
 const CASE: &str = "ACC-COQ-IP16"; // 29.99
@@ -543,4 +546,79 @@ proptest! {
             prop_assert!(alarms <= 1, "at most one overdraft alarm per instrument");
         }
     }
+}
+
+async fn a_redemption_ends_exactly_the_hold_it_names(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let number = card(17);
+    let seller = shop_till(&server, SHOP_A, "OPERA-1", 41).await;
+    let second = shop_till(&server, SHOP_B, "LYON-1", 42).await;
+    let third = shop_till(&server, SHOP_B, "LYON-2", 43).await;
+    let _seller = sell_card(seller, &number, 10_000).await;
+    let (second, state) = looked_up(second, &number).await;
+    // Two holds at one till: 10.00 for a sale that will not happen yet, 20.00 for this one.
+    let n = number.clone();
+    let (_second, named) = on_till(second, move |till| {
+        for (id, cents) in [("lyon-1-first", 1000), ("lyon-1-second", 2000)] {
+            let answer = till.hold_redemption(&hold(&n, id, cents)).unwrap().unwrap();
+            assert!(answer.granted, "{answer:?}");
+        }
+        let sold = till
+            .sell_with(
+                &SaleRequest {
+                    operator: Some("alice".into()),
+                    lines: vec![SaleLineRequest {
+                        product_id: Some(CASE.into()),
+                        quantity: Some(1),
+                        ..Default::default()
+                    }],
+                    tenders: vec![
+                        tender(TenderKind::GiftCard, 2000, Some(&n)),
+                        tender(TenderKind::Cash, 999, None),
+                    ],
+                    ..Default::default()
+                },
+                &StoredValueRequest {
+                    balances: vec![state],
+                    holds: vec![GrantedHold {
+                        number: n.clone(),
+                        hold: "lyon-1-second".into(),
+                    }],
+                    ..Default::default()
+                },
+            )
+            .expect("spent online");
+        sync(till);
+        sold.ticket.stored_value[0].hold.clone()
+    })
+    .await;
+    assert_eq!(
+        named.as_deref(),
+        Some("lyon-1-second"),
+        "the redemption record names the hold head office granted for it"
+    );
+    assert_eq!(balance_at_head_office(&server, &number).await, 8000);
+    // Left to spend: 80.00 less the 10.00 still held = 70.00. Had head office ended the
+    // older hold instead, the 20.00 one would still hold its money and 70.00 be refused.
+    let n = number.clone();
+    let (third, answer) = on_till(third, move |till| {
+        till.hold_redemption(&hold(&n, "lyon-2-rest", 7000))
+            .unwrap()
+            .unwrap()
+    })
+    .await;
+    assert!(
+        answer.granted,
+        "the recorded redemption ended its own hold, the other one still holds 10.00: {answer:?}"
+    );
+    let n = number.clone();
+    let (_, over) = on_till(third, move |till| {
+        till.hold_redemption(&hold(&n, "lyon-2-more", 1))
+            .unwrap()
+            .unwrap()
+    })
+    .await;
+    assert!(!over.granted, "the 10.00 hold still counts: {over:?}");
 }

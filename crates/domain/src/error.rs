@@ -154,6 +154,22 @@ pub enum SaleError {
          the card"
     )]
     WebRefundTender { kind: TenderKind },
+    #[error(
+        "the original ticket was not paid by {kind:?}: refund in cash, to a credit note, or back \
+         to what paid it"
+    )]
+    RefundNotAsPaid { kind: TenderKind },
+    #[error(
+        "a refund of {asked} by {kind:?} exceeds the {left} the original ticket paid that way and \
+         not yet refunded: refund the rest in cash or to a credit note"
+    )]
+    RefundAbovePaid {
+        kind: TenderKind,
+        asked: Money,
+        left: Money,
+    },
+    #[error("`{product}` is not on ticket {ticket}: check the receipt, or return it without it")]
+    ItemNotOnOriginal { ticket: u64, product: String },
 }
 
 impl SaleError {
@@ -194,6 +210,9 @@ impl SaleError {
             SaleError::WebOrderNotCollected { .. } => "web_order_not_collected",
             SaleError::WebOrderPaidInShop { .. } => "web_order_paid_in_shop",
             SaleError::WebRefundTender { .. } => "web_refund_tender_not_allowed",
+            SaleError::RefundNotAsPaid { .. } => "refund_not_as_paid",
+            SaleError::RefundAbovePaid { .. } => "refund_above_paid",
+            SaleError::ItemNotOnOriginal { .. } => "item_not_on_original",
         }
     }
 }

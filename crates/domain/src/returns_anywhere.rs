@@ -5,11 +5,13 @@
 //!   [`crate::wire::TicketLookupAnswer`]): the return is computed by
 //!   [`crate::ticket::compute_return`] from the original and every return already made against
 //!   it anywhere, and names the original's till ([`crate::ticket::Ticket::original_till`]). The
-//!   refund rules stay the original's.
+//!   refund rules stay the original's ([`crate::ticket::check_refund_as_paid`]: a card back to
+//!   a card it paid, cash, a credit note).
 //! - **Unchecked**: offline against another till's receipt, or with no receipt. The items are
-//!   priced from this till's catalog (never above it), a manager approves, a reason is given
-//!   (required without a receipt), and per-till daily caps bound what can be refunded so
-//!   ([`ReturnRules`]). The ticket carries who approved and why ([`UncheckedReturn`]); head
+//!   priced from this till's catalog (never above it; without a receipt, never above the
+//!   lowest price of the last [`ReturnRules::no_receipt_lowest_price_days`]), a manager
+//!   approves, a reason is given (required without a receipt), and per-till daily caps bound
+//!   what can be refunded so ([`ReturnRules`]). The ticket carries who approved and why ([`UncheckedReturn`]); head
 //!   office reconciles it with the original after sync and alarms an over-return.
 
 use serde::{Deserialize, Serialize};
@@ -18,7 +20,9 @@ use crate::error::SaleError;
 use crate::limits::{self, LimitError};
 use crate::money::Money;
 use crate::tender::Tender;
-use crate::ticket::{LineDraft, Refund, Ticket, TicketKind, finish, price_lines};
+use crate::ticket::{
+    LineDraft, Refund, ReturnLine, Ticket, TicketKind, check_refund_as_paid, finish, price_lines,
+};
 
 /// What the receipt's QR code (or the cashier) says of the original ticket.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +102,11 @@ pub struct ReturnRules {
     pub offline_other_till_cap_per_day: Money,
     /// Returns without any receipt.
     pub no_receipt_cap_per_day: Money,
+    /// A return without receipt is refunded at no more than the lowest price the item had
+    /// over this many days (the current one included): an item bought on sale cannot come back
+    /// at the full price. Thirty days by default, the window French law takes for the
+    /// reference price of a reduction (Code de la consommation, art. L112-1-1).
+    pub no_receipt_lowest_price_days: u32,
 }
 
 impl Default for ReturnRules {
@@ -105,6 +114,7 @@ impl Default for ReturnRules {
         ReturnRules {
             offline_other_till_cap_per_day: Money::from_cents(30_000),
             no_receipt_cap_per_day: Money::from_cents(10_000),
+            no_receipt_lowest_price_days: 30,
         }
     }
 }
@@ -118,6 +128,70 @@ impl ReturnRules {
             self.no_receipt_cap_per_day
         }
     }
+}
+
+/// The lines of `original` (ticket `number`) that give back `items` (product id, units or
+/// grams), as scanned at the till when the cashier does not pick the original's lines: each
+/// item takes the sold lines of its product in order, as far as earlier returns left units on
+/// them; what no line has left stays on the last one, for [`crate::ticket::compute_return`]
+/// to refuse as more than was sold.
+pub fn lines_for_items(
+    number: u64,
+    original: &Ticket,
+    earlier_returns: &[Ticket],
+    items: &[(String, u32)],
+) -> Result<Vec<ReturnLine>, SaleError> {
+    let mut left: Vec<(u32, &str, u32)> = original
+        .lines
+        .iter()
+        .filter(|l| !l.is_returned())
+        .map(|l| {
+            let returned: u32 = earlier_returns
+                .iter()
+                .flat_map(|t| &t.lines)
+                .filter(|r| r.original_line == Some(l.line))
+                .map(|r| r.quantity.count())
+                .sum();
+            (
+                l.line,
+                l.product_id.as_str(),
+                l.quantity.count().saturating_sub(returned),
+            )
+        })
+        .collect();
+    let mut asked: Vec<ReturnLine> = Vec::new();
+    let mut take = |line: u32, quantity: u32| match asked.iter_mut().find(|r| r.line == line) {
+        Some(r) => r.quantity += quantity,
+        None => asked.push(ReturnLine {
+            line,
+            quantity,
+            serials: vec![],
+        }),
+    };
+    for (product, quantity) in items {
+        let mut wanted = *quantity;
+        let mut last = None;
+        for (line, _, remaining) in left.iter_mut().filter(|(_, p, _)| p == product) {
+            let now = wanted.min(*remaining);
+            if now > 0 {
+                take(*line, now);
+                *remaining -= now;
+                wanted -= now;
+            }
+            last = Some(*line);
+        }
+        match last {
+            None => {
+                return Err(SaleError::ItemNotOnOriginal {
+                    ticket: number,
+                    product: product.clone(),
+                });
+            }
+            Some(line) if wanted > 0 => take(line, wanted),
+            Some(_) => {}
+        }
+    }
+    Ok(asked)
 }
 
 /// Computes an unchecked return: `items` priced as the catalog prices them today, given back
@@ -142,6 +216,8 @@ pub fn compute_unchecked_return(
         return Err(SaleError::ReasonRequired);
     }
     approval.check_limits()?;
+    // No original to refund back to: cash or a credit note.
+    check_refund_as_paid(None, &[], &tenders)?;
     let lines = price_lines(0, items)?
         .into_iter()
         .map(|mut line| {

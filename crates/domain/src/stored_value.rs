@@ -298,6 +298,11 @@ pub struct InstrumentMovement {
     /// Why (a cancellation's reason).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The online hold head office granted for this redemption (its id, see
+    /// [`crate::wire::RedemptionHold`]): head office ends exactly that hold when the record
+    /// arrives, not another of the same instrument.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<String>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -317,6 +322,7 @@ impl InstrumentMovement {
             expires: None,
             offline: false,
             reason: None,
+            hold: None,
         }
     }
 
@@ -332,7 +338,8 @@ impl InstrumentMovement {
     /// Checks the amount and the reason against [`crate::limits`]; amounts are positive.
     pub fn check_limits(&self) -> Result<(), LimitError> {
         limits::check_amount(format_args!("the amount of {}", self.number), self.amount)?;
-        limits::check_optional_text("the reason", self.reason.as_deref(), limits::MAX_NOTE_CHARS)
+        limits::check_optional_text("the reason", self.reason.as_deref(), limits::MAX_NOTE_CHARS)?;
+        limits::check_optional_text("the hold", self.hold.as_deref(), limits::MAX_ID_CHARS)
     }
 }
 

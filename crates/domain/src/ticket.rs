@@ -790,6 +790,52 @@ pub(crate) enum Refund<'a> {
     Unsettled,
 }
 
+/// The refund rules of the original ticket at any till of any shop: cash and a
+/// credit note always; any other means (a card back to a card, on the terminal) only if the
+/// original was paid with it, and no more than it paid that way less what earlier returns
+/// gave back to it. Without the original (a return head office could not check, or without
+/// receipt) only cash or a credit note. A refund is a new negative ticket referencing the
+/// original, never a change to it (specs/fiscal.md, inalterability).
+pub fn check_refund_as_paid(
+    original: Option<&Ticket>,
+    earlier_returns: &[Ticket],
+    refund: &[Tender],
+) -> Result<(), SaleError> {
+    let paid_by = |tickets: &[&Ticket], kind: TenderKind| -> Money {
+        tickets
+            .iter()
+            .flat_map(|t| &t.tenders)
+            .filter(|t| t.kind == kind)
+            .map(|t| t.amount)
+            .sum()
+    };
+    let kinds: BTreeSet<TenderKind> = refund.iter().map(|t| t.kind).collect();
+    for kind in kinds {
+        if matches!(kind, TenderKind::Cash | TenderKind::StoreCredit) {
+            continue;
+        }
+        let Some(original) = original else {
+            return Err(SaleError::RefundNotAsPaid { kind });
+        };
+        let paid = paid_by(&[original], kind);
+        if !paid.is_positive() {
+            return Err(SaleError::RefundNotAsPaid { kind });
+        }
+        // Earlier refunds to it are negative.
+        let earlier: Vec<&Ticket> = earlier_returns.iter().collect();
+        let left = (paid + paid_by(&earlier, kind)).max(Money::ZERO);
+        let asked = -refund
+            .iter()
+            .filter(|t| t.kind == kind)
+            .map(|t| t.amount)
+            .sum::<Money>();
+        if asked > left {
+            return Err(SaleError::RefundAbovePaid { kind, asked, left });
+        }
+    }
+    Ok(())
+}
+
 /// The default refund of `total` (negative) for a ticket paid as `original` was: in cash if the
 /// customer paid partly in cash, otherwise back to the first means of payment used.
 pub fn default_refund(original: &Ticket, total: Money) -> Vec<Tender> {

@@ -1293,8 +1293,9 @@ pub struct CreditNoteView {
 
 /// `return_anywhere_quote`, `return_anywhere`: an item bought at another till (its receipt's
 /// QR reference, or `TILL:NUMBER`), or with no receipt at all (`receipt` absent). When head
-/// office finds the ticket, `lines` name its lines; otherwise `items` are the goods brought
-/// back, priced from the catalog, and a manager approves (`return_unchecked`).
+/// office finds the ticket, `lines` name its lines, or the `items` scanned are matched to them;
+/// otherwise `items` are the goods brought back, priced from the catalog, and a manager
+/// approves (`return_unchecked`).
 #[derive(Clone, Debug, Serialize, Deserialize, TS)]
 pub struct ReturnAnywhereRequest {
     #[serde(default)]
@@ -1306,9 +1307,14 @@ pub struct ReturnAnywhereRequest {
     #[serde(default)]
     #[ts(as = "Option<Vec<CartLine>>", optional)]
     pub items: Vec<CartLine>,
-    /// `original` (as the original was paid: only when head office found it), `cash` or
-    /// `store_credit` (the default without a receipt).
+    /// `original` (as the original was paid: only when head office found it), `cash`,
+    /// `store_credit` (the default without a receipt), or `card` (back to the card that paid
+    /// the original, through a refund on the terminal with its own `payment_id`).
     pub refund_to: RefundTo,
+    /// The approved refund on the card, when `refund_to` is `card`.
+    #[serde(default)]
+    #[ts(optional)]
+    pub payment_id: Option<String>,
     /// Why, for a return without receipt (required then).
     #[serde(default)]
     #[ts(optional)]

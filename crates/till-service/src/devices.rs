@@ -306,6 +306,24 @@ pub fn receipt_bytes(text: &str, qr: Option<&str>, kick: bool) -> ApiResult<Vec<
     Ok(receipt.finish())
 }
 
+/// A credit note's slip: its text, then its number as a QR code and as a Code 128, so any
+/// scanner at the payment screen reads it (a 1D-only scanner included).
+pub fn credit_note_bytes(text: &str, number: &str) -> ApiResult<Vec<u8>> {
+    let mut receipt = Receipt::new(ReceiptConfig {
+        columns: RECEIPT_COLUMNS,
+        ..ReceiptConfig::default()
+    });
+    for line in text.lines() {
+        receipt.line(line);
+    }
+    let failed =
+        |e: pos_escpos::EncodeError| ApiError::failure("receipt_encoding_failed", e.to_string());
+    receipt.qr(number).map_err(failed)?;
+    receipt.code128(number).map_err(failed)?;
+    receipt.cut();
+    Ok(receipt.finish())
+}
+
 /// The printer test page.
 pub fn test_page(shop: &str) -> ApiResult<Vec<u8>> {
     let mut receipt = Receipt::new(ReceiptConfig {

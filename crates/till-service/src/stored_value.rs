@@ -10,11 +10,11 @@
 use pos_domain::Money;
 use pos_domain::stored_value::{InstrumentNumber, InstrumentState};
 use pos_domain::tender::Tender;
-use pos_domain::ticket::{ReturnLine, Ticket};
+use pos_domain::ticket::ReturnLine;
 use pos_till::Till;
 use pos_till::requests::RecordedTicket;
 use pos_till::returns_anywhere::ReturnAnywhereRequest as EngineReturn;
-use pos_till::stored_value::{GiftCardRequest, StoredValueRequest};
+use pos_till::stored_value::{GiftCardRequest, GrantedHold, StoredValueRequest};
 
 use crate::api::*;
 use crate::devices;
@@ -39,6 +39,7 @@ fn random_id() -> ApiResult<String> {
 /// refuses is refused here with its code.
 pub(crate) fn balances_for(till: &Till, tenders: &[Tender]) -> ApiResult<StoredValueRequest> {
     let mut balances: Vec<InstrumentState> = Vec::new();
+    let mut holds: Vec<GrantedHold> = Vec::new();
     let mut spent: Vec<(InstrumentNumber, Money)> = Vec::new();
     for tender in tenders.iter().filter(|t| t.amount.is_positive()) {
         let Some(number) = tender
@@ -65,7 +66,13 @@ pub(crate) fn balances_for(till: &Till, tenders: &[Tender]) -> ApiResult<StoredV
             seconds: HOLD_SECONDS,
         };
         match till.hold_redemption(&hold)? {
-            Some(held) if held.granted => balances.push(held.state),
+            Some(held) if held.granted => {
+                holds.push(GrantedHold {
+                    number: number.clone(),
+                    hold: hold.hold.clone(),
+                });
+                balances.push(held.state);
+            }
             Some(held) => {
                 return Err(ApiError::invalid(
                     "instrument_hold_refused",
@@ -82,6 +89,7 @@ pub(crate) fn balances_for(till: &Till, tenders: &[Tender]) -> ApiResult<StoredV
     }
     Ok(StoredValueRequest {
         balances,
+        holds,
         ..Default::default()
     })
 }
@@ -165,8 +173,7 @@ impl Service {
             ..engine
         };
         let computed = till.quote_return_anywhere(&preview)?;
-        let tenders = self.anywhere_tenders(request.refund_to, &computed)?;
-        let shown = tenders.unwrap_or_else(|| computed.tenders.clone());
+        let shown = crate::sale::refund_preview(request.refund_to, &computed);
         Ok(views::return_quote(&computed, &shown, approvals_needed))
     }
 
@@ -186,8 +193,16 @@ impl Service {
             engine.approved_by = Some(manager);
         }
         let computed = till.quote_return_anywhere(&engine)?;
-        engine.tenders = self.anywhere_tenders(request.refund_to, &computed)?;
+        engine.tenders =
+            self.refund_tenders(request.refund_to, request.payment_id.as_ref(), &computed)?;
+        // The engine checks the refund against the original's payments (a card only back to
+        // the card that paid it, within what it paid) and that the refund is on no other ticket.
         let recorded = till.return_anywhere(&engine)?;
+        if let Some(id) = &request.payment_id
+            && request.refund_to == RefundTo::Card
+        {
+            self.mark_used(std::slice::from_ref(id), recorded.number);
+        }
         let receipt = till.receipt(Some(&staff.id), recorded.number, false)?;
         drop(till);
         Ok(self.after_commit(&recorded, &receipt))
@@ -211,43 +226,6 @@ impl Service {
             }
             None => None,
         };
-        // Head office reserves the lines in the request that checks them, so two tills cannot
-        // both take back the last unit; without its answer the return is unchecked.
-        let found = match (&found, request.receipt.as_deref()) {
-            (Some(answer), Some(_)) if reserve => {
-                let reservation = pos_domain::wire::ReturnReservation {
-                    protocol: pos_domain::wire::ProtocolVersion::CURRENT,
-                    reservation: random_id()?,
-                    original_till: answer.original.till.clone(),
-                    original_ticket: answer.original.ticket,
-                    lines: request
-                        .lines
-                        .iter()
-                        .map(|l| ReturnLine {
-                            line: l.line,
-                            quantity: l.quantity,
-                            serials: l.serials.clone(),
-                        })
-                        .collect(),
-                    seconds: HOLD_SECONDS,
-                };
-                match till.reserve_return(&reservation)? {
-                    Some(answer) if !answer.granted => {
-                        return Err(ApiError::invalid(
-                            "return_reserved_elsewhere",
-                            format!(
-                                "head office refused the return ({}): these units were already returned or are being returned at another till",
-                                answer.refused.unwrap_or_default()
-                            ),
-                        ));
-                    }
-                    Some(_) => found,
-                    None => None,
-                }
-            }
-            _ => found,
-        };
-        let checked = found.is_some();
         let items = self
             .sale_request(
                 &Cart {
@@ -258,43 +236,71 @@ impl Service {
                 Vec::new(),
             )?
             .lines;
-        Ok((
-            EngineReturn {
-                operator: Some(operator.to_string()),
-                receipt: request.receipt.clone(),
-                found,
-                lines: request
-                    .lines
-                    .iter()
-                    .map(|l| ReturnLine {
-                        line: l.line,
-                        quantity: l.quantity,
-                        serials: l.serials.clone(),
+        let mut engine = EngineReturn {
+            operator: Some(operator.to_string()),
+            receipt: request.receipt.clone(),
+            found: found.clone(),
+            lines: request
+                .lines
+                .iter()
+                .map(|l| ReturnLine {
+                    line: l.line,
+                    quantity: l.quantity,
+                    serials: l.serials.clone(),
+                })
+                .collect(),
+            items,
+            approved_by: None,
+            reason: request.reason.clone(),
+            tenders: None,
+        };
+        // Items scanned rather than the original's lines picked: the engine matches them to
+        // its lines, and those lines are what head office reserves and the return records.
+        if engine.found.is_some() && engine.lines.is_empty() {
+            engine.lines = till
+                .quote_return_anywhere(&engine)?
+                .lines
+                .iter()
+                .filter_map(|l| {
+                    Some(ReturnLine {
+                        line: l.original_line?,
+                        quantity: l.quantity.count(),
+                        serials: l.serials.iter().map(|s| s.to_string()).collect(),
                     })
-                    .collect(),
-                items,
-                approved_by: None,
-                reason: request.reason.clone(),
-                tenders: None,
-            },
-            checked,
-        ))
-    }
-
-    /// The refund tenders a return at any till takes: as the engine chose (`original`), or
-    /// all in cash or store credit. A card refund at another till is not offered here.
-    fn anywhere_tenders(
-        &self,
-        refund_to: RefundTo,
-        computed: &Ticket,
-    ) -> ApiResult<Option<Vec<Tender>>> {
-        if refund_to == RefundTo::Card {
-            return Err(ApiError::invalid(
-                "refund_to_card_unavailable",
-                "a return of another till's ticket is refunded in cash or to a credit note",
-            ));
+                })
+                .collect();
         }
-        self.refund_tenders(refund_to, None, computed)
+        // Head office reserves the lines in the request that checks them, so two tills cannot
+        // both take back the last unit; without its answer the return is unchecked.
+        if let (Some(answer), true) = (&found, reserve) {
+            let reservation = pos_domain::wire::ReturnReservation {
+                protocol: pos_domain::wire::ProtocolVersion::CURRENT,
+                reservation: random_id()?,
+                original_till: answer.original.till.clone(),
+                original_ticket: answer.original.ticket,
+                lines: engine.lines.clone(),
+                seconds: HOLD_SECONDS,
+            };
+            match till.reserve_return(&reservation)? {
+                Some(answer) if !answer.granted => {
+                    return Err(ApiError::invalid(
+                        "return_reserved_elsewhere",
+                        format!(
+                            "head office refused the return ({}): these units were already returned or are being returned at another till",
+                            answer.refused.unwrap_or_default()
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                // Head office did not answer the reservation: the return is unchecked.
+                None => {
+                    engine.found = None;
+                    engine.lines.clear();
+                }
+            }
+        }
+        let checked = engine.found.is_some();
+        Ok((engine, checked))
     }
 
     /// Some active manager's id, to price a quote before anyone approved it.
@@ -321,9 +327,7 @@ impl Service {
             .into_iter()
             .map(|issue| {
                 let text = pos_till::receipt::render_credit_note(&identity, recorded, issue);
-                if let Ok(bytes) =
-                    devices::receipt_bytes(&text, Some(issue.number.scan_payload()), false)
-                {
+                if let Ok(bytes) = devices::credit_note_bytes(&text, issue.number.scan_payload()) {
                     let printed = devices::print(printer.as_ref(), &bytes);
                     if !printed.ok {
                         tracing::warn!(message = %printed.message, "a credit note slip was not printed");

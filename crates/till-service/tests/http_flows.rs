@@ -1054,3 +1054,38 @@ fn a_web_order_paid_online_is_returned_by_its_pickup_qr_code_or_with_a_manager()
     let in_shop = till.call("web_order_return_find", json!({"text": "WEB-WO8"}));
     assert_eq!(in_shop.code(), "web_order_paid_in_shop");
 }
+
+#[test]
+fn a_credit_notes_slip_carries_its_number_as_a_qr_code_and_a_code_128() {
+    let till = TestTill::start("amount-rule", TIMEOUT);
+    till.login("1234");
+    let cart = json!({"lines": [line("ACC-CBL-CC1", 1)]});
+    till.call(
+        "sell",
+        json!({"cart": cart, "tenders": [{"kind": "cash", "amount": "14.90"}]}),
+    )
+    .ok();
+    let qr = till.scan_printed_qr("Ticket n° 1");
+    till.call("find_ticket", json!({"qr": qr})).ok();
+    let returned = till
+        .call(
+            "return_items",
+            json!({"original": 1, "lines": [{"line": 1, "quantity": 1}],
+                   "refund_to": "store_credit", "by_receipt": true}),
+        )
+        .ok();
+    let number = returned["credit_notes"][0]["scan"]
+        .as_str()
+        .expect("the return issued a credit note")
+        .to_string();
+    let slip = till.printed_with("AVOIR");
+    assert!(
+        slip.contains(&format!("[CODE128 {number}]")),
+        "the slip's 1D barcode reads back as the credit note's number:\n{slip}"
+    );
+    assert_eq!(
+        till.scan_printed_qr("AVOIR"),
+        number,
+        "the slip's QR code carries the same number"
+    );
+}

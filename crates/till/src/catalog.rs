@@ -163,8 +163,9 @@ fn enum_text<T: Serialize>(value: &T) -> String {
     }
 }
 
-/// Inserts or replaces products (and their barcodes) in the open transaction.
-pub fn upsert(conn: &Connection, products: &[Product]) -> Result<()> {
+/// Inserts or replaces products (and their barcodes) in the open transaction; a price that
+/// changes is kept in [`crate::price_history`] as replaced at `now` (a ledger timestamp).
+pub fn upsert(conn: &Connection, products: &[Product], now: &str) -> Result<()> {
     let mut product_stmt = conn.prepare_cached(
         "INSERT INTO products (id, label, category, vat_code, price, sold_by, serial)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -178,15 +179,18 @@ pub fn upsert(conn: &Connection, products: &[Product]) -> Result<()> {
          ON CONFLICT (code) DO UPDATE SET product_id = excluded.product_id",
     )?;
     for p in products {
-        product_stmt.execute(params![
-            p.id,
-            p.label,
-            p.category,
-            enum_text(&p.vat_code),
-            p.price.to_string(),
-            enum_text(&p.sold_by),
-            enum_text(&p.serial),
-        ])?;
+        crate::price_history::keeping(conn, &p.id, now, || {
+            product_stmt.execute(params![
+                p.id,
+                p.label,
+                p.category,
+                enum_text(&p.vat_code),
+                p.price.to_string(),
+                enum_text(&p.sold_by),
+                enum_text(&p.serial),
+            ])?;
+            Ok(())
+        })?;
         clear_stmt.execute([&p.id])?;
         for code in &p.barcodes {
             barcode_stmt.execute(params![code.as_str(), p.id])?;
@@ -198,7 +202,9 @@ pub fn upsert(conn: &Connection, products: &[Product]) -> Result<()> {
 /// Inserts a product during a till's first download, with the search index's triggers off
 /// ([`without_search_index`]): a product already there (sent twice in the download, or
 /// imported locally before enrollment) is replaced, its old barcodes going with it through
-/// the foreign key's cascade, rather than cleared row by row as [`upsert`] does.
+/// the foreign key's cascade, rather than cleared row by row as [`upsert`] does. No price
+/// history is kept here: a till's first catalog has no earlier prices worth a lookup per
+/// product of a million.
 pub fn insert_new(conn: &Connection, p: &Product) -> Result<()> {
     let mut product_stmt = conn.prepare_cached(
         "INSERT OR REPLACE INTO products (id, label, category, vat_code, price, sold_by, serial)

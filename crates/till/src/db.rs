@@ -332,6 +332,8 @@ const MIGRATIONS: &[&str] = &[
         uploaded_at TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 18: the prices the catalog replaced, for returns without receipt (see `price_history`).
+    crate::price_history::MIGRATION,
 ];
 
 /// The schema version this build writes.

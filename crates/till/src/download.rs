@@ -259,7 +259,7 @@ fn apply(
                 if first_bulk {
                     catalog::insert_new(tx, &product)?;
                 } else {
-                    catalog::upsert(tx, std::slice::from_ref(&product))?;
+                    catalog::upsert(tx, std::slice::from_ref(&product), now)?;
                 }
                 summary.products += 1;
             }
@@ -275,16 +275,20 @@ fn apply(
                         change,
                         pos_domain::limits::check_amount("the shop price", price.price),
                     )?;
-                    tx.execute(
-                        "INSERT INTO shop_prices (product_id, price) VALUES (?1, ?2)
-                     ON CONFLICT (product_id) DO UPDATE SET price = excluded.price",
-                        params![price.product_id, price.price.to_string()],
-                    )?
+                    crate::price_history::keeping(tx, &price.product_id, now, || {
+                        Ok(tx.execute(
+                            "INSERT INTO shop_prices (product_id, price) VALUES (?1, ?2)
+                             ON CONFLICT (product_id) DO UPDATE SET price = excluded.price",
+                            params![price.product_id, price.price.to_string()],
+                        )?)
+                    })?
                 }
-                None => tx.execute(
-                    "DELETE FROM shop_prices WHERE product_id = ?1",
-                    [&change.key],
-                )?,
+                None => crate::price_history::keeping(tx, &change.key, now, || {
+                    Ok(tx.execute(
+                        "DELETE FROM shop_prices WHERE product_id = ?1",
+                        [&change.key],
+                    )?)
+                })?,
             };
             summary.prices += 1;
         }

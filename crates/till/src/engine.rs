@@ -297,7 +297,7 @@ impl Till {
     pub fn import_catalog(&mut self, products: &[Product], source: &str) -> Result<ImportSummary> {
         catalog::check_limits(products)?;
         self.write(SYSTEM_OPERATOR, |tx, author| {
-            catalog::upsert(tx, products)?;
+            catalog::upsert(tx, products, &timestamp::format(&author.at))?;
             let size = catalog::count(tx)?;
             append_event(
                 tx,
@@ -491,6 +491,7 @@ impl Till {
                 self.shop_day(),
                 &rules,
             )?;
+            crate::stored_value::name_holds(&mut movements, &stored.holds);
             compute_sale_with_stored_value(draft, movements)?
         };
         Ok(PricedSale {

@@ -7,7 +7,8 @@
 //! - [`engine`]: the [`Till`] API; [`closing`]: X reports and closures; [`receipt`]: receipt
 //!   text; [`shifts`]: cashier shifts (float, blind count) and their X reports;
 //!   [`archive`]: signed period archives, made by the till itself for each closed month and
-//!   fiscal year; [`catalog`]: products and search;
+//!   fiscal year; [`catalog`]: products and search; `price_history`: the prices the catalog
+//!   replaced, for returns without receipt;
 //! - [`sync`]: enrollment with head office and the upload of every chain, exactly once;
 //!   [`archive_upload`]: the archives sent to head office in each sync pass, exactly once;
 //!   [`head_office`]: the one HTTPS client every request to head office goes through;
@@ -44,6 +45,7 @@ pub mod identity;
 pub mod ledger;
 pub mod offline;
 pub mod parked;
+mod price_history;
 pub mod receipt;
 pub mod requests;
 pub mod returns_anywhere;

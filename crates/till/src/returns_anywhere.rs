@@ -10,10 +10,14 @@
 //!   the engine checks the id is an active manager's), the items are priced from this till's
 //!   catalog, and each kind stays within its per-till daily cap ([`ReturnRules`], head office's
 //!   `return_rules` or the defaults). A return without a receipt is refunded to a credit note
-//!   unless the request says otherwise, and needs a reason.
+//!   unless the request says otherwise, needs a reason, and is priced at no more than the
+//!   lowest price of the last days the rules say (from `price_history`).
 //!
-//! The return names the original till and ticket; it is never filed under this till's ticket
-//! of the same number (its ledger reference is left empty). Each such return is indexed in
+//! The return names the original till and ticket: a new negative ticket referencing the
+//! original, never a change to it (specs/fiscal.md, inalterability; "a return or cancellation
+//! is a new negative ticket referencing the original"). It is never filed under this till's
+//! ticket of the same number (its ledger reference is left empty), and reaches head office as
+//! any ticket does, exactly once (specs/sync.md, upload: a record sent again is a no-op). Each such return is indexed in
 //! `returns_elsewhere` in its transaction, for the caps and for later returns of the same
 //! original.
 
@@ -22,11 +26,13 @@ use std::cell::RefCell;
 use pos_domain::Money;
 use pos_domain::record::Chain;
 use pos_domain::returns_anywhere::{
-    ReceiptRef, ReturnRules, UncheckedReturn, compute_unchecked_return,
+    ReceiptRef, ReturnRules, UncheckedReturn, compute_unchecked_return, lines_for_items,
 };
 use pos_domain::stored_value::movements_from_tenders;
 use pos_domain::tender::{Tender, TenderKind};
-use pos_domain::ticket::{LineDraft, ReturnLine, SaleDraft, Ticket, compute_return, quote_sale};
+use pos_domain::ticket::{
+    LineDraft, ReturnLine, SaleDraft, Ticket, check_refund_as_paid, compute_return, quote_sale,
+};
 use pos_domain::wire::{TicketLookupAnswer, kinds};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -70,10 +76,11 @@ pub struct ReturnAnywhereRequest {
     /// Head office's answer to the ticket lookup, when it answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub found: Option<TicketLookupAnswer>,
-    /// With `found`: the original's lines given back.
+    /// With `found`: the original's lines given back (none: `items` are matched to them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<ReturnLine>,
-    /// Without `found`: the items brought back, priced from the catalog.
+    /// Without `found`: the items brought back, priced from the catalog. With `found` and no
+    /// `lines`: the items scanned, matched to the original's lines and refunded as paid.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<SaleLineRequest>,
     /// The manager who approved an unchecked return (their staff id).
@@ -92,6 +99,9 @@ enum Prepared {
     Checked {
         receipt: ReceiptRef,
         found: Box<TicketLookupAnswer>,
+        /// The items scanned (product id, units or grams), when the original's lines were not
+        /// picked: matched to its lines once the earlier returns are known.
+        items: Vec<(String, u32)>,
     },
     Unchecked {
         receipt: Option<ReceiptRef>,
@@ -217,16 +227,30 @@ impl Till {
                     "head office's ticket is not the one on the receipt: look it up again",
                 ));
             }
+            let items = if request.lines.is_empty() {
+                self.draft(&SaleRequest {
+                    lines: request.items.clone(),
+                    ..Default::default()
+                })?
+                .lines
+                .into_iter()
+                .map(|l| (l.product.id, l.quantity.count()))
+                .collect()
+            } else {
+                Vec::new()
+            };
             return Ok(Prepared::Checked {
                 receipt,
                 found: Box::new(found.clone()),
+                items,
             });
         }
         let approved_by = self.approving_manager(request.approved_by.as_deref())?;
-        let draft = self.draft(&SaleRequest {
+        let mut draft = self.draft(&SaleRequest {
             lines: request.items.clone(),
             ..Default::default()
         })?;
+        self.never_above_catalog(&mut draft.lines, receipt.is_none())?;
         let refund = -quote_sale(SaleDraft {
             lines: draft.lines.clone(),
             ..Default::default()
@@ -250,6 +274,24 @@ impl Till {
             items: draft.lines,
             tenders,
         })
+    }
+
+    /// Lowers each line of an unchecked return to the price a sale takes today, whatever was
+    /// typed; `without_receipt`, to the lowest its product had over the days head office's
+    /// rules say.
+    fn never_above_catalog(&self, lines: &mut [LineDraft], without_receipt: bool) -> Result<()> {
+        let days = rules(&self.conn)?.no_receipt_lowest_price_days;
+        let since = self.now() - chrono::Duration::days(i64::from(days));
+        let since = pos_domain::record::timestamp::format(&since);
+        for line in lines {
+            let today = line.unit_price.min(line.product.price);
+            line.unit_price = if without_receipt {
+                crate::price_history::lowest_since(&self.conn, &line.product.id, &since, today)?
+            } else {
+                today
+            };
+        }
+        Ok(())
     }
 
     /// The id of the active manager who approved, or why the return cannot go through.
@@ -276,7 +318,11 @@ fn compute(
     request: &ReturnAnywhereRequest,
 ) -> Result<Ticket> {
     match prepared {
-        Prepared::Checked { receipt, found } => {
+        Prepared::Checked {
+            receipt,
+            found,
+            items,
+        } => {
             let mut earlier: Vec<Ticket> =
                 found.returns.iter().map(|r| r.payload.clone()).collect();
             // This till's own returns of it that head office does not hold yet.
@@ -289,13 +335,20 @@ fn compute(
                     earlier.push(ticket);
                 }
             }
+            let lines = if request.lines.is_empty() {
+                lines_for_items(receipt.ticket, &found.original.payload, &earlier, items)?
+            } else {
+                request.lines.clone()
+            };
             let mut ticket = compute_return(
                 receipt.ticket,
                 &found.original.payload,
                 &earlier,
-                &request.lines,
+                &lines,
                 request.tenders.clone(),
             )?;
+            // The refund rules stay the original ticket's, wherever it comes back.
+            check_refund_as_paid(Some(&found.original.payload), &earlier, &ticket.tenders)?;
             ticket.original_till = Some(receipt.till.clone());
             Ok(ticket)
         }

@@ -7,7 +7,10 @@
 //! and cancellation) and is also indexed, in the same transaction, in `stored_value_movements`:
 //! what this till knows of each instrument's balance and what it spent offline today, read by
 //! the balance and cap checks. The index is derived (append-only, rebuilt from the records if
-//! ever lost); the records are the truth and what head office receives.
+//! ever lost); the records are the truth and what head office receives, each exactly once
+//! (specs/sync.md, upload: a record already held is accepted again as a no-op). A gift card
+//! sold is a liability, debited at redemption (specs/fiscal.md, accounting export: gift cards
+//! 4191), never a sale.
 //!
 //! Head office's answer (a balance lookup made by the front end before the sale, see
 //! [`crate::head_office`]) is passed in with the sale ([`StoredValueRequest::balances`]); an
@@ -75,6 +78,32 @@ pub struct StoredValueRequest {
     /// Head office's answers, just asked; an instrument without one is spent offline.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub balances: Vec<InstrumentState>,
+    /// The holds head office granted for this sale, named on the redemptions they are for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holds: Vec<GrantedHold>,
+}
+
+/// A hold head office granted on an instrument ([`pos_domain::wire::RedemptionHold`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantedHold {
+    pub number: InstrumentNumber,
+    /// The hold's id, as the till asked for it.
+    pub hold: String,
+}
+
+/// Names on each redemption checked online the hold head office granted for its instrument,
+/// so head office ends exactly that hold when the record arrives (specs/sync.md: each record
+/// is applied once, and what it settles is named in it).
+pub(crate) fn name_holds(movements: &mut [InstrumentMovement], holds: &[GrantedHold]) {
+    for movement in movements
+        .iter_mut()
+        .filter(|m| m.kind == MovementKind::Redeem && !m.offline)
+    {
+        movement.hold = holds
+            .iter()
+            .find(|h| h.number == movement.number)
+            .map(|h| h.hold.clone());
+    }
 }
 
 /// What the till knows of an instrument, for the balance screen and `till stored-value show`.

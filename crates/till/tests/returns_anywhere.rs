@@ -280,3 +280,274 @@ fn without_head_office_the_lookups_answer_nothing_and_offline_rules_apply() {
     );
     assert_eq!(t.lookup_instrument(&number).unwrap(), None);
 }
+
+/// The demo catalog with one product at another price, imported as head office's download
+/// would change it.
+fn reprice(t: &mut TestTill, product: &str, cents: i64) {
+    let mut catalog = pos_till::demo::demo_catalog().unwrap();
+    let p = catalog.iter_mut().find(|p| p.id == product).unwrap();
+    p.price = Money::from_cents(cents);
+    t.till
+        .import_catalog(std::slice::from_ref(p), "price change")
+        .unwrap();
+}
+
+#[test]
+fn a_return_without_receipt_is_refunded_at_the_lowest_price_of_the_last_days() {
+    let mut t = here();
+    let request = ReturnAnywhereRequest {
+        operator: Some("alice".into()),
+        items: vec![SaleLineRequest {
+            // Typed above the shelf price: never refunded above it either.
+            unit_price: Some(Money::from_cents(9900)),
+            ..item("ACC-CBL-CC1")
+        }],
+        approved_by: Some("bruno".into()),
+        reason: Some("no receipt".into()),
+        ..Default::default()
+    };
+    let refunded = |t: &mut TestTill| -> i64 {
+        -t.till
+            .return_anywhere(&request)
+            .unwrap()
+            .ticket
+            .total
+            .cents()
+    };
+    assert_eq!(
+        refunded(&mut t),
+        1490,
+        "at most the shelf price, whatever price was typed"
+    );
+    // On sale at 9.90 for three days, then back at 14.90.
+    reprice(&mut t, "ACC-CBL-CC1", 990);
+    t.clock.advance(chrono::Duration::days(3));
+    reprice(&mut t, "ACC-CBL-CC1", 1490);
+    t.clock.advance(chrono::Duration::days(2));
+    let quoted = t.till.quote_return_anywhere(&request).unwrap();
+    assert_eq!(
+        quoted.total,
+        Money::from_cents(-990),
+        "a return without receipt is refunded at no more than the lowest price of the last 30 days"
+    );
+    assert_eq!(refunded(&mut t), 990);
+    // Another till's receipt, offline: the price of the day, never the price typed; the
+    // lowest price rule is for returns without any receipt.
+    let with_receipt = ReturnAnywhereRequest {
+        receipt: Some("T-ELSEWHERE:7".into()),
+        ..request.clone()
+    };
+    assert_eq!(
+        t.till.quote_return_anywhere(&with_receipt).unwrap().total,
+        Money::from_cents(-1490),
+        "an unchecked return is never refunded above the catalog's price"
+    );
+    // Once the sale price is older than the window, the current price applies again.
+    t.clock.advance(chrono::Duration::days(29));
+    assert_eq!(
+        t.till.quote_return_anywhere(&request).unwrap().total,
+        Money::from_cents(-1490),
+        "a price replaced more than 30 days ago no longer counts"
+    );
+}
+
+fn card(cents: i64, payment: &str) -> Tender {
+    Tender {
+        kind: TenderKind::Card,
+        amount: Money::from_cents(cents),
+        reference: None,
+        payment: Some(payment.into()),
+    }
+}
+
+#[test]
+fn at_another_till_the_refund_rules_stay_those_of_the_original_ticket() {
+    let mut other = elsewhere();
+    let mut t = here();
+    // Two cases: 29.99 on the card, 29.99 in cash.
+    let sold = other
+        .till
+        .sell(&SaleRequest {
+            operator: Some("alice".into()),
+            lines: vec![SaleLineRequest {
+                quantity: Some(2),
+                ..item("ACC-COQ-IP16")
+            }],
+            tenders: vec![card(2999, "pay-sale"), cash(2999)],
+            ..Default::default()
+        })
+        .unwrap();
+    let found = TicketLookupAnswer {
+        original: at(&other, &sold),
+        returns: vec![],
+        reserved: vec![],
+    };
+    let receipt = pos_till::receipt::qr_reference(other.till.identity(), &sold);
+    let request = |quantity, tenders: Vec<Tender>| ReturnAnywhereRequest {
+        operator: Some("alice".into()),
+        receipt: Some(receipt.clone()),
+        found: Some(found.clone()),
+        lines: vec![ReturnLine {
+            line: 1,
+            quantity,
+            serials: vec![],
+        }],
+        tenders: Some(tenders),
+        ..Default::default()
+    };
+    let err = t
+        .till
+        .return_anywhere(&request(2, vec![card(-5998, "refund-1")]))
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        "refund_above_paid",
+        "a card gets back no more than it paid on the original: {err}"
+    );
+    let back = t
+        .till
+        .return_anywhere(&request(1, vec![card(-2999, "refund-1")]))
+        .expect("a card refund back to the card that paid, with its own terminal refund");
+    assert_eq!(back.ticket.tenders, vec![card(-2999, "refund-1")]);
+    // The card got its 29.99 back: the last unit goes back in cash or to a credit note.
+    let err = t
+        .till
+        .return_anywhere(&request(1, vec![card(-2999, "refund-2")]))
+        .unwrap_err();
+    assert_eq!(err.code(), "refund_above_paid", "{err}");
+    t.till
+        .return_anywhere(&request(1, vec![cash(-2999)]))
+        .expect("cash is always a refund the original allows");
+
+    // A ticket paid in cash never comes back to a card.
+    let cash_sale = sell_case(&mut other, 1);
+    let found_cash = TicketLookupAnswer {
+        original: at(&other, &cash_sale),
+        returns: vec![],
+        reserved: vec![],
+    };
+    let err = t
+        .till
+        .return_anywhere(&ReturnAnywhereRequest {
+            receipt: Some(pos_till::receipt::qr_reference(
+                other.till.identity(),
+                &cash_sale,
+            )),
+            found: Some(found_cash),
+            ..request(1, vec![card(-2999, "refund-3")])
+        })
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        "refund_not_as_paid",
+        "a cash sale is never refunded to a card: {err}"
+    );
+    // One terminal refund goes on one return only.
+    let all_card = other
+        .till
+        .sell(&SaleRequest {
+            operator: Some("alice".into()),
+            lines: vec![SaleLineRequest {
+                quantity: Some(2),
+                ..item("ACC-COQ-IP16")
+            }],
+            tenders: vec![card(5998, "pay-sale-2")],
+            ..Default::default()
+        })
+        .unwrap();
+    let of_all_card = |payment: &str| ReturnAnywhereRequest {
+        receipt: Some(pos_till::receipt::qr_reference(
+            other.till.identity(),
+            &all_card,
+        )),
+        found: Some(TicketLookupAnswer {
+            original: at(&other, &all_card),
+            returns: vec![],
+            reserved: vec![],
+        }),
+        ..request(1, vec![card(-2999, payment)])
+    };
+    t.till.return_anywhere(&of_all_card("refund-5")).unwrap();
+    let err = t
+        .till
+        .return_anywhere(&of_all_card("refund-5"))
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        "payment_already_used",
+        "one terminal refund is on one return only: {err}"
+    );
+    t.till.return_anywhere(&of_all_card("refund-6")).unwrap();
+    // Unchecked (offline), there is no original to refund back to: cash or a credit note.
+    let err = t
+        .till
+        .return_anywhere(&ReturnAnywhereRequest {
+            operator: Some("alice".into()),
+            receipt: Some("T-ELSEWHERE:9".into()),
+            items: vec![item("ACC-COQ-IP16")],
+            approved_by: Some("bruno".into()),
+            tenders: Some(vec![card(-2999, "refund-4")]),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "refund_not_as_paid", "{err}");
+    assert!(t.till.verify(Depth::Full).unwrap().intact());
+}
+
+#[test]
+fn with_head_offices_answer_items_scanned_are_matched_to_the_original_lines() {
+    let mut other = elsewhere();
+    let mut t = here();
+    let sold = sell_case(&mut other, 2);
+    let returned_there = other
+        .till
+        .return_items(&pos_till::requests::ReturnRequest {
+            original: sold.number,
+            lines: vec![ReturnLine {
+                line: 1,
+                quantity: 1,
+                serials: vec![],
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+    let request = |product: &str| ReturnAnywhereRequest {
+        operator: Some("alice".into()),
+        receipt: Some(pos_till::receipt::qr_reference(
+            other.till.identity(),
+            &sold,
+        )),
+        found: Some(TicketLookupAnswer {
+            original: at(&other, &sold),
+            returns: vec![at(&other, &returned_there)],
+            reserved: vec![],
+        }),
+        items: vec![item(product)],
+        ..Default::default()
+    };
+    let back = t
+        .till
+        .return_anywhere(&request("ACC-COQ-IP16"))
+        .expect("the case scanned is the original's line 1, one unit still returnable");
+    assert!(
+        back.ticket.unchecked_return.is_none(),
+        "checked against the original: no manager"
+    );
+    assert_eq!(back.ticket.lines[0].original_line, Some(1));
+    assert_eq!(back.ticket.tenders, vec![cash(-2999)], "refunded as paid");
+    let err = t
+        .till
+        .return_anywhere(&request("ACC-COQ-IP16"))
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        "return_exceeds_sale",
+        "both units came back, one at each till: {err}"
+    );
+    let err = t.till.return_anywhere(&request("ACC-CBL-CC1")).unwrap_err();
+    assert_eq!(
+        err.code(),
+        "item_not_on_original",
+        "an item the ticket did not sell is not returned against it: {err}"
+    );
+}

@@ -171,6 +171,17 @@ impl Receipt {
         Ok(self)
     }
 
+    /// A centred Code 128 with its text below (see [`Encoder::code128`]).
+    pub fn code128(&mut self, text: &str) -> Result<&mut Self, EncodeError> {
+        self.enc.align(Align::Center);
+        self.enc.barcode_height(self.config.barcode_height)?;
+        self.enc.barcode_width(2)?;
+        self.enc.barcode_hri(HriPosition::Below);
+        self.enc.code128(text)?;
+        self.enc.raw(&[LF]).align(Align::Left);
+        Ok(self)
+    }
+
     /// A centred logo.
     pub fn logo(&mut self, image: &Bitmap) -> Result<&mut Self, EncodeError> {
         self.enc.align(Align::Center);

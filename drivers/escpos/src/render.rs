@@ -411,6 +411,12 @@ pub fn render(receipt: &PrintedReceipt, options: RenderOptions) -> Canvas {
                 align,
             } => r.ean13(data, *height, *module, *hri, *align),
             Element::Barcode {
+                symbology: Symbology::Code128,
+                data,
+                align,
+                ..
+            } => r.line(&plain(&format!("[CODE128 {data}]"), *align)),
+            Element::Barcode {
                 symbology: Symbology::Other(k),
                 data,
                 align,

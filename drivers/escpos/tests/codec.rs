@@ -203,3 +203,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_code_128_reads_back_as_the_text_it_carries() {
+    let mut receipt = pos_escpos::Receipt::new(pos_escpos::ReceiptConfig::default());
+    receipt.line("Avoir");
+    receipt.code128("AV12345678901234567890").unwrap();
+    receipt.cut();
+    let bytes = receipt.finish();
+    let printed = decode_receipts(&bytes, ModelConfig::default());
+    let barcode = printed[0].elements.iter().find_map(|e| match e {
+        Element::Barcode {
+            symbology: pos_escpos::decode::Symbology::Code128,
+            data,
+            ..
+        } => Some(data.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        barcode.as_deref(),
+        Some("AV12345678901234567890"),
+        "the letters in code set B and the digits two by two in code set C decode to the number"
+    );
+    assert!(
+        pos_escpos::encoder::Encoder::new(Default::default())
+            .code128("{not}")
+            .is_err(),
+        "`{{` switches code sets: it is refused in the text"
+    );
+}

@@ -135,13 +135,23 @@ impl HistoryRow {
 }
 
 /// What an upload's movements write: history rows, events, alarms, and the holds the till's
-/// redemptions settle (number, amount).
+/// redemptions settle.
 #[derive(Debug, Default)]
 pub struct Applied {
     pub history: Vec<HistoryRow>,
     pub events: Vec<OutboxEvent>,
     pub alarms: Vec<NewAlarm>,
-    pub redeemed: Vec<(String, Money)>,
+    pub redeemed: Vec<Redeemed>,
+}
+
+/// A redemption a till recorded, and the online hold it settles.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Redeemed {
+    pub number: String,
+    pub amount: Money,
+    /// The hold the record names: that hold ends. A record without one (made offline, or by
+    /// a till from before holds were named) ends the till's oldest hold of the number.
+    pub hold: Option<String>,
 }
 
 /// The stored-value movements a ticket carries, with its record (see [`crate::derive`]).
@@ -221,7 +231,11 @@ pub fn apply(stored: &mut BTreeMap<String, Instrument>, moves: &[Movement], time
             at: m.at.clone(),
         };
         if m.movement.kind == MovementKind::Redeem {
-            applied.redeemed.push((number.clone(), m.movement.amount));
+            applied.redeemed.push(Redeemed {
+                number: number.clone(),
+                amount: m.movement.amount,
+                hold: m.movement.hold.clone(),
+            });
         }
         if instrument.state.balance.is_negative()
             && instrument.filled.is_positive()

@@ -733,7 +733,7 @@ impl IngestTx for PgIngest<'_> {
     async fn settle_holds(
         &mut self,
         till_id: &str,
-        redeemed: &[(String, pos_domain::Money)],
+        redeemed: &[pos_hq_core::stored_value::Redeemed],
     ) -> Result<()> {
         stored_value::settle_holds(&**self.tx, till_id, redeemed).await
     }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use pos_domain::Money;
 use pos_domain::record::{Chain, timestamp};
 use pos_domain::stored_value::{InstrumentNumber, InstrumentState};
-use pos_hq_core::stored_value::{self, HistoryRow, Instrument, decide_hold};
+use pos_hq_core::stored_value::{self, HistoryRow, Instrument, Redeemed, decide_hold};
 use pos_hq_store::{HoldOutcome, HoldRequest, Result, StoreError};
 use tokio_postgres::GenericClient;
 
@@ -113,16 +113,27 @@ pub(crate) async fn save(
 pub(crate) async fn settle_holds(
     tx: &impl GenericClient,
     till_id: &str,
-    redeemed: &[(String, Money)],
+    redeemed: &[Redeemed],
 ) -> Result<()> {
-    for (number, _) in redeemed {
-        tx.execute(
-            "DELETE FROM instrument_holds WHERE (till_id, hold_id) IN (
-               SELECT till_id, hold_id FROM instrument_holds WHERE till_id = $1 AND number = $2
-               ORDER BY held_at, hold_id LIMIT 1)",
-            &[&till_id, number],
-        )
-        .await?;
+    for r in redeemed {
+        match &r.hold {
+            Some(hold) => {
+                tx.execute(
+                    "DELETE FROM instrument_holds WHERE till_id = $1 AND number = $2 AND hold_id = $3",
+                    &[&till_id, &r.number, hold],
+                )
+                .await?
+            }
+            None => {
+                tx.execute(
+                    "DELETE FROM instrument_holds WHERE (till_id, hold_id) IN (
+                       SELECT till_id, hold_id FROM instrument_holds WHERE till_id = $1 AND number = $2
+                       ORDER BY held_at, hold_id LIMIT 1)",
+                    &[&till_id, &r.number],
+                )
+                .await?
+            }
+        };
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use pos_domain::Money;
 use pos_domain::record::{Chain, timestamp};
 use pos_domain::stored_value::{InstrumentNumber, InstrumentState};
-use pos_hq_core::stored_value::{self, HistoryRow, Instrument, decide_hold};
+use pos_hq_core::stored_value::{self, HistoryRow, Instrument, Redeemed, decide_hold};
 use pos_hq_store::{HoldOutcome, HoldRequest, Result, StoreError};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -104,18 +104,20 @@ pub(crate) fn save(
 }
 
 /// Ends the till's oldest hold of each number it redeemed.
-pub(crate) fn settle_holds(
-    conn: &Connection,
-    till_id: &str,
-    redeemed: &[(String, Money)],
-) -> Result<()> {
-    let mut settle = conn.prepare_cached(
+pub(crate) fn settle_holds(conn: &Connection, till_id: &str, redeemed: &[Redeemed]) -> Result<()> {
+    let mut named = conn.prepare_cached(
+        "DELETE FROM instrument_holds WHERE till_id = ?1 AND number = ?2 AND hold_id = ?3",
+    )?;
+    let mut oldest = conn.prepare_cached(
         "DELETE FROM instrument_holds WHERE rowid = (
            SELECT rowid FROM instrument_holds WHERE till_id = ?1 AND number = ?2
            ORDER BY held_at, hold_id LIMIT 1)",
     )?;
-    for (number, _) in redeemed {
-        settle.execute(params![till_id, number])?;
+    for r in redeemed {
+        match &r.hold {
+            Some(hold) => named.execute(params![till_id, r.number, hold])?,
+            None => oldest.execute(params![till_id, r.number])?,
+        };
     }
     Ok(())
 }

@@ -155,12 +155,13 @@ pub trait IngestTx {
         instruments: &BTreeMap<String, Instrument>,
         history: &[HistoryRow],
     ) -> Result<()>;
-    /// Ends, per (number, amount) the till redeemed, its oldest online hold of that number:
-    /// the redemption it held for is recorded, the balance now counts it.
+    /// Ends, per redemption the till recorded, the online hold it names (else the till's
+    /// oldest hold of that number): the redemption it held for is recorded, the balance now
+    /// counts it.
     async fn settle_holds(
         &mut self,
         till_id: &str,
-        redeemed: &[(String, pos_domain::Money)],
+        redeemed: &[pos_hq_core::stored_value::Redeemed],
     ) -> Result<()>;
     /// Indexes returns under their original ticket and ends the reservations of this till
     /// on those originals (the return they reserved for is recorded).

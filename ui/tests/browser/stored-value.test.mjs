@@ -1,10 +1,15 @@
 // Browser tests of customer money across the chain, against the real engine and the device
 // simulators: a credit note's slip printed on a refund to store credit, scanned back at the
 // payment screen; a gift card sold (no VAT, not revenue) and spent; an item bought at another
-// till returned while head office cannot check it, with a manager's approval.
+// till returned while head office cannot check it, with a manager's approval; an item bought at
+// another shop returned online, checked against the original through head office's lookup.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CASHIER, MANAGER, eventually, launchBrowser } from './harness.mjs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CASHIER, MANAGER, bin, eventually, launchBrowser, startHeadOffice } from './harness.mjs';
 import { cartLines, cashSale, compact, fr, login, printedQr, scan, text, withTill as run } from './ui.mjs';
 
 let browser;
@@ -148,5 +153,72 @@ describe('credit notes, gift cards, returns at any till', () => {
       assert.match(printed, new RegExp(`Accord responsable ${MANAGER.id}`), 'and the manager who approved');
       assert.match(printed, /Especes\s+-14\.90/, 'refunded in cash as chosen');
     }, 'return anywhere');
+  });
+
+  it('returns an item bought at another shop, checked online through head office', async () => {
+    const office = await startHeadOffice();
+    const dir = mkdtempSync(join(tmpdir(), 'lyon-'));
+    try {
+      // A till of another shop of the chain sells a cable (14.90) and syncs it to head office.
+      const shop = office.admin('shop', 'create', '--entity', 'ACME-TELECOM', '--name', 'Lyon Part-Dieu',
+        '--territory', 'metropole', '--timezone', 'Europe/Paris', '--address', '17 rue du Docteur Bouchut, 69003 Lyon');
+      const lyon = office.admin('till', 'create', '--shop', shop.id ?? shop.shop_id, '--name', 'Caisse 1', '--id', 'LYON-CAISSE-1');
+      const till = bin('till');
+      const db = join(dir, 'lyon.db');
+      execFileSync(till, ['--db', db, 'init', '--shop', 'Lyon Part-Dieu', '--till', 'Caisse 1', '--till-id', lyon.till_id]);
+      execFileSync(till, ['--db', db, 'enroll', '--server', office.url, '--code', lyon.enrollment_code]);
+      execFileSync(till, ['--db', db, 'sync'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const sold = JSON.parse(execFileSync(till, ['--db', db, '--json', 'sell'], {
+        encoding: 'utf8',
+        input: JSON.stringify({ lines: [{ product_id: 'ACC-CBL-CC1', quantity: 1 }], tenders: [{ kind: 'cash', amount: '14.90' }] }),
+      }));
+      const number = sold.number ?? sold.ticket?.number;
+      execFileSync(till, ['--db', db, 'sync'], { stdio: ['ignore', 'pipe', 'pipe'] });
+
+      await withTill({ headOffice: office, syncEvery: 1 }, async (stack, page) => {
+        await login(page, CASHIER.pin);
+        await page.keyboard.press('F2');
+        await page.getByTestId('returns-screen').waitFor();
+        await page.getByTestId('open-anywhere').click();
+        await page.getByTestId('anywhere-screen').waitFor();
+        await page.getByTestId('anywhere-receipt').fill(`${lyon.till_id}:${number}`);
+        await page.getByTestId('anywhere-item').fill(stack.product('ACC-CBL-CC1').barcode);
+        await page.getByTestId('anywhere-add').click();
+        await page.getByTestId('anywhere-items').waitFor();
+        await page.getByTestId('anywhere-refund-cash').check();
+        await eventually(async () => compact(await text(page, 'anywhere-refund').catch(() => '')).includes(fr('14.90')), 'the refund quote');
+        assert.equal(await page.getByTestId('anywhere-needs-manager').count(), 0,
+          'head office found the ticket: the return is checked against it, no manager needed');
+        await page.getByTestId('anywhere-record').click();
+        await page.getByTestId('receipt-screen').waitFor();
+        assert.match(await text(page, 'ticket-number'), /Retour enregistré/);
+        const printed = await eventually(() => stack.printed().find((r) => r.includes(`caisse ${lyon.till_id}`)), 'the return receipt');
+        assert.match(printed, new RegExp(`Sur ticket n° ${number} caisse ${lyon.till_id}`), 'the receipt names the original till and ticket');
+        assert.doesNotMatch(printed, /Accord responsable/, 'checked online: nobody had to approve');
+        assert.match(printed, /Especes\s+-14\.90/, 'refunded in cash');
+
+        // The same cable cannot come back a second time anywhere: head office holds the return.
+        await page.keyboard.press('F2');
+        await page.getByTestId('returns-screen').waitFor();
+        await page.getByTestId('open-anywhere').click();
+        await page.getByTestId('anywhere-screen').waitFor();
+        await page.getByTestId('anywhere-receipt').fill(`${lyon.till_id}:${number}`);
+        await page.getByTestId('anywhere-item').fill(stack.product('ACC-CBL-CC1').barcode);
+        await page.getByTestId('anywhere-add').click();
+        await page.getByTestId('anywhere-items').waitFor();
+        await page.getByTestId('anywhere-refund-cash').check();
+        await page.getByTestId('anywhere-record').click();
+        const refused = await eventually(
+          async () => page.getByTestId('error-banner').getAttribute('data-code', { timeout: 1000 }).catch(() => null),
+          'the second return refused',
+        );
+        assert.ok(['return_exceeds_sale', 'return_reserved_elsewhere'].includes(refused),
+          `the unit already returned cannot come back again anywhere: ${refused}`);
+        assert.equal(await page.getByTestId('receipt-screen').count(), 0, 'nothing recorded');
+      }, 'return from another shop');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await office.close();
+    }
   });
 });

@@ -57,6 +57,8 @@ impl TextLine {
 pub enum Symbology {
     /// EAN-13 (`GS k 2` or `GS k 67`).
     Ean13,
+    /// Code 128 (`GS k 73`); its data is the text it carries, code sets resolved.
+    Code128,
     /// Another `GS k` type, by its code.
     Other(u8),
 }
@@ -147,7 +149,7 @@ impl PrintedReceipt {
     }
 
     /// A plain-text view of the receipt: text lines as printed, and a bracketed line for each
-    /// barcode (`[EAN-13 ...]`), QR code (`[QR ...]`) and image (`[image WxH]`).
+    /// barcode (`[EAN-13 ...]`, `[CODE128 ...]`), QR code (`[QR ...]`) and image (`[image WxH]`).
     pub fn text(&self) -> String {
         let mut out = String::new();
         for e in &self.elements {
@@ -158,6 +160,7 @@ impl PrintedReceipt {
                     symbology, data, ..
                 } => match symbology {
                     Symbology::Ean13 => out.push_str(&format!("[EAN-13 {data}]")),
+                    Symbology::Code128 => out.push_str(&format!("[CODE128 {data}]")),
                     Symbology::Other(k) => out.push_str(&format!("[barcode {k} {data}]")),
                 },
                 Element::QrCode { data, .. } => {

@@ -258,13 +258,20 @@ impl PrinterModel {
             }
             Command::Barcode { kind, data } => {
                 self.flush_if_pending();
-                let symbology = match kind {
-                    2 | 67 => Symbology::Ean13,
-                    k => Symbology::Other(k),
+                let (symbology, data) = match kind {
+                    2 | 67 => (
+                        Symbology::Ean13,
+                        String::from_utf8_lossy(&data).into_owned(),
+                    ),
+                    73 => (Symbology::Code128, code128_text(&data)),
+                    k => (
+                        Symbology::Other(k),
+                        String::from_utf8_lossy(&data).into_owned(),
+                    ),
                 };
                 self.receipt.elements.push(Element::Barcode {
                     symbology,
-                    data: String::from_utf8_lossy(&data).into_owned(),
+                    data,
                     height: self.s.barcode_height,
                     module: self.s.barcode_module,
                     hri: self.s.hri,
@@ -379,4 +386,28 @@ fn underline(n: u8) -> u8 {
         2 | 50 => 2,
         _ => 0,
     }
+}
+
+/// The text a Code 128 (`GS k 73`) carries: `{A`, `{B`, `{C` switch code sets (`{{` is a `{`),
+/// and in code set C each byte is two digits.
+fn code128_text(data: &[u8]) -> String {
+    let mut out = String::new();
+    let mut set_c = false;
+    let mut bytes = data.iter().copied();
+    while let Some(b) = bytes.next() {
+        if b == b'{' {
+            match bytes.next() {
+                Some(b'C') => set_c = true,
+                Some(b'A' | b'B') => set_c = false,
+                Some(b'{') => out.push('{'),
+                // Function codes (FNC1..4, shift) carry no text.
+                _ => {}
+            }
+        } else if set_c {
+            out.push_str(&format!("{b:02}"));
+        } else {
+            out.push(char::from(b));
+        }
+    }
+    out
 }

@@ -480,10 +480,15 @@ authorisation?: string, };
 
 export type ReturnAnywhereRequest = { receipt?: string, lines?: Array<ReturnLineInput>, items?: Array<CartLine>, 
 /**
- * `original` (as the original was paid: only when head office found it), `cash` or
- * `store_credit` (the default without a receipt).
+ * `original` (as the original was paid: only when head office found it), `cash`,
+ * `store_credit` (the default without a receipt), or `card` (back to the card that paid
+ * the original, through a refund on the terminal with its own `payment_id`).
  */
 refund_to: RefundTo, 
+/**
+ * The approved refund on the card, when `refund_to` is `card`.
+ */
+payment_id?: string, 
 /**
  * Why, for a return without receipt (required then).
  */
