@@ -685,6 +685,8 @@ const UNDO_LATER_MIGRATIONS: &[&str] = &[
     // Returns indexed under the ticket they give back, and return reservations.
     "DROP TABLE return_reservations;
      DROP TABLE ticket_returns;",
+    // The administration journal.
+    "DROP TABLE admin_audit;",
 ];
 
 /// Puts the database back as it was before revocable credentials: users' API tokens in

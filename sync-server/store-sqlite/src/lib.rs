@@ -36,6 +36,7 @@ use pos_hq_store::ingest_tx::{self, CheckedUpload, IngestTx, PostedEntry};
 use pos_hq_store::*;
 
 mod archives;
+mod audit;
 mod feed;
 mod returns;
 mod stored_value;
@@ -61,6 +62,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0015_till_archives.sql"),
     include_str!("../migrations/0016_stored_value.sql"),
     include_str!("../migrations/0017_returns_anywhere.sql"),
+    include_str!("../migrations/0018_admin_audit.sql"),
 ];
 
 /// What `users.token_hash` holds since API tokens moved to `user_tokens`: unique, and never
@@ -2155,6 +2157,44 @@ impl Store for SqliteStore {
     async fn try_lead(&self, _job: &str) -> Result<Option<Box<dyn Leadership>>> {
         // One process serves the file (`begin_serving`): it leads every job.
         Ok(Some(Box::new(SoleLeader)))
+    }
+
+    async fn record_audit(
+        &self,
+        entry: &pos_hq_store::audit::NewAuditEntry,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let (entry, at) = (entry.clone(), timestamp::format(&at));
+        self.with(move |c| audit::record(c, &entry, &at)).await
+    }
+
+    async fn audit_entries(
+        &self,
+        page: &Page<i64>,
+    ) -> Result<Vec<pos_hq_store::audit::AuditEntry>> {
+        let page = page.clone();
+        self.read(move |c| audit::entries(c, &page)).await
+    }
+
+    async fn change_data(
+        &self,
+        kind: &str,
+        shop_id: &str,
+        key: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        let (kind, shop_id, key) = (kind.to_string(), shop_id.to_string(), key.to_string());
+        self.read(move |c| audit::change_data(c, &kind, &shop_id, &key))
+            .await
+    }
+
+    async fn live_entries(
+        &self,
+        kind: &str,
+        page: &Page<(String, String)>,
+    ) -> Result<Vec<pos_hq_store::audit::LiveEntry>> {
+        let (kind, page) = (kind.to_string(), page.clone());
+        self.read(move |c| audit::live_entries(c, &kind, &page))
+            .await
     }
 }
 
