@@ -661,7 +661,8 @@ pub struct ShopRegion {
     responses(
         (status = 204, description = "The shop is in that region (its history moves with it)"),
         (status = 403, description = "Not an admin", body = crate::openapi::ApiErrorDoc),
-        (status = 404, description = "No such shop or region", body = crate::openapi::ApiErrorDoc)))]
+        (status = 404, description = "No such shop", body = crate::openapi::ApiErrorDoc),
+        (status = 409, description = "No such region", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn set_shop_region(
     State(state): State<AppState>,
     Path(shop_id): Path<String>,
