@@ -616,34 +616,24 @@ async fn admin(
                         "`{role}` is not a role: admin, regional_manager, shop_manager or accountant"
                     )
                 })?;
-                if (role == Role::ShopManager) != shop.is_some() {
-                    bail!("give --shop for a shop manager, and only for one");
-                }
-                if (role == Role::RegionalManager) != region.is_some() {
-                    bail!("give --region for a regional manager, and only for one");
-                }
-                let token = secrets::new_token()?;
-                let expires = token_expiry(token_days)?;
                 let user = User {
-                    id: checked_id("user", id.unwrap_or_else(|| slug(&name).to_lowercase()))?,
+                    id: id.unwrap_or_default(),
                     name,
                     role,
                     shop_id: shop,
                     region_id: region,
                 };
-                store
-                    .create_user_with_token(&user, &secrets::token_hash(&token), expires)
-                    .await
-                    .context("is the user id new, and the shop or region created?")?;
-                let expires_at = pos_domain::record::timestamp::format(&expires);
+                let created = cli_admin.create_user(user, token_days).await?;
                 let text = format!(
-                    "user {} ({}) created\nAPI token (shown once, expires {expires_at}): {token}",
-                    user.id,
-                    role.name()
+                    "user {} ({}) created\nAPI token (shown once, expires {}): {}",
+                    created.user.id,
+                    role.name(),
+                    created.token_expires_at,
+                    created.token
                 );
-                let mut value = serde_json::to_value(&user)?;
-                value["token"] = json!(token);
-                value["token_expires_at"] = json!(expires_at);
+                let mut value = serde_json::to_value(&created.user)?;
+                value["token"] = json!(created.token);
+                value["token_expires_at"] = json!(created.token_expires_at);
                 print(json_output, value, text);
             }
             UserAction::Token { id, days } => {
@@ -668,7 +658,7 @@ async fn admin(
                 print(json_output, serde_json::to_value(&list)?, text);
             }
             UserAction::Revoke { id } => {
-                let ended = store.revoke_user(&id).await?;
+                let ended = cli_admin.revoke_user(&id).await?;
                 let text = format!("user {id}: {ended} API token(s) and session(s) ended");
                 print(json_output, json!({"user": id, "ended": ended}), text);
             }

@@ -18,17 +18,22 @@ pub struct CreatedUser {
 }
 
 impl Admin<'_> {
-    /// Creates a user: a shop manager needs their shop, a regional manager may be given a
-    /// region (bound later otherwise); `token_days` is 1 to 3650.
+    /// Creates a user: a shop manager with their shop, a regional manager with their region
+    /// (and no one else with either); `token_days` is 1 to 3650.
     pub async fn create_user(&self, user: User, token_days: i64) -> Result<CreatedUser> {
         if !(1..=3650).contains(&token_days) {
             return Err(AdminError::Invalid(
                 "an API token works 1 to 3650 days: give a number of days in that range".into(),
             ));
         }
-        if user.role == Role::ShopManager && user.shop_id.is_none() {
+        if (user.role == Role::ShopManager) != user.shop_id.is_some() {
             return Err(AdminError::Invalid(
-                "a shop manager needs their shop".into(),
+                "give a shop for a shop manager, and only for one".into(),
+            ));
+        }
+        if (user.role == Role::RegionalManager) != user.region_id.is_some() {
+            return Err(AdminError::Invalid(
+                "give a region for a regional manager, and only for one".into(),
             ));
         }
         let name = user.name.trim().to_string();
