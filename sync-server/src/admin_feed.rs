@@ -9,11 +9,10 @@ use chrono::Utc;
 use clap::Subcommand;
 use pos_domain::Money;
 use pos_domain::web_order::{NewOrderLine, NewWebOrder, PaymentState, WebOrder};
-use pos_domain::wire::{StaffMember, StaffRole, kinds};
 use serde_json::{Value, json};
 
 use sync_server::distribution::{self, FileFormat};
-use sync_server::store::{NewChange, Placed, Placement, Store};
+use sync_server::store::{Placed, Placement, Store};
 use sync_server::{secrets, web_orders};
 
 /// The admin commands of this module (flattened into `sync-server admin`).
@@ -266,6 +265,7 @@ fn order_text(o: &WebOrder) -> String {
 
 /// Runs a command; returns its JSON answer and its text.
 pub async fn run(store: Arc<dyn Store>, command: FeedAdmin) -> Result<(Value, String)> {
+    let admin = sync_server::admin::Admin::command_line(store.as_ref());
     Ok(match command {
         FeedAdmin::Catalog {
             action: CatalogAction::Import { file, format },
@@ -273,27 +273,22 @@ pub async fn run(store: Arc<dyn Store>, command: FeedAdmin) -> Result<(Value, St
             let name = file.display().to_string();
             let format = FileFormat::of(format.as_deref(), &name).map_err(anyhow::Error::msg)?;
             let reader = std::fs::File::open(&file).with_context(|| format!("opening {name}"))?;
-            let products = distribution::read_catalog(format, std::io::BufReader::new(reader))
-                .map_err(anyhow::Error::msg)
+            let imported = admin
+                .import_catalog(format, std::io::BufReader::new(reader), &name)
+                .await
                 .with_context(|| format!("{name}: nothing was imported"))?;
-            let changes = products.iter().map(distribution::product_change).collect();
-            let changed = store.put_changes(changes).await?;
             (
-                json!({"file": name, "products": products.len(), "changed": changed}),
-                format!("{} products read, {changed} new or changed", products.len()),
+                json!({"file": name, "products": imported.products, "changed": imported.changed}),
+                format!(
+                    "{} products read, {} new or changed",
+                    imported.products, imported.changed
+                ),
             )
         }
         FeedAdmin::Catalog {
             action: CatalogAction::Remove { product },
         } => {
-            let changed = store
-                .put_changes(vec![NewChange {
-                    kind: kinds::PRODUCT,
-                    shop_id: distribution::EVERY_SHOP.into(),
-                    key: product.clone(),
-                    data: None,
-                }])
-                .await?;
+            let changed = admin.remove_product(&product).await?;
             (
                 json!({"product": product, "changed": changed}),
                 format!("product {product} removed ({changed} change)"),
@@ -302,14 +297,7 @@ pub async fn run(store: Arc<dyn Store>, command: FeedAdmin) -> Result<(Value, St
         FeedAdmin::Staff {
             action: StaffAction::Remove { shop, id },
         } => {
-            let changed = store
-                .put_changes(vec![NewChange {
-                    kind: kinds::STAFF,
-                    shop_id: shop.clone(),
-                    key: id.clone(),
-                    data: None,
-                }])
-                .await?;
+            let changed = admin.remove_staff(&shop, &id).await?;
             (
                 json!({"shop": shop, "id": id, "changed": changed}),
                 format!("staff {id} of shop {shop} removed ({changed} change)"),
@@ -321,10 +309,7 @@ pub async fn run(store: Arc<dyn Store>, command: FeedAdmin) -> Result<(Value, St
                     shop,
                     product,
                     price,
-                } => {
-                    distribution::check_price(price).map_err(anyhow::Error::msg)?;
-                    (shop, vec![(product, Some(price))])
-                }
+                } => (shop, vec![(product, Some(price))]),
                 PriceAction::Remove { shop, product } => (shop, vec![(product, None)]),
                 PriceAction::Import { shop, file } => {
                     let name = file.display().to_string();
@@ -336,17 +321,11 @@ pub async fn run(store: Arc<dyn Store>, command: FeedAdmin) -> Result<(Value, St
                     (shop, prices)
                 }
             };
-            if !store.shops().await?.iter().any(|s| s.id == shop) {
-                bail!("no shop `{shop}`: see `sync-server admin shop list`");
-            }
-            let changes = prices
-                .iter()
-                .map(|(product, price)| distribution::price_change(&shop, product, *price))
-                .collect();
-            let changed = store.put_changes(changes).await?;
+            let count = prices.len();
+            let changed = admin.set_prices(&shop, prices).await?;
             (
-                json!({"shop": shop, "prices": prices.len(), "changed": changed}),
-                format!("{} prices of shop {shop}, {changed} changed", prices.len()),
+                json!({"shop": shop, "prices": count, "changed": changed}),
+                format!("{count} prices of shop {shop}, {changed} changed"),
             )
         }
         FeedAdmin::Settings {
@@ -414,35 +393,12 @@ pub async fn run(store: Arc<dyn Store>, command: FeedAdmin) -> Result<(Value, St
                      `printf '%s\\n' \"$PIN\" | sync-server admin staff add ...`"
                 );
             }
-            let role = match role.as_str() {
-                "cashier" => StaffRole::Cashier,
-                "manager" => StaffRole::Manager,
-                other => bail!("role `{other}`: use cashier or manager"),
-            };
+            let role = sync_server::admin::staff::staff_role(&role)?;
             let pin = read_pin(&name)?;
-            if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
-                bail!("a PIN is 4 to 8 digits");
-            }
-            if !store.shops().await?.iter().any(|s| s.id == shop) {
-                bail!("no shop `{shop}`: see `sync-server admin shop list`");
-            }
-            let id = id.unwrap_or_else(|| distribution::staff_id(&name));
-            if id.is_empty() {
-                bail!("give --id: the name makes no id");
-            }
-            let member = StaffMember {
-                id,
-                name,
-                role,
-                pin_hash: secrets::hash_password(&pin)?,
-                active: true,
-            };
-            store
-                .put_changes(vec![distribution::staff_change(&shop, &member)])
-                .await?;
+            let member = admin.add_staff(&shop, id, &name, role, &pin).await?;
             (
-                json!({"shop": shop, "id": member.id, "name": member.name, "role": role.name()}),
-                format!("staff {} ({}) of shop {shop} saved", member.id, role.name()),
+                json!({"shop": shop, "id": member.id, "name": member.name, "role": member.role}),
+                format!("staff {} ({}) of shop {shop} saved", member.id, member.role),
             )
         }
         FeedAdmin::Webshop {

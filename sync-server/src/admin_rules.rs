@@ -1,10 +1,10 @@
 //! `sync-server admin` commands for the rules the tills apply by themselves: VAT rates per
 //! territory from a day on, the means of payment each shop takes, promotions, and the cash
 //! office's rule (the pay-out limit above which a manager approves, the closing hour after
-//! which the app asks for the Z). Each is checked here (a rule a till would refuse is never
-//! distributed) and written as a changes-feed entry ([`sync_server::distribution`]): VAT rates
-//! for every shop of a territory, tender types and the cash-office rule per shop, promotions
-//! for every shop or one.
+//! which the app asks for the Z). Each is
+//! checked and journaled by [`sync_server::admin::rules`] (the functions the admin HTTP API
+//! calls) and written as changes-feed entries: VAT rates for every shop of a territory, tender
+//! types and the cash-office rule per shop, promotions for every shop or one.
 
 use std::sync::Arc;
 
@@ -12,16 +12,16 @@ use anyhow::{Result, bail};
 use chrono::NaiveDate;
 use clap::Subcommand;
 use pos_domain::Money;
-use pos_domain::journal::{CASH_OFFICE_RULES, CASH_OFFICE_RULES_KEY, CashOfficeRules};
+use pos_domain::journal::CashOfficeRules;
 use pos_domain::promotion::{Benefit, Promotion};
 use pos_domain::tender::{TenderKind, TenderType};
 use pos_domain::vat::{Territory, VatCode, VatRate, VatRateEntry};
-use pos_domain::wire::kinds;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use sync_server::distribution::{self, EVERY_SHOP, territory_scope};
-use sync_server::store::{NewChange, Store};
+use sync_server::admin::Admin;
+use sync_server::admin::rules::{enum_name, scope_text};
+use sync_server::store::Store;
 
 /// The admin commands of this module (flattened into `sync-server admin`).
 #[derive(Subcommand, Debug)]
@@ -179,69 +179,36 @@ pub enum PromotionAction {
     },
 }
 
-/// The name a unit enum is written under in JSON (`metropole`, `gift_card`).
-fn enum_name<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
-fn to_value<T: serde::Serialize>(value: &T) -> Option<Value> {
-    serde_json::to_value(value).ok()
-}
-
-async fn shop_ids(store: &Arc<dyn Store>, choice: &ShopChoice) -> Result<Vec<String>> {
-    let shops = store.shops().await?;
-    match &choice.shop {
-        Some(shop) if shops.iter().any(|s| &s.id == shop) => Ok(vec![shop.clone()]),
-        Some(shop) => bail!("no shop `{shop}`: see `sync-server admin shop list`"),
-        None if shops.is_empty() => bail!("there is no shop yet: create one first"),
-        None => Ok(shops.into_iter().map(|s| s.id).collect()),
-    }
+fn shop_of(choice: &ShopChoice) -> Option<&str> {
+    choice.shop.as_deref()
 }
 
 pub async fn run(store: Arc<dyn Store>, command: RulesAdmin) -> Result<(Value, String)> {
+    let admin = Admin::command_line(store.as_ref());
     match command {
-        RulesAdmin::Vat { action } => vat(store, action).await,
-        RulesAdmin::Tender { action } => tender(store, action).await,
-        RulesAdmin::Promotion { action } => promotion(store, action).await,
-        RulesAdmin::CashOffice { action } => cash_office(store, action).await,
+        RulesAdmin::Vat { action } => vat(&admin, action).await,
+        RulesAdmin::Tender { action } => tender(&admin, action).await,
+        RulesAdmin::Promotion { action } => promotion(&admin, action).await,
+        RulesAdmin::CashOffice { action } => cash_office(&admin, action).await,
     }
 }
 
-async fn cash_office(store: Arc<dyn Store>, action: CashOfficeAction) -> Result<(Value, String)> {
-    let (shops, rule) = match action {
+async fn cash_office(admin: &Admin<'_>, action: CashOfficeAction) -> Result<(Value, String)> {
+    let (choice, rule) = match action {
         CashOfficeAction::Set {
             shops,
             payout_limit,
             closing_hour,
-        } => {
-            let rule = CashOfficeRules {
+        } => (
+            shops,
+            Some(CashOfficeRules {
                 payout_limit,
                 closing_hour,
-            };
-            if !rule.is_valid() {
-                bail!(
-                    "the pay-out limit must be a readable amount of zero or more, and the \
-                     closing hour between 0 and 23"
-                );
-            }
-            (shops, Some(rule))
-        }
+            }),
+        ),
         CashOfficeAction::Reset { shops } => (shops, None),
     };
-    let shops = shop_ids(&store, &shops).await?;
-    let changes = shops
-        .iter()
-        .map(|shop| NewChange {
-            kind: CASH_OFFICE_RULES,
-            shop_id: shop.clone(),
-            key: CASH_OFFICE_RULES_KEY.to_string(),
-            data: rule.as_ref().and_then(to_value),
-        })
-        .collect();
-    let changed = store.put_changes(changes).await?;
+    let shops = admin.set_cash_office(shop_of(&choice), rule.clone()).await?;
     let what = match &rule {
         Some(rule) => format!(
             "pay-outs above {} need a manager{}",
@@ -253,12 +220,12 @@ async fn cash_office(store: Arc<dyn Store>, action: CashOfficeAction) -> Result<
         None => "the built-in cash-office rule applies again".to_string(),
     };
     Ok((
-        json!({"shops": shops, "rule": rule, "changed": changed}),
-        format!("{what} in {} shop(s) ({changed} changed)", shops.len()),
+        json!({"shops": shops, "rule": rule}),
+        format!("{what} in {} shop(s)", shops.len()),
     ))
 }
 
-async fn vat(store: Arc<dyn Store>, action: VatAction) -> Result<(Value, String)> {
+async fn vat(admin: &Admin<'_>, action: VatAction) -> Result<(Value, String)> {
     let (territory, entry, set) = match action {
         VatAction::Set {
             territory,
@@ -288,15 +255,8 @@ async fn vat(store: Arc<dyn Store>, action: VatAction) -> Result<(Value, String)
             false,
         ),
     };
+    let changed = admin.set_vat_rate(territory, entry, set).await?;
     let territory = enum_name(&territory);
-    let changed = store
-        .put_changes(vec![NewChange {
-            kind: kinds::VAT_RATE,
-            shop_id: territory_scope(&territory),
-            key: entry.key(),
-            data: if set { to_value(&entry) } else { None },
-        }])
-        .await?;
     let text = if set {
         format!(
             "{} VAT in {territory}: {} % from {} ({changed} change)",
@@ -313,7 +273,7 @@ async fn vat(store: Arc<dyn Store>, action: VatAction) -> Result<(Value, String)
     ))
 }
 
-async fn tender(store: Arc<dyn Store>, action: TenderAction) -> Result<(Value, String)> {
+async fn tender(admin: &Admin<'_>, action: TenderAction) -> Result<(Value, String)> {
     let (shops, kind, rule) = match action {
         TenderAction::Set {
             shops,
@@ -325,28 +285,17 @@ async fn tender(store: Arc<dyn Store>, action: TenderAction) -> Result<(Value, S
             let rule = TenderType {
                 kind,
                 accepted: !refuse,
-                label: label
-                    .map(|l| l.trim().to_string())
-                    .filter(|l| !l.is_empty()),
+                label,
                 max_amount: max,
             };
-            rule.validate().map_err(anyhow::Error::msg)?;
             (shops, kind, Some(rule))
         }
         TenderAction::Reset { shops, kind } => (shops, kind, None),
     };
-    let shops = shop_ids(&store, &shops).await?;
+    let shops = admin
+        .set_tender(shop_of(&shops), kind, rule.clone())
+        .await?;
     let key = enum_name(&kind);
-    let changes = shops
-        .iter()
-        .map(|shop| NewChange {
-            kind: kinds::TENDER,
-            shop_id: shop.clone(),
-            key: key.clone(),
-            data: rule.as_ref().and_then(to_value),
-        })
-        .collect();
-    let changed = store.put_changes(changes).await?;
     let what = match &rule {
         Some(rule) if !rule.accepted => format!("{} refused", rule.label()),
         Some(rule) => match rule.max_amount {
@@ -356,12 +305,12 @@ async fn tender(store: Arc<dyn Store>, action: TenderAction) -> Result<(Value, S
         None => format!("{key} back to the default"),
     };
     Ok((
-        json!({"kind": key, "shops": shops, "rule": rule, "changed": changed}),
-        format!("{what} in {} shop(s) ({changed} changed)", shops.len()),
+        json!({"kind": key, "shops": shops, "rule": rule, "changed": shops.len()}),
+        format!("{what} in {} shop(s)", shops.len()),
     ))
 }
 
-async fn promotion(store: Arc<dyn Store>, action: PromotionAction) -> Result<(Value, String)> {
+async fn promotion(admin: &Admin<'_>, action: PromotionAction) -> Result<(Value, String)> {
     match action {
         PromotionAction::Set {
             id,
@@ -388,41 +337,13 @@ async fn promotion(store: Arc<dyn Store>, action: PromotionAction) -> Result<(Va
                 categories,
                 benefit,
             };
-            promotion.validate().map_err(anyhow::Error::msg)?;
-            let scope = promotion_scope(&store, shop).await?;
-            // One scope per promotion id: a till holds one promotion per id, so the same id
-            // live for every shop and for one would make its removal ambiguous.
-            if let Some(other) = store
-                .live_scopes(kinds::PROMOTION, &promotion.id)
-                .await?
-                .into_iter()
-                .find(|s| s != &scope)
-            {
-                bail!(
-                    "promotion `{}` is already set for {}: remove it there first \
-                     (`sync-server admin promotion remove --id {}{}`) or use another id",
-                    promotion.id,
-                    scope_text(&other),
-                    promotion.id,
-                    if other == EVERY_SHOP {
-                        String::new()
-                    } else {
-                        format!(" --shop {other}")
-                    }
-                );
-            }
-            let changed = store
-                .put_changes(vec![NewChange {
-                    kind: kinds::PROMOTION,
-                    shop_id: scope.clone(),
-                    key: promotion.id.clone(),
-                    data: to_value(&promotion),
-                }])
+            let scope = admin
+                .set_promotion(promotion.clone(), shop.as_deref())
                 .await?;
             Ok((
-                json!({"promotion": promotion, "shop": scope, "changed": changed}),
+                json!({"promotion": promotion, "shop": scope, "changed": 1}),
                 format!(
-                    "promotion {} ({}) from {} to {} for {} ({changed} change)",
+                    "promotion {} ({}) from {} to {} for {}",
                     promotion.id,
                     promotion.label,
                     promotion.starts,
@@ -432,45 +353,11 @@ async fn promotion(store: Arc<dyn Store>, action: PromotionAction) -> Result<(Va
             ))
         }
         PromotionAction::Remove { id, shop } => {
-            let scope = promotion_scope(&store, shop).await?;
-            let changed = store
-                .put_changes(vec![NewChange {
-                    kind: kinds::PROMOTION,
-                    shop_id: scope.clone(),
-                    key: id.clone(),
-                    data: None,
-                }])
-                .await?;
+            let scope = admin.remove_promotion(&id, shop.as_deref()).await?;
             Ok((
-                json!({"promotion": id, "shop": scope, "removed": true, "changed": changed}),
-                format!(
-                    "promotion {id} withdrawn for {} ({changed} change)",
-                    scope_text(&scope)
-                ),
+                json!({"promotion": id, "shop": scope, "removed": true, "changed": 1}),
+                format!("promotion {id} withdrawn for {}", scope_text(&scope)),
             ))
         }
-    }
-}
-
-async fn promotion_scope(store: &Arc<dyn Store>, shop: Option<String>) -> Result<String> {
-    match shop {
-        Some(shop) => Ok(shop_ids(
-            store,
-            &ShopChoice {
-                shop: Some(shop),
-                all_shops: false,
-            },
-        )
-        .await?
-        .remove(0)),
-        None => Ok(EVERY_SHOP.to_string()),
-    }
-}
-
-fn scope_text(scope: &str) -> String {
-    if scope == distribution::EVERY_SHOP {
-        "every shop".into()
-    } else {
-        format!("shop {scope}")
     }
 }

@@ -29,7 +29,6 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use chrono::{Duration, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
-use pos_domain::vat::Territory;
 use serde_json::{Value, json};
 use sync_server::config::{DEFAULT_DB, DEFAULT_LISTEN, FileConfig, LogFormat, pick};
 use sync_server::feeds::nats::{NatsConfig, NatsPublisher};
@@ -38,9 +37,7 @@ use sync_server::feeds::{Shutdown, SystemClock};
 use sync_server::login_throttle::{LoginPolicy, LoginThrottle};
 use sync_server::ops::{DEFAULT_TILLS_WAITING_AFTER, Metrics};
 use sync_server::server_key::{KeySource, ServerKeys, prepare_webhook_secrets};
-use sync_server::store::{
-    LegalEntity, NewTill, NewWebhook, Region, Role, Shop, USER_TOKEN_DAYS, User,
-};
+use sync_server::store::{LegalEntity, NewWebhook, Role, Shop, USER_TOKEN_DAYS, User};
 use sync_server::{AppState, ServerConfig, Store, accounting_export, open_store, secrets};
 
 #[derive(Parser)]
@@ -423,37 +420,12 @@ fn token_expiry(days: i64) -> Result<chrono::DateTime<Utc>> {
     Ok(Utc::now() + Duration::days(days))
 }
 
-/// Ids are 1 to 64 ASCII letters, digits, `-`, `_` or `.` (so they fit URLs and never take
-/// the chain-wide rollup's `*` or the `(none)` of shops without a region).
+/// An id checked by the admin library's rule, as a command-line error.
 fn checked_id(kind: &str, id: String) -> Result<String> {
-    if sync_server::store::is_plain_id(&id) {
-        Ok(id)
-    } else {
-        bail!("{kind} id `{id}`: use 1 to 64 letters, digits, `-`, `_` or `.` (give --id)")
-    }
+    Ok(sync_server::admin::checked_id(kind, id)?)
 }
 
-/// An id from a name: ASCII capitals, digits and dashes.
-fn slug(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        let c = match c {
-            'à' | 'â' | 'ä' | 'À' | 'Â' => 'A',
-            'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' => 'E',
-            'î' | 'ï' => 'I',
-            'ô' | 'ö' => 'O',
-            'ù' | 'û' | 'ü' => 'U',
-            'ç' | 'Ç' => 'C',
-            other => other,
-        };
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_uppercase());
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    out.trim_end_matches('-').to_string()
-}
+use sync_server::admin::slug;
 
 /// Prints an answer. A reader that went away (`| head`) is not an error: the command's work
 /// is done and committed by then.
@@ -473,6 +445,7 @@ async fn admin(
     json_output: bool,
     key_source: &KeySource,
 ) -> Result<()> {
+    let cli_admin = sync_server::admin::Admin::command_line(store.as_ref());
     match what {
         Admin::Feed(command) => {
             let (value, text) = admin_feed::run(store, command).await?;
@@ -493,19 +466,13 @@ async fn admin(
                 siren,
                 fiscal_year_start,
             } => {
-                if siren.len() != 9 || !siren.bytes().all(|b| b.is_ascii_digit()) {
-                    bail!("SIREN `{siren}` must be 9 digits");
-                }
-                if !(1..=12).contains(&fiscal_year_start) {
-                    bail!("the fiscal year start is a month number, 1 to 12");
-                }
                 let entity = LegalEntity {
-                    id: checked_id("entity", id.unwrap_or_else(|| slug(&name)))?,
+                    id: id.unwrap_or_default(),
                     name,
                     siren,
                     fiscal_year_start_month: fiscal_year_start,
                 };
-                store.create_entity(&entity).await?;
+                let entity = cli_admin.create_entity(entity).await?;
                 let text = format!("legal entity {} created", entity.id);
                 print(json_output, serde_json::to_value(&entity)?, text);
             }
@@ -521,14 +488,7 @@ async fn admin(
         },
         Admin::Region { action } => match action {
             RegionAction::Create { id, name } => {
-                let region = Region {
-                    id: checked_id("region", id.unwrap_or_else(|| slug(&name)))?,
-                    name,
-                };
-                store
-                    .create_region(&region)
-                    .await
-                    .context("is the region id new? give another with --id")?;
+                let region = cli_admin.create_region(id, &name).await?;
                 let text = format!("region {} created", region.id);
                 print(json_output, serde_json::to_value(&region)?, text);
             }
@@ -548,7 +508,7 @@ async fn admin(
                 region,
                 no_region: _,
             } => {
-                store.set_shop_region(&id, region.as_deref()).await?;
+                cli_admin.set_shop_region(&id, region.as_deref()).await?;
                 let text = match &region {
                     Some(region) => format!("shop {id} is in region {region}"),
                     None => format!("shop {id} is in no region"),
@@ -564,15 +524,8 @@ async fn admin(
                 address,
                 region,
             } => {
-                territory
-                    .parse::<Territory>()
-                    .map_err(anyhow::Error::msg)
-                    .context("--territory")?;
-                timezone
-                    .parse::<chrono_tz::Tz>()
-                    .map_err(|_| anyhow::anyhow!("`{timezone}` is not an IANA time zone"))?;
                 let shop = Shop {
-                    id: checked_id("shop", id.unwrap_or_else(|| slug(&name)))?,
+                    id: id.unwrap_or_default(),
                     entity_id: entity,
                     name,
                     territory,
@@ -580,9 +533,7 @@ async fn admin(
                     address,
                     region_id: region,
                 };
-                store.create_shop(&shop).await.context(
-                    "is the legal entity created, the region created (if given), and the shop id new?",
-                )?;
+                let shop = cli_admin.create_shop(shop).await?;
                 let text = format!("shop {} created", shop.id);
                 print(json_output, serde_json::to_value(&shop)?, text);
             }
@@ -612,52 +563,26 @@ async fn admin(
                 name,
                 expires_hours,
             } => {
-                let code = secrets::new_enrollment_code()?;
-                let expires = Utc::now() + Duration::hours(expires_hours.max(1));
-                let till = NewTill {
-                    id: checked_id(
-                        "till",
-                        id.unwrap_or_else(|| format!("{shop}-{}", slug(&name))),
-                    )?,
-                    shop_id: shop,
-                    name,
-                    code_hash: secrets::code_hash(&code),
-                    code_expires_at: expires,
-                };
-                store
-                    .create_till(&till)
-                    .await
-                    .context("is the shop created, and the till id new?")?;
-                let expires_at = pos_domain::record::timestamp::format(&expires);
+                let till = cli_admin
+                    .create_till(&shop, &name, id, expires_hours)
+                    .await?;
                 let text = format!(
-                    "till {} created in shop {}\nenrollment code: {code} (one use, expires {expires_at})",
-                    till.id, till.shop_id
+                    "till {} created in shop {}\nenrollment code: {} (one use, expires {})",
+                    till.till_id, till.shop_id, till.enrollment_code, till.expires_at
                 );
-                let value = json!({
-                    "till_id": till.id,
-                    "shop_id": till.shop_id,
-                    "name": till.name,
-                    "enrollment_code": code,
-                    "expires_at": expires_at,
-                });
-                print(json_output, value, text);
+                print(json_output, serde_json::to_value(&till)?, text);
             }
             TillAction::Code { id, expires_hours } => {
-                let code = secrets::new_enrollment_code()?;
-                let expires = Utc::now() + Duration::hours(expires_hours.max(1));
-                store
-                    .reissue_code(&id, &secrets::code_hash(&code), expires)
-                    .await?;
-                let expires_at = pos_domain::record::timestamp::format(&expires);
+                let till = cli_admin.new_till_code(&id, expires_hours).await?;
                 let text = format!(
-                    "till {id}: new enrollment code {code} (one use, expires {expires_at})"
+                    "till {id}: new enrollment code {} (one use, expires {})",
+                    till.enrollment_code, till.expires_at
                 );
-                let value =
-                    json!({"till_id": id, "enrollment_code": code, "expires_at": expires_at});
+                let value = json!({"till_id": id, "enrollment_code": till.enrollment_code, "expires_at": till.expires_at});
                 print(json_output, value, text);
             }
             TillAction::Revoke { id } => {
-                store.revoke_till(&id, Utc::now()).await?;
+                cli_admin.revoke_till(&id).await?;
                 let text = format!(
                     "till {id} revoked: its token no longer works (its records stay; `admin till code --id {id}` lets it enroll again)"
                 );
@@ -701,34 +626,24 @@ async fn admin(
                         "`{role}` is not a role: admin, regional_manager, shop_manager or accountant"
                     )
                 })?;
-                if (role == Role::ShopManager) != shop.is_some() {
-                    bail!("give --shop for a shop manager, and only for one");
-                }
-                if (role == Role::RegionalManager) != region.is_some() {
-                    bail!("give --region for a regional manager, and only for one");
-                }
-                let token = secrets::new_token()?;
-                let expires = token_expiry(token_days)?;
                 let user = User {
-                    id: checked_id("user", id.unwrap_or_else(|| slug(&name).to_lowercase()))?,
+                    id: id.unwrap_or_default(),
                     name,
                     role,
                     shop_id: shop,
                     region_id: region,
                 };
-                store
-                    .create_user_with_token(&user, &secrets::token_hash(&token), expires)
-                    .await
-                    .context("is the user id new, and the shop or region created?")?;
-                let expires_at = pos_domain::record::timestamp::format(&expires);
+                let created = cli_admin.create_user(user, token_days).await?;
                 let text = format!(
-                    "user {} ({}) created\nAPI token (shown once, expires {expires_at}): {token}",
-                    user.id,
-                    role.name()
+                    "user {} ({}) created\nAPI token (shown once, expires {}): {}",
+                    created.user.id,
+                    role.name(),
+                    created.token_expires_at,
+                    created.token
                 );
-                let mut value = serde_json::to_value(&user)?;
-                value["token"] = json!(token);
-                value["token_expires_at"] = json!(expires_at);
+                let mut value = serde_json::to_value(&created.user)?;
+                value["token"] = json!(created.token);
+                value["token_expires_at"] = json!(created.token_expires_at);
                 print(json_output, value, text);
             }
             UserAction::Token { id, days } => {
@@ -753,7 +668,7 @@ async fn admin(
                 print(json_output, serde_json::to_value(&list)?, text);
             }
             UserAction::Revoke { id } => {
-                let ended = store.revoke_user(&id).await?;
+                let ended = cli_admin.revoke_user(&id).await?;
                 let text = format!("user {id}: {ended} API token(s) and session(s) ended");
                 print(json_output, json!({"user": id, "ended": ended}), text);
             }

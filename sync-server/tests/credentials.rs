@@ -692,6 +692,8 @@ const UNDO_LATER_MIGRATIONS: &[&str] = &[
     // again in place; SQLite's are dropped first, below).
     "DROP TABLE till_days_without_z;
      DROP INDEX daily_entries_by_till_day;",
+    // The administration journal.
+    "DROP TABLE admin_audit;",
 ];
 
 /// Puts the database back as it was before revocable credentials: users' API tokens in

@@ -174,48 +174,127 @@ impl CsvProduct {
     }
 }
 
+/// A bad row of a catalog file: where it is and why it is refused.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RowError {
+    /// CSV: the line in the file (the header is line 1); JSON: the product's place in the
+    /// array, from 1.
+    pub line: u64,
+    pub reason: String,
+}
+
+/// Why a catalog file is refused as a whole: it cannot be read at all, or some rows are bad
+/// (every one of them listed, in file order).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogRefused {
+    #[error("{0}")]
+    Unreadable(String),
+    #[error("{}", bad_rows_text(.0))]
+    BadRows(Vec<RowError>),
+}
+
+fn bad_rows_text(rows: &[RowError]) -> String {
+    let shown: Vec<String> = rows
+        .iter()
+        .take(20)
+        .map(|r| format!("catalog line {}: {}", r.line, r.reason))
+        .collect();
+    let more = rows.len().saturating_sub(shown.len());
+    let mut text = shown.join("\n");
+    if more > 0 {
+        text.push_str(&format!("\n... and {more} more bad rows"));
+    }
+    text
+}
+
 /// Reads a catalog file (the till's import format: CSV with the header
 /// `id,barcodes,label,category,vat_code,price,sold_by,serial`, or a JSON array of products),
 /// refusing the whole file on the first bad row.
 pub fn read_catalog(format: FileFormat, input: impl Read) -> Result<Vec<Product>, String> {
-    let products: Vec<Product> = match format {
+    check_catalog(format, input).map_err(|e| e.to_string())
+}
+
+/// Reads a catalog file like [`read_catalog`], checking every row: the products when all are
+/// good, else every bad row with its line and reason (a row is bad when it does not parse,
+/// misses its id or label, has a negative price, is beyond the domain's limits, or repeats
+/// an id of an earlier row).
+pub fn check_catalog(format: FileFormat, input: impl Read) -> Result<Vec<Product>, CatalogRefused> {
+    let rows: Vec<(u64, Result<Product, String>)> = match format {
         FileFormat::Json => {
-            serde_json::from_reader(input).map_err(|e| format!("catalog JSON: {e}"))?
+            let items: Vec<Value> = serde_json::from_reader(input)
+                .map_err(|e| CatalogRefused::Unreadable(format!("catalog JSON: {e}")))?;
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(index, item)| {
+                    let product = serde_json::from_value(item).map_err(|e| e.to_string());
+                    (index as u64 + 1, product)
+                })
+                .collect()
         }
         FileFormat::Csv => {
             let mut reader = csv::ReaderBuilder::new()
                 .trim(csv::Trim::All)
                 .from_reader(input);
-            let mut products = Vec::new();
-            for (index, row) in reader.deserialize::<CsvProduct>().enumerate() {
-                let line = index + 2;
-                let row = row.map_err(|e| format!("catalog line {line}: {e}"))?;
-                products.push(
-                    row.product()
-                        .map_err(|e| format!("catalog line {line}: {e}"))?,
-                );
+            let headers = reader
+                .headers()
+                .map_err(|e| CatalogRefused::Unreadable(format!("catalog header: {e}")))?
+                .clone();
+            let mut rows = Vec::new();
+            let mut record = csv::StringRecord::new();
+            loop {
+                let line = reader.position().line() + 1;
+                match reader.read_record(&mut record) {
+                    Ok(false) => break,
+                    Ok(true) => {
+                        let line = record.position().map_or(line, |p| p.line());
+                        let product = record
+                            .deserialize::<CsvProduct>(Some(&headers))
+                            .map_err(|e| e.to_string())
+                            .and_then(CsvProduct::product);
+                        rows.push((line, product));
+                    }
+                    Err(e) => rows.push((line, Err(e.to_string()))),
+                }
             }
-            products
+            rows
         }
     };
-    for (index, p) in products.iter().enumerate() {
-        if p.id.trim().is_empty() || p.label.trim().is_empty() {
-            return Err(format!(
-                "product {}: id and label must not be empty",
-                index + 1
-            ));
+    let mut products = Vec::with_capacity(rows.len());
+    let mut bad = Vec::new();
+    let mut seen = std::collections::HashMap::with_capacity(rows.len());
+    for (line, product) in rows {
+        match product.and_then(|p| check_product(&p).map(|()| p)) {
+            Ok(p) => match seen.insert(p.id.clone(), line) {
+                Some(first) => bad.push(RowError {
+                    line,
+                    reason: format!("product id `{}` is already on line {first}", p.id),
+                }),
+                None => products.push(p),
+            },
+            Err(reason) => bad.push(RowError { line, reason }),
         }
-        if p.price.is_negative() {
-            return Err(format!(
-                "product `{}`: the price must not be negative",
-                p.id
-            ));
-        }
-        // The tills refuse what is beyond the domain's limits: it is never distributed.
-        p.check_limits()
-            .map_err(|e| format!("{e} [{}]", e.code()))?;
     }
-    Ok(products)
+    if bad.is_empty() {
+        Ok(products)
+    } else {
+        Err(CatalogRefused::BadRows(bad))
+    }
+}
+
+/// The rules a product must meet before it is distributed (a till refuses what is beyond the
+/// domain's limits, so it is never sent).
+pub fn check_product(p: &Product) -> Result<(), String> {
+    if p.id.trim().is_empty() || p.label.trim().is_empty() {
+        return Err("id and label must not be empty".into());
+    }
+    if p.price.is_negative() {
+        return Err(format!(
+            "product `{}`: the price must not be negative",
+            p.id
+        ));
+    }
+    p.check_limits().map_err(|e| format!("{e} [{}]", e.code()))
 }
 
 /// Checks a shop's price before it is distributed: not negative, and within the domain's
@@ -369,6 +448,27 @@ mod tests {
         let bad = "id,barcodes,label,category,vat_code,price,sold_by,serial\nP1,123,X,Y,standard,1.00,,\n";
         let error = read_catalog(FileFormat::Csv, bad.as_bytes()).unwrap_err();
         assert!(error.contains("line 2"), "{error}");
+    }
+
+    #[test]
+    fn every_bad_row_of_a_catalog_is_listed_with_its_line() {
+        let csv = "id,barcodes,label,category,vat_code,price,sold_by,serial\n\
+                   P1,,Coque,Accessoires,standard,15.00,,\n\
+                   P2,,Câble,Accessoires,standard,-1.00,,\n\
+                   P3,,Chargeur,Accessoires,standard,20.00,,\n\
+                   P4,,Étui,Accessoires,nonsense,20.00,,\n\
+                   P1,,Coque bis,Accessoires,standard,16.00,,\n";
+        let Err(CatalogRefused::BadRows(rows)) = check_catalog(FileFormat::Csv, csv.as_bytes())
+        else {
+            panic!("a catalog with bad rows is refused");
+        };
+        let lines: Vec<u64> = rows.iter().map(|r| r.line).collect();
+        assert_eq!(
+            lines,
+            vec![3, 5, 6],
+            "every bad row is listed with its line in the file, not only the first: {rows:?}"
+        );
+        assert!(rows[2].reason.contains("line 2"), "{rows:?}");
     }
 
     #[test]

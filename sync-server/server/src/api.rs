@@ -29,6 +29,7 @@
 //! | `GET /api/v1/hq/webhooks/dead-letters?after=&after_webhook=&limit=` | admin | events parked after their last delivery attempt, a page at a time |
 //! | `POST /api/v1/hq/webhooks/dead-letters/retry` | admin | queues dead letters again |
 //!
+//! Administration (admins only) is under `/api/v1/admin/`, see [`crate::admin::http`].
 //! The changes feed and web orders are in [`crate::orders_api`]; credit notes' and gift
 //! cards' balances, holds and history in [`crate::stored_value_api`]; ticket lookups and return
 //! reservations for returns at any till in [`crate::returns_api`].
@@ -1191,6 +1192,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::returns_api::routes())
         .merge(crate::commissions_api::routes())
         .merge(crate::exports_api::routes())
+        .merge(crate::admin::http::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(

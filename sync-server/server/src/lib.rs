@@ -9,6 +9,9 @@
 //! - [`api`]: the HTTP API (axum) and [`api::serve`], which takes a listener and a shutdown
 //!   signal so tests bind port 0; [`tls`]: the same served over HTTPS (`serve --tls-cert
 //!   --tls-key`);
+//! - [`admin`]: administration (catalog, prices, promotions, VAT, tenders, shops, tills,
+//!   staff, users), journaled, called by the admin HTTP API under `/api/v1/admin/` and by
+//!   `sync-server admin`;
 //! - [`scope`]: which shops a head-office user sees (their shop, their region's, or all);
 //!   [`sales_api`]: consolidated sales with the previous period; [`tickets_api`]: a shop's
 //!   tickets of a day and one ticket with its signature verified again; [`orders_api`]: web
@@ -41,6 +44,7 @@
 //! record are verified; the wire types are those of [`pos_domain::wire`].
 
 pub mod accounting_export;
+pub mod admin;
 pub mod api;
 pub mod archives_api;
 pub mod commissions_api;

@@ -36,6 +36,7 @@ use pos_hq_store::*;
 
 mod archives;
 mod commissions;
+mod audit;
 mod feed;
 mod returns;
 mod stored_value;
@@ -67,6 +68,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0017_returns_anywhere.sql"),
     include_str!("../migrations/0018_commission_plans.sql"),
     include_str!("../migrations/0019_days_without_z.sql"),
+    include_str!("../migrations/0020_admin_audit.sql"),
 ];
 
 /// The PostgreSQL store.
@@ -2191,6 +2193,42 @@ impl Store for PgStore {
         Ok(Some(Box::new(PgLeader {
             client: deadpool_postgres::Object::take(client),
         })))
+    }
+
+    async fn record_audit(
+        &self,
+        entry: &pos_hq_store::audit::NewAuditEntry,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let client = self.pool.get().await?;
+        audit::record(&**client, entry, &timestamp::format(&at)).await
+    }
+
+    async fn audit_entries(
+        &self,
+        page: &Page<i64>,
+    ) -> Result<Vec<pos_hq_store::audit::AuditEntry>> {
+        let client = self.pool.get().await?;
+        audit::entries(&**client, page).await
+    }
+
+    async fn change_data(
+        &self,
+        kind: &str,
+        shop_id: &str,
+        key: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        let client = self.pool.get().await?;
+        audit::change_data(&**client, kind, shop_id, key).await
+    }
+
+    async fn live_entries(
+        &self,
+        kind: &str,
+        page: &Page<(String, String)>,
+    ) -> Result<Vec<pos_hq_store::audit::LiveEntry>> {
+        let client = self.pool.get().await?;
+        audit::live_entries(&**client, kind, page).await
     }
 }
 

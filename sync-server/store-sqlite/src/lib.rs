@@ -37,6 +37,7 @@ use pos_hq_store::*;
 
 mod archives;
 mod commissions;
+mod audit;
 mod feed;
 mod returns;
 mod stored_value;
@@ -64,6 +65,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0017_returns_anywhere.sql"),
     include_str!("../migrations/0018_commission_plans.sql"),
     include_str!("../migrations/0019_days_without_z.sql"),
+    include_str!("../migrations/0020_admin_audit.sql"),
 ];
 
 /// What `users.token_hash` holds since API tokens moved to `user_tokens`: unique, and never
@@ -2178,6 +2180,44 @@ impl Store for SqliteStore {
     async fn try_lead(&self, _job: &str) -> Result<Option<Box<dyn Leadership>>> {
         // One process serves the file (`begin_serving`): it leads every job.
         Ok(Some(Box::new(SoleLeader)))
+    }
+
+    async fn record_audit(
+        &self,
+        entry: &pos_hq_store::audit::NewAuditEntry,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let (entry, at) = (entry.clone(), timestamp::format(&at));
+        self.with(move |c| audit::record(c, &entry, &at)).await
+    }
+
+    async fn audit_entries(
+        &self,
+        page: &Page<i64>,
+    ) -> Result<Vec<pos_hq_store::audit::AuditEntry>> {
+        let page = page.clone();
+        self.read(move |c| audit::entries(c, &page)).await
+    }
+
+    async fn change_data(
+        &self,
+        kind: &str,
+        shop_id: &str,
+        key: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        let (kind, shop_id, key) = (kind.to_string(), shop_id.to_string(), key.to_string());
+        self.read(move |c| audit::change_data(c, &kind, &shop_id, &key))
+            .await
+    }
+
+    async fn live_entries(
+        &self,
+        kind: &str,
+        page: &Page<(String, String)>,
+    ) -> Result<Vec<pos_hq_store::audit::LiveEntry>> {
+        let (kind, page) = (kind.to_string(), page.clone());
+        self.read(move |c| audit::live_entries(c, &kind, &page))
+            .await
     }
 }
 

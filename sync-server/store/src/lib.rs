@@ -16,6 +16,7 @@ pub mod archives;
 pub use archives::ArchiveStore;
 pub mod commissions;
 pub use commissions::CommissionStore;
+pub mod audit;
 pub mod ingest_tx;
 pub mod migrations;
 pub mod returns;
@@ -966,6 +967,24 @@ pub trait Store:
     /// `Some` while it leads, `None` while another process does. The lead lasts as long as
     /// the returned guard and its process; a process that dies loses it at once.
     async fn try_lead(&self, job: &str) -> Result<Option<Box<dyn Leadership>>>;
+
+    // Administration (see `sync_server::admin`).
+
+    /// Appends a change to the administration journal, made at `at`.
+    async fn record_audit(&self, entry: &audit::NewAuditEntry, at: DateTime<Utc>) -> Result<()>;
+    /// A page of the administration journal, newest first: the entries before `page.after`
+    /// (an entry's `id`), from the newest if `None`.
+    async fn audit_entries(&self, page: &Page<i64>) -> Result<Vec<audit::AuditEntry>>;
+    /// The data of the live changes-feed entry `(kind, shop_id, key)`; `None` when there is
+    /// none or it was removed.
+    async fn change_data(&self, kind: &str, shop_id: &str, key: &str) -> Result<Option<Value>>;
+    /// A page of the live entries of one kind of the changes feed (removed ones left out), by
+    /// `(key, shop_id)`, after `page.after`.
+    async fn live_entries(
+        &self,
+        kind: &str,
+        page: &Page<(String, String)>,
+    ) -> Result<Vec<audit::LiveEntry>>;
 }
 
 /// The lead of a singleton job, held while this value lives (see [`Store::try_lead`]).

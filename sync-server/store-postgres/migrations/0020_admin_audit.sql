@@ -1,0 +1,14 @@
+-- The administration journal (issue 14): every change an admin makes, from the web app, the
+-- admin HTTP API or `sync-server admin`, with who made it, when, and the state before and
+-- after (JSON). Append-only: a journal that can be edited proves nothing.
+CREATE TABLE admin_audit (
+    id BIGSERIAL PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    before TEXT,
+    after TEXT
+);
+CREATE TRIGGER admin_audit_append_only BEFORE UPDATE OR DELETE ON admin_audit
+    FOR EACH ROW EXECUTE FUNCTION append_only();

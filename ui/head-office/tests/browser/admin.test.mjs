@@ -1,0 +1,142 @@
+// Head office's administration in Chromium against a real `sync-server serve` and real tills
+// (the `till` CLI): a catalog CSV with one bad row is refused naming the row and nothing
+// changes at the tills; a good one is applied and a till's next sync prices with it; a
+// promotion created in the app prices a sale at a till after its next sync; a till created in
+// the app enrolls with the code it shows; the audit screen lists each change with who made it.
+// Screenshots of the administration screens go to docs/.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bin } from '../../../tests/browser/stack.mjs';
+import { ADMIN, MANAGER, eventually, logIn, screenshot, startChain } from './chain.mjs';
+
+const HEADER = 'id,barcodes,label,category,vat_code,price,sold_by,serial';
+const PRODUCT = 'ACC-CBL-CC1';
+let chain;
+let page;
+
+/** What one unit of `product` costs at `till` now (its quote, with its promotions). */
+function unitPrice(till, product) {
+  const quote = till.json(['quote'], JSON.stringify({ lines: [{ product_id: product, quantity: 1 }], tenders: [] }));
+  return quote.total;
+}
+
+/** A day as YYYY-MM-DD, `offset` days from today. */
+function day(offset) {
+  return new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+}
+
+async function importFile(name, text) {
+  const file = join(chain.dir, name);
+  writeFileSync(file, text);
+  await page.goto(`${chain.app}#/admin/catalog`);
+  await page.getByTestId('catalog-file').setInputFiles(file);
+  await page.getByTestId('catalog-import').click();
+}
+
+before(async () => {
+  chain = await startChain();
+  page = await chain.page();
+  await logIn(page, chain.app, ADMIN.id);
+  await page.getByTestId('nav-admin').waitFor();
+});
+
+after(async () => {
+  const violations = chain?.cspViolations ?? [];
+  await chain?.close();
+  assert.deepEqual(violations, [], 'the administration screens run under the strict Content-Security-Policy');
+});
+
+test('a catalog with a bad row is refused naming the row, and nothing changes at the tills', async () => {
+  const till = chain.tills[0];
+  const before = unitPrice(till, PRODUCT);
+  await importFile(
+    'bad.csv',
+    `${HEADER}\n${PRODUCT},3760000011051,Câble USB-C 1 m,Accessoires,standard,9.99,unit,none\nNEW-1,,Nouveau,Accessoires,standard,-5.00,unit,none\n`,
+  );
+  const refused = page.getByTestId('catalog-refused');
+  await refused.waitFor();
+  const rows = await page.getByTestId('catalog-bad-rows').locator('tbody tr').allTextContents();
+  assert.equal(rows.length, 1, `exactly the one bad row is listed: ${rows}`);
+  assert.match(rows[0], /^3/, `the bad row is named by its line in the file (3): ${rows[0]}`);
+  await screenshot(page, 'admin-catalog-refused');
+  till.sync();
+  assert.equal(unitPrice(till, PRODUCT), before, 'a refused file changes no price, not even its good rows');
+});
+
+test('a good catalog is applied, and a till prices with it after its next sync', async () => {
+  await importFile('good.csv', `${HEADER}\n${PRODUCT},3760000011051,Câble USB-C vers USB-C 1 m,Accessoires,standard,12.34,unit,none\n`);
+  const done = await page.getByTestId('catalog-done').textContent();
+  assert.match(done, /1/, done);
+  await screenshot(page, 'admin-catalog');
+  const till = chain.tills[1];
+  till.sync();
+  assert.equal(unitPrice(till, PRODUCT), '12.34', "the till's next sync brings the imported price");
+});
+
+test('a promotion created in the app prices a sale at a till after its next sync', async () => {
+  await page.goto(`${chain.app}#/admin/promotions`);
+  await page.getByTestId('promo-id').fill('CABLE-10');
+  await page.getByTestId('promo-label').fill('Câbles -10 %');
+  await page.getByTestId('promo-from').fill(day(-1));
+  await page.getByTestId('promo-to').fill(day(1));
+  await page.getByTestId('promo-value').fill('10');
+  await page.getByTestId('promo-products').fill(PRODUCT);
+  await page.getByTestId('promo-save').click();
+  await page.getByTestId('promotions').getByText('CABLE-10').waitFor();
+  await screenshot(page, 'admin-promotions');
+  const till = chain.tills[2];
+  till.sync();
+  assert.equal(unitPrice(till, PRODUCT), '11.11', 'the promotion takes 10 % off 12.34 at the till after its sync');
+  const sale = till.sell([[PRODUCT, 1]]);
+  assert.equal(sale.total ?? sale.ticket?.total, '11.11', 'the sale is recorded at the promoted price');
+});
+
+test('a till created in the app enrolls with the code it shows', async () => {
+  await page.goto(`${chain.app}#/admin/tills`);
+  await page.getByTestId('till-shop').selectOption('PARIS-OPERA');
+  await page.getByTestId('till-name').fill('Caisse 9');
+  await page.getByTestId('till-id').fill('PARIS-OPERA-9');
+  await page.getByTestId('till-create').click();
+  const shown = await page.getByTestId('till-code').textContent();
+  const code = (await page.getByTestId('enrollment-code').textContent()).trim();
+  assert.ok(shown.includes(code), `the code is shown to the admin: ${shown}`);
+  await screenshot(page, 'admin-tills');
+  const db = join(chain.dir, 'PARIS-OPERA-9.db');
+  const till = (...args) => execFileSync(bin('till'), ['--db', db, ...args], { encoding: 'utf8' });
+  till('init', '--shop', 'PARIS-OPERA', '--till', 'PARIS-OPERA-9', '--till-id', 'PARIS-OPERA-9');
+  till('enroll', '--server', chain.url, '--code', code);
+  till('sync');
+  await eventually(async () => {
+    await page.reload();
+    const row = await page.getByTestId('tills').locator('tr', { hasText: 'PARIS-OPERA-9' }).textContent();
+    return /enrôlée|enrolled/.test(row) && !/attente|awaiting/.test(row);
+  }, 'the till created in the app shows enrolled');
+});
+
+test('every change is in the audit screen with who made it; other roles get 403', async () => {
+  await page.goto(`${chain.app}#/admin/audit`);
+  const table = page.getByTestId('audit');
+  await table.waitFor();
+  const text = await table.textContent();
+  for (const action of ['catalog.import', 'promotion.set', 'till.create']) {
+    assert.ok(text.includes(action), `the audit lists ${action}`);
+  }
+  assert.ok(text.includes(ADMIN.id), 'the audit says who made each change');
+  await screenshot(page, 'admin-audit');
+  for (const section of ['org', 'staff', 'users', 'rules', 'webhooks']) {
+    await page.goto(`${chain.app}#/admin/${section}`);
+    await page.getByTestId(`admin-${section}`).waitFor();
+    await page.waitForLoadState('networkidle');
+    await screenshot(page, `admin-${section}`);
+  }
+
+  const manager = await chain.page();
+  await logIn(manager, chain.app, MANAGER.id);
+  await manager.getByTestId('who').waitFor();
+  assert.equal(await manager.getByTestId('nav-admin').count(), 0, 'a shop manager has no administration entry');
+  const status = await manager.evaluate(async () => (await fetch('/api/v1/admin/tills')).status);
+  assert.equal(status, 403, 'the admin API refuses a shop manager, whatever the app shows');
+});
