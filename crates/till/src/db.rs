@@ -332,6 +332,8 @@ const MIGRATIONS: &[&str] = &[
         uploaded_at TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 18: the index of the stock chain's operations (see `stock`).
+    crate::stock::MIGRATION,
 ];
 
 /// The schema version this build writes.

@@ -100,6 +100,7 @@ pub enum ChainDoc {
     Archive,
     WebOrder,
     StoredValue,
+    Stock,
 }
 
 /// [`pos_domain::wire::UploadRequest`]. Records whose signature, link or sequence is wrong are
