@@ -37,6 +37,7 @@ use pos_hq_store::*;
 mod archives;
 mod feed;
 mod returns;
+mod stock_store;
 mod stored_value;
 
 use feed as postgres_feed;
@@ -64,6 +65,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0015_till_archives.sql"),
     include_str!("../migrations/0016_stored_value.sql"),
     include_str!("../migrations/0017_returns_anywhere.sql"),
+    include_str!("../migrations/0022_stock.sql"),
 ];
 
 /// The PostgreSQL store.
@@ -640,55 +642,29 @@ impl IngestTx for PgIngest<'_> {
         keys: &[&stock::StockKey],
     ) -> Result<BTreeMap<stock::StockKey, stock::Stored>> {
         self.lock_outbox().await?;
-        let shops: Vec<&str> = keys.iter().map(|k| k.shop_id.as_str()).collect();
-        let products: Vec<&str> = keys.iter().map(|k| k.product_id.as_str()).collect();
-        let units: Vec<&str> = keys.iter().map(|k| k.unit).collect();
-        Ok(self
-            .tx
-            .query(
-                "SELECT DISTINCT s.shop_id, s.product_id, s.unit, s.level, s.version
-                 FROM stock_levels s JOIN UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[]) AS u(shop, product, unit)
-                   ON s.shop_id = u.shop AND s.product_id = u.product AND s.unit = u.unit",
-                &[&shops, &products, &units],
-            )
-            .await?
-            .iter()
-            .map(|r| {
-                let key = stock::StockKey {
-                    shop_id: r.get(0),
-                    product_id: r.get(1),
-                    unit: stock::unit_name(r.get(2)),
-                };
-                let stored = stock::Stored {
-                    level: r.get(3),
-                    version: r.get(4),
-                };
-                (key, stored)
-            })
-            .collect())
+        crate::stock_store::lines(&**self.tx, keys).await
     }
 
     async fn save_stock_lines(
         &mut self,
         lines: &BTreeMap<stock::StockKey, stock::Stored>,
     ) -> Result<()> {
-        let l: Vec<(&stock::StockKey, &stock::Stored)> = lines.iter().collect();
-        self.tx
-            .execute(
-                "INSERT INTO stock_levels (shop_id, product_id, unit, level, version)
-                 SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[])
-                 ON CONFLICT (shop_id, product_id, unit) DO UPDATE SET
-                   level = excluded.level, version = excluded.version",
-                &[
-                    &l.iter().map(|(k, _)| k.shop_id.as_str()).collect::<Vec<_>>(),
-                    &l.iter().map(|(k, _)| k.product_id.as_str()).collect::<Vec<_>>(),
-                    &l.iter().map(|(k, _)| k.unit).collect::<Vec<_>>(),
-                    &l.iter().map(|(_, s)| s.level).collect::<Vec<_>>(),
-                    &l.iter().map(|(_, s)| s.version).collect::<Vec<_>>(),
-                ],
-            )
-            .await?;
-        Ok(())
+        crate::stock_store::save_lines(&**self.tx, lines).await
+    }
+
+    async fn stock_moved_after(
+        &mut self,
+        starts: &[(stock::StockKey, String)],
+    ) -> Result<BTreeMap<(stock::StockKey, String), i64>> {
+        crate::stock_store::moved_after(&**self.tx, starts).await
+    }
+
+    async fn insert_stock_movements(
+        &mut self,
+        movements: &[stock::Movement],
+        recorded_at: &str,
+    ) -> Result<()> {
+        crate::stock_store::insert_movements(&**self.tx, movements, recorded_at).await
     }
 
     async fn index_returns(

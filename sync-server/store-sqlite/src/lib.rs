@@ -38,6 +38,7 @@ use pos_hq_store::*;
 mod archives;
 mod feed;
 mod returns;
+mod stock_store;
 mod stored_value;
 
 use feed as sqlite_feed;
@@ -61,6 +62,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0015_till_archives.sql"),
     include_str!("../migrations/0016_stored_value.sql"),
     include_str!("../migrations/0017_returns_anywhere.sql"),
+    include_str!("../migrations/0022_stock.sql"),
 ];
 
 /// What `users.token_hash` holds since API tokens moved to `user_tokens`: unique, and never
@@ -505,48 +507,29 @@ impl IngestTx for SqliteIngest<'_> {
         &mut self,
         keys: &[&stock::StockKey],
     ) -> Result<BTreeMap<stock::StockKey, stock::Stored>> {
-        let mut get = self.tx.prepare_cached(
-            "SELECT level, version FROM stock_levels WHERE shop_id = ?1 AND product_id = ?2 AND unit = ?3",
-        )?;
-        let mut lines = BTreeMap::new();
-        for key in keys {
-            if lines.contains_key(*key) {
-                continue;
-            }
-            let stored = get
-                .query_row(params![key.shop_id, key.product_id, key.unit], |r| {
-                    Ok(stock::Stored {
-                        level: r.get(0)?,
-                        version: r.get(1)?,
-                    })
-                })
-                .optional()?;
-            if let Some(stored) = stored {
-                lines.insert((*key).clone(), stored);
-            }
-        }
-        Ok(lines)
+        crate::stock_store::lines(self.tx, keys)
     }
 
     async fn save_stock_lines(
         &mut self,
         lines: &BTreeMap<stock::StockKey, stock::Stored>,
     ) -> Result<()> {
-        let mut put = self.tx.prepare_cached(
-            "INSERT INTO stock_levels (shop_id, product_id, unit, level, version) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (shop_id, product_id, unit) DO UPDATE SET
-               level = excluded.level, version = excluded.version",
-        )?;
-        for (key, line) in lines {
-            put.execute(params![
-                key.shop_id,
-                key.product_id,
-                key.unit,
-                line.level,
-                line.version
-            ])?;
-        }
-        Ok(())
+        crate::stock_store::save_lines(self.tx, lines)
+    }
+
+    async fn stock_moved_after(
+        &mut self,
+        starts: &[(stock::StockKey, String)],
+    ) -> Result<BTreeMap<(stock::StockKey, String), i64>> {
+        crate::stock_store::moved_after(self.tx, starts)
+    }
+
+    async fn insert_stock_movements(
+        &mut self,
+        movements: &[stock::Movement],
+        recorded_at: &str,
+    ) -> Result<()> {
+        crate::stock_store::insert_movements(self.tx, movements, recorded_at)
     }
 
     async fn instruments(

@@ -20,8 +20,9 @@
 //! 6. the till's last contact, clock skew and software;
 //! 7. the day closures, and the daily entries of every closure whose cash records are held
 //!    ([`pos_hq_core::accounting`]);
-//! 8. the customers' figures and the stock lines the tickets move ([`pos_hq_core::crm`],
-//!    [`pos_hq_core::stock`]);
+//! 8. the customers' figures, and the stock lines the tickets and stock operations move with
+//!    their movements, each count resolved against the stock at its start
+//!    ([`pos_hq_core::crm`], [`pos_hq_core::stock`]);
 //! 9. the outbox events: the records', the instruments' movements, the alarms', the entries',
 //!    the orders', the customers' and stock lines', in that order.
 //!
@@ -146,6 +147,18 @@ pub trait IngestTx {
     ) -> Result<BTreeMap<StockKey, stock::Stored>>;
     /// Stores stock lines.
     async fn save_stock_lines(&mut self, lines: &BTreeMap<StockKey, stock::Stored>) -> Result<()>;
+    /// Per (line, count start), the sum of the on-hand movements stored for the line dated
+    /// after the start (lines without any are left out).
+    async fn stock_moved_after(
+        &mut self,
+        starts: &[(StockKey, String)],
+    ) -> Result<BTreeMap<(StockKey, String), i64>>;
+    /// Appends stock movements (each with its kind and source), recorded at `recorded_at`.
+    async fn insert_stock_movements(
+        &mut self,
+        movements: &[stock::Movement],
+        recorded_at: &str,
+    ) -> Result<()>;
     /// The stored credit notes and gift cards among `numbers`, by number, each held until the
     /// transaction ends (instruments are shared by every till, as customers are).
     async fn instruments(&mut self, numbers: &[String]) -> Result<BTreeMap<String, Instrument>>;
@@ -584,10 +597,18 @@ async fn customers_and_stock(
         tx.save_customer_figures(&states).await?;
     }
     if !writes.stock.is_empty() {
-        let keys: Vec<&StockKey> = writes.stock.iter().map(|(k, _)| k).collect();
+        let keys: Vec<&StockKey> = writes.stock.iter().map(stock::Planned::key).collect();
         let mut lines = tx.stock_lines(&keys).await?;
-        out.extend(stock::apply(&mut lines, &writes.stock, now));
+        let starts = stock::count_starts(&writes.stock);
+        let moved_after = if starts.is_empty() {
+            BTreeMap::new()
+        } else {
+            tx.stock_moved_after(&starts).await?
+        };
+        let applied = stock::apply(&mut lines, &moved_after, &writes.stock, now);
         tx.save_stock_lines(&lines).await?;
+        tx.insert_stock_movements(&applied.movements, now).await?;
+        out.extend(applied.events);
     }
     Ok(out)
 }

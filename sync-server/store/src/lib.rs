@@ -17,6 +17,8 @@ pub use archives::ArchiveStore;
 pub mod ingest_tx;
 pub mod migrations;
 pub mod returns;
+pub mod stock;
+pub use stock::StockStore;
 
 use std::collections::BTreeMap;
 
@@ -646,7 +648,7 @@ pub enum HoldOutcome {
 
 /// Server storage. Every method is one transaction.
 #[async_trait]
-pub trait Store: archives::ArchiveStore + Send + Sync + 'static {
+pub trait Store: archives::ArchiveStore + stock::StockStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -1,0 +1,312 @@
+//! Head office's stock from three shops' tills, on every storage backend: deliveries with
+//! differences, a transfer with a loss in transit, a count during which sales continue, sales,
+//! a return and an exchange, each till syncing through its own client. At the end every
+//! shop's on hand equals the sum of its movements and this test's own count, nothing is in
+//! transit, and the delivery's differences went out to logistics through the outbox.
+
+mod support;
+
+use chrono::Duration;
+use pos_domain::Money;
+use pos_domain::record::Chain;
+use pos_domain::stock::CountScope;
+use pos_domain::tender::{Tender, TenderKind};
+use pos_domain::ticket::ReturnLine;
+use pos_hq_store::Shop;
+use pos_till::Till;
+use pos_till::requests::{ExchangeRequest, ReturnRequest, SaleLineRequest, SaleRequest};
+use pos_till::stock::{
+    CountLineRequest, ReceiveLineRequest, ReceiveRequest, SendLineRequest, TransferArrivalRequest,
+    TransferRequest,
+};
+use support::*;
+
+on_every_backend!(three_shops_stock_equals_their_movements_and_our_count);
+
+const SHOP_C: &str = "MARSEILLE-PRADO";
+const CASE: &str = "ACC-COQ-IP16";
+const CABLE: &str = "ACC-CBL-CC1";
+
+fn cash(amount: &str) -> Vec<Tender> {
+    vec![Tender {
+        kind: TenderKind::Cash,
+        amount: amount.parse::<Money>().unwrap(),
+        reference: None,
+        payment: None,
+    }]
+}
+
+fn sell(till: &mut Till, product: &str, quantity: i64) -> u64 {
+    till.sell(&SaleRequest {
+        operator: Some("alice".into()),
+        lines: vec![SaleLineRequest {
+            product_id: Some(product.into()),
+            quantity: Some(quantity),
+            ..Default::default()
+        }],
+        tenders: cash("500.00"),
+        ..Default::default()
+    })
+    .unwrap()
+    .number
+}
+
+fn received(product: &str, expected: u32, received: u32, damaged: u32) -> ReceiveLineRequest {
+    ReceiveLineRequest {
+        product_id: product.into(),
+        expected,
+        received,
+        damaged,
+        serials: Vec::new(),
+    }
+}
+
+fn sync(till: &mut Till) {
+    till.sync(|_, _, _| {}).expect("head office answers");
+}
+
+/// A till of `shop` enrolled with head office, with the demo catalog.
+async fn shop_till(server: &Server, shop: &str, id: &str, secret: u8) -> TestTill {
+    let t = enrolled_till(server, shop, id, secret).await;
+    on_till(t, |till| {
+        till.import_catalog(&pos_till::demo::demo_catalog().unwrap(), "demo")
+            .unwrap();
+    })
+    .await
+    .0
+}
+
+async fn on_hand(server: &Server, shop: &str, product: &str) -> (i64, i64) {
+    let levels = server
+        .store
+        .stock_levels(&[shop.to_string()], &[product.to_string()])
+        .await
+        .unwrap();
+    let level = levels.first().expect("the line exists");
+    let moves = server
+        .store
+        .stock_movements(shop, Some(product), 0, 10_000)
+        .await
+        .unwrap();
+    let sum: i64 = moves.iter().map(|m| m.on_hand).sum();
+    assert_eq!(
+        level.on_hand, sum,
+        "{shop}/{product}: on hand is the sum of its movements (conservation)"
+    );
+    let transit: i64 = moves.iter().map(|m| m.in_transit).sum();
+    assert_eq!(
+        level.in_transit, transit,
+        "{shop}/{product}: in transit too"
+    );
+    (level.on_hand, level.in_transit)
+}
+
+async fn three_shops_stock_equals_their_movements_and_our_count(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    server
+        .store
+        .create_shop(&Shop {
+            id: SHOP_C.into(),
+            entity_id: ENTITY.into(),
+            name: SHOP_C.into(),
+            territory: "metropole".into(),
+            timezone: "Europe/Paris".into(),
+            address: "2 avenue du Prado".into(),
+            region_id: None,
+        })
+        .await
+        .unwrap();
+    let a = shop_till(&server, SHOP_A, "OPERA-1", 51).await;
+    let b = shop_till(&server, SHOP_B, "BELLECOUR-1", 52).await;
+    let c = shop_till(&server, SHOP_C, "PRADO-1", 53).await;
+
+    // A: a delivery against its notice, one case missing and one damaged, a cable extra; 3
+    // cases sent to B; 2 sold, 1 returned, the other exchanged for a cable.
+    let (a, transfer) = on_till(a, |t| {
+        t.receive_goods(
+            "bruno",
+            &ReceiveRequest {
+                asn: Some("ASN-1001".into()),
+                lines: vec![received(CASE, 10, 9, 1), received(CABLE, 5, 6, 0)],
+            },
+        )
+        .unwrap();
+        let sent = t
+            .send_transfer(
+                "bruno",
+                &TransferRequest {
+                    to_shop: SHOP_B.into(),
+                    lines: vec![SendLineRequest {
+                        product_id: CASE.into(),
+                        quantity: 3,
+                        serials: Vec::new(),
+                    }],
+                },
+            )
+            .unwrap();
+        let sale = sell(t, CASE, 2);
+        let back = ReturnLine {
+            line: 1,
+            quantity: 1,
+            serials: vec![],
+        };
+        t.return_items(&ReturnRequest {
+            operator: Some("alice".into()),
+            original: sale,
+            lines: vec![back.clone()],
+            ..Default::default()
+        })
+        .unwrap();
+        t.exchange(&ExchangeRequest {
+            operator: Some("alice".into()),
+            original: sale,
+            returned: vec![back],
+            lines: vec![SaleLineRequest {
+                product_id: Some(CABLE.into()),
+                quantity: Some(1),
+                ..Default::default()
+            }],
+            tenders: None,
+            ..Default::default()
+        })
+        .unwrap();
+        sync(t);
+        sent.operation.id().to_string()
+    })
+    .await;
+    assert_eq!(
+        on_hand(&server, SHOP_B, CASE).await,
+        (0, 3),
+        "3 cases in transit to B"
+    );
+
+    // B: a delivery without notice; A's transfer arrives one case short; one sold.
+    let (b, _) = on_till(b, move |t| {
+        t.receive_goods(
+            "bruno",
+            &ReceiveRequest {
+                asn: None,
+                lines: vec![received(CASE, 0, 20, 0)],
+            },
+        )
+        .unwrap();
+        t.receive_transfer(
+            "bruno",
+            &TransferArrivalRequest {
+                transfer_id: transfer,
+                from_shop: SHOP_A.into(),
+                lines: vec![received(CASE, 3, 2, 0)],
+            },
+        )
+        .unwrap();
+        sell(t, CASE, 1);
+        sync(t);
+    })
+    .await;
+
+    // C: 5 received, 1 sold; a count starts, a case is sold while counting (and synced before
+    // the count ends), 3 are found on the shelf as it stood at the start.
+    let clock = c.clock.clone();
+    let (c, _) = on_till(c, move |t| {
+        t.receive_goods(
+            "bruno",
+            &ReceiveRequest {
+                asn: None,
+                lines: vec![received(CASE, 0, 5, 0)],
+            },
+        )
+        .unwrap();
+        clock.advance(Duration::minutes(30));
+        sell(t, CASE, 1);
+        clock.advance(Duration::minutes(30));
+        let count = t
+            .start_count("bruno", CountScope::Shelf("A3".into()), true)
+            .unwrap();
+        clock.advance(Duration::minutes(10));
+        sell(t, CASE, 1);
+        sync(t);
+        clock.advance(Duration::minutes(20));
+        t.finish_count(
+            "bruno",
+            count.operation.id(),
+            &[CountLineRequest {
+                product_id: CASE.into(),
+                counted: 3,
+            }],
+        )
+        .unwrap();
+        sync(t);
+    })
+    .await;
+
+    // Our own count of each shop's shelves.
+    assert_eq!(
+        on_hand(&server, SHOP_A, CASE).await,
+        (8 - 3 - 2 + 1 + 1, 0),
+        "A: 8 received in good condition, 3 sent, 2 sold, 1 returned, 1 exchanged back"
+    );
+    assert_eq!(
+        on_hand(&server, SHOP_A, CABLE).await,
+        (6 - 1, 0),
+        "A: 6 cables, 1 exchanged out"
+    );
+    assert_eq!(
+        on_hand(&server, SHOP_B, CASE).await,
+        (20 + 2 - 1, 0),
+        "B: 20 received, 2 of the 3 sent arrived (the loss is not on hand), 1 sold"
+    );
+    assert_eq!(
+        on_hand(&server, SHOP_C, CASE).await,
+        (3 - 1, 0),
+        "C: 3 counted at the count's start, less the case sold while counting"
+    );
+    let adjustments: Vec<_> = server
+        .store
+        .stock_movements(SHOP_C, Some(CASE), 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == "count_adjustment")
+        .collect();
+    assert_eq!(adjustments.len(), 1);
+    assert_eq!(
+        adjustments[0].on_hand, -1,
+        "4 expected at the start, 3 counted: 1 lost"
+    );
+    assert!(adjustments[0].source.starts_with("tills/PRADO-1/stock/"));
+
+    // Each record went up once: a second sync sends nothing and moves nothing.
+    let before = server
+        .store
+        .stock_movements(SHOP_A, None, 0, 10_000)
+        .await
+        .unwrap()
+        .len();
+    let (a, _) = on_till(a, sync).await;
+    let after = server
+        .store
+        .stock_movements(SHOP_A, None, 0, 10_000)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(before, after, "a sync again applies nothing twice");
+    assert_eq!(a.till.chain_length(Chain::Stock).unwrap(), 2);
+
+    let events = server.feed_all().await;
+    let differences: Vec<_> = events
+        .iter()
+        .filter(|e| e["type"] == "pos.stock.differences.reported")
+        .collect();
+    assert_eq!(
+        differences.len(),
+        2,
+        "A's delivery and B's transfer arrived with differences"
+    );
+    assert_eq!(differences[0]["data"]["asn"], "ASN-1001");
+    assert_eq!(differences[0]["data"]["lines"][0]["missing"], 1);
+    assert_eq!(differences[0]["data"]["lines"][0]["damaged"], 1);
+    drop((b, c));
+    server.stop().await;
+}
