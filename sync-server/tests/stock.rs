@@ -2,7 +2,9 @@
 //! differences, a transfer with a loss in transit, a count during which sales continue, sales,
 //! a return and an exchange, each till syncing through its own client. At the end every
 //! shop's on hand equals the sum of its movements and this test's own count, nothing is in
-//! transit, and the delivery's differences went out to logistics through the outbox.
+//! transit, and the delivery's differences went out to logistics through the outbox. The web
+//! shop reads what a shop may promise, a click & collect order reserves it or is refused with
+//! 409, and a cancellation releases it.
 
 mod support;
 
@@ -19,9 +21,15 @@ use pos_till::stock::{
     CountLineRequest, ReceiveLineRequest, ReceiveRequest, SendLineRequest, TransferArrivalRequest,
     TransferRequest,
 };
+use reqwest::StatusCode;
+use serde_json::{Value, json};
 use support::*;
+use sync_server::secrets;
 
-on_every_backend!(three_shops_stock_equals_their_movements_and_our_count);
+on_every_backend!(
+    three_shops_stock_equals_their_movements_and_our_count,
+    the_web_shop_promises_what_the_shop_has
+);
 
 const SHOP_C: &str = "MARSEILLE-PRADO";
 const CASE: &str = "ACC-COQ-IP16";
@@ -308,5 +316,136 @@ async fn three_shops_stock_equals_their_movements_and_our_count(backend: Backend
     assert_eq!(differences[0]["data"]["lines"][0]["missing"], 1);
     assert_eq!(differences[0]["data"]["lines"][0]["damaged"], 1);
     drop((b, c));
+    server.stop().await;
+}
+
+async fn available(server: &Server, key: &str, shop: &str, product: &str) -> (StatusCode, Value) {
+    server
+        .get(
+            &format!("/api/v1/stock/available?products={product}&shops={shop}"),
+            Some(key),
+        )
+        .await
+}
+
+async fn promised(server: &Server, key: &str, shop: &str, product: &str) -> i64 {
+    let (status, body) = available(server, key, shop, product).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body[0]["available"].as_i64().unwrap_or(0)
+}
+
+async fn order(server: &Server, key: &str, idem: &str, quantity: u32) -> (StatusCode, Value) {
+    let response = server
+        .http
+        .post(format!("{}/api/v1/web-orders", server.url))
+        .bearer_auth(key)
+        .header("Idempotency-Key", idem)
+        .json(&json!({
+            "shop": SHOP_A,
+            "lines": [{"product_id": CASE, "label": "Coque", "quantity": quantity, "unit_price": "29.99"}],
+            "payment": "paid_online",
+        }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+async fn the_web_shop_promises_what_the_shop_has(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let key = secrets::new_token().unwrap();
+    server
+        .store
+        .create_webshop(
+            "boutique-en-ligne",
+            "Boutique en ligne",
+            &secrets::token_hash(&key),
+        )
+        .await
+        .unwrap();
+    let a = shop_till(&server, SHOP_A, "OPERA-1", 61).await;
+    let (a, _) = on_till(a, |t| {
+        t.receive_goods(
+            "bruno",
+            &ReceiveRequest {
+                asn: None,
+                lines: vec![received(CASE, 0, 3, 0)],
+            },
+        )
+        .unwrap();
+        sync(t);
+    })
+    .await;
+    assert_eq!(
+        promised(&server, &key, SHOP_A, CASE).await,
+        3,
+        "3 received, 3 to promise"
+    );
+    let (status, body) = available(&server, &key, SHOP_A, "").await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a product is needed: {body}"
+    );
+
+    let (status, refused) = order(&server, &key, "o1", 4).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "more than available is refused: {refused}"
+    );
+    assert_eq!(refused["code"], "stock_unavailable");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("4 wanted, 3 available"),
+        "the message says what is missing: {refused}"
+    );
+    let (status, placed) = order(&server, &key, "o2", 2).await;
+    assert_eq!(status, StatusCode::CREATED, "{placed}");
+    assert_eq!(
+        promised(&server, &key, SHOP_A, CASE).await,
+        1,
+        "2 reserved for the order"
+    );
+
+    // A sale at the till, synced: what may be promised drops as the upload commits.
+    let (_a, _) = on_till(a, |t| {
+        sell(t, CASE, 1);
+        sync(t);
+    })
+    .await;
+    assert_eq!(
+        promised(&server, &key, SHOP_A, CASE).await,
+        0,
+        "the synced sale took the last one"
+    );
+    let (status, _) = order(&server, &key, "o3", 1).await;
+    assert_eq!(status, StatusCode::CONFLICT, "nothing left to promise");
+
+    let id = placed["id"].as_str().unwrap();
+    let response = server
+        .http
+        .post(format!("{}/api/v1/web-orders/{id}/cancel", server.url))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        promised(&server, &key, SHOP_A, CASE).await,
+        2,
+        "the cancellation released the reservation"
+    );
+    let levels = server
+        .store
+        .stock_levels(&[SHOP_A.to_string()], &[CASE.to_string()])
+        .await
+        .unwrap();
+    assert_eq!((levels[0].on_hand, levels[0].reserved), (2, 0));
     server.stop().await;
 }

@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 use pos_domain::record::{Chain, timestamp};
 use pos_domain::stock::{Effect, MovementKind, ShopRef, StockOperation, StockUnit};
 use pos_domain::ticket::{Quantity, Ticket, TicketKind};
+use pos_domain::web_order::WebOrder;
 use serde_json::json;
 
 use crate::events::OutboxEvent;
@@ -285,6 +286,114 @@ pub fn differences_reported(
             "asn": asn, "from_shop": from, "source": source, "lines": differing,
         }),
     ))
+}
+
+/// The source name of a web order's reservation.
+pub fn order_source(order_id: &str) -> String {
+    format!("web_orders/{order_id}")
+}
+
+/// The reservation of a click & collect order at its pickup shop: one movement per product,
+/// reserving what it asks for.
+pub fn reservation(order: &WebOrder) -> Vec<Movement> {
+    let mut wanted: BTreeMap<StockKey, i64> = BTreeMap::new();
+    for line in &order.lines {
+        *wanted
+            .entry(StockKey::new(
+                &order.shop,
+                &line.product_id,
+                StockUnit::Units,
+            ))
+            .or_default() += i64::from(line.quantity);
+    }
+    wanted
+        .into_iter()
+        .map(|(key, quantity)| Movement {
+            key,
+            kind: MovementKind::Reservation,
+            on_hand: 0,
+            in_transit: 0,
+            reserved: quantity,
+            source: order_source(&order.id),
+            at: order.placed_at.clone(),
+            reason: None,
+        })
+        .collect()
+}
+
+/// What a reservation asks beyond what the shop may promise, as a message per product (empty:
+/// everything is available).
+pub fn shortfalls(stored: &BTreeMap<StockKey, Stored>, reservation: &[Movement]) -> Vec<String> {
+    reservation
+        .iter()
+        .filter_map(|m| {
+            let available = stored.get(&m.key).map_or(0, Stored::available);
+            (m.reserved > available).then(|| {
+                format!(
+                    "{}: {} wanted, {} available at {}",
+                    m.key.product_id, m.reserved, available, m.key.shop_id
+                )
+            })
+        })
+        .collect()
+}
+
+/// How the orders a till's records moved end their reservations: a handover (whole or
+/// partial) consumes, a refusal or cancellation releases; each with whether it was paid online.
+pub fn reservation_ends(orders: &[WebOrder]) -> Vec<(String, MovementKind, bool)> {
+    use pos_domain::web_order::{OrderState, PaymentState};
+    orders
+        .iter()
+        .filter_map(|o| {
+            let kind = match o.state {
+                OrderState::Collected | OrderState::PartiallyCollected => {
+                    MovementKind::ReservationConsumed
+                }
+                OrderState::Refused | OrderState::Cancelled => MovementKind::ReservationReleased,
+                _ => return None,
+            };
+            Some((o.id.clone(), kind, o.payment == PaymentState::PaidOnline))
+        })
+        .collect()
+}
+
+/// The refusal of an order its pickup shop may not promise.
+pub fn unavailable_message(shop: &str, shortfalls: &[String]) -> String {
+    format!(
+        "shop {shop} cannot promise this order ({}): nothing was reserved or placed; order \
+         fewer, or choose another pickup shop (GET /api/v1/stock/available says what each \
+         shop may promise)",
+        shortfalls.join("; ")
+    )
+}
+
+/// Ends what an order still holds (`held`: its reserved quantity per line): released (a
+/// cancellation or refusal) or consumed (a handover); a consumption of an order paid online,
+/// which no ticket sells, also takes the goods off the shelves.
+pub fn end_reservation(
+    order_id: &str,
+    held: &BTreeMap<StockKey, i64>,
+    kind: MovementKind,
+    paid_online: bool,
+    at: &str,
+) -> Vec<Movement> {
+    held.iter()
+        .filter(|(_, quantity)| **quantity != 0)
+        .map(|(key, quantity)| Movement {
+            key: key.clone(),
+            kind,
+            on_hand: if kind == MovementKind::ReservationConsumed && paid_online {
+                -quantity
+            } else {
+                0
+            },
+            in_transit: 0,
+            reserved: -quantity,
+            source: order_source(order_id),
+            at: at.to_string(),
+            reason: None,
+        })
+        .collect()
 }
 
 /// The (line, count start) pairs of the counts `planned` asks to resolve: the caller reads

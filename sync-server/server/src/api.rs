@@ -165,6 +165,9 @@ impl From<StoreError> for Failure {
                 e.to_string(),
             ),
             StoreError::OrderState(m) => Failure::new(StatusCode::CONFLICT, codes::ORDER_STATE, m),
+            StoreError::StockUnavailable(m) => {
+                Failure::new(StatusCode::CONFLICT, codes::STOCK_UNAVAILABLE, m)
+            }
             StoreError::Conflict(_) | StoreError::Database(_) | StoreError::Corrupt(_) => {
                 tracing::error!(error = %e, "storage failed");
                 Failure::new(
@@ -1189,6 +1192,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::archives_api::routes())
         .merge(crate::stored_value_api::routes())
         .merge(crate::returns_api::routes())
+        .merge(crate::stock_api::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(

@@ -54,6 +54,7 @@ pub mod sales_api;
 pub mod scope;
 pub mod secrets;
 pub mod server_key;
+pub mod stock_api;
 pub mod store;
 pub mod stored_value_api;
 pub mod tickets_api;

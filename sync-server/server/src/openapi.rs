@@ -620,6 +620,7 @@ fn bound_unsigned(schema: &mut RefOr<Schema>) {
         crate::stored_value_api::history,
         crate::returns_api::lookup,
         crate::returns_api::reserve,
+        crate::stock_api::available,
     ),
     components(schemas(crate::store::Role)),
     modifiers(&BearerAuth, &SharedAnswers),
@@ -629,6 +630,7 @@ fn bound_unsigned(schema: &mut RefOr<Schema>) {
         (name = "head office", description = "Login and logout, consolidated reports, fleet, alarms, exports, revocation of credentials"),
         (name = "stored value", description = "Credit notes and gift cards: balances and online redemption holds for tills, history for head office"),
         (name = "returns", description = "Returns at any till: another till's ticket with every return made against it, and return reservations"),
+        (name = "stock", description = "What each shop may promise of each product, for the web shop and head office"),
         (name = "feeds", description = "The outbox as a pull feed, and webhook delivery"),
         (name = "meta", description = "This document, and the probes of operations (alive, ready); Prometheus metrics are served on the address of `serve --metrics-listen` only"),
     )
@@ -1074,6 +1076,7 @@ mod tests {
             ("archives_api", include_str!("archives_api.rs")),
             ("stored_value_api", include_str!("stored_value_api.rs")),
             ("returns_api", include_str!("returns_api.rs")),
+            ("stock_api", include_str!("stock_api.rs")),
         ] {
             assert!(
                 api.contains(&format!(".merge(crate::{module}::routes())")),

@@ -20,5 +20,7 @@ CREATE TABLE stock_movements (
     recorded_at TEXT NOT NULL
 );
 CREATE INDEX stock_movements_by_line ON stock_movements (shop_id, product_id, unit, at);
+-- A web order's reservation is found by its source (`web_orders/<id>`).
+CREATE INDEX stock_movements_by_source ON stock_movements (source);
 CREATE TRIGGER stock_movements_append_only BEFORE UPDATE OR DELETE ON stock_movements
     FOR EACH ROW EXECUTE FUNCTION append_only();

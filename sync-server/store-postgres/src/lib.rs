@@ -659,6 +659,14 @@ impl IngestTx for PgIngest<'_> {
         crate::stock_store::moved_after(&**self.tx, starts).await
     }
 
+    async fn stock_reserved_for(
+        &mut self,
+        order_ids: &[String],
+    ) -> Result<BTreeMap<String, BTreeMap<stock::StockKey, i64>>> {
+        self.lock_outbox().await?;
+        crate::stock_store::reserved_for(&**self.tx, order_ids).await
+    }
+
     async fn insert_stock_movements(
         &mut self,
         movements: &[stock::Movement],
@@ -1706,6 +1714,10 @@ impl Store for PgStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let placed = postgres_feed::place(&tx, placement).await?;
+        if let Placed::Created(order) = &placed {
+            let now = pos_domain::record::timestamp::format(&placement.now);
+            crate::stock_store::reserve(&tx, order, &now).await?;
+        }
         tx.commit().await?;
         Ok(placed)
     }
@@ -1736,6 +1748,14 @@ impl Store for PgStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let order = postgres_feed::cancel(&tx, id, now).await?;
+        crate::stock_store::end_reservation(
+            &tx,
+            &order.id,
+            pos_domain::stock::MovementKind::ReservationReleased,
+            false,
+            &pos_domain::record::timestamp::format(&now),
+        )
+        .await?;
         tx.commit().await?;
         Ok(order)
     }

@@ -1,18 +1,25 @@
 //! Stock on PostgreSQL: the ingest's stock verbs (lines, movements, what moved after a count's
 //! start), each one statement over arrays, and [`StockStore`]'s reads, over `stock_levels` and
 //! the append-only `stock_movements` (migration `0022_stock.sql`). The ingest reads and writes
-//! lines under the outbox lock, as it does customers.
+//! lines under the outbox lock, as it does customers; so do the reservations of click &
+//! collect orders, made, released and consumed in the transaction that moves the order (two
+//! orders racing for the last unit are answered one after the other).
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use pos_hq_core::stock::{self, Movement, StockKey, Stored};
-use pos_hq_store::Result;
+use pos_domain::stock::MovementKind;
+use pos_domain::web_order::WebOrder;
+use pos_hq_core::stock::{self, Movement, Planned, StockKey, Stored};
 use pos_hq_store::stock::{StockLevel, StockMovementRow, StockStore, level_from};
+use pos_hq_store::{Result, StoreError};
 use tokio_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use crate::PgStore;
+use crate::{OUTBOX_LOCK, PgStore};
+
+/// A transaction of the pool.
+type PgTx<'a> = deadpool_postgres::Transaction<'a>;
 
 fn key_of(r: &Row) -> StockKey {
     StockKey {
@@ -133,6 +140,93 @@ pub(crate) async fn insert_movements(
     )
     .await?;
     Ok(())
+}
+
+/// Whether head office manages `shop`'s stock: it has recorded a delivery, a transfer in or a
+/// count there. A shop not yet on stock management takes web orders without reservations.
+async fn managed(tx: &PgTx<'_>, shop: &str) -> Result<bool> {
+    Ok(tx
+        .query_opt(
+            "SELECT 1 FROM stock_movements WHERE shop_id = $1
+               AND kind IN ('goods_receipt', 'transfer_in', 'count_adjustment') LIMIT 1",
+            &[&shop],
+        )
+        .await?
+        .is_some())
+}
+
+/// Applies `movements` to their lines, stores both and writes their events.
+async fn write(tx: &PgTx<'_>, movements: Vec<Movement>, now: &str) -> Result<()> {
+    let keys: Vec<&StockKey> = movements.iter().map(|m| &m.key).collect();
+    let mut lines = lines(&**tx, &keys).await?;
+    let planned: Vec<Planned> = movements.into_iter().map(Planned::Move).collect();
+    let applied = stock::apply(&mut lines, &BTreeMap::new(), &planned, now);
+    save_lines(&**tx, &lines).await?;
+    insert_movements(&**tx, &applied.movements, now).await?;
+    crate::feed::write_events(tx, &applied.events).await
+}
+
+/// Reserves a newly placed order's goods at its pickup shop, or refuses it (nothing is
+/// written) when the shop may not promise them.
+pub(crate) async fn reserve(tx: &PgTx<'_>, order: &WebOrder, now: &str) -> Result<()> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
+        .await?;
+    if !managed(tx, &order.shop).await? {
+        return Ok(());
+    }
+    let movements = stock::reservation(order);
+    let keys: Vec<&StockKey> = movements.iter().map(|m| &m.key).collect();
+    let short = stock::shortfalls(&lines(&**tx, &keys).await?, &movements);
+    if !short.is_empty() {
+        return Err(StoreError::StockUnavailable(stock::unavailable_message(
+            &order.shop,
+            &short,
+        )));
+    }
+    write(tx, movements, now).await
+}
+
+/// What each of the orders `order_ids` still holds reserved, per line.
+pub(crate) async fn reserved_for(
+    tx: &impl GenericClient,
+    order_ids: &[String],
+) -> Result<BTreeMap<String, BTreeMap<StockKey, i64>>> {
+    let sources: Vec<String> = order_ids.iter().map(|id| stock::order_source(id)).collect();
+    let mut out: BTreeMap<String, BTreeMap<StockKey, i64>> = BTreeMap::new();
+    for r in tx
+        .query(
+            "SELECT shop_id, product_id, unit, sum(reserved)::BIGINT, source FROM stock_movements
+              WHERE source = ANY($1::TEXT[]) GROUP BY shop_id, product_id, unit, source",
+            &[&sources],
+        )
+        .await?
+    {
+        let source: String = r.get(4);
+        let id = source.trim_start_matches("web_orders/").to_string();
+        out.entry(id).or_default().insert(key_of(&r), r.get(3));
+    }
+    Ok(out)
+}
+
+/// Ends what order `order_id` still holds (see [`stock::end_reservation`]).
+pub(crate) async fn end_reservation(
+    tx: &PgTx<'_>,
+    order_id: &str,
+    kind: MovementKind,
+    paid_online: bool,
+    now: &str,
+) -> Result<()> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
+        .await?;
+    let held = reserved_for(&**tx, &[order_id.to_string()])
+        .await?
+        .remove(order_id)
+        .unwrap_or_default();
+    let movements = stock::end_reservation(order_id, &held, kind, paid_online, now);
+    if movements.is_empty() {
+        return Ok(());
+    }
+    write(tx, movements, now).await
 }
 
 fn level(r: &Row) -> StockLevel {

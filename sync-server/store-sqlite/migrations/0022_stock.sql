@@ -20,6 +20,8 @@ CREATE TABLE stock_movements (
     recorded_at TEXT NOT NULL
 );
 CREATE INDEX stock_movements_by_line ON stock_movements (shop_id, product_id, unit, at);
+-- A web order's reservation is found by its source (`web_orders/<id>`).
+CREATE INDEX stock_movements_by_source ON stock_movements (source);
 CREATE TRIGGER stock_movements_no_update BEFORE UPDATE ON stock_movements
 BEGIN SELECT RAISE(ABORT, 'stock movements are append-only'); END;
 CREATE TRIGGER stock_movements_no_delete BEFORE DELETE ON stock_movements

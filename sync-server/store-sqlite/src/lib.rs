@@ -524,6 +524,20 @@ impl IngestTx for SqliteIngest<'_> {
         crate::stock_store::moved_after(self.tx, starts)
     }
 
+    async fn stock_reserved_for(
+        &mut self,
+        order_ids: &[String],
+    ) -> Result<BTreeMap<String, BTreeMap<stock::StockKey, i64>>> {
+        let mut out = BTreeMap::new();
+        for id in order_ids {
+            let held = crate::stock_store::reserved_for(self.tx, id)?;
+            if !held.is_empty() {
+                out.insert(id.clone(), held);
+            }
+        }
+        Ok(out)
+    }
+
     async fn insert_stock_movements(
         &mut self,
         movements: &[stock::Movement],
@@ -1750,6 +1764,9 @@ impl Store for SqliteStore {
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let placed = sqlite_feed::place(&tx, &placement)?;
+            if let Placed::Created(order) = &placed {
+                crate::stock_store::reserve(&tx, order, &timestamp::format(&placement.now))?;
+            }
             tx.commit()?;
             Ok(placed)
         })
@@ -1782,6 +1799,13 @@ impl Store for SqliteStore {
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let order = sqlite_feed::cancel(&tx, &id, now)?;
+            crate::stock_store::end_reservation(
+                &tx,
+                &order.id,
+                pos_domain::stock::MovementKind::ReservationReleased,
+                false,
+                &timestamp::format(&now),
+            )?;
             tx.commit()?;
             Ok(order)
         })

@@ -1,13 +1,16 @@
 //! Stock on SQLite: the ingest's stock verbs (lines, movements, what moved after a count's
 //! start) and [`StockStore`]'s reads, over `stock_levels` and the append-only
-//! `stock_movements` (migration `0022_stock.sql`).
+//! `stock_movements` (migration `0022_stock.sql`); the reservations of click & collect
+//! orders, made, released and consumed in the transaction that moves the order.
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use pos_hq_core::stock::{Movement, StockKey, Stored};
-use pos_hq_store::Result;
+use pos_domain::stock::MovementKind;
+use pos_domain::web_order::WebOrder;
+use pos_hq_core::stock::{self, Movement, Planned, StockKey, Stored};
 use pos_hq_store::stock::{StockLevel, StockMovementRow, StockStore, level_from};
+use pos_hq_store::{Result, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::SqliteStore;
@@ -111,6 +114,84 @@ pub(crate) fn insert_movements(
         ])?;
     }
     Ok(())
+}
+
+/// Whether head office manages `shop`'s stock: it has recorded a delivery, a transfer in or a
+/// count there. A shop not yet on stock management takes web orders without reservations.
+fn managed(tx: &Connection, shop: &str) -> Result<bool> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT 1 FROM stock_movements WHERE shop_id = ?1
+               AND kind IN ('goods_receipt', 'transfer_in', 'count_adjustment') LIMIT 1",
+        )?
+        .query_row([shop], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Applies `movements` to their lines, stores both and writes their events.
+fn write(tx: &Connection, movements: Vec<Movement>, now: &str) -> Result<()> {
+    let keys: Vec<&StockKey> = movements.iter().map(|m| &m.key).collect();
+    let mut lines = lines(tx, &keys)?;
+    let planned: Vec<Planned> = movements.into_iter().map(Planned::Move).collect();
+    let applied = stock::apply(&mut lines, &BTreeMap::new(), &planned, now);
+    save_lines(tx, &lines)?;
+    insert_movements(tx, &applied.movements, now)?;
+    crate::feed::write_events(tx, applied.events.iter())
+}
+
+/// Reserves a newly placed order's goods at its pickup shop, or refuses it (nothing is
+/// written) when the shop may not promise them.
+pub(crate) fn reserve(tx: &Connection, order: &WebOrder, now: &str) -> Result<()> {
+    if !managed(tx, &order.shop)? {
+        return Ok(());
+    }
+    let movements = stock::reservation(order);
+    let keys: Vec<&StockKey> = movements.iter().map(|m| &m.key).collect();
+    let short = stock::shortfalls(&lines(tx, &keys)?, &movements);
+    if !short.is_empty() {
+        return Err(StoreError::StockUnavailable(stock::unavailable_message(
+            &order.shop,
+            &short,
+        )));
+    }
+    write(tx, movements, now)
+}
+
+/// What order `order_id` still holds reserved, per line.
+pub(crate) fn reserved_for(tx: &Connection, order_id: &str) -> Result<BTreeMap<StockKey, i64>> {
+    let mut held = BTreeMap::new();
+    let mut stmt = tx.prepare_cached(
+        "SELECT shop_id, product_id, unit, sum(reserved) FROM stock_movements WHERE source = ?1
+          GROUP BY shop_id, product_id, unit",
+    )?;
+    let mut rows = stmt.query([stock::order_source(order_id)])?;
+    while let Some(r) = rows.next()? {
+        let unit: String = r.get(2)?;
+        let key = StockKey {
+            shop_id: r.get(0)?,
+            product_id: r.get(1)?,
+            unit: stock::unit_name(&unit),
+        };
+        held.insert(key, r.get::<_, i64>(3)?);
+    }
+    Ok(held)
+}
+
+/// Ends what order `order_id` still holds (see [`stock::end_reservation`]).
+pub(crate) fn end_reservation(
+    tx: &Connection,
+    order_id: &str,
+    kind: MovementKind,
+    paid_online: bool,
+    now: &str,
+) -> Result<()> {
+    let held = reserved_for(tx, order_id)?;
+    let movements = stock::end_reservation(order_id, &held, kind, paid_online, now);
+    if movements.is_empty() {
+        return Ok(());
+    }
+    write(tx, movements, now)
 }
 
 fn level(r: &rusqlite::Row<'_>) -> rusqlite::Result<StockLevel> {

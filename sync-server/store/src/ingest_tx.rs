@@ -21,7 +21,8 @@
 //! 7. the day closures, and the daily entries of every closure whose cash records are held
 //!    ([`pos_hq_core::accounting`]);
 //! 8. the customers' figures, and the stock lines the tickets and stock operations move with
-//!    their movements, each count resolved against the stock at its start
+//!    their movements, each count resolved against the stock at its start, and the
+//!    reservations of the web orders handed over (consumed) or refused (released)
 //!    ([`pos_hq_core::crm`], [`pos_hq_core::stock`]);
 //! 9. the outbox events: the records', the instruments' movements, the alarms', the entries',
 //!    the orders', the customers' and stock lines', in that order.
@@ -153,6 +154,12 @@ pub trait IngestTx {
         &mut self,
         starts: &[(StockKey, String)],
     ) -> Result<BTreeMap<(StockKey, String), i64>>;
+    /// What each of the web orders `order_ids` still holds reserved, per stock line (orders
+    /// holding nothing are left out).
+    async fn stock_reserved_for(
+        &mut self,
+        order_ids: &[String],
+    ) -> Result<BTreeMap<String, BTreeMap<StockKey, i64>>>;
     /// Appends stock movements (each with its kind and source), recorded at `recorded_at`.
     async fn insert_stock_movements(
         &mut self,
@@ -270,7 +277,7 @@ pub async fn ingest(
     )
     .await?;
     let entry_events = post_entries(tx, till, &plans, &received_at).await?;
-    let feed_events = customers_and_stock(tx, &writes, &received_at).await?;
+    let feed_events = customers_and_stock(tx, &writes, &orders, &received_at).await?;
     let events: Vec<&OutboxEvent> = writes
         .events
         .iter()
@@ -582,6 +589,7 @@ async fn post_entries(
 async fn customers_and_stock(
     tx: &mut impl IngestTx,
     writes: &IngestWrites,
+    orders: &TillActionWrites,
     now: &str,
 ) -> Result<Vec<OutboxEvent>> {
     let mut out = Vec::new();
@@ -596,16 +604,30 @@ async fn customers_and_stock(
         let states: Vec<&CustomerState> = states.values().collect();
         tx.save_customer_figures(&states).await?;
     }
-    if !writes.stock.is_empty() {
-        let keys: Vec<&StockKey> = writes.stock.iter().map(stock::Planned::key).collect();
+    let mut planned = writes.stock.clone();
+    let ends = stock::reservation_ends(&orders.orders);
+    if !ends.is_empty() {
+        let ids: Vec<String> = ends.iter().map(|(id, _, _)| id.clone()).collect();
+        let held = tx.stock_reserved_for(&ids).await?;
+        for (id, kind, paid_online) in &ends {
+            let Some(held) = held.get(id) else { continue };
+            planned.extend(
+                stock::end_reservation(id, held, *kind, *paid_online, now)
+                    .into_iter()
+                    .map(stock::Planned::Move),
+            );
+        }
+    }
+    if !planned.is_empty() {
+        let keys: Vec<&StockKey> = planned.iter().map(stock::Planned::key).collect();
         let mut lines = tx.stock_lines(&keys).await?;
-        let starts = stock::count_starts(&writes.stock);
+        let starts = stock::count_starts(&planned);
         let moved_after = if starts.is_empty() {
             BTreeMap::new()
         } else {
             tx.stock_moved_after(&starts).await?
         };
-        let applied = stock::apply(&mut lines, &moved_after, &writes.stock, now);
+        let applied = stock::apply(&mut lines, &moved_after, &planned, now);
         tx.save_stock_lines(&lines).await?;
         tx.insert_stock_movements(&applied.movements, now).await?;
         out.extend(applied.events);

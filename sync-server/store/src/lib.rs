@@ -56,6 +56,9 @@ pub enum StoreError {
     IdempotencyConflict,
     #[error("{0}")]
     OrderState(String),
+    /// An order asks for more than its pickup shop may promise (see [`stock`]).
+    #[error("{0}")]
+    StockUnavailable(String),
 }
 
 pub use pos_hq_core::distribution::NewChange;
