@@ -4,7 +4,8 @@
 //! shop's on hand equals the sum of its movements and this test's own count, nothing is in
 //! transit, and the delivery's differences went out to logistics through the outbox. The web
 //! shop reads what a shop may promise, a click & collect order reserves it or is refused with
-//! 409, and a cancellation releases it.
+//! 409, and a cancellation releases it. A handset received, sold, returned and sold again
+//! raises nothing; sold once more in another shop, exactly one alarm.
 
 mod support;
 
@@ -28,7 +29,8 @@ use sync_server::secrets;
 
 on_every_backend!(
     three_shops_stock_equals_their_movements_and_our_count,
-    the_web_shop_promises_what_the_shop_has
+    the_web_shop_promises_what_the_shop_has,
+    an_imei_sold_in_two_shops_raises_one_alarm
 );
 
 const SHOP_C: &str = "MARSEILLE-PRADO";
@@ -447,5 +449,107 @@ async fn the_web_shop_promises_what_the_shop_has(backend: Backend) {
         .await
         .unwrap();
     assert_eq!((levels[0].on_hand, levels[0].reserved), (2, 0));
+    server.stop().await;
+}
+
+fn imei(n: u32) -> String {
+    let payload = format!("35209900{n:06}");
+    let digits: Vec<u32> = payload.chars().map(|c| c.to_digit(10).unwrap()).collect();
+    format!("{payload}{}", pos_domain::codes::Imei::luhn_digit(&digits))
+}
+
+const PHONE: &str = "PHN-IP16-128";
+
+fn sell_handset(till: &mut Till, serial: &str) -> u64 {
+    till.sell(&SaleRequest {
+        operator: Some("alice".into()),
+        lines: vec![SaleLineRequest {
+            product_id: Some(PHONE.into()),
+            quantity: Some(1),
+            serials: vec![serial.to_string()],
+            ..Default::default()
+        }],
+        tenders: cash("1000.00"),
+        ..Default::default()
+    })
+    .unwrap()
+    .number
+}
+
+async fn imei_alarms(server: &Server) -> Vec<pos_hq_store::Alarm> {
+    server
+        .store
+        .alarms(
+            &pos_hq_store::ShopSelection::all(),
+            &pos_hq_store::Page::new(None, Some(1000)),
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.kind == "imei_sold_twice")
+        .collect()
+}
+
+async fn an_imei_sold_in_two_shops_raises_one_alarm(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let handset = imei(42);
+    let a = shop_till(&server, SHOP_A, "OPERA-1", 71).await;
+    let b = shop_till(&server, SHOP_B, "BELLECOUR-1", 72).await;
+    let serial = handset.clone();
+    let clock = a.clock.clone();
+    let (_a, _) = on_till(a, move |t| {
+        let mut line = received(PHONE, 1, 1, 0);
+        line.serials = vec![serial.clone()];
+        t.receive_goods(
+            "bruno",
+            &ReceiveRequest {
+                asn: Some("ASN-7".into()),
+                lines: vec![line],
+            },
+        )
+        .unwrap();
+        clock.advance(Duration::minutes(5));
+        let sale = sell_handset(t, &serial);
+        t.return_items(&ReturnRequest {
+            operator: Some("alice".into()),
+            original: sale,
+            lines: vec![ReturnLine {
+                line: 1,
+                quantity: 1,
+                serials: vec![serial.parse().unwrap()],
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+        sell_handset(t, &serial);
+        sync(t);
+    })
+    .await;
+    assert!(
+        imei_alarms(&server).await.is_empty(),
+        "received, sold, returned (back in stock) and sold again: no alarm"
+    );
+    let serial = handset.clone();
+    let (b, _) = on_till(b, move |t| {
+        sell_handset(t, &serial);
+        sync(t);
+    })
+    .await;
+    let alarms = imei_alarms(&server).await;
+    assert_eq!(
+        alarms.len(),
+        1,
+        "the handset sold in a second shop raises exactly one alarm"
+    );
+    assert_eq!(alarms[0].till_id, "BELLECOUR-1");
+    assert!(alarms[0].reason.contains(&handset), "{}", alarms[0].reason);
+    let (_b, _) = on_till(b, sync).await;
+    assert_eq!(
+        imei_alarms(&server).await.len(),
+        1,
+        "a sync again raises nothing more"
+    );
     server.stop().await;
 }

@@ -32,6 +32,8 @@ pub struct IngestWrites {
     /// What the upload's tickets and stock operations ask of the stock, in record order
     /// (see [`crate::stock`]).
     pub stock: Vec<stock::Planned>,
+    /// The handsets' IMEIs the upload's tickets and stock operations move, in record order.
+    pub serials: Vec<stock::SerialMove>,
     /// The credit notes' and gift cards' movements, in record order (see
     /// [`crate::stored_value`]).
     pub instrument_moves: Vec<Movement>,
@@ -49,6 +51,7 @@ pub fn ingest_writes(shop_id: &str, plans: &[ChainPlan]) -> IngestWrites {
     let mut alarms = Vec::new();
     let mut customers = Vec::new();
     let mut stock = Vec::new();
+    let mut serials = Vec::new();
     let mut instrument_moves = Vec::new();
     let mut named_returns = Vec::new();
     let mut sold = Vec::new();
@@ -67,6 +70,7 @@ pub fn ingest_writes(shop_id: &str, plans: &[ChainPlan]) -> IngestWrites {
                 Ok(None) if plan.chain == Chain::Stock => match stock::read_operation(accepted) {
                     Ok(operation) => {
                         stock.extend(stock::operation_movements(shop_id, accepted, &operation));
+                        serials.extend(stock::operation_serials(shop_id, accepted, &operation));
                         events.extend(stock::differences_reported(shop_id, accepted, &operation));
                     }
                     Err(alarm) => alarms.push(alarm),
@@ -77,6 +81,7 @@ pub fn ingest_writes(shop_id: &str, plans: &[ChainPlan]) -> IngestWrites {
                     events.extend(crm::purchase(shop_id, signed, &ticket));
                     customers.extend(crm::customer_ticket(shop_id, signed, &ticket));
                     stock.extend(stock::ticket_movements(shop_id, accepted, &ticket));
+                    serials.extend(stock::ticket_serials(shop_id, accepted, &ticket));
                     instrument_moves
                         .extend(stored_value::ticket_movements(shop_id, accepted, &ticket));
                     named_returns.extend(returns::named_return(accepted, &ticket));
@@ -108,6 +113,7 @@ pub fn ingest_writes(shop_id: &str, plans: &[ChainPlan]) -> IngestWrites {
         software,
         customers,
         stock,
+        serials,
         instrument_moves,
         returns: named_returns,
         sold,

@@ -396,6 +396,174 @@ pub fn end_reservation(
         .collect()
 }
 
+/// What happened to a handset, by its IMEI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SerialEvent {
+    /// Received in good condition (a delivery, a transfer arriving) or returned: in stock.
+    InStock,
+    Sold,
+    /// Sent to another shop.
+    Sent,
+}
+
+/// A handset's IMEI moved, with the record that moved it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SerialMove {
+    pub imei: String,
+    pub product_id: String,
+    /// The shop it is at (or goes to) afterwards.
+    pub shop_id: String,
+    pub event: SerialEvent,
+    pub source: String,
+    /// The record's time, canonical UTC.
+    pub at: String,
+    pub chain: Chain,
+    pub seq: u64,
+    pub hash: String,
+}
+
+/// A handset as head office holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SerialState {
+    pub product_id: String,
+    pub shop_id: String,
+    /// `in_stock`, `sold` or `in_transit`.
+    pub state: &'static str,
+    pub source: String,
+    /// When the record that moved it last was made (canonical UTC).
+    pub at: String,
+}
+
+/// The state name as stored, as the static name a [`SerialState`] holds.
+pub fn serial_state_name(stored: &str) -> &'static str {
+    match stored {
+        "sold" => "sold",
+        "in_transit" => "in_transit",
+        _ => "in_stock",
+    }
+}
+
+fn serial_move(
+    accepted: &Accepted,
+    shop_id: &str,
+    product_id: &str,
+    imei: &pos_domain::codes::Imei,
+    event: SerialEvent,
+) -> SerialMove {
+    let record = &accepted.record.record;
+    SerialMove {
+        imei: imei.to_string(),
+        product_id: product_id.to_string(),
+        shop_id: shop_id.to_string(),
+        event,
+        source: record_source(&record.till, record.chain, accepted.seq),
+        at: timestamp::format(&record.at),
+        chain: record.chain,
+        seq: accepted.seq,
+        hash: accepted.hash.clone(),
+    }
+}
+
+/// The IMEIs a ticket moves: sold on its sold lines, back in stock on its returned lines.
+pub fn ticket_serials(shop_id: &str, accepted: &Accepted, ticket: &Ticket) -> Vec<SerialMove> {
+    ticket
+        .lines
+        .iter()
+        .flat_map(|line| {
+            let event = if line.is_returned() {
+                SerialEvent::InStock
+            } else {
+                SerialEvent::Sold
+            };
+            line.serials
+                .iter()
+                .map(move |imei| serial_move(accepted, shop_id, &line.product_id, imei, event))
+        })
+        .collect()
+}
+
+/// The IMEIs a stock operation moves: received in stock here, or sent to another shop.
+pub fn operation_serials(
+    shop_id: &str,
+    accepted: &Accepted,
+    operation: &StockOperation,
+) -> Vec<SerialMove> {
+    match operation {
+        StockOperation::GoodsReceipt(pos_domain::stock::GoodsReceipt { lines, .. })
+        | StockOperation::TransferIn(pos_domain::stock::TransferIn { lines, .. }) => lines
+            .iter()
+            .flat_map(|l| {
+                l.serials.iter().map(|imei| {
+                    serial_move(accepted, shop_id, &l.product_id, imei, SerialEvent::InStock)
+                })
+            })
+            .collect(),
+        StockOperation::TransferOut(t) => t
+            .lines
+            .iter()
+            .flat_map(|l| {
+                l.serials.iter().map(|imei| {
+                    serial_move(accepted, &t.to_shop, &l.product_id, imei, SerialEvent::Sent)
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Applies the upload's IMEI moves to the handsets held (`held`: those the moves name that
+/// head office knows), in the order they happened (an upload sends chain by chain): a handset
+/// is where its latest move put it, whenever that move synced. A sale of a handset held as
+/// sold raises one `imei_sold_twice` alarm, on the record of that sale.
+pub fn apply_serials(
+    held: &mut BTreeMap<String, SerialState>,
+    moves: &[SerialMove],
+) -> Vec<NewAlarm> {
+    let mut ordered: Vec<&SerialMove> = moves.iter().collect();
+    ordered.sort_by(|a, b| a.at.cmp(&b.at));
+    let mut alarms = Vec::new();
+    for m in ordered {
+        let before = held.get(&m.imei);
+        if m.event == SerialEvent::Sold
+            && let Some(before) = before
+            && before.state == "sold"
+        {
+            alarms.push(NewAlarm {
+                chain: m.chain,
+                seq: m.seq,
+                kind: AlarmKind::ImeiSoldTwice,
+                reason: format!(
+                    "IMEI {} ({}) was sold by {} at shop {} but was already sold at shop {} by \
+                     {}: check both handsets and tickets",
+                    m.imei, m.product_id, m.source, m.shop_id, before.shop_id, before.source
+                ),
+                received: Vec::new(),
+                received_hash: m.hash.clone(),
+            });
+        }
+        if before.is_some_and(|b| b.at > m.at) {
+            // An older move synced late: the handset is where the later one put it.
+            continue;
+        }
+        let state = match m.event {
+            SerialEvent::InStock => "in_stock",
+            SerialEvent::Sold => "sold",
+            SerialEvent::Sent => "in_transit",
+        };
+        held.insert(
+            m.imei.clone(),
+            SerialState {
+                product_id: m.product_id.clone(),
+                shop_id: m.shop_id.clone(),
+                state,
+                source: m.source.clone(),
+                at: m.at.clone(),
+            },
+        );
+    }
+    alarms
+}
+
 /// The (line, count start) pairs of the counts `planned` asks to resolve: the caller reads
 /// what each line moved after its start ([`apply`]'s `moved_after`).
 pub fn count_starts(planned: &[Planned]) -> Vec<(StockKey, String)> {

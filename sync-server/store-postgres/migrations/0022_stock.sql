@@ -24,3 +24,13 @@ CREATE INDEX stock_movements_by_line ON stock_movements (shop_id, product_id, un
 CREATE INDEX stock_movements_by_source ON stock_movements (source);
 CREATE TRIGGER stock_movements_append_only BEFORE UPDATE OR DELETE ON stock_movements
     FOR EACH ROW EXECUTE FUNCTION append_only();
+-- Handsets by IMEI: where each is and whether it is in stock, sold or in transit, and the
+-- record that last moved it.
+CREATE TABLE stock_serials (
+    imei TEXT PRIMARY KEY,
+    product_id TEXT NOT NULL,
+    shop_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    source TEXT NOT NULL,
+    at TEXT NOT NULL
+);

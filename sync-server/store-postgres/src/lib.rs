@@ -667,6 +667,16 @@ impl IngestTx for PgIngest<'_> {
         crate::stock_store::reserved_for(&**self.tx, order_ids).await
     }
 
+    async fn serials(&mut self, imeis: &[String]) -> Result<BTreeMap<String, stock::SerialState>> {
+        // Handsets are shared by every till: read and written under the outbox lock.
+        self.lock_outbox().await?;
+        crate::stock_store::serials(&**self.tx, imeis).await
+    }
+
+    async fn save_serials(&mut self, serials: &BTreeMap<String, stock::SerialState>) -> Result<()> {
+        crate::stock_store::save_serials(&**self.tx, serials).await
+    }
+
     async fn insert_stock_movements(
         &mut self,
         movements: &[stock::Movement],

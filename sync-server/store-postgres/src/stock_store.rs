@@ -229,6 +229,61 @@ pub(crate) async fn end_reservation(
     write(tx, movements, now).await
 }
 
+/// The handsets among `imeis` head office holds.
+pub(crate) async fn serials(
+    tx: &impl GenericClient,
+    imeis: &[String],
+) -> Result<BTreeMap<String, stock::SerialState>> {
+    Ok(tx
+        .query(
+            "SELECT imei, product_id, shop_id, state, source, at FROM stock_serials
+              WHERE imei = ANY($1::TEXT[])",
+            &[&imeis],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            let state: String = r.get(3);
+            let held = stock::SerialState {
+                product_id: r.get(1),
+                shop_id: r.get(2),
+                state: stock::serial_state_name(&state),
+                source: r.get(4),
+                at: r.get(5),
+            };
+            (r.get::<_, String>(0), held)
+        })
+        .collect())
+}
+
+pub(crate) async fn save_serials(
+    tx: &impl GenericClient,
+    serials: &BTreeMap<String, stock::SerialState>,
+) -> Result<()> {
+    let s: Vec<(&String, &stock::SerialState)> = serials.iter().collect();
+    tx.execute(
+        "INSERT INTO stock_serials (imei, product_id, shop_id, state, source, at)
+         SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[])
+         ON CONFLICT (imei) DO UPDATE SET product_id = excluded.product_id,
+           shop_id = excluded.shop_id, state = excluded.state, source = excluded.source,
+           at = excluded.at",
+        &[
+            &s.iter().map(|(i, _)| i.as_str()).collect::<Vec<_>>(),
+            &s.iter()
+                .map(|(_, v)| v.product_id.as_str())
+                .collect::<Vec<_>>(),
+            &s.iter()
+                .map(|(_, v)| v.shop_id.as_str())
+                .collect::<Vec<_>>(),
+            &s.iter().map(|(_, v)| v.state).collect::<Vec<_>>(),
+            &s.iter().map(|(_, v)| v.source.as_str()).collect::<Vec<_>>(),
+            &s.iter().map(|(_, v)| v.at.as_str()).collect::<Vec<_>>(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
 fn level(r: &Row) -> StockLevel {
     level_from(
         r.get(0),

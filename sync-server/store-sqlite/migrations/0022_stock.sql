@@ -26,3 +26,13 @@ CREATE TRIGGER stock_movements_no_update BEFORE UPDATE ON stock_movements
 BEGIN SELECT RAISE(ABORT, 'stock movements are append-only'); END;
 CREATE TRIGGER stock_movements_no_delete BEFORE DELETE ON stock_movements
 BEGIN SELECT RAISE(ABORT, 'stock movements are append-only'); END;
+-- Handsets by IMEI: where each is and whether it is in stock, sold or in transit, and the
+-- record that last moved it.
+CREATE TABLE stock_serials (
+    imei TEXT PRIMARY KEY,
+    product_id TEXT NOT NULL,
+    shop_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    source TEXT NOT NULL,
+    at TEXT NOT NULL
+);

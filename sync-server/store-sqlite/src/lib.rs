@@ -538,6 +538,14 @@ impl IngestTx for SqliteIngest<'_> {
         Ok(out)
     }
 
+    async fn serials(&mut self, imeis: &[String]) -> Result<BTreeMap<String, stock::SerialState>> {
+        crate::stock_store::serials(self.tx, imeis)
+    }
+
+    async fn save_serials(&mut self, serials: &BTreeMap<String, stock::SerialState>) -> Result<()> {
+        crate::stock_store::save_serials(self.tx, serials)
+    }
+
     async fn insert_stock_movements(
         &mut self,
         movements: &[stock::Movement],

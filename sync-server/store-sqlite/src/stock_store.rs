@@ -194,6 +194,59 @@ pub(crate) fn end_reservation(
     write(tx, movements, now)
 }
 
+/// The handsets among `imeis` head office holds.
+pub(crate) fn serials(
+    tx: &Connection,
+    imeis: &[String],
+) -> Result<BTreeMap<String, stock::SerialState>> {
+    let mut get = tx.prepare_cached(
+        "SELECT product_id, shop_id, state, source, at FROM stock_serials WHERE imei = ?1",
+    )?;
+    let mut out = BTreeMap::new();
+    for imei in imeis {
+        let held = get
+            .query_row([imei], |r| {
+                let state: String = r.get(2)?;
+                Ok(stock::SerialState {
+                    product_id: r.get(0)?,
+                    shop_id: r.get(1)?,
+                    state: stock::serial_state_name(&state),
+                    source: r.get(3)?,
+                    at: r.get(4)?,
+                })
+            })
+            .optional()?;
+        if let Some(held) = held {
+            out.insert(imei.clone(), held);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn save_serials(
+    tx: &Connection,
+    serials: &BTreeMap<String, stock::SerialState>,
+) -> Result<()> {
+    let mut put = tx.prepare_cached(
+        "INSERT INTO stock_serials (imei, product_id, shop_id, state, source, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (imei) DO UPDATE SET product_id = excluded.product_id,
+           shop_id = excluded.shop_id, state = excluded.state, source = excluded.source,
+           at = excluded.at",
+    )?;
+    for (imei, s) in serials {
+        put.execute(params![
+            imei,
+            s.product_id,
+            s.shop_id,
+            s.state,
+            s.source,
+            s.at
+        ])?;
+    }
+    Ok(())
+}
+
 fn level(r: &rusqlite::Row<'_>) -> rusqlite::Result<StockLevel> {
     Ok(level_from(
         r.get(0)?,

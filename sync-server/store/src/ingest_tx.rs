@@ -13,7 +13,8 @@
 //! 3. the credit notes' and gift cards' balances and history, and the online holds the till's
 //!    redemptions settle ([`pos_hq_core::stored_value`]); the returns naming an original
 //!    ticket, indexed with it, the reservations they settle, and an over-return alarm when
-//!    the chain gave back more than was sold ([`pos_hq_core::returns`]);
+//!    the chain gave back more than was sold ([`pos_hq_core::returns`]); the handsets' IMEIs
+//!    the records move, and an alarm per handset sold again ([`pos_hq_core::stock`]);
 //! 4. the alarms, bounded per till and hour ([`pos_hq_core::ingest::admit_alarms`]), each new one
 //!    with its event;
 //! 5. the sales rollups (deltas added to the stored rows);
@@ -160,6 +161,10 @@ pub trait IngestTx {
         &mut self,
         order_ids: &[String],
     ) -> Result<BTreeMap<String, BTreeMap<StockKey, i64>>>;
+    /// The handsets among `imeis` head office holds, by IMEI.
+    async fn serials(&mut self, imeis: &[String]) -> Result<BTreeMap<String, stock::SerialState>>;
+    /// Stores handsets' states.
+    async fn save_serials(&mut self, serials: &BTreeMap<String, stock::SerialState>) -> Result<()>;
     /// Appends stock movements (each with its kind and source), recorded at `recorded_at`.
     async fn insert_stock_movements(
         &mut self,
@@ -265,6 +270,7 @@ pub async fn ingest(
     let orders = apply_till_actions(tx, till, &plans, now).await?;
     let mut money = apply_stored_value(tx, till, &writes, &received_at).await?;
     money.alarms.extend(index_returns(tx, till, &writes).await?);
+    money.alarms.extend(apply_serials(tx, &writes).await?);
     let alarm_events = raise_alarms(tx, till, &writes, &orders, &money.alarms, now).await?;
     if !writes.rollups.is_empty() {
         tx.add_rollups(&writes.rollups).await?;
@@ -485,6 +491,21 @@ async fn held_ticket(
     Ok(pos_domain::record::SignedRecord::from_stored(&body)
         .ok()
         .and_then(|signed| pos_hq_core::rollup::parse_ticket(&signed).ok().flatten()))
+}
+
+/// Moves the handsets the upload's records name (see [`stock::apply_serials`]); returns the
+/// alarm of each handset sold again.
+async fn apply_serials(tx: &mut impl IngestTx, writes: &IngestWrites) -> Result<Vec<NewAlarm>> {
+    if writes.serials.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut imeis: Vec<String> = writes.serials.iter().map(|m| m.imei.clone()).collect();
+    imeis.sort();
+    imeis.dedup();
+    let mut held = tx.serials(&imeis).await?;
+    let alarms = stock::apply_serials(&mut held, &writes.serials);
+    tx.save_serials(&held).await?;
+    Ok(alarms)
 }
 
 /// Stores the upload's alarms and the orders', within the till's hourly bound; returns the
