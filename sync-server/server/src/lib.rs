@@ -17,7 +17,8 @@
 //!   verified on arrival, kept, listed, downloaded and verified again by auditors;
 //!   [`stored_value_api`]: credit notes' and gift cards' balances, online holds and history,
 //!   with [`till_throttle`] bounding a till's lookups; [`returns_api`]: another till's ticket
-//!   with its returns anywhere in the chain, and return reservations;
+//!   with its returns anywhere in the chain, and return reservations; [`stock_api`]: what each
+//!   shop may promise of each product, for the web shop;
 //! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`);
 //! - [`ops`]: operations: `/healthz`, `/readyz`, and Prometheus metrics on the address of
 //!   `serve --metrics-listen`, with the middleware counting requests by route template;

@@ -6,7 +6,8 @@
 //! Decisions shared by both backends: timestamps are stored as canonical RFC 3339 UTC text
 //! (microseconds, `Z`), which sorts chronologically; days as `YYYY-MM-DD`; amounts as integer
 //! cents; records as their stored bytes plus the SHA-256 of those bytes; `records` and `alarms`
-//! refuse UPDATE and DELETE by trigger.
+//! refuse UPDATE and DELETE by trigger. Stock lines and their append-only movements are read
+//! through [`stock::StockStore`], which every [`Store`] is.
 //!
 //! Several server processes over one database: background work is claimed for a lease
 //! ([`Claim`], [`Store::claim_webhook_deliveries`]) and singleton jobs are led by one process
