@@ -416,7 +416,7 @@ async fn the_web_shop_promises_what_the_shop_has(backend: Backend) {
     );
 
     // A sale at the till, synced: what may be promised drops as the upload commits.
-    let (_a, _) = on_till(a, |t| {
+    let (a, _) = on_till(a, |t| {
         sell(t, CASE, 1);
         sync(t);
     })
@@ -449,6 +449,39 @@ async fn the_web_shop_promises_what_the_shop_has(backend: Backend) {
         .await
         .unwrap();
     assert_eq!((levels[0].on_hand, levels[0].reserved), (2, 0));
+
+    // An order paid online, handed over at the till: its reservation is consumed and, no
+    // ticket selling it, the goods leave the shelves.
+    let (status, placed) = order(&server, &key, "o4", 1).await;
+    assert_eq!(status, StatusCode::CREATED, "{placed}");
+    assert_eq!(promised(&server, &key, SHOP_A, CASE).await, 1);
+    let (id, code) = (
+        placed["id"].as_str().unwrap().to_string(),
+        placed["pickup_code"].as_str().unwrap().to_string(),
+    );
+    on_till(a, move |t| {
+        sync(t);
+        t.hand_over(&pos_till::web_orders::HandoverRequest {
+            operator: Some("alice".into()),
+            order: id,
+            pickup_code: code,
+            lines: None,
+            tenders: Vec::new(),
+        })
+        .unwrap();
+        sync(t);
+    })
+    .await;
+    let levels = server
+        .store
+        .stock_levels(&[SHOP_A.to_string()], &[CASE.to_string()])
+        .await
+        .unwrap();
+    assert_eq!(
+        (levels[0].on_hand, levels[0].reserved),
+        (1, 0),
+        "the handover consumed the reservation and took the case off the shelf"
+    );
     server.stop().await;
 }
 
