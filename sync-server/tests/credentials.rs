@@ -694,6 +694,12 @@ const UNDO_LATER_MIGRATIONS: &[&str] = &[
      DROP INDEX daily_entries_by_till_day;",
     // The administration journal.
     "DROP TABLE admin_audit;",
+    // Stock movements, handsets by IMEI, and the levels' new columns.
+    "DROP TABLE stock_serials;
+     DROP TABLE stock_movements;
+     ALTER TABLE stock_levels DROP COLUMN in_transit;
+     ALTER TABLE stock_levels DROP COLUMN reserved;
+     ALTER TABLE stock_levels DROP COLUMN counted_at;",
 ];
 
 /// Puts the database back as it was before revocable credentials: users' API tokens in

@@ -19,6 +19,7 @@
 //! - [`record`]: canonical bytes, chains, ES256 signatures and chain verification;
 //! - [`customer`]: customers' contact details, ids made offline, search normalization;
 //! - [`returns_anywhere`]: returns naming another till's ticket, or no receipt at all;
+//! - [`stock`]: goods received, transfers between shops and counts, and their effect on stock;
 //! - [`stored_value`]: credit notes and gift cards, their numbers, movements and balances;
 //! - [`web_order`]: click & collect orders, their states and legal transitions;
 //! - [`web_return`]: a web order paid online returned in a shop, from its collected lines;
@@ -39,6 +40,7 @@ pub mod product;
 pub mod promotion;
 pub mod record;
 pub mod returns_anywhere;
+pub mod stock;
 pub mod stored_value;
 pub mod tender;
 pub mod ticket;

@@ -49,10 +49,13 @@ pub enum Chain {
     /// Stored-value movements no ticket carries: a credit note's or gift card's expiry and
     /// cancellation ([`crate::stored_value::InstrumentMovement`]). Not fiscal: no totals.
     StoredValue,
+    /// Stock operations: goods received, transfers between shops, counts
+    /// ([`crate::stock::StockOperation`]). Not fiscal: no totals.
+    Stock,
 }
 
 impl Chain {
-    pub const ALL: [Chain; 9] = [
+    pub const ALL: [Chain; 10] = [
         Chain::Ticket,
         Chain::Training,
         Chain::Closure,
@@ -62,6 +65,7 @@ impl Chain {
         Chain::Archive,
         Chain::WebOrder,
         Chain::StoredValue,
+        Chain::Stock,
     ];
 
     pub fn name(self) -> &'static str {
@@ -75,6 +79,7 @@ impl Chain {
             Chain::Archive => "archive",
             Chain::WebOrder => "web_order",
             Chain::StoredValue => "stored_value",
+            Chain::Stock => "stock",
         }
     }
 }

@@ -137,6 +137,8 @@ pub mod codes {
     pub const IDEMPOTENCY_KEY_MISSING: &str = "idempotency_key_missing";
     /// A web order cannot make this move from its current state.
     pub const ORDER_STATE: &str = "order_state";
+    /// A click & collect order asks for more than its pickup shop may promise.
+    pub const STOCK_UNAVAILABLE: &str = "stock_unavailable";
     /// The request is well-formed but its content is refused (the message says why).
     pub const INVALID: &str = "invalid";
     /// Too many failed logins for this user name or from this address: wait the

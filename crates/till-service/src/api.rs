@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 pub use crate::shop_floor_api::*;
+pub use crate::stock_api::*;
 
 /// A request without parameters: `{}` (or `null`).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]

@@ -136,6 +136,14 @@ commands! {
     web_order_return_find(WebOrderFindRequest) -> WebOrderReturnable;
     web_order_return_quote(WebOrderReturnRequest) -> ReturnQuote;
     web_order_return(WebOrderReturnRequest) -> SaleResult;
+    // Stock: deliveries, transfers, counts.
+    stock_receive(StockReceiveRequest) -> StockOperationView;
+    stock_transfer_send(StockTransferRequest) -> StockOperationView;
+    stock_transfer_receive(StockArrivalRequest) -> StockOperationView;
+    stock_count_start(StockCountStartRequest) -> StockOperationView;
+    stock_count_finish(StockCountFinishRequest) -> StockOperationView;
+    stock_open_counts(Empty) -> Vec<OpenCountView>;
+    stock_operations(StockOperationsRequest) -> Vec<StockOperationView>;
     // Sync, identity, status bar.
     sync_status(Empty) -> SyncStatus;
     sync_now(Empty) -> SyncStatus;

@@ -13,6 +13,7 @@
 //!   types); [`sync`]: the background sync loop, "sync
 //!   now" and enrollment; [`web_orders`]: click & collect; [`web_returns`]: returns of web
 //!   orders paid online; [`stored_value`]: credit notes, gift cards and returns at any till;
+//!   [`stock`]: deliveries, transfers and counts ([`stock_api`]: their types);
 //!   [`devices`]: printer, drawer and terminal links; [`display`]: the customer display, fed
 //!   without ever blocking a sale; [`scanner`]: a serial barcode scanner whose codes the sale
 //!   screen collects; [`views`]: engine types to API views;
@@ -41,6 +42,8 @@ pub mod service;
 pub mod setup;
 pub mod shop_floor_api;
 pub mod simulators;
+pub mod stock;
+pub mod stock_api;
 pub mod stored_value;
 pub mod sync;
 pub mod views;

@@ -334,6 +334,8 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 18: the prices the catalog replaced, for returns without receipt (see `price_history`).
     crate::price_history::MIGRATION,
+    // 19: the index of the stock chain's operations (see `stock`).
+    crate::stock::MIGRATION,
 ];
 
 /// The schema version this build writes.

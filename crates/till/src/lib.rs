@@ -20,6 +20,7 @@
 //! - [`stored_value`]: credit notes issued on refunds, gift cards sold, redemptions checked
 //!   against head office or within its offline caps, expiry and cancellation, credit-note
 //!   slips; [`returns_anywhere`]: returns of another till's ticket or without receipt;
+//! - [`stock`]: goods received, transfers between shops and stock counts, in the `stock` chain;
 //! - [`staff`]: who may log in (Argon2 PIN hashes); [`parked`]: carts put aside at the till;
 //! - [`customers`]: the shop's customers, searched as you type, synced both ways;
 //! - [`demo`]: realistic demo data and large catalogs, generated through the same API.
@@ -52,6 +53,7 @@ pub mod returns_anywhere;
 pub mod shifts;
 pub mod shop_rules;
 pub mod staff;
+pub mod stock;
 pub mod stored_value;
 pub mod sync;
 pub mod sync_loop;

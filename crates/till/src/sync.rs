@@ -352,7 +352,7 @@ impl Till {
             let held_before = self.synced(chain)?;
             // A chain added after protocol 1.0 goes only to servers that need it: while it is
             // empty, a server older than the chain is never sent a name it cannot read.
-            if matches!(chain, Chain::WebOrder | Chain::StoredValue) && local == 0 {
+            if matches!(chain, Chain::WebOrder | Chain::StoredValue | Chain::Stock) && local == 0 {
                 continue;
             }
             let mut line = ChainSync {

@@ -79,6 +79,20 @@ fn build_ledger() -> support::TestTill {
     t.till
         .cancel_instrument("alice", card.as_str(), "sold in error")
         .unwrap();
+    // A delivery received: a record of the stock chain.
+    t.till
+        .receive_goods(
+            "manager",
+            &pos_till::stock::ReceiveRequest {
+                asn: None,
+                lines: vec![pos_till::stock::ReceiveLineRequest {
+                    product_id: "ACC-COQ-IP16".into(),
+                    received: 3,
+                    ..Default::default()
+                }],
+            },
+        )
+        .unwrap();
     // Two days sold, closed late by one Z per day.
     let sale =
         serde_json::from_str::<pos_till::requests::SaleRequest>(support::SIMPLE_SALE).unwrap();

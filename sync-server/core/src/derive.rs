@@ -1,7 +1,8 @@
 //! Derivations of an upload: from the plans of its chains (see [`crate::ingest`]) to what
 //! head office writes besides the records and chain heads (sales rollups, the records' events,
 //! alarms, the customers and stock movements of the tickets, the credit notes' and gift cards'
-//! movements, the returns naming their original, the till's software). Each ticket is read
+//! movements, the returns naming their original, the till's software, the stock the tickets and
+//! stock operations move). Each ticket is read
 //! once. Pure, so
 //! both backends write the same rows.
 
@@ -28,8 +29,11 @@ pub struct IngestWrites {
     pub software: Option<String>,
     /// The upload's tickets naming a customer, in order (see [`crate::crm`]).
     pub customers: Vec<crm::CustomerTicket>,
-    /// The upload's stock movements, in ticket order (see [`crate::stock`]).
-    pub stock: Vec<(stock::StockKey, i64)>,
+    /// What the upload's tickets and stock operations ask of the stock, in record order
+    /// (see [`crate::stock`]).
+    pub stock: Vec<stock::Planned>,
+    /// The handsets' IMEIs the upload's tickets and stock operations move, in record order.
+    pub serials: Vec<stock::SerialMove>,
     /// The credit notes' and gift cards' movements, in record order (see
     /// [`crate::stored_value`]).
     pub instrument_moves: Vec<Movement>,
@@ -47,6 +51,7 @@ pub fn ingest_writes(shop_id: &str, plans: &[ChainPlan]) -> IngestWrites {
     let mut alarms = Vec::new();
     let mut customers = Vec::new();
     let mut stock = Vec::new();
+    let mut serials = Vec::new();
     let mut instrument_moves = Vec::new();
     let mut named_returns = Vec::new();
     let mut sold = Vec::new();
@@ -62,12 +67,21 @@ pub fn ingest_writes(shop_id: &str, plans: &[ChainPlan]) -> IngestWrites {
                         Err(alarm) => alarms.push(alarm),
                     }
                 }
+                Ok(None) if plan.chain == Chain::Stock => match stock::read_operation(accepted) {
+                    Ok(operation) => {
+                        stock.extend(stock::operation_movements(shop_id, accepted, &operation));
+                        serials.extend(stock::operation_serials(shop_id, accepted, &operation));
+                        events.extend(stock::differences_reported(shop_id, accepted, &operation));
+                    }
+                    Err(alarm) => alarms.push(alarm),
+                },
                 Ok(None) => {}
                 Ok(Some(ticket)) => {
                     rollup::add_ticket_record(shop_id, signed, &ticket, &mut rollups);
                     events.extend(crm::purchase(shop_id, signed, &ticket));
                     customers.extend(crm::customer_ticket(shop_id, signed, &ticket));
-                    stock.extend(stock::movements(shop_id, &ticket));
+                    stock.extend(stock::ticket_movements(shop_id, accepted, &ticket));
+                    serials.extend(stock::ticket_serials(shop_id, accepted, &ticket));
                     instrument_moves
                         .extend(stored_value::ticket_movements(shop_id, accepted, &ticket));
                     named_returns.extend(returns::named_return(accepted, &ticket));
@@ -99,6 +113,7 @@ pub fn ingest_writes(shop_id: &str, plans: &[ChainPlan]) -> IngestWrites {
         software,
         customers,
         stock,
+        serials,
         instrument_moves,
         returns: named_returns,
         sold,

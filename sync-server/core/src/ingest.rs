@@ -101,6 +101,9 @@ pub enum AlarmKind {
     /// Returns recorded at several tills (offline, with a manager's approval) gave back more of
     /// a ticket's line than was sold (see [`crate::returns`]).
     OverReturned,
+    /// A handset's IMEI was sold again while head office held it as sold (see
+    /// [`crate::stock::apply_serials`]).
+    ImeiSoldTwice,
 }
 
 impl AlarmKind {
@@ -117,6 +120,7 @@ impl AlarmKind {
             AlarmKind::FeedEntrySkipped => "feed_entry_skipped",
             AlarmKind::InstrumentOverdrawn => "instrument_overdrawn",
             AlarmKind::OverReturned => "over_returned",
+            AlarmKind::ImeiSoldTwice => "imei_sold_twice",
         }
     }
 }

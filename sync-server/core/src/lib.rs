@@ -7,7 +7,9 @@
 //! - [`derive`](mod@derive): what an upload writes besides its records (rollups, events, alarms, customers,
 //!   stock), from the plans;
 //! - [`rollup`]: sales rollups from ticket payloads; [`accounting`]: the daily journal entry of
-//!   a day (Z) closure; [`crm`] and [`stock`]: customer and per-shop stock events of tickets;
+//!   a day (Z) closure; [`crm`]: customer events of tickets; [`stock`]: per-shop stock (on
+//!   hand, in transit, reserved) moved by tickets, stock operations and web orders, counts
+//!   resolved at their start, handsets by IMEI;
 //!   [`web_orders`]: click & collect orders, their state machine applied to tills' records;
 //!   [`stored_value`]: credit notes' and gift cards' balances, overdraft alarms, online holds;
 //!   [`returns`]: what is still returnable of a ticket anywhere in the chain, over-returns;

@@ -166,6 +166,9 @@ impl From<StoreError> for Failure {
                 e.to_string(),
             ),
             StoreError::OrderState(m) => Failure::new(StatusCode::CONFLICT, codes::ORDER_STATE, m),
+            StoreError::StockUnavailable(m) => {
+                Failure::new(StatusCode::CONFLICT, codes::STOCK_UNAVAILABLE, m)
+            }
             StoreError::Conflict(_) | StoreError::Database(_) | StoreError::Corrupt(_) => {
                 tracing::error!(error = %e, "storage failed");
                 Failure::new(
@@ -1193,6 +1196,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::commissions_api::routes())
         .merge(crate::exports_api::routes())
         .merge(crate::admin::http::routes())
+        .merge(crate::stock_api::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(

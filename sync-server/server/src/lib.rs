@@ -23,6 +23,7 @@
 //!   with its returns anywhere in the chain, and return reservations; [`commissions_api`]:
 //!   sellers' commissions under head office's plan, and their payroll file; [`exports_api`]:
 //!   the period tables and accountants' files as downloads, written by [`spreadsheet`];
+//!   [`stock_api`]: what each shop may promise of each product, for the web shop;
 //! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`);
 //! - [`ops`]: operations: `/healthz`, `/readyz`, and Prometheus metrics on the address of
 //!   `serve --metrics-listen`, with the middleware counting requests by route template;
@@ -63,6 +64,7 @@ pub mod scope;
 pub mod secrets;
 pub mod server_key;
 pub mod spreadsheet;
+pub mod stock_api;
 pub mod store;
 pub mod stored_value_api;
 pub mod tickets_api;

@@ -39,6 +39,7 @@ mod commissions;
 mod audit;
 mod feed;
 mod returns;
+mod stock_store;
 mod stored_value;
 
 use feed as postgres_feed;
@@ -69,6 +70,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0018_commission_plans.sql"),
     include_str!("../migrations/0019_days_without_z.sql"),
     include_str!("../migrations/0020_admin_audit.sql"),
+    include_str!("../migrations/0021_stock.sql"),
 ];
 
 /// The PostgreSQL store.
@@ -645,55 +647,47 @@ impl IngestTx for PgIngest<'_> {
         keys: &[&stock::StockKey],
     ) -> Result<BTreeMap<stock::StockKey, stock::Stored>> {
         self.lock_outbox().await?;
-        let shops: Vec<&str> = keys.iter().map(|k| k.shop_id.as_str()).collect();
-        let products: Vec<&str> = keys.iter().map(|k| k.product_id.as_str()).collect();
-        let units: Vec<&str> = keys.iter().map(|k| k.unit).collect();
-        Ok(self
-            .tx
-            .query(
-                "SELECT DISTINCT s.shop_id, s.product_id, s.unit, s.level, s.version
-                 FROM stock_levels s JOIN UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[]) AS u(shop, product, unit)
-                   ON s.shop_id = u.shop AND s.product_id = u.product AND s.unit = u.unit",
-                &[&shops, &products, &units],
-            )
-            .await?
-            .iter()
-            .map(|r| {
-                let key = stock::StockKey {
-                    shop_id: r.get(0),
-                    product_id: r.get(1),
-                    unit: stock::unit_name(r.get(2)),
-                };
-                let stored = stock::Stored {
-                    level: r.get(3),
-                    version: r.get(4),
-                };
-                (key, stored)
-            })
-            .collect())
+        crate::stock_store::lines(&**self.tx, keys).await
     }
 
     async fn save_stock_lines(
         &mut self,
         lines: &BTreeMap<stock::StockKey, stock::Stored>,
     ) -> Result<()> {
-        let l: Vec<(&stock::StockKey, &stock::Stored)> = lines.iter().collect();
-        self.tx
-            .execute(
-                "INSERT INTO stock_levels (shop_id, product_id, unit, level, version)
-                 SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[])
-                 ON CONFLICT (shop_id, product_id, unit) DO UPDATE SET
-                   level = excluded.level, version = excluded.version",
-                &[
-                    &l.iter().map(|(k, _)| k.shop_id.as_str()).collect::<Vec<_>>(),
-                    &l.iter().map(|(k, _)| k.product_id.as_str()).collect::<Vec<_>>(),
-                    &l.iter().map(|(k, _)| k.unit).collect::<Vec<_>>(),
-                    &l.iter().map(|(_, s)| s.level).collect::<Vec<_>>(),
-                    &l.iter().map(|(_, s)| s.version).collect::<Vec<_>>(),
-                ],
-            )
-            .await?;
-        Ok(())
+        crate::stock_store::save_lines(&**self.tx, lines).await
+    }
+
+    async fn stock_moved_after(
+        &mut self,
+        starts: &[(stock::StockKey, String)],
+    ) -> Result<BTreeMap<(stock::StockKey, String), i64>> {
+        crate::stock_store::moved_after(&**self.tx, starts).await
+    }
+
+    async fn stock_reserved_for(
+        &mut self,
+        order_ids: &[String],
+    ) -> Result<BTreeMap<String, BTreeMap<stock::StockKey, i64>>> {
+        self.lock_outbox().await?;
+        crate::stock_store::reserved_for(&**self.tx, order_ids).await
+    }
+
+    async fn serials(&mut self, imeis: &[String]) -> Result<BTreeMap<String, stock::SerialState>> {
+        // Handsets are shared by every till: read and written under the outbox lock.
+        self.lock_outbox().await?;
+        crate::stock_store::serials(&**self.tx, imeis).await
+    }
+
+    async fn save_serials(&mut self, serials: &BTreeMap<String, stock::SerialState>) -> Result<()> {
+        crate::stock_store::save_serials(&**self.tx, serials).await
+    }
+
+    async fn insert_stock_movements(
+        &mut self,
+        movements: &[stock::Movement],
+        recorded_at: &str,
+    ) -> Result<()> {
+        crate::stock_store::insert_movements(&**self.tx, movements, recorded_at).await
     }
 
     async fn index_returns(
@@ -1761,6 +1755,10 @@ impl Store for PgStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let placed = postgres_feed::place(&tx, placement).await?;
+        if let Placed::Created(order) = &placed {
+            let now = pos_domain::record::timestamp::format(&placement.now);
+            crate::stock_store::reserve(&tx, order, &now).await?;
+        }
         tx.commit().await?;
         Ok(placed)
     }
@@ -1791,6 +1789,14 @@ impl Store for PgStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let order = postgres_feed::cancel(&tx, id, now).await?;
+        crate::stock_store::end_reservation(
+            &tx,
+            &order.id,
+            pos_domain::stock::MovementKind::ReservationReleased,
+            false,
+            &pos_domain::record::timestamp::format(&now),
+        )
+        .await?;
         tx.commit().await?;
         Ok(order)
     }

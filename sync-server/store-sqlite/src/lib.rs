@@ -40,6 +40,7 @@ mod commissions;
 mod audit;
 mod feed;
 mod returns;
+mod stock_store;
 mod stored_value;
 
 use feed as sqlite_feed;
@@ -66,6 +67,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0018_commission_plans.sql"),
     include_str!("../migrations/0019_days_without_z.sql"),
     include_str!("../migrations/0020_admin_audit.sql"),
+    include_str!("../migrations/0021_stock.sql"),
 ];
 
 /// What `users.token_hash` holds since API tokens moved to `user_tokens`: unique, and never
@@ -510,48 +512,51 @@ impl IngestTx for SqliteIngest<'_> {
         &mut self,
         keys: &[&stock::StockKey],
     ) -> Result<BTreeMap<stock::StockKey, stock::Stored>> {
-        let mut get = self.tx.prepare_cached(
-            "SELECT level, version FROM stock_levels WHERE shop_id = ?1 AND product_id = ?2 AND unit = ?3",
-        )?;
-        let mut lines = BTreeMap::new();
-        for key in keys {
-            if lines.contains_key(*key) {
-                continue;
-            }
-            let stored = get
-                .query_row(params![key.shop_id, key.product_id, key.unit], |r| {
-                    Ok(stock::Stored {
-                        level: r.get(0)?,
-                        version: r.get(1)?,
-                    })
-                })
-                .optional()?;
-            if let Some(stored) = stored {
-                lines.insert((*key).clone(), stored);
-            }
-        }
-        Ok(lines)
+        crate::stock_store::lines(self.tx, keys)
     }
 
     async fn save_stock_lines(
         &mut self,
         lines: &BTreeMap<stock::StockKey, stock::Stored>,
     ) -> Result<()> {
-        let mut put = self.tx.prepare_cached(
-            "INSERT INTO stock_levels (shop_id, product_id, unit, level, version) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (shop_id, product_id, unit) DO UPDATE SET
-               level = excluded.level, version = excluded.version",
-        )?;
-        for (key, line) in lines {
-            put.execute(params![
-                key.shop_id,
-                key.product_id,
-                key.unit,
-                line.level,
-                line.version
-            ])?;
+        crate::stock_store::save_lines(self.tx, lines)
+    }
+
+    async fn stock_moved_after(
+        &mut self,
+        starts: &[(stock::StockKey, String)],
+    ) -> Result<BTreeMap<(stock::StockKey, String), i64>> {
+        crate::stock_store::moved_after(self.tx, starts)
+    }
+
+    async fn stock_reserved_for(
+        &mut self,
+        order_ids: &[String],
+    ) -> Result<BTreeMap<String, BTreeMap<stock::StockKey, i64>>> {
+        let mut out = BTreeMap::new();
+        for id in order_ids {
+            let held = crate::stock_store::reserved_for(self.tx, id)?;
+            if !held.is_empty() {
+                out.insert(id.clone(), held);
+            }
         }
-        Ok(())
+        Ok(out)
+    }
+
+    async fn serials(&mut self, imeis: &[String]) -> Result<BTreeMap<String, stock::SerialState>> {
+        crate::stock_store::serials(self.tx, imeis)
+    }
+
+    async fn save_serials(&mut self, serials: &BTreeMap<String, stock::SerialState>) -> Result<()> {
+        crate::stock_store::save_serials(self.tx, serials)
+    }
+
+    async fn insert_stock_movements(
+        &mut self,
+        movements: &[stock::Movement],
+        recorded_at: &str,
+    ) -> Result<()> {
+        crate::stock_store::insert_movements(self.tx, movements, recorded_at)
     }
 
     async fn instruments(
@@ -1792,6 +1797,9 @@ impl Store for SqliteStore {
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let placed = sqlite_feed::place(&tx, &placement)?;
+            if let Placed::Created(order) = &placed {
+                crate::stock_store::reserve(&tx, order, &timestamp::format(&placement.now))?;
+            }
             tx.commit()?;
             Ok(placed)
         })
@@ -1824,6 +1832,13 @@ impl Store for SqliteStore {
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let order = sqlite_feed::cancel(&tx, &id, now)?;
+            crate::stock_store::end_reservation(
+                &tx,
+                &order.id,
+                pos_domain::stock::MovementKind::ReservationReleased,
+                false,
+                &timestamp::format(&now),
+            )?;
             tx.commit()?;
             Ok(order)
         })

@@ -13,15 +13,18 @@
 //! 3. the credit notes' and gift cards' balances and history, and the online holds the till's
 //!    redemptions settle ([`pos_hq_core::stored_value`]); the returns naming an original
 //!    ticket, indexed with it, the reservations they settle, and an over-return alarm when
-//!    the chain gave back more than was sold ([`pos_hq_core::returns`]);
+//!    the chain gave back more than was sold ([`pos_hq_core::returns`]); the handsets' IMEIs
+//!    the records move, and an alarm per handset sold again ([`pos_hq_core::stock`]);
 //! 4. the alarms, bounded per till and hour ([`pos_hq_core::ingest::admit_alarms`]), each new one
 //!    with its event;
 //! 5. the sales rollups (deltas added to the stored rows);
 //! 6. the till's last contact, clock skew and software;
 //! 7. the day closures, and the daily entries of every closure whose cash records are held
 //!    ([`pos_hq_core::accounting`]);
-//! 8. the customers' figures and the stock lines the tickets move ([`pos_hq_core::crm`],
-//!    [`pos_hq_core::stock`]);
+//! 8. the customers' figures, and the stock lines the tickets and stock operations move with
+//!    their movements, each count resolved against the stock at its start, and the
+//!    reservations of the web orders handed over (consumed) or refused (released)
+//!    ([`pos_hq_core::crm`], [`pos_hq_core::stock`]);
 //! 9. the outbox events: the records', the instruments' movements, the alarms', the entries',
 //!    the orders', the customers' and stock lines', in that order.
 //!
@@ -146,6 +149,28 @@ pub trait IngestTx {
     ) -> Result<BTreeMap<StockKey, stock::Stored>>;
     /// Stores stock lines.
     async fn save_stock_lines(&mut self, lines: &BTreeMap<StockKey, stock::Stored>) -> Result<()>;
+    /// Per (line, count start), the sum of the on-hand movements stored for the line dated
+    /// after the start (lines without any are left out).
+    async fn stock_moved_after(
+        &mut self,
+        starts: &[(StockKey, String)],
+    ) -> Result<BTreeMap<(StockKey, String), i64>>;
+    /// What each of the web orders `order_ids` still holds reserved, per stock line (orders
+    /// holding nothing are left out).
+    async fn stock_reserved_for(
+        &mut self,
+        order_ids: &[String],
+    ) -> Result<BTreeMap<String, BTreeMap<StockKey, i64>>>;
+    /// The handsets among `imeis` head office holds, by IMEI.
+    async fn serials(&mut self, imeis: &[String]) -> Result<BTreeMap<String, stock::SerialState>>;
+    /// Stores handsets' states.
+    async fn save_serials(&mut self, serials: &BTreeMap<String, stock::SerialState>) -> Result<()>;
+    /// Appends stock movements (each with its kind and source), recorded at `recorded_at`.
+    async fn insert_stock_movements(
+        &mut self,
+        movements: &[stock::Movement],
+        recorded_at: &str,
+    ) -> Result<()>;
     /// The stored credit notes and gift cards among `numbers`, by number, each held until the
     /// transaction ends (instruments are shared by every till, as customers are).
     async fn instruments(&mut self, numbers: &[String]) -> Result<BTreeMap<String, Instrument>>;
@@ -246,6 +271,7 @@ pub async fn ingest(
     let orders = apply_till_actions(tx, till, &plans, now).await?;
     let mut money = apply_stored_value(tx, till, &writes, &received_at).await?;
     money.alarms.extend(index_returns(tx, till, &writes).await?);
+    money.alarms.extend(apply_serials(tx, &writes).await?);
     let alarm_events = raise_alarms(tx, till, &writes, &orders, &money.alarms, now).await?;
     if !writes.rollups.is_empty() {
         tx.add_rollups(&writes.rollups).await?;
@@ -258,7 +284,7 @@ pub async fn ingest(
     )
     .await?;
     let entry_events = post_entries(tx, till, &plans, &received_at).await?;
-    let feed_events = customers_and_stock(tx, &writes, &received_at).await?;
+    let feed_events = customers_and_stock(tx, &writes, &orders, &received_at).await?;
     let events: Vec<&OutboxEvent> = writes
         .events
         .iter()
@@ -468,6 +494,21 @@ async fn held_ticket(
         .and_then(|signed| pos_hq_core::rollup::parse_ticket(&signed).ok().flatten()))
 }
 
+/// Moves the handsets the upload's records name (see [`stock::apply_serials`]); returns the
+/// alarm of each handset sold again.
+async fn apply_serials(tx: &mut impl IngestTx, writes: &IngestWrites) -> Result<Vec<NewAlarm>> {
+    if writes.serials.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut imeis: Vec<String> = writes.serials.iter().map(|m| m.imei.clone()).collect();
+    imeis.sort();
+    imeis.dedup();
+    let mut held = tx.serials(&imeis).await?;
+    let alarms = stock::apply_serials(&mut held, &writes.serials);
+    tx.save_serials(&held).await?;
+    Ok(alarms)
+}
+
 /// Stores the upload's alarms and the orders', within the till's hourly bound; returns the
 /// events of the new ones.
 async fn raise_alarms(
@@ -570,6 +611,7 @@ async fn post_entries(
 async fn customers_and_stock(
     tx: &mut impl IngestTx,
     writes: &IngestWrites,
+    orders: &TillActionWrites,
     now: &str,
 ) -> Result<Vec<OutboxEvent>> {
     let mut out = Vec::new();
@@ -584,11 +626,33 @@ async fn customers_and_stock(
         let states: Vec<&CustomerState> = states.values().collect();
         tx.save_customer_figures(&states).await?;
     }
-    if !writes.stock.is_empty() {
-        let keys: Vec<&StockKey> = writes.stock.iter().map(|(k, _)| k).collect();
+    let mut planned = writes.stock.clone();
+    let ends = stock::reservation_ends(&orders.orders);
+    if !ends.is_empty() {
+        let ids: Vec<String> = ends.iter().map(|(id, _, _)| id.clone()).collect();
+        let held = tx.stock_reserved_for(&ids).await?;
+        for (id, kind, paid_online) in &ends {
+            let Some(held) = held.get(id) else { continue };
+            planned.extend(
+                stock::end_reservation(id, held, *kind, *paid_online, now)
+                    .into_iter()
+                    .map(stock::Planned::Move),
+            );
+        }
+    }
+    if !planned.is_empty() {
+        let keys: Vec<&StockKey> = planned.iter().map(stock::Planned::key).collect();
         let mut lines = tx.stock_lines(&keys).await?;
-        out.extend(stock::apply(&mut lines, &writes.stock, now));
+        let starts = stock::count_starts(&planned);
+        let moved_after = if starts.is_empty() {
+            BTreeMap::new()
+        } else {
+            tx.stock_moved_after(&starts).await?
+        };
+        let applied = stock::apply(&mut lines, &moved_after, &planned, now);
         tx.save_stock_lines(&lines).await?;
+        tx.insert_stock_movements(&applied.movements, now).await?;
+        out.extend(applied.events);
     }
     Ok(out)
 }

@@ -6,7 +6,8 @@
 //! Decisions shared by both backends: timestamps are stored as canonical RFC 3339 UTC text
 //! (microseconds, `Z`), which sorts chronologically; days as `YYYY-MM-DD`; amounts as integer
 //! cents; records as their stored bytes plus the SHA-256 of those bytes; `records` and `alarms`
-//! refuse UPDATE and DELETE by trigger.
+//! refuse UPDATE and DELETE by trigger. Stock lines and their append-only movements are read
+//! through [`stock::StockStore`], which every [`Store`] is.
 //!
 //! Several server processes over one database: background work is claimed for a lease
 //! ([`Claim`], [`Store::claim_webhook_deliveries`]) and singleton jobs are led by one process
@@ -20,6 +21,8 @@ pub mod audit;
 pub mod ingest_tx;
 pub mod migrations;
 pub mod returns;
+pub mod stock;
+pub use stock::StockStore;
 
 use std::collections::BTreeMap;
 
@@ -57,6 +60,9 @@ pub enum StoreError {
     IdempotencyConflict,
     #[error("{0}")]
     OrderState(String),
+    /// An order asks for more than its pickup shop may promise (see [`stock`]).
+    #[error("{0}")]
+    StockUnavailable(String),
 }
 
 pub use pos_hq_core::distribution::NewChange;
@@ -653,7 +659,7 @@ pub enum HoldOutcome {
 /// Server storage. Every method is one transaction.
 #[async_trait]
 pub trait Store:
-    archives::ArchiveStore + commissions::CommissionStore + Send + Sync + 'static
+    archives::ArchiveStore + commissions::CommissionStore + stock::StockStore + Send + Sync + 'static
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -175,6 +175,9 @@ enum Command {
     /// their validity, a ticket's credit-note slips, a new gift card number.
     #[command(subcommand)]
     StoredValue(StoredValueCommand),
+    /// Stock: receive a delivery, send goods to another shop, receive a transfer, count.
+    #[command(subcommand)]
+    Stock(StockCommand),
     /// The staff who may log in at this till.
     #[command(subcommand)]
     Staff(StaffCommand),
@@ -262,6 +265,68 @@ enum StoredValueCommand {
     Slips { ticket: u64 },
     /// Draw a new gift card number (for card stock).
     NewGiftCard,
+}
+
+#[derive(Subcommand)]
+enum StockCommand {
+    /// Receive a delivery (against its shipping notice with --asn, or without one).
+    Receive {
+        #[arg(long)]
+        asn: Option<String>,
+        /// `PRODUCT:RECEIVED[:EXPECTED[:DAMAGED]]`, once per product (EXPECTED defaults to
+        /// RECEIVED with a notice, 0 without).
+        #[arg(long = "line", required = true)]
+        lines: Vec<String>,
+        /// `PRODUCT:IMEI`, once per handset received in good condition.
+        #[arg(long = "imei")]
+        imeis: Vec<String>,
+    },
+    /// Send goods to another shop (in transit until it receives them).
+    Send {
+        #[arg(long)]
+        to: String,
+        /// `PRODUCT:QUANTITY`, once per product.
+        #[arg(long = "line", required = true)]
+        lines: Vec<String>,
+        #[arg(long = "imei")]
+        imeis: Vec<String>,
+    },
+    /// Receive a transfer another shop sent (its transfer id), with differences on arrival.
+    Arrive {
+        transfer: String,
+        #[arg(long)]
+        from: String,
+        /// `PRODUCT:RECEIVED[:SENT[:DAMAGED]]` (SENT defaults to RECEIVED).
+        #[arg(long = "line", required = true)]
+        lines: Vec<String>,
+        #[arg(long = "imei")]
+        imeis: Vec<String>,
+    },
+    /// Start a count (full, or of one --category or --shelf); head office adjusts against
+    /// the stock at this moment.
+    CountStart {
+        #[arg(long, conflicts_with = "shelf")]
+        category: Option<String>,
+        #[arg(long)]
+        shelf: Option<String>,
+        /// The counter does not see the expected quantities.
+        #[arg(long)]
+        blind: bool,
+    },
+    /// Finish a count with what was counted.
+    CountFinish {
+        count: String,
+        /// `PRODUCT:COUNTED`, once per product.
+        #[arg(long = "line", required = true)]
+        lines: Vec<String>,
+    },
+    /// The counts started and not finished.
+    Counts,
+    /// The latest stock operations recorded at this till.
+    List {
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -878,6 +943,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::WebOrders(command) => web_orders(&cli, command)?,
         Command::GiftCard(command) => gift_card(&cli, command)?,
         Command::StoredValue(command) => stored_value(&cli, command)?,
+        Command::Stock(command) => stock(&cli, command)?,
         Command::Staff(StaffCommand::Add {
             name,
             role,
@@ -1154,6 +1220,153 @@ fn stored_value(cli: &Cli, command: &StoredValueCommand) -> Result<(), Failure> 
             print(json, &number, || format!("{}\n", number.grouped()));
         }
     }
+    Ok(())
+}
+
+/// `PRODUCT:N[:N[:N]]` as the product and its numbers, or the refusal naming the argument.
+fn stock_line(text: &str, most: usize) -> Result<(String, Vec<u32>), Failure> {
+    let mut parts = text.split(':');
+    let product = parts.next().unwrap_or_default().to_string();
+    let numbers: Result<Vec<u32>, _> = parts.map(str::parse::<u32>).collect();
+    match numbers {
+        Ok(numbers) if !product.is_empty() && !numbers.is_empty() && numbers.len() <= most => {
+            Ok((product, numbers))
+        }
+        _ => Err(TillError::invalid(
+            "line_invalid",
+            format!(
+                "`{text}` is not PRODUCT:QUANTITY (up to {most} whole numbers after the product)"
+            ),
+        )
+        .into()),
+    }
+}
+
+/// The IMEIs given for `product` as `PRODUCT:IMEI`.
+fn imeis_of(imeis: &[String], product: &str) -> Vec<String> {
+    imeis
+        .iter()
+        .filter_map(|i| i.split_once(':'))
+        .filter(|(p, _)| *p == product)
+        .map(|(_, imei)| imei.to_string())
+        .collect()
+}
+
+fn received_lines(
+    lines: &[String],
+    imeis: &[String],
+    announced: bool,
+) -> Result<Vec<pos_till::stock::ReceiveLineRequest>, Failure> {
+    lines
+        .iter()
+        .map(|text| {
+            let (product_id, n) = stock_line(text, 3)?;
+            let received = n[0];
+            let default_expected = if announced { received } else { 0 };
+            Ok(pos_till::stock::ReceiveLineRequest {
+                serials: imeis_of(imeis, &product_id),
+                product_id,
+                received,
+                expected: n.get(1).copied().unwrap_or(default_expected),
+                damaged: n.get(2).copied().unwrap_or(0),
+            })
+        })
+        .collect()
+}
+
+fn stock(cli: &Cli, command: &StockCommand) -> Result<(), Failure> {
+    use pos_domain::stock::CountScope;
+    use pos_till::stock::{
+        CountLineRequest, ReceiveRequest, SendLineRequest, TransferArrivalRequest, TransferRequest,
+    };
+    let json = cli.json;
+    let mut till = open(cli)?;
+    let op = &cli.operator;
+    let recorded = match command {
+        StockCommand::Receive { asn, lines, imeis } => till.receive_goods(
+            op,
+            &ReceiveRequest {
+                asn: asn.clone(),
+                lines: received_lines(lines, imeis, asn.is_some())?,
+            },
+        )?,
+        StockCommand::Send { to, lines, imeis } => {
+            let lines = lines
+                .iter()
+                .map(|text| {
+                    let (product_id, n) = stock_line(text, 1)?;
+                    Ok(SendLineRequest {
+                        serials: imeis_of(imeis, &product_id),
+                        product_id,
+                        quantity: n[0],
+                    })
+                })
+                .collect::<Result<_, Failure>>()?;
+            till.send_transfer(
+                op,
+                &TransferRequest {
+                    to_shop: to.clone(),
+                    lines,
+                },
+            )?
+        }
+        StockCommand::Arrive {
+            transfer,
+            from,
+            lines,
+            imeis,
+        } => till.receive_transfer(
+            op,
+            &TransferArrivalRequest {
+                transfer_id: transfer.clone(),
+                from_shop: from.clone(),
+                lines: received_lines(lines, imeis, true)?,
+            },
+        )?,
+        StockCommand::CountStart {
+            category,
+            shelf,
+            blind,
+        } => {
+            let scope = match (category, shelf) {
+                (Some(c), _) => CountScope::Category(c.clone()),
+                (None, Some(s)) => CountScope::Shelf(s.clone()),
+                (None, None) => CountScope::Full,
+            };
+            till.start_count(op, scope, *blind)?
+        }
+        StockCommand::CountFinish { count, lines } => {
+            let lines = lines
+                .iter()
+                .map(|text| {
+                    let (product_id, n) = stock_line(text, 1)?;
+                    Ok(CountLineRequest {
+                        product_id,
+                        counted: n[0],
+                    })
+                })
+                .collect::<Result<Vec<_>, Failure>>()?;
+            till.finish_count(op, count, &lines)?
+        }
+        StockCommand::Counts => {
+            let open = till.open_counts()?;
+            print(json, &open, || pretty(&open));
+            return Ok(());
+        }
+        StockCommand::List { limit } => {
+            let records = till.stock_records(*limit)?;
+            print(json, &records, || pretty(&records));
+            return Ok(());
+        }
+    };
+    print(json, &recorded, || {
+        format!(
+            "stock record {}: {} {}\n",
+            recorded.seq,
+            recorded.operation.kind().replace('_', " "),
+            recorded.operation.id()
+        )
+    });
     Ok(())
 }
 

@@ -383,6 +383,12 @@ original_line: number | null, };
 
 export type LoginRequest = { pin: string, staff_id?: string, };
 
+export type OpenCountView = { count_id: string, by: StockCountBy, value: string | null, blind: boolean, 
+/**
+ * UTC, RFC 3339.
+ */
+started_at: string, };
+
 export type OpenShiftRequest = { float: string, };
 
 export type ParkRequest = { cart: Cart, 
@@ -578,6 +584,62 @@ export type SoldBy = "unit" | "weight";
 export type StaffMember = { id: string, name: string, role: Role, };
 
 export type StatusBar = { session: Session | null, sync: SyncStatus, devices: DevicesView, parked_carts: number, };
+
+export type StockArrivalRequest = { transfer_id: string, from_shop: string, lines: Array<StockReceivedLine>, };
+
+export type StockCountBy = "full" | "category" | "shelf";
+
+export type StockCountFinishRequest = { count_id: string, lines: Array<StockCountedLine>, };
+
+export type StockCountStartRequest = { by: StockCountBy, value?: string, blind: boolean, };
+
+export type StockCountedLine = { product_id: string, counted: number, };
+
+export type StockLineView = { product_id: string, 
+/**
+ * `units` or `grams`.
+ */
+unit: string, 
+/**
+ * Announced, sent or counted.
+ */
+expected: number, 
+/**
+ * Arrived, sent or counted.
+ */
+quantity: number, damaged: number, missing: number, extra: number, serials: Array<string>, };
+
+export type StockOperationView = { seq: number, 
+/**
+ * UTC, RFC 3339.
+ */
+at: string, operator: string, 
+/**
+ * `goods_receipt`, `transfer_out`, `transfer_in`, `count_started`, `count_finished`.
+ */
+kind: string, 
+/**
+ * The receipt's, transfer's or count's id.
+ */
+id: string, asn: string | null, 
+/**
+ * The shop goods went to or came from.
+ */
+other_shop: string | null, lines: Array<StockLineView>, 
+/**
+ * Whether any line differs from what was announced or sent.
+ */
+differences: boolean, };
+
+export type StockOperationsRequest = { limit?: number, };
+
+export type StockReceiveRequest = { asn?: string, lines: Array<StockReceivedLine>, };
+
+export type StockReceivedLine = { product_id: string, expected?: number, received: number, damaged?: number, serials?: Array<string>, };
+
+export type StockSentLine = { product_id: string, quantity: number, serials?: Array<string>, };
+
+export type StockTransferRequest = { to_shop: string, lines: Array<StockSentLine>, };
 
 export type SyncStatus = { enrolled: boolean, server: string | null, 
 /**
@@ -811,6 +873,13 @@ export interface Commands {
   web_order_return_find: { request: WebOrderFindRequest; response: WebOrderReturnable };
   web_order_return_quote: { request: WebOrderReturnRequest; response: ReturnQuote };
   web_order_return: { request: WebOrderReturnRequest; response: SaleResult };
+  stock_receive: { request: StockReceiveRequest; response: StockOperationView };
+  stock_transfer_send: { request: StockTransferRequest; response: StockOperationView };
+  stock_transfer_receive: { request: StockArrivalRequest; response: StockOperationView };
+  stock_count_start: { request: StockCountStartRequest; response: StockOperationView };
+  stock_count_finish: { request: StockCountFinishRequest; response: StockOperationView };
+  stock_open_counts: { request: Empty; response: Array<OpenCountView> };
+  stock_operations: { request: StockOperationsRequest; response: Array<StockOperationView> };
   sync_status: { request: Empty; response: SyncStatus };
   sync_now: { request: Empty; response: SyncStatus };
   enroll: { request: EnrollRequest; response: SyncStatus };
