@@ -7,7 +7,12 @@
 //! [`pos_hq_store::ingest_tx`], whose verbs this backend implements (a batch per statement,
 //! `UNNEST` arrays). Outbox rows are written last, under a transaction-level advisory lock, so outbox
 //! cursors become visible in increasing order and a pull-feed consumer never skips an event
-//! committed late with a smaller cursor. Migrations are the files of `migrations/`
+//! committed late with a smaller cursor. The sales rollups, whose chain-wide rows every
+//! upload of a day adds to, are written just before them under the same lock: the one lock
+//! every upload takes is held for two statements and the commit. Customers and stock lines
+//! are read and written under an advisory lock per customer or per line ([`lock_keys`]), so
+//! uploads of different shops never wait for each other there. Locks are taken in one order:
+//! the changes feed's counter, customers, stock lines, the outbox lock, rollup rows. Migrations are the files of `migrations/`
 //! (`NNNN_name.sql`, embedded in order), numbered in `schema_migrations`,
 //! applied under an advisory lock so several servers can start at once.
 //!
@@ -288,8 +293,9 @@ struct PgIngest<'a> {
 }
 
 impl PgIngest<'_> {
-    /// Takes the outbox lock, once per transaction. Customers and stock lines are shared
-    /// between tills: they are read and written under it, as the outbox events are.
+    /// Takes the outbox lock, once per transaction: the outbox events and the sales rollups
+    /// are written under it (and the credit notes and gift cards read, see
+    /// [`stored_value`]).
     async fn lock_outbox(&mut self) -> Result<()> {
         if !self.outbox_locked {
             self.tx
@@ -464,6 +470,11 @@ impl IngestTx for PgIngest<'_> {
     }
 
     async fn add_rollups(&mut self, rollups: &BTreeMap<RollupKey, RollupDelta>) -> Result<()> {
+        // Every upload of a day adds to the chain-wide rows: under the outbox lock, which
+        // this transaction keeps until its commit anyway, so uploads queue once, on that lock,
+        // rather than on the rows' locks while holding it (rows after the lock, see the
+        // module docs).
+        self.lock_outbox().await?;
         let mut shops = Vec::new();
         let mut days = Vec::new();
         let mut dims = Vec::new();
@@ -610,7 +621,7 @@ impl IngestTx for PgIngest<'_> {
         &mut self,
         ids: &[&str],
     ) -> Result<BTreeMap<String, crm::CustomerState>> {
-        self.lock_outbox().await?;
+        lock_keys(&**self.tx, "customer", ids.iter().copied()).await?;
         customer_states(&**self.tx, ids).await
     }
 
@@ -639,7 +650,7 @@ impl IngestTx for PgIngest<'_> {
         &mut self,
         keys: &[&stock::StockKey],
     ) -> Result<BTreeMap<stock::StockKey, stock::Stored>> {
-        self.lock_outbox().await?;
+        lock_keys(&**self.tx, "stock", keys.iter().map(|k| stock_lock_name(k))).await?;
         let shops: Vec<&str> = keys.iter().map(|k| k.shop_id.as_str()).collect();
         let products: Vec<&str> = keys.iter().map(|k| k.product_id.as_str()).collect();
         let units: Vec<&str> = keys.iter().map(|k| k.unit).collect();
@@ -1334,6 +1345,7 @@ impl Store for PgStore {
         now: DateTime<Utc>,
         till_clock: Option<DateTime<Utc>>,
     ) -> Result<UploadResponse> {
+        let mut timer = ingest_tx::StepTimer::start();
         // Signature checks are CPU work: keep them off the async workers, and out of the
         // transaction.
         let checked = {
@@ -1342,8 +1354,10 @@ impl Store for PgStore {
                 .await
                 .map_err(|e| StoreError::Database(e.to_string()))?
         };
+        timer.mark("check");
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
+        timer.mark("begin");
         let answer = ingest_tx::ingest(
             &mut PgIngest {
                 tx: &tx,
@@ -1355,7 +1369,10 @@ impl Store for PgStore {
             till_clock,
         )
         .await?;
+        timer.mark("steps");
         tx.commit().await?;
+        timer.mark("commit");
+        timer.report(&till.till_id);
         Ok(answer)
     }
 
@@ -1799,6 +1816,9 @@ impl Store for PgStore {
         let tx = client.transaction().await?;
         tx.execute("SELECT 1 FROM change_counter WHERE id = 1 FOR UPDATE", &[])
             .await?;
+        // An upload naming the customer holds this lock from reading it to committing its
+        // events: the erasure scrubs them after, or the upload reads the erased state.
+        lock_keys(&*tx, "customer", [id]).await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
             .await?;
         let known = customer_states(&*tx, &[id])
@@ -2167,9 +2187,47 @@ impl Store for PgStore {
 
 /// The advisory lock key of a singleton job: the first 8 bytes of the SHA-256 of its name.
 fn leader_lock(job: &str) -> i64 {
+    advisory_key(&format!("pos-sync-server leader {job}"))
+}
+
+/// An advisory lock key: the first 8 bytes of the SHA-256 of `name`.
+fn advisory_key(name: &str) -> i64 {
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(format!("pos-sync-server leader {job}").as_bytes());
+    let digest = sha2::Sha256::digest(name.as_bytes());
     i64::from_be_bytes(digest[..8].try_into().expect("a SHA-256 has 8 bytes"))
+}
+
+/// Takes, until the transaction ends, the advisory lock of each of `names` in the lock space
+/// `space` (`customer`, `stock`): the rows of one customer or stock line are read, changed
+/// and written by one transaction at a time, while other customers' and lines' writers go on.
+/// The keys are taken in increasing order, in one statement, so two transactions locking
+/// overlapping sets never deadlock on them.
+async fn lock_keys(
+    tx: &impl tokio_postgres::GenericClient,
+    space: &str,
+    names: impl IntoIterator<Item = impl AsRef<str>>,
+) -> Result<()> {
+    let mut keys: Vec<i64> = names
+        .into_iter()
+        .map(|name| advisory_key(&format!("pos-sync-server {space} {}", name.as_ref())))
+        .collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    // `unnest` yields the array in order, and the locks are taken row by row in that order.
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(k) FROM unnest($1::BIGINT[]) AS u(k)",
+        &[&keys],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The name of a stock line's lock (see [`lock_keys`]).
+fn stock_lock_name(key: &stock::StockKey) -> String {
+    format!("{}/{}/{}", key.shop_id, key.product_id, key.unit)
 }
 
 /// A lead held as a session advisory lock on a connection of its own.
