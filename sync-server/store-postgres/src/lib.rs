@@ -1,19 +1,21 @@
-//! The PostgreSQL backend, for production and scale-out: `tokio-postgres` with a
-//! `deadpool-postgres` pool.
+//! The PostgreSQL backend, for production and scale-out: `tokio-postgres` with
+//! `deadpool-postgres` pools: one for everything, and a small one of its own for the tills'
+//! bearer lookups and changes-feed polls, cheap reads that must not queue behind uploads.
 //!
 //! An upload locks its till's row (`SELECT ... FOR UPDATE`), so two uploads of one till are
 //! serialized while different tills ingest in parallel. Signature checks run on the blocking
 //! pool, before the transaction; the upload's writes follow the one sequence of
 //! [`pos_hq_store::ingest_tx`], whose verbs this backend implements (a batch per statement,
-//! `UNNEST` arrays). Outbox rows are written last, under a transaction-level advisory lock, so outbox
-//! cursors become visible in increasing order and a pull-feed consumer never skips an event
-//! committed late with a smaller cursor. The sales rollups, whose chain-wide rows every
-//! upload of a day adds to, are written just before them under the same lock: the one lock
-//! every upload takes is held for two statements and the commit. Customers and stock lines
-//! are read and written under an advisory lock per customer or per line ([`lock_keys`]), so
-//! uploads of different shops never wait for each other there. Locks are taken in one order:
-//! the changes feed's counter, customers, stock lines, the outbox lock, rollup rows. Migrations are the files of `migrations/`
-//! (`NNNN_name.sql`, embedded in order), numbered in `schema_migrations`,
+//! `UNNEST` arrays). Outbox rows are written last, under a transaction-level advisory lock, so
+//! outbox cursors become visible in increasing order and a pull-feed consumer never skips an
+//! event committed late with a smaller cursor. The sales rollups, whose chain-wide rows every
+//! upload of a day adds to, are written with them under the same lock: the one lock every
+//! upload takes is held for two statements, sent pipelined, and the commit
+//! (`PgIngest::write_shared`). Customers and stock lines are read and written under an
+//! advisory lock per customer or per line (`lock_keys`), so uploads of different shops never
+//! wait for each other there. Locks are taken in one order: the changes feed's counter,
+//! customers, stock lines, the outbox lock, rollup rows. Migrations are the files of
+//! `migrations/` (`NNNN_name.sql`, embedded in order), numbered in `schema_migrations`,
 //! applied under an advisory lock so several servers can start at once.
 //!
 //! Several servers (replicas) share the database: webhook deliveries are claimed with
@@ -74,6 +76,9 @@ const MIGRATIONS: &[&str] = &[
 /// The PostgreSQL store.
 pub struct PgStore {
     pool: Pool,
+    /// The tills' bearer lookups and changes-feed polls: short reads, on connections of their
+    /// own so they never queue behind uploads waiting for locks in `pool`.
+    polls: Pool,
 }
 
 impl PgStore {
@@ -83,7 +88,7 @@ impl PgStore {
             .parse()
             .map_err(|e| StoreError::Database(format!("`{url}`: {e}")))?;
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -93,7 +98,17 @@ impl PgStore {
             .max_size(16)
             .build()
             .map_err(|e| StoreError::Database(e.to_string()))?;
-        let store = PgStore { pool };
+        let polls = Pool::builder(Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        ))
+        .max_size(8)
+        .build()
+        .map_err(|e| StoreError::Database(e.to_string()))?;
+        let store = PgStore { pool, polls };
         store.migrate().await?;
         Ok(store)
     }
@@ -290,9 +305,145 @@ struct PgIngest<'a> {
     tx: &'a deadpool_postgres::Transaction<'a>,
     /// Whether this transaction holds the outbox lock ([`OUTBOX_LOCK`]).
     outbox_locked: bool,
+    /// Rollup deltas not written yet (see [`PgIngest::write_shared`]).
+    rollups: Option<RollupRows>,
+    /// Outbox events not written yet.
+    events: Option<OutboxRows>,
+}
+
+impl<'a> PgIngest<'a> {
+    fn new(tx: &'a deadpool_postgres::Transaction<'a>) -> PgIngest<'a> {
+        PgIngest {
+            tx,
+            outbox_locked: false,
+            rollups: None,
+            events: None,
+        }
+    }
+}
+
+/// Adds deltas to the sales rollup rows.
+const ADD_ROLLUPS: &str = "INSERT INTO sales_rollup AS r (shop_id, day, dimension, key, tickets, quantity, amount_cents, excluding_vat_cents)
+     SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::BIGINT[], $7::BIGINT[], $8::BIGINT[])
+     ON CONFLICT (dimension, day, shop_id, key) DO UPDATE SET
+       tickets = r.tickets + excluded.tickets,
+       quantity = r.quantity + excluded.quantity,
+       amount_cents = r.amount_cents + excluded.amount_cents,
+       excluding_vat_cents = r.excluding_vat_cents + excluded.excluding_vat_cents";
+
+/// Appends events to the outbox in order, skipping an event id already written.
+const INSERT_EVENTS: &str = "INSERT INTO outbox (event_id, type, subject, envelope)
+     SELECT i, t, s, e
+     FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[]) WITH ORDINALITY AS u(i, t, s, e, n)
+     ORDER BY n
+     ON CONFLICT (event_id) DO NOTHING";
+
+/// The columns of rollup deltas, as [`ADD_ROLLUPS`] takes them.
+struct RollupRows {
+    shops: Vec<String>,
+    days: Vec<String>,
+    dimensions: Vec<&'static str>,
+    keys: Vec<String>,
+    tickets: Vec<i64>,
+    quantities: Vec<i64>,
+    amounts: Vec<i64>,
+    excluding_vat: Vec<i64>,
+}
+
+impl RollupRows {
+    fn new(rollups: &BTreeMap<RollupKey, RollupDelta>) -> RollupRows {
+        RollupRows {
+            shops: rollups.keys().map(|k| k.shop_id.clone()).collect(),
+            days: rollups.keys().map(|k| k.day.clone()).collect(),
+            dimensions: rollups.keys().map(|k| k.dimension).collect(),
+            keys: rollups.keys().map(|k| k.key.clone()).collect(),
+            tickets: rollups.values().map(|d| d.tickets).collect(),
+            quantities: rollups.values().map(|d| d.quantity).collect(),
+            amounts: rollups.values().map(|d| d.amount_cents).collect(),
+            excluding_vat: rollups.values().map(|d| d.excluding_vat_cents).collect(),
+        }
+    }
+}
+
+/// The columns of outbox events, as [`INSERT_EVENTS`] takes them.
+struct OutboxRows {
+    ids: Vec<String>,
+    types: Vec<String>,
+    subjects: Vec<String>,
+    envelopes: Vec<String>,
+}
+
+impl OutboxRows {
+    fn new(events: &[&pos_hq_core::events::OutboxEvent]) -> OutboxRows {
+        OutboxRows {
+            ids: events.iter().map(|e| e.id.clone()).collect(),
+            types: events.iter().map(|e| e.event_type.clone()).collect(),
+            subjects: events.iter().map(|e| e.subject.clone()).collect(),
+            envelopes: events.iter().map(|e| e.envelope.to_string()).collect(),
+        }
+    }
 }
 
 impl PgIngest<'_> {
+    /// Writes what every upload shares, the rollup deltas and outbox events held back by
+    /// [`IngestTx::add_rollups`] and [`IngestTx::insert_outbox_events`], under the outbox lock.
+    /// The statements are prepared first (cached per connection), then the lock and both
+    /// writes are sent at once, pipelined, and run one after the other: once the lock is
+    /// granted, the server holds it for those writes and the commit, with no round trip
+    /// through this process between them, which on a busy machine is most of the time a
+    /// serialized section takes.
+    async fn write_shared(&mut self) -> Result<()> {
+        let (rollups, events) = (self.rollups.take(), self.events.take());
+        if rollups.is_none() && events.is_none() {
+            return Ok(());
+        }
+        let tx = self.tx;
+        let lock = tx
+            .prepare_cached("SELECT pg_advisory_xact_lock($1)")
+            .await?;
+        let add_rollups = tx.prepare_cached(ADD_ROLLUPS).await?;
+        let insert_events = tx.prepare_cached(INSERT_EVENTS).await?;
+        let take_lock = async {
+            if !self.outbox_locked {
+                tx.execute(&lock, &[&OUTBOX_LOCK]).await?;
+            }
+            Ok::<_, tokio_postgres::Error>(())
+        };
+        let write_rollups = async {
+            if let Some(r) = &rollups {
+                tx.execute(
+                    &add_rollups,
+                    &[
+                        &r.shops,
+                        &r.days,
+                        &r.dimensions,
+                        &r.keys,
+                        &r.tickets,
+                        &r.quantities,
+                        &r.amounts,
+                        &r.excluding_vat,
+                    ],
+                )
+                .await?;
+            }
+            Ok(())
+        };
+        let write_events = async {
+            if let Some(e) = &events {
+                tx.execute(
+                    &insert_events,
+                    &[&e.ids, &e.types, &e.subjects, &e.envelopes],
+                )
+                .await?;
+            }
+            Ok(())
+        };
+        // `try_join3` polls the three in order, so the requests go out in that order.
+        futures_util::future::try_join3(take_lock, write_rollups, write_events).await?;
+        self.outbox_locked = true;
+        Ok(())
+    }
+
     /// Takes the outbox lock, once per transaction: the outbox events and the sales rollups
     /// are written under it (and the credit notes and gift cards read, see
     /// [`stored_value`]).
@@ -470,39 +621,9 @@ impl IngestTx for PgIngest<'_> {
     }
 
     async fn add_rollups(&mut self, rollups: &BTreeMap<RollupKey, RollupDelta>) -> Result<()> {
-        // Every upload of a day adds to the chain-wide rows: under the outbox lock, which
-        // this transaction keeps until its commit anyway, so uploads queue once, on that lock,
-        // rather than on the rows' locks while holding it (rows after the lock, see the
-        // module docs).
-        self.lock_outbox().await?;
-        let mut shops = Vec::new();
-        let mut days = Vec::new();
-        let mut dims = Vec::new();
-        let mut keys = Vec::new();
-        let (mut tickets, mut qty, mut amount, mut excl) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (k, d) in rollups {
-            shops.push(k.shop_id.as_str());
-            days.push(k.day.as_str());
-            dims.push(k.dimension);
-            keys.push(k.key.as_str());
-            tickets.push(d.tickets);
-            qty.push(d.quantity);
-            amount.push(d.amount_cents);
-            excl.push(d.excluding_vat_cents);
-        }
-        self.tx
-            .execute(
-                "INSERT INTO sales_rollup AS r (shop_id, day, dimension, key, tickets, quantity, amount_cents, excluding_vat_cents)
-                 SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::BIGINT[], $7::BIGINT[], $8::BIGINT[])
-                 ON CONFLICT (dimension, day, shop_id, key) DO UPDATE SET
-                   tickets = r.tickets + excluded.tickets,
-                   quantity = r.quantity + excluded.quantity,
-                   amount_cents = r.amount_cents + excluded.amount_cents,
-                   excluding_vat_cents = r.excluding_vat_cents + excluded.excluding_vat_cents",
-                &[&shops, &days, &dims, &keys, &tickets, &qty, &amount, &excl],
-            )
-            .await?;
+        // Every upload of a day adds to the same chain-wide rows: written with the outbox
+        // events, under the outbox lock (see [`PgIngest::write_shared`]).
+        self.rollups = Some(RollupRows::new(rollups));
         Ok(())
     }
 
@@ -751,22 +872,8 @@ impl IngestTx for PgIngest<'_> {
         events: &[&pos_hq_core::events::OutboxEvent],
     ) -> Result<()> {
         // Written last, under the outbox lock: cursors become visible in increasing order.
-        self.lock_outbox().await?;
-        let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
-        let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
-        let subjects: Vec<&str> = events.iter().map(|e| e.subject.as_str()).collect();
-        let envelopes: Vec<String> = events.iter().map(|e| e.envelope.to_string()).collect();
-        self.tx
-            .execute(
-                "INSERT INTO outbox (event_id, type, subject, envelope)
-                 SELECT i, t, s, e
-                 FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[]) WITH ORDINALITY AS u(i, t, s, e, n)
-                 ORDER BY n
-                 ON CONFLICT (event_id) DO NOTHING",
-                &[&ids, &types, &subjects, &envelopes],
-            )
-            .await?;
-        Ok(())
+        self.events = Some(OutboxRows::new(events));
+        self.write_shared().await
     }
 
     async fn lock_feed(&mut self) -> Result<()> {
@@ -1129,7 +1236,7 @@ impl Store for PgStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<TillAuth>> {
-        let client = self.pool.get().await?;
+        let client = self.polls.get().await?;
         // The last contact is written only when it is stale (see `last_contact_is_stale`): a
         // row write per request would make every read of a till a write.
         let due = now - chrono::Duration::seconds(LAST_CONTACT_EVERY_SECONDS);
@@ -1358,17 +1465,10 @@ impl Store for PgStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         timer.mark("begin");
-        let answer = ingest_tx::ingest(
-            &mut PgIngest {
-                tx: &tx,
-                outbox_locked: false,
-            },
-            till,
-            checked,
-            now,
-            till_clock,
-        )
-        .await?;
+        let mut writes = PgIngest::new(&tx);
+        let answer = ingest_tx::ingest(&mut writes, till, checked, now, till_clock).await?;
+        // Rollups of an upload with no event are still held back.
+        writes.write_shared().await?;
         timer.mark("steps");
         tx.commit().await?;
         timer.mark("commit");
@@ -1708,7 +1808,7 @@ impl Store for PgStore {
         since: u64,
         limit: u32,
     ) -> Result<pos_hq_core::distribution::StoredPage> {
-        let mut client = self.pool.get().await?;
+        let mut client = self.polls.get().await?;
         // One snapshot for the page and `latest`.
         let tx = client
             .build_transaction()
@@ -1797,16 +1897,8 @@ impl Store for PgStore {
     ) -> Result<pos_domain::wire::CustomersUploadResponse> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let answer = ingest_tx::put_customers(
-            &mut PgIngest {
-                tx: &tx,
-                outbox_locked: false,
-            },
-            till,
-            &customers,
-            now,
-        )
-        .await?;
+        let answer =
+            ingest_tx::put_customers(&mut PgIngest::new(&tx), till, &customers, now).await?;
         tx.commit().await?;
         Ok(answer)
     }
