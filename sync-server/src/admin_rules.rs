@@ -208,7 +208,9 @@ async fn cash_office(admin: &Admin<'_>, action: CashOfficeAction) -> Result<(Val
         ),
         CashOfficeAction::Reset { shops } => (shops, None),
     };
-    let shops = admin.set_cash_office(shop_of(&choice), rule.clone()).await?;
+    let shops = admin
+        .set_cash_office(shop_of(&choice), rule.clone())
+        .await?;
     let what = match &rule {
         Some(rule) => format!(
             "pay-outs above {} need a manager{}",

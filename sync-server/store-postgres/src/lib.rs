@@ -1,14 +1,21 @@
-//! The PostgreSQL backend, for production and scale-out: `tokio-postgres` with a
-//! `deadpool-postgres` pool.
+//! The PostgreSQL backend, for production and scale-out: `tokio-postgres` with
+//! `deadpool-postgres` pools: one for everything, and a small one of its own for the tills'
+//! bearer lookups and changes-feed polls, cheap reads that must not queue behind uploads.
 //!
 //! An upload locks its till's row (`SELECT ... FOR UPDATE`), so two uploads of one till are
 //! serialized while different tills ingest in parallel. Signature checks run on the blocking
 //! pool, before the transaction; the upload's writes follow the one sequence of
 //! [`pos_hq_store::ingest_tx`], whose verbs this backend implements (a batch per statement,
-//! `UNNEST` arrays). Outbox rows are written last, under a transaction-level advisory lock, so outbox
-//! cursors become visible in increasing order and a pull-feed consumer never skips an event
-//! committed late with a smaller cursor. Migrations are the files of `migrations/`
-//! (`NNNN_name.sql`, embedded in order), numbered in `schema_migrations`,
+//! `UNNEST` arrays). Outbox rows are written last, under a transaction-level advisory lock, so
+//! outbox cursors become visible in increasing order and a pull-feed consumer never skips an
+//! event committed late with a smaller cursor. The sales rollups, whose chain-wide rows every
+//! upload of a day adds to, are written with them under the same lock: the one lock every
+//! upload takes is held for two statements, sent pipelined, and the commit
+//! (`PgIngest::write_shared`). Customers and stock lines are read and written under an
+//! advisory lock per customer or per line (`lock_keys`), so uploads of different shops never
+//! wait for each other there. Locks are taken in one order: the changes feed's counter,
+//! customers, stock lines, the outbox lock, rollup rows. Migrations are the files of
+//! `migrations/` (`NNNN_name.sql`, embedded in order), numbered in `schema_migrations`,
 //! applied under an advisory lock so several servers can start at once.
 //!
 //! Several servers (replicas) share the database: webhook deliveries are claimed with
@@ -35,8 +42,8 @@ use pos_hq_store::ingest_tx::{self, CheckedUpload, IngestTx, PostedEntry};
 use pos_hq_store::*;
 
 mod archives;
-mod commissions;
 mod audit;
+mod commissions;
 mod feed;
 mod returns;
 mod stock_store;
@@ -76,6 +83,9 @@ const MIGRATIONS: &[&str] = &[
 /// The PostgreSQL store.
 pub struct PgStore {
     pool: Pool,
+    /// The tills' bearer lookups and changes-feed polls: short reads, on connections of their
+    /// own so they never queue behind uploads waiting for locks in `pool`.
+    polls: Pool,
 }
 
 impl PgStore {
@@ -85,7 +95,7 @@ impl PgStore {
             .parse()
             .map_err(|e| StoreError::Database(format!("`{url}`: {e}")))?;
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -95,7 +105,17 @@ impl PgStore {
             .max_size(16)
             .build()
             .map_err(|e| StoreError::Database(e.to_string()))?;
-        let store = PgStore { pool };
+        let polls = Pool::builder(Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        ))
+        .max_size(8)
+        .build()
+        .map_err(|e| StoreError::Database(e.to_string()))?;
+        let store = PgStore { pool, polls };
         store.migrate().await?;
         Ok(store)
     }
@@ -292,11 +312,148 @@ struct PgIngest<'a> {
     tx: &'a deadpool_postgres::Transaction<'a>,
     /// Whether this transaction holds the outbox lock ([`OUTBOX_LOCK`]).
     outbox_locked: bool,
+    /// Rollup deltas not written yet (see [`PgIngest::write_shared`]).
+    rollups: Option<RollupRows>,
+    /// Outbox events not written yet.
+    events: Option<OutboxRows>,
+}
+
+impl<'a> PgIngest<'a> {
+    fn new(tx: &'a deadpool_postgres::Transaction<'a>) -> PgIngest<'a> {
+        PgIngest {
+            tx,
+            outbox_locked: false,
+            rollups: None,
+            events: None,
+        }
+    }
+}
+
+/// Adds deltas to the sales rollup rows.
+const ADD_ROLLUPS: &str = "INSERT INTO sales_rollup AS r (shop_id, day, dimension, key, tickets, quantity, amount_cents, excluding_vat_cents)
+     SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::BIGINT[], $7::BIGINT[], $8::BIGINT[])
+     ON CONFLICT (dimension, day, shop_id, key) DO UPDATE SET
+       tickets = r.tickets + excluded.tickets,
+       quantity = r.quantity + excluded.quantity,
+       amount_cents = r.amount_cents + excluded.amount_cents,
+       excluding_vat_cents = r.excluding_vat_cents + excluded.excluding_vat_cents";
+
+/// Appends events to the outbox in order, skipping an event id already written.
+const INSERT_EVENTS: &str = "INSERT INTO outbox (event_id, type, subject, envelope)
+     SELECT i, t, s, e
+     FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[]) WITH ORDINALITY AS u(i, t, s, e, n)
+     ORDER BY n
+     ON CONFLICT (event_id) DO NOTHING";
+
+/// The columns of rollup deltas, as [`ADD_ROLLUPS`] takes them.
+struct RollupRows {
+    shops: Vec<String>,
+    days: Vec<String>,
+    dimensions: Vec<&'static str>,
+    keys: Vec<String>,
+    tickets: Vec<i64>,
+    quantities: Vec<i64>,
+    amounts: Vec<i64>,
+    excluding_vat: Vec<i64>,
+}
+
+impl RollupRows {
+    fn new(rollups: &BTreeMap<RollupKey, RollupDelta>) -> RollupRows {
+        RollupRows {
+            shops: rollups.keys().map(|k| k.shop_id.clone()).collect(),
+            days: rollups.keys().map(|k| k.day.clone()).collect(),
+            dimensions: rollups.keys().map(|k| k.dimension).collect(),
+            keys: rollups.keys().map(|k| k.key.clone()).collect(),
+            tickets: rollups.values().map(|d| d.tickets).collect(),
+            quantities: rollups.values().map(|d| d.quantity).collect(),
+            amounts: rollups.values().map(|d| d.amount_cents).collect(),
+            excluding_vat: rollups.values().map(|d| d.excluding_vat_cents).collect(),
+        }
+    }
+}
+
+/// The columns of outbox events, as [`INSERT_EVENTS`] takes them.
+struct OutboxRows {
+    ids: Vec<String>,
+    types: Vec<String>,
+    subjects: Vec<String>,
+    envelopes: Vec<String>,
+}
+
+impl OutboxRows {
+    fn new(events: &[&pos_hq_core::events::OutboxEvent]) -> OutboxRows {
+        OutboxRows {
+            ids: events.iter().map(|e| e.id.clone()).collect(),
+            types: events.iter().map(|e| e.event_type.clone()).collect(),
+            subjects: events.iter().map(|e| e.subject.clone()).collect(),
+            envelopes: events.iter().map(|e| e.envelope.to_string()).collect(),
+        }
+    }
 }
 
 impl PgIngest<'_> {
-    /// Takes the outbox lock, once per transaction. Customers and stock lines are shared
-    /// between tills: they are read and written under it, as the outbox events are.
+    /// Writes what every upload shares, the rollup deltas and outbox events held back by
+    /// [`IngestTx::add_rollups`] and [`IngestTx::insert_outbox_events`], under the outbox lock.
+    /// The statements are prepared first (cached per connection), then the lock and both
+    /// writes are sent at once, pipelined, and run one after the other: once the lock is
+    /// granted, the server holds it for those writes and the commit, with no round trip
+    /// through this process between them, which on a busy machine is most of the time a
+    /// serialized section takes.
+    async fn write_shared(&mut self) -> Result<()> {
+        let (rollups, events) = (self.rollups.take(), self.events.take());
+        if rollups.is_none() && events.is_none() {
+            return Ok(());
+        }
+        let tx = self.tx;
+        let lock = tx
+            .prepare_cached("SELECT pg_advisory_xact_lock($1)")
+            .await?;
+        let add_rollups = tx.prepare_cached(ADD_ROLLUPS).await?;
+        let insert_events = tx.prepare_cached(INSERT_EVENTS).await?;
+        let take_lock = async {
+            if !self.outbox_locked {
+                tx.execute(&lock, &[&OUTBOX_LOCK]).await?;
+            }
+            Ok::<_, tokio_postgres::Error>(())
+        };
+        let write_rollups = async {
+            if let Some(r) = &rollups {
+                tx.execute(
+                    &add_rollups,
+                    &[
+                        &r.shops,
+                        &r.days,
+                        &r.dimensions,
+                        &r.keys,
+                        &r.tickets,
+                        &r.quantities,
+                        &r.amounts,
+                        &r.excluding_vat,
+                    ],
+                )
+                .await?;
+            }
+            Ok(())
+        };
+        let write_events = async {
+            if let Some(e) = &events {
+                tx.execute(
+                    &insert_events,
+                    &[&e.ids, &e.types, &e.subjects, &e.envelopes],
+                )
+                .await?;
+            }
+            Ok(())
+        };
+        // `try_join3` polls the three in order, so the requests go out in that order.
+        futures_util::future::try_join3(take_lock, write_rollups, write_events).await?;
+        self.outbox_locked = true;
+        Ok(())
+    }
+
+    /// Takes the outbox lock, once per transaction: the outbox events and the sales rollups
+    /// are written under it (and the credit notes and gift cards read, see
+    /// [`stored_value`]).
     async fn lock_outbox(&mut self) -> Result<()> {
         if !self.outbox_locked {
             self.tx
@@ -471,34 +628,9 @@ impl IngestTx for PgIngest<'_> {
     }
 
     async fn add_rollups(&mut self, rollups: &BTreeMap<RollupKey, RollupDelta>) -> Result<()> {
-        let mut shops = Vec::new();
-        let mut days = Vec::new();
-        let mut dims = Vec::new();
-        let mut keys = Vec::new();
-        let (mut tickets, mut qty, mut amount, mut excl) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (k, d) in rollups {
-            shops.push(k.shop_id.as_str());
-            days.push(k.day.as_str());
-            dims.push(k.dimension);
-            keys.push(k.key.as_str());
-            tickets.push(d.tickets);
-            qty.push(d.quantity);
-            amount.push(d.amount_cents);
-            excl.push(d.excluding_vat_cents);
-        }
-        self.tx
-            .execute(
-                "INSERT INTO sales_rollup AS r (shop_id, day, dimension, key, tickets, quantity, amount_cents, excluding_vat_cents)
-                 SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::BIGINT[], $7::BIGINT[], $8::BIGINT[])
-                 ON CONFLICT (dimension, day, shop_id, key) DO UPDATE SET
-                   tickets = r.tickets + excluded.tickets,
-                   quantity = r.quantity + excluded.quantity,
-                   amount_cents = r.amount_cents + excluded.amount_cents,
-                   excluding_vat_cents = r.excluding_vat_cents + excluded.excluding_vat_cents",
-                &[&shops, &days, &dims, &keys, &tickets, &qty, &amount, &excl],
-            )
-            .await?;
+        // Every upload of a day adds to the same chain-wide rows: written with the outbox
+        // events, under the outbox lock (see [`PgIngest::write_shared`]).
+        self.rollups = Some(RollupRows::new(rollups));
         Ok(())
     }
 
@@ -617,7 +749,7 @@ impl IngestTx for PgIngest<'_> {
         &mut self,
         ids: &[&str],
     ) -> Result<BTreeMap<String, crm::CustomerState>> {
-        self.lock_outbox().await?;
+        lock_keys(&**self.tx, "customer", ids.iter().copied()).await?;
         customer_states(&**self.tx, ids).await
     }
 
@@ -646,7 +778,7 @@ impl IngestTx for PgIngest<'_> {
         &mut self,
         keys: &[&stock::StockKey],
     ) -> Result<BTreeMap<stock::StockKey, stock::Stored>> {
-        self.lock_outbox().await?;
+        lock_stock_lines(&**self.tx, keys).await?;
         crate::stock_store::lines(&**self.tx, keys).await
     }
 
@@ -739,22 +871,8 @@ impl IngestTx for PgIngest<'_> {
         events: &[&pos_hq_core::events::OutboxEvent],
     ) -> Result<()> {
         // Written last, under the outbox lock: cursors become visible in increasing order.
-        self.lock_outbox().await?;
-        let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
-        let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
-        let subjects: Vec<&str> = events.iter().map(|e| e.subject.as_str()).collect();
-        let envelopes: Vec<String> = events.iter().map(|e| e.envelope.to_string()).collect();
-        self.tx
-            .execute(
-                "INSERT INTO outbox (event_id, type, subject, envelope)
-                 SELECT i, t, s, e
-                 FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[]) WITH ORDINALITY AS u(i, t, s, e, n)
-                 ORDER BY n
-                 ON CONFLICT (event_id) DO NOTHING",
-                &[&ids, &types, &subjects, &envelopes],
-            )
-            .await?;
-        Ok(())
+        self.events = Some(OutboxRows::new(events));
+        self.write_shared().await
     }
 
     async fn lock_feed(&mut self) -> Result<()> {
@@ -1117,7 +1235,7 @@ impl Store for PgStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<TillAuth>> {
-        let client = self.pool.get().await?;
+        let client = self.polls.get().await?;
         // The last contact is written only when it is stale (see `last_contact_is_stale`): a
         // row write per request would make every read of a till a write.
         let due = now - chrono::Duration::seconds(LAST_CONTACT_EVERY_SECONDS);
@@ -1333,6 +1451,7 @@ impl Store for PgStore {
         now: DateTime<Utc>,
         till_clock: Option<DateTime<Utc>>,
     ) -> Result<UploadResponse> {
+        let mut timer = ingest_tx::StepTimer::start();
         // Signature checks are CPU work: keep them off the async workers, and out of the
         // transaction.
         let checked = {
@@ -1341,20 +1460,18 @@ impl Store for PgStore {
                 .await
                 .map_err(|e| StoreError::Database(e.to_string()))?
         };
+        timer.mark("check");
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let answer = ingest_tx::ingest(
-            &mut PgIngest {
-                tx: &tx,
-                outbox_locked: false,
-            },
-            till,
-            checked,
-            now,
-            till_clock,
-        )
-        .await?;
+        timer.mark("begin");
+        let mut writes = PgIngest::new(&tx);
+        let answer = ingest_tx::ingest(&mut writes, till, checked, now, till_clock).await?;
+        // Rollups of an upload with no event are still held back.
+        writes.write_shared().await?;
+        timer.mark("steps");
         tx.commit().await?;
+        timer.mark("commit");
+        timer.report(&till.till_id);
         Ok(answer)
     }
 
@@ -1716,7 +1833,7 @@ impl Store for PgStore {
         since: u64,
         limit: u32,
     ) -> Result<pos_hq_core::distribution::StoredPage> {
-        let mut client = self.pool.get().await?;
+        let mut client = self.polls.get().await?;
         // One snapshot for the page and `latest`.
         let tx = client
             .build_transaction()
@@ -1754,6 +1871,10 @@ impl Store for PgStore {
     async fn place_web_order(&self, placement: &Placement) -> Result<Placed> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
+        // The stock lines the order would reserve, locked before `place` takes the outbox lock.
+        let reserves = pos_hq_core::stock::reservation(&placement.order);
+        let keys: Vec<&stock::StockKey> = reserves.iter().map(|m| &m.key).collect();
+        lock_stock_lines(&*tx, &keys).await?;
         let placed = postgres_feed::place(&tx, placement).await?;
         if let Placed::Created(order) = &placed {
             let now = pos_domain::record::timestamp::format(&placement.now);
@@ -1788,6 +1909,12 @@ impl Store for PgStore {
     async fn cancel_web_order(&self, id: &str, now: DateTime<Utc>) -> Result<WebOrder> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
+        // The stock lines the order holds, locked before `cancel` takes the outbox lock.
+        if let Some(held) = postgres_feed::web_order(&tx, id, false).await? {
+            let reserves = pos_hq_core::stock::reservation(&held);
+            let keys: Vec<&stock::StockKey> = reserves.iter().map(|m| &m.key).collect();
+            lock_stock_lines(&*tx, &keys).await?;
+        }
         let order = postgres_feed::cancel(&tx, id, now).await?;
         crate::stock_store::end_reservation(
             &tx,
@@ -1817,16 +1944,8 @@ impl Store for PgStore {
     ) -> Result<pos_domain::wire::CustomersUploadResponse> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let answer = ingest_tx::put_customers(
-            &mut PgIngest {
-                tx: &tx,
-                outbox_locked: false,
-            },
-            till,
-            &customers,
-            now,
-        )
-        .await?;
+        let answer =
+            ingest_tx::put_customers(&mut PgIngest::new(&tx), till, &customers, now).await?;
         tx.commit().await?;
         Ok(answer)
     }
@@ -1836,6 +1955,9 @@ impl Store for PgStore {
         let tx = client.transaction().await?;
         tx.execute("SELECT 1 FROM change_counter WHERE id = 1 FOR UPDATE", &[])
             .await?;
+        // An upload naming the customer holds this lock from reading it to committing its
+        // events: the erasure scrubs them after, or the upload reads the erased state.
+        lock_keys(&*tx, "customer", [id]).await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
             .await?;
         let known = customer_states(&*tx, &[id])
@@ -2240,9 +2362,58 @@ impl Store for PgStore {
 
 /// The advisory lock key of a singleton job: the first 8 bytes of the SHA-256 of its name.
 fn leader_lock(job: &str) -> i64 {
+    advisory_key(&format!("pos-sync-server leader {job}"))
+}
+
+/// An advisory lock key: the first 8 bytes of the SHA-256 of `name`.
+fn advisory_key(name: &str) -> i64 {
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(format!("pos-sync-server leader {job}").as_bytes());
+    let digest = sha2::Sha256::digest(name.as_bytes());
     i64::from_be_bytes(digest[..8].try_into().expect("a SHA-256 has 8 bytes"))
+}
+
+/// Takes, until the transaction ends, the advisory lock of each of `names` in the lock space
+/// `space` (`customer`, `stock`): the rows of one customer or stock line are read, changed
+/// and written by one transaction at a time, while other customers' and lines' writers go on.
+/// The keys are taken in increasing order, in one statement, so two transactions locking
+/// overlapping sets never deadlock on them.
+async fn lock_keys(
+    tx: &impl tokio_postgres::GenericClient,
+    space: &str,
+    names: impl IntoIterator<Item = impl AsRef<str>>,
+) -> Result<()> {
+    let mut keys: Vec<i64> = names
+        .into_iter()
+        .map(|name| advisory_key(&format!("pos-sync-server {space} {}", name.as_ref())))
+        .collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    // `unnest` yields the array in order, and the locks are taken row by row in that order.
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(k) FROM unnest($1::BIGINT[]) AS u(k)",
+        &[&keys],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The name of a stock line's lock (see [`lock_keys`]).
+fn stock_lock_name(key: &stock::StockKey) -> String {
+    format!("{}/{}/{}", key.shop_id, key.product_id, key.unit)
+}
+
+/// Takes the lock of each of these stock lines (see [`lock_keys`]): every writer of
+/// `stock_levels` does, before the outbox lock, so an upload and a web order's placement or
+/// cancellation moving the same line take their locks in the same order.
+pub(crate) async fn lock_stock_lines(
+    tx: &impl tokio_postgres::GenericClient,
+    keys: &[&stock::StockKey],
+) -> Result<()> {
+    let names: Vec<String> = keys.iter().map(|k| stock_lock_name(k)).collect();
+    lock_keys(tx, "stock", names).await
 }
 
 /// A lead held as a session advisory lock on a connection of its own.

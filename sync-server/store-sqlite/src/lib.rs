@@ -36,8 +36,8 @@ use pos_hq_store::ingest_tx::{self, CheckedUpload, IngestTx, PostedEntry};
 use pos_hq_store::*;
 
 mod archives;
-mod commissions;
 mod audit;
+mod commissions;
 mod feed;
 mod returns;
 mod stock_store;

@@ -10,23 +10,31 @@
 //! 1. the records and the new chain heads;
 //! 2. the web orders the till's records move, with their feed entries (after the records, so
 //!    the entries take versions in this transaction);
-//! 3. the credit notes' and gift cards' balances and history, and the online holds the till's
+//! 3. the customers' figures, and the stock lines the tickets and stock operations move with
+//!    their movements, each count resolved against the stock at its start, and the
+//!    reservations of the web orders handed over (consumed) or refused (released)
+//!    ([`pos_hq_core::crm`], [`pos_hq_core::stock`]): rows of a customer or a shop, which a
+//!    backend may lock one by one, so they come before anything that takes a lock shared by
+//!    every till;
+//! 4. the credit notes' and gift cards' balances and history, and the online holds the till's
 //!    redemptions settle ([`pos_hq_core::stored_value`]); the returns naming an original
 //!    ticket, indexed with it, the reservations they settle, and an over-return alarm when
 //!    the chain gave back more than was sold ([`pos_hq_core::returns`]); the handsets' IMEIs
 //!    the records move, and an alarm per handset sold again ([`pos_hq_core::stock`]);
-//! 4. the alarms, bounded per till and hour ([`pos_hq_core::ingest::admit_alarms`]), each new one
+//! 5. the alarms, bounded per till and hour ([`pos_hq_core::ingest::admit_alarms`]), each new one
 //!    with its event;
-//! 5. the sales rollups (deltas added to the stored rows);
 //! 6. the till's last contact, clock skew and software;
 //! 7. the day closures, and the daily entries of every closure whose cash records are held
 //!    ([`pos_hq_core::accounting`]);
-//! 8. the customers' figures, and the stock lines the tickets and stock operations move with
-//!    their movements, each count resolved against the stock at its start, and the
-//!    reservations of the web orders handed over (consumed) or refused (released)
-//!    ([`pos_hq_core::crm`], [`pos_hq_core::stock`]);
+//! 8. the sales rollups (deltas added to the stored rows, aggregated over the whole upload);
 //! 9. the outbox events: the records', the instruments' movements, the alarms', the entries',
 //!    the orders', the customers' and stock lines', in that order.
+//!
+//! Steps 8 and 9 write what every upload shares: the chain-wide rollup rows of the day (every
+//! ticket of the chain adds to them) and the outbox's order. They come last, just before the
+//! commit, so a backend that serializes them (PostgreSQL: one lock, taken at step 8) holds that
+//! lock for two statements and the commit, not for the whole upload; uploads of different
+//! tills then run their other steps side by side.
 //!
 //! The customers a till uploads (their contact details) follow [`put_customers`], over the
 //! same verbs.
@@ -35,6 +43,8 @@
 //! backend can write it in one statement.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use pos_domain::accounting::JournalEntry;
@@ -103,7 +113,9 @@ pub trait IngestTx {
         alarms: &[NewAlarm],
         raised_at: &str,
     ) -> Result<Vec<bool>>;
-    /// Adds deltas to the sales rollup rows.
+    /// Adds deltas to the sales rollup rows. Every upload of a day adds to the same chain-wide
+    /// rows: called once per upload, just before [`IngestTx::insert_outbox_events`], so a
+    /// backend that serializes both holds its lock for the end of the transaction only.
     async fn add_rollups(&mut self, rollups: &BTreeMap<RollupKey, RollupDelta>) -> Result<()>;
     /// Records the till's contact at `at`, its clock skew and its software (each kept when
     /// `None`).
@@ -137,12 +149,13 @@ pub trait IngestTx {
     /// Stores a closure's daily entry and drops it from the pending ones.
     async fn post_entry(&mut self, posted: &PostedEntry<'_>) -> Result<()>;
     /// The stored states of the customers `ids` (contact details included), by id. Customers
-    /// are shared by every till: the backend serializes this read with its write.
+    /// are shared by every till: the backend serializes this read with its write, customer by
+    /// customer (two uploads naming different customers do not wait for each other).
     async fn customer_states(&mut self, ids: &[&str]) -> Result<BTreeMap<String, CustomerState>>;
     /// Stores customers' figures (first shop and visit, last purchase, tickets, total,
     /// version), leaving their contact details.
     async fn save_customer_figures(&mut self, states: &[&CustomerState]) -> Result<()>;
-    /// The stored stock lines among `keys` (serialized as customers are).
+    /// The stored stock lines among `keys` (serialized line by line, as customers are).
     async fn stock_lines(
         &mut self,
         keys: &[&StockKey],
@@ -263,19 +276,24 @@ pub async fn ingest(
     now: DateTime<Utc>,
     till_clock: Option<DateTime<Utc>>,
 ) -> Result<UploadResponse> {
+    let mut timer = StepTimer::start();
     tx.lock_till(&till.till_id).await?;
+    timer.mark("lock");
     let plans = plan(tx, till, upload).await?;
+    timer.mark("plan");
     let writes = ingest_writes(&till.shop_id, &plans);
+    timer.mark("derive");
     let received_at = timestamp::format(&now);
     store_records(tx, till, &plans, &received_at).await?;
+    timer.mark("records");
     let orders = apply_till_actions(tx, till, &plans, now).await?;
+    let feed_events = customers_and_stock(tx, &writes, &orders, &received_at).await?;
+    timer.mark("customers+stock");
     let mut money = apply_stored_value(tx, till, &writes, &received_at).await?;
     money.alarms.extend(index_returns(tx, till, &writes).await?);
     money.alarms.extend(apply_serials(tx, &writes).await?);
     let alarm_events = raise_alarms(tx, till, &writes, &orders, &money.alarms, now).await?;
-    if !writes.rollups.is_empty() {
-        tx.add_rollups(&writes.rollups).await?;
-    }
+    timer.mark("value+returns+alarms");
     tx.touch_till(
         &till.till_id,
         &received_at,
@@ -284,7 +302,12 @@ pub async fn ingest(
     )
     .await?;
     let entry_events = post_entries(tx, till, &plans, &received_at).await?;
-    let feed_events = customers_and_stock(tx, &writes, &orders, &received_at).await?;
+    timer.mark("till+entries");
+    // What every upload shares, last (see the module docs).
+    if !writes.rollups.is_empty() {
+        tx.add_rollups(&writes.rollups).await?;
+    }
+    timer.mark("rollups");
     let events: Vec<&OutboxEvent> = writes
         .events
         .iter()
@@ -297,9 +320,56 @@ pub async fn ingest(
     if !events.is_empty() {
         tx.insert_outbox_events(&events).await?;
     }
+    timer.mark("outbox");
+    timer.report(&till.till_id);
     Ok(UploadResponse {
         chains: plans.into_iter().map(|p| p.ack).collect(),
     })
+}
+
+/// Where an upload's time goes, step by step, printed to standard error (one line per upload)
+/// when the environment variable `SYNC_SERVER_INGEST_TIMING` is set: a profile of ingest
+/// without a profiler. Costs nothing otherwise. Backends time their own steps around
+/// [`ingest()`] (the signature checks, the commit) with it too.
+pub struct StepTimer {
+    last: Instant,
+    steps: Vec<(&'static str, Duration)>,
+}
+
+impl StepTimer {
+    /// Starts timing (a no-op unless `SYNC_SERVER_INGEST_TIMING` is set).
+    pub fn start() -> StepTimer {
+        StepTimer {
+            last: Instant::now(),
+            steps: Vec::new(),
+        }
+    }
+
+    /// Ends the step `name`, started when the previous one ended.
+    pub fn mark(&mut self, name: &'static str) {
+        if timing_on() {
+            let now = Instant::now();
+            self.steps.push((name, now - self.last));
+            self.last = now;
+        }
+    }
+
+    /// Prints the steps of `what` (`ingest TILL: plan 1.2 ms, ...`).
+    pub fn report(&self, what: &str) {
+        if timing_on() {
+            let steps: Vec<String> = self
+                .steps
+                .iter()
+                .map(|(name, took)| format!("{name} {:.2} ms", took.as_secs_f64() * 1e3))
+                .collect();
+            eprintln!("ingest {what}: {}", steps.join(", "));
+        }
+    }
+}
+
+fn timing_on() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("SYNC_SERVER_INGEST_TIMING").is_some())
 }
 
 /// Reads what is held of each chain of the upload and plans it.
