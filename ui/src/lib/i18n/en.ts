@@ -114,7 +114,6 @@ export const en: Record<MessageKey, string> = {
   'pay.removeTender': 'Remove this payment',
   'pay.badAmount': '"{text}" is not an amount: type it like 12.50.',
   'pay.noChangeFor': 'No change on {kind}: enter at most the amount due.',
-  'pay.overpaid': 'Overpaid by {amount} beyond cash: remove or correct a payment.',
   'pay.referenceMissing': 'Type or scan the number of the payment document.',
 
   'card.pending': 'Card payment of {amount}: the customer is paying on the terminal…',

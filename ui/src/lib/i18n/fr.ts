@@ -112,7 +112,6 @@ export const fr = {
   'pay.removeTender': 'Retirer ce paiement',
   'pay.badAmount': '« {text} » n’est pas un montant : tapez par exemple 12,50.',
   'pay.noChangeFor': 'Pas de rendu sur {kind} : saisissez au plus le montant à payer.',
-  'pay.overpaid': 'Trop perçu de {amount} hors espèces : retirez ou corrigez un paiement.',
   'pay.referenceMissing': 'Tapez ou scannez le numéro du titre de paiement.',
 
   'card.pending': 'Paiement carte de {amount} : le client paie sur le terminal…',
