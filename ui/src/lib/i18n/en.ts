@@ -125,6 +125,7 @@ export const en: Record<MessageKey, string> = {
   'card.wasNotApproved': 'No, not approved',
   'card.otherTender': 'Another means of payment',
   'card.unresolvedHelp': 'A card payment of {amount} (reference {reference}) was interrupted. Look at the terminal’s receipt: was it approved?',
+  'card.chargedUnused': 'Charged, not yet on a ticket',
   'card.giveBackHelp': 'This payment of {amount} was charged but no sale recorded it: use it on the sale being made, or give it back on the terminal.',
   'card.giveBack': 'Give back on the terminal',
   'card.useOnSale': 'Use it on this sale',
