@@ -366,4 +366,6 @@ export async function restoreCart(cart: Cart): Promise<void> {
   sale.approvals = [...(cart.approvals ?? [])];
   sale.selected = sale.lines.length - 1;
   sale.quote = quote;
+  // The amount due shown is the engine's answer for the cart as rebuilt here.
+  if (quote) await requote();
 }
