@@ -1169,20 +1169,30 @@ pub struct PickedLineInput {
     pub quantity: u32,
 }
 
-/// `web_order_quote`: what the customer pays for the lines they take (all when left out).
+/// `web_order_quote`: what the customer pays for the lines they take (all when left out), and
+/// the tenders entered so far at payment (to show what is left to pay and the change).
 #[derive(Clone, Debug, Serialize, Deserialize, TS)]
 pub struct WebOrderPickRequest {
     pub order: String,
     #[serde(default)]
     #[ts(optional)]
     pub lines: Option<Vec<PickedLineInput>>,
+    #[serde(default)]
+    #[ts(as = "Option<Vec<TenderInput>>", optional)]
+    pub tenders: Vec<TenderInput>,
 }
 
 /// `web_order_quote`.
 #[derive(Clone, Debug, Serialize, Deserialize, TS)]
 pub struct WebOrderQuote {
-    /// Zero for an order paid online.
+    /// What the lines taken cost at pickup: zero for an order paid online.
+    pub total: String,
+    /// Sum of the tenders given.
+    pub tendered: String,
+    /// What is still to pay (zero once the tenders cover the total).
     pub amount_due: String,
+    /// Cash to give back if the order were handed over with these tenders.
+    pub change: String,
     /// Fewer units than ordered: a partial pickup.
     pub partial: bool,
 }

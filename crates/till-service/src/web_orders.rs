@@ -5,6 +5,7 @@
 //! engine ([`pos_till::web_orders`]), so all of it works offline and reaches head office at the
 //! next sync, which the action asks for at once.
 
+use pos_domain::tender::settlement;
 use pos_domain::web_order::{
     OrderState, PaymentState, PickedLine, WebOrder, check_picked, is_complete, whole_order,
 };
@@ -13,6 +14,7 @@ use pos_till::web_orders::HandoverRequest as EngineHandover;
 use crate::api::*;
 use crate::error::{ApiError, ApiResult};
 use crate::service::{Service, lock};
+use crate::views;
 
 fn state_view(state: OrderState) -> WebOrderState {
     match state {
@@ -125,7 +127,7 @@ impl Service {
         let picked = picked(&request.lines).unwrap_or_else(|| whole_order(&order.lines));
         check_picked(&order.lines, &picked)
             .map_err(|m| ApiError::invalid("picked_lines_invalid", m))?;
-        let amount_due = match order.payment {
+        let total = match order.payment {
             PaymentState::PaidOnline => pos_domain::Money::ZERO,
             PaymentState::PayInShop => picked
                 .iter()
@@ -135,8 +137,12 @@ impl Service {
                 })
                 .sum(),
         };
+        let settlement = settlement(total, &views::tenders_entered(&request.tenders)?);
         Ok(WebOrderQuote {
-            amount_due: amount_due.to_string(),
+            total: total.to_string(),
+            tendered: settlement.tendered.to_string(),
+            amount_due: settlement.due.to_string(),
+            change: settlement.change.to_string(),
             partial: !is_complete(&order.lines, &picked),
         })
     }

@@ -772,6 +772,28 @@ fn click_and_collect_prepare_hand_over_with_payment_partial_pickup_and_refusal()
         .ok();
     assert_eq!(quote["amount_due"], "44.89");
     assert_eq!(quote["partial"], true);
+    let paying = till
+        .call(
+            "web_order_quote",
+            json!({"order": "WO1", "lines": lines,
+                   "tenders": [{"kind": "card", "amount": "20.00"}, {"kind": "cash", "amount": "30.00"}]}),
+        )
+        .ok();
+    assert_eq!(
+        (
+            &paying["total"],
+            &paying["tendered"],
+            &paying["amount_due"],
+            &paying["change"]
+        ),
+        (
+            &json!("44.89"),
+            &json!("50.00"),
+            &json!("0.00"),
+            &json!("5.11")
+        ),
+        "the pickup's payment screen shows the engine's settlement of the tenders taken so far"
+    );
     let too_many = till.call(
         "web_order_quote",
         json!({"order": "WO1", "lines": [{"line": 1, "quantity": 3}]}),

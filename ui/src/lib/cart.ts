@@ -1,9 +1,10 @@
 /**
- * The cart's display arithmetic: line totals while the cashier builds the sale, and what is
- * still due, paid and given back as tenders are added.
+ * The cart's display arithmetic: line totals while the cashier builds the sale.
  *
  * The engine's quote is the authority on the ticket (ticket discounts, VAT); these figures are
- * the same rules applied line by line so that the screen answers at once, key by key.
+ * the same rules applied line by line so that the screen answers at once, key by key. What is
+ * still due, tendered and given back at payment is never computed here: the payment screen shows
+ * the engine's settlement (see `figures` in `sale.svelte.ts`).
  */
 import { parseAmount, parseDecimal, timesDecimal, type Cents } from './money';
 
@@ -71,33 +72,3 @@ export function missingSerials(line: CartLine): number {
 }
 
 export type TenderKind = 'cash' | 'card' | 'gift_card' | 'voucher' | 'cheque' | 'store_credit';
-
-export interface PendingTender {
-  kind: TenderKind;
-  amount: Cents;
-  reference?: string;
-}
-
-export interface Settlement {
-  paid: Cents;
-  /** Still to pay (0 once covered). */
-  due: Cents;
-  /** Cash handed back: overpayment, which only cash may cause. */
-  change: Cents;
-  /** Overpaid beyond the cash tendered: a card or voucher over the total, to correct. */
-  excessWithoutCash: Cents;
-}
-
-/**
- * What remains due, and the change, for a sale of `total` and the tenders taken so far.
- * Change comes out of cash only, as the engine requires; anything overpaid beyond the cash is
- * reported so the screen can refuse it before the engine does.
- */
-export function settle(total: Cents, tenders: readonly PendingTender[]): Settlement {
-  const paid = tenders.reduce((s, t) => s + t.amount, 0n);
-  const cash = tenders.filter((t) => t.kind === 'cash').reduce((s, t) => s + t.amount, 0n);
-  const due = total > paid ? total - paid : 0n;
-  const over = paid > total ? paid - total : 0n;
-  const change = over < cash ? over : cash;
-  return { paid, due, change, excessWithoutCash: over - change };
-}

@@ -1,7 +1,9 @@
 /**
  * The sale in progress: the cart as the cashier builds it, the engine's quote of it, and the
- * tenders taken at payment. The cart is sent whole to `quote` after each change, so the
- * amount due on screen is always the engine's.
+ * tenders taken at payment. The cart and the tenders are sent whole to `quote` after each
+ * change, so the amount due, the amount tendered and the change on screen are always the
+ * engine's (`pos_domain::tender::settlement`): the screen never computes them itself, and shows
+ * none (nor records) until the answer for the tenders as they stand has arrived.
  *
  * An exchange is the same cart with `exchange` set: the lines of an earlier ticket coming back
  * (chosen on the returns screen) ride along, the cart holds the new items, the engine's
@@ -17,15 +19,17 @@ import type {
   ExchangeRequest,
   ProductView,
   Quote,
+  QuoteRequest,
   RefundTo,
   ReturnLineInput,
   SaleResult,
   TenderInput,
+  WebOrderPickRequest,
 } from './api/generated/api';
 import { app } from './app.svelte';
 import { engineMessage } from './errors';
 import { parseAmount, toApiAmount } from './money';
-import { cartTotal, missingSerials, settle, type CartLine, type PendingTender, type TenderKind } from './cart';
+import { cartTotal, missingSerials, type CartLine, type TenderKind } from './cart';
 
 /** The returned side of an exchange, as chosen on the returns screen. */
 export interface ExchangeContext {
@@ -38,9 +42,27 @@ export interface ExchangeContext {
   returnedLines: { label: string; quantity: string; total: string }[];
 }
 
-export interface Tender extends PendingTender {
+/** A tender taken at payment, before the sale is recorded. */
+export interface Tender {
+  kind: TenderKind;
+  amount: bigint;
+  reference?: string;
   /** The approved card payment this tender stands for. */
   paymentId?: string;
+}
+
+/** The engine's settlement of the tenders taken so far, as its quote answered it. */
+export interface Figures {
+  tendered: bigint;
+  /** Still to pay (0 once covered). */
+  due: bigint;
+  /** Cash handed back. */
+  change: bigint;
+}
+
+/** Figures with the request they answer: they stand only while that request is still current. */
+interface AnsweredFigures extends Figures {
+  request: string;
 }
 
 let nextKey = 1;
@@ -59,6 +81,8 @@ export const sale = $state<{
   webOrder: WebOrderPayment | null;
   exchange: ExchangeContext | null;
   exchangeQuote: ExchangeQuote | null;
+  /** The engine's amount due and change, for the request they answered. */
+  answered: AnsweredFigures | null;
 }>({
   lines: [],
   selected: -1,
@@ -71,6 +95,7 @@ export const sale = $state<{
   webOrder: null,
   exchange: null,
   exchangeQuote: null,
+  answered: null,
 });
 
 /** A web order to pay in the shop, handed over once its payment is covered. */
@@ -80,6 +105,7 @@ export interface WebOrderPayment {
   pickupCode: string;
   /** What the customer takes; undefined: the whole order. */
   lines?: PickedLineInput[];
+  /** What the lines taken cost, from the engine's `web_order_quote`. */
   amountDue: string;
 }
 
@@ -182,37 +208,84 @@ function cartQuote(q: ExchangeQuote): Quote {
   };
 }
 
-export function settlement() {
-  return settle(total(), sale.tenders);
+/** The quote that prices what is being paid, with the tenders taken so far. */
+type QuoteAsked =
+  | { command: 'quote'; request: QuoteRequest }
+  | { command: 'exchange_quote'; request: ExchangeRequest }
+  | { command: 'web_order_quote'; request: WebOrderPickRequest };
+
+function quoteAsked(): QuoteAsked | null {
+  const tenders = toApiTenders();
+  const order = sale.webOrder;
+  if (order) {
+    return { command: 'web_order_quote', request: { order: order.id, ...(order.lines ? { lines: order.lines } : {}), tenders } };
+  }
+  if (sale.lines.length === 0) return null;
+  const exchange = exchangeRequest();
+  if (exchange) return { command: 'exchange_quote', request: { ...exchange, tenders } };
+  return { command: 'quote', request: { cart: toApiCart(), tenders } };
+}
+
+const keyOf = (asked: QuoteAsked | null) => JSON.stringify(asked);
+
+/**
+ * The engine's amount due, tendered and change for the sale and tenders as they stand now, or
+ * `null` while that answer has not arrived (a tender or the cart changed since the last one):
+ * the payment screen shows nothing it computed itself and records nothing before it.
+ */
+export function figures(): Figures | null {
+  const answered = sale.answered;
+  if (!answered || answered.request !== keyOf(quoteAsked())) return null;
+  return { tendered: answered.tendered, due: answered.due, change: answered.change };
+}
+
+function answer(asked: QuoteAsked, q: { tendered: string; amount_due: string; change: string }): void {
+  sale.answered = {
+    request: keyOf(asked),
+    tendered: parseAmount(q.tendered),
+    due: parseAmount(q.amount_due),
+    change: parseAmount(q.change),
+  };
 }
 
 let quoteSeq = 0;
 
-/** Asks the engine to price the cart; a stale answer (the cart changed since) is dropped. */
+/**
+ * Asks the engine to price the cart (or the web order being paid for) with the tenders taken so
+ * far; a stale answer (the cart or the tenders changed since) is dropped.
+ */
 export async function requote(): Promise<void> {
   const seq = ++quoteSeq;
-  if (sale.lines.length === 0) {
+  const asked = quoteAsked();
+  if (!asked) {
     sale.quote = null;
     sale.exchangeQuote = null;
+    sale.answered = null;
     return;
   }
   try {
-    const exchange = exchangeRequest();
-    let quote: Quote;
-    if (exchange) {
-      const q = await app.backend.call('exchange_quote', exchange);
-      if (seq === quoteSeq) sale.exchangeQuote = q;
+    let quote: Quote | null = null;
+    if (asked.command === 'web_order_quote') {
+      const q = await app.backend.call('web_order_quote', asked.request);
+      if (seq === quoteSeq) answer(asked, q);
+    } else if (asked.command === 'exchange_quote') {
+      const q = await app.backend.call('exchange_quote', asked.request);
+      if (seq === quoteSeq) {
+        sale.exchangeQuote = q;
+        answer(asked, q);
+      }
       quote = cartQuote(q);
     } else {
-      quote = await app.backend.call('quote', { cart: toApiCart(), tenders: [] });
+      quote = await app.backend.call('quote', asked.request);
+      if (seq === quoteSeq) answer(asked, quote);
     }
     if (seq === quoteSeq) {
-      sale.quote = quote;
+      if (quote) sale.quote = quote;
       if (app.error?.code && app.error.code !== 'engine_unreachable') app.error = null;
     }
   } catch (e) {
     if (seq === quoteSeq) {
-      sale.quote = null;
+      if (!sale.webOrder) sale.quote = null;
       const err = e as { code?: string; message?: string };
       // While IMEIs are still being captured the line says so; the engine's refusal is noise.
       const capturing = sale.lines.some((l) => missingSerials(l) > 0) && (err.code ?? '').startsWith('serial');
@@ -239,6 +312,7 @@ export function clearSale(): void {
   sale.webOrder = null;
   sale.exchange = null;
   sale.exchangeQuote = null;
+  sale.answered = null;
 }
 
 /** Starts an exchange: the lines coming back are set, the (empty) cart takes the new items. */
@@ -292,4 +366,6 @@ export async function restoreCart(cart: Cart): Promise<void> {
   sale.approvals = [...(cart.approvals ?? [])];
   sale.selected = sale.lines.length - 1;
   sale.quote = quote;
+  // The amount due shown is the engine's answer for the cart as rebuilt here.
+  if (quote) await requote();
 }

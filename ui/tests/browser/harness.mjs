@@ -74,9 +74,7 @@ export async function startStack({ terminal = 'amount-rule', terminalTimeout = 3
 
     // The engine's loopback HTTP transport serving ui/dist, with the printer and terminal
     // simulators in its process; its first stdout line says where everything is.
-    const engine = await startPrinting(
-      bin('till-app-http'),
-      [
+    const engineArgs = [
         '--db', db,
         '--listen', '127.0.0.1:0',
         '--ui', join(uiDir, 'dist'),
@@ -87,22 +85,15 @@ export async function startStack({ terminal = 'amount-rule', terminalTimeout = 3
         // The customer display simulator writes each screen to display/display.log.
         ...(display ? ['--display', `sim:${join(dir, 'display')}`] : []),
         ...(scanner ? ['--scanner', scanner] : []),
-      ],
-      'till-app-http',
-      { RUST_LOG: 'warn' },
-    );
+    ];
+    let engine = await startEngine(engineArgs);
     children.push(engine.child);
-    const ready = JSON.parse(engine.first);
-    engine.url = ready.url;
-    // The launch secret every command carries, read from the page the engine serves, as the UI does.
-    const page = await (await fetch(`${engine.url}/`)).text();
-    const secret = page.match(/<meta name="till-secret" content="([0-9a-f]+)">/)?.[1];
-    if (!secret) throw new Error(`the served page carries no launch secret: ${page.slice(0, 300)}`);
 
-    return {
+    const stack = {
       dir,
       db,
       receipts,
+      /** Where the engine serves the app (a new port after `restart`). */
       url: engine.url,
       catalog: catalog.products,
       product: (id) => {
@@ -114,7 +105,7 @@ export async function startStack({ terminal = 'amount-rule', terminalTimeout = 3
       api: async (command, request = {}) => {
         const response = await fetch(`${engine.url}/api/${command}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-till-secret': secret },
+          headers: { 'content-type': 'application/json', 'x-till-secret': engine.secret },
           body: JSON.stringify(request),
         });
         const body = await response.json();
@@ -134,15 +125,45 @@ export async function startStack({ terminal = 'amount-rule', terminalTimeout = 3
               .sort()
               .map((f) => readFileSync(join(receipts, f), 'utf8'))
           : [],
+      /** Kills the engine with SIGKILL, as a crash or a power cut would: no shutdown code runs. */
+      crash: () => killChild(engine.child),
+      /** Starts the engine again on the same ledger, as after a crash (new port, new launch secret). */
+      restart: async () => {
+        engine = await startEngine(engineArgs);
+        children.push(engine.child);
+        stack.url = engine.url;
+      },
       stop: async () => {
         for (const c of children.reverse()) await stopChild(c);
         rmSync(dir, { recursive: true, force: true });
       },
     };
+    return stack;
   } catch (e) {
     for (const c of children.reverse()) await stopChild(c);
     throw e;
   }
+}
+
+/**
+ * Starts `till-app-http` with `args`: where it listens (its first stdout line) and the launch
+ * secret every command carries, read from the page it serves, as the UI does.
+ */
+async function startEngine(args) {
+  const engine = await startPrinting(bin('till-app-http'), args, 'till-app-http', { RUST_LOG: 'warn' });
+  const url = JSON.parse(engine.first).url;
+  const page = await (await fetch(`${url}/`)).text();
+  const secret = page.match(/<meta name="till-secret" content="([0-9a-f]+)">/)?.[1];
+  if (!secret) throw new Error(`the served page carries no launch secret: ${page.slice(0, 300)}`);
+  return { child: engine.child, url, secret };
+}
+
+function killChild(child) {
+  return new Promise((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) return done();
+    child.once('exit', () => done());
+    child.kill('SIGKILL');
+  });
 }
 
 function stopChild(child) {

@@ -5,7 +5,6 @@ import {
   lineGross,
   lineTotal,
   missingSerials,
-  settle,
   type CartLine,
 } from '../../src/lib/cart';
 
@@ -65,41 +64,5 @@ describe('line totals', () => {
   it('counts the IMEIs still missing on a handset line', () => {
     expect(missingSerials(line({ needsSerial: true, quantity: 2, serials: ['490154203237518'] }))).toBe(1);
     expect(missingSerials(line({ needsSerial: false, quantity: 2 }))).toBe(0);
-  });
-});
-
-describe('amount due and change', () => {
-  it('keeps the rest due after a partial tender', () => {
-    const s = settle(93897n, [{ kind: 'card', amount: 46948n }]);
-    expect(s).toEqual({ paid: 46948n, due: 46949n, change: 0n, excessWithoutCash: 0n });
-  });
-
-  it('is settled exactly with split tenders', () => {
-    const s = settle(10000n, [
-      { kind: 'card', amount: 5000n },
-      { kind: 'cash', amount: 5000n },
-    ]);
-    expect(s.due).toBe(0n);
-    expect(s.change).toBe(0n);
-  });
-
-  it('gives change from cash', () => {
-    const s = settle(1790n, [{ kind: 'cash', amount: 2000n }]);
-    expect(s).toEqual({ paid: 2000n, due: 0n, change: 210n, excessWithoutCash: 0n });
-  });
-
-  it('gives no more change than the cash tendered, and flags the rest', () => {
-    const s = settle(1000n, [
-      { kind: 'voucher', amount: 1500n },
-      { kind: 'cash', amount: 200n },
-    ]);
-    expect(s.change).toBe(200n);
-    expect(s.excessWithoutCash).toBe(500n);
-  });
-
-  it('never gives change for an overpayment by card', () => {
-    const s = settle(1000n, [{ kind: 'card', amount: 1200n }]);
-    expect(s.change).toBe(0n);
-    expect(s.excessWithoutCash).toBe(200n);
   });
 });

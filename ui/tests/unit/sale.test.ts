@@ -1,6 +1,10 @@
-import { beforeEach, describe, expect, it } from 'vitest';
-import type { ProductView } from '../../src/lib/api/generated/api';
-import { addProduct, clearSale, sale, toApiCart, toApiLine, toApiTenders, addTender, settlement } from '../../src/lib/sale.svelte';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ProductView, Quote, QuoteRequest } from '../../src/lib/api/generated/api';
+import { HttpBackend } from '../../src/lib/api';
+import { app } from '../../src/lib/app.svelte';
+import { addProduct, clearSale, figures, requote, sale, toApiCart, toApiLine, toApiTenders, addTender } from '../../src/lib/sale.svelte';
 import { t, i18n } from '../../src/lib/i18n/index.svelte';
 
 const coque: ProductView = {
@@ -74,11 +78,84 @@ describe('the cart sent to the engine', () => {
     ]);
   });
 
-  it('computes what is due from the cart while no quote is there', () => {
+});
+
+// A real HTTP server on 127.0.0.1:0 standing for the engine's `quote` command: each request is
+// held until the test answers it, so the order in which answers arrive is the test's to choose.
+let server: Server;
+const held: { request: QuoteRequest; respond: (quote: Partial<Quote>) => void }[] = [];
+
+beforeAll(async () => {
+  server = createServer((req, res: ServerResponse) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      held.push({
+        request: JSON.parse(body) as QuoteRequest,
+        respond: (quote) => {
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify({ lines: [], vat: [], ticket_discount: '0.00', approvals_needed: [], ...quote }));
+        },
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  app.backend = new HttpBackend(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+});
+
+afterAll(() => {
+  server.closeAllConnections();
+  return new Promise<void>((r) => server.close(() => r()));
+});
+
+/** Waits for the engine stand-in to hold `n` requests in all. */
+async function requests(n: number) {
+  while (held.length < n) await new Promise((r) => setTimeout(r, 5));
+  return held[n - 1]!;
+}
+
+describe('the payment figures are the engine\'s', () => {
+  it('shows the engine\'s due, tendered and change for the tenders sent, and none before it answered', async () => {
+    held.length = 0;
     addProduct(coque);
     addProduct(coque);
     addTender('cash', 5000n);
-    expect(settlement()).toMatchObject({ due: 998n, change: 0n });
+    const asked = requote();
+    const first = await requests(1);
+    expect(first.request.tenders, 'the quote carries the tenders taken so far').toEqual([{ kind: 'cash', amount: '50.00' }]);
+    expect(figures(), 'nothing is shown (nor recorded) before the engine answered').toBeNull();
+    first.respond({ total: '59.98', tendered: '50.00', amount_due: '9.98', change: '0.00' });
+    await asked;
+    expect(figures(), 'the figures shown are the engine\'s answer').toEqual({ tendered: 5000n, due: 998n, change: 0n });
+
+    addTender('cash', 2000n);
+    expect(figures(), 'a new tender makes the previous answer stale').toBeNull();
+    const again = requote();
+    const second = await requests(2);
+    second.respond({ total: '59.98', tendered: '70.00', amount_due: '0.00', change: '10.02' });
+    await again;
+    expect(figures()).toEqual({ tendered: 7000n, due: 0n, change: 1002n });
+  });
+
+  it('drops an answer for tenders that changed while it was on its way', async () => {
+    held.length = 0;
+    addProduct(coque);
+    const stale = requote();
+    const first = await requests(1);
+    addTender('card', 2999n, { paymentId: 'p1' });
+    const current = requote();
+    const second = await requests(2);
+    second.respond({ total: '29.99', tendered: '29.99', amount_due: '0.00', change: '0.00' });
+    await current;
+    first.respond({ total: '29.99', tendered: '0.00', amount_due: '29.99', change: '0.00' });
+    await stale;
+    expect(figures(), 'the answer for the tenders as they stand wins, whatever the order of arrival').toEqual({
+      tendered: 2999n,
+      due: 0n,
+      change: 0n,
+    });
+    sale.tenders.pop();
+    expect(figures(), 'the answer without the card is not taken for the current one').toBeNull();
   });
 });
 

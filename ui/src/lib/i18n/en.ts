@@ -114,7 +114,6 @@ export const en: Record<MessageKey, string> = {
   'pay.removeTender': 'Remove this payment',
   'pay.badAmount': '"{text}" is not an amount: type it like 12.50.',
   'pay.noChangeFor': 'No change on {kind}: enter at most the amount due.',
-  'pay.overpaid': 'Overpaid by {amount} beyond cash: remove or correct a payment.',
   'pay.referenceMissing': 'Type or scan the number of the payment document.',
 
   'card.pending': 'Card payment of {amount}: the customer is paying on the terminal…',
@@ -126,6 +125,7 @@ export const en: Record<MessageKey, string> = {
   'card.wasNotApproved': 'No, not approved',
   'card.otherTender': 'Another means of payment',
   'card.unresolvedHelp': 'A card payment of {amount} (reference {reference}) was interrupted. Look at the terminal’s receipt: was it approved?',
+  'card.chargedUnused': 'Charged, not yet on a ticket',
   'card.giveBackHelp': 'This payment of {amount} was charged but no sale recorded it: use it on the sale being made, or give it back on the terminal.',
   'card.giveBack': 'Give back on the terminal',
   'card.useOnSale': 'Use it on this sale',

@@ -112,7 +112,6 @@ export const fr = {
   'pay.removeTender': 'Retirer ce paiement',
   'pay.badAmount': '« {text} » n’est pas un montant : tapez par exemple 12,50.',
   'pay.noChangeFor': 'Pas de rendu sur {kind} : saisissez au plus le montant à payer.',
-  'pay.overpaid': 'Trop perçu de {amount} hors espèces : retirez ou corrigez un paiement.',
   'pay.referenceMissing': 'Tapez ou scannez le numéro du titre de paiement.',
 
   'card.pending': 'Paiement carte de {amount} : le client paie sur le terminal…',
@@ -124,6 +123,7 @@ export const fr = {
   'card.wasNotApproved': 'Non, pas accepté',
   'card.otherTender': 'Autre moyen de paiement',
   'card.unresolvedHelp': 'Un paiement carte de {amount} (référence {reference}) a été interrompu. Regardez le ticket du terminal : a-t-il été accepté ?',
+  'card.chargedUnused': 'Débité, pas encore sur un ticket',
   'card.giveBackHelp': 'Ce paiement de {amount} a été débité mais aucune vente ne l’a enregistré : utilisez-le pour la vente en cours, ou rendez-le au client sur le terminal.',
   'card.giveBack': 'Rendre sur le terminal',
   'card.useOnSale': 'L’utiliser pour cette vente',

@@ -737,13 +737,25 @@ line: number, product_id: string, label: string, quantity: number, unit_price: s
 
 export type WebOrderPayment = "paid_online" | "pay_in_shop";
 
-export type WebOrderPickRequest = { order: string, lines?: Array<PickedLineInput>, };
+export type WebOrderPickRequest = { order: string, lines?: Array<PickedLineInput>, tenders?: Array<TenderInput>, };
 
 export type WebOrderQuote = { 
 /**
- * Zero for an order paid online.
+ * What the lines taken cost at pickup: zero for an order paid online.
+ */
+total: string, 
+/**
+ * Sum of the tenders given.
+ */
+tendered: string, 
+/**
+ * What is still to pay (zero once the tenders cover the total).
  */
 amount_due: string, 
+/**
+ * Cash to give back if the order were handed over with these tenders.
+ */
+change: string, 
 /**
  * Fewer units than ordered: a partial pickup.
  */
