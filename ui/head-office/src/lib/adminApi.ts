@@ -3,33 +3,9 @@
  * it: same origin, the session cookie, and the `x-pos-hq` header every state-changing
  * request needs. Errors are `ApiError`s with the server's code.
  */
-import { ApiError } from './api';
+import { ApiError, call } from './api';
 
 const API = '/api/v1';
-
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { 'x-pos-hq': '1' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${API}${path}`, {
-    method,
-    headers,
-    credentials: 'same-origin',
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (response.status === 204) return undefined as T;
-  const text = await response.text();
-  let json: unknown = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    // not JSON: reported below
-  }
-  if (!response.ok) {
-    const error = (json ?? {}) as { code?: string; message?: string };
-    throw new ApiError(response.status, error.code ?? 'http', error.message ?? `HTTP ${response.status}`);
-  }
-  return json as T;
-}
 
 const enc = encodeURIComponent;
 
