@@ -164,7 +164,7 @@ fn enum_text<T: Serialize>(value: &T) -> String {
 }
 
 /// Inserts or replaces products (and their barcodes) in the open transaction; a price that
-/// changes is kept in [`crate::price_history`] as replaced at `now` (a ledger timestamp).
+/// changes is kept in `price_history` as replaced at `now` (a ledger timestamp).
 pub fn upsert(conn: &Connection, products: &[Product], now: &str) -> Result<()> {
     let mut product_stmt = conn.prepare_cached(
         "INSERT INTO products (id, label, category, vat_code, price, sold_by, serial)
