@@ -208,7 +208,7 @@ async fn cash_office(admin: &Admin<'_>, action: CashOfficeAction) -> Result<(Val
         ),
         CashOfficeAction::Reset { shops } => (shops, None),
     };
-    let shops = admin
+    let (shops, changed) = admin
         .set_cash_office(shop_of(&choice), rule.clone())
         .await?;
     let what = match &rule {
@@ -222,8 +222,8 @@ async fn cash_office(admin: &Admin<'_>, action: CashOfficeAction) -> Result<(Val
         None => "the built-in cash-office rule applies again".to_string(),
     };
     Ok((
-        json!({"shops": shops, "rule": rule}),
-        format!("{what} in {} shop(s)", shops.len()),
+        json!({"shops": shops, "rule": rule, "changed": changed}),
+        format!("{what} in {} shop(s) ({changed} changed)", shops.len()),
     ))
 }
 

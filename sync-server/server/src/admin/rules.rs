@@ -230,12 +230,13 @@ impl Admin<'_> {
 
     /// Sets the cash-office rule (the pay-out limit above which a manager approves, the hour
     /// after which the app asks for the Z) of every shop (`None`) or one, or with `rule`
-    /// `None` withdraws it (the till's built-in rule applies again). Returns the shops.
+    /// `None` withdraws it (the till's built-in rule applies again). Returns the shops and how
+    /// many of their feed entries changed.
     pub async fn set_cash_office(
         &self,
         shop: Option<&str>,
         rule: Option<CashOfficeRules>,
-    ) -> Result<Vec<String>> {
+    ) -> Result<(Vec<String>, u64)> {
         if rule.as_ref().is_some_and(|r| !r.is_valid()) {
             return Err(AdminError::Invalid(
                 "the pay-out limit must be a readable amount of zero or more, and the closing \
@@ -253,11 +254,11 @@ impl Admin<'_> {
                 data: rule.as_ref().and_then(json_of),
             })
             .collect();
-        self.store.put_changes(changes).await?;
+        let changed = self.store.put_changes(changes).await?;
         let target = format!("cash-office rule in {} shop(s)", shops.len());
         let after = serde_json::json!({"shops": shops, "rule": rule});
         self.journal("cash_office.set", target, None, Some(after))
             .await?;
-        Ok(shops)
+        Ok((shops, changed))
     }
 }
