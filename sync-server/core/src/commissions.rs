@@ -69,7 +69,9 @@ pub struct Rate {
     pub target: RateTarget,
     /// The category name or the product id.
     pub key: String,
-    /// Percent of the base, e.g. `2.5`.
+    /// Percent of the base, e.g. `2.5`, written as a string (a JSON number is refused, as
+    /// for amounts: no float on the way).
+    #[serde(with = "rust_decimal::serde::str")]
     pub percent: Decimal,
 }
 

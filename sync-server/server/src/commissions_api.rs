@@ -264,8 +264,6 @@ pub struct MonthQuery {
     pub shop: Option<String>,
     /// Only the shops of this region.
     pub region: Option<String>,
-    /// For the export: `csv` or `xlsx`.
-    pub format: Option<String>,
 }
 
 /// The shops of the query the caller may see.
@@ -311,10 +309,10 @@ pub(crate) async fn month(
 }
 
 #[utoipa::path(get, path = "/api/v1/hq/commissions/export", tag = "head office",
-    params(MonthQuery),
+    params(MonthQuery, crate::exports_api::FormatQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The payroll file `commissions-YYYY-MM.csv` (one row per shop and seller, `status` `staff` or `not_staff`) or `.xlsx` (the same, and a sheet of lines), as an attachment", body = String, content_type = "text/csv"),
+        (status = 200, description = "The payroll file `commissions-YYYY-MM.csv` (one row per shop and seller, `status` `staff` or `not_staff`) or `.xlsx` (the same, and a sheet of lines), as an attachment", content((String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 400, description = "A month not written YYYY-MM, or no `format=csv|xlsx`", body = crate::openapi::ApiErrorDoc),
         (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
         (status = 403, description = "A shop or region outside the user's scope", body = crate::openapi::ApiErrorDoc)))]
@@ -322,8 +320,9 @@ pub(crate) async fn export(
     State(state): State<AppState>,
     caller: Caller,
     QueryParams(query): QueryParams<MonthQuery>,
+    QueryParams(format): QueryParams<crate::exports_api::FormatQuery>,
 ) -> Result<Response, Failure> {
-    let format = file_format(query.format.as_deref())?;
+    let format = file_format(Some(&format.format))?;
     let shops = shops_asked(&state, caller, &query).await?;
     let report = month_report(state.store.as_ref(), &shops, &query.month).await?;
     let stem = format!("commissions-{}", report.month);
@@ -353,7 +352,7 @@ pub(crate) fn render_failure(e: spreadsheet::RenderError) -> Failure {
 #[utoipa::path(get, path = "/api/v1/hq/commissions/plan", tag = "head office",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The rates in force: `target` (`category` or `product`), `key`, `percent`, who set it and when", body = Object),
+        (status = 200, description = "The rates in force: `target` (`category` or `product`), `key`, `percent`, who set it and when", body = [Object]),
         (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn plan(
     State(state): State<AppState>,
@@ -374,10 +373,10 @@ fn plan_admin(caller: Caller) -> Result<crate::store::User, Failure> {
 }
 
 #[utoipa::path(put, path = "/api/v1/hq/commissions/plan", tag = "head office",
-    request_body(content = Object, description = "`{target: category|product, key, percent}`: percent of the amount after discounts excluding VAT, 0 to 100, at most 4 decimals"),
+    request_body(content = crate::openapi::CommissionRateDoc),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Set; the rates in force", body = Object),
+        (status = 200, description = "Set; the rates in force", body = [Object]),
         (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
         (status = 403, description = "Not an admin", body = crate::openapi::ApiErrorDoc),
         (status = 422, description = "A percent beyond 0..100 or an empty key", body = crate::openapi::ApiErrorDoc)))]

@@ -38,7 +38,7 @@ pub fn routes() -> Router<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct FormatQuery {
     /// `csv` or `xlsx`.
-    pub format: Option<String>,
+    pub format: String,
 }
 
 /// A sales answer as a table: the key, the figures, and with a comparison the previous
@@ -85,7 +85,7 @@ pub fn sales_table(answer: &SalesAnswer) -> Table {
     params(SalesQuery, FormatQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The rows of `GET /api/v1/hq/sales` for the same query as a CSV or XLSX attachment (with `compare=previous`, the previous amount and the difference too)", body = String, content_type = "text/csv"),
+        (status = 200, description = "The rows of `GET /api/v1/hq/sales` for the same query as a CSV or XLSX attachment (with `compare=previous`, the previous amount and the difference too)", content((String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 400, description = "No `format=csv|xlsx`, or a bad sales query", body = crate::openapi::ApiErrorDoc),
         (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
         (status = 403, description = "A shop or region outside the user's scope", body = crate::openapi::ApiErrorDoc)))]
@@ -95,7 +95,7 @@ pub(crate) async fn sales(
     QueryParams(format): QueryParams<FormatQuery>,
     query: QueryParams<SalesQuery>,
 ) -> Result<Response, Failure> {
-    let format = file_format(format.format.as_deref())?;
+    let format = file_format(Some(&format.format))?;
     let (from, to) = (query.0.from.clone(), query.0.to.clone());
     let Json(answer) = hq_sales(state, caller, query).await?;
     let stem = format!(
@@ -130,7 +130,7 @@ pub struct EntityInfo {
 #[utoipa::path(get, path = "/api/v1/hq/exports/entities", tag = "head office",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The legal entities: id, name, SIREN and the month their fiscal year starts", body = Object),
+        (status = 200, description = "The legal entities: id, name, SIREN and the month their fiscal year starts", body = [Object]),
         (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc),
         (status = 403, description = "Neither admin nor accountant", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn entities(

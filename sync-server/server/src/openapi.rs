@@ -508,6 +508,26 @@ pub struct ReturnReservationAnswerDoc {
     pub refused: Option<String>,
 }
 
+/// [`pos_hq_core::commissions::Rate`]: one rate of the commission plan.
+#[derive(Serialize, ToSchema)]
+#[schema(as = CommissionRate)]
+pub struct CommissionRateDoc {
+    /// `category` (every product of a category) or `product` (one product, which wins over
+    /// its category's rate).
+    #[schema(pattern = "^(category|product)$")]
+    pub target: String,
+    /// The category name or the product id, 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
+    pub key: String,
+    /// Percent of the amount after every discount, excluding VAT: 0 to 100 (above is 422), at
+    /// most 4 decimals.
+    #[schema(
+        example = "2.5",
+        pattern = r"^(100(\.0{1,4})?|[0-9]{1,2}(\.[0-9]{1,4})?)$"
+    )]
+    pub percent: String,
+}
+
 /// Declares the `bearer` security scheme the protected routes name.
 struct BearerAuth;
 
@@ -646,21 +666,26 @@ type ParameterRule = (&'static str, &'static str, fn(&mut Object));
 const PARAMETER_RULES: &[ParameterRule] = &[
     ("/api/v1/feed", "consumer", consumer_name),
     ("/api/v1/feed/consumers/{name}", "name", consumer_name),
-    ("/api/v1/hq/sales", "by", |o| {
-        o.enum_values = Some(
-            [
-                "shop", "region", "day", "product", "category", "seller", "tender",
-            ]
-            .map(Into::into)
-            .into(),
-        );
-    }),
+    ("/api/v1/hq/sales", "by", sales_dimension),
     ("/api/v1/hq/sales", "from", day),
     ("/api/v1/hq/sales", "to", day),
     ("/api/v1/hq/sales", "compare", |o| {
         o.enum_values = Some(vec!["previous".into()]);
     }),
+    ("/api/v1/hq/exports/sales", "by", sales_dimension),
+    ("/api/v1/hq/exports/sales", "from", day),
+    ("/api/v1/hq/exports/sales", "to", day),
+    ("/api/v1/hq/exports/sales", "compare", |o| {
+        o.enum_values = Some(vec!["previous".into()]);
+    }),
     ("/api/v1/hq/tickets", "day", day),
+    ("/api/v1/hq/commissions", "month", month),
+    ("/api/v1/hq/commissions/export", "month", month),
+    ("/api/v1/hq/commissions/export", "format", file_format),
+    ("/api/v1/hq/exports/sales", "format", file_format),
+    ("/api/v1/hq/commissions/plan", "target", |o| {
+        o.enum_values = Some(vec!["category".into(), "product".into()]);
+    }),
     ("/api/v1/web-orders", "Idempotency-Key", |o| {
         o.min_length = Some(1);
         o.max_length = Some(200);
@@ -670,6 +695,27 @@ const PARAMETER_RULES: &[ParameterRule] = &[
 /// A feed consumer's name ([`crate::api`] checks it).
 fn consumer_name(schema: &mut Object) {
     schema.pattern = Some("^[A-Za-z0-9._-]{1,64}$".into());
+}
+
+/// What the sales are grouped by.
+fn sales_dimension(schema: &mut Object) {
+    schema.enum_values = Some(
+        [
+            "shop", "region", "day", "product", "category", "seller", "tender",
+        ]
+        .map(Into::into)
+        .into(),
+    );
+}
+
+/// A local month, `YYYY-MM`.
+fn month(schema: &mut Object) {
+    schema.pattern = Some("^[0-9]{4}-(0[1-9]|1[0-2])$".into());
+}
+
+/// A download's format.
+fn file_format(schema: &mut Object) {
+    schema.enum_values = Some(vec!["csv".into(), "xlsx".into()]);
 }
 
 /// A local day, `YYYY-MM-DD`.
