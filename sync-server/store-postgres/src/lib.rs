@@ -14,9 +14,11 @@
 //! (`PgIngest::write_shared`). Customers and stock lines are read and written under an
 //! advisory lock per customer or per line (`lock_keys`), so uploads of different shops never
 //! wait for each other there. Locks are taken in one order: the changes feed's counter,
-//! customers, stock lines, the outbox lock, rollup rows. Migrations are the files of
-//! `migrations/` (`NNNN_name.sql`, embedded in order), numbered in `schema_migrations`,
-//! applied under an advisory lock so several servers can start at once.
+//! customers, stock lines, the outbox lock, rollup rows; a web order's placement and
+//! cancellation lock its stock lines before `place`/`cancel` take the outbox lock.
+//! Migrations are the files of `migrations/` (`NNNN_name.sql`, embedded in order), numbered
+//! in `schema_migrations`, applied under an advisory lock so several servers can start at
+//! once.
 //!
 //! Several servers (replicas) share the database: webhook deliveries are claimed with
 //! `FOR UPDATE SKIP LOCKED` and a lease (`claimed_by`, `claimed_until`) written in the claiming
