@@ -146,6 +146,50 @@ pub struct TransferIn {
     pub lines: Vec<ReceivedLine>,
 }
 
+/// An advance shipping notice: what logistics sent to one shop. Head office takes it in (its
+/// HTTP API or a CSV file in its drop folder) and sends it to that shop's tills through the
+/// changes feed ([`crate::wire::kinds::SHIPPING_NOTICE`], keyed by `id`); a till receives a
+/// delivery against it ([`GoodsReceipt::asn`] names it), each line's `quantity` becoming the
+/// [`ReceivedLine::expected`] the differences are measured from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShippingNotice {
+    /// The notice's number at logistics, unique in the chain.
+    pub id: String,
+    /// The shop the goods go to.
+    pub shop_id: String,
+    pub lines: Vec<NoticeLine>,
+}
+
+/// A line of a shipping notice: what logistics sent of one product.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeLine {
+    pub product_id: String,
+    #[serde(default)]
+    pub unit: StockUnit,
+    pub quantity: u32,
+    /// The IMEIs of the handsets sent, one per unit, or none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub serials: Vec<Imei>,
+}
+
+impl ShippingNotice {
+    /// Checks every bound and rule (head office before storing it, a till again when reading
+    /// it from the feed).
+    pub fn check(&self) -> Result<(), StockError> {
+        check_id("the shipping notice", &self.id)?;
+        check_id("the shop", &self.shop_id)?;
+        check_line_count(self.lines.len())?;
+        check_products(self.lines.iter().map(|l| (l.product_id.as_str(), l.unit)))?;
+        for (index, l) in self.lines.iter().enumerate() {
+            check_quantity(index + 1, "quantity", l.quantity)?;
+            check_serials(index + 1, &l.serials, l.quantity)?;
+        }
+        Ok(())
+    }
+}
+
 /// A count begins: its moment is this record's time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -178,6 +178,9 @@ pub mod kinds {
     /// The caps on returns not checked against their original
     /// ([`crate::returns_anywhere::ReturnRules`]); key: `chain`.
     pub const RETURN_RULES: &str = "return_rules";
+    /// An advance shipping notice for the shop ([`crate::stock::ShippingNotice`]); key: its
+    /// id; `null` data when logistics withdrew it.
+    pub const SHIPPING_NOTICE: &str = "shipping_notice";
 }
 
 /// The body of `POST /api/v1/tills/{till_id}/customers`: customers created or changed at the
