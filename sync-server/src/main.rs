@@ -409,7 +409,47 @@ enum UserAction {
         #[arg(long)]
         id: String,
     },
+    /// Gives a user another role and scope (`--shop` for a shop manager, `--region` for a
+    /// regional manager); their sessions and API tokens end. Never the last active admin.
+    Role {
+        #[arg(long)]
+        id: String,
+        /// admin, regional_manager, shop_manager or accountant.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        shop: Option<String>,
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// Disables a user: their sessions and API tokens end and they cannot log in. Never the
+    /// last active admin.
+    Disable {
+        #[arg(long)]
+        id: String,
+    },
+    /// Enables a disabled user again: they log in with their password.
+    Enable {
+        #[arg(long)]
+        id: String,
+    },
     List,
+}
+
+/// A role named on the command line.
+fn parse_role(role: &str) -> Result<Role> {
+    Role::parse(role).with_context(|| {
+        format!("`{role}` is not a role: admin, regional_manager, shop_manager or accountant")
+    })
+}
+
+/// ` (shop S)`, ` (region R)` or nothing: the scope of a user, for the command's text.
+fn scope_text(user: &User) -> String {
+    match (&user.shop_id, &user.region_id) {
+        (Some(shop), _) => format!(" (shop {shop})"),
+        (None, Some(region)) => format!(" (region {region})"),
+        (None, None) => String::new(),
+    }
 }
 
 /// When a user's API token made now for `days` days expires (1 to 3650 days).
@@ -621,11 +661,7 @@ async fn admin(
                 region,
                 token_days,
             } => {
-                let role = Role::parse(&role).with_context(|| {
-                    format!(
-                        "`{role}` is not a role: admin, regional_manager, shop_manager or accountant"
-                    )
-                })?;
+                let role = parse_role(&role)?;
                 let user = User {
                     id: id.unwrap_or_default(),
                     name,
@@ -678,7 +714,12 @@ async fn admin(
                 no_region: _,
             } => {
                 if region.is_some() {
-                    let user = store.users().await?.into_iter().find(|u| u.id == id);
+                    let user = store
+                        .users()
+                        .await?
+                        .into_iter()
+                        .map(|a| a.user)
+                        .find(|u| u.id == id);
                     if let Some(user) = user
                         && user.role != Role::RegionalManager
                     {
@@ -712,11 +753,55 @@ async fn admin(
                     format!("password of {id} set"),
                 );
             }
+            UserAction::Role {
+                id,
+                role,
+                shop,
+                region,
+            } => {
+                let changed = cli_admin
+                    .set_user_role(&id, parse_role(&role)?, shop, region)
+                    .await?;
+                let text = format!(
+                    "user {id} is now {}{}; {} session(s) and API token(s) ended",
+                    role,
+                    scope_text(&changed.user.user),
+                    changed.credentials_ended
+                );
+                print(json_output, serde_json::to_value(&changed)?, text);
+            }
+            UserAction::Disable { id } => {
+                let changed = cli_admin.set_user_disabled(&id, true).await?;
+                let text = format!(
+                    "user {id} disabled; {} session(s) and API token(s) ended",
+                    changed.credentials_ended
+                );
+                print(json_output, serde_json::to_value(&changed)?, text);
+            }
+            UserAction::Enable { id } => {
+                let changed = cli_admin.set_user_disabled(&id, false).await?;
+                let text = format!("user {id} enabled: they log in with their password");
+                print(json_output, serde_json::to_value(&changed)?, text);
+            }
             UserAction::List => {
                 let list = store.users().await?;
                 let text = list
                     .iter()
-                    .map(|u| format!("{}\t{}\t{}", u.id, u.name, u.role.name()))
+                    .map(|a| {
+                        let u = &a.user;
+                        let state = if a.disabled_at.is_some() {
+                            "\tdisabled"
+                        } else {
+                            ""
+                        };
+                        format!(
+                            "{}\t{}\t{}{}{state}",
+                            u.id,
+                            u.name,
+                            u.role.name(),
+                            scope_text(u)
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n");
                 print(json_output, serde_json::to_value(&list)?, text);

@@ -80,6 +80,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0019_days_without_z.sql"),
     include_str!("../migrations/0020_admin_audit.sql"),
     include_str!("../migrations/0021_stock.sql"),
+    include_str!("../migrations/0023_disabled_users.sql"),
 ];
 
 /// The PostgreSQL store.
@@ -263,6 +264,14 @@ fn user_of(row: &tokio_postgres::Row) -> User {
         role: Role::parse(&role).unwrap_or(Role::ShopManager),
         shop_id: row.get(3),
         region_id: row.get(4),
+    }
+}
+
+/// A user with when they were disabled: the columns of [`user_of`], then `disabled_at`.
+fn account_of(row: &tokio_postgres::Row) -> UserAccount {
+    UserAccount {
+        user: user_of(row),
+        disabled_at: row.get(5),
     }
 }
 
@@ -1166,15 +1175,78 @@ impl Store for PgStore {
         Ok(rows.iter().map(till_info).collect())
     }
 
-    async fn users(&self) -> Result<Vec<User>> {
+    async fn users(&self) -> Result<Vec<UserAccount>> {
         let client = self.pool.get().await?;
         let rows = client
             .query(
-                "SELECT id, name, role, shop_id, region_id FROM users ORDER BY id",
+                "SELECT id, name, role, shop_id, region_id, disabled_at FROM users ORDER BY id",
                 &[],
             )
             .await?;
-        Ok(rows.iter().map(user_of).collect())
+        Ok(rows.iter().map(account_of).collect())
+    }
+
+    async fn set_user_access(
+        &self,
+        user_id: &str,
+        access: &UserAccess,
+        entry: &pos_hq_store::audit::NewAuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // The active admins first, always in id order: two admins demoting each other at once
+        // are decided one after the other, and the second sees the first's change.
+        tx.query(
+            "SELECT id FROM users WHERE role = 'admin' AND disabled_at IS NULL ORDER BY id FOR UPDATE",
+            &[],
+        )
+        .await?;
+        let before = tx
+            .query_opt(
+                "SELECT id, name, role, shop_id, region_id, disabled_at FROM users WHERE id = $1 FOR UPDATE",
+                &[&user_id],
+            )
+            .await?
+            .map(|r| account_of(&r))
+            .ok_or_else(|| StoreError::NotFound(format!("no user `{user_id}`")))?;
+        let at = timestamp::format(&now);
+        tx.execute(
+            "UPDATE users SET role = $2, shop_id = $3, region_id = $4,
+             disabled_at = CASE WHEN $5 THEN COALESCE(disabled_at, $6) ELSE NULL END
+             WHERE id = $1",
+            &[
+                &user_id,
+                &access.role.name(),
+                &access.shop_id,
+                &access.region_id,
+                &access.disabled,
+                &at,
+            ],
+        )
+        .await?;
+        let was_admin = before.user.role == Role::Admin && before.disabled_at.is_none();
+        let admins: i64 = tx
+            .query_one(
+                "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL",
+                &[],
+            )
+            .await?
+            .get(0);
+        if was_admin && admins == 0 {
+            return Err(last_admin_refusal(user_id));
+        }
+        let mut ended = 0;
+        if UserAccess::of(&before).ends_credentials(access) {
+            ended = tx
+                .execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id])
+                .await?
+                + tx.execute("DELETE FROM user_tokens WHERE user_id = $1", &[&user_id])
+                    .await?;
+        }
+        audit::record(&*tx, entry, &at).await?;
+        tx.commit().await?;
+        Ok(ended)
     }
 
     async fn reissue_code(
@@ -1272,10 +1344,10 @@ impl Store for PgStore {
         Ok(client
             .query_opt(
                 "SELECT u.id, u.name, u.role, u.shop_id, u.region_id FROM user_tokens t JOIN users u ON u.id = t.user_id
-                 WHERE t.token_hash = $1 AND t.expires_at > $2
+                 WHERE t.token_hash = $1 AND t.expires_at > $2 AND u.disabled_at IS NULL
                  UNION ALL
                  SELECT u.id, u.name, u.role, u.shop_id, u.region_id FROM sessions s JOIN users u ON u.id = s.user_id
-                 WHERE s.token_hash = $1 AND s.expires_at > $2
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL
                  LIMIT 1",
                 &[&token_hash, &timestamp::format(&now)],
             )
@@ -1316,7 +1388,8 @@ impl Store for PgStore {
         let client = self.pool.get().await?;
         Ok(client
             .query_opt(
-                "SELECT id, name, role, shop_id, region_id, password_hash FROM users WHERE id = $1",
+                "SELECT id, name, role, shop_id, region_id, password_hash FROM users
+                 WHERE id = $1 AND disabled_at IS NULL",
                 &[&user_id],
             )
             .await?

@@ -68,6 +68,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0019_days_without_z.sql"),
     include_str!("../migrations/0020_admin_audit.sql"),
     include_str!("../migrations/0021_stock.sql"),
+    include_str!("../migrations/0023_disabled_users.sql"),
 ];
 
 /// What `users.token_hash` holds since API tokens moved to `user_tokens`: unique, and never
@@ -870,6 +871,64 @@ fn user_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
+/// A user with when they were disabled: the columns of [`user_of`], then `disabled_at`.
+fn account_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserAccount> {
+    Ok(UserAccount {
+        user: user_of(row)?,
+        disabled_at: row.get(5)?,
+    })
+}
+
+/// See [`Store::set_user_access`].
+fn set_user_access(
+    conn: &mut Connection,
+    user_id: &str,
+    access: &UserAccess,
+    entry: &pos_hq_store::audit::NewAuditEntry,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let before = tx
+        .query_row(
+            "SELECT id, name, role, shop_id, region_id, disabled_at FROM users WHERE id = ?1",
+            [user_id],
+            account_of,
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("no user `{user_id}`")))?;
+    let at = timestamp::format(&now);
+    tx.execute(
+        "UPDATE users SET role = ?2, shop_id = ?3, region_id = ?4,
+         disabled_at = CASE WHEN ?5 THEN COALESCE(disabled_at, ?6) ELSE NULL END
+         WHERE id = ?1",
+        params![
+            user_id,
+            access.role.name(),
+            access.shop_id,
+            access.region_id,
+            access.disabled,
+            at
+        ],
+    )?;
+    let was_admin = before.user.role == Role::Admin && before.disabled_at.is_none();
+    let admins: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL",
+        [],
+        |r| r.get(0),
+    )?;
+    if was_admin && admins == 0 {
+        return Err(last_admin_refusal(user_id));
+    }
+    let mut ended = 0;
+    if UserAccess::of(&before).ends_credentials(access) {
+        ended = tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?
+            + tx.execute("DELETE FROM user_tokens WHERE user_id = ?1", [user_id])?;
+    }
+    audit::record(&tx, entry, &at)?;
+    tx.commit()?;
+    Ok(ended as u64)
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
@@ -1075,14 +1134,27 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn users(&self) -> Result<Vec<User>> {
+    async fn users(&self) -> Result<Vec<UserAccount>> {
         self.read(|c| {
-            let mut stmt =
-                c.prepare("SELECT id, name, role, shop_id, region_id FROM users ORDER BY id")?;
-            let rows = stmt.query_map([], user_of)?;
+            let mut stmt = c.prepare(
+                "SELECT id, name, role, shop_id, region_id, disabled_at FROM users ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], account_of)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
         .await
+    }
+
+    async fn set_user_access(
+        &self,
+        user_id: &str,
+        access: &UserAccess,
+        entry: &pos_hq_store::audit::NewAuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let (user_id, access, entry) = (user_id.to_string(), access.clone(), entry.clone());
+        self.with(move |c| set_user_access(c, &user_id, &access, &entry, now))
+            .await
     }
 
     async fn reissue_code(
@@ -1196,10 +1268,10 @@ impl Store for SqliteStore {
         self.read(move |c| {
             Ok(c.query_row(
                 "SELECT u.id, u.name, u.role, u.shop_id, u.region_id FROM user_tokens t JOIN users u ON u.id = t.user_id
-                 WHERE t.token_hash = ?1 AND t.expires_at > ?2
+                 WHERE t.token_hash = ?1 AND t.expires_at > ?2 AND u.disabled_at IS NULL
                  UNION ALL
                  SELECT u.id, u.name, u.role, u.shop_id, u.region_id FROM sessions s JOIN users u ON u.id = s.user_id
-                 WHERE s.token_hash = ?1 AND s.expires_at > ?2
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL
                  LIMIT 1",
                 params![token_hash, timestamp::format(&now)],
                 user_of,
@@ -1241,7 +1313,8 @@ impl Store for SqliteStore {
         let user_id = user_id.to_string();
         self.read(move |c| {
             Ok(c.query_row(
-                "SELECT id, name, role, shop_id, region_id, password_hash FROM users WHERE id = ?1",
+                "SELECT id, name, role, shop_id, region_id, password_hash FROM users
+                 WHERE id = ?1 AND disabled_at IS NULL",
                 [&user_id],
                 |r| Ok((user_of(r)?, r.get(5)?)),
             )

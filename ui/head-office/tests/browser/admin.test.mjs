@@ -2,15 +2,16 @@
 // (the `till` CLI): a catalog CSV with one bad row is refused naming the row and nothing
 // changes at the tills; a good one is applied and a till's next sync prices with it; a
 // promotion created in the app prices a sale at a till after its next sync; a till created in
-// the app enrolls with the code it shows; the audit screen lists each change with who made it.
-// Screenshots of the administration screens go to docs/.
+// the app enrolls with the code it shows; the audit screen lists each change with who made it;
+// a user's role changed in the app ends their open session at once, and a user disabled in the
+// app cannot log in until enabled again. Screenshots of the administration screens go to docs/.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bin } from '../../../tests/browser/stack.mjs';
-import { ADMIN, MANAGER, eventually, logIn, screenshot, startChain } from './chain.mjs';
+import { ADMIN, MANAGER, REGIONAL, eventually, logIn, screenshot, startChain } from './chain.mjs';
 
 const HEADER = 'id,barcodes,label,category,vat_code,price,sold_by,serial';
 const PRODUCT = 'ACC-CBL-CC1';
@@ -139,4 +140,48 @@ test('every change is in the audit screen with who made it; other roles get 403'
   assert.equal(await manager.getByTestId('nav-admin').count(), 0, 'a shop manager has no administration entry');
   const status = await manager.evaluate(async () => (await fetch('/api/v1/admin/tills')).status);
   assert.equal(status, 403, 'the admin API refuses a shop manager, whatever the app shows');
+});
+
+test("a role changed in the app ends the user's open session; a disabled user cannot log in", async () => {
+  const manager = await chain.page();
+  await logIn(manager, chain.app, MANAGER.id);
+  await manager.getByTestId('who').waitFor();
+  const fleet = () => manager.evaluate(async () => (await fetch('/api/v1/hq/fleet')).status);
+  assert.equal(await fleet(), 200, 'the shop manager reads their fleet before the change');
+
+  await page.goto(`${chain.app}#/admin/users`);
+  await page.getByTestId(`user-role-${MANAGER.id}`).selectOption('shop_manager');
+  await page.getByTestId(`user-shop-${MANAGER.id}`).selectOption('PARIS-OPERA');
+  await page.getByTestId(`user-save-${MANAGER.id}`).click();
+  assert.match(await page.getByTestId('users-message').textContent(), new RegExp(`${MANAGER.id}\\D+[1-9]`), 'the screen says their session ended');
+  assert.equal(await fleet(), 401, 'a scope changed in the app ends the open session at once, not at its expiry');
+  await logIn(manager, chain.app, MANAGER.id);
+  await manager.getByTestId('who').waitFor();
+  const shops = await manager.evaluate(async () => (await fetch('/api/v1/hq/fleet')).json());
+  assert.ok(shops.length > 0 && shops.every((t) => t.shop_id === 'PARIS-OPERA'), `logged in again, they see their new shop only: ${JSON.stringify(shops)}`);
+
+  await page.getByTestId(`user-toggle-${REGIONAL.id}`).click();
+  await eventually(async () => /Désactivé|Disabled/.test(await page.getByTestId(`user-state-${REGIONAL.id}`).textContent()), 'the screen shows the user disabled');
+  await screenshot(page, 'admin-users');
+  const regional = await chain.page();
+  await logIn(regional, chain.app, REGIONAL.id);
+  await regional.getByTestId('login-error').waitFor();
+  assert.equal(await regional.getByTestId('who').count(), 0, 'a disabled user cannot log in with the right password');
+
+  const ownRole = page.getByTestId(`user-role-${ADMIN.id}`);
+  await ownRole.selectOption('accountant');
+  await page.getByTestId(`user-save-${ADMIN.id}`).click();
+  await eventually(async () => /dernier|last/.test(await page.getByTestId('users-message').textContent()), 'the last admin cannot demote themselves');
+
+  await page.goto(`${chain.app}#/admin/users`);
+  await page.getByTestId(`user-toggle-${REGIONAL.id}`).click();
+  await eventually(async () => /Actif|Active/.test(await page.getByTestId(`user-state-${REGIONAL.id}`).textContent()), 'enabled again');
+  await logIn(regional, chain.app, REGIONAL.id);
+  await regional.getByTestId('who').waitFor();
+
+  await page.goto(`${chain.app}#/admin/audit`);
+  const journal = await page.getByTestId('audit').textContent();
+  for (const action of ['user.role', 'user.disable', 'user.enable']) {
+    assert.ok(journal.includes(action), `the audit lists ${action}`);
+  }
 });
