@@ -2109,7 +2109,12 @@ impl Store for PgStore {
         Ok(n as u64)
     }
 
-    async fn create_webhook(&self, hook: &NewWebhook, now: DateTime<Utc>) -> Result<()> {
+    async fn create_webhook(
+        &self,
+        hook: &NewWebhook,
+        entry: &pos_hq_store::audit::NewAuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         // Under the outbox lock, so no event committed later gets a cursor below the start.
@@ -2135,6 +2140,55 @@ impl Store for PgStore {
             ],
         )
         .await?;
+        audit::record(&*tx, entry, &timestamp::format(&now)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn remove_webhook(
+        &self,
+        webhook_id: &str,
+        entry: &pos_hq_store::audit::NewAuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "DELETE FROM webhook_deliveries WHERE webhook_id = $1",
+            &[&webhook_id],
+        )
+        .await?;
+        if tx
+            .execute("DELETE FROM webhooks WHERE id = $1", &[&webhook_id])
+            .await?
+            == 0
+        {
+            return Err(StoreError::NotFound(format!("no webhook `{webhook_id}`")));
+        }
+        audit::record(&*tx, entry, &timestamp::format(&now)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn replace_webhook_secret(
+        &self,
+        webhook_id: &str,
+        sealed: &str,
+        entry: &pos_hq_store::audit::NewAuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let changed = tx
+            .execute(
+                "UPDATE webhooks SET secret = $2, secret_sealed = TRUE WHERE id = $1",
+                &[&webhook_id, &sealed],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("no webhook `{webhook_id}`")));
+        }
+        audit::record(&*tx, entry, &timestamp::format(&now)).await?;
         tx.commit().await?;
         Ok(())
     }

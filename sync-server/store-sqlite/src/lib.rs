@@ -1980,8 +1980,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_webhook(&self, hook: &NewWebhook, now: DateTime<Utc>) -> Result<()> {
-        let hook = hook.clone();
+    async fn create_webhook(
+        &self,
+        hook: &NewWebhook,
+        entry: &pos_hq_store::audit::NewAuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let (hook, entry) = (hook.clone(), entry.clone());
         self.with(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let cursor: i64 = if hook.from_start {
@@ -2003,6 +2008,54 @@ impl Store for SqliteStore {
                     timestamp::format(&now)
                 ],
             )?;
+            audit::record(&tx, &entry, &timestamp::format(&now))?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn remove_webhook(
+        &self,
+        webhook_id: &str,
+        entry: &pos_hq_store::audit::NewAuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let (id, entry) = (webhook_id.to_string(), entry.clone());
+        self.with(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(
+                "DELETE FROM webhook_deliveries WHERE webhook_id = ?1",
+                [&id],
+            )?;
+            if tx.execute("DELETE FROM webhooks WHERE id = ?1", [&id])? == 0 {
+                return Err(StoreError::NotFound(format!("no webhook `{id}`")));
+            }
+            audit::record(&tx, &entry, &timestamp::format(&now))?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn replace_webhook_secret(
+        &self,
+        webhook_id: &str,
+        sealed: &str,
+        entry: &pos_hq_store::audit::NewAuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let (id, sealed, entry) = (webhook_id.to_string(), sealed.to_string(), entry.clone());
+        self.with(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let changed = tx.execute(
+                "UPDATE webhooks SET secret = ?2, secret_sealed = 1 WHERE id = ?1",
+                params![id, sealed],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("no webhook `{id}`")));
+            }
+            audit::record(&tx, &entry, &timestamp::format(&now))?;
             tx.commit()?;
             Ok(())
         })

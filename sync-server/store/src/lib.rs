@@ -970,8 +970,32 @@ pub trait Store:
     /// feed entry that drops it at its shop's tills and a `pos.web_order.removed` event.
     /// Returns its pickup shop, or `None` if there was no such order.
     async fn remove_web_order(&self, id: &str, now: DateTime<Utc>) -> Result<Option<String>>;
-    /// Registers a webhook ([`StoreError::Conflict`] if the id is taken).
-    async fn create_webhook(&self, hook: &NewWebhook, now: DateTime<Utc>) -> Result<()>;
+    /// Registers a webhook ([`StoreError::Conflict`] if the id is taken), in one transaction
+    /// with its journal entry `audit`, written at `now`.
+    async fn create_webhook(
+        &self,
+        hook: &NewWebhook,
+        audit: &audit::NewAuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Removes a webhook with its queue and dead letters, in one transaction with its journal
+    /// entry ([`StoreError::NotFound`] for an unknown webhook). Events stay in the outbox.
+    async fn remove_webhook(
+        &self,
+        webhook_id: &str,
+        audit: &audit::NewAuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Gives a webhook a new signing secret (sealed), in one transaction with its journal
+    /// entry ([`StoreError::NotFound`] for an unknown webhook): deliveries from then on are
+    /// signed with it.
+    async fn replace_webhook_secret(
+        &self,
+        webhook_id: &str,
+        sealed: &str,
+        audit: &audit::NewAuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
     /// Every webhook with its queue counts.
     async fn webhooks(&self) -> Result<Vec<WebhookStatus>>;
     /// Every webhook whose secret is sealed, with that secret, for the delivery worker.

@@ -158,6 +158,12 @@ export const setUserDisabled = (id: string, disabled: boolean) =>
   call<AccessChanged>('POST', `/admin/users/${enc(id)}/${disabled ? 'disable' : 'enable'}`);
 
 export const webhooks = () => call<WebhookStatus[]>('GET', '/hq/webhooks');
+/** A webhook registered or given a new secret: the secret is shown this once. */
+export interface WebhookSecret { id: string; url: string; types: string[]; secret: string }
+export const addWebhook = (body: { id?: string; url: string; types: string[]; from_start: boolean }) =>
+  call<WebhookSecret>('POST', '/hq/webhooks', body);
+export const removeWebhook = (id: string) => call<void>('DELETE', `/hq/webhooks/${enc(id)}`);
+export const rotateWebhookSecret = (id: string) => call<WebhookSecret>('POST', `/hq/webhooks/${enc(id)}/secret`);
 export const deadLetters = () => call<DeadLetter[]>('GET', '/hq/webhooks/dead-letters?limit=500');
 export const retryDeadLetters = (webhook?: string, cursor?: number) =>
   call<{ retried: number }>('POST', '/hq/webhooks/dead-letters/retry', { webhook: webhook ?? null, cursor: cursor ?? null });

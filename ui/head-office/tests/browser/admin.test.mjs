@@ -4,10 +4,14 @@
 // promotion created in the app prices a sale at a till after its next sync; a till created in
 // the app enrolls with the code it shows; the audit screen lists each change with who made it;
 // a user's role changed in the app ends their open session at once, and a user disabled in the
-// app cannot log in until enabled again. Screenshots of the administration screens go to docs/.
+// app cannot log in until enabled again; a webhook registered in the app to a real receiver
+// gets a till's upload, signed with the secret the screen showed once. Screenshots of the
+// administration screens go to docs/.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bin } from '../../../tests/browser/stack.mjs';
@@ -183,5 +187,67 @@ test("a role changed in the app ends the user's open session; a disabled user ca
   const journal = await page.getByTestId('audit').textContent();
   for (const action of ['user.role', 'user.disable', 'user.enable']) {
     assert.ok(journal.includes(action), `the audit lists ${action}`);
+  }
+});
+
+/** A webhook receiver on 127.0.0.1: every request it got, with its headers and raw body. */
+async function receiver() {
+  const requests = [];
+  const server = createServer((request, response) => {
+    const chunks = [];
+    request.on('data', (c) => chunks.push(c));
+    request.on('end', () => {
+      requests.push({ headers: request.headers, body: Buffer.concat(chunks) });
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise((done) => server.listen(0, '127.0.0.1', done));
+  return { requests, url: `http://127.0.0.1:${server.address().port}/events`, close: () => server.close() };
+}
+
+/** Whether `X-Pos-Signature` is HMAC-SHA256(secret, "<X-Pos-Timestamp>.<body>"). */
+function signedWith(secret, { headers, body }) {
+  const expected = createHmac('sha256', secret).update(`${headers['x-pos-timestamp']}.`).update(body).digest();
+  const given = Buffer.from(String(headers['x-pos-signature'] ?? '').replace(/^sha256=/, ''), 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+test("a webhook registered in the app gets a till's upload, signed with the secret shown once", async () => {
+  const erp = await receiver();
+  try {
+    await page.goto(`${chain.app}#/admin/webhooks`);
+    await page.getByTestId('hook-url').fill('http://erp.example/events');
+    await page.getByTestId('hook-register').click();
+    await eventually(async () => /https/.test((await page.getByTestId('hooks-message').textContent()) ?? ''), 'plain HTTP to another machine is refused, saying what is allowed');
+
+    await page.getByTestId('hook-url').fill(erp.url);
+    await page.getByTestId('hook-id').fill('erp');
+    await page.getByTestId('hook-types').fill('pos.record.ticket');
+    await page.getByTestId('hook-register').click();
+    const secret = (await page.getByTestId('hook-secret').textContent()).trim();
+    assert.match(secret, /^[0-9a-f]{64}$/, 'the server made a 32-byte secret and the screen shows it');
+    await page.getByTestId('webhooks').getByText('erp', { exact: true }).waitFor();
+    await screenshot(page, 'admin-webhooks');
+    await page.reload();
+    await page.getByTestId('webhooks').getByText('erp', { exact: true }).waitFor();
+    assert.equal(await page.getByTestId('hook-secret').count(), 0, 'the secret is shown once, never again');
+    assert.ok(!(await page.content()).includes(secret), 'nothing on the screen holds it after');
+
+    const till = chain.tills[3];
+    till.sell([['ACC-CBL-CC1', 1]]);
+    till.sync();
+    await eventually(() => erp.requests.length > 0, "the till's ticket is delivered to the receiver", 15_000);
+    const delivery = erp.requests[0];
+    const event = JSON.parse(delivery.body.toString('utf8'));
+    assert.match(JSON.stringify(event), /pos\.record\.ticket/, `a ticket event: ${delivery.body}`);
+    assert.ok(signedWith(secret, delivery), 'the signature verifies with the secret the screen showed');
+    assert.ok(!signedWith('0'.repeat(64), delivery), 'and with no other');
+
+    await page.goto(`${chain.app}#/admin/audit`);
+    const journal = await page.getByTestId('audit').textContent();
+    assert.ok(journal.includes('webhook.add'), 'the registration is journaled');
+    assert.ok(!journal.includes(secret), 'never its secret');
+  } finally {
+    erp.close();
   }
 });
