@@ -650,8 +650,7 @@ async fn the_gauges_count_waiting_tills_consumer_lag_and_dead_letters(backend: B
         types: Vec::new(),
         from_start: true,
     };
-    let entry = sync_server::store::audit::NewAuditEntry::bare("test", "webhook.add", "crm-hook");
-    store.create_webhook(&hook, &entry, now).await.unwrap();
+    store.create_webhook(&hook, now).await.unwrap();
     let target = sync_server::store::Webhook {
         id: hook.id.clone(),
         url: hook.url.clone(),

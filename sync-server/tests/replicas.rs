@@ -826,7 +826,6 @@ async fn workers_of_three_servers_deliver_each_event_once_in_order(backend: Back
                 types: Vec::new(),
                 from_start: true,
             },
-            &sync_server::store::audit::NewAuditEntry::bare("test", "webhook.add", "webhook erp"),
             chrono::Utc::now(),
         )
         .await

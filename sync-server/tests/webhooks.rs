@@ -233,7 +233,6 @@ async fn register(store: &dyn Store, id: &str, url: &str, types: &[&str]) {
                 types: types.iter().map(|t| t.to_string()).collect(),
                 from_start: false,
             },
-            &sync_server::store::audit::NewAuditEntry::bare("test", "webhook.add", id),
             chrono::Utc::now(),
         )
         .await

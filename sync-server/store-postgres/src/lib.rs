@@ -43,6 +43,7 @@ use pos_hq_core::{accounting, crm, stock};
 use pos_hq_store::ingest_tx::{self, CheckedUpload, IngestTx, PostedEntry};
 use pos_hq_store::*;
 
+mod admin_tx;
 mod archives;
 mod audit;
 mod commissions;
@@ -146,41 +147,6 @@ impl PgStore {
                 &[&((index + 1) as i32), &timestamp::format(&Utc::now())],
             )
             .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-}
-
-impl PgStore {
-    /// Sets the region of a row of `table` (`shops` or `users`), checking both exist.
-    async fn set_region(
-        &self,
-        table: &'static str,
-        what: &str,
-        id: &str,
-        region_id: Option<&str>,
-    ) -> Result<()> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        if let Some(region) = region_id
-            && tx
-                .query_opt("SELECT 1 FROM regions WHERE id = $1", &[&region])
-                .await?
-                .is_none()
-        {
-            return Err(StoreError::NotFound(format!(
-                "no region `{region}`: create it first (`sync-server admin region create`)"
-            )));
-        }
-        let changed = tx
-            .execute(
-                &format!("UPDATE {table} SET region_id = $2 WHERE id = $1"),
-                &[&id, &region_id],
-            )
-            .await?;
-        if changed == 0 {
-            return Err(StoreError::NotFound(format!("no {what} `{id}`")));
         }
         tx.commit().await?;
         Ok(())
@@ -1038,36 +1004,24 @@ impl Store for PgStore {
     }
 
     async fn create_entity(&self, e: &LegalEntity) -> Result<()> {
-        let client = self.pool.get().await?;
-        client
-            .execute(
-                "INSERT INTO legal_entities (id, name, siren, fiscal_year_start_month) VALUES ($1, $2, $3, $4)",
-                &[&e.id, &e.name, &e.siren, &(e.fiscal_year_start_month as i32)],
-            )
-            .await?;
-        Ok(())
+        let change = AdminChange::Entity(e.clone());
+        admin_tx::apply_in_transaction(&self.pool, &change, None, Utc::now())
+            .await
+            .map(|_| ())
     }
 
     async fn create_shop(&self, s: &Shop) -> Result<()> {
-        let client = self.pool.get().await?;
-        client
-            .execute(
-                "INSERT INTO shops (id, entity_id, name, territory, timezone, address, region_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &[&s.id, &s.entity_id, &s.name, &s.territory, &s.timezone, &s.address, &s.region_id],
-            )
-            .await?;
-        Ok(())
+        let change = AdminChange::Shop(s.clone());
+        admin_tx::apply_in_transaction(&self.pool, &change, None, Utc::now())
+            .await
+            .map(|_| ())
     }
 
     async fn create_region(&self, r: &Region) -> Result<()> {
-        let client = self.pool.get().await?;
-        client
-            .execute(
-                "INSERT INTO regions (id, name) VALUES ($1, $2)",
-                &[&r.id, &r.name],
-            )
-            .await?;
-        Ok(())
+        let change = AdminChange::Region(r.clone());
+        admin_tx::apply_in_transaction(&self.pool, &change, None, Utc::now())
+            .await
+            .map(|_| ())
     }
 
     async fn regions(&self) -> Result<Vec<Region>> {
@@ -1085,22 +1039,28 @@ impl Store for PgStore {
     }
 
     async fn set_shop_region(&self, shop_id: &str, region_id: Option<&str>) -> Result<()> {
-        self.set_region("shops", "shop", shop_id, region_id).await
+        let change = AdminChange::ShopRegion {
+            shop_id: shop_id.to_string(),
+            region_id: region_id.map(str::to_string),
+        };
+        admin_tx::apply_in_transaction(&self.pool, &change, None, Utc::now())
+            .await
+            .map(|_| ())
     }
 
     async fn set_user_region(&self, user_id: &str, region_id: Option<&str>) -> Result<()> {
-        self.set_region("users", "user", user_id, region_id).await
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        admin_tx::set_region(&tx, "users", "user", user_id, region_id).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn create_till(&self, t: &NewTill) -> Result<()> {
-        let client = self.pool.get().await?;
-        client
-            .execute(
-                "INSERT INTO tills (id, shop_id, name, code_hash, code_expires_at) VALUES ($1, $2, $3, $4, $5)",
-                &[&t.id, &t.shop_id, &t.name, &t.code_hash, &timestamp::format(&t.code_expires_at)],
-            )
-            .await?;
-        Ok(())
+        let change = AdminChange::Till(t.clone());
+        admin_tx::apply_in_transaction(&self.pool, &change, None, Utc::now())
+            .await
+            .map(|_| ())
     }
 
     async fn create_user_with_token(
@@ -1109,16 +1069,14 @@ impl Store for PgStore {
         token_hash: &str,
         token_expires_at: DateTime<Utc>,
     ) -> Result<()> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        tx.execute(
-            "INSERT INTO users (id, name, role, shop_id, region_id) VALUES ($1, $2, $3, $4, $5)",
-            &[&u.id, &u.name, &u.role.name(), &u.shop_id, &u.region_id],
-        )
-        .await?;
-        insert_user_token(&tx, token_hash, &u.id, Utc::now(), token_expires_at).await?;
-        tx.commit().await?;
-        Ok(())
+        let change = AdminChange::User {
+            user: u.clone(),
+            token_hash: token_hash.to_string(),
+            token_expires_at,
+        };
+        admin_tx::apply_in_transaction(&self.pool, &change, None, Utc::now())
+            .await
+            .map(|_| ())
     }
 
     async fn entities(&self) -> Result<Vec<LegalEntity>> {
@@ -1186,86 +1144,20 @@ impl Store for PgStore {
         Ok(rows.iter().map(account_of).collect())
     }
 
-    async fn set_user_access(
-        &self,
-        user_id: &str,
-        access: &UserAccess,
-        entry: &pos_hq_store::audit::NewAuditEntry,
-        now: DateTime<Utc>,
-    ) -> Result<u64> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        // The active admins first, always in id order: two admins demoting each other at once
-        // are decided one after the other, and the second sees the first's change.
-        tx.query(
-            "SELECT id FROM users WHERE role = 'admin' AND disabled_at IS NULL ORDER BY id FOR UPDATE",
-            &[],
-        )
-        .await?;
-        let before = tx
-            .query_opt(
-                "SELECT id, name, role, shop_id, region_id, disabled_at FROM users WHERE id = $1 FOR UPDATE",
-                &[&user_id],
-            )
-            .await?
-            .map(|r| account_of(&r))
-            .ok_or_else(|| StoreError::NotFound(format!("no user `{user_id}`")))?;
-        let at = timestamp::format(&now);
-        tx.execute(
-            "UPDATE users SET role = $2, shop_id = $3, region_id = $4,
-             disabled_at = CASE WHEN $5 THEN COALESCE(disabled_at, $6) ELSE NULL END
-             WHERE id = $1",
-            &[
-                &user_id,
-                &access.role.name(),
-                &access.shop_id,
-                &access.region_id,
-                &access.disabled,
-                &at,
-            ],
-        )
-        .await?;
-        let was_admin = before.user.role == Role::Admin && before.disabled_at.is_none();
-        let admins: i64 = tx
-            .query_one(
-                "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL",
-                &[],
-            )
-            .await?
-            .get(0);
-        if was_admin && admins == 0 {
-            return Err(last_admin_refusal(user_id));
-        }
-        let mut ended = 0;
-        if UserAccess::of(&before).ends_credentials(access) {
-            ended = tx
-                .execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id])
-                .await?
-                + tx.execute("DELETE FROM user_tokens WHERE user_id = $1", &[&user_id])
-                    .await?;
-        }
-        audit::record(&*tx, entry, &at).await?;
-        tx.commit().await?;
-        Ok(ended)
-    }
-
     async fn reissue_code(
         &self,
         till_id: &str,
         code_hash: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
-        let client = self.pool.get().await?;
-        let changed = client
-            .execute(
-                "UPDATE tills SET code_hash = $2, code_expires_at = $3, token_hash = NULL WHERE id = $1",
-                &[&till_id, &code_hash, &timestamp::format(&expires_at)],
-            )
-            .await?;
-        if changed == 0 {
-            return Err(StoreError::NotFound(format!("no till `{till_id}`")));
-        }
-        Ok(())
+        let change = AdminChange::TillCode {
+            till_id: till_id.to_string(),
+            code_hash: code_hash.to_string(),
+            expires_at,
+        };
+        admin_tx::apply_in_transaction(&self.pool, &change, None, Utc::now())
+            .await
+            .map(|_| ())
     }
 
     async fn enroll(&self, e: &Enrollment, now: DateTime<Utc>) -> Result<Enrolled> {
@@ -1464,31 +1356,19 @@ impl Store for PgStore {
     }
 
     async fn revoke_user(&self, user_id: &str) -> Result<u64> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        known_user(&tx, user_id).await?;
-        let ended = tx
-            .execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id])
-            .await?
-            + tx.execute("DELETE FROM user_tokens WHERE user_id = $1", &[&user_id])
-                .await?;
-        tx.commit().await?;
-        Ok(ended)
+        let change = AdminChange::RevokeUser {
+            user_id: user_id.to_string(),
+        };
+        admin_tx::apply_in_transaction(&self.pool, &change, None, Utc::now()).await
     }
 
     async fn revoke_till(&self, till_id: &str, now: DateTime<Utc>) -> Result<()> {
-        let client = self.pool.get().await?;
-        let changed = client
-            .execute(
-                "UPDATE tills SET token_hash = NULL, code_hash = NULL, code_expires_at = NULL,
-                 revoked_at = $2 WHERE id = $1",
-                &[&till_id, &timestamp::format(&now)],
-            )
-            .await?;
-        if changed == 0 {
-            return Err(StoreError::NotFound(format!("no till `{till_id}`")));
-        }
-        Ok(())
+        let change = AdminChange::RevokeTill {
+            till_id: till_id.to_string(),
+        };
+        admin_tx::apply_in_transaction(&self.pool, &change, None, now)
+            .await
+            .map(|_| ())
     }
 
     async fn revoke_webshop(&self, webshop_id: &str, now: DateTime<Utc>) -> Result<()> {
@@ -1883,11 +1763,8 @@ impl Store for PgStore {
     }
 
     async fn put_changes(&self, changes: Vec<NewChange>) -> Result<u64> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let changed = postgres_feed::put_changes(&tx, &changes).await?;
-        tx.commit().await?;
-        Ok(changed)
+        let change = AdminChange::Changes(changes);
+        admin_tx::apply_in_transaction(&self.pool, &change, None, Utc::now()).await
     }
 
     async fn live_scopes(&self, kind: &str, key: &str) -> Result<Vec<String>> {
@@ -2109,88 +1986,11 @@ impl Store for PgStore {
         Ok(n as u64)
     }
 
-    async fn create_webhook(
-        &self,
-        hook: &NewWebhook,
-        entry: &pos_hq_store::audit::NewAuditEntry,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        // Under the outbox lock, so no event committed later gets a cursor below the start.
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
-            .await?;
-        let cursor: i64 = if hook.from_start {
-            0
-        } else {
-            tx.query_one("SELECT coalesce(max(cursor), 0) FROM outbox", &[])
-                .await?
-                .get(0)
-        };
-        tx.execute(
-            "INSERT INTO webhooks (id, url, secret, types, cursor, created_at, secret_sealed)
-             VALUES ($1, $2, $3, $4, $5, $6, TRUE)",
-            &[
-                &hook.id,
-                &hook.url,
-                &hook.sealed_secret,
-                &hook.types.join(","),
-                &cursor,
-                &timestamp::format(&now),
-            ],
-        )
-        .await?;
-        audit::record(&*tx, entry, &timestamp::format(&now)).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn remove_webhook(
-        &self,
-        webhook_id: &str,
-        entry: &pos_hq_store::audit::NewAuditEntry,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        tx.execute(
-            "DELETE FROM webhook_deliveries WHERE webhook_id = $1",
-            &[&webhook_id],
-        )
-        .await?;
-        if tx
-            .execute("DELETE FROM webhooks WHERE id = $1", &[&webhook_id])
-            .await?
-            == 0
-        {
-            return Err(StoreError::NotFound(format!("no webhook `{webhook_id}`")));
-        }
-        audit::record(&*tx, entry, &timestamp::format(&now)).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn replace_webhook_secret(
-        &self,
-        webhook_id: &str,
-        sealed: &str,
-        entry: &pos_hq_store::audit::NewAuditEntry,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let changed = tx
-            .execute(
-                "UPDATE webhooks SET secret = $2, secret_sealed = TRUE WHERE id = $1",
-                &[&webhook_id, &sealed],
-            )
-            .await?;
-        if changed == 0 {
-            return Err(StoreError::NotFound(format!("no webhook `{webhook_id}`")));
-        }
-        audit::record(&*tx, entry, &timestamp::format(&now)).await?;
-        tx.commit().await?;
-        Ok(())
+    async fn create_webhook(&self, hook: &NewWebhook, now: DateTime<Utc>) -> Result<()> {
+        let change = AdminChange::Webhook(hook.clone());
+        admin_tx::apply_in_transaction(&self.pool, &change, None, now)
+            .await
+            .map(|_| ())
     }
 
     async fn webhooks(&self) -> Result<Vec<WebhookStatus>> {
@@ -2452,13 +2252,13 @@ impl Store for PgStore {
         })))
     }
 
-    async fn record_audit(
+    async fn apply_admin(
         &self,
+        change: AdminChange,
         entry: &pos_hq_store::audit::NewAuditEntry,
-        at: DateTime<Utc>,
-    ) -> Result<()> {
-        let client = self.pool.get().await?;
-        audit::record(&**client, entry, &timestamp::format(&at)).await
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        admin_tx::apply_in_transaction(&self.pool, &change, Some(entry), now).await
     }
 
     async fn audit_entries(

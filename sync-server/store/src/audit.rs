@@ -20,19 +20,6 @@ pub struct NewAuditEntry {
     pub after: Option<Value>,
 }
 
-impl NewAuditEntry {
-    /// An entry with no state before or after (a command run, a secret issued).
-    pub fn bare(actor: &str, action: &str, target: &str) -> NewAuditEntry {
-        NewAuditEntry {
-            actor: actor.into(),
-            action: action.into(),
-            target: target.into(),
-            before: None,
-            after: None,
-        }
-    }
-}
-
 /// A journaled change, as read back.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {

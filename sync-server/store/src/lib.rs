@@ -365,6 +365,60 @@ impl UserAccess {
     }
 }
 
+/// A change an admin makes (see `sync_server::admin`), stored with its journal entry in one
+/// transaction by [`Store::apply_admin`]. Each does what the [`Store`] verb of the same name
+/// does; the count [`Store::apply_admin`] returns is the changes-feed entries changed
+/// (`Changes`), the credentials ended (`RevokeUser`, `UserAccess`), else 1.
+#[derive(Clone, Debug)]
+pub enum AdminChange {
+    /// Entries of the changes feed: catalog, prices, promotions, VAT rates, tenders, staff.
+    Changes(Vec<NewChange>),
+    Entity(LegalEntity),
+    Region(Region),
+    Shop(Shop),
+    ShopRegion {
+        shop_id: String,
+        region_id: Option<String>,
+    },
+    Till(NewTill),
+    /// A new enrollment code (see [`Store::reissue_code`]).
+    TillCode {
+        till_id: String,
+        code_hash: String,
+        expires_at: DateTime<Utc>,
+    },
+    RevokeTill {
+        till_id: String,
+    },
+    /// A user with a first API token (see [`Store::create_user_with_token`]).
+    User {
+        user: User,
+        token_hash: String,
+        token_expires_at: DateTime<Utc>,
+    },
+    RevokeUser {
+        user_id: String,
+    },
+    /// A user's role, scope and state: a new role or scope, or being disabled, ends every
+    /// session and API token of theirs (see [`UserAccess::ends_credentials`]). [`StoreError::NotFound`]
+    /// for an unknown user; [`last_admin_refusal`] when no active admin would be left (checked
+    /// with the admins locked, so two admins demoting each other at once cannot both succeed).
+    UserAccess {
+        user_id: String,
+        access: UserAccess,
+    },
+    Webhook(NewWebhook),
+    /// A webhook removed with its queue and dead letters (the events stay in the outbox).
+    RemoveWebhook {
+        webhook_id: String,
+    },
+    /// A webhook's new signing secret, sealed: deliveries from then on are signed with it.
+    WebhookSecret {
+        webhook_id: String,
+        sealed: String,
+    },
+}
+
 /// Why a change of access was refused: it would leave head office without an active admin.
 pub fn last_admin_refusal(user_id: &str) -> StoreError {
     StoreError::Conflict(format!(
@@ -749,20 +803,6 @@ pub trait Store:
     async fn tills(&self) -> Result<Vec<TillInfo>>;
     /// Every head-office user, by id, with whether they are disabled.
     async fn users(&self) -> Result<Vec<UserAccount>>;
-    /// Gives a user `access`, in one transaction with the journal entry `audit` (written at
-    /// `now`): a new role or scope, or being disabled, ends every session and API token of
-    /// theirs (see [`UserAccess::ends_credentials`]); returns how many ended.
-    /// [`StoreError::NotFound`] for an unknown user; [`last_admin_refusal`] when no active
-    /// admin would be left (checked with the admins locked, so two admins demoting each other
-    /// at once cannot both succeed). Shop and region must exist (a [`StoreError::Conflict`]
-    /// otherwise).
-    async fn set_user_access(
-        &self,
-        user_id: &str,
-        access: &UserAccess,
-        audit: &audit::NewAuditEntry,
-        now: DateTime<Utc>,
-    ) -> Result<u64>;
 
     /// Gives an existing till a new one-time enrollment code (a till that lost its token
     /// enrolls again, with the same key). Its current token stops working at once: whoever
@@ -970,32 +1010,8 @@ pub trait Store:
     /// feed entry that drops it at its shop's tills and a `pos.web_order.removed` event.
     /// Returns its pickup shop, or `None` if there was no such order.
     async fn remove_web_order(&self, id: &str, now: DateTime<Utc>) -> Result<Option<String>>;
-    /// Registers a webhook ([`StoreError::Conflict`] if the id is taken), in one transaction
-    /// with its journal entry `audit`, written at `now`.
-    async fn create_webhook(
-        &self,
-        hook: &NewWebhook,
-        audit: &audit::NewAuditEntry,
-        now: DateTime<Utc>,
-    ) -> Result<()>;
-    /// Removes a webhook with its queue and dead letters, in one transaction with its journal
-    /// entry ([`StoreError::NotFound`] for an unknown webhook). Events stay in the outbox.
-    async fn remove_webhook(
-        &self,
-        webhook_id: &str,
-        audit: &audit::NewAuditEntry,
-        now: DateTime<Utc>,
-    ) -> Result<()>;
-    /// Gives a webhook a new signing secret (sealed), in one transaction with its journal
-    /// entry ([`StoreError::NotFound`] for an unknown webhook): deliveries from then on are
-    /// signed with it.
-    async fn replace_webhook_secret(
-        &self,
-        webhook_id: &str,
-        sealed: &str,
-        audit: &audit::NewAuditEntry,
-        now: DateTime<Utc>,
-    ) -> Result<()>;
+    /// Registers a webhook ([`StoreError::Conflict`] if the id is taken).
+    async fn create_webhook(&self, hook: &NewWebhook, now: DateTime<Utc>) -> Result<()>;
     /// Every webhook with its queue counts.
     async fn webhooks(&self) -> Result<Vec<WebhookStatus>>;
     /// Every webhook whose secret is sealed, with that secret, for the delivery worker.
@@ -1065,8 +1081,15 @@ pub trait Store:
 
     // Administration (see `sync_server::admin`).
 
-    /// Appends a change to the administration journal, made at `at`.
-    async fn record_audit(&self, entry: &audit::NewAuditEntry, at: DateTime<Utc>) -> Result<()>;
+    /// Applies a change an admin makes and appends its journal entry `audit`, in one
+    /// transaction, at `now`: both are stored or neither (an entry that cannot be written
+    /// undoes the change). Returns what the change counts (see [`AdminChange`]).
+    async fn apply_admin(
+        &self,
+        change: AdminChange,
+        audit: &audit::NewAuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<u64>;
     /// A page of the administration journal, newest first: the entries before `page.after`
     /// (an entry's `id`), from the newest if `None`.
     async fn audit_entries(&self, page: &Page<i64>) -> Result<Vec<audit::AuditEntry>>;

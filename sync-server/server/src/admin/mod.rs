@@ -6,7 +6,8 @@
 //!
 //! Every change goes through an [`Admin`], which knows who makes it, and is journaled in the
 //! append-only administration journal (see [`pos_hq_store::audit`]) with the state before and
-//! after, once the change is stored. Secrets (enrollment codes, PINs, tokens) are never
+//! after, in the change's own transaction ([`pos_hq_store::Store::apply_admin`]): a change
+//! whose entry cannot be written is not applied. Secrets (enrollment codes, PINs, tokens) are never
 //! journaled: only that they were issued.
 //!
 //! Modules, one per resource: [`catalog`] (import, one product, per-shop prices), [`rules`]
@@ -23,13 +24,13 @@ pub mod tills;
 pub mod users;
 pub mod webhooks;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use pos_domain::wire::codes;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::store::audit::NewAuditEntry;
-use crate::store::{Store, StoreError};
+use crate::store::{AdminChange, Store, StoreError};
 
 /// Why an admin operation was refused or failed; each carries a message saying what to do.
 #[derive(Debug, thiserror::Error)]
@@ -110,14 +111,30 @@ impl<'a> Admin<'a> {
         Admin::new(store, format!("cli:{account}"))
     }
 
-    /// Journals a change made: what, to what, before and after.
-    async fn journal(
+    /// Applies a change and journals it (what, to what, before and after) in one transaction:
+    /// the change is stored with its entry or not at all. Every admin change goes through here.
+    async fn apply(
         &self,
+        change: AdminChange,
         action: &str,
         target: impl Into<String>,
         before: Option<Value>,
         after: Option<Value>,
-    ) -> Result<()> {
+    ) -> Result<u64> {
+        self.apply_at(change, action, target, before, after, Utc::now())
+            .await
+    }
+
+    /// [`Admin::apply`] at `now` (a change whose journal entry names its own time).
+    async fn apply_at(
+        &self,
+        change: AdminChange,
+        action: &str,
+        target: impl Into<String>,
+        before: Option<Value>,
+        after: Option<Value>,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
         let entry = NewAuditEntry {
             actor: self.actor.clone(),
             action: action.into(),
@@ -125,8 +142,7 @@ impl<'a> Admin<'a> {
             before,
             after,
         };
-        self.store.record_audit(&entry, Utc::now()).await?;
-        Ok(())
+        Ok(self.store.apply_admin(change, &entry, now).await?)
     }
 }
 

@@ -12,8 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Admin, AdminError, Result, checked_id, existing_shop, slug};
 use crate::secrets;
-use crate::store::audit::NewAuditEntry;
-use crate::store::{Role, User, UserAccess, UserAccount};
+use crate::store::{AdminChange, Role, User, UserAccess, UserAccount};
 
 /// A new user with their first API token, as shown once.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
@@ -55,10 +54,13 @@ impl Admin<'_> {
         };
         let token = secrets::new_token().map_err(|e| AdminError::Internal(e.to_string()))?;
         let expires = Utc::now() + Duration::days(token_days);
-        self.store
-            .create_user_with_token(&user, &secrets::token_hash(&token), expires)
-            .await?;
-        self.journal(
+        let change = AdminChange::User {
+            user: user.clone(),
+            token_hash: secrets::token_hash(&token),
+            token_expires_at: expires,
+        };
+        self.apply(
+            change,
             "user.create",
             format!("user {}", user.id),
             None,
@@ -74,15 +76,17 @@ impl Admin<'_> {
 
     /// Ends every API token and session of a user at once (their password stays).
     pub async fn revoke_user(&self, user_id: &str) -> Result<u64> {
-        let ended = self.store.revoke_user(user_id).await?;
-        self.journal(
+        let change = AdminChange::RevokeUser {
+            user_id: user_id.to_string(),
+        };
+        self.apply(
+            change,
             "user.revoke",
             format!("user {user_id}"),
             None,
-            Some(serde_json::json!({"tokens_ended": ended})),
+            Some(serde_json::json!({"tokens": "ended"})),
         )
-        .await?;
-        Ok(ended)
+        .await
     }
 }
 
@@ -186,16 +190,17 @@ impl Admin<'_> {
                 (None, true) => Some(pos_domain::record::timestamp::format(&now)),
             },
         };
-        let entry = NewAuditEntry {
-            actor: self.actor.clone(),
-            action: action.into(),
-            target: format!("user {}", before.user.id),
-            before: serde_json::to_value(&before).ok(),
-            after: serde_json::to_value(&after).ok(),
+        let target = format!("user {}", before.user.id);
+        let (journal_before, journal_after) = (
+            serde_json::to_value(&before).ok(),
+            serde_json::to_value(&after).ok(),
+        );
+        let change = AdminChange::UserAccess {
+            user_id: before.user.id.clone(),
+            access,
         };
         let ended = self
-            .store
-            .set_user_access(&before.user.id, &access, &entry, now)
+            .apply_at(change, action, target, journal_before, journal_after, now)
             .await?;
         Ok(AccessChanged {
             user: after,

@@ -8,15 +8,13 @@
 use std::net::IpAddr;
 
 use axum::http::Uri;
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Admin, AdminError, Result, checked_id, slug};
 use crate::secrets;
 use crate::server_key::ServerKey;
-use crate::store::NewWebhook;
-use crate::store::audit::NewAuditEntry;
+use crate::store::{AdminChange, NewWebhook};
 
 /// The fewest characters of a webhook secret given by hand.
 pub const MIN_SECRET_CHARS: usize = 16;
@@ -126,22 +124,23 @@ impl Admin<'_> {
             types,
             from_start: request.from_start,
         };
-        let entry = self.entry(
+        let after = journaled(&hook.id, &hook.url, &hook.types);
+        let target = format!("webhook {}", hook.id);
+        self.apply(
+            AdminChange::Webhook(hook.clone()),
             "webhook.add",
-            &hook.id,
+            target,
             None,
-            Some(journaled(&hook.id, &hook.url, &hook.types)),
-        );
-        self.store
-            .create_webhook(&hook, &entry, Utc::now())
-            .await
-            .map_err(|e| match AdminError::from(e) {
-                AdminError::Conflict(_) => AdminError::Conflict(format!(
-                    "a webhook `{}` exists: give another id, or remove it first",
-                    hook.id
-                )),
-                other => other,
-            })?;
+            Some(after),
+        )
+        .await
+        .map_err(|e| match e {
+            AdminError::Conflict(_) => AdminError::Conflict(format!(
+                "a webhook `{}` exists: give another id, or remove it first",
+                hook.id
+            )),
+            other => other,
+        })?;
         Ok(WebhookSecret {
             id: hook.id,
             url: hook.url,
@@ -153,9 +152,11 @@ impl Admin<'_> {
     /// Removes a webhook with its queue and dead letters.
     pub async fn remove_webhook(&self, webhook_id: &str) -> Result<()> {
         let before = self.webhook(webhook_id).await?;
-        let entry = self.entry("webhook.remove", webhook_id, Some(before), None);
-        self.store
-            .remove_webhook(webhook_id, &entry, Utc::now())
+        let change = AdminChange::RemoveWebhook {
+            webhook_id: webhook_id.to_string(),
+        };
+        let target = format!("webhook {webhook_id}");
+        self.apply(change, "webhook.remove", target, Some(before), None)
             .await?;
         Ok(())
     }
@@ -178,14 +179,13 @@ impl Admin<'_> {
         let sealed = key
             .seal(webhook_id, &secret)
             .map_err(|e| AdminError::Internal(e.to_string()))?;
-        let entry = self.entry(
-            "webhook.secret",
-            webhook_id,
-            None,
-            Some(json!({"secret": "replaced"})),
-        );
-        self.store
-            .replace_webhook_secret(webhook_id, &sealed, &entry, Utc::now())
+        let change = AdminChange::WebhookSecret {
+            webhook_id: webhook_id.to_string(),
+            sealed,
+        };
+        let after = json!({"secret": "replaced"});
+        let target = format!("webhook {webhook_id}");
+        self.apply(change, "webhook.secret", target, None, Some(after))
             .await?;
         Ok(WebhookSecret {
             id: hook.id,
@@ -204,22 +204,6 @@ impl Admin<'_> {
             .find(|w| w.id == webhook_id)
             .map(|w| journaled(&w.id, &w.url, &w.types))
             .ok_or_else(|| not_found(webhook_id))
-    }
-
-    fn entry(
-        &self,
-        action: &str,
-        webhook_id: &str,
-        before: Option<serde_json::Value>,
-        after: Option<serde_json::Value>,
-    ) -> NewAuditEntry {
-        NewAuditEntry {
-            actor: self.actor.clone(),
-            action: action.into(),
-            target: format!("webhook {webhook_id}"),
-            before,
-            after,
-        }
     }
 }
 
