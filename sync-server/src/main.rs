@@ -402,7 +402,8 @@ enum UserAction {
         #[arg(long)]
         id: String,
     },
-    /// Binds a regional manager to a region (`--region REGION`) or to none (`--no-region`).
+    /// Binds a regional manager to a region (`--region REGION`: their sessions and API tokens
+    /// end, as for any scope change) or to none (`--no-region`: they read nothing).
     Region {
         #[arg(long)]
         id: String,
@@ -718,26 +719,34 @@ async fn admin(
                 region,
                 no_region: _,
             } => {
-                if region.is_some() {
-                    let user = store
-                        .users()
-                        .await?
-                        .into_iter()
-                        .map(|a| a.user)
-                        .find(|u| u.id == id);
-                    if let Some(user) = user
-                        && user.role != Role::RegionalManager
-                    {
-                        bail!(
-                            "user {id} is a {}: only regional managers are bound to a region",
-                            user.role.name()
-                        );
-                    }
+                let user = store
+                    .users()
+                    .await?
+                    .into_iter()
+                    .map(|a| a.user)
+                    .find(|u| u.id == id);
+                if let Some(user) = &user
+                    && user.role != Role::RegionalManager
+                {
+                    bail!(
+                        "user {id} is a {}: only regional managers are bound to a region",
+                        user.role.name()
+                    );
                 }
-                store.set_user_region(&id, region.as_deref()).await?;
                 let text = match &region {
-                    Some(region) => format!("user {id} oversees region {region}"),
-                    None => format!("user {id} is bound to no region"),
+                    // A new region is a scope change: checked, journaled, and the user's
+                    // sessions and tokens end, as from the app.
+                    Some(region) => {
+                        cli_admin
+                            .set_user_role(&id, Role::RegionalManager, None, Some(region.clone()))
+                            .await?;
+                        format!("user {id} oversees region {region}")
+                    }
+                    // Bound to none, they read nothing until bound again.
+                    None => {
+                        store.set_user_region(&id, None).await?;
+                        format!("user {id} is bound to no region")
+                    }
                 };
                 print(json_output, json!({"id": id, "region_id": region}), text);
             }
