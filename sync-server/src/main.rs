@@ -30,6 +30,7 @@ use anyhow::{Context, Result, bail};
 use chrono::{Duration, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
+use sync_server::admin::webhooks::WebhookRequest;
 use sync_server::config::{DEFAULT_DB, DEFAULT_LISTEN, FileConfig, LogFormat, pick};
 use sync_server::feeds::nats::{NatsConfig, NatsPublisher};
 use sync_server::feeds::webhooks::{DeliveryTiming, WebhookWorker};
@@ -37,7 +38,7 @@ use sync_server::feeds::{Shutdown, SystemClock};
 use sync_server::login_throttle::{LoginPolicy, LoginThrottle};
 use sync_server::ops::{DEFAULT_TILLS_WAITING_AFTER, Metrics};
 use sync_server::server_key::{KeySource, ServerKeys, prepare_webhook_secrets};
-use sync_server::store::{LegalEntity, NewWebhook, Role, Shop, USER_TOKEN_DAYS, User};
+use sync_server::store::{LegalEntity, Role, Shop, USER_TOKEN_DAYS, User};
 use sync_server::{AppState, ServerConfig, Store, accounting_export, open_store, secrets};
 
 #[derive(Parser)]
@@ -227,7 +228,8 @@ enum WebhookAction {
         /// Defaults to a slug of the URL's host.
         #[arg(long)]
         id: Option<String>,
-        /// http:// or https:// URL receiving the events.
+        /// https:// URL receiving the events (http:// only to this machine: 127.0.0.1, ::1,
+        /// localhost).
         #[arg(long)]
         url: String,
         /// Shared secret for the HMAC-SHA256 signature (at least 16 characters).
@@ -239,6 +241,16 @@ enum WebhookAction {
         /// Also deliver the events already in the outbox (default: only new ones).
         #[arg(long)]
         from_start: bool,
+    },
+    /// Removes a webhook with its queue and dead letters (the events stay in the outbox).
+    Remove {
+        #[arg(long)]
+        id: String,
+    },
+    /// Gives a webhook a new signing secret, made by the server and printed once.
+    Rotate {
+        #[arg(long)]
+        id: String,
     },
     /// Webhooks with their queued and dead-lettered counts.
     List,
@@ -390,7 +402,8 @@ enum UserAction {
         #[arg(long)]
         id: String,
     },
-    /// Binds a regional manager to a region (`--region REGION`) or to none (`--no-region`).
+    /// Binds a regional manager to a region (`--region REGION`: their sessions and API tokens
+    /// end, as for any scope change) or to none (`--no-region`: they read nothing).
     Region {
         #[arg(long)]
         id: String,
@@ -409,7 +422,47 @@ enum UserAction {
         #[arg(long)]
         id: String,
     },
+    /// Gives a user another role and scope (`--shop` for a shop manager, `--region` for a
+    /// regional manager); their sessions and API tokens end. Never the last active admin.
+    Role {
+        #[arg(long)]
+        id: String,
+        /// admin, regional_manager, shop_manager or accountant.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        shop: Option<String>,
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// Disables a user: their sessions and API tokens end and they cannot log in. Never the
+    /// last active admin.
+    Disable {
+        #[arg(long)]
+        id: String,
+    },
+    /// Enables a disabled user again: they log in with their password.
+    Enable {
+        #[arg(long)]
+        id: String,
+    },
     List,
+}
+
+/// A role named on the command line.
+fn parse_role(role: &str) -> Result<Role> {
+    Role::parse(role).with_context(|| {
+        format!("`{role}` is not a role: admin, regional_manager, shop_manager or accountant")
+    })
+}
+
+/// ` (shop S)`, ` (region R)` or nothing: the scope of a user, for the command's text.
+fn scope_text(user: &User) -> String {
+    match (&user.shop_id, &user.region_id) {
+        (Some(shop), _) => format!(" (shop {shop})"),
+        (None, Some(region)) => format!(" (region {region})"),
+        (None, None) => String::new(),
+    }
 }
 
 /// When a user's API token made now for `days` days expires (1 to 3650 days).
@@ -419,13 +472,6 @@ fn token_expiry(days: i64) -> Result<chrono::DateTime<Utc>> {
     }
     Ok(Utc::now() + Duration::days(days))
 }
-
-/// An id checked by the admin library's rule, as a command-line error.
-fn checked_id(kind: &str, id: String) -> Result<String> {
-    Ok(sync_server::admin::checked_id(kind, id)?)
-}
-
-use sync_server::admin::slug;
 
 /// Prints an answer. A reader that went away (`| head`) is not an error: the command's work
 /// is done and committed by then.
@@ -621,11 +667,7 @@ async fn admin(
                 region,
                 token_days,
             } => {
-                let role = Role::parse(&role).with_context(|| {
-                    format!(
-                        "`{role}` is not a role: admin, regional_manager, shop_manager or accountant"
-                    )
-                })?;
+                let role = parse_role(&role)?;
                 let user = User {
                     id: id.unwrap_or_default(),
                     name,
@@ -677,21 +719,34 @@ async fn admin(
                 region,
                 no_region: _,
             } => {
-                if region.is_some() {
-                    let user = store.users().await?.into_iter().find(|u| u.id == id);
-                    if let Some(user) = user
-                        && user.role != Role::RegionalManager
-                    {
-                        bail!(
-                            "user {id} is a {}: only regional managers are bound to a region",
-                            user.role.name()
-                        );
-                    }
+                let user = store
+                    .users()
+                    .await?
+                    .into_iter()
+                    .map(|a| a.user)
+                    .find(|u| u.id == id);
+                if let Some(user) = &user
+                    && user.role != Role::RegionalManager
+                {
+                    bail!(
+                        "user {id} is a {}: only regional managers are bound to a region",
+                        user.role.name()
+                    );
                 }
-                store.set_user_region(&id, region.as_deref()).await?;
                 let text = match &region {
-                    Some(region) => format!("user {id} oversees region {region}"),
-                    None => format!("user {id} is bound to no region"),
+                    // A new region is a scope change: checked, journaled, and the user's
+                    // sessions and tokens end, as from the app.
+                    Some(region) => {
+                        cli_admin
+                            .set_user_role(&id, Role::RegionalManager, None, Some(region.clone()))
+                            .await?;
+                        format!("user {id} oversees region {region}")
+                    }
+                    // Bound to none, they read nothing until bound again.
+                    None => {
+                        store.set_user_region(&id, None).await?;
+                        format!("user {id} is bound to no region")
+                    }
                 };
                 print(json_output, json!({"id": id, "region_id": region}), text);
             }
@@ -712,11 +767,55 @@ async fn admin(
                     format!("password of {id} set"),
                 );
             }
+            UserAction::Role {
+                id,
+                role,
+                shop,
+                region,
+            } => {
+                let changed = cli_admin
+                    .set_user_role(&id, parse_role(&role)?, shop, region)
+                    .await?;
+                let text = format!(
+                    "user {id} is now {}{}; {} session(s) and API token(s) ended",
+                    role,
+                    scope_text(&changed.user.user),
+                    changed.credentials_ended
+                );
+                print(json_output, serde_json::to_value(&changed)?, text);
+            }
+            UserAction::Disable { id } => {
+                let changed = cli_admin.set_user_disabled(&id, true).await?;
+                let text = format!(
+                    "user {id} disabled; {} session(s) and API token(s) ended",
+                    changed.credentials_ended
+                );
+                print(json_output, serde_json::to_value(&changed)?, text);
+            }
+            UserAction::Enable { id } => {
+                let changed = cli_admin.set_user_disabled(&id, false).await?;
+                let text = format!("user {id} enabled: they log in with their password");
+                print(json_output, serde_json::to_value(&changed)?, text);
+            }
             UserAction::List => {
                 let list = store.users().await?;
                 let text = list
                     .iter()
-                    .map(|u| format!("{}\t{}\t{}", u.id, u.name, u.role.name()))
+                    .map(|a| {
+                        let u = &a.user;
+                        let state = if a.disabled_at.is_some() {
+                            "\tdisabled"
+                        } else {
+                            ""
+                        };
+                        format!(
+                            "{}\t{}\t{}{}{state}",
+                            u.id,
+                            u.name,
+                            u.role.name(),
+                            scope_text(u)
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n");
                 print(json_output, serde_json::to_value(&list)?, text);
@@ -768,39 +867,18 @@ async fn webhook(
             types,
             from_start,
         } => {
-            let parsed = reqwest::Url::parse(&url)
-                .with_context(|| format!("`{url}` is not a URL: give http://HOST/PATH"))?;
-            if !matches!(parsed.scheme(), "http" | "https") {
-                bail!("`{url}`: a webhook URL starts with http:// or https://");
-            }
-            if secret.chars().count() < 16 {
-                bail!(
-                    "a webhook secret has at least 16 characters: generate one, e.g. `openssl rand -hex 32`"
-                );
-            }
-            let types: Vec<String> = types
-                .into_iter()
-                .map(|t| t.trim().to_string())
-                .filter(|t| !t.is_empty())
-                .collect();
-            let id = checked_id(
-                "webhook",
-                id.unwrap_or_else(|| slug(parsed.host_str().unwrap_or("webhook")).to_lowercase()),
-            )?;
             // The key must open the secrets already sealed: a wrong key never seals new ones.
             prepare_webhook_secrets(store, key_source).await?;
             let key = key_source.load_or_create()?;
-            let hook = NewWebhook {
-                sealed_secret: key.seal(&id, &secret)?,
+            let request = WebhookRequest {
                 id,
                 url,
                 types,
                 from_start,
             };
-            store
-                .create_webhook(&hook, Utc::now())
-                .await
-                .context("is the webhook id new? give another with --id")?;
+            let hook = sync_server::admin::Admin::command_line(store)
+                .add_webhook(&key, request, Some(secret))
+                .await?;
             let text = format!(
                 "webhook {} registered: {} ({})",
                 hook.id,
@@ -813,6 +891,28 @@ async fn webhook(
             );
             let value = json!({"id": hook.id, "url": hook.url, "types": hook.types, "from_start": from_start});
             print(json_output, value, text);
+        }
+        WebhookAction::Remove { id } => {
+            sync_server::admin::Admin::command_line(store)
+                .remove_webhook(&id)
+                .await?;
+            print(
+                json_output,
+                json!({"id": id, "removed": true}),
+                format!("webhook {id} removed with its queue and dead letters"),
+            );
+        }
+        WebhookAction::Rotate { id } => {
+            prepare_webhook_secrets(store, key_source).await?;
+            let key = key_source.load_or_create()?;
+            let hook = sync_server::admin::Admin::command_line(store)
+                .rotate_webhook_secret(&key, &id)
+                .await?;
+            let text = format!(
+                "webhook {id}: new signing secret (shown once; deliveries from now on are signed with it): {}",
+                hook.secret
+            );
+            print(json_output, serde_json::to_value(&hook)?, text);
         }
         WebhookAction::List => {
             let list = store.webhooks().await?;
@@ -972,6 +1072,7 @@ async fn serve(
         },
         live: Arc::default(),
         till_lookups: defaults.till_lookups.clone(),
+        keys: keys.clone(),
     };
     let metrics_listen = args.metrics_listen.or(file.metrics_listen);
     let hooks = file.webhooks;

@@ -700,6 +700,8 @@ const UNDO_LATER_MIGRATIONS: &[&str] = &[
      ALTER TABLE stock_levels DROP COLUMN in_transit;
      ALTER TABLE stock_levels DROP COLUMN reserved;
      ALTER TABLE stock_levels DROP COLUMN counted_at;",
+    // Disabled head-office users.
+    "ALTER TABLE users DROP COLUMN disabled_at;",
 ];
 
 /// Puts the database back as it was before revocable credentials: users' API tokens in

@@ -26,6 +26,9 @@
 //! | `GET /api/v1/feed/consumers` | admin, accountant | consumers and their lag |
 //! | `GET /api/v1/hq/exports/fec?entity=&year=` | admin, accountant | the entity's FEC for the fiscal year starting in `year` |
 //! | `GET /api/v1/hq/webhooks` | admin | registered webhooks and their queues |
+//! | `POST /api/v1/hq/webhooks` | admin | registers one; its secret, made by the server, shown once |
+//! | `DELETE /api/v1/hq/webhooks/{webhook_id}` | admin | removes one with its queue |
+//! | `POST /api/v1/hq/webhooks/{webhook_id}/secret` | admin | a new secret, shown once |
 //! | `GET /api/v1/hq/webhooks/dead-letters?after=&after_webhook=&limit=` | admin | events parked after their last delivery attempt, a page at a time |
 //! | `POST /api/v1/hq/webhooks/dead-letters/retry` | admin | queues dead letters again |
 //!
@@ -87,6 +90,10 @@ pub struct ServerConfig {
     pub live: Arc<crate::live::LiveUpdates>,
     /// Tills' instrument lookups and holds, counted per till (see [`crate::till_throttle`]).
     pub till_lookups: Arc<crate::till_throttle::TillLookups>,
+    /// The server key new webhook secrets are sealed with, the one the webhook worker opens
+    /// them with (see [`crate::server_key`]); the default has none, so registering a webhook
+    /// through the API fails until `serve` sets it.
+    pub keys: Arc<crate::server_key::ServerKeys>,
 }
 
 impl Default for ServerConfig {
@@ -99,6 +106,7 @@ impl Default for ServerConfig {
             web: crate::web_app::WebSettings::default(),
             live: Arc::default(),
             till_lookups: Arc::default(),
+            keys: Arc::default(),
         }
     }
 }
@@ -1059,6 +1067,74 @@ pub(crate) async fn hq_webhooks(
     Ok(Json(state.store.webhooks().await?).into_response())
 }
 
+/// The server key to seal a new webhook secret with (created on first use, as the command
+/// line does).
+fn sealing_key(state: &AppState) -> Result<Arc<crate::server_key::ServerKey>, Failure> {
+    state.config.keys.get_or_create().map_err(|e| {
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::INTERNAL,
+            format!("{e}: the server cannot seal webhook secrets until its key is readable"),
+        )
+    })
+}
+
+#[utoipa::path(post, path = "/api/v1/hq/webhooks", tag = "feeds",
+    request_body = crate::admin::webhooks::WebhookRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Registered, with its signing secret made by the server (shown this once; kept sealed)", body = crate::admin::webhooks::WebhookSecret),
+        (status = 403, description = "Not an admin", body = crate::openapi::ApiErrorDoc),
+        (status = 409, description = "The id is taken", body = crate::openapi::ApiErrorDoc),
+        (status = 422, description = "The URL is not https:// (or http:// to this machine), or the id is not 1 to 64 letters, digits, `-`, `_` or `.`", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn hq_add_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<crate::admin::webhooks::WebhookRequest>,
+) -> Result<Json<crate::admin::webhooks::WebhookSecret>, Failure> {
+    let user = admin_only(caller)?;
+    let key = sealing_key(&state)?;
+    let admin = crate::admin::Admin::new(state.store.as_ref(), user.id);
+    Ok(Json(admin.add_webhook(&key, request, None).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/hq/webhooks/{webhook_id}", tag = "feeds",
+    params(("webhook_id" = String, Path, description = "The webhook")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Removed with its queue and dead letters (the events stay in the outbox)"),
+        (status = 403, description = "Not an admin", body = crate::openapi::ApiErrorDoc),
+        (status = 404, description = "No such webhook", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn hq_remove_webhook(
+    State(state): State<AppState>,
+    Path(webhook_id): Path<String>,
+    caller: Caller,
+) -> Result<StatusCode, Failure> {
+    let user = admin_only(caller)?;
+    crate::admin::Admin::new(state.store.as_ref(), user.id)
+        .remove_webhook(&webhook_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/hq/webhooks/{webhook_id}/secret", tag = "feeds",
+    params(("webhook_id" = String, Path, description = "The webhook")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A new signing secret made by the server (shown this once); deliveries from now on are signed with it", body = crate::admin::webhooks::WebhookSecret),
+        (status = 403, description = "Not an admin", body = crate::openapi::ApiErrorDoc),
+        (status = 404, description = "No such webhook", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn hq_rotate_webhook_secret(
+    State(state): State<AppState>,
+    Path(webhook_id): Path<String>,
+    caller: Caller,
+) -> Result<Json<crate::admin::webhooks::WebhookSecret>, Failure> {
+    let user = admin_only(caller)?;
+    let key = sealing_key(&state)?;
+    let admin = crate::admin::Admin::new(state.store.as_ref(), user.id);
+    Ok(Json(admin.rotate_webhook_secret(&key, &webhook_id).await?))
+}
+
 /// `GET /api/v1/hq/webhooks/dead-letters` parameters: a page of dead letters, ordered by
 /// event cursor then webhook id.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -1173,7 +1249,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/hq/fleet", get(hq_fleet))
         .route("/api/v1/hq/alarms", get(hq_alarms))
         .route("/api/v1/hq/exports/fec", get(export_fec))
-        .route("/api/v1/hq/webhooks", get(hq_webhooks))
+        .route("/api/v1/hq/webhooks", get(hq_webhooks).post(hq_add_webhook))
+        .route(
+            "/api/v1/hq/webhooks/{webhook_id}",
+            axum::routing::delete(hq_remove_webhook),
+        )
+        .route(
+            "/api/v1/hq/webhooks/{webhook_id}/secret",
+            post(hq_rotate_webhook_secret),
+        )
         .route("/api/v1/hq/webhooks/dead-letters", get(hq_dead_letters))
         .route(
             "/api/v1/hq/webhooks/dead-letters/retry",

@@ -313,9 +313,11 @@ pub fn protect_sqlite_files(db: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The key the webhook worker opens secrets with: loaded when first needed, so a server started
-/// before the first webhook (and its key file) existed finds the key the admin command made.
-#[derive(Debug)]
+/// The key the webhook worker opens secrets with and the admin API seals new ones with:
+/// loaded when first needed, so a server started before the first webhook (and its key file)
+/// existed finds the key the admin command made. The default has no key and no source: every
+/// use of it fails with [`KeyError::Missing`].
+#[derive(Debug, Default)]
 pub struct ServerKeys {
     source: Option<KeySource>,
     key: Mutex<Option<Arc<ServerKey>>>,
@@ -335,6 +337,21 @@ impl ServerKeys {
         ServerKeys {
             source: Some(source),
             key: Mutex::new(loaded.map(Arc::new)),
+        }
+    }
+
+    /// The key to seal a new secret with: [`ServerKeys::get`], or, when its source holds no
+    /// key yet, a new one created there ([`KeySource::load_or_create`]).
+    pub fn get_or_create(&self) -> Result<Arc<ServerKey>, KeyError> {
+        match self.get() {
+            Err(KeyError::Missing { .. }) if self.source.is_some() => {
+                let mut held = self.key.lock().unwrap_or_else(|e| e.into_inner());
+                let source = self.source.as_ref().expect("checked above");
+                let key = Arc::new(source.load_or_create()?);
+                *held = Some(key.clone());
+                Ok(key)
+            }
+            other => other,
         }
     }
 

@@ -43,6 +43,7 @@ use pos_hq_core::{accounting, crm, stock};
 use pos_hq_store::ingest_tx::{self, CheckedUpload, IngestTx, PostedEntry};
 use pos_hq_store::*;
 
+mod admin_tx;
 mod archives;
 mod audit;
 mod commissions;
@@ -80,6 +81,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0019_days_without_z.sql"),
     include_str!("../migrations/0020_admin_audit.sql"),
     include_str!("../migrations/0021_stock.sql"),
+    include_str!("../migrations/0023_disabled_users.sql"),
 ];
 
 /// The PostgreSQL store.
@@ -145,41 +147,6 @@ impl PgStore {
                 &[&((index + 1) as i32), &timestamp::format(&Utc::now())],
             )
             .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-}
-
-impl PgStore {
-    /// Sets the region of a row of `table` (`shops` or `users`), checking both exist.
-    async fn set_region(
-        &self,
-        table: &'static str,
-        what: &str,
-        id: &str,
-        region_id: Option<&str>,
-    ) -> Result<()> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        if let Some(region) = region_id
-            && tx
-                .query_opt("SELECT 1 FROM regions WHERE id = $1", &[&region])
-                .await?
-                .is_none()
-        {
-            return Err(StoreError::NotFound(format!(
-                "no region `{region}`: create it first (`sync-server admin region create`)"
-            )));
-        }
-        let changed = tx
-            .execute(
-                &format!("UPDATE {table} SET region_id = $2 WHERE id = $1"),
-                &[&id, &region_id],
-            )
-            .await?;
-        if changed == 0 {
-            return Err(StoreError::NotFound(format!("no {what} `{id}`")));
         }
         tx.commit().await?;
         Ok(())
@@ -263,6 +230,14 @@ fn user_of(row: &tokio_postgres::Row) -> User {
         role: Role::parse(&role).unwrap_or(Role::ShopManager),
         shop_id: row.get(3),
         region_id: row.get(4),
+    }
+}
+
+/// A user with when they were disabled: the columns of [`user_of`], then `disabled_at`.
+fn account_of(row: &tokio_postgres::Row) -> UserAccount {
+    UserAccount {
+        user: user_of(row),
+        disabled_at: row.get(5),
     }
 }
 
@@ -1029,36 +1004,24 @@ impl Store for PgStore {
     }
 
     async fn create_entity(&self, e: &LegalEntity) -> Result<()> {
-        let client = self.pool.get().await?;
-        client
-            .execute(
-                "INSERT INTO legal_entities (id, name, siren, fiscal_year_start_month) VALUES ($1, $2, $3, $4)",
-                &[&e.id, &e.name, &e.siren, &(e.fiscal_year_start_month as i32)],
-            )
-            .await?;
-        Ok(())
+        let change = AdminChange::Entity(e.clone());
+        admin_tx::apply_in_transaction(&self.pool, &change, None, Utc::now())
+            .await
+            .map(|_| ())
     }
 
     async fn create_shop(&self, s: &Shop) -> Result<()> {
-        let client = self.pool.get().await?;
-        client
-            .execute(
-                "INSERT INTO shops (id, entity_id, name, territory, timezone, address, region_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &[&s.id, &s.entity_id, &s.name, &s.territory, &s.timezone, &s.address, &s.region_id],
-            )
-            .await?;
-        Ok(())
+        let change = AdminChange::Shop(s.clone());
+        admin_tx::apply_in_transaction(&self.pool, &change, None, Utc::now())
+            .await
+            .map(|_| ())
     }
 
     async fn create_region(&self, r: &Region) -> Result<()> {
-        let client = self.pool.get().await?;
-        client
-            .execute(
-                "INSERT INTO regions (id, name) VALUES ($1, $2)",
-                &[&r.id, &r.name],
-            )
-            .await?;
-        Ok(())
+        let change = AdminChange::Region(r.clone());
+        admin_tx::apply_in_transaction(&self.pool, &change, None, Utc::now())
+            .await
+            .map(|_| ())
     }
 
     async fn regions(&self) -> Result<Vec<Region>> {
@@ -1076,22 +1039,28 @@ impl Store for PgStore {
     }
 
     async fn set_shop_region(&self, shop_id: &str, region_id: Option<&str>) -> Result<()> {
-        self.set_region("shops", "shop", shop_id, region_id).await
+        let change = AdminChange::ShopRegion {
+            shop_id: shop_id.to_string(),
+            region_id: region_id.map(str::to_string),
+        };
+        admin_tx::apply_in_transaction(&self.pool, &change, None, Utc::now())
+            .await
+            .map(|_| ())
     }
 
     async fn set_user_region(&self, user_id: &str, region_id: Option<&str>) -> Result<()> {
-        self.set_region("users", "user", user_id, region_id).await
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        admin_tx::set_region(&tx, "users", "user", user_id, region_id).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn create_till(&self, t: &NewTill) -> Result<()> {
-        let client = self.pool.get().await?;
-        client
-            .execute(
-                "INSERT INTO tills (id, shop_id, name, code_hash, code_expires_at) VALUES ($1, $2, $3, $4, $5)",
-                &[&t.id, &t.shop_id, &t.name, &t.code_hash, &timestamp::format(&t.code_expires_at)],
-            )
-            .await?;
-        Ok(())
+        let change = AdminChange::Till(t.clone());
+        admin_tx::apply_in_transaction(&self.pool, &change, None, Utc::now())
+            .await
+            .map(|_| ())
     }
 
     async fn create_user_with_token(
@@ -1100,16 +1069,14 @@ impl Store for PgStore {
         token_hash: &str,
         token_expires_at: DateTime<Utc>,
     ) -> Result<()> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        tx.execute(
-            "INSERT INTO users (id, name, role, shop_id, region_id) VALUES ($1, $2, $3, $4, $5)",
-            &[&u.id, &u.name, &u.role.name(), &u.shop_id, &u.region_id],
-        )
-        .await?;
-        insert_user_token(&tx, token_hash, &u.id, Utc::now(), token_expires_at).await?;
-        tx.commit().await?;
-        Ok(())
+        let change = AdminChange::User {
+            user: u.clone(),
+            token_hash: token_hash.to_string(),
+            token_expires_at,
+        };
+        admin_tx::apply_in_transaction(&self.pool, &change, None, Utc::now())
+            .await
+            .map(|_| ())
     }
 
     async fn entities(&self) -> Result<Vec<LegalEntity>> {
@@ -1166,15 +1133,15 @@ impl Store for PgStore {
         Ok(rows.iter().map(till_info).collect())
     }
 
-    async fn users(&self) -> Result<Vec<User>> {
+    async fn users(&self) -> Result<Vec<UserAccount>> {
         let client = self.pool.get().await?;
         let rows = client
             .query(
-                "SELECT id, name, role, shop_id, region_id FROM users ORDER BY id",
+                "SELECT id, name, role, shop_id, region_id, disabled_at FROM users ORDER BY id",
                 &[],
             )
             .await?;
-        Ok(rows.iter().map(user_of).collect())
+        Ok(rows.iter().map(account_of).collect())
     }
 
     async fn reissue_code(
@@ -1183,17 +1150,14 @@ impl Store for PgStore {
         code_hash: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
-        let client = self.pool.get().await?;
-        let changed = client
-            .execute(
-                "UPDATE tills SET code_hash = $2, code_expires_at = $3, token_hash = NULL WHERE id = $1",
-                &[&till_id, &code_hash, &timestamp::format(&expires_at)],
-            )
-            .await?;
-        if changed == 0 {
-            return Err(StoreError::NotFound(format!("no till `{till_id}`")));
-        }
-        Ok(())
+        let change = AdminChange::TillCode {
+            till_id: till_id.to_string(),
+            code_hash: code_hash.to_string(),
+            expires_at,
+        };
+        admin_tx::apply_in_transaction(&self.pool, &change, None, Utc::now())
+            .await
+            .map(|_| ())
     }
 
     async fn enroll(&self, e: &Enrollment, now: DateTime<Utc>) -> Result<Enrolled> {
@@ -1272,10 +1236,10 @@ impl Store for PgStore {
         Ok(client
             .query_opt(
                 "SELECT u.id, u.name, u.role, u.shop_id, u.region_id FROM user_tokens t JOIN users u ON u.id = t.user_id
-                 WHERE t.token_hash = $1 AND t.expires_at > $2
+                 WHERE t.token_hash = $1 AND t.expires_at > $2 AND u.disabled_at IS NULL
                  UNION ALL
                  SELECT u.id, u.name, u.role, u.shop_id, u.region_id FROM sessions s JOIN users u ON u.id = s.user_id
-                 WHERE s.token_hash = $1 AND s.expires_at > $2
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL
                  LIMIT 1",
                 &[&token_hash, &timestamp::format(&now)],
             )
@@ -1316,7 +1280,8 @@ impl Store for PgStore {
         let client = self.pool.get().await?;
         Ok(client
             .query_opt(
-                "SELECT id, name, role, shop_id, region_id, password_hash FROM users WHERE id = $1",
+                "SELECT id, name, role, shop_id, region_id, password_hash FROM users
+                 WHERE id = $1 AND disabled_at IS NULL",
                 &[&user_id],
             )
             .await?
@@ -1391,31 +1356,19 @@ impl Store for PgStore {
     }
 
     async fn revoke_user(&self, user_id: &str) -> Result<u64> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        known_user(&tx, user_id).await?;
-        let ended = tx
-            .execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id])
-            .await?
-            + tx.execute("DELETE FROM user_tokens WHERE user_id = $1", &[&user_id])
-                .await?;
-        tx.commit().await?;
-        Ok(ended)
+        let change = AdminChange::RevokeUser {
+            user_id: user_id.to_string(),
+        };
+        admin_tx::apply_in_transaction(&self.pool, &change, None, Utc::now()).await
     }
 
     async fn revoke_till(&self, till_id: &str, now: DateTime<Utc>) -> Result<()> {
-        let client = self.pool.get().await?;
-        let changed = client
-            .execute(
-                "UPDATE tills SET token_hash = NULL, code_hash = NULL, code_expires_at = NULL,
-                 revoked_at = $2 WHERE id = $1",
-                &[&till_id, &timestamp::format(&now)],
-            )
-            .await?;
-        if changed == 0 {
-            return Err(StoreError::NotFound(format!("no till `{till_id}`")));
-        }
-        Ok(())
+        let change = AdminChange::RevokeTill {
+            till_id: till_id.to_string(),
+        };
+        admin_tx::apply_in_transaction(&self.pool, &change, None, now)
+            .await
+            .map(|_| ())
     }
 
     async fn revoke_webshop(&self, webshop_id: &str, now: DateTime<Utc>) -> Result<()> {
@@ -1810,11 +1763,8 @@ impl Store for PgStore {
     }
 
     async fn put_changes(&self, changes: Vec<NewChange>) -> Result<u64> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let changed = postgres_feed::put_changes(&tx, &changes).await?;
-        tx.commit().await?;
-        Ok(changed)
+        let change = AdminChange::Changes(changes);
+        admin_tx::apply_in_transaction(&self.pool, &change, None, Utc::now()).await
     }
 
     async fn live_scopes(&self, kind: &str, key: &str) -> Result<Vec<String>> {
@@ -2037,33 +1987,10 @@ impl Store for PgStore {
     }
 
     async fn create_webhook(&self, hook: &NewWebhook, now: DateTime<Utc>) -> Result<()> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        // Under the outbox lock, so no event committed later gets a cursor below the start.
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
-            .await?;
-        let cursor: i64 = if hook.from_start {
-            0
-        } else {
-            tx.query_one("SELECT coalesce(max(cursor), 0) FROM outbox", &[])
-                .await?
-                .get(0)
-        };
-        tx.execute(
-            "INSERT INTO webhooks (id, url, secret, types, cursor, created_at, secret_sealed)
-             VALUES ($1, $2, $3, $4, $5, $6, TRUE)",
-            &[
-                &hook.id,
-                &hook.url,
-                &hook.sealed_secret,
-                &hook.types.join(","),
-                &cursor,
-                &timestamp::format(&now),
-            ],
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let change = AdminChange::Webhook(hook.clone());
+        admin_tx::apply_in_transaction(&self.pool, &change, None, now)
+            .await
+            .map(|_| ())
     }
 
     async fn webhooks(&self) -> Result<Vec<WebhookStatus>> {
@@ -2325,13 +2252,13 @@ impl Store for PgStore {
         })))
     }
 
-    async fn record_audit(
+    async fn apply_admin(
         &self,
+        change: AdminChange,
         entry: &pos_hq_store::audit::NewAuditEntry,
-        at: DateTime<Utc>,
-    ) -> Result<()> {
-        let client = self.pool.get().await?;
-        audit::record(&**client, entry, &timestamp::format(&at)).await
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        admin_tx::apply_in_transaction(&self.pool, &change, Some(entry), now).await
     }
 
     async fn audit_entries(

@@ -35,6 +35,7 @@ use pos_hq_core::{accounting, crm, events, stock};
 use pos_hq_store::ingest_tx::{self, CheckedUpload, IngestTx, PostedEntry};
 use pos_hq_store::*;
 
+mod admin_tx;
 mod archives;
 mod audit;
 mod commissions;
@@ -68,6 +69,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0019_days_without_z.sql"),
     include_str!("../migrations/0020_admin_audit.sql"),
     include_str!("../migrations/0021_stock.sql"),
+    include_str!("../migrations/0023_disabled_users.sql"),
 ];
 
 /// What `users.token_hash` holds since API tokens moved to `user_tokens`: unique, and never
@@ -786,35 +788,6 @@ fn till_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<TillInfo> {
     })
 }
 
-/// Sets the region of a row of `table` (`shops` or `users`), checking both exist.
-fn set_region(
-    conn: &mut Connection,
-    table: &'static str,
-    what: &str,
-    id: &str,
-    region_id: Option<&str>,
-) -> Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    if let Some(region) = region_id
-        && !tx
-            .prepare("SELECT 1 FROM regions WHERE id = ?1")?
-            .exists([region])?
-    {
-        return Err(StoreError::NotFound(format!(
-            "no region `{region}`: create it first (`sync-server admin region create`)"
-        )));
-    }
-    let changed = tx.execute(
-        &format!("UPDATE {table} SET region_id = ?2 WHERE id = ?1"),
-        params![id, region_id],
-    )?;
-    if changed == 0 {
-        return Err(StoreError::NotFound(format!("no {what} `{id}`")));
-    }
-    tx.commit()?;
-    Ok(())
-}
-
 fn stored_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRecord> {
     Ok(StoredRecord {
         till_id: r.get(0)?,
@@ -867,6 +840,14 @@ fn user_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         role: Role::parse(&role).unwrap_or(Role::ShopManager),
         shop_id: row.get(3)?,
         region_id: row.get(4)?,
+    })
+}
+
+/// A user with when they were disabled: the columns of [`user_of`], then `disabled_at`.
+fn account_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserAccount> {
+    Ok(UserAccount {
+        user: user_of(row)?,
+        disabled_at: row.get(5)?,
     })
 }
 
@@ -930,39 +911,21 @@ impl Store for SqliteStore {
     }
 
     async fn create_entity(&self, e: &LegalEntity) -> Result<()> {
-        let e = e.clone();
-        self.with(move |c| {
-            c.execute(
-                "INSERT INTO legal_entities (id, name, siren, fiscal_year_start_month) VALUES (?1, ?2, ?3, ?4)",
-                params![e.id, e.name, e.siren, e.fiscal_year_start_month],
-            )?;
-            Ok(())
-        })
-        .await
+        let change = AdminChange::Entity(e.clone());
+        self.with(move |c| admin_tx::apply_in_transaction(c, &change, None, Utc::now()).map(|_| ()))
+            .await
     }
 
     async fn create_shop(&self, s: &Shop) -> Result<()> {
-        let s = s.clone();
-        self.with(move |c| {
-            c.execute(
-                "INSERT INTO shops (id, entity_id, name, territory, timezone, address, region_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![s.id, s.entity_id, s.name, s.territory, s.timezone, s.address, s.region_id],
-            )?;
-            Ok(())
-        })
-        .await
+        let change = AdminChange::Shop(s.clone());
+        self.with(move |c| admin_tx::apply_in_transaction(c, &change, None, Utc::now()).map(|_| ()))
+            .await
     }
 
     async fn create_region(&self, r: &Region) -> Result<()> {
-        let r = r.clone();
-        self.with(move |c| {
-            c.execute(
-                "INSERT INTO regions (id, name) VALUES (?1, ?2)",
-                params![r.id, r.name],
-            )?;
-            Ok(())
-        })
-        .await
+        let change = AdminChange::Region(r.clone());
+        self.with(move |c| admin_tx::apply_in_transaction(c, &change, None, Utc::now()).map(|_| ()))
+            .await
     }
 
     async fn regions(&self) -> Result<Vec<Region>> {
@@ -980,27 +943,29 @@ impl Store for SqliteStore {
     }
 
     async fn set_shop_region(&self, shop_id: &str, region_id: Option<&str>) -> Result<()> {
-        let (shop_id, region_id) = (shop_id.to_string(), region_id.map(str::to_string));
-        self.with(move |c| set_region(c, "shops", "shop", &shop_id, region_id.as_deref()))
+        let change = AdminChange::ShopRegion {
+            shop_id: shop_id.to_string(),
+            region_id: region_id.map(str::to_string),
+        };
+        self.with(move |c| admin_tx::apply_in_transaction(c, &change, None, Utc::now()).map(|_| ()))
             .await
     }
 
     async fn set_user_region(&self, user_id: &str, region_id: Option<&str>) -> Result<()> {
         let (user_id, region_id) = (user_id.to_string(), region_id.map(str::to_string));
-        self.with(move |c| set_region(c, "users", "user", &user_id, region_id.as_deref()))
-            .await
-    }
-
-    async fn create_till(&self, t: &NewTill) -> Result<()> {
-        let t = t.clone();
         self.with(move |c| {
-            c.execute(
-                "INSERT INTO tills (id, shop_id, name, code_hash, code_expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![t.id, t.shop_id, t.name, t.code_hash, timestamp::format(&t.code_expires_at)],
-            )?;
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            admin_tx::set_region(&tx, "users", "user", &user_id, region_id.as_deref())?;
+            tx.commit()?;
             Ok(())
         })
         .await
+    }
+
+    async fn create_till(&self, t: &NewTill) -> Result<()> {
+        let change = AdminChange::Till(t.clone());
+        self.with(move |c| admin_tx::apply_in_transaction(c, &change, None, Utc::now()).map(|_| ()))
+            .await
     }
 
     async fn create_user_with_token(
@@ -1009,18 +974,13 @@ impl Store for SqliteStore {
         token_hash: &str,
         token_expires_at: DateTime<Utc>,
     ) -> Result<()> {
-        let (u, token_hash) = (u.clone(), token_hash.to_string());
-        self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute(
-                "INSERT INTO users (id, name, role, shop_id, token_hash, region_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![u.id, u.name, u.role.name(), u.shop_id, retired_token_column(&u.id), u.region_id],
-            )?;
-            insert_user_token(&tx, &token_hash, &u.id, Utc::now(), token_expires_at)?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await
+        let change = AdminChange::User {
+            user: u.clone(),
+            token_hash: token_hash.to_string(),
+            token_expires_at,
+        };
+        self.with(move |c| admin_tx::apply_in_transaction(c, &change, None, Utc::now()).map(|_| ()))
+            .await
     }
 
     async fn entities(&self) -> Result<Vec<LegalEntity>> {
@@ -1075,11 +1035,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn users(&self) -> Result<Vec<User>> {
+    async fn users(&self) -> Result<Vec<UserAccount>> {
         self.read(|c| {
-            let mut stmt =
-                c.prepare("SELECT id, name, role, shop_id, region_id FROM users ORDER BY id")?;
-            let rows = stmt.query_map([], user_of)?;
+            let mut stmt = c.prepare(
+                "SELECT id, name, role, shop_id, region_id, disabled_at FROM users ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], account_of)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
         .await
@@ -1091,18 +1052,13 @@ impl Store for SqliteStore {
         code_hash: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
-        let (till_id, code_hash) = (till_id.to_string(), code_hash.to_string());
-        self.with(move |c| {
-            let changed = c.execute(
-                "UPDATE tills SET code_hash = ?2, code_expires_at = ?3, token_hash = NULL WHERE id = ?1",
-                params![till_id, code_hash, timestamp::format(&expires_at)],
-            )?;
-            if changed == 0 {
-                return Err(StoreError::NotFound(format!("no till `{till_id}`")));
-            }
-            Ok(())
-        })
-        .await
+        let change = AdminChange::TillCode {
+            till_id: till_id.to_string(),
+            code_hash: code_hash.to_string(),
+            expires_at,
+        };
+        self.with(move |c| admin_tx::apply_in_transaction(c, &change, None, Utc::now()).map(|_| ()))
+            .await
     }
 
     async fn enroll(&self, e: &Enrollment, now: DateTime<Utc>) -> Result<Enrolled> {
@@ -1196,10 +1152,10 @@ impl Store for SqliteStore {
         self.read(move |c| {
             Ok(c.query_row(
                 "SELECT u.id, u.name, u.role, u.shop_id, u.region_id FROM user_tokens t JOIN users u ON u.id = t.user_id
-                 WHERE t.token_hash = ?1 AND t.expires_at > ?2
+                 WHERE t.token_hash = ?1 AND t.expires_at > ?2 AND u.disabled_at IS NULL
                  UNION ALL
                  SELECT u.id, u.name, u.role, u.shop_id, u.region_id FROM sessions s JOIN users u ON u.id = s.user_id
-                 WHERE s.token_hash = ?1 AND s.expires_at > ?2
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL
                  LIMIT 1",
                 params![token_hash, timestamp::format(&now)],
                 user_of,
@@ -1241,7 +1197,8 @@ impl Store for SqliteStore {
         let user_id = user_id.to_string();
         self.read(move |c| {
             Ok(c.query_row(
-                "SELECT id, name, role, shop_id, region_id, password_hash FROM users WHERE id = ?1",
+                "SELECT id, name, role, shop_id, region_id, password_hash FROM users
+                 WHERE id = ?1 AND disabled_at IS NULL",
                 [&user_id],
                 |r| Ok((user_of(r)?, r.get(5)?)),
             )
@@ -1320,32 +1277,19 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_user(&self, user_id: &str) -> Result<u64> {
-        let user_id = user_id.to_string();
-        self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            known_user(&tx, &user_id)?;
-            let ended = tx.execute("DELETE FROM sessions WHERE user_id = ?1", [&user_id])?
-                + tx.execute("DELETE FROM user_tokens WHERE user_id = ?1", [&user_id])?;
-            tx.commit()?;
-            Ok(ended as u64)
-        })
-        .await
+        let change = AdminChange::RevokeUser {
+            user_id: user_id.to_string(),
+        };
+        self.with(move |c| admin_tx::apply_in_transaction(c, &change, None, Utc::now()))
+            .await
     }
 
     async fn revoke_till(&self, till_id: &str, now: DateTime<Utc>) -> Result<()> {
-        let till_id = till_id.to_string();
-        self.with(move |c| {
-            let changed = c.execute(
-                "UPDATE tills SET token_hash = NULL, code_hash = NULL, code_expires_at = NULL,
-                 revoked_at = ?2 WHERE id = ?1",
-                params![till_id, timestamp::format(&now)],
-            )?;
-            if changed == 0 {
-                return Err(StoreError::NotFound(format!("no till `{till_id}`")));
-            }
-            Ok(())
-        })
-        .await
+        let change = AdminChange::RevokeTill {
+            till_id: till_id.to_string(),
+        };
+        self.with(move |c| admin_tx::apply_in_transaction(c, &change, None, now).map(|_| ()))
+            .await
     }
 
     async fn revoke_webshop(&self, webshop_id: &str, now: DateTime<Utc>) -> Result<()> {
@@ -1726,13 +1670,9 @@ impl Store for SqliteStore {
     }
 
     async fn put_changes(&self, changes: Vec<NewChange>) -> Result<u64> {
-        self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let changed = sqlite_feed::put_changes(&tx, &changes)?;
-            tx.commit()?;
-            Ok(changed)
-        })
-        .await
+        let change = AdminChange::Changes(changes);
+        self.with(move |c| admin_tx::apply_in_transaction(c, &change, None, Utc::now()))
+            .await
     }
 
     async fn live_scopes(&self, kind: &str, key: &str) -> Result<Vec<String>> {
@@ -1908,32 +1848,9 @@ impl Store for SqliteStore {
     }
 
     async fn create_webhook(&self, hook: &NewWebhook, now: DateTime<Utc>) -> Result<()> {
-        let hook = hook.clone();
-        self.with(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let cursor: i64 = if hook.from_start {
-                0
-            } else {
-                tx.query_row("SELECT coalesce(max(cursor), 0) FROM outbox", [], |r| {
-                    r.get(0)
-                })?
-            };
-            tx.execute(
-                "INSERT INTO webhooks (id, url, secret, types, cursor, created_at, secret_sealed)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)",
-                params![
-                    hook.id,
-                    hook.url,
-                    hook.sealed_secret,
-                    hook.types.join(","),
-                    cursor,
-                    timestamp::format(&now)
-                ],
-            )?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await
+        let change = AdminChange::Webhook(hook.clone());
+        self.with(move |c| admin_tx::apply_in_transaction(c, &change, None, now).map(|_| ()))
+            .await
     }
 
     async fn webhooks(&self) -> Result<Vec<WebhookStatus>> {
@@ -2197,13 +2114,15 @@ impl Store for SqliteStore {
         Ok(Some(Box::new(SoleLeader)))
     }
 
-    async fn record_audit(
+    async fn apply_admin(
         &self,
+        change: AdminChange,
         entry: &pos_hq_store::audit::NewAuditEntry,
-        at: DateTime<Utc>,
-    ) -> Result<()> {
-        let (entry, at) = (entry.clone(), timestamp::format(&at));
-        self.with(move |c| audit::record(c, &entry, &at)).await
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let entry = entry.clone();
+        self.with(move |c| admin_tx::apply_in_transaction(c, &change, Some(&entry), now))
+            .await
     }
 
     async fn audit_entries(

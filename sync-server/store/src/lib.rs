@@ -323,6 +323,109 @@ pub struct User {
     pub region_id: Option<String>,
 }
 
+/// A head-office user as admins list them: whether an admin disabled them, and since when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UserAccount {
+    #[serde(flatten)]
+    pub user: User,
+    /// When an admin disabled them (RFC 3339 UTC); `null` for an active user.
+    #[serde(default)]
+    pub disabled_at: Option<String>,
+}
+
+/// What a user may do: their role, its scope, and whether they may log in at all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserAccess {
+    pub role: Role,
+    /// The shop of a shop manager.
+    pub shop_id: Option<String>,
+    /// The region of a regional manager.
+    pub region_id: Option<String>,
+    pub disabled: bool,
+}
+
+impl UserAccess {
+    /// The access `account` has now.
+    pub fn of(account: &UserAccount) -> UserAccess {
+        UserAccess {
+            role: account.user.role,
+            shop_id: account.user.shop_id.clone(),
+            region_id: account.user.region_id.clone(),
+            disabled: account.disabled_at.is_some(),
+        }
+    }
+
+    /// Whether going from `self` to `next` must end the user's sessions and API tokens: a
+    /// new role or scope (what they may read changes, so a session opened under the old one
+    /// must not live on) or being disabled.
+    pub fn ends_credentials(&self, next: &UserAccess) -> bool {
+        next.disabled
+            || (self.role, &self.shop_id, &self.region_id)
+                != (next.role, &next.shop_id, &next.region_id)
+    }
+}
+
+/// A change an admin makes (see `sync_server::admin`), stored with its journal entry in one
+/// transaction by [`Store::apply_admin`]. Each does what the [`Store`] verb of the same name
+/// does; the count [`Store::apply_admin`] returns is the changes-feed entries changed
+/// (`Changes`), the credentials ended (`RevokeUser`, `UserAccess`), else 1.
+#[derive(Clone, Debug)]
+pub enum AdminChange {
+    /// Entries of the changes feed: catalog, prices, promotions, VAT rates, tenders, staff.
+    Changes(Vec<NewChange>),
+    Entity(LegalEntity),
+    Region(Region),
+    Shop(Shop),
+    ShopRegion {
+        shop_id: String,
+        region_id: Option<String>,
+    },
+    Till(NewTill),
+    /// A new enrollment code (see [`Store::reissue_code`]).
+    TillCode {
+        till_id: String,
+        code_hash: String,
+        expires_at: DateTime<Utc>,
+    },
+    RevokeTill {
+        till_id: String,
+    },
+    /// A user with a first API token (see [`Store::create_user_with_token`]).
+    User {
+        user: User,
+        token_hash: String,
+        token_expires_at: DateTime<Utc>,
+    },
+    RevokeUser {
+        user_id: String,
+    },
+    /// A user's role, scope and state: a new role or scope, or being disabled, ends every
+    /// session and API token of theirs (see [`UserAccess::ends_credentials`]). [`StoreError::NotFound`]
+    /// for an unknown user; [`last_admin_refusal`] when no active admin would be left (checked
+    /// with the admins locked, so two admins demoting each other at once cannot both succeed).
+    UserAccess {
+        user_id: String,
+        access: UserAccess,
+    },
+    Webhook(NewWebhook),
+    /// A webhook removed with its queue and dead letters (the events stay in the outbox).
+    RemoveWebhook {
+        webhook_id: String,
+    },
+    /// A webhook's new signing secret, sealed: deliveries from then on are signed with it.
+    WebhookSecret {
+        webhook_id: String,
+        sealed: String,
+    },
+}
+
+/// Why a change of access was refused: it would leave head office without an active admin.
+pub fn last_admin_refusal(user_id: &str) -> StoreError {
+    StoreError::Conflict(format!(
+        "`{user_id}` is the last active admin: make another user admin first, so someone can still administer head office"
+    ))
+}
+
 /// What an enrollment returns.
 #[derive(Clone, Debug)]
 pub struct Enrolled {
@@ -698,7 +801,8 @@ pub trait Store:
     async fn entities(&self) -> Result<Vec<LegalEntity>>;
     async fn shops(&self) -> Result<Vec<Shop>>;
     async fn tills(&self) -> Result<Vec<TillInfo>>;
-    async fn users(&self) -> Result<Vec<User>>;
+    /// Every head-office user, by id, with whether they are disabled.
+    async fn users(&self) -> Result<Vec<UserAccount>>;
 
     /// Gives an existing till a new one-time enrollment code (a till that lost its token
     /// enrolls again, with the same key). Its current token stops working at once: whoever
@@ -716,13 +820,14 @@ pub trait Store:
     /// than [`LAST_CONTACT_EVERY_SECONDS`] before (see [`last_contact_is_stale`]).
     async fn till_by_token(&self, token_hash: &str, now: DateTime<Utc>)
     -> Result<Option<TillAuth>>;
-    /// The user holding this unexpired API token or session token.
+    /// The active (not disabled) user holding this unexpired API token or session token.
     async fn user_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>>;
     /// Sets a user's password hash (PHC string). Their login sessions end; when this replaces
     /// a password they had, their API tokens end too (a changed password says a credential
     /// may be known to someone else).
     async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<()>;
-    /// A user and their password hash, if they have one.
+    /// An active (not disabled) user and their password hash, if they have one: a disabled
+    /// user logs in as an unknown one would fail.
     async fn password_of(&self, user_id: &str) -> Result<Option<(User, Option<String>)>>;
     /// Opens a login session: the token whose hash is given works until `expires_at`.
     async fn create_session(
@@ -976,8 +1081,15 @@ pub trait Store:
 
     // Administration (see `sync_server::admin`).
 
-    /// Appends a change to the administration journal, made at `at`.
-    async fn record_audit(&self, entry: &audit::NewAuditEntry, at: DateTime<Utc>) -> Result<()>;
+    /// Applies a change an admin makes and appends its journal entry `audit`, in one
+    /// transaction, at `now`: both are stored or neither (an entry that cannot be written
+    /// undoes the change). Returns what the change counts (see [`AdminChange`]).
+    async fn apply_admin(
+        &self,
+        change: AdminChange,
+        audit: &audit::NewAuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<u64>;
     /// A page of the administration journal, newest first: the entries before `page.after`
     /// (an entry's `id`), from the newest if `None`.
     async fn audit_entries(&self, page: &Page<i64>) -> Result<Vec<audit::AuditEntry>>;

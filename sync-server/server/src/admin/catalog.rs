@@ -8,7 +8,7 @@ use pos_hq_core::distribution::{self, CatalogRefused, EVERY_SHOP, FileFormat};
 use serde::{Deserialize, Serialize};
 
 use super::{Admin, AdminError, Result, existing_shop, json_of};
-use crate::store::NewChange;
+use crate::store::{AdminChange, NewChange};
 
 /// What an import did.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
@@ -56,15 +56,20 @@ impl Admin<'_> {
             .into_iter()
             .map(|p| distribution::product_change(&p))
             .collect();
-        let changed = self.store.put_changes(changes).await?;
-        let imported = Imported {
+        let after = serde_json::json!({"file": file_name, "products": count});
+        let changed = self
+            .apply(
+                AdminChange::Changes(changes),
+                "catalog.import",
+                "catalog",
+                None,
+                Some(after),
+            )
+            .await?;
+        Ok(Imported {
             products: count,
             changed,
-        };
-        let after = serde_json::json!({"file": file_name, "products": imported.products, "changed": changed});
-        self.journal("catalog.import", "catalog", None, Some(after))
-            .await?;
-        Ok(imported)
+        })
     }
 
     /// A product of the catalog, as the tills receive it.
@@ -85,14 +90,10 @@ impl Admin<'_> {
             .store
             .change_data(kinds::PRODUCT, EVERY_SHOP, &product.id)
             .await?;
-        let changed = self
-            .store
-            .put_changes(vec![distribution::product_change(&product)])
-            .await?;
+        let change = AdminChange::Changes(vec![distribution::product_change(&product)]);
         let target = format!("product {}", product.id);
-        self.journal("product.put", target, before, json_of(&product))
-            .await?;
-        Ok(changed)
+        self.apply(change, "product.put", target, before, json_of(&product))
+            .await
     }
 
     /// Removes a product from every till's catalog (its past sales are untouched).
@@ -101,18 +102,20 @@ impl Admin<'_> {
             .store
             .change_data(kinds::PRODUCT, EVERY_SHOP, id)
             .await?;
-        let changed = self
-            .store
-            .put_changes(vec![NewChange {
-                kind: kinds::PRODUCT,
-                shop_id: EVERY_SHOP.into(),
-                key: id.to_string(),
-                data: None,
-            }])
-            .await?;
-        self.journal("product.remove", format!("product {id}"), before, None)
-            .await?;
-        Ok(changed)
+        let change = AdminChange::Changes(vec![NewChange {
+            kind: kinds::PRODUCT,
+            shop_id: EVERY_SHOP.into(),
+            key: id.to_string(),
+            data: None,
+        }]);
+        self.apply(
+            change,
+            "product.remove",
+            format!("product {id}"),
+            before,
+            None,
+        )
+        .await
     }
 
     /// Sets (or, with `None`, removes) shop prices over the base price, in one transaction.
@@ -139,7 +142,6 @@ impl Admin<'_> {
             .iter()
             .map(|(product, price)| distribution::price_change(shop, product, *price))
             .collect();
-        let changed = self.store.put_changes(changes).await?;
         let after: serde_json::Map<_, _> = prices
             .iter()
             .take(100)
@@ -148,13 +150,16 @@ impl Admin<'_> {
         let (before, after) = if prices.len() <= 100 {
             (Some(before.into()), Some(after.into()))
         } else {
-            (
-                None,
-                Some(serde_json::json!({"prices": prices.len(), "changed": changed})),
-            )
+            (None, Some(serde_json::json!({"prices": prices.len()})))
         };
-        self.journal("price.set", format!("shop {shop}"), before, after)
-            .await?;
-        Ok(changed)
+        let target = format!("shop {shop}");
+        self.apply(
+            AdminChange::Changes(changes),
+            "price.set",
+            target,
+            before,
+            after,
+        )
+        .await
     }
 }

@@ -16,6 +16,7 @@
 //! | `GET`, `POST /api/v1/admin/tills`; `POST /tills/{till_id}/code`, `/tills/{till_id}/revoke` | tills and their enrollment codes (shown once) |
 //! | `GET /api/v1/admin/shops/{shop_id}/staff`, `PUT`/`DELETE .../staff/{staff_id}`, `POST .../staff/{staff_id}/pin` | a shop's staff |
 //! | `GET`, `POST /api/v1/admin/users`; `POST /users/{user_id}/revoke` | head-office users |
+//! | `PUT /api/v1/admin/users/{user_id}/role`; `POST /users/{user_id}/disable`, `/enable` | a user's role and scope, disabling (each ends their sessions and tokens; never the last admin) |
 
 use axum::Json;
 use axum::Router;
@@ -38,11 +39,11 @@ use super::catalog::Imported;
 use super::rules::ScopedPromotion;
 use super::staff::{StaffView, staff_role};
 use super::tills::{CODE_HOURS, EnrollmentCode};
-use super::users::CreatedUser;
+use super::users::{AccessChanged, CreatedUser};
 use super::{Admin, AdminError};
 use crate::api::{AppState, Caller, Failure, JsonBody, QueryParams};
 use crate::store::audit::AuditEntry;
-use crate::store::{LegalEntity, Page, Region, Role, Shop, TillInfo, User};
+use crate::store::{LegalEntity, Page, Region, Role, Shop, TillInfo, User, UserAccount};
 
 /// The largest catalog file taken in one request (a million products is about 100 MB).
 pub const MAX_CATALOG_BYTES: usize = 512 * 1024 * 1024;
@@ -98,6 +99,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/admin/users", get(list_users).post(create_user))
         .route("/api/v1/admin/users/{user_id}/revoke", post(revoke_user))
+        .route("/api/v1/admin/users/{user_id}/role", put(set_user_role))
+        .route("/api/v1/admin/users/{user_id}/disable", post(disable_user))
+        .route("/api/v1/admin/users/{user_id}/enable", post(enable_user))
 }
 
 /// The caller as an [`Admin`], if they are one.
@@ -848,12 +852,12 @@ pub(crate) async fn remove_staff(
 #[utoipa::path(get, path = "/api/v1/admin/users", tag = "administration",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Head-office users and their roles", body = Vec<User>),
+        (status = 200, description = "Head-office users, their roles, and whether they are disabled", body = Vec<UserAccount>),
         (status = 403, description = "Not an admin", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn list_users(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<Vec<User>>, Failure> {
+) -> Result<Json<Vec<UserAccount>>, Failure> {
     admin(&state, caller)?;
     Ok(Json(state.store.users().await?))
 }
@@ -883,7 +887,9 @@ pub struct NewUser {
     responses(
         (status = 200, description = "Created, with their first API token (shown this once)", body = CreatedUser),
         (status = 403, description = "Not an admin", body = crate::openapi::ApiErrorDoc),
-        (status = 409, description = "The id is taken", body = crate::openapi::ApiErrorDoc)))]
+        (status = 404, description = "No such shop or region", body = crate::openapi::ApiErrorDoc),
+        (status = 409, description = "The id is taken", body = crate::openapi::ApiErrorDoc),
+        (status = 422, description = "A shop missing for a shop manager or given to another role, a region likewise, no name, or token days out of 1 to 3650", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -913,4 +919,76 @@ pub(crate) async fn revoke_user(
 ) -> Result<StatusCode, Failure> {
     admin(&state, caller)?.revoke_user(&user_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The body of `PUT /api/v1/admin/users/{user_id}/role`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserRole {
+    pub role: Role,
+    /// The shop of a shop manager (and only of one).
+    #[serde(default)]
+    pub shop: Option<String>,
+    /// The region of a regional manager (and only of one).
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+#[utoipa::path(put, path = "/api/v1/admin/users/{user_id}/role", tag = "administration",
+    params(("user_id" = String, Path, description = "The user")),
+    request_body = UserRole, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user has this role and scope; unless both stayed the same, their sessions and API tokens ended (they log in again)", body = AccessChanged),
+        (status = 403, description = "Not an admin", body = crate::openapi::ApiErrorDoc),
+        (status = 404, description = "No such user, shop or region", body = crate::openapi::ApiErrorDoc),
+        (status = 409, description = "They are the last active admin: make another user admin first", body = crate::openapi::ApiErrorDoc),
+        (status = 422, description = "A shop missing for a shop manager or given to another role, a region likewise", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn set_user_role(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+    caller: Caller,
+    JsonBody(body): JsonBody<UserRole>,
+) -> Result<Json<AccessChanged>, Failure> {
+    Ok(Json(
+        admin(&state, caller)?
+            .set_user_role(&user_id, body.role, body.shop, body.region)
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/users/{user_id}/disable", tag = "administration",
+    params(("user_id" = String, Path, description = "The user")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Disabled: their sessions and API tokens ended, they cannot log in", body = AccessChanged),
+        (status = 403, description = "Not an admin", body = crate::openapi::ApiErrorDoc),
+        (status = 404, description = "No such user", body = crate::openapi::ApiErrorDoc),
+        (status = 409, description = "They are the last active admin: make another user admin first", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn disable_user(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+    caller: Caller,
+) -> Result<Json<AccessChanged>, Failure> {
+    Ok(Json(
+        admin(&state, caller)?
+            .set_user_disabled(&user_id, true)
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/users/{user_id}/enable", tag = "administration",
+    params(("user_id" = String, Path, description = "The user")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Enabled again: they log in with their password (their old tokens stay ended)", body = AccessChanged),
+        (status = 403, description = "Not an admin", body = crate::openapi::ApiErrorDoc),
+        (status = 404, description = "No such user", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn enable_user(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+    caller: Caller,
+) -> Result<Json<AccessChanged>, Failure> {
+    Ok(Json(
+        admin(&state, caller)?
+            .set_user_disabled(&user_id, false)
+            .await?,
+    ))
 }

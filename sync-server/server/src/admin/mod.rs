@@ -1,17 +1,19 @@
 //! Administration of head office: catalog, prices, promotions, VAT rates, tender types,
-//! regions and shops, tills and their enrollment codes, shop staff, head-office users. One
-//! set of functions holding the checks, called by the admin HTTP API ([`http`], under
-//! `/api/v1/admin/`, the web app's administration screens) and by `sync-server admin`, so
-//! scripts, the app and the command line take one path.
+//! regions and shops, tills and their enrollment codes, shop staff, head-office users,
+//! webhooks. One set of functions holding the checks, called by the admin HTTP API ([`http`],
+//! under `/api/v1/admin/`, the web app's administration screens) and by `sync-server admin`,
+//! so scripts, the app and the command line take one path.
 //!
 //! Every change goes through an [`Admin`], which knows who makes it, and is journaled in the
 //! append-only administration journal (see [`pos_hq_store::audit`]) with the state before and
-//! after, once the change is stored. Secrets (enrollment codes, PINs, tokens) are never
+//! after, in the change's own transaction ([`pos_hq_store::Store::apply_admin`]): a change
+//! whose entry cannot be written is not applied. Secrets (enrollment codes, PINs, tokens) are never
 //! journaled: only that they were issued.
 //!
 //! Modules, one per resource: [`catalog`] (import, one product, per-shop prices), [`rules`]
 //! (promotions, VAT rates, tender types), [`org`] (regions and shops), [`tills`], [`staff`],
-//! [`users`], and [`http`] for the routes.
+//! [`users`], [`webhooks`] (their routes are `/api/v1/hq/webhooks*`, in [`crate::api`]), and
+//! [`http`] for the routes.
 
 pub mod catalog;
 pub mod http;
@@ -20,14 +22,15 @@ pub mod rules;
 pub mod staff;
 pub mod tills;
 pub mod users;
+pub mod webhooks;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use pos_domain::wire::codes;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::store::audit::NewAuditEntry;
-use crate::store::{Store, StoreError};
+use crate::store::{AdminChange, Store, StoreError};
 
 /// Why an admin operation was refused or failed; each carries a message saying what to do.
 #[derive(Debug, thiserror::Error)]
@@ -108,14 +111,30 @@ impl<'a> Admin<'a> {
         Admin::new(store, format!("cli:{account}"))
     }
 
-    /// Journals a change made: what, to what, before and after.
-    async fn journal(
+    /// Applies a change and journals it (what, to what, before and after) in one transaction:
+    /// the change is stored with its entry or not at all. Every admin change goes through here.
+    async fn apply(
         &self,
+        change: AdminChange,
         action: &str,
         target: impl Into<String>,
         before: Option<Value>,
         after: Option<Value>,
-    ) -> Result<()> {
+    ) -> Result<u64> {
+        self.apply_at(change, action, target, before, after, Utc::now())
+            .await
+    }
+
+    /// [`Admin::apply`] at `now` (a change whose journal entry names its own time).
+    async fn apply_at(
+        &self,
+        change: AdminChange,
+        action: &str,
+        target: impl Into<String>,
+        before: Option<Value>,
+        after: Option<Value>,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
         let entry = NewAuditEntry {
             actor: self.actor.clone(),
             action: action.into(),
@@ -123,8 +142,7 @@ impl<'a> Admin<'a> {
             before,
             after,
         };
-        self.store.record_audit(&entry, Utc::now()).await?;
-        Ok(())
+        Ok(self.store.apply_admin(change, &entry, now).await?)
     }
 }
 

@@ -4,7 +4,7 @@
 use pos_domain::vat::Territory;
 
 use super::{Admin, AdminError, Result, checked_id, json_of, slug};
-use crate::store::{LegalEntity, Region, Shop};
+use crate::store::{AdminChange, LegalEntity, Region, Shop};
 
 impl Admin<'_> {
     /// Creates a legal entity (id defaults to a slug of the name).
@@ -32,8 +32,8 @@ impl Admin<'_> {
             siren,
             fiscal_year_start_month,
         };
-        self.store.create_entity(&entity).await?;
-        self.journal(
+        self.apply(
+            AdminChange::Entity(entity.clone()),
             "entity.create",
             format!("entity {}", entity.id),
             None,
@@ -53,23 +53,21 @@ impl Admin<'_> {
             id: checked_id("region", id.unwrap_or_else(|| slug(name)))?,
             name: name.to_string(),
         };
-        self.store
-            .create_region(&region)
-            .await
-            .map_err(|e| match AdminError::from(e) {
-                AdminError::Conflict(_) => AdminError::Conflict(format!(
-                    "region `{}` already exists: give another id",
-                    region.id
-                )),
-                other => other,
-            })?;
-        self.journal(
+        self.apply(
+            AdminChange::Region(region.clone()),
             "region.create",
             format!("region {}", region.id),
             None,
             json_of(&region),
         )
-        .await?;
+        .await
+        .map_err(|e| match e {
+            AdminError::Conflict(_) => AdminError::Conflict(format!(
+                "region `{}` already exists: give another id",
+                region.id
+            )),
+            other => other,
+        })?;
         Ok(region)
     }
 
@@ -93,20 +91,21 @@ impl Admin<'_> {
             id: checked_id("shop", id)?,
             ..shop
         };
-        self.store.create_shop(&shop).await.map_err(|e| match AdminError::from(e) {
+        self.apply(
+            AdminChange::Shop(shop.clone()),
+            "shop.create",
+            format!("shop {}", shop.id),
+            None,
+            json_of(&shop),
+        )
+        .await
+        .map_err(|e| match e {
             AdminError::Conflict(_) => AdminError::Conflict(format!(
                 "shop `{}` cannot be created: is its legal entity created, its region (if given) created, and its id new?",
                 shop.id
             )),
             other => other,
         })?;
-        self.journal(
-            "shop.create",
-            format!("shop {}", shop.id),
-            None,
-            json_of(&shop),
-        )
-        .await?;
         Ok(shop)
     }
 
@@ -120,13 +119,18 @@ impl Admin<'_> {
             .find(|s| s.id == shop_id)
             .ok_or_else(|| AdminError::NotFound(format!("no shop `{shop_id}`")))?
             .region_id;
-        self.store.set_shop_region(shop_id, region).await?;
-        self.journal(
+        let change = AdminChange::ShopRegion {
+            shop_id: shop_id.to_string(),
+            region_id: region.map(str::to_string),
+        };
+        self.apply(
+            change,
             "shop.region",
             format!("shop {shop_id}"),
             Some(serde_json::json!({"region_id": before})),
             Some(serde_json::json!({"region_id": region})),
         )
-        .await
+        .await?;
+        Ok(())
     }
 }

@@ -11,7 +11,7 @@ use pos_hq_core::distribution::{EVERY_SHOP, territory_scope};
 use serde::{Deserialize, Serialize};
 
 use super::{Admin, AdminError, Result, existing_shop, json_of};
-use crate::store::NewChange;
+use crate::store::{AdminChange, NewChange};
 
 /// The name a unit enum is written under in JSON (`metropole`, `gift_card`).
 pub fn enum_name<T: Serialize>(value: &T) -> String {
@@ -95,16 +95,14 @@ impl Admin<'_> {
             .store
             .change_data(kinds::PROMOTION, &scope, &promotion.id)
             .await?;
-        self.store
-            .put_changes(vec![NewChange {
-                kind: kinds::PROMOTION,
-                shop_id: scope.clone(),
-                key: promotion.id.clone(),
-                data: json_of(&promotion),
-            }])
-            .await?;
+        let change = AdminChange::Changes(vec![NewChange {
+            kind: kinds::PROMOTION,
+            shop_id: scope.clone(),
+            key: promotion.id.clone(),
+            data: json_of(&promotion),
+        }]);
         let target = format!("promotion {} for {}", promotion.id, scope_text(&scope));
-        self.journal("promotion.set", target, before, json_of(&promotion))
+        self.apply(change, "promotion.set", target, before, json_of(&promotion))
             .await?;
         Ok(scope)
     }
@@ -119,16 +117,14 @@ impl Admin<'_> {
                 scope_text(&scope)
             )));
         }
-        self.store
-            .put_changes(vec![NewChange {
-                kind: kinds::PROMOTION,
-                shop_id: scope.clone(),
-                key: id.to_string(),
-                data: None,
-            }])
-            .await?;
+        let change = AdminChange::Changes(vec![NewChange {
+            kind: kinds::PROMOTION,
+            shop_id: scope.clone(),
+            key: id.to_string(),
+            data: None,
+        }]);
         let target = format!("promotion {id} for {}", scope_text(&scope));
-        self.journal("promotion.remove", target, before, None)
+        self.apply(change, "promotion.remove", target, before, None)
             .await?;
         Ok(scope)
     }
@@ -174,19 +170,15 @@ impl Admin<'_> {
             .change_data(kinds::VAT_RATE, &scope, &entry.key())
             .await?;
         let after = if set { json_of(&entry) } else { None };
-        let changed = self
-            .store
-            .put_changes(vec![NewChange {
-                kind: kinds::VAT_RATE,
-                shop_id: scope,
-                key: entry.key(),
-                data: after.clone(),
-            }])
-            .await?;
+        let change = AdminChange::Changes(vec![NewChange {
+            kind: kinds::VAT_RATE,
+            shop_id: scope,
+            key: entry.key(),
+            data: after.clone(),
+        }]);
         let target = format!("VAT {} in {territory}", entry.key());
         let action = if set { "vat.set" } else { "vat.remove" };
-        self.journal(action, target, before, after).await?;
-        Ok(changed)
+        self.apply(change, action, target, before, after).await
     }
 
     /// Sets how shops take a means of payment (`None`: back to the default, accepted with
@@ -220,11 +212,16 @@ impl Admin<'_> {
                 data: rule.as_ref().and_then(json_of),
             })
             .collect();
-        self.store.put_changes(changes).await?;
         let target = format!("tender {key} in {} shop(s)", shops.len());
         let after = serde_json::json!({"shops": shops, "rule": rule});
-        self.journal("tender.set", target, None, Some(after))
-            .await?;
+        self.apply(
+            AdminChange::Changes(changes),
+            "tender.set",
+            target,
+            None,
+            Some(after),
+        )
+        .await?;
         Ok(shops)
     }
 
@@ -254,10 +251,16 @@ impl Admin<'_> {
                 data: rule.as_ref().and_then(json_of),
             })
             .collect();
-        let changed = self.store.put_changes(changes).await?;
         let target = format!("cash-office rule in {} shop(s)", shops.len());
         let after = serde_json::json!({"shops": shops, "rule": rule});
-        self.journal("cash_office.set", target, None, Some(after))
+        let changed = self
+            .apply(
+                AdminChange::Changes(changes),
+                "cash_office.set",
+                target,
+                None,
+                Some(after),
+            )
             .await?;
         Ok((shops, changed))
     }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Admin, AdminError, Result, existing_shop};
 use crate::secrets;
-use crate::store::NewChange;
+use crate::store::{AdminChange, NewChange};
 
 /// A staff member as admins see them (never the PIN or its hash).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
@@ -83,11 +83,10 @@ impl Admin<'_> {
                 .map_err(|e| AdminError::Internal(e.to_string()))?,
             active: true,
         };
-        self.store
-            .put_changes(vec![distribution::staff_change(shop, &member)])
-            .await?;
+        let change = AdminChange::Changes(vec![distribution::staff_change(shop, &member)]);
         let target = format!("staff {} of shop {shop}", member.id);
-        self.journal(
+        self.apply(
+            change,
             "staff.put",
             target,
             journal_view(before.as_ref()),
@@ -108,30 +107,32 @@ impl Admin<'_> {
                 .map_err(|e| AdminError::Internal(e.to_string()))?,
             ..member
         };
-        self.store
-            .put_changes(vec![distribution::staff_change(shop, &member)])
-            .await?;
+        let change = AdminChange::Changes(vec![distribution::staff_change(shop, &member)]);
         let target = format!("staff {id} of shop {shop}");
         let after = serde_json::json!({"pin": "reset"});
-        self.journal("staff.pin", target, None, Some(after)).await
+        self.apply(change, "staff.pin", target, None, Some(after))
+            .await?;
+        Ok(())
     }
 
     /// Removes a staff member from a shop: its tills deactivate them.
     pub async fn remove_staff(&self, shop: &str, id: &str) -> Result<u64> {
         let before = self.staff_member(shop, id).await?;
-        let changed = self
-            .store
-            .put_changes(vec![NewChange {
-                kind: kinds::STAFF,
-                shop_id: shop.to_string(),
-                key: id.to_string(),
-                data: None,
-            }])
-            .await?;
+        let change = AdminChange::Changes(vec![NewChange {
+            kind: kinds::STAFF,
+            shop_id: shop.to_string(),
+            key: id.to_string(),
+            data: None,
+        }]);
         let target = format!("staff {id} of shop {shop}");
-        self.journal("staff.remove", target, journal_view(before.as_ref()), None)
-            .await?;
-        Ok(changed)
+        self.apply(
+            change,
+            "staff.remove",
+            target,
+            journal_view(before.as_ref()),
+            None,
+        )
+        .await
     }
 
     /// The staff of a shop.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Admin, AdminError, Result, checked_id, existing_shop, slug};
 use crate::secrets;
-use crate::store::NewTill;
+use crate::store::{AdminChange, NewTill};
 
 /// Hours an enrollment code stays valid unless chosen otherwise.
 pub const CODE_HOURS: i64 = 72;
@@ -71,13 +71,13 @@ impl Admin<'_> {
             code_hash: secrets::code_hash(&code),
             code_expires_at: expires,
         };
-        self.store.create_till(&till).await?;
         let expires_at = pos_domain::record::timestamp::format(&expires);
         let after = serde_json::json!({
             "till_id": till.id, "shop_id": till.shop_id, "name": till.name,
             "code_expires_at": expires_at,
         });
-        self.journal(
+        self.apply(
+            AdminChange::Till(till.clone()),
             "till.create",
             format!("till {}", till.id),
             None,
@@ -104,13 +104,16 @@ impl Admin<'_> {
             .ok_or_else(|| AdminError::NotFound(format!("no till `{till_id}`")))?;
         let expires = code_expiry(hours)?;
         let code = new_code()?;
-        self.store
-            .reissue_code(till_id, &secrets::code_hash(&code), expires)
-            .await?;
+        let change = AdminChange::TillCode {
+            till_id: till_id.to_string(),
+            code_hash: secrets::code_hash(&code),
+            expires_at: expires,
+        };
         let expires_at = pos_domain::record::timestamp::format(&expires);
         let before = serde_json::json!({"enrolled": till.enrolled, "revoked_at": till.revoked_at});
         let after = serde_json::json!({"enrolled": false, "code_expires_at": expires_at});
-        self.journal(
+        self.apply(
+            change,
             "till.code",
             format!("till {till_id}"),
             Some(before),
@@ -136,13 +139,17 @@ impl Admin<'_> {
             .find(|t| t.id == till_id)
             .map(|t| serde_json::json!({"enrolled": t.enrolled, "revoked_at": t.revoked_at}));
         let now = Utc::now();
-        self.store.revoke_till(till_id, now).await?;
+        let change = AdminChange::RevokeTill {
+            till_id: till_id.to_string(),
+        };
         let after = serde_json::json!({"revoked_at": pos_domain::record::timestamp::format(&now)});
-        self.journal(
+        self.apply_at(
+            change,
             "till.revoke",
             format!("till {till_id}"),
             before,
             Some(after),
+            now,
         )
         .await?;
         tracing::warn!(till = %till_id, by = %self.actor, "till revoked");

@@ -54,7 +54,9 @@ export interface Till {
 }
 export interface EnrollmentCode { till_id: string; shop_id: string; name: string; enrollment_code: string; expires_at: string }
 export interface Staff { id: string; name: string; role: string }
-export interface HqUser { id: string; name: string; role: string; shop_id: string | null; region_id?: string | null }
+export interface HqUser { id: string; name: string; role: string; shop_id: string | null; region_id?: string | null; disabled_at?: string | null }
+/** A user after a change of their access: how many of their sessions and API tokens ended. */
+export interface AccessChanged { user: HqUser; credentials_ended: number }
 export interface AuditEntry {
   id: number;
   at: string;
@@ -150,8 +152,18 @@ export const users = () => call<HqUser[]>('GET', '/admin/users');
 export const createUser = (body: { id?: string; name: string; role: string; shop?: string; region?: string }) =>
   call<{ user: HqUser; token: string; token_expires_at: string }>('POST', '/admin/users', body);
 export const revokeUser = (id: string) => call<void>('POST', `/admin/users/${enc(id)}/revoke`);
+export const setUserRole = (id: string, body: { role: string; shop?: string; region?: string }) =>
+  call<AccessChanged>('PUT', `/admin/users/${enc(id)}/role`, body);
+export const setUserDisabled = (id: string, disabled: boolean) =>
+  call<AccessChanged>('POST', `/admin/users/${enc(id)}/${disabled ? 'disable' : 'enable'}`);
 
 export const webhooks = () => call<WebhookStatus[]>('GET', '/hq/webhooks');
+/** A webhook registered or given a new secret: the secret is shown this once. */
+export interface WebhookSecret { id: string; url: string; types: string[]; secret: string }
+export const addWebhook = (body: { id?: string; url: string; types: string[]; from_start: boolean }) =>
+  call<WebhookSecret>('POST', '/hq/webhooks', body);
+export const removeWebhook = (id: string) => call<void>('DELETE', `/hq/webhooks/${enc(id)}`);
+export const rotateWebhookSecret = (id: string) => call<WebhookSecret>('POST', `/hq/webhooks/${enc(id)}/secret`);
 export const deadLetters = () => call<DeadLetter[]>('GET', '/hq/webhooks/dead-letters?limit=500');
 export const retryDeadLetters = (webhook?: string, cursor?: number) =>
   call<{ retried: number }>('POST', '/hq/webhooks/dead-letters/retry', { webhook: webhook ?? null, cursor: cursor ?? null });

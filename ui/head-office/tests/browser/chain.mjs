@@ -164,8 +164,11 @@ export async function startChain() {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let stderr = '';
+  // The server key (webhook secrets are sealed under it) lives in the test's folder, whatever
+  // the backend (PostgreSQL without a config file would put it in the working directory).
   const child = spawn(server, ['--db', db, 'serve', '--listen', `127.0.0.1:${port}`, '--web-dir', join(appDir, 'dist')], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, SYNC_SECRET_KEY_FILE: join(dir, 'sync-server.key') },
   });
   child.stderr.on('data', (d) => (stderr += d));
   await listening(port);
