@@ -25,7 +25,7 @@
 //!   the period tables and accountants' files as downloads, written by [`spreadsheet`];
 //!   [`stock_api`]: what each shop may promise of each product, for the web shop;
 //!   [`logistics_api`]: advance shipping notices in from logistics, and what shops received
-//!   against them;
+//!   against them; [`logistics_inbox`]: the same notices from CSV files in a drop folder;
 //! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`);
 //! - [`ops`]: operations: `/healthz`, `/readyz`, and Prometheus metrics on the address of
 //!   `serve --metrics-listen`, with the middleware counting requests by route template;
@@ -58,6 +58,7 @@ pub mod feeds;
 pub mod live;
 pub mod login_throttle;
 pub mod logistics_api;
+pub mod logistics_inbox;
 pub mod openapi;
 pub mod ops;
 pub mod orders_api;
