@@ -22,11 +22,15 @@
 use std::collections::BTreeMap;
 
 use pos_domain::codes::Imei;
-use pos_domain::stock::{GoodsReceipt, NoticeLine, ShippingNotice, StockUnit};
+use pos_domain::stock::{GoodsReceipt, NoticeLine, ShippingNotice, StockOperation, StockUnit};
 use pos_domain::wire::kinds;
 use serde::{Deserialize, Serialize};
 
 use crate::distribution::NewChange;
+use crate::events::OutboxEvent;
+
+/// A notice was received at its shop: the receipt's lines against it, for logistics.
+pub const NOTICE_RECEIVED_TYPE: &str = "pos.logistics.notice.received";
 
 /// Where a notice stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,6 +119,82 @@ impl LineDifference {
     pub fn differs(&self) -> bool {
         self.missing > 0 || self.extra > 0 || self.damaged > 0
     }
+}
+
+/// A till's goods receipt naming a notice, as an upload brings it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptAgainstNotice {
+    pub shop_id: String,
+    pub notice_id: String,
+    pub receipt: GoodsReceipt,
+    /// The record it came in: `tills/<till>/stock/<seq>`.
+    pub source: String,
+    /// When the till recorded it (RFC 3339).
+    pub at: String,
+}
+
+/// A till's goods receipt against a notice, measured against it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeReceipt {
+    pub receipt_id: String,
+    /// The record it came in: `tills/<till>/stock/<seq>`.
+    pub source: String,
+    /// When the till recorded it.
+    pub at: String,
+    pub lines: Vec<LineDifference>,
+}
+
+/// The goods receipt of an accepted stock-chain record, when it names a notice.
+pub fn against_notice(
+    shop_id: &str,
+    accepted: &crate::ingest::Accepted,
+    operation: &StockOperation,
+) -> Option<ReceiptAgainstNotice> {
+    let StockOperation::GoodsReceipt(receipt) = operation else {
+        return None;
+    };
+    let record = &accepted.record.record;
+    Some(ReceiptAgainstNotice {
+        shop_id: shop_id.to_string(),
+        notice_id: receipt.asn.clone()?,
+        receipt: receipt.clone(),
+        source: crate::stock::record_source(&record.till, record.chain, accepted.seq),
+        at: pos_domain::record::timestamp::format(&record.at),
+    })
+}
+
+impl ReceiptAgainstNotice {
+    /// The receipt measured against head office's copy of its notice.
+    pub fn measure(&self, notice: &ShippingNotice) -> NoticeReceipt {
+        NoticeReceipt {
+            receipt_id: self.receipt.receipt_id.clone(),
+            source: self.source.clone(),
+            at: self.at.clone(),
+            lines: receipt_differences(notice, &self.receipt),
+        }
+    }
+}
+
+/// The event telling logistics a notice was received, with every line's differences; one per
+/// notice (its first receipt), whatever the differences.
+pub fn notice_received(notice: &ShippingNotice, receipt: &NoticeReceipt) -> OutboxEvent {
+    let differs = receipt.lines.iter().any(LineDifference::differs);
+    OutboxEvent::new(
+        format!("notice-received/{}", notice.id),
+        NOTICE_RECEIVED_TYPE,
+        format!("/shops/{}", notice.shop_id),
+        format!("shops/{}/notices/{}", notice.shop_id, notice.id),
+        receipt.at.clone(),
+        serde_json::json!({
+            "notice": notice.id,
+            "shop": notice.shop_id,
+            "receipt": receipt.receipt_id,
+            "source": receipt.source,
+            "at": receipt.at,
+            "differs": differs,
+            "lines": receipt.lines,
+        }),
+    )
 }
 
 /// The lines of a goods receipt measured against the notice it names, every line of either,
