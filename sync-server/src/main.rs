@@ -22,6 +22,7 @@
 mod admin_commissions;
 mod admin_feed;
 mod admin_rules;
+mod admin_stock;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -198,6 +199,11 @@ enum Admin {
     Commission {
         #[command(subcommand)]
         action: admin_commissions::CommissionAction,
+    },
+    /// Stock: replenishment levels (min/max per shop and product).
+    Stock {
+        #[command(subcommand)]
+        action: admin_stock::StockAction,
     },
 }
 
@@ -465,6 +471,10 @@ async fn admin(
         }
         Admin::Commission { action } => {
             let (value, text) = admin_commissions::run(store, action).await?;
+            print(json_output, value, text);
+        }
+        Admin::Stock { action } => {
+            let (value, text) = admin_stock::run(store, action).await?;
             print(json_output, value, text);
         }
         Admin::Entity { action } => match action {

@@ -1198,6 +1198,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::admin::http::routes())
         .merge(crate::stock_api::routes())
         .merge(crate::logistics_api::routes())
+        .merge(crate::admin::replenishment::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(

@@ -80,7 +80,7 @@ pub mod web_session;
 /// The pure core's modules, under the names the server's modules and tests use.
 pub use pos_hq_core::{
     accounting, archives, commissions, crm, derive, distribution, events, ingest, logistics,
-    returns, rollup, signatures, stock, stored_value, web_orders,
+    replenishment, returns, rollup, signatures, stock, stored_value, web_orders,
 };
 
 pub use api::{AppState, ServerConfig, serve};

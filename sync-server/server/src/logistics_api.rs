@@ -7,6 +7,7 @@
 //! | `GET /api/v1/logistics/shipping-notices?shop=&state=&after=&limit=` | admin, logistics | notices by id |
 //! | `GET /api/v1/logistics/shipping-notices/{id}` | admin, logistics | a notice, its state and, once a till received against it, the differences per line (missing, extra, damaged) |
 //! | `DELETE /api/v1/logistics/shipping-notices/{id}` | admin, logistics | withdraws a notice not received yet (its shop's tills drop it); 409 `conflict` once received |
+//! | `GET /api/v1/stock/replenishment?shop=&format=json\|csv` | admin, logistics | what to send the shop: each product below its min (on hand + in transit − reserved) up to its max ([`pos_hq_core::replenishment`]) |
 //!
 //! The `logistics` role is least privilege: these routes, stock levels and replenishment,
 //! nothing else (see [`crate::scope`]). Drop-folder files go through the same store verb
@@ -40,6 +41,7 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/logistics/shipping-notices/{id}",
             get(get_notice).delete(withdraw_notice),
         )
+        .route("/api/v1/stock/replenishment", get(replenishment))
 }
 
 /// Admins and the logistics role work on notices; no one else.
@@ -323,4 +325,126 @@ pub(crate) async fn withdraw_notice(
             ),
         )),
     }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ReplenishmentQuery {
+    /// The shop.
+    shop: String,
+    /// `json` (the default) or `csv` (a file for logistics).
+    #[param(value_type = Option<ProposalFormat>)]
+    format: Option<String>,
+}
+
+/// The formats of `GET /api/v1/stock/replenishment`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalFormat {
+    Json,
+    Csv,
+}
+
+/// A product to send to a shop ([`pos_hq_core::replenishment::Proposal`]).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Proposal)]
+pub struct ProposalDoc {
+    pub shop_id: String,
+    pub product_id: String,
+    pub unit: StockUnitDoc,
+    pub on_hand: i64,
+    pub in_transit: i64,
+    pub reserved: i64,
+    /// on hand + in transit − reserved.
+    pub position: i64,
+    pub min: u32,
+    pub max: u32,
+    /// What to send: max − position.
+    pub quantity: i64,
+}
+
+#[utoipa::path(get, path = "/api/v1/stock/replenishment", tag = "logistics",
+    params(ReplenishmentQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Each product of the shop below its min, with the quantity that brings it to its max; as JSON, or with `format=csv` a CSV file (`shop,product,unit,quantity,on_hand,in_transit,reserved,position,min,max`)",
+            content((Vec<ProposalDoc> = "application/json"), (String = "text/csv"))),
+        (status = 403, description = "Neither an admin nor the logistics role, or a till", body = crate::openapi::ApiErrorDoc),
+        (status = 404, description = "No such shop", body = crate::openapi::ApiErrorDoc),
+        (status = 500, description = "Storage failed: retry later", body = crate::openapi::ApiErrorDoc)))]
+pub(crate) async fn replenishment(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(query): QueryParams<ReplenishmentQuery>,
+) -> Result<Response, Failure> {
+    use pos_hq_core::replenishment::{Position, proposals_csv, propose};
+    logistics_user(caller)?;
+    let csv = match query.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                codes::QUERY_INVALID,
+                format!("format `{other}`: use json or csv"),
+            ));
+        }
+    };
+    if !state
+        .store
+        .shops()
+        .await?
+        .iter()
+        .any(|s| s.id == query.shop)
+    {
+        return Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            codes::NOT_FOUND,
+            format!("no shop `{}`", query.shop),
+        ));
+    }
+    let levels = state.store.minmax(&query.shop).await?;
+    let mut products: Vec<String> = levels.iter().map(|l| l.product_id.clone()).collect();
+    products.dedup();
+    let mut positions = std::collections::BTreeMap::new();
+    for chunk in products.chunks(crate::stock_api::MAX_PRODUCTS) {
+        for line in state
+            .store
+            .stock_levels(std::slice::from_ref(&query.shop), chunk)
+            .await?
+        {
+            let unit = if line.unit == "grams" {
+                pos_domain::stock::StockUnit::Grams
+            } else {
+                pos_domain::stock::StockUnit::Units
+            };
+            positions.insert(
+                (line.product_id, unit),
+                Position {
+                    on_hand: line.on_hand,
+                    in_transit: line.in_transit,
+                    reserved: line.reserved,
+                },
+            );
+        }
+    }
+    let proposals = propose(&levels, &positions);
+    if csv {
+        let name = format!("replenishment-{}.csv", query.shop);
+        return Ok((
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "text/csv; charset=utf-8".to_string(),
+                ),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
+            ],
+            proposals_csv(&proposals),
+        )
+            .into_response());
+    }
+    Ok(Json(proposals).into_response())
 }

@@ -872,6 +872,9 @@ fn bound_unsigned(schema: &mut RefOr<Schema>) {
         crate::logistics_api::list_notices,
         crate::logistics_api::get_notice,
         crate::logistics_api::withdraw_notice,
+        crate::logistics_api::replenishment,
+        crate::admin::replenishment::list_minmax,
+        crate::admin::replenishment::put_minmax,
     ),
     components(schemas(crate::store::Role)),
     modifiers(&BearerAuth, &SharedAnswers),
@@ -1334,6 +1337,10 @@ mod tests {
             ("admin::http", include_str!("admin/http.rs")),
             ("stock_api", include_str!("stock_api.rs")),
             ("logistics_api", include_str!("logistics_api.rs")),
+            (
+                "admin::replenishment",
+                include_str!("admin/replenishment.rs"),
+            ),
         ] {
             assert!(
                 api.contains(&format!(".merge(crate::{module}::routes())")),

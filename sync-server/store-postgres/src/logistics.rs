@@ -11,6 +11,7 @@ use pos_domain::stock::ShippingNotice;
 use pos_domain::wire::kinds;
 use pos_hq_core::distribution::EVERY_SHOP;
 use pos_hq_core::logistics::{self, NoticeReceipt, NoticeState, ReceiptAgainstNotice};
+use pos_hq_core::replenishment::MinMax;
 use pos_hq_store::Result;
 use pos_hq_store::logistics::{
     Admitted, AppliedFile, LogisticsStore, StoredNotice, Withdrawal, stored_notice, stored_receipt,
@@ -211,6 +212,62 @@ impl LogisticsStore for PgStore {
             )
             .await?;
         rows.iter().map(stored).collect()
+    }
+
+    async fn set_minmax(&self, levels: &[MinMax], now: DateTime<Utc>) -> Result<u64> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let now = timestamp::format(&now);
+        let put = tx
+            .prepare_cached(
+                "INSERT INTO stock_minmax (shop_id, product_id, unit, min_level, max_level, set_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (shop_id, product_id, unit) DO UPDATE SET
+                   min_level = excluded.min_level, max_level = excluded.max_level,
+                   set_at = excluded.set_at",
+            )
+            .await?;
+        for l in levels {
+            tx.execute(
+                &put,
+                &[
+                    &l.shop_id,
+                    &l.product_id,
+                    &l.unit.name(),
+                    &i64::from(l.min),
+                    &i64::from(l.max),
+                    &now,
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(levels.len() as u64)
+    }
+
+    async fn minmax(&self, shop_id: &str) -> Result<Vec<MinMax>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT shop_id, product_id, unit, min_level, max_level FROM stock_minmax
+                  WHERE shop_id = $1 ORDER BY product_id, unit",
+                &[&shop_id],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| MinMax {
+                shop_id: r.get(0),
+                product_id: r.get(1),
+                unit: if r.get::<_, &str>(2) == "grams" {
+                    pos_domain::stock::StockUnit::Grams
+                } else {
+                    pos_domain::stock::StockUnit::Units
+                },
+                min: r.get::<_, i64>(3) as u32,
+                max: r.get::<_, i64>(4) as u32,
+            })
+            .collect())
     }
 
     async fn withdraw_notice(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Withdrawal>> {

@@ -9,6 +9,7 @@ use pos_domain::stock::ShippingNotice;
 use pos_domain::wire::kinds;
 use pos_hq_core::distribution::EVERY_SHOP;
 use pos_hq_core::logistics::{self, NoticeReceipt, NoticeState, ReceiptAgainstNotice};
+use pos_hq_core::replenishment::MinMax;
 use pos_hq_store::Result;
 use pos_hq_store::logistics::{
     Admitted, AppliedFile, LogisticsStore, StoredNotice, Withdrawal, stored_notice, stored_receipt,
@@ -225,6 +226,57 @@ impl LogisticsStore for SqliteStore {
         .await
     }
 
+    async fn set_minmax(&self, levels: &[MinMax], now: DateTime<Utc>) -> Result<u64> {
+        let levels = levels.to_vec();
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut put = tx.prepare_cached(
+                    "INSERT INTO stock_minmax (shop_id, product_id, unit, min_level, max_level, set_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (shop_id, product_id, unit) DO UPDATE SET
+                       min_level = excluded.min_level, max_level = excluded.max_level,
+                       set_at = excluded.set_at",
+                )?;
+                let now = timestamp::format(&now);
+                for l in &levels {
+                    put.execute(params![
+                        l.shop_id,
+                        l.product_id,
+                        l.unit.name(),
+                        l.min,
+                        l.max,
+                        now
+                    ])?;
+                }
+            }
+            tx.commit()?;
+            Ok(levels.len() as u64)
+        })
+        .await
+    }
+
+    async fn minmax(&self, shop_id: &str) -> Result<Vec<MinMax>> {
+        let shop_id = shop_id.to_string();
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT shop_id, product_id, unit, min_level, max_level FROM stock_minmax
+                  WHERE shop_id = ?1 ORDER BY product_id, unit",
+            )?;
+            let rows = stmt.query_map([shop_id], |r| {
+                Ok(MinMax {
+                    shop_id: r.get(0)?,
+                    product_id: r.get(1)?,
+                    unit: unit_of(&r.get::<_, String>(2)?),
+                    min: r.get(3)?,
+                    max: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
     async fn withdraw_notice(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Withdrawal>> {
         let id = id.to_string();
         self.with(move |c| {
@@ -252,5 +304,13 @@ impl LogisticsStore for SqliteStore {
             Ok(Some(answer))
         })
         .await
+    }
+}
+
+fn unit_of(stored: &str) -> pos_domain::stock::StockUnit {
+    if stored == "grams" {
+        pos_domain::stock::StockUnit::Grams
+    } else {
+        pos_domain::stock::StockUnit::Units
     }
 }

@@ -3,11 +3,14 @@
 //! one transaction that also records the file's SHA-256), their withdrawal, and the
 //! differences a till's goods receipt found against each (see [`pos_hq_core::logistics`]).
 //! Storing or withdrawing a notice writes its changes-feed entry in the same transaction.
+//! Replenishment levels (min/max per shop and product, [`pos_hq_core::replenishment`]) are
+//! kept here too.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pos_domain::stock::ShippingNotice;
 use pos_hq_core::logistics::NoticeState;
+use pos_hq_core::replenishment::MinMax;
 use serde::{Deserialize, Serialize};
 
 use crate::Result;
@@ -92,6 +95,11 @@ pub trait LogisticsStore {
     /// Withdraws a notice no till received yet (its feed entry becomes a removal); `None`
     /// when there is no such notice.
     async fn withdraw_notice(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Withdrawal>>;
+    /// Sets replenishment levels (replacing a product's earlier ones), in one transaction;
+    /// how many lines were set.
+    async fn set_minmax(&self, levels: &[MinMax], now: DateTime<Utc>) -> Result<u64>;
+    /// The replenishment levels of a shop, by product.
+    async fn minmax(&self, shop_id: &str) -> Result<Vec<MinMax>>;
 }
 
 /// The state of a notice from its stored facts (the one rule, [`NoticeState::of`]).

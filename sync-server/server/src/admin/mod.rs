@@ -1,5 +1,6 @@
 //! Administration of head office: catalog, prices, promotions, VAT rates, tender types,
-//! regions and shops, tills and their enrollment codes, shop staff, head-office users. One
+//! regions and shops, tills and their enrollment codes, shop staff, head-office users,
+//! replenishment levels. One
 //! set of functions holding the checks, called by the admin HTTP API ([`http`], under
 //! `/api/v1/admin/`, the web app's administration screens) and by `sync-server admin`, so
 //! scripts, the app and the command line take one path.
@@ -11,11 +12,13 @@
 //!
 //! Modules, one per resource: [`catalog`] (import, one product, per-shop prices), [`rules`]
 //! (promotions, VAT rates, tender types), [`org`] (regions and shops), [`tills`], [`staff`],
-//! [`users`], and [`http`] for the routes.
+//! [`users`], [`replenishment`] (min/max stock levels, with their routes), and [`http`] for
+//! the routes.
 
 pub mod catalog;
 pub mod http;
 pub mod org;
+pub mod replenishment;
 pub mod rules;
 pub mod staff;
 pub mod tills;
