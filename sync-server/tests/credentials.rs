@@ -704,7 +704,8 @@ const UNDO_LATER_MIGRATIONS: &[&str] = &[
     "DROP TABLE stock_minmax;
      DROP TABLE logistics_files;
      DROP TABLE notice_receipts;
-     DROP TABLE shipping_notices;",
+     DROP TABLE shipping_notices;
+     DROP INDEX stock_levels_by_product;",
 ];
 
 /// Puts the database back as it was before revocable credentials: users' API tokens in

@@ -40,3 +40,6 @@ CREATE TABLE stock_minmax (
     set_at TEXT NOT NULL,
     PRIMARY KEY (shop_id, product_id, unit)
 );
+-- What the web shop may promise of a product at every shop reads the stock lines by
+-- product (their primary key starts with the shop).
+CREATE INDEX stock_levels_by_product ON stock_levels (product_id, shop_id);
