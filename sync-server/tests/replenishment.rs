@@ -198,6 +198,20 @@ async fn proposals_bring_each_product_below_its_min_up_to_its_max(backend: Backe
         .filter(|e| e["action"] == "stock.minmax.set")
         .count();
     assert_eq!(journaled, 3, "each change is journaled: {journal}");
+    let fast = journal
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["action"] == "stock.minmax.set"
+                && e["after"]["levels"][0]["product_id"] == FAST_CHARGER
+        })
+        .unwrap_or_else(|| panic!("the HTTP change is journaled with its levels: {journal}"));
+    assert_eq!(
+        fast["before"],
+        json!({"levels": []}),
+        "before and after are objects, as the journal's schema says"
+    );
 
     // This test's own figures: position = on hand + in transit − reserved.
     let case_position = case_on_hand as i64 + cases_in_transit as i64 - cases_reserved as i64;

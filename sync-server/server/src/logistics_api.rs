@@ -448,3 +448,89 @@ pub(crate) async fn replenishment(
     }
     Ok(Json(proposals).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use pos_domain::stock::{NoticeLine, StockUnit};
+    use pos_hq_core::logistics::LineDifference;
+    use pos_hq_core::replenishment::Proposal;
+    use serde_json::Value;
+
+    use super::*;
+
+    fn properties(name: &str) -> BTreeSet<String> {
+        let doc = serde_json::to_value(crate::openapi::document()).unwrap();
+        doc["components"]["schemas"][name]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("schema {name} is in the document"))
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    fn keys(value: impl Serialize) -> BTreeSet<String> {
+        match serde_json::to_value(value).unwrap() {
+            Value::Object(map) => map.keys().cloned().collect(),
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    #[test]
+    fn the_documented_schemas_have_the_fields_the_types_serialize() {
+        let line = NoticeLine {
+            product_id: "P".into(),
+            unit: StockUnit::Units,
+            quantity: 1,
+            serials: vec!["356938035643809".parse().unwrap()],
+        };
+        let notice = ShippingNotice {
+            id: "ASN".into(),
+            shop_id: "A".into(),
+            lines: vec![line.clone()],
+        };
+        assert_eq!(properties("NoticeLine"), keys(&line));
+        assert_eq!(properties("ShippingNotice"), keys(&notice));
+        let difference = LineDifference {
+            product_id: "P".into(),
+            unit: StockUnit::Units,
+            expected: 1,
+            received: 1,
+            damaged: 0,
+            missing: 0,
+            extra: 0,
+        };
+        assert_eq!(properties("LineDifference"), keys(&difference));
+        let stored = StoredNotice {
+            notice,
+            state: NoticeState::Received,
+            created_at: "t".into(),
+            withdrawn_at: None,
+            receipt: Some(crate::store::logistics::NoticeReceipt {
+                receipt_id: "R".into(),
+                source: "s".into(),
+                at: "t".into(),
+                lines: vec![difference],
+            }),
+        };
+        assert_eq!(properties("StoredNotice"), keys(&stored));
+        assert_eq!(
+            properties("NoticeReceipt"),
+            keys(stored.receipt.as_ref().unwrap())
+        );
+        let proposal = Proposal {
+            shop_id: "A".into(),
+            product_id: "P".into(),
+            unit: StockUnit::Units,
+            on_hand: 0,
+            in_transit: 0,
+            reserved: 0,
+            position: 0,
+            min: 1,
+            max: 2,
+            quantity: 2,
+        };
+        assert_eq!(properties("Proposal"), keys(&proposal));
+    }
+}

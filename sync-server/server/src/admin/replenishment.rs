@@ -54,7 +54,11 @@ impl Admin<'_> {
                 })
             };
             let before: Vec<&MinMax> = before.iter().filter(touched).collect();
-            (super::json_of(&before), super::json_of(&levels))
+            // The journal holds objects: the levels under `levels`.
+            (
+                Some(serde_json::json!({ "levels": before })),
+                Some(serde_json::json!({ "levels": levels })),
+            )
         } else {
             (None, Some(serde_json::json!({"lines": levels.len()})))
         };
