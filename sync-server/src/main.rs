@@ -12,6 +12,9 @@
 //! sync-server --db sqlite:server.sqlite admin user token --id rita --days 30
 //! sync-server --db sqlite:server.sqlite admin till revoke --id PARIS-OPERA-CAISSE-1
 //! sync-server --log-format json --db postgres://pos@localhost/pos serve --metrics-listen 127.0.0.1:9464
+//! sync-server --db sqlite:server.sqlite serve --logistics-inbox /var/spool/pos/asn
+//! sync-server --db sqlite:server.sqlite admin user create --name "Logistique" --role logistics
+//! sync-server --db sqlite:server.sqlite admin stock minmax import levels.csv
 //! ```
 //!
 //! `serve` stops on SIGTERM or SIGINT: it stops accepting connections, answers the requests in
