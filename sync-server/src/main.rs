@@ -12,6 +12,9 @@
 //! sync-server --db sqlite:server.sqlite admin user token --id rita --days 30
 //! sync-server --db sqlite:server.sqlite admin till revoke --id PARIS-OPERA-CAISSE-1
 //! sync-server --log-format json --db postgres://pos@localhost/pos serve --metrics-listen 127.0.0.1:9464
+//! sync-server --db sqlite:server.sqlite serve --logistics-inbox /var/spool/pos/asn
+//! sync-server --db sqlite:server.sqlite admin user create --name "Logistique" --role logistics
+//! sync-server --db sqlite:server.sqlite admin stock minmax import levels.csv
 //! ```
 //!
 //! `serve` stops on SIGTERM or SIGINT: it stops accepting connections, answers the requests in
@@ -22,6 +25,7 @@
 mod admin_commissions;
 mod admin_feed;
 mod admin_rules;
+mod admin_stock;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -144,6 +148,14 @@ struct ServeArgs {
     /// ui/head-office/dist when it is built under the working directory].
     #[arg(long, env = "SYNC_WEB_DIR", value_name = "DIR")]
     web_dir: Option<std::path::PathBuf>,
+    /// Take advance shipping notices from CSV files dropped in this folder (one server at a
+    /// time, every 2 seconds). Header `notice,shop,product,quantity,unit,imeis`, one line per
+    /// notice line; `unit` (units or grams) and `imeis` (`|`-separated, one per unit) may be
+    /// empty. Only `*.csv` names are read (write `x.csv.part`, then rename). A file is applied
+    /// whole or not at all: moved to DIR/done/ or DIR/failed/ with `<name>.report.txt` naming
+    /// each bad line; a file applied before a crash is recognized by its SHA-256.
+    #[arg(long, env = "SYNC_LOGISTICS_INBOX", value_name = "DIR")]
+    logistics_inbox: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -191,6 +203,11 @@ enum Admin {
     Commission {
         #[command(subcommand)]
         action: admin_commissions::CommissionAction,
+    },
+    /// Stock: replenishment levels (min/max per shop and product).
+    Stock {
+        #[command(subcommand)]
+        action: admin_stock::StockAction,
     },
 }
 
@@ -371,7 +388,7 @@ enum UserAction {
         id: Option<String>,
         #[arg(long)]
         name: String,
-        /// admin, regional_manager, shop_manager or accountant.
+        /// admin, regional_manager, shop_manager, accountant or logistics.
         #[arg(long)]
         role: String,
         /// The shop of a shop manager.
@@ -452,7 +469,9 @@ enum UserAction {
 /// A role named on the command line.
 fn parse_role(role: &str) -> Result<Role> {
     Role::parse(role).with_context(|| {
-        format!("`{role}` is not a role: admin, regional_manager, shop_manager or accountant")
+        format!(
+            "`{role}` is not a role: admin, regional_manager, shop_manager, accountant or logistics"
+        )
     })
 }
 
@@ -503,6 +522,10 @@ async fn admin(
         }
         Admin::Commission { action } => {
             let (value, text) = admin_commissions::run(store, action).await?;
+            print(json_output, value, text);
+        }
+        Admin::Stock { action } => {
+            let (value, text) = admin_stock::run(store, action).await?;
             print(json_output, value, text);
         }
         Admin::Entity { action } => match action {
@@ -1123,6 +1146,12 @@ async fn serve(
             stopped.clone(),
         )),
     ];
+    if let Some(dir) = args.logistics_inbox.or(file.logistics_inbox) {
+        let inbox = sync_server::logistics_inbox::Inbox::open(&dir)
+            .with_context(|| format!("the logistics inbox {}", dir.display()))?;
+        tracing::info!(dir = %dir.display(), "taking shipping notices from the logistics inbox");
+        workers.push(tokio::spawn(inbox.run(store.clone(), stopped.clone())));
+    }
     if let Some(url) = &nats {
         let mut nats_config = NatsConfig::new(url);
         if let Some(prefix) = nats_prefix {

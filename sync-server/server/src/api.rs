@@ -1281,6 +1281,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::exports_api::routes())
         .merge(crate::admin::http::routes())
         .merge(crate::stock_api::routes())
+        .merge(crate::logistics_api::routes())
+        .merge(crate::admin::replenishment::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(

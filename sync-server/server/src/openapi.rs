@@ -874,6 +874,13 @@ fn bound_unsigned(schema: &mut RefOr<Schema>) {
         crate::admin::http::disable_user,
         crate::admin::http::enable_user,
         crate::stock_api::available,
+        crate::logistics_api::post_notice,
+        crate::logistics_api::list_notices,
+        crate::logistics_api::get_notice,
+        crate::logistics_api::withdraw_notice,
+        crate::logistics_api::replenishment,
+        crate::admin::replenishment::list_minmax,
+        crate::admin::replenishment::put_minmax,
     ),
     components(schemas(crate::store::Role)),
     modifiers(&BearerAuth, &SharedAnswers),
@@ -885,6 +892,7 @@ fn bound_unsigned(schema: &mut RefOr<Schema>) {
         (name = "returns", description = "Returns at any till: another till's ticket with every return made against it, and return reservations"),
         (name = "administration", description = "Admins only: catalog, prices, promotions, VAT rates, tender types, shops and regions, tills and enrollment codes, shop staff, head-office users; every change journaled (`GET /api/v1/admin/audit`)"),
         (name = "stock", description = "What each shop may promise of each product, for the web shop and head office"),
+        (name = "logistics", description = "The logistics spoke: advance shipping notices in, sent to their shop's tills, and the differences shops received against them (admins and the logistics role)"),
         (name = "feeds", description = "The outbox as a pull feed, and webhook delivery"),
         (name = "meta", description = "This document, and the probes of operations (alive, ready); Prometheus metrics are served on the address of `serve --metrics-listen` only"),
     )
@@ -1334,6 +1342,11 @@ mod tests {
             ("exports_api", include_str!("exports_api.rs")),
             ("admin::http", include_str!("admin/http.rs")),
             ("stock_api", include_str!("stock_api.rs")),
+            ("logistics_api", include_str!("logistics_api.rs")),
+            (
+                "admin::replenishment",
+                include_str!("admin/replenishment.rs"),
+            ),
         ] {
             assert!(
                 api.contains(&format!(".merge(crate::{module}::routes())")),

@@ -156,6 +156,7 @@ async fn apply(tx: &Transaction<'_>, change: &AdminChange, now: DateTime<Utc>) -
                 .await?;
             found(changed, || format!("no webhook `{webhook_id}`"))
         }
+        AdminChange::MinMax(levels) => crate::logistics::put_minmax(tx, levels, now).await,
     }
 }
 

@@ -48,6 +48,7 @@ mod archives;
 mod audit;
 mod commissions;
 mod feed;
+mod logistics;
 mod returns;
 mod stock_store;
 mod stored_value;
@@ -81,6 +82,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0019_days_without_z.sql"),
     include_str!("../migrations/0020_admin_audit.sql"),
     include_str!("../migrations/0021_stock.sql"),
+    include_str!("../migrations/0022_logistics.sql"),
     include_str!("../migrations/0023_disabled_users.sql"),
 ];
 
@@ -797,6 +799,19 @@ impl IngestTx for PgIngest<'_> {
         recorded_at: &str,
     ) -> Result<()> {
         crate::stock_store::insert_movements(&**self.tx, movements, recorded_at).await
+    }
+
+    async fn record_notice_receipts(
+        &mut self,
+        receipts: &[pos_hq_core::logistics::ReceiptAgainstNotice],
+        recorded_at: &str,
+    ) -> Result<
+        Vec<(
+            pos_domain::stock::ShippingNotice,
+            pos_hq_core::logistics::NoticeReceipt,
+        )>,
+    > {
+        crate::logistics::record_receipts(self.tx, receipts, recorded_at).await
     }
 
     async fn index_returns(

@@ -143,6 +143,7 @@ fn apply(tx: &Connection, change: &AdminChange, now: DateTime<Utc>) -> Result<u6
             "UPDATE webhooks SET secret = ?2, secret_sealed = 1 WHERE id = ?1",
             params![webhook_id, sealed],
         ),
+        AdminChange::MinMax(levels) => crate::logistics::put_minmax(tx, levels, now),
     }
 }
 

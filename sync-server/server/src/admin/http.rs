@@ -105,7 +105,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The caller as an [`Admin`], if they are one.
-fn admin(state: &AppState, caller: Caller) -> Result<Admin<'_>, Failure> {
+pub(super) fn admin(state: &AppState, caller: Caller) -> Result<Admin<'_>, Failure> {
     let user = caller.user()?;
     if user.role != Role::Admin {
         return Err(Failure::forbidden(

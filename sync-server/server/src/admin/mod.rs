@@ -1,8 +1,8 @@
 //! Administration of head office: catalog, prices, promotions, VAT rates, tender types,
 //! regions and shops, tills and their enrollment codes, shop staff, head-office users,
-//! webhooks. One set of functions holding the checks, called by the admin HTTP API ([`http`],
-//! under `/api/v1/admin/`, the web app's administration screens) and by `sync-server admin`,
-//! so scripts, the app and the command line take one path.
+//! webhooks, replenishment levels. One set of functions holding the checks, called by the admin
+//! HTTP API ([`http`], under `/api/v1/admin/`, the web app's administration screens) and by
+//! `sync-server admin`, so scripts, the app and the command line take one path.
 //!
 //! Every change goes through an [`Admin`], which knows who makes it, and is journaled in the
 //! append-only administration journal (see [`pos_hq_store::audit`]) with the state before and
@@ -12,12 +12,13 @@
 //!
 //! Modules, one per resource: [`catalog`] (import, one product, per-shop prices), [`rules`]
 //! (promotions, VAT rates, tender types), [`org`] (regions and shops), [`tills`], [`staff`],
-//! [`users`], [`webhooks`] (their routes are `/api/v1/hq/webhooks*`, in [`crate::api`]), and
-//! [`http`] for the routes.
+//! [`users`], [`webhooks`] (their routes are `/api/v1/hq/webhooks*`, in [`crate::api`]),
+//! [`replenishment`] (min/max stock levels, with their routes), and [`http`] for the routes.
 
 pub mod catalog;
 pub mod http;
 pub mod org;
+pub mod replenishment;
 pub mod rules;
 pub mod staff;
 pub mod tills;
