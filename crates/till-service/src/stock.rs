@@ -1,10 +1,10 @@
-//! The stock screen's commands: receive a delivery, send and receive transfers, start and
-//! finish counts, list what was recorded. A manager or the stock role may; a cashier may not.
+//! The stock screen's commands: the shop's shipping notices, receive a delivery (against one
+//! or not), send and receive transfers, start and finish counts, list what was recorded. A manager or the stock role may; a cashier may not.
 //! The rules are the engine's ([`pos_till::stock`]); each operation is a signed record of the
 //! `stock` chain, sent to head office by the next sync.
 
 use pos_domain::record::timestamp;
-use pos_domain::stock::{CountScope, ReceivedLine, StockOperation};
+use pos_domain::stock::{CountScope, ReceivedLine, ShippingNotice, StockOperation};
 use pos_till::stock::{
     CountLineRequest, OpenCount, ReceiveLineRequest, ReceiveRequest, SendLineRequest, StockRecord,
     TransferArrivalRequest, TransferRequest,
@@ -25,6 +25,15 @@ impl Service {
             ));
         }
         Ok(staff)
+    }
+
+    pub fn stock_notices(&self, _: Empty) -> ApiResult<Vec<ShippingNoticeView>> {
+        self.require_stock_role()?;
+        Ok(lock(&self.till)
+            .shipping_notices()?
+            .iter()
+            .map(notice_view)
+            .collect())
     }
 
     pub fn stock_receive(&self, request: StockReceiveRequest) -> ApiResult<StockOperationView> {
@@ -129,6 +138,22 @@ impl Service {
             .iter()
             .map(view)
             .collect())
+    }
+}
+
+fn notice_view(notice: &ShippingNotice) -> ShippingNoticeView {
+    ShippingNoticeView {
+        id: notice.id.clone(),
+        lines: notice
+            .lines
+            .iter()
+            .map(|l| NoticeLineView {
+                product_id: l.product_id.clone(),
+                unit: l.unit.name().into(),
+                quantity: l.quantity,
+                serials: l.serials.iter().map(|s| s.to_string()).collect(),
+            })
+            .collect(),
     }
 }
 

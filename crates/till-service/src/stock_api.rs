@@ -1,5 +1,6 @@
-//! The API types of the stock screen (re-exported by [`crate::api`]): a delivery received, a
-//! transfer sent or received, a count started and finished, the stock operations recorded.
+//! The API types of the stock screen (re-exported by [`crate::api`]): the shop's shipping
+//! notices, a delivery received, a transfer sent or received, a count started and finished,
+//! the stock operations recorded.
 //! Same conventions as [`crate::api`]: quantities are whole units (grams for goods sold by
 //! weight) as JSON numbers.
 
@@ -23,7 +24,9 @@ pub struct StockReceivedLine {
     pub serials: Option<Vec<String>>,
 }
 
-/// `stock_receive`: a delivery, against its advance shipping notice (`asn`) or without one.
+/// `stock_receive`: a delivery, against its advance shipping notice (`asn`: a notice of
+/// `stock_notices`, whose quantities are the expected ones; lines it lists and not given here
+/// are missing) or without one.
 #[derive(Clone, Debug, Serialize, Deserialize, TS)]
 pub struct StockReceiveRequest {
     #[serde(default)]
@@ -144,4 +147,22 @@ pub struct OpenCountView {
     pub blind: bool,
     /// UTC, RFC 3339.
     pub started_at: String,
+}
+
+/// A line of a shipping notice: what logistics sent of one product.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct NoticeLineView {
+    pub product_id: String,
+    /// `units` or `grams`.
+    pub unit: String,
+    pub quantity: u32,
+    /// The IMEIs of the handsets sent, if any.
+    pub serials: Vec<String>,
+}
+
+/// `stock_notices`: an advance shipping notice of this shop not yet received.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ShippingNoticeView {
+    pub id: String,
+    pub lines: Vec<NoticeLineView>,
 }

@@ -54,6 +54,7 @@ pub mod shifts;
 pub mod shop_rules;
 pub mod staff;
 pub mod stock;
+pub mod stock_notices;
 pub mod stored_value;
 pub mod sync;
 pub mod sync_loop;

@@ -271,10 +271,13 @@ enum StoredValueCommand {
 enum StockCommand {
     /// Receive a delivery (against its shipping notice with --asn, or without one).
     Receive {
+        /// The shipping notice (`till stock notices`): each line's expected quantity is the
+        /// notice's, its lines not given are missing.
         #[arg(long)]
         asn: Option<String>,
-        /// `PRODUCT:RECEIVED[:EXPECTED[:DAMAGED]]`, once per product (EXPECTED defaults to
-        /// RECEIVED with a notice, 0 without).
+        /// `PRODUCT:RECEIVED[:EXPECTED[:DAMAGED]]`, once per product (EXPECTED is the
+        /// notice's when the till has it; otherwise it defaults to RECEIVED with --asn, 0
+        /// without).
         #[arg(long = "line", required = true)]
         lines: Vec<String>,
         /// `PRODUCT:IMEI`, once per handset received in good condition.
@@ -322,6 +325,8 @@ enum StockCommand {
     },
     /// The counts started and not finished.
     Counts,
+    /// The shop's shipping notices not yet received (from head office's changes feed).
+    Notices,
     /// The latest stock operations recorded at this till.
     List {
         #[arg(long, default_value_t = 20)]
@@ -1274,6 +1279,26 @@ fn received_lines(
         .collect()
 }
 
+/// Each open notice and its lines, one a line.
+fn notices_text(notices: &[pos_domain::stock::ShippingNotice]) -> String {
+    if notices.is_empty() {
+        return "no shipping notice waiting\n".into();
+    }
+    let mut out = String::new();
+    for notice in notices {
+        out.push_str(&format!("{}  {} line(s)\n", notice.id, notice.lines.len()));
+        for line in &notice.lines {
+            out.push_str(&format!(
+                "  {:<24} {:>8} {}\n",
+                line.product_id,
+                line.quantity,
+                line.unit.name()
+            ));
+        }
+    }
+    out
+}
+
 fn stock(cli: &Cli, command: &StockCommand) -> Result<(), Failure> {
     use pos_domain::stock::CountScope;
     use pos_till::stock::{
@@ -1347,6 +1372,11 @@ fn stock(cli: &Cli, command: &StockCommand) -> Result<(), Failure> {
                 })
                 .collect::<Result<Vec<_>, Failure>>()?;
             till.finish_count(op, count, &lines)?
+        }
+        StockCommand::Notices => {
+            let notices = till.shipping_notices()?;
+            print(json, &notices, || notices_text(&notices));
+            return Ok(());
         }
         StockCommand::Counts => {
             let open = till.open_counts()?;

@@ -383,6 +383,16 @@ original_line: number | null, };
 
 export type LoginRequest = { pin: string, staff_id?: string, };
 
+export type NoticeLineView = { product_id: string, 
+/**
+ * `units` or `grams`.
+ */
+unit: string, quantity: number, 
+/**
+ * The IMEIs of the handsets sent, if any.
+ */
+serials: Array<string>, };
+
 export type OpenCountView = { count_id: string, by: StockCountBy, value: string | null, blind: boolean, 
 /**
  * UTC, RFC 3339.
@@ -578,6 +588,8 @@ since: string, };
 export type ShiftReportRequest = { shift?: number, cashier?: string, print?: boolean, };
 
 export type ShiftView = { shift: number, cashier: string, opened_at: string, closed_at: string | null, float: string, totals: TotalsView, expected_cash: string | null, counted: string | null, difference: string | null, text: string, printed: DeviceResult | null, };
+
+export type ShippingNoticeView = { id: string, lines: Array<NoticeLineView>, };
 
 export type SoldBy = "unit" | "weight";
 
@@ -885,6 +897,7 @@ export interface Commands {
   web_order_return_find: { request: WebOrderFindRequest; response: WebOrderReturnable };
   web_order_return_quote: { request: WebOrderReturnRequest; response: ReturnQuote };
   web_order_return: { request: WebOrderReturnRequest; response: SaleResult };
+  stock_notices: { request: Empty; response: Array<ShippingNoticeView> };
   stock_receive: { request: StockReceiveRequest; response: StockOperationView };
   stock_transfer_send: { request: StockTransferRequest; response: StockOperationView };
   stock_transfer_receive: { request: StockArrivalRequest; response: StockOperationView };
