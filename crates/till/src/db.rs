@@ -356,7 +356,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE stock_on_hand_answers (
         product_id TEXT PRIMARY KEY,
         body TEXT NOT NULL,
-        answered_at TEXT NOT NULL
+        answered_at TEXT NOT NULL,
+        kept_at TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
 ];

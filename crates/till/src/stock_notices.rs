@@ -7,7 +7,7 @@
 //! received at this till (rebuildable from the stock chain's goods receipts): a notice is
 //! received once, and a notice already received stays received whatever the feed says of it
 //! later. A goods receipt against a notice takes each line's expected quantity from the notice
-//! ([`expected_from_notice`]); the caller only says what arrived and what is damaged.
+//! (`expected_from_notice`); the caller only says what arrived and what is damaged.
 
 use pos_domain::stock::{ReceivedLine, ShippingNotice};
 use rusqlite::{Connection, OptionalExtension, params};

@@ -208,3 +208,27 @@ fn the_cli_lists_the_notices_and_receives_against_one() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn on_hand_without_head_office_names_the_products_it_cannot_tell() {
+    let t = new_till();
+    let path = t.path.clone();
+    let _dir = t.dir;
+    drop(t.till);
+    let out = run_till(
+        &path,
+        &["--json", "stock", "on-hand", "ACC-COQ-IP16", "ACC-COQ-IP16"],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["live"], false,
+        "a till not enrolled has no live answer"
+    );
+    assert_eq!(
+        json["unknown"],
+        serde_json::json!(["ACC-COQ-IP16"]),
+        "a product never answered for is named once as unknown, not shown as zero"
+    );
+}

@@ -68,6 +68,7 @@ pub mod stock_api;
 pub mod store;
 pub mod stored_value_api;
 pub mod tickets_api;
+pub mod till_stock_api;
 pub mod till_throttle;
 pub mod tls;
 pub mod web_app;

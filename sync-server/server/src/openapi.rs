@@ -868,6 +868,7 @@ fn bound_unsigned(schema: &mut RefOr<Schema>) {
         crate::admin::http::create_user,
         crate::admin::http::revoke_user,
         crate::stock_api::available,
+        crate::till_stock_api::till_stock,
     ),
     components(schemas(crate::store::Role)),
     modifiers(&BearerAuth, &SharedAnswers),
@@ -878,7 +879,7 @@ fn bound_unsigned(schema: &mut RefOr<Schema>) {
         (name = "stored value", description = "Credit notes and gift cards: balances and online redemption holds for tills, history for head office"),
         (name = "returns", description = "Returns at any till: another till's ticket with every return made against it, and return reservations"),
         (name = "administration", description = "Admins only: catalog, prices, promotions, VAT rates, tender types, shops and regions, tills and enrollment codes, shop staff, head-office users; every change journaled (`GET /api/v1/admin/audit`)"),
-        (name = "stock", description = "What each shop may promise of each product, for the web shop and head office"),
+        (name = "stock", description = "What each shop may promise of each product, for the web shop and head office; a till's own shop and the shops nearby, for the till"),
         (name = "feeds", description = "The outbox as a pull feed, and webhook delivery"),
         (name = "meta", description = "This document, and the probes of operations (alive, ready); Prometheus metrics are served on the address of `serve --metrics-listen` only"),
     )
@@ -1328,6 +1329,7 @@ mod tests {
             ("exports_api", include_str!("exports_api.rs")),
             ("admin::http", include_str!("admin/http.rs")),
             ("stock_api", include_str!("stock_api.rs")),
+            ("till_stock_api", include_str!("till_stock_api.rs")),
         ] {
             assert!(
                 api.contains(&format!(".merge(crate::{module}::routes())")),

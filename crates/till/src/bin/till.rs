@@ -327,6 +327,13 @@ enum StockCommand {
     Counts,
     /// The shop's shipping notices not yet received (from head office's changes feed).
     Notices,
+    /// Products' stock here and at the shops nearby: head office's answer, or the last one
+    /// kept, with its age, when head office does not answer.
+    OnHand {
+        /// Product ids (1 to 100).
+        #[arg(required = true)]
+        products: Vec<String>,
+    },
     /// The latest stock operations recorded at this till.
     List {
         #[arg(long, default_value_t = 20)]
@@ -1279,6 +1286,38 @@ fn received_lines(
         .collect()
 }
 
+/// Each product's stock here and nearby, and how fresh the figures are.
+fn on_hand_text(report: &pos_till::stock_on_hand::OnHandReport) -> String {
+    let mut out = match &report.unreachable {
+        None => String::new(),
+        Some(why) => format!("head office does not answer ({why}): the last answers kept\n"),
+    };
+    for kept in &report.products {
+        let s = &kept.stock;
+        let age = if kept.age_seconds > 0 {
+            format!(" (as of {} s ago)", kept.age_seconds)
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "{}: here {} on hand, {} available{age}\n",
+            s.product_id, s.here.on_hand, s.here.available
+        ));
+        for shop in &s.nearby {
+            out.push_str(&format!(
+                "  {:<24} {} on hand, {} available\n",
+                shop.shop_name, shop.on_hand, shop.available
+            ));
+        }
+    }
+    for product in &report.unknown {
+        out.push_str(&format!(
+            "{product}: unknown (head office never answered)\n"
+        ));
+    }
+    out
+}
+
 /// Each open notice and its lines, one a line.
 fn notices_text(notices: &[pos_domain::stock::ShippingNotice]) -> String {
     if notices.is_empty() {
@@ -1376,6 +1415,11 @@ fn stock(cli: &Cli, command: &StockCommand) -> Result<(), Failure> {
         StockCommand::Notices => {
             let notices = till.shipping_notices()?;
             print(json, &notices, || notices_text(&notices));
+            return Ok(());
+        }
+        StockCommand::OnHand { products } => {
+            let report = till.stock_on_hand(products)?;
+            print(json, &report, || on_hand_text(&report));
             return Ok(());
         }
         StockCommand::Counts => {

@@ -433,6 +433,20 @@ export type PrintOption = { print?: boolean, };
 
 export type ProductIdRequest = { id: string, };
 
+export type ProductStockView = { product_id: string, here: ShopStockView, 
+/**
+ * Most available first.
+ */
+nearby: Array<ShopStockView>, 
+/**
+ * When head office answered (UTC, RFC 3339).
+ */
+answered_at: string, 
+/**
+ * Seconds since this till received that answer: 0 when head office answered just now.
+ */
+age_seconds: number, };
+
 export type ProductView = { id: string, label: string, category: string, barcodes: Array<string>, 
 /**
  * Shelf price including VAT (per unit, or per kilogram when sold by weight).
@@ -591,6 +605,24 @@ export type ShiftView = { shift: number, cashier: string, opened_at: string, clo
 
 export type ShippingNoticeView = { id: string, lines: Array<NoticeLineView>, };
 
+export type ShopStockView = { shop_id: string, shop_name: string, 
+/**
+ * `units` or `grams`.
+ */
+unit: string, on_hand: number, 
+/**
+ * Sent by another shop, not received yet.
+ */
+in_transit: number, 
+/**
+ * Held for click & collect orders.
+ */
+reserved: number, 
+/**
+ * What may be promised.
+ */
+available: number, };
+
 export type SoldBy = "unit" | "weight";
 
 export type StaffMember = { id: string, name: string, role: Role, };
@@ -620,6 +652,18 @@ expected: number,
  * Arrived, sent or counted.
  */
 quantity: number, damaged: number, missing: number, extra: number, serials: Array<string>, };
+
+export type StockOnHandRequest = { products: Array<string>, };
+
+export type StockOnHandView = { live: boolean, 
+/**
+ * Why head office did not answer, when it did not.
+ */
+unreachable: string | null, products: Array<ProductStockView>, 
+/**
+ * The products asked about that head office never answered for at this till.
+ */
+unknown: Array<string>, };
 
 export type StockOperationView = { seq: number, 
 /**
@@ -898,6 +942,7 @@ export interface Commands {
   web_order_return_quote: { request: WebOrderReturnRequest; response: ReturnQuote };
   web_order_return: { request: WebOrderReturnRequest; response: SaleResult };
   stock_notices: { request: Empty; response: Array<ShippingNoticeView> };
+  stock_on_hand: { request: StockOnHandRequest; response: StockOnHandView };
   stock_receive: { request: StockReceiveRequest; response: StockOperationView };
   stock_transfer_send: { request: StockTransferRequest; response: StockOperationView };
   stock_transfer_receive: { request: StockArrivalRequest; response: StockOperationView };
