@@ -359,7 +359,7 @@ enum UserAction {
         id: Option<String>,
         #[arg(long)]
         name: String,
-        /// admin, regional_manager, shop_manager or accountant.
+        /// admin, regional_manager, shop_manager, accountant or logistics.
         #[arg(long)]
         role: String,
         /// The shop of a shop manager.
@@ -623,7 +623,7 @@ async fn admin(
             } => {
                 let role = Role::parse(&role).with_context(|| {
                     format!(
-                        "`{role}` is not a role: admin, regional_manager, shop_manager or accountant"
+                        "`{role}` is not a role: admin, regional_manager, shop_manager, accountant or logistics"
                     )
                 })?;
                 let user = User {

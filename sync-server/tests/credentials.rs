@@ -700,6 +700,11 @@ const UNDO_LATER_MIGRATIONS: &[&str] = &[
      ALTER TABLE stock_levels DROP COLUMN in_transit;
      ALTER TABLE stock_levels DROP COLUMN reserved;
      ALTER TABLE stock_levels DROP COLUMN counted_at;",
+    // The logistics spoke: shipping notices, their receipts, drop-folder files, min/max.
+    "DROP TABLE stock_minmax;
+     DROP TABLE logistics_files;
+     DROP TABLE notice_receipts;
+     DROP TABLE shipping_notices;",
 ];
 
 /// Puts the database back as it was before revocable credentials: users' API tokens in

@@ -14,6 +14,8 @@
 //!   [`stored_value`]: credit notes' and gift cards' balances, overdraft alarms, online holds;
 //!   [`returns`]: what is still returnable of a ticket anywhere in the chain, over-returns;
 //!   [`commissions`]: sellers' commissions under head office's plan, claw-backs included;
+//! - [`logistics`]: advance shipping notices and a goods receipt's differences against its
+//!   notice;
 //! - [`distribution`]: the entries of the changes feed tills download; [`events`]: the
 //!   CloudEvents of the outbox; [`random`]: random bytes for ids and codes.
 
@@ -25,6 +27,7 @@ pub mod derive;
 pub mod distribution;
 pub mod events;
 pub mod ingest;
+pub mod logistics;
 pub mod random;
 pub mod returns;
 pub mod rollup;

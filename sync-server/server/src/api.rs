@@ -1199,6 +1199,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::admin::http::routes())
         .merge(crate::stock_api::routes())
         .merge(crate::till_stock_api::routes())
+        .merge(crate::logistics_api::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(

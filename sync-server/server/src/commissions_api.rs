@@ -353,12 +353,17 @@ pub(crate) fn render_failure(e: spreadsheet::RenderError) -> Failure {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The rates in force: `target` (`category` or `product`), `key`, `percent`, who set it and when", body = [Object]),
+        (status = 403, description = "A till, or the logistics role", body = crate::openapi::ApiErrorDoc),
         (status = 401, description = "Missing or unknown token", body = crate::openapi::ApiErrorDoc)))]
 pub(crate) async fn plan(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<StoredRate>>, Failure> {
-    caller.user()?;
+    if caller.user()?.role == Role::Logistics {
+        return Err(Failure::forbidden(
+            "the logistics role reads stock levels, shipping notices and replenishment only",
+        ));
+    }
     Ok(Json(state.store.commission_rates().await?))
 }
 

@@ -24,6 +24,8 @@
 //!   sellers' commissions under head office's plan, and their payroll file; [`exports_api`]:
 //!   the period tables and accountants' files as downloads, written by [`spreadsheet`];
 //!   [`stock_api`]: what each shop may promise of each product, for the web shop;
+//!   [`logistics_api`]: advance shipping notices in from logistics, and what shops received
+//!   against them;
 //! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`);
 //! - [`ops`]: operations: `/healthz`, `/readyz`, and Prometheus metrics on the address of
 //!   `serve --metrics-listen`, with the middleware counting requests by route template;
@@ -55,6 +57,7 @@ pub mod exports_api;
 pub mod feeds;
 pub mod live;
 pub mod login_throttle;
+pub mod logistics_api;
 pub mod openapi;
 pub mod ops;
 pub mod orders_api;
@@ -76,8 +79,8 @@ pub mod web_session;
 
 /// The pure core's modules, under the names the server's modules and tests use.
 pub use pos_hq_core::{
-    accounting, archives, commissions, crm, derive, distribution, events, ingest, returns, rollup,
-    signatures, stock, stored_value, web_orders,
+    accounting, archives, commissions, crm, derive, distribution, events, ingest, logistics,
+    returns, rollup, signatures, stock, stored_value, web_orders,
 };
 
 pub use api::{AppState, ServerConfig, serve};

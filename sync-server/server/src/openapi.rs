@@ -869,6 +869,10 @@ fn bound_unsigned(schema: &mut RefOr<Schema>) {
         crate::admin::http::revoke_user,
         crate::stock_api::available,
         crate::till_stock_api::till_stock,
+        crate::logistics_api::post_notice,
+        crate::logistics_api::list_notices,
+        crate::logistics_api::get_notice,
+        crate::logistics_api::withdraw_notice,
     ),
     components(schemas(crate::store::Role)),
     modifiers(&BearerAuth, &SharedAnswers),
@@ -880,6 +884,7 @@ fn bound_unsigned(schema: &mut RefOr<Schema>) {
         (name = "returns", description = "Returns at any till: another till's ticket with every return made against it, and return reservations"),
         (name = "administration", description = "Admins only: catalog, prices, promotions, VAT rates, tender types, shops and regions, tills and enrollment codes, shop staff, head-office users; every change journaled (`GET /api/v1/admin/audit`)"),
         (name = "stock", description = "What each shop may promise of each product, for the web shop and head office; a till's own shop and the shops nearby, for the till"),
+        (name = "logistics", description = "The logistics spoke: advance shipping notices in, sent to their shop's tills, and the differences shops received against them (admins and the logistics role)"),
         (name = "feeds", description = "The outbox as a pull feed, and webhook delivery"),
         (name = "meta", description = "This document, and the probes of operations (alive, ready); Prometheus metrics are served on the address of `serve --metrics-listen` only"),
     )
@@ -1330,6 +1335,7 @@ mod tests {
             ("admin::http", include_str!("admin/http.rs")),
             ("stock_api", include_str!("stock_api.rs")),
             ("till_stock_api", include_str!("till_stock_api.rs")),
+            ("logistics_api", include_str!("logistics_api.rs")),
         ] {
             assert!(
                 api.contains(&format!(".merge(crate::{module}::routes())")),

@@ -1,5 +1,6 @@
 //! What a head-office user may see: admins and accountants every shop, a regional manager the
-//! shops of their region, a shop manager their shop. A request naming a shop or a region
+//! shops of their region, a shop manager their shop, the logistics role no shop's sales or
+//! tills (only stock, through its own routes). A request naming a shop or a region
 //! outside the user's scope is refused (403, naming the scope); a request naming none covers
 //! every shop the user may see. A single resource (a ticket, a web order) of a shop outside
 //! the scope is answered as if it did not exist (404, see [`visible`]), so its id tells
@@ -82,6 +83,9 @@ pub fn select(
     };
     match user.role {
         Role::Admin | Role::Accountant => Ok(ShopSelection { shop, region }),
+        Role::Logistics => Err(Failure::forbidden(
+            "the logistics role reads stock levels, shipping notices and replenishment only",
+        )),
         Role::ShopManager => {
             let Some(own) = user.shop_id.clone() else {
                 return Err(Failure::forbidden(

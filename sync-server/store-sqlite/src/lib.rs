@@ -39,6 +39,7 @@ mod archives;
 mod audit;
 mod commissions;
 mod feed;
+mod logistics;
 mod returns;
 mod stock_store;
 mod stored_value;
@@ -68,6 +69,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0019_days_without_z.sql"),
     include_str!("../migrations/0020_admin_audit.sql"),
     include_str!("../migrations/0021_stock.sql"),
+    include_str!("../migrations/0022_logistics.sql"),
 ];
 
 /// What `users.token_hash` holds since API tokens moved to `user_tokens`: unique, and never

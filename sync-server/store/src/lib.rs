@@ -7,7 +7,8 @@
 //! (microseconds, `Z`), which sorts chronologically; days as `YYYY-MM-DD`; amounts as integer
 //! cents; records as their stored bytes plus the SHA-256 of those bytes; `records` and `alarms`
 //! refuse UPDATE and DELETE by trigger. Stock lines and their append-only movements are read
-//! through [`stock::StockStore`], which every [`Store`] is.
+//! through [`stock::StockStore`], which every [`Store`] is; advance shipping notices through
+//! [`logistics::LogisticsStore`].
 //!
 //! Several server processes over one database: background work is claimed for a lease
 //! ([`Claim`], [`Store::claim_webhook_deliveries`]) and singleton jobs are led by one process
@@ -19,6 +20,8 @@ pub mod commissions;
 pub use commissions::CommissionStore;
 pub mod audit;
 pub mod ingest_tx;
+pub mod logistics;
+pub use logistics::LogisticsStore;
 pub mod migrations;
 pub mod returns;
 pub mod stock;
@@ -287,6 +290,9 @@ pub enum Role {
     RegionalManager,
     ShopManager,
     Accountant,
+    /// The logistics department's account: posts and withdraws shipping notices, reads stock
+    /// levels and replenishment proposals, nothing else (least privilege).
+    Logistics,
 }
 
 impl Role {
@@ -296,6 +302,7 @@ impl Role {
             Role::RegionalManager => "regional_manager",
             Role::ShopManager => "shop_manager",
             Role::Accountant => "accountant",
+            Role::Logistics => "logistics",
         }
     }
 
@@ -305,6 +312,7 @@ impl Role {
             Role::RegionalManager,
             Role::ShopManager,
             Role::Accountant,
+            Role::Logistics,
         ]
         .into_iter()
         .find(|r| r.name() == text)
@@ -659,7 +667,13 @@ pub enum HoldOutcome {
 /// Server storage. Every method is one transaction.
 #[async_trait]
 pub trait Store:
-    archives::ArchiveStore + commissions::CommissionStore + stock::StockStore + Send + Sync + 'static
+    archives::ArchiveStore
+    + commissions::CommissionStore
+    + stock::StockStore
+    + logistics::LogisticsStore
+    + Send
+    + Sync
+    + 'static
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -1,0 +1,42 @@
+-- The logistics spoke. Advance shipping notices as logistics sent them (their canonical JSON),
+-- withdrawn or not; the state is derived (received, withdrawn, open), never stored.
+CREATE TABLE shipping_notices (
+    id TEXT PRIMARY KEY,
+    shop_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    withdrawn_at TEXT
+);
+CREATE INDEX shipping_notices_by_shop ON shipping_notices (shop_id, id);
+-- The first goods receipt a till recorded against a notice, measured against it (append-only).
+CREATE TABLE notice_receipts (
+    notice_id TEXT PRIMARY KEY,
+    receipt_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    at TEXT NOT NULL,
+    lines TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+CREATE TRIGGER notice_receipts_no_update BEFORE UPDATE ON notice_receipts
+BEGIN SELECT RAISE(ABORT, 'notice receipts are append-only'); END;
+CREATE TRIGGER notice_receipts_no_delete BEFORE DELETE ON notice_receipts
+BEGIN SELECT RAISE(ABORT, 'notice receipts are append-only'); END;
+-- Drop-folder files applied, by SHA-256, written in the transaction that applied them: a file
+-- found again after a crash is recognized and not applied twice.
+CREATE TABLE logistics_files (
+    sha256 TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    notices INTEGER NOT NULL,
+    lines INTEGER NOT NULL,
+    applied_at TEXT NOT NULL
+);
+-- Replenishment levels head office sets per shop and product.
+CREATE TABLE stock_minmax (
+    shop_id TEXT NOT NULL,
+    product_id TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    min_level INTEGER NOT NULL,
+    max_level INTEGER NOT NULL,
+    set_at TEXT NOT NULL,
+    PRIMARY KEY (shop_id, product_id, unit)
+);
