@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{self, LimitError, MAX_ID_CHARS, MAX_LABEL_CHARS};
 use crate::record::timestamp;
 use crate::stock::StockUnit;
 
@@ -22,6 +23,24 @@ pub struct OnHandAnswer {
     pub answered_at: DateTime<Utc>,
     /// In the order asked, each once.
     pub products: Vec<ProductOnHand>,
+}
+
+impl OnHandAnswer {
+    /// Checks every bound (a till before keeping the answer): ids and names within the
+    /// domain's limits, at most [`MAX_PRODUCTS`] products, and a chain's worth of shops.
+    pub fn check_limits(&self) -> Result<(), LimitError> {
+        limits::check_text("the shop", &self.shop_id, MAX_ID_CHARS)?;
+        limits::check_lines("the products of a stock answer", self.products.len())?;
+        for product in &self.products {
+            limits::check_text("the product", &product.product_id, MAX_ID_CHARS)?;
+            limits::check_lines("the shops nearby", product.nearby.len())?;
+            for shop in std::iter::once(&product.here).chain(&product.nearby) {
+                limits::check_text("the shop", &shop.shop_id, MAX_ID_CHARS)?;
+                limits::check_text("the shop's name", &shop.shop_name, MAX_LABEL_CHARS)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One product's stock at the till's shop and at the shops nearby.

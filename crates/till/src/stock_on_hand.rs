@@ -103,10 +103,15 @@ impl Till {
             .append_pair("products", &products.join(","))
             .finish();
         let path = format!("/api/v1/tills/{}/stock?{query}", self.identity.till_id);
-        server
+        let answer = server
             .http
             .get_json::<OnHandAnswer>(&path, Some(&server.token), ASK_TIMEOUT)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        // Nothing beyond the domain's limits is kept (a reader could not show it).
+        answer
+            .check_limits()
+            .map_err(|e| format!("head office's answer is beyond this till's limits: {e}"))?;
+        Ok(answer)
     }
 
     /// Keeps each product's answer, replacing the one kept before.

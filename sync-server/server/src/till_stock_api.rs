@@ -189,3 +189,58 @@ pub struct ShopOnHandDoc {
     pub reserved: i64,
     pub available: i64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn properties<T: utoipa::ToSchema>() -> std::collections::BTreeSet<String> {
+        let schema = serde_json::to_value(T::schema()).unwrap();
+        schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    fn keys(value: impl Serialize) -> std::collections::BTreeSet<String> {
+        serde_json::to_value(value)
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn the_documented_answer_has_the_fields_the_wire_type_serializes() {
+        let shop = ShopOnHand {
+            shop_id: "S".into(),
+            shop_name: "Shop".into(),
+            unit: StockUnit::Units,
+            on_hand: 1,
+            in_transit: 0,
+            reserved: 0,
+            available: 1,
+        };
+        let product = ProductOnHand {
+            product_id: "P".into(),
+            here: shop.clone(),
+            nearby: vec![shop.clone()],
+        };
+        let answer = OnHandAnswer {
+            shop_id: "S".into(),
+            answered_at: Utc::now(),
+            products: vec![product.clone()],
+        };
+        assert_eq!(
+            properties::<OnHandAnswerDoc>(),
+            keys(&answer),
+            "OnHandAnswer as documented is OnHandAnswer as sent"
+        );
+        assert_eq!(properties::<ProductOnHandDoc>(), keys(&product));
+        assert_eq!(properties::<ShopOnHandDoc>(), keys(&shop));
+    }
+}
