@@ -3,10 +3,12 @@
 // delivery by scanning, one cable missing; the confirmation shows the difference before it is
 // recorded; the till's recorded receipt and head office's stock both show that line short by
 // one. Then the stock of the cable at the till: head office's figure, and with head office
-// down, the same figure marked as old.
+// down, the same figure marked as old. Without head office: a blind count by scanning (the
+// counter never sees an expected quantity) and goods sent to another shop; a cashier has no
+// stock tab.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MANAGER, eventually, launchBrowser, startHeadOffice } from './harness.mjs';
+import { CASHIER, MANAGER, eventually, launchBrowser, startHeadOffice } from './harness.mjs';
 import { login, scan, text, withTill as run } from './ui.mjs';
 
 let browser;
@@ -101,5 +103,37 @@ describe('the stock screen', () => {
     } finally {
       await office.close();
     }
+  });
+
+  it('counts blind and sends a transfer by scanning; a cashier has no stock tab', async () => {
+    await withTill({}, async (stack, page) => {
+      await login(page, CASHIER.pin);
+      assert.equal(await page.getByTestId('nav-stock').count(), 0, 'stock work is not a cashier\'s');
+      await page.getByTestId('logout').click();
+      await login(page, MANAGER.pin);
+      await page.getByTestId('nav-stock').click();
+      await page.getByTestId('stock-mode-count').click();
+      await page.getByTestId('stock-count-start').click();
+      await page.getByTestId('stock-count-open').waitFor();
+      for (const id of [CASE, CASE, CABLE]) await scan(page, stack.product(id).barcode);
+      const scanned = (id) => page.locator(`[data-testid="stock-line"][data-product="${id}"] [data-testid="stock-line-scanned"]`);
+      await eventually(async () => (await scanned(CASE).innerText().catch(() => '')) === '2', 'the count of cases');
+      assert.equal(await page.getByTestId('stock-line-expected').count(), 0, 'a blind count shows no expected quantity');
+      await page.getByTestId('stock-count-finish').click();
+      await page.getByTestId('stock-recorded').waitFor();
+      const [counted] = await stack.api('stock_operations', { limit: 1 });
+      assert.equal(counted.kind, 'count_finished');
+      assert.deepEqual(counted.lines.map((l) => [l.product_id, l.quantity]), [[CASE, 2], [CABLE, 1]], 'what was scanned is what was counted');
+
+      await page.getByTestId('stock-mode-send').click();
+      await page.getByTestId('stock-to-shop').fill('LYON-BELLECOUR');
+      await scan(page, stack.product(CABLE).barcode);
+      await eventually(async () => (await scanned(CABLE).innerText().catch(() => '')) === '1', 'the cable to send');
+      assert.equal(await page.getByTestId('stock-to-shop').inputValue(), 'LYON-BELLECOUR', 'a scan leaves the shop field as typed');
+      await page.getByTestId('stock-send').click();
+      await page.getByTestId('stock-recorded').waitFor();
+      const [sent] = await stack.api('stock_operations', { limit: 1 });
+      assert.deepEqual([sent.kind, sent.other_shop, sent.lines[0].quantity], ['transfer_out', 'LYON-BELLECOUR', 1]);
+    }, 'stock count and transfer');
   });
 });
