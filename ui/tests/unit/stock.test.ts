@@ -23,8 +23,8 @@ describe('the stock scan lists', () => {
 
   it('keeps the damaged count between 0 and what was scanned', () => {
     const lines = addScan(addScan([], 'CASE', 'Coque'), 'CASE', 'Coque');
-    expect(setDamaged(lines, 'CASE', 5)[0].damaged).toBe(2);
-    expect(setDamaged(lines, 'CASE', -1)[0].damaged).toBe(0);
+    expect(setDamaged(lines, 'CASE', 5)[0]?.damaged).toBe(2);
+    expect(setDamaged(lines, 'CASE', -1)[0]?.damaged).toBe(0);
   });
 
   it('measures a delivery against its notice: missing, extra, in the notice order then extras', () => {
