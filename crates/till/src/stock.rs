@@ -1,6 +1,7 @@
-//! Stock operations at the till: goods received (against a shipping notice or without one),
-//! goods sent to another shop and received from one, and stock counts (started, then
-//! finished). The rules are [`pos_domain::stock`]'s; head office derives the shop's stock
+//! Stock operations at the till: goods received (against a shipping notice or without one;
+//! against a notice the feed brought, the expected quantities are the notice's and it is
+//! received once, see [`crate::stock_notices`]), goods sent to another shop and received from
+//! one, and stock counts (started, then finished). The rules are [`pos_domain::stock`]'s; head office derives the shop's stock
 //! from them.
 //!
 //! Every operation is a signed record of the non-fiscal `stock` chain, written in one

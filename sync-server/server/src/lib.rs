@@ -24,6 +24,7 @@
 //!   sellers' commissions under head office's plan, and their payroll file; [`exports_api`]:
 //!   the period tables and accountants' files as downloads, written by [`spreadsheet`];
 //!   [`stock_api`]: what each shop may promise of each product, for the web shop;
+//!   [`till_stock_api`]: a product's stock at a till's shop and the shops of its region;
 //!   [`logistics_api`]: advance shipping notices in from logistics, and what shops received
 //!   against them;
 //! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`);
