@@ -143,6 +143,14 @@ struct ServeArgs {
     /// ui/head-office/dist when it is built under the working directory].
     #[arg(long, env = "SYNC_WEB_DIR", value_name = "DIR")]
     web_dir: Option<std::path::PathBuf>,
+    /// Take advance shipping notices from CSV files dropped in this folder (one server at a
+    /// time, every 2 seconds). Header `notice,shop,product,quantity,unit,imeis`, one line per
+    /// notice line; `unit` (units or grams) and `imeis` (`|`-separated, one per unit) may be
+    /// empty. Only `*.csv` names are read (write `x.csv.part`, then rename). A file is applied
+    /// whole or not at all: moved to DIR/done/ or DIR/failed/ with `<name>.report.txt` naming
+    /// each bad line; a file applied before a crash is recognized by its SHA-256.
+    #[arg(long, env = "SYNC_LOGISTICS_INBOX", value_name = "DIR")]
+    logistics_inbox: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -1022,6 +1030,12 @@ async fn serve(
             stopped.clone(),
         )),
     ];
+    if let Some(dir) = args.logistics_inbox.or(file.logistics_inbox) {
+        let inbox = sync_server::logistics_inbox::Inbox::open(&dir)
+            .with_context(|| format!("the logistics inbox {}", dir.display()))?;
+        tracing::info!(dir = %dir.display(), "taking shipping notices from the logistics inbox");
+        workers.push(tokio::spawn(inbox.run(store.clone(), stopped.clone())));
+    }
     if let Some(url) = &nats {
         let mut nats_config = NatsConfig::new(url);
         if let Some(prefix) = nats_prefix {

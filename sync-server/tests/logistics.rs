@@ -2,7 +2,10 @@
 //! least-privilege `logistics` role is stored once (a retry changes nothing, other content
 //! under the same id is refused), reaches the tills of its shop and only theirs through the
 //! changes feed, is read back and withdrawn (the tills are told); unknown shops and products
-//! and broken rules are refused with their codes; the role reads nothing else.
+//! and broken rules are refused with their codes; the role reads nothing else. A till's goods
+//! receipt naming the notice is measured against it (missing, extra, damaged per line), read
+//! back with the notice, sent out through the outbox, and the notice can no longer be
+//! withdrawn.
 
 mod support;
 
@@ -13,7 +16,8 @@ use sync_server::distribution::product_change;
 
 on_every_backend!(
     a_notice_reaches_only_its_shop_and_is_stored_once,
-    the_logistics_role_handles_notices_and_nothing_else
+    the_logistics_role_handles_notices_and_nothing_else,
+    a_receipt_against_a_notice_is_reported_to_logistics
 );
 
 const CASE: &str = "ACC-COQ-IP16";
@@ -272,5 +276,107 @@ async fn the_logistics_role_handles_notices_and_nothing_else(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{stored}");
+    server.stop().await;
+}
+
+async fn a_receipt_against_a_notice_is_reported_to_logistics(backend: Backend) {
+    use pos_till::stock::{ReceiveLineRequest, ReceiveRequest};
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    with_catalog(&server).await;
+    let token = logistics_user(&server);
+    let (status, body) = server
+        .post_json(
+            "/api/v1/logistics/shipping-notices",
+            Some(&token),
+            &notice("ASN-7", SHOP_A, 10),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // The till receives 8 cases (1 damaged) of the 10 announced, no cable, and 2 chargers
+    // nobody announced; the till thinks 9 cases were announced: head office's notice decides.
+    let till = enrolled_till(&server, SHOP_A, "OPERA-1", 61).await;
+    let line = |product: &str, expected, received, damaged| ReceiveLineRequest {
+        product_id: product.into(),
+        expected,
+        received,
+        damaged,
+        serials: Vec::new(),
+    };
+    on_till(till, move |t| {
+        t.import_catalog(&pos_till::demo::demo_catalog().unwrap(), "demo")
+            .unwrap();
+        t.receive_goods(
+            "bruno",
+            &ReceiveRequest {
+                asn: Some("ASN-7".into()),
+                lines: vec![line(CASE, 9, 8, 1), line("ACC-CHG-25W", 0, 2, 0)],
+            },
+        )
+        .unwrap();
+        t.sync(|_, _, _| {}).expect("head office answers");
+    })
+    .await;
+
+    let (status, read) = server
+        .get("/api/v1/logistics/shipping-notices/ASN-7", Some(&token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{read}");
+    assert_eq!(read["state"], "received", "{read}");
+    let lines: Vec<(String, u64, u64, u64, u64, u64)> = read["receipt"]["lines"]
+        .as_array()
+        .unwrap_or_else(|| panic!("the receipt's lines: {read}"))
+        .iter()
+        .map(|l| {
+            let n = |f: &str| l[f].as_u64().unwrap();
+            (
+                l["product_id"].as_str().unwrap().to_string(),
+                n("expected"),
+                n("received"),
+                n("damaged"),
+                n("missing"),
+                n("extra"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            (CASE.to_string(), 10, 8, 1, 2, 0),
+            (CABLE.to_string(), 5, 0, 0, 5, 0),
+            ("ACC-CHG-25W".to_string(), 0, 2, 0, 0, 2),
+        ],
+        "each line measured against head office's notice: missing, extra, damaged"
+    );
+    let events: Vec<Value> = server
+        .feed_all()
+        .await
+        .into_iter()
+        .filter(|e| e["type"] == "pos.logistics.notice.received")
+        .collect();
+    assert_eq!(events.len(), 1, "one event per notice received: {events:?}");
+    assert_eq!(events[0]["data"]["notice"], "ASN-7");
+    assert_eq!(events[0]["data"]["differs"], true);
+    assert_eq!(events[0]["data"]["lines"], read["receipt"]["lines"]);
+
+    let response = server
+        .http
+        .delete(format!(
+            "{}/api/v1/logistics/shipping-notices/ASN-7",
+            server.url
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::CONFLICT,
+        "a received notice is not withdrawn"
+    );
+    let refused: Value = response.json().await.unwrap();
+    assert_eq!(refused["code"], "conflict");
     server.stop().await;
 }

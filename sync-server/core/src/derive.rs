@@ -34,6 +34,8 @@ pub struct IngestWrites {
     pub stock: Vec<stock::Planned>,
     /// The handsets' IMEIs the upload's tickets and stock operations move, in record order.
     pub serials: Vec<stock::SerialMove>,
+    /// The goods receipts naming a shipping notice (see [`crate::logistics`]).
+    pub notice_receipts: Vec<crate::logistics::ReceiptAgainstNotice>,
     /// The credit notes' and gift cards' movements, in record order (see
     /// [`crate::stored_value`]).
     pub instrument_moves: Vec<Movement>,
@@ -52,6 +54,7 @@ pub fn ingest_writes(shop_id: &str, plans: &[ChainPlan]) -> IngestWrites {
     let mut customers = Vec::new();
     let mut stock = Vec::new();
     let mut serials = Vec::new();
+    let mut notice_receipts = Vec::new();
     let mut instrument_moves = Vec::new();
     let mut named_returns = Vec::new();
     let mut sold = Vec::new();
@@ -72,6 +75,9 @@ pub fn ingest_writes(shop_id: &str, plans: &[ChainPlan]) -> IngestWrites {
                         stock.extend(stock::operation_movements(shop_id, accepted, &operation));
                         serials.extend(stock::operation_serials(shop_id, accepted, &operation));
                         events.extend(stock::differences_reported(shop_id, accepted, &operation));
+                        notice_receipts.extend(crate::logistics::against_notice(
+                            shop_id, accepted, &operation,
+                        ));
                     }
                     Err(alarm) => alarms.push(alarm),
                 },
@@ -114,6 +120,7 @@ pub fn ingest_writes(shop_id: &str, plans: &[ChainPlan]) -> IngestWrites {
         customers,
         stock,
         serials,
+        notice_receipts,
         instrument_moves,
         returns: named_returns,
         sold,

@@ -21,6 +21,8 @@
 //! log_format = "json"                   # SYNC_LOG_FORMAT, --log-format (`text` by default)
 //! web_dir = "/usr/share/pos/head-office" # SYNC_WEB_DIR, --web-dir (the built web app, served
 //! # under /hq/; default ui/head-office/dist when built under the working directory)
+//! logistics_inbox = "/var/spool/pos/asn" # SYNC_LOGISTICS_INBOX, --logistics-inbox (CSV files of
+//! # shipping notices taken in, see `crate::logistics_inbox`; not watched if absent)
 //!
 //! [webhooks]
 //! max_attempts = 12          # SYNC_WEBHOOK_MAX_ATTEMPTS, --webhook-max-attempts
@@ -63,6 +65,8 @@ pub struct FileConfig {
     pub log_format: Option<LogFormat>,
     /// The head-office web app's built folder (see [`crate::web_app`]).
     pub web_dir: Option<std::path::PathBuf>,
+    /// The logistics drop folder (see [`crate::logistics_inbox`]).
+    pub logistics_inbox: Option<std::path::PathBuf>,
     #[serde(default)]
     pub webhooks: WebhookFileConfig,
 }

@@ -26,7 +26,7 @@
 //!   [`stock_api`]: what each shop may promise of each product, for the web shop;
 //!   [`till_stock_api`]: a product's stock at a till's shop and the shops of its region;
 //!   [`logistics_api`]: advance shipping notices in from logistics, and what shops received
-//!   against them;
+//!   against them; [`logistics_inbox`]: the same notices from CSV files in a drop folder;
 //! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`);
 //! - [`ops`]: operations: `/healthz`, `/readyz`, and Prometheus metrics on the address of
 //!   `serve --metrics-listen`, with the middleware counting requests by route template;
@@ -59,6 +59,7 @@ pub mod feeds;
 pub mod live;
 pub mod login_throttle;
 pub mod logistics_api;
+pub mod logistics_inbox;
 pub mod openapi;
 pub mod ops;
 pub mod orders_api;

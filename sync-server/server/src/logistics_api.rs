@@ -90,21 +90,22 @@ pub fn refusal(notice: &ShippingNotice, admitted: &Admitted) -> Option<Failure> 
 pub struct NoticeLineDoc {
     pub product_id: String,
     /// `units` (the default) or `grams`.
-    #[schema(value_type = Option<StockUnitDoc>)]
-    pub unit: Option<String>,
+    #[serde(default)]
+    pub unit: StockUnitDoc,
     /// 0 to 1,000,000.
     #[schema(minimum = 0, maximum = 1_000_000)]
     pub quantity: u32,
     /// The IMEIs of the handsets sent (15 digits, Luhn-checked), one per unit, or none.
-    #[schema(value_type = Option<Vec<String>>)]
-    pub serials: Option<Vec<String>>,
+    #[serde(default)]
+    pub serials: Vec<String>,
 }
 
 /// [`pos_domain::stock::StockUnit`].
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[schema(as = StockUnit)]
 #[serde(rename_all = "snake_case")]
 pub enum StockUnitDoc {
+    #[default]
     Units,
     Grams,
 }
@@ -122,7 +123,7 @@ pub struct ShippingNoticeDoc {
 }
 
 /// [`NoticeState`].
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[schema(as = NoticeState)]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeStateDoc {
@@ -233,8 +234,7 @@ pub(crate) struct NoticesQuery {
     state: Option<String>,
     /// The id of the last notice of the previous page.
     after: Option<String>,
-    /// Notices per page (1 to 5000, default 500).
-    #[param(minimum = 1, maximum = 5000)]
+    /// Notices per page: 1 to 5000 (brought within), default 500.
     limit: Option<u32>,
 }
 

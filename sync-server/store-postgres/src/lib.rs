@@ -826,6 +826,19 @@ impl IngestTx for PgIngest<'_> {
         crate::stock_store::insert_movements(&**self.tx, movements, recorded_at).await
     }
 
+    async fn record_notice_receipts(
+        &mut self,
+        receipts: &[pos_hq_core::logistics::ReceiptAgainstNotice],
+        recorded_at: &str,
+    ) -> Result<
+        Vec<(
+            pos_domain::stock::ShippingNotice,
+            pos_hq_core::logistics::NoticeReceipt,
+        )>,
+    > {
+        crate::logistics::record_receipts(self.tx, receipts, recorded_at).await
+    }
+
     async fn index_returns(
         &mut self,
         till_id: &str,

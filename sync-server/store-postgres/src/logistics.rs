@@ -10,7 +10,7 @@ use pos_domain::record::timestamp;
 use pos_domain::stock::ShippingNotice;
 use pos_domain::wire::kinds;
 use pos_hq_core::distribution::EVERY_SHOP;
-use pos_hq_core::logistics::{self, NoticeState};
+use pos_hq_core::logistics::{self, NoticeReceipt, NoticeState, ReceiptAgainstNotice};
 use pos_hq_store::Result;
 use pos_hq_store::logistics::{
     Admitted, AppliedFile, LogisticsStore, StoredNotice, Withdrawal, stored_notice, stored_receipt,
@@ -90,6 +90,42 @@ async fn admit(tx: &impl GenericClient, notice: &ShippingNotice, now: &str) -> R
     } else {
         Admitted::Differs
     })
+}
+
+/// Records the goods receipts naming a notice, inside the ingest's transaction (see
+/// [`pos_hq_store::ingest_tx::IngestTx::record_notice_receipts`]).
+pub(crate) async fn record_receipts(
+    tx: &impl GenericClient,
+    receipts: &[ReceiptAgainstNotice],
+    now: &str,
+) -> Result<Vec<(ShippingNotice, NoticeReceipt)>> {
+    let mut recorded = Vec::new();
+    for r in receipts {
+        let Some(notice) = read_notice(tx, &r.notice_id).await? else {
+            continue;
+        };
+        let receipt = r.measure(&notice.notice);
+        let lines = serde_json::to_string(&receipt.lines)
+            .map_err(|e| pos_hq_store::StoreError::Corrupt(e.to_string()))?;
+        let inserted = tx
+            .execute(
+                "INSERT INTO notice_receipts (notice_id, receipt_id, source, at, lines, recorded_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (notice_id) DO NOTHING",
+                &[
+                    &r.notice_id,
+                    &receipt.receipt_id,
+                    &receipt.source,
+                    &receipt.at,
+                    &lines,
+                    &now,
+                ],
+            )
+            .await?;
+        if inserted == 1 {
+            recorded.push((notice.notice, receipt));
+        }
+    }
+    Ok(recorded)
 }
 
 #[async_trait]

@@ -8,7 +8,7 @@ use pos_domain::record::timestamp;
 use pos_domain::stock::ShippingNotice;
 use pos_domain::wire::kinds;
 use pos_hq_core::distribution::EVERY_SHOP;
-use pos_hq_core::logistics::{self, NoticeState};
+use pos_hq_core::logistics::{self, NoticeReceipt, NoticeState, ReceiptAgainstNotice};
 use pos_hq_store::Result;
 use pos_hq_store::logistics::{
     Admitted, AppliedFile, LogisticsStore, StoredNotice, Withdrawal, stored_notice, stored_receipt,
@@ -106,6 +106,40 @@ fn record_file(tx: &Connection, file: &AppliedFile) -> Result<()> {
         ],
     )?;
     Ok(())
+}
+
+/// Records the goods receipts naming a notice, inside the ingest's transaction (see
+/// [`pos_hq_store::ingest_tx::IngestTx::record_notice_receipts`]).
+pub(crate) fn record_receipts(
+    tx: &Connection,
+    receipts: &[ReceiptAgainstNotice],
+    now: &str,
+) -> Result<Vec<(ShippingNotice, NoticeReceipt)>> {
+    let mut recorded = Vec::new();
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO notice_receipts (notice_id, receipt_id, source, at, lines, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (notice_id) DO NOTHING",
+    )?;
+    for r in receipts {
+        let Some(notice) = read_notice(tx, &r.notice_id)? else {
+            continue;
+        };
+        let receipt = r.measure(&notice.notice);
+        let lines = serde_json::to_string(&receipt.lines)
+            .map_err(|e| pos_hq_store::StoreError::Corrupt(e.to_string()))?;
+        let inserted = insert.execute(params![
+            r.notice_id,
+            receipt.receipt_id,
+            receipt.source,
+            receipt.at,
+            lines,
+            now
+        ])?;
+        if inserted == 1 {
+            recorded.push((notice.notice, receipt));
+        }
+    }
+    Ok(recorded)
 }
 
 #[async_trait]

@@ -20,7 +20,9 @@
 //!    redemptions settle ([`pos_hq_core::stored_value`]); the returns naming an original
 //!    ticket, indexed with it, the reservations they settle, and an over-return alarm when
 //!    the chain gave back more than was sold ([`pos_hq_core::returns`]); the handsets' IMEIs
-//!    the records move, and an alarm per handset sold again ([`pos_hq_core::stock`]);
+//!    the records move, and an alarm per handset sold again ([`pos_hq_core::stock`]); the
+//!    goods receipts naming a shipping notice, measured against it
+//!    ([`pos_hq_core::logistics`]);
 //! 5. the alarms, bounded per till and hour ([`pos_hq_core::ingest::admit_alarms`]), each new one
 //!    with its event;
 //! 6. the till's last contact, clock skew and software;
@@ -178,6 +180,19 @@ pub trait IngestTx {
     async fn serials(&mut self, imeis: &[String]) -> Result<BTreeMap<String, stock::SerialState>>;
     /// Stores handsets' states.
     async fn save_serials(&mut self, serials: &BTreeMap<String, stock::SerialState>) -> Result<()>;
+    /// Records the goods receipts naming a shipping notice, each measured against head
+    /// office's copy of its notice; returns each notice with its receipt newly recorded (the
+    /// first receipt of a notice is kept; one naming an unknown notice is left out).
+    async fn record_notice_receipts(
+        &mut self,
+        receipts: &[pos_hq_core::logistics::ReceiptAgainstNotice],
+        recorded_at: &str,
+    ) -> Result<
+        Vec<(
+            pos_domain::stock::ShippingNotice,
+            pos_hq_core::logistics::NoticeReceipt,
+        )>,
+    >;
     /// Appends stock movements (each with its kind and source), recorded at `recorded_at`.
     async fn insert_stock_movements(
         &mut self,
@@ -292,6 +307,16 @@ pub async fn ingest(
     let mut money = apply_stored_value(tx, till, &writes, &received_at).await?;
     money.alarms.extend(index_returns(tx, till, &writes).await?);
     money.alarms.extend(apply_serials(tx, &writes).await?);
+    if !writes.notice_receipts.is_empty() {
+        let received = tx
+            .record_notice_receipts(&writes.notice_receipts, &received_at)
+            .await?;
+        money.events.extend(
+            received
+                .iter()
+                .map(|(notice, receipt)| pos_hq_core::logistics::notice_received(notice, receipt)),
+        );
+    }
     let alarm_events = raise_alarms(tx, till, &writes, &orders, &money.alarms, now).await?;
     timer.mark("value+returns+alarms");
     tx.touch_till(

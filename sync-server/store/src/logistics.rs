@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pos_domain::stock::ShippingNotice;
-use pos_hq_core::logistics::{LineDifference, NoticeState};
+use pos_hq_core::logistics::NoticeState;
 use serde::{Deserialize, Serialize};
 
 use crate::Result;
@@ -23,16 +23,7 @@ pub struct StoredNotice {
     pub receipt: Option<NoticeReceipt>,
 }
 
-/// A till's goods receipt against a notice, measured against it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NoticeReceipt {
-    pub receipt_id: String,
-    /// The record it came in: `tills/<till>/stock/<seq>`.
-    pub source: String,
-    /// When the till recorded it.
-    pub at: String,
-    pub lines: Vec<LineDifference>,
-}
+pub use pos_hq_core::logistics::NoticeReceipt;
 
 /// What taking a notice in did (or would have done).
 #[derive(Clone, Debug, PartialEq, Eq)]
