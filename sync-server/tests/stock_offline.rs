@@ -174,6 +174,14 @@ async fn a_notice_posted_to_head_office_is_received_at_its_till_once(backend: Ba
         (6, 1),
         "the till recorded the notice's 6 cables, one missing"
     );
+    let (status, held) = server
+        .get(&format!("{NOTICES}/ASN-3001"), Some(&admin))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{held}");
+    assert_eq!(
+        held["state"], "received",
+        "head office knows the notice was received by the till: {held}"
+    );
     let store = server.store.clone();
     assert_eq!(on_hand(store.as_ref(), SHOP_A, CASE).await, 12);
     assert_eq!(
