@@ -85,6 +85,20 @@ export function receivedLines(scanned: readonly ScannedLine[]): StockReceivedLin
     .map((s) => ({ product_id: s.productId, received: s.scanned, damaged: s.damaged }));
 }
 
+/**
+ * The lines of a transfer arriving: what arrived and what is damaged, and what the sending shop
+ * says it sent (`sent`, by product; what arrived when not given), so the engine records the
+ * differences on arrival.
+ */
+export function arrivalLines(scanned: readonly ScannedLine[], sent: Readonly<Record<string, number>>): StockReceivedLine[] {
+  return scanned.map((s) => ({
+    product_id: s.productId,
+    received: s.scanned,
+    expected: Math.max(0, Math.trunc(sent[s.productId] ?? s.scanned)),
+    damaged: s.damaged,
+  }));
+}
+
 /** How old an answer is, in whole minutes (at least 1 once it is not live). */
 export function ageMinutes(seconds: number): number {
   return Math.max(1, Math.round(seconds / 60));

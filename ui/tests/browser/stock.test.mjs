@@ -4,8 +4,8 @@
 // recorded; the till's recorded receipt and head office's stock both show that line short by
 // one. Then the stock of the cable at the till: head office's figure, and with head office
 // down, the same figure marked as old. Without head office: a blind count by scanning (the
-// counter never sees an expected quantity) and goods sent to another shop; a cashier has no
-// stock tab.
+// counter never sees an expected quantity), goods sent to another shop and a transfer received
+// one short of what was sent; a cashier has no stock tab.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CASHIER, MANAGER, eventually, launchBrowser, startHeadOffice } from './harness.mjs';
@@ -105,7 +105,7 @@ describe('the stock screen', () => {
     }
   });
 
-  it('counts blind and sends a transfer by scanning; a cashier has no stock tab', async () => {
+  it('counts blind, sends a transfer and receives one short by scanning; a cashier has no stock tab', async () => {
     await withTill({}, async (stack, page) => {
       await login(page, CASHIER.pin);
       assert.equal(await page.getByTestId('nav-stock').count(), 0, 'stock work is not a cashier\'s');
@@ -135,6 +135,20 @@ describe('the stock screen', () => {
       await page.getByTestId('stock-recorded').waitFor();
       const [sent] = await stack.api('stock_operations', { limit: 1 });
       assert.deepEqual([sent.kind, sent.other_shop, sent.lines[0].quantity], ['transfer_out', 'LYON-BELLECOUR', 1]);
+
+      // A transfer from another shop arrives one case short of what it sent.
+      await page.getByTestId('stock-mode-arrival').click();
+      await page.getByTestId('stock-transfer-id').fill('T-LYON-1-7');
+      await page.getByTestId('stock-from-shop').fill('LYON-BELLECOUR');
+      await page.getByTestId('stock-code').focus();
+      await scan(page, stack.product(CASE).barcode);
+      await eventually(async () => (await scanned(CASE).innerText().catch(() => '')) === '1', 'the case arrived');
+      await page.getByTestId('stock-line-sent').fill('2');
+      await page.getByTestId('stock-arrive').click();
+      await page.getByTestId('stock-recorded').waitFor();
+      const [arrived] = await stack.api('stock_operations', { limit: 1 });
+      assert.deepEqual([arrived.kind, arrived.other_shop, arrived.lines[0].expected, arrived.lines[0].missing], ['transfer_in', 'LYON-BELLECOUR', 2, 1],
+        'the difference on arrival is recorded against what was sent');
     }, 'stock count and transfer');
   });
 });

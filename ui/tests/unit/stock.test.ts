@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ShippingNoticeView } from '../../src/lib/api/generated/api';
-import { addScan, ageMinutes, deliveryLines, hasDifferences, receivedLines, setDamaged } from '../../src/lib/stock';
+import { addScan, ageMinutes, arrivalLines, deliveryLines, hasDifferences, receivedLines, setDamaged } from '../../src/lib/stock';
 
 const notice: ShippingNoticeView = {
   id: 'ASN-1',
@@ -54,5 +54,13 @@ describe('the stock scan lists', () => {
   it('says an answer kept is at least a minute old', () => {
     expect(ageMinutes(5)).toBe(1);
     expect(ageMinutes(600)).toBe(10);
+  });
+
+  it('records a transfer arriving against what the sending shop sent, what arrived when not typed', () => {
+    const scanned = addScan(addScan([], 'CASE', 'Coque'), 'CABLE', 'Câble');
+    expect(arrivalLines(scanned, { CASE: 3 })).toEqual([
+      { product_id: 'CASE', received: 1, expected: 3, damaged: 0 },
+      { product_id: 'CABLE', received: 1, expected: 1, damaged: 0 },
+    ]);
   });
 });

@@ -402,4 +402,5 @@ export const en: Record<MessageKey, string> = {
   'stock.stale': 'Head office does not answer: the last figures known.',
   'stock.asOf': 'Figures from {minutes} min ago',
   'stock.unknown': '{id}: stock unknown (head office never answered for this item).',
+  'stock.sent': 'Sent',
 };

@@ -400,6 +400,7 @@ export const fr = {
   'stock.stale': 'Le siège ne répond pas : derniers chiffres connus.',
   'stock.asOf': 'Chiffres d’il y a {minutes} min',
   'stock.unknown': '{id} : stock inconnu (le siège n’a jamais répondu pour cet article).',
+  'stock.sent': 'Envoyé',
 };
 
 export type MessageKey = keyof typeof fr;
