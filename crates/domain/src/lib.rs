@@ -36,6 +36,7 @@ pub mod exchange;
 pub mod journal;
 pub mod limits;
 pub mod money;
+pub mod on_hand;
 pub mod product;
 pub mod promotion;
 pub mod record;

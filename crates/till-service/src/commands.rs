@@ -137,6 +137,8 @@ commands! {
     web_order_return_quote(WebOrderReturnRequest) -> ReturnQuote;
     web_order_return(WebOrderReturnRequest) -> SaleResult;
     // Stock: deliveries, transfers, counts.
+    stock_notices(Empty) -> Vec<ShippingNoticeView>;
+    stock_on_hand(StockOnHandRequest) -> StockOnHandView;
     stock_receive(StockReceiveRequest) -> StockOperationView;
     stock_transfer_send(StockTransferRequest) -> StockOperationView;
     stock_transfer_receive(StockArrivalRequest) -> StockOperationView;

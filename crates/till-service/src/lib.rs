@@ -13,7 +13,8 @@
 //!   types); [`sync`]: the background sync loop, "sync
 //!   now" and enrollment; [`web_orders`]: click & collect; [`web_returns`]: returns of web
 //!   orders paid online; [`stored_value`]: credit notes, gift cards and returns at any till;
-//!   [`stock`]: deliveries, transfers and counts ([`stock_api`]: their types);
+//!   [`stock`]: the shop's shipping notices, deliveries, transfers, counts and a product's
+//!   stock here and nearby ([`stock_api`]: their types);
 //!   [`devices`]: printer, drawer and terminal links; [`display`]: the customer display, fed
 //!   without ever blocking a sale; [`scanner`]: a serial barcode scanner whose codes the sale
 //!   screen collects; [`views`]: engine types to API views;

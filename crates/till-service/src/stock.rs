@@ -1,14 +1,18 @@
-//! The stock screen's commands: receive a delivery, send and receive transfers, start and
-//! finish counts, list what was recorded. A manager or the stock role may; a cashier may not.
+//! The stock screen's commands: a product's stock here and nearby (head office's answer, or
+//! the one kept with its age), the shop's shipping notices, receive a delivery (against one
+//! or not), send and receive transfers, start and finish counts, list what was recorded. A manager or the stock role may; a cashier may not.
 //! The rules are the engine's ([`pos_till::stock`]); each operation is a signed record of the
 //! `stock` chain, sent to head office by the next sync.
 
+use pos_domain::on_hand::ShopOnHand;
 use pos_domain::record::timestamp;
-use pos_domain::stock::{CountScope, ReceivedLine, StockOperation};
+use pos_domain::stock::{CountScope, ReceivedLine, ShippingNotice, StockOperation};
 use pos_till::stock::{
     CountLineRequest, OpenCount, ReceiveLineRequest, ReceiveRequest, SendLineRequest, StockRecord,
     TransferArrivalRequest, TransferRequest,
 };
+
+use pos_till::stock_on_hand::KeptOnHand;
 
 use crate::api::*;
 use crate::error::{ApiError, ApiResult};
@@ -25,6 +29,28 @@ impl Service {
             ));
         }
         Ok(staff)
+    }
+
+    pub fn stock_notices(&self, _: Empty) -> ApiResult<Vec<ShippingNoticeView>> {
+        self.require_stock_role()?;
+        Ok(lock(&self.till)
+            .shipping_notices()?
+            .iter()
+            .map(notice_view)
+            .collect())
+    }
+
+    /// Asks head office while the lock is held (at most its short ask timeout), as the other
+    /// questions asked while a customer waits do.
+    pub fn stock_on_hand(&self, request: StockOnHandRequest) -> ApiResult<StockOnHandView> {
+        self.require_stock_role()?;
+        let report = lock(&self.till).stock_on_hand(&request.products)?;
+        Ok(StockOnHandView {
+            live: report.live,
+            unreachable: report.unreachable,
+            products: report.products.iter().map(product_stock_view).collect(),
+            unknown: report.unknown,
+        })
     }
 
     pub fn stock_receive(&self, request: StockReceiveRequest) -> ApiResult<StockOperationView> {
@@ -129,6 +155,48 @@ impl Service {
             .iter()
             .map(view)
             .collect())
+    }
+}
+
+fn figure(value: i64) -> i32 {
+    value.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+}
+
+fn shop_stock_view(shop: &ShopOnHand) -> ShopStockView {
+    ShopStockView {
+        shop_id: shop.shop_id.clone(),
+        shop_name: shop.shop_name.clone(),
+        unit: shop.unit.name().into(),
+        on_hand: figure(shop.on_hand),
+        in_transit: figure(shop.in_transit),
+        reserved: figure(shop.reserved),
+        available: figure(shop.available),
+    }
+}
+
+fn product_stock_view(kept: &KeptOnHand) -> ProductStockView {
+    ProductStockView {
+        product_id: kept.stock.product_id.clone(),
+        here: shop_stock_view(&kept.stock.here),
+        nearby: kept.stock.nearby.iter().map(shop_stock_view).collect(),
+        answered_at: timestamp::format(&kept.answered_at),
+        age_seconds: u32::try_from(kept.age_seconds).unwrap_or(u32::MAX),
+    }
+}
+
+fn notice_view(notice: &ShippingNotice) -> ShippingNoticeView {
+    ShippingNoticeView {
+        id: notice.id.clone(),
+        lines: notice
+            .lines
+            .iter()
+            .map(|l| NoticeLineView {
+                product_id: l.product_id.clone(),
+                unit: l.unit.name().into(),
+                quantity: l.quantity,
+                serials: l.serials.iter().map(|s| s.to_string()).collect(),
+            })
+            .collect(),
     }
 }
 

@@ -1,5 +1,6 @@
-//! The API types of the stock screen (re-exported by [`crate::api`]): a delivery received, a
-//! transfer sent or received, a count started and finished, the stock operations recorded.
+//! The API types of the stock screen (re-exported by [`crate::api`]): a product's stock here
+//! and nearby, the shop's shipping notices, a delivery received, a transfer sent or received, a count started and finished,
+//! the stock operations recorded.
 //! Same conventions as [`crate::api`]: quantities are whole units (grams for goods sold by
 //! weight) as JSON numbers.
 
@@ -23,7 +24,9 @@ pub struct StockReceivedLine {
     pub serials: Option<Vec<String>>,
 }
 
-/// `stock_receive`: a delivery, against its advance shipping notice (`asn`) or without one.
+/// `stock_receive`: a delivery, against its advance shipping notice (`asn`: a notice of
+/// `stock_notices`, whose quantities are the expected ones; lines it lists and not given here
+/// are missing) or without one.
 #[derive(Clone, Debug, Serialize, Deserialize, TS)]
 pub struct StockReceiveRequest {
     #[serde(default)]
@@ -144,4 +147,69 @@ pub struct OpenCountView {
     pub blind: bool,
     /// UTC, RFC 3339.
     pub started_at: String,
+}
+
+/// A line of a shipping notice: what logistics sent of one product.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct NoticeLineView {
+    pub product_id: String,
+    /// `units` or `grams`.
+    pub unit: String,
+    pub quantity: u32,
+    /// The IMEIs of the handsets sent, if any.
+    pub serials: Vec<String>,
+}
+
+/// `stock_notices`: an advance shipping notice of this shop not yet received.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ShippingNoticeView {
+    pub id: String,
+    pub lines: Vec<NoticeLineView>,
+}
+
+/// `stock_on_hand`: the products to ask head office about (1 to 100).
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct StockOnHandRequest {
+    pub products: Vec<String>,
+}
+
+/// A product's figures at one shop (whole units, or grams for goods sold by weight).
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ShopStockView {
+    pub shop_id: String,
+    pub shop_name: String,
+    /// `units` or `grams`.
+    pub unit: String,
+    pub on_hand: i32,
+    /// Sent by another shop, not received yet.
+    pub in_transit: i32,
+    /// Held for click & collect orders.
+    pub reserved: i32,
+    /// What may be promised.
+    pub available: i32,
+}
+
+/// One product's stock here and at the other shops of the region.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ProductStockView {
+    pub product_id: String,
+    pub here: ShopStockView,
+    /// Most available first.
+    pub nearby: Vec<ShopStockView>,
+    /// When head office answered (UTC, RFC 3339).
+    pub answered_at: String,
+    /// Seconds since this till received that answer: 0 when head office answered just now.
+    pub age_seconds: u32,
+}
+
+/// The answer of `stock_on_hand`: head office's figures now (`live`), or the last ones this
+/// till kept, each with its age, when head office does not answer.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct StockOnHandView {
+    pub live: bool,
+    /// Why head office did not answer, when it did not.
+    pub unreachable: Option<String>,
+    pub products: Vec<ProductStockView>,
+    /// The products asked about that head office never answered for at this till.
+    pub unknown: Vec<String>,
 }

@@ -93,3 +93,60 @@ fn a_manager_receives_and_counts_and_a_cashier_may_not() {
         "each operation is one stock record, a refusal none"
     );
 }
+
+#[test]
+fn the_shops_notices_are_listed_and_a_delivery_against_one_records_what_is_missing() {
+    let till = TestTill::start("approve", TIMEOUT);
+    // As head office's changes feed delivers it (the download is tested against a real head
+    // office in sync-server/tests/stock_offline.rs and the stock screen's browser test).
+    let notice = json!({"id": "ASN-90", "shop_id": "PARIS-OPERA", "lines": [
+        {"product_id": "ACC-COQ-IP16", "quantity": 3},
+        {"product_id": "ACC-CBL-CC1", "quantity": 2}
+    ]});
+    rusqlite::Connection::open(till.db())
+        .unwrap()
+        .execute(
+            "INSERT INTO shipping_notices (id, body, updated_at) VALUES ('ASN-90', ?1, '2026-03-30T07:00:00Z')",
+            [notice.to_string()],
+        )
+        .unwrap();
+    till.login("1234");
+    assert_eq!(
+        till.call("stock_notices", json!({})).code(),
+        "role_forbidden",
+        "a cashier does not see the notices"
+    );
+    till.call("logout", json!({})).ok();
+    till.login("9999");
+    let notices = till.call("stock_notices", json!({})).ok();
+    assert_eq!(notices[0]["id"], "ASN-90", "the open notice is listed");
+    assert_eq!(notices[0]["lines"][1]["quantity"], 2);
+    let receipt = till
+        .call(
+            "stock_receive",
+            json!({"asn": "ASN-90", "lines": [{"product_id": "ACC-COQ-IP16", "received": 3}]}),
+        )
+        .ok();
+    assert_eq!(
+        (
+            receipt["lines"][1]["product_id"].as_str(),
+            receipt["lines"][1]["missing"].as_u64()
+        ),
+        (Some("ACC-CBL-CC1"), Some(2)),
+        "the notice's line nobody scanned is recorded as missing"
+    );
+    assert_eq!(
+        till.call("stock_notices", json!({})).ok(),
+        json!([]),
+        "the received notice is no longer open"
+    );
+    let twice = till.call(
+        "stock_receive",
+        json!({"asn": "ASN-90", "lines": [{"product_id": "ACC-COQ-IP16", "received": 3}]}),
+    );
+    assert_eq!(
+        twice.code(),
+        "shipping_notice_already_received",
+        "a notice is received once"
+    );
+}

@@ -336,6 +336,30 @@ const MIGRATIONS: &[&str] = &[
     crate::price_history::MIGRATION,
     // 19: the index of the stock chain's operations (see `stock`).
     crate::stock::MIGRATION,
+    // 20: stock at the till: the shop's open shipping notices and the append-only index of
+    // those received (see `stock_notices`), and head office's last answer of each product's
+    // on-hand stock, kept for when it does not answer (see `stock_on_hand`).
+    r#"
+    CREATE TABLE shipping_notices (
+        id TEXT PRIMARY KEY,
+        body TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE shipping_notice_receipts (
+        notice_id TEXT PRIMARY KEY,
+        receipt_seq INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TRIGGER shipping_notice_receipts_no_update BEFORE UPDATE ON shipping_notice_receipts
+    BEGIN SELECT RAISE(ABORT, 'received notices are append-only'); END;
+    CREATE TRIGGER shipping_notice_receipts_no_delete BEFORE DELETE ON shipping_notice_receipts
+    BEGIN SELECT RAISE(ABORT, 'received notices are append-only'); END;
+    CREATE TABLE stock_on_hand_answers (
+        product_id TEXT PRIMARY KEY,
+        body TEXT NOT NULL,
+        answered_at TEXT NOT NULL,
+        kept_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

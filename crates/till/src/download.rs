@@ -1,5 +1,6 @@
 //! The download half of sync: head office's changes feed (products and barcodes, per-shop
-//! prices, staff, shop settings, the shop's web orders, customers) applied to the till's tables.
+//! prices, staff, shop settings, the shop's web orders, customers, the shop's advance shipping
+//! notices) applied to the till's tables.
 //!
 //! The till asks for the changes after the version it last applied
 //! (`GET /api/v1/tills/{till}/changes?since=V`) and applies each page in ONE local
@@ -24,6 +25,7 @@ use pos_domain::customer::Customer;
 use pos_domain::journal::EventKind;
 use pos_domain::product::Product;
 use pos_domain::record::timestamp;
+use pos_domain::stock::ShippingNotice;
 use pos_domain::web_order::WebOrder;
 use pos_domain::wire::{ShopPrice, StaffMember, kinds};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -39,6 +41,7 @@ use crate::head_office::HeadOffice;
 use crate::identity::{self, SettingsChange};
 use crate::ledger::Author;
 use crate::shop_rules;
+use crate::stock_notices;
 use crate::sync::Server;
 
 /// Entries asked for per request: about a megabyte of products (see BENCHMARKS.md).
@@ -77,6 +80,8 @@ pub struct DownloadSummary {
     pub customers: u64,
     /// Shop rules received: VAT rates, tender types, promotions (set or removed).
     pub rules: u64,
+    /// Shipping notices received (new, changed or withdrawn by logistics).
+    pub shipping_notices: u64,
     /// Entries of kinds this till does not know, or settings it refuses (logged).
     pub skipped: u64,
 }
@@ -91,6 +96,7 @@ impl DownloadSummary {
             + self.web_orders
             + self.customers
             + self.rules
+            + self.shipping_notices
             + self.skipped
     }
 }
@@ -345,6 +351,20 @@ fn apply(
             }
             summary.customers += 1;
         }
+        kinds::SHIPPING_NOTICE => {
+            let notice = data_of::<ShippingNotice>(change)?;
+            if let Some(notice) = &notice {
+                notice.check().map_err(|e| corrupt_change(change, e))?;
+                if notice.id != change.key {
+                    return Err(corrupt_change(
+                        change,
+                        "the notice's id is not the entry's key",
+                    ));
+                }
+            }
+            stock_notices::apply_from_feed(tx, &change.key, notice.as_ref(), now)?;
+            summary.shipping_notices += 1;
+        }
         kind if shop_rules::is_rule(kind) => {
             let body = change.data.take();
             if shop_rules::apply(tx, kind, &change.key, body.as_ref().map(|b| b.get()))? {
@@ -474,6 +494,7 @@ impl Till {
                         "staff": counts.staff,
                         "settings": counts.settings,
                         "web_orders": counts.web_orders,
+                        "shipping_notices": counts.shipping_notices,
                     }),
                 )?;
             }

@@ -21,6 +21,8 @@
 //!   against head office or within its offline caps, expiry and cancellation, credit-note
 //!   slips; [`returns_anywhere`]: returns of another till's ticket or without receipt;
 //! - [`stock`]: goods received, transfers between shops and stock counts, in the `stock` chain;
+//!   [`stock_notices`]: the shop's advance shipping notices, received once;
+//!   [`stock_on_hand`]: a product's stock here and nearby from head office, kept for offline;
 //! - [`staff`]: who may log in (Argon2 PIN hashes); [`parked`]: carts put aside at the till;
 //! - [`customers`]: the shop's customers, searched as you type, synced both ways;
 //! - [`demo`]: realistic demo data and large catalogs, generated through the same API.
@@ -54,6 +56,8 @@ pub mod shifts;
 pub mod shop_rules;
 pub mod staff;
 pub mod stock;
+pub mod stock_notices;
+pub mod stock_on_hand;
 pub mod stored_value;
 pub mod sync;
 pub mod sync_loop;

@@ -1,6 +1,7 @@
-//! Stock operations at the till: goods received (against a shipping notice or without one),
-//! goods sent to another shop and received from one, and stock counts (started, then
-//! finished). The rules are [`pos_domain::stock`]'s; head office derives the shop's stock
+//! Stock operations at the till: goods received (against a shipping notice or without one;
+//! against a notice the feed brought, the expected quantities are the notice's and it is
+//! received once, see [`crate::stock_notices`]), goods sent to another shop and received from
+//! one, and stock counts (started, then finished). The rules are [`pos_domain::stock`]'s; head office derives the shop's stock
 //! from them.
 //!
 //! Every operation is a signed record of the non-fiscal `stock` chain, written in one
@@ -24,6 +25,7 @@ use crate::catalog;
 use crate::engine::Till;
 use crate::error::{Result, TillError};
 use crate::ledger::{self, Author};
+use crate::stock_notices;
 
 /// The index of the stock chain's operations (see the module docs).
 pub(crate) const MIGRATION: &str = r#"
@@ -41,7 +43,7 @@ pub(crate) const MIGRATION: &str = r#"
 "#;
 
 /// A line received, as scanned: the product, what was expected (0 when nothing was
-/// announced), what arrived, how much of it is damaged, and the IMEIs of handsets.
+/// announced; taken from the notice when the delivery is received against one), what arrived, how much of it is damaged, and the IMEIs of handsets.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiveLineRequest {
@@ -250,20 +252,37 @@ fn own_shop(conn: &Connection) -> Result<Option<String>> {
 impl Till {
     /// Records goods received from logistics, with the differences to the shipping notice
     /// (missing, extra, damaged) that head office reports to logistics.
+    ///
+    /// Against a notice this till received from head office (`request.asn`), each line's
+    /// expected quantity is the notice's, whatever the request says: a product the notice does
+    /// not list is an extra (expected 0), a notice line not scanned is missing. A notice the
+    /// feed never brought (a paper one) keeps the expected quantities given. Either way a
+    /// notice is received once: a second receipt against it is refused.
     pub fn receive_goods(
         &mut self,
         operator: &str,
         request: &ReceiveRequest,
     ) -> Result<StockRecord> {
         let till = self.identity.till_id.clone();
+        let asn = request.asn.clone().filter(|a| !a.trim().is_empty());
         self.write(operator, |tx, author| {
-            let lines = received_lines(tx, &request.lines)?;
+            let mut lines = received_lines(tx, &request.lines)?;
+            if let Some(asn) = &asn {
+                stock_notices::refuse_if_received(tx, asn)?;
+                if let Some(notice) = stock_notices::open_notice(tx, asn)? {
+                    lines = stock_notices::expected_from_notice(&notice, lines);
+                }
+            }
             let operation = StockOperation::GoodsReceipt(GoodsReceipt {
                 receipt_id: operation_id("R", &till, next_seq(tx)?),
-                asn: request.asn.clone().filter(|a| !a.trim().is_empty()),
+                asn: asn.clone(),
                 lines,
             });
-            record(tx, author, operation)
+            let recorded = record(tx, author, operation)?;
+            if let Some(asn) = &asn {
+                stock_notices::mark_received(tx, asn, recorded.seq)?;
+            }
+            Ok(recorded)
         })
     }
 

@@ -35,7 +35,8 @@
 //! Administration (admins only) is under `/api/v1/admin/`, see [`crate::admin::http`].
 //! The changes feed and web orders are in [`crate::orders_api`]; credit notes' and gift
 //! cards' balances, holds and history in [`crate::stored_value_api`]; ticket lookups and return
-//! reservations for returns at any till in [`crate::returns_api`].
+//! reservations for returns at any till in [`crate::returns_api`]; a product's stock at the
+//! till's shop and nearby, for the till, in [`crate::till_stock_api`].
 //!
 //! Tills and head-office users authenticate with `Authorization: Bearer TOKEN` (the web app's
 //! session cookie stands for it, see [`crate::web_session`]); a missing,
@@ -1281,6 +1282,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::exports_api::routes())
         .merge(crate::admin::http::routes())
         .merge(crate::stock_api::routes())
+        .merge(crate::till_stock_api::routes())
         .merge(crate::logistics_api::routes())
         .merge(crate::admin::replenishment::routes())
         .fallback(not_found)

@@ -24,6 +24,7 @@
 //!   sellers' commissions under head office's plan, and their payroll file; [`exports_api`]:
 //!   the period tables and accountants' files as downloads, written by [`spreadsheet`];
 //!   [`stock_api`]: what each shop may promise of each product, for the web shop;
+//!   [`till_stock_api`]: a product's stock at a till's shop and the shops of its region;
 //!   [`logistics_api`]: advance shipping notices in from logistics, and what shops received
 //!   against them; [`logistics_inbox`]: the same notices from CSV files in a drop folder;
 //! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`);
@@ -72,6 +73,7 @@ pub mod stock_api;
 pub mod store;
 pub mod stored_value_api;
 pub mod tickets_api;
+pub mod till_stock_api;
 pub mod till_throttle;
 pub mod tls;
 pub mod web_app;

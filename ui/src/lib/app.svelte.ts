@@ -7,7 +7,7 @@ import { BackendError, HttpBackend, chooseBackend, type Backend, type Request, t
 import type { ApprovalAction, CommandName, Session, StatusBar, TillInfo } from './api/generated/api';
 import { engineMessage } from './errors';
 
-export type Screen = 'sale' | 'payment' | 'receipt' | 'returns' | 'tickets' | 'cash' | 'collect' | 'closures' | 'settings' | 'giftcard' | 'anywhere';
+export type Screen = 'sale' | 'payment' | 'receipt' | 'returns' | 'tickets' | 'cash' | 'collect' | 'closures' | 'settings' | 'giftcard' | 'anywhere' | 'stock';
 
 interface ApprovalPrompt {
   action: ApprovalAction;
@@ -40,6 +40,12 @@ export const app = $state<{
 
 export function isManager(): boolean {
   return app.session?.staff.role === 'manager';
+}
+
+/** Stock work (deliveries, transfers, counts) is a manager's or the stock role's. */
+export function mayDoStock(): boolean {
+  const role = app.session?.staff.role;
+  return role === 'manager' || role === 'stock';
 }
 
 /** Calls the engine; an error is shown in the banner and rethrown for the caller to stop. */
@@ -104,6 +110,10 @@ export async function refreshStatus(): Promise<void> {
 export function go(screen: Screen): void {
   if (screen === 'settings' && !isManager()) {
     app.error = { code: 'manager_only', message: '' };
+    return;
+  }
+  if (screen === 'stock' && !mayDoStock()) {
+    app.error = { code: 'role_forbidden', message: 'stock work is for a manager or the stock role: ask one of them' };
     return;
   }
   app.error = null;

@@ -271,10 +271,13 @@ enum StoredValueCommand {
 enum StockCommand {
     /// Receive a delivery (against its shipping notice with --asn, or without one).
     Receive {
+        /// The shipping notice (`till stock notices`): each line's expected quantity is the
+        /// notice's, its lines not given are missing.
         #[arg(long)]
         asn: Option<String>,
-        /// `PRODUCT:RECEIVED[:EXPECTED[:DAMAGED]]`, once per product (EXPECTED defaults to
-        /// RECEIVED with a notice, 0 without).
+        /// `PRODUCT:RECEIVED[:EXPECTED[:DAMAGED]]`, once per product (EXPECTED is the
+        /// notice's when the till has it; otherwise it defaults to RECEIVED with --asn, 0
+        /// without).
         #[arg(long = "line", required = true)]
         lines: Vec<String>,
         /// `PRODUCT:IMEI`, once per handset received in good condition.
@@ -322,6 +325,15 @@ enum StockCommand {
     },
     /// The counts started and not finished.
     Counts,
+    /// The shop's shipping notices not yet received (from head office's changes feed).
+    Notices,
+    /// Products' stock here and at the shops nearby: head office's answer, or the last one
+    /// kept, with its age, when head office does not answer.
+    OnHand {
+        /// Product ids (1 to 100).
+        #[arg(required = true)]
+        products: Vec<String>,
+    },
     /// The latest stock operations recorded at this till.
     List {
         #[arg(long, default_value_t = 20)]
@@ -1274,6 +1286,58 @@ fn received_lines(
         .collect()
 }
 
+/// Each product's stock here and nearby, and how fresh the figures are.
+fn on_hand_text(report: &pos_till::stock_on_hand::OnHandReport) -> String {
+    let mut out = match &report.unreachable {
+        None => String::new(),
+        Some(why) => format!("head office does not answer ({why}): the last answers kept\n"),
+    };
+    for kept in &report.products {
+        let s = &kept.stock;
+        let age = if kept.age_seconds > 0 {
+            format!(" (as of {} s ago)", kept.age_seconds)
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "{}: here {} on hand, {} available{age}\n",
+            s.product_id, s.here.on_hand, s.here.available
+        ));
+        for shop in &s.nearby {
+            out.push_str(&format!(
+                "  {:<24} {} on hand, {} available\n",
+                shop.shop_name, shop.on_hand, shop.available
+            ));
+        }
+    }
+    for product in &report.unknown {
+        out.push_str(&format!(
+            "{product}: unknown (head office never answered)\n"
+        ));
+    }
+    out
+}
+
+/// Each open notice and its lines, one a line.
+fn notices_text(notices: &[pos_domain::stock::ShippingNotice]) -> String {
+    if notices.is_empty() {
+        return "no shipping notice waiting\n".into();
+    }
+    let mut out = String::new();
+    for notice in notices {
+        out.push_str(&format!("{}  {} line(s)\n", notice.id, notice.lines.len()));
+        for line in &notice.lines {
+            out.push_str(&format!(
+                "  {:<24} {:>8} {}\n",
+                line.product_id,
+                line.quantity,
+                line.unit.name()
+            ));
+        }
+    }
+    out
+}
+
 fn stock(cli: &Cli, command: &StockCommand) -> Result<(), Failure> {
     use pos_domain::stock::CountScope;
     use pos_till::stock::{
@@ -1347,6 +1411,16 @@ fn stock(cli: &Cli, command: &StockCommand) -> Result<(), Failure> {
                 })
                 .collect::<Result<Vec<_>, Failure>>()?;
             till.finish_count(op, count, &lines)?
+        }
+        StockCommand::Notices => {
+            let notices = till.shipping_notices()?;
+            print(json, &notices, || notices_text(&notices));
+            return Ok(());
+        }
+        StockCommand::OnHand { products } => {
+            let report = till.stock_on_hand(products)?;
+            print(json, &report, || on_hand_text(&report));
+            return Ok(());
         }
         StockCommand::Counts => {
             let open = till.open_counts()?;

@@ -118,4 +118,8 @@ export const errorsFr: Readonly<Record<string, string>> = {
   ca_cert_invalid: 'Ce texte n’est pas un certificat : collez le bloc « BEGIN CERTIFICATE » fourni par le siège.',
   server_address_invalid: 'Adresse du siège invalide : par exemple https://siege.exemple.fr.',
   device_uri_invalid: 'Adresse d’appareil invalide : par exemple tcp://192.168.1.50:9100, serial:///dev/ttyUSB0 ou none.',
+  // Stock.
+  shipping_notice_already_received: 'Cet avis d’expédition a déjà été réceptionné à cette caisse : rien n’a été enregistré de nouveau. Une livraison arrivée sans lui se réceptionne sans avis.',
+  stock_products_invalid: 'Demandez le stock de 1 à 100 articles à la fois.',
+  role_forbidden: 'Réservé à un responsable ou au rôle stock : demandez à l’un d’eux.',
 };

@@ -383,6 +383,16 @@ original_line: number | null, };
 
 export type LoginRequest = { pin: string, staff_id?: string, };
 
+export type NoticeLineView = { product_id: string, 
+/**
+ * `units` or `grams`.
+ */
+unit: string, quantity: number, 
+/**
+ * The IMEIs of the handsets sent, if any.
+ */
+serials: Array<string>, };
+
 export type OpenCountView = { count_id: string, by: StockCountBy, value: string | null, blind: boolean, 
 /**
  * UTC, RFC 3339.
@@ -422,6 +432,20 @@ export type PickupCodeRequest = { code: string, };
 export type PrintOption = { print?: boolean, };
 
 export type ProductIdRequest = { id: string, };
+
+export type ProductStockView = { product_id: string, here: ShopStockView, 
+/**
+ * Most available first.
+ */
+nearby: Array<ShopStockView>, 
+/**
+ * When head office answered (UTC, RFC 3339).
+ */
+answered_at: string, 
+/**
+ * Seconds since this till received that answer: 0 when head office answered just now.
+ */
+age_seconds: number, };
 
 export type ProductView = { id: string, label: string, category: string, barcodes: Array<string>, 
 /**
@@ -579,6 +603,26 @@ export type ShiftReportRequest = { shift?: number, cashier?: string, print?: boo
 
 export type ShiftView = { shift: number, cashier: string, opened_at: string, closed_at: string | null, float: string, totals: TotalsView, expected_cash: string | null, counted: string | null, difference: string | null, text: string, printed: DeviceResult | null, };
 
+export type ShippingNoticeView = { id: string, lines: Array<NoticeLineView>, };
+
+export type ShopStockView = { shop_id: string, shop_name: string, 
+/**
+ * `units` or `grams`.
+ */
+unit: string, on_hand: number, 
+/**
+ * Sent by another shop, not received yet.
+ */
+in_transit: number, 
+/**
+ * Held for click & collect orders.
+ */
+reserved: number, 
+/**
+ * What may be promised.
+ */
+available: number, };
+
 export type SoldBy = "unit" | "weight";
 
 export type StaffMember = { id: string, name: string, role: Role, };
@@ -608,6 +652,18 @@ expected: number,
  * Arrived, sent or counted.
  */
 quantity: number, damaged: number, missing: number, extra: number, serials: Array<string>, };
+
+export type StockOnHandRequest = { products: Array<string>, };
+
+export type StockOnHandView = { live: boolean, 
+/**
+ * Why head office did not answer, when it did not.
+ */
+unreachable: string | null, products: Array<ProductStockView>, 
+/**
+ * The products asked about that head office never answered for at this till.
+ */
+unknown: Array<string>, };
 
 export type StockOperationView = { seq: number, 
 /**
@@ -885,6 +941,8 @@ export interface Commands {
   web_order_return_find: { request: WebOrderFindRequest; response: WebOrderReturnable };
   web_order_return_quote: { request: WebOrderReturnRequest; response: ReturnQuote };
   web_order_return: { request: WebOrderReturnRequest; response: SaleResult };
+  stock_notices: { request: Empty; response: Array<ShippingNoticeView> };
+  stock_on_hand: { request: StockOnHandRequest; response: StockOnHandView };
   stock_receive: { request: StockReceiveRequest; response: StockOperationView };
   stock_transfer_send: { request: StockTransferRequest; response: StockOperationView };
   stock_transfer_receive: { request: StockArrivalRequest; response: StockOperationView };
