@@ -1386,6 +1386,7 @@ impl Store for SqliteStore {
         till_clock: Option<DateTime<Utc>>,
     ) -> Result<UploadResponse> {
         let till = till.clone();
+        let mut timer = ingest_tx::StepTimer::start();
         // Signatures first, off the writer: other uploads keep being written meanwhile.
         let checked = {
             let till = till.clone();
@@ -1393,8 +1394,14 @@ impl Store for SqliteStore {
                 .await
                 .map_err(|e| StoreError::Database(e.to_string()))?
         };
-        self.with(move |c| ingest_tx(c, &till, checked, now, till_clock))
-            .await
+        timer.mark("check");
+        let till_id = till.till_id.clone();
+        let answer = self
+            .with(move |c| ingest_tx(c, &till, checked, now, till_clock))
+            .await;
+        timer.mark("write+commit");
+        timer.report(&till_id);
+        answer
     }
 
     async fn instrument(

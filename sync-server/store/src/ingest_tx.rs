@@ -262,7 +262,7 @@ impl CheckedUpload {
     /// Checks the signatures of an upload of `till` (CPU work, on every core: run it off the
     /// async workers and before the transaction).
     pub fn check(till: &TillAuth, batches: Vec<ChainBatch>) -> CheckedUpload {
-        let checked = CheckedBatches::check(&till.public_key, &batches);
+        let checked = CheckedBatches::check(&till.public_key, &till.shop_id, &batches);
         CheckedUpload { batches, checked }
     }
 }
@@ -279,9 +279,9 @@ pub async fn ingest(
     let mut timer = StepTimer::start();
     tx.lock_till(&till.till_id).await?;
     timer.mark("lock");
-    let plans = plan(tx, till, upload).await?;
+    let mut plans = plan(tx, till, upload).await?;
     timer.mark("plan");
-    let writes = ingest_writes(&till.shop_id, &plans);
+    let writes = ingest_writes(&till.shop_id, &mut plans);
     timer.mark("derive");
     let received_at = timestamp::format(&now);
     store_records(tx, till, &plans, &received_at).await?;
