@@ -348,7 +348,9 @@ async fn bare_insert(db: &str, ledger: &Ledger) -> Duration {
     for chunk in owned.chunks(BATCH) {
         let tx = client.transaction().await.unwrap();
         let sink = tx
-            .copy_in("COPY bare (till_id, chain, seq, at, hash, body, received_at) FROM STDIN BINARY")
+            .copy_in(
+                "COPY bare (till_id, chain, seq, at, hash, body, received_at) FROM STDIN BINARY",
+            )
             .await
             .unwrap();
         let writer = BinaryCopyInWriter::new(sink, &types);

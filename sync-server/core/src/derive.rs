@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::events::{self, OutboxEvent};
+use crate::events::{self, OutboxEvent, OutboxRow};
 use crate::ingest::{self, AlarmKind, ChainPlan, NewAlarm};
 use crate::returns::{self, NamedReturn};
 use crate::rollup::{self, RollupDelta, RollupKey};
@@ -20,8 +20,9 @@ use pos_domain::record::Chain;
 /// outside any backend, so both write the same rows.
 pub struct IngestWrites {
     pub rollups: BTreeMap<RollupKey, RollupDelta>,
-    /// Events of the accepted records.
-    pub events: Vec<OutboxEvent>,
+    /// Events of the accepted records (and of what they say: purchases, stock differences),
+    /// in record order, as the outbox stores them.
+    pub events: Vec<OutboxRow>,
     /// Alarms to raise; a backend writes an alarm's event only if the alarm is new (the same
     /// offending record sent again raises nothing more).
     pub alarms: Vec<NewAlarm>,
@@ -60,7 +61,7 @@ pub fn ingest_writes(shop_id: &str, plans: &mut [ChainPlan]) -> IngestWrites {
         for accepted in &mut plan.accepted {
             alarms.extend(ingest::skipped_feed_entry(plan.chain, accepted));
             events.push(accepted.event.take().unwrap_or_else(|| {
-                events::record_accepted(shop_id, &accepted.record, &accepted.hash)
+                events::record_accepted_row(shop_id, &accepted.record, &accepted.hash)
             }));
             let signed = &accepted.record;
             match &accepted.ticket {
@@ -74,14 +75,19 @@ pub fn ingest_writes(shop_id: &str, plans: &mut [ChainPlan]) -> IngestWrites {
                     Ok(operation) => {
                         stock.extend(stock::operation_movements(shop_id, accepted, &operation));
                         serials.extend(stock::operation_serials(shop_id, accepted, &operation));
-                        events.extend(stock::differences_reported(shop_id, accepted, &operation));
+                        events.extend(
+                            stock::differences_reported(shop_id, accepted, &operation)
+                                .into_iter()
+                                .map(OutboxEvent::into_row),
+                        );
                     }
                     Err(alarm) => alarms.push(alarm),
                 },
                 Ok(None) => {}
                 Ok(Some(ticket)) => {
                     rollup::add_ticket_record(shop_id, signed, ticket, &mut rollups);
-                    events.extend(crm::purchase(shop_id, signed, ticket));
+                    events
+                        .extend(crm::purchase(shop_id, signed, ticket).map(OutboxEvent::into_row));
                     customers.extend(crm::customer_ticket(shop_id, signed, ticket));
                     stock.extend(stock::ticket_movements(shop_id, accepted, ticket));
                     serials.extend(stock::ticket_serials(shop_id, accepted, ticket));

@@ -24,7 +24,7 @@ use pos_domain::record::{
 };
 use pos_domain::wire::{ChainAck, ChainBatch, ChainOutcome, WireRecord};
 
-use crate::events::{self, OutboxEvent};
+use crate::events::{self, OutboxRow};
 use crate::rollup::{self, ParsedTicket};
 use crate::signatures::{self, Checked};
 
@@ -69,18 +69,18 @@ pub struct Accepted {
     pub record: SignedRecord,
     /// Its payload read as a ticket, once (see [`ReadAhead`]).
     pub ticket: ParsedTicket,
-    /// Its event, built before the upload's transaction ([`ReadAhead`]); `None` for a record
-    /// read in the transaction (a rare path), whose event the derivations build.
-    pub event: Option<OutboxEvent>,
+    /// Its event, serialized before the upload's transaction ([`ReadAhead`]); `None` for a
+    /// record read in the transaction (a rare path), whose event the derivations make.
+    pub event: Option<OutboxRow>,
 }
 
 /// What ingest reads of a record on its own, before the upload's transaction and on every
 /// core, beside its signature check: its payload as a ticket (parsed once, for every
-/// derivation) and its event (see [`crate::derive`]).
+/// derivation) and its event, serialized (see [`crate::derive`]).
 #[derive(Clone, Debug)]
 pub struct ReadAhead {
     pub ticket: ParsedTicket,
-    pub event: OutboxEvent,
+    pub event: OutboxRow,
 }
 
 impl ReadAhead {
@@ -88,7 +88,7 @@ impl ReadAhead {
     pub fn read(shop_id: &str, record: &SignedRecord, hash: &str) -> ReadAhead {
         ReadAhead {
             ticket: rollup::parse_ticket(record),
-            event: events::record_accepted(shop_id, record, hash),
+            event: events::record_accepted_row(shop_id, record, hash),
         }
     }
 }

@@ -383,12 +383,12 @@ struct OutboxRows {
 }
 
 impl OutboxRows {
-    fn new(events: &[&pos_hq_core::events::OutboxEvent]) -> OutboxRows {
+    fn new(events: &[pos_hq_core::events::OutboxRow]) -> OutboxRows {
         OutboxRows {
             ids: events.iter().map(|e| e.id.clone()).collect(),
             types: events.iter().map(|e| e.event_type.clone()).collect(),
             subjects: events.iter().map(|e| e.subject.clone()).collect(),
-            envelopes: events.iter().map(|e| e.envelope.to_string()).collect(),
+            envelopes: events.iter().map(|e| e.envelope.clone()).collect(),
         }
     }
 }
@@ -520,29 +520,41 @@ impl IngestTx for PgIngest<'_> {
         records: &[ingest::Accepted],
         received_at: &str,
     ) -> Result<()> {
-        let seqs: Vec<i64> = records.iter().map(|a| a.seq as i64).collect();
-        let ats: Vec<String> = records
-            .iter()
-            .map(|a| timestamp::format(&a.record.record.at))
-            .collect();
-        let hashes: Vec<&str> = records.iter().map(|a| a.hash.as_str()).collect();
-        let bodies: Vec<&[u8]> = records.iter().map(|a| a.record.stored.as_slice()).collect();
-        self.tx
-            .execute(
-                "INSERT INTO records (till_id, chain, seq, at, hash, body, received_at)
-                 SELECT $1, $2, s, a, h, b, $7
-                 FROM UNNEST($3::BIGINT[], $4::TEXT[], $5::TEXT[], $6::BYTEA[]) AS u(s, a, h, b)",
-                &[
-                    &till_id,
-                    &chain.name(),
-                    &seqs,
-                    &ats,
-                    &hashes,
-                    &bodies,
-                    &received_at,
-                ],
+        // COPY, binary: PostgreSQL's bulk path, the records being new rows (their sequences
+        // follow the chain head, held under the till's lock).
+        use tokio_postgres::binary_copy::BinaryCopyInWriter;
+        use tokio_postgres::types::{ToSql, Type};
+        const COLUMNS: [Type; 7] = [
+            Type::TEXT,
+            Type::TEXT,
+            Type::INT8,
+            Type::TEXT,
+            Type::TEXT,
+            Type::BYTEA,
+            Type::TEXT,
+        ];
+        let sink = self
+            .tx
+            .copy_in(
+                "COPY records (till_id, chain, seq, at, hash, body, received_at) FROM STDIN BINARY",
             )
             .await?;
+        let writer = BinaryCopyInWriter::new(sink, &COLUMNS);
+        futures_util::pin_mut!(writer);
+        for a in records {
+            let (seq, at) = (a.seq as i64, timestamp::format(&a.record.record.at));
+            let row: [&(dyn ToSql + Sync); 7] = [
+                &till_id,
+                &chain.name(),
+                &seq,
+                &at,
+                &a.hash,
+                &a.record.stored,
+                &received_at,
+            ];
+            writer.as_mut().write(&row).await?;
+        }
+        writer.finish().await?;
         Ok(())
     }
 
@@ -870,7 +882,7 @@ impl IngestTx for PgIngest<'_> {
 
     async fn insert_outbox_events(
         &mut self,
-        events: &[&pos_hq_core::events::OutboxEvent],
+        events: &[pos_hq_core::events::OutboxRow],
     ) -> Result<()> {
         // Written last, under the outbox lock: cursors become visible in increasing order.
         self.events = Some(OutboxRows::new(events));

@@ -602,8 +602,8 @@ impl IngestTx for SqliteIngest<'_> {
         returns::tickets_with_returns(self.tx, till_id, seqs)
     }
 
-    async fn insert_outbox_events(&mut self, events: &[&events::OutboxEvent]) -> Result<()> {
-        sqlite_feed::write_events(self.tx, events.iter().copied())
+    async fn insert_outbox_events(&mut self, events: &[events::OutboxRow]) -> Result<()> {
+        sqlite_feed::write_rows(self.tx, events)
     }
 
     async fn lock_feed(&mut self) -> Result<()> {

@@ -57,7 +57,7 @@ use super::{NewChange, Result, StoreError, TillAuth, clock_skew_ms};
 use pos_hq_core::accounting::{self, PendingClosure};
 use pos_hq_core::crm::{self, ClockAlarm, ContactOrigin, CustomerState};
 use pos_hq_core::derive::{IngestWrites, ingest_writes};
-use pos_hq_core::events::{self, OutboxEvent};
+use pos_hq_core::events::{self, OutboxEvent, OutboxRow};
 use pos_hq_core::ingest::{self, Accepted, ChainPlan, CheckedBatches, Held, NewAlarm};
 use pos_hq_core::rollup::{RollupDelta, RollupKey};
 use pos_hq_core::stock::{self, StockKey};
@@ -217,7 +217,7 @@ pub trait IngestTx {
     /// Which of the till's tickets `seqs` have returns indexed under them.
     async fn tickets_with_returns(&mut self, till_id: &str, seqs: &[u64]) -> Result<Vec<u64>>;
     /// Appends events to the outbox, in order (an event id already written is skipped).
-    async fn insert_outbox_events(&mut self, events: &[&OutboxEvent]) -> Result<()>;
+    async fn insert_outbox_events(&mut self, events: &[OutboxRow]) -> Result<()>;
 
     // The customers a till uploads (see [`put_customers`]).
 
@@ -287,13 +287,17 @@ pub async fn ingest(
     store_records(tx, till, &plans, &received_at).await?;
     timer.mark("records");
     let orders = apply_till_actions(tx, till, &plans, now).await?;
+    timer.mark("orders");
     let feed_events = customers_and_stock(tx, &writes, &orders, &received_at).await?;
     timer.mark("customers+stock");
     let mut money = apply_stored_value(tx, till, &writes, &received_at).await?;
+    timer.mark("stored value");
     money.alarms.extend(index_returns(tx, till, &writes).await?);
+    timer.mark("returns");
     money.alarms.extend(apply_serials(tx, &writes).await?);
+    timer.mark("serials");
     let alarm_events = raise_alarms(tx, till, &writes, &orders, &money.alarms, now).await?;
-    timer.mark("value+returns+alarms");
+    timer.mark("alarms");
     tx.touch_till(
         &till.till_id,
         &received_at,
@@ -308,15 +312,17 @@ pub async fn ingest(
         tx.add_rollups(&writes.rollups).await?;
     }
     timer.mark("rollups");
-    let events: Vec<&OutboxEvent> = writes
-        .events
-        .iter()
-        .chain(&money.events)
-        .chain(&alarm_events)
-        .chain(&entry_events)
-        .chain(&orders.events)
-        .chain(&feed_events)
-        .collect();
+    let mut events = writes.events;
+    events.extend(
+        money
+            .events
+            .into_iter()
+            .chain(alarm_events)
+            .chain(entry_events)
+            .chain(orders.events)
+            .chain(feed_events)
+            .map(OutboxEvent::into_row),
+    );
     if !events.is_empty() {
         tx.insert_outbox_events(&events).await?;
     }
@@ -778,8 +784,8 @@ pub async fn put_customers(
         .collect();
     tx.put_changes(&feed).await?;
     if !events.is_empty() {
-        tx.insert_outbox_events(&events.iter().collect::<Vec<_>>())
-            .await?;
+        let rows: Vec<OutboxRow> = events.into_iter().map(OutboxEvent::into_row).collect();
+        tx.insert_outbox_events(&rows).await?;
     }
     Ok(CustomersUploadResponse {
         stored: changed.len() as u64,
