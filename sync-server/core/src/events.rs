@@ -221,7 +221,7 @@ pub fn alarm_raised(
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use pos_domain::record::{Record, Signer, SoftwareKey};
+    use pos_domain::record::{Record, SoftwareKey};
 
     #[test]
     fn a_records_row_is_its_event_serialized() {

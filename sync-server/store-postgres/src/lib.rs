@@ -846,10 +846,47 @@ impl IngestTx for PgIngest<'_> {
 
     async fn returns_of(
         &mut self,
-        original_till: &str,
-        original_ticket: u64,
-    ) -> Result<Vec<(String, u64)>> {
-        returns::returns_of(&**self.tx, original_till, original_ticket).await
+        originals: &[ingest_tx::TicketRef],
+    ) -> Result<BTreeMap<ingest_tx::TicketRef, Vec<ingest_tx::TicketRef>>> {
+        let tills: Vec<&str> = originals.iter().map(|(till, _)| till.as_str()).collect();
+        let seqs: Vec<i64> = originals.iter().map(|(_, seq)| *seq as i64).collect();
+        let mut out: BTreeMap<ingest_tx::TicketRef, Vec<ingest_tx::TicketRef>> = BTreeMap::new();
+        for row in self
+            .tx
+            .query(
+                "SELECT r.original_till, r.original_ticket, r.till_id, r.seq
+                 FROM UNNEST($1::TEXT[], $2::BIGINT[]) AS u(till, seq)
+                 JOIN ticket_returns r ON r.original_till = u.till AND r.original_ticket = u.seq
+                 ORDER BY r.original_till, r.original_ticket, r.till_id, r.seq",
+                &[&tills, &seqs],
+            )
+            .await?
+        {
+            out.entry((row.get(0), row.get::<_, i64>(1) as u64))
+                .or_default()
+                .push((row.get(2), row.get::<_, i64>(3) as u64));
+        }
+        Ok(out)
+    }
+
+    async fn ticket_bodies(
+        &mut self,
+        tickets: &[ingest_tx::TicketRef],
+    ) -> Result<BTreeMap<ingest_tx::TicketRef, Vec<u8>>> {
+        let tills: Vec<&str> = tickets.iter().map(|(till, _)| till.as_str()).collect();
+        let seqs: Vec<i64> = tickets.iter().map(|(_, seq)| *seq as i64).collect();
+        Ok(self
+            .tx
+            .query(
+                "SELECT r.till_id, r.seq, r.body
+                 FROM UNNEST($1::TEXT[], $2::BIGINT[]) AS u(till, seq)
+                 JOIN records r ON r.till_id = u.till AND r.chain = 'ticket' AND r.seq = u.seq",
+                &[&tills, &seqs],
+            )
+            .await?
+            .iter()
+            .map(|row| ((row.get(0), row.get::<_, i64>(1) as u64), row.get(2)))
+            .collect())
     }
 
     async fn tickets_with_returns(&mut self, till_id: &str, seqs: &[u64]) -> Result<Vec<u64>> {

@@ -592,10 +592,35 @@ impl IngestTx for SqliteIngest<'_> {
 
     async fn returns_of(
         &mut self,
-        original_till: &str,
-        original_ticket: u64,
-    ) -> Result<Vec<(String, u64)>> {
-        returns::returns_of(self.tx, original_till, original_ticket)
+        originals: &[ingest_tx::TicketRef],
+    ) -> Result<BTreeMap<ingest_tx::TicketRef, Vec<ingest_tx::TicketRef>>> {
+        let mut out = BTreeMap::new();
+        for (till, ticket) in originals {
+            let returns = returns::returns_of(self.tx, till, *ticket)?;
+            if !returns.is_empty() {
+                out.insert((till.clone(), *ticket), returns);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn ticket_bodies(
+        &mut self,
+        tickets: &[ingest_tx::TicketRef],
+    ) -> Result<BTreeMap<ingest_tx::TicketRef, Vec<u8>>> {
+        let mut get = self.tx.prepare_cached(
+            "SELECT body FROM records WHERE till_id = ?1 AND chain = 'ticket' AND seq = ?2",
+        )?;
+        let mut out = BTreeMap::new();
+        for (till, seq) in tickets {
+            let body: Option<Vec<u8>> = get
+                .query_row(params![till, *seq as i64], |r| r.get(0))
+                .optional()?;
+            if let Some(body) = body {
+                out.insert((till.clone(), *seq), body);
+            }
+        }
+        Ok(out)
     }
 
     async fn tickets_with_returns(&mut self, till_id: &str, seqs: &[u64]) -> Result<Vec<u64>> {

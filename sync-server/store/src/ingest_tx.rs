@@ -208,12 +208,17 @@ pub trait IngestTx {
         till_id: &str,
         returns: &[pos_hq_core::returns::NamedReturn],
     ) -> Result<()>;
-    /// The (till, ticket sequence) of every return indexed under an original ticket.
+    /// The (till, ticket sequence) of every return indexed under each of the original
+    /// tickets `originals` (till, sequence), by original (originals without any are left out).
     async fn returns_of(
         &mut self,
-        original_till: &str,
-        original_ticket: u64,
-    ) -> Result<Vec<(String, u64)>>;
+        originals: &[TicketRef],
+    ) -> Result<BTreeMap<TicketRef, Vec<TicketRef>>>;
+    /// The stored bodies of the held tickets among `tickets` (till, sequence), by ticket.
+    async fn ticket_bodies(
+        &mut self,
+        tickets: &[TicketRef],
+    ) -> Result<BTreeMap<TicketRef, Vec<u8>>>;
     /// Which of the till's tickets `seqs` have returns indexed under them.
     async fn tickets_with_returns(&mut self, till_id: &str, seqs: &[u64]) -> Result<Vec<u64>>;
     /// Appends events to the outbox, in order (an event id already written is skipped).
@@ -241,6 +246,9 @@ pub trait IngestTx {
         raised_at: &str,
     ) -> Result<Vec<bool>>;
 }
+
+/// A ticket of any till: (till, sequence in its ticket chain).
+pub type TicketRef = (String, u64);
 
 /// A daily entry to store (see [`IngestTx::post_entry`]).
 pub struct PostedEntry<'a> {
@@ -505,37 +513,68 @@ async fn index_returns(
                 }),
         );
     }
+    over_return_alarms(tx, &checks).await
+}
+
+/// The over-return alarm of each original `checks` name, on the check's record, if the returns
+/// held give back more than it sold (an original not held yet is checked when it arrives).
+/// Two reads whatever the number of checks: the returns of every original, then the bodies of
+/// the originals and their returns.
+async fn over_return_alarms(
+    tx: &mut impl IngestTx,
+    checks: &[pos_hq_core::returns::NamedReturn],
+) -> Result<Vec<NewAlarm>> {
+    if checks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let originals: BTreeSet<TicketRef> = checks
+        .iter()
+        .map(|r| (r.original_till.clone(), r.original_ticket))
+        .collect();
+    let originals: Vec<TicketRef> = originals.into_iter().collect();
+    let returns = tx.returns_of(&originals).await?;
+    let mut wanted: BTreeSet<TicketRef> = originals.iter().cloned().collect();
+    wanted.extend(returns.values().flatten().cloned());
+    let wanted: Vec<TicketRef> = wanted.into_iter().collect();
+    let tickets: BTreeMap<TicketRef, pos_domain::ticket::Ticket> = tx
+        .ticket_bodies(&wanted)
+        .await?
+        .into_iter()
+        .filter_map(|(key, body)| Some((key, read_ticket(&body)?)))
+        .collect();
     let mut alarms = Vec::new();
-    for r in &checks {
-        if let Some(alarm) = over_return_alarm(tx, r).await? {
-            alarms.push(alarm);
-        }
+    for r in checks {
+        let key = (r.original_till.clone(), r.original_ticket);
+        let Some(original) = tickets.get(&key) else {
+            continue;
+        };
+        let held: Vec<pos_domain::ticket::Ticket> = returns
+            .get(&key)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| tickets.get(k).cloned())
+            .collect();
+        alarms.extend(over_return_alarm(r, original, &held));
     }
     Ok(alarms)
 }
 
-/// The over-return alarm of the original `r` names, on `r`'s record, if the returns held give
-/// back more than it sold (an original not held yet is checked when it arrives).
-async fn over_return_alarm(
-    tx: &mut impl IngestTx,
+/// The over-return alarm of the original `r` names, on `r`'s record, if the `returns` held
+/// give back more than `original` sold.
+fn over_return_alarm(
     r: &pos_hq_core::returns::NamedReturn,
-) -> Result<Option<NewAlarm>> {
-    let Some(original) = held_ticket(tx, &r.original_till, r.original_ticket).await? else {
-        return Ok(None);
-    };
-    let mut returns = Vec::new();
-    for (till_id, seq) in tx.returns_of(&r.original_till, r.original_ticket).await? {
-        returns.extend(held_ticket(tx, &till_id, seq).await?);
-    }
-    let over = pos_hq_core::returns::over_returned(&original, &returns);
+    original: &pos_domain::ticket::Ticket,
+    returns: &[pos_domain::ticket::Ticket],
+) -> Option<NewAlarm> {
+    let over = pos_hq_core::returns::over_returned(original, returns);
     if over.is_empty() {
-        return Ok(None);
+        return None;
     }
     let lines: Vec<String> = over
         .iter()
         .map(|(line, n)| format!("line {line}: {n} more than sold"))
         .collect();
-    Ok(Some(NewAlarm {
+    Some(NewAlarm {
         chain: Chain::Ticket,
         seq: r.seq,
         kind: ingest::AlarmKind::OverReturned,
@@ -549,25 +588,14 @@ async fn over_return_alarm(
         ),
         received: Vec::new(),
         received_hash: r.hash.clone(),
-    }))
+    })
 }
 
-/// A held ticket of a till, read from its stored record (`None`: not held or not a ticket).
-async fn held_ticket(
-    tx: &mut impl IngestTx,
-    till_id: &str,
-    seq: u64,
-) -> Result<Option<pos_domain::ticket::Ticket>> {
-    let Some(body) = tx
-        .record_bodies(till_id, Chain::Ticket, seq.saturating_sub(1), seq)
-        .await?
-        .pop()
-    else {
-        return Ok(None);
-    };
-    Ok(pos_domain::record::SignedRecord::from_stored(&body)
+/// A held ticket read from its stored record (`None`: not a ticket).
+fn read_ticket(body: &[u8]) -> Option<pos_domain::ticket::Ticket> {
+    pos_domain::record::SignedRecord::from_stored(body)
         .ok()
-        .and_then(|signed| pos_hq_core::rollup::parse_ticket(&signed).ok().flatten()))
+        .and_then(|signed| pos_hq_core::rollup::parse_ticket(&signed).ok().flatten())
 }
 
 /// Moves the handsets the upload's records name (see [`stock::apply_serials`]); returns the
