@@ -309,7 +309,7 @@ async fn customer_states(
 }
 
 /// The storage verbs of an upload's transaction on PostgreSQL (see [`IngestTx`]): each batch
-/// is one statement (`UNNEST` arrays).
+/// is one statement (`UNNEST` arrays; the records one binary `COPY`).
 struct PgIngest<'a> {
     tx: &'a deadpool_postgres::Transaction<'a>,
     /// Whether this transaction holds the outbox lock ([`OUTBOX_LOCK`]).

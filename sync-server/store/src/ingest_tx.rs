@@ -2,7 +2,8 @@
 //! inside its transaction, over [`IngestTx`], the storage verbs a backend offers.
 //!
 //! An upload is checked in three steps. Its signatures first, before any transaction, on every
-//! core ([`CheckedBatches::check`]: they do not depend on what head office holds). Then, in
+//! core, with each record's ticket read and its event serialized ([`CheckedBatches::check`],
+//! [`pos_hq_core::ingest::ReadAhead`]: none of it depends on what head office holds). Then, in
 //! the upload's transaction, [`ingest()`]: the held state is read, each chain planned
 //! ([`pos_hq_core::ingest::plan_chain`]: links, forks, gaps) and the rest derived
 //! ([`pos_hq_core::derive`]), then written in this order:
