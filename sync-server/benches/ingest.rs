@@ -3,7 +3,8 @@
 //! 1. one till catching up `BENCH_TICKETS` tickets (default 10,000): seconds, tickets/s;
 //! 2. `BENCH_TILLS` tills (default 100) uploading at once: tickets/s and p99 request latency;
 //! 3. the ratio of ingest throughput to a bare bulk insert of the same rows into the same
-//!    database (same batch size, one transaction per batch, no verification, no HTTP);
+//!    database (same batch size, one transaction per batch, no verification, no HTTP): on
+//!    PostgreSQL one binary `COPY` per batch, on SQLite one prepared multi-row insert per batch;
 //! 4. the ratio of the catch-up's speed to PouchDB replicating the very same records from a
 //!    local PouchDB to pouchdb-server (`benches/pouchdb/replicate.mjs`, run in the same run;
 //!    its npm packages are installed there on first use; `BENCH_POUCHDB=0` skips it).
@@ -27,6 +28,10 @@ use pos_till::demo::{self, DemoOptions};
 use pos_till::{InitOptions, Till};
 use sync_server::store::{LegalEntity, NewTill, Shop};
 use sync_server::{AppState, ServerConfig, Store, open_store, secrets};
+
+/// The server binary's allocator (see `src/main.rs`): the server runs in this process.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const BATCH: usize = 500;
 
@@ -284,13 +289,18 @@ async fn bare_insert(db: &str, ledger: &Ledger) -> Duration {
             for chunk in owned.chunks(BATCH) {
                 let tx = conn.transaction().unwrap();
                 {
-                    let mut stmt = tx
-                        .prepare_cached("INSERT INTO bare VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
-                        .unwrap();
-                    for (c, seq, at, hash, body) in chunk {
-                        stmt.execute(rusqlite::params![till, c, *seq as i64, at, hash, body, received])
-                            .unwrap();
+                    // One prepared multi-row insert per batch.
+                    let sql = format!(
+                        "INSERT INTO bare VALUES {}",
+                        vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+                    );
+                    let mut stmt = tx.prepare_cached(&sql).unwrap();
+                    let seqs: Vec<i64> = chunk.iter().map(|r| r.1 as i64).collect();
+                    let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 7);
+                    for ((c, _, at, hash, body), seq) in chunk.iter().zip(&seqs) {
+                        values.extend([&till as &dyn rusqlite::ToSql, c, seq, at, hash, body, &received]);
                     }
+                    stmt.execute(values.as_slice()).unwrap();
                 }
                 tx.commit().unwrap();
             }
@@ -310,24 +320,47 @@ async fn bare_insert(db: &str, ledger: &Ledger) -> Duration {
         )
         .await
         .unwrap();
+    // PostgreSQL's fastest bulk path: COPY, binary format, one per batch.
+    use tokio_postgres::binary_copy::BinaryCopyInWriter;
+    use tokio_postgres::types::{ToSql, Type};
+    let types = [
+        Type::TEXT,
+        Type::TEXT,
+        Type::INT8,
+        Type::TEXT,
+        Type::TEXT,
+        Type::BYTEA,
+        Type::TEXT,
+    ];
+    let owned: Vec<(&str, i64, String, String, &Vec<u8>)> = rows
+        .iter()
+        .map(|(chain, r)| {
+            (
+                chain.as_str(),
+                r.record.seq as i64,
+                pos_domain::record::timestamp::format(&r.record.at),
+                r.hash(),
+                &r.stored,
+            )
+        })
+        .collect();
     let started = Instant::now();
-    for chunk in rows.chunks(BATCH) {
+    for chunk in owned.chunks(BATCH) {
         let tx = client.transaction().await.unwrap();
-        let chains: Vec<&str> = chunk.iter().map(|(c, _)| c.as_str()).collect();
-        let seqs: Vec<i64> = chunk.iter().map(|(_, r)| r.record.seq as i64).collect();
-        let ats: Vec<String> = chunk
-            .iter()
-            .map(|(_, r)| pos_domain::record::timestamp::format(&r.record.at))
-            .collect();
-        let hashes: Vec<String> = chunk.iter().map(|(_, r)| r.hash()).collect();
-        let bodies: Vec<&[u8]> = chunk.iter().map(|(_, r)| r.stored.as_slice()).collect();
-        tx.execute(
-            "INSERT INTO bare SELECT $1, c, s, a, h, b, $7
-             FROM UNNEST($2::TEXT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[], $6::BYTEA[]) AS u(c, s, a, h, b)",
-            &[&ledger.till_id, &chains, &seqs, &ats, &hashes, &bodies, &received],
-        )
-        .await
-        .unwrap();
+        let sink = tx
+            .copy_in(
+                "COPY bare (till_id, chain, seq, at, hash, body, received_at) FROM STDIN BINARY",
+            )
+            .await
+            .unwrap();
+        let writer = BinaryCopyInWriter::new(sink, &types);
+        futures_util::pin_mut!(writer);
+        for (chain, seq, at, hash, body) in chunk {
+            let row: [&(dyn ToSql + Sync); 7] =
+                [&ledger.till_id, chain, seq, at, hash, body, &received];
+            writer.as_mut().write(&row).await.unwrap();
+        }
+        writer.finish().await.unwrap();
         tx.commit().await.unwrap();
     }
     started.elapsed()
@@ -601,6 +634,65 @@ async fn sales_queries(backend: &str) {
     }
 }
 
+/// CPU seconds (user + system) a process has used so far, from `/proc/<pid>/stat` (`None`:
+/// gone, or not Linux). Wall time on this shared machine is noisy; CPU time says what a change
+/// costs.
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces), from field 3 on.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ is 100 on every Linux this runs on.
+    Some(ticks / 100.0)
+}
+
+/// CPU time of the bench process (the server and its HTTP client) and of the database's
+/// server processes (PostgreSQL's backends serving the bench database; none for SQLite).
+#[derive(Clone, Default)]
+struct Cpu {
+    this: f64,
+    database: std::collections::BTreeMap<String, f64>,
+}
+
+impl Cpu {
+    async fn now(db: &str) -> Cpu {
+        let mut database = std::collections::BTreeMap::new();
+        if !db.starts_with("sqlite:") {
+            let (client, conn) = tokio_postgres::connect(db, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            for row in client
+                .query(
+                    "SELECT pid::TEXT FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                    &[],
+                )
+                .await
+                .unwrap()
+            {
+                let pid: String = row.get(0);
+                if let Some(cpu) = cpu_seconds(&pid) {
+                    database.insert(pid, cpu);
+                }
+            }
+        }
+        Cpu {
+            this: cpu_seconds("self").unwrap_or(0.0),
+            database,
+        }
+    }
+
+    /// (this process, the database's processes) seconds since `before`.
+    fn since(&self, before: &Cpu) -> (f64, f64) {
+        let database = self
+            .database
+            .iter()
+            .map(|(pid, cpu)| cpu - before.database.get(pid).copied().unwrap_or(0.0))
+            .sum();
+        (self.this - before.this, database)
+    }
+}
+
 fn p(h: &Histogram<u64>, q: f64) -> f64 {
     h.value_at_quantile(q) as f64 / 1000.0
 }
@@ -656,9 +748,11 @@ async fn main() {
         };
         // 1. One till catching up.
         let token = enroll(&server, &http, &big).await;
+        let cpu_before = Cpu::now(&db).await;
         let started = Instant::now();
         let latencies = upload_all(&server.url, &http, &token, &big).await;
         let ingest = started.elapsed();
+        let (cpu_this, cpu_database) = Cpu::now(&db).await.since(&cpu_before);
         let mut h = Histogram::<u64>::new(3).unwrap();
         for l in &latencies {
             h.record(l.as_micros() as u64).unwrap();
@@ -672,6 +766,9 @@ async fn main() {
             big.records() as f64 / ingest.as_secs_f64(),
             p(&h, 0.5),
             p(&h, 0.99),
+        );
+        println!(
+            "{backend}: catch-up CPU: {cpu_this:.2} s in the server process (with its HTTP client), {cpu_database:.2} s in the database's processes"
         );
         if let Some(pouchdb) = pouchdb {
             println!(

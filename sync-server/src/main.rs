@@ -22,6 +22,11 @@
 //! delivery or NATS round cut short is made again at the next start; nothing is lost), then
 //! exits 0.
 
+/// mimalloc: ingest parses, derives and serializes per record on every core, and glibc's
+/// allocator took a fifth of an upload's CPU (see BENCHMARKS.md, "Sync server ingest").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod admin_commissions;
 mod admin_feed;
 mod admin_rules;

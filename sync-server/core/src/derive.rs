@@ -2,13 +2,13 @@
 //! head office writes besides the records and chain heads (sales rollups, the records' events,
 //! alarms, the customers and stock movements of the tickets, the credit notes' and gift cards'
 //! movements, the returns naming their original, the till's software, the stock the tickets and
-//! stock operations move). Each ticket is read
-//! once. Pure, so
-//! both backends write the same rows.
+//! stock operations move). Each ticket is read once, before the upload's transaction, with its
+//! signature check ([`crate::ingest::ReadAhead`]): the derivations reuse it and the record's
+//! event built there. Pure, so both backends write the same rows.
 
 use std::collections::BTreeMap;
 
-use crate::events::{self, OutboxEvent};
+use crate::events::{self, OutboxEvent, OutboxRow};
 use crate::ingest::{self, AlarmKind, ChainPlan, NewAlarm};
 use crate::returns::{self, NamedReturn};
 use crate::rollup::{self, RollupDelta, RollupKey};
@@ -20,8 +20,9 @@ use pos_domain::record::Chain;
 /// outside any backend, so both write the same rows.
 pub struct IngestWrites {
     pub rollups: BTreeMap<RollupKey, RollupDelta>,
-    /// Events of the accepted records.
-    pub events: Vec<OutboxEvent>,
+    /// Events of the accepted records (and of what they say: purchases, stock differences),
+    /// in record order, as the outbox stores them.
+    pub events: Vec<OutboxRow>,
     /// Alarms to raise; a backend writes an alarm's event only if the alarm is new (the same
     /// offending record sent again raises nothing more).
     pub alarms: Vec<NewAlarm>,
@@ -46,8 +47,9 @@ pub struct IngestWrites {
     pub sold: Vec<(u64, String)>,
 }
 
-/// Computes rollups, events and alarms for the plans of one upload.
-pub fn ingest_writes(shop_id: &str, plans: &[ChainPlan]) -> IngestWrites {
+/// Computes rollups, events and alarms for the plans of one upload (taking the records'
+/// events built ahead from them).
+pub fn ingest_writes(shop_id: &str, plans: &mut [ChainPlan]) -> IngestWrites {
     let mut rollups = BTreeMap::new();
     let mut events = Vec::new();
     let mut alarms = Vec::new();
@@ -58,12 +60,14 @@ pub fn ingest_writes(shop_id: &str, plans: &[ChainPlan]) -> IngestWrites {
     let mut instrument_moves = Vec::new();
     let mut named_returns = Vec::new();
     let mut sold = Vec::new();
-    for plan in plans {
-        for accepted in &plan.accepted {
-            let signed = &accepted.record;
+    for plan in plans.iter_mut() {
+        for accepted in &mut plan.accepted {
             alarms.extend(ingest::skipped_feed_entry(plan.chain, accepted));
-            events.push(events::record_accepted(shop_id, signed, &accepted.hash));
-            match rollup::parse_ticket(signed) {
+            events.push(accepted.event.take().unwrap_or_else(|| {
+                events::record_accepted_row(shop_id, &accepted.record, &accepted.hash)
+            }));
+            let signed = &accepted.record;
+            match &accepted.ticket {
                 Ok(None) if plan.chain == Chain::StoredValue => {
                     match stored_value::chain_movement(shop_id, accepted) {
                         Ok(movement) => instrument_moves.push(movement),
@@ -74,7 +78,11 @@ pub fn ingest_writes(shop_id: &str, plans: &[ChainPlan]) -> IngestWrites {
                     Ok(operation) => {
                         stock.extend(stock::operation_movements(shop_id, accepted, &operation));
                         serials.extend(stock::operation_serials(shop_id, accepted, &operation));
-                        events.extend(stock::differences_reported(shop_id, accepted, &operation));
+                        events.extend(
+                            stock::differences_reported(shop_id, accepted, &operation)
+                                .into_iter()
+                                .map(OutboxEvent::into_row),
+                        );
                         notice_receipts.extend(crate::logistics::against_notice(
                             shop_id, accepted, &operation,
                         ));
@@ -83,14 +91,15 @@ pub fn ingest_writes(shop_id: &str, plans: &[ChainPlan]) -> IngestWrites {
                 },
                 Ok(None) => {}
                 Ok(Some(ticket)) => {
-                    rollup::add_ticket_record(shop_id, signed, &ticket, &mut rollups);
-                    events.extend(crm::purchase(shop_id, signed, &ticket));
-                    customers.extend(crm::customer_ticket(shop_id, signed, &ticket));
-                    stock.extend(stock::ticket_movements(shop_id, accepted, &ticket));
-                    serials.extend(stock::ticket_serials(shop_id, accepted, &ticket));
+                    rollup::add_ticket_record(shop_id, signed, ticket, &mut rollups);
+                    events
+                        .extend(crm::purchase(shop_id, signed, ticket).map(OutboxEvent::into_row));
+                    customers.extend(crm::customer_ticket(shop_id, signed, ticket));
+                    stock.extend(stock::ticket_movements(shop_id, accepted, ticket));
+                    serials.extend(stock::ticket_serials(shop_id, accepted, ticket));
                     instrument_moves
-                        .extend(stored_value::ticket_movements(shop_id, accepted, &ticket));
-                    named_returns.extend(returns::named_return(accepted, &ticket));
+                        .extend(stored_value::ticket_movements(shop_id, accepted, ticket));
+                    named_returns.extend(returns::named_return(accepted, ticket));
                     if ticket.lines.iter().any(|l| !l.is_returned()) {
                         sold.push((accepted.seq, accepted.hash.clone()));
                     }

@@ -1,8 +1,14 @@
 //! CloudEvents 1.0 (structured JSON mode) for the outbox. Ids are stable, derived from what the
 //! event describes, so a consumer can de-duplicate deliveries and a replay produces the same ids.
+//!
+//! An event is written as an [`OutboxRow`], its envelope serialized once. A record's event, one
+//! per record ingested, is serialized straight from the record ([`record_accepted_row`]), with
+//! no JSON tree copied from its payload, on every core before the upload's transaction (see
+//! [`crate::ingest::ReadAhead`]).
 
 use chrono::{DateTime, Utc};
-use pos_domain::record::{SignedRecord, timestamp};
+use pos_domain::record::{Chain, SignedRecord, timestamp};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::ingest::NewAlarm;
@@ -54,6 +60,102 @@ impl OutboxEvent {
             subject,
             envelope,
         }
+    }
+}
+
+/// An event as the outbox stores it: its columns, and its envelope as JSON text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxRow {
+    pub id: String,
+    pub event_type: String,
+    pub subject: String,
+    pub envelope: String,
+}
+
+impl OutboxEvent {
+    /// This event as the outbox stores it.
+    pub fn into_row(self) -> OutboxRow {
+        OutboxRow {
+            envelope: self.envelope.to_string(),
+            id: self.id,
+            event_type: self.event_type,
+            subject: self.subject,
+        }
+    }
+}
+
+impl From<&OutboxEvent> for OutboxRow {
+    fn from(event: &OutboxEvent) -> OutboxRow {
+        event.clone().into_row()
+    }
+}
+
+/// The envelope of a record's event, serialized as [`OutboxEvent::new`] makes it: the fields
+/// in the order a JSON object's keys are written (sorted), so the text is the same.
+#[derive(Serialize)]
+struct RecordEnvelope<'a> {
+    data: RecordData<'a>,
+    datacontenttype: &'static str,
+    id: &'a str,
+    source: &'a str,
+    specversion: &'static str,
+    subject: &'a str,
+    time: &'a str,
+    #[serde(rename = "type")]
+    event_type: &'a str,
+}
+
+/// The data of a record's event (keys sorted, see [`RecordEnvelope`]).
+#[derive(Serialize)]
+struct RecordData<'a> {
+    at: &'a str,
+    chain: Chain,
+    hash: &'a str,
+    operator: &'a str,
+    payload: &'a Value,
+    seq: u64,
+    shop: &'a str,
+    software: &'a str,
+    till: &'a str,
+    tz: &'a str,
+}
+
+/// The event of an accepted record as the outbox stores it (the row of
+/// [`record_accepted`]), serialized straight from the record.
+pub fn record_accepted_row(shop_id: &str, signed: &SignedRecord, hash: &str) -> OutboxRow {
+    let r = &signed.record;
+    let id = format!("record/{}/{}/{}", r.till, r.chain, r.seq);
+    let event_type = record_type(r.chain.name());
+    let subject = format!("tills/{}/{}/{}", r.till, r.chain, r.seq);
+    let at = timestamp::format(&r.at);
+    let envelope = RecordEnvelope {
+        data: RecordData {
+            at: &at,
+            chain: r.chain,
+            hash,
+            operator: &r.operator,
+            payload: &r.payload,
+            seq: r.seq,
+            shop: shop_id,
+            software: &r.software,
+            till: &r.till,
+            tz: &r.tz,
+        },
+        datacontenttype: "application/json",
+        id: &id,
+        source: &format!("/shops/{shop_id}/tills/{}", r.till),
+        specversion: "1.0",
+        subject: &subject,
+        time: &at,
+        event_type: &event_type,
+    };
+    let envelope = serde_json::to_string(&envelope)
+        .expect("a record's event serializes (its payload is JSON)");
+    OutboxRow {
+        id,
+        event_type,
+        subject,
+        envelope,
     }
 }
 
@@ -113,4 +215,38 @@ pub fn alarm_raised(
             "received_hash": alarm.received_hash,
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use pos_domain::record::{Record, SoftwareKey};
+
+    #[test]
+    fn a_records_row_is_its_event_serialized() {
+        let key = SoftwareKey::from_secret_bytes(&[5; 32]).unwrap();
+        let signed = Record {
+            till: "T1".into(),
+            chain: Chain::Ticket,
+            seq: 1,
+            at: Utc.with_ymd_and_hms(2026, 3, 30, 9, 0, 0).unwrap(),
+            tz: "Europe/Paris".into(),
+            operator: "Zoé".into(),
+            software: "pos 1.0".into(),
+            first: true,
+            prev: String::new(),
+            payload: json!({"total": "12.50", "lines": [{"label": "Écouteurs \"sans fil\"", "qty": 2}]}),
+        }
+        .sign(&key)
+        .unwrap();
+        let hash = signed.hash();
+        let row = record_accepted_row("SHOP", &signed, &hash);
+        assert_eq!(
+            row,
+            record_accepted("SHOP", &signed, &hash).into_row(),
+            "a record's event serialized straight from the record is the text, id, type and \
+             subject the outbox held before: consumers see the same event"
+        );
+    }
 }

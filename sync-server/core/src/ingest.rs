@@ -24,6 +24,8 @@ use pos_domain::record::{
 };
 use pos_domain::wire::{ChainAck, ChainBatch, ChainOutcome, WireRecord};
 
+use crate::events::{self, OutboxRow};
+use crate::rollup::{self, ParsedTicket};
 use crate::signatures::{self, Checked};
 
 /// An authenticated till.
@@ -65,6 +67,30 @@ pub struct Accepted {
     /// Hex SHA-256 of the stored bytes.
     pub hash: String,
     pub record: SignedRecord,
+    /// Its payload read as a ticket, once (see [`ReadAhead`]).
+    pub ticket: ParsedTicket,
+    /// Its event, serialized before the upload's transaction ([`ReadAhead`]); `None` for a
+    /// record read in the transaction (a rare path), whose event the derivations make.
+    pub event: Option<OutboxRow>,
+}
+
+/// What ingest reads of a record on its own, before the upload's transaction and on every
+/// core, beside its signature check: its payload as a ticket (parsed once, for every
+/// derivation) and its event, serialized (see [`crate::derive`]).
+#[derive(Clone, Debug)]
+pub struct ReadAhead {
+    pub ticket: ParsedTicket,
+    pub event: OutboxRow,
+}
+
+impl ReadAhead {
+    /// Reads `record`, whose stored bytes hash to `hash`, of a till of shop `shop_id`.
+    pub fn read(shop_id: &str, record: &SignedRecord, hash: &str) -> ReadAhead {
+        ReadAhead {
+            ticket: rollup::parse_ticket(record),
+            event: events::record_accepted_row(shop_id, record, hash),
+        }
+    }
 }
 
 /// Why an alarm is raised.
@@ -262,25 +288,32 @@ impl ChainPlan {
     }
 }
 
-/// The records of an upload, each read (parsed and hashed) and its signature checked, in the
-/// batches' order. None of this depends on what head office holds, so it is done before the
-/// upload's transaction, all at once, on every core (see [`crate::signatures`]);
-/// [`plan_chain`] then checks sequences, links and forks against the held state.
+/// The records of an upload, each read (parsed, hashed, [`ReadAhead`]) and its signature
+/// checked, in the batches' order. None of this depends on what head office holds, so it is
+/// done before the upload's transaction, all at once, on every core (see
+/// [`crate::signatures`]); [`plan_chain`] then checks sequences, links and forks against the
+/// held state.
 #[derive(Clone, Debug, Default)]
 pub struct CheckedBatches {
-    batches: Vec<Vec<Option<Checked>>>,
+    batches: Vec<Vec<Option<Checked<ReadAhead>>>>,
 }
 
 impl CheckedBatches {
-    /// Reads and checks every record of `batches` under `key`.
-    pub fn check(key: &PublicKey, batches: &[ChainBatch]) -> CheckedBatches {
+    /// Reads and checks every record of `batches` under `key`, uploaded by a till of shop
+    /// `shop_id`.
+    pub fn check(key: &PublicKey, shop_id: &str, batches: &[ChainBatch]) -> CheckedBatches {
         let fast = signatures::FastKey::new(key);
         let records: Vec<&str> = batches
             .iter()
             .flat_map(|b| b.records.iter().map(|r| r.stored.as_str()))
             .collect();
-        let mut flat =
-            signatures::check_stored(&fast, &records, signatures::default_threads()).into_iter();
+        let mut flat = signatures::check_stored(
+            &fast,
+            &records,
+            signatures::default_threads(),
+            |record, hash| ReadAhead::read(shop_id, record, hash),
+        )
+        .into_iter();
         let batches = batches
             .iter()
             .map(|b| flat.by_ref().take(b.records.len()).collect())
@@ -289,7 +322,7 @@ impl CheckedBatches {
     }
 
     /// Takes the checked records of the batch at `index` (one per record of the batch).
-    pub fn take_batch(&mut self, index: usize) -> Vec<Option<Checked>> {
+    pub fn take_batch(&mut self, index: usize) -> Vec<Option<Checked<ReadAhead>>> {
         self.batches
             .get_mut(index)
             .map(std::mem::take)
@@ -305,7 +338,7 @@ pub fn plan_chain(
     chain: Chain,
     held: &Held,
     batch: &[WireRecord],
-    mut checked: Vec<Option<Checked>>,
+    mut checked: Vec<Option<Checked<ReadAhead>>>,
 ) -> ChainPlan {
     let head_seq = held.head_seq();
     // Sequences, links, forks and gaps are checked record by record here, against the held
@@ -353,7 +386,13 @@ pub fn plan_chain(
         let verified = match checked.get_mut(index).and_then(Option::take) {
             Some(read) if links(&read.record, till_id, chain, wire.seq, &prev_hash) => {
                 if read.signature_valid {
-                    Ok((read.record, read.hash))
+                    Ok(Accepted {
+                        seq: wire.seq,
+                        hash: read.hash,
+                        record: read.record,
+                        ticket: read.read.ticket,
+                        event: Some(read.read.event),
+                    })
                 } else {
                     // Everything from the first bad signature on is refused (later records
                     // link to it).
@@ -361,16 +400,18 @@ pub fn plan_chain(
                 }
             }
             // Unreadable or unlinked: the domain's verifier says exactly why.
-            _ => verify_one(key, till_id, chain, wire, &prev_hash),
+            _ => verify_one(key, till_id, chain, wire, &prev_hash).map(|(record, hash)| Accepted {
+                seq: wire.seq,
+                hash,
+                ticket: rollup::parse_ticket(&record),
+                record,
+                event: None,
+            }),
         };
         match verified {
-            Ok((record, hash)) => {
-                prev_hash = hash.clone();
-                accepted.push(Accepted {
-                    seq: wire.seq,
-                    hash,
-                    record,
-                });
+            Ok(record) => {
+                prev_hash = record.hash.clone();
+                accepted.push(record);
                 expected += 1;
             }
             Err(reason) => {
@@ -543,7 +584,7 @@ mod tests {
             chain: Chain::Cash,
             records: batch.to_vec(),
         }];
-        let mut checked = CheckedBatches::check(&key().public_key(), &upload);
+        let mut checked = CheckedBatches::check(&key().public_key(), "SHOP", &upload);
         plan_chain(
             key().public_key(),
             "T1",

@@ -72,7 +72,7 @@ impl std::ops::AddAssign for RollupDelta {
 
 /// Why a record could not be rolled up (its signature verified, but the payload is not a
 /// ticket this server understands).
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[error("ticket {seq}: payload is not a ticket: {reason}")]
 pub struct RollupError {
     pub seq: u64,
@@ -92,8 +92,11 @@ pub fn add_record(
     Ok(())
 }
 
+/// A record's payload read as a ticket (see [`parse_ticket`]).
+pub type ParsedTicket = Result<Option<Ticket>, RollupError>;
+
 /// The ticket of a record of the `ticket` chain (`None` for other chains).
-pub fn parse_ticket(signed: &SignedRecord) -> Result<Option<Ticket>, RollupError> {
+pub fn parse_ticket(signed: &SignedRecord) -> ParsedTicket {
     let record = &signed.record;
     if record.chain != Chain::Ticket {
         return Ok(None);

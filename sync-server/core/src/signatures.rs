@@ -2,7 +2,8 @@
 //!
 //! Each check is the domain's [`PublicKey::verify`] (ring, low-S signatures only: the same
 //! verdict as every till and auditor); this module spreads a batch's checks over the available
-//! cores.
+//! cores, with whatever else the caller reads of each record on its own (see
+//! [`check_stored`]), so that work is done once and in parallel too.
 
 use pos_domain::record::{PublicKey, Signature, SignedRecord};
 
@@ -32,26 +33,38 @@ impl FastKey {
 }
 
 /// A stored record as read before an upload's transaction: parsed, hashed, its signature
-/// checked.
+/// checked, and what the caller read of it (`read`).
 #[derive(Clone, Debug)]
-pub struct Checked {
+pub struct Checked<T = ()> {
     pub record: SignedRecord,
     /// Hex SHA-256 of the stored bytes.
     pub hash: String,
     /// Whether its signature is valid under the till's key.
     pub signature_valid: bool,
+    /// What `read` of [`check_stored`] made of the record.
+    pub read: T,
 }
 
-/// Reads each stored record (canonical bytes with the signature) and checks its signature,
-/// on up to `threads` threads, in the records' order (`None`: not a record).
-pub fn check_stored(key: &FastKey, stored: &[&str], threads: usize) -> Vec<Option<Checked>> {
+/// Reads each stored record (canonical bytes with the signature), checks its signature and
+/// applies `read` to it (with its hash), on up to `threads` threads, in the records' order
+/// (`None`: not a record).
+pub fn check_stored<T: Send>(
+    key: &FastKey,
+    stored: &[&str],
+    threads: usize,
+    read: impl Fn(&SignedRecord, &str) -> T + Sync,
+) -> Vec<Option<Checked<T>>> {
     let check = |bytes: &str| {
         SignedRecord::from_stored(bytes.as_bytes())
             .ok()
-            .map(|record| Checked {
-                hash: record.hash(),
-                signature_valid: key.verify_record(&record),
-                record,
+            .map(|record| {
+                let hash = record.hash();
+                Checked {
+                    signature_valid: key.verify_record(&record),
+                    read: read(&record, &hash),
+                    hash,
+                    record,
+                }
             })
     };
     let threads = threads.clamp(1, 16);
@@ -68,7 +81,10 @@ pub fn check_stored(key: &FastKey, stored: &[&str], threads: usize) -> Vec<Optio
             .into_iter()
             .zip(stored.chunks(chunk))
             // A check that panicked proves nothing: its records count as unreadable.
-            .flat_map(|(h, part)| h.join().unwrap_or_else(|_| vec![None; part.len()]))
+            .flat_map(|(h, part)| {
+                h.join()
+                    .unwrap_or_else(|_| part.iter().map(|_| None).collect())
+            })
             .collect()
     })
 }
@@ -165,11 +181,15 @@ mod tests {
         let refs: Vec<&str> = stored.iter().map(String::as_str).collect();
         let fast = FastKey::new(&key.public_key());
         for threads in [1, 2, 3, 8] {
-            let checked = check_stored(&fast, &refs, threads);
+            let checked = check_stored(&fast, &refs, threads, |_, hash| hash.to_string());
             let invalid: Vec<usize> = (0..checked.len())
                 .filter(|i| !checked[*i].as_ref().is_some_and(|c| c.signature_valid))
                 .collect();
             assert!(checked[10].is_none(), "threads {threads}: not a record");
+            assert!(
+                checked.iter().flatten().all(|c| c.read == c.hash),
+                "threads {threads}: the caller's reading of each record is kept with it"
+            );
             assert_eq!(
                 checked[0].as_ref().map(|c| c.hash.clone()),
                 Some(list[0].hash()),

@@ -286,7 +286,7 @@ async fn customer_states(
 }
 
 /// The storage verbs of an upload's transaction on PostgreSQL (see [`IngestTx`]): each batch
-/// is one statement (`UNNEST` arrays).
+/// is one statement (`UNNEST` arrays; the records one binary `COPY`).
 struct PgIngest<'a> {
     tx: &'a deadpool_postgres::Transaction<'a>,
     /// Whether this transaction holds the outbox lock ([`OUTBOX_LOCK`]).
@@ -360,12 +360,12 @@ struct OutboxRows {
 }
 
 impl OutboxRows {
-    fn new(events: &[&pos_hq_core::events::OutboxEvent]) -> OutboxRows {
+    fn new(events: &[pos_hq_core::events::OutboxRow]) -> OutboxRows {
         OutboxRows {
             ids: events.iter().map(|e| e.id.clone()).collect(),
             types: events.iter().map(|e| e.event_type.clone()).collect(),
             subjects: events.iter().map(|e| e.subject.clone()).collect(),
-            envelopes: events.iter().map(|e| e.envelope.to_string()).collect(),
+            envelopes: events.iter().map(|e| e.envelope.clone()).collect(),
         }
     }
 }
@@ -497,29 +497,41 @@ impl IngestTx for PgIngest<'_> {
         records: &[ingest::Accepted],
         received_at: &str,
     ) -> Result<()> {
-        let seqs: Vec<i64> = records.iter().map(|a| a.seq as i64).collect();
-        let ats: Vec<String> = records
-            .iter()
-            .map(|a| timestamp::format(&a.record.record.at))
-            .collect();
-        let hashes: Vec<&str> = records.iter().map(|a| a.hash.as_str()).collect();
-        let bodies: Vec<&[u8]> = records.iter().map(|a| a.record.stored.as_slice()).collect();
-        self.tx
-            .execute(
-                "INSERT INTO records (till_id, chain, seq, at, hash, body, received_at)
-                 SELECT $1, $2, s, a, h, b, $7
-                 FROM UNNEST($3::BIGINT[], $4::TEXT[], $5::TEXT[], $6::BYTEA[]) AS u(s, a, h, b)",
-                &[
-                    &till_id,
-                    &chain.name(),
-                    &seqs,
-                    &ats,
-                    &hashes,
-                    &bodies,
-                    &received_at,
-                ],
+        // COPY, binary: PostgreSQL's bulk path, the records being new rows (their sequences
+        // follow the chain head, held under the till's lock).
+        use tokio_postgres::binary_copy::BinaryCopyInWriter;
+        use tokio_postgres::types::{ToSql, Type};
+        const COLUMNS: [Type; 7] = [
+            Type::TEXT,
+            Type::TEXT,
+            Type::INT8,
+            Type::TEXT,
+            Type::TEXT,
+            Type::BYTEA,
+            Type::TEXT,
+        ];
+        let sink = self
+            .tx
+            .copy_in(
+                "COPY records (till_id, chain, seq, at, hash, body, received_at) FROM STDIN BINARY",
             )
             .await?;
+        let writer = BinaryCopyInWriter::new(sink, &COLUMNS);
+        futures_util::pin_mut!(writer);
+        for a in records {
+            let (seq, at) = (a.seq as i64, timestamp::format(&a.record.record.at));
+            let row: [&(dyn ToSql + Sync); 7] = [
+                &till_id,
+                &chain.name(),
+                &seq,
+                &at,
+                &a.hash,
+                &a.record.stored,
+                &received_at,
+            ];
+            writer.as_mut().write(&row).await?;
+        }
+        writer.finish().await?;
         Ok(())
     }
 
@@ -824,10 +836,47 @@ impl IngestTx for PgIngest<'_> {
 
     async fn returns_of(
         &mut self,
-        original_till: &str,
-        original_ticket: u64,
-    ) -> Result<Vec<(String, u64)>> {
-        returns::returns_of(&**self.tx, original_till, original_ticket).await
+        originals: &[ingest_tx::TicketRef],
+    ) -> Result<BTreeMap<ingest_tx::TicketRef, Vec<ingest_tx::TicketRef>>> {
+        let tills: Vec<&str> = originals.iter().map(|(till, _)| till.as_str()).collect();
+        let seqs: Vec<i64> = originals.iter().map(|(_, seq)| *seq as i64).collect();
+        let mut out: BTreeMap<ingest_tx::TicketRef, Vec<ingest_tx::TicketRef>> = BTreeMap::new();
+        for row in self
+            .tx
+            .query(
+                "SELECT r.original_till, r.original_ticket, r.till_id, r.seq
+                 FROM UNNEST($1::TEXT[], $2::BIGINT[]) AS u(till, seq)
+                 JOIN ticket_returns r ON r.original_till = u.till AND r.original_ticket = u.seq
+                 ORDER BY r.original_till, r.original_ticket, r.till_id, r.seq",
+                &[&tills, &seqs],
+            )
+            .await?
+        {
+            out.entry((row.get(0), row.get::<_, i64>(1) as u64))
+                .or_default()
+                .push((row.get(2), row.get::<_, i64>(3) as u64));
+        }
+        Ok(out)
+    }
+
+    async fn ticket_bodies(
+        &mut self,
+        tickets: &[ingest_tx::TicketRef],
+    ) -> Result<BTreeMap<ingest_tx::TicketRef, Vec<u8>>> {
+        let tills: Vec<&str> = tickets.iter().map(|(till, _)| till.as_str()).collect();
+        let seqs: Vec<i64> = tickets.iter().map(|(_, seq)| *seq as i64).collect();
+        Ok(self
+            .tx
+            .query(
+                "SELECT r.till_id, r.seq, r.body
+                 FROM UNNEST($1::TEXT[], $2::BIGINT[]) AS u(till, seq)
+                 JOIN records r ON r.till_id = u.till AND r.chain = 'ticket' AND r.seq = u.seq",
+                &[&tills, &seqs],
+            )
+            .await?
+            .iter()
+            .map(|row| ((row.get(0), row.get::<_, i64>(1) as u64), row.get(2)))
+            .collect())
     }
 
     async fn tickets_with_returns(&mut self, till_id: &str, seqs: &[u64]) -> Result<Vec<u64>> {
@@ -860,7 +909,7 @@ impl IngestTx for PgIngest<'_> {
 
     async fn insert_outbox_events(
         &mut self,
-        events: &[&pos_hq_core::events::OutboxEvent],
+        events: &[pos_hq_core::events::OutboxRow],
     ) -> Result<()> {
         // Written last, under the outbox lock: cursors become visible in increasing order.
         self.events = Some(OutboxRows::new(events));

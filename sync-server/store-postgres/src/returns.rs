@@ -16,21 +16,25 @@ pub(crate) async fn index_returns(
     till_id: &str,
     returns: &[pos_hq_core::returns::NamedReturn],
 ) -> Result<()> {
-    for r in returns {
-        let ticket = r.original_ticket as i64;
-        tx.execute(
-            "INSERT INTO ticket_returns (original_till, original_ticket, till_id, seq)
-             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            &[&r.original_till, &ticket, &till_id, &(r.seq as i64)],
-        )
-        .await?;
-        tx.execute(
-            "DELETE FROM return_reservations
-             WHERE till_id = $1 AND original_till = $2 AND original_ticket = $3",
-            &[&till_id, &r.original_till, &ticket],
-        )
-        .await?;
-    }
+    // Two statements for the whole upload, in the returns' order.
+    let tills: Vec<&str> = returns.iter().map(|r| r.original_till.as_str()).collect();
+    let tickets: Vec<i64> = returns.iter().map(|r| r.original_ticket as i64).collect();
+    let seqs: Vec<i64> = returns.iter().map(|r| r.seq as i64).collect();
+    tx.execute(
+        "INSERT INTO ticket_returns (original_till, original_ticket, till_id, seq)
+         SELECT t, n, $3, s FROM UNNEST($1::TEXT[], $2::BIGINT[], $4::BIGINT[]) WITH ORDINALITY
+           AS u(t, n, s, o)
+         ORDER BY o
+         ON CONFLICT DO NOTHING",
+        &[&tills, &tickets, &till_id, &seqs],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM return_reservations r USING UNNEST($2::TEXT[], $3::BIGINT[]) AS u(t, n)
+         WHERE r.till_id = $1 AND r.original_till = u.t AND r.original_ticket = u.n",
+        &[&till_id, &tills, &tickets],
+    )
+    .await?;
     Ok(())
 }
 

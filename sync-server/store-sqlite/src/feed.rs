@@ -7,7 +7,7 @@ use pos_domain::web_order::{self, WebOrder};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use pos_hq_core::distribution::{self, EVERY_SHOP, StoredChange, StoredPage, territory_scope};
-use pos_hq_core::events::OutboxEvent;
+use pos_hq_core::events::{OutboxEvent, OutboxRow};
 use pos_hq_core::web_orders;
 use pos_hq_store::{NewChange, Page, Placed, Placement, Result, ShopSelection, StoreError};
 
@@ -93,17 +93,19 @@ pub fn write_events<'a>(
     tx: &Connection,
     events: impl IntoIterator<Item = &'a OutboxEvent>,
 ) -> Result<()> {
+    let rows: Vec<OutboxRow> = events.into_iter().map(OutboxRow::from).collect();
+    write_rows(tx, &rows)
+}
+
+/// Writes outbox events as stored ([`OutboxRow`]), in order; an event id already written is
+/// skipped.
+pub fn write_rows(tx: &Connection, rows: &[OutboxRow]) -> Result<()> {
     let mut outbox = tx.prepare_cached(
         "INSERT INTO outbox (event_id, type, subject, envelope) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (event_id) DO NOTHING",
     )?;
-    for e in events {
-        outbox.execute(params![
-            e.id,
-            e.event_type,
-            e.subject,
-            e.envelope.to_string()
-        ])?;
+    for e in rows {
+        outbox.execute(params![e.id, e.event_type, e.subject, e.envelope])?;
     }
     Ok(())
 }

@@ -609,18 +609,43 @@ impl IngestTx for SqliteIngest<'_> {
 
     async fn returns_of(
         &mut self,
-        original_till: &str,
-        original_ticket: u64,
-    ) -> Result<Vec<(String, u64)>> {
-        returns::returns_of(self.tx, original_till, original_ticket)
+        originals: &[ingest_tx::TicketRef],
+    ) -> Result<BTreeMap<ingest_tx::TicketRef, Vec<ingest_tx::TicketRef>>> {
+        let mut out = BTreeMap::new();
+        for (till, ticket) in originals {
+            let returns = returns::returns_of(self.tx, till, *ticket)?;
+            if !returns.is_empty() {
+                out.insert((till.clone(), *ticket), returns);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn ticket_bodies(
+        &mut self,
+        tickets: &[ingest_tx::TicketRef],
+    ) -> Result<BTreeMap<ingest_tx::TicketRef, Vec<u8>>> {
+        let mut get = self.tx.prepare_cached(
+            "SELECT body FROM records WHERE till_id = ?1 AND chain = 'ticket' AND seq = ?2",
+        )?;
+        let mut out = BTreeMap::new();
+        for (till, seq) in tickets {
+            let body: Option<Vec<u8>> = get
+                .query_row(params![till, *seq as i64], |r| r.get(0))
+                .optional()?;
+            if let Some(body) = body {
+                out.insert((till.clone(), *seq), body);
+            }
+        }
+        Ok(out)
     }
 
     async fn tickets_with_returns(&mut self, till_id: &str, seqs: &[u64]) -> Result<Vec<u64>> {
         returns::tickets_with_returns(self.tx, till_id, seqs)
     }
 
-    async fn insert_outbox_events(&mut self, events: &[&events::OutboxEvent]) -> Result<()> {
-        sqlite_feed::write_events(self.tx, events.iter().copied())
+    async fn insert_outbox_events(&mut self, events: &[events::OutboxRow]) -> Result<()> {
+        sqlite_feed::write_rows(self.tx, events)
     }
 
     async fn lock_feed(&mut self) -> Result<()> {
@@ -1345,6 +1370,7 @@ impl Store for SqliteStore {
         till_clock: Option<DateTime<Utc>>,
     ) -> Result<UploadResponse> {
         let till = till.clone();
+        let mut timer = ingest_tx::StepTimer::start();
         // Signatures first, off the writer: other uploads keep being written meanwhile.
         let checked = {
             let till = till.clone();
@@ -1352,8 +1378,14 @@ impl Store for SqliteStore {
                 .await
                 .map_err(|e| StoreError::Database(e.to_string()))?
         };
-        self.with(move |c| ingest_tx(c, &till, checked, now, till_clock))
-            .await
+        timer.mark("check");
+        let till_id = till.till_id.clone();
+        let answer = self
+            .with(move |c| ingest_tx(c, &till, checked, now, till_clock))
+            .await;
+        timer.mark("write+commit");
+        timer.report(&till_id);
+        answer
     }
 
     async fn instrument(

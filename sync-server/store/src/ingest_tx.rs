@@ -2,7 +2,8 @@
 //! inside its transaction, over [`IngestTx`], the storage verbs a backend offers.
 //!
 //! An upload is checked in three steps. Its signatures first, before any transaction, on every
-//! core ([`CheckedBatches::check`]: they do not depend on what head office holds). Then, in
+//! core, with each record's ticket read and its event serialized ([`CheckedBatches::check`],
+//! [`pos_hq_core::ingest::ReadAhead`]: none of it depends on what head office holds). Then, in
 //! the upload's transaction, [`ingest()`]: the held state is read, each chain planned
 //! ([`pos_hq_core::ingest::plan_chain`]: links, forks, gaps) and the rest derived
 //! ([`pos_hq_core::derive`]), then written in this order:
@@ -59,7 +60,7 @@ use super::{NewChange, Result, StoreError, TillAuth, clock_skew_ms};
 use pos_hq_core::accounting::{self, PendingClosure};
 use pos_hq_core::crm::{self, ClockAlarm, ContactOrigin, CustomerState};
 use pos_hq_core::derive::{IngestWrites, ingest_writes};
-use pos_hq_core::events::{self, OutboxEvent};
+use pos_hq_core::events::{self, OutboxEvent, OutboxRow};
 use pos_hq_core::ingest::{self, Accepted, ChainPlan, CheckedBatches, Held, NewAlarm};
 use pos_hq_core::rollup::{RollupDelta, RollupKey};
 use pos_hq_core::stock::{self, StockKey};
@@ -223,16 +224,21 @@ pub trait IngestTx {
         till_id: &str,
         returns: &[pos_hq_core::returns::NamedReturn],
     ) -> Result<()>;
-    /// The (till, ticket sequence) of every return indexed under an original ticket.
+    /// The (till, ticket sequence) of every return indexed under each of the original
+    /// tickets `originals` (till, sequence), by original (originals without any are left out).
     async fn returns_of(
         &mut self,
-        original_till: &str,
-        original_ticket: u64,
-    ) -> Result<Vec<(String, u64)>>;
+        originals: &[TicketRef],
+    ) -> Result<BTreeMap<TicketRef, Vec<TicketRef>>>;
+    /// The stored bodies of the held tickets among `tickets` (till, sequence), by ticket.
+    async fn ticket_bodies(
+        &mut self,
+        tickets: &[TicketRef],
+    ) -> Result<BTreeMap<TicketRef, Vec<u8>>>;
     /// Which of the till's tickets `seqs` have returns indexed under them.
     async fn tickets_with_returns(&mut self, till_id: &str, seqs: &[u64]) -> Result<Vec<u64>>;
     /// Appends events to the outbox, in order (an event id already written is skipped).
-    async fn insert_outbox_events(&mut self, events: &[&OutboxEvent]) -> Result<()>;
+    async fn insert_outbox_events(&mut self, events: &[OutboxRow]) -> Result<()>;
 
     // The customers a till uploads (see [`put_customers`]).
 
@@ -257,6 +263,9 @@ pub trait IngestTx {
     ) -> Result<Vec<bool>>;
 }
 
+/// A ticket of any till: (till, sequence in its ticket chain).
+pub type TicketRef = (String, u64);
+
 /// A daily entry to store (see [`IngestTx::post_entry`]).
 pub struct PostedEntry<'a> {
     pub till_id: &'a str,
@@ -277,7 +286,7 @@ impl CheckedUpload {
     /// Checks the signatures of an upload of `till` (CPU work, on every core: run it off the
     /// async workers and before the transaction).
     pub fn check(till: &TillAuth, batches: Vec<ChainBatch>) -> CheckedUpload {
-        let checked = CheckedBatches::check(&till.public_key, &batches);
+        let checked = CheckedBatches::check(&till.public_key, &till.shop_id, &batches);
         CheckedUpload { batches, checked }
     }
 }
@@ -294,19 +303,23 @@ pub async fn ingest(
     let mut timer = StepTimer::start();
     tx.lock_till(&till.till_id).await?;
     timer.mark("lock");
-    let plans = plan(tx, till, upload).await?;
+    let mut plans = plan(tx, till, upload).await?;
     timer.mark("plan");
-    let writes = ingest_writes(&till.shop_id, &plans);
+    let writes = ingest_writes(&till.shop_id, &mut plans);
     timer.mark("derive");
     let received_at = timestamp::format(&now);
     store_records(tx, till, &plans, &received_at).await?;
     timer.mark("records");
     let orders = apply_till_actions(tx, till, &plans, now).await?;
+    timer.mark("orders");
     let feed_events = customers_and_stock(tx, &writes, &orders, &received_at).await?;
     timer.mark("customers+stock");
     let mut money = apply_stored_value(tx, till, &writes, &received_at).await?;
+    timer.mark("stored value");
     money.alarms.extend(index_returns(tx, till, &writes).await?);
+    timer.mark("returns");
     money.alarms.extend(apply_serials(tx, &writes).await?);
+    timer.mark("serials");
     if !writes.notice_receipts.is_empty() {
         let received = tx
             .record_notice_receipts(&writes.notice_receipts, &received_at)
@@ -316,9 +329,10 @@ pub async fn ingest(
                 .iter()
                 .map(|(notice, receipt)| pos_hq_core::logistics::notice_received(notice, receipt)),
         );
+        timer.mark("notices");
     }
     let alarm_events = raise_alarms(tx, till, &writes, &orders, &money.alarms, now).await?;
-    timer.mark("value+returns+alarms");
+    timer.mark("alarms");
     tx.touch_till(
         &till.till_id,
         &received_at,
@@ -333,15 +347,17 @@ pub async fn ingest(
         tx.add_rollups(&writes.rollups).await?;
     }
     timer.mark("rollups");
-    let events: Vec<&OutboxEvent> = writes
-        .events
-        .iter()
-        .chain(&money.events)
-        .chain(&alarm_events)
-        .chain(&entry_events)
-        .chain(&orders.events)
-        .chain(&feed_events)
-        .collect();
+    let mut events = writes.events;
+    events.extend(
+        money
+            .events
+            .into_iter()
+            .chain(alarm_events)
+            .chain(entry_events)
+            .chain(orders.events)
+            .chain(feed_events)
+            .map(OutboxEvent::into_row),
+    );
     if !events.is_empty() {
         tx.insert_outbox_events(&events).await?;
     }
@@ -524,37 +540,68 @@ async fn index_returns(
                 }),
         );
     }
+    over_return_alarms(tx, &checks).await
+}
+
+/// The over-return alarm of each original `checks` name, on the check's record, if the returns
+/// held give back more than it sold (an original not held yet is checked when it arrives).
+/// Two reads whatever the number of checks: the returns of every original, then the bodies of
+/// the originals and their returns.
+async fn over_return_alarms(
+    tx: &mut impl IngestTx,
+    checks: &[pos_hq_core::returns::NamedReturn],
+) -> Result<Vec<NewAlarm>> {
+    if checks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let originals: BTreeSet<TicketRef> = checks
+        .iter()
+        .map(|r| (r.original_till.clone(), r.original_ticket))
+        .collect();
+    let originals: Vec<TicketRef> = originals.into_iter().collect();
+    let returns = tx.returns_of(&originals).await?;
+    let mut wanted: BTreeSet<TicketRef> = originals.iter().cloned().collect();
+    wanted.extend(returns.values().flatten().cloned());
+    let wanted: Vec<TicketRef> = wanted.into_iter().collect();
+    let tickets: BTreeMap<TicketRef, pos_domain::ticket::Ticket> = tx
+        .ticket_bodies(&wanted)
+        .await?
+        .into_iter()
+        .filter_map(|(key, body)| Some((key, read_ticket(&body)?)))
+        .collect();
     let mut alarms = Vec::new();
-    for r in &checks {
-        if let Some(alarm) = over_return_alarm(tx, r).await? {
-            alarms.push(alarm);
-        }
+    for r in checks {
+        let key = (r.original_till.clone(), r.original_ticket);
+        let Some(original) = tickets.get(&key) else {
+            continue;
+        };
+        let held: Vec<pos_domain::ticket::Ticket> = returns
+            .get(&key)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| tickets.get(k).cloned())
+            .collect();
+        alarms.extend(over_return_alarm(r, original, &held));
     }
     Ok(alarms)
 }
 
-/// The over-return alarm of the original `r` names, on `r`'s record, if the returns held give
-/// back more than it sold (an original not held yet is checked when it arrives).
-async fn over_return_alarm(
-    tx: &mut impl IngestTx,
+/// The over-return alarm of the original `r` names, on `r`'s record, if the `returns` held
+/// give back more than `original` sold.
+fn over_return_alarm(
     r: &pos_hq_core::returns::NamedReturn,
-) -> Result<Option<NewAlarm>> {
-    let Some(original) = held_ticket(tx, &r.original_till, r.original_ticket).await? else {
-        return Ok(None);
-    };
-    let mut returns = Vec::new();
-    for (till_id, seq) in tx.returns_of(&r.original_till, r.original_ticket).await? {
-        returns.extend(held_ticket(tx, &till_id, seq).await?);
-    }
-    let over = pos_hq_core::returns::over_returned(&original, &returns);
+    original: &pos_domain::ticket::Ticket,
+    returns: &[pos_domain::ticket::Ticket],
+) -> Option<NewAlarm> {
+    let over = pos_hq_core::returns::over_returned(original, returns);
     if over.is_empty() {
-        return Ok(None);
+        return None;
     }
     let lines: Vec<String> = over
         .iter()
         .map(|(line, n)| format!("line {line}: {n} more than sold"))
         .collect();
-    Ok(Some(NewAlarm {
+    Some(NewAlarm {
         chain: Chain::Ticket,
         seq: r.seq,
         kind: ingest::AlarmKind::OverReturned,
@@ -568,25 +615,14 @@ async fn over_return_alarm(
         ),
         received: Vec::new(),
         received_hash: r.hash.clone(),
-    }))
+    })
 }
 
-/// A held ticket of a till, read from its stored record (`None`: not held or not a ticket).
-async fn held_ticket(
-    tx: &mut impl IngestTx,
-    till_id: &str,
-    seq: u64,
-) -> Result<Option<pos_domain::ticket::Ticket>> {
-    let Some(body) = tx
-        .record_bodies(till_id, Chain::Ticket, seq.saturating_sub(1), seq)
-        .await?
-        .pop()
-    else {
-        return Ok(None);
-    };
-    Ok(pos_domain::record::SignedRecord::from_stored(&body)
+/// A held ticket read from its stored record (`None`: not a ticket).
+fn read_ticket(body: &[u8]) -> Option<pos_domain::ticket::Ticket> {
+    pos_domain::record::SignedRecord::from_stored(body)
         .ok()
-        .and_then(|signed| pos_hq_core::rollup::parse_ticket(&signed).ok().flatten()))
+        .and_then(|signed| pos_hq_core::rollup::parse_ticket(&signed).ok().flatten())
 }
 
 /// Moves the handsets the upload's records name (see [`stock::apply_serials`]); returns the
@@ -803,8 +839,8 @@ pub async fn put_customers(
         .collect();
     tx.put_changes(&feed).await?;
     if !events.is_empty() {
-        tx.insert_outbox_events(&events.iter().collect::<Vec<_>>())
-            .await?;
+        let rows: Vec<OutboxRow> = events.into_iter().map(OutboxEvent::into_row).collect();
+        tx.insert_outbox_events(&rows).await?;
     }
     Ok(CustomersUploadResponse {
         stored: changed.len() as u64,
