@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use pos_domain::stock::MovementKind;
 use pos_domain::web_order::WebOrder;
 use pos_hq_core::stock::{self, Movement, Planned, StockKey, Stored};
-use pos_hq_store::stock::{StockLevel, StockMovementRow, StockStore, level_from};
+use pos_hq_store::stock::{StockLevel, StockMovementRow, StockStore, in_shop_order, level_from};
 use pos_hq_store::{Result, StoreError};
 use tokio_postgres::GenericClient;
 use tokio_postgres::Row;
@@ -305,12 +305,11 @@ impl StockStore for PgStore {
                 "SELECT shop_id, product_id, unit, level, in_transit, reserved, version
                    FROM stock_levels
                   WHERE product_id = ANY($1::TEXT[])
-                    AND (cardinality($2::TEXT[]) = 0 OR shop_id = ANY($2::TEXT[]))
-                  ORDER BY shop_id, product_id, unit",
+                    AND (cardinality($2::TEXT[]) = 0 OR shop_id = ANY($2::TEXT[]))",
                 &[&products, &shops],
             )
             .await?;
-        Ok(rows.iter().map(level).collect())
+        Ok(in_shop_order(rows.iter().map(level).collect()))
     }
 
     async fn stock_movements(

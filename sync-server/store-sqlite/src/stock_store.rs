@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use pos_domain::stock::MovementKind;
 use pos_domain::web_order::WebOrder;
 use pos_hq_core::stock::{self, Movement, Planned, StockKey, Stored};
-use pos_hq_store::stock::{StockLevel, StockMovementRow, StockStore, level_from};
+use pos_hq_store::stock::{StockLevel, StockMovementRow, StockStore, in_shop_order, level_from};
 use pos_hq_store::{Result, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -269,12 +269,12 @@ impl StockStore for SqliteStore {
                 "SELECT shop_id, product_id, unit, level, in_transit, reserved, version
                    FROM stock_levels
                   WHERE product_id IN (SELECT value FROM json_each(?1))
-                    AND (json_array_length(?2) = 0 OR shop_id IN (SELECT value FROM json_each(?2)))
-                  ORDER BY shop_id, product_id, unit",
+                    AND (json_array_length(?2) = 0 OR shop_id IN (SELECT value FROM json_each(?2)))",
             )?;
-            Ok(stmt
-                .query_map(params![products, shops], level)?
-                .collect::<rusqlite::Result<_>>()?)
+            Ok(in_shop_order(
+                stmt.query_map(params![products, shops], level)?
+                    .collect::<rusqlite::Result<_>>()?,
+            ))
         })
         .await
     }

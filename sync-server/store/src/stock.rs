@@ -64,6 +64,16 @@ pub trait StockStore {
     ) -> Result<Vec<StockMovementRow>>;
 }
 
+/// Puts stock lines in the order [`StockStore::stock_levels`] answers them: by shop, product
+/// and unit. Sorted here rather than by the database: an answer of 60,000 lines sorted by
+/// PostgreSQL spills to disk and took most of the query's time.
+pub fn in_shop_order(mut levels: Vec<StockLevel>) -> Vec<StockLevel> {
+    levels.sort_unstable_by(|a, b| {
+        (&a.shop_id, &a.product_id, &a.unit).cmp(&(&b.shop_id, &b.product_id, &b.unit))
+    });
+    levels
+}
+
 /// A stock line as read, its availability computed by the one rule
 /// ([`pos_hq_core::stock::Stored::available`]).
 #[allow(clippy::too_many_arguments)]
