@@ -56,10 +56,14 @@ describe('devices in the app', () => {
       await scan(page, stack.product('ACC-CBL-CC1').barcode); // 14.90
       await cartLines(page, 2);
       await eventually(async () => compact(await text(page, 'sale-total')) === `Total${fr('44.89')}`, 'the second quote');
+      // The display thread shows the newest screen queued (a slow display never holds a sale
+      // up), so the customer is given the time to see the second line before the payment.
+      await eventually(() => stack.displayed().at(-1)?.startsWith('Cable USB-C'), 'the second line on the display');
       await page.keyboard.press('F9');
       await page.getByTestId('payment-screen').waitFor();
       await tender(page, 'E', '50');
       await page.getByTestId('receipt-screen').waitFor();
+      await eventually(() => stack.displayed().at(-1)?.startsWith('PAYE'), 'what was paid on the display');
       await page.getByTestId('logout').click();
       await eventually(() => changes(stack.displayed()).length >= 5, 'the idle message after the sale');
       const screens = changes(stack.displayed());
