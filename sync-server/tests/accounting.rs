@@ -66,19 +66,12 @@ fn hledger_available() -> bool {
     }
 }
 
+/// `sync-server admin ARGS` on the database, which must succeed.
 fn admin(db_url: &str, args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sync-server"))
-        .arg("--db")
-        .arg(db_url)
-        .arg("admin")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "sync-server admin {args:?} fails: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let command: Vec<&str> = std::iter::once("admin")
+        .chain(args.iter().copied())
+        .collect();
+    sync_server_json(db_url, &command);
 }
 
 async fn exports_match_the_uploaded_z_closures(backend: Backend) {

@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::process::Command;
 
 use pos_domain::Money;
 use pos_domain::closure::ClosureLevel;
@@ -29,19 +28,12 @@ fn tender(kind: TenderKind, cents: i64, reference: Option<&InstrumentNumber>) ->
     }
 }
 
+/// `sync-server admin ARGS` on the database, which must succeed.
 fn admin(db_url: &str, args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sync-server"))
-        .arg("--db")
-        .arg(db_url)
-        .arg("admin")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "sync-server admin {args:?} fails: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let command: Vec<&str> = std::iter::once("admin")
+        .chain(args.iter().copied())
+        .collect();
+    sync_server_json(db_url, &command);
 }
 
 async fn a_gift_card_is_a_liability_and_its_goods_are_taxed_when_it_is_spent(backend: Backend) {
