@@ -6,7 +6,6 @@
 
 mod support;
 
-
 use pos_domain::Money;
 use pos_domain::closure::ClosureLevel;
 use pos_domain::journal::CashMovementKind;
