@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -81,54 +80,6 @@ fn set_up_shop(db: &str) -> (String, String) {
 }
 
 /// A free port on 127.0.0.1, so a restarted server listens where the till enrolled.
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The real server as a process, which a test may kill without warning.
-struct ServerProcess {
-    child: Child,
-}
-
-impl ServerProcess {
-    fn start(db: &str, port: u16) -> ServerProcess {
-        let child = Command::new(env!("CARGO_BIN_EXE_sync-server"))
-            .args([
-                "--db",
-                db,
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the sync-server binary starts");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the server listens within 30 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        ServerProcess { child }
-    }
-
-    fn kill(&mut self) {
-        self.child.kill().expect("SIGKILL the server");
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// What head office holds of `till_id`: its record count and its sales total in cents.
 async fn held_at_head_office(db: &str, till_id: &str) -> (u64, i64) {
     let store = open_store(db).await.expect("the store opens");

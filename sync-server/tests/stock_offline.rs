@@ -11,7 +11,6 @@
 
 mod support;
 
-use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -194,49 +193,6 @@ async fn a_notice_posted_to_head_office_is_received_at_its_till_once(backend: Ba
 }
 
 /// A free port on 127.0.0.1, so a restarted server listens where the till enrolled.
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The real server as a process, which the test stops and starts again on the same port.
-struct ServerProcess {
-    child: Child,
-}
-
-impl ServerProcess {
-    fn start(db: &str, port: u16) -> ServerProcess {
-        let child = Command::new(env!("CARGO_BIN_EXE_sync-server"))
-            .args([
-                "--db",
-                db,
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the sync-server binary starts");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the server listens within 30 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        ServerProcess { child }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The `till` binary built with this workspace (next to this test's own executable).
 fn till_binary() -> PathBuf {
     let deps = std::env::current_exe().unwrap();

@@ -594,3 +594,56 @@ pub fn hledger_total(journal: &std::path::Path, prefix: &str) -> pos_domain::Mon
     }
     total
 }
+
+/// A port free on loopback now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The real `sync-server serve` as a process on `port`, which a test may kill without warning
+/// and start again on the same port.
+pub struct ServerProcess {
+    child: std::process::Child,
+}
+
+impl ServerProcess {
+    pub fn start(db: &str, port: u16) -> ServerProcess {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"))
+            .args([
+                "--db",
+                db,
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the sync-server binary starts");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server listens within 30 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        ServerProcess { child }
+    }
+
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL the server");
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
