@@ -409,6 +409,30 @@ fn verification_cost(ledger: &Ledger) {
         assert!(fast.verify(bytes, signature));
     }
     let ring = started.elapsed().as_secs_f64();
+    // Reading an upload before its transaction, without the signature checks: parsing,
+    // hashing, the signed bytes, and what ingest reads ahead (the ticket and the event).
+    let stored: Vec<String> = ledger
+        .chains
+        .iter()
+        .flat_map(|(_, list)| list.iter())
+        .map(|r| String::from_utf8(r.stored.clone()).unwrap())
+        .collect();
+    let stored: Vec<&str> = stored.iter().map(String::as_str).collect();
+    let started = Instant::now();
+    let (parsed, _) = sync_server::signatures::read_stored(&fast, &stored, 1, |_, _| ());
+    let parsing = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    for r in parsed.iter().flatten() {
+        std::hint::black_box(sync_server::ingest::ReadAhead::read(
+            "S", &r.record, &r.hash,
+        ));
+    }
+    let read_ahead = started.elapsed().as_secs_f64();
+    println!(
+        "reading an upload, one core: parsing, hash and signed bytes {:.0} us each; reading ahead (ticket, event) {:.0} us each",
+        parsing / records * 1e6,
+        read_ahead / records * 1e6,
+    );
     println!(
         "verification, one core: domain full chain check {:.0} records/s ({:.0} us each); links and parsing only {:.0} us each; ES256 verify alone: PublicKey::verify {:.0} us, through FastKey (raw bytes) {:.0} us each",
         records / full,
@@ -699,6 +723,7 @@ fn p(h: &Histogram<u64>, q: f64) -> f64 {
 
 #[tokio::main]
 async fn main() {
+    sync_server::allocator::keep_freed_memory_a_while();
     if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "sales") {
         for backend in ["sqlite", "postgres"] {
             sales_queries(backend).await;

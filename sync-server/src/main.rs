@@ -1251,6 +1251,7 @@ fn start_logging(format: LogFormat) {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    sync_server::allocator::keep_freed_memory_a_while();
     // Logging starts in `run`, once the config file has said which format.
     let cli = Cli::parse();
     let json_output = cli.json;

@@ -271,8 +271,8 @@ async fn answers_cut_after_the_server_committed_are_retried_exactly_once(backend
     assert_eq!(ids.len(), events.len(), "no event twice");
     // The till's sync also uploads the customers it made: one customer event each.
     assert_eq!(
-        events.len() as u64,
-        t.event_count() + t.till.customer_count().unwrap(),
+        facts(&events),
+        t.fact_count() + t.till.customer_count().unwrap(),
         "the events of each record and customer, each once"
     );
     let (status, sales) = server

@@ -169,5 +169,6 @@ proptest! {
         let reparsed: pos_domain::ticket::Ticket = serde_json::from_value(back.record.payload.clone()).unwrap();
         prop_assert_eq!(&reparsed, &ticket, "the ticket payload round-trips");
         prop_assert_eq!(canonical_bytes(&serde_json::to_value(&record).unwrap()).unwrap(), record.signed_bytes().unwrap());
+        prop_assert_eq!(back.signed_bytes().unwrap(), record.signed_bytes().unwrap(), "the signed bytes cut from the stored ones are the signed bytes");
     }
 }

@@ -26,7 +26,7 @@ use pos_domain::wire::{ChainAck, ChainBatch, ChainOutcome, WireRecord};
 
 use crate::events::{self, OutboxRow};
 use crate::rollup::{self, ParsedTicket};
-use crate::signatures::{self, Checked};
+use crate::signatures::{self, Checked, PendingSignatures, Verdicts};
 
 /// An authenticated till.
 #[derive(Clone, Debug)]
@@ -302,23 +302,50 @@ impl CheckedBatches {
     /// Reads and checks every record of `batches` under `key`, uploaded by a till of shop
     /// `shop_id`.
     pub fn check(key: &PublicKey, shop_id: &str, batches: &[ChainBatch]) -> CheckedBatches {
+        let (mut checked, pending) = CheckedBatches::read(key, shop_id, batches);
+        checked.confirm(&pending.verify(signatures::default_threads()));
+        checked
+    }
+
+    /// Reads every record of `batches`, its signature taken as valid until the
+    /// [`PendingSignatures`] returned are checked and their verdicts given to
+    /// [`CheckedBatches::confirm`]: the caller may plan and write the upload meanwhile, as long
+    /// as it commits only if every signature is valid.
+    pub fn read(
+        key: &PublicKey,
+        shop_id: &str,
+        batches: &[ChainBatch],
+    ) -> (CheckedBatches, PendingSignatures) {
         let fast = signatures::FastKey::new(key);
         let records: Vec<&str> = batches
             .iter()
             .flat_map(|b| b.records.iter().map(|r| r.stored.as_str()))
             .collect();
-        let mut flat = signatures::check_stored(
+        let (flat, pending) = signatures::read_stored(
             &fast,
             &records,
             signatures::default_threads(),
             |record, hash| ReadAhead::read(shop_id, record, hash),
-        )
-        .into_iter();
+        );
+        let mut flat = flat.into_iter();
         let batches = batches
             .iter()
             .map(|b| flat.by_ref().take(b.records.len()).collect())
             .collect();
-        CheckedBatches { batches }
+        (CheckedBatches { batches }, pending)
+    }
+
+    /// Gives each record its signature's verdict (from the [`PendingSignatures`] of
+    /// [`CheckedBatches::read`]).
+    pub fn confirm(&mut self, verdicts: &Verdicts) {
+        let lengths: Vec<usize> = self.batches.iter().map(Vec::len).collect();
+        let mut flat: Vec<Option<Checked<ReadAhead>>> = self.batches.drain(..).flatten().collect();
+        verdicts.apply(&mut flat);
+        let mut flat = flat.into_iter();
+        self.batches = lengths
+            .into_iter()
+            .map(|len| flat.by_ref().take(len).collect())
+            .collect();
     }
 
     /// Takes the checked records of the batch at `index` (one per record of the batch).

@@ -26,14 +26,14 @@ impl FastKey {
     /// True if the record's signature is valid.
     pub fn verify_record(&self, record: &SignedRecord) -> bool {
         record
-            .record
             .signed_bytes()
             .is_ok_and(|message| self.key.verify(&message, &record.signature))
     }
 }
 
 /// A stored record as read before an upload's transaction: parsed, hashed, its signature
-/// checked, and what the caller read of it (`read`).
+/// checked (or assumed valid until its [`PendingSignatures`] are checked), and what the
+/// caller read of it (`read`).
 #[derive(Clone, Debug)]
 pub struct Checked<T = ()> {
     pub record: SignedRecord,
@@ -45,45 +45,121 @@ pub struct Checked<T = ()> {
     pub read: T,
 }
 
-/// Reads each stored record (canonical bytes with the signature), checks its signature and
-/// applies `read` to it (with its hash), on up to `threads` threads, in the records' order
-/// (`None`: not a record).
+/// The signatures of records read by [`read_stored`], still to be checked: the signed bytes
+/// and the signature of each readable record, in the records' order. Checking them is most of
+/// the cost of reading an upload, and needs nothing else, so it can run beside the upload's
+/// writes.
+pub struct PendingSignatures {
+    key: FastKey,
+    signed: Vec<Option<(Vec<u8>, Signature)>>,
+}
+
+impl PendingSignatures {
+    /// Checks them on up to `threads` threads.
+    pub fn verify(&self, threads: usize) -> Verdicts {
+        let key = self.key;
+        Verdicts(on_threads(&self.signed, threads, |item| {
+            item.as_ref()
+                .is_some_and(|(message, signature)| key.key.verify(message, signature))
+        }))
+    }
+}
+
+/// Per record read by [`read_stored`], in order, whether its signature is valid (an unreadable
+/// record's is not).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdicts(Vec<bool>);
+
+impl Verdicts {
+    /// True if every record read is valid.
+    pub fn all_valid(&self) -> bool {
+        self.0.iter().all(|valid| *valid)
+    }
+
+    /// Sets each record's `signature_valid` from its verdict.
+    pub fn apply<T>(&self, checked: &mut [Option<Checked<T>>]) {
+        for (record, valid) in checked.iter_mut().zip(&self.0) {
+            if let Some(record) = record {
+                record.signature_valid = *valid;
+            }
+        }
+    }
+}
+
+/// Reads each stored record (canonical bytes with the signature) and applies `read` to it
+/// (with its hash), on up to `threads` threads, in the records' order (`None`: not a record).
+/// Each record's signature is taken as valid here; the [`PendingSignatures`] returned check
+/// them ([`Verdicts::apply`] then corrects `signature_valid`).
+pub fn read_stored<T: Send>(
+    key: &FastKey,
+    stored: &[&str],
+    threads: usize,
+    read: impl Fn(&SignedRecord, &str) -> T + Sync,
+) -> (Vec<Option<Checked<T>>>, PendingSignatures) {
+    let read_one = |bytes: &&str| {
+        SignedRecord::from_stored(bytes.as_bytes())
+            .ok()
+            .and_then(|record| {
+                let signed = record.signed_bytes().ok()?;
+                let hash = record.hash();
+                let signature = record.signature;
+                let checked = Checked {
+                    signature_valid: true,
+                    read: read(&record, &hash),
+                    hash,
+                    record,
+                };
+                Some((checked, (signed, signature)))
+            })
+    };
+    let (checked, signed) = on_threads(stored, threads, read_one)
+        .into_iter()
+        .map(|item| match item {
+            Some((checked, signed)) => (Some(checked), Some(signed)),
+            None => (None, None),
+        })
+        .unzip();
+    (checked, PendingSignatures { key: *key, signed })
+}
+
+/// Reads each stored record and checks its signature ([`read_stored`], then its
+/// [`PendingSignatures`] checked at once).
 pub fn check_stored<T: Send>(
     key: &FastKey,
     stored: &[&str],
     threads: usize,
     read: impl Fn(&SignedRecord, &str) -> T + Sync,
 ) -> Vec<Option<Checked<T>>> {
-    let check = |bytes: &str| {
-        SignedRecord::from_stored(bytes.as_bytes())
-            .ok()
-            .map(|record| {
-                let hash = record.hash();
-                Checked {
-                    signature_valid: key.verify_record(&record),
-                    read: read(&record, &hash),
-                    hash,
-                    record,
-                }
-            })
-    };
+    let (mut checked, pending) = read_stored(key, stored, threads, read);
+    pending.verify(threads).apply(&mut checked);
+    checked
+}
+
+/// `work` applied to each item, on up to `threads` threads, in the items' order. An item
+/// whose work panicked comes out as `R::default()` (for a check: not a record, or not valid:
+/// a check that panicked proves nothing).
+fn on_threads<I: Sync, R: Send + Default>(
+    items: &[I],
+    threads: usize,
+    work: impl Fn(&I) -> R + Sync,
+) -> Vec<R> {
     let threads = threads.clamp(1, 16);
-    if threads == 1 || stored.len() < 32 {
-        return stored.iter().map(|s| check(s)).collect();
+    if threads == 1 || items.len() < 32 {
+        return items.iter().map(&work).collect();
     }
-    let chunk = stored.len().div_ceil(threads);
+    let chunk = items.len().div_ceil(threads);
+    let work = &work;
     std::thread::scope(|scope| {
-        let handles: Vec<_> = stored
+        let handles: Vec<_> = items
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(|s| check(s)).collect::<Vec<_>>()))
+            .map(|part| scope.spawn(move || part.iter().map(work).collect::<Vec<_>>()))
             .collect();
         handles
             .into_iter()
-            .zip(stored.chunks(chunk))
-            // A check that panicked proves nothing: its records count as unreadable.
+            .zip(items.chunks(chunk))
             .flat_map(|(h, part)| {
                 h.join()
-                    .unwrap_or_else(|_| part.iter().map(|_| None).collect())
+                    .unwrap_or_else(|_| part.iter().map(|_| R::default()).collect())
             })
             .collect()
     })

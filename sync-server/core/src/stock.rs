@@ -581,7 +581,8 @@ pub fn count_starts(planned: &[Planned]) -> Vec<(StockKey, String)> {
     starts
 }
 
-/// What [`apply`] did: the movements to store and their events, in order.
+/// What [`apply`] did: the movements to store, in order, and one event per line moved (see
+/// [`level_changed`]).
 #[derive(Debug, Default)]
 pub struct Applied {
     pub movements: Vec<Movement>,
@@ -590,7 +591,10 @@ pub struct Applied {
 
 /// Applies an upload's planned changes, in order, to the stored lines (`stored` holds every
 /// line touched, default if new). `moved_after` holds, per (line, count start) of
-/// [`count_starts`], the on-hand movements already stored dated after that start.
+/// [`count_starts`], the on-hand movements already stored dated after that start. Each line
+/// moved gets one new version and one event for the whole upload, whatever the number of its
+/// movements: a catch-up of thousands of tickets writes an event per product and shop, not
+/// per ticket line, and each movement is still stored with its kind and source.
 pub fn apply(
     stored: &mut BTreeMap<StockKey, Stored>,
     moved_after: &BTreeMap<(StockKey, String), i64>,
@@ -602,7 +606,7 @@ pub fn apply(
         match p {
             Planned::Move(m) => {
                 let line = stored.entry(m.key.clone()).or_default();
-                push(line, m.clone(), time, &mut applied);
+                push(line, m.clone(), &mut applied);
                 // Before the latest count of its line: already in what was counted.
                 if m.on_hand != 0
                     && line
@@ -621,7 +625,7 @@ pub fn apply(
                         )),
                         ..m.clone()
                     };
-                    push(line, compensation, time, &mut applied);
+                    push(line, compensation, &mut applied);
                 }
             }
             Planned::Count {
@@ -665,48 +669,79 @@ pub fn apply(
                         "count {count_id}: {counted} counted, {at_start} expected at its start"
                     )),
                 };
-                push(line, adjust, time, &mut applied);
+                push(line, adjust, &mut applied);
             }
         }
     }
+    // One version and one event per line moved, in the order the lines were first moved.
+    let mut order: Vec<&StockKey> = Vec::new();
+    let mut by_line: BTreeMap<&StockKey, Vec<&Movement>> = BTreeMap::new();
+    for m in &applied.movements {
+        by_line
+            .entry(&m.key)
+            .or_insert_with(|| {
+                order.push(&m.key);
+                Vec::new()
+            })
+            .push(m);
+    }
+    let events = order
+        .into_iter()
+        .map(|key| {
+            let line = stored.entry(key.clone()).or_default();
+            line.version += 1;
+            level_changed(key, &by_line[key], line, time)
+        })
+        .collect();
+    applied.events = events;
     applied
 }
 
-/// Applies one movement to its line and records it with its event.
-fn push(line: &mut Stored, movement: Movement, time: &str, applied: &mut Applied) {
+/// Applies one movement to its line and records it.
+fn push(line: &mut Stored, movement: Movement, applied: &mut Applied) {
     line.level += movement.on_hand;
     line.in_transit += movement.in_transit;
     line.reserved += movement.reserved;
-    line.version += 1;
-    applied.events.push(level_changed(&movement, line, time));
     applied.movements.push(movement);
 }
 
-/// The event of a stock movement, at `time` (RFC 3339), with the line after it.
-pub fn level_changed(movement: &Movement, line: &Stored, time: &str) -> OutboxEvent {
-    let k = &movement.key;
+/// The event of the movements of one line within an upload (or a web order's step), at
+/// `time` (RFC 3339): each movement with its kind and source, their net changes, and the line
+/// after them.
+pub fn level_changed(
+    key: &StockKey,
+    movements: &[&Movement],
+    line: &Stored,
+    time: &str,
+) -> OutboxEvent {
     let id = format!(
         "stock/{}/{}/{}/{}",
-        k.shop_id, k.product_id, k.unit, line.version
+        key.shop_id, key.product_id, key.unit, line.version
     );
-    let subject = format!("shops/{}/stock/{}", k.shop_id, k.product_id);
+    let subject = format!("shops/{}/stock/{}", key.shop_id, key.product_id);
+    let net = |part: fn(&Movement) -> i64| movements.iter().map(|m| part(m)).sum::<i64>();
     OutboxEvent::new(
         id,
         STOCK_CHANGED_TYPE,
-        format!("/shops/{}", k.shop_id),
+        format!("/shops/{}", key.shop_id),
         subject,
         time,
         json!({
-            "shop": k.shop_id,
-            "product": k.product_id,
-            "unit": k.unit,
-            "kind": movement.kind.name(),
-            "source": movement.source,
-            "at": movement.at,
-            "reason": movement.reason,
-            "change": movement.on_hand,
-            "in_transit_change": movement.in_transit,
-            "reserved_change": movement.reserved,
+            "shop": key.shop_id,
+            "product": key.product_id,
+            "unit": key.unit,
+            "movements": movements.iter().map(|m| json!({
+                "kind": m.kind.name(),
+                "source": m.source,
+                "at": m.at,
+                "reason": m.reason,
+                "change": m.on_hand,
+                "in_transit_change": m.in_transit,
+                "reserved_change": m.reserved,
+            })).collect::<Vec<_>>(),
+            "change": net(|m| m.on_hand),
+            "in_transit_change": net(|m| m.in_transit),
+            "reserved_change": net(|m| m.reserved),
             "level": line.level,
             "in_transit": line.in_transit,
             "reserved": line.reserved,
@@ -767,13 +802,22 @@ mod tests {
         ];
         let applied = apply(&mut stored, &BTreeMap::new(), &planned, T);
         let data: Vec<_> = applied.events.iter().map(|e| &e.envelope["data"]).collect();
+        assert_eq!(applied.movements.len(), 3, "each movement is kept");
+        assert_eq!(data.len(), 2, "one event per line moved");
         assert_eq!(
-            (data[0]["level"].as_i64(), data[0]["version"].as_i64()),
-            (Some(-7), Some(5))
+            (
+                data[0]["level"].as_i64(),
+                data[0]["change"].as_i64(),
+                data[0]["version"].as_i64()
+            ),
+            (Some(-6), Some(-1), Some(5)),
+            "the line after both its movements, one version further"
         );
-        assert_eq!(data[1]["kind"], "goods_receipt");
-        assert_eq!(applied.events[2].id, "stock/SHOP/A/units/6");
-        assert_eq!(applied.events[2].subject, "shops/SHOP/stock/A");
+        assert_eq!(data[0]["movements"][0]["kind"], "sale");
+        assert_eq!(data[0]["movements"][1]["change"], 1);
+        assert_eq!(data[1]["movements"][0]["kind"], "goods_receipt");
+        assert_eq!(applied.events[0].id, "stock/SHOP/A/units/5");
+        assert_eq!(applied.events[0].subject, "shops/SHOP/stock/A");
         assert_eq!(stored[&key("A")].level, -6);
         assert_eq!(unit_name("grams"), "grams");
     }
@@ -866,7 +910,7 @@ mod tests {
         proptest! {
             /// However operations and counts interleave and however they are split into
             /// uploads, every line's on hand and in transit are the sums of its movements, and
-            /// its version their number.
+            /// its version the number of uploads that moved it.
             #[test]
             fn every_level_is_the_sum_of_its_movements(
                 ops in proptest::collection::vec(op(), 0..60),
@@ -874,6 +918,7 @@ mod tests {
             ) {
                 let mut stored: BTreeMap<StockKey, Stored> = BTreeMap::new();
                 let mut all: Vec<Movement> = Vec::new();
+                let mut uploads_moving: BTreeMap<StockKey, i64> = BTreeMap::new();
                 let cut = cut.min(ops.len());
                 for upload in [&ops[..cut], &ops[cut..]] {
                     let mut moved_after = BTreeMap::new();
@@ -885,14 +930,21 @@ mod tests {
                             .sum();
                         moved_after.insert((k, start), sum);
                     }
-                    all.extend(apply(&mut stored, &moved_after, upload, T).movements);
+                    let applied = apply(&mut stored, &moved_after, upload, T);
+                    let moved: std::collections::BTreeSet<&StockKey> = applied.movements.iter().map(|m| &m.key).collect();
+                    prop_assert_eq!(applied.events.len(), moved.len(), "one event per line moved");
+                    for k in moved {
+                        *uploads_moving.entry(k.clone()).or_default() += 1;
+                    }
+                    all.extend(applied.movements);
                 }
                 for (k, line) in &stored {
                     let mine: Vec<&Movement> = all.iter().filter(|m| &m.key == k).collect();
                     prop_assert_eq!(line.level, mine.iter().map(|m| m.on_hand).sum::<i64>(),
                         "on hand is the sum of the movements of {:?}", k);
                     prop_assert_eq!(line.in_transit, mine.iter().map(|m| m.in_transit).sum::<i64>());
-                    prop_assert_eq!(line.version, mine.len() as i64);
+                    prop_assert_eq!(line.version, uploads_moving.get(k).copied().unwrap_or(0),
+                        "one version per upload that moved {:?}", k);
                 }
             }
         }

@@ -49,6 +49,7 @@
 
 pub mod accounting_export;
 pub mod admin;
+pub mod allocator;
 pub mod api;
 pub mod archives_api;
 pub mod commissions_api;

@@ -95,6 +95,34 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// Ingests an upload in one transaction, committed only if `signatures` says every
+    /// signature is valid (see [`ingest_tx::ingest`]; rolled back otherwise).
+    async fn ingest_tx(
+        &self,
+        till: &TillAuth,
+        upload: CheckedUpload,
+        signatures: impl std::future::Future<Output = bool>,
+        now: DateTime<Utc>,
+        till_clock: Option<DateTime<Utc>>,
+        timer: &mut ingest_tx::StepTimer,
+    ) -> Result<Option<UploadResponse>> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        timer.mark("begin");
+        let mut writes = PgIngest::new(&tx);
+        let answer =
+            ingest_tx::ingest(&mut writes, till, upload, signatures, now, till_clock).await?;
+        if answer.is_none() {
+            return Ok(None);
+        }
+        // Rollups of an upload with no event are still held back.
+        writes.write_shared().await?;
+        timer.mark("steps");
+        tx.commit().await?;
+        timer.mark("commit");
+        Ok(answer)
+    }
+
     /// Connects to `url` and migrates the database.
     pub async fn connect(url: &str) -> Result<PgStore> {
         let config: tokio_postgres::Config = url
@@ -1471,25 +1499,41 @@ impl Store for PgStore {
         till_clock: Option<DateTime<Utc>>,
     ) -> Result<UploadResponse> {
         let mut timer = ingest_tx::StepTimer::start();
-        // Signature checks are CPU work: keep them off the async workers, and out of the
+        // Kept for the rare upload with a bad signature, written again record by record.
+        let again = batches.clone();
+        // Reading and checking signatures is CPU work: off the async workers, and out of the
         // transaction.
-        let checked = {
+        let (upload, signatures) = {
             let till = till.clone();
-            tokio::task::spawn_blocking(move || CheckedUpload::check(&till, batches))
+            tokio::task::spawn_blocking(move || CheckedUpload::read(&till, batches))
                 .await
                 .map_err(|e| StoreError::Database(e.to_string()))?
         };
-        timer.mark("check");
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        timer.mark("begin");
-        let mut writes = PgIngest::new(&tx);
-        let answer = ingest_tx::ingest(&mut writes, till, checked, now, till_clock).await?;
-        // Rollups of an upload with no event are still held back.
-        writes.write_shared().await?;
-        timer.mark("steps");
-        tx.commit().await?;
-        timer.mark("commit");
+        timer.mark("read");
+        // The signatures are checked beside the writes.
+        let valid = tokio::task::spawn_blocking(move || {
+            signatures
+                .verify(pos_hq_core::signatures::default_threads())
+                .all_valid()
+        });
+        let valid = async { valid.await.unwrap_or(false) };
+        let answer = match self
+            .ingest_tx(till, upload, valid, now, till_clock, &mut timer)
+            .await?
+        {
+            Some(answer) => answer,
+            None => {
+                let checked = {
+                    let till = till.clone();
+                    tokio::task::spawn_blocking(move || CheckedUpload::check(&till, again))
+                        .await
+                        .map_err(|e| StoreError::Database(e.to_string()))?
+                };
+                self.ingest_tx(till, checked, async { true }, now, till_clock, &mut timer)
+                    .await?
+                    .ok_or_else(|| StoreError::Database("checked upload refused".into()))?
+            }
+        };
         timer.report(&till.till_id);
         Ok(answer)
     }

@@ -63,6 +63,7 @@ use pos_hq_core::derive::{IngestWrites, ingest_writes};
 use pos_hq_core::events::{self, OutboxEvent, OutboxRow};
 use pos_hq_core::ingest::{self, Accepted, ChainPlan, CheckedBatches, Held, NewAlarm};
 use pos_hq_core::rollup::{RollupDelta, RollupKey};
+use pos_hq_core::signatures::PendingSignatures;
 use pos_hq_core::stock::{self, StockKey};
 use pos_hq_core::stored_value::{self, HistoryRow, Instrument};
 use pos_hq_core::web_orders::{self, TillActionWrites};
@@ -289,17 +290,31 @@ impl CheckedUpload {
         let checked = CheckedBatches::check(&till.public_key, &till.shop_id, &batches);
         CheckedUpload { batches, checked }
     }
+
+    /// Reads an upload of `till` with every signature taken as valid (CPU work, on every core:
+    /// run it off the async workers and before the transaction), for
+    /// [`ingest_while_checking`] with the [`PendingSignatures`] returned being checked.
+    pub fn read(till: &TillAuth, batches: Vec<ChainBatch>) -> (CheckedUpload, PendingSignatures) {
+        let (checked, pending) = CheckedBatches::read(&till.public_key, &till.shop_id, &batches);
+        (CheckedUpload { batches, checked }, pending)
+    }
 }
 
-/// Ingests a checked upload in the caller's transaction (see the module docs); the caller
-/// commits. `till_clock` is the till's clock when it sent the upload, if it said.
+/// Ingests an upload in the caller's transaction (see the module docs); the caller commits.
+/// `till_clock` is the till's clock when it sent the upload, if it said. `signatures` says
+/// whether every signature of the upload is valid: `async { true }` for an upload from
+/// [`CheckedUpload::check`], or the check of the [`PendingSignatures`] of
+/// [`CheckedUpload::read`], running meanwhile. It is awaited before the writes every upload
+/// shares; `None` when a signature is not valid: the caller rolls the transaction back and
+/// ingests the upload again from [`CheckedUpload::check`], which judges each record.
 pub async fn ingest(
     tx: &mut impl IngestTx,
     till: &TillAuth,
     upload: CheckedUpload,
+    signatures: impl std::future::Future<Output = bool>,
     now: DateTime<Utc>,
     till_clock: Option<DateTime<Utc>>,
-) -> Result<UploadResponse> {
+) -> Result<Option<UploadResponse>> {
     let mut timer = StepTimer::start();
     tx.lock_till(&till.till_id).await?;
     timer.mark("lock");
@@ -342,6 +357,10 @@ pub async fn ingest(
     .await?;
     let entry_events = post_entries(tx, till, &plans, &received_at).await?;
     timer.mark("till+entries");
+    if !signatures.await {
+        return Ok(None);
+    }
+    timer.mark("signatures");
     // What every upload shares, last (see the module docs).
     if !writes.rollups.is_empty() {
         tx.add_rollups(&writes.rollups).await?;
@@ -363,9 +382,9 @@ pub async fn ingest(
     }
     timer.mark("outbox");
     timer.report(&till.till_id);
-    Ok(UploadResponse {
+    Ok(Some(UploadResponse {
         chains: plans.into_iter().map(|p| p.ack).collect(),
-    })
+    }))
 }
 
 /// Where an upload's time goes, step by step, printed to standard error (one line per upload)

@@ -451,15 +451,16 @@ impl TestTill {
             .count() as u64
     }
 
-    /// The outbox events the whole ledger produces: one per record, one per posted entry, and
-    /// per ticket a purchase and a customer event if it names a customer and a stock event
-    /// per product it moves.
-    pub fn event_count(&self) -> u64 {
-        self.record_count() + self.day_closure_count() + self.ticket_feed_event_count()
+    /// The facts the outbox events of the whole ledger say, however it is uploaded: one per
+    /// record, one per posted entry, per ticket a purchase and a customer event if it names a
+    /// customer, and a stock movement per product it moves (a stock event holds the movements
+    /// of one line in one upload: see [`facts`]).
+    pub fn fact_count(&self) -> u64 {
+        self.record_count() + self.day_closure_count() + self.ticket_fact_count()
     }
 
-    /// The CRM and stock events of the ticket chain.
-    pub fn ticket_feed_event_count(&self) -> u64 {
+    /// The CRM events and stock movements of the ticket chain.
+    pub fn ticket_fact_count(&self) -> u64 {
         self.records(Chain::Ticket)
             .iter()
             .map(|r| {
@@ -477,6 +478,18 @@ impl TestTill {
             .map(|c| self.till.chain_length(*c).unwrap())
             .sum()
     }
+}
+
+/// The facts `events` say (see [`TestTill::fact_count`]): one per event, but the movements of
+/// a stock event, one per movement.
+pub fn facts<'a>(events: impl IntoIterator<Item = &'a Value>) -> u64 {
+    events
+        .into_iter()
+        .map(|e| match e["data"]["movements"].as_array() {
+            Some(movements) if e["type"] == "pos.stock.level.changed" => movements.len() as u64,
+            _ => 1,
+        })
+        .sum()
 }
 
 pub fn wire(record: &SignedRecord) -> WireRecord {
