@@ -16,6 +16,7 @@ on_every_backend!(
     enrollment_codes_are_one_time_and_checked,
     a_fork_is_refused_alarmed_and_never_stored,
     an_altered_record_is_rejected_and_alarmed,
+    a_forged_signature_in_a_catch_up_is_judged_record_by_record,
     a_gap_is_answered_with_the_expected_sequence,
     tokens_are_checked_401_and_403,
     bad_bodies_are_refused_and_store_nothing,
@@ -390,6 +391,79 @@ async fn an_altered_record_is_rejected_and_alarmed(backend: Backend) {
     // The genuine record then goes through.
     let answer = server
         .upload(&token, TILL_A, vec![batch(Chain::Ticket, &tickets[5..])])
+        .await;
+    assert_eq!(answer.chains[0].outcome, ChainOutcome::Ok);
+    assert_eq!(answer.chains[0].held, tickets.len() as u64);
+    server.stop().await;
+}
+
+/// A catch-up's signatures are checked beside its writes; one that fails undoes them all and
+/// the upload is judged again record by record: the same answer, records and alarms as when
+/// each signature is checked first.
+async fn a_forged_signature_in_a_catch_up_is_judged_record_by_record(backend: Backend) {
+    let Some((server, till, token)) = with_till(backend, 100).await else {
+        return;
+    };
+    let tickets = till.records(Chain::Ticket);
+    assert!(
+        tickets.len() >= 100,
+        "a catch-up large enough to be checked beside its writes"
+    );
+    let mut records: Vec<WireRecord> = tickets.iter().map(wire).collect();
+    // The content kept, the signature changed: only the signature check can tell.
+    let mut value: Value = serde_json::from_slice(&tickets[80].stored).unwrap();
+    let signature = value["signature"].as_str().unwrap().to_string();
+    let flipped = if signature.starts_with('0') { "1" } else { "0" };
+    value["signature"] = json!(format!("{flipped}{}", &signature[1..]));
+    records[80].stored = String::from_utf8(canonical_bytes(&value).unwrap()).unwrap();
+    let answer = server
+        .upload(
+            &token,
+            TILL_A,
+            vec![ChainBatch {
+                chain: Chain::Ticket,
+                records,
+            }],
+        )
+        .await;
+    let ack = &answer.chains[0];
+    assert!(
+        matches!(&ack.outcome, ChainOutcome::Rejected { seq: 81, reason } if reason.contains("signature")),
+        "rejected at the forged record, for its signature, not at the next one's link: {ack:?}"
+    );
+    assert_eq!(
+        (ack.held, ack.stored),
+        (80, 80),
+        "the records before it are stored"
+    );
+    assert_eq!(server.store.record_count(TILL_A).await.unwrap(), 80);
+    let (_, alarms) = server
+        .get("/api/v1/hq/alarms", Some(&server.admin_token))
+        .await;
+    let kinds: Vec<&str> = alarms
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["invalid_record"],
+        "one alarm, nothing of the undone writes"
+    );
+    let events = server.feed_all().await;
+    let records_accepted = events
+        .iter()
+        .filter(|e| e["type"] == "pos.record.ticket.accepted")
+        .count();
+    assert_eq!(
+        records_accepted, 80,
+        "one event per record stored, none undone"
+    );
+
+    // The genuine records then go through.
+    let answer = server
+        .upload(&token, TILL_A, vec![batch(Chain::Ticket, &tickets[80..])])
         .await;
     assert_eq!(answer.chains[0].outcome, ChainOutcome::Ok);
     assert_eq!(answer.chains[0].held, tickets.len() as u64);

@@ -1499,41 +1499,46 @@ impl Store for PgStore {
         till_clock: Option<DateTime<Utc>>,
     ) -> Result<UploadResponse> {
         let mut timer = ingest_tx::StepTimer::start();
-        // Kept for the rare upload with a bad signature, written again record by record.
-        let again = batches.clone();
+        let mut batches = batches;
+        if ingest_tx::check_beside_writes(&batches) {
+            // Kept for the rare upload with a bad signature, ingested again from a full check.
+            let again = batches.clone();
+            let (upload, signatures) = {
+                let till = till.clone();
+                tokio::task::spawn_blocking(move || CheckedUpload::read(&till, batches))
+                    .await
+                    .map_err(|e| StoreError::Database(e.to_string()))?
+            };
+            timer.mark("read");
+            // The signatures are checked beside the writes.
+            let valid = tokio::task::spawn_blocking(move || {
+                signatures
+                    .verify(pos_hq_core::signatures::default_threads())
+                    .all_valid()
+            });
+            let valid = async { valid.await.unwrap_or(false) };
+            if let Some(answer) = self
+                .ingest_tx(till, upload, valid, now, till_clock, &mut timer)
+                .await?
+            {
+                timer.report(&till.till_id);
+                return Ok(answer);
+            }
+            batches = again;
+        }
         // Reading and checking signatures is CPU work: off the async workers, and out of the
         // transaction.
-        let (upload, signatures) = {
+        let checked = {
             let till = till.clone();
-            tokio::task::spawn_blocking(move || CheckedUpload::read(&till, batches))
+            tokio::task::spawn_blocking(move || CheckedUpload::check(&till, batches))
                 .await
                 .map_err(|e| StoreError::Database(e.to_string()))?
         };
-        timer.mark("read");
-        // The signatures are checked beside the writes.
-        let valid = tokio::task::spawn_blocking(move || {
-            signatures
-                .verify(pos_hq_core::signatures::default_threads())
-                .all_valid()
-        });
-        let valid = async { valid.await.unwrap_or(false) };
-        let answer = match self
-            .ingest_tx(till, upload, valid, now, till_clock, &mut timer)
+        timer.mark("check");
+        let answer = self
+            .ingest_tx(till, checked, async { true }, now, till_clock, &mut timer)
             .await?
-        {
-            Some(answer) => answer,
-            None => {
-                let checked = {
-                    let till = till.clone();
-                    tokio::task::spawn_blocking(move || CheckedUpload::check(&till, again))
-                        .await
-                        .map_err(|e| StoreError::Database(e.to_string()))?
-                };
-                self.ingest_tx(till, checked, async { true }, now, till_clock, &mut timer)
-                    .await?
-                    .ok_or_else(|| StoreError::Database("checked upload refused".into()))?
-            }
-        };
+            .ok_or_else(|| StoreError::Database("a checked upload was refused".into()))?;
         timer.report(&till.till_id);
         Ok(answer)
     }

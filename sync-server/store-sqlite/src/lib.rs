@@ -1436,45 +1436,51 @@ impl Store for SqliteStore {
     ) -> Result<UploadResponse> {
         let till = till.clone();
         let mut timer = ingest_tx::StepTimer::start();
-        // Kept for the rare upload with a bad signature, written again record by record.
-        let again = batches.clone();
-        let (upload, signatures) = {
+        let mut batches = batches;
+        if ingest_tx::check_beside_writes(&batches) {
+            // Kept for the rare upload with a bad signature, ingested again from a full check.
+            let again = batches.clone();
+            let (upload, signatures) = {
+                let till = till.clone();
+                tokio::task::spawn_blocking(move || CheckedUpload::read(&till, batches))
+                    .await
+                    .map_err(|e| StoreError::Database(e.to_string()))?
+            };
+            timer.mark("read");
+            // The signatures are checked beside the writes, off the writer.
+            let valid = tokio::task::spawn_blocking(move || {
+                signatures
+                    .verify(pos_hq_core::signatures::default_threads())
+                    .all_valid()
+            });
+            let for_writer = till.clone();
+            let answer = self
+                .with(move |c| {
+                    let valid = async { valid.await.unwrap_or(false) };
+                    ingest_tx(c, &for_writer, upload, valid, now, till_clock)
+                })
+                .await?;
+            timer.mark("write+commit");
+            if let Some(answer) = answer {
+                timer.report(&till.till_id);
+                return Ok(answer);
+            }
+            batches = again;
+        }
+        // Signatures first, off the writer: other uploads keep being written meanwhile.
+        let checked = {
             let till = till.clone();
-            tokio::task::spawn_blocking(move || CheckedUpload::read(&till, batches))
+            tokio::task::spawn_blocking(move || CheckedUpload::check(&till, batches))
                 .await
                 .map_err(|e| StoreError::Database(e.to_string()))?
         };
-        timer.mark("read");
-        // The signatures are checked beside the writes, off the writer.
-        let valid = tokio::task::spawn_blocking(move || {
-            signatures
-                .verify(pos_hq_core::signatures::default_threads())
-                .all_valid()
-        });
-        let answer = {
-            let till = till.clone();
-            self.with(move |c| {
-                let valid = async { valid.await.unwrap_or(false) };
-                ingest_tx(c, &till, upload, valid, now, till_clock)
-            })
+        timer.mark("check");
+        let for_writer = till.clone();
+        let answer = self
+            .with(move |c| ingest_tx(c, &for_writer, checked, async { true }, now, till_clock))
             .await?
-        };
+            .ok_or_else(|| StoreError::Database("a checked upload was refused".into()))?;
         timer.mark("write+commit");
-        let answer = match answer {
-            Some(answer) => answer,
-            None => {
-                let checked = {
-                    let till = till.clone();
-                    tokio::task::spawn_blocking(move || CheckedUpload::check(&till, again))
-                        .await
-                        .map_err(|e| StoreError::Database(e.to_string()))?
-                };
-                let till = till.clone();
-                self.with(move |c| ingest_tx(c, &till, checked, async { true }, now, till_clock))
-                    .await?
-                    .ok_or_else(|| StoreError::Database("checked upload refused".into()))?
-            }
-        };
         timer.report(&till.till_id);
         Ok(answer)
     }

@@ -277,6 +277,18 @@ pub struct PostedEntry<'a> {
     pub posted_at: &'a str,
 }
 
+/// The fewest records an upload has for its signatures to be checked beside its writes
+/// ([`CheckedUpload::read`]) rather than before its transaction ([`CheckedUpload::check`]).
+const CHECK_BESIDE_FROM: usize = 64;
+
+/// Whether the signatures of `batches` are best checked beside the upload's writes: for a
+/// large upload (a catch-up), the writes then take the time of the checks instead of adding
+/// to it; a small one (a till in step, a few records a minute) is checked first, so its
+/// transaction, and the till's lock it holds, is not kept open while they are.
+pub fn check_beside_writes(batches: &[ChainBatch]) -> bool {
+    batches.iter().map(|b| b.records.len()).sum::<usize>() >= CHECK_BESIDE_FROM
+}
+
 /// An upload whose signatures were checked, ready for [`ingest()`].
 pub struct CheckedUpload {
     pub batches: Vec<ChainBatch>,
