@@ -201,8 +201,8 @@ impl MatrixBuilder {
         }
     }
 
-    /// The matrix: the products in the order asked, each with its units in the order of
-    /// [`UNITS`] (a product without any line: one row of zeros in `units`).
+    /// The matrix: the products in the order asked, each with its rows in `units` then in
+    /// `grams` (a product without any line: one row of zeros in `units`).
     pub fn finish(self) -> AvailableMatrix {
         let columns = self.shops.len();
         let mut matrix = AvailableMatrix {
