@@ -8,7 +8,10 @@ mod support;
 
 use std::collections::BTreeMap;
 
+use pos_domain::Money;
+use pos_domain::tender::{Tender, TenderKind};
 use pos_hq_store::Shop;
+use pos_till::requests::{SaleLineRequest, SaleRequest};
 use pos_till::stock::{ReceiveLineRequest, ReceiveRequest};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -24,10 +27,21 @@ on_every_backend!(
 const SHOP_C: &str = "MARSEILLE-PRADO";
 const CASE: &str = "ACC-COQ-IP16";
 const CABLE: &str = "ACC-CBL-CC1";
+/// Sold by weight: its line counts grams.
+const COFFEE: &str = "BON-CAFE";
 /// A product no shop has a line of.
 const UNSTOCKED: &str = "NO-SUCH-LINE";
 
-async fn receive(server: &Server, shop: &str, till: &str, secret: u8, lines: &[(&str, u32)]) {
+/// A till of `shop` receives `lines` (product, units), sells `grams` of coffee when not 0, and
+/// syncs.
+async fn receive(
+    server: &Server,
+    shop: &str,
+    till: &str,
+    secret: u8,
+    lines: &[(&str, u32)],
+    grams: i64,
+) {
     let t = enrolled_till(server, shop, till, secret).await;
     let lines: Vec<ReceiveLineRequest> = lines
         .iter()
@@ -44,6 +58,24 @@ async fn receive(server: &Server, shop: &str, till: &str, secret: u8, lines: &[(
             .unwrap();
         t.receive_goods("bruno", &ReceiveRequest { asn: None, lines })
             .unwrap();
+        if grams != 0 {
+            t.sell(&SaleRequest {
+                operator: Some("alice".into()),
+                lines: vec![SaleLineRequest {
+                    product_id: Some(COFFEE.into()),
+                    grams: Some(grams),
+                    ..Default::default()
+                }],
+                tenders: vec![Tender {
+                    kind: TenderKind::Cash,
+                    amount: "100.00".parse::<Money>().unwrap(),
+                    reference: None,
+                    payment: None,
+                }],
+                ..Default::default()
+            })
+            .unwrap();
+        }
         t.sync(|_, _, _| {}).expect("head office answers");
     })
     .await;
@@ -150,8 +182,16 @@ async fn the_matrix_holds_what_the_list_holds(backend: Backend) {
         .await
         .unwrap();
     let key = web_shop(&server).await;
-    receive(&server, SHOP_A, "OPERA-1", 71, &[(CASE, 3), (CABLE, 5)]).await;
-    receive(&server, SHOP_B, "LYON-1", 72, &[(CASE, 2)]).await;
+    receive(
+        &server,
+        SHOP_A,
+        "OPERA-1",
+        71,
+        &[(CASE, 3), (CABLE, 5)],
+        250,
+    )
+    .await;
+    receive(&server, SHOP_B, "LYON-1", 72, &[(CASE, 2)], 0).await;
     // A click & collect order holds 2 cases at SHOP_A.
     let response = server
         .http
@@ -168,7 +208,7 @@ async fn the_matrix_holds_what_the_list_holds(backend: Backend) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
 
-    let products = format!("{CASE},{CABLE},{UNSTOCKED}");
+    let products = format!("{CASE},{CABLE},{COFFEE},{UNSTOCKED}");
     let (list, matrix) = both_answers(&server, &key, &products, "").await;
     assert_same_figures(&list, &matrix);
     let mut shops = vec![SHOP_A, SHOP_B, SHOP_C];
@@ -178,14 +218,22 @@ async fn the_matrix_holds_what_the_list_holds(backend: Backend) {
         json!(shops),
         "a web shop asking no shop sees every shop of the chain, by id"
     );
-    let mut products = vec![CABLE, CASE, UNSTOCKED];
+    let mut products = vec![CABLE, CASE, COFFEE, UNSTOCKED];
     products.sort();
     assert_eq!(
         matrix["products"],
         json!(products),
         "a row per product asked"
     );
-    assert_eq!(matrix["units"], json!(["units", "units", "units"]));
+    let units: Vec<&str> = products
+        .iter()
+        .map(|p| if *p == COFFEE { "grams" } else { "units" })
+        .collect();
+    assert_eq!(
+        matrix["units"],
+        json!(units),
+        "a product sold by weight has its row in grams"
+    );
     let cells = cells(&matrix);
     let cell = |product: &str, shop: &str| cells[&(product.into(), "units".into(), shop.into())];
     assert_eq!(
@@ -198,6 +246,22 @@ async fn the_matrix_holds_what_the_list_holds(backend: Backend) {
     assert_eq!(cell(CABLE, SHOP_B), 0, "no cable line at SHOP_B: 0");
     assert_eq!(cell(CASE, SHOP_C), 0, "a shop without any line: 0");
     assert_eq!(cell(UNSTOCKED, SHOP_B), 0, "a product without any line: 0");
+    let coffee = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["product_id"] == COFFEE)
+        .expect("the coffee sold has a line");
+    assert_eq!(
+        (&coffee["unit"], &coffee["on_hand"]),
+        (&json!("grams"), &json!(-250)),
+        "{coffee}"
+    );
+    assert_eq!(
+        cells[&(COFFEE.into(), "grams".into(), SHOP_A.into())],
+        0,
+        "250 g sold of none received: on hand below zero promises nothing"
+    );
 
     // The shops named, and one that does not exist: no column for it.
     let named = format!("{SHOP_B},{SHOP_C},NOWHERE");
@@ -227,7 +291,48 @@ async fn the_matrix_holds_what_the_list_holds(backend: Backend) {
         "a shop outside the manager's scope is not answered, even named"
     );
     assert_eq!(matrix["available"], json!([[]]));
+
+    // The logistics role sees every shop, as the web shop does.
+    let logistics = logistics_user(&server);
+    let (list, matrix) = both_answers(&server, &logistics, &products.join(","), "").await;
+    assert_same_figures(&list, &matrix);
+    assert_eq!(
+        matrix["shops"],
+        json!(shops),
+        "the logistics role sees every shop's column"
+    );
+
+    // A till asks head office through its own route.
+    let till = TestTill::new("OPERA-2", 73, 0, 1, 1);
+    let code = server.create_till(SHOP_A, "OPERA-2").await;
+    let enrolled = server.enroll(&code, &till).await;
+    let (status, body) = server
+        .get(
+            &format!("/api/v1/stock/available/matrix?products={CASE}"),
+            Some(&enrolled.token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a till is refused: {body}");
     server.stop().await;
+}
+
+/// A user of the logistics role, and their token.
+fn logistics_user(server: &Server) -> String {
+    let created = sync_server_json(
+        &server.db_url,
+        &[
+            "admin",
+            "user",
+            "create",
+            "--id",
+            "lea",
+            "--name",
+            "Léa",
+            "--role",
+            "logistics",
+        ],
+    );
+    created["token"].as_str().unwrap().to_string()
 }
 
 async fn a_bad_question_is_refused_with_what_to_ask(backend: Backend) {
