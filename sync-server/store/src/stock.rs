@@ -148,6 +148,9 @@ pub struct MatrixBuilder {
     shop_index: HashMap<String, usize>,
     /// Per product, a row per unit ([`UNITS`]) once a line in it was added.
     rows: Vec<[Option<Vec<i64>>; 2]>,
+    /// The column after the shop found last: lines read in shop order, as the indexes by
+    /// product give them, are found there without hashing.
+    next_shop: usize,
 }
 
 impl MatrixBuilder {
@@ -165,6 +168,7 @@ impl MatrixBuilder {
             products: products.to_vec(),
             shops: shops.to_vec(),
             rows: vec![[None, None]; products.len()],
+            next_shop: 0,
         }
     }
 
@@ -174,8 +178,17 @@ impl MatrixBuilder {
     }
 
     /// The column number of a shop asked, if it was.
-    pub fn shop(&self, shop_id: &str) -> Option<usize> {
-        self.shop_index.get(shop_id).copied()
+    pub fn shop(&mut self, shop_id: &str) -> Option<usize> {
+        let next = self.next_shop;
+        let found = if self.shops.get(next).is_some_and(|s| s == shop_id) {
+            Some(next)
+        } else {
+            self.shop_index.get(shop_id).copied()
+        };
+        if let Some(column) = found {
+            self.next_shop = column + 1;
+        }
+        found
     }
 
     /// Adds the line of product number `product` at shop number `shop` counted in `unit`
@@ -239,8 +252,8 @@ mod tests {
     fn a_matrix_has_a_row_per_product_and_unit_and_zero_where_no_line() {
         let mut builder = MatrixBuilder::new(&ids(&["A", "B", "C"]), &ids(&["S1", "S2"]));
         builder.add_named("A", "S2", "units", 5, 2);
-        builder.add_named("C", "S1", "grams", 750, 0);
         builder.add_named("C", "S2", "units", 1, 3);
+        builder.add_named("C", "S1", "grams", 750, 0);
         builder.add_named("A", "S9", "units", 4, 0);
         builder.add_named("Z", "S1", "units", 4, 0);
         let matrix = builder.finish();
