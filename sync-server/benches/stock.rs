@@ -5,15 +5,20 @@
 //! 1. 100 products across every shop (600 shops: 60,000 lines in one answer), the brief's
 //!    shape;
 //! 2. one product across every shop ("where can I pick it up?");
-//! 3. 100 products at one shop (a basket at the customer's shop).
+//! 3. 100 products at one shop (a basket at the customer's shop);
+//!
+//! and the same questions answered as a matrix of integers (`GET
+//! /api/v1/stock/available/matrix`): 100 products across every shop, and at one shop.
 //!
 //! Each request names a different set of products each round (taken in turn from the
-//! catalog), so no answer is served from one warm page. p50 and p99 per shape.
+//! catalog), so no answer is served from one warm page; the warm-up answer of each shape is
+//! checked to hold every (product, shop) asked. p50 and p99 per shape.
 //!
 //! The stock lines are written with SQL straight into `stock_levels` (ingesting the tickets
 //! that would make them measures ingest, which `--bench ingest` does). Run: `cargo bench -p
 //! sync-server --bench stock` (PostgreSQL too when `DATABASE_URL` is set); `BENCH_ROUNDS`
-//! (default 100) rounds per shape.
+//! (default 100) rounds per shape; `BENCH_BACKEND` (`sqlite` or `postgres`) and `BENCH_SHAPE`
+//! (a part of a shape's label, such as `matrix`) run only those.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -135,7 +140,7 @@ async fn populate(store: &Arc<dyn Store>) -> String {
     key
 }
 
-async fn timed_get(http: &reqwest::Client, url: &str, key: &str) -> (Duration, usize) {
+async fn timed_get(http: &reqwest::Client, url: &str, key: &str) -> (Duration, Vec<u8>) {
     let started = Instant::now();
     let response = http.get(url).bearer_auth(key).send().await.unwrap();
     assert!(
@@ -144,7 +149,22 @@ async fn timed_get(http: &reqwest::Client, url: &str, key: &str) -> (Duration, u
         response.status()
     );
     let body = response.bytes().await.unwrap();
-    (started.elapsed(), body.len())
+    let took = started.elapsed();
+    (took, body.to_vec())
+}
+
+/// How many (product, shop) figures an answer holds: its lines, or its matrix's cells.
+fn figures(body: &[u8]) -> usize {
+    let answer: serde_json::Value = serde_json::from_slice(body).unwrap();
+    match answer.as_array() {
+        Some(lines) => lines.len(),
+        None => answer["available"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row.as_array().unwrap().len())
+            .sum(),
+    }
 }
 
 /// The URL a shape asks in round `r`.
@@ -177,6 +197,7 @@ async fn bench_backend(postgres: bool) {
         "http://{}/api/v1/stock/available",
         listener.local_addr().unwrap()
     );
+    let matrix = format!("{base}/matrix");
     let state = AppState {
         store: store.clone(),
         config: ServerConfig::default(),
@@ -194,30 +215,45 @@ async fn bench_backend(postgres: bool) {
             .collect::<Vec<_>>()
             .join(",")
     };
-    let shapes: [(&str, UrlOfRound); 3] = [
+    let one_shop = |r: u64| format!("SHOP-{:03}", r % SHOPS as u64);
+    // Each shape: its label, the (product, shop) figures its answer holds, its URL per round.
+    let shapes: [(&str, usize, UrlOfRound); 5] = [
         (
             "100 products x 600 shops",
+            ASKED * SHOPS,
             Box::new(|r| format!("{base}?products={}", basket(r))),
         ),
         (
             "1 product x 600 shops",
+            SHOPS,
             Box::new(|r| format!("{base}?products={}", product(r % products + 1))),
         ),
         (
             "100 products x 1 shop",
-            Box::new(|r| {
-                format!(
-                    "{base}?products={}&shops=SHOP-{:03}",
-                    basket(r),
-                    r % SHOPS as u64
-                )
-            }),
+            ASKED,
+            Box::new(|r| format!("{base}?products={}&shops={}", basket(r), one_shop(r))),
+        ),
+        (
+            "100 products x 600 shops, matrix",
+            ASKED * SHOPS,
+            Box::new(|r| format!("{matrix}?products={}", basket(r))),
+        ),
+        (
+            "100 products x 1 shop, matrix",
+            ASKED,
+            Box::new(|r| format!("{matrix}?products={}&shops={}", basket(r), one_shop(r))),
         ),
     ];
-    for (label, url_of) in &shapes {
+    let only = std::env::var("BENCH_SHAPE").unwrap_or_default();
+    for (label, expected, url_of) in shapes.iter().filter(|(l, _, _)| l.contains(&only)) {
         let mut h = Histogram::<u64>::new(3).unwrap();
         // One warm-up request, not counted.
-        let (_, bytes) = timed_get(&http, &url_of(rounds), &key).await;
+        let (_, body) = timed_get(&http, &url_of(rounds), &key).await;
+        assert_eq!(
+            figures(&body),
+            *expected,
+            "{label}: the answer holds a figure for every product and shop asked"
+        );
         for r in 0..rounds {
             let (took, _) = timed_get(&http, &url_of(r), &key).await;
             h.record(took.as_micros() as u64).unwrap();
@@ -227,7 +263,7 @@ async fn bench_backend(postgres: bool) {
             millis(&h, 0.5),
             millis(&h, 0.99),
             h.max() as f64 / 1000.0,
-            bytes / 1024
+            body.len() / 1024
         );
     }
     let _ = stop.send(());
@@ -253,7 +289,11 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        bench_backend(false).await;
-        bench_backend(true).await;
+        let only = std::env::var("BENCH_BACKEND").unwrap_or_default();
+        for postgres in [false, true] {
+            if only.is_empty() || only == if postgres { "postgres" } else { "sqlite" } {
+                bench_backend(postgres).await;
+            }
+        }
     });
 }

@@ -874,6 +874,7 @@ fn bound_unsigned(schema: &mut RefOr<Schema>) {
         crate::admin::http::disable_user,
         crate::admin::http::enable_user,
         crate::stock_api::available,
+        crate::stock_api::available_matrix,
         crate::till_stock_api::till_stock,
         crate::logistics_api::post_notice,
         crate::logistics_api::list_notices,

@@ -11,12 +11,88 @@ use async_trait::async_trait;
 use pos_domain::stock::MovementKind;
 use pos_domain::web_order::WebOrder;
 use pos_hq_core::stock::{self, Movement, Planned, StockKey, Stored};
-use pos_hq_store::stock::{StockLevel, StockMovementRow, StockStore, in_shop_order, level_from};
+use pos_hq_store::stock::{
+    AvailableMatrix, FEW_SHOPS, MatrixBuilder, StockLevel, StockMovementRow, StockStore,
+    in_shop_order, level_from,
+};
 use pos_hq_store::{Result, StoreError};
 use tokio_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use crate::{OUTBOX_LOCK, PgStore};
+
+/// Products per query of [`StockStore::stock_matrix`] over many shops. The queries of one
+/// question run at once, each on its own connection, so PostgreSQL and the decoding share the cores (100
+/// products at 600 shops: p50 about 26 ms in 4 queries against 41 ms in one); one query of
+/// 100 products is also costed past PostgreSQL's `jit_above_cost`, and compiling it took
+/// longer than running it.
+const MATRIX_PRODUCTS_PER_QUERY: usize = 25;
+
+/// A product's lines as one row of arrays, in the order of `stock_levels_by_product`: the
+/// product, then per line its shop, whether it counts grams, its on hand and its reserved
+/// (100 rows of arrays cost far less to send and decode than 60,000 rows). A product without
+/// any line has no row.
+const LINES_BY_PRODUCT: &str = "
+    SELECT p.id, l.shops, l.grams, l.levels, l.reserved
+      FROM unnest($1::TEXT[]) AS p(id)
+      CROSS JOIN LATERAL (
+           SELECT array_agg(shop_id) AS shops, array_agg(unit = 'grams') AS grams,
+                  array_agg(level) AS levels, array_agg(reserved) AS reserved
+             FROM stock_levels
+            WHERE product_id = p.id) AS l
+     WHERE l.shops IS NOT NULL";
+
+/// [`LINES_BY_PRODUCT`] at the shops named in `$2` only.
+const LINES_BY_PRODUCT_AT_SHOPS: &str = "
+    SELECT p.id, l.shops, l.grams, l.levels, l.reserved
+      FROM unnest($1::TEXT[]) AS p(id)
+      CROSS JOIN LATERAL (
+           SELECT array_agg(shop_id) AS shops, array_agg(unit = 'grams') AS grams,
+                  array_agg(level) AS levels, array_agg(reserved) AS reserved
+             FROM stock_levels
+            WHERE product_id = p.id AND shop_id = ANY($2::TEXT[])) AS l
+     WHERE l.shops IS NOT NULL";
+
+impl PgStore {
+    /// The rows of [`LINES_BY_PRODUCT`] for `products`, at `shops` when given (else at every
+    /// shop).
+    async fn lines_by_product(
+        &self,
+        products: &[String],
+        shops: Option<&[String]>,
+    ) -> Result<Vec<Row>> {
+        let client = self.pool.get().await?;
+        Ok(match shops {
+            Some(shops) => {
+                let statement = client.prepare_cached(LINES_BY_PRODUCT_AT_SHOPS).await?;
+                client.query(&statement, &[&products, &shops]).await?
+            }
+            None => {
+                let statement = client.prepare_cached(LINES_BY_PRODUCT).await?;
+                client.query(&statement, &[&products]).await?
+            }
+        })
+    }
+}
+
+/// Adds a row of [`LINES_BY_PRODUCT`] to `matrix`; the ids are borrowed from the row, not
+/// copied.
+fn add_product_lines(matrix: &mut MatrixBuilder, row: &Row) {
+    let Some(product) = matrix.product(row.get(0)) else {
+        return;
+    };
+    let shops: Vec<&str> = row.get(1);
+    let grams: Vec<bool> = row.get(2);
+    let levels: Vec<i64> = row.get(3);
+    let reserved: Vec<i64> = row.get(4);
+    for (((shop, grams), level), reserved) in shops.into_iter().zip(grams).zip(levels).zip(reserved)
+    {
+        if let Some(shop) = matrix.shop(shop) {
+            let unit = if grams { "grams" } else { "units" };
+            matrix.add(product, shop, unit, level, reserved);
+        }
+    }
+}
 
 /// A transaction of the pool.
 type PgTx<'a> = deadpool_postgres::Transaction<'a>;
@@ -310,6 +386,26 @@ impl StockStore for PgStore {
             )
             .await?;
         Ok(in_shop_order(rows.iter().map(level).collect()))
+    }
+
+    async fn stock_matrix(&self, shops: &[String], products: &[String]) -> Result<AvailableMatrix> {
+        let mut matrix = MatrixBuilder::new(products, shops);
+        let named = (shops.len() <= FEW_SHOPS).then_some(shops);
+        // Few shops make a small answer: one query.
+        let per_query = match named {
+            Some(_) => products.len().max(1),
+            None => MATRIX_PRODUCTS_PER_QUERY,
+        };
+        let answers = futures_util::future::try_join_all(
+            products
+                .chunks(per_query)
+                .map(|chunk| self.lines_by_product(chunk, named)),
+        )
+        .await?;
+        for row in answers.iter().flatten() {
+            add_product_lines(&mut matrix, row);
+        }
+        Ok(matrix.finish())
     }
 
     async fn stock_movements(

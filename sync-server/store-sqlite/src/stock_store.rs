@@ -9,7 +9,10 @@ use async_trait::async_trait;
 use pos_domain::stock::MovementKind;
 use pos_domain::web_order::WebOrder;
 use pos_hq_core::stock::{self, Movement, Planned, StockKey, Stored};
-use pos_hq_store::stock::{StockLevel, StockMovementRow, StockStore, in_shop_order, level_from};
+use pos_hq_store::stock::{
+    AvailableMatrix, FEW_SHOPS, MatrixBuilder, StockLevel, StockMovementRow, StockStore,
+    in_shop_order, level_from,
+};
 use pos_hq_store::{Result, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -275,6 +278,37 @@ impl StockStore for SqliteStore {
                 stmt.query_map(params![products, shops], level)?
                     .collect::<rusqlite::Result<_>>()?,
             ))
+        })
+        .await
+    }
+
+    async fn stock_matrix(&self, shops: &[String], products: &[String]) -> Result<AvailableMatrix> {
+        let mut matrix = MatrixBuilder::new(products, shops);
+        let products = serde_json::to_string(products).unwrap_or_default();
+        // Few shops are named in the query, many left out by the builder (see FEW_SHOPS).
+        let few =
+            (shops.len() <= FEW_SHOPS).then(|| serde_json::to_string(shops).unwrap_or_default());
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(if few.is_some() {
+                "SELECT product_id, shop_id, unit, level, reserved
+                   FROM stock_levels
+                  WHERE product_id IN (SELECT value FROM json_each(?1))
+                    AND shop_id IN (SELECT value FROM json_each(?2))"
+            } else {
+                "SELECT product_id, shop_id, unit, level, reserved
+                   FROM stock_levels
+                  WHERE product_id IN (SELECT value FROM json_each(?1))"
+            })?;
+            let mut rows = match &few {
+                Some(shops) => stmt.query(params![products, shops])?,
+                None => stmt.query(params![products])?,
+            };
+            // The ids are borrowed from the row, not copied: the builder numbers them.
+            while let Some(r) = rows.next()? {
+                let text = |i: usize| r.get_ref(i).and_then(|v| Ok(v.as_str()?));
+                matrix.add_named(text(0)?, text(1)?, text(2)?, r.get(3)?, r.get(4)?);
+            }
+            Ok(matrix.finish())
         })
         .await
     }
