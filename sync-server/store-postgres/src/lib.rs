@@ -4,7 +4,8 @@
 //!
 //! An upload locks its till's row (`SELECT ... FOR UPDATE`), so two uploads of one till are
 //! serialized while different tills ingest in parallel. Signature checks run on the blocking
-//! pool, before the transaction; the upload's writes follow the one sequence of
+//! pool, before the transaction or, for a catch-up, beside it (awaited before the outbox
+//! lock is taken); the upload's writes follow the one sequence of
 //! [`pos_hq_store::ingest_tx`], whose verbs this backend implements (a batch per statement,
 //! `UNNEST` arrays). Outbox rows are written last, under a transaction-level advisory lock, so
 //! outbox cursors become visible in increasing order and a pull-feed consumer never skips an
@@ -104,8 +105,8 @@ impl PgStore {
         signatures: impl std::future::Future<Output = bool>,
         now: DateTime<Utc>,
         till_clock: Option<DateTime<Utc>>,
-        timer: &mut ingest_tx::StepTimer,
     ) -> Result<Option<UploadResponse>> {
+        let mut timer = ingest_tx::StepTimer::start();
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         timer.mark("begin");
@@ -120,6 +121,7 @@ impl PgStore {
         timer.mark("steps");
         tx.commit().await?;
         timer.mark("commit");
+        timer.report(&till.till_id);
         Ok(answer)
     }
 
@@ -1498,49 +1500,10 @@ impl Store for PgStore {
         now: DateTime<Utc>,
         till_clock: Option<DateTime<Utc>>,
     ) -> Result<UploadResponse> {
-        let mut timer = ingest_tx::StepTimer::start();
-        let mut batches = batches;
-        if ingest_tx::check_beside_writes(&batches) {
-            // Kept for the rare upload with a bad signature, ingested again from a full check.
-            let again = batches.clone();
-            let (upload, signatures) = {
-                let till = till.clone();
-                tokio::task::spawn_blocking(move || CheckedUpload::read(&till, batches))
-                    .await
-                    .map_err(|e| StoreError::Database(e.to_string()))?
-            };
-            timer.mark("read");
-            // The signatures are checked beside the writes.
-            let valid = tokio::task::spawn_blocking(move || {
-                signatures
-                    .verify(pos_hq_core::signatures::default_threads())
-                    .all_valid()
-            });
-            let valid = async { valid.await.unwrap_or(false) };
-            if let Some(answer) = self
-                .ingest_tx(till, upload, valid, now, till_clock, &mut timer)
-                .await?
-            {
-                timer.report(&till.till_id);
-                return Ok(answer);
-            }
-            batches = again;
-        }
-        // Reading and checking signatures is CPU work: off the async workers, and out of the
-        // transaction.
-        let checked = {
-            let till = till.clone();
-            tokio::task::spawn_blocking(move || CheckedUpload::check(&till, batches))
-                .await
-                .map_err(|e| StoreError::Database(e.to_string()))?
-        };
-        timer.mark("check");
-        let answer = self
-            .ingest_tx(till, checked, async { true }, now, till_clock, &mut timer)
-            .await?
-            .ok_or_else(|| StoreError::Database("a checked upload was refused".into()))?;
-        timer.report(&till.till_id);
-        Ok(answer)
+        ingest_tx::check_and_ingest(till, batches, |upload, verdict| {
+            self.ingest_tx(till, upload, verdict, now, till_clock)
+        })
+        .await
     }
 
     async fn returns_of_ticket(

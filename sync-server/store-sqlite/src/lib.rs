@@ -1434,55 +1434,11 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         till_clock: Option<DateTime<Utc>>,
     ) -> Result<UploadResponse> {
-        let till = till.clone();
-        let mut timer = ingest_tx::StepTimer::start();
-        let mut batches = batches;
-        if ingest_tx::check_beside_writes(&batches) {
-            // Kept for the rare upload with a bad signature, ingested again from a full check.
-            let again = batches.clone();
-            let (upload, signatures) = {
-                let till = till.clone();
-                tokio::task::spawn_blocking(move || CheckedUpload::read(&till, batches))
-                    .await
-                    .map_err(|e| StoreError::Database(e.to_string()))?
-            };
-            timer.mark("read");
-            // The signatures are checked beside the writes, off the writer.
-            let valid = tokio::task::spawn_blocking(move || {
-                signatures
-                    .verify(pos_hq_core::signatures::default_threads())
-                    .all_valid()
-            });
-            let for_writer = till.clone();
-            let answer = self
-                .with(move |c| {
-                    let valid = async { valid.await.unwrap_or(false) };
-                    ingest_tx(c, &for_writer, upload, valid, now, till_clock)
-                })
-                .await?;
-            timer.mark("write+commit");
-            if let Some(answer) = answer {
-                timer.report(&till.till_id);
-                return Ok(answer);
-            }
-            batches = again;
-        }
-        // Signatures first, off the writer: other uploads keep being written meanwhile.
-        let checked = {
+        ingest_tx::check_and_ingest(till, batches, |upload, verdict| {
             let till = till.clone();
-            tokio::task::spawn_blocking(move || CheckedUpload::check(&till, batches))
-                .await
-                .map_err(|e| StoreError::Database(e.to_string()))?
-        };
-        timer.mark("check");
-        let for_writer = till.clone();
-        let answer = self
-            .with(move |c| ingest_tx(c, &for_writer, checked, async { true }, now, till_clock))
-            .await?
-            .ok_or_else(|| StoreError::Database("a checked upload was refused".into()))?;
-        timer.mark("write+commit");
-        timer.report(&till.till_id);
-        Ok(answer)
+            self.with(move |c| ingest_tx(c, &till, upload, verdict, now, till_clock))
+        })
+        .await
     }
 
     async fn instrument(

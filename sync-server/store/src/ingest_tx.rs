@@ -1,10 +1,12 @@
 //! The one ingest sequence, written once for every backend: the order of an upload's writes
 //! inside its transaction, over [`IngestTx`], the storage verbs a backend offers.
 //!
-//! An upload is checked in three steps. Its signatures first, before any transaction, on every
-//! core, with each record's ticket read and its event serialized ([`CheckedBatches::check`],
-//! [`pos_hq_core::ingest::ReadAhead`]: none of it depends on what head office holds). Then, in
-//! the upload's transaction, [`ingest()`]: the held state is read, each chain planned
+//! An upload is checked in three steps ([`check_and_ingest`], for every backend). Each record
+//! is read first, on every core, before any transaction: parsed, hashed, its ticket read and
+//! its event serialized ([`CheckedBatches`], [`pos_hq_core::ingest::ReadAhead`]: none of it
+//! depends on what head office holds), and its signature checked, then or, for a catch-up,
+//! beside the writes (see [`check_beside_writes`]). Then, in the upload's transaction,
+//! [`ingest()`]: the held state is read, each chain planned
 //! ([`pos_hq_core::ingest::plan_chain`]: links, forks, gaps) and the rest derived
 //! ([`pos_hq_core::derive`]), then written in this order:
 //!
@@ -29,7 +31,8 @@
 //! 6. the till's last contact, clock skew and software;
 //! 7. the day closures, and the daily entries of every closure whose cash records are held
 //!    ([`pos_hq_core::accounting`]);
-//! 8. the sales rollups (deltas added to the stored rows, aggregated over the whole upload);
+//! 8. (the signatures' verdict is awaited here: if one failed, the caller undoes it all) the
+//!    sales rollups (deltas added to the stored rows, aggregated over the whole upload);
 //! 9. the outbox events: the records', the instruments' movements, the alarms', the entries',
 //!    the orders', the customers' and stock lines', in that order.
 //!
@@ -289,6 +292,67 @@ pub fn check_beside_writes(batches: &[ChainBatch]) -> bool {
     batches.iter().map(|b| b.records.len()).sum::<usize>() >= CHECK_BESIDE_FROM
 }
 
+/// A verdict on an upload's signatures (true: all valid), which [`ingest()`] awaits before the
+/// writes every upload shares.
+pub type Verdict = std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>;
+
+/// Checks and ingests an upload of `till`: the order of an upload's checks, written once for
+/// every backend. `write` runs [`ingest()`] in one transaction of the backend with the verdict
+/// it is given, and commits when it answers `Some`. A catch-up ([`check_beside_writes`]) is
+/// read, then written while its signatures are checked on other threads; if one fails, the
+/// writes are undone and the upload is checked record by record and written again. Any other
+/// upload is checked first. Reading and checking run on the blocking pool, off the async
+/// workers.
+pub async fn check_and_ingest<W, F>(
+    till: &TillAuth,
+    batches: Vec<ChainBatch>,
+    mut write: W,
+) -> Result<UploadResponse>
+where
+    W: FnMut(CheckedUpload, Verdict) -> F,
+    F: std::future::Future<Output = Result<Option<UploadResponse>>>,
+{
+    let mut timer = StepTimer::start();
+    let mut batches = batches;
+    if check_beside_writes(&batches) {
+        // Kept for the rare upload with a bad signature, ingested again from a full check.
+        let again = batches.clone();
+        let reading = till.clone();
+        let (upload, signatures) =
+            on_blocking_pool(move || CheckedUpload::read(&reading, batches)).await?;
+        timer.mark("read");
+        let valid = tokio::task::spawn_blocking(move || {
+            signatures
+                .verify(pos_hq_core::signatures::default_threads())
+                .all_valid()
+        });
+        let answer = write(upload, Box::pin(async { valid.await.unwrap_or(false) })).await?;
+        timer.mark("write+commit");
+        if let Some(answer) = answer {
+            timer.report(&till.till_id);
+            return Ok(answer);
+        }
+        batches = again;
+    }
+    let checking = till.clone();
+    let checked = on_blocking_pool(move || CheckedUpload::check(&checking, batches)).await?;
+    timer.mark("check");
+    let answer = write(checked, Box::pin(async { true }))
+        .await?
+        .ok_or_else(|| StoreError::Database("a checked upload was refused".into()))?;
+    timer.mark("write+commit");
+    timer.report(&till.till_id);
+    Ok(answer)
+}
+
+async fn on_blocking_pool<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StoreError::Database(e.to_string()))
+}
+
 /// An upload whose signatures were checked, ready for [`ingest()`].
 pub struct CheckedUpload {
     pub batches: Vec<ChainBatch>,
@@ -305,7 +369,7 @@ impl CheckedUpload {
 
     /// Reads an upload of `till` with every signature taken as valid (CPU work, on every core:
     /// run it off the async workers and before the transaction), for
-    /// [`ingest_while_checking`] with the [`PendingSignatures`] returned being checked.
+    /// [`ingest()`] with the [`PendingSignatures`] returned being checked.
     pub fn read(till: &TillAuth, batches: Vec<ChainBatch>) -> (CheckedUpload, PendingSignatures) {
         let (checked, pending) = CheckedBatches::read(&till.public_key, &till.shop_id, &batches);
         (CheckedUpload { batches, checked }, pending)
