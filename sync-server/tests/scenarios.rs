@@ -329,6 +329,19 @@ fn altered(record: &SignedRecord) -> WireRecord {
     }
 }
 
+/// The kinds of the alarms head office shows, oldest first.
+async fn alarm_kinds(server: &Server) -> Vec<String> {
+    let (_, alarms) = server
+        .get("/api/v1/hq/alarms", Some(&server.admin_token))
+        .await;
+    alarms
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
 async fn an_altered_record_is_rejected_and_alarmed(backend: Backend) {
     let Some((server, till, token)) = with_till(backend, 20).await else {
         return;
@@ -373,15 +386,7 @@ async fn an_altered_record_is_rejected_and_alarmed(backend: Backend) {
         answer.chains[0].outcome,
         ChainOutcome::Fork { seq: 3, .. }
     ));
-    let (_, alarms) = server
-        .get("/api/v1/hq/alarms", Some(&server.admin_token))
-        .await;
-    let kinds: Vec<&str> = alarms
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["kind"].as_str().unwrap())
-        .collect();
+    let kinds = alarm_kinds(&server).await;
     assert_eq!(
         kinds,
         ["invalid_record", "altered_record"],
@@ -437,15 +442,7 @@ async fn a_forged_signature_in_a_catch_up_is_judged_record_by_record(backend: Ba
         "the records before it are stored"
     );
     assert_eq!(server.store.record_count(TILL_A).await.unwrap(), 80);
-    let (_, alarms) = server
-        .get("/api/v1/hq/alarms", Some(&server.admin_token))
-        .await;
-    let kinds: Vec<&str> = alarms
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["kind"].as_str().unwrap())
-        .collect();
+    let kinds = alarm_kinds(&server).await;
     assert_eq!(
         kinds,
         ["invalid_record"],
