@@ -403,8 +403,10 @@ pub async fn ingest(
     timer.mark("records");
     let orders = apply_till_actions(tx, till, &plans, now).await?;
     timer.mark("orders");
-    let feed_events = customers_and_stock(tx, &writes, &orders, &received_at).await?;
-    timer.mark("customers+stock");
+    let mut feed_events = apply_customers(tx, &writes).await?;
+    timer.mark("customers");
+    feed_events.extend(apply_stock(tx, &writes, &orders, &received_at).await?);
+    timer.mark("stock");
     let mut money = apply_stored_value(tx, till, &writes, &received_at).await?;
     timer.mark("stored value");
     money.alarms.extend(index_returns(tx, till, &writes).await?);
@@ -832,13 +834,11 @@ async fn post_entries(
     Ok(out)
 }
 
-/// Applies the upload's customer tickets and stock movements to the stored customers and
-/// stock lines (see [`pos_hq_core::crm`], [`pos_hq_core::stock`]); returns their events.
-async fn customers_and_stock(
+/// Applies the upload's customer tickets to the stored customers (see [`pos_hq_core::crm`]);
+/// returns their events.
+async fn apply_customers(
     tx: &mut impl IngestTx,
     writes: &IngestWrites,
-    orders: &TillActionWrites,
-    now: &str,
 ) -> Result<Vec<OutboxEvent>> {
     let mut out = Vec::new();
     if !writes.customers.is_empty() {
@@ -852,6 +852,18 @@ async fn customers_and_stock(
         let states: Vec<&CustomerState> = states.values().collect();
         tx.save_customer_figures(&states).await?;
     }
+    Ok(out)
+}
+
+/// Applies the upload's stock movements, counts and the reservations of the web orders it
+/// ends to the stored stock lines (see [`pos_hq_core::stock`]); returns their events.
+async fn apply_stock(
+    tx: &mut impl IngestTx,
+    writes: &IngestWrites,
+    orders: &TillActionWrites,
+    now: &str,
+) -> Result<Vec<OutboxEvent>> {
+    let mut out = Vec::new();
     let mut planned = writes.stock.clone();
     let ends = stock::reservation_ends(&orders.orders);
     if !ends.is_empty() {
