@@ -5,7 +5,8 @@
 //! transit, and the delivery's differences went out to logistics through the outbox. The web
 //! shop reads what a shop may promise, a click & collect order reserves it or is refused with
 //! 409, and a cancellation releases it. A handset received, sold, returned and sold again
-//! raises nothing; sold once more in another shop, exactly one alarm.
+//! raises nothing; sold once more in another shop, exactly one alarm. A service (stock not
+//! kept) sold, ordered and offered for receipt moves no stock.
 
 mod support;
 
@@ -30,7 +31,8 @@ use sync_server::secrets;
 on_every_backend!(
     three_shops_stock_equals_their_movements_and_our_count,
     the_web_shop_promises_what_the_shop_has,
-    an_imei_sold_in_two_shops_raises_one_alarm
+    an_imei_sold_in_two_shops_raises_one_alarm,
+    a_service_keeps_no_stock
 );
 
 const SHOP_C: &str = "MARSEILLE-PRADO";
@@ -584,5 +586,112 @@ async fn an_imei_sold_in_two_shops_raises_one_alarm(backend: Backend) {
         1,
         "a sync again raises nothing more"
     );
+    server.stop().await;
+}
+
+/// A repair service: sold at the till and on the web, never on a shelf.
+fn service() -> pos_domain::product::Product {
+    let mut product = pos_till::demo::demo_catalog().unwrap().remove(0);
+    product.id = "SVC-REPAIR".into();
+    product.label = "Screen repair".into();
+    product.barcodes.clear();
+    product.serial = pos_domain::product::SerialCapture::None;
+    product.price = "89.00".parse().unwrap();
+    product.stock = pos_domain::product::StockKeeping::NotKept;
+    product
+}
+
+async fn a_service_keeps_no_stock(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let mut catalog = pos_till::demo::demo_catalog().unwrap();
+    catalog.push(service());
+    server
+        .store
+        .put_changes(
+            catalog
+                .iter()
+                .map(sync_server::distribution::product_change)
+                .collect(),
+        )
+        .await
+        .unwrap();
+    let key = secrets::new_token().unwrap();
+    server
+        .store
+        .create_webshop("boutique-en-ligne", "Boutique", &secrets::token_hash(&key))
+        .await
+        .unwrap();
+    let a = shop_till(&server, SHOP_A, "OPERA-1", 71).await;
+    let (_a, refused) = on_till(a, |t| {
+        t.import_catalog(&[service()], "services").unwrap();
+        t.receive_goods(
+            "bruno",
+            &ReceiveRequest {
+                asn: None,
+                lines: vec![received(CASE, 0, 3, 0)],
+            },
+        )
+        .unwrap();
+        let refused = t
+            .receive_goods(
+                "bruno",
+                &ReceiveRequest {
+                    asn: None,
+                    lines: vec![received("SVC-REPAIR", 0, 1, 0)],
+                },
+            )
+            .unwrap_err();
+        sell(t, CASE, 1);
+        sell(t, "SVC-REPAIR", 2);
+        sync(t);
+        refused
+    })
+    .await;
+    assert_eq!(
+        refused.code(),
+        "stock_not_kept",
+        "the till refuses to receive a service: {refused}"
+    );
+    assert_eq!(on_hand(&server, SHOP_A, CASE).await, (2, 0));
+    let service_lines = server
+        .store
+        .stock_levels(&[SHOP_A.to_string()], &["SVC-REPAIR".to_string()])
+        .await
+        .unwrap();
+    assert!(
+        service_lines.is_empty(),
+        "a service sold keeps no stock line: {service_lines:?}"
+    );
+    let moves = server
+        .store
+        .stock_movements(SHOP_A, Some("SVC-REPAIR"), 0, 100)
+        .await
+        .unwrap();
+    assert!(moves.is_empty(), "nor any movement: {moves:?}");
+
+    // The shop's stock is managed (it received goods), yet an order for the service is taken
+    // without a reservation, whatever the quantity.
+    let response = server
+        .http
+        .post(format!("{}/api/v1/web-orders", server.url))
+        .bearer_auth(&key)
+        .header("Idempotency-Key", "repair-1")
+        .json(&json!({
+            "shop": SHOP_A,
+            "lines": [{"product_id": "SVC-REPAIR", "label": "Screen repair", "quantity": 5, "unit_price": "89.00"}],
+            "payment": "pay_in_shop",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let moves = server
+        .store
+        .stock_movements(SHOP_A, Some("SVC-REPAIR"), 0, 100)
+        .await
+        .unwrap();
+    assert!(moves.is_empty(), "the order reserved nothing: {moves:?}");
     server.stop().await;
 }

@@ -28,6 +28,32 @@ pub enum SerialCapture {
     Imei,
 }
 
+/// Whether head office keeps stock of a product.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StockKeeping {
+    /// Goods on a shelf: every sale, return, delivery, transfer and count moves its stock.
+    #[default]
+    Kept,
+    /// Services, fees, deposits: sold, never on a shelf. No stock line is kept, no stock
+    /// operation names it and a web order for it reserves nothing.
+    NotKept,
+}
+
+impl StockKeeping {
+    pub fn is_kept(&self) -> bool {
+        *self == StockKeeping::Kept
+    }
+
+    /// The name in catalog files and on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            StockKeeping::Kept => "kept",
+            StockKeeping::NotKept => "not_kept",
+        }
+    }
+}
+
 /// A catalog product.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Product {
@@ -43,6 +69,9 @@ pub struct Product {
     pub sold_by: SoldBy,
     #[serde(default)]
     pub serial: SerialCapture,
+    /// Left out of the JSON when kept, so catalogs written before it read and hash the same.
+    #[serde(default, skip_serializing_if = "StockKeeping::is_kept")]
+    pub stock: StockKeeping,
 }
 
 /// The most barcodes one product may have.

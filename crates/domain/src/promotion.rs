@@ -166,7 +166,7 @@ pub fn best_for(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::product::SerialCapture;
+    use crate::product::{SerialCapture, StockKeeping};
     use crate::vat::VatCode;
     use rust_decimal_macros::dec;
 
@@ -180,6 +180,7 @@ mod tests {
             price: Money::from_cents(1000),
             sold_by,
             serial: SerialCapture::None,
+            stock: StockKeeping::Kept,
         }
     }
 

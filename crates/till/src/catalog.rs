@@ -5,11 +5,12 @@
 //!
 //! # CSV columns
 //!
-//! `id,barcodes,label,category,vat_code,price,sold_by,serial` with a header line. `barcodes`
+//! `id,barcodes,label,category,vat_code,price,sold_by,serial,stock` with a header line. `barcodes`
 //! holds zero or more GTINs separated by spaces or `|`; `vat_code` is one of `standard`,
 //! `intermediate`, `reduced`, `super_reduced`, `exempt`; `price` includes VAT, with a dot
 //! (`12.50`), per unit or per kilogram; `sold_by` is `unit` (default) or `weight`; `serial` is
-//! `none` (default) or `imei`. The JSON format is an array of objects with the same fields
+//! `none` (default) or `imei`; `stock` is `kept` (default) or `not_kept` (a service: head office
+//! keeps no stock of it). The JSON format is an array of objects with the same fields
 //! (`barcodes` an array).
 
 use std::io::Read;
@@ -17,7 +18,7 @@ use std::str::FromStr;
 
 use pos_domain::Money;
 use pos_domain::codes::Gtin;
-use pos_domain::product::{Product, SerialCapture, SoldBy};
+use pos_domain::product::{Product, SerialCapture, SoldBy, StockKeeping};
 use pos_domain::vat::VatCode;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,8 @@ struct CsvRow {
     sold_by: String,
     #[serde(default)]
     serial: String,
+    #[serde(default)]
+    stock: String,
 }
 
 fn bad_row(row: usize, message: impl std::fmt::Display) -> TillError {
@@ -79,6 +82,16 @@ fn parse_csv_row(index: usize, row: CsvRow) -> Result<Product> {
             ));
         }
     };
+    let stock = match row.stock.trim() {
+        "" | "kept" => StockKeeping::Kept,
+        "not_kept" => StockKeeping::NotKept,
+        other => {
+            return Err(bad_row(
+                line,
+                format!("stock `{other}` must be kept or not_kept"),
+            ));
+        }
+    };
     Ok(Product {
         id: row.id,
         barcodes,
@@ -88,6 +101,7 @@ fn parse_csv_row(index: usize, row: CsvRow) -> Result<Product> {
         price: Money::from_str(&row.price).map_err(|e| bad_row(line, e))?,
         sold_by,
         serial,
+        stock,
     })
 }
 
@@ -138,7 +152,7 @@ pub fn write_csv(
 ) -> std::io::Result<()> {
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record([
-        "id", "barcodes", "label", "category", "vat_code", "price", "sold_by", "serial",
+        "id", "barcodes", "label", "category", "vat_code", "price", "sold_by", "serial", "stock",
     ])?;
     for p in products {
         let barcodes: Vec<&str> = p.barcodes.iter().map(Gtin::as_str).collect();
@@ -151,6 +165,7 @@ pub fn write_csv(
             &p.price.to_string(),
             &enum_text(&p.sold_by),
             &enum_text(&p.serial),
+            p.stock.name(),
         ])?;
     }
     writer.flush()
@@ -167,11 +182,11 @@ fn enum_text<T: Serialize>(value: &T) -> String {
 /// changes is kept in `price_history` as replaced at `now` (a ledger timestamp).
 pub fn upsert(conn: &Connection, products: &[Product], now: &str) -> Result<()> {
     let mut product_stmt = conn.prepare_cached(
-        "INSERT INTO products (id, label, category, vat_code, price, sold_by, serial)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+        "INSERT INTO products (id, label, category, vat_code, price, sold_by, serial, stock)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (id) DO UPDATE SET label = excluded.label, category = excluded.category,
            vat_code = excluded.vat_code, price = excluded.price, sold_by = excluded.sold_by,
-           serial = excluded.serial",
+           serial = excluded.serial, stock = excluded.stock",
     )?;
     let mut clear_stmt = conn.prepare_cached("DELETE FROM barcodes WHERE product_id = ?1")?;
     let mut barcode_stmt = conn.prepare_cached(
@@ -188,6 +203,7 @@ pub fn upsert(conn: &Connection, products: &[Product], now: &str) -> Result<()> 
                 p.price.to_string(),
                 enum_text(&p.sold_by),
                 enum_text(&p.serial),
+                p.stock.name(),
             ])?;
             Ok(())
         })?;
@@ -207,8 +223,8 @@ pub fn upsert(conn: &Connection, products: &[Product], now: &str) -> Result<()> 
 /// product of a million.
 pub fn insert_new(conn: &Connection, p: &Product) -> Result<()> {
     let mut product_stmt = conn.prepare_cached(
-        "INSERT OR REPLACE INTO products (id, label, category, vat_code, price, sold_by, serial)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT OR REPLACE INTO products (id, label, category, vat_code, price, sold_by, serial, stock)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     let mut barcode_stmt =
         conn.prepare_cached("INSERT OR REPLACE INTO barcodes (code, product_id) VALUES (?1, ?2)")?;
@@ -220,6 +236,7 @@ pub fn insert_new(conn: &Connection, p: &Product) -> Result<()> {
         p.price.to_string(),
         enum_text(&p.sold_by),
         enum_text(&p.serial),
+        p.stock.name(),
     ])?;
     for code in &p.barcodes {
         barcode_stmt.execute(params![code.as_str(), p.id])?;
@@ -236,7 +253,7 @@ fn product_from_row(row: &Row<'_>) -> rusqlite::Result<Product> {
     let corrupt = |i: usize, e: String| {
         rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
     };
-    let codes: Option<String> = row.get(7)?;
+    let codes: Option<String> = row.get(8)?;
     let barcodes = codes
         .unwrap_or_default()
         .split(' ')
@@ -253,6 +270,7 @@ fn product_from_row(row: &Row<'_>) -> rusqlite::Result<Product> {
             .map_err(|e: pos_domain::money::MoneyError| corrupt(4, e.to_string()))?,
         sold_by: serde_json::from_value(parse_enum(5)?).map_err(|e| corrupt(5, e.to_string()))?,
         serial: serde_json::from_value(parse_enum(6)?).map_err(|e| corrupt(6, e.to_string()))?,
+        stock: serde_json::from_value(parse_enum(7)?).map_err(|e| corrupt(7, e.to_string()))?,
     })
 }
 
@@ -260,7 +278,7 @@ fn product_from_row(row: &Row<'_>) -> rusqlite::Result<Product> {
 /// The price is the shop's own price from head office, if it set one, else the catalog's.
 const PRODUCT_COLUMNS: &str = "p.id, p.label, p.category, p.vat_code,
     coalesce((SELECT price FROM shop_prices WHERE product_id = p.id), p.price), p.sold_by, p.serial,
-    (SELECT group_concat(code, ' ') FROM barcodes WHERE product_id = p.id)";
+    p.stock, (SELECT group_concat(code, ' ') FROM barcodes WHERE product_id = p.id)";
 
 /// The product carrying a barcode.
 pub fn by_barcode(conn: &Connection, code: &str) -> Result<Option<Product>> {

@@ -360,6 +360,9 @@ const MIGRATIONS: &[&str] = &[
         kept_at TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 21: whether head office keeps the product's stock (`kept` or `not_kept`, see
+    // `pos_domain::product::StockKeeping`).
+    "ALTER TABLE products ADD COLUMN stock TEXT NOT NULL DEFAULT 'kept';",
 ];
 
 /// The schema version this build writes.

@@ -14,7 +14,7 @@ use pos_domain::clock::{Clock, ManualClock};
 use pos_domain::closure::ClosureLevel;
 use pos_domain::codes::{Gtin, Imei};
 use pos_domain::journal::CashMovementKind;
-use pos_domain::product::{Product, SerialCapture, SoldBy};
+use pos_domain::product::{Product, SerialCapture, SoldBy, StockKeeping};
 use pos_domain::record::Chain;
 use pos_domain::tender::{Tender, TenderKind};
 use pos_domain::ticket::{Discount, ReturnLine, TicketKind};
@@ -142,6 +142,7 @@ pub fn large_catalog(count: u64, seed: u64) -> impl Iterator<Item = Product> {
             price: Money::from_cents(rng.random_range(99..20_000)),
             sold_by: SoldBy::Unit,
             serial: SerialCapture::None,
+            stock: StockKeeping::Kept,
         }
     })
 }

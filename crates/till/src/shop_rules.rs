@@ -226,7 +226,7 @@ mod tests {
 
     use pos_domain::Money;
     use pos_domain::clock::ManualClock;
-    use pos_domain::product::{Product, SerialCapture, SoldBy};
+    use pos_domain::product::{Product, SerialCapture, SoldBy, StockKeeping};
     use pos_domain::tender::Tender;
     use serde_json::json;
 
@@ -255,6 +255,7 @@ mod tests {
             price: Money::from_cents(cents),
             sold_by: SoldBy::Unit,
             serial: SerialCapture::None,
+            stock: StockKeeping::Kept,
         };
         till.import_catalog(
             &[product("P1", "Cables", 2000), product("P2", "Coques", 1000)],

@@ -134,9 +134,21 @@ fn unit_of(product: &Product) -> StockUnit {
     }
 }
 
-/// The catalog product of a line, or the till's refusal.
+/// The catalog product of a line, or the till's refusal: unknown, or a product whose stock is
+/// not kept (a service), which no stock operation may name.
 fn product(conn: &Connection, id: &str) -> Result<Product> {
-    catalog::by_id(conn, id)?.ok_or_else(|| TillError::UnknownProduct(id.to_string()))
+    let product =
+        catalog::by_id(conn, id)?.ok_or_else(|| TillError::UnknownProduct(id.to_string()))?;
+    if !product.stock.is_kept() {
+        return Err(TillError::invalid(
+            "stock_not_kept",
+            format!(
+                "product `{id}` is not kept in stock (a service or a fee): it cannot be \
+                 received, sent or counted; remove the line"
+            ),
+        ));
+    }
+    Ok(product)
 }
 
 /// The IMEIs of a line, each checked; a handset needs one per unit in good condition.

@@ -124,6 +124,57 @@ fn a_handset_needs_its_imei_and_a_refusal_writes_nothing() {
 }
 
 #[test]
+fn a_service_is_never_received_sent_or_counted() {
+    let mut t = new_till();
+    let csv = "id,label,category,vat_code,price,stock\n\
+               SVC-REPAIR,Screen repair,Services,standard,89.00,not_kept\n";
+    let products =
+        pos_till::catalog::read(pos_till::catalog::CatalogFormat::Csv, csv.as_bytes()).unwrap();
+    t.till.import_catalog(&products, "services").unwrap();
+    let stored = t.till.product_by_id("SVC-REPAIR").unwrap().unwrap();
+    assert_eq!(
+        stored.stock,
+        pos_domain::product::StockKeeping::NotKept,
+        "the till keeps what the catalog says of the product's stock"
+    );
+    let mut written = Vec::new();
+    pos_till::catalog::write_csv([stored].into_iter(), &mut written).unwrap();
+    let written = String::from_utf8(written).unwrap();
+    assert!(
+        written.starts_with("id,barcodes,label,category,vat_code,price,sold_by,serial,stock\n")
+            && written.trim_end().ends_with(",not_kept"),
+        "the exported catalog says it too: {written}"
+    );
+    let err = t
+        .till
+        .receive_goods(
+            "bruno",
+            &ReceiveRequest {
+                asn: None,
+                lines: vec![line("SVC-REPAIR", 0, 1, 0)],
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "stock_not_kept", "{err}");
+    let err = t
+        .till
+        .send_transfer(
+            "bruno",
+            &TransferRequest {
+                to_shop: "LYON-BELLECOUR".into(),
+                lines: vec![SendLineRequest {
+                    product_id: "SVC-REPAIR".into(),
+                    quantity: 1,
+                    serials: Vec::new(),
+                }],
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "stock_not_kept", "{err}");
+    assert_eq!(t.till.chain_length(Chain::Stock).unwrap(), 0);
+}
+
+#[test]
 fn a_transfer_is_sent_and_received_once() {
     let mut t = new_till();
     let sent = t

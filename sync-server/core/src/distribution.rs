@@ -146,6 +146,8 @@ struct CsvProduct {
     sold_by: String,
     #[serde(default)]
     serial: String,
+    #[serde(default)]
+    stock: String,
 }
 
 fn enum_value(text: &str, default: &str) -> serde_json::Value {
@@ -169,6 +171,7 @@ impl CsvProduct {
             "price": self.price.trim(),
             "sold_by": enum_value(&self.sold_by, "unit"),
             "serial": enum_value(&self.serial, "none"),
+            "stock": enum_value(&self.stock, "kept"),
         });
         serde_json::from_value(value).map_err(|e| e.to_string())
     }
@@ -208,7 +211,7 @@ fn bad_rows_text(rows: &[RowError]) -> String {
 }
 
 /// Reads a catalog file (the till's import format: CSV with the header
-/// `id,barcodes,label,category,vat_code,price,sold_by,serial`, or a JSON array of products),
+/// `id,barcodes,label,category,vat_code,price,sold_by,serial,stock`, or a JSON array of products),
 /// refusing the whole file on the first bad row.
 pub fn read_catalog(format: FileFormat, input: impl Read) -> Result<Vec<Product>, String> {
     check_catalog(format, input).map_err(|e| e.to_string())
@@ -416,6 +419,7 @@ pub fn territory_scope(territory: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pos_domain::product::StockKeeping;
 
     #[test]
     fn a_page_of_large_entries_is_cut_to_its_byte_budget() {
@@ -445,6 +449,18 @@ mod tests {
         assert_eq!(products.len(), 2);
         assert_eq!(products[0].barcodes.len(), 1);
         assert_eq!(products[1].price, Money::from_cents(3200));
+        assert!(products[0].stock.is_kept(), "stock is kept unless said");
+        let csv = "id,label,category,vat_code,price,stock\n\
+                   S1,Réparation,Services,standard,89.00,not_kept\n\
+                   P1,Coque,Accessoires,standard,15.00,kept\n";
+        let products = read_catalog(FileFormat::Csv, csv.as_bytes()).unwrap();
+        assert_eq!(
+            (products[0].stock, products[1].stock),
+            (StockKeeping::NotKept, StockKeeping::Kept)
+        );
+        let bad = "id,label,category,vat_code,price,stock\nS1,X,Y,standard,1.00,maybe\n";
+        let error = read_catalog(FileFormat::Csv, bad.as_bytes()).unwrap_err();
+        assert!(error.contains("line 2"), "{error}");
         let bad = "id,barcodes,label,category,vat_code,price,sold_by,serial\nP1,123,X,Y,standard,1.00,,\n";
         let error = read_catalog(FileFormat::Csv, bad.as_bytes()).unwrap_err();
         assert!(error.contains("line 2"), "{error}");

@@ -15,6 +15,9 @@
 //! count) is already in what was counted, so it is recorded with its compensating
 //! adjustment and leaves the level as counted.
 //!
+//! A product whose stock is not kept (a service, a fee: [`pos_domain::product::StockKeeping`])
+//! has no line: what a record or an order asks of it is left out before it is applied.
+//!
 //! Each movement makes one event under the subject `shops/<shop>/stock/<product>` (in order
 //! per product), with the change and the levels after it. Pure: both backends write the same
 //! rows.
@@ -115,6 +118,14 @@ impl Planned {
             Planned::Count { key, .. } => key,
         }
     }
+}
+
+/// The products of the stock lines `keys`, each once: the ones to ask whether their stock is
+/// kept (see [`pos_domain::product::StockKeeping`]).
+pub fn products<'a>(keys: impl Iterator<Item = &'a StockKey>) -> Vec<&'a str> {
+    let products: std::collections::BTreeSet<&str> =
+        keys.map(|key| key.product_id.as_str()).collect();
+    products.into_iter().collect()
 }
 
 /// The source name of a record.

@@ -5,11 +5,13 @@
 //! collect orders, made, released and consumed in the transaction that moves the order (two
 //! orders racing for the last unit are answered one after the other).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use pos_domain::stock::MovementKind;
 use pos_domain::web_order::WebOrder;
+use pos_domain::wire::kinds;
+use pos_hq_core::distribution::EVERY_SHOP;
 use pos_hq_core::stock::{self, Movement, Planned, StockKey, Stored};
 use pos_hq_store::stock::{
     AvailableMatrix, FEW_SHOPS, MatrixBuilder, StockLevel, StockMovementRow, StockStore,
@@ -250,7 +252,12 @@ pub(crate) async fn reserve(tx: &PgTx<'_>, order: &WebOrder, now: &str) -> Resul
     if !managed(tx, &order.shop).await? {
         return Ok(());
     }
-    let movements = stock::reservation(order);
+    let mut movements = stock::reservation(order);
+    let not_kept = not_kept(&**tx, &stock::products(movements.iter().map(|m| &m.key))).await?;
+    movements.retain(|m| !not_kept.contains(&m.key.product_id));
+    if movements.is_empty() {
+        return Ok(());
+    }
     let keys: Vec<&StockKey> = movements.iter().map(|m| &m.key).collect();
     let short = stock::shortfalls(&lines(&**tx, &keys).await?, &movements);
     if !short.is_empty() {
@@ -260,6 +267,21 @@ pub(crate) async fn reserve(tx: &PgTx<'_>, order: &WebOrder, now: &str) -> Resul
         )));
     }
     write(tx, movements, now).await
+}
+
+/// The products among `ids` whose stock is not kept (see [`stock::products`]).
+pub(crate) async fn not_kept(tx: &impl GenericClient, ids: &[&str]) -> Result<BTreeSet<String>> {
+    if ids.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let rows = tx
+        .query(
+            "SELECT key FROM distribution WHERE kind = $1 AND shop_id = $2 AND key = ANY($3)
+                AND data::jsonb ->> 'stock' = 'not_kept'",
+            &[&kinds::PRODUCT, &EVERY_SHOP, &ids],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 /// What each of the orders `order_ids` still holds reserved, per line.

@@ -577,6 +577,10 @@ impl IngestTx for SqliteIngest<'_> {
         Ok(())
     }
 
+    async fn products_not_kept(&mut self, ids: &[&str]) -> Result<BTreeSet<String>> {
+        crate::stock_store::not_kept(self.tx, ids)
+    }
+
     async fn stock_lines(
         &mut self,
         keys: &[&stock::StockKey],

@@ -3,11 +3,13 @@
 //! `stock_movements` (migration `0021_stock.sql`); the reservations of click & collect
 //! orders, made, released and consumed in the transaction that moves the order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use pos_domain::stock::MovementKind;
 use pos_domain::web_order::WebOrder;
+use pos_domain::wire::kinds;
+use pos_hq_core::distribution::EVERY_SHOP;
 use pos_hq_core::stock::{self, Movement, Planned, StockKey, Stored};
 use pos_hq_store::stock::{
     AvailableMatrix, FEW_SHOPS, MatrixBuilder, StockLevel, StockMovementRow, StockStore,
@@ -17,6 +19,21 @@ use pos_hq_store::{Result, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::SqliteStore;
+
+/// The products among `ids` whose stock is not kept (see [`stock::products`]).
+pub(crate) fn not_kept(tx: &Connection, ids: &[&str]) -> Result<BTreeSet<String>> {
+    let mut get = tx.prepare_cached(
+        "SELECT 1 FROM distribution WHERE kind = ?1 AND shop_id = ?2 AND key = ?3
+            AND json_extract(data, '$.stock') = 'not_kept'",
+    )?;
+    let mut out = BTreeSet::new();
+    for id in ids {
+        if get.exists(params![kinds::PRODUCT, EVERY_SHOP, id])? {
+            out.insert(id.to_string());
+        }
+    }
+    Ok(out)
+}
 
 /// The stored lines among `keys`.
 pub(crate) fn lines(tx: &Connection, keys: &[&StockKey]) -> Result<BTreeMap<StockKey, Stored>> {
@@ -149,7 +166,12 @@ pub(crate) fn reserve(tx: &Connection, order: &WebOrder, now: &str) -> Result<()
     if !managed(tx, &order.shop)? {
         return Ok(());
     }
-    let movements = stock::reservation(order);
+    let mut movements = stock::reservation(order);
+    let not_kept = not_kept(tx, &stock::products(movements.iter().map(|m| &m.key)))?;
+    movements.retain(|m| !not_kept.contains(&m.key.product_id));
+    if movements.is_empty() {
+        return Ok(());
+    }
     let keys: Vec<&StockKey> = movements.iter().map(|m| &m.key).collect();
     let short = stock::shortfalls(&lines(tx, &keys)?, &movements);
     if !short.is_empty() {

@@ -162,6 +162,8 @@ pub trait IngestTx {
     /// Stores customers' figures (first shop and visit, last purchase, tickets, total,
     /// version), leaving their contact details.
     async fn save_customer_figures(&mut self, states: &[&CustomerState]) -> Result<()>;
+    /// The products among `ids` whose stock the catalog says is not kept (services, fees).
+    async fn products_not_kept(&mut self, ids: &[&str]) -> Result<BTreeSet<String>>;
     /// The stored stock lines among `keys` (serialized line by line, as customers are).
     async fn stock_lines(
         &mut self,
@@ -865,6 +867,14 @@ async fn apply_stock(
 ) -> Result<Vec<OutboxEvent>> {
     let mut out = Vec::new();
     let mut planned = writes.stock.clone();
+    if !planned.is_empty() {
+        let products = stock::products(planned.iter().map(stock::Planned::key));
+        let not_kept = tx.products_not_kept(&products).await?;
+        if !not_kept.is_empty() {
+            planned.retain(|p| !not_kept.contains(&p.key().product_id));
+        }
+    }
+    // A reservation made before its product stopped being kept is still ended.
     let ends = stock::reservation_ends(&orders.orders);
     if !ends.is_empty() {
         let ids: Vec<String> = ends.iter().map(|(id, _, _)| id.clone()).collect();

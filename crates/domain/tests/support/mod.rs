@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use pos_domain::Money;
-use pos_domain::product::{Product, SerialCapture, SoldBy};
+use pos_domain::product::{Product, SerialCapture, SoldBy, StockKeeping};
 use pos_domain::ticket::{LineDraft, Quantity};
 use pos_domain::vat::{Territory, VatCode, rate_for};
 
@@ -16,6 +16,7 @@ pub fn product(id: &str, cents: i64, vat: VatCode) -> Product {
         price: Money::from_cents(cents),
         sold_by: SoldBy::Unit,
         serial: SerialCapture::None,
+        stock: StockKeeping::Kept,
     }
 }
 

@@ -197,7 +197,7 @@ pub(crate) struct ImportQuery {
 
 #[utoipa::path(post, path = "/api/v1/admin/catalog/import", tag = "administration",
     params(ImportQuery), security(("bearer" = [])),
-    request_body(content = String, content_type = "text/csv", description = "The catalog file: CSV `id,barcodes,label,category,vat_code,price,sold_by,serial` or a JSON array of products"),
+    request_body(content = String, content_type = "text/csv", description = "The catalog file: CSV `id,barcodes,label,category,vat_code,price,sold_by,serial,stock` or a JSON array of products"),
     responses(
         (status = 200, description = "Every product written in one transaction", body = Imported),
         (status = 403, description = "Not an admin", body = crate::openapi::ApiErrorDoc),

@@ -21,6 +21,8 @@ export interface Product {
   price: string;
   sold_by?: string;
   serial?: string;
+  /** `not_kept` for services and fees: head office keeps no stock of them. */
+  stock?: 'kept' | 'not_kept';
 }
 export interface ShopPrice { product_id: string; price: string }
 export interface Promotion {

@@ -1,6 +1,7 @@
 // Head office's administration in Chromium against a real `sync-server serve` and real tills
 // (the `till` CLI): a catalog CSV with one bad row is refused naming the row and nothing
-// changes at the tills; a good one is applied and a till's next sync prices with it; a
+// changes at the tills; a good one is applied and a till's next sync prices with it; a product
+// made a service in the app is refused by a till's goods receipt after its sync; a
 // promotion created in the app prices a sale at a till after its next sync; a till created in
 // the app enrolls with the code it shows; the audit screen lists each change with who made it;
 // a user's role changed in the app ends their open session at once, and a user disabled in the
@@ -79,6 +80,26 @@ test('a good catalog is applied, and a till prices with it after its next sync',
   const till = chain.tills[1];
   till.sync();
   assert.equal(unitPrice(till, PRODUCT), '12.34', "the till's next sync brings the imported price");
+});
+
+test('a product made a service in the app is no longer received into stock at the tills', async () => {
+  await page.goto(`${chain.app}#/admin/catalog`);
+  await page.getByTestId('product-id').fill('SRV-SIM');
+  await page.getByTestId('product-id').press('Enter');
+  const kept = page.getByTestId('product-stock-kept');
+  await kept.waitFor();
+  assert.equal(await kept.isChecked(), true, 'a SIM card is kept in stock until said otherwise');
+  await kept.uncheck();
+  await page.getByTestId('product-save').click();
+  await page.getByRole('status').filter({ hasText: /enregistr|saved/i }).waitFor();
+  const till = chain.tills[0];
+  till.sync();
+  assert.throws(
+    () => till.run(['stock', 'receive', '--line', 'SRV-SIM:1']),
+    (e) => /not kept in stock/.test(String(e.stderr)),
+    'the till, synced, refuses to receive a product head office keeps no stock of',
+  );
+  till.run(['stock', 'receive', '--line', `${PRODUCT}:1`]);
 });
 
 test('a promotion created in the app prices a sale at a till after its next sync', async () => {
