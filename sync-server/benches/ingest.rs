@@ -7,7 +7,11 @@
 //!    PostgreSQL one binary `COPY` per batch, on SQLite one prepared multi-row insert per batch;
 //! 4. the ratio of the catch-up's speed to PouchDB replicating the very same records from a
 //!    local PouchDB to pouchdb-server (`benches/pouchdb/replicate.mjs`, run in the same run;
-//!    its npm packages are installed there on first use; `BENCH_POUCHDB=0` skips it).
+//!    its npm packages are installed there on first use; `BENCH_POUCHDB=0` skips it);
+//! 5. stock's share of the catch-up: the same catch-up into a fresh server whose catalog keeps
+//!    its products' stock (the demo catalog, services not kept) against one whose catalog keeps
+//!    none (no stock movement derived), alternated `BENCH_STOCK_RUNS` times (default 3, 0
+//!    skips it), medians compared.
 //!
 //! Run: `cargo bench -p sync-server --bench ingest` (PostgreSQL too when `DATABASE_URL` is
 //! set: `export DATABASE_URL=$(sync-server/scripts/start-postgres.sh)`). Ledgers are generated
@@ -19,6 +23,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use hdrhistogram::Histogram;
 use pos_domain::clock::ManualClock;
+use pos_domain::product::StockKeeping;
 use pos_domain::record::{Chain, SignedRecord};
 use pos_domain::wire::{
     ChainBatch, ChainOutcome, EnrollRequest, EnrollResponse, ProtocolVersion, UploadRequest,
@@ -26,6 +31,7 @@ use pos_domain::wire::{
 };
 use pos_till::demo::{self, DemoOptions};
 use pos_till::{InitOptions, Till};
+use sync_server::distribution::product_change;
 use sync_server::store::{LegalEntity, NewTill, Shop};
 use sync_server::{AppState, ServerConfig, Store, open_store, secrets};
 
@@ -218,6 +224,44 @@ async fn enroll(server: &Running, http: &reqwest::Client, ledger: &Ledger) -> St
         .await
         .unwrap();
     response.token
+}
+
+/// One till's catch-up of `ledger` into a fresh server whose catalog is the demo catalog, its
+/// products' stock kept as the catalog says or, when not `stock_kept`, none kept: how long it
+/// took.
+async fn catch_up_with_catalog(
+    backend: &str,
+    http: &reqwest::Client,
+    ledger: &Ledger,
+    stock_kept: bool,
+) -> Duration {
+    let (server, db) = start(backend).await.expect("the backend ran before");
+    let mut catalog = demo::demo_catalog().unwrap();
+    if !stock_kept {
+        for product in &mut catalog {
+            product.stock = StockKeeping::NotKept;
+        }
+    }
+    server
+        .store
+        .put_changes(catalog.iter().map(product_change).collect())
+        .await
+        .unwrap();
+    let token = enroll(&server, http, ledger).await;
+    let started = Instant::now();
+    upload_all(&server.url, http, &token, ledger).await;
+    let took = started.elapsed();
+    let _ = server.stop.send(());
+    drop(server.store);
+    if backend == "postgres" {
+        drop_bench_database(&db).await;
+    }
+    took
+}
+
+fn median(mut runs: Vec<Duration>) -> Duration {
+    runs.sort();
+    runs[runs.len() / 2]
 }
 
 /// Uploads the whole ledger; returns the latency of each request.
@@ -846,6 +890,22 @@ async fn main() {
         drop(server.store);
         if backend == "postgres" {
             drop_bench_database(&db).await;
+        }
+        // 5. Stock's share of the catch-up.
+        let runs = env_u64("BENCH_STOCK_RUNS", 3);
+        if runs > 0 {
+            let (mut with, mut without) = (Vec::new(), Vec::new());
+            for _ in 0..runs {
+                with.push(catch_up_with_catalog(backend, &http, &big, true).await);
+                without.push(catch_up_with_catalog(backend, &http, &big, false).await);
+            }
+            let (with, without) = (median(with), median(without));
+            println!(
+                "{backend}: catch-up with stock derived {:.2} s, without {:.2} s (medians of {runs}): throughput with stock {:.1} % below",
+                with.as_secs_f64(),
+                without.as_secs_f64(),
+                (1.0 - without.as_secs_f64() / with.as_secs_f64()) * 100.0,
+            );
         }
     }
 }

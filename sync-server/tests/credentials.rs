@@ -708,6 +708,8 @@ const UNDO_LATER_MIGRATIONS: &[&str] = &[
      DROP INDEX stock_levels_by_product;",
     // Disabled head-office users.
     "ALTER TABLE users DROP COLUMN disabled_at;",
+    // The reservations' partial index (gone with `stock_movements`, dropped above).
+    "DROP INDEX IF EXISTS stock_movements_reserving;",
 ];
 
 /// Puts the database back as it was before revocable credentials: users' API tokens in

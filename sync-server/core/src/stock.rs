@@ -609,24 +609,21 @@ pub struct Applied {
 pub fn apply(
     stored: &mut BTreeMap<StockKey, Stored>,
     moved_after: &BTreeMap<(StockKey, String), i64>,
-    planned: &[Planned],
+    planned: Vec<Planned>,
     time: &str,
 ) -> Applied {
     let mut applied = Applied::default();
+    applied.movements.reserve(planned.len());
     for p in planned {
         match p {
             Planned::Move(m) => {
-                let line = stored.entry(m.key.clone()).or_default();
-                push(line, m.clone(), &mut applied);
+                let line = line_of(stored, &m.key);
                 // Before the latest count of its line: already in what was counted.
-                if m.on_hand != 0
-                    && line
-                        .counted_at
-                        .as_deref()
-                        .is_some_and(|c| m.at.as_str() < c)
-                {
-                    let counted_at = line.counted_at.clone().unwrap_or_default();
-                    let compensation = Movement {
+                let compensation = (m.on_hand != 0)
+                    .then_some(line.counted_at.as_deref())
+                    .flatten()
+                    .filter(|counted_at| m.at.as_str() < *counted_at)
+                    .map(|counted_at| Movement {
                         kind: MovementKind::CountAdjustment,
                         on_hand: -m.on_hand,
                         in_transit: 0,
@@ -635,7 +632,9 @@ pub fn apply(
                             "made before the count started at {counted_at}: already counted"
                         )),
                         ..m.clone()
-                    };
+                    });
+                push(line, m, &mut applied);
+                if let Some(compensation) = compensation {
                     push(line, compensation, &mut applied);
                 }
             }
@@ -649,14 +648,14 @@ pub fn apply(
                 let after_here: i64 = applied
                     .movements
                     .iter()
-                    .filter(|m| &m.key == key && m.at.as_str() > started_at.as_str())
+                    .filter(|m| m.key == key && m.at.as_str() > started_at.as_str())
                     .map(|m| m.on_hand)
                     .sum();
                 let held_after = moved_after
                     .get(&(key.clone(), started_at.clone()))
                     .copied()
                     .unwrap_or(0);
-                let line = stored.entry(key.clone()).or_default();
+                let line = line_of(stored, &key);
                 if line
                     .counted_at
                     .as_deref()
@@ -669,13 +668,13 @@ pub fn apply(
                 let adjustment = counted - at_start;
                 line.counted_at = Some(started_at.clone());
                 let adjust = Movement {
-                    key: key.clone(),
+                    key,
                     kind: MovementKind::CountAdjustment,
                     on_hand: adjustment,
                     in_transit: 0,
                     reserved: 0,
-                    source: source.clone(),
-                    at: started_at.clone(),
+                    source,
+                    at: started_at,
                     reason: Some(format!(
                         "count {count_id}: {counted} counted, {at_start} expected at its start"
                     )),
@@ -708,12 +707,54 @@ pub fn apply(
     applied
 }
 
+/// The stored line of `key`, made (empty) if new; the key is copied only then.
+fn line_of<'a>(stored: &'a mut BTreeMap<StockKey, Stored>, key: &StockKey) -> &'a mut Stored {
+    if !stored.contains_key(key) {
+        stored.insert(key.clone(), Stored::default());
+    }
+    stored.get_mut(key).expect("inserted above")
+}
+
 /// Applies one movement to its line and records it.
 fn push(line: &mut Stored, movement: Movement, applied: &mut Applied) {
     line.level += movement.on_hand;
     line.in_transit += movement.in_transit;
     line.reserved += movement.reserved;
     applied.movements.push(movement);
+}
+
+/// A movement as its event lists it: what is zero or absent is left out (a ticket's movement,
+/// nearly every one, changes on hand only), so a catch-up's events stay small.
+#[derive(serde::Serialize)]
+struct MovementData<'a> {
+    kind: &'static str,
+    source: &'a str,
+    at: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    change: i64,
+    #[serde(skip_serializing_if = "is_zero")]
+    in_transit_change: i64,
+    #[serde(skip_serializing_if = "is_zero")]
+    reserved_change: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+impl<'a> MovementData<'a> {
+    fn of(m: &'a Movement) -> MovementData<'a> {
+        MovementData {
+            kind: m.kind.name(),
+            source: &m.source,
+            at: &m.at,
+            reason: m.reason.as_deref(),
+            change: m.on_hand,
+            in_transit_change: m.in_transit,
+            reserved_change: m.reserved,
+        }
+    }
 }
 
 /// The event of the movements of one line within an upload (or a web order's step), at
@@ -741,15 +782,9 @@ pub fn level_changed(
             "shop": key.shop_id,
             "product": key.product_id,
             "unit": key.unit,
-            "movements": movements.iter().map(|m| json!({
-                "kind": m.kind.name(),
-                "source": m.source,
-                "at": m.at,
-                "reason": m.reason,
-                "change": m.on_hand,
-                "in_transit_change": m.in_transit,
-                "reserved_change": m.reserved,
-            })).collect::<Vec<_>>(),
+            "movements": serde_json::to_value(
+                movements.iter().map(|m| MovementData::of(m)).collect::<Vec<_>>()
+            ).expect("movements serialize"),
             "change": net(|m| m.on_hand),
             "in_transit_change": net(|m| m.in_transit),
             "reserved_change": net(|m| m.reserved),
@@ -811,7 +846,7 @@ mod tests {
             mv("B", MovementKind::GoodsReceipt, 10, T),
             mv("A", MovementKind::Return, 1, T),
         ];
-        let applied = apply(&mut stored, &BTreeMap::new(), &planned, T);
+        let applied = apply(&mut stored, &BTreeMap::new(), planned.to_vec(), T);
         let data: Vec<_> = applied.events.iter().map(|e| &e.envelope["data"]).collect();
         assert_eq!(applied.movements.len(), 3, "each movement is kept");
         assert_eq!(data.len(), 2, "one event per line moved");
@@ -853,7 +888,7 @@ mod tests {
             mv("A", MovementKind::Sale, -1, "2026-03-30T11:20:00.000000Z"),
             count("A", 8, start),
         ];
-        let applied = apply(&mut stored, &moved_after, &planned, T);
+        let applied = apply(&mut stored, &moved_after, planned.to_vec(), T);
         assert_eq!(
             applied.movements[1].on_hand, -2,
             "10 at the start, 8 counted: 2 lost; the sales during the count are not"
@@ -870,7 +905,7 @@ mod tests {
             -1,
             "2026-03-30T10:30:00.000000Z",
         )];
-        let applied = apply(&mut stored, &moved_after, &late, T);
+        let applied = apply(&mut stored, &moved_after, late.to_vec(), T);
         assert_eq!(applied.movements.len(), 2, "the sale and its compensation");
         assert_eq!(
             stored[&key("A")].level,
@@ -941,7 +976,7 @@ mod tests {
                             .sum();
                         moved_after.insert((k, start), sum);
                     }
-                    let applied = apply(&mut stored, &moved_after, upload, T);
+                    let applied = apply(&mut stored, &moved_after, upload.to_vec(), T);
                     let moved: std::collections::BTreeSet<&StockKey> = applied.movements.iter().map(|m| &m.key).collect();
                     prop_assert_eq!(applied.events.len(), moved.len(), "one event per line moved");
                     for k in moved {

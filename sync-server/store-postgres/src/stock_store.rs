@@ -238,7 +238,7 @@ async fn write(tx: &PgTx<'_>, movements: Vec<Movement>, now: &str) -> Result<()>
     let keys: Vec<&StockKey> = movements.iter().map(|m| &m.key).collect();
     let mut lines = lines(&**tx, &keys).await?;
     let planned: Vec<Planned> = movements.into_iter().map(Planned::Move).collect();
-    let applied = stock::apply(&mut lines, &BTreeMap::new(), &planned, now);
+    let applied = stock::apply(&mut lines, &BTreeMap::new(), planned, now);
     save_lines(&**tx, &lines).await?;
     insert_movements(&**tx, &applied.movements, now).await?;
     crate::feed::write_events(tx, &applied.events).await
@@ -294,7 +294,8 @@ pub(crate) async fn reserved_for(
     for r in tx
         .query(
             "SELECT shop_id, product_id, unit, sum(reserved)::BIGINT, source FROM stock_movements
-              WHERE source = ANY($1::TEXT[]) GROUP BY shop_id, product_id, unit, source",
+              WHERE source = ANY($1::TEXT[]) AND reserved <> 0
+              GROUP BY shop_id, product_id, unit, source",
             &[&sources],
         )
         .await?

@@ -108,30 +108,60 @@ pub(crate) fn moved_after(
     Ok(out)
 }
 
+/// Movements per statement of [`insert_movements`]: one statement of many rows costs SQLite
+/// far less than as many statements of one (a catch-up stores a movement per ticket line).
+const MOVEMENTS_PER_INSERT: usize = 64;
+
+/// The statement inserting `rows` movements.
+fn insert_movements_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO stock_movements (shop_id, product_id, unit, kind, on_hand, in_transit,
+           reserved, source, at, reason, recorded_at) VALUES ",
+    );
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push_str("(?,?,?,?,?,?,?,?,?,?,?)");
+    }
+    sql
+}
+
 pub(crate) fn insert_movements(
     tx: &Connection,
     movements: &[Movement],
     recorded_at: &str,
 ) -> Result<()> {
-    let mut put = tx.prepare_cached(
-        "INSERT INTO stock_movements (shop_id, product_id, unit, kind, on_hand, in_transit, reserved,
-           source, at, reason, recorded_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?;
-    for m in movements {
-        put.execute(params![
-            m.key.shop_id,
-            m.key.product_id,
-            m.key.unit,
-            m.kind.name(),
-            m.on_hand,
-            m.in_transit,
-            m.reserved,
-            m.source,
-            m.at,
-            m.reason,
-            recorded_at
-        ])?;
+    static FULL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| insert_movements_sql(MOVEMENTS_PER_INSERT));
+    for chunk in movements.chunks(MOVEMENTS_PER_INSERT) {
+        let kinds: Vec<&str> = chunk.iter().map(|m| m.kind.name()).collect();
+        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 11);
+        for (m, kind) in chunk.iter().zip(&kinds) {
+            values.extend([
+                &m.key.shop_id as &dyn rusqlite::ToSql,
+                &m.key.product_id,
+                &m.key.unit,
+                kind,
+                &m.on_hand,
+                &m.in_transit,
+                &m.reserved,
+                &m.source,
+                &m.at,
+                &m.reason,
+                &recorded_at,
+            ]);
+        }
+        // The last, shorter chunk of each upload has a length of its own: not worth caching.
+        let mut insert = if chunk.len() == MOVEMENTS_PER_INSERT {
+            tx.prepare_cached(&FULL)?
+        } else {
+            tx.prepare_cached(&insert_movements_sql(chunk.len()))?
+        };
+        insert.execute(values.as_slice())?;
+        if chunk.len() != MOVEMENTS_PER_INSERT {
+            insert.discard();
+        }
     }
     Ok(())
 }
@@ -154,7 +184,7 @@ fn write(tx: &Connection, movements: Vec<Movement>, now: &str) -> Result<()> {
     let keys: Vec<&StockKey> = movements.iter().map(|m| &m.key).collect();
     let mut lines = lines(tx, &keys)?;
     let planned: Vec<Planned> = movements.into_iter().map(Planned::Move).collect();
-    let applied = stock::apply(&mut lines, &BTreeMap::new(), &planned, now);
+    let applied = stock::apply(&mut lines, &BTreeMap::new(), planned, now);
     save_lines(tx, &lines)?;
     insert_movements(tx, &applied.movements, now)?;
     crate::feed::write_events(tx, applied.events.iter())
@@ -187,8 +217,8 @@ pub(crate) fn reserve(tx: &Connection, order: &WebOrder, now: &str) -> Result<()
 pub(crate) fn reserved_for(tx: &Connection, order_id: &str) -> Result<BTreeMap<StockKey, i64>> {
     let mut held = BTreeMap::new();
     let mut stmt = tx.prepare_cached(
-        "SELECT shop_id, product_id, unit, sum(reserved) FROM stock_movements WHERE source = ?1
-          GROUP BY shop_id, product_id, unit",
+        "SELECT shop_id, product_id, unit, sum(reserved) FROM stock_movements
+          WHERE source = ?1 AND reserved <> 0 GROUP BY shop_id, product_id, unit",
     )?;
     let mut rows = stmt.query([stock::order_source(order_id)])?;
     while let Some(r) = rows.next()? {

@@ -897,7 +897,7 @@ async fn apply_stock(
         } else {
             tx.stock_moved_after(&starts).await?
         };
-        let applied = stock::apply(&mut lines, &moved_after, &planned, now);
+        let applied = stock::apply(&mut lines, &moved_after, planned, now);
         tx.save_stock_lines(&lines).await?;
         tx.insert_stock_movements(&applied.movements, now).await?;
         out.extend(applied.events);
