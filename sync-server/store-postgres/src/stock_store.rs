@@ -188,35 +188,56 @@ pub(crate) async fn moved_after(
         .collect())
 }
 
+/// Appends movements by binary `COPY`, PostgreSQL's bulk path: a catch-up stores one per ticket
+/// line, and one `INSERT` of arrays cost several times more per row.
 pub(crate) async fn insert_movements(
-    tx: &impl GenericClient,
+    tx: &tokio_postgres::Transaction<'_>,
     movements: &[Movement],
     recorded_at: &str,
 ) -> Result<()> {
-    let m = movements;
-    tx.execute(
-        "INSERT INTO stock_movements (shop_id, product_id, unit, kind, on_hand, in_transit, reserved,
-           source, at, reason, recorded_at)
-         SELECT shop, product, unit, kind, on_hand, in_transit, reserved, source, at, reason, $11
-           FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::BIGINT[],
-                       $7::BIGINT[], $8::TEXT[], $9::TEXT[], $10::TEXT[]) WITH ORDINALITY
-                AS u(shop, product, unit, kind, on_hand, in_transit, reserved, source, at, reason, n)
-          ORDER BY n",
-        &[
-            &m.iter().map(|m| m.key.shop_id.as_str()).collect::<Vec<_>>(),
-            &m.iter().map(|m| m.key.product_id.as_str()).collect::<Vec<_>>(),
-            &m.iter().map(|m| m.key.unit).collect::<Vec<_>>(),
-            &m.iter().map(|m| m.kind.name()).collect::<Vec<_>>(),
-            &m.iter().map(|m| m.on_hand).collect::<Vec<_>>(),
-            &m.iter().map(|m| m.in_transit).collect::<Vec<_>>(),
-            &m.iter().map(|m| m.reserved).collect::<Vec<_>>(),
-            &m.iter().map(|m| m.source.as_str()).collect::<Vec<_>>(),
-            &m.iter().map(|m| m.at.as_str()).collect::<Vec<_>>(),
-            &m.iter().map(|m| m.reason.as_deref()).collect::<Vec<_>>(),
+    use tokio_postgres::binary_copy::BinaryCopyInWriter;
+    use tokio_postgres::types::{ToSql, Type};
+    const COLUMNS: [Type; 11] = [
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::INT8,
+        Type::INT8,
+        Type::INT8,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+    ];
+    if movements.is_empty() {
+        return Ok(());
+    }
+    let sink = tx
+        .copy_in(
+            "COPY stock_movements (shop_id, product_id, unit, kind, on_hand, in_transit, reserved,
+               source, at, reason, recorded_at) FROM STDIN BINARY",
+        )
+        .await?;
+    let writer = BinaryCopyInWriter::new(sink, &COLUMNS);
+    futures_util::pin_mut!(writer);
+    for m in movements {
+        let row: [&(dyn ToSql + Sync); 11] = [
+            &m.key.shop_id,
+            &m.key.product_id,
+            &m.key.unit,
+            &m.kind.name(),
+            &m.on_hand,
+            &m.in_transit,
+            &m.reserved,
+            &m.source,
+            &m.at,
+            &m.reason,
             &recorded_at,
-        ],
-    )
-    .await?;
+        ];
+        writer.as_mut().write(&row).await?;
+    }
+    writer.finish().await?;
     Ok(())
 }
 

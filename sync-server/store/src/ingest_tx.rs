@@ -889,7 +889,9 @@ async fn apply_stock(
         }
     }
     if !planned.is_empty() {
-        let keys: Vec<&StockKey> = planned.iter().map(stock::Planned::key).collect();
+        // Each line once: a catch-up moves a few dozen lines a thousand times.
+        let keys: BTreeSet<&StockKey> = planned.iter().map(stock::Planned::key).collect();
+        let keys: Vec<&StockKey> = keys.into_iter().collect();
         let mut lines = tx.stock_lines(&keys).await?;
         let starts = stock::count_starts(&planned);
         let moved_after = if starts.is_empty() {
