@@ -845,7 +845,7 @@ impl IngestTx for PgIngest<'_> {
         movements: &[stock::Movement],
         recorded_at: &str,
     ) -> Result<()> {
-        crate::stock_store::insert_movements(&**self.tx, movements, recorded_at).await
+        crate::stock_store::insert_movements(self.tx, movements, recorded_at).await
     }
 
     async fn record_notice_receipts(

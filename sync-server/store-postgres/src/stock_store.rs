@@ -261,7 +261,7 @@ async fn write(tx: &PgTx<'_>, movements: Vec<Movement>, now: &str) -> Result<()>
     let planned: Vec<Planned> = movements.into_iter().map(Planned::Move).collect();
     let applied = stock::apply(&mut lines, &BTreeMap::new(), planned, now);
     save_lines(&**tx, &lines).await?;
-    insert_movements(&**tx, &applied.movements, now).await?;
+    insert_movements(tx, &applied.movements, now).await?;
     crate::feed::write_events(tx, &applied.events).await
 }
 
