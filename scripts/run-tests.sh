@@ -21,7 +21,8 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 
-cargo test --workspace 2>&1 | tee -a "$log"
+# --no-fail-fast: one failing test binary does not hide the results of the others.
+cargo test --workspace --no-fail-fast 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 # The cashier app's UI: type check, unit tests, and browser tests driving the real till over the
