@@ -304,11 +304,25 @@ pub fn order_source(order_id: &str) -> String {
     format!("web_orders/{order_id}")
 }
 
+/// The products a click & collect order asks for, each once.
+pub fn order_products(order: &WebOrder) -> Vec<&str> {
+    let products: std::collections::BTreeSet<&str> =
+        order.lines.iter().map(|l| l.product_id.as_str()).collect();
+    products.into_iter().collect()
+}
+
 /// The reservation of a click & collect order at its pickup shop: one movement per product,
-/// reserving what it asks for.
-pub fn reservation(order: &WebOrder) -> Vec<Movement> {
+/// reserving what it asks for, except for the products whose stock is not kept (`not_kept`).
+pub fn reservation(
+    order: &WebOrder,
+    not_kept: &std::collections::BTreeSet<String>,
+) -> Vec<Movement> {
     let mut wanted: BTreeMap<StockKey, i64> = BTreeMap::new();
-    for line in &order.lines {
+    for line in order
+        .lines
+        .iter()
+        .filter(|l| !not_kept.contains(&l.product_id))
+    {
         *wanted
             .entry(StockKey::new(
                 &order.shop,

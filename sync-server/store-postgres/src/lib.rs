@@ -1904,8 +1904,9 @@ impl Store for PgStore {
     async fn place_web_order(&self, placement: &Placement) -> Result<Placed> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        // The stock lines the order would reserve, locked before `place` takes the outbox lock.
-        let reserves = pos_hq_core::stock::reservation(&placement.order);
+        // The stock lines the order would reserve, locked before `place` takes the outbox lock
+        // (a product whose stock is not kept has its line locked all the same: harmless).
+        let reserves = pos_hq_core::stock::reservation(&placement.order, &BTreeSet::new());
         let keys: Vec<&stock::StockKey> = reserves.iter().map(|m| &m.key).collect();
         lock_stock_lines(&*tx, &keys).await?;
         let placed = postgres_feed::place(&tx, placement).await?;
@@ -1944,7 +1945,7 @@ impl Store for PgStore {
         let tx = client.transaction().await?;
         // The stock lines the order holds, locked before `cancel` takes the outbox lock.
         if let Some(held) = postgres_feed::web_order(&tx, id, false).await? {
-            let reserves = pos_hq_core::stock::reservation(&held);
+            let reserves = pos_hq_core::stock::reservation(&held, &BTreeSet::new());
             let keys: Vec<&stock::StockKey> = reserves.iter().map(|m| &m.key).collect();
             lock_stock_lines(&*tx, &keys).await?;
         }

@@ -273,9 +273,8 @@ pub(crate) async fn reserve(tx: &PgTx<'_>, order: &WebOrder, now: &str) -> Resul
     if !managed(tx, &order.shop).await? {
         return Ok(());
     }
-    let mut movements = stock::reservation(order);
-    let not_kept = not_kept(&**tx, &stock::products(movements.iter().map(|m| &m.key))).await?;
-    movements.retain(|m| !not_kept.contains(&m.key.product_id));
+    let not_kept = not_kept(&**tx, &stock::order_products(order)).await?;
+    let movements = stock::reservation(order, &not_kept);
     if movements.is_empty() {
         return Ok(());
     }

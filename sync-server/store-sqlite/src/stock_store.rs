@@ -196,9 +196,8 @@ pub(crate) fn reserve(tx: &Connection, order: &WebOrder, now: &str) -> Result<()
     if !managed(tx, &order.shop)? {
         return Ok(());
     }
-    let mut movements = stock::reservation(order);
-    let not_kept = not_kept(tx, &stock::products(movements.iter().map(|m| &m.key)))?;
-    movements.retain(|m| !not_kept.contains(&m.key.product_id));
+    let not_kept = not_kept(tx, &stock::order_products(order))?;
+    let movements = stock::reservation(order, &not_kept);
     if movements.is_empty() {
         return Ok(());
     }
