@@ -189,7 +189,8 @@ pub(crate) async fn moved_after(
 }
 
 /// Appends movements by binary `COPY`, PostgreSQL's bulk path: a catch-up stores one per ticket
-/// line, and one `INSERT` of arrays cost several times more per row.
+/// line (an upload of 500 tickets, about 1,200 movements: 6-10 ms against 8-15 ms for one
+/// `INSERT` of arrays, BENCHMARKS.md).
 pub(crate) async fn insert_movements(
     tx: &tokio_postgres::Transaction<'_>,
     movements: &[Movement],

@@ -108,8 +108,9 @@ pub(crate) fn moved_after(
     Ok(out)
 }
 
-/// Movements per statement of [`insert_movements`]: one statement of many rows costs SQLite
-/// far less than as many statements of one (a catch-up stores a movement per ticket line).
+/// Movements per statement of [`insert_movements`]: a catch-up stores a movement per ticket
+/// line, and one statement of many rows is stepped once where as many statements of one row
+/// are each bound, stepped and reset.
 const MOVEMENTS_PER_INSERT: usize = 64;
 
 /// The statement inserting `rows` movements.
