@@ -85,10 +85,12 @@ describe('devices in the app', () => {
     const scanner = await ptyScanner();
     try {
       await withTill({ scanner: scanner.uri }, async (stack, page) => {
+        // The sale screen's first poll marks where its codes start: a code sent before its
+        // answer would be taken as read before the screen opened.
+        const firstPoll = page.waitForResponse((r) => r.url().endsWith('/api/scanned_codes'), { timeout: 30_000 });
         await login(page, CASHIER.pin);
         await eventually(async () => (await stack.api('devices')).scanner.ready, 'the serial scanner open');
-        // The sale screen's first poll marks where its codes start.
-        await new Promise((r) => setTimeout(r, 500));
+        await firstPoll;
         scanner.send(stack.product('ACC-CBL-CC1').barcode);
         await cartLines(page, 1);
         await eventually(async () => compact(await text(page, 'sale-total')) === `Total${fr('14.90')}`, 'the line priced');
