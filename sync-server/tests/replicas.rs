@@ -138,15 +138,19 @@ impl Replica {
         let kept = log.clone();
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
-                if let Some(at) = line.find("address=") {
-                    let address = line[at + "address=".len()..]
+                let address = line.find("address=").map(|at| {
+                    line[at + "address=".len()..]
                         .split_whitespace()
                         .next()
                         .unwrap_or_default()
-                        .to_string();
+                        .to_string()
+                });
+                // Kept before the address is told, so the line is in the log once `start`
+                // returns.
+                kept.lock().unwrap().push(line);
+                if let Some(address) = address {
                     let _ = tx.send(address);
                 }
-                kept.lock().unwrap().push(line);
             }
         });
         let address = rx
