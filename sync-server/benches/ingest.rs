@@ -14,7 +14,8 @@
 //!    skips it), medians compared.
 //!
 //! Run: `cargo bench -p sync-server --bench ingest` (PostgreSQL too when `DATABASE_URL` is
-//! set: `export DATABASE_URL=$(sync-server/scripts/start-postgres.sh)`). Ledgers are generated
+//! set: `export DATABASE_URL=$(sync-server/scripts/start-postgres.sh)`; `BENCH_BACKENDS=postgres`
+//! runs one backend). Ledgers are generated
 //! first with the till engine (not timed).
 
 use std::sync::Arc;
@@ -463,7 +464,12 @@ fn verification_cost(ledger: &Ledger) {
         .collect();
     let stored: Vec<&str> = stored.iter().map(String::as_str).collect();
     let started = Instant::now();
-    let (parsed, _) = sync_server::signatures::read_stored(&fast, &stored, 1, |_, _| ());
+    let one_core = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let (parsed, _) =
+        one_core.install(|| sync_server::signatures::read_stored(&fast, &stored, |_, _| ()));
     let parsing = started.elapsed().as_secs_f64();
     let started = Instant::now();
     for r in parsed.iter().flatten() {
@@ -810,7 +816,11 @@ async fn main() {
     }
     let pouchdb = pouchdb_baseline(&big, gen_dir.path());
     let http = reqwest::Client::new();
+    let backends = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     for backend in ["sqlite", "postgres"] {
+        if !backends.split(',').any(|b| b.trim() == backend) {
+            continue;
+        }
         let Some((server, db)) = start(backend).await else {
             println!("{backend}: skipped (no DATABASE_URL)");
             continue;

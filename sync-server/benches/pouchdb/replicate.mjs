@@ -56,7 +56,8 @@ async function main() {
   const server = spawn(
     join(here, 'node_modules', '.bin', 'pouchdb-server'),
     ['--host', '127.0.0.1', '--port', String(port), '--dir', join(work, 'server'), '--no-stdout-logs'],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
+    // Started in its scratch directory: it writes its `config.json` and `log.txt` where it starts.
+    { cwd: work, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   try {
     const base = `http://127.0.0.1:${port}`;
