@@ -303,7 +303,7 @@ impl CheckedBatches {
     /// `shop_id`.
     pub fn check(key: &PublicKey, shop_id: &str, batches: &[ChainBatch]) -> CheckedBatches {
         let (mut checked, pending) = CheckedBatches::read(key, shop_id, batches);
-        checked.confirm(&pending.verify());
+        checked.confirm(&pending.verify(signatures::default_threads()));
         checked
     }
 
@@ -321,9 +321,12 @@ impl CheckedBatches {
             .iter()
             .flat_map(|b| b.records.iter().map(|r| r.stored.as_str()))
             .collect();
-        let (flat, pending) = signatures::read_stored(&fast, &records, |record, hash| {
-            ReadAhead::read(shop_id, record, hash)
-        });
+        let (flat, pending) = signatures::read_stored(
+            &fast,
+            &records,
+            signatures::default_threads(),
+            |record, hash| ReadAhead::read(shop_id, record, hash),
+        );
         let mut flat = flat.into_iter();
         let batches = batches
             .iter()

@@ -1,12 +1,11 @@
 //! ES256 signature checks for ingest, the costliest step of an upload.
 //!
 //! Each check is the domain's [`PublicKey::verify`] (ring, low-S signatures only: the same
-//! verdict as every till and auditor); this module spreads a batch's checks over the cores
-//! (rayon's pool, kept for the process), with whatever else the caller reads of each record on its own (see
+//! verdict as every till and auditor); this module spreads a batch's checks over the available
+//! cores, with whatever else the caller reads of each record on its own (see
 //! [`check_stored`]), so that work is done once and in parallel too.
 
 use pos_domain::record::{PublicKey, Signature, SignedRecord};
-use rayon::prelude::*;
 
 /// A till's public key, for checking a batch of its records.
 #[derive(Clone, Copy, Debug)]
@@ -56,10 +55,10 @@ pub struct PendingSignatures {
 }
 
 impl PendingSignatures {
-    /// Checks them on every core.
-    pub fn verify(&self) -> Verdicts {
+    /// Checks them on up to `threads` threads.
+    pub fn verify(&self, threads: usize) -> Verdicts {
         let key = self.key;
-        Verdicts(on_threads(&self.signed, |item| {
+        Verdicts(on_threads(&self.signed, threads, |item| {
             item.as_ref()
                 .is_some_and(|(message, signature)| key.key.verify(message, signature))
         }))
@@ -88,12 +87,13 @@ impl Verdicts {
 }
 
 /// Reads each stored record (canonical bytes with the signature) and applies `read` to it
-/// (with its hash), on every core, in the records' order (`None`: not a record).
+/// (with its hash), on up to `threads` threads, in the records' order (`None`: not a record).
 /// Each record's signature is taken as valid here; the [`PendingSignatures`] returned check
 /// them ([`Verdicts::apply`] then corrects `signature_valid`).
 pub fn read_stored<T: Send>(
     key: &FastKey,
     stored: &[&str],
+    threads: usize,
     read: impl Fn(&SignedRecord, &str) -> T + Sync,
 ) -> (Vec<Option<Checked<T>>>, PendingSignatures) {
     let read_one = |bytes: &&str| {
@@ -112,7 +112,7 @@ pub fn read_stored<T: Send>(
                 Some((checked, (signed, signature)))
             })
     };
-    let (checked, signed) = on_threads(stored, read_one)
+    let (checked, signed) = on_threads(stored, threads, read_one)
         .into_iter()
         .map(|item| match item {
             Some((checked, signed)) => (Some(checked), Some(signed)),
@@ -127,28 +127,49 @@ pub fn read_stored<T: Send>(
 pub fn check_stored<T: Send>(
     key: &FastKey,
     stored: &[&str],
+    threads: usize,
     read: impl Fn(&SignedRecord, &str) -> T + Sync,
 ) -> Vec<Option<Checked<T>>> {
-    let (mut checked, pending) = read_stored(key, stored, read);
-    pending.verify().apply(&mut checked);
+    let (mut checked, pending) = read_stored(key, stored, threads, read);
+    pending.verify(threads).apply(&mut checked);
     checked
 }
 
-/// `work` applied to each item, on the process's pool of threads (one per core), in the
-/// items' order. An item whose work panicked comes out as `R::default()` (for a check: not a
-/// record, or not valid: a check that panicked proves nothing).
-///
-/// The pool's threads live as long as the process. Threads started for each upload (as this
-/// module once did) each took fresh pages from the allocator for the records they parsed, and
-/// the kernel zeroed every one of them: 14 % of a catch-up's CPU (BENCHMARKS.md).
-fn on_threads<I: Sync, R: Send + Default>(items: &[I], work: impl Fn(&I) -> R + Sync) -> Vec<R> {
-    let judged = |item: &I| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(item))).unwrap_or_default()
-    };
-    if items.len() < 32 {
-        return items.iter().map(judged).collect();
+/// `work` applied to each item, on up to `threads` threads, in the items' order. An item
+/// whose work panicked comes out as `R::default()` (for a check: not a record, or not valid:
+/// a check that panicked proves nothing).
+fn on_threads<I: Sync, R: Send + Default>(
+    items: &[I],
+    threads: usize,
+    work: impl Fn(&I) -> R + Sync,
+) -> Vec<R> {
+    let threads = threads.clamp(1, 16);
+    if threads == 1 || items.len() < 32 {
+        return items.iter().map(&work).collect();
     }
-    items.par_iter().map(judged).collect()
+    let chunk = items.len().div_ceil(threads);
+    let work = &work;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(work).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .zip(items.chunks(chunk))
+            .flat_map(|(h, part)| {
+                h.join()
+                    .unwrap_or_else(|_| part.iter().map(|_| R::default()).collect())
+            })
+            .collect()
+    })
+}
+
+/// Threads for signature checks: the machine's cores.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 #[cfg(test)]
@@ -236,11 +257,7 @@ mod tests {
         let refs: Vec<&str> = stored.iter().map(String::as_str).collect();
         let fast = FastKey::new(&key.public_key());
         for threads in [1, 2, 3, 8] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            let checked = pool.install(|| check_stored(&fast, &refs, |_, hash| hash.to_string()));
+            let checked = check_stored(&fast, &refs, threads, |_, hash| hash.to_string());
             let invalid: Vec<usize> = (0..checked.len())
                 .filter(|i| !checked[*i].as_ref().is_some_and(|c| c.signature_valid))
                 .collect();

@@ -323,7 +323,11 @@ where
         let (upload, signatures) =
             on_blocking_pool(move || CheckedUpload::read(&reading, batches)).await?;
         timer.mark("read");
-        let valid = tokio::task::spawn_blocking(move || signatures.verify().all_valid());
+        let valid = tokio::task::spawn_blocking(move || {
+            signatures
+                .verify(pos_hq_core::signatures::default_threads())
+                .all_valid()
+        });
         let answer = write(upload, Box::pin(async { valid.await.unwrap_or(false) })).await?;
         timer.mark("write+commit");
         if let Some(answer) = answer {
