@@ -15,8 +15,7 @@
 //!
 //! Run: `cargo bench -p sync-server --bench ingest` (PostgreSQL too when `DATABASE_URL` is
 //! set: `export DATABASE_URL=$(sync-server/scripts/start-postgres.sh)`; `BENCH_BACKENDS=postgres`
-//! runs one backend). Ledgers are generated
-//! first with the till engine (not timed).
+//! runs one backend). Ledgers are generated first with the till engine (not timed).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
