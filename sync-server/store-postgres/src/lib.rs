@@ -86,6 +86,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0022_logistics.sql"),
     include_str!("../migrations/0023_disabled_users.sql"),
     include_str!("../migrations/0024_reservations_index.sql"),
+    include_str!("../migrations/0025_lz4_bodies.sql"),
 ];
 
 /// The PostgreSQL store.

@@ -1,0 +1,3 @@
+-- PostgreSQL's migration 0025 compresses large records and outbox envelopes with lz4; SQLite
+-- does not compress rows, so nothing changes here. The file keeps both backends' migrations
+-- numbered alike.
