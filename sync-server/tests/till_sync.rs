@@ -13,6 +13,7 @@ use support::*;
 
 on_every_backend!(
     the_till_client_enrolls_and_catches_up_exactly_once,
+    a_catch_up_in_many_batches_two_in_flight_is_held_whole,
     two_syncs_of_one_till_never_upload_twice,
 );
 
@@ -147,6 +148,57 @@ async fn the_till_client_enrolls_and_catches_up_exactly_once(backend: Backend) {
     assert!(
         fleet.to_string().contains(TILL),
         "head office sees the till: {fleet}"
+    );
+    server.stop().await;
+}
+
+/// Head office takes 25 records per upload: the till's catch-up is dozens of uploads, two in
+/// flight at once, which head office writes in order.
+async fn a_catch_up_in_many_batches_two_in_flight_is_held_whole(backend: Backend) {
+    let config = sync_server::ServerConfig {
+        max_records_per_upload: 25,
+        ..sync_server::ServerConfig::default()
+    };
+    let Some(server) = Server::start_with(backend, config).await else {
+        return;
+    };
+    let code = server.create_till(SHOP_A, TILL).await;
+    let t = TestTill::new(TILL, 23, 400, 3, 5);
+    let total_cents = t.ticket_total_cents();
+    let TestTill { dir: _dir, till, .. } = t;
+    let url = server.url.clone();
+    let summary = blocking(move || {
+        let mut till = till;
+        till.enroll(&url, &code).expect("enrollment");
+        till.sync(|_, _, _| {}).expect("the catch-up")
+    })
+    .await;
+    assert_eq!(summary.waiting, 0, "{summary:?}");
+    let mut records = 0;
+    for chain in &summary.chains {
+        assert_eq!(chain.status, "ok", "{chain:?}");
+        assert_eq!(chain.held, chain.local, "{chain:?}");
+        assert!(chain.sent >= chain.local, "{chain:?}");
+        records += chain.local;
+    }
+    let tickets = summary
+        .chains
+        .iter()
+        .find(|c| c.chain == Chain::Ticket)
+        .unwrap();
+    assert!(
+        summary.uploads as u64 >= tickets.local / 25,
+        "batches of 25 at most: {summary:?}"
+    );
+    assert_eq!(
+        server.store.record_count(TILL).await.unwrap(),
+        records,
+        "head office holds every record once"
+    );
+    assert_eq!(
+        head_office_total_cents(&server).await,
+        total_cents,
+        "head office totals equal the till's"
     );
     server.stop().await;
 }

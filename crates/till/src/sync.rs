@@ -4,9 +4,12 @@
 //! at the till are uploaded (`POST /api/v1/tills/{till}/customers`; a resend changes nothing);
 //! after the records, the archives of closed periods ([`crate::archive_upload`]).
 //!
-//! The till sends each chain's records in sequence order, in batches; the server answers, per
-//! chain, the highest contiguous sequence it holds, and only that answer moves the till's
-//! `sync_held` mark. A crash or a lost answer anywhere leaves at worst records that are sent
+//! The till sends each chain's records in sequence order, in batches, two at once (head office
+//! reads and checks the next while it writes the last, and writes one till's uploads in the
+//! order they arrive); the server answers, per chain, the highest contiguous sequence it holds,
+//! and only those answers, taken in the order the batches were sent, move the till's
+//! `sync_held` mark. A batch that reached head office before the one it follows finds a gap,
+//! and is sent again. A crash or a lost answer anywhere leaves at worst records that are sent
 //! again, which the server treats as no-ops. One sync runs at a time per till: a lease in the
 //! ledger database (`sync_lock`), which a crashed sync leaves to expire (on Linux it is free
 //! as soon as the holding process is gone).
@@ -16,6 +19,7 @@
 //! call these methods from a thread that may block (the app runs them on a background
 //! thread); the till never waits for them to sell.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -38,6 +42,9 @@ use crate::ledger;
 const LEASE: Duration = Duration::from_secs(120);
 /// Most records sent in one upload, whatever the server allows.
 const MAX_BATCH: u64 = 500;
+/// Uploads of one chain in flight at once while catching up: head office reads and checks one
+/// while it writes the other (a catch-up takes about a fifth less time than one at a time).
+const IN_FLIGHT: usize = 2;
 /// Most customers sent in one upload.
 const CUSTOMER_BATCH: usize = 500;
 
@@ -333,6 +340,28 @@ impl Till {
         }
     }
 
+    /// The upload of `chain`'s records `next..=to` (none when `next > to`: a question of what
+    /// head office holds).
+    fn upload_request(&self, chain: Chain, next: u64, to: u64) -> Result<UploadRequest> {
+        let mut records = Vec::new();
+        if next <= to {
+            ledger::for_each_in(&self.conn, chain, next, to, |record| {
+                let stored = String::from_utf8(record.stored.clone())
+                    .map_err(|e| TillError::Corrupt(e.to_string()))?;
+                records.push(WireRecord {
+                    seq: record.record.seq,
+                    stored,
+                });
+                Ok(())
+            })?;
+        }
+        Ok(UploadRequest {
+            protocol: ProtocolVersion::CURRENT,
+            chains: vec![ChainBatch { chain, records }],
+            sent_at: Some(timestamp::format(&self.clock.now())),
+        })
+    }
+
     fn upload_all(
         &mut self,
         server: &Server,
@@ -366,76 +395,110 @@ impl Till {
             // The first batch may be empty: it asks head office what it holds, which may be
             // more (an answer lost after it committed) or less (a restored server) than we
             // know. After that, every answer sets where to send from.
-            let mut first = true;
-            let mut last_gap = None;
-            while first || line.held < local {
-                first = false;
-                let next = line.held + 1;
-                let to = local.min(line.held + server.max_records);
-                let mut records = Vec::new();
-                if next <= to {
-                    ledger::for_each_in(&self.conn, chain, next, to, |record| {
-                        let stored = String::from_utf8(record.stored.clone())
-                            .map_err(|e| TillError::Corrupt(e.to_string()))?;
-                        records.push(WireRecord {
-                            seq: record.record.seq,
-                            stored,
-                        });
-                        Ok(())
-                    })?;
+            std::thread::scope(|scope| -> Result<()> {
+                let mut in_flight = VecDeque::new();
+                let mut send_from = line.held + 1;
+                let mut first = true;
+                let mut last_gap = None;
+                let mut answered = false;
+                loop {
+                    // Up to `IN_FLIGHT` uploads at once: head office reads and checks the next
+                    // while it writes this one, and writes them in the order they arrived.
+                    while in_flight.len() < IN_FLIGHT && (first || send_from <= local) {
+                        first = false;
+                        let next = send_from;
+                        let to = local.min(next - 1 + server.max_records);
+                        let request = self.upload_request(chain, next, to)?;
+                        send_from = to + 1;
+                        let http = &server.http;
+                        let (path, token) = (&path, &server.token);
+                        let sent = request.chains[0].records.len() as u64;
+                        line.sent += sent;
+                        in_flight.push_back((
+                            next,
+                            to,
+                            sent,
+                            scope.spawn(move || {
+                                http.post_json::<UploadResponse>(path, Some(token), &request)
+                            }),
+                        ));
+                    }
+                    let Some((next, to, sent, answer)) = in_flight.pop_front() else {
+                        return Ok(());
+                    };
+                    let answer = answer.join().map_err(|_| {
+                        TillError::Unreachable("the upload's thread stopped".into())
+                    })??;
+                    summary.uploads += 1;
+                    let ack = answer_for(&answer, chain)?;
+                    // The pass's first answer says what head office holds, even less than
+                    // we knew (a restored server). Then answers come in the order the uploads
+                    // were sent, and one made before an earlier upload was written (the two
+                    // raced to head office) says less than the answer before it.
+                    let held = ack.held.min(local);
+                    line.held = if answered { line.held.max(held) } else { held };
+                    answered = true;
+                    self.set_synced(chain, line.held)?;
+                    self.take_lease(holder, self.clock.now())?;
+                    progress(chain, line.held, local);
+                    let stop = match &ack.outcome {
+                        ChainOutcome::Ok if sent > 0 && line.held < next => {
+                            Some(format!("head office took none of {chain} {next}..{to}"))
+                        }
+                        ChainOutcome::Ok => None,
+                        ChainOutcome::Gap { expected } if last_gap == Some(*expected) => {
+                            Some(format!("head office keeps asking for {chain} {expected}"))
+                        }
+                        ChainOutcome::Gap { expected } => {
+                            last_gap = Some(*expected);
+                            None
+                        }
+                        ChainOutcome::Fork { seq, reason } => {
+                            Some(format!("fork at {chain} {seq}: {reason}"))
+                        }
+                        ChainOutcome::Rejected { seq, reason } => {
+                            Some(format!("rejected at {chain} {seq}: {reason}"))
+                        }
+                    };
+                    if stop.is_some() || matches!(ack.outcome, ChainOutcome::Gap { .. }) {
+                        // The uploads still in flight started past what head office holds:
+                        // their answers can only say how far it got.
+                        for (_, _, _, answer) in in_flight.drain(..) {
+                            if let Ok(Ok(answer)) = answer.join() {
+                                summary.uploads += 1;
+                                if let Ok(ack) = answer_for(&answer, chain) {
+                                    line.held = line.held.max(ack.held.min(local));
+                                }
+                            }
+                        }
+                        self.set_synced(chain, line.held)?;
+                        send_from = line.held + 1;
+                    }
+                    if let Some(status) = stop {
+                        line.status = status;
+                        return Ok(());
+                    }
+                    // Head office may hold more than was sent (an answer lost after it
+                    // committed): send from what it holds.
+                    send_from = send_from.max(line.held + 1);
                 }
-                let sent = records.len() as u64;
-                line.sent += sent;
-                let request = UploadRequest {
-                    protocol: ProtocolVersion::CURRENT,
-                    chains: vec![ChainBatch { chain, records }],
-                    sent_at: Some(timestamp::format(&self.clock.now())),
-                };
-                let answer: UploadResponse =
-                    server
-                        .http
-                        .post_json(&path, Some(&server.token), &request)?;
-                summary.uploads += 1;
-                let ack: &ChainAck =
-                    answer
-                        .chains
-                        .iter()
-                        .find(|a| a.chain == chain)
-                        .ok_or_else(|| {
-                            TillError::Unreachable(format!(
-                                "head office did not answer for chain {chain}"
-                            ))
-                        })?;
-                line.held = ack.held.min(local);
-                self.set_synced(chain, line.held)?;
-                self.take_lease(holder, self.clock.now())?;
-                progress(chain, line.held, local);
-                match &ack.outcome {
-                    ChainOutcome::Ok if sent > 0 && line.held < next => {
-                        line.status = format!("head office took none of {chain} {next}..{to}");
-                        break;
-                    }
-                    ChainOutcome::Ok => {}
-                    ChainOutcome::Gap { expected } if last_gap == Some(*expected) => {
-                        line.status = format!("head office keeps asking for {chain} {expected}");
-                        break;
-                    }
-                    ChainOutcome::Gap { expected } => last_gap = Some(*expected),
-                    ChainOutcome::Fork { seq, reason } => {
-                        line.status = format!("fork at {chain} {seq}: {reason}");
-                        break;
-                    }
-                    ChainOutcome::Rejected { seq, reason } => {
-                        line.status = format!("rejected at {chain} {seq}: {reason}");
-                        break;
-                    }
-                }
-            }
+            })?;
             summary.chains.push(line);
         }
         summary.waiting = self.waiting()?;
         Ok(summary)
     }
+}
+
+/// Head office's answer for `chain` in an upload's answer.
+fn answer_for(answer: &UploadResponse, chain: Chain) -> Result<&ChainAck> {
+    answer
+        .chains
+        .iter()
+        .find(|a| a.chain == chain)
+        .ok_or_else(|| {
+            TillError::Unreachable(format!("head office did not answer for chain {chain}"))
+        })
 }
 
 /// Whether the process holding a lease (`PID-RANDOM`) may still be running. On Linux a

@@ -60,6 +60,7 @@ use pos_domain::web_order::WebOrder;
 use pos_domain::wire::{ChainBatch, CustomersUploadResponse, UploadResponse};
 
 use super::{NewChange, Result, StoreError, TillAuth, clock_skew_ms};
+use crate::arrival::Place;
 use pos_hq_core::accounting::{self, PendingClosure};
 use pos_hq_core::crm::{self, ClockAlarm, ContactOrigin, CustomerState};
 use pos_hq_core::derive::{IngestWrites, ingest_writes};
@@ -304,7 +305,10 @@ pub type Verdict = std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Se
 /// read, then written while its signatures are checked on other threads; if one fails, the
 /// writes are undone and the upload is checked record by record and written again. Any other
 /// upload is checked first. Reading and checking run on the blocking pool, off the async
-/// workers.
+/// workers, as soon as the upload arrives; writing waits for the till's uploads that arrived
+/// before it ([`crate::arrival`]). An upload that arrived before the one it follows (a till
+/// sends two at once) finds a gap: it goes behind the uploads of its till that arrived after
+/// it and is written again.
 pub async fn check_and_ingest<W, F>(
     till: &TillAuth,
     batches: Vec<ChainBatch>,
@@ -314,8 +318,42 @@ where
     W: FnMut(CheckedUpload, Verdict) -> F,
     F: std::future::Future<Output = Result<Option<UploadResponse>>>,
 {
+    let mut place = Place::take(&till.till_id);
+    for _ in 1..OVERTAKEN_RETRIES {
+        let answer = check_and_write(till, batches.clone(), &mut place, &mut write).await?;
+        if !(has_gap(&answer) && place.someone_behind()) {
+            return Ok(answer);
+        }
+        // Behind them now; the old place, dropped here, lets them write.
+        place = Place::take(&till.till_id);
+    }
+    check_and_write(till, batches, &mut place, &mut write).await
+}
+
+/// How many times an upload that found a gap, with uploads of its till queued behind it, is
+/// written: one of those is the upload it follows, at most one upload back when a till sends
+/// two at once.
+const OVERTAKEN_RETRIES: usize = 3;
+
+fn has_gap(answer: &UploadResponse) -> bool {
+    answer
+        .chains
+        .iter()
+        .any(|c| matches!(c.outcome, pos_domain::wire::ChainOutcome::Gap { .. }))
+}
+
+/// One attempt of [`check_and_ingest`]: reads or checks the upload, waits for its turn, writes.
+async fn check_and_write<W, F>(
+    till: &TillAuth,
+    mut batches: Vec<ChainBatch>,
+    place: &mut Place,
+    write: &mut W,
+) -> Result<UploadResponse>
+where
+    W: FnMut(CheckedUpload, Verdict) -> F,
+    F: std::future::Future<Output = Result<Option<UploadResponse>>>,
+{
     let mut timer = StepTimer::start();
-    let mut batches = batches;
     if check_beside_writes(&batches) {
         // Kept for the rare upload with a bad signature, ingested again from a full check.
         let again = batches.clone();
@@ -328,6 +366,8 @@ where
                 .verify(pos_hq_core::signatures::default_threads())
                 .all_valid()
         });
+        place.turn().await;
+        timer.mark("turn");
         let answer = write(upload, Box::pin(async { valid.await.unwrap_or(false) })).await?;
         timer.mark("write+commit");
         if let Some(answer) = answer {
@@ -339,6 +379,8 @@ where
     let checking = till.clone();
     let checked = on_blocking_pool(move || CheckedUpload::check(&checking, batches)).await?;
     timer.mark("check");
+    place.turn().await;
+    timer.mark("turn");
     let answer = write(checked, Box::pin(async { true }))
         .await?
         .ok_or_else(|| StoreError::Database("a checked upload was refused".into()))?;
@@ -965,4 +1007,82 @@ pub async fn put_customers(
         stored: changed.len() as u64,
         unchanged: (uploaded.len() - changed.len()) as u64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use pos_domain::record::{Signer, SoftwareKey};
+    use pos_domain::wire::{ChainAck, ChainOutcome};
+
+    use super::*;
+
+    fn till(till_id: &str) -> TillAuth {
+        TillAuth {
+            till_id: till_id.into(),
+            shop_id: "S".into(),
+            public_key: SoftwareKey::from_secret_bytes(&[7; 32])
+                .unwrap()
+                .public_key(),
+        }
+    }
+
+    fn answer(outcome: ChainOutcome) -> UploadResponse {
+        UploadResponse {
+            chains: vec![ChainAck {
+                chain: Chain::Ticket,
+                held: 0,
+                stored: 0,
+                duplicates: 0,
+                outcome,
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn an_upload_that_overtook_the_one_it_follows_is_written_again_after_it() {
+        let till = till("T-overtaken");
+        let attempts = Arc::new(Mutex::new(Vec::new()));
+        // The upload it follows arrives while it is being written, and is written before its
+        // second attempt.
+        let follows: Arc<Mutex<Option<Place>>> = Arc::new(Mutex::new(None));
+        let answer = check_and_ingest(&till, Vec::new(), |_, _| {
+            let (attempts, follows) = (attempts.clone(), follows.clone());
+            async move {
+                let mut attempts = attempts.lock().unwrap();
+                attempts.push(follows.lock().unwrap().is_some());
+                if attempts.len() == 1 {
+                    *follows.lock().unwrap() = Some(Place::take("T-overtaken"));
+                    let follows = follows.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        // Written: its place is dropped.
+                        follows.lock().unwrap().take();
+                    });
+                    return Ok(Some(answer(ChainOutcome::Gap { expected: 1 })));
+                }
+                Ok(Some(answer(ChainOutcome::Ok)))
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(answer.chains[0].outcome, ChainOutcome::Ok);
+        // Written a second time only once the upload it follows was.
+        assert_eq!(*attempts.lock().unwrap(), vec![false, false]);
+    }
+
+    #[tokio::test]
+    async fn a_gap_with_no_upload_of_the_till_behind_is_answered_at_once() {
+        let till = till("T-gap");
+        let mut attempts = 0;
+        let answer = check_and_ingest(&till, Vec::new(), |_, _| {
+            attempts += 1;
+            async { Ok(Some(answer(ChainOutcome::Gap { expected: 1 }))) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(answer.chains[0].outcome, ChainOutcome::Gap { expected: 1 });
+        assert_eq!(attempts, 1);
+    }
 }

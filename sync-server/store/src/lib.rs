@@ -15,6 +15,7 @@
 //! ([`Store::try_lead`]); SQLite is served by one process ([`Store::begin_serving`]).
 
 pub mod archives;
+pub mod arrival;
 pub use archives::ArchiveStore;
 pub mod commissions;
 pub use commissions::CommissionStore;
