@@ -14,6 +14,7 @@ use support::*;
 on_every_backend!(
     the_till_client_enrolls_and_catches_up_exactly_once,
     a_catch_up_in_many_batches_two_in_flight_is_held_whole,
+    a_till_that_believes_head_office_holds_more_than_it_does_sends_it_all,
     two_syncs_of_one_till_never_upload_twice,
 );
 
@@ -165,7 +166,9 @@ async fn a_catch_up_in_many_batches_two_in_flight_is_held_whole(backend: Backend
     let code = server.create_till(SHOP_A, TILL).await;
     let t = TestTill::new(TILL, 23, 400, 3, 5);
     let total_cents = t.ticket_total_cents();
-    let TestTill { dir: _dir, till, .. } = t;
+    let TestTill {
+        dir: _dir, till, ..
+    } = t;
     let url = server.url.clone();
     let summary = blocking(move || {
         let mut till = till;
@@ -195,6 +198,62 @@ async fn a_catch_up_in_many_batches_two_in_flight_is_held_whole(backend: Backend
         records,
         "head office holds every record once"
     );
+    assert_eq!(
+        head_office_total_cents(&server).await,
+        total_cents,
+        "head office totals equal the till's"
+    );
+    server.stop().await;
+}
+
+/// A till whose mark says head office holds its tickets (head office restored from a backup,
+/// say) asks first, hears that it holds none, and sends them all in the same pass.
+async fn a_till_that_believes_head_office_holds_more_than_it_does_sends_it_all(backend: Backend) {
+    let Some(server) = Server::start(backend).await else {
+        return;
+    };
+    let code = server.create_till(SHOP_A, TILL).await;
+    let t = TestTill::new(TILL, 29, 120, 2, 3);
+    let total_cents = t.ticket_total_cents();
+    let tickets = t.till.chain_length(Chain::Ticket).unwrap();
+    let TestTill {
+        dir: _dir,
+        path,
+        till,
+        ..
+    } = t;
+    let url = server.url.clone();
+    let till = blocking(move || {
+        let mut till = till;
+        till.enroll(&url, &code).expect("enrollment");
+        till
+    })
+    .await;
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute(
+            "INSERT INTO sync_held (chain, held) VALUES ('ticket', ?1)
+             ON CONFLICT (chain) DO UPDATE SET held = excluded.held",
+            [tickets as i64],
+        )
+        .unwrap();
+    let summary = blocking(move || {
+        let mut till = till;
+        till.sync(|_, _, _| {}).expect("the sync")
+    })
+    .await;
+    let line = summary
+        .chains
+        .iter()
+        .find(|c| c.chain == Chain::Ticket)
+        .unwrap();
+    assert_eq!(line.held_before, tickets, "{line:?}");
+    assert_eq!(
+        line.held, tickets,
+        "head office holds them all now: {line:?}"
+    );
+    assert_eq!(line.sent, tickets, "each sent once: {line:?}");
+    assert_eq!(summary.waiting, 0, "{summary:?}");
     assert_eq!(
         head_office_total_cents(&server).await,
         total_cents,

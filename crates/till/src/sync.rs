@@ -460,9 +460,11 @@ impl Till {
                             Some(format!("rejected at {chain} {seq}: {reason}"))
                         }
                     };
-                    if stop.is_some() || matches!(ack.outcome, ChainOutcome::Gap { .. }) {
-                        // The uploads still in flight started past what head office holds:
-                        // their answers can only say how far it got.
+                    // Head office holds less than this upload reached (it refused it as a gap,
+                    // took part of it, or is a restored server answering a question): what is
+                    // in flight starts past what it holds, and is sent again from there.
+                    if stop.is_some() || line.held < to {
+                        // Their answers can only say how far it got.
                         for (_, _, _, answer) in in_flight.drain(..) {
                             if let Ok(Ok(answer)) = answer.join() {
                                 summary.uploads += 1;
