@@ -29,6 +29,11 @@ async fn head_office_total_cents(server: &Server) -> i64 {
     total.cents()
 }
 
+/// Checks head office's total sales against `cents`, the till's.
+async fn assert_head_office_total(server: &Server, cents: i64, what: &str) {
+    assert_eq!(head_office_total_cents(server).await, cents, "{what}");
+}
+
 async fn held_by_server(server: &Server) -> Value {
     let (status, fleet) = server
         .get("/api/v1/hq/fleet", Some(&server.admin_token))
@@ -79,11 +84,7 @@ async fn the_till_client_enrolls_and_catches_up_exactly_once(backend: Backend) {
         "one upload per chain and two for the tickets, in batches of at most 500 ({} uploads)",
         first.uploads
     );
-    assert_eq!(
-        head_office_total_cents(&server).await,
-        total_cents,
-        "head office totals equal the till's"
-    );
+    assert_head_office_total(&server, total_cents, "head office totals equal the till's").await;
 
     let (till, again) = blocking(move || {
         let mut till = till;
@@ -111,11 +112,7 @@ async fn the_till_client_enrolls_and_catches_up_exactly_once(backend: Backend) {
         "records were sent again"
     );
     assert_eq!(resent.waiting, 0);
-    assert_eq!(
-        head_office_total_cents(&server).await,
-        total_cents,
-        "resends are no-ops"
-    );
+    assert_head_office_total(&server, total_cents, "resends are no-ops").await;
 
     // A new sale goes up, and only once.
     let sale = SaleRequest {
@@ -140,11 +137,7 @@ async fn the_till_client_enrolls_and_catches_up_exactly_once(backend: Backend) {
         .find(|c| c.chain == Chain::Ticket)
         .unwrap();
     assert_eq!(tickets.sent, 1, "only the new ticket goes up: {tickets:?}");
-    assert_eq!(
-        head_office_total_cents(&server).await,
-        total_cents + 1490,
-        "the new sale is counted once"
-    );
+    assert_head_office_total(&server, total_cents + 1490, "the new sale is counted once").await;
     let fleet = held_by_server(&server).await;
     assert!(
         fleet.to_string().contains(TILL),
@@ -198,11 +191,7 @@ async fn a_catch_up_in_many_batches_two_in_flight_is_held_whole(backend: Backend
         records,
         "head office holds every record once"
     );
-    assert_eq!(
-        head_office_total_cents(&server).await,
-        total_cents,
-        "head office totals equal the till's"
-    );
+    assert_head_office_total(&server, total_cents, "head office totals equal the till's").await;
     server.stop().await;
 }
 
@@ -254,11 +243,7 @@ async fn a_till_that_believes_head_office_holds_more_than_it_does_sends_it_all(b
     );
     assert_eq!(line.sent, tickets, "each sent once: {line:?}");
     assert_eq!(summary.waiting, 0, "{summary:?}");
-    assert_eq!(
-        head_office_total_cents(&server).await,
-        total_cents,
-        "head office totals equal the till's"
-    );
+    assert_head_office_total(&server, total_cents, "head office totals equal the till's").await;
     server.stop().await;
 }
 
@@ -316,10 +301,6 @@ async fn two_syncs_of_one_till_never_upload_twice(backend: Backend) {
     })
     .await;
     assert_eq!(last.waiting, 0);
-    assert_eq!(
-        head_office_total_cents(&server).await,
-        total_cents,
-        "no ticket counted twice"
-    );
+    assert_head_office_total(&server, total_cents, "no ticket counted twice").await;
     server.stop().await;
 }
