@@ -29,6 +29,15 @@ async fn head_office_total_cents(server: &Server) -> i64 {
     total.cents()
 }
 
+/// The ticket chain's line of a sync pass.
+fn ticket_line(summary: &pos_till::sync::SyncSummary) -> &pos_till::sync::ChainSync {
+    summary
+        .chains
+        .iter()
+        .find(|c| c.chain == Chain::Ticket)
+        .expect("the ticket chain is in every pass")
+}
+
 /// Checks head office's total sales against `cents`, the till's.
 async fn assert_head_office_total(server: &Server, cents: i64, what: &str) {
     assert_eq!(head_office_total_cents(server).await, cents, "{what}");
@@ -73,11 +82,7 @@ async fn the_till_client_enrolls_and_catches_up_exactly_once(backend: Backend) {
         assert_eq!(chain.status, "ok", "{chain:?}");
         assert_eq!(chain.held, chain.local, "{chain:?}");
     }
-    let tickets = first
-        .chains
-        .iter()
-        .find(|c| c.chain == Chain::Ticket)
-        .unwrap();
+    let tickets = ticket_line(&first);
     assert!(tickets.local > 500, "the ticket chain needs two batches");
     assert!(
         first.uploads >= 8,
@@ -131,11 +136,7 @@ async fn the_till_client_enrolls_and_catches_up_exactly_once(backend: Backend) {
     till.sell(&sale).unwrap();
     let third = blocking(move || till.sync(|_, _, _| {}).expect("a third sync")).await;
     assert_eq!(third.waiting, 0);
-    let tickets = third
-        .chains
-        .iter()
-        .find(|c| c.chain == Chain::Ticket)
-        .unwrap();
+    let tickets = ticket_line(&third);
     assert_eq!(tickets.sent, 1, "only the new ticket goes up: {tickets:?}");
     assert_head_office_total(&server, total_cents + 1490, "the new sale is counted once").await;
     let fleet = held_by_server(&server).await;
@@ -177,11 +178,7 @@ async fn a_catch_up_in_many_batches_two_in_flight_is_held_whole(backend: Backend
         assert!(chain.sent >= chain.local, "{chain:?}");
         records += chain.local;
     }
-    let tickets = summary
-        .chains
-        .iter()
-        .find(|c| c.chain == Chain::Ticket)
-        .unwrap();
+    let tickets = ticket_line(&summary);
     assert!(
         summary.uploads as u64 >= tickets.local / 25,
         "batches of 25 at most: {summary:?}"
@@ -231,11 +228,7 @@ async fn a_till_that_believes_head_office_holds_more_than_it_does_sends_it_all(b
         till.sync(|_, _, _| {}).expect("the sync")
     })
     .await;
-    let line = summary
-        .chains
-        .iter()
-        .find(|c| c.chain == Chain::Ticket)
-        .unwrap();
+    let line = ticket_line(&summary);
     assert_eq!(line.held_before, tickets, "{line:?}");
     assert_eq!(
         line.held, tickets,
