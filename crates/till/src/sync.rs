@@ -362,13 +362,121 @@ impl Till {
         })
     }
 
+    /// Sends the records of `line`'s chain that head office does not hold (or, when there are
+    /// none, asks what it holds), [`IN_FLIGHT`] uploads at once; returns the line as it ends
+    /// and the number of uploads answered.
+    fn upload_chain(
+        &self,
+        server: &Server,
+        holder: &str,
+        mut line: ChainSync,
+        progress: &mut impl FnMut(Chain, u64, u64),
+    ) -> Result<(ChainSync, u64)> {
+        let (chain, local) = (line.chain, line.local);
+        let path = format!("/api/v1/tills/{}/records", self.identity.till_id);
+        let mut uploads = 0;
+        // The first batch may be empty: it asks head office what it holds, which may be more
+        // (an answer lost after it committed) or less (a restored server) than we know. After
+        // that, every answer sets where to send from.
+        std::thread::scope(|scope| -> Result<()> {
+            let mut in_flight = VecDeque::new();
+            let mut send_from = line.held + 1;
+            let mut first = true;
+            let mut last_gap = None;
+            let mut answered = false;
+            loop {
+                // Up to `IN_FLIGHT` uploads at once: head office reads and checks the next
+                // while it writes this one, and writes them in the order they arrived.
+                while in_flight.len() < IN_FLIGHT && (first || send_from <= local) {
+                    first = false;
+                    let next = send_from;
+                    let to = local.min(next - 1 + server.max_records);
+                    let request = self.upload_request(chain, next, to)?;
+                    send_from = to + 1;
+                    let http = &server.http;
+                    let (path, token) = (path.as_str(), &server.token);
+                    let sent = request.chains[0].records.len() as u64;
+                    line.sent += sent;
+                    in_flight.push_back((
+                        next,
+                        to,
+                        sent,
+                        scope.spawn(move || {
+                            http.post_json::<UploadResponse>(path, Some(token), &request)
+                        }),
+                    ));
+                }
+                let Some((next, to, sent, answer)) = in_flight.pop_front() else {
+                    return Ok(());
+                };
+                let answer = answer
+                    .join()
+                    .map_err(|_| TillError::Unreachable("the upload's thread stopped".into()))??;
+                uploads += 1;
+                let ack = answer_for(&answer, chain)?;
+                // The pass's first answer says what head office holds, even less than
+                // we knew (a restored server). Then answers come in the order the uploads
+                // were sent, and one made before an earlier upload was written (the two
+                // raced to head office) says less than the answer before it.
+                let held = ack.held.min(local);
+                line.held = if answered { line.held.max(held) } else { held };
+                answered = true;
+                self.set_synced(chain, line.held)?;
+                self.take_lease(holder, self.clock.now())?;
+                progress(chain, line.held, local);
+                let stop = match &ack.outcome {
+                    ChainOutcome::Ok if sent > 0 && line.held < next => {
+                        Some(format!("head office took none of {chain} {next}..{to}"))
+                    }
+                    ChainOutcome::Ok => None,
+                    ChainOutcome::Gap { expected } if last_gap == Some(*expected) => {
+                        Some(format!("head office keeps asking for {chain} {expected}"))
+                    }
+                    ChainOutcome::Gap { expected } => {
+                        last_gap = Some(*expected);
+                        None
+                    }
+                    ChainOutcome::Fork { seq, reason } => {
+                        Some(format!("fork at {chain} {seq}: {reason}"))
+                    }
+                    ChainOutcome::Rejected { seq, reason } => {
+                        Some(format!("rejected at {chain} {seq}: {reason}"))
+                    }
+                };
+                // Head office holds less than this upload reached (it refused it as a gap,
+                // took part of it, or is a restored server answering a question): what is
+                // in flight starts past what it holds, and is sent again from there.
+                if stop.is_some() || line.held < to {
+                    // Their answers can only say how far it got.
+                    for (_, _, _, answer) in in_flight.drain(..) {
+                        if let Ok(Ok(answer)) = answer.join() {
+                            uploads += 1;
+                            if let Ok(ack) = answer_for(&answer, chain) {
+                                line.held = line.held.max(ack.held.min(local));
+                            }
+                        }
+                    }
+                    self.set_synced(chain, line.held)?;
+                    send_from = line.held + 1;
+                }
+                if let Some(status) = stop {
+                    line.status = status;
+                    return Ok(());
+                }
+                // Head office may hold more than was sent (an answer lost after it
+                // committed): send from what it holds.
+                send_from = send_from.max(line.held + 1);
+            }
+        })?;
+        Ok((line, uploads))
+    }
+
     fn upload_all(
         &mut self,
         server: &Server,
         holder: &str,
         progress: &mut impl FnMut(Chain, u64, u64),
     ) -> Result<SyncSummary> {
-        let path = format!("/api/v1/tills/{}/records", self.identity.till_id);
         let mut summary = SyncSummary {
             uploads: 0,
             chains: Vec::new(),
@@ -384,7 +492,7 @@ impl Till {
             if matches!(chain, Chain::WebOrder | Chain::StoredValue | Chain::Stock) && local == 0 {
                 continue;
             }
-            let mut line = ChainSync {
+            let line = ChainSync {
                 chain,
                 local,
                 held_before,
@@ -392,99 +500,8 @@ impl Till {
                 sent: 0,
                 status: "ok".into(),
             };
-            // The first batch may be empty: it asks head office what it holds, which may be
-            // more (an answer lost after it committed) or less (a restored server) than we
-            // know. After that, every answer sets where to send from.
-            std::thread::scope(|scope| -> Result<()> {
-                let mut in_flight = VecDeque::new();
-                let mut send_from = line.held + 1;
-                let mut first = true;
-                let mut last_gap = None;
-                let mut answered = false;
-                loop {
-                    // Up to `IN_FLIGHT` uploads at once: head office reads and checks the next
-                    // while it writes this one, and writes them in the order they arrived.
-                    while in_flight.len() < IN_FLIGHT && (first || send_from <= local) {
-                        first = false;
-                        let next = send_from;
-                        let to = local.min(next - 1 + server.max_records);
-                        let request = self.upload_request(chain, next, to)?;
-                        send_from = to + 1;
-                        let http = &server.http;
-                        let (path, token) = (&path, &server.token);
-                        let sent = request.chains[0].records.len() as u64;
-                        line.sent += sent;
-                        in_flight.push_back((
-                            next,
-                            to,
-                            sent,
-                            scope.spawn(move || {
-                                http.post_json::<UploadResponse>(path, Some(token), &request)
-                            }),
-                        ));
-                    }
-                    let Some((next, to, sent, answer)) = in_flight.pop_front() else {
-                        return Ok(());
-                    };
-                    let answer = answer.join().map_err(|_| {
-                        TillError::Unreachable("the upload's thread stopped".into())
-                    })??;
-                    summary.uploads += 1;
-                    let ack = answer_for(&answer, chain)?;
-                    // The pass's first answer says what head office holds, even less than
-                    // we knew (a restored server). Then answers come in the order the uploads
-                    // were sent, and one made before an earlier upload was written (the two
-                    // raced to head office) says less than the answer before it.
-                    let held = ack.held.min(local);
-                    line.held = if answered { line.held.max(held) } else { held };
-                    answered = true;
-                    self.set_synced(chain, line.held)?;
-                    self.take_lease(holder, self.clock.now())?;
-                    progress(chain, line.held, local);
-                    let stop = match &ack.outcome {
-                        ChainOutcome::Ok if sent > 0 && line.held < next => {
-                            Some(format!("head office took none of {chain} {next}..{to}"))
-                        }
-                        ChainOutcome::Ok => None,
-                        ChainOutcome::Gap { expected } if last_gap == Some(*expected) => {
-                            Some(format!("head office keeps asking for {chain} {expected}"))
-                        }
-                        ChainOutcome::Gap { expected } => {
-                            last_gap = Some(*expected);
-                            None
-                        }
-                        ChainOutcome::Fork { seq, reason } => {
-                            Some(format!("fork at {chain} {seq}: {reason}"))
-                        }
-                        ChainOutcome::Rejected { seq, reason } => {
-                            Some(format!("rejected at {chain} {seq}: {reason}"))
-                        }
-                    };
-                    // Head office holds less than this upload reached (it refused it as a gap,
-                    // took part of it, or is a restored server answering a question): what is
-                    // in flight starts past what it holds, and is sent again from there.
-                    if stop.is_some() || line.held < to {
-                        // Their answers can only say how far it got.
-                        for (_, _, _, answer) in in_flight.drain(..) {
-                            if let Ok(Ok(answer)) = answer.join() {
-                                summary.uploads += 1;
-                                if let Ok(ack) = answer_for(&answer, chain) {
-                                    line.held = line.held.max(ack.held.min(local));
-                                }
-                            }
-                        }
-                        self.set_synced(chain, line.held)?;
-                        send_from = line.held + 1;
-                    }
-                    if let Some(status) = stop {
-                        line.status = status;
-                        return Ok(());
-                    }
-                    // Head office may hold more than was sent (an answer lost after it
-                    // committed): send from what it holds.
-                    send_from = send_from.max(line.held + 1);
-                }
-            })?;
+            let (line, uploads) = self.upload_chain(server, holder, line, progress)?;
+            summary.uploads += uploads;
             summary.chains.push(line);
         }
         summary.waiting = self.waiting()?;

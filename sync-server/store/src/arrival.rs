@@ -1,6 +1,6 @@
 //! The uploads of one till are written in the order they reached this process.
 //!
-//! A till catching up keeps two uploads in flight (specs/sync.md): while one is written, the
+//! A till catching up keeps two uploads in flight (`pos_till::sync`): while one is written, the
 //! next is already read and its signatures checked. The second must not be written first: it
 //! would start past what head office holds and be refused as a gap, and sent again. So each
 //! upload takes its place in its till's queue as it arrives ([`Place::take`]), is read and
