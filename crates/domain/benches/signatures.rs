@@ -4,7 +4,7 @@
 //! Measures, on the same records: ring signing with a random nonce (what the till uses), p256
 //! signing with RFC 6979 nonces (what the test vectors use), p256 verification, ring
 //! verification of the same signatures (what `PublicKey::verify` uses), and the rest of a
-//! record check (canonical parse and re-serialization, SHA-256 of the stored bytes).
+//! record check (canonical check and parse, SHA-256 of the stored bytes).
 
 use std::time::Instant;
 
