@@ -636,7 +636,10 @@ pub struct ChainVerifier {
     depth: Depth,
     expected_seq: u64,
     prev_hash: String,
-    last: Option<SignedRecord>,
+    /// With [`Depth::Links`], the newest record's stored bytes, for its signature check at
+    /// [`ChainVerifier::finish`]: a copy of the bytes, not of the parsed record, which costs
+    /// several times more on every record.
+    newest_stored: Vec<u8>,
     defect: Option<(u64, DefectKind)>,
 }
 
@@ -649,7 +652,7 @@ impl ChainVerifier {
             depth,
             expected_seq: 1,
             prev_hash: String::new(),
-            last: None,
+            newest_stored: Vec::new(),
             defect: None,
         }
     }
@@ -674,7 +677,10 @@ impl ChainVerifier {
             Ok(record) => {
                 self.expected_seq = self.expected_seq.saturating_add(1);
                 self.prev_hash = record.hash();
-                self.last = Some(record.clone());
+                if self.depth == Depth::Links {
+                    self.newest_stored.clear();
+                    self.newest_stored.extend_from_slice(&record.stored);
+                }
                 Ok(record)
             }
             Err(kind) => {
@@ -741,12 +747,14 @@ impl ChainVerifier {
 
     /// Ends the chain. `head` is the sequence the ledger says it last wrote, if known.
     pub fn finish(mut self, head: Option<u64>) -> ChainReport {
-        if self.defect.is_none()
-            && self.depth == Depth::Links
-            && let Some(last) = &self.last
-            && let Err(kind) = self.check_signature(last)
-        {
-            self.defect = Some((last.record.seq, kind));
+        if self.defect.is_none() && self.depth == Depth::Links && !self.newest_stored.is_empty() {
+            let newest = self.expected_seq - 1;
+            let checked = SignedRecord::from_stored(&self.newest_stored)
+                .map_err(DefectKind::Malformed)
+                .and_then(|signed| self.check_signature(&signed));
+            if let Err(kind) = checked {
+                self.defect = Some((newest, kind));
+            }
         }
         let count = self.expected_seq - 1;
         if self.defect.is_none()
@@ -889,6 +897,54 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A chain whose newest record is signed by another key: a check of the links finds it
+    /// (at the newest record), as a full check does; a bad signature further back is found by
+    /// the full check only, the links binding that record to the newest signature.
+    #[test]
+    fn a_check_of_the_links_verifies_the_newest_signature() {
+        let key = SoftwareKey::from_secret_bytes(&[4; 32]).expect("key");
+        let other = SoftwareKey::from_secret_bytes(&[5; 32]).expect("key");
+        let chain = |signers: [&SoftwareKey; 3]| {
+            let mut prev = String::new();
+            let mut stored = Vec::new();
+            for (i, signer) in signers.into_iter().enumerate() {
+                let signed = Record {
+                    till: "T".into(),
+                    chain: Chain::Event,
+                    seq: i as u64 + 1,
+                    at: DateTime::UNIX_EPOCH,
+                    tz: "UTC".into(),
+                    operator: "o".into(),
+                    software: "s".into(),
+                    first: i == 0,
+                    prev: prev.clone(),
+                    payload: json!({"n": i}),
+                }
+                .sign(signer)
+                .expect("sign");
+                prev = signed.hash();
+                stored.push(signed.stored);
+            }
+            stored
+        };
+        let defect_at = |stored: &[Vec<u8>], depth: Depth| {
+            let mut verifier = ChainVerifier::new(key.public_key(), "T", Chain::Event, depth);
+            for (i, bytes) in stored.iter().enumerate() {
+                let _ = verifier.push(i as u64 + 1, bytes);
+            }
+            verifier.finish(Some(3)).defect.map(|d| d.seq)
+        };
+        let intact = chain([&key, &key, &key]);
+        assert_eq!(defect_at(&intact, Depth::Links), None);
+        assert_eq!(defect_at(&intact, Depth::Full), None);
+        let newest_forged = chain([&key, &key, &other]);
+        assert_eq!(defect_at(&newest_forged, Depth::Links), Some(3));
+        assert_eq!(defect_at(&newest_forged, Depth::Full), Some(3));
+        let middle_forged = chain([&key, &other, &key]);
+        assert_eq!(defect_at(&middle_forged, Depth::Links), None);
+        assert_eq!(defect_at(&middle_forged, Depth::Full), Some(2));
     }
 
     #[test]
