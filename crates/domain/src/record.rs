@@ -305,9 +305,9 @@ impl SignedRecord {
 
     /// Reads stored bytes back, checking they are canonical. The signature is not verified here.
     ///
-    /// Bytes that [`scan::is_canonical`] finds canonical are read straight into the record;
-    /// any others, and any that do not read as a record that way, take the full check
-    /// ([`parse_canonical`]), which gives the reason. Both ways give the same record.
+    /// Bytes that a one-pass scan finds canonical (the `scan` module) are read straight into
+    /// the record; any others, and any that do not read as a record that way, take the full
+    /// check ([`parse_canonical`]), which gives the reason. Both ways give the same record.
     pub fn from_stored(bytes: &[u8]) -> Result<SignedRecord, CanonicalError> {
         if scan::is_canonical(bytes)
             && let Ok(stored) = serde_json::from_slice::<StoredRecord>(bytes)
