@@ -794,13 +794,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// The bytes written straight from the record must be the canonical bytes of the record as
-    /// a JSON value, whatever the payload holds (nested keys that sort before and after the
-    /// record's own, escapes, non-ASCII text).
-    #[test]
-    fn signing_writes_the_canonical_bytes_of_the_record() {
-        let key = SoftwareKey::from_secret_bytes(&[7; 32]).expect("key");
-        let record = Record {
+    /// A record whose fields and payload hold what canonical bytes must get right: escapes,
+    /// non-ASCII text, a control character, nested keys that sort before and after the
+    /// record's own.
+    fn tricky_record() -> Record {
+        Record {
             till: "till \"1\"\\".into(),
             chain: Chain::Ticket,
             seq: 42,
@@ -813,7 +811,16 @@ mod tests {
             first: false,
             prev: "ab".repeat(32),
             payload: json!({"z": [1, {"software": "x", "a": "é\u{1}"}], "signature": "no", "A": -3}),
-        };
+        }
+    }
+
+    /// The bytes written straight from the record must be the canonical bytes of the record as
+    /// a JSON value, whatever the payload holds (nested keys that sort before and after the
+    /// record's own, escapes, non-ASCII text).
+    #[test]
+    fn signing_writes_the_canonical_bytes_of_the_record() {
+        let key = SoftwareKey::from_secret_bytes(&[7; 32]).expect("key");
+        let record = tricky_record();
         let signed = record.clone().sign(&Deterministic(&key)).expect("sign");
         let mut value = serde_json::to_value(&record).unwrap();
         let signed_bytes = canonical_bytes(&value).unwrap();
@@ -868,20 +875,7 @@ mod tests {
     #[test]
     fn stored_bytes_read_in_one_pass_read_as_through_the_full_check() {
         let key = SoftwareKey::from_secret_bytes(&[3; 32]).expect("key");
-        let record = Record {
-            till: "T\"1".into(),
-            chain: Chain::Ticket,
-            seq: 7,
-            at: DateTime::parse_from_rfc3339("2026-03-01T10:00:00.5Z")
-                .unwrap()
-                .with_timezone(&Utc),
-            tz: "Europe/Paris".into(),
-            operator: "Zoé\u{1}".into(),
-            software: "pos".into(),
-            first: false,
-            prev: "cd".repeat(32),
-            payload: json!({"lines": [{"qty": -2, "price": "1.50"}], "note": "a\nb", "n": null}),
-        };
+        let record = tricky_record();
         let signed = record.sign(&key).expect("sign");
         let read = SignedRecord::from_stored(&signed.stored).expect("canonical");
         assert_eq!(read, signed);
