@@ -344,7 +344,8 @@ impl SignedRecord {
     }
 }
 
-/// A record's stored form, read in one pass: [`Record`]'s fields and the signature.
+/// A record's stored form, read in one pass: [`Record`]'s fields and the signature. A field
+/// added to [`Record`] fails to compile in [`StoredRecord::record`] until it is added here.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StoredRecord<'a> {
@@ -747,16 +748,15 @@ impl ChainVerifier {
 
     /// Ends the chain. `head` is the sequence the ledger says it last wrote, if known.
     pub fn finish(mut self, head: Option<u64>) -> ChainReport {
+        let count = self.expected_seq - 1;
         if self.defect.is_none() && self.depth == Depth::Links && !self.newest_stored.is_empty() {
-            let newest = self.expected_seq - 1;
             let checked = SignedRecord::from_stored(&self.newest_stored)
                 .map_err(DefectKind::Malformed)
                 .and_then(|signed| self.check_signature(&signed));
             if let Err(kind) = checked {
-                self.defect = Some((newest, kind));
+                self.defect = Some((count, kind));
             }
         }
-        let count = self.expected_seq - 1;
         if self.defect.is_none()
             && let Some(head) = head.filter(|h| *h != count)
         {
