@@ -157,19 +157,9 @@ async fn a_catch_up_in_many_batches_two_in_flight_is_held_whole(backend: Backend
     let Some(server) = Server::start_with(backend, config).await else {
         return;
     };
-    let code = server.create_till(SHOP_A, TILL).await;
-    let t = TestTill::new(TILL, 23, 400, 3, 5);
+    let t = enroll(&server, SHOP_A, TILL, TestTill::new(TILL, 23, 400, 3, 5)).await;
     let total_cents = t.ticket_total_cents();
-    let TestTill {
-        dir: _dir, till, ..
-    } = t;
-    let url = server.url.clone();
-    let summary = blocking(move || {
-        let mut till = till;
-        till.enroll(&url, &code).expect("enrollment");
-        till.sync(|_, _, _| {}).expect("the catch-up")
-    })
-    .await;
+    let (_t, summary) = on_till(t, |till| till.sync(|_, _, _| {}).expect("the catch-up")).await;
     assert_eq!(summary.waiting, 0, "{summary:?}");
     let mut records = 0;
     for chain in &summary.chains {
@@ -180,7 +170,7 @@ async fn a_catch_up_in_many_batches_two_in_flight_is_held_whole(backend: Backend
     }
     let tickets = ticket_line(&summary);
     assert!(
-        summary.uploads as u64 >= tickets.local / 25,
+        summary.uploads >= tickets.local / 25,
         "batches of 25 at most: {summary:?}"
     );
     assert_eq!(
@@ -198,24 +188,10 @@ async fn a_till_that_believes_head_office_holds_more_than_it_does_sends_it_all(b
     let Some(server) = Server::start(backend).await else {
         return;
     };
-    let code = server.create_till(SHOP_A, TILL).await;
-    let t = TestTill::new(TILL, 29, 120, 2, 3);
+    let t = enroll(&server, SHOP_A, TILL, TestTill::new(TILL, 29, 120, 2, 3)).await;
     let total_cents = t.ticket_total_cents();
     let tickets = t.till.chain_length(Chain::Ticket).unwrap();
-    let TestTill {
-        dir: _dir,
-        path,
-        till,
-        ..
-    } = t;
-    let url = server.url.clone();
-    let till = blocking(move || {
-        let mut till = till;
-        till.enroll(&url, &code).expect("enrollment");
-        till
-    })
-    .await;
-    rusqlite::Connection::open(&path)
+    rusqlite::Connection::open(&t.path)
         .unwrap()
         .execute(
             "INSERT INTO sync_held (chain, held) VALUES ('ticket', ?1)
@@ -223,11 +199,7 @@ async fn a_till_that_believes_head_office_holds_more_than_it_does_sends_it_all(b
             [tickets as i64],
         )
         .unwrap();
-    let summary = blocking(move || {
-        let mut till = till;
-        till.sync(|_, _, _| {}).expect("the sync")
-    })
-    .await;
+    let (_t, summary) = on_till(t, |till| till.sync(|_, _, _| {}).expect("the sync")).await;
     let line = ticket_line(&summary);
     assert_eq!(line.held_before, tickets, "{line:?}");
     assert_eq!(
@@ -244,19 +216,12 @@ async fn two_syncs_of_one_till_never_upload_twice(backend: Backend) {
     let Some(server) = Server::start(backend).await else {
         return;
     };
-    let code = server.create_till(SHOP_A, TILL).await;
-    let t = TestTill::new(TILL, 22, 200, 3, 4);
+    let t = enroll(&server, SHOP_A, TILL, TestTill::new(TILL, 22, 200, 3, 4)).await;
     let total_cents = t.ticket_total_cents();
     let path = t.path.clone();
     let clock = t.clock.clone();
-    let mut till = t.till;
-    let url = server.url.clone();
-    let till = blocking(move || {
-        till.enroll(&url, &code).expect("enrollment");
-        till
-    })
-    .await;
-    drop(till);
+    // The ledger stays on disk (the test till's directory) for the two processes below.
+    let TestTill { dir: _dir, .. } = t;
     // Two processes of the same till (two windows, a stuck sync and a new one) start at once.
     let runs: Vec<_> = (0..2)
         .map(|_| {

@@ -884,7 +884,7 @@ fn bound_unsigned(schema: &mut RefOr<Schema>) {
         crate::admin::replenishment::list_minmax,
         crate::admin::replenishment::put_minmax,
     ),
-    components(schemas(crate::store::Role)),
+    components(schemas(crate::store::Role, crate::logistics_api::ProposalFormat)),
     modifiers(&BearerAuth, &SharedAnswers),
     tags(
         (name = "tills", description = "Enrollment, upload of the tills' signed ledgers, and the changes feed they download"),
@@ -969,6 +969,37 @@ mod tests {
             Value::Object(map) => map.keys().cloned().collect(),
             other => panic!("not an object: {other}"),
         }
+    }
+
+    /// Every `$ref` in the document, in the order met.
+    fn references(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    found.push(target.clone());
+                }
+                map.values().for_each(|v| references(v, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| references(v, found)),
+            _ => {}
+        }
+    }
+
+    /// A schema referred to but not in `components` is skipped by clients and fuzzers alike.
+    #[test]
+    fn every_reference_names_a_schema_of_the_document() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let mut found = Vec::new();
+        references(&doc, &mut found);
+        assert!(!found.is_empty());
+        let missing: BTreeSet<&String> = found
+            .iter()
+            .filter(|target| {
+                let name = target.strip_prefix("#/components/schemas/");
+                name.is_none_or(|name| doc["components"]["schemas"].get(name).is_none())
+            })
+            .collect();
+        assert!(missing.is_empty(), "references to nothing: {missing:?}");
     }
 
     #[test]

@@ -564,9 +564,15 @@ pub async fn on_till<R: Send + 'static>(
 
 /// A new till `id` of `shop`, enrolled with head office through its own client (`till enroll`).
 pub async fn enrolled_till(server: &Server, shop: &str, id: &str, secret: u8) -> TestTill {
+    enroll(server, shop, id, TestTill::new(id, secret, 0, 1, 1)).await
+}
+
+/// Declares till `id` of `shop` at head office and enrolls `till` (made with that id) as it,
+/// through the till's own client; the ledger it already holds is not sent yet.
+pub async fn enroll(server: &Server, shop: &str, id: &str, till: TestTill) -> TestTill {
     let code = server.create_till(shop, id).await;
     let url = server.url.clone();
-    on_till(TestTill::new(id, secret, 0, 1, 1), move |t| {
+    on_till(till, move |t| {
         t.enroll(&url, &code).expect("enrollment");
     })
     .await
