@@ -98,10 +98,18 @@ export async function withApprovals<T>(send: (approvals: string[]) => Promise<T>
   }
 }
 
+/** The same login, read the same: staff, role and since (a role changed by head office shows). */
+function sameSession(a: Session | null, b: Session | null): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
 export async function refreshStatus(): Promise<void> {
   try {
     app.status = await app.backend.call('status', {});
-    app.session = app.status.session;
+    // The same session polled again keeps its object: what runs once per login (the card
+    // payments left unresolved, the closure prompt) must not run again at every poll, over a
+    // payment the payment screen is resolving.
+    if (!sameSession(app.session, app.status.session)) app.session = app.status.session;
   } catch {
     app.status = null;
   }
