@@ -21,6 +21,17 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 
+# How long each suite took, printed at the end: CI's time budget is spent here.
+timings=""
+suite_started=$SECONDS
+suite_name="cargo test --workspace"
+next_suite() {
+  timings+="$(printf '%6ds  %s' $((SECONDS - suite_started)) "$suite_name")"$'\n'
+  suite_started=$SECONDS
+  suite_name=$1
+  echo "== $1"
+}
+
 # --no-fail-fast: one failing test binary does not hide the results of the others.
 cargo test --workspace --no-fail-fast 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
@@ -30,7 +41,7 @@ cargo test --workspace --no-fail-fast 2>&1 | tee -a "$log"
 # (The workspace tests above build the Tauri app with src-tauri/fallback when ui/dist is not
 # built yet; `cargo build -p pos-cashier` after this embeds the built UI.)
 if [ -x ui/scripts/test.sh ]; then
-  echo "== ui/scripts/test.sh"
+  next_suite ui/scripts/test.sh
   if cargo build -p pos-till -p pos-till-service -p sync-server --bins 2>&1 | tee -a "$log"; then
     export TILL_APP_HTTP="$PWD/target/debug/till-app-http" TILL_BIN="$PWD/target/debug/till"
     ui/scripts/test.sh 2>&1 | tee -a "$log"
@@ -43,7 +54,7 @@ fi
 # The head-office web app: type check, unit tests, build, and browser tests against a real
 # `sync-server serve` with real tills (the `till` CLI); screenshots of its screens go to docs/.
 if [ -x ui/head-office/scripts/test.sh ]; then
-  echo "== ui/head-office/scripts/test.sh"
+  next_suite ui/head-office/scripts/test.sh
   if cargo build -p pos-till -p sync-server --bins 2>&1 | tee -a "$log"; then
     SKIP_CARGO_BUILD=1 TILL_BIN="$PWD/target/debug/till" SYNC_SERVER_BIN="$PWD/target/debug/sync-server" \
       ui/head-office/scripts/test.sh 2>&1 | tee -a "$log"
@@ -55,19 +66,19 @@ fi
 
 # The real app window (Xvfb + tauri-driver + WebKitWebDriver), through its screens: login, a
 # cash sale, its receipt in the printer simulator; screenshots go to target/window-screenshots.
-echo "== scripts/test-window.sh"
+next_suite scripts/test-window.sh
 SCREENSHOTS_DIR="$PWD/target/window-screenshots" scripts/test-window.sh 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 # The sync server's HTTP API against its OpenAPI document (sync-server/openapi.json):
 # schemathesis with every check over every operation, against a server with data.
-echo "== scripts/test-openapi-fuzz.sh"
+next_suite scripts/test-openapi-fuzz.sh
 scripts/test-openapi-fuzz.sh 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 for script in scripts/test-*-conformance.sh; do
   [ -x "$script" ] || continue
-  echo "== $script"
+  next_suite "$script"
   "$script" 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 done
@@ -81,6 +92,9 @@ total_failed=$((failed + py_failed))
 if [ "$status" -ne 0 ] && [ "$total_failed" -eq 0 ]; then
   total_failed=1 # a suite failed to build or run: never report that as green
 fi
+next_suite "(end)" >/dev/null
 echo
+echo "time per suite (build included where the suite builds):"
+printf '%s' "$timings"
 echo "summary: ${total_passed} passed, ${total_failed} failed"
 exit "$status"
