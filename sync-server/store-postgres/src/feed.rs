@@ -31,7 +31,10 @@ pub async fn put_changes(tx: &impl GenericClient, changes: &[NewChange]) -> Resu
     }
     let last: i64 = tx
         .query_one(
-            "UPDATE change_counter SET version = version + $1 WHERE id = 1 RETURNING version",
+            &tx.prepare_cached(
+                "UPDATE change_counter SET version = version + $1 WHERE id = 1 RETURNING version",
+            )
+            .await?,
             &[&(changes.len() as i64)],
         )
         .await?
@@ -52,12 +55,12 @@ pub async fn put_changes(tx: &impl GenericClient, changes: &[NewChange]) -> Resu
         // row twice in one statement).
         changed += tx
             .execute(
-                "INSERT INTO distribution AS d (kind, shop_id, key, version, data)
+                &tx.prepare_cached("INSERT INTO distribution AS d (kind, shop_id, key, version, data)
                  SELECT DISTINCT ON (k, s, y) k, s, y, v, x
                  FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[]) AS u(k, s, y, v, x)
                  ORDER BY k, s, y, v DESC
                  ON CONFLICT (kind, shop_id, key) DO UPDATE SET version = excluded.version, data = excluded.data
-                 WHERE d.data IS DISTINCT FROM excluded.data",
+                 WHERE d.data IS DISTINCT FROM excluded.data").await?,
                 &[&kinds, &shops, &keys, &versions, &data],
             )
             .await?;
@@ -73,14 +76,21 @@ pub async fn changes(
     limit: u32,
 ) -> Result<StoredPage> {
     let territory: Option<String> = tx
-        .query_opt("SELECT territory FROM shops WHERE id = $1", &[&shop])
+        .query_opt(
+            &tx.prepare_cached("SELECT territory FROM shops WHERE id = $1")
+                .await?,
+            &[&shop],
+        )
         .await?
         .map(|r| r.get(0));
     let territory = territory_scope(territory.as_deref().unwrap_or_default());
     let rows = tx
         .query(
-            "SELECT version, kind, key, data FROM distribution
+            &tx.prepare_cached(
+                "SELECT version, kind, key, data FROM distribution
              WHERE version > $1 AND shop_id IN ($2, $3, $5) ORDER BY version LIMIT $4",
+            )
+            .await?,
             &[
                 &(since as i64),
                 &EVERY_SHOP,
@@ -101,10 +111,13 @@ pub async fn changes(
     }
     let latest: i64 = tx
         .query_one(
-            "SELECT greatest(
+            &tx.prepare_cached(
+                "SELECT greatest(
                 coalesce((SELECT max(version) FROM distribution WHERE shop_id = $1), 0),
                 coalesce((SELECT max(version) FROM distribution WHERE shop_id = $2), 0),
                 coalesce((SELECT max(version) FROM distribution WHERE shop_id = $3), 0))",
+            )
+            .await?,
             &[&EVERY_SHOP, &shop, &territory],
         )
         .await?
@@ -123,12 +136,19 @@ pub async fn write_events(tx: &impl GenericClient, events: &[OutboxEvent]) -> Re
     if events.is_empty() {
         return Ok(());
     }
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
-        .await?;
+    tx.execute(
+        &tx.prepare_cached("SELECT pg_advisory_xact_lock($1)")
+            .await?,
+        &[&OUTBOX_LOCK],
+    )
+    .await?;
     for e in events {
         tx.execute(
-            "INSERT INTO outbox (event_id, type, subject, envelope) VALUES ($1, $2, $3, $4)
+            &tx.prepare_cached(
+                "INSERT INTO outbox (event_id, type, subject, envelope) VALUES ($1, $2, $3, $4)
              ON CONFLICT (event_id) DO NOTHING",
+            )
+            .await?,
             &[&e.id, &e.event_type, &e.subject, &e.envelope.to_string()],
         )
         .await?;
@@ -187,7 +207,8 @@ pub async fn remove(
 ) -> Result<Option<String>> {
     let row = tx
         .query_opt(
-            "DELETE FROM web_orders WHERE id = $1 RETURNING shop_id",
+            &tx.prepare_cached("DELETE FROM web_orders WHERE id = $1 RETURNING shop_id")
+                .await?,
             &[&id],
         )
         .await?;
@@ -207,7 +228,10 @@ pub async fn save_order(
 ) -> Result<()> {
     let body = serde_json::to_string(order).map_err(|e| corrupt("web order", e))?;
     tx.execute(
-        "UPDATE web_orders SET state = $2, body = $3, updated_at = $4 WHERE id = $1",
+        &tx.prepare_cached(
+            "UPDATE web_orders SET state = $2, body = $3, updated_at = $4 WHERE id = $1",
+        )
+        .await?,
         &[
             &order.id,
             &order.state.name(),
@@ -223,16 +247,20 @@ pub async fn save_order(
 /// lets one insert; the other finds it and compares.
 pub async fn place(tx: &impl GenericClient, p: &Placement) -> Result<Placed> {
     let shop = tx
-        .query_opt("SELECT id FROM shops WHERE id = $1", &[&p.order.shop])
+        .query_opt(
+            &tx.prepare_cached("SELECT id FROM shops WHERE id = $1")
+                .await?,
+            &[&p.order.shop],
+        )
         .await?;
     let body = serde_json::to_string(&p.order).map_err(|e| corrupt("web order", e))?;
     let now = timestamp::format(&p.now);
     if shop.is_some() {
         let inserted = tx
             .execute(
-                "INSERT INTO web_orders (id, shop_id, webshop_id, idempotency_key, request_hash, state, body, placed_at, updated_at)
+                &tx.prepare_cached("INSERT INTO web_orders (id, shop_id, webshop_id, idempotency_key, request_hash, state, body, placed_at, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
-                 ON CONFLICT (webshop_id, idempotency_key) DO NOTHING",
+                 ON CONFLICT (webshop_id, idempotency_key) DO NOTHING").await?,
                 &[
                     &p.order.id,
                     &p.order.shop,
@@ -253,7 +281,7 @@ pub async fn place(tx: &impl GenericClient, p: &Placement) -> Result<Placed> {
     }
     let existing = tx
         .query_opt(
-            "SELECT request_hash, body FROM web_orders WHERE webshop_id = $1 AND idempotency_key = $2",
+            &tx.prepare_cached("SELECT request_hash, body FROM web_orders WHERE webshop_id = $1 AND idempotency_key = $2").await?,
             &[&p.webshop, &p.idempotency_key],
         )
         .await?;

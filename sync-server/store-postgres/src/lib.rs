@@ -7,7 +7,9 @@
 //! pool, before the transaction or, for a catch-up, beside it (awaited before the outbox
 //! lock is taken); the upload's writes follow the one sequence of
 //! [`pos_hq_store::ingest_tx`], whose verbs this backend implements (a batch per statement,
-//! `UNNEST` arrays). Outbox rows are written last, under a transaction-level advisory lock, so
+//! `UNNEST` arrays). The statements of an upload and of a till's bearer lookup come from the
+//! connection's statement cache (`prepare_cached`): a statement given as text is parsed
+//! afresh, a round trip of its own before it runs, and an upload runs about thirty. Outbox rows are written last, under a transaction-level advisory lock, so
 //! outbox cursors become visible in increasing order and a pull-feed consumer never skips an
 //! event committed late with a smaller cursor. The sales rollups, whose chain-wide rows every
 //! upload of a day adds to, are written with them under the same lock: the one lock every
@@ -277,15 +279,15 @@ fn account_of(row: &tokio_postgres::Row) -> UserAccount {
 
 /// The stored states of the customers `ids` (contact details included), by id.
 async fn customer_states(
-    tx: &impl tokio_postgres::GenericClient,
+    tx: &impl deadpool_postgres::GenericClient,
     ids: &[&str],
 ) -> Result<BTreeMap<String, crm::CustomerState>> {
     let mut states = BTreeMap::new();
     for r in tx
         .query(
-            "SELECT id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version, contact,
+            &tx.prepare_cached("SELECT id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version, contact,
                     contact_shop_id, contact_till_id, contact_received_at
-             FROM customers WHERE id = ANY($1)",
+             FROM customers WHERE id = ANY($1)").await?,
             &[&ids],
         )
         .await?
@@ -479,7 +481,13 @@ impl PgIngest<'_> {
 impl IngestTx for PgIngest<'_> {
     async fn lock_till(&mut self, till_id: &str) -> Result<()> {
         self.tx
-            .execute("SELECT 1 FROM tills WHERE id = $1 FOR UPDATE", &[&till_id])
+            .execute(
+                &self
+                    .tx
+                    .prepare_cached("SELECT 1 FROM tills WHERE id = $1 FOR UPDATE")
+                    .await?,
+                &[&till_id],
+            )
             .await?;
         Ok(())
     }
@@ -493,7 +501,7 @@ impl IngestTx for PgIngest<'_> {
         let held: BTreeMap<String, (u64, String)> = self
             .tx
             .query(
-                "SELECT chain, seq, hash FROM chain_heads WHERE till_id = $1 AND chain = ANY($2)",
+                &self.tx.prepare_cached("SELECT chain, seq, hash FROM chain_heads WHERE till_id = $1 AND chain = ANY($2)").await?,
                 &[&till_id, &names],
             )
             .await?
@@ -513,7 +521,7 @@ impl IngestTx for PgIngest<'_> {
         Ok(self
             .tx
             .query(
-                "SELECT seq, hash FROM records WHERE till_id = $1 AND chain = $2 AND seq = ANY($3)",
+                &self.tx.prepare_cached("SELECT seq, hash FROM records WHERE till_id = $1 AND chain = $2 AND seq = ANY($3)").await?,
                 &[&till_id, &chain.name(), &seqs],
             )
             .await?
@@ -545,7 +553,7 @@ impl IngestTx for PgIngest<'_> {
         let sink = self
             .tx
             .copy_in(
-                "COPY records (till_id, chain, seq, at, hash, body, received_at) FROM STDIN BINARY",
+                &self.tx.prepare_cached("COPY records (till_id, chain, seq, at, hash, body, received_at) FROM STDIN BINARY").await?,
             )
             .await?;
         let writer = BinaryCopyInWriter::new(sink, &COLUMNS);
@@ -573,9 +581,9 @@ impl IngestTx for PgIngest<'_> {
         let hashes: Vec<&str> = heads.iter().map(|h| h.2).collect();
         self.tx
             .execute(
-                "INSERT INTO chain_heads (till_id, chain, seq, hash)
+                &self.tx.prepare_cached("INSERT INTO chain_heads (till_id, chain, seq, hash)
                  SELECT $1, c, s, h FROM UNNEST($2::TEXT[], $3::BIGINT[], $4::TEXT[]) AS u(c, s, h)
-                 ON CONFLICT (till_id, chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                 ON CONFLICT (till_id, chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash").await?,
                 &[&till_id, &chains, &seqs, &hashes],
             )
             .await?;
@@ -587,7 +595,12 @@ impl IngestTx for PgIngest<'_> {
         Ok(self
             .tx
             .query(
-                "SELECT id, body FROM web_orders WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+                &self
+                    .tx
+                    .prepare_cached(
+                        "SELECT id, body FROM web_orders WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+                    )
+                    .await?,
                 &[&ids],
             )
             .await?
@@ -611,7 +624,12 @@ impl IngestTx for PgIngest<'_> {
         let count: i64 = self
             .tx
             .query_one(
-                "SELECT count(*) FROM alarms WHERE till_id = $1 AND raised_at > $2",
+                &self
+                    .tx
+                    .prepare_cached(
+                        "SELECT count(*) FROM alarms WHERE till_id = $1 AND raised_at > $2",
+                    )
+                    .await?,
                 &[&till_id, &since],
             )
             .await?
@@ -630,9 +648,9 @@ impl IngestTx for PgIngest<'_> {
             let inserted = self
                 .tx
                 .execute(
-                    "INSERT INTO alarms (till_id, chain, seq, kind, reason, received_hash, received, raised_at)
+                    &self.tx.prepare_cached("INSERT INTO alarms (till_id, chain, seq, kind, reason, received_hash, received, raised_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                     ON CONFLICT DO NOTHING",
+                     ON CONFLICT DO NOTHING").await?,
                     &[
                         &till_id,
                         &al.chain.name(),
@@ -666,8 +684,8 @@ impl IngestTx for PgIngest<'_> {
     ) -> Result<()> {
         self.tx
             .execute(
-                "UPDATE tills SET last_contact_at = $2, clock_skew_ms = coalesce($3, clock_skew_ms),
-                 software = coalesce($4, software) WHERE id = $1",
+                &self.tx.prepare_cached("UPDATE tills SET last_contact_at = $2, clock_skew_ms = coalesce($3, clock_skew_ms),
+                 software = coalesce($4, software) WHERE id = $1").await?,
                 &[&till_id, &at, &clock_skew_ms, &software],
             )
             .await?;
@@ -683,8 +701,13 @@ impl IngestTx for PgIngest<'_> {
         let through: Vec<i64> = closures.iter().map(|c| c.through_cash as i64).collect();
         self.tx
             .execute(
-                "INSERT INTO pending_closures (till_id, closure_seq, through_cash)
+                &self
+                    .tx
+                    .prepare_cached(
+                        "INSERT INTO pending_closures (till_id, closure_seq, through_cash)
                  SELECT $1, s, t FROM UNNEST($2::BIGINT[], $3::BIGINT[]) AS u(s, t)",
+                    )
+                    .await?,
                 &[&till_id, &seqs, &through],
             )
             .await?;
@@ -695,8 +718,13 @@ impl IngestTx for PgIngest<'_> {
         Ok(self
             .tx
             .query(
-                "SELECT closure_seq, through_cash FROM pending_closures WHERE till_id = $1
+                &self
+                    .tx
+                    .prepare_cached(
+                        "SELECT closure_seq, through_cash FROM pending_closures WHERE till_id = $1
                  ORDER BY closure_seq",
+                    )
+                    .await?,
                 &[&till_id],
             )
             .await?
@@ -712,8 +740,8 @@ impl IngestTx for PgIngest<'_> {
         Ok(self
             .tx
             .query_opt(
-                "SELECT through_cash FROM daily_entries WHERE till_id = $1 AND closure_seq < $2
-                 ORDER BY closure_seq DESC LIMIT 1",
+                &self.tx.prepare_cached("SELECT through_cash FROM daily_entries WHERE till_id = $1 AND closure_seq < $2
+                 ORDER BY closure_seq DESC LIMIT 1").await?,
                 &[&till_id, &(closure_seq as i64)],
             )
             .await?
@@ -730,8 +758,13 @@ impl IngestTx for PgIngest<'_> {
         Ok(self
             .tx
             .query(
-                "SELECT body FROM records WHERE till_id = $1 AND chain = $2
+                &self
+                    .tx
+                    .prepare_cached(
+                        "SELECT body FROM records WHERE till_id = $1 AND chain = $2
                  AND seq > $3 AND seq <= $4 ORDER BY seq",
+                    )
+                    .await?,
                 &[&till_id, &chain.name(), &(after as i64), &(through as i64)],
             )
             .await?
@@ -746,8 +779,8 @@ impl IngestTx for PgIngest<'_> {
         let seq = posted.closure_seq as i64;
         self.tx
             .execute(
-                "INSERT INTO daily_entries (till_id, closure_seq, shop_id, day, through_cash, entry, posted_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &self.tx.prepare_cached("INSERT INTO daily_entries (till_id, closure_seq, shop_id, day, through_cash, entry, posted_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)").await?,
                 &[
                     &posted.till_id,
                     &seq,
@@ -761,7 +794,12 @@ impl IngestTx for PgIngest<'_> {
             .await?;
         self.tx
             .execute(
-                "DELETE FROM pending_closures WHERE till_id = $1 AND closure_seq = $2",
+                &self
+                    .tx
+                    .prepare_cached(
+                        "DELETE FROM pending_closures WHERE till_id = $1 AND closure_seq = $2",
+                    )
+                    .await?,
                 &[&posted.till_id, &seq],
             )
             .await?;
@@ -772,17 +810,17 @@ impl IngestTx for PgIngest<'_> {
         &mut self,
         ids: &[&str],
     ) -> Result<BTreeMap<String, crm::CustomerState>> {
-        lock_keys(&**self.tx, "customer", ids.iter().copied()).await?;
-        customer_states(&**self.tx, ids).await
+        lock_keys(self.tx, "customer", ids.iter().copied()).await?;
+        customer_states(self.tx, ids).await
     }
 
     async fn save_customer_figures(&mut self, c: &[&crm::CustomerState]) -> Result<()> {
         self.tx
             .execute(
-                "INSERT INTO customers (id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version)
+                &self.tx.prepare_cached("INSERT INTO customers (id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version)
                  SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::BIGINT[], $7::BIGINT[])
                  ON CONFLICT (id) DO UPDATE SET last_purchase_at = excluded.last_purchase_at,
-                   tickets = excluded.tickets, total_cents = excluded.total_cents, version = excluded.version",
+                   tickets = excluded.tickets, total_cents = excluded.total_cents, version = excluded.version").await?,
                 &[
                     &c.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
                     &c.iter().map(|s| s.first_shop_id.as_str()).collect::<Vec<_>>(),
@@ -798,29 +836,29 @@ impl IngestTx for PgIngest<'_> {
     }
 
     async fn products_not_kept(&mut self, ids: &[&str]) -> Result<BTreeSet<String>> {
-        crate::stock_store::not_kept(&**self.tx, ids).await
+        crate::stock_store::not_kept(self.tx, ids).await
     }
 
     async fn stock_lines(
         &mut self,
         keys: &[&stock::StockKey],
     ) -> Result<BTreeMap<stock::StockKey, stock::Stored>> {
-        lock_stock_lines(&**self.tx, keys).await?;
-        crate::stock_store::lines(&**self.tx, keys).await
+        lock_stock_lines(self.tx, keys).await?;
+        crate::stock_store::lines(self.tx, keys).await
     }
 
     async fn save_stock_lines(
         &mut self,
         lines: &BTreeMap<stock::StockKey, stock::Stored>,
     ) -> Result<()> {
-        crate::stock_store::save_lines(&**self.tx, lines).await
+        crate::stock_store::save_lines(self.tx, lines).await
     }
 
     async fn stock_moved_after(
         &mut self,
         starts: &[(stock::StockKey, String)],
     ) -> Result<BTreeMap<(stock::StockKey, String), i64>> {
-        crate::stock_store::moved_after(&**self.tx, starts).await
+        crate::stock_store::moved_after(self.tx, starts).await
     }
 
     async fn stock_reserved_for(
@@ -828,17 +866,17 @@ impl IngestTx for PgIngest<'_> {
         order_ids: &[String],
     ) -> Result<BTreeMap<String, BTreeMap<stock::StockKey, i64>>> {
         self.lock_outbox().await?;
-        crate::stock_store::reserved_for(&**self.tx, order_ids).await
+        crate::stock_store::reserved_for(self.tx, order_ids).await
     }
 
     async fn serials(&mut self, imeis: &[String]) -> Result<BTreeMap<String, stock::SerialState>> {
         // Handsets are shared by every till: read and written under the outbox lock.
         self.lock_outbox().await?;
-        crate::stock_store::serials(&**self.tx, imeis).await
+        crate::stock_store::serials(self.tx, imeis).await
     }
 
     async fn save_serials(&mut self, serials: &BTreeMap<String, stock::SerialState>) -> Result<()> {
-        crate::stock_store::save_serials(&**self.tx, serials).await
+        crate::stock_store::save_serials(self.tx, serials).await
     }
 
     async fn insert_stock_movements(
@@ -867,7 +905,7 @@ impl IngestTx for PgIngest<'_> {
         till_id: &str,
         named: &[pos_hq_core::returns::NamedReturn],
     ) -> Result<()> {
-        returns::index_returns(&**self.tx, till_id, named).await
+        returns::index_returns(self.tx, till_id, named).await
     }
 
     async fn returns_of(
@@ -880,10 +918,15 @@ impl IngestTx for PgIngest<'_> {
         for row in self
             .tx
             .query(
-                "SELECT r.original_till, r.original_ticket, r.till_id, r.seq
+                &self
+                    .tx
+                    .prepare_cached(
+                        "SELECT r.original_till, r.original_ticket, r.till_id, r.seq
                  FROM UNNEST($1::TEXT[], $2::BIGINT[]) AS u(till, seq)
                  JOIN ticket_returns r ON r.original_till = u.till AND r.original_ticket = u.seq
                  ORDER BY r.original_till, r.original_ticket, r.till_id, r.seq",
+                    )
+                    .await?,
                 &[&tills, &seqs],
             )
             .await?
@@ -904,9 +947,14 @@ impl IngestTx for PgIngest<'_> {
         Ok(self
             .tx
             .query(
-                "SELECT r.till_id, r.seq, r.body
+                &self
+                    .tx
+                    .prepare_cached(
+                        "SELECT r.till_id, r.seq, r.body
                  FROM UNNEST($1::TEXT[], $2::BIGINT[]) AS u(till, seq)
                  JOIN records r ON r.till_id = u.till AND r.chain = 'ticket' AND r.seq = u.seq",
+                    )
+                    .await?,
                 &[&tills, &seqs],
             )
             .await?
@@ -916,7 +964,7 @@ impl IngestTx for PgIngest<'_> {
     }
 
     async fn tickets_with_returns(&mut self, till_id: &str, seqs: &[u64]) -> Result<Vec<u64>> {
-        returns::tickets_with_returns(&**self.tx, till_id, seqs).await
+        returns::tickets_with_returns(self.tx, till_id, seqs).await
     }
 
     async fn instruments(
@@ -924,7 +972,7 @@ impl IngestTx for PgIngest<'_> {
         numbers: &[String],
     ) -> Result<BTreeMap<String, pos_hq_core::stored_value::Instrument>> {
         self.lock_outbox().await?;
-        stored_value::instruments(&**self.tx, numbers, true).await
+        stored_value::instruments(self.tx, numbers, true).await
     }
 
     async fn save_instruments(
@@ -932,7 +980,7 @@ impl IngestTx for PgIngest<'_> {
         instruments: &BTreeMap<String, pos_hq_core::stored_value::Instrument>,
         history: &[pos_hq_core::stored_value::HistoryRow],
     ) -> Result<()> {
-        stored_value::save(&**self.tx, instruments, history).await
+        stored_value::save(self.tx, instruments, history).await
     }
 
     async fn settle_holds(
@@ -940,7 +988,7 @@ impl IngestTx for PgIngest<'_> {
         till_id: &str,
         redeemed: &[pos_hq_core::stored_value::Redeemed],
     ) -> Result<()> {
-        stored_value::settle_holds(&**self.tx, till_id, redeemed).await
+        stored_value::settle_holds(self.tx, till_id, redeemed).await
     }
 
     async fn insert_outbox_events(
@@ -956,7 +1004,13 @@ impl IngestTx for PgIngest<'_> {
         // The feed's counter row, before the outbox lock: the order every writer of both
         // takes them.
         self.tx
-            .execute("SELECT 1 FROM change_counter WHERE id = 1 FOR UPDATE", &[])
+            .execute(
+                &self
+                    .tx
+                    .prepare_cached("SELECT 1 FROM change_counter WHERE id = 1 FOR UPDATE")
+                    .await?,
+                &[],
+            )
             .await?;
         Ok(())
     }
@@ -965,7 +1019,10 @@ impl IngestTx for PgIngest<'_> {
         Ok(self
             .tx
             .query(
-                "SELECT id FROM erased_customers WHERE id = ANY($1)",
+                &self
+                    .tx
+                    .prepare_cached("SELECT id FROM erased_customers WHERE id = ANY($1)")
+                    .await?,
                 &[&ids],
             )
             .await?
@@ -981,14 +1038,14 @@ impl IngestTx for PgIngest<'_> {
     ) -> Result<()> {
         self.tx
             .execute(
-                "INSERT INTO customers (id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version, contact,
+                &self.tx.prepare_cached("INSERT INTO customers (id, first_shop_id, first_seen_at, last_purchase_at, tickets, total_cents, version, contact,
                                         contact_shop_id, contact_till_id, contact_received_at)
                  SELECT i, f, s, l, t, c, v, x, $9, $10, $11
                  FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::BIGINT[], $7::BIGINT[], $8::TEXT[])
                    AS u(i, f, s, l, t, c, v, x)
                  ON CONFLICT (id) DO UPDATE SET version = excluded.version, contact = excluded.contact,
                    contact_shop_id = excluded.contact_shop_id, contact_till_id = excluded.contact_till_id,
-                   contact_received_at = excluded.contact_received_at",
+                   contact_received_at = excluded.contact_received_at").await?,
                 &[
                     &c.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
                     &c.iter().map(|s| s.first_shop_id.as_str()).collect::<Vec<_>>(),
@@ -1018,9 +1075,9 @@ impl IngestTx for PgIngest<'_> {
             let inserted = self
                 .tx
                 .execute(
-                    "INSERT INTO alarms (till_id, chain, seq, kind, reason, received_hash, received, raised_at)
+                    &self.tx.prepare_cached("INSERT INTO alarms (till_id, chain, seq, kind, reason, received_hash, received, raised_at)
                      VALUES ($1, $2, 0, $3, $4, $5, $6, $7)
-                     ON CONFLICT DO NOTHING",
+                     ON CONFLICT DO NOTHING").await?,
                     &[
                         &till_id,
                         &crm::CLOCK_ALARM_CHAIN,
@@ -1307,10 +1364,10 @@ impl Store for PgStore {
         let due = now - chrono::Duration::seconds(LAST_CONTACT_EVERY_SECONDS);
         let row = client
             .query_opt(
-                "WITH found AS (SELECT id, shop_id, public_key, last_contact_at FROM tills WHERE token_hash = $1),
+                &client.prepare_cached("WITH found AS (SELECT id, shop_id, public_key, last_contact_at FROM tills WHERE token_hash = $1),
                  seen AS (UPDATE tills SET last_contact_at = $2 FROM found
                           WHERE tills.id = found.id AND coalesce(found.last_contact_at, '') < $3)
-                 SELECT id, shop_id, public_key FROM found",
+                 SELECT id, shop_id, public_key FROM found").await?,
                 &[
                     &token_hash,
                     &timestamp::format(&now),
@@ -1519,7 +1576,7 @@ impl Store for PgStore {
         now: DateTime<Utc>,
     ) -> Result<pos_hq_store::returns::ReturnsOfTicket> {
         let client = self.pool.get().await?;
-        returns::returns_of_ticket(&**client, original_till, original_ticket, now).await
+        returns::returns_of_ticket(&client, original_till, original_ticket, now).await
     }
 
     async fn reserve_return(
@@ -1530,7 +1587,7 @@ impl Store for PgStore {
     ) -> Result<pos_hq_store::returns::ReservationOutcome> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let outcome = returns::reserve_return(&*tx, till_id, request, now).await?;
+        let outcome = returns::reserve_return(&tx, till_id, request, now).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -1541,7 +1598,7 @@ impl Store for PgStore {
     ) -> Result<Option<pos_hq_core::stored_value::Instrument>> {
         let client = self.pool.get().await?;
         Ok(
-            stored_value::instruments(&**client, &[number.to_string()], false)
+            stored_value::instruments(&client, &[number.to_string()], false)
                 .await?
                 .into_values()
                 .next(),
@@ -1553,7 +1610,7 @@ impl Store for PgStore {
         number: &str,
     ) -> Result<Vec<pos_hq_core::stored_value::HistoryRow>> {
         let client = self.pool.get().await?;
-        stored_value::history(&**client, number).await
+        stored_value::history(&client, number).await
     }
 
     async fn hold_redemption(
@@ -1564,7 +1621,7 @@ impl Store for PgStore {
     ) -> Result<HoldOutcome> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let outcome = stored_value::hold(&*tx, till_id, hold, now).await?;
+        let outcome = stored_value::hold(&tx, till_id, hold, now).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -1909,7 +1966,7 @@ impl Store for PgStore {
         // (a product whose stock is not kept has its line locked all the same: harmless).
         let reserves = pos_hq_core::stock::reservation(&placement.order, &BTreeSet::new());
         let keys: Vec<&stock::StockKey> = reserves.iter().map(|m| &m.key).collect();
-        lock_stock_lines(&*tx, &keys).await?;
+        lock_stock_lines(&tx, &keys).await?;
         let placed = postgres_feed::place(&tx, placement).await?;
         if let Placed::Created(order) = &placed {
             let now = pos_domain::record::timestamp::format(&placement.now);
@@ -1948,7 +2005,7 @@ impl Store for PgStore {
         if let Some(held) = postgres_feed::web_order(&tx, id, false).await? {
             let reserves = pos_hq_core::stock::reservation(&held, &BTreeSet::new());
             let keys: Vec<&stock::StockKey> = reserves.iter().map(|m| &m.key).collect();
-            lock_stock_lines(&*tx, &keys).await?;
+            lock_stock_lines(&tx, &keys).await?;
         }
         let order = postgres_feed::cancel(&tx, id, now).await?;
         crate::stock_store::end_reservation(
@@ -1992,10 +2049,10 @@ impl Store for PgStore {
             .await?;
         // An upload naming the customer holds this lock from reading it to committing its
         // events: the erasure scrubs them after, or the upload reads the erased state.
-        lock_keys(&*tx, "customer", [id]).await?;
+        lock_keys(&tx, "customer", [id]).await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
             .await?;
-        let known = customer_states(&*tx, &[id])
+        let known = customer_states(&tx, &[id])
             .await?
             .remove(id)
             .and_then(|s| s.contact)
@@ -2051,7 +2108,7 @@ impl Store for PgStore {
 
     async fn customer_contact(&self, id: &str) -> Result<Option<pos_domain::customer::Customer>> {
         let client = self.pool.get().await?;
-        Ok(customer_states(&**client, &[id])
+        Ok(customer_states(&client, &[id])
             .await?
             .remove(id)
             .and_then(|s| s.contact))
@@ -2390,7 +2447,7 @@ fn advisory_key(name: &str) -> i64 {
 /// The keys are taken in increasing order, in one statement, so two transactions locking
 /// overlapping sets never deadlock on them.
 async fn lock_keys(
-    tx: &impl tokio_postgres::GenericClient,
+    tx: &impl deadpool_postgres::GenericClient,
     space: &str,
     names: impl IntoIterator<Item = impl AsRef<str>>,
 ) -> Result<()> {
@@ -2405,7 +2462,8 @@ async fn lock_keys(
     keys.dedup();
     // `unnest` yields the array in order, and the locks are taken row by row in that order.
     tx.execute(
-        "SELECT pg_advisory_xact_lock(k) FROM unnest($1::BIGINT[]) AS u(k)",
+        &tx.prepare_cached("SELECT pg_advisory_xact_lock(k) FROM unnest($1::BIGINT[]) AS u(k)")
+            .await?,
         &[&keys],
     )
     .await?;
@@ -2421,7 +2479,7 @@ fn stock_lock_name(key: &stock::StockKey) -> String {
 /// `stock_levels` does, before the outbox lock, so an upload and a web order's placement or
 /// cancellation moving the same line take their locks in the same order.
 pub(crate) async fn lock_stock_lines(
-    tx: &impl tokio_postgres::GenericClient,
+    tx: &impl deadpool_postgres::GenericClient,
     keys: &[&stock::StockKey],
 ) -> Result<()> {
     let names: Vec<String> = keys.iter().map(|k| stock_lock_name(k)).collect();

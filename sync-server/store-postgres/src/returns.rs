@@ -5,10 +5,10 @@
 //! other, the second seeing the first's reservation.
 
 use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
 use pos_domain::record::timestamp;
 use pos_hq_store::returns::{ReservationOutcome, ReservationRequest, decide, reserved_lines};
 use pos_hq_store::{Result, StoreError};
-use tokio_postgres::GenericClient;
 
 /// Indexes returns under their originals and ends the till's reservations on them.
 pub(crate) async fn index_returns(
@@ -21,17 +21,23 @@ pub(crate) async fn index_returns(
     let tickets: Vec<i64> = returns.iter().map(|r| r.original_ticket as i64).collect();
     let seqs: Vec<i64> = returns.iter().map(|r| r.seq as i64).collect();
     tx.execute(
-        "INSERT INTO ticket_returns (original_till, original_ticket, till_id, seq)
+        &tx.prepare_cached(
+            "INSERT INTO ticket_returns (original_till, original_ticket, till_id, seq)
          SELECT t, n, $3, s FROM UNNEST($1::TEXT[], $2::BIGINT[], $4::BIGINT[]) WITH ORDINALITY
            AS u(t, n, s, o)
          ORDER BY o
          ON CONFLICT DO NOTHING",
+        )
+        .await?,
         &[&tills, &tickets, &till_id, &seqs],
     )
     .await?;
     tx.execute(
-        "DELETE FROM return_reservations r USING UNNEST($2::TEXT[], $3::BIGINT[]) AS u(t, n)
+        &tx.prepare_cached(
+            "DELETE FROM return_reservations r USING UNNEST($2::TEXT[], $3::BIGINT[]) AS u(t, n)
          WHERE r.till_id = $1 AND r.original_till = u.t AND r.original_ticket = u.n",
+        )
+        .await?,
         &[&till_id, &tills, &tickets],
     )
     .await?;
@@ -46,8 +52,11 @@ pub(crate) async fn returns_of(
 ) -> Result<Vec<(String, u64)>> {
     Ok(tx
         .query(
-            "SELECT till_id, seq FROM ticket_returns
+            &tx.prepare_cached(
+                "SELECT till_id, seq FROM ticket_returns
              WHERE original_till = $1 AND original_ticket = $2 ORDER BY till_id, seq",
+            )
+            .await?,
             &[&original_till, &(original_ticket as i64)],
         )
         .await?
@@ -65,8 +74,11 @@ pub(crate) async fn tickets_with_returns(
     let seqs: Vec<i64> = seqs.iter().map(|s| *s as i64).collect();
     Ok(tx
         .query(
-            "SELECT DISTINCT original_ticket FROM ticket_returns
+            &tx.prepare_cached(
+                "SELECT DISTINCT original_ticket FROM ticket_returns
              WHERE original_till = $1 AND original_ticket = ANY($2)",
+            )
+            .await?,
             &[&till_id, &seqs],
         )
         .await?
@@ -83,8 +95,11 @@ async fn reservations(
 ) -> Result<Vec<String>> {
     Ok(tx
         .query(
-            "SELECT lines FROM return_reservations
+            &tx.prepare_cached(
+                "SELECT lines FROM return_reservations
              WHERE original_till = $1 AND original_ticket = $2 AND expires_at > $3",
+            )
+            .await?,
             &[&original_till, &(original_ticket as i64), &now],
         )
         .await?
@@ -109,7 +124,10 @@ pub(crate) async fn returns_of_ticket(
 async fn ticket_body(tx: &impl GenericClient, till_id: &str, seq: u64) -> Result<Option<Vec<u8>>> {
     Ok(tx
         .query_opt(
-            "SELECT body FROM records WHERE till_id = $1 AND chain = 'ticket' AND seq = $2",
+            &tx.prepare_cached(
+                "SELECT body FROM records WHERE till_id = $1 AND chain = 'ticket' AND seq = $2",
+            )
+            .await?,
             &[&till_id, &(seq as i64)],
         )
         .await?
@@ -126,14 +144,18 @@ pub(crate) async fn reserve_return(
 ) -> Result<ReservationOutcome> {
     let (original_till, ticket) = (&request.original_till, request.original_ticket);
     tx.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        &tx.prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .await?,
         &[&format!("return-reservation:{original_till}:{ticket}")],
     )
     .await?;
     let now_text = timestamp::format(&now);
     tx.execute(
-        "DELETE FROM return_reservations
+        &tx.prepare_cached(
+            "DELETE FROM return_reservations
          WHERE original_till = $1 AND original_ticket = $2 AND expires_at <= $3",
+        )
+        .await?,
         &[original_till, &(ticket as i64), &now_text],
     )
     .await?;
@@ -142,7 +164,10 @@ pub(crate) async fn reserve_return(
     };
     let held = tx
         .query_opt(
-            "SELECT 1 FROM return_reservations WHERE till_id = $1 AND reservation_id = $2",
+            &tx.prepare_cached(
+                "SELECT 1 FROM return_reservations WHERE till_id = $1 AND reservation_id = $2",
+            )
+            .await?,
             &[&till_id, &request.reservation_id],
         )
         .await?;
@@ -160,9 +185,12 @@ pub(crate) async fn reserve_return(
             .map_err(|e| StoreError::Database(e.to_string()))?;
         let expires = now + chrono::Duration::seconds(i64::from(request.seconds));
         tx.execute(
-            "INSERT INTO return_reservations
+            &tx.prepare_cached(
+                "INSERT INTO return_reservations
                (till_id, reservation_id, original_till, original_ticket, lines, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .await?,
             &[
                 &till_id,
                 &request.reservation_id,

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
 use pos_domain::stock::MovementKind;
 use pos_domain::web_order::WebOrder;
 use pos_domain::wire::kinds;
@@ -18,7 +19,6 @@ use pos_hq_store::stock::{
     in_shop_order, level_from,
 };
 use pos_hq_store::{Result, StoreError};
-use tokio_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use crate::{OUTBOX_LOCK, PgStore};
@@ -117,10 +117,10 @@ pub(crate) async fn lines(
     let units: Vec<&str> = keys.iter().map(|k| k.unit).collect();
     Ok(tx
         .query(
-            "SELECT DISTINCT s.shop_id, s.product_id, s.unit, s.level, s.in_transit, s.reserved,
+            &tx.prepare_cached("SELECT DISTINCT s.shop_id, s.product_id, s.unit, s.level, s.in_transit, s.reserved,
                     s.version, s.counted_at
              FROM stock_levels s JOIN UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[]) AS u(shop, product, unit)
-               ON s.shop_id = u.shop AND s.product_id = u.product AND s.unit = u.unit",
+               ON s.shop_id = u.shop AND s.product_id = u.product AND s.unit = u.unit").await?,
             &[&shops, &products, &units],
         )
         .await?
@@ -144,12 +144,12 @@ pub(crate) async fn save_lines(
 ) -> Result<()> {
     let l: Vec<(&StockKey, &Stored)> = lines.iter().collect();
     tx.execute(
-        "INSERT INTO stock_levels (shop_id, product_id, unit, level, in_transit, reserved, version, counted_at)
+        &tx.prepare_cached("INSERT INTO stock_levels (shop_id, product_id, unit, level, in_transit, reserved, version, counted_at)
          SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[],
                               $6::BIGINT[], $7::BIGINT[], $8::TEXT[])
          ON CONFLICT (shop_id, product_id, unit) DO UPDATE SET
            level = excluded.level, in_transit = excluded.in_transit, reserved = excluded.reserved,
-           version = excluded.version, counted_at = excluded.counted_at",
+           version = excluded.version, counted_at = excluded.counted_at").await?,
         &[
             &l.iter().map(|(k, _)| k.shop_id.as_str()).collect::<Vec<_>>(),
             &l.iter().map(|(k, _)| k.product_id.as_str()).collect::<Vec<_>>(),
@@ -175,11 +175,11 @@ pub(crate) async fn moved_after(
     let ats: Vec<&str> = starts.iter().map(|(_, at)| at.as_str()).collect();
     Ok(tx
         .query(
-            "SELECT u.shop, u.product, u.unit, u.start, sum(m.on_hand)::BIGINT
+            &tx.prepare_cached("SELECT u.shop, u.product, u.unit, u.start, sum(m.on_hand)::BIGINT
              FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[]) AS u(shop, product, unit, start)
              JOIN stock_movements m
                ON m.shop_id = u.shop AND m.product_id = u.product AND m.unit = u.unit AND m.at > u.start
-             GROUP BY u.shop, u.product, u.unit, u.start",
+             GROUP BY u.shop, u.product, u.unit, u.start").await?,
             &[&shops, &products, &units, &ats],
         )
         .await?
@@ -192,7 +192,7 @@ pub(crate) async fn moved_after(
 /// line (an upload of 500 tickets, about 1,200 movements: 6-10 ms against 8-15 ms for one
 /// `INSERT` of arrays, BENCHMARKS.md).
 pub(crate) async fn insert_movements(
-    tx: &tokio_postgres::Transaction<'_>,
+    tx: &PgTx<'_>,
     movements: &[Movement],
     recorded_at: &str,
 ) -> Result<()> {
@@ -216,8 +216,8 @@ pub(crate) async fn insert_movements(
     }
     let sink = tx
         .copy_in(
-            "COPY stock_movements (shop_id, product_id, unit, kind, on_hand, in_transit, reserved,
-               source, at, reason, recorded_at) FROM STDIN BINARY",
+            &tx.prepare_cached("COPY stock_movements (shop_id, product_id, unit, kind, on_hand, in_transit, reserved,
+               source, at, reason, recorded_at) FROM STDIN BINARY").await?,
         )
         .await?;
     let writer = BinaryCopyInWriter::new(sink, &COLUMNS);
@@ -247,8 +247,11 @@ pub(crate) async fn insert_movements(
 async fn managed(tx: &PgTx<'_>, shop: &str) -> Result<bool> {
     Ok(tx
         .query_opt(
-            "SELECT 1 FROM stock_movements WHERE shop_id = $1
+            &tx.prepare_cached(
+                "SELECT 1 FROM stock_movements WHERE shop_id = $1
                AND kind IN ('goods_receipt', 'transfer_in', 'count_adjustment') LIMIT 1",
+            )
+            .await?,
             &[&shop],
         )
         .await?
@@ -258,10 +261,10 @@ async fn managed(tx: &PgTx<'_>, shop: &str) -> Result<bool> {
 /// Applies `movements` to their lines, stores both and writes their events.
 async fn write(tx: &PgTx<'_>, movements: Vec<Movement>, now: &str) -> Result<()> {
     let keys: Vec<&StockKey> = movements.iter().map(|m| &m.key).collect();
-    let mut lines = lines(&**tx, &keys).await?;
+    let mut lines = lines(tx, &keys).await?;
     let planned: Vec<Planned> = movements.into_iter().map(Planned::Move).collect();
     let applied = stock::apply(&mut lines, &BTreeMap::new(), planned, now);
-    save_lines(&**tx, &lines).await?;
+    save_lines(tx, &lines).await?;
     insert_movements(tx, &applied.movements, now).await?;
     crate::feed::write_events(tx, &applied.events).await
 }
@@ -269,18 +272,22 @@ async fn write(tx: &PgTx<'_>, movements: Vec<Movement>, now: &str) -> Result<()>
 /// Reserves a newly placed order's goods at its pickup shop, or refuses it (nothing is
 /// written) when the shop may not promise them.
 pub(crate) async fn reserve(tx: &PgTx<'_>, order: &WebOrder, now: &str) -> Result<()> {
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
-        .await?;
+    tx.execute(
+        &tx.prepare_cached("SELECT pg_advisory_xact_lock($1)")
+            .await?,
+        &[&OUTBOX_LOCK],
+    )
+    .await?;
     if !managed(tx, &order.shop).await? {
         return Ok(());
     }
-    let not_kept = not_kept(&**tx, &stock::order_products(order)).await?;
+    let not_kept = not_kept(tx, &stock::order_products(order)).await?;
     let movements = stock::reservation(order, &not_kept);
     if movements.is_empty() {
         return Ok(());
     }
     let keys: Vec<&StockKey> = movements.iter().map(|m| &m.key).collect();
-    let short = stock::shortfalls(&lines(&**tx, &keys).await?, &movements);
+    let short = stock::shortfalls(&lines(tx, &keys).await?, &movements);
     if !short.is_empty() {
         return Err(StoreError::StockUnavailable(stock::unavailable_message(
             &order.shop,
@@ -297,8 +304,11 @@ pub(crate) async fn not_kept(tx: &impl GenericClient, ids: &[&str]) -> Result<BT
     }
     let rows = tx
         .query(
-            "SELECT key FROM distribution WHERE kind = $1 AND shop_id = $2 AND key = ANY($3)
+            &tx.prepare_cached(
+                "SELECT key FROM distribution WHERE kind = $1 AND shop_id = $2 AND key = ANY($3)
                 AND data::jsonb ->> 'stock' = 'not_kept'",
+            )
+            .await?,
             &[&kinds::PRODUCT, &EVERY_SHOP, &ids],
         )
         .await?;
@@ -314,9 +324,9 @@ pub(crate) async fn reserved_for(
     let mut out: BTreeMap<String, BTreeMap<StockKey, i64>> = BTreeMap::new();
     for r in tx
         .query(
-            "SELECT shop_id, product_id, unit, sum(reserved)::BIGINT, source FROM stock_movements
+            &tx.prepare_cached("SELECT shop_id, product_id, unit, sum(reserved)::BIGINT, source FROM stock_movements
               WHERE source = ANY($1::TEXT[]) AND reserved <> 0
-              GROUP BY shop_id, product_id, unit, source",
+              GROUP BY shop_id, product_id, unit, source").await?,
             &[&sources],
         )
         .await?
@@ -336,9 +346,13 @@ pub(crate) async fn end_reservation(
     paid_online: bool,
     now: &str,
 ) -> Result<()> {
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
-        .await?;
-    let held = reserved_for(&**tx, &[order_id.to_string()])
+    tx.execute(
+        &tx.prepare_cached("SELECT pg_advisory_xact_lock($1)")
+            .await?,
+        &[&OUTBOX_LOCK],
+    )
+    .await?;
+    let held = reserved_for(tx, &[order_id.to_string()])
         .await?
         .remove(order_id)
         .unwrap_or_default();
@@ -356,8 +370,11 @@ pub(crate) async fn serials(
 ) -> Result<BTreeMap<String, stock::SerialState>> {
     Ok(tx
         .query(
-            "SELECT imei, product_id, shop_id, state, source, at FROM stock_serials
+            &tx.prepare_cached(
+                "SELECT imei, product_id, shop_id, state, source, at FROM stock_serials
               WHERE imei = ANY($1::TEXT[])",
+            )
+            .await?,
             &[&imeis],
         )
         .await?
@@ -382,11 +399,11 @@ pub(crate) async fn save_serials(
 ) -> Result<()> {
     let s: Vec<(&String, &stock::SerialState)> = serials.iter().collect();
     tx.execute(
-        "INSERT INTO stock_serials (imei, product_id, shop_id, state, source, at)
+        &tx.prepare_cached("INSERT INTO stock_serials (imei, product_id, shop_id, state, source, at)
          SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[])
          ON CONFLICT (imei) DO UPDATE SET product_id = excluded.product_id,
            shop_id = excluded.shop_id, state = excluded.state, source = excluded.source,
-           at = excluded.at",
+           at = excluded.at").await?,
         &[
             &s.iter().map(|(i, _)| i.as_str()).collect::<Vec<_>>(),
             &s.iter()

@@ -8,12 +8,12 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
 use pos_domain::Money;
 use pos_domain::record::{Chain, timestamp};
 use pos_domain::stored_value::{InstrumentNumber, InstrumentState};
 use pos_hq_core::stored_value::{self, HistoryRow, Instrument, Redeemed, decide_hold};
 use pos_hq_store::{HoldOutcome, HoldRequest, Result, StoreError};
-use tokio_postgres::GenericClient;
 
 const INSTRUMENT_COLUMNS: &str =
     "number, balance_cents, filled_cents, expires, closed, version, overdraft_alarmed";
@@ -64,12 +64,12 @@ pub(crate) async fn save(
 ) -> Result<()> {
     let i: Vec<(&String, &Instrument)> = instruments.iter().collect();
     tx.execute(
-        "INSERT INTO instruments (number, balance_cents, filled_cents, expires, closed, version, overdraft_alarmed)
+        &tx.prepare_cached("INSERT INTO instruments (number, balance_cents, filled_cents, expires, closed, version, overdraft_alarmed)
          SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[], $5::BOOLEAN[], $6::BIGINT[], $7::BOOLEAN[])
          ON CONFLICT (number) DO UPDATE SET
            balance_cents = excluded.balance_cents, filled_cents = excluded.filled_cents,
            expires = excluded.expires, closed = excluded.closed, version = excluded.version,
-           overdraft_alarmed = excluded.overdraft_alarmed",
+           overdraft_alarmed = excluded.overdraft_alarmed").await?,
         &[
             &i.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
             &i.iter().map(|(_, x)| x.state.balance.cents()).collect::<Vec<_>>(),
@@ -84,10 +84,10 @@ pub(crate) async fn save(
     )
     .await?;
     tx.execute(
-        "INSERT INTO instrument_movements
+        &tx.prepare_cached("INSERT INTO instrument_movements
            (number, version, till_id, shop_id, chain, seq, kind, amount_cents, offline, balance_after_cents, at)
          SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::BIGINT[],
-                              $7::TEXT[], $8::BIGINT[], $9::BOOLEAN[], $10::BIGINT[], $11::TEXT[])",
+                              $7::TEXT[], $8::BIGINT[], $9::BOOLEAN[], $10::BIGINT[], $11::TEXT[])").await?,
         &[
             &history.iter().map(|h| h.number.as_str()).collect::<Vec<_>>(),
             &history.iter().map(|h| h.version).collect::<Vec<_>>(),
@@ -119,16 +119,16 @@ pub(crate) async fn settle_holds(
         match &r.hold {
             Some(hold) => {
                 tx.execute(
-                    "DELETE FROM instrument_holds WHERE till_id = $1 AND number = $2 AND hold_id = $3",
+                    &tx.prepare_cached("DELETE FROM instrument_holds WHERE till_id = $1 AND number = $2 AND hold_id = $3").await?,
                     &[&till_id, &r.number, hold],
                 )
                 .await?
             }
             None => {
                 tx.execute(
-                    "DELETE FROM instrument_holds WHERE (till_id, hold_id) IN (
+                    &tx.prepare_cached("DELETE FROM instrument_holds WHERE (till_id, hold_id) IN (
                        SELECT till_id, hold_id FROM instrument_holds WHERE till_id = $1 AND number = $2
-                       ORDER BY held_at, hold_id LIMIT 1)",
+                       ORDER BY held_at, hold_id LIMIT 1)").await?,
                     &[&till_id, &r.number],
                 )
                 .await?
@@ -142,8 +142,8 @@ pub(crate) async fn settle_holds(
 pub(crate) async fn history(client: &impl GenericClient, number: &str) -> Result<Vec<HistoryRow>> {
     client
         .query(
-            "SELECT number, version, till_id, shop_id, chain, seq, kind, amount_cents, offline, balance_after_cents, at
-             FROM instrument_movements WHERE number = $1 ORDER BY version",
+            &client.prepare_cached("SELECT number, version, till_id, shop_id, chain, seq, kind, amount_cents, offline, balance_after_cents, at
+             FROM instrument_movements WHERE number = $1 ORDER BY version").await?,
             &[&number],
         )
         .await?
@@ -188,13 +188,17 @@ pub(crate) async fn hold(
     };
     let now_text = timestamp::format(&now);
     tx.execute(
-        "DELETE FROM instrument_holds WHERE number = $1 AND expires_at <= $2",
+        &tx.prepare_cached("DELETE FROM instrument_holds WHERE number = $1 AND expires_at <= $2")
+            .await?,
         &[&hold.number, &now_text],
     )
     .await?;
     let already = tx
         .query_opt(
-            "SELECT amount_cents FROM instrument_holds WHERE till_id = $1 AND hold_id = $2",
+            &tx.prepare_cached(
+                "SELECT amount_cents FROM instrument_holds WHERE till_id = $1 AND hold_id = $2",
+            )
+            .await?,
             &[&till_id, &hold.hold_id],
         )
         .await?;
@@ -203,7 +207,7 @@ pub(crate) async fn hold(
     }
     let held: i64 = tx
         .query_one(
-            "SELECT coalesce(sum(amount_cents), 0)::BIGINT FROM instrument_holds WHERE number = $1",
+            &tx.prepare_cached("SELECT coalesce(sum(amount_cents), 0)::BIGINT FROM instrument_holds WHERE number = $1").await?,
             &[&hold.number],
         )
         .await?
@@ -217,8 +221,8 @@ pub(crate) async fn hold(
         Ok(()) => {
             let expires = now + chrono::Duration::seconds(i64::from(hold.seconds));
             tx.execute(
-                "INSERT INTO instrument_holds (till_id, hold_id, number, amount_cents, held_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &tx.prepare_cached("INSERT INTO instrument_holds (till_id, hold_id, number, amount_cents, held_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)").await?,
                 &[
                     &till_id,
                     &hold.hold_id,
