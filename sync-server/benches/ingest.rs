@@ -211,21 +211,30 @@ async fn enroll(server: &Running, http: &reqwest::Client, ledger: &Ledger) -> St
         })
         .await
         .unwrap();
-    let response: EnrollResponse = http
-        .post(format!("{}/api/v1/enroll", server.url))
-        .json(&EnrollRequest {
-            protocol: ProtocolVersion::CURRENT,
-            code,
-            public_key: ledger.public_key.clone(),
-            software: "bench".into(),
-        })
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let request = EnrollRequest {
+        protocol: ProtocolVersion::CURRENT,
+        code,
+        public_key: ledger.public_key.clone(),
+        software: "bench".into(),
+    };
+    let url = format!("{}/api/v1/enroll", server.url);
+    let response: EnrollResponse = post_json(http, &url, None, &request).await;
     response.token
+}
+
+/// POSTs `body` as JSON, as the till `token` names when given, and reads the JSON answer.
+async fn post_json<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    body: &impl serde::Serialize,
+) -> T {
+    let request = http.post(url).json(body);
+    let request = match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    };
+    request.send().await.unwrap().json().await.unwrap()
 }
 
 /// One till's catch-up of `ledger` into a fresh server whose catalog is the demo catalog, its
@@ -279,20 +288,12 @@ async fn upload_all(
         let (http, url) = (http.clone(), url.clone());
         async move {
             let started = Instant::now();
-            let answer: UploadResponse = http
-                .post(url)
-                .bearer_auth(token)
-                .json(&UploadRequest {
-                    protocol: ProtocolVersion::CURRENT,
-                    chains: chains.clone(),
-                    sent_at: None,
-                })
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let request = UploadRequest {
+                protocol: ProtocolVersion::CURRENT,
+                chains: chains.clone(),
+                sent_at: None,
+            };
+            let answer: UploadResponse = post_json(&http, &url, Some(token), &request).await;
             (started.elapsed(), answer, chains)
         }
     };

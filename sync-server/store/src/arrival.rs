@@ -98,32 +98,36 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// `next` does not get its turn while `writing` holds its own, and gets it once `writing`
+    /// is done.
+    async fn assert_waits_for(writing: Place, mut next: Place) {
+        let waiting = tokio::time::timeout(Duration::from_millis(50), next.turn()).await;
+        assert!(
+            waiting.is_err(),
+            "the next upload waits for the one writing"
+        );
+        drop(writing);
+        tokio::time::timeout(Duration::from_secs(5), next.turn())
+            .await
+            .expect("the next upload writes once the one before is done");
+    }
+
     #[tokio::test]
     async fn an_upload_writes_after_the_one_that_arrived_before_it() {
         let mut first = Place::take("T-order");
-        let mut second = Place::take("T-order");
+        let second = Place::take("T-order");
         first.turn().await;
-        let waiting = tokio::time::timeout(Duration::from_millis(50), second.turn()).await;
-        assert!(waiting.is_err(), "the second upload waits for the first");
-        drop(first);
-        tokio::time::timeout(Duration::from_secs(5), second.turn())
-            .await
-            .expect("the second upload writes once the first is done");
+        assert_waits_for(first, second).await;
     }
 
     #[tokio::test]
     async fn an_abandoned_upload_still_keeps_the_next_one_behind_the_one_before() {
         let mut first = Place::take("T-abandoned");
         let second = Place::take("T-abandoned");
-        let mut third = Place::take("T-abandoned");
+        let third = Place::take("T-abandoned");
         first.turn().await;
         drop(second);
-        let waiting = tokio::time::timeout(Duration::from_millis(50), third.turn()).await;
-        assert!(waiting.is_err(), "the third upload waits for the first");
-        drop(first);
-        tokio::time::timeout(Duration::from_secs(5), third.turn())
-            .await
-            .expect("the third upload writes once the first is done");
+        assert_waits_for(first, third).await;
     }
 
     #[tokio::test]
