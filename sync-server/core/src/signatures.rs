@@ -3,7 +3,9 @@
 //! Each check is the domain's [`PublicKey::verify`] (ring, low-S signatures only: the same
 //! verdict as every till and auditor); this module spreads a batch's checks over the available
 //! cores, with whatever else the caller reads of each record on its own (see
-//! [`check_stored`]), so that work is done once and in parallel too.
+//! [`check_stored`]), so that work is done once and in parallel too. Its threads run below
+//! the caller's priority: they have the write of the upload before theirs to finish in, and
+//! that write is what the till waits for.
 
 use pos_domain::record::{PublicKey, Signature, SignedRecord};
 
