@@ -3,25 +3,23 @@
 //! bearer lookups and changes-feed polls, cheap reads that must not queue behind uploads.
 //!
 //! An upload locks its till's row (`SELECT ... FOR UPDATE`), so two uploads of one till are
-//! serialized while different tills ingest in parallel. Signature checks run on the blocking
-//! pool, before the transaction or, for a catch-up, beside it (awaited before the outbox
-//! lock is taken); the upload's writes follow the one sequence of
-//! [`pos_hq_store::ingest_tx`], whose verbs this backend implements (a batch per statement,
-//! `UNNEST` arrays). The statements of an upload and of a till's bearer lookup come from the
-//! connection's statement cache (`prepare_cached`): a statement given as text is parsed
-//! afresh, a round trip of its own before it runs, and an upload runs about thirty. Outbox rows are written last, under a transaction-level advisory lock, so
-//! outbox cursors become visible in increasing order and a pull-feed consumer never skips an
-//! event committed late with a smaller cursor. The sales rollups, whose chain-wide rows every
-//! upload of a day adds to, are written with them under the same lock: the one lock every
-//! upload takes is held for two statements, sent pipelined, and the commit
-//! (`PgIngest::write_shared`). Customers and stock lines are read and written under an
-//! advisory lock per customer or per line (`lock_keys`), so uploads of different shops never
-//! wait for each other there. Locks are taken in one order: the changes feed's counter,
-//! customers, stock lines, the outbox lock, rollup rows; a web order's placement and
-//! cancellation lock its stock lines before `place`/`cancel` take the outbox lock.
-//! Migrations are the files of `migrations/` (`NNNN_name.sql`, embedded in order), numbered
-//! in `schema_migrations`, applied under an advisory lock so several servers can start at
-//! once.
+//! serialized while different tills ingest in parallel. Signature checks run on the blocking pool,
+//! before the transaction or, for a catch-up, beside it (awaited before the outbox lock is taken);
+//! the upload's writes follow the one sequence of [`pos_hq_store::ingest_tx`], whose verbs this
+//! backend implements (a batch per statement, `UNNEST` arrays). The statements of an upload and of
+//! a till's bearer lookup come from the connection's statement cache (`prepare_cached`): a
+//! statement given as text is parsed afresh, a round trip of its own before it runs, and an upload
+//! runs about thirty. Outbox rows are written last, under a transaction-level advisory lock, so
+//! outbox cursors become visible in increasing order and a pull-feed consumer never skips an event
+//! committed late with a smaller cursor. The sales rollups, whose chain-wide rows every upload of a
+//! day adds to, are written with them under the same lock: the one lock every upload takes is held
+//! for two statements, sent pipelined, and the commit (`PgIngest::write_shared`). Customers and
+//! stock lines are read and written under an advisory lock per customer or per line (`lock_keys`),
+//! so uploads of different shops never wait for each other there. Locks are taken in one order: the
+//! changes feed's counter, customers, stock lines, the outbox lock, rollup rows; a web order's
+//! placement and cancellation lock its stock lines before `place`/`cancel` take the outbox lock.
+//! Migrations are the files of `migrations/` (`NNNN_name.sql`, embedded in order), numbered in
+//! `schema_migrations`, applied under an advisory lock so several servers can start at once.
 //!
 //! Several servers (replicas) share the database: webhook deliveries are claimed with
 //! `FOR UPDATE SKIP LOCKED` and a lease (`claimed_by`, `claimed_until`) written in the claiming
