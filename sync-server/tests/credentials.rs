@@ -712,6 +712,11 @@ const UNDO_LATER_MIGRATIONS: &[&str] = &[
     "DROP INDEX IF EXISTS stock_movements_reserving;",
     // Large bodies compressed with lz4 (PostgreSQL): nothing to undo.
     "-- nothing",
+    // Records' events by reference.
+    "ALTER TABLE outbox DROP COLUMN record_till;
+     ALTER TABLE outbox DROP COLUMN record_chain;
+     ALTER TABLE outbox DROP COLUMN record_seq;
+     ALTER TABLE outbox DROP COLUMN record_shop;",
 ];
 
 /// Puts the database back as it was before revocable credentials: users' API tokens in

@@ -1068,6 +1068,18 @@ async fn the_feed_pages_with_a_cursor(backend: Backend) {
         ids(&server.feed_all().await),
         "the feed order is stable"
     );
+    // A record's event is stored by reference and rendered from the stored record when read.
+    let tickets = till.records(Chain::Ticket);
+    assert!(!tickets.is_empty());
+    for record in &tickets {
+        let id = format!("record/{TILL_A}/ticket/{}", record.record.seq);
+        let event = seen.iter().find(|e| e["id"] == id.as_str()).unwrap();
+        assert_eq!(
+            event,
+            &sync_server::events::record_accepted(SHOP_A, record, &record.hash()).envelope,
+            "the feed gives a record's event whole: its shop, hash and payload"
+        );
+    }
     server.stop().await;
 }
 

@@ -3,8 +3,8 @@
 //! alarms, the customers and stock movements of the tickets, the credit notes' and gift cards'
 //! movements, the returns naming their original, the till's software, the stock the tickets and
 //! stock operations move). Each ticket is read once, before the upload's transaction, with its
-//! signature check ([`crate::ingest::ReadAhead`]): the derivations reuse it and the record's
-//! event built there. Pure, so both backends write the same rows.
+//! signature check ([`crate::ingest::ReadAhead`]), and the derivations reuse it. Pure, so both
+//! backends write the same rows.
 
 use std::collections::BTreeMap;
 
@@ -47,9 +47,8 @@ pub struct IngestWrites {
     pub sold: Vec<(u64, String)>,
 }
 
-/// Computes rollups, events and alarms for the plans of one upload (taking the records'
-/// events built ahead from them).
-pub fn ingest_writes(shop_id: &str, plans: &mut [ChainPlan]) -> IngestWrites {
+/// Computes rollups, events and alarms for the plans of one upload.
+pub fn ingest_writes(shop_id: &str, plans: &[ChainPlan]) -> IngestWrites {
     let mut rollups = BTreeMap::new();
     let mut events = Vec::new();
     let mut alarms = Vec::new();
@@ -60,12 +59,10 @@ pub fn ingest_writes(shop_id: &str, plans: &mut [ChainPlan]) -> IngestWrites {
     let mut instrument_moves = Vec::new();
     let mut named_returns = Vec::new();
     let mut sold = Vec::new();
-    for plan in plans.iter_mut() {
-        for accepted in &mut plan.accepted {
+    for plan in plans {
+        for accepted in &plan.accepted {
             alarms.extend(ingest::skipped_feed_entry(plan.chain, accepted));
-            events.push(accepted.event.take().unwrap_or_else(|| {
-                events::record_accepted_row(shop_id, &accepted.record, &accepted.hash)
-            }));
+            events.push(events::record_accepted_row(shop_id, &accepted.record));
             let signed = &accepted.record;
             match &accepted.ticket {
                 Ok(None) if plan.chain == Chain::StoredValue => {

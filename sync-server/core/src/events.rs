@@ -2,9 +2,11 @@
 //! event describes, so a consumer can de-duplicate deliveries and a replay produces the same ids.
 //!
 //! An event is written as an [`OutboxRow`], its envelope serialized once. A record's event, one
-//! per record ingested, is serialized straight from the record ([`record_accepted_row`]), with
-//! no JSON tree copied from its payload, on every core before the upload's transaction (see
-//! [`crate::ingest::ReadAhead`]).
+//! per record ingested, is not written whole: its row names the record ([`RecordRef`]) and its
+//! envelope is rendered from the stored record when the outbox is read
+//! ([`record_event_envelope`]), straight from the record with no JSON tree copied from its
+//! payload. Otherwise a catch-up would write every record's payload twice, once in `records` and
+//! once in the outbox; the text delivered is the same either way (a test says so).
 
 use chrono::{DateTime, Utc};
 use pos_domain::record::{Chain, SignedRecord, timestamp};
@@ -63,20 +65,38 @@ impl OutboxEvent {
     }
 }
 
-/// An event as the outbox stores it: its columns, and its envelope as JSON text.
+/// An event as the outbox stores it: its columns, and its envelope.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OutboxRow {
     pub id: String,
     pub event_type: String,
     pub subject: String,
-    pub envelope: String,
+    pub envelope: StoredEnvelope,
+}
+
+/// How an outbox row holds its envelope.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StoredEnvelope {
+    /// The whole CloudEvent, as JSON text.
+    Text(String),
+    /// A record's event: rendered from the stored record when read ([`record_event_envelope`]).
+    Record(RecordRef),
+}
+
+/// The record an outbox row's event is made of, and the shop it was received for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordRef {
+    pub till_id: String,
+    pub chain: Chain,
+    pub seq: u64,
+    pub shop_id: String,
 }
 
 impl OutboxEvent {
     /// This event as the outbox stores it.
     pub fn into_row(self) -> OutboxRow {
         OutboxRow {
-            envelope: self.envelope.to_string(),
+            envelope: StoredEnvelope::Text(self.envelope.to_string()),
             id: self.id,
             event_type: self.event_type,
             subject: self.subject,
@@ -120,13 +140,47 @@ struct RecordData<'a> {
     tz: &'a str,
 }
 
-/// The event of an accepted record as the outbox stores it (the row of
-/// [`record_accepted`]), serialized straight from the record.
-pub fn record_accepted_row(shop_id: &str, signed: &SignedRecord, hash: &str) -> OutboxRow {
+/// The event of an accepted record as the outbox stores it: its columns, and the record it is
+/// rendered from when read ([`record_event_envelope`]).
+pub fn record_accepted_row(shop_id: &str, signed: &SignedRecord) -> OutboxRow {
     let r = &signed.record;
-    let id = format!("record/{}/{}/{}", r.till, r.chain, r.seq);
+    OutboxRow {
+        id: record_event_id(r),
+        event_type: record_type(r.chain.name()),
+        subject: record_subject(r),
+        envelope: StoredEnvelope::Record(RecordRef {
+            till_id: r.till.clone(),
+            chain: r.chain,
+            seq: r.seq,
+            shop_id: shop_id.to_string(),
+        }),
+    }
+}
+
+fn record_event_id(r: &pos_domain::record::Record) -> String {
+    format!("record/{}/{}/{}", r.till, r.chain, r.seq)
+}
+
+fn record_subject(r: &pos_domain::record::Record) -> String {
+    format!("tills/{}/{}/{}", r.till, r.chain, r.seq)
+}
+
+/// The envelope of the event of a record received for shop `shop_id`, its stored bytes `stored`
+/// hashing to `hash`, serialized straight from the record: the text of [`record_accepted`].
+pub fn record_event_envelope(
+    shop_id: &str,
+    stored: &[u8],
+    hash: &str,
+) -> Result<String, pos_domain::record::CanonicalError> {
+    let signed = SignedRecord::from_stored(stored)?;
+    Ok(record_envelope_text(shop_id, &signed, hash))
+}
+
+fn record_envelope_text(shop_id: &str, signed: &SignedRecord, hash: &str) -> String {
+    let r = &signed.record;
+    let id = record_event_id(r);
     let event_type = record_type(r.chain.name());
-    let subject = format!("tills/{}/{}/{}", r.till, r.chain, r.seq);
+    let subject = record_subject(r);
     let at = timestamp::format(&r.at);
     let envelope = RecordEnvelope {
         data: RecordData {
@@ -149,27 +203,17 @@ pub fn record_accepted_row(shop_id: &str, signed: &SignedRecord, hash: &str) -> 
         time: &at,
         event_type: &event_type,
     };
-    let envelope = serde_json::to_string(&envelope)
-        .expect("a record's event serializes (its payload is JSON)");
-    OutboxRow {
-        id,
-        event_type,
-        subject,
-        envelope,
-    }
+    serde_json::to_string(&envelope).expect("a record's event serializes (its payload is JSON)")
 }
 
 /// The event of an accepted record: its identity, hash, time and payload.
 pub fn record_accepted(shop_id: &str, signed: &SignedRecord, hash: &str) -> OutboxEvent {
     let r = &signed.record;
-    let subject = format!("tills/{}/{}/{}", r.till, r.chain, r.seq);
-    let event_type = record_type(r.chain.name());
-    let id = format!("record/{}/{}/{}", r.till, r.chain, r.seq);
     OutboxEvent::new(
-        id,
-        event_type,
+        record_event_id(r),
+        record_type(r.chain.name()),
         format!("/shops/{shop_id}/tills/{}", r.till),
-        subject,
+        record_subject(r),
         timestamp::format(&r.at),
         json!({
             "shop": shop_id,
@@ -224,7 +268,7 @@ mod tests {
     use pos_domain::record::{Record, SoftwareKey};
 
     #[test]
-    fn a_records_row_is_its_event_serialized() {
+    fn a_records_row_renders_its_event() {
         let key = SoftwareKey::from_secret_bytes(&[5; 32]).unwrap();
         let signed = Record {
             till: "T1".into(),
@@ -241,12 +285,26 @@ mod tests {
         .sign(&key)
         .unwrap();
         let hash = signed.hash();
-        let row = record_accepted_row("SHOP", &signed, &hash);
+        let row = record_accepted_row("SHOP", &signed);
+        let event = record_accepted("SHOP", &signed, &hash).into_row();
         assert_eq!(
-            row,
-            record_accepted("SHOP", &signed, &hash).into_row(),
-            "a record's event serialized straight from the record is the text, id, type and \
-             subject the outbox held before: consumers see the same event"
+            (&row.id, &row.event_type, &row.subject),
+            (&event.id, &event.event_type, &event.subject)
+        );
+        assert_eq!(
+            row.envelope,
+            StoredEnvelope::Record(RecordRef {
+                till_id: "T1".into(),
+                chain: Chain::Ticket,
+                seq: 1,
+                shop_id: "SHOP".into()
+            })
+        );
+        assert_eq!(
+            StoredEnvelope::Text(record_event_envelope("SHOP", &signed.stored, &hash).unwrap()),
+            event.envelope,
+            "a record's event rendered from the stored record is the text the outbox held \
+             whole before: consumers see the same event"
         );
     }
 }

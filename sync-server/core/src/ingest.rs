@@ -24,7 +24,6 @@ use pos_domain::record::{
 };
 use pos_domain::wire::{ChainAck, ChainBatch, ChainOutcome, WireRecord};
 
-use crate::events::{self, OutboxRow};
 use crate::rollup::{self, ParsedTicket};
 use crate::signatures::{self, Checked, PendingSignatures, Verdicts};
 
@@ -69,26 +68,21 @@ pub struct Accepted {
     pub record: SignedRecord,
     /// Its payload read as a ticket, once (see [`ReadAhead`]).
     pub ticket: ParsedTicket,
-    /// Its event, serialized before the upload's transaction ([`ReadAhead`]); `None` for a
-    /// record read in the transaction (a rare path), whose event the derivations make.
-    pub event: Option<OutboxRow>,
 }
 
 /// What ingest reads of a record on its own, before the upload's transaction and on every
-/// core, beside its signature check: its payload as a ticket (parsed once, for every
-/// derivation) and its event, serialized (see [`crate::derive`]).
+/// core, beside its signature check: its payload as a ticket, parsed once for every derivation
+/// (see [`crate::derive`]).
 #[derive(Clone, Debug)]
 pub struct ReadAhead {
     pub ticket: ParsedTicket,
-    pub event: OutboxRow,
 }
 
 impl ReadAhead {
-    /// Reads `record`, whose stored bytes hash to `hash`, of a till of shop `shop_id`.
-    pub fn read(shop_id: &str, record: &SignedRecord, hash: &str) -> ReadAhead {
+    /// Reads `record`.
+    pub fn read(record: &SignedRecord) -> ReadAhead {
         ReadAhead {
             ticket: rollup::parse_ticket(record),
-            event: events::record_accepted_row(shop_id, record, hash),
         }
     }
 }
@@ -299,10 +293,9 @@ pub struct CheckedBatches {
 }
 
 impl CheckedBatches {
-    /// Reads and checks every record of `batches` under `key`, uploaded by a till of shop
-    /// `shop_id`.
-    pub fn check(key: &PublicKey, shop_id: &str, batches: &[ChainBatch]) -> CheckedBatches {
-        let (mut checked, pending) = CheckedBatches::read(key, shop_id, batches);
+    /// Reads and checks every record of `batches` under `key`.
+    pub fn check(key: &PublicKey, batches: &[ChainBatch]) -> CheckedBatches {
+        let (mut checked, pending) = CheckedBatches::read(key, batches);
         checked.confirm(&pending.verify(signatures::default_threads()));
         checked
     }
@@ -311,11 +304,7 @@ impl CheckedBatches {
     /// [`PendingSignatures`] returned are checked and their verdicts given to
     /// [`CheckedBatches::confirm`]: the caller may plan and write the upload meanwhile, as long
     /// as it commits only if every signature is valid.
-    pub fn read(
-        key: &PublicKey,
-        shop_id: &str,
-        batches: &[ChainBatch],
-    ) -> (CheckedBatches, PendingSignatures) {
+    pub fn read(key: &PublicKey, batches: &[ChainBatch]) -> (CheckedBatches, PendingSignatures) {
         let fast = signatures::FastKey::new(key);
         let records: Vec<&str> = batches
             .iter()
@@ -325,7 +314,7 @@ impl CheckedBatches {
             &fast,
             &records,
             signatures::default_threads(),
-            |record, hash| ReadAhead::read(shop_id, record, hash),
+            |record, _hash| ReadAhead::read(record),
         );
         let mut flat = flat.into_iter();
         let batches = batches
@@ -418,7 +407,6 @@ pub fn plan_chain(
                         hash: read.hash,
                         record: read.record,
                         ticket: read.read.ticket,
-                        event: Some(read.read.event),
                     })
                 } else {
                     // Everything from the first bad signature on is refused (later records
@@ -432,7 +420,6 @@ pub fn plan_chain(
                 hash,
                 ticket: rollup::parse_ticket(&record),
                 record,
-                event: None,
             }),
         };
         match verified {
@@ -611,7 +598,7 @@ mod tests {
             chain: Chain::Cash,
             records: batch.to_vec(),
         }];
-        let mut checked = CheckedBatches::check(&key().public_key(), "SHOP", &upload);
+        let mut checked = CheckedBatches::check(&key().public_key(), &upload);
         plan_chain(
             key().public_key(),
             "T1",

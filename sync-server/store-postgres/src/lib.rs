@@ -38,6 +38,7 @@ use tokio_postgres::NoTls;
 use pos_domain::accounting::JournalEntry;
 use pos_domain::record::Chain;
 use pos_domain::web_order::WebOrder;
+use pos_hq_core::events::StoredEnvelope;
 use pos_hq_core::ingest::{self, NewAlarm};
 use pos_hq_core::rollup::{self, RollupDelta, RollupKey};
 use pos_hq_core::{accounting, crm, stock};
@@ -87,6 +88,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0023_disabled_users.sql"),
     include_str!("../migrations/0024_reservations_index.sql"),
     include_str!("../migrations/0025_lz4_bodies.sql"),
+    include_str!("../migrations/0026_record_events_by_reference.sql"),
 ];
 
 /// The PostgreSQL store.
@@ -198,6 +200,25 @@ fn stored_record(r: &tokio_postgres::Row) -> StoredRecord {
         body: r.get(6),
         received_at: r.get(7),
         public_key: r.get(8),
+    }
+}
+
+/// The columns [`outbox_read`] reads, from `outbox o` joined by [`OUTBOX_RECORD_JOIN`].
+const OUTBOX_READ_COLUMNS: &str = "o.cursor, o.envelope, o.record_shop, r.body, r.hash";
+
+/// Joins each record's event to its record (see [`StoredEnvelope`]).
+const OUTBOX_RECORD_JOIN: &str = "LEFT JOIN records r ON o.record_till IS NOT NULL
+     AND r.till_id = o.record_till AND r.chain = o.record_chain AND r.seq = o.record_seq";
+
+/// An outbox row read with [`OUTBOX_READ_COLUMNS`], its first columns.
+fn outbox_read(row: &tokio_postgres::Row) -> OutboxRead {
+    let body: Option<Vec<u8>> = row.get(3);
+    let hash: Option<String> = row.get(4);
+    OutboxRead {
+        cursor: row.get(0),
+        envelope: row.get(1),
+        record_shop: row.get(2),
+        record: body.zip(hash),
     }
 }
 
@@ -350,9 +371,10 @@ const ADD_ROLLUPS: &str = "INSERT INTO sales_rollup AS r (shop_id, day, dimensio
        excluding_vat_cents = r.excluding_vat_cents + excluded.excluding_vat_cents";
 
 /// Appends events to the outbox in order, skipping an event id already written.
-const INSERT_EVENTS: &str = "INSERT INTO outbox (event_id, type, subject, envelope)
-     SELECT i, t, s, e
-     FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[]) WITH ORDINALITY AS u(i, t, s, e, n)
+const INSERT_EVENTS: &str = "INSERT INTO outbox (event_id, type, subject, envelope, record_till, record_chain, record_seq, record_shop)
+     SELECT i, t, s, e, rt, rc, rs, rp
+     FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::BIGINT[], $8::TEXT[])
+          WITH ORDINALITY AS u(i, t, s, e, rt, rc, rs, rp, n)
      ORDER BY n
      ON CONFLICT (event_id) DO NOTHING";
 
@@ -383,22 +405,45 @@ impl RollupRows {
     }
 }
 
-/// The columns of outbox events, as [`INSERT_EVENTS`] takes them.
+/// The columns of outbox events, as [`INSERT_EVENTS`] takes them: the envelope written whole,
+/// or (empty) the record it is rendered from when read ([`StoredEnvelope`]).
+#[derive(Default)]
 struct OutboxRows {
     ids: Vec<String>,
     types: Vec<String>,
     subjects: Vec<String>,
     envelopes: Vec<String>,
+    record_tills: Vec<Option<String>>,
+    record_chains: Vec<Option<&'static str>>,
+    record_seqs: Vec<Option<i64>>,
+    record_shops: Vec<Option<String>>,
 }
 
 impl OutboxRows {
     fn new(events: &[pos_hq_core::events::OutboxRow]) -> OutboxRows {
-        OutboxRows {
-            ids: events.iter().map(|e| e.id.clone()).collect(),
-            types: events.iter().map(|e| e.event_type.clone()).collect(),
-            subjects: events.iter().map(|e| e.subject.clone()).collect(),
-            envelopes: events.iter().map(|e| e.envelope.clone()).collect(),
+        let mut rows = OutboxRows::default();
+        for e in events {
+            rows.ids.push(e.id.clone());
+            rows.types.push(e.event_type.clone());
+            rows.subjects.push(e.subject.clone());
+            match &e.envelope {
+                StoredEnvelope::Text(text) => {
+                    rows.envelopes.push(text.clone());
+                    rows.record_tills.push(None);
+                    rows.record_chains.push(None);
+                    rows.record_seqs.push(None);
+                    rows.record_shops.push(None);
+                }
+                StoredEnvelope::Record(r) => {
+                    rows.envelopes.push(String::new());
+                    rows.record_tills.push(Some(r.till_id.clone()));
+                    rows.record_chains.push(Some(r.chain.name()));
+                    rows.record_seqs.push(Some(r.seq as i64));
+                    rows.record_shops.push(Some(r.shop_id.clone()));
+                }
+            }
         }
+        rows
     }
 }
 
@@ -450,7 +495,16 @@ impl PgIngest<'_> {
             if let Some(e) = &events {
                 tx.execute(
                     &insert_events,
-                    &[&e.ids, &e.types, &e.subjects, &e.envelopes],
+                    &[
+                        &e.ids,
+                        &e.types,
+                        &e.subjects,
+                        &e.envelopes,
+                        &e.record_tills,
+                        &e.record_chains,
+                        &e.record_seqs,
+                        &e.record_shops,
+                    ],
                 )
                 .await?;
             }
@@ -1810,19 +1864,14 @@ impl Store for PgStore {
         let client = self.pool.get().await?;
         let rows = client
             .query(
-                "SELECT cursor, envelope FROM outbox WHERE cursor > $1 ORDER BY cursor LIMIT $2",
+                &format!(
+                    "SELECT {OUTBOX_READ_COLUMNS} FROM outbox o {OUTBOX_RECORD_JOIN}
+                     WHERE o.cursor > $1 ORDER BY o.cursor LIMIT $2"
+                ),
                 &[&after, &i64::from(limit)],
             )
             .await?;
-        rows.iter()
-            .map(|r| {
-                let cursor: i64 = r.get(0);
-                let text: String = r.get(1);
-                let event = serde_json::from_str(&text)
-                    .map_err(|e| StoreError::Corrupt(format!("outbox {cursor}: {e}")))?;
-                Ok(FeedEvent { cursor, event })
-            })
-            .collect()
+        rows.iter().map(|r| outbox_read(r).feed_event()).collect()
     }
 
     async fn feed_end(&self) -> Result<i64> {
@@ -2082,7 +2131,7 @@ impl Store for PgStore {
         postgres_feed::put_changes(&tx, &removals).await?;
         for row in tx
             .query(
-                "SELECT cursor, envelope FROM outbox WHERE subject = $1",
+                "SELECT cursor, envelope FROM outbox WHERE subject = $1 AND record_shop IS NULL",
                 &[&crm::customer_subject(id)],
             )
             .await?
@@ -2260,7 +2309,8 @@ impl Store for PgStore {
         // first is claimed elsewhere is never taken.
         let rows = client
             .query(
-                "WITH due AS (
+                &format!(
+                    "WITH due AS (
                      SELECT d.webhook_id, d.cursor FROM webhook_deliveries d
                      WHERE d.webhook_id = $1 AND d.dead_at IS NULL AND d.next_attempt_at <= $2
                        AND (d.claimed_until IS NULL OR d.claimed_until <= $2)
@@ -2270,21 +2320,22 @@ impl Store for PgStore {
                      ORDER BY d.cursor LIMIT $5
                      FOR UPDATE OF d SKIP LOCKED)
                  UPDATE webhook_deliveries w SET claimed_by = $3, claimed_until = $4
-                 FROM due JOIN outbox o ON o.cursor = due.cursor
+                 FROM due JOIN outbox o ON o.cursor = due.cursor {OUTBOX_RECORD_JOIN}
                  WHERE w.webhook_id = due.webhook_id AND w.cursor = due.cursor
-                 RETURNING w.cursor, o.event_id, o.envelope, w.attempts",
+                 RETURNING {OUTBOX_READ_COLUMNS}, o.event_id, w.attempts"
+                ),
                 &[&webhook_id, &now, &claim.by, &until, &i64::from(limit)],
             )
             .await?;
-        let mut due: Vec<DueDelivery> = rows
-            .iter()
-            .map(|r| DueDelivery {
+        let mut due = Vec::with_capacity(rows.len());
+        for r in &rows {
+            due.push(DueDelivery {
                 cursor: r.get(0),
-                event_id: r.get(1),
-                body: r.get(2),
-                attempts: r.get::<_, i32>(3) as u32,
-            })
-            .collect();
+                event_id: r.get(5),
+                body: outbox_read(r).envelope()?,
+                attempts: r.get::<_, i32>(6) as u32,
+            });
+        }
         due.sort_by_key(|d| d.cursor);
         Ok(due)
     }

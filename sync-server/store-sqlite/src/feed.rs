@@ -7,9 +7,11 @@ use pos_domain::web_order::{self, WebOrder};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use pos_hq_core::distribution::{self, EVERY_SHOP, StoredChange, StoredPage, territory_scope};
-use pos_hq_core::events::{OutboxEvent, OutboxRow};
+use pos_hq_core::events::{OutboxEvent, OutboxRow, StoredEnvelope};
 use pos_hq_core::web_orders;
-use pos_hq_store::{NewChange, Page, Placed, Placement, Result, ShopSelection, StoreError};
+use pos_hq_store::{
+    NewChange, OutboxRead, Page, Placed, Placement, Result, ShopSelection, StoreError,
+};
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
@@ -101,13 +103,54 @@ pub fn write_events<'a>(
 /// skipped.
 pub fn write_rows(tx: &Connection, rows: &[OutboxRow]) -> Result<()> {
     let mut outbox = tx.prepare_cached(
-        "INSERT INTO outbox (event_id, type, subject, envelope) VALUES (?1, ?2, ?3, ?4)
+        "INSERT INTO outbox (event_id, type, subject, envelope, record_till, record_chain, record_seq, record_shop)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (event_id) DO NOTHING",
     )?;
     for e in rows {
-        outbox.execute(params![e.id, e.event_type, e.subject, e.envelope])?;
+        match &e.envelope {
+            StoredEnvelope::Text(text) => outbox.execute(params![
+                e.id,
+                e.event_type,
+                e.subject,
+                text,
+                None::<&str>,
+                None::<&str>,
+                None::<i64>,
+                None::<&str>
+            ])?,
+            StoredEnvelope::Record(r) => outbox.execute(params![
+                e.id,
+                e.event_type,
+                e.subject,
+                "",
+                r.till_id,
+                r.chain.name(),
+                r.seq as i64,
+                r.shop_id
+            ])?,
+        };
     }
     Ok(())
+}
+
+/// The columns [`outbox_read`] reads, from `outbox o` joined by [`OUTBOX_RECORD_JOIN`].
+pub const OUTBOX_READ_COLUMNS: &str = "o.cursor, o.envelope, o.record_shop, r.body, r.hash";
+
+/// Joins each record's event to its record (see [`StoredEnvelope`]).
+pub const OUTBOX_RECORD_JOIN: &str = "LEFT JOIN records r ON o.record_till IS NOT NULL
+     AND r.till_id = o.record_till AND r.chain = o.record_chain AND r.seq = o.record_seq";
+
+/// An outbox row read with [`OUTBOX_READ_COLUMNS`], its first columns.
+pub fn outbox_read(row: &rusqlite::Row) -> rusqlite::Result<OutboxRead> {
+    let body: Option<Vec<u8>> = row.get(3)?;
+    let hash: Option<String> = row.get(4)?;
+    Ok(OutboxRead {
+        cursor: row.get(0)?,
+        envelope: row.get(1)?,
+        record_shop: row.get(2)?,
+        record: body.zip(hash),
+    })
 }
 
 /// A web order by id; one that cannot be read is a [`StoreError::Corrupt`] saying what to do

@@ -74,6 +74,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0023_disabled_users.sql"),
     include_str!("../migrations/0024_reservations_index.sql"),
     include_str!("../migrations/0025_lz4_bodies.sql"),
+    include_str!("../migrations/0026_record_events_by_reference.sql"),
 ];
 
 /// What `users.token_hash` holds since API tokens moved to `user_tokens`: unique, and never
@@ -862,7 +863,7 @@ fn erase_customer(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<bool> {
         .collect();
     sqlite_feed::put_changes(tx, &removals)?;
     let stored: Vec<(i64, String)> = tx
-        .prepare("SELECT cursor, envelope FROM outbox WHERE subject = ?1")?
+        .prepare("SELECT cursor, envelope FROM outbox WHERE subject = ?1 AND record_shop IS NULL")?
         .query_map([crm::customer_subject(id)], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     for (cursor, text) in stored {
@@ -1675,18 +1676,15 @@ impl Store for SqliteStore {
 
     async fn feed(&self, after: i64, limit: u32) -> Result<Vec<FeedEvent>> {
         self.read(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT cursor, envelope FROM outbox WHERE cursor > ?1 ORDER BY cursor LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![after, limit], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-            })?;
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {} FROM outbox o {} WHERE o.cursor > ?1 ORDER BY o.cursor LIMIT ?2",
+                sqlite_feed::OUTBOX_READ_COLUMNS,
+                sqlite_feed::OUTBOX_RECORD_JOIN
+            ))?;
+            let rows = stmt.query_map(params![after, limit], sqlite_feed::outbox_read)?;
             let mut out = Vec::new();
             for row in rows {
-                let (cursor, text) = row?;
-                let event = serde_json::from_str(&text)
-                    .map_err(|e| StoreError::Corrupt(format!("outbox {cursor}: {e}")))?;
-                out.push(FeedEvent { cursor, event });
+                out.push(row?.feed_event()?);
             }
             Ok(out)
         })
@@ -2082,25 +2080,32 @@ impl Store for SqliteStore {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let now = timestamp::format(&claim.now);
             let due: Vec<DueDelivery> = {
-                let mut stmt = tx.prepare_cached(
-                    "SELECT d.cursor, o.event_id, o.envelope, d.attempts
-                     FROM webhook_deliveries d JOIN outbox o ON o.cursor = d.cursor
+                let mut stmt = tx.prepare_cached(&format!(
+                    "SELECT {}, o.event_id, d.attempts
+                     FROM webhook_deliveries d JOIN outbox o ON o.cursor = d.cursor {}
                      WHERE d.webhook_id = ?1 AND d.dead_at IS NULL AND d.next_attempt_at <= ?2
                        AND (d.claimed_until IS NULL OR d.claimed_until <= ?2)
                        AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
                                        WHERE e.webhook_id = d.webhook_id AND e.subject = d.subject
                                          AND e.cursor < d.cursor)
                      ORDER BY d.cursor LIMIT ?3",
-                )?;
-                stmt.query_map(params![webhook_id, now, limit], |r| {
-                    Ok(DueDelivery {
-                        cursor: r.get(0)?,
-                        event_id: r.get(1)?,
-                        body: r.get(2)?,
-                        attempts: r.get(3)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?
+                    sqlite_feed::OUTBOX_READ_COLUMNS,
+                    sqlite_feed::OUTBOX_RECORD_JOIN
+                ))?;
+                let rows = stmt.query_map(params![webhook_id, now, limit], |r| {
+                    Ok((sqlite_feed::outbox_read(r)?, r.get(5)?, r.get(6)?))
+                })?;
+                let mut due = Vec::new();
+                for row in rows {
+                    let (read, event_id, attempts): (OutboxRead, String, u32) = row?;
+                    due.push(DueDelivery {
+                        cursor: read.cursor,
+                        event_id,
+                        body: read.envelope()?,
+                        attempts,
+                    });
+                }
+                due
             };
             {
                 let mut mark = tx.prepare_cached(

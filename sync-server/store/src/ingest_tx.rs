@@ -407,7 +407,7 @@ impl CheckedUpload {
     /// Checks the signatures of an upload of `till` (CPU work, on every core: run it off the
     /// async workers and before the transaction).
     pub fn check(till: &TillAuth, batches: Vec<ChainBatch>) -> CheckedUpload {
-        let checked = CheckedBatches::check(&till.public_key, &till.shop_id, &batches);
+        let checked = CheckedBatches::check(&till.public_key, &batches);
         CheckedUpload { batches, checked }
     }
 
@@ -415,7 +415,7 @@ impl CheckedUpload {
     /// run it off the async workers and before the transaction), for
     /// [`ingest()`] with the [`PendingSignatures`] returned being checked.
     pub fn read(till: &TillAuth, batches: Vec<ChainBatch>) -> (CheckedUpload, PendingSignatures) {
-        let (checked, pending) = CheckedBatches::read(&till.public_key, &till.shop_id, &batches);
+        let (checked, pending) = CheckedBatches::read(&till.public_key, &batches);
         (CheckedUpload { batches, checked }, pending)
     }
 }
@@ -438,9 +438,9 @@ pub async fn ingest(
     let mut timer = StepTimer::start();
     tx.lock_till(&till.till_id).await?;
     timer.mark("lock");
-    let mut plans = plan(tx, till, upload).await?;
+    let plans = plan(tx, till, upload).await?;
     timer.mark("plan");
-    let writes = ingest_writes(&till.shop_id, &mut plans);
+    let writes = ingest_writes(&till.shop_id, &plans);
     timer.mark("derive");
     let received_at = timestamp::format(&now);
     store_records(tx, till, &plans, &received_at).await?;

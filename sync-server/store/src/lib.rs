@@ -618,6 +618,47 @@ pub struct FeedEvent {
     pub event: Value,
 }
 
+/// An outbox row as a backend reads it, its record joined: every reader of envelopes (the feed,
+/// webhook deliveries) goes through [`OutboxRead::envelope`].
+pub struct OutboxRead {
+    pub cursor: i64,
+    /// The envelope as written; empty for a record's event.
+    pub envelope: String,
+    /// For a record's event: the shop it was received for.
+    pub record_shop: Option<String>,
+    /// For a record's event: the record's stored bytes and hash.
+    pub record: Option<(Vec<u8>, String)>,
+}
+
+impl OutboxRead {
+    /// The envelope as delivered: as written, or, for a record's event, rendered from the
+    /// record (see [`pos_hq_core::events::StoredEnvelope`]).
+    pub fn envelope(self) -> Result<String> {
+        let Some(shop) = self.record_shop else {
+            return Ok(self.envelope);
+        };
+        let cursor = self.cursor;
+        let (body, hash) = self.record.ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "outbox {cursor}: the record of this event is missing; restore the database \
+                 from a backup"
+            ))
+        })?;
+        pos_hq_core::events::record_event_envelope(&shop, &body, &hash).map_err(|e| {
+            StoreError::Corrupt(format!("outbox {cursor}: its record cannot be read: {e}"))
+        })
+    }
+
+    /// The event as the feed gives it.
+    pub fn feed_event(self) -> Result<FeedEvent> {
+        let cursor = self.cursor;
+        let text = self.envelope()?;
+        let event = serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("outbox {cursor}: {e}")))?;
+        Ok(FeedEvent { cursor, event })
+    }
+}
+
 /// A pull-feed consumer (accounting, CRM, web shop...) and its acknowledged cursor.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Consumer {
