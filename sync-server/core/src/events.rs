@@ -173,10 +173,6 @@ pub fn record_event_envelope(
     hash: &str,
 ) -> Result<String, pos_domain::record::CanonicalError> {
     let signed = SignedRecord::from_stored(stored)?;
-    Ok(record_envelope_text(shop_id, &signed, hash))
-}
-
-fn record_envelope_text(shop_id: &str, signed: &SignedRecord, hash: &str) -> String {
     let r = &signed.record;
     let id = record_event_id(r);
     let event_type = record_type(r.chain.name());
@@ -203,7 +199,10 @@ fn record_envelope_text(shop_id: &str, signed: &SignedRecord, hash: &str) -> Str
         time: &at,
         event_type: &event_type,
     };
-    serde_json::to_string(&envelope).expect("a record's event serializes (its payload is JSON)")
+    Ok(
+        serde_json::to_string(&envelope)
+            .expect("a record's event serializes (its payload is JSON)"),
+    )
 }
 
 /// The event of an accepted record: its identity, hash, time and payload.

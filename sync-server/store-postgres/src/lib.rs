@@ -207,8 +207,8 @@ fn stored_record(r: &tokio_postgres::Row) -> StoredRecord {
 const OUTBOX_READ_COLUMNS: &str = "o.cursor, o.envelope, o.record_shop, r.body, r.hash";
 
 /// Joins each record's event to its record (see [`StoredEnvelope`]).
-const OUTBOX_RECORD_JOIN: &str = "LEFT JOIN records r ON o.record_till IS NOT NULL
-     AND r.till_id = o.record_till AND r.chain = o.record_chain AND r.seq = o.record_seq";
+const OUTBOX_RECORD_JOIN: &str = "LEFT JOIN records r
+     ON r.till_id = o.record_till AND r.chain = o.record_chain AND r.seq = o.record_seq";
 
 /// An outbox row read with [`OUTBOX_READ_COLUMNS`], its first columns.
 fn outbox_read(row: &tokio_postgres::Row) -> OutboxRead {

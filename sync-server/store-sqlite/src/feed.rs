@@ -138,8 +138,8 @@ pub fn write_rows(tx: &Connection, rows: &[OutboxRow]) -> Result<()> {
 pub const OUTBOX_READ_COLUMNS: &str = "o.cursor, o.envelope, o.record_shop, r.body, r.hash";
 
 /// Joins each record's event to its record (see [`StoredEnvelope`]).
-pub const OUTBOX_RECORD_JOIN: &str = "LEFT JOIN records r ON o.record_till IS NOT NULL
-     AND r.till_id = o.record_till AND r.chain = o.record_chain AND r.seq = o.record_seq";
+pub const OUTBOX_RECORD_JOIN: &str = "LEFT JOIN records r
+     ON r.till_id = o.record_till AND r.chain = o.record_chain AND r.seq = o.record_seq";
 
 /// An outbox row read with [`OUTBOX_READ_COLUMNS`], its first columns.
 pub fn outbox_read(row: &rusqlite::Row) -> rusqlite::Result<OutboxRead> {
